@@ -1,0 +1,109 @@
+/**
+ * Every error Sluice raises carries a stable `code` (for programs and the server's HTTP mapping)
+ * and a message a person can act on: what was wrong, where, and what to do.
+ */
+export const ErrorCode = {
+  CONFIG: 'CONFIG_INVALID',
+  SPEC: 'SPEC_INVALID',
+  UNKNOWN_CONNECTOR: 'UNKNOWN_CONNECTOR',
+  PARAMS: 'PARAMS_INVALID',
+  EXPRESSION: 'EXPRESSION_INVALID',
+  NOT_FOUND: 'NOT_FOUND',
+  CONNECTION: 'CONNECTION_FAILED',
+  INTEGRITY: 'INTEGRITY_FAILED',
+  QUARANTINE_LIMIT: 'QUARANTINE_LIMIT',
+  TIMEOUT: 'TIMEOUT',
+  ABORTED: 'ABORTED',
+  TASK_FAILED: 'TASK_FAILED',
+  CHECKPOINT: 'CHECKPOINT_INVALID',
+  INTERNAL: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface Issue {
+  /** Where the problem is: a JSON path such as `steps[0].flow[1].with.where`. */
+  path: string;
+  message: string;
+}
+
+export interface SluiceErrorOptions {
+  cause?: unknown;
+  issues?: Issue[];
+  /** Retrying may succeed (network blip, lock timeout). The runner retries only these. */
+  retryable?: boolean;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly issues: Issue[];
+  readonly retryable: boolean;
+  constructor(code: ErrorCode, message: string, options: SluiceErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'SluiceError';
+    this.code = code;
+    this.issues = options.issues ?? [];
+    this.retryable = options.retryable ?? false;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; issues?: Issue[] } {
+    return this.issues.length > 0
+      ? { code: this.code, message: this.message, issues: this.issues }
+      : { code: this.code, message: this.message };
+  }
+}
+
+/** A transient failure: the runner retries it with backoff (after `retryAfterMs` when given). */
+export class RetryableError extends SluiceError {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { cause?: unknown; retryAfterMs?: number; code?: ErrorCode } = {}) {
+    super(options.code ?? ErrorCode.CONNECTION, message, { cause: options.cause, retryable: true });
+    this.name = 'RetryableError';
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** A failure that retrying cannot fix (bad config, missing table, permission denied). */
+export class FatalError extends SluiceError {
+  constructor(message: string, options: { cause?: unknown; code?: ErrorCode } = {}) {
+    super(options.code ?? ErrorCode.INTERNAL, message, { cause: options.cause, retryable: false });
+    this.name = 'FatalError';
+  }
+}
+
+/** A configuration or spec that fails validation; `issues` lists every problem with its path. */
+export class ConfigError extends SluiceError {
+  constructor(message: string, issues: Issue[], code: ErrorCode = ErrorCode.CONFIG) {
+    super(code, formatIssues(message, issues), { issues });
+    this.name = 'ConfigError';
+  }
+}
+
+function formatIssues(message: string, issues: Issue[]): string {
+  if (issues.length === 0) return message;
+  return `${message}\n${issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n')}`;
+}
+
+const RETRYABLE_NODE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Normalises anything thrown into a SluiceError, keeping the original as `cause`. */
+export function toSluiceError(err: unknown): SluiceError {
+  if (err instanceof SluiceError) return err;
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (err.name === 'AbortError')
+      return new SluiceError(ErrorCode.ABORTED, 'the run was cancelled', { cause: err });
+    if (code === 'ENOENT') return new SluiceError(ErrorCode.NOT_FOUND, err.message, { cause: err });
+    if (code !== undefined && RETRYABLE_NODE_CODES.has(code))
+      return new RetryableError(err.message, { cause: err });
+    return new SluiceError(ErrorCode.INTERNAL, err.message, { cause: err });
+  }
+  return new SluiceError(ErrorCode.INTERNAL, String(err));
+}

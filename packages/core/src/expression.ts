@@ -1,0 +1,139 @@
+import { Environment } from '@marcbachmann/cel-js';
+import type { Row } from './connector.ts';
+import { ErrorCode, SluiceError } from './errors.ts';
+
+/**
+ * CEL over rows. Record fields are variables, `row` is the whole record (for odd names:
+ * `row["unit price"]`), `params` the run parameters.
+ *
+ * Row numbers arrive as JS numbers, which CEL types as `double`; integer literals are `int`.
+ * Strict CEL would reject `quantity * 2`, so mixed int/double arithmetic is added as overloads:
+ * it is what every user writes, and the result is a double, as in any SQL engine.
+ */
+const env = new Environment({ unlistedVariablesAreDyn: true, homogeneousAggregateLiterals: false });
+const ARITH: Record<string, (a: number, b: number) => number> = {
+  '+': (a, b) => a + b,
+  '-': (a, b) => a - b,
+  '*': (a, b) => a * b,
+  '/': (a, b) => a / b,
+};
+for (const [op, f] of Object.entries(ARITH)) {
+  env.registerOperator(`double ${op} int`, (a: number, b: bigint) => f(a, Number(b)));
+  env.registerOperator(`int ${op} double`, (a: bigint, b: number) => f(Number(a), b));
+}
+// The CEL strings extension's replace (all occurrences, or the first n).
+env.registerFunction('string.replace(string, string): string', (s: string, from: string, to: string) =>
+  s.replaceAll(from, to),
+);
+env.registerFunction(
+  'string.replace(string, string, int): string',
+  (s: string, from: string, to: string, n: bigint) => {
+    let out = s;
+    let at = 0;
+    for (let i = 0n; i < n; i++) {
+      const k = out.indexOf(from, at);
+      if (k < 0) break;
+      out = out.slice(0, k) + to + out.slice(k + from.length);
+      at = k + to.length;
+    }
+    return out;
+  },
+);
+
+type Compiled = ((ctx: Record<string, unknown>) => unknown) & { ast: unknown };
+
+export interface Expression {
+  readonly source: string;
+  /** Evaluates against one row; throws with the expression and reason when it cannot. */
+  evaluate(row: Row): unknown;
+}
+
+/**
+ * Compiles once per run. Only the identifiers the expression names are copied into the context
+ * for each row (measured: building a full `{...row}` per row costs more than the evaluation).
+ */
+export function compileExpression(
+  source: string,
+  params: Readonly<Record<string, unknown>>,
+  where: string,
+): Expression {
+  let fn: Compiled;
+  try {
+    fn = env.parse(source) as Compiled;
+  } catch (err) {
+    throw new SluiceError(
+      ErrorCode.EXPRESSION,
+      `${where}: invalid CEL expression ${JSON.stringify(source)}: ${firstLine(err)}`,
+      {
+        issues: [{ path: where, message: firstLine(err) }],
+        cause: err,
+      },
+    );
+  }
+  const names = [...freeIdentifiers(fn.ast)].filter((n) => n !== 'row' && n !== 'params');
+  const ctx: Record<string, unknown> = { params };
+  return {
+    source,
+    evaluate(row) {
+      ctx.row = row;
+      for (let i = 0; i < names.length; i++) {
+        const n = names[i]!;
+        // An absent field is null, not an unknown variable: rows in a flow are often sparse.
+        const v = row[n];
+        ctx[n] = v === undefined ? null : v;
+      }
+      return fn(ctx);
+    },
+  };
+}
+
+/** CEL integers are BigInt; rows carry numbers (or strings beyond 2^53 to lose no digits). */
+export function toRowValue(v: unknown): unknown {
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
+  }
+  if (Array.isArray(v)) return v.map(toRowValue);
+  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toRowValue(x)]));
+  return v;
+}
+
+export function firstLine(err: unknown): string {
+  const msg = err instanceof Error ? err.message : String(err);
+  return msg.split('\n')[0] ?? msg;
+}
+
+type Node = { op: string; args: unknown };
+
+/** Identifiers that are not bound by a comprehension macro (`list.exists(x, ...)` binds x). */
+function freeIdentifiers(
+  ast: unknown,
+  bound: ReadonlySet<string> = new Set(),
+  out = new Set<string>(),
+): Set<string> {
+  if (Array.isArray(ast)) {
+    for (const a of ast) freeIdentifiers(a, bound, out);
+    return out;
+  }
+  if (!ast || typeof ast !== 'object') return out;
+  const node = ast as Node;
+  if (node.op === 'id' && typeof node.args === 'string') {
+    if (!bound.has(node.args)) out.add(node.args);
+    return out;
+  }
+  if (node.op === 'rcall' && Array.isArray(node.args)) {
+    const [, target, args] = node.args as [string, unknown, unknown[]];
+    freeIdentifiers(target, bound, out);
+    const first = Array.isArray(args) ? (args[0] as Node | undefined) : undefined;
+    if (first?.op === 'id' && typeof first.args === 'string' && args.length >= 2) {
+      const inner = new Set(bound).add(first.args);
+      for (const a of args.slice(1)) freeIdentifiers(a, inner, out);
+      return out;
+    }
+    freeIdentifiers(args, bound, out);
+    return out;
+  }
+  freeIdentifiers(node.args, bound, out);
+  return out;
+}

@@ -1,0 +1,74 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { Issue } from '../errors.ts';
+
+// ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
+type AddFormats = (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
+  addFormatsModule) as unknown as AddFormats;
+
+// One compiler for configs and parameters: fills defaults, reports every problem.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+addFormats(ajv);
+// Row validation must not rewrite rows with defaults: a separate compiler.
+const rowAjv = new Ajv({ allErrors: true, strict: false });
+addFormats(rowAjv);
+
+const cache = new WeakMap<object, ValidateFunction>();
+
+function compile(schema: object): ValidateFunction {
+  let fn = cache.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    cache.set(schema, fn);
+  }
+  return fn;
+}
+
+/** Validates `value` (mutated: defaults filled) and returns the problems with paths under `base`. */
+export function validateAgainst(schema: object, value: unknown, base: string): Issue[] {
+  const fn = compile(schema);
+  if (fn(value)) return [];
+  return (fn.errors ?? []).map((e) => toIssue(e, base));
+}
+
+/** Compiles a JSON Schema for per-row checks; the function returns null or the reasons. */
+export function compileRowValidator(schema: object): (row: unknown) => string | null {
+  const fn = rowAjv.compile(schema);
+  return (row) => {
+    if (fn(row)) return null;
+    return (fn.errors ?? [])
+      .map((e) => `${pointerToPath(e.instancePath, '') || '(row)'}: ${describe(e)}`)
+      .join('; ');
+  };
+}
+
+function toIssue(e: ErrorObject, base: string): Issue {
+  return { path: pointerToPath(e.instancePath, base) || base || '(root)', message: describe(e) };
+}
+
+function describe(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+      return `unknown property "${String(p.additionalProperty)}"`;
+    case 'required':
+      return `missing required property "${String(p.missingProperty)}"`;
+    case 'enum':
+      return `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return e.message ?? e.keyword;
+  }
+}
+
+/** `/steps/0/with/x` → `steps[0].with.x`, prefixed with `base`. */
+export function pointerToPath(pointer: string, base: string): string {
+  let out = base;
+  for (const raw of pointer.split('/').slice(1)) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(seg)) out += `[${seg}]`;
+    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}

@@ -1,0 +1,56 @@
+import { closest, distance } from 'fastest-levenshtein';
+import type { ConnectorDefinition, ConnectorKind } from './connector.ts';
+import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
+import { validateAgainst } from './internal/validate.ts';
+
+/** Connectors by name. Names are unique across kinds, so a spec never has to say the kind twice. */
+export class Registry {
+  readonly #byName = new Map<string, ConnectorDefinition>();
+
+  register(...defs: ConnectorDefinition[]): this {
+    for (const def of defs) {
+      if (this.#byName.has(def.name)) throw new Error(`connector "${def.name}" is registered twice`);
+      this.#byName.set(def.name, def);
+    }
+    return this;
+  }
+
+  list(kind?: ConnectorKind): ConnectorDefinition[] {
+    const all = [...this.#byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return kind ? all.filter((d) => d.kind === kind) : all;
+  }
+
+  find(name: string): ConnectorDefinition | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** The connector called `name` of `kind`; otherwise an error that suggests the closest names. */
+  get<K extends ConnectorKind>(kind: K, name: string, where = ''): Extract<ConnectorDefinition, { kind: K }> {
+    const def = this.#byName.get(name);
+    if (def && def.kind === kind) return def as Extract<ConnectorDefinition, { kind: K }>;
+    const names = this.list(kind).map((d) => d.name);
+    const near = names.filter((n) => distance(n, name) <= 2);
+    if (near.length === 0 && names.length > 0) near.push(closest(name, names));
+    const prefix = where ? `${where}: ` : '';
+    const misplaced = def ? ` "${name}" is a ${def.kind}, not a ${kind}.` : '';
+    throw new SluiceError(
+      ErrorCode.UNKNOWN_CONNECTOR,
+      `${prefix}unknown ${kind} "${name}".${misplaced} Did you mean ${near.map((n) => `"${n}"`).join(' or ')}? ` +
+        `Known ${kind}s: ${names.join(', ')}. Run \`sluice connectors\` to list them.`,
+      { issues: [{ path: where, message: `unknown ${kind} "${name}"` }] },
+    );
+  }
+
+  /** Problems with `config` for `def` (empty when valid); `config` gets its defaults filled in. */
+  check(def: ConnectorDefinition, config: unknown, path: string): Issue[] {
+    return validateAgainst(def.config, config, path);
+  }
+
+  /** Validates and returns the config with defaults applied, or throws ConfigError with every path. */
+  validate<C>(def: ConnectorDefinition, config: unknown, path: string): C {
+    const copy = structuredClone(config ?? {});
+    const issues = this.check(def, copy, path);
+    if (issues.length > 0) throw new ConfigError(`invalid config for ${def.kind} "${def.name}"`, issues);
+    return copy as C;
+  }
+}

@@ -1,0 +1,25 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'scripts/**/*.test.ts'],
+          exclude: ['**/*.integration.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['packages/*/test/**/*.integration.test.ts', 'packages/*/src/**/*.integration.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          // Integration tests share local services and spawn processes; on 2 cores, two at a time.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
