@@ -1,0 +1,72 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { createGunzip } from 'node:zlib';
+import { ErrorCode, SluiceError } from '@sluice/core';
+
+export interface FileInput {
+  /** Absolute path that was opened. */
+  path: string;
+  /** Size of the file on disk, for progress. */
+  size: number;
+  /** Whether the content is gzip-compressed (offsets then count decompressed bytes). */
+  gzip: boolean;
+  /** Content from `start` on, in chunks of up to `chunkSize` bytes. */
+  chunks: AsyncIterable<Buffer>;
+  /** Bytes of the file on disk read so far (compressed bytes for .gz), for progress. */
+  bytesRead(): number;
+}
+
+export interface OpenOptions {
+  baseDir: string;
+  /** Offset in the (decompressed) content to start from; a resumed read passes its checkpoint. */
+  start?: number;
+  /** `auto` decompresses files whose name ends in `.gz`. */
+  compression?: 'auto' | 'gzip' | 'none';
+  signal: AbortSignal;
+  chunkSize?: number;
+  /** Used in error messages: the step and config path that named the file. */
+  where: string;
+}
+
+export function resolvePath(baseDir: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+/** Opens a file for streaming, with actionable errors for the usual mistakes. */
+export async function openFileInput(path: string, opts: OpenOptions): Promise<FileInput> {
+  const abs = resolvePath(opts.baseDir, path);
+  let size: number;
+  try {
+    const st = await stat(abs);
+    if (st.isDirectory()) throw new SluiceError(ErrorCode.NOT_FOUND, `${opts.where}: ${abs} is a directory, not a file`);
+    size = st.size;
+  } catch (err) {
+    if (err instanceof SluiceError) throw err;
+    throw new SluiceError(
+      ErrorCode.NOT_FOUND,
+      `${opts.where}: file not found: ${abs}` +
+        (isAbsolute(path) ? '' : ` (relative paths resolve against ${opts.baseDir})`),
+      { cause: err },
+    );
+  }
+  const gzip = opts.compression === 'gzip' || (opts.compression !== 'none' && abs.endsWith('.gz'));
+  const start = opts.start ?? 0;
+  const highWaterMark = opts.chunkSize ?? 1 << 20;
+  // A plain file seeks; gzip cannot, so a resumed .gz read decompresses and skips to `start`.
+  const raw = createReadStream(abs, { start: gzip ? 0 : start, highWaterMark, signal: opts.signal });
+  const chunks = gzip ? skip(raw.pipe(createGunzip({ chunkSize: highWaterMark })), start) : raw;
+  return { path: abs, size, gzip, chunks: chunks as AsyncIterable<Buffer>, bytesRead: () => raw.bytesRead };
+}
+
+async function* skip(source: AsyncIterable<Buffer>, bytes: number): AsyncGenerator<Buffer> {
+  let left = bytes;
+  for await (const chunk of source) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    yield left > 0 ? chunk.subarray(left) : chunk;
+    left = 0;
+  }
+}
