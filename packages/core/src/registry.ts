@@ -3,36 +3,44 @@ import type { ConnectorDefinition, ConnectorKind } from './connector.ts';
 import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
 import { validateAgainst } from './internal/validate.ts';
 
-/** Connectors by name. Names are unique across kinds, so a spec never has to say the kind twice. */
+/**
+ * Connectors by kind and name: a source and a sink may share a name (`csv`), as a spec always
+ * says which kind it wants (`source: csv`, `sink: csv`).
+ */
 export class Registry {
-  readonly #byName = new Map<string, ConnectorDefinition>();
+  readonly #defs = new Map<string, ConnectorDefinition>();
 
   register(...defs: ConnectorDefinition[]): this {
     for (const def of defs) {
-      if (this.#byName.has(def.name)) throw new Error(`connector "${def.name}" is registered twice`);
-      this.#byName.set(def.name, def);
+      const key = `${def.kind}:${def.name}`;
+      if (this.#defs.has(key)) throw new Error(`${def.kind} "${def.name}" is registered twice`);
+      this.#defs.set(key, def);
     }
     return this;
   }
 
   list(kind?: ConnectorKind): ConnectorDefinition[] {
-    const all = [...this.#byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+    const all = [...this.#defs.values()].sort(
+      (a, b) => a.name.localeCompare(b.name) || a.kind.localeCompare(b.kind),
+    );
     return kind ? all.filter((d) => d.kind === kind) : all;
   }
 
-  find(name: string): ConnectorDefinition | undefined {
-    return this.#byName.get(name);
+  /** Every connector called `name`, of any kind. */
+  find(name: string): ConnectorDefinition[] {
+    return this.list().filter((d) => d.name === name);
   }
 
   /** The connector called `name` of `kind`; otherwise an error that suggests the closest names. */
   get<K extends ConnectorKind>(kind: K, name: string, where = ''): Extract<ConnectorDefinition, { kind: K }> {
-    const def = this.#byName.get(name);
-    if (def && def.kind === kind) return def as Extract<ConnectorDefinition, { kind: K }>;
+    const def = this.#defs.get(`${kind}:${name}`);
+    if (def) return def as Extract<ConnectorDefinition, { kind: K }>;
     const names = this.list(kind).map((d) => d.name);
     const near = names.filter((n) => distance(n, name) <= 2);
     if (near.length === 0 && names.length > 0) near.push(closest(name, names));
     const prefix = where ? `${where}: ` : '';
-    const misplaced = def ? ` "${name}" is a ${def.kind}, not a ${kind}.` : '';
+    const other = this.find(name)[0];
+    const misplaced = other ? ` "${name}" is a ${other.kind}, not a ${kind}.` : '';
     throw new SluiceError(
       ErrorCode.UNKNOWN_CONNECTOR,
       `${prefix}unknown ${kind} "${name}".${misplaced} Did you mean ${near.map((n) => `"${n}"`).join(' or ')}? ` +
