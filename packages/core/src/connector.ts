@@ -1,7 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 
-/** A record: a plain object whose keys are field names. */
-export type Row = Record<string, unknown>;
 /** A JSON-serialisable value: what checkpoints and sink states are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -9,7 +7,13 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
  * Rows may carry their source line under this symbol; symbols are invisible to sinks and to
  * JSON, so the position travels with the row at no cost to the data.
  */
-export const SOURCE_LINE: unique symbol = Symbol.for('sluice.sourceLine');
+export const SOURCE_LINE: unique symbol = Symbol.for('sluice.sourceLine') as typeof SOURCE_LINE;
+
+/** A record: a plain object whose keys are field names (plus, maybe, its source line). */
+export interface Row {
+  [field: string]: unknown;
+  [SOURCE_LINE]?: number;
+}
 
 export interface Logger {
   debug(message: string, meta?: Record<string, unknown>): void;
@@ -112,7 +116,10 @@ export interface SinkContext<C> extends ComponentContext<C> {
 }
 
 export interface SinkResult {
-  /** Rows the destination acknowledged (for PostgreSQL, COPY's count). */
+  /**
+   * Rows the destination acknowledged since `start` (for PostgreSQL, COPY's count). After a
+   * resume, rows committed before the checkpoint are not counted again: the runner adds them.
+   */
   rowsWritten: number;
   bytes?: number;
   /** Where the data went (a file path, a table), for the report. */

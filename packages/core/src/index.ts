@@ -1,3 +1,4 @@
+export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
   ComponentContext,
   ConnectorDefinition,
@@ -31,5 +32,14 @@ export type { Issue } from './errors.ts';
 export { ConfigError, ErrorCode, FatalError, RetryableError, SluiceError, toSluiceError } from './errors.ts';
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
+export type { ComponentStats } from './internal/meter.ts';
 export { compileRowValidator } from './internal/validate.ts';
+export { coerceParams, resolveParams } from './params.ts';
+export type { Plan, PlannedStep } from './plan.ts';
+export { planPipeline } from './plan.ts';
 export { Registry } from './registry.ts';
+export type { ErrorReport, RunReport, RunStatus, StepReport, StepStatus } from './report.ts';
+export { reconcile } from './report.ts';
+export type { LogLevel, RunEvent, RunOptions } from './run.ts';
+export { runPipeline } from './run.ts';
+export { ComponentSpec, findCycle, normalizeSpec, PipelineSpec, parseSpecText, StepSpec } from './spec.ts';

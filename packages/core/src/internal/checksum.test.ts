@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { Checksum } from './checksum.ts';
+
+const sum = (rows: Record<string, unknown>[]) => {
+  const c = new Checksum();
+  c.addRows(rows);
+  return c.toString();
+};
+
+describe('Checksum', () => {
+  const rows = [
+    { id: 1, name: 'a', ok: true },
+    { id: 2, name: 'b', ok: false },
+    { id: 3, name: null, ok: true },
+  ];
+
+  it('does not depend on row order, batching or key order', () => {
+    const a = sum(rows);
+    expect(sum([...rows].reverse())).toBe(a);
+    const c = new Checksum();
+    c.addRows(rows.slice(0, 1));
+    c.addRows(rows.slice(1));
+    expect(c.toString()).toBe(a);
+    expect(sum(rows.map((r) => ({ ok: r.ok, name: r.name, id: r.id })))).toBe(a);
+  });
+
+  it('changes when a row is changed, lost or duplicated', () => {
+    const a = sum(rows);
+    expect(sum([...rows, rows[0]!])).not.toBe(a);
+    expect(sum(rows.slice(1))).not.toBe(a);
+    expect(sum([{ ...rows[0]!, id: '1' }, ...rows.slice(1)])).not.toBe(a);
+    expect(sum([{ id: 1, name: 'b', ok: true }, { id: 2, name: 'a', ok: false }, rows[2]!])).not.toBe(a);
+  });
+
+  it('round-trips through its hex form and merges like a union', () => {
+    const a = new Checksum();
+    a.addRows(rows.slice(0, 2));
+    const b = Checksum.from(a.toString());
+    b.merge(sum(rows.slice(2)));
+    expect(b.toString()).toBe(sum(rows));
+    expect(sum([])).toBe('0000000000000000');
+  });
+});

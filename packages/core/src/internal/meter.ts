@@ -1,0 +1,70 @@
+import type { ConnectorKind, Row } from '../connector.ts';
+import { Checksum } from './checksum.ts';
+
+/** What one component of a flow did: the figures behind the integrity report. */
+export interface ComponentStats {
+  id: string;
+  connector: string;
+  kind: ConnectorKind;
+  /** Rows that came in (for a source: rows read, good or bad). */
+  rowsIn: number;
+  /** Rows passed on (for a sink: rows the destination acknowledged). */
+  rowsOut: number;
+  rowsQuarantined: number;
+  /** Rows a transform dropped on purpose (not quarantined). */
+  rowsFiltered: number;
+  /** Order-independent checksum of the rows this component emitted. */
+  checksum: string;
+  /** Time spent inside this component. */
+  durationMs: number;
+  location?: string;
+}
+
+export class Meter {
+  readonly id: string;
+  readonly connector: string;
+  readonly kind: ConnectorKind;
+  rowsIn = 0;
+  rowsOut = 0;
+  rowsQuarantined = 0;
+  ms = 0;
+  location: string | undefined;
+  checksum = new Checksum();
+
+  constructor(id: string, connector: string, kind: ConnectorKind) {
+    this.id = id;
+    this.connector = connector;
+    this.kind = kind;
+  }
+
+  emitted(rows: readonly Row[]): void {
+    this.rowsOut += rows.length;
+    this.checksum.addRows(rows);
+  }
+
+  restore(s: ComponentStats): void {
+    this.rowsIn = s.rowsIn;
+    this.rowsOut = s.rowsOut;
+    this.rowsQuarantined = s.rowsQuarantined;
+    this.ms = s.durationMs;
+    this.checksum = Checksum.from(s.checksum);
+  }
+
+  stats(): ComponentStats {
+    const filtered =
+      this.kind === 'transform' ? Math.max(0, this.rowsIn - this.rowsOut - this.rowsQuarantined) : 0;
+    const s: ComponentStats = {
+      id: this.id,
+      connector: this.connector,
+      kind: this.kind,
+      rowsIn: this.rowsIn,
+      rowsOut: this.rowsOut,
+      rowsQuarantined: this.rowsQuarantined,
+      rowsFiltered: filtered,
+      checksum: this.checksum.toString(),
+      durationMs: Math.round(this.ms),
+    };
+    if (this.location !== undefined) s.location = this.location;
+    return s;
+  }
+}

@@ -1,0 +1,146 @@
+import type {
+  ConnectorDefinition,
+  SinkDefinition,
+  SourceDefinition,
+  TaskDefinition,
+  TransformDefinition,
+} from './connector.ts';
+import { ConfigError, type Issue, type SluiceError } from './errors.ts';
+import { interpolate, type Scope } from './interpolate.ts';
+import { resolveParams } from './params.ts';
+import type { Registry } from './registry.ts';
+import { type ComponentSpec, normalizeSpec, type PipelineSpec, type StepSpec, toMs } from './spec.ts';
+
+export interface PlannedComponent<D extends ConnectorDefinition = ConnectorDefinition> {
+  def: D;
+  config: unknown;
+  /** `<step>.<index>:<connector>` or `<step>.<label>`. */
+  id: string;
+  /** JSON path of the component in the spec, for errors. */
+  path: string;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+}
+
+interface PlannedStepBase {
+  id: string;
+  needs: string[];
+  retry: RetryPolicy;
+  timeoutMs: number | undefined;
+  maxQuarantine: number | undefined;
+  checkpointEvery: number;
+}
+export interface PlannedFlow extends PlannedStepBase {
+  kind: 'flow';
+  source: PlannedComponent<SourceDefinition>;
+  transforms: PlannedComponent<TransformDefinition>[];
+  sinks: PlannedComponent<SinkDefinition>[];
+}
+export interface PlannedTask extends PlannedStepBase {
+  kind: 'task';
+  task: PlannedComponent<TaskDefinition>;
+}
+export type PlannedStep = PlannedFlow | PlannedTask;
+
+export interface Plan {
+  name: string;
+  spec: PipelineSpec;
+  params: Record<string, unknown>;
+  steps: PlannedStep[];
+}
+
+export interface PlanOptions {
+  registry: Registry;
+  params?: Record<string, unknown>;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+const DEFAULT_CHECKPOINT_EVERY = 100_000;
+
+/**
+ * Turns a spec document into a runnable plan: shape and DAG checks, parameters, interpolation,
+ * then every connector config against its schema. All problems are reported at once.
+ */
+export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
+  const spec = normalizeSpec(doc);
+  const params = resolveParams(spec.parameters, opts.params ?? {});
+  const scope: Scope = { env: opts.env ?? process.env, params };
+  const issues: Issue[] = [];
+  const steps: PlannedStep[] = [];
+  (spec.steps ?? []).forEach((step, i) => {
+    const planned = planStep(step, `steps[${i}]`, opts.registry, scope, issues);
+    if (planned) steps.push(planned);
+  });
+  if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
+  return { name: spec.name, spec, params, steps };
+}
+
+function planStep(
+  step: StepSpec,
+  path: string,
+  registry: Registry,
+  scope: Scope,
+  issues: Issue[],
+): PlannedStep | null {
+  const base: PlannedStepBase = {
+    id: step.id,
+    needs: step.needs ?? [],
+    retry: {
+      attempts: step.retry?.attempts ?? 1,
+      initialDelayMs: toMs(step.retry?.backoff?.initial) ?? 1000,
+      maxDelayMs: toMs(step.retry?.backoff?.max) ?? 30_000,
+    },
+    timeoutMs: toMs(step.timeout),
+    maxQuarantine: step.maxQuarantine,
+    checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+  };
+  const component = <K extends ConnectorDefinition['kind']>(
+    kind: K,
+    name: string,
+    config: unknown,
+    at: string,
+    label?: string,
+  ): PlannedComponent<Extract<ConnectorDefinition, { kind: K }>> | null => {
+    let def: Extract<ConnectorDefinition, { kind: K }>;
+    try {
+      def = registry.get(kind, name, `step "${step.id}" ${at}`);
+    } catch (err) {
+      issues.push({ path: at, message: (err as SluiceError).message });
+      return null;
+    }
+    const resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
+    const problems = registry.check(def, resolved, `${at}.with`);
+    for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
+    const index = at.match(/\[(\d+)\]$/)?.[1] ?? '0';
+    return {
+      def,
+      config: resolved,
+      id: label ? `${step.id}.${label}` : `${step.id}.${index}:${name}`,
+      path: at,
+    };
+  };
+  if (step.task) {
+    const task = component('task', step.task, step.with, path);
+    return task ? { ...base, kind: 'task', task } : null;
+  }
+  const flow = step.flow ?? [];
+  const parts = flow.map((c: ComponentSpec, j) => {
+    const at = `${path}.flow[${j}]`;
+    if ('source' in c) return component('source', c.source, c.with, at, c.id);
+    if ('transform' in c) return component('transform', c.transform, c.with, at, c.id);
+    return component('sink', c.sink, c.with, at, c.id);
+  });
+  if (parts.some((p) => p === null)) return null;
+  const all = parts as PlannedComponent[];
+  return {
+    ...base,
+    kind: 'flow',
+    source: all[0] as PlannedComponent<SourceDefinition>,
+    transforms: all.filter((p) => p.def.kind === 'transform') as PlannedComponent<TransformDefinition>[],
+    sinks: all.filter((p) => p.def.kind === 'sink') as PlannedComponent<SinkDefinition>[],
+  };
+}

@@ -1,0 +1,78 @@
+import type { ComponentStats } from './internal/meter.ts';
+
+export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped' | 'cancelled';
+export type RunStatus = 'success' | 'failed' | 'cancelled';
+
+export interface ErrorReport {
+  code: string;
+  message: string;
+  step?: string;
+  issues?: { path: string; message: string }[];
+}
+
+export interface StepReport {
+  id: string;
+  kind: 'flow' | 'task';
+  status: StepStatus;
+  attempts: number;
+  rowsRead: number;
+  rowsWritten: number;
+  rowsFiltered: number;
+  rowsQuarantined: number;
+  durationMs: number;
+  /** Rows already read before this run, when the step resumed from a checkpoint. */
+  resumedFromRow?: number;
+  components: ComponentStats[];
+  integrity?: { ok: boolean; problems: string[] };
+  output?: string;
+  error?: ErrorReport;
+}
+
+export interface RunReport {
+  pipeline: string;
+  status: RunStatus;
+  startedAt: string;
+  durationMs: number;
+  params: Record<string, unknown>;
+  steps: StepReport[];
+  integrity: { ok: boolean; problems: string[] };
+  quarantine: { rows: number; path: string | null };
+  error?: ErrorReport;
+}
+
+/**
+ * The reconciliation of one flow. With one sink and no fan-out, every row read is written,
+ * filtered or quarantined; with several sinks (fan-out) each sink must acknowledge what it got.
+ */
+export function reconcile(
+  components: ComponentStats[],
+  fanOut: boolean,
+): { ok: boolean; problems: string[] } {
+  const problems: string[] = [];
+  const source = components.find((c) => c.kind === 'source');
+  const sinks = components.filter((c) => c.kind === 'sink');
+  const transforms = components.filter((c) => c.kind === 'transform');
+  const delivered = transforms.at(-1)?.rowsOut ?? source?.rowsOut ?? 0;
+  for (const s of sinks) {
+    if (s.rowsIn !== delivered)
+      problems.push(`${s.id} received ${s.rowsIn} rows, ${delivered} were sent to it`);
+    if (s.rowsOut !== s.rowsIn)
+      problems.push(`${s.id} acknowledged ${s.rowsOut} of the ${s.rowsIn} rows it received`);
+  }
+  if (source && sinks.length === 1 && !fanOut) {
+    const read = source.rowsIn;
+    const filtered = sum(transforms, 'rowsFiltered');
+    const quarantined = sum(components, 'rowsQuarantined');
+    const written = sinks[0]!.rowsOut;
+    if (read !== written + filtered + quarantined) {
+      problems.push(
+        `rows read (${read}) ≠ written (${written}) + filtered (${filtered}) + quarantined (${quarantined})`,
+      );
+    }
+  }
+  return { ok: problems.length === 0, problems };
+}
+
+function sum(cs: ComponentStats[], k: 'rowsFiltered' | 'rowsQuarantined'): number {
+  return cs.reduce((a, c) => a + c[k], 0);
+}

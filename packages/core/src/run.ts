@@ -1,0 +1,325 @@
+import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import type { Logger } from './connector.ts';
+import { ErrorCode, SluiceError, toSluiceError } from './errors.ts';
+import { runFlow } from './flow.ts';
+import { concatFiles } from './internal/concat.ts';
+import { readJson, writeJsonAtomic } from './internal/files.ts';
+import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
+import type { Registry } from './registry.ts';
+import {
+  type ErrorReport,
+  type RunReport,
+  type RunStatus,
+  reconcile,
+  type StepReport,
+  type StepStatus,
+} from './report.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export type RunEvent =
+  | { type: 'step'; stepId: string; status: StepStatus; attempt: number; error?: ErrorReport }
+  | { type: 'progress'; stepId: string; rowsRead: number; done?: number; total?: number }
+  | {
+      type: 'log';
+      level: LogLevel;
+      stepId: string;
+      componentId: string;
+      message: string;
+      meta?: Record<string, unknown>;
+    };
+
+export interface RunOptions {
+  registry: Registry;
+  /** Relative paths in configs resolve here. @defaultValue process.cwd() */
+  baseDir?: string;
+  /** Checkpoints, quarantine and source state. @defaultValue `<cwd>/.sluice/runs/<pipeline name>` */
+  stateDir?: string;
+  params?: Record<string, unknown>;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Continue an interrupted run: finished steps are kept, flows restart from their checkpoints. */
+  resume?: boolean;
+  signal?: AbortSignal;
+  /** Fails a flow step that quarantines more rows than this (a step's `maxQuarantine` wins). */
+  maxQuarantine?: number;
+  /** Steps run at once. @defaultValue 4 */
+  concurrency?: number;
+  onEvent?: (event: RunEvent) => void;
+}
+
+interface RunState {
+  pipeline: string;
+  status: RunStatus | 'running';
+  steps: Record<string, StepReport>;
+}
+
+/**
+ * Runs a pipeline spec to the end and reports what happened. Invalid specs throw a ConfigError
+ * before anything runs; failures while running are reported, not thrown.
+ */
+export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunReport> {
+  const plan = planPipeline(doc, {
+    registry: opts.registry,
+    params: opts.params ?? {},
+    env: opts.env ?? process.env,
+  });
+  const started = Date.now();
+  const baseDir = resolve(opts.baseDir ?? process.cwd());
+  const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
+  const runFile = join(stateDir, 'run.json');
+  const emit = opts.onEvent ?? (() => {});
+  const signal = opts.signal ?? new AbortController().signal;
+  const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
+  if (!opts.resume)
+    await rm(join(stateDir, 'steps'), { recursive: true, force: true }).catch(() => undefined);
+  const state: RunState = { pipeline: plan.name, status: 'running', steps: {} };
+  await writeJsonAtomic(runFile, state);
+
+  const logger = (stepId: string, componentId: string): Logger => {
+    const at = (level: LogLevel) => (message: string, meta?: Record<string, unknown>) =>
+      emit({ type: 'log', level, stepId, componentId, message, ...(meta ? { meta } : {}) });
+    return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+  };
+
+  const runStep = async (step: PlannedStep): Promise<StepReport> => {
+    const done = previous?.steps[step.id];
+    if (done?.status === 'success') return done;
+    const t0 = Date.now();
+    const stepDir = join(stateDir, 'steps', step.id);
+    let attempts = 0;
+    const policy = retry(
+      handleWhen((e) => toSluiceError(e).retryable),
+      {
+        maxAttempts: step.retry.attempts - 1,
+        backoff: new ExponentialBackoff({
+          initialDelay: step.retry.initialDelayMs,
+          maxDelay: step.retry.maxDelayMs,
+        }),
+      },
+    );
+    policy.onRetry((r) => {
+      const err = 'error' in r ? toSluiceError(r.error) : undefined;
+      logger(step.id, step.id).warn(
+        `attempt ${attempts} failed, retrying in ${Math.round(r.delay)} ms: ${err?.message}`,
+      );
+    });
+    try {
+      const report = await policy.execute(async () => {
+        attempts++;
+        emit({ type: 'step', stepId: step.id, status: 'running', attempt: attempts });
+        const stepSignal =
+          step.timeoutMs === undefined ? signal : AbortSignal.any([signal, timeoutSignal(step)]);
+        // A retried flow resumes from its own checkpoint: what was committed stays committed.
+        const resume = attempts > 1 || opts.resume === true;
+        return step.kind === 'flow'
+          ? await flowStep(step, stepDir, stepSignal, resume)
+          : await taskStep(step, stepSignal);
+      }, signal);
+      return { ...report, attempts, durationMs: Date.now() - t0 };
+    } catch (err) {
+      const e = toStepError(err, step, signal);
+      const status: StepStatus = e.code === ErrorCode.ABORTED ? 'cancelled' : 'failed';
+      return { ...emptyStep(step, status), attempts, durationMs: Date.now() - t0, error: e };
+    }
+  };
+
+  const flowStep = async (
+    step: PlannedStep & { kind: 'flow' },
+    stepDir: string,
+    stepSignal: AbortSignal,
+    resume: boolean,
+  ) => {
+    const result = await runFlow(step, {
+      pipeline: plan.name,
+      stepDir,
+      baseDir,
+      params: plan.params,
+      signal: stepSignal,
+      resume,
+      maxQuarantine: step.maxQuarantine ?? opts.maxQuarantine,
+      logger: (c) => logger(step.id, c),
+      onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
+    });
+    const cs = result.components;
+    const fanOut = step.transforms.some((t) => t.def.fanOut === true);
+    const integrity = reconcile(cs, fanOut);
+    const report: StepReport = {
+      ...emptyStep(step, integrity.ok ? 'success' : 'failed'),
+      rowsRead: cs[0]!.rowsIn,
+      rowsWritten: cs.filter((c) => c.kind === 'sink').reduce((a, c) => a + c.rowsOut, 0),
+      rowsFiltered: cs.reduce((a, c) => a + c.rowsFiltered, 0),
+      rowsQuarantined: cs.reduce((a, c) => a + c.rowsQuarantined, 0),
+      components: cs,
+      integrity,
+      ...(result.resumedFromRow === undefined ? {} : { resumedFromRow: result.resumedFromRow }),
+    };
+    if (!integrity.ok) {
+      report.error = {
+        code: ErrorCode.INTEGRITY,
+        message: `integrity check failed: ${integrity.problems.join('; ')}`,
+        step: step.id,
+      };
+    }
+    return report;
+  };
+
+  const taskStep = async (step: PlannedTask, stepSignal: AbortSignal): Promise<StepReport> => {
+    const c = step.task;
+    const result = await c.def.run({
+      config: c.config,
+      signal: stepSignal,
+      stepId: step.id,
+      componentId: c.id,
+      baseDir,
+      workDir: baseDir,
+      params: plan.params,
+      log: logger(step.id, c.id),
+      quarantine: () => {
+        throw new SluiceError(ErrorCode.INTERNAL, `task ${c.id} cannot quarantine rows`);
+      },
+    });
+    return {
+      ...emptyStep(step, 'success'),
+      ...(result?.output === undefined ? {} : { output: result.output }),
+    };
+  };
+
+  const reports = await scheduleDag(plan.steps, opts.concurrency ?? 4, signal, async (step) => {
+    const r = await runStep(step);
+    state.steps[step.id] = r;
+    await writeJsonAtomic(runFile, state);
+    emit({
+      type: 'step',
+      stepId: step.id,
+      status: r.status,
+      attempt: r.attempts,
+      ...(r.error ? { error: r.error } : {}),
+    });
+    return r;
+  });
+
+  const steps = plan.steps.map((s) => reports.get(s.id)!);
+  const failed = steps.find((s) => s.status === 'failed');
+  const status: RunStatus = failed
+    ? 'failed'
+    : steps.some((s) => s.status === 'cancelled')
+      ? 'cancelled'
+      : 'success';
+  state.status = status;
+  await writeJsonAtomic(runFile, state);
+  const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
+  const quarantine = await collectQuarantine(stateDir, steps);
+  const firstError = failed?.error ?? steps.find((s) => s.error)?.error;
+  return {
+    pipeline: plan.name,
+    status,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    params: plan.params,
+    steps,
+    integrity: { ok: problems.length === 0, problems },
+    quarantine,
+    ...(firstError ? { error: firstError } : {}),
+  };
+}
+
+function timeoutSignal(step: PlannedStep): AbortSignal {
+  const c = new AbortController();
+  const t = setTimeout(
+    () =>
+      c.abort(new SluiceError(ErrorCode.TIMEOUT, `step "${step.id}" timed out after ${step.timeoutMs} ms`)),
+    step.timeoutMs,
+  );
+  t.unref();
+  return c.signal;
+}
+
+function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): ErrorReport {
+  const e = runSignal.aborted
+    ? new SluiceError(ErrorCode.ABORTED, 'the run was cancelled')
+    : toSluiceError(err);
+  return {
+    code: e.code,
+    message: e.message,
+    step: step.id,
+    ...(e.issues.length ? { issues: e.issues } : {}),
+  };
+}
+
+function emptyStep(step: PlannedStep, status: StepStatus): StepReport {
+  return {
+    id: step.id,
+    kind: step.kind,
+    status,
+    attempts: 0,
+    rowsRead: 0,
+    rowsWritten: 0,
+    rowsFiltered: 0,
+    rowsQuarantined: 0,
+    durationMs: 0,
+    components: [],
+  };
+}
+
+/**
+ * Starts every step whose needs have succeeded, up to `concurrency` at once; a step whose need
+ * failed, was skipped or was cancelled is skipped itself, and nothing new starts once cancelled.
+ */
+async function scheduleDag(
+  steps: PlannedStep[],
+  concurrency: number,
+  signal: AbortSignal,
+  run: (s: PlannedStep) => Promise<StepReport>,
+): Promise<Map<string, StepReport>> {
+  const reports = new Map<string, StepReport>();
+  const running = new Map<string, Promise<void>>();
+  const pending = new Set(steps);
+  while (pending.size > 0 || running.size > 0) {
+    for (const s of [...pending]) {
+      const needs = s.needs.map((n) => reports.get(n));
+      const blocked = needs.find((r) => r && r.status !== 'success');
+      if (blocked || signal.aborted) {
+        pending.delete(s);
+        const status: StepStatus = signal.aborted ? 'cancelled' : 'skipped';
+        const why = signal.aborted
+          ? 'the run was cancelled'
+          : `skipped because step "${blocked!.id}" ${blocked!.status}`;
+        reports.set(s.id, {
+          ...emptyStep(s, status),
+          error: { code: ErrorCode.ABORTED, message: why, step: s.id },
+        });
+        continue;
+      }
+      if (needs.every((r) => r?.status === 'success') && running.size < concurrency) {
+        pending.delete(s);
+        running.set(
+          s.id,
+          run(s).then((r) => {
+            reports.set(s.id, r);
+            running.delete(s.id);
+          }),
+        );
+      }
+    }
+    if (running.size > 0) await Promise.race(running.values());
+    else if (pending.size > 0 && ![...pending].some((s) => s.needs.every((n) => reports.has(n)))) break;
+  }
+  return reports;
+}
+
+async function collectQuarantine(stateDir: string, steps: StepReport[]): Promise<RunReport['quarantine']> {
+  const rows = steps.reduce((a, s) => a + s.rowsQuarantined, 0);
+  const files: string[] = [];
+  for (const s of steps) {
+    const f = join(stateDir, 'steps', s.id, 'quarantine.ndjson');
+    if (s.rowsQuarantined > 0 && (await stat(f).catch(() => null))) files.push(f);
+  }
+  if (files.length === 0) return { rows, path: null };
+  const out = join(stateDir, 'quarantine.ndjson');
+  await mkdir(stateDir, { recursive: true });
+  if (files.length === 1) await copyFile(files[0]!, out);
+  else await concatFiles(files, out);
+  return { rows, path: out };
+}

@@ -1,0 +1,228 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
+import { validateAgainst } from './internal/validate.ts';
+
+const Duration = Type.Union(
+  [Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' })],
+  {
+    description: 'Milliseconds, or a string such as "500ms", "30s", "5m", "1h".',
+  },
+);
+
+const With = Type.Record(Type.String(), Type.Unknown(), { description: "The connector's config." });
+const Label = Type.Optional(Type.String({ description: 'A name for this component in reports.' }));
+
+export const ComponentSpec = Type.Union([
+  Type.Object(
+    { source: Type.String(), with: Type.Optional(With), id: Label },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { transform: Type.String(), with: Type.Optional(With), id: Label },
+    { additionalProperties: false },
+  ),
+  Type.Object({ sink: Type.String(), with: Type.Optional(With), id: Label }, { additionalProperties: false }),
+]);
+export type ComponentSpec = Static<typeof ComponentSpec>;
+
+export const RetrySpec = Type.Object(
+  {
+    attempts: Type.Integer({ minimum: 1, default: 1, description: 'Total attempts, the first included.' }),
+    backoff: Type.Optional(
+      Type.Object(
+        {
+          initial: Type.Optional(Duration),
+          max: Type.Optional(Duration),
+        },
+        { additionalProperties: false, description: 'Exponential backoff with jitter between attempts.' },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const StepOptions = {
+  needs: Type.Optional(
+    Type.Array(Type.String(), { description: 'Steps that must succeed before this one.' }),
+  ),
+  retry: Type.Optional(RetrySpec),
+  timeout: Type.Optional(Duration),
+  maxQuarantine: Type.Optional(
+    Type.Integer({ minimum: 0, description: 'Fail the step when more rows than this are quarantined.' }),
+  ),
+  checkpointEvery: Type.Optional(
+    Type.Integer({ minimum: 1, description: 'Rows between checkpoints (default 100000).' }),
+  ),
+};
+
+export const StepSpec = Type.Object(
+  {
+    id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$', description: 'Unique step id.' }),
+    flow: Type.Optional(Type.Array(ComponentSpec, { minItems: 2 })),
+    task: Type.Optional(Type.String({ description: 'A task connector, e.g. shell.' })),
+    with: Type.Optional(With),
+    ...StepOptions,
+  },
+  { additionalProperties: false },
+);
+export type StepSpec = Static<typeof StepSpec>;
+
+export const PipelineSpec = Type.Object(
+  {
+    name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
+    description: Type.Optional(Type.String()),
+    parameters: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of run parameters.' }),
+    ),
+    steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
+    flow: Type.Optional(
+      Type.Array(ComponentSpec, { minItems: 2, description: 'Short form: a one-step pipeline.' }),
+    ),
+    ...StepOptions,
+  },
+  { additionalProperties: false },
+);
+export type PipelineSpec = Static<typeof PipelineSpec>;
+
+/** Parses YAML or JSON text (JSON is YAML); `file` names the document in errors. */
+export function parseSpecText(text: string, file = 'spec'): unknown {
+  try {
+    return parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new SluiceError(ErrorCode.SPEC, `${file}: not valid YAML or JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Checks the document's shape and the DAG, and normalises the short form (`flow:` at the top)
+ * to one step called `main`. Connector configs are checked later, against each connector.
+ */
+export function normalizeSpec(doc: unknown): PipelineSpec {
+  const spec = structuredClone(doc) as PipelineSpec;
+  const shape = validateAgainst(PipelineSpec, spec, '');
+  if (shape.length > 0) throw new ConfigError('invalid pipeline spec', dedupeIssues(shape), ErrorCode.SPEC);
+  const issues: Issue[] = [];
+  if (spec.flow && spec.steps)
+    issues.push({ path: 'flow', message: 'use either `flow` or `steps`, not both' });
+  if (!spec.flow && !spec.steps)
+    issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
+  if (spec.flow) {
+    const { flow, name, description, parameters, ...options } = spec;
+    const main: StepSpec = { id: 'main', flow, ...options };
+    for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
+    delete spec.flow;
+    spec.steps = [main];
+    void name;
+    void description;
+    void parameters;
+  }
+  const steps = spec.steps ?? [];
+  steps.forEach((step, i) => issues.push(...checkStep(step, `steps[${i}]`)));
+  issues.push(...checkGraph(steps));
+  if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues, ErrorCode.SPEC);
+  return spec;
+}
+
+function checkStep(step: StepSpec, path: string): Issue[] {
+  const issues: Issue[] = [];
+  if (!step.flow === !step.task) {
+    issues.push({
+      path,
+      message: `step "${step.id}" needs exactly one of \`flow\` (components) or \`task\``,
+    });
+    return issues;
+  }
+  if (step.flow && step.with)
+    issues.push({ path: `${path}.with`, message: 'a flow step has no `with`; configure each component' });
+  if (!step.flow) return issues;
+  step.flow.forEach((c, j) => {
+    const at = `${path}.flow[${j}]`;
+    const isLast = j === step.flow!.length - 1;
+    if ('source' in c && j !== 0)
+      issues.push({ path: at, message: 'a source must be the first component of a flow' });
+    if (j === 0 && !('source' in c)) issues.push({ path: at, message: 'a flow starts with a `source`' });
+    if ('transform' in c && step.flow!.slice(j + 1).some((n) => 'sink' in n) === false && !isLast) {
+      issues.push({ path: at, message: 'transforms go between the source and the sinks' });
+    }
+    if ('sink' in c && step.flow!.slice(j + 1).some((n) => !('sink' in n))) {
+      issues.push({ path: at, message: 'sinks come last in a flow' });
+    }
+  });
+  if (!step.flow.some((c) => 'sink' in c))
+    issues.push({ path: `${path}.flow`, message: 'a flow ends with at least one `sink`' });
+  return issues;
+}
+
+function checkGraph(steps: StepSpec[]): Issue[] {
+  const issues: Issue[] = [];
+  const ids = new Map<string, number>();
+  steps.forEach((s, i) => {
+    if (ids.has(s.id))
+      issues.push({
+        path: `steps[${i}].id`,
+        message: `duplicate step id "${s.id}" (also steps[${ids.get(s.id)}])`,
+      });
+    else ids.set(s.id, i);
+  });
+  steps.forEach((s, i) =>
+    (s.needs ?? []).forEach((n, k) => {
+      if (!ids.has(n)) {
+        const known = [...ids.keys()].join(', ');
+        issues.push({ path: `steps[${i}].needs[${k}]`, message: `unknown step "${n}" (steps: ${known})` });
+      } else if (n === s.id)
+        issues.push({ path: `steps[${i}].needs[${k}]`, message: `step "${n}" needs itself` });
+    }),
+  );
+  const cycle = findCycle(steps);
+  if (cycle) issues.push({ path: 'steps', message: `cycle in needs: ${cycle.join(' → ')}` });
+  return issues;
+}
+
+/** Depth-first search; returns the ids around the first cycle found, closing it (a → b → a). */
+export function findCycle(steps: StepSpec[]): string[] | null {
+  const needs = new Map(steps.map((s) => [s.id, s.needs ?? []]));
+  const state = new Map<string, 'open' | 'done'>();
+  const stack: string[] = [];
+  const visit = (id: string): string[] | null => {
+    if (state.get(id) === 'done') return null;
+    if (state.get(id) === 'open') return [...stack.slice(stack.indexOf(id)), id];
+    state.set(id, 'open');
+    stack.push(id);
+    for (const n of needs.get(id) ?? []) {
+      if (n === id || !needs.has(n)) continue;
+      const found = visit(n);
+      if (found) return found;
+    }
+    stack.pop();
+    state.set(id, 'done');
+    return null;
+  };
+  for (const s of steps) {
+    const found = visit(s.id);
+    if (found) return found.reverse();
+  }
+  return null;
+}
+
+// A union mismatch makes ajv report every branch; keep one message per path and keyword.
+function dedupeIssues(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const k = `${i.path}|${i.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Parses `30s`-style durations into milliseconds. */
+export function toMs(d: number | string | undefined): number | undefined {
+  if (d === undefined || typeof d === 'number') return d;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
