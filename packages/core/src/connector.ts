@@ -136,7 +136,11 @@ export interface SinkWriter {
    * data. Returns the `seq` of the last checkpoint committed there for `checkpointKey`.
    */
   recover?(): Promise<number | undefined>;
-  /** Prepares the destination: fresh (`resume` undefined) or from the state `commit` returned. */
+  /**
+   * Prepares the destination: fresh when `resume` is undefined (truncate what a previous run left),
+   * otherwise from the state `commit` returned at the checkpoint resumed from; transactional
+   * sinks get `{ seq }` of that checkpoint.
+   */
   start(resume: Json | undefined): Promise<void>;
   write(rows: Row[]): Promise<void>;
   /**

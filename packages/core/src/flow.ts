@@ -115,7 +115,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     // Rows committed before the checkpoint were acknowledged then; sinks count only new ones.
     const ackedBefore = sMeters.map((m) => m.rowsIn);
     await quarantine.open(from?.quarantine);
-    for (let i = 0; i < writers.length; i++) await writers[i]!.start(from?.sinks[i] ?? undefined);
+    for (let i = 0; i < writers.length; i++) {
+      const resume = from && (step.sinks[i]!.def.transactional ? { seq: from.seq } : from.sinks[i]);
+      await writers[i]!.start(resume ?? undefined);
+    }
     const fns: TransformFn[] = [];
     for (let i = 0; i < step.transforms.length; i++) {
       const t = step.transforms[i]!;

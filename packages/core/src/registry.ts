@@ -36,8 +36,7 @@ export class Registry {
     const def = this.#defs.get(`${kind}:${name}`);
     if (def) return def as Extract<ConnectorDefinition, { kind: K }>;
     const names = this.list(kind).map((d) => d.name);
-    const near = names.filter((n) => distance(n, name) <= 2);
-    if (near.length === 0 && names.length > 0) near.push(closest(name, names));
+    const near = this.suggest(name, kind);
     const prefix = where ? `${where}: ` : '';
     const other = this.find(name)[0];
     const misplaced = other ? ` "${name}" is a ${other.kind}, not a ${kind}.` : '';
@@ -47,6 +46,14 @@ export class Registry {
         `Known ${kind}s: ${names.join(', ')}. Run \`sluice connectors\` to list them.`,
       { issues: [{ path: where, message: `unknown ${kind} "${name}"` }] },
     );
+  }
+
+  /** The known names closest to `name` (edit distance ≤ 2, else the single closest). */
+  suggest(name: string, kind?: ConnectorKind): string[] {
+    const names = [...new Set(this.list(kind).map((d) => d.name))];
+    const near = names.filter((n) => distance(n, name) <= 2);
+    if (near.length === 0 && names.length > 0) near.push(closest(name, names));
+    return near;
   }
 
   /** Problems with `config` for `def` (empty when valid); `config` gets its defaults filled in. */

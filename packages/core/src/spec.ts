@@ -181,9 +181,10 @@ function checkGraph(steps: StepSpec[]): Issue[] {
   return issues;
 }
 
-/** Depth-first search; returns the ids around the first cycle found, closing it (a → b → a). */
+/** Depth-first search; the first cycle found, in `needs` order and closed: a needs b needs a → [a, b, a]. */
 export function findCycle(steps: StepSpec[]): string[] | null {
-  const needs = new Map(steps.map((s) => [s.id, s.needs ?? []]));
+  const needs = new Map<string, string[]>();
+  for (const s of steps) if (!needs.has(s.id)) needs.set(s.id, s.needs ?? []);
   const state = new Map<string, 'open' | 'done'>();
   const stack: string[] = [];
   const visit = (id: string): string[] | null => {
@@ -202,7 +203,7 @@ export function findCycle(steps: StepSpec[]): string[] | null {
   };
   for (const s of steps) {
     const found = visit(s.id);
-    if (found) return found.reverse();
+    if (found) return found;
   }
   return null;
 }

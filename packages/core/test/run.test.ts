@@ -1,0 +1,281 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, type RunEvent, runPipeline } from '../src/index.ts';
+import { countSource, jsonTableSink, keepEven, testRegistry } from './helpers/connectors.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-run-'));
+const table = (path: string) =>
+  JSON.parse(readFileSync(path, 'utf8')) as { seq: number | null; rows: { n: number }[] };
+
+function flowSpec(dir: string, source: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  return {
+    name: 'test',
+    flow: [
+      { source: 'count', with: source },
+      { transform: 'keep-even' },
+      { sink: 'json-table', with: { path: join(dir, 'out.json') } },
+    ],
+    ...extra,
+  };
+}
+
+describe('runPipeline: flows', () => {
+  it('moves rows and reconciles read = written + filtered + quarantined', async () => {
+    const dir = tmp();
+    const report = await runPipeline(flowSpec(dir, { rows: 95, badEvery: 10 }), {
+      registry: testRegistry(),
+      stateDir: dir,
+    });
+    expect(report.status).toBe('success');
+    const [step] = report.steps;
+    expect(step).toMatchObject({ rowsRead: 95, rowsWritten: 38, rowsQuarantined: 9, rowsFiltered: 48 });
+    expect(report.integrity.ok).toBe(true);
+    expect(table(join(dir, 'out.json')).rows).toHaveLength(38);
+    expect(step!.components.map((c) => c.id)).toEqual([
+      'main.0:count',
+      'main.1:keep-even',
+      'main.2:json-table',
+    ]);
+    // The sink emits what the last transform did, so their checksums agree.
+    expect(step!.components[2]!.checksum).toBe(step!.components[1]!.checksum);
+    const q = readFileSync(report.quarantine.path!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(q).toHaveLength(9);
+    expect(q[0]).toMatchObject({
+      step: 'main',
+      component: 'main.0:count',
+      reason: 'row 10 is bad',
+      line: 10,
+      file: 'memory://count',
+    });
+  });
+
+  it('fails the step when more rows are quarantined than allowed', async () => {
+    const dir = tmp();
+    const report = await runPipeline(flowSpec(dir, { rows: 100, badEvery: 10 }), {
+      registry: testRegistry(),
+      stateDir: dir,
+      maxQuarantine: 3,
+    });
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatchObject({ code: 'QUARANTINE_LIMIT', step: 'main' });
+    expect(report.error!.message).toMatch(/more than the limit of 3/);
+  });
+
+  it('resumes after a crash from the last checkpoint with no duplicate and no missing row', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out.json');
+    const opts = { registry: testRegistry(), stateDir: dir };
+    const crashed = await runPipeline(
+      flowSpec(dir, { rows: 200, failAfter: 137 }, { checkpointEvery: 20 }),
+      opts,
+    );
+    expect(crashed.status).toBe('failed');
+    expect(crashed.error!.message).toMatch(/crash at row 138/);
+    const partial = table(out);
+    expect(partial.seq).toBe(6);
+    expect(partial.rows).toHaveLength(60);
+
+    const resumed = await runPipeline(flowSpec(dir, { rows: 200 }, { checkpointEvery: 20 }), {
+      ...opts,
+      resume: true,
+    });
+    expect(resumed.status).toBe('success');
+    expect(resumed.steps[0]!.resumedFromRow).toBe(120);
+    const ns = table(out).rows.map((r) => r.n);
+    expect(ns).toEqual(Array.from({ length: 100 }, (_, i) => 2 * (i + 1)));
+    expect(resumed.steps[0]).toMatchObject({ rowsRead: 200, rowsWritten: 100, rowsFiltered: 100 });
+    expect(resumed.integrity.ok).toBe(true);
+
+    const clean = await runPipeline(flowSpec(tmp(), { rows: 200 }), {
+      registry: testRegistry(),
+      stateDir: tmp(),
+    });
+    expect(resumed.steps[0]!.components[0]!.checksum).toBe(clean.steps[0]!.components[0]!.checksum);
+  });
+
+  it('retries retryable failures, resuming from the checkpoint', async () => {
+    const dir = tmp();
+    const spec = flowSpec(
+      dir,
+      { rows: 50, failAfter: 30, failWith: 'retryable' },
+      { retry: { attempts: 2, backoff: { initial: '1ms', max: '5ms' } }, checkpointEvery: 10 },
+    );
+    const events: RunEvent[] = [];
+    const report = await runPipeline(spec, {
+      registry: testRegistry(),
+      stateDir: dir,
+      onEvent: (e) => events.push(e),
+    });
+    // The source fails on every attempt past row 30: two attempts, then failure, rows kept once.
+    expect(report.steps[0]!.attempts).toBe(2);
+    expect(report.status).toBe('failed');
+    expect(events.some((e) => e.type === 'log' && /retrying/.test(e.message))).toBe(true);
+    expect(table(join(dir, 'out.json')).rows.map((r) => r.n)).toEqual([
+      2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
+    ]);
+  });
+});
+
+describe('runPipeline: DAG', () => {
+  const dag = (dir: string, failB = false) => ({
+    name: 'dag',
+    steps: [
+      { id: 'a', task: 'wait', with: { ms: 30 } },
+      { id: 'b', task: 'wait', with: failB ? { fail: 'b broke' } : { ms: 30 } },
+      { id: 'c', needs: ['a', 'b'], task: 'wait', with: { ms: 1 } },
+      { id: 'd', needs: ['c'], flow: flowSpec(dir, { rows: 4 }).flow },
+    ],
+  });
+
+  it('runs independent steps in parallel and dependents after them', async () => {
+    const dir = tmp();
+    const order: string[] = [];
+    const report = await runPipeline(dag(dir), {
+      registry: testRegistry(),
+      stateDir: dir,
+      onEvent: (e) => {
+        if (e.type === 'step') order.push(`${e.stepId}:${e.status}`);
+      },
+    });
+    expect(report.status).toBe('success');
+    expect(order.slice(0, 2).sort()).toEqual(['a:running', 'b:running']);
+    expect(order.indexOf('c:running')).toBeGreaterThan(
+      Math.max(order.indexOf('a:success'), order.indexOf('b:success')),
+    );
+    expect(report.steps.map((s) => s.output ?? s.rowsWritten)).toEqual([
+      'waited 30 ms',
+      'waited 30 ms',
+      'waited 1 ms',
+      2,
+    ]);
+  });
+
+  it('skips the dependents of a failed step and reports why', async () => {
+    const dir = tmp();
+    const report = await runPipeline(dag(dir, true), { registry: testRegistry(), stateDir: dir });
+    expect(report.status).toBe('failed');
+    expect(report.steps.map((s) => s.status)).toEqual(['success', 'failed', 'skipped', 'skipped']);
+    expect(report.steps[2]!.error!.message).toBe('skipped because step "b" failed');
+    expect(report.error).toMatchObject({ step: 'b', message: 'b broke' });
+  });
+
+  it('times out a step', async () => {
+    const dir = tmp();
+    const spec = { name: 't', steps: [{ id: 'slow', task: 'wait', with: { ms: 5000 }, timeout: '50ms' }] };
+    const t0 = Date.now();
+    const report = await runPipeline(spec, { registry: testRegistry(), stateDir: dir });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(report.steps[0]).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+  });
+
+  it('cancels with the run signal', async () => {
+    const dir = tmp();
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 30);
+    const report = await runPipeline(dag(dir), {
+      registry: testRegistry(),
+      stateDir: dir,
+      signal: ac.signal,
+    });
+    expect(report.status).toBe('cancelled');
+    expect(report.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+  });
+});
+
+describe('runPipeline: validation before anything runs', () => {
+  const run = (spec: unknown, params?: Record<string, unknown>) =>
+    runPipeline(spec, { registry: testRegistry(), stateDir: tmp(), ...(params ? { params } : {}) });
+
+  it('rejects cycles, unknown and duplicate ids with their paths', async () => {
+    const err = await run({
+      name: 'x',
+      steps: [
+        { id: 'a', needs: ['c'], task: 'wait' },
+        { id: 'b', needs: ['a', 'zz'], task: 'wait' },
+        { id: 'c', needs: ['b'], task: 'wait' },
+        { id: 'c', task: 'wait' },
+      ],
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    const issues = (err as ConfigError).issues;
+    expect(issues).toContainEqual({ path: 'steps[3].id', message: 'duplicate step id "c" (also steps[2])' });
+    expect(issues).toContainEqual({
+      path: 'steps[1].needs[1]',
+      message: 'unknown step "zz" (steps: a, b, c)',
+    });
+    expect(issues.find((i) => i.message.startsWith('cycle'))!.message).toBe('cycle in needs: a → c → b → a');
+  });
+
+  it('names the step and JSON path of a bad connector config and suggests connector names', async () => {
+    const err = (await run({
+      name: 'x',
+      steps: [
+        {
+          id: 'load',
+          flow: [
+            { source: 'count', with: { rows: 'ten' } },
+            { transform: 'keep-evn' },
+            { sink: 'json-table', with: {} },
+          ],
+        },
+      ],
+    }).catch((e: unknown) => e)) as ConfigError;
+    expect(err.issues).toContainEqual({
+      path: 'steps[0].flow[0].with.rows',
+      message: 'step "load": must be integer',
+    });
+    expect(err.issues).toContainEqual({
+      path: 'steps[0].flow[2].with',
+      message: 'step "load": missing required property "path"',
+    });
+    expect(err.message).toMatch(/unknown transform "keep-evn".*Did you mean "keep-even"/);
+  });
+
+  it('interpolates env and params and validates params against the schema', async () => {
+    const dir = tmp();
+    const spec = {
+      name: 'p',
+      parameters: { type: 'object', properties: { rows: { type: 'integer', default: 6 } } },
+      flow: [
+        { source: 'count', with: { rows: '${params.rows}' } },
+        { sink: 'json-table', with: { path: '${env.OUT_DIR}/out.json' } },
+      ],
+    };
+    const env = { OUT_DIR: dir };
+    const ok = await runPipeline(spec, { registry: testRegistry(), stateDir: dir, env });
+    expect(ok.steps[0]!.rowsWritten).toBe(6);
+    const more = await runPipeline(spec, {
+      registry: testRegistry(),
+      stateDir: dir,
+      env,
+      params: { rows: 9 },
+    });
+    expect(more.steps[0]!.rowsWritten).toBe(9);
+    await expect(
+      runPipeline(spec, { registry: testRegistry(), stateDir: dir, env, params: { rows: 'x' } }),
+    ).rejects.toThrow(/params\.rows: must be integer/);
+    await expect(runPipeline(spec, { registry: testRegistry(), stateDir: dir, env: {} })).rejects.toThrow(
+      /steps\[0\]\.flow\[1\]\.with\.path: environment variable OUT_DIR is not set/,
+    );
+  });
+
+  it('keeps connector definitions usable from code with the builder', async () => {
+    const { pipeline } = await import('../src/index.ts');
+    const dir = tmp();
+    const { spec, registry } = pipeline('built')
+      .flow('load', (f) =>
+        f
+          .from(countSource, { rows: 10, batch: 3 })
+          .through(keepEven, {})
+          .to(jsonTableSink, { path: join(dir, 'b.json') }),
+      )
+      .build();
+    const report = await runPipeline(spec, { registry, stateDir: dir });
+    expect(report.steps[0]).toMatchObject({ id: 'load', rowsRead: 10, rowsWritten: 5 });
+  });
+});
