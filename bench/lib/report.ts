@@ -1,0 +1,156 @@
+/** Renders bench/RESULTS.md from the measured samples. Memory is in MB (10^6 bytes), the stricter reading of the target. */
+import type { DataSet } from '../generate.ts';
+import type { Sample, Workload } from './runners.ts';
+
+export interface RunnerResult {
+  id: string;
+  workload: Workload;
+  label: string;
+  samples: Sample[];
+  error?: string;
+}
+
+export interface Growth {
+  small: DataSet;
+  large: DataSet;
+  smallRss: number;
+  largeRss: number;
+  largeWallMs: number;
+  error?: string;
+}
+
+export interface Results {
+  date: string;
+  machine: Record<string, string>;
+  data: DataSet;
+  reps: number;
+  command: string;
+  results: RunnerResult[];
+  growth?: Growth;
+}
+
+export const TARGETS = { w1VsFloor: 2.0, w2VsDuckdb: 1.5, rssMb: 200, rssGrowth: 0.15 } as const;
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+export const medianWall = (r: RunnerResult | undefined): number | undefined =>
+  r && !r.error && r.samples.length ? median(r.samples.map((s) => s.wallMs)) : undefined;
+export const peakRss = (r: RunnerResult | undefined): number | undefined =>
+  r && !r.error && r.samples.length ? Math.max(...r.samples.map((s) => s.peakRssBytes)) : undefined;
+
+const secs = (ms: number): string => (ms / 1000).toFixed(2);
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
+const ratio = (a: number | undefined, b: number | undefined): string =>
+  a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '–';
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+function table(res: Results, workload: Workload): string {
+  const rows = res.results.filter((r) => r.workload === workload);
+  if (rows.length === 0) return '_Not run._\n';
+  const floor = medianWall(rows.find((r) => r.id === 'floor'));
+  const duck = medianWall(rows.find((r) => r.id === 'duckdb'));
+  const w2 = workload === 'w2';
+  const head = `| runner | what it runs | median wall (s) | rows/s | peak RSS (MB) | vs floor |${w2 ? ' vs DuckDB |' : ''} walls (s) |`;
+  const rule = `|---|---|---:|---:|---:|---:|${w2 ? '---:|' : ''}---|`;
+  const lines = rows.map((r) => {
+    const wall = medianWall(r);
+    if (wall === undefined) return `| ${r.id} | ${r.label} | **FAILED** | | | |${w2 ? ' |' : ''} see below |`;
+    const cells = [
+      r.id,
+      r.label,
+      secs(wall),
+      int(res.data.rows / (wall / 1000)),
+      mb(peakRss(r)!),
+      ratio(wall, floor),
+    ];
+    if (w2) cells.push(ratio(wall, duck));
+    cells.push(r.samples.map((s) => secs(s.wallMs)).join(', '));
+    return `| ${cells.join(' | ')} |`;
+  });
+  const errors = rows
+    .filter((r) => r.error)
+    .map((r) => `\n**${r.id} failed:**\n\n\`\`\`\n${r.error}\n\`\`\`\n`);
+  return [head, rule, ...lines].join('\n') + '\n' + errors.join('');
+}
+
+function verdict(ok: boolean | undefined): string {
+  return ok === undefined ? 'NOT MEASURED' : ok ? '**PASS**' : '**MISS**';
+}
+
+function targets(res: Results): string {
+  const get = (w: Workload, id: string) => res.results.find((r) => r.workload === w && r.id === id);
+  const w1 = medianWall(get('w1', 'sluice'));
+  const w1Floor = medianWall(get('w1', 'floor'));
+  const w2 = medianWall(get('w2', 'sluice'));
+  const w2Duck = medianWall(get('w2', 'duckdb'));
+  const rssValues = [peakRss(get('w1', 'sluice')), peakRss(get('w2', 'sluice'))].filter(
+    (x) => x !== undefined,
+  );
+  const rss = rssValues.length ? Math.max(...rssValues) : undefined;
+  const g = res.growth;
+  const growth = g && !g.error ? (g.largeRss - g.smallRss) / g.smallRss : undefined;
+  const rows: [string, string, boolean | undefined][] = [
+    [
+      `W1: Sluice ≤ ${TARGETS.w1VsFloor}× the \`psql \\copy\` floor`,
+      ratio(w1, w1Floor),
+      w1 !== undefined && w1Floor !== undefined ? w1 / w1Floor <= TARGETS.w1VsFloor : undefined,
+    ],
+    [
+      `W2: Sluice ≤ ${TARGETS.w2VsDuckdb}× DuckDB`,
+      ratio(w2, w2Duck),
+      w2 !== undefined && w2Duck !== undefined ? w2 / w2Duck <= TARGETS.w2VsDuckdb : undefined,
+    ],
+    [
+      `Sluice peak RSS ≤ ${TARGETS.rssMb} MB (W1 and W2)`,
+      rss === undefined ? '–' : `${mb(rss)} MB`,
+      rss === undefined ? undefined : rss <= TARGETS.rssMb * 1e6,
+    ],
+    [
+      `Sluice peak RSS grows < ${TARGETS.rssGrowth * 100}% from ${g ? `${g.small.label} to ${g.large.label}` : '1M to 5M'} rows (W2)`,
+      growth === undefined
+        ? g?.error
+          ? 'failed, see below'
+          : 'not run (`--rss-growth`)'
+        : `${mb(g!.smallRss)} → ${mb(g!.largeRss)} MB (${(growth * 100).toFixed(1)}%)`,
+      growth === undefined ? undefined : growth < TARGETS.rssGrowth,
+    ],
+  ];
+  const lines = rows.map(([t, m, ok]) => `| ${t} | ${m} | ${verdict(ok)} |`);
+  const growthError = g?.error ? `\n**RSS growth run failed:**\n\n\`\`\`\n${g.error}\n\`\`\`\n` : '';
+  return ['| target | measured | result |', '|---|---|---|', ...lines].join('\n') + '\n' + growthError;
+}
+
+export function renderResults(res: Results): string {
+  const d = res.data;
+  const machine = Object.entries(res.machine)
+    .map(([k, v]) => `- ${k}: ${v}`)
+    .join('\n');
+  const growth =
+    res.growth && !res.growth.error
+      ? `\nRSS growth run: W2 Sluice on ${int(res.growth.large.rows)} rows (${mb(res.growth.large.bytes)} MB), ` +
+        `median wall ${secs(res.growth.largeWallMs)} s, peak RSS ${mb(res.growth.largeRss)} MB.\n`
+      : '';
+  return `# Benchmark results
+
+Generated by \`${res.command}\` on ${res.date}. Every figure below is as measured, misses included;
+see [README.md](README.md) for what each runner does and how it is timed.
+
+## Machine
+${machine}
+
+## Data
+${int(d.rows)} rows, ${mb(d.bytes)} MB of CSV (\`bench/data/orders-${d.label}.csv\`, seeded, deterministic);
+the filter keeps ${int(d.activeRows)} rows, the count every runner was checked against.
+${res.reps} repetitions per runner, interleaved; wall time is the median, peak RSS the highest of the repetitions,
+rows/s is source rows ÷ median wall.
+
+## Targets
+${targets(res)}
+## W1: CSV → filter → map → PostgreSQL table
+${table(res, 'w1')}
+## W2: CSV → filter → map → NDJSON file
+${table(res, 'w2')}${growth}`;
+}

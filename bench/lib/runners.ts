@@ -1,0 +1,218 @@
+/**
+ * The runners compared by the benchmark. Each one resets its destination in `prepare` and checks
+ * its output in `verify`, both outside the timed `run`; a wrong row count throws, failing the bench.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DataSet } from '../generate.ts';
+import { countLines, removeFile } from './files.ts';
+import { assertOk, type Measured, measure } from './measure.ts';
+import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
+
+export type Workload = 'w1' | 'w2';
+
+export interface Sample {
+  wallMs: number;
+  peakRssBytes: number;
+}
+
+export interface Runner {
+  id: string;
+  workload: Workload;
+  /** What the runner does, for the results table. */
+  label: string;
+  prepare(): void;
+  run(): Promise<Sample>;
+  verify(): void;
+}
+
+export interface BenchContext {
+  repoRoot: string;
+  benchDir: string;
+  dataDir: string;
+  outDir: string;
+  data: DataSet;
+}
+
+export const SLUICE_CLI = 'packages/cli/bin/sluice.js';
+const NODE = process.execPath;
+
+const sample = (m: Measured): Sample => ({ wallMs: m.wallMs, peakRssBytes: m.peakRssBytes });
+
+function expectEqual(what: string, got: number, want: number): void {
+  if (got !== want) throw new Error(`row count check failed: ${what} is ${got}, expected ${want}`);
+}
+
+function verifyTable(table: string, data: DataSet): void {
+  const s = tableStats(table);
+  expectEqual(`SELECT count(*) FROM bench.${table}`, s.rows, data.activeRows);
+  expectEqual(`SELECT sum(quantity) FROM bench.${table}`, s.quantitySum, data.activeQuantitySum);
+}
+
+/**
+ * The spec for `workload` at this data size. The committed specs in bench/specs read the 1M file;
+ * other sizes get a copy in bench/data with the file names swapped (relative paths still resolve,
+ * since bench/data/../data is bench/data).
+ */
+function specFor(ctx: BenchContext, workload: Workload): string {
+  const template = join(ctx.benchDir, 'specs', `${workload}.yaml`);
+  if (ctx.data.label === '1m') return template;
+  const path = join(ctx.dataDir, `${workload}-${ctx.data.label}.yaml`);
+  const text = readFileSync(template, 'utf8').replaceAll('-1m.', `-${ctx.data.label}.`);
+  writeFileSync(path, text);
+  return path;
+}
+
+interface SluiceStep {
+  id?: string;
+  rowsRead?: number;
+  rowsWritten?: number;
+  rowsQuarantined?: number;
+}
+interface SluiceReport {
+  status?: string;
+  steps?: SluiceStep[];
+  error?: { code?: string; message?: string };
+  integrity?: { ok?: boolean; problems?: string[] };
+}
+
+function parseReport(m: Measured): SluiceReport {
+  const text = m.stdout.trim();
+  try {
+    return JSON.parse(text) as SluiceReport;
+  } catch {
+    throw new Error(
+      `sluice --json did not print a JSON report. stdout:\n${text.slice(-2000)}\nstderr:\n${m.stderr.slice(-2000)}`,
+    );
+  }
+}
+
+function checkReport(report: SluiceReport, data: DataSet): void {
+  if (report.status !== 'success') {
+    throw new Error(
+      `sluice run ended with status ${report.status}: ${JSON.stringify(report.error ?? report)}`,
+    );
+  }
+  if (report.integrity && report.integrity.ok === false) {
+    throw new Error(`sluice reported an integrity problem: ${report.integrity.problems?.join('; ')}`);
+  }
+  const step = report.steps?.[0];
+  if (!step || report.steps?.length !== 1)
+    throw new Error(`expected one step in the report, got ${JSON.stringify(report.steps)}`);
+  expectEqual('sluice report steps[0].rowsRead', step.rowsRead ?? -1, data.rows);
+  expectEqual('sluice report steps[0].rowsWritten', step.rowsWritten ?? -1, data.activeRows);
+  expectEqual('sluice report steps[0].rowsQuarantined', step.rowsQuarantined ?? 0, 0);
+}
+
+function sluice(ctx: BenchContext, workload: Workload): Runner {
+  const spec = specFor(ctx, workload);
+  const output = join(ctx.outDir, `w2-sluice-${ctx.data.label}.ndjson`);
+  let report: SluiceReport = {};
+  return {
+    id: 'sluice',
+    workload,
+    label: `\`sluice run ${workload}.yaml --json\``,
+    prepare: () => (workload === 'w1' ? recreateTable('w1_sluice') : removeFile(output)),
+    async run() {
+      const env = { ...process.env, BENCH_DATABASE_URL: DATABASE_URL };
+      const m = await measure(NODE, [SLUICE_CLI, 'run', spec, '--json'], { cwd: ctx.repoRoot, env });
+      report = parseReport(assertOk('sluice', m));
+      return sample(m);
+    },
+    verify() {
+      checkReport(report, ctx.data);
+      if (workload === 'w1') verifyTable('w1_sluice', ctx.data);
+      else expectEqual(`lines in ${output}`, countLines(output), ctx.data.activeRows);
+    },
+  };
+}
+
+function copyFloor(ctx: BenchContext): Runner {
+  return {
+    id: 'floor',
+    workload: 'w1',
+    label: '`psql \\copy` of the pre-filtered, pre-mapped CSV',
+    prepare: () => recreateTable('w1_floor'),
+    run: async () =>
+      sample(assertOk('psql \\copy', await measure('psql', copyArgs('w1_floor', ctx.data.floorCsvPath)))),
+    verify: () => verifyTable('w1_floor', ctx.data),
+  };
+}
+
+function naiveNode(ctx: BenchContext): Runner {
+  const script = join(ctx.benchDir, 'peers', 'naive-node.mjs');
+  return {
+    id: 'naive-node',
+    workload: 'w1',
+    label: 'Node: udsv + pg-copy-streams, row by row',
+    prepare: () => recreateTable('w1_naive'),
+    async run() {
+      const m = await measure(NODE, [script, ctx.data.csvPath, DATABASE_URL, 'bench.w1_naive']);
+      return sample(assertOk('naive node', m));
+    },
+    verify: () => verifyTable('w1_naive', ctx.data),
+  };
+}
+
+function duckdb(ctx: BenchContext, workload: Workload): Runner {
+  const script = join(ctx.benchDir, 'peers', 'duckdb.mjs');
+  const output = join(
+    ctx.outDir,
+    `${workload}-duckdb-${ctx.data.label}.${workload === 'w1' ? 'csv' : 'ndjson'}`,
+  );
+  return {
+    id: 'duckdb',
+    workload,
+    label:
+      workload === 'w1' ? 'DuckDB → CSV, then `psql \\copy`' : 'DuckDB `COPY (SELECT …) TO … (FORMAT json)`',
+    prepare() {
+      removeFile(output);
+      if (workload === 'w1') recreateTable('w1_duckdb');
+    },
+    async run() {
+      const d = assertOk('duckdb', await measure(NODE, [script, workload, ctx.data.csvPath, output]));
+      if (workload === 'w2') return sample(d);
+      const c = assertOk('psql \\copy', await measure('psql', copyArgs('w1_duckdb', output)));
+      return { wallMs: d.wallMs + c.wallMs, peakRssBytes: Math.max(d.peakRssBytes, c.peakRssBytes) };
+    },
+    verify() {
+      if (workload === 'w1') verifyTable('w1_duckdb', ctx.data);
+      else expectEqual(`lines in ${output}`, countLines(output), ctx.data.activeRows);
+    },
+  };
+}
+
+function readFloor(ctx: BenchContext): Runner {
+  const script = join(ctx.benchDir, 'peers', 'read-floor.mjs');
+  let chars = 0;
+  return {
+    id: 'floor',
+    workload: 'w2',
+    label: 'Node: read the file and decode UTF-8, nothing more',
+    prepare() {},
+    async run() {
+      const m = assertOk('read floor', await measure(NODE, [script, ctx.data.csvPath]));
+      chars = Number(m.stdout.trim());
+      return sample(m);
+    },
+    verify() {
+      if (!(chars > 0 && chars <= ctx.data.bytes))
+        throw new Error(`read floor decoded ${chars} characters of ${ctx.data.bytes} bytes`);
+    },
+  };
+}
+
+export const RUNNER_IDS = ['sluice', 'floor', 'naive-node', 'duckdb'] as const;
+
+/** The runners of `workload` whose ids are in `only`, in the order the results table lists them. */
+export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
+  const all =
+    workload === 'w1'
+      ? [sluice(ctx, 'w1'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]
+      : [sluice(ctx, 'w2'), readFloor(ctx), duckdb(ctx, 'w2')];
+  return all.filter((r) => only.has(r.id));
+}
+
+export function sluiceCliExists(ctx: BenchContext): boolean {
+  return existsSync(join(ctx.repoRoot, SLUICE_CLI));
+}

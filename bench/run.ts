@@ -1,0 +1,169 @@
+/**
+ * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL)
+ * and W2 (CSV → NDJSON), checks every runner's row counts and writes bench/RESULTS.md.
+ * Exits 1 when any runner failed or delivered the wrong number of rows.
+ *
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2, --runners sluice,floor,naive-node,duckdb,
+ * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
+ * --out FILE (bench/RESULTS.md).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type DataSet, ensureData } from './generate.ts';
+import { sql } from './lib/pg.ts';
+import { type Growth, medianWall, peakRss, type RunnerResult, renderResults } from './lib/report.ts';
+import {
+  type BenchContext,
+  RUNNER_IDS,
+  type Runner,
+  runnersFor,
+  sluiceCliExists,
+  type Workload,
+} from './lib/runners.ts';
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = dirname(benchDir);
+const dataDir = join(benchDir, 'data');
+
+const { values: opts } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '1000000' },
+    reps: { type: 'string', default: '3' },
+    workloads: { type: 'string', default: 'w1,w2' },
+    runners: { type: 'string', default: RUNNER_IDS.join(',') },
+    'rss-growth': { type: 'boolean', default: false },
+    'growth-rows': { type: 'string', default: '5000000' },
+    out: { type: 'string', default: join(benchDir, 'RESULTS.md') },
+  },
+});
+const rows = Number(opts.rows);
+const reps = Number(opts.reps);
+const workloads = opts.workloads.split(',') as Workload[];
+const only = new Set(opts.runners.split(','));
+for (const w of workloads)
+  if (w !== 'w1' && w !== 'w2') throw new Error(`--workloads: unknown workload ${w}; use w1,w2`);
+for (const r of only)
+  if (!(RUNNER_IDS as readonly string[]).includes(r))
+    throw new Error(`--runners: unknown runner ${r}; use ${RUNNER_IDS.join(',')}`);
+if (!(rows > 0 && reps > 0)) throw new Error('--rows and --reps must be positive integers');
+
+const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+function context(data: DataSet): BenchContext {
+  const outDir = join(dataDir, 'out');
+  mkdirSync(outDir, { recursive: true });
+  return { repoRoot, benchDir, dataDir, outDir, data };
+}
+
+function prepareData(n: number): DataSet {
+  log(`data: ${n} rows …`);
+  const t0 = performance.now();
+  const data = ensureData(dataDir, n);
+  log(
+    `data: ${relative(repoRoot, data.csvPath)}, ${(data.bytes / 1e6).toFixed(0)} MB, ${data.activeRows} active rows (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
+  return data;
+}
+
+/** Runs the runners `reps` times, interleaved so that drift in the machine hits all of them alike. */
+async function runAll(runners: Runner[], times: number, tag: string): Promise<RunnerResult[]> {
+  const results = runners.map(
+    (r): RunnerResult => ({ id: r.id, workload: r.workload, label: r.label, samples: [] }),
+  );
+  for (let rep = 1; rep <= times; rep++) {
+    for (const [i, runner] of runners.entries()) {
+      const result = results[i]!;
+      if (result.error) continue;
+      try {
+        runner.prepare();
+        const s = await runner.run();
+        runner.verify();
+        result.samples.push(s);
+        log(
+          `${tag} ${runner.workload} ${runner.id} rep ${rep}: ${(s.wallMs / 1000).toFixed(2)} s, ${(s.peakRssBytes / 1e6).toFixed(0)} MB`,
+        );
+      } catch (err) {
+        result.error = err instanceof Error ? err.message : String(err);
+        log(`\n!!! ${tag} ${runner.workload} ${runner.id} FAILED on rep ${rep}:\n${result.error}\n`);
+      }
+    }
+  }
+  return results;
+}
+
+function machine(): Record<string, string> {
+  const pkg = (name: string): string =>
+    (
+      JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  const git = (...args: string[]): string =>
+    execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8' }).trim();
+  const pgSettings = sql(
+    "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ', ' ORDER BY name) FROM pg_settings " +
+      "WHERE name IN ('fsync', 'synchronous_commit', 'shared_buffers', 'wal_level', 'max_wal_size')",
+  );
+  return {
+    CPU: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    OS: `${type()} ${release()}`,
+    Node: process.version,
+    PostgreSQL: `${sql('SHOW server_version')} on 127.0.0.1 (${pgSettings})`,
+    'DuckDB (@duckdb/node-api)': pkg('@duckdb/node-api'),
+    udsv: pkg('udsv'),
+    commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
+  };
+}
+
+async function main(): Promise<number> {
+  const data = prepareData(rows);
+  const ctx = context(data);
+  if (only.has('sluice') && !sluiceCliExists(ctx))
+    log('warning: packages/cli/bin/sluice.js does not exist; the Sluice runner will fail');
+  const results: RunnerResult[] = [];
+  for (const w of workloads) results.push(...(await runAll(runnersFor(ctx, w, only), reps, data.label)));
+
+  let growth: Growth | undefined;
+  if (opts['rss-growth']) {
+    const large = prepareData(Number(opts['growth-rows']));
+    const [big] = await runAll(runnersFor(context(large), 'w2', new Set(['sluice'])), reps, large.label);
+    const small = results.find((r) => r.workload === 'w2' && r.id === 'sluice');
+    const smallRss = peakRss(small);
+    const largeRss = peakRss(big);
+    const error =
+      big?.error ?? (smallRss === undefined ? 'W2 Sluice at the base size did not run or failed' : undefined);
+    growth = {
+      small: data,
+      large,
+      smallRss: smallRss ?? 0,
+      largeRss: largeRss ?? 0,
+      largeWallMs: medianWall(big) ?? 0,
+      error,
+    };
+  }
+
+  const argv = process.argv.slice(2).join(' ');
+  const md = renderResults({
+    date: new Date().toISOString(),
+    machine: machine(),
+    data,
+    reps,
+    command: `npm run bench${argv ? ` -- ${argv}` : ''}`,
+    results,
+    growth,
+  });
+  writeFileSync(opts.out, md);
+  process.stdout.write(md);
+  const failed = results.filter((r) => r.error).map((r) => `${r.workload} ${r.id}`);
+  if (growth?.error) failed.push('rss growth');
+  if (failed.length)
+    log(`\nBENCH FAILED: ${failed.join(', ')} (details above and in ${relative(repoRoot, opts.out)})`);
+  return failed.length ? 1 : 0;
+}
+
+process.exitCode = await main();
