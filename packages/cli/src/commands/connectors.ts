@@ -1,0 +1,57 @@
+import type { ConnectorDefinition } from '@sluice/core';
+import pc from 'picocolors';
+import { createRegistry } from '../registry.ts';
+import { printError } from '../render/errors.ts';
+import { table } from '../render/format.ts';
+
+/** `sluice connectors [name]`: the catalog, or one connector's schema and example. */
+export function connectorsCommand(name: string | undefined, flags: { json?: boolean }): number {
+  const registry = createRegistry();
+  if (!name) {
+    const all = registry.list();
+    if (flags.json) process.stdout.write(`${JSON.stringify(all.map(describe), null, 2)}\n`);
+    else
+      process.stdout.write(
+        `${table(
+          ['name', 'kind', 'version', 'summary'],
+          all.map((d) => [d.name, d.kind, d.version, d.summary]),
+        )}\n`,
+      );
+    return 0;
+  }
+  const found = registry.find(name);
+  if (found.length === 0) {
+    const near = registry.suggest(name).map((n) => `"${n}"`);
+    printError(
+      new Error(
+        `unknown connector "${name}". Did you mean ${near.join(' or ')}? Run \`sluice connectors\` for the list.`,
+      ),
+    );
+    return 2;
+  }
+  if (flags.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        found.map((d) => ({ ...describe(d), schema: d.config, example: d.example })),
+        null,
+        2,
+      )}\n`,
+    );
+    return 0;
+  }
+  for (const d of found) {
+    process.stdout.write(`${pc.bold(`${d.kind} ${d.name}`)} ${pc.dim(`v${d.version}`)}\n${d.summary}\n\n`);
+    process.stdout.write(`${pc.bold('config schema')}\n${JSON.stringify(d.config, null, 2)}\n`);
+    if (d.example !== undefined) {
+      process.stdout.write(
+        `\n${pc.bold('example')}\n  - ${d.kind}: ${d.name}\n    with: ${JSON.stringify(d.example)}\n`,
+      );
+    }
+    process.stdout.write('\n');
+  }
+  return 0;
+}
+
+function describe(d: ConnectorDefinition) {
+  return { name: d.name, kind: d.kind, version: d.version, summary: d.summary };
+}

@@ -1,0 +1,75 @@
+import { coerceParams, type RunEvent, type RunReport, runPipeline, toSluiceError } from '@sluice/core';
+import pc from 'picocolors';
+import { loadSpec } from '../load-spec.ts';
+import { createRegistry } from '../registry.ts';
+import { printError } from '../render/errors.ts';
+import { ProgressDisplay } from '../render/progress.ts';
+import { renderSummary } from '../render/summary.ts';
+
+export interface RunFlags {
+  param: Record<string, string>;
+  json?: boolean;
+  resume?: boolean;
+  maxQuarantine?: number;
+  stateDir?: string;
+  quiet?: boolean;
+}
+
+const LEVEL_COLOR = { debug: pc.dim, info: String, warn: pc.yellow, error: pc.red } as const;
+
+/** `sluice run`: exit code 0 on success, 1 when the run failed, 2 when it could not start, 130 on Ctrl-C. */
+export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const tty = process.stderr.isTTY && !flags.json && !flags.quiet;
+  const progress = tty ? new ProgressDisplay(process.stderr) : undefined;
+  const onEvent = (e: RunEvent) => {
+    progress?.onEvent(e);
+    if (e.type === 'log' && (e.level !== 'debug' || process.env.SLUICE_DEBUG)) {
+      const text = `${LEVEL_COLOR[e.level](e.level.toUpperCase())} ${pc.dim(e.componentId)} ${e.message}`;
+      if (progress) progress.print(text);
+      else process.stderr.write(`${text}\n`);
+    }
+  };
+  let report: RunReport;
+  try {
+    const { doc, baseDir } = await loadSpec(specPath);
+    const schema = (doc as { parameters?: object } | null)?.parameters;
+    report = await runPipeline(doc, {
+      registry: createRegistry(),
+      baseDir,
+      params: coerceParams(schema, flags.param),
+      resume: flags.resume === true,
+      signal: abort.signal,
+      onEvent,
+      ...(flags.maxQuarantine === undefined ? {} : { maxQuarantine: flags.maxQuarantine }),
+      ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+    });
+  } catch (err) {
+    if (flags.json) process.stdout.write(`${JSON.stringify(failedReport(err), null, 2)}\n`);
+    else printError(err);
+    return 2;
+  } finally {
+    progress?.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  else process.stdout.write(`${renderSummary(report)}\n`);
+  if (report.status === 'success') return 0;
+  return report.status === 'cancelled' ? 130 : 1;
+}
+
+/** The report of a run that never started, so `--json` always prints one document. */
+function failedReport(err: unknown) {
+  const e = toSluiceError(err);
+  return {
+    status: 'failed',
+    steps: [],
+    integrity: { ok: true, problems: [] },
+    quarantine: { rows: 0, path: null },
+    error: e.toJSON(),
+  };
+}

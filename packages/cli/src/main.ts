@@ -1,0 +1,58 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { connectorsCommand } from './commands/connectors.ts';
+import { runCommand } from './commands/run.ts';
+import { validateCommand } from './commands/validate.ts';
+
+function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError(`expected key=value, got "${value}"`);
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`expected a whole number ≥ 0, got "${value}"`);
+  return n;
+}
+
+const program = new Command()
+  .name('sluice')
+  .description('Typed, streaming, verifiably correct ETL.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+program
+  .command('run')
+  .description('Run a pipeline spec (YAML or JSON) and print its report.')
+  .argument('<spec>', 'path to the pipeline spec')
+  .option('-p, --param <key=value>', 'a run parameter (repeatable)', collectParam, {})
+  .option('--json', 'print exactly one JSON document, the run report, on stdout')
+  .option('--resume', 'continue an interrupted run from its checkpoints')
+  .option('--max-quarantine <n>', 'fail a step that quarantines more rows than this', nonNegativeInt)
+  .option('--state-dir <dir>', 'where checkpoints and quarantine go (default .sluice/runs/<name>)')
+  .option('-q, --quiet', 'no progress display')
+  .action(async (spec: string, opts) => {
+    process.exitCode = await runCommand(spec, opts);
+  });
+
+program
+  .command('validate')
+  .description('Check a spec: shape, DAG, connector configs and parameters. Runs nothing.')
+  .argument('<spec>', 'path to the pipeline spec')
+  .option('-p, --param <key=value>', 'a run parameter (repeatable)', collectParam, {})
+  .option('--json', 'print the result as JSON')
+  .action(async (spec: string, opts) => {
+    process.exitCode = await validateCommand(spec, opts);
+  });
+
+program
+  .command('connectors')
+  .description('List the connectors, or show one with its config schema and an example.')
+  .argument('[name]', 'a connector name')
+  .option('--json', 'print as JSON')
+  .action((name: string | undefined, opts) => {
+    process.exitCode = connectorsCommand(name, opts);
+  });
+
+await program.parseAsync(process.argv);

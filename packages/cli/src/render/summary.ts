@@ -1,0 +1,67 @@
+import type { RunReport } from '@sluice/core';
+import pc from 'picocolors';
+import { duration, int, rate, table } from './format.ts';
+
+const STATUS: Record<string, (s: string) => string> = {
+  success: pc.green,
+  failed: pc.red,
+  cancelled: pc.yellow,
+  skipped: pc.dim,
+};
+
+/** The human summary: a row per step, then each flow's components with their share of the time. */
+export function renderSummary(report: RunReport): string {
+  const out: string[] = [];
+  const rows = report.steps.map((s) => [
+    s.id,
+    (STATUS[s.status] ?? String)(s.status),
+    int(s.rowsRead),
+    int(s.rowsWritten),
+    int(s.rowsFiltered),
+    int(s.rowsQuarantined),
+    s.components.find((c) => c.kind === 'sink')?.checksum ?? '',
+    duration(s.durationMs),
+    s.kind === 'flow' ? rate(s.rowsRead, s.durationMs) : '',
+  ]);
+  out.push(
+    table(
+      ['step', 'status', 'read', 'written', 'filtered', 'quarantined', 'checksum', 'time', 'rows/s'],
+      rows,
+    ),
+  );
+  for (const s of report.steps) {
+    if (s.components.length === 0) continue;
+    const busy = s.components.reduce((a, c) => a + c.durationMs, 0) || 1;
+    out.push(
+      `\n${pc.bold(s.id)}${s.resumedFromRow ? pc.dim(` (resumed after row ${int(s.resumedFromRow)})`) : ''}`,
+    );
+    out.push(
+      table(
+        ['component', 'in', 'out', 'filtered', 'quarantined', 'checksum', 'time', 'share'],
+        s.components.map((c) => [
+          c.id + (c.location ? ` → ${c.location}` : ''),
+          int(c.rowsIn),
+          int(c.rowsOut),
+          int(c.rowsFiltered),
+          int(c.rowsQuarantined),
+          c.checksum,
+          duration(c.durationMs),
+          `${Math.round((100 * c.durationMs) / busy)}%`,
+        ]),
+      ),
+    );
+    if (s.output) out.push(pc.dim(s.output.trimEnd()));
+  }
+  const verdict = report.integrity.ok
+    ? pc.green('integrity ok')
+    : pc.red(`integrity FAILED: ${report.integrity.problems.join('; ')}`);
+  out.push(
+    `\n${verdict} · ${(STATUS[report.status] ?? String)(report.status)} in ${duration(report.durationMs)}`,
+  );
+  if (report.quarantine.rows > 0)
+    out.push(pc.yellow(`${int(report.quarantine.rows)} rows quarantined → ${report.quarantine.path}`));
+  for (const s of report.steps) {
+    if (s.error && s.status !== 'skipped') out.push(pc.red(`✗ ${s.id}: ${s.error.message}`));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { renderConnectorDocs } from '../src/connector-docs.ts';
+import { createRegistry } from '../src/registry.ts';
+
+describe('docs/connectors.md', () => {
+  it('matches the connector schemas (run `npm run docs:connectors` after changing a connector)', () => {
+    const committed = readFileSync(new URL('../../../docs/connectors.md', import.meta.url), 'utf8');
+    expect(committed).toBe(renderConnectorDocs(createRegistry()));
+  });
+
+  it('documents every connector', () => {
+    const docs = renderConnectorDocs(createRegistry());
+    for (const d of createRegistry().list()) expect(docs).toContain(`### \`${d.name}\` (${d.kind}`);
+  });
+});

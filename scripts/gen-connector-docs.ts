@@ -1,0 +1,8 @@
+// Regenerates docs/connectors.md from the connector schemas (a test fails when it is stale).
+import { writeFileSync } from 'node:fs';
+import { renderConnectorDocs } from '../packages/cli/src/connector-docs.ts';
+import { createRegistry } from '../packages/cli/src/registry.ts';
+
+const path = new URL('../docs/connectors.md', import.meta.url);
+writeFileSync(path, renderConnectorDocs(createRegistry()));
+console.log(`wrote ${path.pathname}`);
