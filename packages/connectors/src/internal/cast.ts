@@ -1,0 +1,345 @@
+/**
+ * Value casting shared by the `cast` transform and the sources that type text columns (csv).
+ *
+ * A caster returns the cast value or a `CastFailure`. Failures are preallocated constants and
+ * successes return the value itself, so casting a batch allocates nothing beyond the values it
+ * produces (a cast runs once per cell: millions of times per run).
+ */
+
+export const CAST_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
+export type CastType = (typeof CAST_TYPES)[number];
+
+/** Formats a `timestamp` accepts besides ISO-8601 text: epoch seconds or milliseconds. */
+export const TIMESTAMP_FORMATS = ['iso', 'unix', 'unix_ms'] as const;
+export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
+
+export interface CastOptions {
+  /**
+   * `date`: a pattern of `YYYY`, `MM`, `DD` and separators, e.g. `DD/MM/YYYY`.
+   * `timestamp`: `iso`, `unix` (seconds) or `unix_ms`. Other types take no format.
+   * @defaultValue `YYYY-MM-DD` for dates, `iso` for timestamps
+   */
+  format?: string;
+  /** @defaultValue true: null and undefined become null; false: they fail. */
+  nullable?: boolean;
+  /** Strings that mean null (compared exactly, before casting). @defaultValue none */
+  nullValues?: readonly string[];
+}
+
+export class CastFailure {
+  readonly reason: string;
+  constructor(reason: string) {
+    this.reason = reason;
+  }
+}
+
+export type Caster = (value: unknown) => unknown;
+
+export function isCastFailure(v: unknown): v is CastFailure {
+  return v instanceof CastFailure;
+}
+
+const NOT_NULLABLE = new CastFailure('null is not allowed here (nullable: false)');
+const NOT_INTEGER = new CastFailure('expected a decimal integer such as 42 or -7');
+const UNSAFE_INTEGER = new CastFailure(
+  'integer outside the safe range ±9007199254740991; cast it to string to keep every digit',
+);
+const NOT_NUMBER = new CastFailure(
+  'expected a decimal number such as 3.14, -2 or 1e6 (with a "." separator)',
+);
+const NOT_FINITE = new CastFailure('NaN and Infinity are not allowed');
+const NOT_BOOLEAN = new CastFailure('expected true/false, 1/0 or yes/no');
+const NOT_DATE = new CastFailure('expected a valid calendar date');
+const NOT_TIMESTAMP = new CastFailure('expected an ISO-8601 timestamp such as 2024-03-01T12:00:00Z');
+const NOT_EPOCH = new CastFailure('expected a number of seconds or milliseconds since 1970-01-01');
+const EPOCH_NEEDS_FORMAT = new CastFailure(
+  'a number is not an ISO-8601 timestamp; set format: unix (seconds) or unix_ms for epoch values',
+);
+const WRONG_TYPE = new CastFailure('a value of this JavaScript type cannot be cast to this type');
+
+/** Checks a type/format pair; returns a message for the user or null when it is valid. */
+export function checkCastOptions(type: CastType, opts: CastOptions = {}): string | null {
+  if (!CAST_TYPES.includes(type)) return `unknown type "${type}"; use one of ${CAST_TYPES.join(', ')}`;
+  if (opts.format === undefined) return null;
+  if (type === 'date') return datePattern(opts.format) ? null : dateFormatHelp(opts.format);
+  if (type === 'timestamp') {
+    return (TIMESTAMP_FORMATS as readonly string[]).includes(opts.format)
+      ? null
+      : `unknown timestamp format "${opts.format}"; use one of ${TIMESTAMP_FORMATS.join(', ')}`;
+  }
+  return `type "${type}" takes no format (only date and timestamp do)`;
+}
+
+/** Builds the caster for one column; throws on an invalid type/format (see checkCastOptions). */
+export function caster(type: CastType, opts: CastOptions = {}): Caster {
+  const problem = checkCastOptions(type, opts);
+  if (problem) throw new Error(problem);
+  const base = baseCaster(type, opts.format);
+  const nullable = opts.nullable !== false;
+  const nulls = opts.nullValues && opts.nullValues.length > 0 ? new Set(opts.nullValues) : undefined;
+  return (value) => {
+    if (value === null || value === undefined || nulls?.has(value as string)) {
+      return nullable ? null : NOT_NULLABLE;
+    }
+    return base(value);
+  };
+}
+
+/** One-off cast; build a `caster` once for columns cast on every row. */
+export function castValue(value: unknown, type: CastType, opts?: CastOptions): unknown {
+  return caster(type, opts)(value);
+}
+
+/** `field "x": cannot cast "abc" to integer: expected a decimal integer ...` */
+export function describeCastFailure(
+  field: string,
+  value: unknown,
+  type: CastType,
+  failure: CastFailure,
+): string {
+  return `field ${JSON.stringify(field)}: cannot cast ${show(value)} to ${type}: ${failure.reason}`;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Date)
+    return `Date(${Number.isNaN(value.getTime()) ? 'invalid' : value.toISOString()})`;
+  if (value !== null && typeof value === 'object') {
+    try {
+      return JSON.stringify(value)?.slice(0, 80) ?? String(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
+  return String(value);
+}
+
+function baseCaster(type: CastType, format: string | undefined): Caster {
+  switch (type) {
+    case 'string':
+      return toStringValue;
+    case 'integer':
+      return toInteger;
+    case 'number':
+      return toNumber;
+    case 'boolean':
+      return toBoolean;
+    case 'date':
+      return format === undefined || format === 'YYYY-MM-DD' ? toIsoDate : toDateWith(datePattern(format)!);
+    case 'timestamp':
+      return format === 'unix'
+        ? toTimestampFromEpoch(1000)
+        : format === 'unix_ms'
+          ? toTimestampFromEpoch(1)
+          : toTimestamp;
+  }
+}
+
+function toStringValue(v: unknown): unknown {
+  if (typeof v === 'string') return v;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? NOT_TIMESTAMP : v.toISOString();
+  if (typeof v === 'object') {
+    try {
+      return JSON.stringify(v);
+    } catch {
+      return WRONG_TYPE;
+    }
+  }
+  return String(v);
+}
+
+function toInteger(v: unknown): unknown {
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) return Number.isFinite(v) ? NOT_INTEGER : NOT_FINITE;
+    return Number.isSafeInteger(v) ? v : UNSAFE_INTEGER;
+  }
+  if (typeof v === 'string') {
+    const n = v.length;
+    let i = v.charCodeAt(0) === 45 /* - */ || v.charCodeAt(0) === 43 /* + */ ? 1 : 0;
+    if (i === n) return NOT_INTEGER;
+    for (; i < n; i++) {
+      const c = v.charCodeAt(i);
+      if (c < 48 || c > 57) return NOT_INTEGER;
+    }
+    const x = Number(v);
+    // -0 from "-0" would print as 0 yet hash differently; normalise it.
+    return Number.isSafeInteger(x) ? x + 0 : UNSAFE_INTEGER;
+  }
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : UNSAFE_INTEGER;
+  }
+  return typeof v === 'boolean' ? NOT_INTEGER : WRONG_TYPE;
+}
+
+// Number() alone accepts "", " 1 ", "0x1F" and "Infinity"; none of them is a decimal number.
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+function toNumber(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : NOT_FINITE;
+  if (typeof v === 'string') {
+    if (!DECIMAL.test(v)) return NOT_NUMBER;
+    const x = Number(v);
+    return Number.isFinite(x) ? x + 0 : NOT_FINITE;
+  }
+  if (typeof v === 'bigint') {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : UNSAFE_INTEGER;
+  }
+  return typeof v === 'boolean' ? NOT_NUMBER : WRONG_TYPE;
+}
+
+function toBoolean(v: unknown): unknown {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'string') {
+    switch (v.length <= 5 ? v.toLowerCase() : '') {
+      case 'true':
+      case '1':
+      case 'yes':
+        return true;
+      case 'false':
+      case '0':
+      case 'no':
+        return false;
+      default:
+        return NOT_BOOLEAN;
+    }
+  }
+  if (v === 1 || v === 0) return v === 1;
+  return typeof v === 'number' ? NOT_BOOLEAN : WRONG_TYPE;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+function validDate(y: number, m: number, d: number): boolean {
+  return m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m);
+}
+
+/** Reads `len` ASCII digits at `at`; -1 when any is not a digit. */
+function digits(s: string, at: number, len: number): number {
+  let x = 0;
+  for (let i = at; i < at + len; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
+function toIsoDate(v: unknown): unknown {
+  if (typeof v === 'string') {
+    if (v.length !== 10 || v.charCodeAt(4) !== 45 || v.charCodeAt(7) !== 45) return NOT_DATE;
+    const y = digits(v, 0, 4);
+    const m = digits(v, 5, 2);
+    const d = digits(v, 8, 2);
+    return y >= 0 && validDate(y, m, d) ? v : NOT_DATE;
+  }
+  // A Date is an instant; its calendar day is taken in UTC, as every timestamp here is.
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? NOT_DATE : v.toISOString().slice(0, 10);
+  return WRONG_TYPE;
+}
+
+interface DatePattern {
+  length: number;
+  year: number;
+  month: number;
+  day: number;
+  /** [position, char code] of every separator. */
+  literals: [number, number][];
+}
+
+function datePattern(format: string): DatePattern | null {
+  const year = format.indexOf('YYYY');
+  const month = format.indexOf('MM');
+  const day = format.indexOf('DD');
+  if (year < 0 || month < 0 || day < 0) return null;
+  const taken = new Set<number>();
+  for (const [at, len] of [
+    [year, 4],
+    [month, 2],
+    [day, 2],
+  ] as const) {
+    for (let i = at; i < at + len; i++) taken.add(i);
+  }
+  if (taken.size !== 8) return null;
+  const literals: [number, number][] = [];
+  for (let i = 0; i < format.length; i++) {
+    if (taken.has(i)) continue;
+    const c = format.charCodeAt(i);
+    // Letters outside the tokens are a typo (`YYYY-MM-D`, `yyyy`), not a separator.
+    if (/[A-Za-z0-9]/.test(format[i]!)) return null;
+    literals.push([i, c]);
+  }
+  return { length: format.length, year, month, day, literals };
+}
+
+function dateFormatHelp(format: string): string {
+  return `invalid date format "${format}": use YYYY, MM and DD once each with separators, e.g. DD/MM/YYYY or YYYYMMDD`;
+}
+
+function toDateWith(p: DatePattern): Caster {
+  return (v) => {
+    if (v instanceof Date || typeof v !== 'string') return toIsoDate(v);
+    if (v.length !== p.length) return NOT_DATE;
+    for (const [at, c] of p.literals) if (v.charCodeAt(at) !== c) return NOT_DATE;
+    const y = digits(v, p.year, 4);
+    const m = digits(v, p.month, 2);
+    const d = digits(v, p.day, 2);
+    if (y < 0 || !validDate(y, m, d)) return NOT_DATE;
+    return `${v.slice(p.year, p.year + 4)}-${v.slice(p.month, p.month + 2)}-${v.slice(p.day, p.day + 2)}`;
+  };
+}
+
+// Date.parse accepts far more than ISO-8601 ("March 7", "2023-02-30" rolled over), so the shape
+// is checked here and the fields range-checked before Date.UTC sees them.
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
+
+function toTimestamp(v: unknown): unknown {
+  if (typeof v === 'string') {
+    const m = ISO_TIMESTAMP.exec(v);
+    if (!m) return NOT_TIMESTAMP;
+    const y = +m[1]!;
+    const mo = +m[2]!;
+    const d = +m[3]!;
+    const h = m[4] === undefined ? 0 : +m[4];
+    const mi = m[5] === undefined ? 0 : +m[5];
+    const s = m[6] === undefined ? 0 : +m[6];
+    // An offset without a time ("2024-01-01+02:00") is not ISO-8601.
+    if (m[4] === undefined && (m[8] !== undefined || m[9] !== undefined)) return NOT_TIMESTAMP;
+    if (!validDate(y, mo, d) || h > 23 || mi > 59 || s > 59) return NOT_TIMESTAMP;
+    const ms = m[7] === undefined ? 0 : +m[7].slice(0, 3).padEnd(3, '0');
+    let t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+    // Date.UTC maps years 0-99 to 1900-1999.
+    if (y < 100) t = new Date(t).setUTCFullYear(y);
+    if (m[9] !== undefined) {
+      const oh = +m[10]!;
+      const om = +m[11]!;
+      if (oh > 23 || om > 59) return NOT_TIMESTAMP;
+      t -= (m[9] === '-' ? -1 : 1) * (oh * 60 + om) * 60_000;
+    }
+    // A zone-less timestamp is taken as UTC: the machine's zone would make output depend on it.
+    return Number.isNaN(t) ? NOT_TIMESTAMP : new Date(t).toISOString();
+  }
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? NOT_TIMESTAMP : v.toISOString();
+  return typeof v === 'number' || typeof v === 'bigint' ? EPOCH_NEEDS_FORMAT : WRONG_TYPE;
+}
+
+function toTimestampFromEpoch(unitMs: number): Caster {
+  return (v) => {
+    let x: number;
+    if (typeof v === 'number') x = v;
+    else if (typeof v === 'string' && DECIMAL.test(v)) x = Number(v);
+    else if (typeof v === 'bigint') x = Number(v);
+    else if (v instanceof Date) return toTimestamp(v);
+    else return typeof v === 'string' ? NOT_EPOCH : WRONG_TYPE;
+    const d = new Date(x * unitMs);
+    return Number.isNaN(d.getTime()) ? NOT_EPOCH : d.toISOString();
+  };
+}
