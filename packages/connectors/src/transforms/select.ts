@@ -37,13 +37,13 @@ export const selectTransform = defineTransform({
         });
       }
     }
-    const names = fields.map((f) => rename[f] ?? f);
+    const names = fields.map((f) => (Object.hasOwn(rename, f) ? rename[f]! : f));
     const seen = new Map<string, string>();
     fields.forEach((f, i) => {
       const other = seen.get(names[i]!);
       if (other !== undefined) {
         issues.push({
-          path: `with.rename.${rename[f] === undefined ? other : f}`,
+          path: `with.rename.${Object.hasOwn(rename, f) ? f : other}`,
           message: `"${f}" and "${other}" would both be output as "${names[i]}"; choose distinct names`,
         });
       }
