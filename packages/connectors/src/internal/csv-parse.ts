@@ -73,6 +73,10 @@ export class CsvParser {
   #pieces: string[] = [];
   #piecesLen = 0;
   #final = false;
+  /** `end` was called and no text waits to be merged: a record cut short by the text's end is complete. */
+  #eof = false;
+  /** The text holds no complete record: parse nothing until #merge or `end`. */
+  #blocked = false;
   // A blocked record is retried once this much text is waiting, so a huge record is rescanned
   // O(log n) times rather than once per chunk.
   #retryAt = 0;
@@ -121,6 +125,7 @@ export class CsvParser {
   end(): void {
     this.#add(this.#dec.end());
     this.#final = true;
+    this.#blocked = false;
     this.#retryAt = 0;
   }
 
@@ -153,8 +158,12 @@ export class CsvParser {
   parse(limit: number): number {
     let count = 0;
     for (;;) {
-      count += this.#run(limit - count);
-      if (count >= limit || !this.#merge()) return count;
+      // A blocked record is not rescanned until new text arrives: that would cost O(n²) on a huge one.
+      if (!this.#blocked) {
+        count += this.#run(limit - count);
+        if (count >= limit) return count;
+      }
+      if (!this.#merge()) return count;
     }
   }
 
@@ -185,6 +194,7 @@ export class CsvParser {
     this.#piecesLen = 0;
     this.#q = UNKNOWN;
     this.#endBytes = this.#dec.bytes;
+    this.#blocked = false;
     return true;
   }
 
@@ -204,9 +214,10 @@ export class CsvParser {
   #run(limit: number): number {
     const s = this.#text;
     const n = s.length;
+    this.#eof = this.#final && this.#pieces.length === 0;
     if (this.#nl < 0 && !this.#detect(s, n)) return this.#block(0);
     const h = this.#h;
-    const final = this.#final;
+    const final = this.#eof;
     const nl = this.#nl;
     const nlChar = this.#nlChar;
     const quote = this.#quote;
@@ -260,10 +271,11 @@ export class CsvParser {
     this.#pos = pos;
     this.#q = q;
     this.#line = line;
-    return blocked ? this.#block(count) : count;
+    return blocked || pos >= n ? this.#block(count) : count;
   }
 
   #block(count: number): number {
+    this.#blocked = true;
     this.#retryAt = 2 * (this.#text.length - this.#pos);
     return count;
   }
@@ -281,11 +293,11 @@ export class CsvParser {
       else if (c === LF) return this.#setNl(LF);
       else if (c === CR) {
         if (i + 1 < n) return this.#setNl(s.charCodeAt(i + 1) === LF ? LF : CR);
-        if (this.#final) return this.#setNl(CR);
+        if (this.#eof) return this.#setNl(CR);
         return false;
       }
     }
-    return this.#final ? this.#setNl(LF) : false;
+    return this.#eof ? this.#setNl(LF) : false;
   }
 
   #setNl(nl: number): true {
@@ -301,7 +313,7 @@ export class CsvParser {
    */
   #slow(s: string, pos: number): number {
     const n = s.length;
-    const final = this.#final;
+    const final = this.#eof;
     const qc = this.#qc;
     const dc = this.#dc;
     const nl = this.#nl;
