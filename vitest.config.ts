@@ -16,8 +16,8 @@ export default defineConfig({
           include: ['packages/*/test/**/*.integration.test.ts', 'packages/*/src/**/*.integration.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
-          // Integration tests share local services and spawn processes; on 2 cores, two at a time.
-          maxWorkers: 2,
+          // Integration tests share local services and spawn processes; they run after the unit tests.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
