@@ -119,7 +119,8 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     start: resume?.offset ?? 0,
     compression: cfg.compression,
     signal: ctx.signal,
-    chunkSize: cfg.chunkSize,
+    // zlib refuses output chunks under 64 bytes; smaller reads only make sense for plain files.
+    chunkSize: gzipped(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
   const rows = new CsvRows(ctx, where);
@@ -154,6 +155,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   // Until the first record fixes the columns, records are taken one at a time.
   const drain = function* (): Generator<SourceBatch> {
     for (;;) {
+      ctx.signal.throwIfAborted();
       const want = rows.columns === null ? 1 : batchSize - rows.rows.length;
       const got = parser.parse(want);
       if (rows.rows.length >= batchSize) yield batch();
@@ -295,6 +297,10 @@ function checkConfig(cfg: CsvSourceConfig, componentId: string): void {
       { issues },
     );
   }
+}
+
+function gzipped(cfg: CsvSourceConfig): boolean {
+  return cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz'));
 }
 
 function toPosition(value: Json, where: string): CsvPosition {
