@@ -113,6 +113,10 @@ describe('filter', () => {
     expect(quarantined[0]!.reason).toMatch(/^filter "amount > 1" failed: no such overload/);
     expect(quarantined[1]!.line).toBe(4);
 
+    const q1 = await make(filterTransform, { where: 'amount > 1', onError: 'quarantine' });
+    await q1.run([{ amount: 'x' }]);
+    expect(q1.quarantined[0]).not.toHaveProperty('line');
+
     const q2 = await make(filterTransform, { where: 'name', onError: 'quarantine' });
     expect(await q2.run(lines({ name: 'x' }))).toEqual([]);
     expect(q2.quarantined[0]!.reason).toMatch(/returned the string "x"; it must return a bool/);
@@ -202,6 +206,24 @@ describe('map', () => {
     await expect(
       make(mapTransform, { set: {}, rename: { a: 'x', b: 'x' }, drop: [], onError: 'quarantine' }),
     ).rejects.toThrow(/"b" and "a" are both renamed to "x"/);
+  });
+  it('applies rename and drop to computed fields too', async () => {
+    const { run } = await make(mapTransform, {
+      set: { b: '1', tmp: 'a * 10', c: 'a + 1.0' },
+      rename: { a: 'b', c: 'd' },
+      drop: ['tmp'],
+      onError: 'quarantine',
+    });
+    const out = await run(lines({ x: 0, a: 5 }));
+    expect(data(out)).toEqual([{ x: 0, b: 5, d: 6 }]);
+    expect(Object.keys(out[0]!)).toEqual(['x', 'b', 'd']);
+    expect(out[0]![SOURCE_LINE]).toBe(2);
+  });
+  it('fails the step on onError: fail', async () => {
+    const { run } = await make(mapTransform, { set: { y: 'x / 2' }, rename: {}, drop: [], onError: 'fail' });
+    expect(() => run(lines({ x: 'a' }))).toThrow(
+      /load\.1:map: map set\.y = "x \/ 2" failed: .* at source line 2/,
+    );
   });
   it('quarantines rows an expression fails on, naming the field and expression', async () => {
     const { run, quarantined } = await make(mapTransform, {
@@ -373,6 +395,9 @@ describe('dedupe', () => {
       { v: 'f' },
     ]);
     expect(quarantined).toEqual([]);
+    expect(
+      await run([{ id: 1n }, { id: -0 }, { id: 0 }, { id: true }, { id: 'true' }, { id: [1] }, { id: [1] }]),
+    ).toEqual([{ id: -0 }, { id: true }, { id: 'true' }, { id: [1] }]);
   });
   it('compares composite keys without separator collisions', async () => {
     const { run } = await make(dedupeTransform, { key: ['a', 'b'], keep: 'first' });
@@ -383,8 +408,10 @@ describe('dedupe', () => {
       { a: 1, b: true },
       { a: 1, b: 'true' },
       { a: { k: 1 }, b: null },
-      { a: { k: 1 }, b: null },
+      { a: { k: 1 } },
+      { a: 2n, b: 'x' },
+      { a: 2, b: 'x' },
     ]);
-    expect(out).toHaveLength(5);
+    expect(out.map((r) => r.a)).toEqual(['x|', 'x', 1, 1, { k: 1 }, 2n]);
   });
 });

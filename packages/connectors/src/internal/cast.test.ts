@@ -113,6 +113,15 @@ describe('timestamp', () => {
     expect(ok('2024-03-01', 'timestamp')).toBe('2024-03-01T00:00:00.000Z');
     expect(ok('0050-01-01T00:00:00Z', 'timestamp')).toBe('0050-01-01T00:00:00.000Z');
     expect(ok(new Date(0), 'timestamp')).toBe('1970-01-01T00:00:00.000Z');
+    expect(ok('2024-03-01t12:00:00,25z', 'timestamp')).toBe('2024-03-01T12:00:00.250Z');
+    expect(ok('2024-03-01T12:00:00+00:00', 'timestamp')).toBe('2024-03-01T12:00:00.000Z');
+    expect(ok('2024-03-01T01:00:00+05', 'timestamp')).toBe('2024-02-29T20:00:00.000Z');
+    expect(ok('0001-01-01T00:30:00+01:00', 'timestamp')).toBe('0000-12-31T23:30:00.000Z');
+    expect(ok('2023-12-31T23:30:00-01:00', 'timestamp')).toBe('2024-01-01T00:30:00.000Z');
+  });
+  it('returns canonical input as the very same string', () => {
+    const s = '2024-03-01T12:00:00.000Z';
+    expect(castValue(s, 'timestamp')).toBe(s);
   });
   it('rejects what Date.parse would wrongly accept', () => {
     for (const bad of [
@@ -124,6 +133,13 @@ describe('timestamp', () => {
       '2024-03-01T12:00:00+25:00',
       '',
       '1709294400',
+      '2024-03-01T12:00:',
+      '2024-03-01T12:00:00.Z',
+      '2024-03-01T12:00:00.1234567890Z',
+      '2024-03-01T12:00:00Zjunk',
+      '2024-03-01T12:00:00+5',
+      '2024-03-01T1:00:00Z',
+      '2024-03-01X12:00:00Z',
     ]) {
       expect(fails(bad, 'timestamp')).toMatch(/ISO-8601/);
     }

@@ -87,8 +87,10 @@ export const mapTransform = defineTransform({
 
     const build = (row: Row): Row => {
       if (!reshape) {
-        // Object spread copies the SOURCE_LINE symbol too, and V8 clones same-shaped rows fast.
-        const out: Row = { ...row };
+        // Object.assign copies the SOURCE_LINE symbol too. Not `{ ...row }`: on Node 20 adding a
+        // field to a spread clone costs ~1-2 µs (measured, 10× Object.assign), as its map has no
+        // transitions to reuse.
+        const out: Row = Object.assign({}, row);
         for (let j = 0; j < setNames.length; j++) out[setNames[j]!] = values[j];
         return out;
       }
