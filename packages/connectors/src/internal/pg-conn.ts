@@ -1,0 +1,227 @@
+import { ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import pg from 'pg';
+
+/** Where a connection goes, for messages: never includes the password. */
+export interface PgTarget {
+  /** `host:port` (or the socket directory for Unix sockets). */
+  address: string;
+  database: string;
+  user: string;
+  /** The url with its password replaced by `***`. */
+  url: string;
+}
+
+export interface ConnectOptions {
+  /** Prefix of every message: the component that connects (`ctx.componentId`). */
+  where: string;
+  /**
+   * Runs the session in UTC so timestamptz values come back with a `+00` offset and convert to
+   * ISO strings without a Date round trip (which would drop microseconds).
+   */
+  utc?: boolean;
+  /** Called for errors on an idle connection (the server went away); the next query fails too. */
+  onError?: (err: Error) => void;
+}
+
+export interface PgConnection {
+  client: pg.Client;
+  target: PgTarget;
+}
+
+/** Masks the password of a postgres:// url (userinfo and a `password=` parameter). */
+export function maskUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
+    return u.toString().replace('password=%2A%2A%2A', 'password=***');
+  } catch {
+    // Not a url (a libpq key=value string): mask what looks like a password anyway.
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
+  }
+}
+
+const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
+
+function parseInt8(s: string): number | string {
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : s;
+}
+
+// A double holds 15 significant decimal digits exactly; longer numerics stay strings so no
+// digit is silently lost (money, ids stored as numeric).
+function parseNumeric(s: string): number | string {
+  let digits = 0;
+  let leading = true;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      if (c !== 45 && c !== 46) return s; // NaN, Infinity
+      continue;
+    }
+    if (leading && c === 48) continue;
+    leading = false;
+    digits++;
+  }
+  return digits <= 15 ? Number(s) : s;
+}
+
+/** `2024-01-02 03:04:05.123456+00` (session in UTC) → `2024-01-02T03:04:05.123456Z`. */
+export function isoTimestamptz(s: string): string {
+  if (s.charCodeAt(10) !== 32) return s; // infinity, BC dates: as PostgreSQL prints them
+  const t = s.endsWith('+00') ? `${s.slice(0, -3)}Z` : s;
+  return `${t.slice(0, 10)}T${t.slice(11)}`;
+}
+
+export function isoTimestamp(s: string): string {
+  return s.charCodeAt(10) === 32 ? `${s.slice(0, 10)}T${s.slice(11)}` : s;
+}
+
+const overrides = new Map<number, (s: string) => unknown>([
+  [OID.int8, parseInt8],
+  [OID.numeric, parseNumeric],
+  // Dates stay `YYYY-MM-DD`: a JS Date would shift them by the local time zone.
+  [OID.date, (s) => s],
+  [OID.timestamp, isoTimestamp],
+  [OID.timestamptz, isoTimestamptz],
+]);
+
+/**
+ * Type parsers of Sluice's own clients (set per client, never on pg's global `types`, so the
+ * host application's pg keeps its behaviour): numbers when exact, timestamps as ISO strings.
+ */
+export const sluiceTypes: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    (format ?? 'text') === 'text'
+      ? (overrides.get(oid) ?? pg.types.getTypeParser(oid, format))
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+};
+
+/** Opens one client with Sluice's type parsers; failures become actionable SluiceErrors. */
+export async function connect(url: string, opts: ConnectOptions): Promise<PgConnection> {
+  let client: pg.Client;
+  try {
+    client = new pg.Client({
+      connectionString: url,
+      types: sluiceTypes,
+      connectionTimeoutMillis: 15_000,
+      application_name: 'sluice',
+      ...(opts.utc ? { options: '-c TimeZone=UTC' } : {}),
+    });
+  } catch (err) {
+    throw new FatalError(`${opts.where}: invalid PostgreSQL url ${maskUrl(url)}: ${(err as Error).message}`, {
+      code: ErrorCode.CONFIG,
+      cause: err,
+    });
+  }
+  const target: PgTarget = {
+    address: client.host?.startsWith('/') ? client.host : `${client.host}:${client.port}`,
+    database: client.database ?? '',
+    user: client.user ?? '',
+    url: maskUrl(url),
+  };
+  client.on('error', (err) => opts.onError?.(err));
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw pgError(err, opts.where, target, 'connect');
+  }
+  return { client, target };
+}
+
+const NODE_REASON: Record<string, string> = {
+  ECONNREFUSED: 'connection refused — is the server running and the url right?',
+  ETIMEDOUT: 'timed out — is the host reachable (firewall, VPN, security group)?',
+  EHOSTUNREACH: 'host unreachable — is the host reachable from this machine?',
+  ENETUNREACH: 'network unreachable — check the host in the url and this machine’s network',
+  ECONNRESET: 'the connection was reset — the server or a proxy dropped it',
+  EPIPE: 'the connection was closed by the server',
+  ENOTFOUND: 'host name not found — check the host in the url',
+  EAI_AGAIN: 'the host name could not be resolved right now (DNS) — retrying may help',
+};
+
+// SQLSTATEs that a retry can fix: the connection or the transaction, not the request, failed.
+function retryableState(code: string): boolean {
+  return (
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin shutdown
+    code === '57P02' || // crash shutdown
+    code === '57P03' || // cannot connect now (starting up)
+    code === '53300' || // too many connections
+    code === '40001' || // serialization failure
+    code === '40P01' // deadlock detected
+  );
+}
+
+interface PgErrorFields {
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  where?: string;
+}
+
+/**
+ * Turns an error from pg into a SluiceError that says where (component, server, database),
+ * what went wrong and what to check; network-ish failures are retryable, the rest fatal.
+ */
+export function pgError(err: unknown, where: string, target: PgTarget, doing = 'query'): SluiceError {
+  const e = (err instanceof Error ? err : new Error(String(err))) as Error & PgErrorFields;
+  const code = e.code ?? '';
+  const at = `${where}: `;
+  const server = `PostgreSQL at ${target.address}`;
+  if (NODE_REASON[code] !== undefined || /timeout|Connection terminated/i.test(e.message)) {
+    const reason =
+      NODE_REASON[code] ??
+      (/timeout/i.test(e.message)
+        ? NODE_REASON.ETIMEDOUT!
+        : 'the connection was closed unexpectedly — the server may have restarted');
+    const what = doing === 'connect' ? `cannot connect to ${server}` : `lost the connection to ${server}`;
+    const msg = `${at}${what}: ${reason}`;
+    return code === 'ENOTFOUND' || code === 'ENETUNREACH'
+      ? new FatalError(msg, { code: ErrorCode.CONNECTION, cause: err })
+      : new RetryableError(msg, { cause: err });
+  }
+  const db = `database "${target.database}" at ${target.address}`;
+  const tail = [e.where, e.detail, e.hint ? `hint: ${e.hint}` : undefined].filter(Boolean).join('; ');
+  const detail = tail ? ` (${tail})` : '';
+  if (retryableState(code))
+    return new RetryableError(`${at}${server}: ${e.message}${detail}`, { cause: err });
+  switch (code) {
+    case '28P01':
+    case '28000':
+      return new FatalError(
+        `${at}${server} refused user "${target.user}": ${e.message} — check the user and password in the url ` +
+          `(${target.url}) and the server's pg_hba.conf`,
+        { code: ErrorCode.CONNECTION, cause: err },
+      );
+    case '3D000':
+      return new FatalError(
+        `${at}${server}: database "${target.database}" does not exist — check the database name at the end of ` +
+          `the url (${target.url})`,
+        { code: ErrorCode.CONNECTION, cause: err },
+      );
+    case '42P01':
+    case '3F000':
+      return new FatalError(`${at}${e.message} in ${db}${detail} — check the schema and table names`, {
+        code: ErrorCode.NOT_FOUND,
+        cause: err,
+      });
+    case '42P10':
+      return new FatalError(
+        `${at}${e.message} — upsert needs a primary key or unique index on exactly the key columns`,
+        { code: ErrorCode.CONFIG, cause: err },
+      );
+    case '42501':
+      return new FatalError(
+        `${at}user "${target.user}" lacks a privilege on ${db}: ${e.message} — grant it or use another user`,
+        { code: ErrorCode.CONNECTION, cause: err },
+      );
+    default:
+      return new FatalError(`${at}${server} failed to ${doing}: ${e.message}${detail}`, {
+        code: code.startsWith('42') ? ErrorCode.CONFIG : ErrorCode.INTERNAL,
+        cause: err,
+      });
+  }
+}
