@@ -11,20 +11,27 @@ import type { ComponentSpec, PipelineSpec, StepSpec } from './spec.ts';
 
 type StepOptions = Omit<StepSpec, 'id' | 'flow' | 'task' | 'with'>;
 
+/**
+ * A connector's config as written in code. Defaults are invisible to TypeScript (a TypeBox
+ * `default` does not change the static type), so top-level fields are optional here and the
+ * runner's validation reports a missing required one with its path, as for a YAML spec.
+ */
+export type ConfigInput<S extends TSchema> = Partial<Static<S>>;
+
 /** A flow under construction: `from` a source, `through` transforms, `to` one or more sinks. */
 export class FlowBuilder {
   readonly components: ComponentSpec[] = [];
   readonly defs: ConnectorDefinition[] = [];
 
-  from<S extends TSchema>(source: SourceDefinition<S>, config: Static<S>): this {
+  from<S extends TSchema>(source: SourceDefinition<S>, config: ConfigInput<S>): this {
     return this.#add({ source: source.name, with: config as Record<string, unknown> }, source);
   }
 
-  through<S extends TSchema>(transform: TransformDefinition<S>, config: Static<S>): this {
+  through<S extends TSchema>(transform: TransformDefinition<S>, config: ConfigInput<S>): this {
     return this.#add({ transform: transform.name, with: config as Record<string, unknown> }, transform);
   }
 
-  to<S extends TSchema>(sink: SinkDefinition<S>, config: Static<S>): this {
+  to<S extends TSchema>(sink: SinkDefinition<S>, config: ConfigInput<S>): this {
     return this.#add({ sink: sink.name, with: config as Record<string, unknown> }, sink);
   }
 
@@ -67,7 +74,7 @@ export class PipelineBuilder {
   task<S extends TSchema>(
     id: string,
     task: TaskDefinition<S>,
-    config: Static<S>,
+    config: ConfigInput<S>,
     options: StepOptions = {},
   ): this {
     this.#defs.push(task);

@@ -1,0 +1,104 @@
+import {
+  type ComponentContext,
+  type ConnectorDefinition,
+  type Json,
+  type QuarantineEntry,
+  Registry,
+  type Row,
+  type SinkContext,
+  type SinkDefinition,
+  type SourceContext,
+  type SourceDefinition,
+  type TransformDefinition,
+} from '@sluice/core';
+
+/** Drives connectors directly, as the runner does, with configs validated (defaults filled). */
+export interface Harness {
+  quarantined: QuarantineEntry[];
+  logs: string[];
+  origin: string | undefined;
+}
+
+const registry = new Registry();
+
+export function validConfig<C>(def: ConnectorDefinition, config: unknown): C {
+  return registry.validate<C>(def, config, 'with');
+}
+
+function base<C>(def: ConnectorDefinition, config: unknown, h: Harness, signal: AbortSignal, baseDir: string): ComponentContext<C> {
+  const log = (level: string) => (m: string) => h.logs.push(`${level} ${m}`);
+  return {
+    config: validConfig<C>(def, config),
+    signal,
+    stepId: 'test',
+    componentId: `test.0:${def.name}`,
+    baseDir,
+    params: {},
+    log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
+    quarantine: (e) => h.quarantined.push(e),
+  };
+}
+
+export interface ContextOptions {
+  signal?: AbortSignal;
+  baseDir?: string;
+  resumeFrom?: Json;
+  state?: Map<string, Json>;
+  params?: Record<string, unknown>;
+}
+
+export function sourceContext<C>(def: SourceDefinition, config: unknown, opts: ContextOptions = {}) {
+  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const state = opts.state ?? new Map<string, Json>();
+  const ctx: SourceContext<C> = {
+    ...base<C>(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd()),
+    resumeFrom: opts.resumeFrom,
+    state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v) },
+    setOrigin: (o) => {
+      h.origin = o;
+    },
+  };
+  return { ctx, harness: h, state };
+}
+
+export interface ReadResult {
+  rows: Row[];
+  positions: Json[];
+  batches: number;
+  harness: Harness;
+}
+
+/** Reads a source to the end (or `maxBatches`), collecting rows and the position after each batch. */
+export async function readSource(def: SourceDefinition, config: unknown, opts: ContextOptions & { maxBatches?: number } = {}): Promise<ReadResult> {
+  const { ctx, harness } = sourceContext(def, config, opts);
+  const rows: Row[] = [];
+  const positions: Json[] = [];
+  let batches = 0;
+  for await (const b of def.read(ctx)) {
+    rows.push(...b.rows);
+    if (b.position !== undefined) positions.push(b.position);
+    if (++batches === opts.maxBatches) break;
+  }
+  return { rows, positions, batches, harness };
+}
+
+export function sinkContext<C>(def: SinkDefinition, config: unknown, opts: ContextOptions & { key?: string } = {}) {
+  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const ctx: SinkContext<C> = {
+    ...base<C>(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd()),
+    checkpointKey: opts.key ?? 'test/key',
+  };
+  return { ctx, harness: h };
+}
+
+export async function openSink(def: SinkDefinition, config: unknown, opts: ContextOptions & { key?: string } = {}) {
+  const { ctx, harness } = sinkContext(def, config, opts);
+  return { writer: await def.open(ctx), harness };
+}
+
+export async function createTransform(def: TransformDefinition, config: unknown, opts: ContextOptions = {}) {
+  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const ctx = base(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd());
+  const fn = await def.create({ ...ctx, params: opts.params ?? {} });
+  return { run: async (rows: Row[]) => await fn(rows), harness: h };
+}
