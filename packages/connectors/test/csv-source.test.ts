@@ -193,9 +193,9 @@ describe('csv source', () => {
         '3,-1e3,0,2024-01-31,2024-03-01,""\n' +
         '4,12abc,true,2024-01-01,2024-03-01,y\n' +
         '5,1,maybe,2024-01-01,2024-03-01,y\n' +
-        '6,1,t,2023-02-29,2024-03-01,y\n' +
-        '"",1,t,2024-01-01,2024-03-01,NULL\n' +
-        'NULL,1,t,2024-01-01,2024-03-01,NULL\n',
+        '6,1,yes,2023-02-29,2024-03-01,y\n' +
+        '"",1,yes,2024-01-01,2024-03-01,NULL\n' +
+        'NULL,1,yes,2024-01-01,2024-03-01,NULL\n',
     );
     const schema = {
       id: 'integer',
@@ -207,16 +207,17 @@ describe('csv source', () => {
     };
     const run = await read({ path, schema, nullValues: ['NULL'] });
     expect(plain(run.rows)).toEqual([
-      { id: 1, amount: 2.5, ok: true, day: '2024-02-29', at: new Date('2024-03-01T10:00:00Z'), label: 'x' },
-      { id: 2, amount: null, ok: false, day: null, at: new Date('2024-03-01T08:00:00Z'), label: '' },
-      { id: 3, amount: -1000, ok: false, day: '2024-01-31', at: new Date('2024-03-01T00:00:00Z'), label: '' },
-      { id: null, amount: 1, ok: true, day: '2024-01-01', at: new Date('2024-03-01T00:00:00Z'), label: null },
+      { id: 1, amount: 2.5, ok: true, day: '2024-02-29', at: '2024-03-01T10:00:00.000Z', label: 'x' },
+      { id: 2, amount: null, ok: false, day: null, at: '2024-03-01T08:00:00.000Z', label: '' },
+      { id: 3, amount: -1000, ok: false, day: '2024-01-31', at: '2024-03-01T00:00:00.000Z', label: '' },
+      { id: null, amount: 1, ok: true, day: '2024-01-01', at: '2024-03-01T00:00:00.000Z', label: null },
     ]);
+    expect(linesOf(run.rows)).toEqual([2, 3, 4, 9]);
     expect(run.quarantined.map((q) => [q.line, q.reason])).toEqual([
-      [5, 'column "amount": "12abc" is not a valid number'],
-      [6, 'column "ok": "maybe" is not a valid boolean'],
-      [7, 'column "day": "2023-02-29" is not a valid date'],
-      [8, 'column "id": "" is not a valid integer'],
+      [5, expect.stringMatching(/^field "amount": cannot cast "12abc" to number: /)],
+      [6, expect.stringMatching(/^field "ok": cannot cast "maybe" to boolean: /)],
+      [7, expect.stringMatching(/^field "day": cannot cast "2023-02-29" to date: /)],
+      [8, expect.stringMatching(/^field "id": cannot cast "" to integer: /)],
     ]);
     expect(run.quarantined[0]!.raw).toBe('4,12abc,true,2024-01-01,2024-03-01,y');
   });

@@ -9,15 +9,24 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
+import {
+  CAST_TYPES,
+  type Caster,
+  type CastType,
+  caster,
+  describeCastFailure,
+  isCastFailure,
+} from '../internal/cast.ts';
 import { CsvParser, type CsvRecordHandler } from '../internal/csv-parse.ts';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
 
 const ColumnTypeSchema = Type.Union(
-  ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'].map((t) => Type.Literal(t as ColumnType)),
+  CAST_TYPES.map((t) => Type.Literal(t)),
   {
     description:
-      'string; integer (safe range); number; boolean (true/false, t/f, yes/no, y/n, 1/0); ' +
-      'date (YYYY-MM-DD, kept as that string); timestamp (ISO 8601, read as UTC without an offset; a Date)',
+      'string; integer (safe range); number (decimal); boolean (true/false, 1/0, yes/no); ' +
+      'date (YYYY-MM-DD, kept as that string); timestamp (ISO 8601, read as UTC without an offset; becomes YYYY-MM-DDTHH:MM:SS.sssZ). ' +
+      'The same rules as the cast transform.',
   },
 );
 
@@ -190,7 +199,8 @@ class CsvRows implements CsvRecordHandler {
   readonly #ctx: SourceContext<CsvSourceConfig>;
   readonly #where: string;
   #build: BuildFn | null = null;
-  #casts: (Cast | null)[] | null = null;
+  #types: (CastType | null)[] | null = null;
+  #casts: (Caster | null)[] | null = null;
   readonly #nulls: Set<string> | null;
 
   constructor(ctx: SourceContext<CsvSourceConfig>, where: string) {
@@ -215,7 +225,10 @@ class CsvRows implements CsvRecordHandler {
     this.columns = columns;
     this.#build = compileBuild(columns);
     const typed = Object.keys(schema).length > 0;
-    if (typed) this.#casts = columns.map((c) => (schema[c] ? castFor(schema[c]) : null));
+    if (typed) {
+      this.#types = columns.map((c) => schema[c] ?? null);
+      this.#casts = this.#types.map((t) => (t === null ? null : caster(t)));
+    }
     if (!typed && this.#nulls === null) this.line = compileLine(columns, cfg.delimiter);
   }
 
@@ -249,10 +262,10 @@ class CsvRows implements CsvRecordHandler {
         const bare = quoted === null || quoted[i] !== true;
         if (bare && nulls?.has(v)) values[i] = null;
         else if (casts?.[i]) {
-          const cast = casts[i]!;
-          const out = bare && v === '' && cast.type !== 'string' ? null : cast(v);
-          if (out === FAIL) {
-            this.#reject(`column "${this.columns![i]}": ${quote(v)} is not a valid ${cast.type}`, line);
+          const type = this.#types![i]!;
+          const out = bare && v === '' && type !== 'string' ? null : casts[i]!(v);
+          if (isCastFailure(out)) {
+            this.#reject(describeCastFailure(this.columns![i]!, v, type, out), line);
             return;
           }
           values[i] = out;
@@ -276,10 +289,6 @@ class CsvRows implements CsvRecordHandler {
       raw: raw.length > 65536 ? `${raw.slice(0, 65536)}…` : raw,
     });
   }
-}
-
-function quote(v: string): string {
-  return JSON.stringify(v.length > 100 ? `${v.slice(0, 100)}…` : v);
 }
 
 function checkConfig(cfg: CsvSourceConfig, componentId: string): void {
@@ -369,66 +378,4 @@ function compileLine(columns: string[], delimiter: string): LineFn {
   const props = columns.map((c, k) => `${key(c)}: v${k}`).join(', ');
   body += `this.rows.push({ ${props}, [S]: line });\nreturn true;`;
   return new Function('S', `return function line(s, start, end, line) {\n${body}\n};`)(SOURCE_LINE) as LineFn;
-}
-
-type ColumnType = 'string' | 'integer' | 'number' | 'boolean' | 'date' | 'timestamp';
-/** Returns FAIL for a value it cannot read as its type. */
-type Cast = ((v: string) => unknown) & { type: ColumnType };
-const FAIL: unique symbol = Symbol('fail');
-
-const INTEGER = /^[+-]?\d+$/;
-// Stricter than Number(): no hex, no Infinity, no empty string.
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
-const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?\s*(z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const TRUE = new Set(['true', 't', 'yes', 'y', '1']);
-const FALSE = new Set(['false', 'f', 'no', 'n', '0']);
-
-function realDay(y: string, m: string, d: string): boolean {
-  const date = new Date(Date.UTC(+y, +m - 1, +d));
-  return date.getUTCFullYear() === +y && date.getUTCMonth() === +m - 1 && date.getUTCDate() === +d;
-}
-
-const casts: Record<ColumnType, (v: string) => unknown> = {
-  string: (v) => v,
-  integer: (v) => {
-    const t = v.trim();
-    const n = INTEGER.test(t) ? Number(t) : Number.NaN;
-    return Number.isSafeInteger(n) ? n : FAIL;
-  },
-  number: (v) => {
-    const t = v.trim();
-    return NUMBER.test(t) ? Number(t) : FAIL;
-  },
-  boolean: (v) => {
-    const t = v.trim().toLowerCase();
-    return TRUE.has(t) ? true : FALSE.has(t) ? false : FAIL;
-  },
-  date: (v) => {
-    const t = v.trim();
-    const m = DATE.exec(t);
-    return m && realDay(m[1]!, m[2]!, m[3]!) ? t : FAIL;
-  },
-  timestamp: (v) => {
-    const t = v.trim();
-    const m = TIMESTAMP.exec(t);
-    if (!m || !realDay(m[1]!, m[2]!, m[3]!)) return FAIL;
-    const zone = m[4];
-    let iso = t
-      .slice(0, t.length - (zone?.length ?? 0))
-      .trimEnd()
-      .replace(' ', 'T');
-    if (iso.length === 10) iso += 'T00:00';
-    if (!zone || zone.toLowerCase() === 'z') iso += 'Z';
-    else
-      iso +=
-        zone.length === 3 ? `${zone}:00` : zone.length === 5 ? `${zone.slice(0, 3)}:${zone.slice(3)}` : zone;
-    const date = new Date(iso);
-    return Number.isNaN(date.getTime()) ? FAIL : date;
-  },
-};
-
-function castFor(type: ColumnType): Cast {
-  return Object.assign(casts[type], { type });
 }
