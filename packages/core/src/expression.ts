@@ -71,6 +71,8 @@ export function compileExpression(
     );
   }
   const names = [...freeIdentifiers(fn.ast)].filter((n) => n !== 'row' && n !== 'params');
+  // A field called `constructor` or `toString` must not read Object.prototype's function.
+  const inherited = names.map((n) => n in Object.prototype);
   const ctx: Record<string, unknown> = { params };
   return {
     source,
@@ -79,7 +81,7 @@ export function compileExpression(
       for (let i = 0; i < names.length; i++) {
         const n = names[i]!;
         // An absent field is null, not an unknown variable: rows in a flow are often sparse.
-        const v = row[n];
+        const v = inherited[i] && !Object.hasOwn(row, n) ? undefined : row[n];
         ctx[n] = v === undefined ? null : v;
       }
       return fn(ctx);

@@ -1,3 +1,4 @@
+export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
   ComponentContext,

@@ -279,3 +279,15 @@ describe('runPipeline: validation before anything runs', () => {
     expect(report.steps[0]).toMatchObject({ id: 'load', rowsRead: 10, rowsWritten: 5 });
   });
 });
+
+describe('CEL expressions', () => {
+  it('treats fields named like Object.prototype members as plain fields', async () => {
+    const { compileExpression } = await import('../src/index.ts');
+    const e = compileExpression('constructor == null && toString == "x"', {}, 'where');
+    expect(e.evaluate({ toString: 'x' })).toBe(true);
+    expect(compileExpression('row["unit price"] * 2', {}, 'w').evaluate({ 'unit price': 1.5 })).toBe(3);
+    expect(() => compileExpression('amount >', {}, 'steps[0].flow[1].with.where')).toThrow(
+      /steps\[0\]\.flow\[1\]\.with\.where: invalid CEL expression "amount >"/,
+    );
+  });
+});
