@@ -26,6 +26,11 @@ export interface ConnectOptions {
 export interface PgConnection {
   client: pg.Client;
   target: PgTarget;
+  /**
+   * Cancels the running statement from a second, short-lived session (best effort). Closing the
+   * socket alone leaves a busy backend working until it next writes to the client.
+   */
+  cancel(): Promise<void>;
 }
 
 /** Masks the password of a postgres:// url (userinfo and a `password=` parameter). */
@@ -127,7 +132,20 @@ export async function connect(url: string, opts: ConnectOptions): Promise<PgConn
     await client.end().catch(() => undefined);
     throw pgError(err, opts.where, target, 'connect');
   }
-  return { client, target };
+  const pid = (client as unknown as { processID: number }).processID;
+  const cancel = async (): Promise<void> => {
+    const other = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    other.on('error', () => undefined);
+    try {
+      await other.connect();
+      await other.query('SELECT pg_cancel_backend($1)', [pid]);
+    } catch {
+      // The backend may be gone already; either way nothing is left to cancel.
+    } finally {
+      await other.end().catch(() => undefined);
+    }
+  };
+  return { client, target, cancel };
 }
 
 const NODE_REASON: Record<string, string> = {

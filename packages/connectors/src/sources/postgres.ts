@@ -118,16 +118,20 @@ async function* read(
 ): AsyncGenerator<{ rows: Row[]; position?: Json; progress: { done: number } }> {
   const { batchSize, orderBy, table, schema } = ctx.config;
   const p = plan(ctx);
-  const { client, target } = await connect(ctx.config.url, {
+  const conn = await connect(ctx.config.url, {
     where: ctx.componentId,
     utc: true,
     onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
+  const { client, target } = conn;
   const what = table !== undefined ? `${schema}.${table}` : 'the query';
   ctx.setOrigin(`${target.url} ${what}`);
   const cursor = client.query(new Cursor<Row>(p.sql, p.params, { types: sluiceTypes }));
-  // Ending the client makes a pending read fail at once, so cancelling does not wait for the server.
-  const onAbort = () => void client.end().catch(() => undefined);
+  // Ending the client makes a pending read fail at once; the cancel stops the server's work too.
+  const onAbort = () => {
+    void conn.cancel();
+    void client.end().catch(() => undefined);
+  };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const col = p.cursorColumn;
   let done = p.skipped;
