@@ -2,39 +2,75 @@ import type { Row } from '../connector.ts';
 
 /**
  * An order-independent checksum of a multiset of rows: the sum, modulo 2^64, of a 64-bit hash
- * of each row. Two runs that emit the same rows in any order (or batching) agree; a changed,
- * lost or duplicated row changes it. A row's hash does not depend on key order either: each
- * field contributes hash(key, value) and the contributions are summed.
+ * of each row. Two runs that emit the same rows in any order or batching agree; a changed, lost
+ * or duplicated row changes it. A row's hash covers its field names and values, in field order.
  *
- * 64 bits are kept as two 32-bit halves from two differently seeded FNV-1a style hashes;
- * Math.imul keeps every step in int32, which V8 runs without boxing.
+ * Measured: hashing dominated a 1M-row flow (7 s of 13) when every field hashed its name and
+ * its value twice. Now each character is visited once, feeding two independent 32-bit lanes
+ * (FNV-1a and a Fletcher-style running sum), and field names are hashed only when a row's
+ * shape differs from the previous row's (rows of one stage share their key strings, so the
+ * comparison is by reference).
  */
 export class Checksum {
   #lo = 0;
   #hi = 0;
+  #keys: string[] = [];
+  #shape = 0;
 
   addRows(rows: readonly Row[]): void {
     let lo = this.#lo;
     let hi = this.#hi;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      let rlo = 0x2545f491;
-      let rhi = 0x6c62272e;
+      let h = 0x811c9dc5;
+      let a = 1;
+      let b = 0;
+      let n = 0;
+      let sameShape = true;
+      const keys = this.#keys;
       for (const key in row) {
+        if (sameShape && keys[n] !== key) sameShape = false;
+        n++;
         const v = row[key];
-        const k1 = hashString(key, 0x811c9dc5);
-        const fl = hashValue(v, k1);
-        const fh = hashValue(v, Math.imul(k1 ^ 0x5bd1e995, 0x01000193));
-        rlo = (rlo + fmix(fl)) | 0;
-        rhi = (rhi + fmix(fh ^ 0x9e3779b9)) | 0;
+        // Separator and type tag: "ab","c" ≠ "a","bc" and 1 ≠ "1" ≠ true.
+        if (typeof v === 'string') {
+          h = Math.imul(h ^ 0x73, 0x01000193);
+          for (let j = 0; j < v.length; j++) {
+            const c = v.charCodeAt(j);
+            h = Math.imul(h ^ c, 0x01000193);
+            a = (a + c) | 0;
+            b = (b + a) | 0;
+          }
+        } else {
+          const t = scalarHash(v);
+          h = Math.imul(h ^ t, 0x01000193);
+          a = (a + t) | 0;
+          b = (b + a) | 0;
+        }
+        a = (a + 0x1f) | 0;
+        b = (b + a) | 0;
       }
+      if (!sameShape || n !== keys.length) this.#reshape(row);
+      const rlo = fmix(h ^ this.#shape);
+      const rhi = fmix((b ^ Math.imul(a, 0x9e3779b1)) + this.#shape);
       // Carry from the low half into the high half makes this a true 64-bit sum.
-      const nlo = (lo >>> 0) + (fmix(rlo) >>> 0);
+      const nlo = (lo >>> 0) + (rlo >>> 0);
       lo = nlo | 0;
-      hi = (hi + fmix(rhi) + (nlo > 0xffffffff ? 1 : 0)) | 0;
+      hi = (hi + rhi + (nlo > 0xffffffff ? 1 : 0)) | 0;
     }
     this.#lo = lo;
     this.#hi = hi;
+  }
+
+  #reshape(row: Row): void {
+    const keys = Object.keys(row);
+    let s = 0x2545f491;
+    for (const k of keys) {
+      for (let j = 0; j < k.length; j++) s = Math.imul(s ^ k.charCodeAt(j), 0x01000193);
+      s = Math.imul(s ^ 0x2c, 0x01000193);
+    }
+    this.#keys = keys;
+    this.#shape = s;
   }
 
   /** Adds another checksum (the union of two row multisets). */
@@ -65,32 +101,29 @@ function fmix(h: number): number {
   return x ^ (x >>> 16);
 }
 
-function hashString(s: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h;
-}
-
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
-// Each type gets its own tag so that 1, "1", true and null all hash differently.
-function hashValue(v: unknown, seed: number): number {
+function scalarHash(v: unknown): number {
   switch (typeof v) {
-    case 'string':
-      return hashString(v, seed ^ 0x73);
     case 'number':
       f64[0] = v;
-      return Math.imul(Math.imul(seed ^ 0x6e ^ u32[0]!, 0x01000193) ^ u32[1]!, 0x01000193);
+      return Math.imul(u32[0]! ^ 0x6e, 0x01000193) ^ u32[1]!;
     case 'boolean':
-      return Math.imul(seed ^ (v ? 0x74 : 0x66), 0x01000193);
-    case 'bigint':
-      return hashString(v.toString(), seed ^ 0x62);
+      return v ? 0x74727565 : 0x66616c73;
     case 'undefined':
-      return Math.imul(seed ^ 0x75, 0x01000193);
+      return 0x756e6466;
+    case 'bigint':
+      return stringHash(v.toString()) ^ 0x62;
     default:
-      if (v === null) return Math.imul(seed ^ 0x30, 0x01000193);
-      if (v instanceof Date) return hashValue(v.getTime(), seed ^ 0x64);
-      return hashString(JSON.stringify(v) ?? '', seed ^ 0x6f);
+      if (v === null) return 0x6e756c6c;
+      if (v instanceof Date) return Math.imul(scalarHash(v.getTime()), 0x01000193) ^ 0x64;
+      return stringHash(JSON.stringify(v) ?? '') ^ 0x6f;
   }
+}
+
+function stringHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
 }
