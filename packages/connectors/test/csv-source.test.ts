@@ -222,6 +222,15 @@ describe('csv source', () => {
     expect(run.quarantined[0]!.raw).toBe('4,12abc,true,2024-01-01,2024-03-01,y');
   });
 
+  it('reads nullValues as null only when unquoted, typed or not', async () => {
+    const path = await file('a,b\nNA,"NA"\n"NA",NA\nx,y\n');
+    expect(plain((await read({ path, nullValues: ['NA'] })).rows)).toEqual([
+      { a: null, b: 'NA' },
+      { a: 'NA', b: null },
+      { a: 'x', b: 'y' },
+    ]);
+  });
+
   it('refuses a schema naming a column the file lacks', async () => {
     const path = await file('a,b\n1,2\n');
     await expect(read({ path, schema: { c: 'integer' } })).rejects.toThrow(

@@ -12,6 +12,7 @@ import {
 import {
   CAST_TYPES,
   type Caster,
+  type CastFailure,
   type CastType,
   caster,
   describeCastFailure,
@@ -194,7 +195,7 @@ class CsvRows implements CsvRecordHandler {
   rows: Row[] = [];
   columns: string[] | null = null;
   parser!: CsvParser;
-  /** Installed once the columns are known and rows need no casting. */
+  /** Installed once the columns are known. */
   line: LineFn | undefined = undefined;
   readonly #ctx: SourceContext<CsvSourceConfig>;
   readonly #where: string;
@@ -227,9 +228,10 @@ class CsvRows implements CsvRecordHandler {
     const typed = Object.keys(schema).length > 0;
     if (typed) {
       this.#types = columns.map((c) => schema[c] ?? null);
-      this.#casts = this.#types.map((t) => (t === null ? null : caster(t)));
+      // String columns need no cast: '' stays '' and text stays text.
+      this.#casts = this.#types.map((t) => (t === null || t === 'string' ? null : caster(t)));
     }
-    if (!typed && this.#nulls === null) this.line = compileLine(columns, cfg.delimiter);
+    this.line = compileLine(columns, cfg.delimiter, this.#casts, this.#nulls);
   }
 
   record(fields: string[], line: number, quoted: boolean[] | null): void {
@@ -262,10 +264,9 @@ class CsvRows implements CsvRecordHandler {
         const bare = quoted === null || quoted[i] !== true;
         if (bare && nulls?.has(v)) values[i] = null;
         else if (casts?.[i]) {
-          const type = this.#types![i]!;
-          const out = bare && v === '' && type !== 'string' ? null : casts[i]!(v);
+          const out = bare && v === '' ? null : casts[i]!(v);
           if (isCastFailure(out)) {
-            this.#reject(describeCastFailure(this.columns![i]!, v, type, out), line);
+            this.castFailed(i, v, out, line);
             return;
           }
           values[i] = out;
@@ -273,6 +274,11 @@ class CsvRows implements CsvRecordHandler {
       }
     }
     this.rows.push(this.#build!(values, line));
+  }
+
+  /** Called by the compiled fast path. */
+  castFailed(i: number, value: string, failure: CastFailure, line: number): void {
+    this.#reject(describeCastFailure(this.columns![i]!, value, this.#types![i]!, failure), line);
   }
 
   malformed(reason: string, line: number): void {
@@ -366,16 +372,38 @@ function compileBuild(columns: string[]): BuildFn {
   ) as BuildFn;
 }
 
-/** Splits an unquoted record in place with indexOf and pushes its row; false when the count is off. */
-function compileLine(columns: string[], delimiter: string): LineFn {
+/**
+ * Splits an unquoted record in place with indexOf, casts it and pushes its row; false when the
+ * field count is off. In an unquoted record an empty value is never a quoted "", so it is null
+ * for every typed column but string.
+ */
+function compileLine(
+  columns: string[],
+  delimiter: string,
+  casts: (Caster | null)[] | null,
+  nulls: Set<string> | null,
+): LineFn {
   const d = JSON.stringify(delimiter);
   const last = columns.length - 1;
-  let body = 'let i = start, j;\n';
+  let body = 'let i = start, j, x;\n';
   for (let k = 0; k < last; k++) {
-    body += `j = s.indexOf(${d}, i); if (j === -1 || j >= end) return false; const v${k} = s.slice(i, j); i = j + 1;\n`;
+    body += `j = s.indexOf(${d}, i); if (j === -1 || j >= end) return false; let v${k} = s.slice(i, j); i = j + 1;\n`;
   }
-  body += `j = s.indexOf(${d}, i); if (j !== -1 && j < end) return false; const v${last} = s.slice(i, end);\n`;
+  body += `j = s.indexOf(${d}, i); if (j !== -1 && j < end) return false; let v${last} = s.slice(i, end);\n`;
+  for (let k = 0; k <= last; k++) {
+    const cast = casts?.[k] ? `(v${k} === '' ? null : C[${k}](v${k}))` : null;
+    const value = nulls ? `(N.has(v${k}) ? null : ${cast ?? `v${k}`})` : cast;
+    if (value === null) continue;
+    body += `x = ${value};\n`;
+    if (cast) body += `if (isFailure(x)) { this.castFailed(${k}, v${k}, x, line); return true; }\n`;
+    body += `v${k} = x;\n`;
+  }
   const props = columns.map((c, k) => `${key(c)}: v${k}`).join(', ');
   body += `this.rows.push({ ${props}, [S]: line });\nreturn true;`;
-  return new Function('S', `return function line(s, start, end, line) {\n${body}\n};`)(SOURCE_LINE) as LineFn;
+  return new Function('S', 'C', 'N', 'isFailure', `return function line(s, start, end, line) {\n${body}\n};`)(
+    SOURCE_LINE,
+    casts,
+    nulls,
+    isCastFailure,
+  ) as LineFn;
 }
