@@ -25,7 +25,13 @@ export function validConfig<C>(def: ConnectorDefinition, config: unknown): C {
   return registry.validate<C>(def, config, 'with');
 }
 
-function base<C>(def: ConnectorDefinition, config: unknown, h: Harness, signal: AbortSignal, baseDir: string): ComponentContext<C> {
+function base<C>(
+  def: ConnectorDefinition,
+  config: unknown,
+  h: Harness,
+  signal: AbortSignal,
+  baseDir: string,
+): ComponentContext<C> {
   const log = (level: string) => (m: string) => h.logs.push(`${level} ${m}`);
   return {
     config: validConfig<C>(def, config),
@@ -69,7 +75,11 @@ export interface ReadResult {
 }
 
 /** Reads a source to the end (or `maxBatches`), collecting rows and the position after each batch. */
-export async function readSource(def: SourceDefinition, config: unknown, opts: ContextOptions & { maxBatches?: number } = {}): Promise<ReadResult> {
+export async function readSource(
+  def: SourceDefinition,
+  config: unknown,
+  opts: ContextOptions & { maxBatches?: number } = {},
+): Promise<ReadResult> {
   const { ctx, harness } = sourceContext(def, config, opts);
   const rows: Row[] = [];
   const positions: Json[] = [];
@@ -82,7 +92,11 @@ export async function readSource(def: SourceDefinition, config: unknown, opts: C
   return { rows, positions, batches, harness };
 }
 
-export function sinkContext<C>(def: SinkDefinition, config: unknown, opts: ContextOptions & { key?: string } = {}) {
+export function sinkContext<C>(
+  def: SinkDefinition,
+  config: unknown,
+  opts: ContextOptions & { key?: string } = {},
+) {
   const h: Harness = { quarantined: [], logs: [], origin: undefined };
   const ctx: SinkContext<C> = {
     ...base<C>(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd()),
@@ -91,14 +105,24 @@ export function sinkContext<C>(def: SinkDefinition, config: unknown, opts: Conte
   return { ctx, harness: h };
 }
 
-export async function openSink(def: SinkDefinition, config: unknown, opts: ContextOptions & { key?: string } = {}) {
+export async function openSink(
+  def: SinkDefinition,
+  config: unknown,
+  opts: ContextOptions & { key?: string } = {},
+) {
   const { ctx, harness } = sinkContext(def, config, opts);
   return { writer: await def.open(ctx), harness };
 }
 
 export async function createTransform(def: TransformDefinition, config: unknown, opts: ContextOptions = {}) {
   const h: Harness = { quarantined: [], logs: [], origin: undefined };
-  const ctx = base(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd());
+  const ctx = base(
+    def,
+    config,
+    h,
+    opts.signal ?? new AbortController().signal,
+    opts.baseDir ?? process.cwd(),
+  );
   const fn = await def.create({ ...ctx, params: opts.params ?? {} });
   return { run: async (rows: Row[]) => await fn(rows), harness: h };
 }

@@ -39,7 +39,8 @@ export async function openFileInput(path: string, opts: OpenOptions): Promise<Fi
   let size: number;
   try {
     const st = await stat(abs);
-    if (st.isDirectory()) throw new SluiceError(ErrorCode.NOT_FOUND, `${opts.where}: ${abs} is a directory, not a file`);
+    if (st.isDirectory())
+      throw new SluiceError(ErrorCode.NOT_FOUND, `${opts.where}: ${abs} is a directory, not a file`);
     size = st.size;
   } catch (err) {
     if (err instanceof SluiceError) throw err;
