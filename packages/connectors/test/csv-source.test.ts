@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,10 +280,21 @@ describe('csv source', () => {
     expect(batches).toBe(1);
   });
 
-  it('yields nothing but a position for a file with only a header', async () => {
+  it('closes the file when the reader stops early', async () => {
+    const path = await file(`id\n${Array.from({ length: 1000 }, (_, i) => i).join('\n')}\n`);
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    const before = openFds();
+    for await (const _ of csvSource.read(context({ path, batchSize: 10, chunkSize: 64 }).ctx)) break;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(openFds()).toBe(before);
+  });
+
+  it('yields no rows for a file with only a header, or nothing at all', async () => {
     const run = await read({ path: await file('a,b\n') });
     expect(run.rows).toEqual([]);
     expect(run.batches.at(-1)!.position).toEqual({ offset: 4, line: 2, columns: ['a', 'b'] });
-    expect((await read({ path: await file('') })).rows).toEqual([]);
+    const empty = await read({ path: await file('\n\n') });
+    expect(empty.rows).toEqual([]);
+    expect(empty.batches.every((b) => b.position === undefined)).toBe(true);
   });
 });

@@ -155,12 +155,11 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     lastOffset = offset;
     const out = rows.rows;
     rows.rows = [];
-    const position: CsvPosition = { offset, line: parser.line, columns: rows.columns ?? [] };
-    return {
-      rows: out,
-      position: position as unknown as Json,
-      progress: { done: input.gzip ? input.bytesRead() : offset, total: input.size },
-    };
+    const progress = { done: input.gzip ? input.bytesRead() : offset, total: input.size };
+    // Before any record (an empty file) there are no columns to resume with: start over instead.
+    if (rows.columns === null) return { rows: out, progress };
+    const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };
+    return { rows: out, position: position as unknown as Json, progress };
   };
   // Until the first record fixes the columns, records are taken one at a time.
   const drain = function* (): Generator<SourceBatch> {
@@ -172,10 +171,11 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
       else if (got < want) return;
     }
   };
+  const chunks = input.chunks[Symbol.asyncIterator]();
   try {
-    for await (const chunk of input.chunks) {
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
       ctx.signal.throwIfAborted();
-      parser.write(chunk);
+      parser.write(next.value);
       yield* drain();
     }
     ctx.signal.throwIfAborted();
@@ -183,7 +183,8 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     yield* drain();
     if (rows.rows.length > 0 || parser.offset !== lastOffset) yield batch();
   } finally {
-    rows.rows = [];
+    // Closes the file (and gunzip) when the runner stops early, on abort or on an error.
+    await chunks.return?.();
   }
 }
 
