@@ -133,46 +133,46 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     chunkSize: gzipped(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
-  const rows = new CsvRows(ctx, where);
-  const parser = new CsvParser(
-    {
-      delimiter: cfg.delimiter,
-      quote: cfg.quote,
-      skipEmptyLines: cfg.skipEmptyLines,
-      encoding: cfg.encoding,
-      startOffset: resume?.offset ?? 0,
-      startLine: resume?.line ?? 1,
-      where,
-    },
-    rows,
-  );
-  rows.parser = parser;
-  if (resume) rows.setColumns(resume.columns);
-  const batchSize = cfg.batchSize;
-  let lastOffset = -1;
-  const batch = (): SourceBatch => {
-    const offset = parser.offset;
-    lastOffset = offset;
-    const out = rows.rows;
-    rows.rows = [];
-    const progress = { done: input.gzip ? input.bytesRead() : offset, total: input.size };
-    // Before any record (an empty file) there are no columns to resume with: start over instead.
-    if (rows.columns === null) return { rows: out, progress };
-    const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };
-    return { rows: out, position: position as unknown as Json, progress };
-  };
-  // Until the first record fixes the columns, records are taken one at a time.
-  const drain = function* (): Generator<SourceBatch> {
-    for (;;) {
-      ctx.signal.throwIfAborted();
-      const want = rows.columns === null ? 1 : batchSize - rows.rows.length;
-      const got = parser.parse(want);
-      if (rows.rows.length >= batchSize) yield batch();
-      else if (got < want) return;
-    }
-  };
   const chunks = input.chunks[Symbol.asyncIterator]();
   try {
+    const rows = new CsvRows(ctx, where);
+    const parser = new CsvParser(
+      {
+        delimiter: cfg.delimiter,
+        quote: cfg.quote,
+        skipEmptyLines: cfg.skipEmptyLines,
+        encoding: cfg.encoding,
+        startOffset: resume?.offset ?? 0,
+        startLine: resume?.line ?? 1,
+        where,
+      },
+      rows,
+    );
+    rows.parser = parser;
+    if (resume) rows.setColumns(resume.columns);
+    const batchSize = cfg.batchSize;
+    let lastOffset = -1;
+    const batch = (): SourceBatch => {
+      const offset = parser.offset;
+      lastOffset = offset;
+      const out = rows.rows;
+      rows.rows = [];
+      const progress = { done: input.gzip ? input.bytesRead() : offset, total: input.size };
+      // Before any record (an empty file) there are no columns to resume with: start over instead.
+      if (rows.columns === null) return { rows: out, progress };
+      const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };
+      return { rows: out, position: position as unknown as Json, progress };
+    };
+    // Until the first record fixes the columns, records are taken one at a time.
+    const drain = function* (): Generator<SourceBatch> {
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        const want = rows.columns === null ? 1 : batchSize - rows.rows.length;
+        const got = parser.parse(want);
+        if (rows.rows.length >= batchSize) yield batch();
+        else if (got < want) return;
+      }
+    };
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
       ctx.signal.throwIfAborted();
       parser.write(next.value);
