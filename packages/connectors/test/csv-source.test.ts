@@ -285,7 +285,7 @@ describe('csv source', () => {
     const openFds = () => readdirSync('/proc/self/fd').length;
     const before = openFds();
     for await (const _ of csvSource.read(context({ path, batchSize: 10, chunkSize: 64 }).ctx)) break;
-    // A resumed read that fails before its first chunk (the schema names a column the file lacks).
+    // A resumed read that fails during setup (its schema names a column the file lacks).
     const resumeFrom = { offset: 3, line: 2, columns: ['id'] };
     await expect(read({ path, schema: { nope: 'integer' } }, { resumeFrom })).rejects.toThrow(/"nope"/);
     await new Promise((r) => setTimeout(r, 50));

@@ -123,6 +123,22 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   const where = `${ctx.componentId} (${cfg.path})`;
   checkConfig(cfg, ctx.componentId);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
+  // Set up (and fail on a bad resume position or schema) before the file is opened.
+  const rows = new CsvRows(ctx, where);
+  const parser = new CsvParser(
+    {
+      delimiter: cfg.delimiter,
+      quote: cfg.quote,
+      skipEmptyLines: cfg.skipEmptyLines,
+      encoding: cfg.encoding,
+      startOffset: resume?.offset ?? 0,
+      startLine: resume?.line ?? 1,
+      where,
+    },
+    rows,
+  );
+  rows.parser = parser;
+  if (resume) rows.setColumns(resume.columns);
   ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
   const input = await openFileInput(cfg.path, {
     baseDir: ctx.baseDir,
@@ -135,21 +151,6 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   });
   const chunks = input.chunks[Symbol.asyncIterator]();
   try {
-    const rows = new CsvRows(ctx, where);
-    const parser = new CsvParser(
-      {
-        delimiter: cfg.delimiter,
-        quote: cfg.quote,
-        skipEmptyLines: cfg.skipEmptyLines,
-        encoding: cfg.encoding,
-        startOffset: resume?.offset ?? 0,
-        startLine: resume?.line ?? 1,
-        where,
-      },
-      rows,
-    );
-    rows.parser = parser;
-    if (resume) rows.setColumns(resume.columns);
     const batchSize = cfg.batchSize;
     let lastOffset = -1;
     const batch = (): SourceBatch => {
