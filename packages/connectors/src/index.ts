@@ -1,6 +1,11 @@
 import type { ConnectorDefinition } from '@sluice/core';
+import { csvSink } from './sinks/csv.ts';
+import { jsonSink } from './sinks/json.ts';
+import { ndjsonSink } from './sinks/ndjson.ts';
 import { postgresSink } from './sinks/postgres.ts';
 import { csvSource } from './sources/csv.ts';
+import { postgresSource } from './sources/postgres.ts';
+import { shellTask } from './tasks/shell.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
@@ -10,23 +15,33 @@ import { validateTransform } from './transforms/validate.ts';
 
 export {
   castTransform,
+  csvSink,
   csvSource,
   dedupeTransform,
   filterTransform,
+  jsonSink,
   mapTransform,
+  ndjsonSink,
   postgresSink,
+  postgresSource,
   selectTransform,
+  shellTask,
   validateTransform,
 };
 
 /** Every built-in connector, for `new Registry().register(...builtinConnectors)`. */
 export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
+  postgresSource,
   castTransform,
   dedupeTransform,
   filterTransform,
   mapTransform,
   selectTransform,
   validateTransform,
+  csvSink,
+  jsonSink,
+  ndjsonSink,
   postgresSink,
+  shellTask,
 ] as ConnectorDefinition[];
