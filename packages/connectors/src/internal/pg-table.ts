@@ -99,3 +99,36 @@ export function checkpointTableSql(qualifiedName: string): string {
   return `CREATE TABLE IF NOT EXISTS ${qualifiedName} (
     key text PRIMARY KEY, seq bigint NOT NULL, position jsonb, updated_at timestamptz NOT NULL DEFAULT now())`;
 }
+
+/**
+ * Staging for upsert: the written columns with no constraints or defaults, so rows land as
+ * given and the merge applies the target's rules; `sluice$ord` keeps arrival order.
+ */
+export function stageSql(stage: string, target: string, columns: readonly string[]): string[] {
+  return [
+    `CREATE TEMP TABLE IF NOT EXISTS ${stage} AS SELECT ${identList(columns)} FROM ${target} WITH NO DATA`,
+    `ALTER TABLE ${stage} ADD COLUMN "sluice$ord" bigserial`,
+  ];
+}
+
+/**
+ * Moves staged rows into the target by key. ON CONFLICT cannot touch one row twice in a
+ * statement, so repeated keys are collapsed first, keeping the row that arrived last.
+ */
+export function mergeSql(
+  target: string,
+  stage: string,
+  columns: readonly string[],
+  key: readonly string[],
+): string {
+  const keys = identList(key);
+  const cols = identList(columns);
+  const updates = columns
+    .filter((c) => !key.includes(c))
+    .map((c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`);
+  return (
+    `INSERT INTO ${target} (${cols}) SELECT ${cols} FROM (SELECT DISTINCT ON (${keys}) * FROM ${stage} ` +
+    `ORDER BY ${keys}, "sluice$ord" DESC) s ON CONFLICT (${keys}) ` +
+    (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING')
+  );
+}

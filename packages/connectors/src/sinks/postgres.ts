@@ -1,5 +1,3 @@
-import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   defineSink,
@@ -12,9 +10,9 @@ import {
   type SinkWriter,
 } from '@sluice/core';
 import type pg from 'pg';
-import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
 import { connect, type PgConnection, pgError } from '../internal/pg-conn.ts';
 import { encodeCopyText } from '../internal/pg-copy.ts';
+import { CopyIn, within } from '../internal/pg-copy-in.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 import {
   CHECKPOINT_TABLE,
@@ -22,7 +20,9 @@ import {
   createTableSql,
   describeTable,
   inferColumnTypes,
+  mergeSql,
   schemaExists,
+  stageSql,
   type TableColumn,
 } from '../internal/pg-table.ts';
 
@@ -37,7 +37,10 @@ const Config = Type.Object(
       description: 'Target table name (taken literally: no schema prefix).',
     }),
     schema: Type.String({ minLength: 1, default: 'public', description: 'Schema of the target table.' }),
-    mode: Type.Union([Type.Literal('append'), Type.Literal('truncate'), Type.Literal('upsert')], {
+    // An enum, not a union of literals: a wrong value then reads "must be one of ...".
+    mode: Type.Unsafe<'append' | 'truncate' | 'upsert'>({
+      type: 'string',
+      enum: ['append', 'truncate', 'upsert'],
       default: 'append',
       description:
         'append adds rows; truncate empties the table in the same transaction as the first rows (never ' +
@@ -94,8 +97,7 @@ class PostgresWriter implements SinkWriter {
   #arrayColumns: boolean[] = [];
   #existing: TableColumn[] | undefined;
   #stage: string | undefined;
-  #copy: CopyStreamQuery | undefined;
-  #copyError: Error | undefined;
+  #copy: CopyIn | undefined;
   #checkpointTableReady = false;
   #inTransaction = false;
   #pending = 0;
@@ -206,29 +208,11 @@ class PostgresWriter implements SinkWriter {
     }
     this.#arrayColumns = columns.map((c) => known.get(c)!.isArray);
     if (mode === 'upsert') {
-      // No constraints or defaults in staging: rows land as given, the merge applies the target's rules.
-      this.#stage = 'sluice_stage';
-      await this.#query(
-        `CREATE TEMP TABLE IF NOT EXISTS ${this.#stage} AS SELECT ${identList(columns)} FROM ${this.#target} WITH NO DATA`,
-      );
-      await this.#query(`ALTER TABLE ${this.#stage} ADD COLUMN "sluice$ord" bigserial`);
+      this.#stage = quoteIdent('sluice_stage');
+      for (const sql of stageSql(this.#stage, this.#target, columns)) await this.#query(sql);
     }
     this.#columns = columns;
     return columns;
-  }
-
-  #openCopy(columns: string[]): CopyStreamQuery {
-    const into = this.#stage ?? this.#target;
-    const copy = copyFrom(`COPY ${into} (${identList(columns)}) FROM STDIN`, {
-      highWaterMark: COPY_BUFFER_BYTES,
-    });
-    this.#copyError = undefined;
-    // Kept until the COPY ends: an error between writes must not go unhandled.
-    copy.on('error', (err) => {
-      this.#copyError ??= err;
-    });
-    this.#copy = this.#conn.client.query(copy);
-    return copy;
   }
 
   #copyFailed(err: unknown): Error {
@@ -240,23 +224,25 @@ class PostgresWriter implements SinkWriter {
     if (signal.aborted) throw signal.reason;
     if (rows.length === 0) return;
     const columns = this.#columns ?? (await this.#prepare(rows));
-    const copy = this.#copy ?? this.#openCopy(columns);
+    const into = this.#stage ?? this.#target;
+    this.#copy ??= new CopyIn(
+      this.#conn.client,
+      `COPY ${into} (${identList(columns)}) FROM STDIN`,
+      COPY_BUFFER_BYTES,
+    );
+    const copy = this.#copy;
     const step = this.#ctx.config.batchRows ?? rows.length;
     for (let i = 0; i < rows.length; i += step) {
-      if (this.#copyError) throw this.#copyFailed(this.#copyError);
       const batch = encodeCopyText(rows, columns, this.#arrayColumns, i, Math.min(rows.length, i + step));
       for (const bad of batch.rejected) {
         this.#ctx.quarantine({ reason: `${bad.reason} (table ${this.#location})`, row: rows[bad.index]! });
       }
-      if (batch.text.length === 0 || copy.write(batch.text)) continue;
+      if (batch.text.length === 0) continue;
       try {
-        // once() rejects on 'error' too, so a failing COPY does not leave us waiting for a drain.
-        if (!copy.destroyed) await once(copy, 'drain', { signal });
+        await copy.write(batch.text, signal);
       } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        throw this.#copyFailed(err);
+        throw signal.aborted ? err : this.#copyFailed(err);
       }
-      if (this.#copyError) throw this.#copyFailed(this.#copyError);
     }
   }
 
@@ -265,26 +251,19 @@ class PostgresWriter implements SinkWriter {
     const copy = this.#copy;
     if (!copy) return;
     this.#copy = undefined;
-    copy.end();
+    let copied: number;
     try {
-      await finished(copy);
+      copied = await copy.end();
     } catch (err) {
-      throw this.#copyFailed(this.#copyError ?? err);
+      throw this.#copyFailed(err);
     }
     if (!this.#stage) {
-      this.#pending += copy.rowCount;
+      this.#pending += copied;
       return;
     }
     const { key } = this.#ctx.config;
-    const keys = identList(key!);
-    const cols = identList(this.#columns!);
-    const updates = this.#columns!.filter((c) => !key!.includes(c)).map(
-      (c) => `${quoteIdent(c)} = EXCLUDED.${quoteIdent(c)}`,
-    );
     const merged = await this.#query(
-      `INSERT INTO ${this.#target} (${cols}) SELECT ${cols} FROM (SELECT DISTINCT ON (${keys}) * FROM ${this.#stage} ` +
-        `ORDER BY ${keys}, "sluice$ord" DESC) s ON CONFLICT (${keys}) ` +
-        (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING'),
+      mergeSql(this.#target, this.#stage, this.#columns!, key!),
       [],
       `upsert into ${this.#location}`,
     );
@@ -323,16 +302,8 @@ class PostgresWriter implements SinkWriter {
   }
 
   async abort(error: unknown): Promise<void> {
-    const copy = this.#copy;
+    await this.#copy?.cancel(error instanceof Error ? error : new Error(String(error)), 5000);
     this.#copy = undefined;
-    if (copy && !copy.destroyed) {
-      // destroy() sends CopyFail; the server answers with an error and the session is usable again.
-      copy.destroy(error instanceof Error ? error : new Error(String(error)));
-      await within(
-        5000,
-        finished(copy).catch(() => undefined),
-      );
-    }
     if (this.#inTransaction)
       await within(
         5000,
@@ -344,13 +315,6 @@ class PostgresWriter implements SinkWriter {
       this.#conn.client.end().catch(() => undefined),
     );
   }
-}
-
-/** Waits for `p` at most `ms`: cleanup after a failure must not hang on a dead connection. */
-async function within(ms: number, p: Promise<unknown>): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }
 
 export const postgresSink = defineSink({

@@ -1,0 +1,64 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type pg from 'pg';
+import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
+
+/**
+ * One `COPY ... FROM STDIN` kept open across many writes. Errors the server sends between
+ * writes are held and thrown by the next call, never left unhandled.
+ */
+export class CopyIn {
+  readonly #stream: CopyStreamQuery;
+  #error: Error | undefined;
+
+  /** `queueBytes`: COPY data Node may hold ahead of the server before `write` waits. */
+  constructor(client: pg.Client, sql: string, queueBytes: number) {
+    this.#stream = copyFrom(sql, { highWaterMark: queueBytes });
+    this.#stream.on('error', (err) => {
+      this.#error ??= err;
+    });
+    client.query(this.#stream);
+  }
+
+  /** Queues `text`; waits for the queue to drain only when it is full, so encoding overlaps the server. */
+  async write(text: string, signal: AbortSignal): Promise<void> {
+    if (this.#error) throw this.#error;
+    if (this.#stream.write(text)) return;
+    try {
+      // once() rejects on 'error' too, so a failing COPY does not leave us waiting for a drain.
+      if (!this.#stream.destroyed) await once(this.#stream, 'drain', { signal });
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      throw this.#error ?? err;
+    }
+    if (this.#error) throw this.#error;
+  }
+
+  /** Ends the COPY; resolves with the number of rows the server acknowledged. */
+  async end(): Promise<number> {
+    this.#stream.end();
+    try {
+      await finished(this.#stream);
+    } catch (err) {
+      throw this.#error ?? err;
+    }
+    return this.#stream.rowCount;
+  }
+
+  /** Sends CopyFail so the server drops the COPY and the session stays usable. */
+  async cancel(reason: Error, waitMs: number): Promise<void> {
+    if (this.#stream.destroyed) return;
+    this.#stream.destroy(reason);
+    await within(
+      waitMs,
+      finished(this.#stream).catch(() => undefined),
+    );
+  }
+}
+
+/** Waits for `p` at most `ms`: cleanup after a failure must not hang on a dead connection. */
+export async function within(ms: number, p: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
