@@ -58,8 +58,8 @@ steps:
     const r3 = await sluice(['validate', spec]);
     expect(r3.code).toBe(2);
     expect(r3.stderr).toMatch(/unknown source "csvv"\. Did you mean "csv"\?/);
-    expect(r3.stderr).toContain('steps[0].flow[1].with: step "main": missing required property "where"');
-    expect(r3.stderr).toContain('steps[0].flow[1].with: step "main": unknown property "wher"');
+    expect(r3.stderr).toContain('flow[1].with: step "main": missing required property "where"');
+    expect(r3.stderr).toContain('flow[1].with: step "main": unknown property "wher"');
   });
 
   it('reports a missing spec file clearly', async () => {
@@ -117,7 +117,7 @@ describe('sluice run', () => {
     const report = JSON.parse(r.stdout);
     expect(report.status).toBe('failed');
     expect(report.error.issues).toContainEqual({
-      path: 'steps[0].flow[0].with',
+      path: 'flow[0].with',
       message: 'step "main": missing required property "path"',
     });
   });

@@ -9,7 +9,7 @@ import { ConfigError, type Issue, type SluiceError } from './errors.ts';
 import { interpolate, type Scope } from './interpolate.ts';
 import { resolveParams } from './params.ts';
 import type { Registry } from './registry.ts';
-import { type ComponentSpec, normalizeSpec, type PipelineSpec, type StepSpec, toMs } from './spec.ts';
+import { type ComponentSpec, join, normalizeSpec, type PipelineSpec, type StepSpec, toMs } from './spec.ts';
 
 export interface PlannedComponent<D extends ConnectorDefinition = ConnectorDefinition> {
   def: D;
@@ -71,8 +71,9 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   const scope: Scope = { env: opts.env ?? process.env, params };
   const issues: Issue[] = [];
   const steps: PlannedStep[] = [];
+  const shortForm = (doc as { flow?: unknown }).flow !== undefined;
   (spec.steps ?? []).forEach((step, i) => {
-    const planned = planStep(step, `steps[${i}]`, opts.registry, scope, issues);
+    const planned = planStep(step, shortForm ? '' : `steps[${i}]`, opts.registry, scope, issues);
     if (planned) steps.push(planned);
   });
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
@@ -129,10 +130,10 @@ function planStep(
   }
   const flow = step.flow ?? [];
   const parts = flow.map((c: ComponentSpec, j) => {
-    const at = `${path}.flow[${j}]`;
-    if ('source' in c) return component('source', c.source, c.with, at, c.id);
-    if ('transform' in c) return component('transform', c.transform, c.with, at, c.id);
-    return component('sink', c.sink, c.with, at, c.id);
+    const at = `${join(path, 'flow')}[${j}]`;
+    if (c.source !== undefined) return component('source', c.source, c.with, at, c.id);
+    if (c.transform !== undefined) return component('transform', c.transform, c.with, at, c.id);
+    return component('sink', c.sink!, c.with, at, c.id);
   });
   if (parts.some((p) => p === null)) return null;
   const all = parts as PlannedComponent[];

@@ -13,17 +13,17 @@ const Duration = Type.Union(
 const With = Type.Record(Type.String(), Type.Unknown(), { description: "The connector's config." });
 const Label = Type.Optional(Type.String({ description: 'A name for this component in reports.' }));
 
-export const ComponentSpec = Type.Union([
-  Type.Object(
-    { source: Type.String(), with: Type.Optional(With), id: Label },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { transform: Type.String(), with: Type.Optional(With), id: Label },
-    { additionalProperties: false },
-  ),
-  Type.Object({ sink: Type.String(), with: Type.Optional(With), id: Label }, { additionalProperties: false }),
-]);
+/** One component of a flow: exactly one of `source`, `transform`, `sink` (checked after the shape). */
+export const ComponentSpec = Type.Object(
+  {
+    source: Type.Optional(Type.String({ description: 'A source connector, first in a flow.' })),
+    transform: Type.Optional(Type.String({ description: 'A transform connector.' })),
+    sink: Type.Optional(Type.String({ description: 'A sink connector, last in a flow.' })),
+    with: Type.Optional(With),
+    id: Label,
+  },
+  { additionalProperties: false },
+);
 export type ComponentSpec = Static<typeof ComponentSpec>;
 
 export const RetrySpec = Type.Object(
@@ -120,7 +120,8 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void parameters;
   }
   const steps = spec.steps ?? [];
-  steps.forEach((step, i) => issues.push(...checkStep(step, `steps[${i}]`)));
+  const shortForm = (doc as { flow?: unknown }).flow !== undefined;
+  steps.forEach((step, i) => issues.push(...checkStep(step, shortForm ? '' : `steps[${i}]`)));
   issues.push(...checkGraph(steps));
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues, ErrorCode.SPEC);
   return spec;
@@ -139,7 +140,15 @@ function checkStep(step: StepSpec, path: string): Issue[] {
     issues.push({ path: `${path}.with`, message: 'a flow step has no `with`; configure each component' });
   if (!step.flow) return issues;
   step.flow.forEach((c, j) => {
-    const at = `${path}.flow[${j}]`;
+    const at = `${join(path, 'flow')}[${j}]`;
+    const roles = ['source', 'transform', 'sink'].filter((k) => k in c);
+    if (roles.length !== 1) {
+      const found = roles.length === 0 ? 'none' : roles.join(' and ');
+      issues.push({
+        path: at,
+        message: `a component names exactly one of source, transform or sink (found ${found})`,
+      });
+    }
     const isLast = j === step.flow!.length - 1;
     if ('source' in c && j !== 0)
       issues.push({ path: at, message: 'a source must be the first component of a flow' });
@@ -154,6 +163,11 @@ function checkStep(step: StepSpec, path: string): Issue[] {
   if (!step.flow.some((c) => 'sink' in c))
     issues.push({ path: `${path}.flow`, message: 'a flow ends with at least one `sink`' });
   return issues;
+}
+
+/** Paths of a short-form spec name `flow[1]`, as the user wrote it, not `steps[0].flow[1]`. */
+export function join(base: string, key: string): string {
+  return base ? `${base}.${key}` : key;
 }
 
 function checkGraph(steps: StepSpec[]): Issue[] {

@@ -236,6 +236,27 @@ describe('runPipeline: validation before anything runs', () => {
     expect(err.message).toMatch(/unknown transform "keep-evn".*Did you mean "keep-even"/);
   });
 
+  it('says what is wrong with a component, at the path the author wrote', async () => {
+    const err = (await run({
+      name: 'x',
+      flow: [{ source: 'count', sink: 'json-table' }, { sourc: 'count' }, { sink: 'json-table', with: {} }],
+    }).catch((e: unknown) => e)) as ConfigError;
+    expect(err.issues).toEqual([{ path: 'flow[1]', message: 'unknown property "sourc"' }]);
+    const err2 = (await run({
+      name: 'x',
+      flow: [
+        { source: 'count', sink: 'json-table', with: { rows: 1 } },
+        { sink: 'json-table', with: { path: 'p' } },
+      ],
+    }).catch((e: unknown) => e)) as ConfigError;
+    expect(err2.issues).toEqual([
+      {
+        path: 'flow[0]',
+        message: 'a component names exactly one of source, transform or sink (found source and sink)',
+      },
+    ]);
+  });
+
   it('interpolates env and params and validates params against the schema', async () => {
     const dir = tmp();
     const spec = {
@@ -260,7 +281,7 @@ describe('runPipeline: validation before anything runs', () => {
       runPipeline(spec, { registry: testRegistry(), stateDir: dir, env, params: { rows: 'x' } }),
     ).rejects.toThrow(/params\.rows: must be integer/);
     await expect(runPipeline(spec, { registry: testRegistry(), stateDir: dir, env: {} })).rejects.toThrow(
-      /steps\[0\]\.flow\[1\]\.with\.path: environment variable OUT_DIR is not set/,
+      /flow\[1\]\.with\.path: environment variable OUT_DIR is not set/,
     );
   });
 
