@@ -29,6 +29,8 @@ describe('pg connection helpers', () => {
   it('turns timestamps into ISO strings without losing microseconds', () => {
     expect(isoTimestamptz('2024-01-02 03:04:05.123456+00')).toBe('2024-01-02T03:04:05.123456Z');
     expect(isoTimestamptz('infinity')).toBe('infinity');
+    expect(isoTimestamptz('2024-01-02 03:04:05-08')).toBe('2024-01-02T03:04:05-08:00');
+    expect(isoTimestamptz('2024-01-02 03:04:05+05:30')).toBe('2024-01-02T03:04:05+05:30');
     expect(isoTimestamp('2024-01-02 03:04:05')).toBe('2024-01-02T03:04:05');
     expect((sluiceTypes.getTypeParser(1082, 'text') as (s: string) => unknown)('2024-02-29')).toBe(
       '2024-02-29',

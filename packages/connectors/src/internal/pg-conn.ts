@@ -71,11 +71,16 @@ function parseNumeric(s: string): number | string {
   return digits <= 15 ? Number(s) : s;
 }
 
-/** `2024-01-02 03:04:05.123456+00` (session in UTC) → `2024-01-02T03:04:05.123456Z`. */
+/**
+ * `2024-01-02 03:04:05.123456+00` → `2024-01-02T03:04:05.123456Z`; other offsets (a session
+ * not in UTC) stay, as ISO's `+05:30` or `-08:00`.
+ */
 export function isoTimestamptz(s: string): string {
   if (s.charCodeAt(10) !== 32) return s; // infinity, BC dates: as PostgreSQL prints them
-  const t = s.endsWith('+00') ? `${s.slice(0, -3)}Z` : s;
-  return `${t.slice(0, 10)}T${t.slice(11)}`;
+  const iso = `${s.slice(0, 10)}T${s.slice(11)}`;
+  if (iso.endsWith('+00')) return `${iso.slice(0, -3)}Z`;
+  const sign = iso.charCodeAt(iso.length - 3);
+  return sign === 43 || sign === 45 ? `${iso}:00` : iso;
 }
 
 export function isoTimestamp(s: string): string {

@@ -181,6 +181,14 @@ class PostgresWriter implements SinkWriter {
   async #prepare(rows: Row[]): Promise<string[]> {
     const { key, mode, columns: configured } = this.#ctx.config;
     const columns = configured ?? Object.keys(rows[0]!);
+    if (columns.length === 0) {
+      throw new FatalError(
+        `${this.#where}: the first row has no fields; list the fields to write in columns`,
+        {
+          code: ErrorCode.CONFIG,
+        },
+      );
+    }
     if (!this.#existing) {
       const types = inferColumnTypes(rows, columns);
       await this.#query(createTableSql(this.#target, columns, types, mode === 'upsert' ? key : undefined));

@@ -13,7 +13,9 @@ const Config = Type.Object(
     query: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'SQL query whose rows are read. Give either query or table.',
+        description:
+          'SQL query whose rows are read. Give either query or table. The session runs in UTC (TimeZone), ' +
+          'so timestamptz values come as ISO strings ending in Z and date arithmetic on them uses UTC.',
       }),
     ),
     table: Type.Optional(
