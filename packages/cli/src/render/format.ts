@@ -9,13 +9,21 @@ export function duration(ms: number): string {
 
 export const rate = (rows: number, ms: number): string => (ms > 0 ? `${int((rows * 1000) / ms)}/s` : '-');
 
-/** A plain text table: columns padded to their widest cell, numbers right-aligned. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: ANSI colour codes start with ESC.
+const ANSI = /\x1b\[[0-9;]*m/g;
+const visible = (s: string): number => s.replace(ANSI, '').length;
+const pad = (s: string, width: number, right: boolean): string => {
+  const fill = ' '.repeat(Math.max(0, width - visible(s)));
+  return right ? fill + s : s + fill;
+};
+
+/** A plain text table: columns padded to their widest cell (colour codes not counted), numbers right-aligned. */
 export function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => visible(r[i] ?? ''))));
   const numeric = head.map((_, i) => rows.every((r) => /^[-\d,.% ]*(ms|s|\/s)?$/.test(r[i] ?? '')));
   const line = (cells: string[]) =>
     cells
-      .map((c, i) => (numeric[i] && i > 0 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .map((c, i) => pad(c, widths[i]!, numeric[i]! && i > 0))
       .join('  ')
       .trimEnd();
   return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
