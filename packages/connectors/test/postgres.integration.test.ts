@@ -143,7 +143,7 @@ describe('postgres source', () => {
     await admin.query(`CREATE TABLE ${schema}.ev (v int, n int);
       INSERT INTO ${schema}.ev VALUES (1, 1), (2, 2), (2, 3), (2, 4), (2, 5), (3, 6)`);
     const { batches, rows } = await readAll(
-      sourceCtx({ query: `SELECT * FROM ${schema}.ev`, incremental: { column: 'v' } }),
+      sourceCtx({ query: `SELECT * FROM ${schema}.ev -- all events`, incremental: { column: 'v' } }),
     );
     expect(rows.map((r) => r.n).sort()).toEqual([1, 2, 3, 4, 5, 6]);
     for (const b of batches.slice(0, -1)) {

@@ -99,7 +99,8 @@ function plan(ctx: SourceContext<Config>): Plan {
     text === undefined
       ? `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(schema, table!)}`
       : undefined;
-  const base = from ?? `SELECT * FROM (${text}) AS q`;
+  // Newlines, so a trailing `-- comment` in the query cannot swallow the closing parenthesis.
+  const base = from ?? `SELECT * FROM (\n${text}\n) AS q`;
   const resume = ctx.resumeFrom as { cursor?: Json; rows?: number } | undefined;
   if (col !== undefined) {
     const last = resume?.cursor ?? ctx.state.get('cursor');
