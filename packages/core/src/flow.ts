@@ -182,7 +182,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       if (next.done) break;
       const batch = next.value;
       let rows = batch.rows;
-      srcMeter.emitted(rows);
+      let hashes = srcMeter.emitted(rows);
       for (let i = 0; i < fns.length; i++) {
         const m = tMeters[i]!;
         m.rowsIn += rows.length;
@@ -190,7 +190,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         const out = fns[i]!(rows);
         rows = out instanceof Promise ? await out : out;
         m.ms += performance.now() - t0;
-        m.emitted(rows);
+        hashes = m.emitted(rows, hashes);
       }
       if (rows.length > 0) {
         t0 = performance.now();

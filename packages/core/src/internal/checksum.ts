@@ -11,48 +11,48 @@ import type { Row } from '../connector.ts';
  * shape differs from the previous row's (rows of one stage share their key strings, so the
  * comparison is by reference).
  */
+/** The hashes of one batch's rows, handed to the next stage's checksum. */
+export interface RowHashes {
+  rows: readonly Row[];
+  lo: Int32Array;
+  hi: Int32Array;
+}
+
 export class Checksum {
   #lo = 0;
   #hi = 0;
   #keys: string[] = [];
   #shape = 0;
 
-  addRows(rows: readonly Row[]): void {
+  /**
+   * Adds `rows`. When `previous` holds the hashes of the stage before, a row that is the very
+   * object that stage emitted (a filter passes rows through untouched; transforms never mutate
+   * their input) reuses its hash instead of hashing again. Returns the hashes of `rows`.
+   */
+  addRows(rows: readonly Row[], previous?: RowHashes): RowHashes {
+    const los = new Int32Array(rows.length);
+    const his = new Int32Array(rows.length);
     let lo = this.#lo;
     let hi = this.#hi;
+    const prev = previous?.rows;
+    let k = 0;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      let h = 0x811c9dc5;
-      let a = 1;
-      let b = 0;
-      let n = 0;
-      let sameShape = true;
-      const keys = this.#keys;
-      for (const key in row) {
-        if (sameShape && keys[n] !== key) sameShape = false;
-        n++;
-        const v = row[key];
-        // Separator and type tag: "ab","c" ≠ "a","bc" and 1 ≠ "1" ≠ true.
-        if (typeof v === 'string') {
-          h = Math.imul(h ^ 0x73, 0x01000193);
-          for (let j = 0; j < v.length; j++) {
-            const c = v.charCodeAt(j);
-            h = Math.imul(h ^ c, 0x01000193);
-            a = (a + c) | 0;
-            b = (b + a) | 0;
-          }
-        } else {
-          const t = scalarHash(v);
-          h = Math.imul(h ^ t, 0x01000193);
-          a = (a + t) | 0;
-          b = (b + a) | 0;
-        }
-        a = (a + 0x1f) | 0;
-        b = (b + a) | 0;
+      let rlo: number;
+      let rhi: number;
+      // Rows passed through keep their order, so one forward scan finds them.
+      while (prev !== undefined && k < prev.length && prev[k] !== row) k++;
+      if (prev !== undefined && k < prev.length) {
+        rlo = previous!.lo[k]!;
+        rhi = previous!.hi[k]!;
+        k++;
+      } else {
+        this.#hashRow(row);
+        rlo = this.#rlo;
+        rhi = this.#rhi;
       }
-      if (!sameShape || n !== keys.length) this.#reshape(row);
-      const rlo = fmix(h ^ this.#shape);
-      const rhi = fmix((b ^ Math.imul(a, 0x9e3779b1)) + this.#shape);
+      los[i] = rlo;
+      his[i] = rhi;
       // Carry from the low half into the high half makes this a true 64-bit sum.
       const nlo = (lo >>> 0) + (rlo >>> 0);
       lo = nlo | 0;
@@ -60,6 +60,44 @@ export class Checksum {
     }
     this.#lo = lo;
     this.#hi = hi;
+    return { rows, lo: los, hi: his };
+  }
+
+  #rlo = 0;
+  #rhi = 0;
+
+  #hashRow(row: Row): void {
+    let h = 0x811c9dc5;
+    let a = 1;
+    let b = 0;
+    let n = 0;
+    let sameShape = true;
+    const keys = this.#keys;
+    for (const key in row) {
+      if (sameShape && keys[n] !== key) sameShape = false;
+      n++;
+      const v = row[key];
+      // Separator and type tag: "ab","c" ≠ "a","bc" and 1 ≠ "1" ≠ true.
+      if (typeof v === 'string') {
+        h = Math.imul(h ^ 0x73, 0x01000193);
+        for (let j = 0; j < v.length; j++) {
+          const c = v.charCodeAt(j);
+          h = Math.imul(h ^ c, 0x01000193);
+          a = (a + c) | 0;
+          b = (b + a) | 0;
+        }
+      } else {
+        const t = scalarHash(v);
+        h = Math.imul(h ^ t, 0x01000193);
+        a = (a + t) | 0;
+        b = (b + a) | 0;
+      }
+      a = (a + 0x1f) | 0;
+      b = (b + a) | 0;
+    }
+    if (!sameShape || n !== keys.length) this.#reshape(row);
+    this.#rlo = fmix(h ^ this.#shape);
+    this.#rhi = fmix((b ^ Math.imul(a, 0x9e3779b1)) + this.#shape);
   }
 
   #reshape(row: Row): void {

@@ -1,5 +1,5 @@
 import type { ConnectorKind, Row } from '../connector.ts';
-import { Checksum } from './checksum.ts';
+import { Checksum, type RowHashes } from './checksum.ts';
 
 /** What one component of a flow did: the figures behind the integrity report. */
 export interface ComponentStats {
@@ -37,9 +37,9 @@ export class Meter {
     this.kind = kind;
   }
 
-  emitted(rows: readonly Row[]): void {
+  emitted(rows: readonly Row[], previous?: RowHashes): RowHashes {
     this.rowsOut += rows.length;
-    this.checksum.addRows(rows);
+    return this.checksum.addRows(rows, previous);
   }
 
   restore(s: ComponentStats): void {
