@@ -1,0 +1,255 @@
+import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { ErrorCode, type Json, type SinkContext, type SinkResult, SluiceError } from '@sluice/core';
+import { resolvePath } from './file-input.ts';
+
+/** Config properties every file sink has. */
+export const fileSinkProperties = {
+  path: Type.String({
+    minLength: 1,
+    description:
+      "File to write. Relative paths resolve against the spec file's directory; missing directories are " +
+      'created. Rows go to `<path>.partial`, renamed to `path` only when the step succeeds.',
+  }),
+  overwrite: Type.Boolean({
+    default: true,
+    description: 'Replace the file if it exists. When false, the step fails before writing anything.',
+  }),
+};
+
+/** Builds the writer for a sink whose config holds `fileSinkProperties`. */
+export function fileOutput(ctx: SinkContext<{ path: string; overwrite: boolean }>): FileOutput {
+  const { path, overwrite } = ctx.config;
+  const where = `${ctx.componentId}: config.path`;
+  if (/\.gz$/i.test(path)) {
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `${where}: ${path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
+        '(and compress the file in a later task step if needed).',
+      { issues: [{ path: 'config.path', message: 'compressed output is not supported' }] },
+    );
+  }
+  return new FileOutput({ path: resolvePath(ctx.baseDir, path), overwrite, signal: ctx.signal, where });
+}
+
+/** What a file sink's `commit` returns and gets back in `start` on resume. */
+export type FileOutputState = {
+  /** Length of the `.partial` file at the checkpoint; anything after it is discarded on resume. */
+  bytes: number;
+  /** Rows in the file at the checkpoint. */
+  rows: number;
+};
+
+export interface FileOutputOptions {
+  /** Absolute path of the final file; data goes to `<path>.partial` until `close`. */
+  path: string;
+  /** Replace an existing final file; when false, `start` refuses to run if it exists. */
+  overwrite: boolean;
+  signal: AbortSignal;
+  /** Used in error messages: the component and the config path that named the file. */
+  where: string;
+}
+
+// Text is written in pieces of about this many characters: few write calls per batch stream,
+// and memory stays bounded whatever the batch size.
+const FLUSH_BYTES = 1 << 20;
+
+/**
+ * The crash-safe writer behind the file sinks: data goes to `<path>.partial`, `commit` fsyncs it
+ * and reports its length, and `close` renames it over `<path>`, so the final path only ever holds
+ * a complete file. A resumed run truncates `.partial` to the committed length, which drops the
+ * rows written after the checkpoint it resumes from (they are read again by the source).
+ *
+ * Lifecycle: `start` once, then `append`/`commit` in any order, then `close` or `abort`.
+ */
+export class FileOutput {
+  readonly path: string;
+  readonly partialPath: string;
+  readonly #opts: FileOutputOptions;
+  #handle: FileHandle | undefined;
+  /** Bytes on disk in `.partial` (written, not buffered). */
+  #bytes = 0;
+  #rows = 0;
+  #startRows = 0;
+  #buffer: string[] = [];
+  #buffered = 0;
+  #scratch: Buffer = Buffer.alloc(0);
+
+  constructor(opts: FileOutputOptions) {
+    this.#opts = opts;
+    this.path = opts.path;
+    this.partialPath = `${opts.path}.partial`;
+  }
+
+  /** Rows appended so far, including those before the checkpoint resumed from. */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * Opens `.partial`: fresh (created or emptied) when `resume` is undefined, otherwise cut back
+   * to the state `commit` returned. Returns the state it starts from.
+   */
+  async start(resume: Json | undefined): Promise<FileOutputState> {
+    const { where } = this.#opts;
+    this.#opts.signal.throwIfAborted();
+    await this.#checkFinalPath();
+    await mkdir(dirname(this.path), { recursive: true });
+    if (resume === undefined) {
+      this.#handle = await open(this.partialPath, 'w');
+      return { bytes: 0, rows: 0 };
+    }
+    const state = toState(resume, where);
+    let size: number;
+    try {
+      size = (await stat(this.partialPath)).size;
+    } catch (err) {
+      throw this.#mismatch(state, `${this.partialPath} does not exist`, err);
+    }
+    if (size < state.bytes) {
+      throw this.#mismatch(state, `${this.partialPath} holds only ${size} bytes`);
+    }
+    this.#handle = await open(this.partialPath, 'r+');
+    await this.#handle.truncate(state.bytes);
+    this.#bytes = state.bytes;
+    this.#rows = state.rows;
+    this.#startRows = state.rows;
+    return state;
+  }
+
+  /** Queues `text` holding `rows` rows; writes to disk once enough text is queued. */
+  async append(text: string, rows: number): Promise<void> {
+    this.#buffer.push(text);
+    this.#buffered += text.length;
+    this.#rows += rows;
+    if (this.#buffered >= FLUSH_BYTES) await this.#flush();
+  }
+
+  /** Makes everything appended so far durable and returns the state to resume from here. */
+  async commit(): Promise<FileOutputState> {
+    await this.#flush();
+    await this.#open().sync();
+    return { bytes: this.#bytes, rows: this.#rows };
+  }
+
+  /** Writes `trailer`, makes the file durable and moves it to its final path. */
+  async close(trailer = ''): Promise<SinkResult> {
+    if (trailer !== '') this.#buffer.push(trailer);
+    await this.#flush();
+    const handle = this.#open();
+    await handle.sync();
+    await handle.close();
+    this.#handle = undefined;
+    await this.#checkFinalPath();
+    await rename(this.partialPath, this.path);
+    await syncDir(dirname(this.path));
+    return { rowsWritten: this.#rows - this.#startRows, bytes: this.#bytes, location: this.path };
+  }
+
+  /**
+   * Drops what is buffered and closes the file. `.partial` stays as it is: a resume cuts it back
+   * to its last checkpoint, and a fresh run empties it.
+   */
+  async abort(): Promise<void> {
+    this.#buffer = [];
+    this.#buffered = 0;
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#buffer.length === 0) return;
+    this.#opts.signal.throwIfAborted();
+    const texts = this.#buffer;
+    this.#buffer = [];
+    this.#buffered = 0;
+    // Encoding into one reused buffer measured ~2x faster than Buffer.from per flush, and
+    // allocates nothing; a UTF-16 code unit never takes more than 3 bytes of UTF-8.
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    if (this.#scratch.length < chars * 3)
+      this.#scratch = Buffer.allocUnsafe(Math.max(chars * 3, FLUSH_BYTES * 3));
+    const data = this.#scratch;
+    let length = 0;
+    for (const t of texts) length += data.write(t, length);
+    const handle = this.#open();
+    let done = 0;
+    while (done < length) {
+      const { bytesWritten } = await handle.write(data, done, length - done, this.#bytes + done);
+      done += bytesWritten;
+    }
+    this.#bytes += length;
+  }
+
+  #open(): FileHandle {
+    if (this.#handle === undefined) {
+      throw new SluiceError(
+        ErrorCode.INTERNAL,
+        `${this.#opts.where}: the output file is not open (start was not called, or the writer is closed)`,
+      );
+    }
+    return this.#handle;
+  }
+
+  async #checkFinalPath(): Promise<void> {
+    const st = await stat(this.path).catch(() => undefined);
+    if (st === undefined) return;
+    if (st.isDirectory()) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${this.#opts.where}: ${this.path} is a directory; set config.path to a file name inside it.`,
+      );
+    }
+    if (!this.#opts.overwrite) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${this.#opts.where}: ${this.path} already exists and config.overwrite is false. ` +
+          'Move or delete the file, choose another path, or set overwrite: true.',
+      );
+    }
+  }
+
+  #mismatch(state: FileOutputState, problem: string, cause?: unknown): SluiceError {
+    return new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${this.#opts.where}: cannot resume: the checkpoint expects ${this.partialPath} to hold at least ` +
+        `${state.bytes} bytes (${state.rows} rows), but ${problem}. The partial output no longer matches ` +
+        'the checkpoint (it was moved, deleted or rewritten); rerun without --resume to start over.',
+      cause === undefined ? {} : { cause },
+    );
+  }
+}
+
+function toState(value: Json, where: string): FileOutputState {
+  const s = value as Partial<FileOutputState> | null;
+  if (
+    s === null ||
+    typeof s !== 'object' ||
+    !Number.isSafeInteger(s.bytes) ||
+    s.bytes! < 0 ||
+    !Number.isSafeInteger(s.rows) ||
+    s.rows! < 0
+  ) {
+    throw new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${where}: cannot resume from ${JSON.stringify(value)}: expected {bytes, rows} as saved by this ` +
+        'sink. Rerun without --resume to start over.',
+    );
+  }
+  return { bytes: s.bytes!, rows: s.rows! };
+}
+
+/** A rename is durable only once its directory is synced; some file systems refuse, which is fine. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  if (handle === undefined) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Not every platform lets a directory be fsynced (EISDIR/EPERM); the rename itself is done.
+  } finally {
+    await handle.close();
+  }
+}
