@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postgresSink } from '../src/sinks/postgres.ts';
 import { postgresSource } from '../src/sources/postgres.ts';
 
-const URL = process.env.SLUICE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const log = { debug() {}, info() {}, warn() {}, error() {} };
 
 let admin: pg.Client;

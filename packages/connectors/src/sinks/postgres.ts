@@ -78,7 +78,12 @@ const Config = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    // Checked with the rest of the config before the run starts, not when the sink opens.
+    if: { properties: { mode: { const: 'upsert' } }, required: ['mode'] },
+    then: { required: ['key'] },
+  },
 );
 type Config = Static<typeof Config>;
 

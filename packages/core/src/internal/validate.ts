@@ -29,7 +29,9 @@ function compile(schema: object): ValidateFunction {
 export function validateAgainst(schema: object, value: unknown, base: string): Issue[] {
   const fn = compile(schema);
   if (fn(value)) return [];
-  return (fn.errors ?? []).map((e) => toIssue(e, base));
+  // `if`/`then` adds a summary ("must match then schema") beside the error that says what is missing.
+  const errors = (fn.errors ?? []).filter((e) => e.keyword !== 'if');
+  return errors.map((e) => toIssue(e, base));
 }
 
 /** Compiles a JSON Schema for per-row checks; the function returns null or the reasons. */

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { postgresSink, postgresSource } from '../src/index.ts';
+import { sinkConformance, sourceConformance } from './conformance.ts';
+
+const URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `conf_${randomBytes(5).toString('hex')}`;
+const admin = new pg.Client({ connectionString: URL });
+let tables = 0;
+
+beforeAll(async () => {
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+});
+afterAll(async () => {
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await admin.end();
+});
+
+const sample = [
+  { id: 1, name: 'Ana', note: 'tab\there' },
+  { id: 2, name: 'Bruno', note: 'back\\slash' },
+  { id: 3, name: 'Cé', note: null },
+  { id: 4, name: 'Dora', note: 'new\nline' },
+];
+
+async function freshTable(): Promise<string> {
+  const t = `t${++tables}`;
+  await admin.query(`CREATE TABLE ${schema}.${t} (id bigint primary key, name text, note text)`);
+  return t;
+}
+
+sourceConformance('postgres', {
+  def: postgresSource,
+  resumable: true,
+  badConfig: { url: URL, batchSize: 0 },
+  sample,
+  async setup(rows) {
+    const t = await freshTable();
+    for (const r of rows)
+      await admin.query(`INSERT INTO ${schema}.${t} VALUES ($1, $2, $3)`, [r.id, r.name, r.note]);
+    return { url: URL, schema, table: t, orderBy: ['id'] };
+  },
+});
+
+sinkConformance('postgres', {
+  def: postgresSink,
+  badConfig: { url: URL, table: 't', mode: 'upsert' },
+  sample,
+  async setup() {
+    return { url: URL, schema, table: await freshTable() };
+  },
+  async readBack(config) {
+    const r = await admin.query(
+      `SELECT id::int, name, note FROM ${schema}.${config.table as string} ORDER BY id`,
+    );
+    return r.rows;
+  },
+});
