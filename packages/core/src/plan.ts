@@ -60,6 +60,9 @@ export interface PlanOptions {
 }
 
 const DEFAULT_CHECKPOINT_EVERY = 100_000;
+// Only retryable errors (a dropped connection, a deadlock) are retried, and a retried flow
+// resumes from its checkpoint, so retrying by default is safe and what a user expects.
+const DEFAULT_ATTEMPTS = 3;
 
 /**
  * Turns a spec document into a runnable plan: shape and DAG checks, parameters, interpolation,
@@ -91,7 +94,7 @@ function planStep(
     id: step.id,
     needs: step.needs ?? [],
     retry: {
-      attempts: step.retry?.attempts ?? 1,
+      attempts: step.retry?.attempts ?? DEFAULT_ATTEMPTS,
       initialDelayMs: toMs(step.retry?.backoff?.initial) ?? 1000,
       maxDelayMs: toMs(step.retry?.backoff?.max) ?? 30_000,
     },

@@ -28,7 +28,7 @@ export type ComponentSpec = Static<typeof ComponentSpec>;
 
 export const RetrySpec = Type.Object(
   {
-    attempts: Type.Integer({ minimum: 1, default: 1, description: 'Total attempts, the first included.' }),
+    attempts: Type.Integer({ minimum: 1, default: 3, description: 'Total attempts, the first included.' }),
     backoff: Type.Optional(
       Type.Object(
         {
