@@ -147,6 +147,13 @@ async function main(): Promise<number> {
     };
   }
 
+  let baseline: (RunnerResult & { rows: number }) | undefined;
+  if (only.has('sluice') && workloads.includes('w1')) {
+    const tiny = prepareData(1_000);
+    const [b] = await runAll(runnersFor(context(tiny), 'w1', new Set(['sluice'])), reps, tiny.label);
+    if (b) baseline = { ...b, rows: tiny.rows };
+  }
+
   const argv = process.argv.slice(2).join(' ');
   const md = renderResults({
     date: new Date().toISOString(),
@@ -156,11 +163,13 @@ async function main(): Promise<number> {
     command: `npm run bench${argv ? ` -- ${argv}` : ''}`,
     results,
     growth,
+    baseline,
   });
   writeFileSync(opts.out, md);
   process.stdout.write(md);
   const failed = results.filter((r) => r.error).map((r) => `${r.workload} ${r.id}`);
   if (growth?.error) failed.push('rss growth');
+  if (baseline?.error) failed.push('sluice fixed cost');
   if (failed.length)
     log(`\nBENCH FAILED: ${failed.join(', ')} (details above and in ${relative(repoRoot, opts.out)})`);
   return failed.length ? 1 : 0;
