@@ -1,6 +1,36 @@
 #!/usr/bin/env node
-// The CLI runs from TypeScript sources: tsx compiles on load, so nothing is built before use.
-import { register } from 'tsx/esm/api';
+// Starts the CLI from its bundle (built on `npm install`) when the bundle is newer than every
+// source file; otherwise from the TypeScript sources through tsx, so an edit is never ignored.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-register();
-await import('../src/main.ts');
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bundle = join(root, 'cli/dist/sluice.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function bundleIsFresh() {
+  try {
+    const built = statSync(bundle).mtimeMs;
+    return ['core', 'connectors', 'cli'].every((p) => newestSource(join(root, p, 'src')) <= built);
+  } catch {
+    return false;
+  }
+}
+
+if (process.env.SLUICE_FROM_SOURCE !== '1' && bundleIsFresh()) {
+  await import(bundle);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/main.ts');
+}

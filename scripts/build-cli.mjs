@@ -1,0 +1,29 @@
+// Bundles the CLI (our TypeScript only; npm packages stay external) into packages/cli/dist, so
+// `sluice` starts in ~0.2 s instead of compiling every module through tsx on each start.
+// Runs on `npm install` (prepare). The bin falls back to the sources when this bundle is stale.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: [new URL('../packages/cli/src/main.ts', import.meta.url).pathname],
+  outfile: new URL('../packages/cli/dist/sluice.mjs', import.meta.url).pathname,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  plugins: [
+    {
+      name: 'external-packages',
+      setup(b) {
+        // Workspace packages are bundled from source; everything from the registry stays external.
+        b.onResolve({ filter: /^[^./]/ }, (args) =>
+          args.path.startsWith('@sluice/') ? undefined : { path: args.path, external: true },
+        );
+      },
+    },
+  ],
+});
