@@ -82,6 +82,7 @@ const Config = Type.Object(
     additionalProperties: false,
     // Checked with the rest of the config before the run starts, not when the sink opens.
     if: { properties: { mode: { const: 'upsert' } }, required: ['mode'] },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable.
     then: { required: ['key'] },
   },
 );
