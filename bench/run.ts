@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, release, totalmem, type } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem, type } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -95,7 +95,13 @@ async function runAll(runners: Runner[], times: number, tag: string): Promise<Ru
   return results;
 }
 
-function machine(): Record<string, string> {
+/** Other work on the machine skews every figure; the load averages say how quiet it was. */
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ');
+
+function machine(loadBefore: string): Record<string, string> {
   const pkg = (name: string): string =>
     (
       JSON.parse(readFileSync(join(repoRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
@@ -116,11 +122,13 @@ function machine(): Record<string, string> {
     PostgreSQL: `${sql('SHOW server_version')} on 127.0.0.1 (${pgSettings})`,
     'DuckDB (@duckdb/node-api)': pkg('@duckdb/node-api'),
     udsv: pkg('udsv'),
+    'load average (1/5/15 min) before → after': `${loadBefore} → ${load()}`,
     commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
   };
 }
 
 async function main(): Promise<number> {
+  const loadBefore = load();
   const data = prepareData(rows);
   const ctx = context(data);
   if (only.has('sluice') && !sluiceCliExists(ctx))
@@ -157,7 +165,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2).join(' ');
   const md = renderResults({
     date: new Date().toISOString(),
-    machine: machine(),
+    machine: machine(loadBefore),
     data,
     reps,
     command: `npm run bench${argv ? ` -- ${argv}` : ''}`,
