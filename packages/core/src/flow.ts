@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ComponentContext,
@@ -8,9 +7,11 @@ import {
   type Row,
   type SinkWriter,
   SOURCE_LINE,
+  type SourceBatch,
   type TransformFn,
 } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
+import { type Checkpoint, CheckpointStore } from './internal/checkpoint.ts';
 import { Checksum } from './internal/checksum.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
@@ -36,30 +37,16 @@ export interface FlowResult {
   quarantineFile: string;
 }
 
-interface Checkpoint {
-  seq: number;
-  position: Json;
-  sinks: (Json | null)[];
-  quarantine: { bytes: number; rows: number };
-  stats: ComponentStats[];
-}
-interface CheckpointFile {
-  version: 1;
-  step: string;
-  current: Checkpoint;
-  previous?: Checkpoint;
-}
-
 /**
  * Runs one flow: pulls batches from the source (pull gives backpressure: nothing is read until
  * the sinks took the previous batch), pushes them through the transforms into every sink, and
- * checkpoints every `checkpointEvery` rows. A checkpoint first makes file sinks durable, then
- * records their state with the source position in a file, then commits transactional sinks,
- * which store the same `seq` in their own transaction; the file keeps the previous checkpoint
- * too, so a crash between the two commits resumes from whichever one the destination holds.
+ * checkpoints every `checkpointEvery` rows and once more at the end. A checkpoint first makes
+ * file sinks durable, then records their state with the source position in a file, then commits
+ * transactional sinks, which store the same `seq` in their own transaction. The last checkpoint
+ * is marked final: a crash after it resumes by closing the sinks, never by writing again.
  */
 export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResult> {
-  const cpPath = join(env.stepDir, 'checkpoint.json');
+  const store = new CheckpointStore(join(env.stepDir, 'checkpoint.json'), step.id);
   const statePath = join(env.stepDir, 'state.json');
   const quarantine = new QuarantineFile(join(env.stepDir, 'quarantine.ndjson'));
   const abort = new AbortController();
@@ -68,6 +55,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   const tMeters = step.transforms.map((t) => new Meter(t.id, t.def.name, 'transform'));
   const sMeters = step.sinks.map((s) => new Meter(s.id, s.def.name, 'sink'));
   const meters = [srcMeter, ...tMeters, ...sMeters];
+  const transactional = step.sinks.map((s) => s.def.transactional === true);
   let origin: string | undefined;
   let quarantined = 0;
 
@@ -82,7 +70,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     quarantine(entry: QuarantineEntry) {
       meter.rowsQuarantined++;
       quarantined++;
-      const line = entry.line ?? (entry.row?.[SOURCE_LINE] as number | undefined);
+      const line = entry.line ?? entry.row?.[SOURCE_LINE];
       quarantine.add({
         step: step.id,
         component: c.id,
@@ -95,128 +83,94 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   });
 
   const writers: SinkWriter[] = [];
-  let iterator:
-    | AsyncIterator<{ rows: Row[]; position?: Json; progress?: { done: number; total?: number } }>
-    | undefined;
+  let iterator: AsyncIterator<SourceBatch> | undefined;
   try {
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
       const ctx = { ...context(s, sMeters[i]!), checkpointKey: `${env.pipeline}/${step.id}/${s.id}` };
       writers.push(await s.def.open(ctx));
     }
-    const saved = env.resume ? await readJson<CheckpointFile>(cpPath) : undefined;
-    const from = await chooseCheckpoint(saved, writers, step);
+    const from = env.resume ? await store.choose(writers, transactional) : undefined;
     if (from) {
       from.stats.forEach((s, i) => meters[i]?.restore(s));
       quarantined = from.quarantine.rows;
-    } else {
-      await rm(cpPath, { force: true });
     }
     // Rows committed before the checkpoint were acknowledged then; sinks count only new ones.
     const ackedBefore = sMeters.map((m) => m.rowsIn);
     await quarantine.open(from?.quarantine);
     for (let i = 0; i < writers.length; i++) {
-      const resume = from && (step.sinks[i]!.def.transactional ? { seq: from.seq } : from.sinks[i]);
+      const resume = from && (transactional[i] ? { seq: from.seq } : from.sinks[i]);
       await writers[i]!.start(resume ?? undefined);
     }
-    const fns: TransformFn[] = [];
-    for (let i = 0; i < step.transforms.length; i++) {
-      const t = step.transforms[i]!;
-      fns.push(await t.def.create(context(t, tMeters[i]!)));
-    }
-
-    const stateValues = (await readJson<Record<string, Json>>(statePath)) ?? {};
-    const sourceCtx = {
-      ...context(step.source, srcMeter),
-      resumeFrom: from?.position,
-      state: {
-        get: (k: string) => stateValues[k],
-        set: (k: string, v: Json) => {
-          stateValues[k] = v;
-        },
-      },
-      setOrigin: (o: string) => {
-        origin = o;
-      },
-    };
-    iterator = step.source.def.read(sourceCtx)[Symbol.asyncIterator]();
+    const state: Record<string, Json> =
+      from?.state ?? (await readJson<Record<string, Json>>(statePath)) ?? {};
     let seq = from?.seq ?? 0;
-    let previous = from;
-    let position: Json | undefined;
-    let sinceCheckpoint = 0;
-    const transactional = step.sinks.map((s) => s.def.transactional === true);
+    let position: Json = from?.position ?? null;
 
-    const checkpoint = async (): Promise<void> => {
+    const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
       const q = await quarantine.flush();
-      const states: (Json | null)[] = [];
+      const sinks: (Json | null)[] = [];
       for (let i = 0; i < writers.length; i++) {
-        states.push(
-          transactional[i] ? null : ((await writers[i]!.commit({ seq, position: position! })) ?? null),
-        );
+        sinks.push(transactional[i] ? null : ((await writers[i]!.commit({ seq, position })) ?? null));
       }
-      const cp: Checkpoint = {
-        seq,
-        position: position!,
-        sinks: states,
-        quarantine: q,
-        stats: meters.map((m) => m.stats()),
-      };
-      await writeJsonAtomic(cpPath, {
-        version: 1,
-        step: step.id,
-        current: cp,
-        ...(previous ? { previous } : {}),
-      });
+      const stats = meters.map((m) => m.stats());
+      const cp: Checkpoint = { seq, position, sinks, quarantine: q, stats, state: { ...state }, final };
+      await store.save(cp);
       for (let i = 0; i < writers.length; i++) {
-        if (transactional[i]) await writers[i]!.commit({ seq, position: position! });
+        if (transactional[i]) await writers[i]!.commit({ seq, position });
       }
-      previous = cp;
-      sinceCheckpoint = 0;
     };
 
-    for (;;) {
-      let t0 = performance.now();
-      const next = await iterator.next();
-      srcMeter.ms += performance.now() - t0;
-      if (next.done) break;
-      const batch = next.value;
-      let rows = batch.rows;
-      let hashes = srcMeter.emitted(rows);
-      for (let i = 0; i < fns.length; i++) {
-        const m = tMeters[i]!;
-        m.rowsIn += rows.length;
-        t0 = performance.now();
-        const out = fns[i]!(rows);
-        rows = out instanceof Promise ? await out : out;
-        m.ms += performance.now() - t0;
-        hashes = m.emitted(rows, hashes);
+    if (!from?.final) {
+      const fns: TransformFn[] = [];
+      for (let i = 0; i < step.transforms.length; i++) {
+        const t = step.transforms[i]!;
+        fns.push(await t.def.create(context(t, tMeters[i]!)));
       }
-      if (rows.length > 0) {
-        t0 = performance.now();
-        for (const m of sMeters) m.rowsIn += rows.length;
-        if (writers.length === 1) await writers[0]!.write(rows);
-        else await Promise.all(writers.map((w) => w.write(rows)));
-        const dt = performance.now() - t0;
-        for (const m of sMeters) m.ms += dt;
+      iterator = step.source.def
+        .read({
+          ...context(step.source, srcMeter),
+          resumeFrom: from?.position ?? undefined,
+          state: { get: (k) => state[k], set: (k, v) => void (state[k] = v) },
+          setOrigin: (o) => void (origin = o),
+        })
+        [Symbol.asyncIterator]();
+      let sinceCheckpoint = 0;
+      for (;;) {
+        let t0 = performance.now();
+        const next = await iterator.next();
+        srcMeter.ms += performance.now() - t0;
+        if (next.done) break;
+        const batch = next.value;
+        let rows = batch.rows;
+        let hashes = srcMeter.emitted(rows);
+        for (let i = 0; i < fns.length; i++) {
+          const m = tMeters[i]!;
+          m.rowsIn += rows.length;
+          t0 = performance.now();
+          const out = fns[i]!(rows);
+          rows = out instanceof Promise ? await out : out;
+          m.ms += performance.now() - t0;
+          hashes = m.emitted(rows, hashes);
+        }
+        if (rows.length > 0) await writeAll(writers, sMeters, rows);
+        srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
+        checkQuarantine(step, env, quarantined, quarantine.path);
+        env.onProgress({ rowsRead: srcMeter.rowsIn, ...(batch.progress ?? {}) });
+        if (batch.position !== undefined) {
+          position = batch.position;
+          sinceCheckpoint += batch.rows.length;
+          if (sinceCheckpoint >= step.checkpointEvery) {
+            await checkpoint(false);
+            sinceCheckpoint = 0;
+          }
+        }
+        if (signal.aborted) throw signal.reason;
       }
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
-      if (env.maxQuarantine !== undefined && quarantined > env.maxQuarantine) {
-        throw new SluiceError(
-          ErrorCode.QUARANTINE_LIMIT,
-          `step "${step.id}": ${quarantined} rows quarantined, more than the limit of ${env.maxQuarantine} ` +
-            `(see ${quarantine.path}; raise maxQuarantine or --max-quarantine to accept more)`,
-        );
-      }
-      env.onProgress({ rowsRead: srcMeter.rowsIn, ...(batch.progress ?? {}) });
-      if (batch.position !== undefined) {
-        position = batch.position;
-        sinceCheckpoint += batch.rows.length;
-        if (sinceCheckpoint >= step.checkpointEvery) await checkpoint();
-      }
-      if (signal.aborted) throw signal.reason;
+      await checkpoint(true);
     }
-    srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
 
     for (let i = 0; i < writers.length; i++) {
       const t0 = performance.now();
@@ -228,8 +182,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     }
     writers.length = 0;
     await quarantine.close();
-    await writeJsonAtomic(statePath, stateValues);
-    await rm(cpPath, { force: true });
+    await writeJsonAtomic(statePath, state);
+    await store.remove();
     // A sink emits what it was given: its checksum is the last stage's.
     const upstream = (tMeters.at(-1) ?? srcMeter).checksum.toString();
     for (const m of sMeters) m.checksum = Checksum.from(upstream);
@@ -247,33 +201,20 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   }
 }
 
-async function chooseCheckpoint(
-  saved: CheckpointFile | undefined,
-  writers: SinkWriter[],
-  step: PlannedFlow,
-): Promise<Checkpoint | undefined> {
-  const seqs: (number | undefined)[] = [];
-  for (let i = 0; i < writers.length; i++) {
-    if (step.sinks[i]!.def.transactional && writers[i]!.recover) seqs.push(await writers[i]!.recover!());
-  }
-  if (!saved) return undefined;
-  if (seqs.length === 0) return saved.current;
-  const first = seqs[0];
-  if (seqs.some((s) => s !== first)) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `step "${step.id}": its transactional sinks hold different checkpoints (${seqs.join(', ')}); ` +
-        'resume is impossible, rerun without --resume after clearing the destinations',
-    );
-  }
-  if (first === undefined) return undefined;
-  const match = [saved.current, saved.previous].find((c) => c?.seq === first);
-  if (!match) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `step "${step.id}": the destination holds checkpoint ${first}, the local state ${saved.current.seq}; ` +
-        'they come from different runs. Rerun without --resume.',
-    );
-  }
-  return match;
+async function writeAll(writers: SinkWriter[], meters: Meter[], rows: Row[]): Promise<void> {
+  const t0 = performance.now();
+  for (const m of meters) m.rowsIn += rows.length;
+  if (writers.length === 1) await writers[0]!.write(rows);
+  else await Promise.all(writers.map((w) => w.write(rows)));
+  const dt = performance.now() - t0;
+  for (const m of meters) m.ms += dt;
+}
+
+function checkQuarantine(step: PlannedFlow, env: FlowEnv, quarantined: number, path: string): void {
+  if (env.maxQuarantine === undefined || quarantined <= env.maxQuarantine) return;
+  throw new SluiceError(
+    ErrorCode.QUARANTINE_LIMIT,
+    `step "${step.id}": ${quarantined} rows quarantined, more than the limit of ${env.maxQuarantine} ` +
+      `(see ${path}; raise maxQuarantine or --max-quarantine to accept more)`,
+  );
 }

@@ -98,6 +98,26 @@ describe('runPipeline: flows', () => {
     expect(resumed.steps[0]!.components[0]!.checksum).toBe(clean.steps[0]!.components[0]!.checksum);
   });
 
+  it('after a crash past the final checkpoint, a resume closes the sinks and writes nothing again', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out.json');
+    const spec = (failOnClose: boolean) => ({
+      name: 'test',
+      flow: [
+        { source: 'count', with: { rows: 30 } },
+        { sink: 'json-table', with: { path: out, failOnClose } },
+      ],
+    });
+    const opts = { registry: testRegistry(), stateDir: dir };
+    const crashed = await runPipeline(spec(true), opts);
+    expect(crashed.status).toBe('failed');
+    expect(table(out).rows).toHaveLength(30);
+    const resumed = await runPipeline(spec(false), { ...opts, resume: true });
+    expect(resumed.status).toBe('success');
+    expect(table(out).rows.map((r) => r.n)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(resumed.steps[0]).toMatchObject({ rowsRead: 30, rowsWritten: 30, resumedFromRow: 30 });
+  });
+
   it('retries retryable failures, resuming from the checkpoint', async () => {
     const dir = tmp();
     const spec = flowSpec(

@@ -308,8 +308,8 @@ class PostgresWriter implements SinkWriter {
 
   async close(): Promise<SinkResult> {
     await this.#flush();
-    // A finished step needs no resume point; dropping it here keeps it atomic with the last rows.
-    await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#ctx.checkpointKey]);
+    // The checkpoint row stays: the runner's final checkpoint is in it, which tells a resume after
+    // a crash right here that every row is already in (a fresh run's start deletes it).
     await this.#commitTransaction();
     await this.#conn.client.end().catch(() => undefined);
     return { rowsWritten: this.#committed, location: this.#location };

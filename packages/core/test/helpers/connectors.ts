@@ -84,7 +84,11 @@ export const jsonTableSink = defineSink({
   version: '1.0.0',
   summary: 'Keeps rows and its checkpoint seq in one JSON file, written atomically per commit.',
   transactional: true,
-  config: Type.Object({ path: Type.String(), failOnWrite: Type.Optional(Type.Integer()) }),
+  config: Type.Object({
+    path: Type.String(),
+    failOnWrite: Type.Optional(Type.Integer()),
+    failOnClose: Type.Optional(Type.Boolean()),
+  }),
   async open(ctx) {
     let committed = readTable(ctx.config.path);
     let pending: Row[] = [];
@@ -113,7 +117,8 @@ export const jsonTableSink = defineSink({
         return undefined;
       },
       close: async () => {
-        save(null);
+        if (ctx.config.failOnClose) throw new Error('crash while closing');
+        save(committed.seq);
         return { rowsWritten: acked, location: ctx.config.path };
       },
       abort: async () => {
