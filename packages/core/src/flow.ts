@@ -132,8 +132,15 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         .read({
           ...context(step.source, srcMeter),
           resumeFrom: from?.position ?? undefined,
-          state: { get: (k) => state[k], set: (k, v) => void (state[k] = v) },
-          setOrigin: (o) => void (origin = o),
+          state: {
+            get: (k) => state[k],
+            set: (k, v) => {
+              state[k] = v;
+            },
+          },
+          setOrigin: (o) => {
+            origin = o;
+          },
         })
         [Symbol.asyncIterator]();
       let sinceCheckpoint = 0;
