@@ -215,6 +215,12 @@ describe('csv sink', () => {
     expect(parseCsv(await readFile(path, 'utf8')).slice(1)).toEqual(rows.map((r) => Object.values(r)));
   });
 
+  it('quotes a byte order mark, which a reader would strip at the start of the file', async () => {
+    const path = fresh('csv');
+    await cleanRun(csvSink, { path }, [{ '\uFEFFid': '\uFEFF' }]);
+    expect(await readFile(path, 'utf8')).toBe('"\uFEFFid"\n"\uFEFF"\n');
+  });
+
   it('quotes by the configured delimiter', async () => {
     const path = fresh('csv');
     await cleanRun(csvSink, { path, delimiter: '\t', header: false }, [{ a: 'x\ty', b: 'p,q' }]);

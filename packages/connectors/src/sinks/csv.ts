@@ -109,7 +109,8 @@ class RecordEncoder {
   constructor(columns: string[], delimiter: string, where: string) {
     this.columns = columns;
     this.#delimiter = delimiter;
-    this.#special = new RegExp(`["\\r\\n${delimiter.replace(/[\\\]^-]/g, '\\$&')}]`);
+    // A byte order mark is quoted too: at the start of the file a reader would take it for one.
+    this.#special = new RegExp(`["\\r\\n\\uFEFF${delimiter.replace(/[\\\]^-]/g, '\\$&')}]`);
     this.#where = where;
   }
 
