@@ -4,6 +4,8 @@ import { jsonSink } from './sinks/json.ts';
 import { ndjsonSink } from './sinks/ndjson.ts';
 import { postgresSink } from './sinks/postgres.ts';
 import { csvSource } from './sources/csv.ts';
+import { jsonSource } from './sources/json.ts';
+import { ndjsonSource } from './sources/ndjson.ts';
 import { postgresSource } from './sources/postgres.ts';
 import { shellTask } from './tasks/shell.ts';
 import { castTransform } from './transforms/cast.ts';
@@ -20,8 +22,10 @@ export {
   dedupeTransform,
   filterTransform,
   jsonSink,
+  jsonSource,
   mapTransform,
   ndjsonSink,
+  ndjsonSource,
   postgresSink,
   postgresSource,
   selectTransform,
@@ -32,6 +36,8 @@ export {
 /** Every built-in connector, for `new Registry().register(...builtinConnectors)`. */
 export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
+  jsonSource,
+  ndjsonSource,
   postgresSource,
   castTransform,
   dedupeTransform,

@@ -103,6 +103,32 @@ describe('FileOutput', () => {
     expect(await code(output().start({ bytes: -1 }))).toBe('CHECKPOINT_INVALID');
   });
 
+  it('resuming from the final checkpoint of an output already renamed into place writes nothing', async () => {
+    const first = output();
+    await first.start(undefined);
+    await first.append('a\nb\n', 2);
+    const state = await first.commit();
+    await first.close(']');
+    const again = new FileOutput({
+      path: first.path,
+      overwrite: true,
+      signal: new AbortController().signal,
+      where: 'w',
+    });
+    expect(await again.start(state)).toEqual(state);
+    expect(await again.close(']')).toEqual({ rowsWritten: 0, bytes: 4, location: first.path });
+    expect(await readFile(first.path, 'utf8')).toBe('a\nb\n]');
+    // Rows for it mean the checkpoint was not the final one: refuse rather than lose them.
+    const late = new FileOutput({
+      path: first.path,
+      overwrite: true,
+      signal: new AbortController().signal,
+      where: 'w',
+    });
+    await late.start(state);
+    expect(await code(late.append('c\n', 1))).toBe('CHECKPOINT_INVALID');
+  });
+
   it('a fresh start empties a .partial left by an earlier run', async () => {
     const out = output();
     await mkdir(join(out.path, '..'), { recursive: true });

@@ -54,6 +54,8 @@ export interface FileOutputOptions {
 // Text is written in pieces of about this many characters: few write calls per batch stream,
 // and memory stays bounded whatever the batch size.
 const FLUSH_BYTES = 1 << 20;
+// The longest text a sink writes at close after its last checkpoint (the json sink's `]`).
+const MAX_TRAILER_BYTES = 16;
 
 /**
  * The crash-safe writer behind the file sinks: data goes to `<path>.partial`, `commit` fsyncs it
@@ -75,6 +77,8 @@ export class FileOutput {
   #buffer: string[] = [];
   #buffered = 0;
   #scratch: Buffer = Buffer.alloc(0);
+  /** Set when resuming finds this output already renamed into place (see `#closedAt`). */
+  #closed = false;
 
   constructor(opts: FileOutputOptions) {
     this.#opts = opts;
@@ -105,6 +109,7 @@ export class FileOutput {
     try {
       size = (await stat(this.partialPath)).size;
     } catch (err) {
+      if (await this.#closedAt(state)) return state;
       throw this.#mismatch(state, `${this.partialPath} does not exist`, err);
     }
     if (size < state.bytes) {
@@ -120,6 +125,13 @@ export class FileOutput {
 
   /** Queues `text` holding `rows` rows; writes to disk once enough text is queued. */
   async append(text: string, rows: number): Promise<void> {
+    if (this.#closed) {
+      throw new SluiceError(
+        ErrorCode.CHECKPOINT,
+        `${this.#opts.where}: ${this.path} was already completed by the run being resumed, yet rows arrived ` +
+          'for it; rerun without --resume',
+      );
+    }
     this.#buffer.push(text);
     this.#buffered += text.length;
     this.#rows += rows;
@@ -133,8 +145,25 @@ export class FileOutput {
     return { bytes: this.#bytes, rows: this.#rows };
   }
 
+  /**
+   * A crash between the final checkpoint and the end of the run can leave this output already
+   * renamed into place; its size then matches the checkpoint (plus a short trailer such as `]`).
+   * The resumed run has nothing to write and `close` has nothing to do.
+   */
+  async #closedAt(state: FileOutputState): Promise<boolean> {
+    const size = (await stat(this.path).catch(() => undefined))?.size;
+    this.#closed = size !== undefined && size >= state.bytes && size - state.bytes <= MAX_TRAILER_BYTES;
+    if (this.#closed) {
+      this.#bytes = state.bytes;
+      this.#rows = state.rows;
+      this.#startRows = state.rows;
+    }
+    return this.#closed;
+  }
+
   /** Writes `trailer`, makes the file durable and moves it to its final path. */
   async close(trailer = ''): Promise<SinkResult> {
+    if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.path };
     if (trailer !== '') this.#buffer.push(trailer);
     await this.#flush();
     const handle = this.#open();
