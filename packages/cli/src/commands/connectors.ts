@@ -9,14 +9,14 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   const registry = createRegistry();
   if (!name) {
     const all = registry.list();
-    if (flags.json) process.stdout.write(`${JSON.stringify(all.map(describe), null, 2)}\n`);
-    else
-      process.stdout.write(
-        `${table(
-          ['name', 'kind', 'version', 'summary'],
-          all.map((d) => [d.name, d.kind, d.version, d.summary]),
-        )}\n`,
-      );
+    if (flags.json) {
+      process.stdout.write(`${JSON.stringify(all.map(describe), null, 2)}\n`);
+      return 0;
+    }
+    // The first sentence keeps the table one line per connector; `sluice connectors <name>` has the rest.
+    const brief = (summary: string) => summary.split(/(?<=\.) /)[0]!;
+    const rows = all.map((d) => [d.name, d.kind, d.version, brief(d.summary)]);
+    process.stdout.write(`${table(['name', 'kind', 'version', 'summary'], rows)}\n`);
     return 0;
   }
   const found = registry.find(name);
