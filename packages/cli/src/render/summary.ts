@@ -61,7 +61,10 @@ export function renderSummary(report: RunReport): string {
   if (report.quarantine.rows > 0)
     out.push(pc.yellow(`${int(report.quarantine.rows)} rows quarantined → ${report.quarantine.path}`));
   for (const s of report.steps) {
-    if (s.error && s.status !== 'skipped') out.push(pc.red(`✗ ${s.id}: ${s.error.message}`));
+    if (s.error && s.status !== 'skipped') {
+      const tries = s.attempts > 1 ? ` (after ${s.attempts} attempts)` : '';
+      out.push(pc.red(`✗ ${s.id}${tries}: ${s.error.message}`));
+    }
   }
   return out.join('\n');
 }
