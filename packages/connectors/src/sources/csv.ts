@@ -82,7 +82,9 @@ export const csvSourceConfig = Type.Object(
     chunkSize: Type.Integer({
       minimum: 1,
       maximum: 64 << 20,
-      default: 1 << 20,
+      // Measured on the 1M-row benchmark: 1 MiB reads peaked at 248 MB RSS, 128 KiB at 189 MB, same
+      // speed. Field values are slices of the decoded chunk, so bigger chunks pin more memory.
+      default: 1 << 17,
       description: 'Bytes read from the file at a time.',
     }),
   },
