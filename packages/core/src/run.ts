@@ -1,11 +1,12 @@
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
 import { ErrorCode, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
-import { concatFiles } from './internal/concat.ts';
+import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
+import { collectQuarantine } from './internal/quarantine.ts';
 import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
 import type { Registry } from './registry.ts';
 import {
@@ -246,80 +247,4 @@ function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): E
     step: step.id,
     ...(e.issues.length ? { issues: e.issues } : {}),
   };
-}
-
-function emptyStep(step: PlannedStep, status: StepStatus): StepReport {
-  return {
-    id: step.id,
-    kind: step.kind,
-    status,
-    attempts: 0,
-    rowsRead: 0,
-    rowsWritten: 0,
-    rowsFiltered: 0,
-    rowsQuarantined: 0,
-    durationMs: 0,
-    components: [],
-  };
-}
-
-/**
- * Starts every step whose needs have succeeded, up to `concurrency` at once; a step whose need
- * failed, was skipped or was cancelled is skipped itself, and nothing new starts once cancelled.
- */
-async function scheduleDag(
-  steps: PlannedStep[],
-  concurrency: number,
-  signal: AbortSignal,
-  run: (s: PlannedStep) => Promise<StepReport>,
-): Promise<Map<string, StepReport>> {
-  const reports = new Map<string, StepReport>();
-  const running = new Map<string, Promise<void>>();
-  const pending = new Set(steps);
-  while (pending.size > 0 || running.size > 0) {
-    for (const s of [...pending]) {
-      const needs = s.needs.map((n) => reports.get(n));
-      const blocked = needs.find((r) => r && r.status !== 'success');
-      if (blocked || signal.aborted) {
-        pending.delete(s);
-        const status: StepStatus = signal.aborted ? 'cancelled' : 'skipped';
-        const why = signal.aborted
-          ? 'the run was cancelled'
-          : `skipped because step "${blocked!.id}" ${blocked!.status}`;
-        reports.set(s.id, {
-          ...emptyStep(s, status),
-          error: { code: ErrorCode.ABORTED, message: why, step: s.id },
-        });
-        continue;
-      }
-      if (needs.every((r) => r?.status === 'success') && running.size < concurrency) {
-        pending.delete(s);
-        running.set(
-          s.id,
-          run(s).then((r) => {
-            reports.set(s.id, r);
-            running.delete(s.id);
-          }),
-        );
-      }
-    }
-    if (running.size > 0) await Promise.race(running.values());
-    else if (pending.size > 0 && ![...pending].some((s) => s.needs.every((n) => reports.has(n)))) break;
-  }
-  return reports;
-}
-
-async function collectQuarantine(stateDir: string, steps: StepReport[]): Promise<RunReport['quarantine']> {
-  const rows = steps.reduce((a, s) => a + s.rowsQuarantined, 0);
-  const files: string[] = [];
-  for (const s of steps) {
-    const f = join(stateDir, 'steps', s.id, 'quarantine.ndjson');
-    if (s.rowsQuarantined > 0 && (await stat(f).catch(() => null))) files.push(f);
-  }
-  if (files.length === 0) return { rows, path: null };
-  const out = join(stateDir, 'quarantine.ndjson');
-  await mkdir(stateDir, { recursive: true });
-  if (files.length === 1) await copyFile(files[0]!, out);
-  else await concatFiles(files, out);
-  return { rows, path: out };
 }

@@ -1,7 +1,9 @@
-import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { copyFile, type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { QuarantineEntry } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
+import type { RunReport, StepReport } from '../report.ts';
+import { concatFiles } from './concat.ts';
 
 export interface QuarantineRecord extends QuarantineEntry {
   step: string;
@@ -81,4 +83,23 @@ export class QuarantineFile {
     await this.#fh?.close();
     this.#fh = undefined;
   }
+}
+
+/** Gathers the steps' quarantine files into the run's one `quarantine.ndjson`. */
+export async function collectQuarantine(
+  stateDir: string,
+  steps: StepReport[],
+): Promise<RunReport['quarantine']> {
+  const rows = steps.reduce((a, s) => a + s.rowsQuarantined, 0);
+  const files: string[] = [];
+  for (const s of steps) {
+    const f = join(stateDir, 'steps', s.id, 'quarantine.ndjson');
+    if (s.rowsQuarantined > 0 && (await stat(f).catch(() => null))) files.push(f);
+  }
+  if (files.length === 0) return { rows, path: null };
+  const out = join(stateDir, 'quarantine.ndjson');
+  await mkdir(stateDir, { recursive: true });
+  if (files.length === 1) await copyFile(files[0]!, out);
+  else await concatFiles(files, out);
+  return { rows, path: out };
 }
