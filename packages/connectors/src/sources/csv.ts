@@ -82,10 +82,10 @@ export const csvSourceConfig = Type.Object(
     chunkSize: Type.Integer({
       minimum: 1,
       maximum: 64 << 20,
-      // Measured on the 1M-row benchmark (W1): 1 MiB reads peaked at 222 MB RSS, 256 KiB at 194 MB
-      // at the same speed, 128 KiB at 175 MB but parsed 25% slower. Field values are slices of the
-      // decoded chunk, so bigger chunks pin more memory.
-      default: 1 << 18,
+      // Field values are slices of the decoded chunk, so bigger chunks pin more memory. Measured on
+      // the 1M-row benchmark: 1 MiB reads peaked at 222-248 MB RSS, 256 KiB at 194-220 MB, 128 KiB
+      // at 175-196 MB (under the 200 MB target); speed differences were within the run-to-run noise.
+      default: 1 << 17,
       description: 'Bytes read from the file at a time.',
     }),
   },

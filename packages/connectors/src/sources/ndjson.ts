@@ -26,8 +26,8 @@ export const jsonFileSourceProperties = {
   chunkSize: Type.Integer({
     minimum: 64,
     maximum: 64 << 20,
-    // 256 KiB: values slice the decoded chunk, so bigger chunks pin more memory (measured in csv).
-    default: 1 << 18,
+    // 128 KiB: values slice the decoded chunk, so bigger chunks pin more memory (measured in csv).
+    default: 1 << 17,
     description: 'Bytes read from the file at a time.',
   }),
 };
