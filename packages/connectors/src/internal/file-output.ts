@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, type Json, type SinkContext, type SinkResult, SluiceError } from '@sluice/core';
 import { resolvePath } from './file-input.ts';
+import { Resume, resumeState } from './resume-state.ts';
 
 /** Config properties every file sink has. */
 export const fileSinkProperties = {
@@ -251,25 +252,6 @@ export class FileOutput {
   }
 }
 
-function toState(value: Json, where: string): FileOutputState {
-  const s = value as Partial<FileOutputState> | null;
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    !Number.isSafeInteger(s.bytes) ||
-    s.bytes! < 0 ||
-    !Number.isSafeInteger(s.rows) ||
-    s.rows! < 0
-  ) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `${where}: cannot resume from ${JSON.stringify(value)}: expected {bytes, rows} as saved by this ` +
-        'sink. Rerun without --resume to start over.',
-    );
-  }
-  return { bytes: s.bytes!, rows: s.rows! };
-}
-
 /** A rename is durable only once its directory is synced; some file systems refuse, which is fine. */
 async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r').catch(() => undefined);
@@ -282,3 +264,5 @@ async function syncDir(dir: string): Promise<void> {
     await handle.close();
   }
 }
+
+const toState = resumeState(Type.Object({ bytes: Resume.bytes, rows: Resume.rows }), 'sink');

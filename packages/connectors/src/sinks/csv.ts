@@ -2,13 +2,13 @@ import { type Static, Type } from '@sinclair/typebox';
 import {
   defineSink,
   ErrorCode,
-  type Json,
   type Row,
   type SinkContext,
   type SinkWriter,
   SluiceError,
 } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { Resume, resumeState } from '../internal/resume-state.ts';
 
 export const csvSinkConfig = Type.Object(
   {
@@ -160,19 +160,7 @@ class RecordEncoder {
   }
 }
 
-function toState(value: Json, where: string): CsvSinkState {
-  const s = value as Partial<CsvSinkState> | null;
-  const columns = s?.columns;
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    !(columns === null || (Array.isArray(columns) && columns.every((c) => typeof c === 'string')))
-  ) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `${where}: cannot resume from ${JSON.stringify(value)}: expected {bytes, rows, columns} as saved ` +
-        'by this sink. Rerun without --resume to start over.',
-    );
-  }
-  return s as CsvSinkState;
-}
+const toState = resumeState(
+  Type.Object({ bytes: Resume.bytes, rows: Resume.rows, columns: Type.Union([Resume.columns, Type.Null()]) }),
+  'sink',
+);

@@ -20,6 +20,7 @@ import {
 } from '../internal/cast.ts';
 import { CsvParser, type CsvRecordHandler } from '../internal/csv-parse.ts';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { Resume, resumeState } from '../internal/resume-state.ts';
 
 const ColumnTypeSchema = Type.Union(
   CAST_TYPES.map((t) => Type.Literal(t)),
@@ -323,28 +324,6 @@ function gzipped(cfg: CsvSourceConfig): boolean {
   return cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz'));
 }
 
-function toPosition(value: Json, where: string): CsvPosition {
-  const p = value as Partial<CsvPosition> | null;
-  if (
-    p === null ||
-    typeof p !== 'object' ||
-    !Number.isSafeInteger(p.offset) ||
-    p.offset! < 0 ||
-    !Number.isSafeInteger(p.line) ||
-    p.line! < 1 ||
-    !Array.isArray(p.columns) ||
-    p.columns.length === 0 ||
-    !p.columns.every((c) => typeof c === 'string')
-  ) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `${where}: cannot resume from ${JSON.stringify(value)}: expected {offset, line, columns} as saved ` +
-        'by this source. Run again without resuming to start from the beginning of the file.',
-    );
-  }
-  return p as CsvPosition;
-}
-
 /** Names must be distinct object keys: blanks become colN, repeats get a _2, _3 suffix. */
 function uniqueNames(names: string[], warn: (msg: string) => void): string[] {
   const seen = new Set<string>();
@@ -412,3 +391,8 @@ function compileLine(
     isCastFailure,
   ) as LineFn;
 }
+
+const toPosition = resumeState(
+  Type.Object({ offset: Resume.offset, line: Resume.line, columns: Resume.columns }),
+  'source',
+);

@@ -11,6 +11,7 @@ import {
   type SourceContext,
 } from '@sluice/core';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { Resume, resumeState } from '../internal/resume-state.ts';
 import { clip, describeJson, jsonFileSourceProperties } from './ndjson.ts';
 
 export const jsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
@@ -327,24 +328,20 @@ async function* readJson(ctx: SourceContext<JsonSourceConfig>): AsyncGenerator<S
   }
 }
 
+const checkPosition = resumeState(
+  Type.Object({ offset: Resume.offset, index: Resume.index, line: Resume.line }),
+  'source',
+);
+
 function toPosition(value: Json, where: string): JsonPosition {
-  const p = value as Partial<JsonPosition> | null;
-  const ok =
-    p !== null &&
-    typeof p === 'object' &&
-    Number.isSafeInteger(p.offset) &&
-    Number.isSafeInteger(p.index) &&
-    Number.isSafeInteger(p.line) &&
-    p.offset! >= 0 &&
-    p.index! >= 0 &&
-    p.line! >= 1 &&
-    (p.index !== 0 || p.offset === 0);
-  if (!ok) {
+  const p = checkPosition(value, where);
+  // Before the first element the scanner has read nothing: a position claiming otherwise is bad.
+  if (p.index === 0 && p.offset !== 0) {
     throw new SluiceError(
       ErrorCode.CHECKPOINT,
-      `${where}: cannot resume from ${JSON.stringify(value)}: expected {offset, index, line} as saved by ` +
-        'this source. Run again without resuming to start from the beginning of the file.',
+      `${where}: cannot resume from ${JSON.stringify(value)}: element 0 cannot start past offset 0. ` +
+        'Run again without --resume (without resuming) to start over.',
     );
   }
-  return { offset: p.offset!, index: p.index!, line: p.line! };
+  return { offset: p.offset, index: p.index, line: p.line };
 }

@@ -1,16 +1,8 @@
 import { TextDecoder } from 'node:util';
 import { type Static, Type } from '@sinclair/typebox';
-import {
-  defineSource,
-  ErrorCode,
-  type Json,
-  type Row,
-  SluiceError,
-  SOURCE_LINE,
-  type SourceBatch,
-  type SourceContext,
-} from '@sluice/core';
+import { defineSource, type Row, SOURCE_LINE, type SourceBatch, type SourceContext } from '@sluice/core';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { Resume, resumeState } from '../internal/resume-state.ts';
 
 /** Config properties shared by the JSON file sources. */
 export const jsonFileSourceProperties = {
@@ -178,21 +170,4 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
   }
 }
 
-function toPosition(value: Json, where: string): NdjsonPosition {
-  const p = value as Partial<NdjsonPosition> | null;
-  if (
-    p === null ||
-    typeof p !== 'object' ||
-    !Number.isSafeInteger(p.offset) ||
-    p.offset! < 0 ||
-    !Number.isSafeInteger(p.line) ||
-    p.line! < 1
-  ) {
-    throw new SluiceError(
-      ErrorCode.CHECKPOINT,
-      `${where}: cannot resume from ${JSON.stringify(value)}: expected {offset, line} as saved by this ` +
-        'source. Run again without resuming to start from the beginning of the file.',
-    );
-  }
-  return { offset: p.offset!, line: p.line! };
-}
+const toPosition = resumeState(Type.Object({ offset: Resume.offset, line: Resume.line }), 'source');
