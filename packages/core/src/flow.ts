@@ -11,7 +11,7 @@ import {
   type TransformFn,
 } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
-import { type Checkpoint, CheckpointStore } from './internal/checkpoint.ts';
+import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
 import { Checksum } from './internal/checksum.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
@@ -90,7 +90,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       const ctx = { ...context(s, sMeters[i]!), checkpointKey: `${env.pipeline}/${step.id}/${s.id}` };
       writers.push(await s.def.open(ctx));
     }
-    const from = env.resume ? await store.choose(writers, transactional) : undefined;
+    const components = [step.source, ...step.transforms, ...step.sinks];
+    // The shape only: fixing a config (a password, an expression) and resuming is legitimate.
+    const fingerprint = fingerprintOf(components.map((c) => [c.id, c.def.kind, c.def.name]));
+    const from = env.resume ? await store.choose(writers, transactional, fingerprint) : undefined;
     if (from) {
       from.stats.forEach((s, i) => meters[i]?.restore(s));
       quarantined = from.quarantine.rows;
@@ -115,7 +118,16 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         sinks.push(transactional[i] ? null : ((await writers[i]!.commit({ seq, position })) ?? null));
       }
       const stats = meters.map((m) => m.stats());
-      const cp: Checkpoint = { seq, position, sinks, quarantine: q, stats, state: { ...state }, final };
+      const cp: Checkpoint = {
+        seq,
+        position,
+        sinks,
+        quarantine: q,
+        stats,
+        state: { ...state },
+        final,
+        fingerprint,
+      };
       await store.save(cp);
       for (let i = 0; i < writers.length; i++) {
         if (transactional[i]) await writers[i]!.commit({ seq, position });

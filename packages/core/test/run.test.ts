@@ -118,6 +118,20 @@ describe('runPipeline: flows', () => {
     expect(resumed.steps[0]).toMatchObject({ rowsRead: 30, rowsWritten: 30, resumedFromRow: 30 });
   });
 
+  it('refuses to resume a checkpoint written for other components', async () => {
+    const dir = tmp();
+    const opts = { registry: testRegistry(), stateDir: dir };
+    await runPipeline(flowSpec(dir, { rows: 100, failAfter: 50 }, { checkpointEvery: 10 }), opts);
+    const spec = flowSpec(dir, { rows: 100 }, { checkpointEvery: 10 });
+    spec.flow.splice(1, 1); // the transform is gone
+    const changed = await runPipeline(spec, { ...opts, resume: true });
+    expect(changed.status).toBe('failed');
+    expect(changed.error).toMatchObject({ code: 'CHECKPOINT_INVALID' });
+    expect(changed.error!.message).toMatch(
+      /changed since its checkpoint was written.*Rerun without --resume/,
+    );
+  });
+
   it('retries retryable failures, resuming from the checkpoint', async () => {
     const dir = tmp();
     const spec = flowSpec(

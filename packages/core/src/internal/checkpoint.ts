@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
@@ -16,6 +17,8 @@ export interface Checkpoint {
   state: Record<string, Json>;
   /** Every row was written: a resume only has to close the sinks. */
   final?: boolean;
+  /** Identifies the step's components (ids, kinds, connectors) the checkpoint belongs to. */
+  fingerprint: string;
 }
 
 interface CheckpointFile {
@@ -56,7 +59,11 @@ export class CheckpointStore {
    * The checkpoint to resume from: the one whose `seq` the transactional sinks hold, or the
    * current one when there are none. Undefined means start afresh.
    */
-  async choose(writers: SinkWriter[], transactional: boolean[]): Promise<Checkpoint | undefined> {
+  async choose(
+    writers: SinkWriter[],
+    transactional: boolean[],
+    fingerprint: string,
+  ): Promise<Checkpoint | undefined> {
     const seqs: (number | undefined)[] = [];
     for (let i = 0; i < writers.length; i++) {
       if (transactional[i] && writers[i]!.recover) seqs.push(await writers[i]!.recover!());
@@ -64,6 +71,13 @@ export class CheckpointStore {
     const saved = await readJson<CheckpointFile>(this.#path);
     if (!saved) return undefined;
     const chosen = seqs.length === 0 ? saved.current : this.#match(saved, seqs);
+    if (chosen && chosen.fingerprint !== fingerprint) {
+      throw new SluiceError(
+        ErrorCode.CHECKPOINT,
+        `step "${this.#step}" changed since its checkpoint was written (its components differ); ` +
+          'resuming would mix two definitions. Rerun without --resume.',
+      );
+    }
     this.#previous = chosen;
     return chosen;
   }
@@ -88,4 +102,9 @@ export class CheckpointStore {
     }
     return match;
   }
+}
+
+/** A short stable hash of a step's definition, to refuse resuming a checkpoint of another one. */
+export function fingerprintOf(definition: unknown): string {
+  return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
 }
