@@ -233,7 +233,7 @@ class CsvRows implements CsvRecordHandler {
     this.#build = compileBuild(columns);
     const typed = Object.keys(schema).length > 0;
     if (typed) {
-      this.#types = columns.map((c) => schema[c] ?? null);
+      this.#types = columns.map((c) => (Object.hasOwn(schema, c) ? schema[c]! : null));
       // String columns need no cast: '' stays '' and text stays text.
       this.#casts = this.#types.map((t) => (t === null || t === 'string' ? null : caster(t)));
     }
