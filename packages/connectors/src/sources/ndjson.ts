@@ -14,7 +14,8 @@ export const jsonFileSourceProperties = {
     default: 'auto',
     description: '`auto` decompresses files whose name ends in .gz.',
   }),
-  batchSize: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 4096, description: 'Rows per batch.' }),
+  // 1024 rows: as fast as 4096 and less memory (measured in csv).
+  batchSize: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: 'Rows per batch.' }),
   chunkSize: Type.Integer({
     minimum: 64,
     maximum: 64 << 20,
