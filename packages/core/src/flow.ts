@@ -29,6 +29,8 @@ export interface FlowEnv {
   maxQuarantine: number | undefined;
   logger(componentId: string): Logger;
   onProgress(p: { rowsRead: number; done?: number; total?: number }): void;
+  /** Receives the figures reached when the flow fails, for the failed step's report. */
+  onFailure?(components: ComponentStats[]): void;
 }
 
 export interface FlowResult {
@@ -117,6 +119,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       for (let i = 0; i < writers.length; i++) {
         sinks.push(transactional[i] ? null : ((await writers[i]!.commit({ seq, position })) ?? null));
       }
+      // Everything the sinks received so far is committed once this checkpoint is.
+      for (const m of sMeters) m.rowsOut = m.rowsIn;
       const stats = meters.map((m) => m.stats());
       const cp: Checkpoint = {
         seq,
@@ -212,6 +216,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       quarantineFile: quarantine.path,
     };
   } catch (err) {
+    env.onFailure?.(meters.map((m) => m.stats()));
     abort.abort(err);
     await iterator?.return?.().catch(() => undefined);
     await Promise.all(writers.map((w) => w.abort(err).catch(() => undefined)));

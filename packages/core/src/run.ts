@@ -6,6 +6,7 @@ import { ErrorCode, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
+import type { ComponentStats } from './internal/meter.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
 import type { Registry } from './registry.ts';
@@ -84,6 +85,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   };
 
+  const partial = new Map<string, ComponentStats[]>();
   const runStep = async (step: PlannedStep): Promise<StepReport> => {
     const done = previous?.steps[step.id];
     if (done?.status === 'success') return done;
@@ -122,7 +124,10 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     } catch (err) {
       const e = toStepError(err, step, signal);
       const status: StepStatus = e.code === ErrorCode.ABORTED ? 'cancelled' : 'failed';
-      return { ...emptyStep(step, status), attempts, durationMs: Date.now() - t0, error: e };
+      // What the last attempt got through before it stopped: rows read, written, quarantined.
+      const cs = partial.get(step.id);
+      const counts = cs ? totals(cs) : {};
+      return { ...emptyStep(step, status), ...counts, attempts, durationMs: Date.now() - t0, error: e };
     }
   };
 
@@ -142,17 +147,14 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       maxQuarantine: step.maxQuarantine ?? opts.maxQuarantine,
       logger: (c) => logger(step.id, c),
       onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
+      onFailure: (cs) => partial.set(step.id, cs),
     });
     const cs = result.components;
     const fanOut = step.transforms.some((t) => t.def.fanOut === true);
     const integrity = reconcile(cs, fanOut);
     const report: StepReport = {
       ...emptyStep(step, integrity.ok ? 'success' : 'failed'),
-      rowsRead: cs[0]!.rowsIn,
-      rowsWritten: cs.filter((c) => c.kind === 'sink').reduce((a, c) => a + c.rowsOut, 0),
-      rowsFiltered: cs.reduce((a, c) => a + c.rowsFiltered, 0),
-      rowsQuarantined: cs.reduce((a, c) => a + c.rowsQuarantined, 0),
-      components: cs,
+      ...totals(cs),
       integrity,
       ...(result.resumedFromRow === undefined ? {} : { resumedFromRow: result.resumedFromRow }),
     };
@@ -223,6 +225,16 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     integrity: { ok: problems.length === 0, problems },
     quarantine,
     ...(firstError ? { error: firstError } : {}),
+  };
+}
+
+function totals(cs: ComponentStats[]) {
+  return {
+    rowsRead: cs[0]?.rowsIn ?? 0,
+    rowsWritten: cs.filter((c) => c.kind === 'sink').reduce((a, c) => a + c.rowsOut, 0),
+    rowsFiltered: cs.reduce((a, c) => a + c.rowsFiltered, 0),
+    rowsQuarantined: cs.reduce((a, c) => a + c.rowsQuarantined, 0),
+    components: cs,
   };
 }
 

@@ -76,6 +76,8 @@ describe('runPipeline: flows', () => {
     );
     expect(crashed.status).toBe('failed');
     expect(crashed.error!.message).toMatch(/crash at row 138/);
+    // The failed step reports how far it got: rows read, and rows committed at the last checkpoint.
+    expect(crashed.steps[0]).toMatchObject({ rowsRead: 130, rowsWritten: 60, rowsFiltered: 65 });
     const partial = table(out);
     expect(partial.seq).toBe(6);
     expect(partial.rows).toHaveLength(60);
