@@ -30,7 +30,7 @@ export const jsonSource = defineSource({
     'Reads a file holding one JSON array of objects (optionally gzipped), streaming element by element; ' +
     'elements that are not objects go to quarantine.',
   config: jsonSourceConfig,
-  example: { path: 'data/customers.json', compression: 'auto', batchSize: 4096, chunkSize: 1 << 20 },
+  example: { path: 'data/customers.json', compression: 'auto' },
   read: readJson,
 });
 
