@@ -37,7 +37,7 @@ export const ndjsonSource = defineSource({
   summary:
     'Reads newline-delimited JSON (one object per line, optionally gzipped) as rows; bad lines go to quarantine.',
   config: ndjsonSourceConfig,
-  example: { path: 'data/events.ndjson.gz', compression: 'auto', batchSize: 4096, chunkSize: 1 << 20 },
+  example: { path: 'data/events.ndjson.gz', compression: 'auto' },
   read: readNdjson,
 });
 
