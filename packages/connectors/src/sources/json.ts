@@ -30,7 +30,7 @@ export const jsonSource = defineSource({
     'Reads a file holding one JSON array of objects (optionally gzipped), streaming element by element; ' +
     'elements that are not objects go to quarantine.',
   config: jsonSourceConfig,
-  example: { path: 'data/customers.json', compression: 'auto' },
+  example: { path: 'data/customers.json', compression: 'auto', batchSize: 1024, chunkSize: 1 << 17 },
   read: readJson,
 });
 

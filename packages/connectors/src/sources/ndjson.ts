@@ -37,7 +37,7 @@ export const ndjsonSource = defineSource({
   summary:
     'Reads newline-delimited JSON (one object per line, optionally gzipped) as rows; bad lines go to quarantine.',
   config: ndjsonSourceConfig,
-  example: { path: 'data/events.ndjson.gz', compression: 'auto' },
+  example: { path: 'data/events.ndjson.gz', compression: 'auto', batchSize: 1024, chunkSize: 1 << 17 },
   read: readNdjson,
 });
 
