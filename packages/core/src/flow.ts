@@ -206,7 +206,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     writers.length = 0;
     await quarantine.close();
     await writeJsonAtomic(statePath, state);
-    await store.remove();
+    // The checkpoint stays until the run records the step's success (run.ts removes it then): a
+    // crash in between resumes from the final checkpoint, which only closes the sinks.
     // A sink emits what it was given: its checksum is the last stage's.
     const upstream = (tMeters.at(-1) ?? srcMeter).checksum.toString();
     for (const m of sMeters) m.checksum = Checksum.from(upstream);

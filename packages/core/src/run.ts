@@ -76,8 +76,17 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
   if (!opts.resume)
     await rm(join(stateDir, 'steps'), { recursive: true, force: true }).catch(() => undefined);
-  const state: RunState = { pipeline: plan.name, status: 'running', steps: {} };
-  await writeJsonAtomic(runFile, state);
+  // Steps a resumed run keeps stay recorded from the start: a crash before the scheduler reaches
+  // them again must not make them look unfinished.
+  const kept = Object.entries(previous?.steps ?? {}).filter(([, r]) => r.status === 'success');
+  const state: RunState = { pipeline: plan.name, status: 'running', steps: Object.fromEntries(kept) };
+  // Parallel steps save run.json one after another, so a later save never lands before an earlier.
+  let saving = Promise.resolve();
+  const save = (): Promise<void> => {
+    saving = saving.then(() => writeJsonAtomic(runFile, state));
+    return saving;
+  };
+  await save();
 
   const logger = (stepId: string, componentId: string): Logger => {
     const at = (level: LogLevel) => (message: string, meta?: Record<string, unknown>) =>
@@ -192,7 +201,9 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const reports = await scheduleDag(plan.steps, opts.concurrency ?? 4, signal, async (step) => {
     const r = await runStep(step);
     state.steps[step.id] = r;
-    await writeJsonAtomic(runFile, state);
+    await save();
+    if (r.status === 'success')
+      await rm(join(stateDir, 'steps', step.id, 'checkpoint.json'), { force: true });
     emit({
       type: 'step',
       stepId: step.id,
@@ -211,7 +222,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       ? 'cancelled'
       : 'success';
   state.status = status;
-  await writeJsonAtomic(runFile, state);
+  await save();
   const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
   const quarantine = await collectQuarantine(stateDir, steps);
   const firstError = failed?.error ?? steps.find((s) => s.error)?.error;

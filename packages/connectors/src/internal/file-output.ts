@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
@@ -99,7 +100,9 @@ export class FileOutput {
   async start(resume: Json | undefined): Promise<FileOutputState> {
     const { where } = this.#opts;
     this.#opts.signal.throwIfAborted();
-    await this.#checkFinalPath();
+    // A resume whose output was already renamed into place is not an overwrite (see #closedAt).
+    const finished = resume !== undefined && !existsSync(this.partialPath);
+    if (!finished) await this.#checkFinalPath();
     await mkdir(dirname(this.path), { recursive: true });
     if (resume === undefined) {
       this.#handle = await open(this.partialPath, 'w');

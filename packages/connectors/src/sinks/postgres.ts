@@ -176,10 +176,14 @@ class PostgresWriter implements SinkWriter {
         ? err
         : pgError(err, this.#where, this.#conn.target, 'inspect the table');
     }
+    // A fresh run drops the old checkpoint at once, in its own transaction: left pending until the
+    // first commit, it could be taken by a resume after a crash for this run's own first checkpoint.
+    if (resume === undefined) {
+      await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#ctx.checkpointKey]);
+    }
     await this.#query('BEGIN');
     this.#inTransaction = true;
     if (resume !== undefined) return;
-    await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#ctx.checkpointKey]);
     if (mode === 'truncate' && this.#existing) await this.#query(`TRUNCATE ${this.#target}`, [], 'truncate');
   }
 

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
@@ -47,12 +46,6 @@ export class CheckpointStore {
     if (this.#previous) file.previous = this.#previous;
     await writeJsonAtomic(this.#path, file);
     this.#previous = cp;
-  }
-
-  /** A finished step needs no resume point. */
-  async remove(): Promise<void> {
-    await rm(this.#path, { force: true });
-    this.#previous = undefined;
   }
 
   /**
