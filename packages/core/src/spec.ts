@@ -11,7 +11,12 @@ const Duration = Type.Union(
 );
 
 const With = Type.Record(Type.String(), Type.Unknown(), { description: "The connector's config." });
-const Label = Type.Optional(Type.String({ description: 'A name for this component in reports.' }));
+const Label = Type.Optional(
+  Type.String({
+    pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+    description: 'A name for this component in reports and checkpoints, unique within its step.',
+  }),
+);
 
 /** One component of a flow: exactly one of `source`, `transform`, `sink` (checked after the shape). */
 export const ComponentSpec = Type.Object(
@@ -139,8 +144,15 @@ function checkStep(step: StepSpec, path: string): Issue[] {
   if (step.flow && step.with)
     issues.push({ path: `${path}.with`, message: 'a flow step has no `with`; configure each component' });
   if (!step.flow) return issues;
+  // Labels name checkpoints at the destination: two sinks sharing one would share a checkpoint.
+  const labels = new Map<string, number>();
   step.flow.forEach((c, j) => {
     const at = `${join(path, 'flow')}[${j}]`;
+    if (c.id !== undefined) {
+      if (labels.has(c.id))
+        issues.push({ path: `${at}.id`, message: `duplicate component id "${c.id}" in step "${step.id}"` });
+      labels.set(c.id, j);
+    }
     const roles = ['source', 'transform', 'sink'].filter((k) => k in c);
     if (roles.length !== 1) {
       const found = roles.length === 0 ? 'none' : roles.join(' and ');

@@ -293,6 +293,20 @@ describe('runPipeline: validation before anything runs', () => {
     ]);
   });
 
+  it('rejects two components of a step with the same id', async () => {
+    const err = (await run({
+      name: 'x',
+      flow: [
+        { source: 'count', with: { rows: 1 } },
+        { sink: 'json-table', id: 'out', with: { path: 'a' } },
+        { sink: 'json-table', id: 'out', with: { path: 'b' } },
+      ],
+    }).catch((e: unknown) => e)) as ConfigError;
+    expect(err.issues).toEqual([
+      { path: 'flow[2].id', message: 'duplicate component id "out" in step "main"' },
+    ]);
+  });
+
   it('interpolates env and params and validates params against the schema', async () => {
     const dir = tmp();
     const spec = {
