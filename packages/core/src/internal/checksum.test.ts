@@ -37,12 +37,10 @@ describe('Checksum', () => {
     expect(sum([{ id: 1, name: 'b', ok: true }, { id: 2, name: 'a', ok: false }, rows[2]!])).not.toBe(a);
   });
 
-  it('round-trips through its hex form and merges like a union', () => {
+  it('round-trips through its hex form', () => {
     const a = new Checksum();
-    a.addRows(rows.slice(0, 2));
-    const b = Checksum.from(a.toString());
-    b.merge(sum(rows.slice(2)));
-    expect(b.toString()).toBe(sum(rows));
+    a.addRows(rows);
+    expect(Checksum.from(a.toString()).toString()).toBe(sum(rows));
     expect(sum([])).toBe('0000000000000000');
   });
 });

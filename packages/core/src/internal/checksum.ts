@@ -111,14 +111,6 @@ export class Checksum {
     this.#shape = s;
   }
 
-  /** Adds another checksum (the union of two row multisets). */
-  merge(other: Checksum | string): void {
-    const o = typeof other === 'string' ? Checksum.from(other) : other;
-    const nlo = (this.#lo >>> 0) + (o.#lo >>> 0);
-    this.#lo = nlo | 0;
-    this.#hi = (this.#hi + o.#hi + (nlo > 0xffffffff ? 1 : 0)) | 0;
-  }
-
   toString(): string {
     return (this.#hi >>> 0).toString(16).padStart(8, '0') + (this.#lo >>> 0).toString(16).padStart(8, '0');
   }
