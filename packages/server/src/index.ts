@@ -1,0 +1,2 @@
+// The platform's public surface: each module adds its exports here by name.
+export {};
