@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
-import { ErrorCode, SluiceError, toSluiceError } from './errors.ts';
+import { ConfigError, ErrorCode, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
@@ -48,6 +48,16 @@ export interface RunOptions {
   maxQuarantine?: number;
   /** Steps run at once. @defaultValue 4 */
   concurrency?: number;
+  /**
+   * Runs only these steps (by id), as if the steps they need had succeeded: how the platform runs
+   * one step of a job in its own process. @defaultValue every step
+   */
+  steps?: readonly string[];
+  /**
+   * Names this run at destinations that keep checkpoints (the PostgreSQL sink's checkpoint row):
+   * runs with the same key resume each other. @defaultValue the pipeline's name
+   */
+  runKey?: string;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -67,6 +77,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     params: opts.params ?? {},
     env: opts.env ?? process.env,
   });
+  const steps = selectSteps(plan.steps, opts.steps);
   const started = Date.now();
   const baseDir = resolve(opts.baseDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
@@ -147,7 +158,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     resume: boolean,
   ) => {
     const result = await runFlow(step, {
-      pipeline: plan.name,
+      pipeline: opts.runKey ?? plan.name,
       stepDir,
       baseDir,
       params: plan.params,
@@ -198,7 +209,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     };
   };
 
-  const reports = await scheduleDag(plan.steps, opts.concurrency ?? 4, signal, async (step) => {
+  const reports = await scheduleDag(steps, opts.concurrency ?? 4, signal, async (step) => {
     const r = await runStep(step);
     state.steps[step.id] = r;
     await save();
@@ -214,29 +225,44 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     return r;
   });
 
-  const steps = plan.steps.map((s) => reports.get(s.id)!);
-  const failed = steps.find((s) => s.status === 'failed');
+  const done = steps.map((s) => reports.get(s.id)!);
+  const failed = done.find((s) => s.status === 'failed');
   const status: RunStatus = failed
     ? 'failed'
-    : steps.some((s) => s.status === 'cancelled')
+    : done.some((s) => s.status === 'cancelled')
       ? 'cancelled'
       : 'success';
   state.status = status;
   await save();
-  const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
-  const quarantine = await collectQuarantine(stateDir, steps);
-  const firstError = failed?.error ?? steps.find((s) => s.error)?.error;
+  const problems = done.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
+  const quarantine = await collectQuarantine(stateDir, done);
+  const firstError = failed?.error ?? done.find((s) => s.error)?.error;
   return {
     pipeline: plan.name,
     status,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     params: plan.params,
-    steps,
+    steps: done,
     integrity: { ok: problems.length === 0, problems },
     quarantine,
     ...(firstError ? { error: firstError } : {}),
   };
+}
+
+function selectSteps(all: PlannedStep[], only: readonly string[] | undefined): PlannedStep[] {
+  if (only === undefined) return all;
+  const unknown = only.filter((id) => !all.some((s) => s.id === id));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `no step ${unknown.map((u) => `"${u}"`).join(', ')} in this pipeline (its steps: ${all.map((s) => s.id).join(', ')})`,
+      unknown.map((u) => ({ path: 'steps', message: `unknown step "${u}"` })),
+    );
+  }
+  const chosen = new Set(only);
+  return all
+    .filter((s) => chosen.has(s.id))
+    .map((s) => ({ ...s, needs: s.needs.filter((n) => chosen.has(n)) }));
 }
 
 function totals(cs: ComponentStats[]) {

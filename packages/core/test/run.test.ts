@@ -7,7 +7,7 @@ import { countSource, jsonTableSink, keepEven, testRegistry } from './helpers/co
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-run-'));
 const table = (path: string) =>
-  JSON.parse(readFileSync(path, 'utf8')) as { seq: number | null; rows: { n: number }[] };
+  JSON.parse(readFileSync(path, 'utf8')) as { seq: number | null; rows: { n: number }[]; key?: string };
 
 function flowSpec(dir: string, source: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   return {
@@ -207,6 +207,23 @@ describe('runPipeline: DAG', () => {
     const report = await runPipeline(spec, { registry: testRegistry(), stateDir: dir });
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(report.steps[0]).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+  });
+
+  it('runs only the chosen steps, as if the steps they need had succeeded', async () => {
+    const dir = tmp();
+    const report = await runPipeline(dag(dir, true), {
+      registry: testRegistry(),
+      stateDir: dir,
+      steps: ['c', 'd'],
+      runKey: 'job-42',
+    });
+    expect(report.status).toBe('success');
+    expect(report.steps.map((s) => `${s.id}:${s.status}`)).toEqual(['c:success', 'd:success']);
+    // Sinks that keep checkpoints at the destination key them by run, step and component.
+    expect(table(join(dir, 'out.json')).key).toBe('job-42/d/d.2:json-table');
+    await expect(
+      runPipeline(dag(dir), { registry: testRegistry(), stateDir: dir, steps: ['x'] }),
+    ).rejects.toThrow(/no step "x" in this pipeline \(its steps: a, b, c, d\)/);
   });
 
   it('cancels with the run signal', async () => {

@@ -70,6 +70,7 @@ export const keepEven = defineTransform({
 interface JsonTable {
   seq: number | null;
   rows: Row[];
+  key?: string;
 }
 const readTable = (path: string): JsonTable => {
   try {
@@ -95,7 +96,7 @@ export const jsonTableSink = defineSink({
     let acked = 0;
     let writes = 0;
     const save = (seq: number | null) => {
-      committed = { seq, rows: [...committed.rows, ...pending] };
+      committed = { seq, rows: [...committed.rows, ...pending], key: ctx.checkpointKey };
       acked += pending.length;
       pending = [];
       writeFileSync(ctx.config.path, JSON.stringify(committed));
