@@ -17,6 +17,8 @@ export interface Harness {
   quarantined: QuarantineEntry[];
   logs: string[];
   origin: string | undefined;
+  /** Rows a sink reported as merged by key. */
+  merged: number;
 }
 
 const registry = new Registry();
@@ -54,7 +56,7 @@ export interface ContextOptions {
 }
 
 export function sourceContext<C>(def: SourceDefinition, config: unknown, opts: ContextOptions = {}) {
-  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const h: Harness = { quarantined: [], logs: [], origin: undefined, merged: 0 };
   const state = opts.state ?? new Map<string, Json>();
   const ctx: SourceContext<C> = {
     ...base<C>(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd()),
@@ -97,10 +99,13 @@ export function sinkContext<C>(
   config: unknown,
   opts: ContextOptions & { key?: string } = {},
 ) {
-  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const h: Harness = { quarantined: [], logs: [], origin: undefined, merged: 0 };
   const ctx: SinkContext<C> = {
     ...base<C>(def, config, h, opts.signal ?? new AbortController().signal, opts.baseDir ?? process.cwd()),
     checkpointKey: opts.key ?? 'test/key',
+    merged: (rows) => {
+      h.merged += rows;
+    },
   };
   return { ctx, harness: h };
 }
@@ -115,7 +120,7 @@ export async function openSink(
 }
 
 export async function createTransform(def: TransformDefinition, config: unknown, opts: ContextOptions = {}) {
-  const h: Harness = { quarantined: [], logs: [], origin: undefined };
+  const h: Harness = { quarantined: [], logs: [], origin: undefined, merged: 0 };
   const ctx = base(
     def,
     config,

@@ -51,7 +51,7 @@ async function readAll(ctx: SourceContext<SourceConfig>) {
   return { batches, rows: batches.flatMap((b) => b.rows) };
 }
 
-function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = []) {
+function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = [], merged = { rows: 0 }) {
   const ctx: SinkContext<SinkConfig> = {
     config: { url: URL, table: 'out', schema, mode: 'append', createTable: false, ...config },
     signal: new AbortController().signal,
@@ -62,6 +62,9 @@ function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = [
     log,
     quarantine: (e) => void quarantined.push(e),
     checkpointKey: 'pipe/load/load.1',
+    merged: (rows) => {
+      merged.rows += rows;
+    },
   };
   return ctx;
 }
@@ -294,20 +297,56 @@ describe('postgres sink', () => {
 
   it('upserts by key, counting merged rows; the last of repeated keys wins', async () => {
     await admin.query(`INSERT INTO ${schema}.out VALUES (1, 'old')`);
-    const w = await openWriter({ mode: 'upsert', key: ['id'] });
+    const merged = { rows: 0 };
+    const w = await postgresSink.open(sinkCtx({ mode: 'upsert', key: ['id'] }, [], merged));
+    await w.start(undefined);
     await w.write([
       { id: 1, name: 'new' },
       { id: 2, name: 'x' },
       { id: 2, name: 'y' },
     ]);
     await w.commit({ seq: 1, position: null });
+    expect(merged.rows).toBe(1);
     await w.write([{ id: 3, name: 'z' }]);
     expect((await w.close()).rowsWritten).toBe(3);
+    expect(merged.rows).toBe(1);
     expect(await rowsOf(`SELECT id::int, name FROM ${schema}.out ORDER BY id`)).toEqual([
       { id: 1, name: 'new' },
       { id: 2, name: 'y' },
       { id: 3, name: 'z' },
     ]);
+  });
+
+  it('stops a statement blocked on a lock when the run is cancelled', async () => {
+    const locker = new pg.Client({ connectionString: URL });
+    await locker.connect();
+    try {
+      await locker.query(`BEGIN; LOCK TABLE ${schema}.out IN ACCESS EXCLUSIVE MODE`);
+      const ac = new AbortController();
+      const ctx = { ...sinkCtx({ mode: 'truncate' }), signal: ac.signal };
+      const w = await postgresSink.open(ctx);
+      const started = w.start(undefined).then(
+        () => 'started',
+        (e: Error) => e.message,
+      );
+      // The TRUNCATE waits for the lock: the sink reports nothing until the cancel.
+      const waitForLockWait = async () => {
+        for (;;) {
+          const r = await admin.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'TRUNCATE%'`,
+          );
+          if (r.rows[0].n > 0) return;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      await waitForLockWait();
+      ac.abort(new Error('cancelled by the test'));
+      expect(await started).toBe('cancelled by the test');
+      await w.abort(new Error('cancelled by the test'));
+    } finally {
+      await locker.query('ROLLBACK');
+      await locker.end();
+    }
   });
 
   it('requires key for upsert', async () => {

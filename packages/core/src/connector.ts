@@ -113,6 +113,11 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
 export interface SinkContext<C> extends ComponentContext<C> {
   /** Stable identity of this sink across runs of the step, for checkpoints kept at the destination. */
   readonly checkpointKey: string;
+  /**
+   * Reports rows the destination folded into another row with the same key (an upsert that saw a
+   * key twice before one commit). They count as filtered, so the reconciliation still balances.
+   */
+  merged(rows: number): void;
 }
 
 export interface SinkResult {
@@ -143,6 +148,12 @@ export interface SinkWriter {
    */
   start(resume: Json | undefined): Promise<void>;
   write(rows: Row[]): Promise<void>;
+  /**
+   * Optional: called before every checkpoint (and before `close`) so the sink finishes pending work
+   * and reports, through `quarantine` and `merged`, what the destination refused or merged: the
+   * checkpoint records the counts. Nothing needs to be durable yet; `commit` follows.
+   */
+  flush?(): Promise<void>;
   /**
    * Makes everything written so far durable and returns the state needed to resume here (a file
    * length, say). Transactional sinks store `checkpoint` with the data in one transaction.

@@ -89,7 +89,14 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   try {
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
-      const ctx = { ...context(s, sMeters[i]!), checkpointKey: `${env.pipeline}/${step.id}/${s.id}` };
+      const m = sMeters[i]!;
+      const ctx = {
+        ...context(s, m),
+        checkpointKey: `${env.pipeline}/${step.id}/${s.id}`,
+        merged: (rows: number) => {
+          m.rowsMerged += rows;
+        },
+      };
       writers.push(await s.def.open(ctx));
     }
     const components = [step.source, ...step.transforms, ...step.sinks];
@@ -101,7 +108,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       quarantined = from.quarantine.rows;
     }
     // Rows committed before the checkpoint were acknowledged then; sinks count only new ones.
-    const ackedBefore = sMeters.map((m) => m.rowsIn);
+    const ackedBefore = sMeters.map((m) => m.rowsOut);
     await quarantine.open(from?.quarantine);
     for (let i = 0; i < writers.length; i++) {
       const resume = from && (transactional[i] ? { seq: from.seq } : from.sinks[i]);
@@ -114,14 +121,23 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
 
     const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
+      // Sinks report what they refused or merged first, so the counts below are complete.
+      for (const w of writers) await w.flush?.();
       const q = await quarantine.flush();
+      // Once this checkpoint is committed, so is every row a sink received and did not set aside;
+      // a sink's meter shows it only after its own commit, so a failed commit is not counted.
+      const acked = sMeters.map((m) => m.rowsToAcknowledge);
       const sinks: (Json | null)[] = [];
       for (let i = 0; i < writers.length; i++) {
-        sinks.push(transactional[i] ? null : ((await writers[i]!.commit({ seq, position })) ?? null));
+        if (transactional[i]) {
+          sinks.push(null);
+          continue;
+        }
+        sinks.push((await writers[i]!.commit({ seq, position })) ?? null);
+        sMeters[i]!.rowsOut = acked[i]!;
       }
-      // Everything the sinks received so far is committed once this checkpoint is.
-      for (const m of sMeters) m.rowsOut = m.rowsIn;
       const stats = meters.map((m) => m.stats());
+      for (let i = 0; i < sMeters.length; i++) stats[1 + tMeters.length + i]!.rowsOut = acked[i]!;
       const cp: Checkpoint = {
         seq,
         position,
@@ -134,7 +150,9 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       };
       await store.save(cp);
       for (let i = 0; i < writers.length; i++) {
-        if (transactional[i]) await writers[i]!.commit({ seq, position });
+        if (!transactional[i]) continue;
+        await writers[i]!.commit({ seq, position });
+        sMeters[i]!.rowsOut = acked[i]!;
       }
     };
 

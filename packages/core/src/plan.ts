@@ -98,10 +98,15 @@ function planStep(
       initialDelayMs: toMs(step.retry?.backoff?.initial) ?? 1000,
       maxDelayMs: toMs(step.retry?.backoff?.max) ?? 30_000,
     },
-    timeoutMs: toMs(step.timeout),
+    timeoutMs: toMs(step.timeout) || undefined,
     maxQuarantine: step.maxQuarantine,
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
   };
+  if (toMs(step.timeout) === 0)
+    issues.push({
+      path: join(path, 'timeout'),
+      message: `step "${step.id}": a timeout of 0 would stop the step at once; give a positive duration or omit timeout`,
+    });
   const component = <K extends ConnectorDefinition['kind']>(
     kind: K,
     name: string,
@@ -119,11 +124,16 @@ function planStep(
     const resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
     const problems = registry.check(def, resolved, `${at}.with`);
     for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
-    const index = at.match(/\[(\d+)\]$/)?.[1] ?? '0';
+    // Flow components are numbered by position; a task step has one component, named by the step.
+    const index = at.match(/flow\[(\d+)\]$/)?.[1];
     return {
       def,
       config: resolved,
-      id: label ? `${step.id}.${label}` : `${step.id}.${index}:${name}`,
+      id: label
+        ? `${step.id}.${label}`
+        : index === undefined
+          ? `${step.id}:${name}`
+          : `${step.id}.${index}:${name}`,
       path: at,
     };
   };

@@ -42,7 +42,8 @@ export interface RunReport {
 
 /**
  * The reconciliation of one flow. With one sink and no fan-out, every row read is written,
- * filtered or quarantined; with several sinks (fan-out) each sink must acknowledge what it got.
+ * filtered or quarantined; with several sinks (fan-out) each sink must acknowledge what it got,
+ * less what it quarantined or merged by key (a sink's rowsFiltered).
  */
 export function reconcile(
   components: ComponentStats[],
@@ -56,12 +57,21 @@ export function reconcile(
   for (const s of sinks) {
     if (s.rowsIn !== delivered)
       problems.push(`${s.id} received ${s.rowsIn} rows, ${delivered} were sent to it`);
-    if (s.rowsOut !== s.rowsIn)
-      problems.push(`${s.id} acknowledged ${s.rowsOut} of the ${s.rowsIn} rows it received`);
+    const expected = s.rowsIn - s.rowsQuarantined - s.rowsFiltered;
+    if (s.rowsOut !== expected) {
+      const set = [
+        s.rowsQuarantined > 0 ? `${s.rowsQuarantined} quarantined` : '',
+        s.rowsFiltered > 0 ? `${s.rowsFiltered} merged by key` : '',
+      ].filter(Boolean);
+      problems.push(
+        `${s.id} acknowledged ${s.rowsOut} of the ${expected} rows it had to write ` +
+          `(${s.rowsIn} received${set.length ? `, ${set.join(', ')}` : ''})`,
+      );
+    }
   }
   if (source && sinks.length === 1 && !fanOut) {
     const read = source.rowsIn;
-    const filtered = sum(transforms, 'rowsFiltered');
+    const filtered = sum(components, 'rowsFiltered');
     const quarantined = sum(components, 'rowsQuarantined');
     const written = sinks[0]!.rowsOut;
     if (read !== written + filtered + quarantined) {

@@ -127,7 +127,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;
   steps.forEach((step, i) => issues.push(...checkStep(step, shortForm ? '' : `steps[${i}]`)));
-  issues.push(...checkGraph(steps));
+  issues.push(...checkGraph(steps, shortForm));
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues, ErrorCode.SPEC);
   return spec;
 }
@@ -182,8 +182,10 @@ export function join(base: string, key: string): string {
   return base ? `${base}.${key}` : key;
 }
 
-function checkGraph(steps: StepSpec[]): Issue[] {
+function checkGraph(steps: StepSpec[], shortForm: boolean): Issue[] {
   const issues: Issue[] = [];
+  // The short form's one step is the document itself: its options sit at the top level.
+  const at = (i: number) => (shortForm ? '' : `steps[${i}].`);
   const ids = new Map<string, number>();
   steps.forEach((s, i) => {
     if (ids.has(s.id))
@@ -197,9 +199,9 @@ function checkGraph(steps: StepSpec[]): Issue[] {
     (s.needs ?? []).forEach((n, k) => {
       if (!ids.has(n)) {
         const known = [...ids.keys()].join(', ');
-        issues.push({ path: `steps[${i}].needs[${k}]`, message: `unknown step "${n}" (steps: ${known})` });
+        issues.push({ path: `${at(i)}needs[${k}]`, message: `unknown step "${n}" (steps: ${known})` });
       } else if (n === s.id)
-        issues.push({ path: `steps[${i}].needs[${k}]`, message: `step "${n}" needs itself` });
+        issues.push({ path: `${at(i)}needs[${k}]`, message: `step "${n}" needs itself` });
     }),
   );
   const cycle = findCycle(steps);

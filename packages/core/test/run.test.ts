@@ -120,6 +120,42 @@ describe('runPipeline: flows', () => {
     expect(resumed.steps[0]).toMatchObject({ rowsRead: 30, rowsWritten: 30, resumedFromRow: 30 });
   });
 
+  it('resumes a step that failed only its integrity check without writing its rows again', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out.json');
+    const spec = (underReport: number) => ({
+      name: 'test',
+      flow: [
+        { source: 'count', with: { rows: 30 } },
+        { sink: 'json-table', with: { path: out, underReport } },
+      ],
+    });
+    const opts = { registry: testRegistry(), stateDir: dir };
+    const failed = await runPipeline(spec(2), opts);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'INTEGRITY_FAILED' });
+    expect(failed.steps[0]).toMatchObject({ rowsRead: 30, rowsWritten: 28 });
+    const resumed = await runPipeline(spec(0), { ...opts, resume: true });
+    expect(resumed.status).toBe('success');
+    expect(table(out).rows.map((r) => r.n)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it('counts as written only what a transactional sink committed before its commit failed', async () => {
+    const dir = tmp();
+    const spec = {
+      name: 'test',
+      checkpointEvery: 10,
+      flow: [
+        { source: 'count', with: { rows: 30 } },
+        { sink: 'json-table', with: { path: join(dir, 'out.json'), failOnCommit: 2 } },
+      ],
+    };
+    const failed = await runPipeline(spec, { registry: testRegistry(), stateDir: dir });
+    expect(failed.error!.message).toMatch(/commit 2 failed/);
+    expect(failed.steps[0]).toMatchObject({ status: 'failed', rowsRead: 20, rowsWritten: 10 });
+    expect(table(join(dir, 'out.json')).rows).toHaveLength(10);
+  });
+
   it('refuses to resume a checkpoint written for other components', async () => {
     const dir = tmp();
     const opts = { registry: testRegistry(), stateDir: dir };
@@ -262,6 +298,41 @@ describe('runPipeline: validation before anything runs', () => {
       message: 'unknown step "zz" (steps: a, b, c)',
     });
     expect(issues.find((i) => i.message.startsWith('cycle'))!.message).toBe('cycle in needs: a → c → b → a');
+  });
+
+  it('reports short-form problems at the paths the author wrote, and refuses a zero timeout', async () => {
+    const short = await run({
+      name: 'x',
+      needs: ['other'],
+      flow: [
+        { source: 'count', with: { rows: 1 } },
+        { sink: 'json-table', with: { path: '/tmp/x' } },
+      ],
+    }).catch((e: unknown) => e);
+    expect((short as ConfigError).issues).toContainEqual({
+      path: 'needs[0]',
+      message: 'unknown step "other" (steps: main)',
+    });
+    const zero = await run({ name: 'x', steps: [{ id: 'w', task: 'wait', timeout: '0s' }] }).catch(
+      (e: unknown) => e,
+    );
+    expect((zero as ConfigError).issues[0]).toMatchObject({ path: 'steps[0].timeout' });
+    expect((zero as ConfigError).issues[0]!.message).toMatch(/give a positive duration or omit timeout/);
+  });
+
+  it("names a task step's component after the step", async () => {
+    const events: string[] = [];
+    await runPipeline(
+      { name: 'x', steps: [{ id: 'w', task: 'wait' }] },
+      {
+        registry: testRegistry(),
+        stateDir: tmp(),
+        onEvent: (e) => {
+          if (e.type === 'log') events.push(e.componentId);
+        },
+      },
+    );
+    expect(events).toEqual(['w:wait']);
   });
 
   it('names the step and JSON path of a bad connector config and suggests connector names', async () => {

@@ -115,7 +115,14 @@ class PostgresWriter implements SinkWriter {
     this.#where = ctx.componentId;
     this.#target = qualified(ctx.config.schema, ctx.config.table);
     this.#checkpoints = qualified(ctx.config.schema, CHECKPOINT_TABLE);
+    ctx.signal.addEventListener('abort', this.#onAbort, { once: true });
   }
+
+  // A statement waiting on a lock (TRUNCATE behind a long reader, say) ignores the client; only a
+  // server-side cancel stops it, and the failed query then reports the cancellation.
+  readonly #onAbort = (): void => {
+    void this.#conn.cancel();
+  };
 
   get #location(): string {
     return `${this.#ctx.config.schema}.${this.#ctx.config.table}`;
@@ -125,6 +132,7 @@ class PostgresWriter implements SinkWriter {
     try {
       return await this.#conn.client.query(sql, params);
     } catch (err) {
+      if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
       throw pgError(err, this.#where, this.#conn.target, doing);
     }
   }
@@ -172,6 +180,7 @@ class PostgresWriter implements SinkWriter {
         );
       }
     } catch (err) {
+      if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
       throw err instanceof FatalError
         ? err
         : pgError(err, this.#where, this.#conn.target, 'inspect the table');
@@ -234,6 +243,7 @@ class PostgresWriter implements SinkWriter {
   }
 
   #copyFailed(err: unknown): Error {
+    if (this.#ctx.signal.aborted) return this.#ctx.signal.reason;
     return pgError(err, this.#where, this.#conn.target, `copy rows into ${this.#location}`);
   }
 
@@ -264,8 +274,12 @@ class PostgresWriter implements SinkWriter {
     }
   }
 
-  /** Ends the open COPY and merges staged rows; adds the acknowledged count to `#pending`. */
-  async #flush(): Promise<void> {
+  /**
+   * Ends the open COPY and merges staged rows; adds the acknowledged count to `#pending`. Staged
+   * rows that found no row of their own (a key seen twice, or already present with nothing to
+   * update) are reported as merged.
+   */
+  async flush(): Promise<void> {
     const copy = this.#copy;
     if (!copy) return;
     this.#copy = undefined;
@@ -285,7 +299,9 @@ class PostgresWriter implements SinkWriter {
       [],
       `upsert into ${this.#location}`,
     );
-    this.#pending += merged.rowCount ?? 0;
+    const affected = merged.rowCount ?? 0;
+    this.#pending += affected;
+    if (copied > affected) this.#ctx.merged(copied - affected);
     await this.#query(`TRUNCATE ${this.#stage}`);
   }
 
@@ -297,7 +313,7 @@ class PostgresWriter implements SinkWriter {
   }
 
   async commit(checkpoint: { seq: number; position: Json }): Promise<undefined> {
-    await this.#flush();
+    await this.flush();
     await this.#query(
       `INSERT INTO ${this.#checkpoints} (key, seq, position, updated_at) VALUES ($1, $2, $3::jsonb, now())
        ON CONFLICT (key) DO UPDATE SET seq = EXCLUDED.seq, position = EXCLUDED.position, updated_at = now()`,
@@ -311,15 +327,17 @@ class PostgresWriter implements SinkWriter {
   }
 
   async close(): Promise<SinkResult> {
-    await this.#flush();
+    await this.flush();
     // The checkpoint row stays: the runner's final checkpoint is in it, which tells a resume after
     // a crash right here that every row is already in (a fresh run's start deletes it).
     await this.#commitTransaction();
+    this.#ctx.signal.removeEventListener('abort', this.#onAbort);
     await this.#conn.client.end().catch(() => undefined);
     return { rowsWritten: this.#committed, location: this.#location };
   }
 
   async abort(error: unknown): Promise<void> {
+    this.#ctx.signal.removeEventListener('abort', this.#onAbort);
     await this.#copy?.cancel(error instanceof Error ? error : new Error(String(error)), 5000);
     this.#copy = undefined;
     if (this.#inTransaction)

@@ -11,7 +11,10 @@ export interface ComponentStats {
   /** Rows passed on (for a sink: rows the destination acknowledged). */
   rowsOut: number;
   rowsQuarantined: number;
-  /** Rows a transform dropped on purpose (not quarantined). */
+  /**
+   * Rows dropped on purpose, not quarantined: by a transform (a filter), or merged by a sink into
+   * another row with the same key (an upsert).
+   */
   rowsFiltered: number;
   /** Order-independent checksum of the rows this component emitted. */
   checksum: string;
@@ -27,6 +30,8 @@ export class Meter {
   rowsIn = 0;
   rowsOut = 0;
   rowsQuarantined = 0;
+  /** Sinks only: rows the destination merged into another with the same key. */
+  rowsMerged = 0;
   ms = 0;
   location: string | undefined;
   checksum = new Checksum();
@@ -46,13 +51,23 @@ export class Meter {
     this.rowsIn = s.rowsIn;
     this.rowsOut = s.rowsOut;
     this.rowsQuarantined = s.rowsQuarantined;
+    if (this.kind === 'sink') this.rowsMerged = s.rowsFiltered;
     this.ms = s.durationMs;
     this.checksum = Checksum.from(s.checksum);
   }
 
+  /** Rows a sink received that are neither quarantined nor merged: what it must acknowledge. */
+  get rowsToAcknowledge(): number {
+    return this.rowsIn - this.rowsQuarantined - this.rowsMerged;
+  }
+
   stats(): ComponentStats {
     const filtered =
-      this.kind === 'transform' ? Math.max(0, this.rowsIn - this.rowsOut - this.rowsQuarantined) : 0;
+      this.kind === 'transform'
+        ? Math.max(0, this.rowsIn - this.rowsOut - this.rowsQuarantined)
+        : this.kind === 'sink'
+          ? this.rowsMerged
+          : 0;
     const s: ComponentStats = {
       id: this.id,
       connector: this.connector,

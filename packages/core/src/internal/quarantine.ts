@@ -73,6 +73,8 @@ export class QuarantineFile {
       const data = Buffer.from(this.#buffer.join(''));
       this.#buffer = [];
       await this.#fh.write(data, 0, data.length, this.#bytes);
+      // The checkpoint about to record this length must not outlive the entries after a power cut.
+      await this.#fh.sync();
       this.#bytes += data.length;
     }
     return { bytes: this.#bytes, rows: this.#rows };

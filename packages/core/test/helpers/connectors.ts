@@ -89,6 +89,8 @@ export const jsonTableSink = defineSink({
     path: Type.String(),
     failOnWrite: Type.Optional(Type.Integer()),
     failOnClose: Type.Optional(Type.Boolean()),
+    failOnCommit: Type.Optional(Type.Integer({ description: 'the commit of this seq fails' })),
+    underReport: Type.Optional(Type.Integer({ description: 'acknowledge this many rows fewer' })),
   }),
   async open(ctx) {
     let committed = readTable(ctx.config.path);
@@ -114,13 +116,14 @@ export const jsonTableSink = defineSink({
         pending.push(...rows);
       },
       commit: async ({ seq }) => {
+        if (ctx.config.failOnCommit === seq) throw new Error(`commit ${seq} failed`);
         save(seq);
         return undefined;
       },
       close: async () => {
         if (ctx.config.failOnClose) throw new Error('crash while closing');
         save(committed.seq);
-        return { rowsWritten: acked, location: ctx.config.path };
+        return { rowsWritten: acked - (ctx.config.underReport ?? 0), location: ctx.config.path };
       },
       abort: async () => {
         pending = [];
@@ -135,6 +138,7 @@ export const waitTask = defineTask({
   summary: 'Waits `ms` milliseconds, or fails when `fail` is set.',
   config: Type.Object({ ms: Type.Integer({ default: 0 }), fail: Type.Optional(Type.String()) }),
   async run(ctx) {
+    ctx.log.debug(`waiting ${ctx.config.ms} ms`);
     if (ctx.config.fail) throw new Error(ctx.config.fail);
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, ctx.config.ms);
