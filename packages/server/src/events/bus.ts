@@ -1,0 +1,93 @@
+import { channelsOf, type JobEvent, type LiveMessage, type Published } from './messages.ts';
+import type { Notifier } from './notifier.ts';
+
+// NOTIFY refuses payloads of 8000 bytes or more; long log lines are cut to stay well below.
+const MAX_PAYLOAD = 7000;
+
+type Listener = (m: LiveMessage) => void;
+
+/**
+ * Publishes job events to every process (through the notifier) and fans them out, in this process,
+ * to the subscribers of the channels each event reaches.
+ */
+export class EventBus {
+  readonly #notifier: Notifier;
+  readonly #subscribers = new Map<string, Set<Listener>>();
+
+  private constructor(notifier: Notifier) {
+    this.#notifier = notifier;
+  }
+
+  static async start(notifier: Notifier): Promise<EventBus> {
+    const bus = new EventBus(notifier);
+    await notifier.listen((payload) => bus.#deliver(payload));
+    return bus;
+  }
+
+  async publish(pipelineId: string, event: JobEvent): Promise<void> {
+    const published: Published = { ...event, pipelineId, timestamp: new Date().toISOString() } as Published;
+    await this.#notifier.notify(fit(published));
+  }
+
+  /** Returns the function that unsubscribes. */
+  subscribe(channel: string, listener: Listener): () => void {
+    let set = this.#subscribers.get(channel);
+    if (!set) {
+      set = new Set();
+      this.#subscribers.set(channel, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.#subscribers.delete(channel);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#subscribers.clear();
+    await this.#notifier.close();
+  }
+
+  #deliver(payload: string): void {
+    let e: Published;
+    try {
+      e = JSON.parse(payload) as Published;
+    } catch {
+      return; // not ours: someone else NOTIFYing on the channel
+    }
+    const { pipelineId: _, ...event } = e;
+    for (const channel of channelsOf(e)) {
+      const set = this.#subscribers.get(channel);
+      if (!set) continue;
+      const message = { ...event, channel } as LiveMessage;
+      for (const listener of set) listener(message);
+    }
+  }
+}
+
+function fit(e: Published): string {
+  const text = JSON.stringify(e);
+  if (Buffer.byteLength(text) <= MAX_PAYLOAD) return text;
+  if (e.type === 'log') {
+    const { metadata: _, ...rest } = e.payload;
+    const cut = { ...e, payload: { ...rest, message: truncate(rest.message, MAX_PAYLOAD - 1000) } };
+    return JSON.stringify(cut);
+  }
+  if (e.type === 'error') {
+    return JSON.stringify({
+      ...e,
+      payload: { ...e.payload, message: truncate(e.payload.message, MAX_PAYLOAD - 1000) },
+    });
+  }
+  return text;
+}
+
+function truncate(s: string, bytes: number): string {
+  const b = Buffer.from(s);
+  if (b.length <= bytes) return s;
+  // Cut on a character boundary: decoding a partial sequence would leave a replacement char.
+  return `${b
+    .subarray(0, bytes)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '')}… (truncated; the full line is in the job's log)`;
+}
