@@ -1,0 +1,269 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+// Every table of api-v1.md's data model; timestamps are timestamptz, ids uuid unless a worker names itself.
+const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
+const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const created = () => at('created_at').notNull().defaultNow();
+const updated = () => at('updated_at').notNull().defaultNow();
+const count = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0);
+
+export const users = pgTable('users', {
+  id: id(),
+  username: text('username').notNull().unique(),
+  passwordHash: text('password_hash').notNull(),
+  role: text('role', { enum: ['admin', 'operator', 'viewer'] }).notNull(),
+  active: boolean('active').notNull().default(true),
+  totpSecret: text('totp_secret'),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const refreshTokens = pgTable('refresh_tokens', {
+  id: id(),
+  userId: uuid('user_id')
+    .notNull()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  familyId: uuid('family_id').notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  expiresAt: at('expires_at').notNull(),
+  revokedAt: at('revoked_at'),
+  replacedBy: uuid('replaced_by'),
+  createdAt: created(),
+});
+
+export const pipelines = pgTable(
+  'pipelines',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    currentVersion: integer('current_version').notNull().default(1),
+    parameters: jsonb('parameters'),
+    active: boolean('active').notNull().default(true),
+    createdBy: text('created_by'),
+    createdAt: created(),
+    updatedAt: updated(),
+    deletedAt: at('deleted_at'),
+  },
+  // A deleted pipeline's name may be taken again; its jobs keep pointing at it.
+  (t) => [uniqueIndex('pipelines_name_live').on(t.name).where(sql`${t.deletedAt} IS NULL`)],
+);
+
+export const pipelineVersions = pgTable(
+  'pipeline_versions',
+  {
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    version: integer('version').notNull(),
+    spec: jsonb('spec').notNull(),
+    createdBy: text('created_by'),
+    createdAt: created(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.version] })],
+);
+
+export const schedules = pgTable('schedules', {
+  id: id(),
+  pipelineId: uuid('pipeline_id')
+    .notNull()
+    .references(() => pipelines.id),
+  name: text('name').notNull(),
+  cron: text('cron').notNull(),
+  timezone: text('timezone').notNull().default('UTC'),
+  parameters: jsonb('parameters').notNull().default({}),
+  paused: boolean('paused').notNull().default(false),
+  missedPolicy: text('missed_policy', { enum: ['skip', 'run_once'] })
+    .notNull()
+    .default('skip'),
+  lastRunAt: at('last_run_at'),
+  nextRunAt: at('next_run_at'),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const JOB_STATUSES = [
+  'pending',
+  'queued',
+  'running',
+  'success',
+  'failed',
+  'cancelled',
+  'timeout',
+] as const;
+export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook'] as const;
+
+export const jobExecutions = pgTable(
+  'job_executions',
+  {
+    id: id(),
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    pipelineVersion: integer('pipeline_version').notNull(),
+    status: text('status', { enum: JOB_STATUSES }).notNull().default('pending'),
+    triggerType: text('trigger_type', { enum: TRIGGER_TYPES }).notNull(),
+    triggeredBy: text('triggered_by'),
+    scheduleId: uuid('schedule_id'),
+    parameters: jsonb('parameters').notNull().default({}),
+    createdAt: created(),
+    queuedAt: at('queued_at'),
+    startedAt: at('started_at'),
+    completedAt: at('completed_at'),
+    durationMs: integer('duration_ms'),
+    workerId: text('worker_id'),
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(3),
+    error: jsonb('error'),
+    integrity: jsonb('integrity'),
+    retryOf: uuid('retry_of'),
+    traceId: text('trace_id'),
+    cancelRequestedAt: at('cancel_requested_at'),
+    deadLetteredAt: at('dead_lettered_at'),
+  },
+  (t) => [
+    index('job_executions_status').on(t.status),
+    index('job_executions_pipeline').on(t.pipelineId),
+    index('job_executions_created').on(t.createdAt),
+  ],
+);
+
+export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
+
+export const stepExecutions = pgTable(
+  'step_executions',
+  {
+    id: id(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobExecutions.id, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    kind: text('kind', { enum: ['flow', 'task'] }).notNull(),
+    needs: jsonb('needs').$type<string[]>().notNull().default([]),
+    status: text('status', { enum: STEP_STATUSES }).notNull().default('pending'),
+    progress: real('progress').notNull().default(0),
+    attempt: integer('attempt').notNull().default(0),
+    startedAt: at('started_at'),
+    completedAt: at('completed_at'),
+    durationMs: integer('duration_ms'),
+    rowsRead: count('rows_read'),
+    rowsWritten: count('rows_written'),
+    rowsFiltered: count('rows_filtered'),
+    rowsQuarantined: count('rows_quarantined'),
+    bytes: count('bytes'),
+    report: jsonb('report'),
+    error: jsonb('error'),
+    workerId: text('worker_id'),
+    pid: integer('pid'),
+  },
+  (t) => [uniqueIndex('step_executions_job_step').on(t.jobId, t.stepId)],
+);
+
+export const artifacts = pgTable(
+  'artifacts',
+  {
+    id: id(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobExecutions.id, { onDelete: 'cascade' }),
+    stepId: text('step_id'),
+    name: text('name').notNull(),
+    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output'] }).notNull(),
+    storageKey: text('storage_key').notNull(),
+    size: count('size'),
+    contentType: text('content_type').notNull(),
+    createdAt: created(),
+  },
+  (t) => [uniqueIndex('artifacts_job_name').on(t.jobId, t.name)],
+);
+
+export const credentials = pgTable('credentials', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  connectorType: text('connector_type').notNull(),
+  description: text('description').notNull().default(''),
+  encryptedData: text('encrypted_data').notNull(),
+  createdBy: text('created_by'),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: at('at').notNull().defaultNow(),
+    userId: uuid('user_id'),
+    username: text('username'),
+    action: text('action').notNull(),
+    resourceType: text('resource_type').notNull(),
+    resourceId: text('resource_id'),
+    oldValue: jsonb('old_value'),
+    newValue: jsonb('new_value'),
+    clientAddress: text('client_address'),
+    userAgent: text('user_agent'),
+  },
+  (t) => [index('audit_log_at').on(t.at), index('audit_log_resource').on(t.resourceType, t.resourceId)],
+);
+
+export const alertRules = pgTable('alert_rules', {
+  id: id(),
+  name: text('name').notNull().unique(),
+  condition: jsonb('condition').notNull(),
+  severity: text('severity').notNull().default('warning'),
+  cooldownSeconds: integer('cooldown_seconds').notNull().default(300),
+  channels: jsonb('channels').notNull().default([]),
+  enabled: boolean('enabled').notNull().default(true),
+  createdAt: created(),
+  updatedAt: updated(),
+});
+
+export const alertEvents = pgTable('alert_events', {
+  id: id(),
+  ruleId: uuid('rule_id')
+    .notNull()
+    .references(() => alertRules.id, { onDelete: 'cascade' }),
+  status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+  severity: text('severity').notNull(),
+  message: text('message').notNull(),
+  pipelineId: uuid('pipeline_id'),
+  jobId: uuid('job_id'),
+  firedAt: at('fired_at').notNull().defaultNow(),
+  resolvedAt: at('resolved_at'),
+  deliveries: jsonb('deliveries').notNull().default([]),
+});
+
+export const workers = pgTable('workers', {
+  id: text('id').primaryKey(),
+  hostname: text('hostname').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: at('started_at').notNull().defaultNow(),
+  lastSeenAt: at('last_seen_at').notNull().defaultNow(),
+  concurrency: integer('concurrency').notNull(),
+  running: integer('running').notNull().default(0),
+});
+
+export type Pipeline = typeof pipelines.$inferSelect;
+export type PipelineVersion = typeof pipelineVersions.$inferSelect;
+export type Schedule = typeof schedules.$inferSelect;
+export type JobExecution = typeof jobExecutions.$inferSelect;
+export type StepExecution = typeof stepExecutions.$inferSelect;
+export type Artifact = typeof artifacts.$inferSelect;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export type StepStatusName = (typeof STEP_STATUSES)[number];
+export type TriggerType = (typeof TRIGGER_TYPES)[number];

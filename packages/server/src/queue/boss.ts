@@ -1,0 +1,58 @@
+import { sql } from 'drizzle-orm';
+import { fromDrizzle, fromPglite, PgBoss } from 'pg-boss';
+import type { Database } from '../db/open.ts';
+
+export const JOBS_QUEUE = 'sluice-jobs';
+export const DEAD_LETTER_QUEUE = 'sluice-dead-letter';
+
+/** What a queued message carries: the job row holds everything else. */
+export interface JobMessage {
+  jobId: string;
+}
+
+export interface QueueOptions {
+  /** Seconds between a worker's heartbeats; a worker silent this long is presumed dead. @defaultValue 10 */
+  heartbeatSeconds?: number;
+  /** Longest a job may run before pg-boss gives up on it. @defaultValue 86400 */
+  expireInSeconds?: number;
+}
+
+/**
+ * Starts pg-boss on the platform's database (PGlite through its adapter, or a pool of its own on a
+ * server) with the jobs queue and its dead-letter queue. Retries of the queue are off: a job's
+ * attempts are Sluice's (a failed step is retried by its own policy, a lost worker's job is taken
+ * up again by the heartbeat monitor) and `max_attempts` on the job row bounds them.
+ */
+export async function createQueue(database: Database, opts: QueueOptions = {}): Promise<PgBoss> {
+  const boss =
+    database.kind === 'pglite'
+      ? new PgBoss({ db: fromPglite(database.pglite!), useListenNotify: true, backend: 'pglite' })
+      : new PgBoss({ connectionString: database.url!, max: 4, useListenNotify: true });
+  boss.on('error', () => undefined); // surfaced by the operations that fail
+  await boss.start();
+  await ensureQueue(boss, DEAD_LETTER_QUEUE, { retryLimit: 0, notify: true });
+  await ensureQueue(boss, JOBS_QUEUE, {
+    retryLimit: 0,
+    deadLetter: DEAD_LETTER_QUEUE,
+    heartbeatSeconds: opts.heartbeatSeconds ?? 10,
+    expireInSeconds: opts.expireInSeconds ?? 86_400,
+    notify: true,
+  });
+  return boss;
+}
+
+async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]) {
+  const existing = await boss.getQueue(name);
+  if (existing) await boss.updateQueue(name, options);
+  else await boss.createQueue(name, options);
+}
+
+/** A Drizzle transaction handle, as `db.transaction` gives it. */
+export type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
+
+/** Enqueues inside the caller's transaction: the job row and its message commit together or not at all. */
+export async function enqueueInTransaction(boss: PgBoss, tx: Tx, message: JobMessage): Promise<string> {
+  const id = await boss.send(JOBS_QUEUE, message, { db: fromDrizzle(tx as never, sql as never) });
+  if (!id) throw new Error(`pg-boss refused job ${message.jobId}`);
+  return id;
+}
