@@ -1,0 +1,68 @@
+import { pathToFileURL } from 'node:url';
+import { builtinConnectors } from '@sluice/connectors';
+import { type ConnectorDefinition, Registry, runPipeline, toSluiceError } from '@sluice/core';
+import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
+
+// The entry of a step's own process: runs one step of a pipeline with the engine and reports
+// over IPC. Isolation (memory limit, kill on cancel) is the parent's; this only runs and reports.
+const send = (m: ChildMessage): Promise<void> =>
+  new Promise((resolve) => {
+    if (!process.send) return resolve();
+    process.send(m, undefined, undefined, () => resolve());
+  });
+
+const abort = new AbortController();
+
+async function registryWith(modules: string[] | undefined): Promise<Registry> {
+  const registry = new Registry().register(...builtinConnectors);
+  for (const m of modules ?? []) {
+    const mod = (await import(m.startsWith('file:') ? m : pathToFileURL(m).href)) as Record<string, unknown>;
+    const defs = Object.values(mod).filter(
+      (v): v is ConnectorDefinition => typeof v === 'object' && v !== null && 'kind' in v && 'name' in v,
+    );
+    registry.register(...defs);
+  }
+  return registry;
+}
+
+async function run(m: RunMessage): Promise<void> {
+  try {
+    const report = await runPipeline(m.spec, {
+      registry: await registryWith(m.modules),
+      steps: [m.stepId],
+      runKey: m.jobId,
+      baseDir: m.workDir,
+      stateDir: m.stateDir,
+      resume: m.resume,
+      params: m.params,
+      env: m.env ?? {},
+      signal: abort.signal,
+      ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
+      onEvent: (event) => void send({ type: 'event', event }),
+    });
+    await send({ type: 'result', report: report.steps[0]! });
+    process.exit(0);
+  } catch (err) {
+    const e = toSluiceError(err);
+    await send({
+      type: 'error',
+      error: {
+        code: e.code,
+        message: e.message,
+        step: m.stepId,
+        ...(e.issues.length ? { issues: e.issues } : {}),
+      },
+    });
+    process.exit(1);
+  }
+}
+
+process.on('message', (m: ParentMessage) => {
+  if (m.type === 'run') void run(m);
+  else if (m.type === 'cancel') abort.abort(new Error('cancelled'));
+});
+// The parent gone means no one can receive the result: stop rather than run on as an orphan.
+process.on('disconnect', () => {
+  abort.abort(new Error('the worker went away'));
+  setTimeout(() => process.exit(1), 5000).unref();
+});

@@ -1,0 +1,26 @@
+import type { ErrorReport, RunEvent, StepReport } from '@sluice/core';
+
+/** What the worker sends a step's process: one `run`, then perhaps a `cancel`. */
+export interface RunMessage {
+  type: 'run';
+  spec: unknown;
+  stepId: string;
+  /** Names the run at destinations that keep checkpoints: the job id. */
+  jobId: string;
+  params: Record<string, unknown>;
+  workDir: string;
+  stateDir: string;
+  resume: boolean;
+  maxQuarantine?: number;
+  /** Extra ES modules whose exported connector definitions are registered (plugins, fixtures). */
+  modules?: string[];
+  /** Environment the step's spec may read as `${env.X}` (never inherited from the worker). */
+  env?: Record<string, string>;
+}
+
+export type ParentMessage = RunMessage | { type: 'cancel' };
+
+export type ChildMessage =
+  | { type: 'event'; event: RunEvent }
+  | { type: 'result'; report: StepReport }
+  | { type: 'error'; error: ErrorReport };

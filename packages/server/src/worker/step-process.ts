@@ -1,0 +1,169 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, type ErrorReport, type RunEvent, type StepReport, type StepStatus } from '@sluice/core';
+import type { ChildMessage, RunMessage } from './step-messages.ts';
+
+export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
+  /** Heap limit of the step's process. @defaultValue 1024 */
+  memoryMb?: number;
+  timeoutMs?: number;
+  signal: AbortSignal;
+  onEvent(event: RunEvent): void;
+  /** How long a cancelled step may take to stop cleanly before its process group is killed. @defaultValue 5000 */
+  killGraceMs?: number;
+  onSpawn?(pid: number): void;
+}
+
+/** Where the child's entry is, and how Node must load it (TypeScript sources need tsx). */
+export function childEntry(): { path: string; execArgv: string[] } {
+  const path = fileURLToPath(new URL('./step-child.ts', import.meta.url));
+  // Resolved here, not by name: the step's working directory has no node_modules to find tsx in.
+  return { path, execArgv: path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
+}
+
+// Variables of Sluice itself (master key, admin password) never reach a step's process.
+export function stepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('SLUICE_')) out[k] = v;
+  return out;
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs one step in its own process (its own process group, so a cancel or timeout kills the
+ * step's children too) and resolves with its report. Failures of the process itself — out of
+ * memory, killed, crashed — become a failed report that says what happened.
+ */
+export async function runStepProcess(opts: StepProcessOptions): Promise<StepReport> {
+  const { memoryMb = 1024, timeoutMs, signal, onEvent, killGraceMs = 5000, onSpawn, ...message } = opts;
+  await mkdir(message.workDir, { recursive: true });
+  const entry = childEntry();
+  const env = message.env ?? stepEnv();
+  const child = fork(entry.path, [], {
+    cwd: message.workDir,
+    detached: true,
+    env,
+    execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`],
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  live.add(child);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const c of live) killGroup(c);
+    });
+  }
+  const stderr: string[] = [];
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr.push(...chunk.split('\n').filter(Boolean));
+    if (stderr.length > 20) stderr.splice(0, stderr.length - 20);
+  });
+
+  let result: StepReport | undefined;
+  let failure: ErrorReport | undefined;
+  let stopping: { status: StepStatus; error: ErrorReport } | undefined;
+  let killTimer: NodeJS.Timeout | undefined;
+  const stop = (status: StepStatus, error: ErrorReport) => {
+    if (stopping) return;
+    stopping = { status, error };
+    if (child.connected) child.send({ type: 'cancel' }, () => undefined);
+    killTimer = setTimeout(() => killGroup(child), killGraceMs);
+  };
+  const onAbort = () =>
+    stop('cancelled', { code: ErrorCode.ABORTED, message: 'the job was cancelled', step: message.stepId });
+  signal.addEventListener('abort', onAbort, { once: true });
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(
+          () =>
+            stop('failed', {
+              code: ErrorCode.TIMEOUT,
+              message: `step "${message.stepId}" timed out after ${timeoutMs} ms`,
+              step: message.stepId,
+            }),
+          timeoutMs,
+        );
+  if (signal.aborted) onAbort();
+
+  child.on('message', (m: ChildMessage) => {
+    if (m.type === 'event') onEvent(m.event);
+    else if (m.type === 'result') result = m.report;
+    else if (m.type === 'error') failure = m.error;
+  });
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('spawn', () => {
+      if (child.pid !== undefined) onSpawn?.(child.pid);
+      child.send({ type: 'run', ...message, env }, () => undefined);
+    });
+    child.once('exit', (code, sig) => resolve({ code, signal: sig }));
+  });
+  // The step's own children may outlive it (a shell task's background process): none may stay.
+  killGroup(child);
+  live.delete(child);
+  clearTimeout(timer);
+  clearTimeout(killTimer);
+  signal.removeEventListener('abort', onAbort);
+
+  const base = {
+    id: message.stepId,
+    attempts: 1,
+    rowsRead: 0,
+    rowsWritten: 0,
+    rowsFiltered: 0,
+    rowsQuarantined: 0,
+    durationMs: 0,
+    components: [],
+  };
+  if (stopping) {
+    // A step that finished before the cancel landed keeps its result.
+    if (result && result.status === 'success') return result;
+    return {
+      ...base,
+      ...(result ?? {}),
+      kind: result?.kind ?? 'task',
+      status: stopping.status,
+      error: stopping.error,
+    };
+  }
+  if (result) return result;
+  return {
+    ...base,
+    kind: 'task',
+    status: 'failed',
+    error: failure ?? crashed(message.stepId, exit, stderr, memoryMb),
+  };
+}
+
+function crashed(
+  stepId: string,
+  exit: { code: number | null; signal: NodeJS.Signals | null },
+  stderr: string[],
+  memoryMb: number,
+): ErrorReport {
+  const tail = stderr.slice(-5).join('\n');
+  if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr.join('\n'))) {
+    return {
+      code: ErrorCode.INTERNAL,
+      message: `step "${stepId}" ran out of memory (limit ${memoryMb} MB); raise the worker's step memory limit (--step-memory) or make the step hold less`,
+      step: stepId,
+    };
+  }
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  return {
+    code: ErrorCode.INTERNAL,
+    message: `step "${stepId}"'s process ${how} before reporting a result${tail ? `:\n${tail}` : ''}`,
+    step: stepId,
+  };
+}
