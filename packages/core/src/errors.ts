@@ -16,6 +16,12 @@ export const ErrorCode = {
   ABORTED: 'ABORTED',
   TASK_FAILED: 'TASK_FAILED',
   CHECKPOINT: 'CHECKPOINT_INVALID',
+  /** A request to the platform's API failed its schema. */
+  VALIDATION: 'VALIDATION_FAILED',
+  /** The resource's state forbids the request (cancel a finished job, a name taken). */
+  CONFLICT: 'CONFLICT',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
   INTERNAL: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

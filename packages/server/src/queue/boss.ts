@@ -19,9 +19,10 @@ export interface QueueOptions {
 
 /**
  * Starts pg-boss on the platform's database (PGlite through its adapter, or a pool of its own on a
- * server) with the jobs queue and its dead-letter queue. Retries of the queue are off: a job's
- * attempts are Sluice's (a failed step is retried by its own policy, a lost worker's job is taken
- * up again by the heartbeat monitor) and `max_attempts` on the job row bounds them.
+ * server) with the jobs queue and its dead-letter queue. A job's attempts are Sluice's: a failed
+ * job is sent again by its worker, and `max_attempts` on the job row bounds them. pg-boss's own
+ * retries only cover a worker that died (its heartbeat stopped): the message is taken up again,
+ * and after `retryLimit` such losses it goes to the dead-letter queue.
  */
 export async function createQueue(database: Database, opts: QueueOptions = {}): Promise<PgBoss> {
   const boss =
@@ -32,7 +33,8 @@ export async function createQueue(database: Database, opts: QueueOptions = {}): 
   await boss.start();
   await ensureQueue(boss, DEAD_LETTER_QUEUE, { retryLimit: 0, notify: true });
   await ensureQueue(boss, JOBS_QUEUE, {
-    retryLimit: 0,
+    retryLimit: 3,
+    retryDelay: 1,
     deadLetter: DEAD_LETTER_QUEUE,
     heartbeatSeconds: opts.heartbeatSeconds ?? 10,
     expireInSeconds: opts.expireInSeconds ?? 86_400,

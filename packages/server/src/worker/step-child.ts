@@ -31,7 +31,7 @@ async function run(m: RunMessage): Promise<void> {
       registry: await registryWith(m.modules),
       steps: [m.stepId],
       runKey: m.jobId,
-      baseDir: m.workDir,
+      baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
       resume: m.resume,
       params: m.params,

@@ -8,7 +8,10 @@ export interface RunMessage {
   /** Names the run at destinations that keep checkpoints: the job id. */
   jobId: string;
   params: Record<string, unknown>;
+  /** The step process's working directory, under the job's workspace. */
   workDir: string;
+  /** Relative paths in the spec resolve here. @defaultValue workDir */
+  baseDir?: string;
   stateDir: string;
   resume: boolean;
   maxQuarantine?: number;

@@ -1,0 +1,78 @@
+import { join, resolve } from 'node:path';
+import type { Registry } from '@sluice/core';
+import type { PgBoss } from 'pg-boss';
+import { migrate } from './db/migrate.ts';
+import { type Database, openDatabase } from './db/open.ts';
+import { EventBus } from './events/bus.ts';
+import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
+import { createQueue } from './queue/boss.ts';
+import { type BlobStore, FileStore } from './storage/file-store.ts';
+
+/** Everything the API, scheduler and worker share in one process. */
+export interface Platform {
+  database: Database;
+  queue: PgBoss;
+  bus: EventBus;
+  registry: Registry;
+  store: BlobStore;
+  /** Job workspaces (checkpoints, step working directories) live under `<dataDir>/work`. */
+  dataDir: string;
+  version: string;
+  /** Attempts of a job before it goes to the dead-letter queue. @defaultValue 3 */
+  jobAttempts: number;
+  /** First delay before a failed job's next attempt; it doubles each attempt, with jitter. @defaultValue 5 */
+  retryDelaySeconds: number;
+  /** Relative paths in pipeline specs resolve here. @defaultValue the server's working directory */
+  filesDir: string;
+}
+
+export interface PlatformOptions {
+  /** @defaultValue `./.sluice` */
+  dataDir?: string;
+  /** A PostgreSQL server; the embedded PGlite when absent. */
+  databaseUrl?: string;
+  registry: Registry;
+  filesDir?: string;
+  jobAttempts?: number;
+  retryDelaySeconds?: number;
+  heartbeatSeconds?: number;
+  version?: string;
+}
+
+/** Opens the database (migrating it), the queue, the event bus and the file store. */
+export async function openPlatform(o: PlatformOptions): Promise<Platform & { close(): Promise<void> }> {
+  const dataDir = resolve(o.dataDir ?? '.sluice');
+  const database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
+  try {
+    await migrate(database);
+    const queue = await createQueue(
+      database,
+      o.heartbeatSeconds ? { heartbeatSeconds: o.heartbeatSeconds } : {},
+    );
+    const bus = await EventBus.start(
+      database.kind === 'pglite'
+        ? pgliteNotifier(database.pglite!)
+        : pgNotifier(database.url!, database.pool!, () => undefined),
+    );
+    return {
+      database,
+      queue,
+      bus,
+      registry: o.registry,
+      store: new FileStore(join(dataDir, 'files')),
+      dataDir,
+      version: o.version ?? '0.1.0',
+      jobAttempts: o.jobAttempts ?? 3,
+      retryDelaySeconds: o.retryDelaySeconds ?? 5,
+      filesDir: resolve(o.filesDir ?? process.cwd()),
+      close: async () => {
+        await bus.close().catch(() => undefined);
+        await queue.stop({ graceful: false }).catch(() => undefined);
+        await database.close();
+      },
+    };
+  } catch (err) {
+    await database.close().catch(() => undefined);
+    throw err;
+  }
+}

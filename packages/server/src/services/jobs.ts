@@ -1,0 +1,229 @@
+import { planPipeline } from '@sluice/core';
+import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL } from 'drizzle-orm';
+import { conflict, notFound } from '../api/errors.ts';
+import {
+  type JobExecution,
+  type JobStatus,
+  jobExecutions,
+  type StepExecution,
+  stepExecutions,
+  type TriggerType,
+} from '../db/schema.ts';
+import type { Platform } from '../platform.ts';
+import { enqueueInTransaction } from '../queue/boss.ts';
+import { getSpec, livePipeline } from './pipelines.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function jobView(j: JobExecution) {
+  return {
+    id: j.id,
+    pipelineId: j.pipelineId,
+    pipelineVersion: j.pipelineVersion,
+    status: j.status,
+    triggerType: j.triggerType,
+    triggeredBy: j.triggeredBy,
+    scheduleId: j.scheduleId,
+    parameters: j.parameters,
+    createdAt: j.createdAt.toISOString(),
+    queuedAt: iso(j.queuedAt),
+    startedAt: iso(j.startedAt),
+    completedAt: iso(j.completedAt),
+    durationMs: j.durationMs,
+    workerId: j.workerId,
+    attempt: j.attempt,
+    maxAttempts: j.maxAttempts,
+    error: j.error ?? null,
+    integrity: j.integrity ?? null,
+    retryOf: j.retryOf,
+    traceId: j.traceId,
+    cancelRequested: j.cancelRequestedAt !== null,
+    deadLetteredAt: iso(j.deadLetteredAt),
+  };
+}
+
+export function stepView(s: StepExecution) {
+  return {
+    id: s.id,
+    jobId: s.jobId,
+    stepId: s.stepId,
+    kind: s.kind,
+    needs: s.needs,
+    status: s.status,
+    progress: s.progress,
+    attempt: s.attempt,
+    startedAt: iso(s.startedAt),
+    completedAt: iso(s.completedAt),
+    durationMs: s.durationMs,
+    rowsRead: s.rowsRead,
+    rowsWritten: s.rowsWritten,
+    rowsFiltered: s.rowsFiltered,
+    rowsQuarantined: s.rowsQuarantined,
+    bytes: s.bytes,
+    error: s.error ?? null,
+    report: s.report ?? null,
+  };
+}
+
+export interface ExecuteInput {
+  parameters?: Record<string, unknown>;
+  triggerType: TriggerType;
+  triggeredBy?: string | null;
+  scheduleId?: string | null;
+}
+
+/**
+ * Validates the run's parameters against the pipeline's current version, then creates the job,
+ * its step rows and its queue message in one transaction: no job without a message, no message
+ * without a job.
+ */
+export async function executePipeline(p: Platform, pipelineId: string, input: ExecuteInput): Promise<string> {
+  const pipeline = await livePipeline(p, pipelineId);
+  const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
+  const plan = planPipeline(spec, { registry: p.registry, params: input.parameters ?? {}, env: process.env });
+  const jobId = await p.database.db.transaction(async (tx) => {
+    const [job] = await tx
+      .insert(jobExecutions)
+      .values({
+        pipelineId,
+        pipelineVersion: pipeline.currentVersion,
+        status: 'queued',
+        triggerType: input.triggerType,
+        triggeredBy: input.triggeredBy ?? null,
+        scheduleId: input.scheduleId ?? null,
+        parameters: plan.params,
+        queuedAt: new Date(),
+        maxAttempts: p.jobAttempts,
+      })
+      .returning();
+    await tx
+      .insert(stepExecutions)
+      .values(plan.steps.map((s) => ({ jobId: job!.id, stepId: s.id, kind: s.kind, needs: [...s.needs] })));
+    await enqueueInTransaction(p.queue, tx, { jobId: job!.id });
+    return job!.id;
+  });
+  await p.bus.publish(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
+  return jobId;
+}
+
+export async function getJob(p: Platform, id: string): Promise<JobExecution> {
+  const [j] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, id));
+  if (!j) throw notFound('job', id);
+  return j;
+}
+
+export interface JobFilter {
+  limit: number;
+  offset: number;
+  status?: JobStatus;
+  pipelineId?: string;
+  triggerType?: TriggerType;
+  from?: string;
+  to?: string;
+  deadLettered?: boolean;
+}
+
+export async function listJobs(p: Platform, f: JobFilter) {
+  const conds: (SQL | undefined)[] = [
+    f.status ? eq(jobExecutions.status, f.status) : undefined,
+    f.pipelineId ? eq(jobExecutions.pipelineId, f.pipelineId) : undefined,
+    f.triggerType ? eq(jobExecutions.triggerType, f.triggerType) : undefined,
+    f.from ? gte(jobExecutions.createdAt, new Date(f.from)) : undefined,
+    f.to ? lte(jobExecutions.createdAt, new Date(f.to)) : undefined,
+    f.deadLettered ? isNotNull(jobExecutions.deadLetteredAt) : undefined,
+  ];
+  const where = and(...conds);
+  const rows = await p.database.db
+    .select()
+    .from(jobExecutions)
+    .where(where)
+    .orderBy(desc(jobExecutions.createdAt))
+    .limit(f.limit)
+    .offset(f.offset);
+  const [total] = await p.database.db.select({ n: count() }).from(jobExecutions).where(where);
+  return { items: rows.map(jobView), total: total!.n };
+}
+
+export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
+  await getJob(p, jobId);
+  return p.database.db
+    .select()
+    .from(stepExecutions)
+    .where(eq(stepExecutions.jobId, jobId))
+    .orderBy(stepExecutions.id);
+}
+
+const FINISHED: JobStatus[] = ['success', 'failed', 'cancelled', 'timeout'];
+
+/**
+ * A queued job is cancelled at once; a running one is marked, and its worker stops its steps
+ * within seconds (it polls for the mark).
+ */
+export async function cancelJob(p: Platform, id: string): Promise<JobExecution> {
+  const job = await getJob(p, id);
+  if (FINISHED.includes(job.status)) throw conflict(`job ${id} is ${job.status} already; nothing to cancel`);
+  const now = new Date();
+  if (job.status === 'running') {
+    const [j] = await p.database.db
+      .update(jobExecutions)
+      .set({ cancelRequestedAt: now })
+      .where(eq(jobExecutions.id, id))
+      .returning();
+    return j!;
+  }
+  const [j] = await p.database.db
+    .update(jobExecutions)
+    .set({ status: 'cancelled', cancelRequestedAt: now, completedAt: now })
+    .where(and(eq(jobExecutions.id, id), inArray(jobExecutions.status, ['pending', 'queued'])))
+    .returning();
+  if (!j) return cancelJob(p, id); // it started meanwhile
+  await p.database.db
+    .update(stepExecutions)
+    .set({ status: 'cancelled' })
+    .where(and(eq(stepExecutions.jobId, id), eq(stepExecutions.status, 'pending')));
+  await p.bus.publish(j.pipelineId, { type: 'status', payload: { jobId: id, status: 'cancelled' } });
+  return j;
+}
+
+/**
+ * Runs a finished, unsuccessful job again as the same job: from its failed step (the failed,
+ * cancelled and skipped steps run again, resuming from their checkpoints; successful ones keep
+ * their results), or every step. Also how the dead-letter queue requeues.
+ */
+export async function retryJob(p: Platform, id: string, fromFailedStep = true): Promise<JobExecution> {
+  const job = await getJob(p, id);
+  if (!FINISHED.includes(job.status) || job.status === 'success') {
+    throw conflict(`job ${id} is ${job.status}; only a failed, cancelled or timed-out job can be retried`);
+  }
+  const updated = await p.database.db.transaction(async (tx) => {
+    const reset = fromFailedStep
+      ? and(
+          eq(stepExecutions.jobId, id),
+          inArray(stepExecutions.status, ['failed', 'cancelled', 'skipped', 'running', 'pending']),
+        )
+      : eq(stepExecutions.jobId, id);
+    // A step that ran before resumes from its checkpoints; a full re-run starts every step afresh.
+    await tx
+      .update(stepExecutions)
+      .set({ status: 'pending', progress: 0, error: null, ...(fromFailedStep ? {} : { attempt: 0 }) })
+      .where(reset);
+    const [j] = await tx
+      .update(jobExecutions)
+      .set({
+        status: 'queued',
+        queuedAt: new Date(),
+        completedAt: null,
+        cancelRequestedAt: null,
+        deadLetteredAt: null,
+        error: null,
+        // A retry is a new budget of attempts: the operator decided to try again.
+        maxAttempts: job.attempt + p.jobAttempts,
+      })
+      .where(eq(jobExecutions.id, id))
+      .returning();
+    await enqueueInTransaction(p.queue, tx, { jobId: id });
+    return j!;
+  });
+  await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: id, status: 'queued' } });
+  return updated;
+}

@@ -1,0 +1,220 @@
+import { ConfigError, ErrorCode, type Issue, normalizeSpec, planPipeline, toSluiceError } from '@sluice/core';
+import { and, count, desc, eq, ilike, isNull } from 'drizzle-orm';
+import { conflict, notFound } from '../api/errors.ts';
+import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
+import type { Platform } from '../platform.ts';
+
+export interface PipelineView {
+  id: string;
+  name: string;
+  description: string;
+  version: number;
+  spec: unknown;
+  parameters: unknown;
+  active: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Checks a spec as a run would: shape, DAG and every connector config. When the spec declares
+ * parameters without defaults, configs that use them can only be checked at run time, so then
+ * only the shape and DAG are checked here.
+ */
+export function validateSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
+  try {
+    planPipeline(spec, { registry: p.registry, params: {}, env: process.env });
+    return { ok: true, issues: [] };
+  } catch (err) {
+    const e = toSluiceError(err);
+    if (e.code === ErrorCode.PARAMS) {
+      try {
+        normalizeSpec(spec);
+        return { ok: true, issues: [] };
+      } catch (inner) {
+        return { ok: false, issues: issuesOf(inner) };
+      }
+    }
+    return { ok: false, issues: issuesOf(err) };
+  }
+}
+
+function issuesOf(err: unknown): Issue[] {
+  const e = toSluiceError(err);
+  return e.issues.length > 0 ? e.issues : [{ path: '(root)', message: e.message }];
+}
+
+function assertValid(p: Platform, spec: unknown): void {
+  const v = validateSpec(p, spec);
+  if (!v.ok)
+    throw new ConfigError(
+      'invalid pipeline spec',
+      v.issues.map((i) => ({ ...i, path: `spec.${i.path}` })),
+    );
+}
+
+const specName = (spec: unknown) => (spec as { name?: string }).name ?? '';
+
+function view(row: Pipeline, spec: unknown): PipelineView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    version: row.currentVersion,
+    spec,
+    parameters: row.parameters ?? null,
+    active: row.active,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+async function live(p: Platform, id: string): Promise<Pipeline> {
+  const [row] = await p.database.db
+    .select()
+    .from(pipelines)
+    .where(and(eq(pipelines.id, id), isNull(pipelines.deletedAt)));
+  if (!row) throw notFound('pipeline', id);
+  return row;
+}
+
+export async function getSpec(p: Platform, id: string, version: number): Promise<unknown> {
+  const [v] = await p.database.db
+    .select()
+    .from(pipelineVersions)
+    .where(and(eq(pipelineVersions.pipelineId, id), eq(pipelineVersions.version, version)));
+  if (!v) throw notFound(`version ${version} of pipeline`, id);
+  return v.spec;
+}
+
+export async function getPipeline(p: Platform, id: string): Promise<PipelineView> {
+  const row = await live(p, id);
+  return view(row, await getSpec(p, id, row.currentVersion));
+}
+
+export async function listPipelines(
+  p: Platform,
+  q: { limit: number; offset: number; search?: string },
+): Promise<{ items: PipelineView[]; total: number }> {
+  const where = and(
+    isNull(pipelines.deletedAt),
+    q.search ? ilike(pipelines.name, `%${q.search}%`) : undefined,
+  );
+  const rows = await p.database.db
+    .select({ p: pipelines, spec: pipelineVersions.spec })
+    .from(pipelines)
+    .innerJoin(
+      pipelineVersions,
+      and(
+        eq(pipelineVersions.pipelineId, pipelines.id),
+        eq(pipelineVersions.version, pipelines.currentVersion),
+      ),
+    )
+    .where(where)
+    .orderBy(pipelines.name)
+    .limit(q.limit)
+    .offset(q.offset);
+  const [total] = await p.database.db.select({ n: count() }).from(pipelines).where(where);
+  return { items: rows.map((r) => view(r.p, r.spec)), total: total!.n };
+}
+
+export async function createPipeline(
+  p: Platform,
+  input: { spec: unknown; description?: string },
+  user: string | null,
+): Promise<PipelineView> {
+  assertValid(p, input.spec);
+  const name = specName(input.spec);
+  try {
+    const row = await p.database.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(pipelines)
+        .values({
+          name,
+          description: input.description ?? (input.spec as { description?: string }).description ?? '',
+          parameters: (input.spec as { parameters?: unknown }).parameters ?? null,
+          createdBy: user,
+        })
+        .returning();
+      await tx
+        .insert(pipelineVersions)
+        .values({ pipelineId: row!.id, version: 1, spec: input.spec, createdBy: user });
+      return row!;
+    });
+    return view(row, input.spec);
+  } catch (err) {
+    throw nameTaken(err, name);
+  }
+}
+
+function nameTaken(err: unknown, name: string): unknown {
+  const code =
+    (err as { code?: string; cause?: { code?: string } }).cause?.code ?? (err as { code?: string }).code;
+  return code === '23505' ? conflict(`a pipeline named "${name}" exists already; choose another name`) : err;
+}
+
+/** A new spec makes a new version; the description alone changes in place. */
+export async function updatePipeline(
+  p: Platform,
+  id: string,
+  input: { spec?: unknown; description?: string },
+  user: string | null,
+): Promise<PipelineView> {
+  const row = await live(p, id);
+  if (input.spec !== undefined) assertValid(p, input.spec);
+  const version = input.spec === undefined ? row.currentVersion : row.currentVersion + 1;
+  try {
+    const updated = await p.database.db.transaction(async (tx) => {
+      if (input.spec !== undefined) {
+        await tx
+          .insert(pipelineVersions)
+          .values({ pipelineId: id, version, spec: input.spec, createdBy: user });
+      }
+      const [u] = await tx
+        .update(pipelines)
+        .set({
+          currentVersion: version,
+          updatedAt: new Date(),
+          ...(input.spec === undefined
+            ? {}
+            : {
+                name: specName(input.spec),
+                parameters: (input.spec as { parameters?: unknown }).parameters ?? null,
+              }),
+          ...(input.description === undefined ? {} : { description: input.description }),
+        })
+        .where(eq(pipelines.id, id))
+        .returning();
+      return u!;
+    });
+    return view(updated, input.spec ?? (await getSpec(p, id, version)));
+  } catch (err) {
+    throw nameTaken(err, specName(input.spec));
+  }
+}
+
+/** Soft delete: the pipeline's jobs and versions stay for history; its name is free again. */
+export async function deletePipeline(p: Platform, id: string): Promise<void> {
+  await live(p, id);
+  await p.database.db
+    .update(pipelines)
+    .set({ deletedAt: new Date(), active: false })
+    .where(eq(pipelines.id, id));
+}
+
+export async function listVersions(p: Platform, id: string) {
+  await live(p, id);
+  const rows = await p.database.db
+    .select()
+    .from(pipelineVersions)
+    .where(eq(pipelineVersions.pipelineId, id))
+    .orderBy(desc(pipelineVersions.version));
+  return rows.map((v) => ({
+    version: v.version,
+    spec: v.spec,
+    createdBy: v.createdBy,
+    createdAt: v.createdAt.toISOString(),
+  }));
+}
+
+export { live as livePipeline };

@@ -1,0 +1,60 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, normalize, sep } from 'node:path';
+import type { Readable } from 'node:stream';
+import { ErrorCode, SluiceError } from '@sluice/core';
+
+/**
+ * Step logs and artifacts live outside the database, behind these few methods; the database keeps
+ * their index. Keys are relative paths (`jobs/<id>/<step>.log`); an S3-compatible store can
+ * implement the same interface.
+ */
+export interface BlobStore {
+  append(key: string, text: string): Promise<void>;
+  write(key: string, data: string | Uint8Array): Promise<void>;
+  read(key: string, start?: number): Readable;
+  size(key: string): Promise<number | undefined>;
+  remove(prefix: string): Promise<void>;
+}
+
+export class FileStore implements BlobStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  #path(key: string): string {
+    const clean = normalize(key);
+    if (isAbsolute(clean) || clean === '..' || clean.startsWith(`..${sep}`)) {
+      throw new SluiceError(ErrorCode.VALIDATION, `storage key "${key}" leaves the store`);
+    }
+    return join(this.root, clean);
+  }
+
+  async append(key: string, text: string): Promise<void> {
+    const p = this.#path(key);
+    await mkdir(dirname(p), { recursive: true });
+    await appendFile(p, text);
+  }
+
+  async write(key: string, data: string | Uint8Array): Promise<void> {
+    const p = this.#path(key);
+    await mkdir(dirname(p), { recursive: true });
+    await writeFile(p, data);
+  }
+
+  read(key: string, start = 0): Readable {
+    return createReadStream(this.#path(key), { start });
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    return stat(this.#path(key)).then(
+      (s) => s.size,
+      () => undefined,
+    );
+  }
+
+  async remove(prefix: string): Promise<void> {
+    await rm(this.#path(prefix), { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,243 @@
+import { join } from 'node:path';
+import {
+  ErrorCode,
+  type ErrorReport,
+  planPipeline,
+  type StepReport,
+  scheduleDag,
+  toSluiceError,
+} from '@sluice/core';
+import { and, eq } from 'drizzle-orm';
+import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
+import type { Platform } from '../platform.ts';
+import { JOBS_QUEUE } from '../queue/boss.ts';
+import { getJob, listSteps } from '../services/jobs.ts';
+import { getSpec } from '../services/pipelines.ts';
+import { runStepProcess, stepEnv } from './step-process.ts';
+import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
+
+export interface RunnerOptions {
+  workerId: string;
+  /** Steps of one job run at once. @defaultValue 4 */
+  stepConcurrency: number;
+  stepMemoryMb: number;
+  killGraceMs?: number;
+  /** Extra connector modules every step process registers. */
+  modules?: string[];
+}
+
+// Failures a new attempt cannot fix: the spec, the data's quality or the checks themselves.
+const PERMANENT = new Set<string>([
+  ErrorCode.CONFIG,
+  ErrorCode.SPEC,
+  ErrorCode.UNKNOWN_CONNECTOR,
+  ErrorCode.PARAMS,
+  ErrorCode.EXPRESSION,
+  ErrorCode.INTEGRITY,
+  ErrorCode.QUARANTINE_LIMIT,
+  ErrorCode.ABORTED,
+]);
+
+/**
+ * Runs one job (its DAG of steps, each in its own process) to an end, recording every step on
+ * its row. Called for each queue message; also when a job is taken up again after its worker
+ * died: steps already successful keep their results, interrupted ones resume from checkpoints.
+ */
+export async function runJob(
+  p: Platform,
+  jobId: string,
+  o: RunnerOptions,
+  cancel: AbortSignal,
+): Promise<void> {
+  const job = await getJob(p, jobId);
+  if (job.status !== 'queued' && job.status !== 'running') return; // cancelled or finished meanwhile
+  const attempt = job.attempt + 1;
+  const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
+    writeLog(p, job.pipelineId, jobId, { level, message });
+  if (attempt > job.maxAttempts) {
+    await finish(p, job, 'failed', attempt - 1, {
+      error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
+      deadLetter: true,
+    });
+    return;
+  }
+  const started = new Date();
+  await p.database.db
+    .update(jobExecutions)
+    .set({
+      status: 'running',
+      workerId: o.workerId,
+      attempt,
+      startedAt: job.startedAt ?? started,
+      completedAt: null,
+    })
+    .where(eq(jobExecutions.id, jobId));
+  await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
+  await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
+
+  let spec: unknown;
+  let plan: ReturnType<typeof planPipeline>;
+  try {
+    spec = await getSpec(p, job.pipelineId, job.pipelineVersion);
+    plan = planPipeline(spec, {
+      registry: p.registry,
+      params: job.parameters as Record<string, unknown>,
+      env: process.env,
+    });
+  } catch (err) {
+    const e = toSluiceError(err);
+    await finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
+    return;
+  }
+  const rows = new Map((await listSteps(p, jobId)).map((s) => [s.stepId, s]));
+  const workspace = join(p.dataDir, 'work', jobId);
+  const ran = new Set<string>();
+
+  const reports = await scheduleDag(plan.steps, o.stepConcurrency, cancel, async (step) => {
+    const row = rows.get(step.id)!;
+    if (row.status === 'success' && row.report) return row.report as StepReport;
+    ran.add(step.id);
+    await p.database.db
+      .update(stepExecutions)
+      .set({
+        status: 'running',
+        attempt: row.attempt + 1,
+        startedAt: new Date(),
+        workerId: o.workerId,
+        progress: 0,
+      })
+      .where(eq(stepExecutions.id, row.id));
+    await p.bus.publish(job.pipelineId, {
+      type: 'status',
+      payload: { jobId, stepId: step.id, status: 'running' },
+    });
+    const events = stepEvents(p, job.pipelineId, jobId, step.id);
+    const report = await runStepProcess({
+      spec,
+      stepId: step.id,
+      jobId,
+      params: plan.params,
+      workDir: join(workspace, 'steps', step.id),
+      baseDir: p.filesDir,
+      stateDir: join(workspace, 'state', step.id),
+      resume: row.attempt > 0,
+      env: stepEnv(),
+      memoryMb: o.stepMemoryMb,
+      ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
+      ...(o.modules ? { modules: o.modules } : {}),
+      signal: cancel,
+      onEvent: events.onEvent,
+      onSpawn: (pid) =>
+        void p.database.db.update(stepExecutions).set({ pid }).where(eq(stepExecutions.id, row.id)),
+    });
+    await events.settled();
+    const r: StepReport = { ...report, kind: step.kind };
+    await saveStepResult(p, jobId, r, row.attempt);
+    const level = r.status === 'success' ? 'INFO' : 'ERROR';
+    await writeLog(p, job.pipelineId, jobId, {
+      level,
+      stepId: step.id,
+      message: `step ${step.id} ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
+    });
+    await p.bus.publish(job.pipelineId, {
+      type: 'status',
+      payload: { jobId, stepId: step.id, status: r.status },
+    });
+    return r;
+  });
+
+  const all = plan.steps.map((s) => reports.get(s.id)!);
+  for (const r of all) {
+    if (ran.has(r.id) || r.status === 'success') continue;
+    // Steps the DAG never started: skipped behind a failure, or cancelled.
+    await p.database.db
+      .update(stepExecutions)
+      .set({ status: r.status, error: r.error ?? null })
+      .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, r.id)));
+  }
+  const failed = all.find((r) => r.status === 'failed');
+  const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
+  const problems = all.flatMap((r) => (r.integrity?.problems ?? []).map((x) => `${r.id}: ${x}`));
+  const integrity = { ok: problems.length === 0, problems, rowsProcessed: sum(all) };
+  if (cancelled && !failed) {
+    await finish(p, job, 'cancelled', attempt, { integrity, steps: all });
+    return;
+  }
+  if (!failed) {
+    await finish(p, job, 'success', attempt, { integrity, steps: all });
+    return;
+  }
+  const error: ErrorReport = failed.error ?? {
+    code: ErrorCode.INTERNAL,
+    message: `step ${failed.id} failed`,
+  };
+  const permanent = all.every((r) => r.status !== 'failed' || PERMANENT.has(r.error?.code ?? ''));
+  const status = error.code === ErrorCode.TIMEOUT ? 'timeout' : 'failed';
+  if (!permanent && !cancelled && attempt < job.maxAttempts) {
+    const delay = Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    await p.database.db
+      .update(jobExecutions)
+      .set({ status: 'queued', queuedAt: new Date(), error })
+      .where(eq(jobExecutions.id, jobId));
+    await p.queue.send(JOBS_QUEUE, { jobId }, { startAfter: delay });
+    await log(
+      'WARN',
+      `${error.message}; attempt ${attempt + 1} of ${job.maxAttempts} in ${delay} s, from the failed step`,
+    );
+    await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
+    return;
+  }
+  await finish(p, job, status, attempt, {
+    error,
+    integrity,
+    steps: all,
+    deadLetter: !permanent && !cancelled,
+  });
+}
+
+function sum(rs: StepReport[]): number {
+  return rs.reduce((a, r) => a + r.rowsRead, 0);
+}
+
+async function finish(
+  p: Platform,
+  job: JobExecution,
+  status: 'success' | 'failed' | 'cancelled' | 'timeout',
+  attempt: number,
+  o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
+): Promise<void> {
+  const now = new Date();
+  const start = job.startedAt ?? now;
+  const durationMs = now.getTime() - start.getTime();
+  await p.database.db
+    .update(jobExecutions)
+    .set({
+      status,
+      attempt,
+      completedAt: now,
+      durationMs,
+      error: o.error ?? null,
+      ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
+      ...(o.deadLetter ? { deadLetteredAt: now } : {}),
+    })
+    .where(eq(jobExecutions.id, job.id));
+  const steps = o.steps ?? [];
+  await writeLog(p, job.pipelineId, job.id, {
+    level: status === 'success' ? 'INFO' : 'ERROR',
+    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
+  });
+  await p.bus.publish(job.pipelineId, {
+    type: 'complete',
+    payload: {
+      jobId: job.id,
+      status,
+      durationMs,
+      summary: {
+        stepsTotal: steps.length,
+        stepsSuccess: steps.filter((s) => s.status === 'success').length,
+        stepsFailed: steps.filter((s) => s.status === 'failed').length,
+        rowsProcessed: sum(steps),
+      },
+    },
+  });
+}

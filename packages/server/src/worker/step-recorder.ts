@@ -1,0 +1,107 @@
+import type { RunEvent, StepReport } from '@sluice/core';
+import { and, eq } from 'drizzle-orm';
+import { stepExecutions } from '../db/schema.ts';
+import type { LogLevelName } from '../events/messages.ts';
+import type { Platform } from '../platform.ts';
+
+export const logKey = (jobId: string) => `jobs/${jobId}/log.ndjson`;
+
+export interface LogLine {
+  time: string;
+  level: LogLevelName;
+  stepId?: string;
+  componentId?: string;
+  message: string;
+  metadata?: Record<string, unknown>;
+}
+
+/** Appends a line to the job's log (a file, not the database) and publishes it live. */
+export async function writeLog(p: Platform, pipelineId: string, jobId: string, line: Omit<LogLine, 'time'>) {
+  const full: LogLine = { time: new Date().toISOString(), ...line };
+  await p.store.append(logKey(jobId), `${JSON.stringify(full)}\n`);
+  await p.bus.publish(pipelineId, {
+    type: 'log',
+    payload: {
+      jobId,
+      ...(line.stepId === undefined ? {} : { stepId: line.stepId }),
+      level: line.level,
+      message: line.message,
+      ...(line.metadata ? { metadata: line.metadata } : {}),
+    },
+  });
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+/**
+ * Turns a running step's engine events into its log, its live progress and (at most once a
+ * second, so a fast flow does not hammer the database) its row.
+ */
+export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepId: string) {
+  let lastSaved = 0;
+  let pending = Promise.resolve();
+  const chain = (f: () => Promise<unknown>) => {
+    pending = pending.then(f).then(
+      () => undefined,
+      () => undefined,
+    );
+  };
+  const onEvent = (e: RunEvent): void => {
+    if (e.type === 'log') {
+      chain(() =>
+        writeLog(p, pipelineId, jobId, {
+          level: e.level.toUpperCase() as LogLevelName,
+          stepId,
+          componentId: e.componentId,
+          message: e.message,
+          ...(e.meta ? { metadata: e.meta } : {}),
+        }),
+      );
+    } else if (e.type === 'progress') {
+      const now = Date.now();
+      if (now - lastSaved < PROGRESS_EVERY_MS) return;
+      lastSaved = now;
+      const progress = e.total ? Math.min(99, Math.round(((e.done ?? 0) / e.total) * 100)) : 0;
+      chain(async () => {
+        await p.database.db
+          .update(stepExecutions)
+          .set({ progress, rowsRead: e.rowsRead })
+          .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, stepId)));
+        await p.bus.publish(pipelineId, {
+          type: 'progress',
+          payload: { jobId, stepId, progress, rowsProcessed: e.rowsRead },
+        });
+      });
+    } else if (e.type === 'step' && e.status === 'running' && e.attempt > 1) {
+      chain(() =>
+        writeLog(p, pipelineId, jobId, {
+          level: 'WARN',
+          stepId,
+          message: `attempt ${e.attempt} of step ${stepId}`,
+        }),
+      );
+    }
+  };
+  return { onEvent, settled: () => pending };
+}
+
+/** Records a step's outcome on its row. */
+export async function saveStepResult(p: Platform, jobId: string, r: StepReport, attemptBase: number) {
+  await p.database.db
+    .update(stepExecutions)
+    .set({
+      status: r.status,
+      ...(r.status === 'success' ? { progress: 100 } : {}),
+      attempt: attemptBase + Math.max(1, r.attempts),
+      completedAt: new Date(),
+      durationMs: r.durationMs,
+      rowsRead: r.rowsRead,
+      rowsWritten: r.rowsWritten,
+      rowsFiltered: r.rowsFiltered,
+      rowsQuarantined: r.rowsQuarantined,
+      report: r,
+      error: r.error ?? null,
+      pid: null,
+    })
+    .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, r.id)));
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
+import { jobExecutions, workers } from '../db/schema.ts';
+import type { Platform } from '../platform.ts';
+import { DEAD_LETTER_QUEUE, JOBS_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { type RunnerOptions, runJob } from './job-runner.ts';
+import { writeLog } from './step-recorder.ts';
+
+export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId'>> {
+  /** Jobs this process runs at once. @defaultValue 2 */
+  concurrency?: number;
+}
+
+const defaults = { concurrency: 2, stepConcurrency: 4, stepMemoryMb: 1024 } satisfies WorkerOptions;
+
+export interface Worker {
+  id: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Takes jobs from the queue and runs them. Registers itself in `workers` (the fleet's live
+ * view) with a heartbeat, and polls for cancel marks on its running jobs once a second.
+ */
+export async function startWorker(p: Platform, options: WorkerOptions = {}): Promise<Worker> {
+  const o = { ...defaults, ...options };
+  const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const running = new Map<string, AbortController>();
+  const db = p.database.db;
+  await db.insert(workers).values({ id, hostname: hostname(), pid: process.pid, concurrency: o.concurrency });
+
+  const beat = setInterval(() => {
+    void db
+      .update(workers)
+      .set({ lastSeenAt: new Date(), running: running.size })
+      .where(eq(workers.id, id))
+      .catch(() => undefined);
+  }, 10_000);
+  const cancels = setInterval(() => {
+    if (running.size === 0) return;
+    void db
+      .select({ id: jobExecutions.id })
+      .from(jobExecutions)
+      .where(and(inArray(jobExecutions.id, [...running.keys()]), isNotNull(jobExecutions.cancelRequestedAt)))
+      .then((rows) => {
+        for (const r of rows) running.get(r.id)?.abort(new Error('the job was cancelled'));
+      })
+      .catch(() => undefined);
+  }, 1000);
+  beat.unref();
+  cancels.unref();
+
+  const runner: RunnerOptions = {
+    workerId: id,
+    stepConcurrency: o.stepConcurrency,
+    stepMemoryMb: o.stepMemoryMb,
+    ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
+    ...(o.modules ? { modules: o.modules } : {}),
+  };
+  // One job per fetch: jobs run for minutes, and a fetched batch would sit idle behind the first.
+  await p.queue.work<JobMessage>(
+    JOBS_QUEUE,
+    { localConcurrency: o.concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+    async ([m]) => {
+      const jobId = m!.data.jobId;
+      const ac = new AbortController();
+      running.set(jobId, ac);
+      try {
+        await runJob(p, jobId, runner, ac.signal);
+      } finally {
+        running.delete(jobId);
+      }
+    },
+  );
+  // A message pg-boss gave up on (its worker died too often) lands here: the job is dead-lettered.
+  await p.queue.work<JobMessage>(DEAD_LETTER_QUEUE, { pollingIntervalSeconds: 5 }, async ([m]) => {
+    const jobId = m!.data.jobId;
+    const now = new Date();
+    const [job] = await db
+      .update(jobExecutions)
+      .set({
+        status: 'failed',
+        deadLetteredAt: now,
+        completedAt: now,
+        error: { code: 'INTERNAL', message: "the job's worker was lost too many times" },
+      })
+      .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
+      .returning();
+    if (job)
+      await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
+  });
+
+  return {
+    id,
+    stop: async () => {
+      clearInterval(beat);
+      clearInterval(cancels);
+      await p.queue.offWork(JOBS_QUEUE).catch(() => undefined);
+      await p.queue.offWork(DEAD_LETTER_QUEUE).catch(() => undefined);
+      await db
+        .delete(workers)
+        .where(eq(workers.id, id))
+        .catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,63 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinConnectors } from '@sluice/connectors';
+import { Registry } from '@sluice/core';
+import { eq } from 'drizzle-orm';
+import { jobExecutions } from '../../src/db/schema.ts';
+import { openPlatform, type Platform } from '../../src/platform.ts';
+import { backends } from './backends.ts';
+
+export type TestPlatform = Platform & { close(): Promise<void>; filesDir: string };
+
+/** A platform on a fresh database of the given backend, with a temp directory for spec files. */
+export async function testPlatform(
+  backend: (typeof backends)[number]['name'],
+  o: { jobAttempts?: number } = {},
+): Promise<TestPlatform> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
+  const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
+  let url: string | undefined;
+  let drop = async () => {};
+  if (backend === 'postgres') {
+    const env = await backends[1]!.open(); // a fresh, migrated database on the server
+    url = env.url;
+    await env.database.close();
+    drop = async () => {
+      await env.dispose().catch(() => undefined);
+    };
+  }
+  const p = await openPlatform({
+    dataDir,
+    ...(url ? { databaseUrl: url } : {}),
+    registry: new Registry().register(...builtinConnectors),
+    filesDir,
+    jobAttempts: o.jobAttempts ?? 1,
+    retryDelaySeconds: 1,
+    heartbeatSeconds: 10,
+  });
+  return {
+    ...p,
+    filesDir,
+    close: async () => {
+      await p.close();
+      await drop();
+    },
+  };
+}
+
+/** Polls the job row until it reaches a finished status (or `until` matches). */
+export async function waitForJob(
+  p: Platform,
+  jobId: string,
+  until = (s: string) => ['success', 'failed', 'cancelled', 'timeout'].includes(s),
+  ms = 60_000,
+) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const [j] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, jobId));
+    if (j && until(j.status)) return j;
+    if (Date.now() > end) throw new Error(`job ${jobId} still ${j?.status} after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

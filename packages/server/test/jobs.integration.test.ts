@@ -1,0 +1,141 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelJob, executePipeline, listSteps, retryJob } from '../src/services/jobs.ts';
+import { createPipeline } from '../src/services/pipelines.ts';
+import { logKey } from '../src/worker/step-recorder.ts';
+import { startWorker, type Worker } from '../src/worker/worker.ts';
+import { backends } from './helpers/backends.ts';
+import { type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
+
+describe.each(backends)('jobs on $name', ({ name }) => {
+  let p: TestPlatform;
+  let worker: Worker;
+  beforeAll(async () => {
+    p = await testPlatform(name);
+    worker = await startWorker(p, { concurrency: 2, killGraceMs: 1000 });
+  });
+  afterAll(async () => {
+    await worker.stop();
+    await p.close();
+  });
+
+  it('runs a DAG of steps in processes and records rows, reports and logs', async () => {
+    writeFileSync(join(p.filesDir, 'in.csv'), 'id,amount\n1,5\n2,50\n3,500\n');
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'load',
+          parameters: { type: 'object', properties: { min: { type: 'number', default: 0 } } },
+          steps: [
+            {
+              id: 'copy',
+              flow: [
+                { source: 'csv', with: { path: 'in.csv' } },
+                { transform: 'cast', with: { fields: { amount: 'number' } } },
+                { transform: 'filter', with: { where: 'amount >= params.min' } },
+                { sink: 'ndjson', with: { path: 'out.ndjson' } },
+              ],
+            },
+            { id: 'count', needs: ['copy'], task: 'shell', with: { command: ['wc', '-l', 'out.ndjson'] } },
+          ],
+        },
+      },
+      'tester',
+    );
+    const jobId = await executePipeline(p, pipeline.id, { parameters: { min: 10 }, triggerType: 'manual' });
+    const job = await waitForJob(p, jobId);
+    expect(job).toMatchObject({ status: 'success', attempt: 1, parameters: { min: 10 } });
+    const steps = await listSteps(p, jobId);
+    const copy = steps.find((s) => s.stepId === 'copy')!;
+    expect(copy).toMatchObject({
+      status: 'success',
+      rowsRead: 3,
+      rowsWritten: 2,
+      rowsFiltered: 1,
+      progress: 100,
+    });
+    expect(steps.find((s) => s.stepId === 'count')).toMatchObject({ status: 'success', attempt: 1 });
+    expect(readFileSync(join(p.filesDir, 'out.ndjson'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const log = await new Promise<string>((resolve) => {
+      let text = '';
+      p.store
+        .read(logKey(jobId))
+        .on('data', (c) => (text += c))
+        .on('end', () => resolve(text));
+    });
+    expect(log).toMatch(/step copy success/);
+    expect(log).toMatch(/job success/);
+  });
+
+  it('rejects bad parameters before queueing anything', async () => {
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'typed',
+          parameters: { type: 'object', properties: { n: { type: 'integer' } }, required: ['n'] },
+          steps: [{ id: 't', task: 'shell', with: { command: ['true'] } }],
+        },
+      },
+      null,
+    );
+    await expect(
+      executePipeline(p, pipeline.id, { parameters: { n: 'x' }, triggerType: 'api' }),
+    ).rejects.toThrow(/n/);
+  });
+
+  it('fails dependents as skipped, then retries from the failed step only', async () => {
+    const flag = join(p.filesDir, 'fixed');
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'flaky',
+          steps: [
+            {
+              id: 'first',
+              task: 'shell',
+              with: { command: ['sh', '-c', `echo run >> ${join(p.filesDir, 'first.log')}`] },
+            },
+            { id: 'second', needs: ['first'], task: 'shell', with: { command: ['test', '-e', flag] } },
+            { id: 'third', needs: ['second'], task: 'shell', with: { command: ['true'] } },
+          ],
+        },
+      },
+      null,
+    );
+    const jobId = await executePipeline(p, pipeline.id, { triggerType: 'manual' });
+    const failed = await waitForJob(p, jobId);
+    expect(failed.status).toBe('failed');
+    const statuses = async () =>
+      Object.fromEntries((await listSteps(p, jobId)).map((s) => [s.stepId, s.status]));
+    expect(await statuses()).toEqual({ first: 'success', second: 'failed', third: 'skipped' });
+    writeFileSync(flag, '');
+    await retryJob(p, jobId, true);
+    const ok = await waitForJob(p, jobId, (s) => s === 'success' || s === 'failed');
+    expect(ok.status).toBe('success');
+    expect(await statuses()).toEqual({ first: 'success', second: 'success', third: 'success' });
+    // The successful step kept its result and did not run again.
+    expect(readFileSync(join(p.filesDir, 'first.log'), 'utf8')).toBe('run\n');
+  });
+
+  it('cancels a running job within seconds', async () => {
+    const pipeline = await createPipeline(
+      p,
+      { spec: { name: 'slow', steps: [{ id: 'wait', task: 'shell', with: { command: ['sleep', '60'] } }] } },
+      null,
+    );
+    const jobId = await executePipeline(p, pipeline.id, { triggerType: 'manual' });
+    await waitForJob(p, jobId, (s) => s === 'running');
+    const steps = async () => (await listSteps(p, jobId))[0]!;
+    while ((await steps()).status !== 'running') await new Promise((r) => setTimeout(r, 50));
+    const t0 = Date.now();
+    await cancelJob(p, jobId);
+    const job = await waitForJob(p, jobId);
+    expect(job.status).toBe('cancelled');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((await steps()).status).toBe('cancelled');
+  });
+});
