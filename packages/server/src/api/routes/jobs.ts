@@ -1,0 +1,160 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import { JOB_STATUSES, TRIGGER_TYPES } from '../../db/schema.ts';
+import type { Platform } from '../../platform.ts';
+import { cancelJob, getJob, jobView, listJobs, listSteps, retryJob, stepView } from '../../services/jobs.ts';
+import { readLog } from '../../services/logs.ts';
+import { notFound } from '../errors.ts';
+import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { JobSchema, LogLineSchema, StepSchema } from '../schemas.ts';
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['jobs'];
+const lit = <T extends readonly string[]>(xs: T) => Type.Union(xs.map((x) => Type.Literal(x)));
+const LogQuery = Type.Composite([
+  Type.Object({
+    limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
+    offset: Type.Integer({ minimum: 0, default: 0 }),
+  }),
+  Type.Object({
+    level: Type.Optional(lit(['DEBUG', 'INFO', 'WARN', 'ERROR'] as const)),
+    search: Type.Optional(Type.String()),
+  }),
+]);
+const LogPage = Page(LogLineSchema);
+type LogQ = { limit: number; offset: number; level?: string; search?: string };
+
+export const jobRoutes =
+  (p: Platform): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/jobs',
+      {
+        schema: {
+          summary: 'List jobs, newest first',
+          tags,
+          querystring: Type.Composite([
+            PageQuery,
+            Type.Object({
+              status: Type.Optional(lit(JOB_STATUSES)),
+              pipelineId: Type.Optional(Type.String({ format: 'uuid' })),
+              triggerType: Type.Optional(lit(TRIGGER_TYPES)),
+              from: Type.Optional(Type.String({ format: 'date-time' })),
+              to: Type.Optional(Type.String({ format: 'date-time' })),
+            }),
+          ]),
+          response: { 200: Page(JobSchema), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query as Parameters<typeof listJobs>[1];
+        return { ...(await listJobs(p, q)), limit: q.limit, offset: q.offset };
+      },
+    );
+    app.get(
+      '/jobs/:id',
+      {
+        schema: {
+          summary: 'A job: status, timings, trigger, parameters, integrity',
+          tags,
+          params: IdParams,
+          response: { 200: JobSchema, ...errors },
+        },
+      },
+      async (req) => jobView(await getJob(p, (req.params as { id: string }).id)),
+    );
+    app.post(
+      '/jobs/:id/cancel',
+      {
+        schema: {
+          summary: 'Cancel a queued or running job',
+          tags,
+          params: IdParams,
+          response: { 200: JobSchema, ...errors },
+        },
+      },
+      async (req) => jobView(await cancelJob(p, (req.params as { id: string }).id)),
+    );
+    app.post(
+      '/jobs/:id/retry',
+      {
+        schema: {
+          summary: 'Run a failed job again, from its failed step (default) or from the start',
+          tags,
+          params: IdParams,
+          body: Type.Optional(Type.Object({ fromFailedStep: Type.Boolean({ default: true }) })),
+          response: { 202: Type.Object({ jobId: Type.String() }), ...errors },
+        },
+      },
+      async (req, reply) => {
+        const body = (req.body ?? {}) as { fromFailedStep?: boolean };
+        const j = await retryJob(p, (req.params as { id: string }).id, body.fromFailedStep ?? true);
+        return reply.status(202).send({ jobId: j.id });
+      },
+    );
+    app.get(
+      '/jobs/:id/steps',
+      {
+        schema: {
+          summary: 'The steps of a job',
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(StepSchema) }), ...errors },
+        },
+      },
+      async (req) => ({ items: (await listSteps(p, (req.params as { id: string }).id)).map(stepView) }),
+    );
+    const StepParams = Type.Object({ id: Type.String({ format: 'uuid' }), stepId: Type.String() });
+    app.get(
+      '/jobs/:id/steps/:stepId',
+      {
+        schema: {
+          summary: 'One step of a job, with its report',
+          tags,
+          params: StepParams,
+          response: { 200: StepSchema, ...errors },
+        },
+      },
+      async (req) => {
+        const { id, stepId } = req.params as { id: string; stepId: string };
+        const s = (await listSteps(p, id)).find((x) => x.stepId === stepId);
+        if (!s) throw notFound(`step "${stepId}" of job`, id);
+        return stepView(s);
+      },
+    );
+    app.get(
+      '/jobs/:id/logs',
+      {
+        schema: {
+          summary: "A job's log lines, filtered by level, step and text",
+          tags,
+          params: IdParams,
+          querystring: Type.Composite([LogQuery, Type.Object({ stepId: Type.Optional(Type.String()) })]),
+          response: { 200: LogPage, ...errors },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await getJob(p, id);
+        const q = req.query as LogQ & { stepId?: string };
+        return readLog(p, id, q);
+      },
+    );
+    app.get(
+      '/jobs/:id/steps/:stepId/logs',
+      {
+        schema: {
+          summary: "One step's log lines",
+          tags,
+          params: StepParams,
+          querystring: LogQuery,
+          response: { 200: LogPage, ...errors },
+        },
+      },
+      async (req) => {
+        const { id, stepId } = req.params as { id: string; stepId: string };
+        await getJob(p, id);
+        return readLog(p, id, { ...(req.query as LogQ), stepId });
+      },
+    );
+  };

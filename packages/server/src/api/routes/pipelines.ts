@@ -1,0 +1,170 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import { executePipeline } from '../../services/jobs.ts';
+import {
+  createPipeline,
+  deletePipeline,
+  getPipeline,
+  listPipelines,
+  listVersions,
+  updatePipeline,
+  validateSpec,
+} from '../../services/pipelines.ts';
+import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { PipelineSchema, VersionSchema } from '../schemas.ts';
+
+const Spec = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON.',
+});
+const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['pipelines'];
+
+// The caller's name for created_by/triggered_by; the security issue puts the logged-in user here.
+export const actor = (req: { headers: Record<string, unknown> }): string | null =>
+  typeof req.headers['x-sluice-user'] === 'string' ? (req.headers['x-sluice-user'] as string) : null;
+
+export const pipelineRoutes =
+  (p: Platform): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/pipelines',
+      {
+        schema: {
+          summary: 'List pipelines',
+          tags,
+          querystring: Type.Composite([
+            PageQuery,
+            Type.Object({ q: Type.Optional(Type.String({ description: 'Name contains.' })) }),
+          ]),
+          response: { 200: Page(PipelineSchema), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query as { limit: number; offset: number; q?: string };
+        const { items, total } = await listPipelines(p, {
+          limit: q.limit,
+          offset: q.offset,
+          ...(q.q ? { search: q.q } : {}),
+        });
+        return { items, total, limit: q.limit, offset: q.offset };
+      },
+    );
+    app.post(
+      '/pipelines',
+      {
+        schema: {
+          summary: 'Create a pipeline (version 1); its name is the spec’s name',
+          tags,
+          body: Type.Object({ spec: Spec, description: Type.Optional(Type.String()) }),
+          response: { 201: PipelineSchema, ...errors },
+        },
+      },
+      async (req, reply) => {
+        const body = req.body as { spec: unknown; description?: string };
+        return reply.status(201).send(await createPipeline(p, body, actor(req)));
+      },
+    );
+    app.get(
+      '/pipelines/:id',
+      {
+        schema: {
+          summary: 'A pipeline with its current spec',
+          tags,
+          params: IdParams,
+          response: { 200: PipelineSchema, ...errors },
+        },
+      },
+      async (req) => getPipeline(p, (req.params as { id: string }).id),
+    );
+    app.put(
+      '/pipelines/:id',
+      {
+        schema: {
+          summary: 'Update a pipeline: a new spec makes a new version',
+          tags,
+          params: IdParams,
+          body: Type.Object({ spec: Type.Optional(Spec), description: Type.Optional(Type.String()) }),
+          response: { 200: PipelineSchema, ...errors },
+        },
+      },
+      async (req) =>
+        updatePipeline(p, (req.params as { id: string }).id, req.body as { spec?: unknown }, actor(req)),
+    );
+    app.delete(
+      '/pipelines/:id',
+      {
+        schema: {
+          summary: 'Delete a pipeline (its jobs stay)',
+          tags,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
+      async (req, reply) => {
+        await deletePipeline(p, (req.params as { id: string }).id);
+        return reply.status(204).send(null);
+      },
+    );
+    app.get(
+      '/pipelines/:id/versions',
+      {
+        schema: {
+          summary: 'Version history, newest first',
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(VersionSchema) }), ...errors },
+        },
+      },
+      async (req) => ({ items: await listVersions(p, (req.params as { id: string }).id) }),
+    );
+    app.post(
+      '/pipelines/:id/validate',
+      {
+        schema: {
+          summary: 'Check a spec (the body’s, or the current one): DAG, connectors and their configs',
+          tags,
+          params: IdParams,
+          body: Type.Optional(Type.Object({ spec: Type.Optional(Spec) })),
+          response: { 200: Type.Object({ ok: Type.Boolean(), issues: Issues }), ...errors },
+        },
+      },
+      async (req) => {
+        const body = req.body as { spec?: unknown } | undefined;
+        const spec = body?.spec ?? (await getPipeline(p, (req.params as { id: string }).id)).spec;
+        return validateSpec(p, spec);
+      },
+    );
+    app.post(
+      '/pipelines/:id/execute',
+      {
+        schema: {
+          summary: 'Run a pipeline: validates parameters, queues the job, answers at once',
+          tags,
+          params: IdParams,
+          body: Type.Optional(
+            Type.Object({
+              parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+              triggerType: Type.Optional(
+                Type.Union([Type.Literal('manual'), Type.Literal('api')], { default: 'api' }),
+              ),
+            }),
+          ),
+          response: { 202: Type.Object({ jobId: Type.String() }), ...errors },
+        },
+      },
+      async (req, reply) => {
+        const body = (req.body ?? {}) as {
+          parameters?: Record<string, unknown>;
+          triggerType?: 'manual' | 'api';
+        };
+        const jobId = await executePipeline(p, (req.params as { id: string }).id, {
+          parameters: body.parameters ?? {},
+          triggerType: body.triggerType ?? 'api',
+          triggeredBy: actor(req),
+        });
+        return reply.status(202).send({ jobId });
+      },
+    );
+  };

@@ -1,0 +1,106 @@
+import { Type } from '@sinclair/typebox';
+import { and, count, gte, sql } from 'drizzle-orm';
+import type { FastifyPluginAsync } from 'fastify';
+import { jobExecutions, workers } from '../../db/schema.ts';
+import type { Platform } from '../../platform.ts';
+import { JOBS_QUEUE } from '../../queue/boss.ts';
+import { getJob, jobView, listJobs, retryJob } from '../../services/jobs.ts';
+import { conflict } from '../errors.ts';
+import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { JobSchema } from '../schemas.ts';
+
+const Summary = Type.Object({
+  jobsLastHour: Type.Integer(),
+  successRate: Type.Union([Type.Number(), Type.Null()]),
+  meanDurationMs: Type.Union([Type.Number(), Type.Null()]),
+  p95DurationMs: Type.Union([Type.Number(), Type.Null()]),
+  queueDepth: Type.Integer(),
+  running: Type.Integer(),
+  workers: Type.Integer(),
+});
+
+export const queueRoutes =
+  (p: Platform): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/dlq',
+      {
+        schema: {
+          summary: 'Jobs that used all their attempts (the dead-letter queue)',
+          tags: ['dead-letter queue'],
+          querystring: PageQuery,
+          response: { 200: Page(JobSchema), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query as { limit: number; offset: number };
+        return { ...(await listJobs(p, { ...q, deadLettered: true })), ...q };
+      },
+    );
+    app.post(
+      '/dlq/:id/requeue',
+      {
+        schema: {
+          summary: 'Run a dead-lettered job again from its failed step, with a fresh budget of attempts',
+          tags: ['dead-letter queue'],
+          params: IdParams,
+          response: { 202: JobSchema, 404: ErrorBody, 409: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const job = await getJob(p, (req.params as { id: string }).id);
+        if (!job.deadLetteredAt) throw conflict(`job ${job.id} is not in the dead-letter queue`);
+        return reply.status(202).send(jobView(await retryJob(p, job.id, true)));
+      },
+    );
+    app.get(
+      '/metrics/summary',
+      {
+        schema: {
+          summary: 'The last 24 hours at a glance: jobs, success rate, durations, queue and workers',
+          tags: ['metrics'],
+          response: { 200: Summary },
+        },
+      },
+      async () => {
+        const db = p.database.db;
+        const since = new Date(Date.now() - 24 * 3600_000);
+        const [stats] = await db
+          .select({
+            done: sql<number>`count(*) FILTER (WHERE ${jobExecutions.completedAt} IS NOT NULL)`.mapWith(
+              Number,
+            ),
+            ok: sql<number>`count(*) FILTER (WHERE ${jobExecutions.status} = 'success')`.mapWith(Number),
+            mean: sql<number | null>`avg(${jobExecutions.durationMs})`.mapWith((v) =>
+              v === null ? null : Number(v),
+            ),
+            p95: sql<
+              number | null
+            >`percentile_cont(0.95) WITHIN GROUP (ORDER BY ${jobExecutions.durationMs})`.mapWith((v) =>
+              v === null ? null : Number(v),
+            ),
+            running: sql<number>`count(*) FILTER (WHERE ${jobExecutions.status} = 'running')`.mapWith(Number),
+          })
+          .from(jobExecutions)
+          .where(gte(jobExecutions.createdAt, since));
+        const [hour] = await db
+          .select({ n: count() })
+          .from(jobExecutions)
+          .where(gte(jobExecutions.createdAt, new Date(Date.now() - 3600_000)));
+        const [alive] = await db
+          .select({ n: count() })
+          .from(workers)
+          .where(and(gte(workers.lastSeenAt, new Date(Date.now() - 30_000))));
+        const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
+        return {
+          jobsLastHour: hour!.n,
+          successRate: stats!.done > 0 ? stats!.ok / stats!.done : null,
+          meanDurationMs: stats!.mean,
+          p95DurationMs: stats!.p95,
+          queueDepth: queue.reduce((a, q) => a + (q.queuedCount ?? 0), 0),
+          running: stats!.running,
+          workers: alive!.n,
+        };
+      },
+    );
+  };

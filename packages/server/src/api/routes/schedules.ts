@@ -1,0 +1,130 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import {
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  listSchedules,
+  type ScheduleInput,
+  scheduleView,
+  setPaused,
+  updateSchedule,
+} from '../../services/schedules.ts';
+import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { ScheduleSchema } from '../schemas.ts';
+
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const tags = ['schedules'];
+const fields = {
+  name: Type.Optional(Type.String({ minLength: 1 })),
+  cron: Type.String({ description: 'Five fields (minute hour day month weekday), e.g. "0 3 * * *".' }),
+  timezone: Type.Optional(
+    Type.String({ description: 'IANA time zone, e.g. "Europe/Lisbon".', default: 'UTC' }),
+  ),
+  parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  paused: Type.Optional(Type.Boolean()),
+  missedPolicy: Type.Optional(
+    Type.Union([Type.Literal('skip'), Type.Literal('run_once')], {
+      description: 'After downtime: skip the missed runs, or run once.',
+    }),
+  ),
+};
+const Create = Type.Object({ pipelineId: Type.String({ format: 'uuid' }), ...fields });
+const Update = Type.Partial(Create);
+
+export const scheduleRoutes =
+  (p: Platform): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/schedules',
+      {
+        schema: {
+          summary: 'List schedules with their next run times',
+          tags,
+          querystring: Type.Composite([
+            PageQuery,
+            Type.Object({ pipelineId: Type.Optional(Type.String({ format: 'uuid' })) }),
+          ]),
+          response: { 200: Page(ScheduleSchema), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query as { limit: number; offset: number; pipelineId?: string };
+        return { ...(await listSchedules(p, q)), limit: q.limit, offset: q.offset };
+      },
+    );
+    app.post(
+      '/schedules',
+      {
+        schema: {
+          summary: 'Create a schedule',
+          tags,
+          body: Create,
+          response: { 201: ScheduleSchema, ...errors },
+        },
+      },
+      async (req, reply) =>
+        reply.status(201).send(scheduleView(await createSchedule(p, req.body as ScheduleInput))),
+    );
+    app.get(
+      '/schedules/:id',
+      {
+        schema: {
+          summary: 'A schedule',
+          tags,
+          params: IdParams,
+          response: { 200: ScheduleSchema, ...errors },
+        },
+      },
+      async (req) => scheduleView(await getSchedule(p, (req.params as { id: string }).id)),
+    );
+    app.put(
+      '/schedules/:id',
+      {
+        schema: {
+          summary: 'Change a schedule',
+          tags,
+          params: IdParams,
+          body: Update,
+          response: { 200: ScheduleSchema, ...errors },
+        },
+      },
+      async (req) =>
+        scheduleView(
+          await updateSchedule(p, (req.params as { id: string }).id, req.body as Partial<ScheduleInput>),
+        ),
+    );
+    app.delete(
+      '/schedules/:id',
+      {
+        schema: {
+          summary: 'Delete a schedule',
+          tags,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
+      async (req, reply) => {
+        await deleteSchedule(p, (req.params as { id: string }).id);
+        return reply.status(204).send(null);
+      },
+    );
+    for (const [action, paused] of [
+      ['pause', true],
+      ['resume', false],
+    ] as const) {
+      app.post(
+        `/schedules/:id/${action}`,
+        {
+          schema: {
+            summary: paused ? 'Pause a schedule' : 'Resume a schedule from now (missed runs are not made up)',
+            tags,
+            params: IdParams,
+            response: { 200: ScheduleSchema, ...errors },
+          },
+        },
+        async (req) => scheduleView(await setPaused(p, (req.params as { id: string }).id, paused)),
+      );
+    }
+  };

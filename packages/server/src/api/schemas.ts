@@ -1,0 +1,96 @@
+import { Type } from '@sinclair/typebox';
+
+// Response shapes of api-v1.md; more fields may come, none go.
+const Ts = Type.String({ format: 'date-time' });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Any = Type.Unknown();
+
+export const PipelineSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  version: Type.Integer(),
+  spec: Any,
+  parameters: Any,
+  active: Type.Boolean(),
+  createdAt: Ts,
+  updatedAt: Ts,
+});
+
+export const VersionSchema = Type.Object({
+  version: Type.Integer(),
+  spec: Any,
+  createdBy: Nullable(Type.String()),
+  createdAt: Ts,
+});
+
+export const JobSchema = Type.Object({
+  id: Type.String(),
+  pipelineId: Type.String(),
+  pipelineVersion: Type.Integer(),
+  status: Type.String(),
+  triggerType: Type.String(),
+  triggeredBy: Nullable(Type.String()),
+  scheduleId: Nullable(Type.String()),
+  parameters: Any,
+  createdAt: Ts,
+  queuedAt: Nullable(Ts),
+  startedAt: Nullable(Ts),
+  completedAt: Nullable(Ts),
+  durationMs: Nullable(Type.Integer()),
+  workerId: Nullable(Type.String()),
+  attempt: Type.Integer(),
+  maxAttempts: Type.Integer(),
+  error: Any,
+  integrity: Any,
+  retryOf: Nullable(Type.String()),
+  traceId: Nullable(Type.String()),
+  cancelRequested: Type.Boolean(),
+  deadLetteredAt: Nullable(Ts),
+});
+
+export const StepSchema = Type.Object({
+  id: Type.String(),
+  jobId: Type.String(),
+  stepId: Type.String(),
+  kind: Type.String(),
+  needs: Type.Array(Type.String()),
+  status: Type.String(),
+  progress: Type.Number(),
+  attempt: Type.Integer(),
+  startedAt: Nullable(Ts),
+  completedAt: Nullable(Ts),
+  durationMs: Nullable(Type.Integer()),
+  rowsRead: Type.Integer(),
+  rowsWritten: Type.Integer(),
+  rowsFiltered: Type.Integer(),
+  rowsQuarantined: Type.Integer(),
+  bytes: Type.Integer(),
+  error: Any,
+  report: Any,
+});
+
+export const ScheduleSchema = Type.Object({
+  id: Type.String(),
+  pipelineId: Type.String(),
+  name: Type.String(),
+  cron: Type.String(),
+  timezone: Type.String(),
+  parameters: Any,
+  paused: Type.Boolean(),
+  missedPolicy: Type.String(),
+  lastRunAt: Nullable(Ts),
+  nextRunAt: Nullable(Ts),
+  nextRuns: Type.Array(Ts),
+  createdAt: Ts,
+  updatedAt: Ts,
+});
+
+export const LogLineSchema = Type.Object({
+  time: Ts,
+  level: Type.String(),
+  stepId: Type.Optional(Type.String()),
+  componentId: Type.Optional(Type.String()),
+  message: Type.String(),
+  metadata: Type.Optional(Any),
+});
