@@ -4,8 +4,13 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: [new URL('../packages/cli/src/main.ts', import.meta.url).pathname],
-  outfile: new URL('../packages/cli/dist/sluice.mjs', import.meta.url).pathname,
+  // The step child is its own entry: the worker forks it next to the bundle (see childEntry).
+  entryPoints: {
+    sluice: new URL('../packages/cli/src/main.ts', import.meta.url).pathname,
+    'step-child': new URL('../packages/server/src/worker/step-child.ts', import.meta.url).pathname,
+  },
+  outdir: new URL('../packages/cli/dist', import.meta.url).pathname,
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',

@@ -21,7 +21,7 @@ function newestSource(dir) {
 function bundleIsFresh() {
   try {
     const built = statSync(bundle).mtimeMs;
-    return ['core', 'connectors', 'cli'].every((p) => newestSource(join(root, p, 'src')) <= built);
+    return ['core', 'connectors', 'server', 'cli'].every((p) => newestSource(join(root, p, 'src')) <= built);
   } catch {
     return false;
   }

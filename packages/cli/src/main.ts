@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { connectorsCommand } from './commands/connectors.ts';
 import { runCommand } from './commands/run.ts';
+import { migrateCommand, serveCommand, workerCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
@@ -53,6 +54,58 @@ program
   .option('--json', 'print as JSON')
   .action((name: string | undefined, opts) => {
     process.exitCode = connectorsCommand(name, opts);
+  });
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new InvalidArgumentError(`expected a whole number ≥ 1, got "${value}"`);
+  return n;
+}
+
+const withPlatform = (c: Command) =>
+  c
+    .option(
+      '--data-dir <dir>',
+      'embedded database, logs and job workspaces (default .sluice, or SLUICE_DATA_DIR)',
+    )
+    .option(
+      '--database-url <url>',
+      'a PostgreSQL server (15+) instead of the embedded database (or DATABASE_URL)',
+    )
+    .option(
+      '--files-dir <dir>',
+      'relative paths in pipeline specs resolve here (default: the working directory)',
+    )
+    .option('--concurrency <n>', 'jobs this process runs at once (default 2)', positiveInt)
+    .option('--step-memory <mb>', 'heap limit of each step process in MB (default 1024)', positiveInt);
+
+withPlatform(
+  program
+    .command('serve')
+    .description('Run the platform: REST API, scheduler and a worker, in one process.')
+    .option('--port <n>', 'HTTP port (default 8080, or PORT)', positiveInt)
+    .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
+    .option('--no-worker', 'do not run jobs in this process')
+    .option('--no-scheduler', 'do not start scheduled runs from this process')
+    .option('--example <spec>', 'create this pipeline when there is none yet'),
+).action(async (opts) => {
+  process.exitCode = await serveCommand(opts);
+});
+
+withPlatform(
+  program.command('worker').description('Run jobs for a platform on a PostgreSQL server (--database-url).'),
+).action(async (opts) => {
+  process.exitCode = await workerCommand(opts);
+});
+
+program
+  .command('migrate')
+  .description('Apply the database migrations (serve and worker apply them on start too).')
+  .option('--data-dir <dir>', 'the embedded database (default .sluice)')
+  .option('--database-url <url>', 'a PostgreSQL server (or DATABASE_URL)')
+  .action(async (opts) => {
+    process.exitCode = await migrateCommand(opts);
   });
 
 await program.parseAsync(process.argv);

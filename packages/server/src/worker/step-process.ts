@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCode, type ErrorReport, type RunEvent, type StepReport, type StepStatus } from '@sluice/core';
@@ -17,7 +18,10 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
 
 /** Where the child's entry is, and how Node must load it (TypeScript sources need tsx). */
 export function childEntry(): { path: string; execArgv: string[] } {
-  const path = fileURLToPath(new URL('./step-child.ts', import.meta.url));
+  // From the sources, the entry is the .ts beside this file; in the CLI bundle, step-child.mjs
+  // sits beside the bundle.
+  const source = fileURLToPath(new URL('./step-child.ts', import.meta.url));
+  const path = existsSync(source) ? source : fileURLToPath(new URL('./step-child.mjs', import.meta.url));
   // Resolved here, not by name: the step's working directory has no node_modules to find tsx in.
   return { path, execArgv: path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
 }

@@ -1,0 +1,134 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseSpecText } from '@sluice/core';
+import {
+  createPipeline,
+  listPipelines,
+  migrate,
+  openDatabase,
+  type ServeOptions,
+  startServer,
+  startWorkerProcess,
+} from '@sluice/server';
+import pc from 'picocolors';
+import { createRegistry } from '../registry.ts';
+import { printError } from '../render/errors.ts';
+
+export interface PlatformFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  filesDir?: string;
+  concurrency?: number;
+  stepMemory?: number;
+}
+
+function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
+  const url = f.databaseUrl ?? process.env.DATABASE_URL;
+  return {
+    dataDir: resolve(f.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice'),
+    ...(url ? { databaseUrl: url } : {}),
+    filesDir: resolve(f.filesDir ?? process.cwd()),
+    registry: createRegistry(),
+    worker: {
+      ...(f.concurrency ? { concurrency: f.concurrency } : {}),
+      ...(f.stepMemory ? { stepMemoryMb: f.stepMemory } : {}),
+    },
+  };
+}
+
+/** Stops cleanly on Ctrl-C or SIGTERM: running steps are left to resume on the next start. */
+function untilSignal(close: () => Promise<void>): Promise<number> {
+  return new Promise((done) => {
+    const stop = () => {
+      process.stderr.write('stopping…\n');
+      close().then(
+        () => done(0),
+        (err) => {
+          printError(err);
+          done(1);
+        },
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+async function seedExample(
+  server: Awaited<ReturnType<typeof startServer>>,
+  file: string,
+): Promise<string | null> {
+  const existing = await listPipelines(server.platform, { limit: 1, offset: 0 });
+  if (existing.total > 0) return null;
+  const spec = parseSpecText(await readFile(file, 'utf8'), file);
+  const p = await createPipeline(server.platform, { spec }, 'sluice');
+  return p.name;
+}
+
+/** `sluice serve`: API, scheduler and a worker in one process. */
+export async function serveCommand(
+  flags: PlatformFlags & {
+    port?: number;
+    host?: string;
+    worker?: boolean;
+    scheduler?: boolean;
+    example?: string;
+  },
+): Promise<number> {
+  try {
+    const opts = platformOptions(flags);
+    const server = await startServer({
+      ...opts,
+      port: flags.port ?? Number(process.env.PORT ?? 8080),
+      host: flags.host ?? '127.0.0.1',
+      ...(flags.worker === false ? { worker: false } : {}),
+      ...(flags.scheduler === false ? { scheduler: false } : {}),
+    });
+    const seeded = flags.example ? await seedExample(server, resolve(flags.example)) : null;
+    const db = opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}`;
+    process.stdout.write(
+      `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
+        `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
+        (seeded
+          ? `  example pipeline "${seeded}" is ready: POST ${server.url}/api/v1/pipelines/<id>/execute\n`
+          : '') +
+        '  Ctrl-C stops it.\n',
+    );
+    return await untilSignal(server.close);
+  } catch (err) {
+    printError(err);
+    return 1;
+  }
+}
+
+/** `sluice worker`: more workers for a platform on a PostgreSQL server. */
+export async function workerCommand(flags: PlatformFlags): Promise<number> {
+  try {
+    const w = await startWorkerProcess(platformOptions(flags));
+    process.stdout.write(`${pc.green('✓')} worker ${w.id} is taking jobs. Ctrl-C stops it.\n`);
+    return await untilSignal(w.close);
+  } catch (err) {
+    printError(err);
+    return 1;
+  }
+}
+
+/** `sluice migrate`: applies the database migrations (serve and worker also do on start). */
+export async function migrateCommand(flags: PlatformFlags): Promise<number> {
+  try {
+    const url = flags.databaseUrl ?? process.env.DATABASE_URL;
+    const database = await openDatabase(
+      url ? { url } : { dataDir: resolve(flags.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice') },
+    );
+    try {
+      await migrate(database);
+    } finally {
+      await database.close();
+    }
+    process.stdout.write(`${pc.green('✓')} the database is up to date\n`);
+    return 0;
+  } catch (err) {
+    printError(err);
+    return 1;
+  }
+}
