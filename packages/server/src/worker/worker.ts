@@ -61,7 +61,12 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   // One job per fetch: jobs run for minutes, and a fetched batch would sit idle behind the first.
   await p.queue.work<JobMessage>(
     JOBS_QUEUE,
-    { localConcurrency: o.concurrency, batchSize: 1, pollingIntervalSeconds: 2 },
+    {
+      localConcurrency: o.concurrency,
+      batchSize: 1,
+      pollingIntervalSeconds: 2,
+      notifyPollingIntervalSeconds: 2,
+    },
     async ([m]) => {
       const jobId = m!.data.jobId;
       const ac = new AbortController();
