@@ -25,10 +25,13 @@ export interface QueueOptions {
  * and after `retryLimit` such losses it goes to the dead-letter queue.
  */
 export async function createQueue(database: Database, opts: QueueOptions = {}): Promise<PgBoss> {
+  // Supervision finds jobs whose worker stopped beating; every 10 s (not pg-boss's 60) so a lost
+  // worker's job is taken up again within about twice the heartbeat.
+  const common = { useListenNotify: true, superviseIntervalSeconds: 10 };
   const boss =
     database.kind === 'pglite'
-      ? new PgBoss({ db: fromPglite(database.pglite!), useListenNotify: true, backend: 'pglite' })
-      : new PgBoss({ connectionString: database.url!, max: 4, useListenNotify: true });
+      ? new PgBoss({ ...common, db: fromPglite(database.pglite!), backend: 'pglite' })
+      : new PgBoss({ ...common, connectionString: database.url!, max: 4 });
   boss.on('error', () => undefined); // surfaced by the operations that fail
   await boss.start();
   await ensureQueue(boss, DEAD_LETTER_QUEUE, { retryLimit: 0, notify: true });

@@ -127,8 +127,17 @@ export async function runJob(
       ...(o.modules ? { modules: o.modules } : {}),
       signal: cancel,
       onEvent: events.onEvent,
-      onSpawn: (pid) =>
-        void p.database.db.update(stepExecutions).set({ pid }).where(eq(stepExecutions.id, row.id)),
+      // Drizzle queries run when awaited or then'd: `void` alone would never send this one.
+      onSpawn: (pid) => {
+        p.database.db
+          .update(stepExecutions)
+          .set({ pid })
+          .where(eq(stepExecutions.id, row.id))
+          .then(
+            () => undefined,
+            () => undefined,
+          );
+      },
     });
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
