@@ -1,6 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobExecutions } from '../src/db/schema.ts';
 import { cancelJob, executePipeline, listSteps, retryJob } from '../src/services/jobs.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { logKey } from '../src/worker/step-recorder.ts';
@@ -119,6 +121,74 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     expect(await statuses()).toEqual({ first: 'success', second: 'success', third: 'success' });
     // The successful step kept its result and did not run again.
     expect(readFileSync(join(p.filesDir, 'first.log'), 'utf8')).toBe('run\n');
+  });
+
+  it('runs parallel branches and joins them; a step over its timeout fails the job as timeout', async () => {
+    const t = join(p.filesDir, 'times.log');
+    const branch = (id: string) => ({
+      id,
+      task: 'shell',
+      with: { command: ['sh', '-c', `echo ${id}-start >> ${t}; sleep 0.5; echo ${id}-end >> ${t}`] },
+    });
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'branches',
+          steps: [
+            branch('left'),
+            branch('right'),
+            { id: 'join', needs: ['left', 'right'], task: 'shell', with: { command: ['true'] } },
+          ],
+        },
+      },
+      null,
+    );
+    const job = await waitForJob(p, await executePipeline(p, pipeline.id, { triggerType: 'manual' }));
+    expect(job.status).toBe('success');
+    const lines = readFileSync(t, 'utf8').trim().split('\n');
+    // Both branches started before either ended.
+    expect(lines.slice(0, 2).sort()).toEqual(['left-start', 'right-start']);
+    const slow = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'too-slow',
+          steps: [{ id: 'nap', timeout: '300ms', task: 'shell', with: { command: ['sleep', '20'] } }],
+        },
+      },
+      null,
+    );
+    const timedOut = await waitForJob(p, await executePipeline(p, slow.id, { triggerType: 'manual' }));
+    expect(timedOut).toMatchObject({ status: 'timeout', error: { code: 'TIMEOUT' } });
+  });
+
+  it('hands running jobs back to the queue when its worker stops, and another worker finishes them', async () => {
+    const flag = join(p.filesDir, 'handback');
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'handback',
+          steps: [
+            {
+              id: 'once',
+              task: 'shell',
+              with: { command: ['sh', '-c', `test -e ${flag} || { touch ${flag}; sleep 30; }`] },
+            },
+          ],
+        },
+      },
+      null,
+    );
+    const jobId = await executePipeline(p, pipeline.id, { triggerType: 'manual' });
+    while (!existsSync(flag)) await new Promise((r) => setTimeout(r, 50));
+    await worker.stop({ graceMs: 100 });
+    const [job] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, jobId));
+    expect(job).toMatchObject({ status: 'queued', attempt: 0 });
+    worker = await startWorker(p, { concurrency: 2, killGraceMs: 1000 });
+    const done = await waitForJob(p, jobId);
+    expect(done).toMatchObject({ status: 'success', attempt: 1 });
   });
 
   it('cancels a running job within seconds', async () => {

@@ -7,7 +7,7 @@ import {
   scheduleDag,
   toSluiceError,
 } from '@sluice/core';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
@@ -15,6 +15,13 @@ import { getJob, listSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
 import { runStepProcess, stepEnv } from './step-process.ts';
 import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
+
+/** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
+export class Shutdown extends Error {
+  constructor() {
+    super('the worker is shutting down');
+  }
+}
 
 export interface RunnerOptions {
   workerId: string;
@@ -155,6 +162,10 @@ export async function runJob(
     return r;
   });
 
+  if (cancel.reason instanceof Shutdown) {
+    await handBack(p, job, attempt);
+    return;
+  }
   const all = plan.steps.map((s) => reports.get(s.id)!);
   for (const r of all) {
     if (ran.has(r.id) || r.status === 'success') continue;
@@ -202,6 +213,32 @@ export async function runJob(
     steps: all,
     deadLetter: !permanent && !cancelled,
   });
+}
+
+/**
+ * A worker stopping (SIGTERM) gives its job back: unfinished steps return to pending (they resume
+ * from their checkpoints), the attempt is not counted, and the job is queued for another worker.
+ */
+async function handBack(p: Platform, job: JobExecution, attempt: number): Promise<void> {
+  await p.database.db
+    .update(stepExecutions)
+    .set({ status: 'pending', error: null, pid: null })
+    .where(
+      and(
+        eq(stepExecutions.jobId, job.id),
+        inArray(stepExecutions.status, ['running', 'cancelled', 'skipped']),
+      ),
+    );
+  await p.database.db
+    .update(jobExecutions)
+    .set({ status: 'queued', attempt: attempt - 1, queuedAt: new Date(), workerId: null })
+    .where(eq(jobExecutions.id, job.id));
+  await p.queue.send(JOBS_QUEUE, { jobId: job.id });
+  await writeLog(p, job.pipelineId, job.id, {
+    level: 'WARN',
+    message: 'handed back to the queue: its worker is shutting down',
+  });
+  await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'queued' } });
 }
 
 function sum(rs: StepReport[]): number {

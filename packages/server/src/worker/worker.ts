@@ -4,7 +4,7 @@ import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_QUEUE, JOBS_QUEUE, type JobMessage } from '../queue/boss.ts';
-import { type RunnerOptions, runJob } from './job-runner.ts';
+import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
 import { writeLog } from './step-recorder.ts';
 
 export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId'>> {
@@ -16,7 +16,11 @@ const defaults = { concurrency: 2, stepConcurrency: 4, stepMemoryMb: 1024 } sati
 
 export interface Worker {
   id: string;
-  stop(): Promise<void>;
+  /**
+   * Stops taking jobs; running ones finish within `graceMs`, or are handed back to the queue
+   * (their steps stopped, to resume elsewhere from their checkpoints). @defaultValue graceMs 10000
+   */
+  stop(opts?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -27,6 +31,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   const o = { ...defaults, ...options };
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const running = new Map<string, AbortController>();
+  const settling = new Set<Promise<void>>();
   const db = p.database.db;
   await db.insert(workers).values({ id, hostname: hostname(), pid: process.pid, concurrency: o.concurrency });
 
@@ -71,10 +76,13 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       const jobId = m!.data.jobId;
       const ac = new AbortController();
       running.set(jobId, ac);
+      const done = runJob(p, jobId, runner, ac.signal);
+      settling.add(done);
       try {
-        await runJob(p, jobId, runner, ac.signal);
+        await done;
       } finally {
         running.delete(jobId);
+        settling.delete(done);
       }
     },
   );
@@ -98,11 +106,20 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
 
   return {
     id,
-    stop: async () => {
+    stop: async ({ graceMs = 10_000 } = {}) => {
       clearInterval(beat);
+      await p.queue.offWork(JOBS_QUEUE, { wait: false }).catch(() => undefined);
+      await p.queue.offWork(DEAD_LETTER_QUEUE, { wait: false }).catch(() => undefined);
+      const all = Promise.allSettled([...settling]);
+      const late = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref()),
+      ]);
+      if (late) {
+        for (const ac of running.values()) ac.abort(new Shutdown());
+        await all;
+      }
       clearInterval(cancels);
-      await p.queue.offWork(JOBS_QUEUE).catch(() => undefined);
-      await p.queue.offWork(DEAD_LETTER_QUEUE).catch(() => undefined);
       await db
         .delete(workers)
         .where(eq(workers.id, id))
