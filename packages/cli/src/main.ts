@@ -56,6 +56,10 @@ program
     process.exitCode = connectorsCommand(name, opts);
   });
 
+function collectList(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
@@ -88,7 +92,12 @@ withPlatform(
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--no-worker', 'do not run jobs in this process')
     .option('--no-scheduler', 'do not start scheduled runs from this process')
-    .option('--example <spec>', 'create this pipeline when there is none yet'),
+    .option(
+      '--example <spec>',
+      'create these pipelines when there is none yet (repeatable)',
+      collectList,
+      [],
+    ),
 ).action(async (opts) => {
   process.exitCode = await serveCommand(opts);
 });

@@ -58,6 +58,10 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const list = await call('GET', '/pipelines?limit=1&offset=0');
     expect(list.body).toMatchObject({ limit: 1, offset: 0 });
     expect(list.body.total).toBeGreaterThanOrEqual(1);
+    const renamed = await call('PUT', `/pipelines/${id}`, { name: 'crud-renamed' });
+    expect(renamed.body).toMatchObject({ name: 'crud-renamed', version: 3, spec: { name: 'crud-renamed' } });
+    const named = await call('POST', '/pipelines', { name: 'other-name', spec: spec('crud') });
+    expect(named.body).toMatchObject({ name: 'other-name', spec: { name: 'other-name' } });
     expect((await call('DELETE', `/pipelines/${id}`)).status).toBe(204);
     expect((await call('GET', `/pipelines/${id}`)).status).toBe(404);
   });
@@ -74,6 +78,22 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const v = await call('POST', `/pipelines/${created.body.id}/validate`, { spec: bad });
     expect(v.body.ok).toBe(false);
     expect(v.body.issues.length).toBeGreaterThan(0);
+    const malformed = await app.inject({
+      method: 'POST',
+      url: '/api/v1/pipelines',
+      headers: { 'content-type': 'application/json' },
+      payload: '{"spec": ',
+    });
+    expect(malformed.statusCode).toBe(400);
+    expect(JSON.parse(malformed.body).error.message).toMatch(/JSON/i);
+    const huge = await app.inject({
+      method: 'POST',
+      url: '/api/v1/pipelines',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ spec: { name: 'x'.repeat(2 * 1024 * 1024) } }),
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(JSON.parse(huge.body).error.code).toBeTruthy();
     const missing = await call('POST', '/pipelines', {});
     expect(missing.body.error).toMatchObject({ code: 'VALIDATION_FAILED', details: [{ path: 'body.spec' }] });
   });

@@ -54,15 +54,19 @@ function untilSignal(close: () => Promise<void>): Promise<number> {
   });
 }
 
-async function seedExample(
+/** Seeds the example pipelines once: on a platform that has no pipeline yet. */
+async function seedExamples(
   server: Awaited<ReturnType<typeof startServer>>,
-  file: string,
-): Promise<string | null> {
+  files: string[],
+): Promise<string[]> {
   const existing = await listPipelines(server.platform, { limit: 1, offset: 0 });
-  if (existing.total > 0) return null;
-  const spec = parseSpecText(await readFile(file, 'utf8'), file);
-  const p = await createPipeline(server.platform, { spec }, 'sluice');
-  return p.name;
+  if (existing.total > 0) return [];
+  const names: string[] = [];
+  for (const file of files) {
+    const spec = parseSpecText(await readFile(file, 'utf8'), file);
+    names.push((await createPipeline(server.platform, { spec }, 'sluice')).name);
+  }
+  return names;
 }
 
 /** `sluice serve`: API, scheduler and a worker in one process. */
@@ -72,7 +76,7 @@ export async function serveCommand(
     host?: string;
     worker?: boolean;
     scheduler?: boolean;
-    example?: string;
+    example?: string[];
   },
 ): Promise<number> {
   try {
@@ -84,13 +88,16 @@ export async function serveCommand(
       ...(flags.worker === false ? { worker: false } : {}),
       ...(flags.scheduler === false ? { scheduler: false } : {}),
     });
-    const seeded = flags.example ? await seedExample(server, resolve(flags.example)) : null;
+    const seeded = await seedExamples(
+      server,
+      (flags.example ?? []).map((f) => resolve(f)),
+    );
     const db = opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}`;
     process.stdout.write(
       `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
         `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
-        (seeded
-          ? `  example pipeline "${seeded}" is ready: POST ${server.url}/api/v1/pipelines/<id>/execute\n`
+        (seeded.length > 0
+          ? `  example pipelines ready to run: ${seeded.join(', ')} (POST ${server.url}/api/v1/pipelines/<id>/execute)\n`
           : '') +
         '  Ctrl-C stops it.\n',
     );

@@ -17,6 +17,12 @@ import { PipelineSchema, VersionSchema } from '../schemas.ts';
 const Spec = Type.Record(Type.String(), Type.Unknown(), {
   description: 'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON.',
 });
+const Name = Type.Optional(
+  Type.String({
+    pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+    description: "The pipeline's name; defaults to the spec's `name`.",
+  }),
+);
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
@@ -24,6 +30,12 @@ const tags = ['pipelines'];
 // The caller's name for created_by/triggered_by; the security issue puts the logged-in user here.
 export const actor = (req: { headers: Record<string, unknown> }): string | null =>
   typeof req.headers['x-sluice-user'] === 'string' ? (req.headers['x-sluice-user'] as string) : null;
+
+// `name` and the spec's own name are one thing: the body's wins and is written into the spec.
+function named<B extends { name?: string; spec?: unknown }>(b: B): B {
+  if (!b.name || b.spec === undefined) return b;
+  return { ...b, spec: { ...(b.spec as object), name: b.name } };
+}
 
 export const pipelineRoutes =
   (p: Platform): FastifyPluginAsync =>
@@ -55,15 +67,15 @@ export const pipelineRoutes =
       '/pipelines',
       {
         schema: {
-          summary: 'Create a pipeline (version 1); its name is the spec’s name',
+          summary: 'Create a pipeline (version 1)',
           tags,
-          body: Type.Object({ spec: Spec, description: Type.Optional(Type.String()) }),
+          body: Type.Object({ name: Name, spec: Spec, description: Type.Optional(Type.String()) }),
           response: { 201: PipelineSchema, ...errors },
         },
       },
       async (req, reply) => {
-        const body = req.body as { spec: unknown; description?: string };
-        return reply.status(201).send(await createPipeline(p, body, actor(req)));
+        const body = req.body as { name?: string; spec: unknown; description?: string };
+        return reply.status(201).send(await createPipeline(p, named(body), actor(req)));
       },
     );
     app.get(
@@ -85,12 +97,20 @@ export const pipelineRoutes =
           summary: 'Update a pipeline: a new spec makes a new version',
           tags,
           params: IdParams,
-          body: Type.Object({ spec: Type.Optional(Spec), description: Type.Optional(Type.String()) }),
+          body: Type.Object({
+            name: Name,
+            spec: Type.Optional(Spec),
+            description: Type.Optional(Type.String()),
+          }),
           response: { 200: PipelineSchema, ...errors },
         },
       },
-      async (req) =>
-        updatePipeline(p, (req.params as { id: string }).id, req.body as { spec?: unknown }, actor(req)),
+      async (req) => {
+        const body = req.body as { name?: string; spec?: unknown; description?: string };
+        const { id } = req.params as { id: string };
+        const spec = body.spec ?? (body.name ? (await getPipeline(p, id)).spec : undefined);
+        return updatePipeline(p, id, named({ ...body, ...(spec === undefined ? {} : { spec }) }), actor(req));
+      },
     );
     app.delete(
       '/pipelines/:id',
