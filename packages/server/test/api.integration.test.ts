@@ -128,6 +128,14 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     expect(logs.body.items.map((l: { message: string }) => l.message)).toContain('job success');
     const stepLogs = await call('GET', `/jobs/${r.body.jobId}/steps/load/logs`);
     expect(stepLogs.body.items.every((l: { stepId: string }) => l.stepId === 'load')).toBe(true);
+    const artifacts = await call('GET', `/jobs/${r.body.jobId}/artifacts`);
+    expect(artifacts.body.items.map((a: { name: string }) => a.name)).toEqual([
+      'load.report.json',
+      'log.ndjson',
+    ]);
+    const dl = await app.inject({ url: `/api/v1/jobs/${r.body.jobId}/artifacts/load.report.json` });
+    expect(dl.headers['content-type']).toMatch(/application\/json/);
+    expect(JSON.parse(dl.body)).toMatchObject({ id: 'load', status: 'success', rowsWritten: 2 });
     const filtered = await call('GET', `/jobs?pipelineId=${pipeline.id}&status=success`);
     expect(filtered.body.items.map((j: { id: string }) => j.id)).toEqual([r.body.jobId]);
     expect((await call('POST', `/jobs/${r.body.jobId}/cancel`)).status).toBe(409);

@@ -83,6 +83,10 @@ describe.each(backends)('runs on $name: dead letters, schedules, live events', (
       deadLetteredAt: null,
       error: { code: 'QUARANTINE_LIMIT' },
     });
+    // The bad row is kept, with its line, as an artifact of the job.
+    const q = await fetch(`${base}/api/v1/jobs/${jobId}/artifacts/load.quarantine.ndjson`);
+    expect(q.status).toBe(200);
+    expect(JSON.parse((await q.text()).trim())).toMatchObject({ step: 'load', line: 3, raw: '3' });
   });
 
   it('starts due schedules, and after downtime skips or runs once by policy', async () => {

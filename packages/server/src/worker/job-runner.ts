@@ -11,6 +11,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
+import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, listSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
 import { runStepProcess, stepEnv } from './step-process.ts';
@@ -81,6 +82,7 @@ export async function runJob(
     .where(eq(jobExecutions.id, jobId));
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
   await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
+  await indexArtifact(p, { jobId, name: 'log.ndjson', kind: 'log', contentType: 'application/x-ndjson' });
 
   let spec: unknown;
   let plan: ReturnType<typeof planPipeline>;
@@ -149,6 +151,9 @@ export async function runJob(
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
     await saveStepResult(p, jobId, r, row.attempt);
+    const quarantine =
+      r.rowsQuarantined > 0 ? join(workspace, 'state', step.id, 'quarantine.ndjson') : undefined;
+    await saveStepArtifacts(p, jobId, step.id, r, quarantine);
     const level = r.status === 'success' ? 'INFO' : 'ERROR';
     await writeLog(p, job.pipelineId, jobId, {
       level,
@@ -271,6 +276,12 @@ async function finish(
   await writeLog(p, job.pipelineId, job.id, {
     level: status === 'success' ? 'INFO' : 'ERROR',
     message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
+  });
+  await indexArtifact(p, {
+    jobId: job.id,
+    name: 'log.ndjson',
+    kind: 'log',
+    contentType: 'application/x-ndjson',
   });
   await p.bus.publish(job.pipelineId, {
     type: 'complete',

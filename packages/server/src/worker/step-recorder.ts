@@ -4,6 +4,7 @@ import { stepExecutions } from '../db/schema.ts';
 import type { LogLevelName } from '../events/messages.ts';
 import type { Platform } from '../platform.ts';
 
+// The job's log is one of its artifacts (artifactKey(jobId, 'log.ndjson')).
 export const logKey = (jobId: string) => `jobs/${jobId}/log.ndjson`;
 
 export interface LogLine {

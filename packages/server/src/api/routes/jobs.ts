@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATUSES, TRIGGER_TYPES } from '../../db/schema.ts';
 import type { Platform } from '../../platform.ts';
+import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
 import { cancelJob, getJob, jobView, listJobs, listSteps, retryJob, stepView } from '../../services/jobs.ts';
 import { readLog } from '../../services/logs.ts';
 import { notFound } from '../errors.ts';
@@ -120,6 +121,49 @@ export const jobRoutes =
         const s = (await listSteps(p, id)).find((x) => x.stepId === stepId);
         if (!s) throw notFound(`step "${stepId}" of job`, id);
         return stepView(s);
+      },
+    );
+    const ArtifactSchema = Type.Object({
+      name: Type.String(),
+      kind: Type.String(),
+      stepId: Type.Union([Type.String(), Type.Null()]),
+      size: Type.Integer(),
+      contentType: Type.String(),
+      createdAt: Type.String({ format: 'date-time' }),
+    });
+    app.get(
+      '/jobs/:id/artifacts',
+      {
+        schema: {
+          summary: "A job's artifacts: its log, each step's report and quarantined rows",
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(ArtifactSchema) }), ...errors },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await getJob(p, id);
+        return { items: await listArtifacts(p, id) };
+      },
+    );
+    app.get(
+      '/jobs/:id/artifacts/:name',
+      {
+        schema: {
+          summary: 'Download one artifact',
+          tags,
+          params: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
+          response: { 404: ErrorBody },
+        },
+      },
+      async (req, reply) => {
+        const { id, name } = req.params as { id: string; name: string };
+        const a = await getArtifact(p, id, name);
+        return reply
+          .type(a.contentType)
+          .header('content-disposition', `attachment; filename="${a.name.replaceAll('"', '')}"`)
+          .send(p.store.read(a.storageKey));
       },
     );
     app.get(
