@@ -136,6 +136,10 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const dl = await app.inject({ url: `/api/v1/jobs/${r.body.jobId}/artifacts/load.report.json` });
     expect(dl.headers['content-type']).toMatch(/application\/json/);
     expect(JSON.parse(dl.body)).toMatchObject({ id: 'load', status: 'success', rowsWritten: 2 });
+    const m = await call('GET', `/metrics/pipelines/${pipeline.id}`);
+    expect(m.body).toMatchObject({ jobs: 1, success: 1, successRate: 1, rowsRead: 4, rowsWritten: 2 });
+    const c = await call('GET', '/metrics/connectors/filter?days=1');
+    expect(c.body.success).toBeGreaterThanOrEqual(1);
     const filtered = await call('GET', `/jobs?pipelineId=${pipeline.id}&status=success`);
     expect(filtered.body.items.map((j: { id: string }) => j.id)).toEqual([r.body.jobId]);
     expect((await call('POST', `/jobs/${r.body.jobId}/cancel`)).status).toBe(409);

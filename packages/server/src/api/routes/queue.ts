@@ -5,6 +5,8 @@ import { jobExecutions, workers } from '../../db/schema.ts';
 import type { Platform } from '../../platform.ts';
 import { JOBS_QUEUE } from '../../queue/boss.ts';
 import { getJob, jobView, listJobs, retryJob } from '../../services/jobs.ts';
+import { livePipeline } from '../../services/pipelines.ts';
+import { statsOf } from '../../services/stats.ts';
 import { conflict } from '../errors.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { JobSchema } from '../schemas.ts';
@@ -102,5 +104,49 @@ export const queueRoutes =
           workers: alive!.n,
         };
       },
+    );
+    const Stats = Type.Object({
+      jobs: Type.Integer(),
+      success: Type.Integer(),
+      failed: Type.Integer(),
+      successRate: Type.Union([Type.Number(), Type.Null()]),
+      meanDurationMs: Type.Union([Type.Number(), Type.Null()]),
+      p95DurationMs: Type.Union([Type.Number(), Type.Null()]),
+      rowsRead: Type.Integer(),
+      rowsWritten: Type.Integer(),
+      rowsQuarantined: Type.Integer(),
+      lastRunAt: Type.Union([Type.String(), Type.Null()]),
+    });
+    const Window = Type.Object({ days: Type.Integer({ minimum: 1, maximum: 365, default: 7 }) });
+    app.get(
+      '/metrics/pipelines/:id',
+      {
+        schema: {
+          summary: "One pipeline's runs over the last days",
+          tags: ['metrics'],
+          params: IdParams,
+          querystring: Window,
+          response: { 200: Stats, 404: ErrorBody },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await livePipeline(p, id);
+        return statsOf(p, 'job', id, (req.query as { days: number }).days);
+      },
+    );
+    app.get(
+      '/metrics/connectors/:name',
+      {
+        schema: {
+          summary: 'Steps that used a connector, over the last days',
+          tags: ['metrics'],
+          params: Type.Object({ name: Type.String() }),
+          querystring: Window,
+          response: { 200: Stats },
+        },
+      },
+      async (req) =>
+        statsOf(p, 'connector', (req.params as { name: string }).name, (req.query as { days: number }).days),
     );
   };
