@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { executePipeline, listSteps } from '../src/services/jobs.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { startWorker } from '../src/worker/worker.ts';
 import { type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
-
-const bin = join(import.meta.dirname, '../../cli/bin/sluice.js');
+import { spawnWorker } from './helpers/worker-process.ts';
 
 // Scale-out on a PostgreSQL server: a worker process killed with SIGKILL mid-step must not lose
 // its job. (On the embedded database the worker is the server; its restart recovers the same way.)
@@ -40,15 +37,7 @@ it('takes up the job of a worker killed mid-step, and completes it', async () =>
     },
     null,
   );
-  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-worker-a-'));
-  const a: ChildProcess = spawn(
-    process.execPath,
-    [bin, 'worker', '--database-url', url, '--data-dir', dataDir, '--files-dir', p.filesDir],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  await new Promise<void>((resolve) =>
-    a.stdout!.on('data', (d) => String(d).includes('is taking jobs') && resolve()),
-  );
+  const a = await spawnWorker(url, p.filesDir);
   const jobId = await executePipeline(p, pipeline.id, { triggerType: 'api' });
   // Killed once the step is under way: its process started and the shell wrote its first mark.
   for (;;) {
@@ -56,8 +45,8 @@ it('takes up the job of a worker killed mid-step, and completes it', async () =>
     if (s!.status === 'running' && s!.pid && existsSync(marks)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  a.kill('SIGKILL');
-  await new Promise((r) => a.once('exit', r));
+  a.child.kill('SIGKILL');
+  await new Promise((r) => a.child.once('exit', r));
 
   const b = await startWorker(p, { killGraceMs: 1000 });
   try {

@@ -1,0 +1,36 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const bin = join(import.meta.dirname, '../../../cli/bin/sluice.js');
+
+/** Starts `sluice worker` as its own process against a PostgreSQL server; resolves once it takes jobs. */
+export async function spawnWorker(
+  url: string,
+  filesDir: string,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; id: string; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-worker-'));
+  const child = spawn(
+    process.execPath,
+    [bin, 'worker', '--database-url', url, '--data-dir', dataDir, '--files-dir', filesDir, ...extra],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const id = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`sluice worker exited with code ${code}`)));
+    child.stdout!.on('data', (d) => {
+      const m = /worker (\S+) is taking jobs/.exec(String(d));
+      if (m) resolve(m[1]!);
+    });
+  });
+  return {
+    child,
+    id,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
