@@ -175,7 +175,13 @@ async function main(): Promise<number> {
     growth,
     baseline,
   });
-  writeFileSync(opts.out, md);
+  // The platform benchmark (bench/platform.ts) owns the section from its marker on: keep it.
+  let previous = '';
+  try {
+    previous = readFileSync(opts.out, 'utf8');
+  } catch {}
+  const platform = previous.indexOf('<!-- platform -->');
+  writeFileSync(opts.out, platform >= 0 ? `${md.trimEnd()}\n\n${previous.slice(platform)}` : md);
   process.stdout.write(md);
   const failed = results.filter((r) => r.error).map((r) => `${r.workload} ${r.id}`);
   if (growth?.error) failed.push('rss growth');

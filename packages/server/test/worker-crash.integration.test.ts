@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { executePipeline, listSteps } from '../src/services/jobs.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { startWorker } from '../src/worker/worker.ts';
@@ -38,6 +38,7 @@ it('takes up the job of a worker killed mid-step, and completes it', async () =>
     null,
   );
   const a = await spawnWorker(url, p.filesDir);
+  onTestFinished(() => a.stop());
   const jobId = await executePipeline(p, pipeline.id, { triggerType: 'api' });
   // Killed once the step is under way: its process started and the shell wrote its first mark.
   for (;;) {

@@ -17,6 +17,8 @@ export async function spawnWorker(
     [bin, 'worker', '--database-url', url, '--data-dir', dataDir, '--files-dir', filesDir, ...extra],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  // A test that fails or times out must not leave a worker running on: it dies with the test.
+  process.once('exit', () => child.kill('SIGKILL'));
   const id = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`sluice worker exited with code ${code}`)));
     child.stdout!.on('data', (d) => {
