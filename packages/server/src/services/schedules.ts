@@ -166,9 +166,12 @@ export async function runDueSchedules(p: Platform, now = new Date(), graceMs = 6
           scheduleId: s.id,
         }),
       );
-    } catch {
-      // The pipeline changed under the schedule (parameters no longer valid): the next
-      // tick tries again; the API shows the schedule's last run did not happen.
+    } catch (err) {
+      // The pipeline changed under the schedule (its parameters no longer valid, say): this slot
+      // is lost, said where an operator looks; the schedule goes on with its next time.
+      process.stderr.write(
+        `sluice: schedule "${s.name}" (${s.id}) could not start a run: ${(err as Error).message}\n`,
+      );
     }
   }
   return jobs;
