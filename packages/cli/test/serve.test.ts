@@ -1,0 +1,54 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { SLUICE_BIN, sluice } from './helpers.ts';
+
+const examples = join(import.meta.dirname, '../../../examples');
+
+it('serves on the embedded database with the examples, refuses a second process, stops on SIGTERM', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-serve-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const child = spawn(
+    process.execPath,
+    [
+      SLUICE_BIN,
+      'serve',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--files-dir',
+      examples,
+      '--example',
+      join(examples, 'orders.yaml'),
+      '--example',
+      join(examples, 'branches.yaml'),
+    ],
+    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const banner = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('Ctrl-C')) resolve(out);
+    });
+  });
+  expect(banner).toContain(`Sluice is running at http://127.0.0.1:${port}`);
+  expect(banner).toMatch(/example pipelines ready to run: orders-example, branches-example/);
+  const list = (await (await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)).json()) as { total: number };
+  expect(list.total).toBe(2);
+
+  const second = await sluice(['serve', '--data-dir', dataDir, '--port', String(port + 1)]);
+  expect(second.code).toBe(1);
+  expect(second.stderr).toMatch(
+    new RegExp(`the data directory ${dataDir} is in use by process ${child.pid}`),
+  );
+
+  child.kill('SIGTERM');
+  const code = await new Promise((r) => child.once('exit', r));
+  expect(code).toBe(0);
+  expect(existsSync(join(dataDir, 'sluice.lock'))).toBe(false);
+}, 60_000);
