@@ -136,6 +136,11 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const dl = await app.inject({ url: `/api/v1/jobs/${r.body.jobId}/artifacts/load.report.json` });
     expect(dl.headers['content-type']).toMatch(/application\/json/);
     expect(JSON.parse(dl.body)).toMatchObject({ id: 'load', status: 'success', rowsWritten: 2 });
+    const listed = await call('GET', '/pipelines?q=run');
+    expect(listed.body.items.find((x: { id: string }) => x.id === pipeline.id)).toMatchObject({
+      lastRun: { id: r.body.jobId, status: 'success' },
+      nextRunAt: null,
+    });
     const m = await call('GET', `/metrics/pipelines/${pipeline.id}`);
     expect(m.body).toMatchObject({ jobs: 1, success: 1, successRate: 1, rowsRead: 4, rowsWritten: 2 });
     const c = await call('GET', '/metrics/connectors/filter?days=1');

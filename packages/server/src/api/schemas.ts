@@ -17,6 +17,14 @@ export const PipelineSchema = Type.Object({
   updatedAt: Ts,
 });
 
+export const PipelineListSchema = Type.Composite([
+  PipelineSchema,
+  Type.Object({
+    lastRun: Nullable(Type.Object({ id: Type.String(), status: Type.String(), createdAt: Ts })),
+    nextRunAt: Nullable(Ts),
+  }),
+]);
+
 export const VersionSchema = Type.Object({
   version: Type.Integer(),
   spec: Any,

@@ -1,8 +1,13 @@
 import { ConfigError, ErrorCode, type Issue, normalizeSpec, planPipeline, toSluiceError } from '@sluice/core';
-import { and, count, desc, eq, ilike, isNull } from 'drizzle-orm';
+import { and, count, desc, eq, ilike, isNull, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
+
+export interface PipelineListItem extends PipelineView {
+  lastRun: { id: string; status: string; createdAt: string } | null;
+  nextRunAt: string | null;
+}
 
 export interface PipelineView {
   id: string;
@@ -95,13 +100,19 @@ export async function getPipeline(p: Platform, id: string): Promise<PipelineView
 export async function listPipelines(
   p: Platform,
   q: { limit: number; offset: number; search?: string },
-): Promise<{ items: PipelineView[]; total: number }> {
+): Promise<{ items: PipelineListItem[]; total: number }> {
   const where = and(
     isNull(pipelines.deletedAt),
     q.search ? ilike(pipelines.name, `%${q.search}%`) : undefined,
   );
+  // What a list shows at a glance: the latest run and the next scheduled one.
+  const lastRun = sql<{ id: string; status: string; createdAt: string } | null>`(
+    SELECT json_build_object('id', j.id, 'status', j.status, 'createdAt', j.created_at)
+    FROM job_executions j WHERE j.pipeline_id = ${pipelines.id} ORDER BY j.created_at DESC LIMIT 1)`;
+  const nextRun = sql<string | null>`(
+    SELECT min(s.next_run_at) FROM schedules s WHERE s.pipeline_id = ${pipelines.id} AND NOT s.paused)`;
   const rows = await p.database.db
-    .select({ p: pipelines, spec: pipelineVersions.spec })
+    .select({ p: pipelines, spec: pipelineVersions.spec, lastRun, nextRun })
     .from(pipelines)
     .innerJoin(
       pipelineVersions,
@@ -115,7 +126,14 @@ export async function listPipelines(
     .limit(q.limit)
     .offset(q.offset);
   const [total] = await p.database.db.select({ n: count() }).from(pipelines).where(where);
-  return { items: rows.map((r) => view(r.p, r.spec)), total: total!.n };
+  return {
+    items: rows.map((r) => ({
+      ...view(r.p, r.spec),
+      lastRun: r.lastRun ? { ...r.lastRun, createdAt: new Date(r.lastRun.createdAt).toISOString() } : null,
+      nextRunAt: r.nextRun ? new Date(r.nextRun).toISOString() : null,
+    })),
+    total: total!.n,
+  };
 }
 
 export async function createPipeline(

@@ -12,7 +12,7 @@ import {
   validateSpec,
 } from '../../services/pipelines.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
-import { PipelineSchema, VersionSchema } from '../schemas.ts';
+import { PipelineListSchema, PipelineSchema, VersionSchema } from '../schemas.ts';
 
 const Spec = Type.Record(Type.String(), Type.Unknown(), {
   description: 'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON.',
@@ -50,7 +50,7 @@ export const pipelineRoutes =
             PageQuery,
             Type.Object({ q: Type.Optional(Type.String({ description: 'Name contains.' })) }),
           ]),
-          response: { 200: Page(PipelineSchema), 400: ErrorBody },
+          response: { 200: Page(PipelineListSchema), 400: ErrorBody },
         },
       },
       async (req) => {
