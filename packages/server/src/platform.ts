@@ -6,6 +6,7 @@ import { type Database, openDatabase } from './db/open.ts';
 import { EventBus } from './events/bus.ts';
 import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createQueue } from './queue/boss.ts';
+import { loadMasterKey } from './security/secrets.ts';
 import { type BlobStore, FileStore } from './storage/file-store.ts';
 
 /** Everything the API, scheduler and worker share in one process. */
@@ -24,6 +25,8 @@ export interface Platform {
   retryDelaySeconds: number;
   /** Relative paths in pipeline specs resolve here. @defaultValue the server's working directory */
   filesDir: string;
+  /** Encrypts credentials (security/secrets.ts): SLUICE_MASTER_KEY or `<dataDir>/master.key`. */
+  masterKey: string;
 }
 
 export interface PlatformOptions {
@@ -54,8 +57,10 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
         ? pgliteNotifier(database.pglite!)
         : pgNotifier(database.url!, database.pool!, () => undefined),
     );
+    const masterKey = await loadMasterKey(dataDir);
     return {
       database,
+      masterKey,
       queue,
       bus,
       registry: o.registry,

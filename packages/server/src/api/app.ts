@@ -6,6 +6,7 @@ import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { Platform } from '../platform.ts';
 import { installErrorHandlers } from './errors.ts';
 import { connectorRoutes } from './routes/connectors.ts';
+import { credentialRoutes } from './routes/credentials.ts';
 import { healthRoutes } from './routes/health.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
@@ -52,6 +53,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
       await api.register(connectorRoutes(p));
       await api.register(pipelineRoutes(p));
+      await api.register(credentialRoutes(p));
       await api.register(jobRoutes(p));
       await api.register(scheduleRoutes(p));
       await api.register(queueRoutes(p));

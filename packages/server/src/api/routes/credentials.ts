@@ -1,0 +1,107 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsync } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import {
+  type CredentialInput,
+  createCredential,
+  deleteCredential,
+  listCredentials,
+  testCredential,
+  updateCredential,
+} from '../../services/credentials.ts';
+import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { actor } from './pipelines.ts';
+
+const tags = ['credentials'];
+const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
+const Credential = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  connectorType: Type.String(),
+  description: Type.String(),
+  fields: Type.Record(Type.String(), Type.String(), { description: 'The stored fields, values masked.' }),
+  createdAt: Type.String({ format: 'date-time' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
+const Body = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
+  connectorType: Type.String({ minLength: 1, description: 'The connector it is for, e.g. postgres.' }),
+  description: Type.Optional(Type.String()),
+  data: Type.Record(Type.String(), Type.Unknown(), {
+    description: 'The secret fields; encrypted at rest, never returned.',
+  }),
+});
+
+export const credentialRoutes =
+  (p: Platform): FastifyPluginAsync =>
+  async (app) => {
+    app.get(
+      '/credentials',
+      {
+        schema: {
+          summary: 'List credentials (values masked)',
+          tags,
+          querystring: PageQuery,
+          response: { 200: Page(Credential), 400: ErrorBody },
+        },
+      },
+      async (req) => {
+        const q = req.query as { limit: number; offset: number };
+        return { ...(await listCredentials(p, q)), ...q };
+      },
+    );
+    app.post(
+      '/credentials',
+      {
+        schema: {
+          summary: 'Store a credential, encrypted',
+          tags,
+          body: Body,
+          response: { 201: Credential, ...errors },
+        },
+      },
+      async (req, reply) =>
+        reply.status(201).send(await createCredential(p, req.body as CredentialInput, actor(req))),
+    );
+    app.put(
+      '/credentials/:id',
+      {
+        schema: {
+          summary: 'Change a credential',
+          tags,
+          params: IdParams,
+          body: Type.Partial(Body),
+          response: { 200: Credential, ...errors },
+        },
+      },
+      async (req) =>
+        updateCredential(p, (req.params as { id: string }).id, req.body as Partial<CredentialInput>),
+    );
+    app.delete(
+      '/credentials/:id',
+      {
+        schema: {
+          summary: 'Delete a credential',
+          tags,
+          params: IdParams,
+          response: { 204: Type.Null(), ...errors },
+        },
+      },
+      async (req, reply) => {
+        await deleteCredential(p, (req.params as { id: string }).id);
+        return reply.status(204).send(null);
+      },
+    );
+    app.post(
+      '/credentials/:id/test',
+      {
+        schema: {
+          summary: 'Connect with a credential and report ok or the error',
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ ok: Type.Boolean(), message: Type.String() }), ...errors },
+        },
+      },
+      async (req) => testCredential(p, (req.params as { id: string }).id),
+    );
+  };
