@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/api/app.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { backends } from './helpers/backends.ts';
-import { type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
+import { apiCaller, type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
 
 const spec = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -37,14 +37,7 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     await app.close();
     await p.close();
   });
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
-    const r = await app.inject({
-      method,
-      url: `/api/v1${url}`,
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: r.statusCode, body: r.body ? JSON.parse(r.body) : null };
-  };
+  const call = apiCaller(() => app);
 
   it('creates, versions, validates and deletes pipelines', async () => {
     const created = await call('POST', '/pipelines', { spec: spec('crud') });

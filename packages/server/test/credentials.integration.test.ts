@@ -5,7 +5,7 @@ import { type App, buildApp } from '../src/api/app.ts';
 import { credentials } from '../src/db/schema.ts';
 import { loadMasterKey, unseal } from '../src/security/secrets.ts';
 import { backends, SERVER_URL } from './helpers/backends.ts';
-import { type TestPlatform, testPlatform } from './helpers/platform.ts';
+import { apiCaller, type TestPlatform, testPlatform } from './helpers/platform.ts';
 
 describe.each(backends)('credentials on $name', ({ name }) => {
   let p: TestPlatform;
@@ -18,14 +18,7 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     await app.close();
     await p.close();
   });
-  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
-    const r = await app.inject({
-      method,
-      url: `/api/v1${url}`,
-      ...(body === undefined ? {} : { payload: body as object }),
-    });
-    return { status: r.statusCode, text: r.body, body: r.body ? JSON.parse(r.body) : null };
-  };
+  const call = apiCaller(() => app);
 
   it('stores secrets encrypted, never returns them, tests them by connecting', async () => {
     const secretUrl = SERVER_URL;

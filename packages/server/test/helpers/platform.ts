@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { builtinConnectors } from '@sluice/connectors';
 import { Registry } from '@sluice/core';
 import { eq } from 'drizzle-orm';
+import type { App } from '../../src/api/app.ts';
 import { jobExecutions } from '../../src/db/schema.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import { backends } from './backends.ts';
@@ -60,4 +61,16 @@ export async function waitForJob(
     if (Date.now() > end) throw new Error(`job ${jobId} still ${j?.status} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Calls `/api/v1<url>` on an app in-process; the body parsed, and its text for "never contains" checks. */
+export function apiCaller(app: () => { inject: App['inject'] }) {
+  return async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
+    const r = await app().inject({
+      method,
+      url: `/api/v1${url}`,
+      ...(body === undefined ? {} : { payload: body as object }),
+    });
+    return { status: r.statusCode, text: r.body, body: r.body ? JSON.parse(r.body) : null };
+  };
 }
