@@ -48,7 +48,8 @@ export async function scheduleDag(
   return reports;
 }
 
-export function emptyStep(step: PlannedStep, status: StepStatus): StepReport {
+/** A step's report before (or without) any work: zero rows, no attempt. */
+export function emptyStep(step: Pick<PlannedStep, 'id' | 'kind'>, status: StepStatus): StepReport {
   return {
     id: step.id,
     kind: step.kind,

@@ -2,7 +2,14 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, type ErrorReport, type RunEvent, type StepReport, type StepStatus } from '@sluice/core';
+import {
+  ErrorCode,
+  type ErrorReport,
+  emptyStep,
+  type RunEvent,
+  type StepReport,
+  type StepStatus,
+} from '@sluice/core';
 import type { ChildMessage, RunMessage } from './step-messages.ts';
 
 export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
@@ -120,34 +127,16 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   clearTimeout(killTimer);
   signal.removeEventListener('abort', onAbort);
 
-  const base = {
-    id: message.stepId,
-    attempts: 1,
-    rowsRead: 0,
-    rowsWritten: 0,
-    rowsFiltered: 0,
-    rowsQuarantined: 0,
-    durationMs: 0,
-    components: [],
-  };
+  // The kind is the caller's to know (job-runner sets it from the plan); a report's own wins.
+  const base = { ...emptyStep({ id: message.stepId, kind: 'task' }, 'failed'), attempts: 1 };
+
   if (stopping) {
     // A step that finished before the cancel landed keeps its result.
     if (result && result.status === 'success') return result;
-    return {
-      ...base,
-      ...(result ?? {}),
-      kind: result?.kind ?? 'task',
-      status: stopping.status,
-      error: stopping.error,
-    };
+    return { ...base, ...(result ?? {}), status: stopping.status, error: stopping.error };
   }
   if (result) return result;
-  return {
-    ...base,
-    kind: 'task',
-    status: 'failed',
-    error: failure ?? crashed(message.stepId, exit, stderr, memoryMb),
-  };
+  return { ...base, error: failure ?? crashed(message.stepId, exit, stderr, memoryMb) };
 }
 
 function crashed(
