@@ -11,3 +11,6 @@ export type { ServeOptions, Server } from './server.ts';
 export { startServer, startWorkerProcess } from './server.ts';
 export { executePipeline } from './services/jobs.ts';
 export { createPipeline, getPipeline, listPipelines } from './services/pipelines.ts';
+export type { RunMessage } from './worker/step-messages.ts';
+export type { StepProcessOptions } from './worker/step-process.ts';
+export { runStepProcess, stepEnv } from './worker/step-process.ts';

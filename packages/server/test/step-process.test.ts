@@ -2,12 +2,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { runStepProcess } from '../src/worker/step-process.ts';
+import { runStepProcess, stepEnv } from '../src/worker/step-process.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
-const fixture = join(import.meta.dirname, 'fixtures', 'hog.ts');
+const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
+let serial = 0;
+/** A `sleep` argument no other process has: days long, so only a kill ends it, and unique for pgrep. */
+const marker = () => `${86_400 + process.pid}.${Date.now()}${serial++}`;
 
 function base(workDir: string, spec: unknown, stepId: string) {
   return {
@@ -24,13 +28,22 @@ function base(workDir: string, spec: unknown, stepId: string) {
   };
 }
 
-const alive = (marker: string) => {
+const alive = (arg: string) => {
   try {
-    return execFileSync('pgrep', ['-f', marker], { encoding: 'utf8' }).trim() !== '';
+    return execFileSync('pgrep', ['-f', `sleep ${arg}`], { encoding: 'utf8' }).trim() !== '';
   } catch {
     return false;
   }
 };
+/** Resolves once `sleep <arg>` runs (the test's own timeout bounds the wait). */
+async function started(arg: string): Promise<void> {
+  while (!alive(arg)) await sleep(50);
+}
+const shell = (...command: string[]) => ({
+  name: 'p',
+  steps: [{ id: 's', task: 'shell', with: { command } }],
+});
+const statuses = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e.status] : []));
 
 describe('a step in its own process', () => {
   it('runs a flow step and reports its rows and events', async () => {
@@ -53,16 +66,48 @@ describe('a step in its own process', () => {
     const report = await runStepProcess({ ...base(w, spec, 'load'), onEvent: (e) => events.push(e) });
     expect(report).toMatchObject({ id: 'load', status: 'success', rowsRead: 3, rowsWritten: 3 });
     expect(readFileSync(join(w, 'out.ndjson'), 'utf8').trim().split('\n')).toHaveLength(3);
-    expect(events.filter((e) => e.type === 'step').map((e) => (e as { status: string }).status)).toEqual([
-      'running',
-      'success',
+    expect(statuses(events)).toEqual(['running', 'success']);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'progress', stepId: 'load', rowsRead: 3 }));
+  });
+
+  it('registers the connectors of extra modules', async () => {
+    const w = dir();
+    const spec = {
+      name: 'p',
+      steps: [
+        {
+          id: 'count',
+          flow: [
+            { source: 'counter', with: { count: 25 } },
+            { sink: 'ndjson', with: { path: 'n.ndjson' } },
+          ],
+        },
+      ],
+    };
+    const events: RunEvent[] = [];
+    const report = await runStepProcess({
+      ...base(w, spec, 'count'),
+      modules: [fixture('counter')],
+      onEvent: (e) => events.push(e),
+    });
+    expect(report).toMatchObject({ status: 'success', rowsRead: 25, rowsWritten: 25 });
+    const progress = events.flatMap((e) => (e.type === 'progress' ? [[e.rowsRead, e.done, e.total]] : []));
+    expect(progress).toEqual([
+      [10, 10, 25],
+      [20, 20, 25],
+      [25, 25, 25],
     ]);
+
+    const missing = await runStepProcess({ ...base(w, spec, 'count'), modules: [join(w, 'nowhere.mjs')] });
+    expect(missing).toMatchObject({
+      status: 'failed',
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('cannot load connector module') },
+    });
   });
 
   it('reports a failing step and a bad spec', async () => {
     const w = dir();
-    const failing = { name: 'p', steps: [{ id: 's', task: 'shell', with: { command: ['false'] } }] };
-    const r = await runStepProcess(base(w, failing, 's'));
+    const r = await runStepProcess(base(w, shell('false'), 's'));
     expect(r).toMatchObject({
       status: 'failed',
       error: { message: expect.stringMatching(/exited with code 1/) },
@@ -71,40 +116,101 @@ describe('a step in its own process', () => {
     expect(bad).toMatchObject({ status: 'failed', error: { code: 'CONFIG_INVALID' } });
   });
 
-  it('cancels within seconds and leaves no process behind', async () => {
-    const w = dir();
-    const marker = `${Date.now()}.123`;
-    const spec = { name: 'p', steps: [{ id: 's', task: 'shell', with: { command: ['sleep', marker] } }] };
+  it('cancels a running command and leaves no process behind', async () => {
+    const arg = marker();
     const ac = new AbortController();
-    const started = Date.now();
     const pending = runStepProcess({
-      ...base(w, spec, 's'),
+      ...base(dir(), shell('sleep', arg), 's'),
       signal: ac.signal,
       killGraceMs: 1000,
-      onEvent: (e) => {
-        if (e.type === 'step' && e.status === 'running') setTimeout(() => ac.abort(), 200);
-      },
     });
-    const r = await pending;
-    expect(r).toMatchObject({ status: 'cancelled', error: { code: 'ABORTED' } });
-    expect(Date.now() - started).toBeLessThan(10_000);
-    expect(alive(`sleep ${marker}`)).toBe(false);
+    await started(arg);
+    ac.abort();
+    expect(await pending).toMatchObject({ status: 'cancelled', error: { code: 'ABORTED' } });
+    expect(alive(arg)).toBe(false);
+  });
+
+  it('kills a step that ignores the cancel, with what it started outside its group', async () => {
+    const arg = marker();
+    const ac = new AbortController();
+    const spec = { name: 'p', steps: [{ id: 's', task: 'stubborn', with: { sleep: arg } }] };
+    const pending = runStepProcess({
+      ...base(dir(), spec, 's'),
+      modules: [fixture('misbehaving')],
+      signal: ac.signal,
+      killGraceMs: 300,
+    });
+    await started(arg);
+    ac.abort();
+    expect(await pending).toMatchObject({ status: 'cancelled', error: { code: 'ABORTED' } });
+    expect(alive(arg)).toBe(false);
   });
 
   it('times a step out, killing its children', async () => {
-    const w = dir();
-    const marker = `${Date.now()}.456`;
-    const spec = { name: 'p', steps: [{ id: 's', task: 'shell', with: { command: ['sleep', marker] } }] };
-    const r = await runStepProcess({ ...base(w, spec, 's'), timeoutMs: 500, killGraceMs: 500 });
+    const arg = marker();
+    const r = await runStepProcess({
+      ...base(dir(), shell('sleep', arg), 's'),
+      timeoutMs: 500,
+      killGraceMs: 500,
+    });
     expect(r).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
-    expect(alive(`sleep ${marker}`)).toBe(false);
+    expect(alive(arg)).toBe(false);
   });
 
-  it('says when a step runs out of memory', async () => {
-    const w = dir();
-    const spec = { name: 'p', steps: [{ id: 'big', task: 'hog' }] };
-    const r = await runStepProcess({ ...base(w, spec, 'big'), memoryMb: 64, modules: [fixture] });
+  it('says when a step runs out of memory, and leaves nothing it started', async () => {
+    const arg = marker();
+    const spec = { name: 'p', steps: [{ id: 'big', task: 'hog', with: { sleep: arg } }] };
+    const r = await runStepProcess({ ...base(dir(), spec, 'big'), memoryMb: 64, modules: [fixture('hog')] });
     expect(r.status).toBe('failed');
-    expect(r.error!.message).toMatch(/ran out of memory \(limit 64 MB\)/);
+    expect(r.error!.message).toMatch(/ran out of memory \(limit 64 MB\); raise/);
+    expect(alive(arg)).toBe(false);
+  });
+
+  it('quotes the stderr of a process that died without a report, secrets masked', async () => {
+    const spec = {
+      name: 'p',
+      steps: [{ id: 's', task: 'crash', with: { text: 'login as hunter2-pw failed' } }],
+    };
+    const r = await runStepProcess({
+      ...base(dir(), spec, 's'),
+      modules: [fixture('misbehaving')],
+      secrets: { password: 'hunter2-pw' },
+    });
+    expect(r).toMatchObject({ status: 'failed', error: { code: 'INTERNAL' } });
+    expect(r.error!.message).toContain('exited with code 3 before reporting a result');
+    expect(r.error!.message).toContain('login as ******** failed');
+  });
+
+  it('masks secrets in everything the step sends back', async () => {
+    const secret = 'pg://admin:s3cr3t@db';
+    const events: RunEvent[] = [];
+    const r = await runStepProcess({
+      ...base(dir(), shell('sh', '-c', `echo "using ${secret}"; echo "refused ${secret}" >&2; exit 2`), 's'),
+      secrets: { db: { url: secret } },
+      onEvent: (e) => events.push(e),
+    });
+    expect(r.status).toBe('failed');
+    const sent = JSON.stringify({ r, events });
+    expect(sent).not.toContain('s3cr3t');
+    expect(sent).toContain('using ********');
+    expect(sent).toContain('refused ********');
+  });
+
+  it("gives the step no SLUICE_ variable of the worker's", async () => {
+    process.env.SLUICE_TEST_SECRET = 'from-the-worker';
+    try {
+      const events: RunEvent[] = [];
+      const { env: _inherited, ...opts } = base(
+        dir(),
+        shell('sh', '-c', 'echo "[$SLUICE_TEST_SECRET]"'),
+        's',
+      );
+      const r = await runStepProcess({ ...opts, onEvent: (e) => events.push(e) });
+      expect(r.status).toBe('success');
+      expect(events).toContainEqual(expect.objectContaining({ type: 'log', message: '[]' }));
+      expect(stepEnv({ SLUICE_MASTER_KEY: 'k', HOME: '/h' })).toEqual({ HOME: '/h' });
+    } finally {
+      delete process.env.SLUICE_TEST_SECRET;
+    }
   });
 });

@@ -1,14 +1,23 @@
 import { pathToFileURL } from 'node:url';
 import { builtinConnectors } from '@sluice/connectors';
-import { type ConnectorDefinition, Registry, runPipeline, toSluiceError } from '@sluice/core';
+import {
+  type ConnectorDefinition,
+  ErrorCode,
+  FatalError,
+  Registry,
+  runPipeline,
+  toSluiceError,
+} from '@sluice/core';
 import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
+import { redactor } from './step-redact.ts';
 
 // The entry of a step's own process: runs one step of a pipeline with the engine and reports
 // over IPC. Isolation (memory limit, kill on cancel) is the parent's; this only runs and reports.
+let redact = redactor(undefined);
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => {
     if (!process.send) return resolve();
-    process.send(m, undefined, undefined, () => resolve());
+    process.send(redact(m), undefined, undefined, () => resolve());
   });
 
 const abort = new AbortController();
@@ -16,7 +25,15 @@ const abort = new AbortController();
 async function registryWith(modules: string[] | undefined): Promise<Registry> {
   const registry = new Registry().register(...builtinConnectors);
   for (const m of modules ?? []) {
-    const mod = (await import(m.startsWith('file:') ? m : pathToFileURL(m).href)) as Record<string, unknown>;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(m.startsWith('file:') ? m : pathToFileURL(m).href)) as Record<string, unknown>;
+    } catch (err) {
+      throw new FatalError(
+        `cannot load connector module ${m}: ${(err as Error).message}; check the path in the worker's "modules" option`,
+        { code: ErrorCode.NOT_FOUND, cause: err },
+      );
+    }
     const defs = Object.values(mod).filter(
       (v): v is ConnectorDefinition => typeof v === 'object' && v !== null && 'kind' in v && 'name' in v,
     );
@@ -26,6 +43,7 @@ async function registryWith(modules: string[] | undefined): Promise<Registry> {
 }
 
 async function run(m: RunMessage): Promise<void> {
+  redact = redactor(m.secrets);
   try {
     const report = await runPipeline(m.spec, {
       registry: await registryWith(m.modules),
@@ -57,9 +75,12 @@ async function run(m: RunMessage): Promise<void> {
   }
 }
 
+let started = false;
 process.on('message', (m: ParentMessage) => {
-  if (m.type === 'run') void run(m);
-  else if (m.type === 'cancel') abort.abort(new Error('cancelled'));
+  if (m.type === 'run' && !started) {
+    started = true;
+    void run(m);
+  } else if (m.type === 'cancel') abort.abort(new Error('cancelled'));
 });
 // The parent gone means no one can receive the result: stop rather than run on as an orphan.
 process.on('disconnect', () => {

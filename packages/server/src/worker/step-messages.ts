@@ -19,6 +19,12 @@ export interface RunMessage {
   modules?: string[];
   /** Environment the step's spec may read as `${env.X}` (never inherited from the worker). */
   env?: Record<string, string>;
+  /**
+   * The step's credentials. They travel over IPC only (never in the environment or on a command
+   * line), stay in the step process's memory, and every value is masked in what the process
+   * sends back (events, report, errors) and in the stderr lines a failed report quotes.
+   */
+  secrets?: Record<string, unknown>;
 }
 
 export type ParentMessage = RunMessage | { type: 'cancel' };

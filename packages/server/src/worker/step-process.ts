@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import {
   ErrorCode,
@@ -10,7 +11,9 @@ import {
   type StepReport,
   type StepStatus,
 } from '@sluice/core';
+import { killStepTree, newStepMark, STEP_MARK_VAR } from './step-kill.ts';
 import type { ChildMessage, RunMessage } from './step-messages.ts';
+import { redactor } from './step-redact.ts';
 
 export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
   /** Heap limit of the step's process. @defaultValue 1024 */
@@ -40,15 +43,38 @@ export function stepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, st
   return out;
 }
 
-const live = new Set<ChildProcess>();
+// Steps still running, so the worker's exit takes them (and all they started) with it.
+const live = new Map<ChildProcess, string>();
 let exitHookInstalled = false;
-function killGroup(child: ChildProcess): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
+function track(child: ChildProcess, mark: string): void {
+  live.set(child, mark);
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const [c, m] of live) killStepTree(c.pid, m);
+  });
+}
+
+const STDERR_LINES = 20;
+const STDERR_LINE_CHARS = 2000;
+
+/** The last lines of a stream, each cut to a bounded length: memory stays bounded whatever it writes. */
+function tailLines(stream: Readable | null): string[] {
+  const lines: string[] = [];
+  let partial = '';
+  const keep = (line: string) => {
+    if (line.trim() === '') return;
+    lines.push(line.length > STDERR_LINE_CHARS ? `${line.slice(0, STDERR_LINE_CHARS)}…` : line);
+    if (lines.length > STDERR_LINES) lines.shift();
+  };
+  stream?.setEncoding('utf8');
+  stream?.on('data', (chunk: string) => {
+    const parts = (partial + chunk).split('\n');
+    partial = parts.pop()!.slice(0, STDERR_LINE_CHARS + 1);
+    for (const line of parts) keep(line);
+  });
+  stream?.on('end', () => keep(partial));
+  return lines;
 }
 
 /**
@@ -61,25 +87,16 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   await mkdir(message.workDir, { recursive: true });
   const entry = childEntry();
   const env = message.env ?? stepEnv();
+  const mark = newStepMark();
   const child = fork(entry.path, [], {
     cwd: message.workDir,
     detached: true,
-    env,
+    env: { ...env, [STEP_MARK_VAR]: mark },
     execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`],
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
-  live.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of live) killGroup(c);
-    });
-  }
-  const stderr: string[] = [];
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr.push(...chunk.split('\n').filter(Boolean));
-    if (stderr.length > 20) stderr.splice(0, stderr.length - 20);
-  });
+  track(child, mark);
+  const stderr = tailLines(child.stderr);
 
   let result: StepReport | undefined;
   let failure: ErrorReport | undefined;
@@ -89,7 +106,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (stopping) return;
     stopping = { status, error };
     if (child.connected) child.send({ type: 'cancel' }, () => undefined);
-    killTimer = setTimeout(() => killGroup(child), killGraceMs);
+    killTimer = setTimeout(() => killStepTree(child.pid, mark), killGraceMs);
   };
   const onAbort = () =>
     stop('cancelled', { code: ErrorCode.ABORTED, message: 'the job was cancelled', step: message.stepId });
@@ -113,15 +130,30 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     else if (m.type === 'result') result = m.report;
     else if (m.type === 'error') failure = m.error;
   });
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  let closed!: () => void;
+  const streamsClosed = new Promise<void>((resolve) => {
+    closed = resolve;
+    child.once('close', () => resolve());
+  });
+  const exit = await new Promise<Exit>((resolve) => {
     child.once('spawn', () => {
       if (child.pid !== undefined) onSpawn?.(child.pid);
       child.send({ type: 'run', ...message, env }, () => undefined);
     });
+    // Before the spawn, an error means there is no process (no 'exit' follows); after it, a
+    // failed send to a process already gone, whose 'exit' tells the story.
+    child.on('error', (err) => {
+      if (child.pid !== undefined) return;
+      closed();
+      resolve({ code: null, signal: null, error: err.message });
+    });
     child.once('exit', (code, sig) => resolve({ code, signal: sig }));
   });
-  // The step's own children may outlive it (a shell task's background process): none may stay.
-  killGroup(child);
+  // What the step started may outlive it (a shell command's own process group, a background
+  // process): none may stay. Only then can its stderr close — a survivor could hold it open —
+  // and only then is the tail complete (V8's out-of-memory report comes last).
+  killStepTree(child.pid, mark);
+  await streamsClosed;
   live.delete(child);
   clearTimeout(timer);
   clearTimeout(killTimer);
@@ -136,15 +168,25 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     return { ...base, ...(result ?? {}), status: stopping.status, error: stopping.error };
   }
   if (result) return result;
-  return { ...base, error: failure ?? crashed(message.stepId, exit, stderr, memoryMb) };
+  const redact = redactor(message.secrets);
+  return { ...base, error: failure ?? crashed(message.stepId, exit, stderr.map(redact), memoryMb) };
 }
 
-function crashed(
-  stepId: string,
-  exit: { code: number | null; signal: NodeJS.Signals | null },
-  stderr: string[],
-  memoryMb: number,
-): ErrorReport {
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Why the process could not be started. */
+  error?: string;
+}
+
+function crashed(stepId: string, exit: Exit, stderr: string[], memoryMb: number): ErrorReport {
+  if (exit.error) {
+    return {
+      code: ErrorCode.INTERNAL,
+      message: `step "${stepId}": cannot start its process: ${exit.error}`,
+      step: stepId,
+    };
+  }
   const tail = stderr.slice(-5).join('\n');
   if (/heap out of memory|Reached heap limit|Allocation failed/i.test(stderr.join('\n'))) {
     return {

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+
+// Killing the step process's group is not enough: the shell task (and any plugin that follows
+// its lead) starts its command `detached`, in a process group of its own, and a process whose
+// parent died is re-parented to init, so neither the group nor the parent chain reaches it.
+// Like Jenkins' ProcessTreeKiller, every step process gets a unique variable in its environment,
+// which its descendants inherit; at the end, whatever still carries it (and whatever descends
+// from that) is killed. On systems without /proc only the group is killed.
+
+/** The variable that marks a step's process and everything it starts. */
+export const STEP_MARK_VAR = 'SLUICE_STEP_PROCESS';
+
+/** A fresh mark for one step process. */
+export function newStepMark(): string {
+  return randomUUID();
+}
+
+interface Proc {
+  pid: number;
+  ppid: number;
+  /** Dead, waiting for its parent to reap it: nothing to kill, but its children still count. */
+  zombie: boolean;
+}
+
+function readProcs(): Proc[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const procs: Proc[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // The command name in parentheses may hold spaces and parentheses: the fields after the
+      // last ')' are fixed (state, ppid, ...).
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.push({ pid: Number(name), ppid: Number(ppid), zombie: state === 'Z' });
+    } catch {
+      // gone since the listing
+    }
+  }
+  return procs;
+}
+
+function carriesMark(pid: number, entry: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(entry);
+  } catch {
+    // another user's process, or gone
+    return false;
+  }
+}
+
+/** The live processes marked with `mark`, and their descendants. */
+export function markedProcesses(mark: string): number[] {
+  const procs = readProcs();
+  const entry = `${STEP_MARK_VAR}=${mark}`;
+  // By mark only, never by a remembered pid: once reaped, a pid may belong to anyone.
+  const found = new Set<number>();
+  for (const p of procs) if (p.pid !== process.pid && carriesMark(p.pid, entry)) found.add(p.pid);
+  // A descendant that cleared its environment is still reached through its parent.
+  const children = new Map<number, number[]>();
+  for (const p of procs) {
+    const siblings = children.get(p.ppid);
+    if (siblings) siblings.push(p.pid);
+    else children.set(p.ppid, [p.pid]);
+  }
+  const queue = [...found];
+  for (let pid = queue.pop(); pid !== undefined; pid = queue.pop()) {
+    for (const c of children.get(pid) ?? []) {
+      if (!found.has(c) && c !== process.pid) {
+        found.add(c);
+        queue.push(c);
+      }
+    }
+  }
+  const dead = new Set(procs.filter((p) => p.zombie).map((p) => p.pid));
+  return [...found].filter((p) => !dead.has(p));
+}
+
+function kill(target: number): boolean {
+  try {
+    process.kill(target, 'SIGKILL');
+    return true;
+  } catch {
+    // ESRCH: already gone
+    return false;
+  }
+}
+
+/**
+ * SIGKILLs a step's process group (`pid` leads it: the process was forked `detached`) and every
+ * process carrying its mark. Synchronous, so it can run in a process 'exit' handler.
+ */
+export function killStepTree(pid: number | undefined, mark: string): void {
+  // Scanned before anything dies: a process whose parent dies is re-parented, and one that
+  // cleared its environment is then found no more.
+  let targets = markedProcesses(mark);
+  if (pid !== undefined) kill(-pid);
+  // A process may fork between the scan and the kill: scan again until nothing is left.
+  for (let pass = 0; pass < 3 && targets.length > 0; pass++) {
+    let hit = false;
+    for (const p of targets) hit = kill(p) || hit;
+    if (!hit) return;
+    targets = markedProcesses(mark);
+  }
+}
