@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
+import { defineSink, type Row, type SinkContext, type SinkWriter } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { JsonRowEncoder } from '../internal/json-encode.ts';
 import { stringifyRow } from './ndjson.ts';
 
 export const jsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
@@ -15,6 +16,7 @@ export const jsonSink = defineSink({
   example: { path: 'out/orders.json', overwrite: true },
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
+    const encoder = new JsonRowEncoder();
     return {
       async start(resume) {
         await out.start(resume);
@@ -25,13 +27,15 @@ export const jsonSink = defineSink({
         ctx.signal.throwIfAborted();
         const n = rows.length;
         if (n === 0) return;
-        const before = out.rows;
-        const parts = new Array<string>(n);
+        let index = out.rows;
+        const fallback = (row: Row) => stringifyRow(row, index, ctx.componentId);
         // The separator depends only on how many rows precede, so a resumed file matches a clean one.
-        for (let i = 0; i < n; i++) {
-          parts[i] = (before + i === 0 ? '\n' : ',\n') + stringifyRow(rows[i]!, before + i, ctx.componentId);
+        for (let i = 0; i < n; i++, index++) {
+          if (index > 0) encoder.byte(0x2c);
+          encoder.byte(0x0a);
+          encoder.row(rows[i]!, fallback);
         }
-        await out.append(parts.join(''), n);
+        await out.append(encoder.take(), n);
       },
       commit: () => out.commit(),
       close: () => out.close('\n]\n'),

@@ -8,6 +8,7 @@ import {
   SluiceError,
 } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { JsonRowEncoder } from '../internal/json-encode.ts';
 
 export const ndjsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
 export type NdjsonSinkConfig = Static<typeof ndjsonSinkConfig>;
@@ -20,13 +21,22 @@ export const ndjsonSink = defineSink({
   example: { path: 'out/orders.ndjson', overwrite: true },
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
+    const encoder = new JsonRowEncoder();
     return {
       async start(resume) {
         await out.start(resume);
       },
       async write(rows) {
         ctx.signal.throwIfAborted();
-        if (rows.length > 0) await out.append(`${serialize(rows, out.rows, ctx.componentId)}\n`, rows.length);
+        if (rows.length === 0) return;
+        let index = out.rows;
+        // One closure a batch, not one a row: the fallback needs the row's index for its message.
+        const fallback = (row: Row) => stringifyRow(row, index, ctx.componentId);
+        for (let i = 0; i < rows.length; i++, index++) {
+          encoder.row(rows[i]!, fallback);
+          encoder.byte(0x0a);
+        }
+        await out.append(encoder.take(), rows.length);
       },
       commit: () => out.commit(),
       close: () => out.close(),
@@ -35,13 +45,7 @@ export const ndjsonSink = defineSink({
   },
 });
 
-/** One line per row; Dates become ISO strings through their toJSON, like everywhere in JSON. */
-export function serialize(rows: Row[], rowsBefore: number, where: string): string {
-  const lines = new Array<string>(rows.length);
-  for (let i = 0; i < rows.length; i++) lines[i] = stringifyRow(rows[i]!, rowsBefore + i, where);
-  return lines.join('\n');
-}
-
+/** One row's JSON; Dates become ISO strings through their toJSON, like everywhere in JSON. */
 export function stringifyRow(row: Row, index: number, where: string): string {
   try {
     return JSON.stringify(row);
