@@ -60,6 +60,25 @@ describe('number', () => {
     expect(fails('1e400', 'number')).toMatch(/Infinity/);
     expect(fails(Number.POSITIVE_INFINITY, 'number')).toMatch(/Infinity/);
   });
+  it('reads plain decimals exactly as Number() does, up to 15 digits and beyond', () => {
+    const texts = ['-0.0', '+0.50', '0.1', '0.3', '123456789012345', '1234567890123456', '9.999999999999999'];
+    let seed = 11;
+    const next = (m: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % m;
+    };
+    for (let i = 0; i < 20000; i++) {
+      const int = String(next(10 ** (1 + next(9))));
+      const frac = String(next(10 ** 7))
+        .padStart(7, '0')
+        .slice(0, next(8));
+      texts.push(`${next(3) === 0 ? '-' : ''}${int}${frac === '' && next(2) ? '' : '.'}${frac}`);
+    }
+    for (const t of texts) {
+      expect(Object.is(ok(t, 'number'), Number(t) + 0), t).toBe(true);
+      if (/^[+-]?\d+$/.test(t)) expect(Object.is(ok(t, 'integer'), Number(t) + 0), t).toBe(true);
+    }
+  });
 });
 
 describe('boolean', () => {

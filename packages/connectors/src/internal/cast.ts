@@ -158,10 +158,16 @@ function toInteger(v: unknown): unknown {
     const n = v.length;
     let i = v.charCodeAt(0) === 45 /* - */ || v.charCodeAt(0) === 43 /* + */ ? 1 : 0;
     if (i === n) return NOT_INTEGER;
+    // Up to 15 digits the value is summed exactly as the digits are checked (below 2^53);
+    // Number() parsing the text again measured as much as the check.
+    const short = n - i <= 15;
+    let acc = 0;
     for (; i < n; i++) {
       const c = v.charCodeAt(i);
       if (c < 48 || c > 57) return NOT_INTEGER;
+      acc = acc * 10 + (c - 48);
     }
+    if (short) return (v.charCodeAt(0) === 45 ? -acc : acc) + 0;
     const x = Number(v);
     // -0 from "-0" would print as 0 yet hash differently; normalise it.
     return Number.isSafeInteger(x) ? x + 0 : UNSAFE_INTEGER;
@@ -180,6 +186,8 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 function toNumber(v: unknown): unknown {
   if (typeof v === 'number') return Number.isFinite(v) ? v : NOT_FINITE;
   if (typeof v === 'string') {
+    const fast = plainDecimal(v);
+    if (!Number.isNaN(fast)) return fast;
     if (!DECIMAL.test(v)) return NOT_NUMBER;
     const x = Number(v);
     return Number.isFinite(x) ? x + 0 : NOT_FINITE;
@@ -192,9 +200,40 @@ function toNumber(v: unknown): unknown {
   return typeof v === 'boolean' ? NOT_NUMBER : WRONG_TYPE;
 }
 
+const POW10 = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/**
+ * The value of `[+-]digits[.digits]` with at most 15 digits, NaN for any other text (which then
+ * takes the regex and Number()). The digits form an exact integer N below 2^53 and 10^d is exact,
+ * so the one rounding of N / 10^d gives the double nearest the decimal, as Number() does.
+ */
+function plainDecimal(v: string): number {
+  const n = v.length;
+  const c0 = v.charCodeAt(0);
+  let i = c0 === 45 || c0 === 43 ? 1 : 0;
+  let acc = 0;
+  let digits = 0;
+  let point = -1;
+  for (; i < n; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      acc = acc * 10 + (c - 48);
+      digits++;
+    } else if (c === 46 && point < 0) point = i;
+    else return Number.NaN;
+  }
+  if (digits === 0 || digits > 15) return Number.NaN;
+  const x = point < 0 ? acc : acc / POW10[n - 1 - point]!;
+  // -0 from "-0.0" would print as 0 yet hash differently; normalise it, as below.
+  return (c0 === 45 ? -x : x) + 0;
+}
+
 function toBoolean(v: unknown): unknown {
   if (typeof v === 'boolean') return v;
   if (typeof v === 'string') {
+    // The usual spellings skip toLowerCase's copy.
+    if (v === 'true') return true;
+    if (v === 'false') return false;
     switch (v.length <= 5 ? v.toLowerCase() : '') {
       case 'true':
       case '1':
