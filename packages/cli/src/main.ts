@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { keysRotateCommand, usersCommand } from './commands/admin.ts';
 import { connectorsCommand } from './commands/connectors.ts';
 import { runCommand } from './commands/run.ts';
 import { migrateCommand, serveCommand, workerCommand } from './commands/serve.ts';
@@ -92,6 +93,16 @@ withPlatform(
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--no-worker', 'do not run jobs in this process')
     .option('--no-scheduler', 'do not start scheduled runs from this process')
+    .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
+    .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
+    .option('--behind-proxy', 'a proxy in front terminates TLS (allows a non-loopback --host without TLS)')
+    .option(
+      '--cors-origin <origin>',
+      'allow browser calls from this origin (repeatable; none by default)',
+      collectList,
+      [],
+    )
+    .option('--rate-limit <n>', 'API requests per minute per caller (default 1200)', positiveInt)
     .option(
       '--example <spec>',
       'create these pipelines when there is none yet (repeatable)',
@@ -106,6 +117,40 @@ withPlatform(
   program.command('worker').description('Run jobs for a platform on a PostgreSQL server (--database-url).'),
 ).action(async (opts) => {
   process.exitCode = await workerCommand(opts);
+});
+
+const dbOptions = (c: Command) =>
+  c
+    .option('--data-dir <dir>', 'the embedded database (default .sluice, or SLUICE_DATA_DIR)')
+    .option('--database-url <url>', 'a PostgreSQL server (or DATABASE_URL)');
+
+dbOptions(
+  program
+    .command('users')
+    .description(
+      'Manage users: list | create <name> [role] | set-password <name> | set-role <name> <role> | disable <name> | enable <name> | reset-totp <name>. Passwords come from stdin or SLUICE_PASSWORD.',
+    )
+    .argument('<action>')
+    .argument('[username]')
+    .argument('[value]'),
+).action(async (action: string, username: string | undefined, value: string | undefined, opts) => {
+  process.exitCode = await usersCommand(action, username, value, opts);
+});
+
+dbOptions(
+  program
+    .command('keys')
+    .description(
+      'rotate: re-encrypt every credential and secret under a new master key, atomically (SLUICE_NEW_MASTER_KEY, or one is generated). Stop the servers first.',
+    )
+    .argument('<action>', 'rotate'),
+).action(async (action: string, opts) => {
+  if (action !== 'rotate') {
+    process.stderr.write(`unknown keys action "${action}": use sluice keys rotate\n`);
+    process.exitCode = 2;
+    return;
+  }
+  process.exitCode = await keysRotateCommand(opts);
 });
 
 program

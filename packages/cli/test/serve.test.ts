@@ -38,7 +38,22 @@ it('serves on the embedded database with the examples, refuses a second process,
   });
   expect(banner).toContain(`Sluice is running at http://127.0.0.1:${port}`);
   expect(banner).toMatch(/example pipelines ready to run: orders-example, branches-example/);
-  const list = (await (await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`)).json()) as { total: number };
+  const password = /sign in as admin with password (\S+)/.exec(banner)?.[1];
+  expect(password, 'the first start prints the generated admin password').toBeTruthy();
+  const anonymous = await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`);
+  expect(anonymous.status).toBe(401);
+  const session = (await (
+    await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    })
+  ).json()) as { accessToken: string };
+  const list = (await (
+    await fetch(`http://127.0.0.1:${port}/api/v1/pipelines`, {
+      headers: { authorization: `Bearer ${session.accessToken}` },
+    })
+  ).json()) as { total: number };
   expect(list.total).toBe(2);
 
   const second = await sluice(['serve', '--data-dir', dataDir, '--port', String(port + 1)]);

@@ -18,6 +18,8 @@ export interface PlannedComponent<D extends ConnectorDefinition = ConnectorDefin
   id: string;
   /** JSON path of the component in the spec, for errors. */
   path: string;
+  /** The stored credential whose fields fill in `config` at run time. */
+  credential?: string;
 }
 
 export interface RetryPolicy {
@@ -57,6 +59,12 @@ export interface PlanOptions {
   registry: Registry;
   params?: Record<string, unknown>;
   env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Credentials by name, for components that name one. When absent, such components' configs are
+   * not checked against their schema (their missing fields may come from the credential): the
+   * platform plans without secrets at the API and with them in the step's process.
+   */
+  credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
 }
 
 const DEFAULT_CHECKPOINT_EVERY = 100_000;
@@ -76,20 +84,38 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   const steps: PlannedStep[] = [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;
   (spec.steps ?? []).forEach((step, i) => {
-    const planned = planStep(step, shortForm ? '' : `steps[${i}]`, opts.registry, scope, issues);
+    const planned = planStep(step, shortForm ? '' : `steps[${i}]`, opts, scope, issues);
     if (planned) steps.push(planned);
   });
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
   return { name: spec.name, spec, params, steps };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A credential's fields fill in a config: `with` wins field by field, and objects (a shell task's
+ * `env`) are merged one level deep so a config can add to what the credential supplies.
+ */
+function withCredential(
+  secret: Readonly<Record<string, unknown>>,
+  config: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...secret };
+  for (const [k, v] of Object.entries(config))
+    out[k] = isObject(v) && isObject(out[k]) ? { ...(out[k] as object), ...v } : v;
+  return out;
+}
+
 function planStep(
   step: StepSpec,
   path: string,
-  registry: Registry,
+  opts: PlanOptions,
   scope: Scope,
   issues: Issue[],
 ): PlannedStep | null {
+  const registry = opts.registry;
   const base: PlannedStepBase = {
     id: step.id,
     needs: step.needs ?? [],
@@ -113,6 +139,7 @@ function planStep(
     config: unknown,
     at: string,
     label?: string,
+    credential?: string,
   ): PlannedComponent<Extract<ConnectorDefinition, { kind: K }>> | null => {
     let def: Extract<ConnectorDefinition, { kind: K }>;
     try {
@@ -121,9 +148,18 @@ function planStep(
       issues.push({ path: at, message: (err as SluiceError).message });
       return null;
     }
-    const resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
-    const problems = registry.check(def, resolved, `${at}.with`);
-    for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
+    let resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
+    const secret = credential === undefined ? undefined : opts.credentials?.[credential];
+    if (credential !== undefined && opts.credentials && !secret)
+      issues.push({
+        path: join(at, 'credential'),
+        message: `step "${step.id}": credential "${credential}" does not exist; create it first (POST /api/v1/credentials)`,
+      });
+    if (secret) resolved = withCredential(secret, resolved as Record<string, unknown>);
+    if (credential === undefined || opts.credentials) {
+      const problems = registry.check(def, resolved, `${at}.with`);
+      for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
+    }
     // Flow components are numbered by position; a task step has one component, named by the step.
     const index = at.match(/flow\[(\d+)\]$/)?.[1];
     return {
@@ -135,18 +171,19 @@ function planStep(
           ? `${step.id}:${name}`
           : `${step.id}.${index}:${name}`,
       path: at,
+      ...(credential === undefined ? {} : { credential }),
     };
   };
   if (step.task) {
-    const task = component('task', step.task, step.with, path);
+    const task = component('task', step.task, step.with, path, undefined, step.credential);
     return task ? { ...base, kind: 'task', task } : null;
   }
   const flow = step.flow ?? [];
   const parts = flow.map((c: ComponentSpec, j) => {
     const at = `${join(path, 'flow')}[${j}]`;
-    if (c.source !== undefined) return component('source', c.source, c.with, at, c.id);
-    if (c.transform !== undefined) return component('transform', c.transform, c.with, at, c.id);
-    return component('sink', c.sink!, c.with, at, c.id);
+    if (c.source !== undefined) return component('source', c.source, c.with, at, c.id, c.credential);
+    if (c.transform !== undefined) return component('transform', c.transform, c.with, at, c.id, c.credential);
+    return component('sink', c.sink!, c.with, at, c.id, c.credential);
   });
   if (parts.some((p) => p === null)) return null;
   const all = parts as PlannedComponent[];

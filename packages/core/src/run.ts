@@ -58,6 +58,8 @@ export interface RunOptions {
    * runs with the same key resume each other. @defaultValue the pipeline's name
    */
   runKey?: string;
+  /** Stored credentials by name, for components that name one (`credential:`). */
+  credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   onEvent?: (event: RunEvent) => void;
 }
 
@@ -76,6 +78,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     registry: opts.registry,
     params: opts.params ?? {},
     env: opts.env ?? process.env,
+    credentials: opts.credentials ?? {},
   });
   const steps = selectSteps(plan.steps, opts.steps);
   const started = Date.now();

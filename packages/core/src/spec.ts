@@ -11,6 +11,13 @@ const Duration = Type.Union(
 );
 
 const With = Type.Record(Type.String(), Type.Unknown(), { description: "The connector's config." });
+const Credential = Type.Optional(
+  Type.String({
+    pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
+    description:
+      "A stored credential (the platform's) whose fields fill in this config at run time; fields in `with` win.",
+  }),
+);
 const Label = Type.Optional(
   Type.String({
     pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
@@ -25,6 +32,7 @@ export const ComponentSpec = Type.Object(
     transform: Type.Optional(Type.String({ description: 'A transform connector.' })),
     sink: Type.Optional(Type.String({ description: 'A sink connector, last in a flow.' })),
     with: Type.Optional(With),
+    credential: Credential,
     id: Label,
   },
   { additionalProperties: false },
@@ -67,6 +75,7 @@ export const StepSpec = Type.Object(
     flow: Type.Optional(Type.Array(ComponentSpec, { minItems: 2 })),
     task: Type.Optional(Type.String({ description: 'A task connector, e.g. shell.' })),
     with: Type.Optional(With),
+    credential: Credential,
     ...StepOptions,
   },
   { additionalProperties: false },
@@ -143,6 +152,11 @@ function checkStep(step: StepSpec, path: string): Issue[] {
   }
   if (step.flow && step.with)
     issues.push({ path: `${path}.with`, message: 'a flow step has no `with`; configure each component' });
+  if (step.flow && step.credential)
+    issues.push({
+      path: `${path}.credential`,
+      message: 'a flow step has no `credential`; name it on the component that uses it',
+    });
   if (!step.flow) return issues;
   // Labels name checkpoints at the destination: two sinks sharing one would share a checkpoint.
   const labels = new Map<string, number>();

@@ -1,9 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { builtinConnectors } from '@sluice/connectors';
-import { Registry } from '@sluice/core';
+import { ErrorCode, FatalError, Registry } from '@sluice/core';
 import { type App, buildApp } from './api/app.ts';
 import { scheduleVacuum } from './db/maintenance.ts';
 import { openPlatform, type Platform, type PlatformOptions } from './platform.ts';
 import { startScheduler } from './services/schedules.ts';
+import { ensureFirstAdmin } from './services/users.ts';
 import { startWorker, type WorkerOptions } from './worker/worker.ts';
 
 export interface ServeOptions extends Omit<PlatformOptions, 'registry'> {
@@ -15,10 +17,33 @@ export interface ServeOptions extends Omit<PlatformOptions, 'registry'> {
   /** Start scheduled runs from this process. @defaultValue true */
   scheduler?: boolean;
   logger?: boolean | Record<string, unknown>;
+  /** Serve HTTPS with these PEM files. */
+  tls?: { certFile: string; keyFile: string };
+  /** A proxy in front terminates TLS: allows a non-loopback host without `tls`. */
+  behindProxy?: boolean;
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  corsOrigins?: string[];
+  /** API requests per minute per caller. @defaultValue 1200 */
+  rateLimit?: number;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+/** Passwords and tokens must not cross a network in clear: refuse that set-up at start. */
+function checkTransport(o: ServeOptions): void {
+  const host = o.host ?? '127.0.0.1';
+  if (LOOPBACK.has(host) || o.tls || o.behindProxy) return;
+  throw new FatalError(
+    `refusing to serve plain HTTP on ${host}: passwords and tokens would cross the network unencrypted. ` +
+      'Give --tls-cert and --tls-key, or --behind-proxy when a proxy in front terminates TLS, or bind to 127.0.0.1',
+    { code: ErrorCode.CONFIG },
+  );
 }
 
 export interface Server {
   url: string;
+  /** The admin created on this first start, with its generated password (null when it came from SLUICE_ADMIN_PASSWORD). */
+  firstAdmin: { username: string; password: string | null } | null;
   app: App;
   platform: Platform;
   close(): Promise<void>;
@@ -26,13 +51,23 @@ export interface Server {
 
 /** API, scheduler and a worker in one process: `sluice serve`. */
 export async function startServer(o: ServeOptions = {}): Promise<Server> {
+  checkTransport(o);
+  const https = o.tls
+    ? { cert: await readFile(o.tls.certFile), key: await readFile(o.tls.keyFile) }
+    : undefined;
   const platform = await openPlatform({
     ...o,
     registry: o.registry ?? new Registry().register(...builtinConnectors),
   });
   const stops: (() => Promise<void> | void)[] = [];
   try {
-    const app = await buildApp(platform, { ...(o.logger === undefined ? {} : { logger: o.logger }) });
+    const firstAdmin = await ensureFirstAdmin(platform);
+    const app = await buildApp(platform, {
+      ...(o.logger === undefined ? {} : { logger: o.logger }),
+      ...(https ? { https } : {}),
+      ...(o.corsOrigins ? { corsOrigins: o.corsOrigins } : {}),
+      ...(o.rateLimit ? { rateLimit: o.rateLimit } : {}),
+    });
     if (o.worker !== false) {
       const w = await startWorker(platform, typeof o.worker === 'object' ? o.worker : {});
       stops.push(() => w.stop());
@@ -42,6 +77,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
     return {
       url,
+      firstAdmin,
       app,
       platform,
       close: async () => {

@@ -37,7 +37,10 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     await app.close();
     await p.close();
   });
-  const call = apiCaller(() => app);
+  const call = apiCaller(
+    () => app,
+    () => p.adminToken,
+  );
 
   it('creates, versions, validates and deletes pipelines', async () => {
     const created = await call('POST', '/pipelines', { spec: spec('crud') });
@@ -74,7 +77,7 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const malformed = await app.inject({
       method: 'POST',
       url: '/api/v1/pipelines',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...p.auth },
       payload: '{"spec": ',
     });
     expect(malformed.statusCode).toBe(400);
@@ -82,7 +85,7 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     const huge = await app.inject({
       method: 'POST',
       url: '/api/v1/pipelines',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...p.auth },
       payload: JSON.stringify({ spec: { name: 'x'.repeat(2 * 1024 * 1024) } }),
     });
     expect(huge.statusCode).toBe(413);
@@ -126,7 +129,10 @@ describe.each(backends)('REST API on $name', ({ name }) => {
       'load.report.json',
       'log.ndjson',
     ]);
-    const dl = await app.inject({ url: `/api/v1/jobs/${r.body.jobId}/artifacts/load.report.json` });
+    const dl = await app.inject({
+      url: `/api/v1/jobs/${r.body.jobId}/artifacts/load.report.json`,
+      headers: p.auth,
+    });
     expect(dl.headers['content-type']).toMatch(/application\/json/);
     expect(JSON.parse(dl.body)).toMatchObject({ id: 'load', status: 'success', rowsWritten: 2 });
     const listed = await call('GET', '/pipelines?q=run');

@@ -18,7 +18,10 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     await app.close();
     await p.close();
   });
-  const call = apiCaller(() => app);
+  const call = apiCaller(
+    () => app,
+    () => p.adminToken,
+  );
 
   it('stores secrets encrypted, never returns them, tests them by connecting', async () => {
     const secretUrl = SERVER_URL;

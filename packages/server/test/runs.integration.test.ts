@@ -45,10 +45,12 @@ describe.each(backends)('runs on $name: dead letters, schedules, live events', (
     const failed = await waitForJob(p, jobId, (s) => s === 'failed', 60_000);
     expect(failed.attempt).toBe(2);
     expect(failed.deadLetteredAt).not.toBeNull();
-    const dlq = (await (await fetch(`${base}/api/v1/dlq`)).json()) as { items: { id: string }[] };
+    const dlq = (await (await fetch(`${base}/api/v1/dlq`, { headers: p.auth })).json()) as {
+      items: { id: string }[];
+    };
     expect(dlq.items.map((j: { id: string }) => j.id)).toContain(jobId);
     writeFileSync(flag, '');
-    const requeued = await fetch(`${base}/api/v1/dlq/${jobId}/requeue`, { method: 'POST' });
+    const requeued = await fetch(`${base}/api/v1/dlq/${jobId}/requeue`, { method: 'POST', headers: p.auth });
     expect(requeued.status).toBe(202);
     const done = await waitForJob(p, jobId, (s) => s === 'success' || s === 'failed');
     expect(done).toMatchObject({ status: 'success', attempt: 3, deadLetteredAt: null });
@@ -84,7 +86,9 @@ describe.each(backends)('runs on $name: dead letters, schedules, live events', (
       error: { code: 'QUARANTINE_LIMIT' },
     });
     // The bad row is kept, with its line, as an artifact of the job.
-    const q = await fetch(`${base}/api/v1/jobs/${jobId}/artifacts/load.quarantine.ndjson`);
+    const q = await fetch(`${base}/api/v1/jobs/${jobId}/artifacts/load.quarantine.ndjson`, {
+      headers: p.auth,
+    });
     expect(q.status).toBe(200);
     expect(JSON.parse((await q.text()).trim())).toMatchObject({ step: 'load', line: 3, raw: '3' });
   });
@@ -134,7 +138,7 @@ describe.each(backends)('runs on $name: dead letters, schedules, live events', (
       },
       null,
     );
-    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws`);
+    const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws?token=${p.adminToken}`);
     await new Promise((r) => ws.once('open', r));
     const got: { type: string; channel: string; payload: Record<string, unknown> }[] = [];
     const complete = new Promise<void>((resolve) =>

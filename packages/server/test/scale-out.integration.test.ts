@@ -29,6 +29,7 @@ it('completes 200 jobs exactly once across two worker processes', async () => {
   const created = await app.inject({
     method: 'POST',
     url: '/api/v1/pipelines',
+    headers: p.auth,
     payload: {
       spec: {
         name: 'many',
@@ -45,6 +46,7 @@ it('completes 200 jobs exactly once across two worker processes', async () => {
     const r = await app.inject({
       method: 'POST',
       url: `/api/v1/pipelines/${id}/execute`,
+      headers: p.auth,
       payload: { parameters: { n } },
     });
     expect(r.statusCode).toBe(202);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { parseSpecText } from '@sluice/core';
+import { ErrorCode, FatalError, parseSpecText } from '@sluice/core';
 import {
   createPipeline,
   listPipelines,
@@ -69,6 +69,13 @@ async function seedExamples(
   return names;
 }
 
+function firstLogin(admin: { username: string; password: string | null } | null): string {
+  if (!admin) return '';
+  return admin.password
+    ? `  first start: sign in as ${pc.bold(admin.username)} with password ${pc.bold(admin.password)}  (shown once; change it: sluice users set-password admin)\n`
+    : `  first start: user ${pc.bold(admin.username)} created with the password in SLUICE_ADMIN_PASSWORD\n`;
+}
+
 /** `sluice serve`: API, scheduler and a worker in one process. */
 export async function serveCommand(
   flags: PlatformFlags & {
@@ -77,9 +84,18 @@ export async function serveCommand(
     worker?: boolean;
     scheduler?: boolean;
     example?: string[];
+    tlsCert?: string;
+    tlsKey?: string;
+    behindProxy?: boolean;
+    corsOrigin?: string[];
+    rateLimit?: number;
   },
 ): Promise<number> {
   try {
+    if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey))
+      throw new FatalError('--tls-cert and --tls-key go together: give both, or neither', {
+        code: ErrorCode.CONFIG,
+      });
     const opts = platformOptions(flags);
     const server = await startServer({
       ...opts,
@@ -87,6 +103,10 @@ export async function serveCommand(
       host: flags.host ?? '127.0.0.1',
       ...(flags.worker === false ? { worker: false } : {}),
       ...(flags.scheduler === false ? { scheduler: false } : {}),
+      ...(flags.tlsCert && flags.tlsKey ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
+      ...(flags.behindProxy || process.env.SLUICE_BEHIND_PROXY === '1' ? { behindProxy: true } : {}),
+      ...(flags.corsOrigin?.length ? { corsOrigins: flags.corsOrigin } : {}),
+      ...(flags.rateLimit ? { rateLimit: flags.rateLimit } : {}),
     });
     const seeded = await seedExamples(
       server,
@@ -99,6 +119,7 @@ export async function serveCommand(
         (seeded.length > 0
           ? `  example pipelines ready to run: ${seeded.join(', ')} (POST ${server.url}/api/v1/pipelines/<id>/execute)\n`
           : '') +
+        firstLogin(server.firstAdmin) +
         '  Ctrl-C stops it.\n',
     );
     return await untilSignal(server.close);

@@ -1,26 +1,47 @@
+import { createHash } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import scalar from '@scalar/fastify-api-reference';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Platform } from '../platform.ts';
+import { installAudit } from './audit-hook.ts';
+import { installAuth } from './auth-hook.ts';
 import { installErrorHandlers } from './errors.ts';
+import { authRoutes } from './routes/auth.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { healthRoutes } from './routes/health.ts';
+import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
+import { userRoutes } from './routes/users.ts';
 import { wsRoutes } from './routes/ws.ts';
 
 export type App = FastifyInstance;
 
 export interface AppOptions {
   logger?: boolean | Record<string, unknown>;
-  /** More route plugins under /api/v1 (the next issues add auth, users, audit). */
+  /** More route plugins under /api/v1; each route must name its `config.access`. */
   routes?: FastifyPluginAsync[];
+  /** Requests per minute per caller (token, else address) across the API. @defaultValue 1200 */
+  rateLimit?: number;
+  /** Origins allowed to call the API from a browser; none (CORS off) by default. */
+  corsOrigins?: string[];
+  /** Serve HTTPS with this key and certificate (PEM). */
+  https?: { key: Buffer; cert: Buffer };
 }
+
+// Per-caller key for the API rate limit: the bearer (hashed: keys live in memory) or the address.
+const callerKey = (req: { headers: Record<string, unknown>; ip: string }) => {
+  const h = req.headers.authorization;
+  return typeof h === 'string' ? createHash('sha256').update(h).digest('base64url') : req.ip;
+};
 
 /**
  * The HTTP face of the platform: REST under /api/v1 with TypeBox schemas (validation and the
@@ -30,11 +51,33 @@ export interface AppOptions {
 export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
   const app = Fastify({
     logger: o.logger ?? false,
+    ...(o.https ? { https: o.https } : {}),
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  await app.register(helmet, {
+    // The API answers JSON; only /docs renders a page (its own inline script and styles).
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", "'unsafe-inline'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    hsts: o.https ? { maxAge: 15_552_000 } : false,
+  });
+  if (o.corsOrigins?.length) await app.register(cors, { origin: o.corsOrigins, credentials: false });
+  await app.register(rateLimit, {
+    max: o.rateLimit ?? 1200,
+    timeWindow: '1 minute',
+    keyGenerator: callerKey,
+    allowList: (req) => req.url === '/health' || req.url === '/ready',
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -44,13 +87,30 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
         description: 'Pipelines, jobs, schedules and the dead-letter queue of a Sluice platform.',
       },
       servers: [{ url: '/' }],
+      components: {
+        securitySchemes: {
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An access token from POST /api/v1/auth/login, or an API token (slu_…).',
+          },
+        },
+      },
+      security: [{ bearer: [] }],
     },
   });
   await app.register(websocket);
   await app.register(healthRoutes(p));
   await app.register(
     async (api) => {
-      api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      installAuth(api, p);
+      installAudit(api, p);
+      api.get('/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () =>
+        app.swagger(),
+      );
+      await api.register(authRoutes(p));
+      await api.register(userRoutes(p));
+      await api.register(hookRoutes(p));
       await api.register(connectorRoutes(p));
       await api.register(pipelineRoutes(p));
       await api.register(credentialRoutes(p));

@@ -13,6 +13,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.UNAUTHORIZED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
+  [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.CONNECTION]: 502,
   [ErrorCode.TIMEOUT]: 504,
   [ErrorCode.INTEGRITY]: 500,

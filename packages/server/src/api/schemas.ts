@@ -102,3 +102,44 @@ export const LogLineSchema = Type.Object({
   message: Type.String(),
   metadata: Type.Optional(Any),
 });
+
+const Role = Type.Union([Type.Literal('admin'), Type.Literal('operator'), Type.Literal('viewer')]);
+const When = Nullable(Ts);
+
+export const UserSchema = Type.Object({
+  id: Type.String(),
+  username: Type.String(),
+  role: Role,
+  active: Type.Boolean(),
+  totpEnabled: Type.Boolean(),
+  lastLoginAt: When,
+  createdAt: Ts,
+  updatedAt: Ts,
+});
+
+export const ApiTokenSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  role: Role,
+  createdBy: Nullable(Type.String()),
+  createdAt: Ts,
+  expiresAt: When,
+  revokedAt: When,
+  lastUsedAt: When,
+});
+
+export const AuditSchema = Type.Object({
+  id: Type.Integer(),
+  at: Ts,
+  userId: Nullable(Type.String()),
+  username: Nullable(Type.String()),
+  action: Type.String(),
+  resourceType: Type.String(),
+  resourceId: Nullable(Type.String()),
+  oldValue: Any,
+  newValue: Any,
+  clientAddress: Nullable(Type.String()),
+  userAgent: Nullable(Type.String()),
+});
+
+export { Role as RoleSchema };

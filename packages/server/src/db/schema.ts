@@ -28,7 +28,13 @@ export const users = pgTable('users', {
   passwordHash: text('password_hash').notNull(),
   role: text('role', { enum: ['admin', 'operator', 'viewer'] }).notNull(),
   active: boolean('active').notNull().default(true),
+  /** Sealed (security/secrets.ts) like a credential; set once the user has verified a code. */
   totpSecret: text('totp_secret'),
+  /** Sealed; an enrolment not yet confirmed with a code. */
+  totpPending: text('totp_pending'),
+  /** The last TOTP time step accepted, so a code cannot be replayed within its window. */
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  lastLoginAt: at('last_login_at'),
   createdAt: created(),
   updatedAt: updated(),
 });
@@ -46,6 +52,19 @@ export const refreshTokens = pgTable('refresh_tokens', {
   createdAt: created(),
 });
 
+/** Tokens for automation: a role of their own, an expiry, revocable; stored as SHA-256. */
+export const apiTokens = pgTable('api_tokens', {
+  id: id(),
+  name: text('name').notNull(),
+  role: text('role', { enum: ['admin', 'operator', 'viewer'] }).notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by'),
+  expiresAt: at('expires_at'),
+  revokedAt: at('revoked_at'),
+  lastUsedAt: at('last_used_at'),
+  createdAt: created(),
+});
+
 export const pipelines = pgTable(
   'pipelines',
   {
@@ -55,6 +74,8 @@ export const pipelines = pgTable(
     currentVersion: integer('current_version').notNull().default(1),
     parameters: jsonb('parameters'),
     active: boolean('active').notNull().default(true),
+    /** Sealed HMAC key of the webhook trigger; null until one is generated. */
+    webhookSecret: text('webhook_secret'),
     createdBy: text('created_by'),
     createdAt: created(),
     updatedAt: updated(),

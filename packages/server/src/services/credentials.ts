@@ -64,6 +64,12 @@ async function get(p: Platform, id: string): Promise<Row> {
   return c;
 }
 
+/** A credential without touching its secret: for audit rows, which need no decryption. */
+export async function credentialSummary(p: Platform, id: string) {
+  const c = await get(p, id);
+  return { id: c.id, name: c.name, connectorType: c.connectorType, description: c.description };
+}
+
 export async function updateCredential(p: Platform, id: string, input: Partial<CredentialInput>) {
   const old = await get(p, id);
   const encryptedData = input.data === undefined ? old.encryptedData : await seal(p.masterKey, input.data);

@@ -3,6 +3,7 @@ import { and, count, desc, eq, ilike, isNull, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
+import { missingCredentials } from './step-credentials.ts';
 
 export interface PipelineListItem extends PipelineView {
   lastRun: { id: string; status: string; createdAt: string } | null;
@@ -26,7 +27,35 @@ export interface PipelineView {
  * parameters without defaults, configs that use them can only be checked at run time, so then
  * only the shape and DAG are checked here.
  */
-export function validateSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
+export async function validateSpec(p: Platform, spec: unknown): Promise<{ ok: boolean; issues: Issue[] }> {
+  const v = checkSpec(p, spec);
+  if (!v.ok) return v;
+  const named = credentialRefs(spec);
+  const missing = new Set(await missingCredentials(p, [...new Set(named.map((n) => n.name))]));
+  const issues = named
+    .filter((n) => missing.has(n.name))
+    .map((n) => ({
+      path: n.path,
+      message: `credential "${n.name}" does not exist; create it first (POST /api/v1/credentials)`,
+    }));
+  return { ok: issues.length === 0, issues };
+}
+
+/** Where a (valid) spec names credentials: tasks and flow components. */
+function credentialRefs(spec: unknown): { name: string; path: string }[] {
+  const short = (spec as { flow?: unknown }).flow !== undefined;
+  const out: { name: string; path: string }[] = [];
+  normalizeSpec(spec).steps?.forEach((step, i) => {
+    const at = short ? '' : `steps[${i}].`;
+    if (step.credential) out.push({ name: step.credential, path: `${at}credential` });
+    step.flow?.forEach((c, j) => {
+      if (c.credential) out.push({ name: c.credential, path: `${at}flow[${j}].credential` });
+    });
+  });
+  return out;
+}
+
+function checkSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
   try {
     planPipeline(spec, { registry: p.registry, params: {}, env: process.env });
     return { ok: true, issues: [] };
@@ -49,8 +78,8 @@ function issuesOf(err: unknown): Issue[] {
   return e.issues.length > 0 ? e.issues : [{ path: '(root)', message: e.message }];
 }
 
-function assertValid(p: Platform, spec: unknown): void {
-  const v = validateSpec(p, spec);
+async function assertValid(p: Platform, spec: unknown): Promise<void> {
+  const v = await validateSpec(p, spec);
   if (!v.ok)
     throw new ConfigError(
       'invalid pipeline spec',
@@ -141,7 +170,7 @@ export async function createPipeline(
   input: { spec: unknown; description?: string },
   user: string | null,
 ): Promise<PipelineView> {
-  assertValid(p, input.spec);
+  await assertValid(p, input.spec);
   const name = specName(input.spec);
   try {
     const row = await p.database.db.transaction(async (tx) => {
@@ -179,7 +208,7 @@ export async function updatePipeline(
   user: string | null,
 ): Promise<PipelineView> {
   const row = await live(p, id);
-  if (input.spec !== undefined) assertValid(p, input.spec);
+  if (input.spec !== undefined) await assertValid(p, input.spec);
   const version = input.spec === undefined ? row.currentVersion : row.currentVersion + 1;
   try {
     const updated = await p.database.db.transaction(async (tx) => {

@@ -14,6 +14,7 @@ import { JOBS_QUEUE } from '../queue/boss.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, listSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
+import { stepCredentials } from '../services/step-credentials.ts';
 import { runStepProcess, stepEnv } from './step-process.ts';
 import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
 
@@ -121,8 +122,10 @@ export async function runJob(
       payload: { jobId, stepId: step.id, status: 'running' },
     });
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
+    const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
     const report = await runStepProcess({
       spec,
+      secrets,
       stepId: step.id,
       jobId,
       params: plan.params,

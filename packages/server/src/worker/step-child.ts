@@ -54,6 +54,7 @@ async function run(m: RunMessage): Promise<void> {
       resume: m.resume,
       params: m.params,
       env: m.env ?? {},
+      credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
       signal: abort.signal,
       ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
       onEvent: (event) => void send({ type: 'event', event }),

@@ -7,9 +7,28 @@ import { eq } from 'drizzle-orm';
 import type { App } from '../../src/api/app.ts';
 import { jobExecutions } from '../../src/db/schema.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
+import type { Role } from '../../src/security/tokens.ts';
+import { signAccessToken } from '../../src/security/tokens.ts';
+import { accessKey } from '../../src/services/auth.ts';
+import { createUser, findUser, SYSTEM } from '../../src/services/users.ts';
 import { backends } from './backends.ts';
 
-export type TestPlatform = Platform & { close(): Promise<void>; filesDir: string };
+export type TestPlatform = Platform & {
+  close(): Promise<void>;
+  filesDir: string;
+  /** An access token of the platform's admin user (valid 15 minutes). */
+  adminToken: string;
+  /** `{ authorization: 'Bearer <adminToken>' }` for app.inject and fetch. */
+  auth: { authorization: string };
+};
+
+/** Creates a user with the role (username = role unless given) and signs an access token for it. */
+export async function tokenFor(p: Platform, role: Role, username: string = role): Promise<string> {
+  const u =
+    (await findUser(p, username)) ??
+    (await createUser(p, { username, password: `${username}-password-1`, role }, SYSTEM));
+  return signAccessToken(accessKey(p), { sub: u.id, username, role });
+}
 
 /** A platform on a fresh database of the given backend, with a temp directory for spec files. */
 export async function testPlatform(
@@ -37,9 +56,12 @@ export async function testPlatform(
     retryDelaySeconds: 1,
     heartbeatSeconds: 10,
   });
+  const adminToken = await tokenFor(p, 'admin');
   return {
     ...p,
     filesDir,
+    adminToken,
+    auth: { authorization: `Bearer ${adminToken}` },
     close: async () => {
       await p.close();
       await drop();
@@ -64,11 +86,12 @@ export async function waitForJob(
 }
 
 /** Calls `/api/v1<url>` on an app in-process; the body parsed, and its text for "never contains" checks. */
-export function apiCaller(app: () => { inject: App['inject'] }) {
+export function apiCaller(app: () => { inject: App['inject'] }, token?: () => string) {
   return async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
     const r = await app().inject({
       method,
       url: `/api/v1${url}`,
+      ...(token ? { headers: { authorization: `Bearer ${token()}` } } : {}),
       ...(body === undefined ? {} : { payload: body as object }),
     });
     return { status: r.statusCode, text: r.body, body: r.body ? JSON.parse(r.body) : null };

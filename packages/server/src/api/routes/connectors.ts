@@ -45,6 +45,7 @@ export const connectorRoutes =
     app.get(
       '/connectors',
       {
+        config: { access: 'connectors:read' },
         schema: {
           summary: 'List connectors',
           tags: ['connectors'],
@@ -63,6 +64,7 @@ export const connectorRoutes =
     app.get(
       '/connectors/:name',
       {
+        config: { access: 'connectors:read' },
         schema: {
           summary: 'A connector with its config schema and an example',
           tags: ['connectors'],
@@ -80,6 +82,7 @@ export const connectorRoutes =
     app.get(
       '/connectors/:name/schema',
       {
+        config: { access: 'connectors:read' },
         schema: {
           summary: "JSON Schema of a connector's config",
           tags: ['connectors'],

@@ -5,6 +5,7 @@ import {
   type CredentialInput,
   createCredential,
   deleteCredential,
+  credentialSummary as getCredential,
   listCredentials,
   testCredential,
   updateCredential,
@@ -38,6 +39,7 @@ export const credentialRoutes =
     app.get(
       '/credentials',
       {
+        config: { access: 'credentials:read' },
         schema: {
           summary: 'List credentials (values masked)',
           tags,
@@ -53,6 +55,10 @@ export const credentialRoutes =
     app.post(
       '/credentials',
       {
+        config: {
+          access: 'credentials:write',
+          audit: { action: 'credential.create', resourceType: 'credential' },
+        },
         schema: {
           summary: 'Store a credential, encrypted',
           tags,
@@ -66,6 +72,10 @@ export const credentialRoutes =
     app.put(
       '/credentials/:id',
       {
+        config: {
+          access: 'credentials:write',
+          audit: { action: 'credential.update', resourceType: 'credential', before: getCredential },
+        },
         schema: {
           summary: 'Change a credential',
           tags,
@@ -80,6 +90,10 @@ export const credentialRoutes =
     app.delete(
       '/credentials/:id',
       {
+        config: {
+          access: 'credentials:write',
+          audit: { action: 'credential.delete', resourceType: 'credential', before: getCredential },
+        },
         schema: {
           summary: 'Delete a credential',
           tags,
@@ -95,6 +109,10 @@ export const credentialRoutes =
     app.post(
       '/credentials/:id/test',
       {
+        config: {
+          access: 'credentials:write',
+          audit: { action: 'credential.test', resourceType: 'credential' },
+        },
         schema: {
           summary: 'Connect with a credential and report ok or the error',
           tags,

@@ -31,6 +31,7 @@ export const jobRoutes =
     app.get(
       '/jobs',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'List jobs, newest first',
           tags,
@@ -55,6 +56,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'A job: status, timings, trigger, parameters, integrity',
           tags,
@@ -67,6 +69,7 @@ export const jobRoutes =
     app.post(
       '/jobs/:id/cancel',
       {
+        config: { access: 'jobs:cancel', audit: { action: 'job.cancel', resourceType: 'job' } },
         schema: {
           summary: 'Cancel a queued or running job',
           tags,
@@ -79,6 +82,7 @@ export const jobRoutes =
     app.post(
       '/jobs/:id/retry',
       {
+        config: { access: 'jobs:retry', audit: { action: 'job.retry', resourceType: 'job' } },
         schema: {
           summary: 'Run a failed job again, from its failed step (default) or from the start',
           tags,
@@ -96,6 +100,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/steps',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'The steps of a job',
           tags,
@@ -109,6 +114,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/steps/:stepId',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'One step of a job, with its report',
           tags,
@@ -134,6 +140,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/artifacts',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: "A job's artifacts: its log, each step's report and quarantined rows",
           tags,
@@ -150,6 +157,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/artifacts/:name',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'Download one artifact',
           tags,
@@ -169,6 +177,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/logs',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: "A job's log lines, filtered by level, step and text",
           tags,
@@ -187,6 +196,7 @@ export const jobRoutes =
     app.get(
       '/jobs/:id/steps/:stepId/logs',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: "One step's log lines",
           tags,

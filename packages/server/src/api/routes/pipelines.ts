@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { executePipeline } from '../../services/jobs.ts';
 import {
@@ -27,9 +27,8 @@ const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.Strin
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
 
-// The caller's name for created_by/triggered_by; the security issue puts the logged-in user here.
-export const actor = (req: { headers: Record<string, unknown> }): string | null =>
-  typeof req.headers['x-sluice-user'] === 'string' ? (req.headers['x-sluice-user'] as string) : null;
+/** The caller's name for created_by/triggered_by columns. */
+export const actor = (req: FastifyRequest): string | null => req.identity?.username ?? null;
 
 // `name` and the spec's own name are one thing: the body's wins and is written into the spec.
 function named<B extends { name?: string; spec?: unknown }>(b: B): B {
@@ -43,6 +42,7 @@ export const pipelineRoutes =
     app.get(
       '/pipelines',
       {
+        config: { access: 'pipelines:read' },
         schema: {
           summary: 'List pipelines',
           tags,
@@ -66,6 +66,7 @@ export const pipelineRoutes =
     app.post(
       '/pipelines',
       {
+        config: { access: 'pipelines:write', audit: { action: 'pipeline.create', resourceType: 'pipeline' } },
         schema: {
           summary: 'Create a pipeline (version 1)',
           tags,
@@ -81,6 +82,7 @@ export const pipelineRoutes =
     app.get(
       '/pipelines/:id',
       {
+        config: { access: 'pipelines:read' },
         schema: {
           summary: 'A pipeline with its current spec',
           tags,
@@ -93,6 +95,10 @@ export const pipelineRoutes =
     app.put(
       '/pipelines/:id',
       {
+        config: {
+          access: 'pipelines:write',
+          audit: { action: 'pipeline.update', resourceType: 'pipeline', before: getPipeline },
+        },
         schema: {
           summary: 'Update a pipeline: a new spec makes a new version',
           tags,
@@ -115,6 +121,10 @@ export const pipelineRoutes =
     app.delete(
       '/pipelines/:id',
       {
+        config: {
+          access: 'pipelines:write',
+          audit: { action: 'pipeline.delete', resourceType: 'pipeline', before: getPipeline },
+        },
         schema: {
           summary: 'Delete a pipeline (its jobs stay)',
           tags,
@@ -130,6 +140,7 @@ export const pipelineRoutes =
     app.get(
       '/pipelines/:id/versions',
       {
+        config: { access: 'pipelines:read' },
         schema: {
           summary: 'Version history, newest first',
           tags,
@@ -142,6 +153,7 @@ export const pipelineRoutes =
     app.post(
       '/pipelines/:id/validate',
       {
+        config: { access: 'pipelines:read' },
         schema: {
           summary: 'Check a spec (the body’s, or the current one): DAG, connectors and their configs',
           tags,
@@ -159,6 +171,10 @@ export const pipelineRoutes =
     app.post(
       '/pipelines/:id/execute',
       {
+        config: {
+          access: 'pipelines:execute',
+          audit: { action: 'pipeline.execute', resourceType: 'pipeline' },
+        },
         schema: {
           summary: 'Run a pipeline: validates parameters, queues the job, answers at once',
           tags,

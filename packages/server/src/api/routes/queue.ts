@@ -27,6 +27,7 @@ export const queueRoutes =
     app.get(
       '/dlq',
       {
+        config: { access: 'jobs:read' },
         schema: {
           summary: 'Jobs that used all their attempts (the dead-letter queue)',
           tags: ['dead-letter queue'],
@@ -42,6 +43,7 @@ export const queueRoutes =
     app.post(
       '/dlq/:id/requeue',
       {
+        config: { access: 'jobs:retry', audit: { action: 'job.requeue', resourceType: 'job' } },
         schema: {
           summary: 'Run a dead-lettered job again from its failed step, with a fresh budget of attempts',
           tags: ['dead-letter queue'],
@@ -58,6 +60,7 @@ export const queueRoutes =
     app.get(
       '/metrics/summary',
       {
+        config: { access: 'metrics:read' },
         schema: {
           summary: 'The last 24 hours at a glance: jobs, success rate, durations, queue and workers',
           tags: ['metrics'],
@@ -121,6 +124,7 @@ export const queueRoutes =
     app.get(
       '/metrics/pipelines/:id',
       {
+        config: { access: 'metrics:read' },
         schema: {
           summary: "One pipeline's runs over the last days",
           tags: ['metrics'],
@@ -138,6 +142,7 @@ export const queueRoutes =
     app.get(
       '/metrics/connectors/:name',
       {
+        config: { access: 'metrics:read' },
         schema: {
           summary: 'Steps that used a connector, over the last days',
           tags: ['metrics'],

@@ -33,12 +33,15 @@ const fields = {
 const Create = Type.Object({ pipelineId: Type.String({ format: 'uuid' }), ...fields });
 const Update = Type.Partial(Create);
 
+const scheduleBefore = async (p: Platform, id: string) => scheduleView(await getSchedule(p, id));
+
 export const scheduleRoutes =
   (p: Platform): FastifyPluginAsync =>
   async (app) => {
     app.get(
       '/schedules',
       {
+        config: { access: 'schedules:read' },
         schema: {
           summary: 'List schedules with their next run times',
           tags,
@@ -57,6 +60,7 @@ export const scheduleRoutes =
     app.post(
       '/schedules',
       {
+        config: { access: 'schedules:write', audit: { action: 'schedule.create', resourceType: 'schedule' } },
         schema: {
           summary: 'Create a schedule',
           tags,
@@ -70,6 +74,7 @@ export const scheduleRoutes =
     app.get(
       '/schedules/:id',
       {
+        config: { access: 'schedules:read' },
         schema: {
           summary: 'A schedule',
           tags,
@@ -82,6 +87,10 @@ export const scheduleRoutes =
     app.put(
       '/schedules/:id',
       {
+        config: {
+          access: 'schedules:write',
+          audit: { action: 'schedule.update', resourceType: 'schedule', before: scheduleBefore },
+        },
         schema: {
           summary: 'Change a schedule',
           tags,
@@ -98,6 +107,10 @@ export const scheduleRoutes =
     app.delete(
       '/schedules/:id',
       {
+        config: {
+          access: 'schedules:write',
+          audit: { action: 'schedule.delete', resourceType: 'schedule', before: scheduleBefore },
+        },
         schema: {
           summary: 'Delete a schedule',
           tags,
@@ -117,6 +130,10 @@ export const scheduleRoutes =
       app.post(
         `/schedules/:id/${action}`,
         {
+          config: {
+            access: 'schedules:pause',
+            audit: { action: `schedule.${action}`, resourceType: 'schedule' },
+          },
           schema: {
             summary: paused ? 'Pause a schedule' : 'Resume a schedule from now (missed runs are not made up)',
             tags,

@@ -12,7 +12,11 @@ export const wsRoutes =
   async (app) => {
     app.get(
       '/ws',
-      { websocket: true, schema: { summary: 'Live logs, status and progress (WebSocket)', tags: ['live'] } },
+      {
+        websocket: true,
+        config: { access: 'jobs:read', tokenInQuery: true },
+        schema: { summary: 'Live logs, status and progress (WebSocket)', tags: ['live'] },
+      },
       (socket) => {
         const subs = new Map<string, () => void>();
         const reply = (m: unknown) => {
