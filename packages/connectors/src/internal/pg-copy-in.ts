@@ -20,10 +20,13 @@ export class CopyIn {
     client.query(this.#stream);
   }
 
-  /** Queues `text`; waits for the queue to drain only when it is full, so encoding overlaps the server. */
-  async write(text: string, signal: AbortSignal): Promise<void> {
+  /**
+   * Queues `data` (bytes must not change afterwards); waits for the queue to drain only when it is
+   * full, so encoding overlaps the server.
+   */
+  async write(data: string | Uint8Array, signal: AbortSignal): Promise<void> {
     if (this.#error) throw this.#error;
-    if (this.#stream.write(text)) return;
+    if (this.#stream.write(data)) return;
     try {
       // once() rejects on 'error' too, so a failing COPY does not leave us waiting for a drain.
       if (!this.#stream.destroyed) await once(this.#stream, 'drain', { signal });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { arrayLiteral, copyField, encodeCopyText } from './pg-copy.ts';
+import { arrayLiteral, CopyEncoder, copyField, encodeCopyText } from './pg-copy.ts';
 
 describe('COPY text encoding', () => {
   it('escapes the characters COPY treats specially', () => {
@@ -55,5 +55,24 @@ describe('COPY text encoding', () => {
     );
     expect(out.rejected[1]!.reason).toBe('field "a" is an invalid Date');
     expect(out.rejected[2]!.reason).toMatch(/is a function/);
+  });
+
+  it('writes the bytes the text form had, for any character', () => {
+    const values = [
+      'a\\b\tc\nd\re',
+      '\u0001\u001f\u007f',
+      'é日本🚚',
+      'lone \ud800 x',
+      '\udc00',
+      'end \ud83d',
+      '',
+      'plain',
+    ];
+    const rows = values.map((v, i) => ({ v, n: i * 1.25, b: i % 2 === 0, z: null, d: new Date(i) }));
+    const columns = ['v', 'n', 'b', 'z', 'd'];
+    const expected = rows.map(
+      (r) => `${columns.map((c) => copyField(r[c as keyof typeof r], false)).join('\t')}\n`,
+    );
+    expect(new CopyEncoder().encode(rows, columns).data).toEqual(Buffer.from(expected.join('')));
   });
 });

@@ -1,4 +1,5 @@
 import type { Row } from '@sluice/core';
+import { ByteWriter, MAX_NUMBER_BYTES, writeNumber, writeUtf8 } from './byte-writer.ts';
 
 /** A value PostgreSQL cannot take; the row goes to quarantine with this reason. */
 export class CopyValueError extends Error {
@@ -12,12 +13,14 @@ export interface RejectedRow {
 }
 
 export interface EncodedBatch {
-  /** COPY text format: one line per row, fields separated by tabs. */
-  text: string;
-  /** Rows encoded into `text`. */
+  /** COPY text format in UTF-8: one line per row, fields separated by tabs. */
+  data: Buffer;
+  /** Rows encoded into `data`. */
   rows: number;
   rejected: RejectedRow[];
 }
+
+export type EncodedText = Omit<EncodedBatch, 'data'> & { text: string };
 
 // Without the g flag `test` keeps no lastIndex state, so one regex serves every call.
 const SPECIAL = /[\\\n\r\t\0]/;
@@ -25,11 +28,12 @@ const ESCAPES = /[\\\n\r\t]/g;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 const QUOTED = /["\\]/g;
 
+const NUL_MESSAGE = 'contains a NUL character (U+0000), which PostgreSQL cannot store';
+
 function escapeText(s: string): string {
   // Most strings need no escaping: one regex scan, and the string itself goes out.
   if (!SPECIAL.test(s)) return s;
-  if (s.includes('\0'))
-    throw new CopyValueError('contains a NUL character (U+0000), which PostgreSQL cannot store');
+  if (s.includes('\0')) throw new CopyValueError(NUL_MESSAGE);
   return s.replace(ESCAPES, (c) => ESCAPED[c]!);
 }
 
@@ -105,48 +109,95 @@ export function copyField(v: unknown, arrayColumn: boolean): string {
 }
 
 /**
- * Encodes rows `from`..`to` as one string of COPY text, so a batch reaches the socket in one
- * write. Rows with a value PostgreSQL cannot store are left out and listed in `rejected`:
- * COPY is all-or-nothing, so one bad value would otherwise fail the whole transaction.
+ * Encodes rows `from`..`to` as COPY text in UTF-8, so a batch reaches the socket in one write.
+ * Rows with a value PostgreSQL cannot store are left out and listed in `rejected`: COPY is
+ * all-or-nothing, so one bad value would otherwise fail the whole transaction.
+ *
+ * Strings, numbers and booleans are written straight into bytes (measured on 500k rows: building
+ * the text took ~1 µs a row, String() of each number ~90 ns, and encoding the text to UTF-8 as
+ * much again); other values go through `copyField`. The bytes are views the encoder never writes
+ * again, so they may wait in the socket's queue.
  */
+export class CopyEncoder extends ByteWriter {
+  encode(
+    rows: readonly Row[],
+    columns: readonly string[],
+    arrayColumns: readonly boolean[] = [],
+    from = 0,
+    to = rows.length,
+  ): EncodedBatch {
+    const mark = this.mark();
+    try {
+      for (let r = from; r < to; r++) this.#row(rows[r]!, columns, arrayColumns);
+      return { data: this.take(), rows: to - from, rejected: [] };
+    } catch (err) {
+      if (!(err instanceof CopyValueError)) throw err;
+      // A bad value is rare: the batch is redone row by row to leave that row out.
+      this.rewind(mark);
+      const batch = encodeRowByRow(rows, columns, arrayColumns, from, to);
+      this.text(batch.text);
+      return { data: this.take(), rows: batch.rows, rejected: batch.rejected };
+    }
+  }
+
+  #row(row: Row, columns: readonly string[], arrayColumns: readonly boolean[]): void {
+    for (let c = 0; c < columns.length; c++) {
+      const v = row[columns[c]!];
+      if (typeof v === 'string') {
+        this.reserve(v.length * 3 + 1);
+        this.pos = writeCopyString(this.slab, this.pos, v);
+      } else if (typeof v === 'number' && Number.isFinite(v)) {
+        this.reserve(MAX_NUMBER_BYTES + 1);
+        this.pos = writeNumber(this.slab, this.pos, v);
+      } else {
+        this.text(copyField(v, arrayColumns[c] === true));
+      }
+      this.byte(c === columns.length - 1 ? 0x0a : 0x09);
+    }
+  }
+}
+
+/** `encode` as one string, for callers that want text. */
 export function encodeCopyText(
   rows: readonly Row[],
   columns: readonly string[],
   arrayColumns: readonly boolean[] = [],
   from = 0,
   to = rows.length,
-): EncodedBatch {
-  try {
-    return { text: encodeAll(rows, columns, arrayColumns, from, to), rows: to - from, rejected: [] };
-  } catch (err) {
-    if (!(err instanceof CopyValueError)) throw err;
-    return encodeRowByRow(rows, columns, arrayColumns, from, to);
-  }
+): EncodedText {
+  const { data, ...rest } = new CopyEncoder().encode(rows, columns, arrayColumns, from, to);
+  return { text: data.toString('utf8'), ...rest };
 }
 
-// Appending straight to one string (no per-row line) measured ~30% faster on 500k rows; a bad
-// value is rare, so when one appears the batch is redone row by row to leave that row out.
-function encodeAll(
-  rows: readonly Row[],
-  columns: readonly string[],
-  arrayColumns: readonly boolean[],
-  from: number,
-  to: number,
-): string {
-  const n = columns.length;
-  const first = columns[0]!;
-  const firstArray = arrayColumns[0] === true;
-  let text = '';
-  for (let r = from; r < to; r++) {
-    const row = rows[r]!;
-    text += copyField(row[first], firstArray);
-    for (let c = 1; c < n; c++) {
-      text += '\t';
-      text += copyField(row[columns[c]!], arrayColumns[c] === true);
+/**
+ * Writes `s` with COPY's escapes as UTF-8 at `p` (room for 3 bytes a unit reserved); returns the
+ * end. A lone surrogate becomes U+FFFD, as it did when the text was encoded with Buffer.from.
+ */
+function writeCopyString(b: Uint8Array, p: number, s: string): number {
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) {
+      if (c >= 0x20 && c !== 0x5c) b[p++] = c;
+      else if (c === 0) throw new CopyValueError(NUL_MESSAGE);
+      else {
+        const e = c === 0x5c ? 0x5c : c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : c === 0x09 ? 0x74 : -1;
+        if (e >= 0) b[p++] = 0x5c;
+        b[p++] = e >= 0 ? e : c;
+      }
+    } else {
+      const q = writeUtf8(b, p, s, i, c);
+      if (q < 0) {
+        b[p++] = 0xef;
+        b[p++] = 0xbf;
+        b[p++] = 0xbd;
+      } else {
+        if (c >= 0xd800 && c <= 0xdbff) i++;
+        p = q;
+      }
     }
-    text += '\n';
   }
-  return text;
+  return p;
 }
 
 function encodeRowByRow(
@@ -155,7 +206,7 @@ function encodeRowByRow(
   arrayColumns: readonly boolean[],
   from: number,
   to: number,
-): EncodedBatch {
+): EncodedText {
   const rejected: RejectedRow[] = [];
   let text = '';
   for (let r = from; r < to; r++) {

@@ -11,7 +11,7 @@ import {
 } from '@sluice/core';
 import type pg from 'pg';
 import { connect, type PgConnection, pgError } from '../internal/pg-conn.ts';
-import { encodeCopyText } from '../internal/pg-copy.ts';
+import { CopyEncoder } from '../internal/pg-copy.ts';
 import { CopyIn, within } from '../internal/pg-copy-in.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 import {
@@ -104,6 +104,7 @@ class PostgresWriter implements SinkWriter {
   #existing: TableColumn[] | undefined;
   #stage: string | undefined;
   #copy: CopyIn | undefined;
+  readonly #encoder = new CopyEncoder();
   #checkpointTableReady = false;
   #inTransaction = false;
   #pending = 0;
@@ -261,13 +262,19 @@ class PostgresWriter implements SinkWriter {
     const copy = this.#copy;
     const step = this.#ctx.config.batchRows ?? rows.length;
     for (let i = 0; i < rows.length; i += step) {
-      const batch = encodeCopyText(rows, columns, this.#arrayColumns, i, Math.min(rows.length, i + step));
+      const batch = this.#encoder.encode(
+        rows,
+        columns,
+        this.#arrayColumns,
+        i,
+        Math.min(rows.length, i + step),
+      );
       for (const bad of batch.rejected) {
         this.#ctx.quarantine({ reason: `${bad.reason} (table ${this.#location})`, row: rows[bad.index]! });
       }
-      if (batch.text.length === 0) continue;
+      if (batch.data.length === 0) continue;
       try {
-        await copy.write(batch.text, signal);
+        await copy.write(batch.data, signal);
       } catch (err) {
         throw signal.aborted ? err : this.#copyFailed(err);
       }
