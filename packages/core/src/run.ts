@@ -58,6 +58,11 @@ export interface RunOptions {
    * runs with the same key resume each other. @defaultValue the pipeline's name
    */
   runKey?: string;
+  /**
+   * Masks secrets in what the run writes to disk (run.json, with each step's report and output
+   * tail): the platform passes one that knows the step's credentials.
+   */
+  redact?: <T>(value: T) => T;
   /** Stored credentials by name, for components that name one (`credential:`). */
   credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   onEvent?: (event: RunEvent) => void;
@@ -85,6 +90,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const baseDir = resolve(opts.baseDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
   const runFile = join(stateDir, 'run.json');
+  const redact = opts.redact ?? (<T>(v: T) => v);
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
   const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
@@ -97,7 +103,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   // Parallel steps save run.json one after another, so a later save never lands before an earlier.
   let saving = Promise.resolve();
   const save = (): Promise<void> => {
-    saving = saving.then(() => writeJsonAtomic(runFile, state));
+    saving = saving.then(() => writeJsonAtomic(runFile, redact(state)));
     return saving;
   };
   await save();

@@ -204,12 +204,14 @@ export async function authenticate(p: Platform, bearer: string): Promise<Identit
 }
 
 /** Starts TOTP enrolment: the secret is kept pending until a code from it is verified. */
-export async function enrollTotp(p: Platform, who: Identity) {
+export async function enrollTotp(p: Platform, who: Identity, actor: Actor) {
   const { secret, uri } = newTotpSecret(who.username);
   await p.database.db
     .update(users)
     .set({ totpPending: await seal(p.masterKey, secret), updatedAt: new Date() })
     .where(eq(users.id, who.id));
+  // The answer holds the secret (also inside the URI): the audit row records only that it happened.
+  await audit(p.database.db, actor, { action: 'user.totp_enroll', resourceType: 'user', resourceId: who.id });
   return { secret, uri };
 }
 

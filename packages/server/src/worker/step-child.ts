@@ -55,6 +55,7 @@ async function run(m: RunMessage): Promise<void> {
       params: m.params,
       env: m.env ?? {},
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
+      redact,
       signal: abort.signal,
       ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
       onEvent: (event) => void send({ type: 'event', event }),

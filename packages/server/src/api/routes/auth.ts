@@ -103,7 +103,7 @@ export const authRoutes =
     app.post(
       '/auth/totp/enroll',
       {
-        config: { access: 'self', audit: { action: 'user.totp_enroll', resourceType: 'user' } },
+        config: { access: 'self' },
         schema: {
           summary: 'Start TOTP enrolment: a secret and an otpauth:// URI for an authenticator app',
           tags,
@@ -113,7 +113,7 @@ export const authRoutes =
       async (req) => {
         if (req.identity!.kind !== 'user')
           throw new SluiceError(ErrorCode.CONFLICT, 'an API token has no second factor; sign in as a user');
-        return enrollTotp(p, req.identity!);
+        return enrollTotp(p, req.identity!, actorOf(req));
       },
     );
     app.post(
