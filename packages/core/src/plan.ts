@@ -153,7 +153,7 @@ function planStep(
     if (credential !== undefined && opts.credentials && !secret)
       issues.push({
         path: join(at, 'credential'),
-        message: `step "${step.id}": credential "${credential}" does not exist; create it first (POST /api/v1/credentials)`,
+        message: `step "${step.id}": credential "${credential}" is not available: credentials are stored on the platform (POST /api/v1/credentials) and handed to the steps of its jobs`,
       });
     if (secret) resolved = withCredential(secret, resolved as Record<string, unknown>);
     if (credential === undefined || opts.credentials) {

@@ -71,6 +71,11 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
 };
 
 let p: TestPlatform;
+let url: string | undefined;
+const listening = async () => {
+  url ??= await app.listen({ port: 0, host: '127.0.0.1' });
+  return url;
+};
 let app: App;
 const who: Record<string, string | null> = {};
 
@@ -147,7 +152,7 @@ describe('every route × every caller gets the status the role table demands', (
   }, 120_000);
 
   it('the WebSocket refuses a connection without a valid token, and takes one by ?token=', async () => {
-    const base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const base = await listening();
     const ws = base.replace('http', 'ws');
     const open = (url: string) =>
       new Promise<string>((resolve) => {
@@ -163,6 +168,17 @@ describe('every route × every caller gets the status the role table demands', (
     expect(await open(`${ws}/api/v1/ws?token=${who.expired}`)).toBe('refused 401');
     expect(await open(`${ws}/api/v1/ws?token=${who['another key']}`)).toBe('refused 401');
     expect(await open(`${ws}/api/v1/ws?token=${who.viewer}`)).toBe('open');
+  });
+
+  it('closes a live connection whose user was disabled, at its next subscribe', async () => {
+    const base = await listening();
+    const token = await tokenFor(p, 'viewer', 'watcher');
+    const s = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws?token=${token}`);
+    await new Promise((resolve) => s.on('open', resolve));
+    await p.database.query("UPDATE users SET active = false WHERE username = 'watcher'");
+    const closed = new Promise<number>((resolve) => s.on('close', (code) => resolve(code)));
+    s.send(JSON.stringify({ type: 'subscribe', channel: 'global' }));
+    expect(await closed).toBe(4401);
   });
 
   it('/health, /ready and the API reference are public', async () => {

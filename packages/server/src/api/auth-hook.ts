@@ -15,6 +15,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     identity: Identity | null;
+    /** The token the caller authenticated with: the WebSocket checks it again on each subscribe. */
+    bearer: string | null;
   }
 }
 
@@ -39,6 +41,7 @@ function bearerOf(req: FastifyRequest): string | null {
  */
 export function installAuth(app: FastifyInstance, p: Platform): void {
   app.decorateRequest('identity', null);
+  app.decorateRequest('bearer', null);
   app.addHook('onRequest', async (req) => {
     const access = req.routeOptions.config.access;
     if (access === 'public') return;
@@ -46,6 +49,7 @@ export function installAuth(app: FastifyInstance, p: Platform): void {
     if (!bearer) throw unauthorized('sign in: send "Authorization: Bearer <access token or API token>"');
     const who = await authenticate(p, bearer);
     req.identity = who;
+    req.bearer = bearer;
     if (access === undefined)
       throw new SluiceError(
         ErrorCode.FORBIDDEN,
