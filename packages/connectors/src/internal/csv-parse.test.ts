@@ -168,6 +168,21 @@ describe('CsvParser', () => {
     expect(offsets).toEqual(expected);
   });
 
+  it('keeps byte offsets and records whole across the pieces a large chunk is decoded in', () => {
+    // Multi-byte characters straddle piece boundaries; a quoted field spans several pieces.
+    const lines = ['id,v'];
+    for (let i = 0; i < 3000; i++)
+      lines.push(`${i},${i % 7 === 0 ? '"日本 🚚, ""q""\n"' : 'é'.repeat(i % 50)}`);
+    lines.push(`x,"${'ü'.repeat(100_000)}"`);
+    const text = `${lines.join('\n')}\n`;
+    const whole = parse(Buffer.from(text), {}, 7);
+    expect(whole.records.length).toBe(lines.length);
+    expect(whole.offset).toBe(Buffer.byteLength(text));
+    const starts = lines.map((_, i) => Buffer.byteLength(lines.slice(0, i).join('\n')) + (i > 0 ? 1 : 0));
+    expect(whole.records.map((r) => r.offset)).toEqual(starts);
+    expect(parse(chunksOf(Buffer.from(text), 100_003)).records).toEqual(whole.records);
+  });
+
   it('reports a quote never closed at the end of the file with its starting line', () => {
     const p = parse('a,b\n1,2\n3,"open\n4,5\n6,7\n');
     expect(fields(p)).toEqual([

@@ -45,6 +45,14 @@ export interface CsvRecordHandler {
   malformed(reason: string, line: number): void;
 }
 
+/**
+ * Bytes decoded into one piece of text. Measured (Node 20, the 1M-row file): decoding 128 KiB
+ * at a time cost ~3x as much as 32-64 KiB, most of it system time, because a string over V8's
+ * regular object size (128 KiB; two bytes a character once any character is beyond Latin-1) is
+ * allocated in its own mapping. Field values are slices of this text, so it also pins less.
+ */
+const PIECE_BYTES = 1 << 15;
+
 const LF = 10;
 const CR = 13;
 const UNKNOWN = -2;
@@ -71,6 +79,8 @@ export class CsvParser {
   #text = '';
   #pos = 0;
   #pieces: string[] = [];
+  /** Byte offset of the end of each piece. */
+  #pieceEnds: number[] = [];
   #piecesLen = 0;
   #final = false;
   /** `end` was called and no text waits to be merged: a record cut short by the text's end is complete. */
@@ -118,7 +128,13 @@ export class CsvParser {
   }
 
   write(chunk: Buffer): void {
-    this.#add(this.#dec.write(chunk));
+    for (let at = 0; at < chunk.length; at += PIECE_BYTES) {
+      this.#add(
+        this.#dec.write(
+          at === 0 && chunk.length <= PIECE_BYTES ? chunk : chunk.subarray(at, at + PIECE_BYTES),
+        ),
+      );
+    }
   }
 
   /** No more input: the last record may lack its terminator. */
@@ -170,6 +186,7 @@ export class CsvParser {
   #add(text: string): void {
     if (text.length === 0) return;
     this.#pieces.push(text);
+    this.#pieceEnds.push(this.#dec.bytes);
     this.#piecesLen += text.length;
   }
 
@@ -187,13 +204,22 @@ export class CsvParser {
     }
     if (this.#anchorIdx >= this.#pos) this.#anchorIdx -= this.#pos;
     else this.#anchorIdx = -1;
-    const added = this.#pieces.length === 1 ? this.#pieces[0]! : this.#pieces.join('');
+    // One piece at a time while the rest is short keeps #text small (see PIECE_BYTES); a long open
+    // record takes all the waiting text at once, so it is rescanned only O(log n) times.
+    const take = rest < PIECE_BYTES ? 1 : this.#pieces.length;
+    const added = take === 1 ? this.#pieces[0]! : this.#pieces.join('');
     this.#text = rest > 0 ? this.#text.slice(this.#pos) + added : added;
     this.#pos = 0;
-    this.#pieces = [];
-    this.#piecesLen = 0;
+    this.#endBytes = this.#pieceEnds[take - 1]!;
+    if (take === this.#pieces.length) {
+      this.#pieces = [];
+      this.#pieceEnds = [];
+    } else {
+      this.#pieces.splice(0, take);
+      this.#pieceEnds.splice(0, take);
+    }
+    this.#piecesLen -= added.length;
     this.#q = UNKNOWN;
-    this.#endBytes = this.#dec.bytes;
     this.#blocked = false;
     return true;
   }
