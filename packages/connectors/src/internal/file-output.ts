@@ -79,6 +79,9 @@ export class FileOutput {
   #buffer: (string | Uint8Array)[] = [];
   #buffered = 0;
   #scratch: Buffer = Buffer.alloc(0);
+  /** The buffer of the write in flight, swapped with #scratch at each flush. */
+  #spare: Buffer = Buffer.alloc(0);
+  #writing: Promise<void> | undefined;
   /** Set when resuming finds this output already renamed into place (see `#closedAt`). */
   #closed = false;
 
@@ -148,6 +151,7 @@ export class FileOutput {
   /** Makes everything appended so far durable and returns the state to resume from here. */
   async commit(): Promise<FileOutputState> {
     await this.#flush();
+    await this.#settle();
     await this.#open().sync();
     return { bytes: this.#bytes, rows: this.#rows };
   }
@@ -173,6 +177,7 @@ export class FileOutput {
     if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.path };
     if (trailer !== '') this.#buffer.push(trailer);
     await this.#flush();
+    await this.#settle();
     const handle = this.#open();
     await handle.sync();
     await handle.close();
@@ -190,6 +195,7 @@ export class FileOutput {
   async abort(): Promise<void> {
     this.#buffer = [];
     this.#buffered = 0;
+    await this.#settle().catch(() => undefined);
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close();
@@ -205,7 +211,7 @@ export class FileOutput {
     // allocates nothing; a UTF-16 code unit never takes more than 3 bytes of UTF-8.
     let room = 0;
     for (const t of texts) room += typeof t === 'string' ? t.length * 3 : t.length;
-    if (this.#scratch.length < room) this.#scratch = Buffer.allocUnsafe(Math.max(room, FLUSH_BYTES * 3));
+    if (this.#scratch.length < room) this.#scratch = Buffer.allocUnsafe(Math.max(room, FLUSH_BYTES * 1.5));
     const data = this.#scratch;
     let length = 0;
     for (const t of texts) {
@@ -215,13 +221,22 @@ export class FileOutput {
         length += t.length;
       }
     }
-    const handle = this.#open();
-    let done = 0;
-    while (done < length) {
-      const { bytesWritten } = await handle.write(data, done, length - done, this.#bytes + done);
-      done += bytesWritten;
-    }
+    // The write runs while the next rows are encoded (measured: W2 waited ~100 ms in all for its
+    // 1 MiB writes); the one before must be done first, as its buffer becomes the next scratch.
+    await this.#settle();
+    const writing = writeAt(this.#open(), data, length, this.#bytes);
+    // Its failure is thrown by the next flush, commit, close or abort, never left unhandled.
+    writing.catch(() => undefined);
+    this.#writing = writing;
     this.#bytes += length;
+    this.#scratch = this.#spare;
+    this.#spare = data;
+  }
+
+  async #settle(): Promise<void> {
+    const writing = this.#writing;
+    this.#writing = undefined;
+    await writing;
   }
 
   #open(): FileHandle {
@@ -260,6 +275,14 @@ export class FileOutput {
         'the checkpoint (it was moved, deleted or rewritten); rerun without --resume to start over.',
       cause === undefined ? {} : { cause },
     );
+  }
+}
+
+async function writeAt(handle: FileHandle, data: Buffer, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await handle.write(data, done, length - done, position + done);
+    done += bytesWritten;
   }
 }
 
