@@ -1,0 +1,334 @@
+import { useQueryClient } from '@tanstack/react-query';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useBlocker, useNavigate } from 'react-router';
+import type { Issue } from '../api/client.ts';
+import type { PipelineSpec } from '../api/types.ts';
+import { ErrorNote } from '../components/feedback.tsx';
+import { clientIssues, mergeIssues, type Outcome, save, validateOnServer } from './actions.ts';
+import { Canvas } from './canvas.tsx';
+import './editor.css';
+import { cycleSteps, groupIssues } from './issues.ts';
+import { PipelineFields } from './pipeline-fields.tsx';
+import { addNeed, addStep, cycleIf, newStep, removeNeed, removeStep, toStepsForm } from './spec-model.ts';
+import { StepPanel } from './step-panel.tsx';
+import { parseSpecYaml, specToYaml } from './yaml-text.ts';
+import { YamlView } from './yaml-view.tsx';
+
+type YamlError = { message: string; line: number | null; column: number | null };
+
+/** The editor proper, for a loaded (or new) spec; `id` is absent for a new pipeline. */
+export function PipelineEditor({
+  id,
+  initial,
+  readOnly,
+}: {
+  id?: string;
+  initial: PipelineSpec;
+  readOnly: boolean;
+}) {
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [spec, setSpec] = useState(() => toStepsForm(initial));
+  const [saved, setSaved] = useState(() => JSON.stringify(toStepsForm(initial)));
+  const [mode, setMode] = useState<'form' | 'yaml'>('form');
+  const [yamlText, setYamlText] = useState('');
+  const [yamlError, setYamlError] = useState<YamlError | null>(null);
+  const [notice, setNotice] = useState<string | null>(initial.flow && !initial.steps ? SHORT_FORM : null);
+  const [checked, setChecked] = useState(false);
+  const [live, setLive] = useState<Issue[]>([]);
+  const [server, setServer] = useState<Issue[]>([]);
+  const [failure, setFailure] = useState<unknown>(null);
+  const [busy, setBusy] = useState<'validate' | 'save' | null>(null);
+  const [selected, setSelected] = useState<number | null>(null);
+  const panels = useRef<(HTMLElement | null)[]>([]);
+  const leaving = useRef(false);
+
+  const dirty = JSON.stringify(spec) !== saved || (mode === 'yaml' && yamlText !== specToYaml(spec));
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      dirty && !leaving.current && currentLocation.pathname !== nextLocation.pathname,
+  );
+  useEffect(() => {
+    if (blocker.state !== 'blocked') return;
+    if (window.confirm('Leave the editor? Your changes are not saved.')) blocker.proceed();
+    else blocker.reset();
+  }, [blocker]);
+  useEffect(() => {
+    if (!dirty) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener('beforeunload', warn);
+    return () => window.removeEventListener('beforeunload', warn);
+  }, [dirty]);
+
+  // Once checked, the editor's own findings follow every edit; the server's stay until the next check.
+  useEffect(() => {
+    if (!checked) return;
+    let stale = false;
+    void clientIssues(qc, spec).then((issues) => {
+      if (!stale) setLive(issues);
+    });
+    return () => {
+      stale = true;
+    };
+  }, [checked, qc, spec]);
+
+  const issues = useMemo(() => mergeIssues(checked ? live : [], server), [checked, live, server]);
+  const grouped = useMemo(() => groupIssues(issues), [issues]);
+  const steps = spec.steps ?? [];
+  const flagged = useMemo(() => {
+    const out = new Set(grouped.steps.keys());
+    for (const g of grouped.global)
+      for (const sid of cycleSteps(g.message)) {
+        const i = steps.findIndex((s) => s.id === sid);
+        if (i !== -1) out.add(i);
+      }
+    return out;
+  }, [grouped, steps]);
+
+  const edit = (next: PipelineSpec) => {
+    setSpec(next);
+    setNotice(null);
+  };
+
+  /** The spec being edited; in the YAML view, the text's (null, with the error shown, if it does not parse). */
+  const current = (): PipelineSpec | null => {
+    if (mode === 'form') return spec;
+    const parsed = parseSpecYaml(yamlText);
+    if (!parsed.ok) {
+      setYamlError(parsed);
+      return null;
+    }
+    const next = toStepsForm(parsed.spec);
+    setSpec(next);
+    return next;
+  };
+
+  const switchTo = (m: 'form' | 'yaml') => {
+    if (m === mode) return;
+    if (m === 'yaml') {
+      setYamlText(specToYaml(spec));
+      setYamlError(null);
+      setMode('yaml');
+      return;
+    }
+    const parsed = parseSpecYaml(yamlText);
+    if (!parsed.ok) return setYamlError(parsed);
+    setYamlError(null);
+    setSpec(toStepsForm(parsed.spec));
+    setNotice(parsed.spec.flow && !parsed.spec.steps ? SHORT_FORM : null);
+    setMode('form');
+  };
+
+  const report = (o: Outcome, ok: string) => {
+    if (o.kind === 'issues') setServer(o.issues);
+    else setServer([]);
+    if (o.kind === 'error') setFailure(o.error);
+    if (o.kind === 'ok') setNotice(ok);
+  };
+
+  /** Both actions start alike: the current draft, the editor's own checks, then `then`. */
+  const checkThen = async (
+    what: 'validate' | 'save',
+    then: (s: PipelineSpec, mine: Issue[]) => Promise<void>,
+  ) => {
+    const s = current();
+    if (!s || (what === 'save' && readOnly)) return;
+    setBusy(what);
+    setFailure(null);
+    setNotice(null);
+    try {
+      setChecked(true);
+      const mine = await clientIssues(qc, s);
+      setLive(mine);
+      await then(s, mine);
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const validate = () =>
+    checkThen('validate', async (s, mine) => {
+      if (id) return report(await validateOnServer(id, s), mine.length === 0 ? 'The spec is valid.' : '');
+      setServer([]);
+      if (mine.length === 0)
+        setNotice(
+          'No problems found in the editor. The server checks connectors, expressions and credentials when you save.',
+        );
+    });
+
+  const submit = () =>
+    checkThen('save', async (s, mine) => {
+      if (mine.length > 0) return;
+      const o = await save(id, s);
+      if (o.kind !== 'saved') return report(o, '');
+      setSaved(JSON.stringify(s));
+      void qc.invalidateQueries({ queryKey: ['pipeline', o.pipeline.id] });
+      void qc.invalidateQueries({ queryKey: ['versions', o.pipeline.id] });
+      void qc.invalidateQueries({ queryKey: ['pipelines'] });
+      leaving.current = true;
+      void navigate(`/pipelines/${o.pipeline.id}`);
+    });
+
+  const select = (i: number) => {
+    setSelected(i);
+    const panel = panels.current[i];
+    panel?.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
+  };
+
+  // Ctrl+S (⌘S) saves, from anywhere on the page; the latest `submit` is read through a ref.
+  const submitRef = useRef(submit);
+  submitRef.current = submit;
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === 's') {
+        e.preventDefault();
+        void submitRef.current();
+      }
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+
+  const count = issues.length;
+  return (
+    <div className="editor">
+      <div className="spread">
+        <h1>{id ? `Edit ${spec.name || 'pipeline'}` : 'New pipeline'}</h1>
+        <div className="row" role="toolbar" aria-label="editor">
+          <fieldset className="row segmented">
+            <legend className="sr-only">View</legend>
+            {VIEWS.map(([m, label]) => (
+              <button
+                key={m}
+                type="button"
+                className={mode === m ? '' : 'secondary'}
+                aria-pressed={mode === m}
+                onClick={() => switchTo(m)}
+              >
+                {label}
+              </button>
+            ))}
+          </fieldset>
+          <button
+            type="button"
+            className="secondary"
+            disabled={busy !== null}
+            onClick={() => void validate()}
+          >
+            {busy === 'validate' ? 'Checking…' : 'Validate'}
+          </button>
+          {!readOnly && (
+            <button type="button" disabled={busy !== null} onClick={() => void submit()} title="Ctrl+S">
+              {busy === 'save' ? 'Saving…' : id ? 'Save new version' : 'Create pipeline'}
+            </button>
+          )}
+          <Link className="button secondary" to={id ? `/pipelines/${id}` : '/pipelines'}>
+            Cancel
+          </Link>
+        </div>
+      </div>
+      {readOnly && <p className="notice">Your role may read pipelines but not change them.</p>}
+      <div role="status" aria-live="polite">
+        {notice && <p className="notice">{notice}</p>}
+        {count > 0 && (
+          <p className="error">
+            {count} problem{count > 1 ? 's' : ''} to fix
+            {grouped.steps.size > 0 ? '; each is shown on the step it concerns' : ''}.
+          </p>
+        )}
+      </div>
+      <ErrorNote error={failure} />
+      {grouped.global.length > 0 && (
+        <ul className="error issues">
+          {grouped.global.map((g) => (
+            <li key={`${g.path}:${g.message}`}>
+              <code>{g.path.replace(/^spec\./, '')}</code> {g.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      {mode === 'yaml' ? (
+        <section className="panel">
+          <YamlView text={yamlText} error={yamlError} readOnly={readOnly} onChange={(t) => setYamlText(t)} />
+        </section>
+      ) : (
+        <>
+          <section className="panel" aria-label="pipeline">
+            <PipelineFields spec={spec} issues={issues} readOnly={readOnly} onChange={edit} />
+          </section>
+          <section className="panel" aria-labelledby="editor-steps">
+            <div className="spread">
+              <h2 id="editor-steps">Steps</h2>
+              <div className="row">
+                {(['flow', 'task'] as const).map((k) => (
+                  <button
+                    key={k}
+                    type="button"
+                    className="secondary"
+                    disabled={readOnly}
+                    onClick={() => edit(addStep(spec, newStep(spec, k)))}
+                  >
+                    Add {k} step
+                  </button>
+                ))}
+              </div>
+            </div>
+            <p className="hint">
+              Drag from a step's right handle to another step's left handle: the second then needs the first.
+              Select an edge and press Delete to remove it. Click a step to go to its settings.
+            </p>
+            <Canvas
+              spec={spec}
+              selected={selected}
+              flagged={flagged}
+              readOnly={readOnly}
+              onSelect={select}
+              onConnect={(from, to) => {
+                const cycle = cycleIf(spec, from, to);
+                if (cycle) setNotice(cycle);
+                else edit(addNeed(spec, from, to));
+              }}
+              onDisconnect={(from, to) => edit(removeNeed(spec, from, to))}
+            />
+          </section>
+          {steps.length === 0 && (
+            <p className="muted empty">No steps yet: add a flow step (source → sinks) or a task.</p>
+          )}
+          {steps.map((s, i) => (
+            <StepPanel
+              // Index keyed: typing a new id must not remount the panel under the cursor.
+              // biome-ignore lint/suspicious/noArrayIndexKey: steps have no other stable identity
+              key={i}
+              ref={(el) => {
+                panels.current[i] = el;
+              }}
+              spec={spec}
+              index={i}
+              issues={grouped.steps.get(i)}
+              selected={selected === i}
+              readOnly={readOnly}
+              onChange={edit}
+              onSelect={() => setSelected(i)}
+              onRemove={() => {
+                if (window.confirm(`Remove step "${s.id}"?`)) {
+                  edit(removeStep(spec, i));
+                  // The server's paths count steps by index: after a removal they point elsewhere.
+                  setServer([]);
+                  setSelected(null);
+                }
+              }}
+            />
+          ))}
+        </>
+      )}
+    </div>
+  );
+}
+
+const VIEWS = [
+  ['form', 'Form'],
+  ['yaml', 'YAML'],
+] as const;
+
+const SHORT_FORM =
+  'This spec used the short form (flow: at the top); the editor shows it as one step called "main" and saves it that way.';

@@ -1,0 +1,36 @@
+import { parse, stringify, YAMLParseError } from 'yaml';
+import type { PipelineSpec } from '../api/types.ts';
+
+// The YAML view shows the very document the API stores (JSON is YAML), so `sluice run` takes a
+// copy of it unchanged.
+
+export function specToYaml(spec: PipelineSpec): string {
+  // No anchors or aliases: a repeated config object is written out in full where it is used.
+  return stringify(spec, { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+export type ParsedYaml =
+  | { ok: true; spec: PipelineSpec }
+  | { ok: false; message: string; line: number | null; column: number | null };
+
+export function parseSpecYaml(text: string): ParsedYaml {
+  let doc: unknown;
+  try {
+    doc = parse(text, { prettyErrors: true });
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      // prettyErrors appends "at line L, column C:" and a code excerpt; line and column are kept apart.
+      const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return {
+        ok: false,
+        message: first,
+        line: err.linePos?.[0]?.line ?? null,
+        column: err.linePos?.[0]?.col ?? null,
+      };
+    }
+    return { ok: false, message: (err as Error).message, line: null, column: null };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    return { ok: false, message: 'the document must be a mapping (name:, steps: …)', line: 1, column: 1 };
+  return { ok: true, spec: doc as PipelineSpec };
+}
