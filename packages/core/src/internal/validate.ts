@@ -10,9 +10,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
 // One compiler for configs and parameters: fills defaults, reports every problem.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
-// Row validation must not rewrite rows with defaults: a separate compiler.
-const rowAjv = new Ajv({ allErrors: true, strict: false });
-addFormats(rowAjv);
+// Row validation must not rewrite rows with defaults: a separate compiler, made on first use
+// (start-up pays for what a run needs only).
+let rowAjv: Ajv | undefined;
 
 const cache = new WeakMap<object, ValidateFunction>();
 
@@ -36,6 +36,7 @@ export function validateAgainst(schema: object, value: unknown, base: string): I
 
 /** Compiles a JSON Schema for per-row checks; the function returns null or the reasons. */
 export function compileRowValidator(schema: object): (row: unknown) => string | null {
+  rowAjv ??= addFormats(new Ajv({ allErrors: true, strict: false }));
   const fn = rowAjv.compile(schema);
   return (row) => {
     if (fn(row)) return null;
