@@ -58,6 +58,21 @@ describe('spec ↔ YAML', () => {
     expect(text).toContain('${env.DATABASE_URL}');
   });
 
+  it('writes keys in the documented order, whatever order the server kept', () => {
+    const jsonbOrder = {
+      name: 'p',
+      steps: [
+        { with: { command: ['true'] }, task: 'shell', id: 'a' },
+        { flow: [{ with: { path: 'a' }, source: 'csv' }, { sink: 'json' }], id: 'b' },
+      ],
+    } as PipelineSpec;
+    const text = specToYaml(jsonbOrder);
+    expect(text.indexOf('id: a')).toBeLessThan(text.indexOf('task: shell'));
+    expect(text.indexOf('task: shell')).toBeLessThan(text.indexOf('command'));
+    expect(text.indexOf('source: csv')).toBeLessThan(text.indexOf('path: a'));
+    expect(parseSpecYaml(text)).toEqual({ ok: true, spec: jsonbOrder });
+  });
+
   it('writes a shared object in full rather than as an anchor and alias', () => {
     const shared = { path: 'a.csv' };
     const twice: PipelineSpec = {
@@ -136,16 +151,20 @@ describe('where a problem is shown', () => {
       message: 'undeclared reference to "amout"',
     });
     // /validate answers without the `spec.` prefix.
-    expect(locate({ path: 'steps[1].with.command', message: 'must be array' })).toMatchObject({
+    expect(locate({ path: 'steps[1].with.command', message: 'step "report": must be array' })).toMatchObject({
       step: 1,
       component: null,
       field: 'command',
+      message: 'must be array',
     });
   });
 
-  it('shows a missing property under the field it names', () => {
+  it('shows a missing property under the field it names, without the step prefix', () => {
     expect(
-      locate({ path: 'spec.steps[0].flow[3].with', message: 'missing required property "table"' }),
+      locate({
+        path: 'spec.steps[0].flow[3].with',
+        message: 'step "load": missing required property "table"',
+      }),
     ).toMatchObject({
       step: 0,
       component: 3,

@@ -10,6 +10,7 @@ import {
   type NodeChange,
   Position,
   ReactFlow,
+  useReactFlow,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { useEffect, useMemo, useState } from 'react';
@@ -43,6 +44,20 @@ function labelOf(spec: PipelineSpec, i: number): string {
   return `${s.id || '(no id)'}\n${flow.map((c) => connectorOf(c) || '?').join(' → ')}`;
 }
 
+const FIT = { maxZoom: 1, padding: 0.2 };
+
+/** Fits the drawing again when steps come or go (fitView alone fits only the first drawing). */
+function Refit({ count }: { count: number }) {
+  const flow = useReactFlow();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the trigger, not an input
+  useEffect(() => {
+    // After React Flow has measured the new nodes.
+    const t = setTimeout(() => void flow.fitView(FIT), 50);
+    return () => clearTimeout(t);
+  }, [count, flow]);
+  return null;
+}
+
 export function Canvas({
   spec,
   selected,
@@ -55,6 +70,8 @@ export function Canvas({
   const steps = spec.steps ?? [];
   const [nodes, setNodes] = useState<Node[]>([]);
   const [chosenEdges, setChosenEdges] = useState<Set<string>>(new Set());
+  // Nodes the user placed keep their place; the others follow the layout as needs change.
+  const [placed, setPlaced] = useState<Set<string>>(new Set());
 
   // Rebuild the nodes from the spec, keeping where the user dragged them and what React Flow measured.
   const shape = JSON.stringify(steps.map((s, i) => [s.id, s.needs ?? [], labelOf(spec, i)]));
@@ -74,7 +91,7 @@ export function Canvas({
         return {
           ...(was ?? {}),
           id,
-          position: was?.position ?? pos.get(id)!,
+          position: placed.has(id) && was ? was.position : pos.get(id)!,
           data: { label: labelOf(spec, i) },
           sourcePosition: Position.Right,
           targetPosition: Position.Left,
@@ -131,6 +148,8 @@ export function Canvas({
         ns,
       ),
     );
+    const moved = changes.flatMap((c) => (c.type === 'position' && c.dragging ? [c.id] : []));
+    if (moved.length) setPlaced((p) => new Set([...p, ...moved]));
     for (const c of changes) if (c.type === 'select' && c.selected) onSelect(indexOf(c.id));
   };
   const onEdgesChange = (changes: EdgeChange[]) => {
@@ -164,10 +183,12 @@ export function Canvas({
         nodesConnectable={!readOnly}
         deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
         fitView
+        fitViewOptions={FIT}
         proOptions={{ hideAttribution: true }}
       >
         <Background />
         <Controls showInteractive={false} />
+        <Refit count={steps.length} />
       </ReactFlow>
     </div>
   );

@@ -51,7 +51,9 @@ export function locate(issue: Issue, shortForm = false): Location {
   ) {
     step = 0;
   }
-  const none = { step, component: null, field: null, message: issue.message };
+  // Inside its step's panel, the server's `step "load": ` prefix says nothing new.
+  const said = step === null ? issue.message : issue.message.replace(/^step "[^"]*": /, '');
+  const none = { step, component: null, field: null, message: said };
   if (step === null) return { ...none, rest: format(segs) };
   let component: number | null = null;
   if (segs[0] === 'flow' && typeof segs[1] === 'number') {
@@ -62,7 +64,7 @@ export function locate(issue: Issue, shortForm = false): Location {
   const names: string[] = [];
   let k = 1;
   for (; k < segs.length && typeof segs[k] === 'string'; k++) names.push(segs[k] as string);
-  let message = issue.message;
+  let message = said;
   const missing = REQUIRED.exec(message);
   if (missing && k === segs.length) {
     names.push(missing[1]!);

@@ -7,6 +7,7 @@ import { ErrorNote } from '../components/feedback.tsx';
 import { clientIssues, mergeIssues, type Outcome, save, validateOnServer } from './actions.ts';
 import { Canvas } from './canvas.tsx';
 import './editor.css';
+import { IssuePaths } from './issue-list.tsx';
 import { cycleSteps, groupIssues } from './issues.ts';
 import { PipelineFields } from './pipeline-fields.tsx';
 import { addNeed, addStep, cycleIf, newStep, removeNeed, removeStep, toStepsForm } from './spec-model.ts';
@@ -238,15 +239,10 @@ export function PipelineEditor({
         )}
       </div>
       <ErrorNote error={failure} />
-      {grouped.global.length > 0 && (
-        <ul className="error issues">
-          {grouped.global.map((g) => (
-            <li key={`${g.path}:${g.message}`}>
-              <code>{g.path.replace(/^spec\./, '')}</code> {g.message}
-            </li>
-          ))}
-        </ul>
-      )}
+      <IssuePaths
+        // The YAML view has no step panels: there every problem is listed with its path.
+        issues={mode === 'yaml' ? issues : grouped.global.filter((g) => !SHOWN_ON_FIELDS.test(g.path))}
+      />
       {mode === 'yaml' ? (
         <section className="panel">
           <YamlView text={yamlText} error={yamlError} readOnly={readOnly} onChange={(t) => setYamlText(t)} />
@@ -324,6 +320,9 @@ export function PipelineEditor({
     </div>
   );
 }
+
+/** Problems the pipeline fields show under themselves. */
+const SHOWN_ON_FIELDS = /^(spec\.)?(name|parameters)\b/;
 
 const VIEWS = [
   ['form', 'Form'],

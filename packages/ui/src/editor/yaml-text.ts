@@ -6,7 +6,42 @@ import type { PipelineSpec } from '../api/types.ts';
 
 export function specToYaml(spec: PipelineSpec): string {
   // No anchors or aliases: a repeated config object is written out in full where it is used.
-  return stringify(spec, { aliasDuplicateObjects: false, lineWidth: 0 });
+  return stringify(canonical(spec), { aliasDuplicateObjects: false, lineWidth: 0 });
+}
+
+// The server stores specs as jsonb, which sorts keys by length: `with:` would come back above
+// `source:`. The YAML view puts them in the order docs/pipeline-spec.md writes them.
+const DOC = ['name', 'description', 'parameters', 'steps', 'flow'];
+const STEP = [
+  'id',
+  'needs',
+  'flow',
+  'task',
+  'credential',
+  'with',
+  'retry',
+  'timeout',
+  'maxQuarantine',
+  'checkpointEvery',
+];
+const COMPONENT = ['source', 'transform', 'sink', 'id', 'credential', 'with'];
+
+function ordered<T extends object>(o: T, keys: string[]): T {
+  const rec = o as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (k in rec) out[k] = rec[k];
+  for (const k of Object.keys(rec)) if (!(k in out)) out[k] = rec[k];
+  return out as T;
+}
+
+/** The same spec with its keys in the documented order (values untouched). */
+export function canonical(spec: PipelineSpec): PipelineSpec {
+  const flow = (f: PipelineSpec['flow']) => f?.map((c) => ordered(c, COMPONENT));
+  const out = ordered(spec, DOC);
+  if (spec.steps)
+    out.steps = spec.steps.map((s) => ({ ...ordered(s, STEP), ...(s.flow ? { flow: flow(s.flow) } : {}) }));
+  if (spec.flow) out.flow = flow(spec.flow);
+  return out;
 }
 
 export type ParsedYaml =

@@ -1,0 +1,209 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { createMemoryRouter, RouterProvider } from 'react-router';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { setSession } from '../src/api/client.ts';
+import type { PipelineSpec } from '../src/api/types.ts';
+import EditorPage from '../src/pages/editor.tsx';
+
+// The editor page against a fake API: what it sends, and where it shows what comes back.
+
+const spec: PipelineSpec = {
+  name: 'orders',
+  steps: [
+    {
+      id: 'load',
+      flow: [
+        { source: 'csv', with: { path: 'in.csv' } },
+        { transform: 'filter', with: { where: 'amout > 1' } },
+        { sink: 'csv', with: { path: 'out.csv' } },
+      ],
+    },
+    { id: 'report', needs: ['load'], task: 'shell', with: { command: ['true'] } },
+  ],
+};
+
+const schemas: Record<string, unknown> = {
+  'csv?kind=source': {
+    type: 'object',
+    required: ['path'],
+    properties: { path: { type: 'string', description: 'File to read.' } },
+  },
+  'csv?kind=sink': {
+    type: 'object',
+    required: ['path'],
+    properties: { path: { type: 'string', description: 'File to write.' } },
+  },
+  'filter?kind=transform': {
+    type: 'object',
+    required: ['where'],
+    properties: { where: { type: 'string', description: 'A CEL condition.' } },
+  },
+  'shell?kind=task': {
+    type: 'object',
+    required: ['command'],
+    properties: { command: { type: 'array', items: { type: 'string' } } },
+  },
+};
+
+type Call = { method: string; path: string; body: unknown };
+let calls: Call[] = [];
+let answers: Record<string, (body: unknown) => [number, unknown]> = {};
+
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+beforeEach(() => {
+  calls = [];
+  setSession({
+    accessToken: 't',
+    refreshToken: 'r',
+    user: { id: 'u', username: 'ada', role: 'admin', active: true, totpEnabled: false },
+  });
+  answers = {
+    'GET /pipelines/p1': () => [
+      200,
+      { id: 'p1', name: 'orders', description: '', version: 3, spec, parameters: null },
+    ],
+    'GET /connectors': () => [
+      200,
+      {
+        items: [
+          { name: 'csv', version: '1.0.0', kind: 'source', summary: 'Reads CSV files.' },
+          { name: 'csv', version: '1.0.0', kind: 'sink', summary: 'Writes CSV files.' },
+          { name: 'filter', version: '1.0.0', kind: 'transform', summary: 'Keeps matching rows.' },
+          { name: 'shell', version: '1.0.0', kind: 'task', summary: 'Runs a command.' },
+        ],
+      },
+    ],
+    'GET /credentials?limit=500': () => [403, { error: { code: 'FORBIDDEN', message: 'no' } }],
+  };
+  vi.stubGlobal('fetch', async (url: string, init?: RequestInit) => {
+    const path = url.replace('/api/v1', '');
+    const method = init?.method ?? 'GET';
+    const body = init?.body ? JSON.parse(String(init.body)) : undefined;
+    calls.push({ method, path, body });
+    const schema = /^\/connectors\/(.+\/schema\?kind=\w+)$/.exec(path);
+    if (schema) return json(200, schemas[schema[1]!.replace('/schema', '')]);
+    const answer = answers[`${method} ${path}`];
+    if (!answer) return json(404, { error: { code: 'NOT_FOUND', message: `${method} ${path}` } });
+    const [status, out] = answer(body);
+    return json(status, out);
+  });
+});
+
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+function open(path: string) {
+  const router = createMemoryRouter(
+    [
+      { path: '/pipelines/new', element: <EditorPage /> },
+      { path: '/pipelines/:id/edit', element: <EditorPage /> },
+      { path: '/pipelines/:id', element: <p>pipeline page</p> },
+    ],
+    { initialEntries: [path] },
+  );
+  const qc = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  render(
+    <QueryClientProvider client={qc}>
+      <RouterProvider router={router} />
+    </QueryClientProvider>,
+  );
+  return router;
+}
+
+const stepPanel = (n: number) => screen.getByRole('region', { name: new RegExp(`^Step ${n}:`) });
+
+describe('the pipeline editor', () => {
+  it('loads a pipeline into forms generated from the connector schemas', async () => {
+    open('/pipelines/p1/edit');
+    expect(await screen.findByRole('heading', { name: 'Edit orders' })).toBeTruthy();
+    const load = stepPanel(1);
+    expect(await within(load).findByText('A CEL condition.')).toBeTruthy();
+    expect((within(load).getByDisplayValue('amout > 1') as HTMLInputElement).name).toBe('where');
+    expect(within(stepPanel(2)).getByRole('checkbox', { name: 'load' })).toHaveProperty('checked', true);
+  });
+
+  it("shows a save's 400 details on the step and field they concern", async () => {
+    answers['PUT /pipelines/p1'] = () => [
+      400,
+      {
+        error: {
+          code: 'CONFIG',
+          message: 'invalid pipeline spec',
+          details: [
+            { path: 'spec.steps[0].flow[1].with.where', message: 'undeclared reference to "amout"' },
+            { path: 'spec.steps[1].timeout', message: 'must match pattern' },
+          ],
+        },
+      },
+    ];
+    open('/pipelines/p1/edit');
+    await screen.findByText('A CEL condition.');
+    fireEvent.click(screen.getByRole('button', { name: 'Save new version' }));
+    const where = await within(stepPanel(1)).findByText('undeclared reference to "amout"');
+    expect(where.className).toBe('field-error');
+    expect(within(stepPanel(1)).getByDisplayValue('amout > 1').getAttribute('aria-invalid')).toBe('true');
+    expect(within(stepPanel(2)).getByText('must match pattern')).toBeTruthy();
+    expect(within(stepPanel(1)).getByText('1 problem')).toBeTruthy();
+    const put = calls.find((c) => c.method === 'PUT');
+    expect(put?.body).toEqual({ spec, description: '' });
+  });
+
+  it('validates an existing pipeline with POST /validate and the draft', async () => {
+    answers['POST /pipelines/p1/validate'] = () => [200, { ok: true, issues: [] }];
+    open('/pipelines/p1/edit');
+    await screen.findByText('A CEL condition.');
+    fireEvent.change(within(stepPanel(1)).getByDisplayValue('amout > 1'), {
+      target: { value: 'amount > 1' },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Validate' }));
+    expect(await screen.findByText('The spec is valid.')).toBeTruthy();
+    const sent = calls.find((c) => c.path === '/pipelines/p1/validate')?.body as { spec: PipelineSpec };
+    expect(sent.spec.steps![0]!.flow![1]!.with).toEqual({ where: 'amount > 1' });
+  });
+
+  it('catches a missing required field before asking the server', async () => {
+    open('/pipelines/p1/edit');
+    await screen.findByText('A CEL condition.');
+    fireEvent.change(within(stepPanel(1)).getByDisplayValue('amout > 1'), { target: { value: '' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save new version' }));
+    expect(await within(stepPanel(1)).findByText('is required')).toBeTruthy();
+    expect(calls.some((c) => c.method === 'PUT')).toBe(false);
+  });
+
+  it('switches to YAML and back, refusing text that does not parse and naming its line', async () => {
+    open('/pipelines/p1/edit');
+    await screen.findByText('A CEL condition.');
+    fireEvent.click(screen.getByRole('button', { name: 'YAML' }));
+    const text = screen.getByLabelText(/Pipeline spec \(YAML\)/) as HTMLTextAreaElement;
+    expect(text.value).toContain('name: orders');
+    fireEvent.change(text, { target: { value: `${text.value}  - bad: [\n` } });
+    fireEvent.click(screen.getByRole('button', { name: 'Form' }));
+    expect((await screen.findByRole('alert')).textContent).toMatch(/^Line \d+/);
+    fireEvent.change(text, {
+      target: { value: text.value.replace('  - bad: [\n', '').replace('id: report', 'id: summary') },
+    });
+    fireEvent.click(screen.getByRole('button', { name: 'Form' }));
+    expect(await screen.findByRole('region', { name: /^Step 2: summary/ })).toBeTruthy();
+  });
+
+  it('creates a new pipeline and opens it', async () => {
+    answers['POST /pipelines'] = (body) => [201, { id: 'p9', ...(body as object), version: 1 }];
+    const router = open('/pipelines/new');
+    fireEvent.change(await screen.findByLabelText(/^Name/), { target: { value: 'fresh' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Add task step' }));
+    await within(stepPanel(1)).findByText('One per line.');
+    fireEvent.change(within(stepPanel(1)).getByLabelText(/^command/), { target: { value: 'echo\nhi' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Create pipeline' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/pipelines/p9'));
+    expect(calls.find((c) => c.method === 'POST')?.body).toEqual({
+      name: 'fresh',
+      description: '',
+      spec: { name: 'fresh', steps: [{ id: 'task', task: 'shell', with: { command: ['echo', 'hi'] } }] },
+    });
+  });
+});
