@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SluiceError } from '@sluice/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FileOutput, type FileOutputOptions } from './file-output.ts';
 
 let dir: string;
@@ -64,7 +64,8 @@ describe('FileOutput', () => {
     const big = 'x'.repeat(700_000);
     await out.append(`${big}\n`, 1);
     await out.append(`${big}é\n`, 1);
-    expect((await stat(out.partialPath)).size).toBe(1_400_004);
+    // The write runs in the background; it lands without a commit.
+    await vi.waitFor(async () => expect((await stat(out.partialPath)).size).toBe(1_400_004));
     await out.append('tail\n', 1);
     await out.close();
     expect(await readFile(out.path, 'utf8')).toBe(`${big}\n${big}é\ntail\n`);

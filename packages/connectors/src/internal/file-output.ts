@@ -132,7 +132,7 @@ export class FileOutput {
 
   /**
    * Queues `text` (or its UTF-8 bytes, which must not change until the next `commit`) holding
-   * `rows` rows; writes to disk once enough is queued.
+   * `rows` rows; once enough is queued, starts writing it (the previous write having finished).
    */
   async append(text: string | Uint8Array, rows: number): Promise<void> {
     if (this.#closed) {
