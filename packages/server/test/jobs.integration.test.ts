@@ -49,6 +49,11 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     const jobId = await executePipeline(p, pipeline.id, { parameters: { min: 10 }, triggerType: 'manual' });
     const job = await waitForJob(p, jobId);
     expect(job).toMatchObject({ status: 'success', attempt: 1, parameters: { min: 10 } });
+    // From the first start to the end, not from a moment taken after the run (a bug gave 0).
+    expect(
+      Math.abs(job.durationMs! - (job.completedAt!.getTime() - job.startedAt!.getTime())),
+    ).toBeLessThanOrEqual(1);
+    expect(job.durationMs).toBeGreaterThan(0);
     const steps = await listSteps(p, jobId);
     const copy = steps.find((s) => s.stepId === 'copy')!;
     expect(copy).toMatchObject({

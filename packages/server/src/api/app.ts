@@ -22,6 +22,7 @@ import { queueRoutes } from './routes/queue.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { userRoutes } from './routes/users.ts';
 import { wsRoutes } from './routes/ws.ts';
+import { findUi, serveUi } from './ui.ts';
 
 export type App = FastifyInstance;
 
@@ -33,13 +34,15 @@ export interface AppOptions {
   rateLimit?: number;
   /** Origins allowed to call the API from a browser; none (CORS off) by default. */
   corsOrigins?: string[];
+  /** The built UI to serve at `/`; found beside @sluice/ui when absent, none with false. */
+  uiDir?: string | false;
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer; cert: Buffer };
 }
 
 // Per-caller key for the API rate limit: the bearer (hashed: keys live in memory) or the address.
-const callerKey = (req: { headers: Record<string, unknown>; ip: string }) => {
-  const h = req.headers.authorization;
+const callerKey = (req: { headers: Record<string, unknown>; ip: string; query: unknown }) => {
+  const h = req.headers.authorization ?? (req.query as { token?: unknown } | undefined)?.token;
   return typeof h === 'string' ? createHash('sha256').update(h).digest('base64url') : req.ip;
 };
 
@@ -76,7 +79,8 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     max: o.rateLimit ?? 1200,
     timeWindow: '1 minute',
     keyGenerator: callerKey,
-    allowList: (req) => req.url === '/health' || req.url === '/ready',
+    // The UI's files and health checks are not API calls; a page load fetches many files.
+    allowList: (req) => !req.url.startsWith('/api/') || req.url === '/health' || req.url === '/ready',
   });
   await app.register(swagger, {
     openapi: {
@@ -123,5 +127,6 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     { prefix: '/api/v1' },
   );
   await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/api/v1/openapi.json' } });
+  await serveUi(app, o.uiDir === false ? null : (o.uiDir ?? findUi()));
   return app;
 }

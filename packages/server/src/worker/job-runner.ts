@@ -71,13 +71,15 @@ export async function runJob(
     return;
   }
   const started = new Date();
+  // `finish` measures the duration from the job's first start: keep it on the row in hand too.
+  job.startedAt ??= started;
   await p.database.db
     .update(jobExecutions)
     .set({
       status: 'running',
       workerId: o.workerId,
       attempt,
-      startedAt: job.startedAt ?? started,
+      startedAt: job.startedAt,
       completedAt: null,
     })
     .where(eq(jobExecutions.id, jobId));

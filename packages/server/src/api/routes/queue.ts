@@ -19,6 +19,15 @@ const Summary = Type.Object({
   queueDepth: Type.Integer(),
   running: Type.Integer(),
   workers: Type.Integer(),
+  hourly: Type.Array(
+    Type.Object({
+      hour: Type.String({ format: 'date-time' }),
+      success: Type.Integer(),
+      failed: Type.Integer(),
+      total: Type.Integer(),
+    }),
+    { description: 'Jobs created in each of the last 24 hours, oldest first (hours with none included).' },
+  ),
 });
 
 export const queueRoutes =
@@ -97,6 +106,31 @@ export const queueRoutes =
           .from(workers)
           .where(and(gte(workers.lastSeenAt, new Date(Date.now() - 30_000))));
         const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
+        const hours = await p.database.query<{
+          hour: Date | string;
+          success: number;
+          failed: number;
+          total: number;
+        }>(
+          `SELECT date_trunc('hour', created_at) AS hour,
+                  count(*) FILTER (WHERE status = 'success')::int AS success,
+                  count(*) FILTER (WHERE status IN ('failed', 'timeout'))::int AS failed,
+                  count(*)::int AS total
+             FROM job_executions WHERE created_at >= $1 GROUP BY 1`,
+          [since],
+        );
+        const byHour = new Map(hours.map((h) => [new Date(h.hour).getTime(), h]));
+        const top = Math.floor(Date.now() / 3600_000) * 3600_000;
+        const hourly = Array.from({ length: 24 }, (_, i) => {
+          const t = top - (23 - i) * 3600_000;
+          const h = byHour.get(t);
+          return {
+            hour: new Date(t).toISOString(),
+            success: h?.success ?? 0,
+            failed: h?.failed ?? 0,
+            total: h?.total ?? 0,
+          };
+        });
         return {
           jobsLastHour: hour!.n,
           successRate: stats!.done > 0 ? stats!.ok / stats!.done : null,
@@ -105,6 +139,7 @@ export const queueRoutes =
           queueDepth: queue.reduce((a, q) => a + (q.queuedCount ?? 0), 0),
           running: stats!.running,
           workers: alive!.n,
+          hourly,
         };
       },
     );

@@ -1,0 +1,123 @@
+// Shapes of api-v1.md the pages use.
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export type JobStatus = 'pending' | 'queued' | 'running' | 'success' | 'failed' | 'cancelled' | 'timeout';
+
+export interface Pipeline {
+  id: string;
+  name: string;
+  description: string;
+  version: number;
+  spec: PipelineSpec;
+  parameters: JsonSchema | null;
+  createdAt: string;
+  updatedAt: string;
+  lastRun?: { id: string; status: JobStatus; createdAt: string } | null;
+  nextRunAt?: string | null;
+}
+
+export interface ComponentSpec {
+  source?: string;
+  transform?: string;
+  sink?: string;
+  with?: Record<string, unknown>;
+  credential?: string;
+  id?: string;
+}
+export interface StepSpec {
+  id: string;
+  flow?: ComponentSpec[];
+  task?: string;
+  with?: Record<string, unknown>;
+  credential?: string;
+  needs?: string[];
+  retry?: { attempts: number };
+  timeout?: string | number;
+}
+export interface PipelineSpec {
+  name: string;
+  description?: string;
+  parameters?: JsonSchema;
+  steps?: StepSpec[];
+  flow?: ComponentSpec[];
+}
+
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  enum?: unknown[];
+  const?: unknown;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  default?: unknown;
+  description?: string;
+  title?: string;
+  minimum?: number;
+  maximum?: number;
+  minLength?: number;
+  pattern?: string;
+  additionalProperties?: boolean | JsonSchema;
+}
+
+export interface Job {
+  id: string;
+  pipelineId: string;
+  pipelineVersion: number;
+  status: JobStatus;
+  triggerType: string;
+  triggeredBy: string | null;
+  parameters: Record<string, unknown>;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  workerId: string | null;
+  attempt: number;
+  maxAttempts: number;
+  error: { message: string; code?: string; stack?: string } | null;
+  integrity: { ok: boolean; [k: string]: unknown } | null;
+  traceId: string | null;
+}
+
+export interface Step {
+  id: string;
+  jobId: string;
+  stepId: string;
+  kind: 'flow' | 'task';
+  status: string;
+  progress: number;
+  attempt: number;
+  needs: string[];
+  startedAt: string | null;
+  completedAt: string | null;
+  durationMs: number | null;
+  rowsRead: number;
+  rowsWritten: number;
+  rowsFiltered: number;
+  rowsQuarantined: number;
+  bytes: number;
+  error: { message: string; code?: string } | null;
+  report: Record<string, unknown> | null;
+}
+
+export interface LogLine {
+  at?: string;
+  time?: string;
+  level: string;
+  stepId?: string | null;
+  message: string;
+}
+
+export interface Connector {
+  name: string;
+  version: string;
+  kind: 'source' | 'transform' | 'sink' | 'task';
+  summary: string;
+}

@@ -1,0 +1,93 @@
+import { Background, Controls, type Edge, MarkerType, type Node, Position, ReactFlow } from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import { useMemo } from 'react';
+
+export interface DagStep {
+  id: string;
+  needs: string[];
+  label?: string;
+  status?: string;
+}
+
+const COLORS: Record<string, string> = {
+  success: '#dcfce7',
+  failed: '#fee2e2',
+  timeout: '#fee2e2',
+  running: '#dbeafe',
+  queued: '#fef3c7',
+  pending: '#ffffff',
+  skipped: '#eef0f3',
+  cancelled: '#eef0f3',
+};
+
+/** Columns by depth in the DAG (a step sits right of everything it needs), rows within a column. */
+export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const depth = new Map<string, number>();
+  const depthOf = (id: string, seen = new Set<string>()): number => {
+    if (depth.has(id)) return depth.get(id)!;
+    if (seen.has(id)) return 0; // a cycle: the server rejects these; draw rather than loop
+    seen.add(id);
+    const needs = byId.get(id)?.needs.filter((n) => byId.has(n)) ?? [];
+    const d = needs.length ? Math.max(...needs.map((n) => depthOf(n, seen))) + 1 : 0;
+    depth.set(id, d);
+    return d;
+  };
+  const rows = new Map<number, number>();
+  const out = new Map<string, { x: number; y: number }>();
+  for (const s of steps) {
+    const d = depthOf(s.id);
+    const r = rows.get(d) ?? 0;
+    rows.set(d, r + 1);
+    out.set(s.id, { x: d * 240, y: r * 90 });
+  }
+  return out;
+}
+
+export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: string) => void }) {
+  const { nodes, edges } = useMemo(() => {
+    const pos = layout(steps);
+    const nodes: Node[] = steps.map((s) => ({
+      id: s.id,
+      position: pos.get(s.id)!,
+      data: { label: s.label ?? s.id },
+      // Columns run left to right, so edges leave on the right and arrive on the left.
+      sourcePosition: Position.Right,
+      targetPosition: Position.Left,
+      style: {
+        background: COLORS[s.status ?? 'pending'] ?? '#fff',
+        border: '1px solid #94a3b8',
+        borderRadius: 8,
+        width: 180,
+        fontSize: 12,
+      },
+      ariaLabel: `step ${s.id}${s.status ? `: ${s.status}` : ''}`,
+    }));
+    const edges: Edge[] = steps.flatMap((s) =>
+      s.needs.map((n) => ({
+        id: `${n}->${s.id}`,
+        source: n,
+        target: s.id,
+        markerEnd: { type: MarkerType.ArrowClosed },
+        animated: s.status === 'running',
+      })),
+    );
+    return { nodes, edges };
+  }, [steps]);
+  return (
+    <div className="dag">
+      <ReactFlow
+        nodes={nodes}
+        edges={edges}
+        fitView
+        nodesDraggable={false}
+        nodesConnectable={false}
+        onNodeClick={(_e, n) => onSelect?.(n.id)}
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background />
+        <Controls showInteractive={false} />
+      </ReactFlow>
+    </div>
+  );
+}

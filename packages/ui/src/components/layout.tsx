@@ -1,0 +1,57 @@
+import { NavLink, Outlet, useNavigate } from 'react-router';
+import { can } from '../access.ts';
+import { currentSession, logout } from '../api/client.ts';
+
+export function Layout() {
+  const session = currentSession();
+  const navigate = useNavigate();
+  if (!session) return null;
+  const role = session.user.role;
+  const links: [string, string, boolean][] = [
+    ['/', 'Dashboard', true],
+    ['/pipelines', 'Pipelines', true],
+    ['/jobs', 'Jobs', true],
+    ['/schedules', 'Schedules', true],
+    ['/credentials', 'Credentials', can(role, 'credentials:read')],
+    ['/connectors', 'Connectors', true],
+    ['/dlq', 'Dead letters', true],
+    ['/users', 'Users', can(role, 'users:read')],
+    ['/audit', 'Audit', can(role, 'audit:read')],
+  ];
+  return (
+    <div className="shell">
+      <header>
+        <NavLink to="/" className="brand">
+          Sluice
+        </NavLink>
+        <nav aria-label="main">
+          {links
+            .filter(([, , shown]) => shown)
+            .map(([to, label]) => (
+              <NavLink key={to} to={to} end={to === '/'}>
+                {label}
+              </NavLink>
+            ))}
+        </nav>
+        <div className="who">
+          <span>
+            {session.user.username} <small>({role})</small>
+          </span>
+          <button
+            type="button"
+            className="link"
+            onClick={async () => {
+              await logout();
+              void navigate('/login');
+            }}
+          >
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main>
+        <Outlet />
+      </main>
+    </div>
+  );
+}

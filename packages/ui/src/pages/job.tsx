@@ -1,0 +1,238 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate, useParams } from 'react-router';
+import { can } from '../access.ts';
+import { api, currentSession, download, get } from '../api/client.ts';
+import { useLive } from '../api/live.ts';
+import type { Job, Step } from '../api/types.ts';
+import { Dag } from '../components/dag.tsx';
+import { ErrorNote, Loading } from '../components/feedback.tsx';
+import { count, duration, Progress, Status, when } from '../components/status.tsx';
+import { JobLogs } from '../job/logs.tsx';
+import { QuarantineSample } from '../job/quarantine.tsx';
+import { Timeline } from '../job/timeline.tsx';
+
+interface Artifact {
+  name: string;
+  kind: string;
+  stepId: string | null;
+  size: number;
+}
+
+const FINISHED = ['success', 'failed', 'cancelled', 'timeout'];
+
+export default function JobPage() {
+  const { id } = useParams() as { id: string };
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const role = currentSession()?.user.role;
+  const job = useQuery({ queryKey: ['job', id], queryFn: () => get<Job>(`/jobs/${id}`) });
+  const steps = useQuery({
+    queryKey: ['steps', id],
+    queryFn: () => get<{ items: Step[] }>(`/jobs/${id}/steps`),
+  });
+  const artifacts = useQuery({
+    queryKey: ['artifacts', id, job.data?.status],
+    queryFn: () => get<{ items: Artifact[] }>(`/jobs/${id}/artifacts`),
+  });
+  useLive(`job:${id}`, (m) => {
+    if (m.type === 'log') return;
+    void qc.invalidateQueries({ queryKey: ['steps', id] });
+    if (m.type !== 'progress') void qc.invalidateQueries({ queryKey: ['job', id] });
+  });
+  const cancel = useMutation({
+    mutationFn: () => api<Job>('POST', `/jobs/${id}/cancel`),
+    onSuccess: () => qc.invalidateQueries({ queryKey: ['job', id] }),
+  });
+  // A retry queues the same job again (a new attempt); the page follows it live.
+  const retry = useMutation({
+    mutationFn: () => api<{ jobId: string }>('POST', `/jobs/${id}/retry`, { fromFailedStep: true }),
+    onSuccess: (r) => {
+      if (r.jobId !== id) void navigate(`/jobs/${r.jobId}`);
+      void qc.invalidateQueries({ queryKey: ['job', id] });
+      void qc.invalidateQueries({ queryKey: ['steps', id] });
+    },
+  });
+
+  if (job.error) return <ErrorNote error={job.error} />;
+  if (!job.data) return <Loading />;
+  const j = job.data;
+  const list = steps.data?.items ?? [];
+  const done = FINISHED.includes(j.status);
+  const quarantines = (artifacts.data?.items ?? []).filter((a) => a.kind === 'quarantine');
+  return (
+    <>
+      <div className="spread">
+        <h1>
+          Job {j.id.slice(0, 8)} <Status status={j.status} />
+        </h1>
+        <div className="row">
+          {!done && can(role, 'jobs:cancel') && (
+            <button
+              type="button"
+              className="danger"
+              onClick={() => cancel.mutate()}
+              disabled={cancel.isPending}
+            >
+              Cancel
+            </button>
+          )}
+          {done && j.status !== 'success' && can(role, 'jobs:retry') && (
+            <button type="button" onClick={() => retry.mutate()} disabled={retry.isPending}>
+              Retry from failed step
+            </button>
+          )}
+        </div>
+      </div>
+      <ErrorNote error={cancel.error ?? retry.error} />
+      <section className="panel">
+        <dl className="kv">
+          <dt>Pipeline</dt>
+          <dd>
+            <Link to={`/pipelines/${j.pipelineId}`}>{j.pipelineId.slice(0, 8)}</Link> v{j.pipelineVersion}
+          </dd>
+          <dt>Trigger</dt>
+          <dd>
+            {j.triggerType}
+            {j.triggeredBy ? ` by ${j.triggeredBy}` : ''}
+          </dd>
+          <dt>Parameters</dt>
+          <dd>
+            <code>{JSON.stringify(j.parameters)}</code>
+          </dd>
+          <dt>Started</dt>
+          <dd>{when(j.startedAt)}</dd>
+          <dt>Duration</dt>
+          <dd>{duration(j.durationMs)}</dd>
+          <dt>Attempt</dt>
+          <dd>
+            {j.attempt} of {j.maxAttempts}
+            {j.workerId ? ` on ${j.workerId}` : ''}
+          </dd>
+          {j.traceId && (
+            <>
+              <dt>Trace</dt>
+              <dd>
+                <code>{j.traceId}</code>
+              </dd>
+            </>
+          )}
+          {j.error && (
+            <>
+              <dt>Error</dt>
+              <dd className="error">{j.error.message}</dd>
+            </>
+          )}
+          {j.integrity && (
+            <>
+              <dt>Integrity</dt>
+              <dd>
+                <section aria-label="integrity report">
+                  {j.integrity.ok ? <Status status="success" /> : <Status status="failed" />}{' '}
+                  {j.integrity.ok
+                    ? 'every flow balances: rows read = written + filtered + quarantined'
+                    : 'problems found'}
+                  {Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0 && (
+                    <ul>
+                      {(j.integrity.problems as string[]).map((p) => (
+                        <li key={p}>{p}</li>
+                      ))}
+                    </ul>
+                  )}
+                </section>
+              </dd>
+            </>
+          )}
+        </dl>
+      </section>
+      <div className="cols">
+        <section className="panel">
+          <h2>Steps</h2>
+          <Dag
+            steps={list.map((s) => ({
+              id: s.stepId,
+              needs: s.needs,
+              status: s.status,
+              label: `${s.stepId} · ${s.status}`,
+            }))}
+          />
+        </section>
+        <section className="panel">
+          <h2>Timeline</h2>
+          <Timeline steps={list} />
+        </section>
+      </div>
+      <section className="panel">
+        <div className="table-wrap">
+          <table aria-label="steps">
+            <thead>
+              <tr>
+                <th>Step</th>
+                <th>Status</th>
+                <th>Progress</th>
+                <th className="num">Read</th>
+                <th className="num">Written</th>
+                <th className="num">Filtered</th>
+                <th className="num">Quarantined</th>
+                <th className="num">Duration</th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((s) => (
+                <tr key={s.stepId}>
+                  <td>
+                    {s.stepId}
+                    {s.error && <div className="field-error">{s.error.message}</div>}
+                  </td>
+                  <td>
+                    <Status status={s.status} />
+                    {s.attempt > 1 ? ` (attempt ${s.attempt})` : ''}
+                  </td>
+                  <td>
+                    <Progress
+                      value={s.status === 'success' ? 100 : s.progress}
+                      label={`${s.stepId} progress`}
+                    />
+                  </td>
+                  <td className="num">{count(s.rowsRead)}</td>
+                  <td className="num">{count(s.rowsWritten)}</td>
+                  <td className="num">{count(s.rowsFiltered)}</td>
+                  <td className="num">{count(s.rowsQuarantined)}</td>
+                  <td className="num">{duration(s.durationMs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section className="panel">
+        <h2>Log</h2>
+        <JobLogs jobId={id} steps={list.map((s) => s.stepId)} />
+      </section>
+      {quarantines.map((q) => (
+        <section className="panel" key={q.name}>
+          <h2>Quarantined rows of {q.stepId ?? q.name}</h2>
+          <QuarantineSample jobId={id} artifact={q.name} />
+        </section>
+      ))}
+      <section className="panel">
+        <h2>Artifacts</h2>
+        <ul>
+          {(artifacts.data?.items ?? []).map((a) => (
+            <li key={a.name}>
+              <button
+                type="button"
+                className="link"
+                onClick={() => void download(`/jobs/${id}/artifacts/${encodeURIComponent(a.name)}`, a.name)}
+              >
+                {a.name}
+              </button>{' '}
+              <span className="muted">
+                {a.kind}, {count(a.size)} bytes
+              </span>
+            </li>
+          ))}
+        </ul>
+      </section>
+    </>
+  );
+}
