@@ -49,6 +49,16 @@ export interface Expression {
   evaluate(row: Row): unknown;
 }
 
+/** Why `source` is not a valid CEL expression, or null: checks configs before anything runs. */
+export function celProblem(source: string): string | null {
+  try {
+    env.parse(source);
+    return null;
+  } catch (err) {
+    return `invalid CEL expression ${JSON.stringify(source)}: ${firstLine(err)}`;
+  }
+}
+
 /**
  * Compiles once per run. Only the identifiers the expression names are copied into the context
  * for each row (measured: building a full `{...row}` per row costs more than the evaluation).

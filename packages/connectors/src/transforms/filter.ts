@@ -11,6 +11,7 @@ import {
 const config = Type.Object(
   {
     where: Type.String({
+      'x-cel': true,
       minLength: 1,
       description:
         'CEL expression evaluated per row; rows where it is true go on, false ones are filtered out. ' +

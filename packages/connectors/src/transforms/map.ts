@@ -12,7 +12,7 @@ import { firstLine, rejectRow } from './filter.ts';
 
 const config = Type.Object(
   {
-    set: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), {
+    set: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1, 'x-cel': true }), {
       default: {},
       description:
         'Fields to compute: name → CEL expression. Every expression sees the input row (not the other ' +

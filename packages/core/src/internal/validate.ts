@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { Issue } from '../errors.ts';
+import { celProblem } from '../expression.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -10,6 +11,20 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
 // One compiler for configs and parameters: fills defaults, reports every problem.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
 addFormats(ajv);
+// `'x-cel': true` on a string schema: the value must parse as CEL, so a typo in a filter is an
+// error at its JSON path when the spec is checked, not a failed run.
+ajv.addKeyword({
+  keyword: 'x-cel',
+  type: 'string',
+  errors: true,
+  validate: function cel(this: unknown, on: boolean, value: string): boolean {
+    const problem = on ? celProblem(value) : null;
+    (cel as { errors?: Partial<ErrorObject>[] }).errors = problem
+      ? [{ keyword: 'x-cel', message: problem, params: {} }]
+      : [];
+    return problem === null;
+  },
+});
 // Row validation must not rewrite rows with defaults: a separate compiler, made on first use
 // (start-up pays for what a run needs only).
 let rowAjv: Ajv | undefined;
