@@ -5,6 +5,7 @@ import { migrate } from './db/migrate.ts';
 import { type Database, openDatabase } from './db/open.ts';
 import { EventBus } from './events/bus.ts';
 import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
+import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
 import { loadMasterKey } from './security/secrets.ts';
 import { type BlobStore, FileStore } from './storage/file-store.ts';
@@ -27,6 +28,8 @@ export interface Platform {
   filesDir: string;
   /** Encrypts credentials (security/secrets.ts): SLUICE_MASTER_KEY or `<dataDir>/master.key`. */
   masterKey: string;
+  /** Spans of jobs and steps (observability/tracing.ts). */
+  tracing: Tracing;
 }
 
 export interface PlatformOptions {
@@ -40,6 +43,8 @@ export interface PlatformOptions {
   retryDelaySeconds?: number;
   heartbeatSeconds?: number;
   version?: string;
+  /** OTLP/HTTP traces URL; OTEL_EXPORTER_OTLP_ENDPOINT when absent. */
+  otlpEndpoint?: string;
 }
 
 /** Opens the database (migrating it), the queue, the event bus and the file store. */
@@ -58,6 +63,8 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
         : pgNotifier(database.url!, database.pool!, () => undefined),
     );
     const masterKey = await loadMasterKey(dataDir);
+    const version = o.version ?? '0.1.0';
+    const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,
       masterKey,
@@ -66,11 +73,13 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       registry: o.registry,
       store: new FileStore(join(dataDir, 'files')),
       dataDir,
-      version: o.version ?? '0.1.0',
+      version,
+      tracing,
       jobAttempts: o.jobAttempts ?? 3,
       retryDelaySeconds: o.retryDelaySeconds ?? 5,
       filesDir: resolve(o.filesDir ?? process.cwd()),
       close: async () => {
+        await tracing.shutdown().catch(() => undefined);
         await bus.close().catch(() => undefined);
         await queue.stop({ graceful: false }).catch(() => undefined);
         await database.close();

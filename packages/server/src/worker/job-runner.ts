@@ -1,7 +1,9 @@
 import { join } from 'node:path';
+import type { Span } from '@opentelemetry/api';
 import {
   ErrorCode,
   type ErrorReport,
+  type PlannedStep,
   planPipeline,
   type StepReport,
   scheduleDag,
@@ -9,6 +11,7 @@ import {
 } from '@sluice/core';
 import { and, eq, inArray } from 'drizzle-orm';
 import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
+import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
@@ -60,6 +63,43 @@ export async function runJob(
 ): Promise<void> {
   const job = await getJob(p, jobId);
   if (job.status !== 'queued' && job.status !== 'running') return; // cancelled or finished meanwhile
+  const span = startJobSpan(p.tracing.tracer, 'job', job.traceId, {
+    'sluice.job.id': job.id,
+    'sluice.pipeline.id': job.pipelineId,
+    'sluice.pipeline.version': job.pipelineVersion,
+    'sluice.job.attempt': job.attempt + 1,
+    'sluice.trigger': job.triggerType,
+  });
+  if (!job.traceId) {
+    job.traceId = span.spanContext().traceId;
+    await p.database.db
+      .update(jobExecutions)
+      .set({ traceId: job.traceId })
+      .where(eq(jobExecutions.id, jobId));
+  }
+  try {
+    await runAttempt(p, job, o, cancel, span);
+  } finally {
+    const [end] = await p.database.db
+      .select({ status: jobExecutions.status, error: jobExecutions.error })
+      .from(jobExecutions)
+      .where(eq(jobExecutions.id, jobId));
+    endSpan(
+      span,
+      end?.status ?? 'unknown',
+      end?.status === 'success' ? null : (end?.error as ErrorReport | null),
+    );
+  }
+}
+
+async function runAttempt(
+  p: Platform,
+  job: JobExecution,
+  o: RunnerOptions,
+  cancel: AbortSignal,
+  span: Span,
+): Promise<void> {
+  const jobId = job.id;
   const attempt = job.attempt + 1;
   const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
     writeLog(p, job.pipelineId, jobId, { level, message });
@@ -96,6 +136,8 @@ export async function runJob(
       params: job.parameters as Record<string, unknown>,
       env: process.env,
     });
+    span.updateName(`job ${plan.name}`);
+    span.setAttribute('sluice.pipeline.name', plan.name);
   } catch (err) {
     const e = toSluiceError(err);
     await finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
@@ -122,6 +164,13 @@ export async function runJob(
     await p.bus.publish(job.pipelineId, {
       type: 'status',
       payload: { jobId, stepId: step.id, status: 'running' },
+    });
+    const stepSpan = childSpan(p.tracing.tracer, span, `step ${step.id}`, {
+      'sluice.job.id': jobId,
+      'sluice.step.id': step.id,
+      'sluice.step.kind': step.kind,
+      'sluice.connector': connectorsOf(step),
+      'sluice.step.attempt': row.attempt + 1,
     });
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
@@ -155,6 +204,13 @@ export async function runJob(
     });
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
+    stepSpan.setAttributes({
+      'sluice.rows.read': r.rowsRead,
+      'sluice.rows.written': r.rowsWritten,
+      'sluice.rows.filtered': r.rowsFiltered,
+      'sluice.rows.quarantined': r.rowsQuarantined,
+    });
+    endSpan(stepSpan, r.status, r.error);
     await saveStepResult(p, jobId, r, row.attempt);
     const quarantine =
       r.rowsQuarantined > 0 ? join(workspace, 'state', step.id, 'quarantine.ndjson') : undefined;
@@ -249,6 +305,13 @@ async function handBack(p: Platform, job: JobExecution, attempt: number): Promis
     message: 'handed back to the queue: its worker is shutting down',
   });
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'queued' } });
+}
+
+/** The connectors a step runs, for span attributes: `shell`, or `csv → filter → postgres`. */
+function connectorsOf(step: PlannedStep): string {
+  return step.kind === 'task'
+    ? step.task.def.name
+    : [step.source, ...step.transforms, ...step.sinks].map((c) => c.def.name).join(' → ');
 }
 
 function sum(rs: StepReport[]): number {

@@ -33,7 +33,7 @@ export async function tokenFor(p: Platform, role: Role, username: string = role)
 /** A platform on a fresh database of the given backend, with a temp directory for spec files. */
 export async function testPlatform(
   backend: (typeof backends)[number]['name'],
-  o: { jobAttempts?: number } = {},
+  o: { jobAttempts?: number; otlpEndpoint?: string } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
@@ -55,6 +55,7 @@ export async function testPlatform(
     jobAttempts: o.jobAttempts ?? 1,
     retryDelaySeconds: 1,
     heartbeatSeconds: 10,
+    ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint } : {}),
   });
   const adminToken = await tokenFor(p, 'admin');
   return {
