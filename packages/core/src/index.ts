@@ -40,7 +40,7 @@ export { coerceParams, resolveParams } from './params.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export { Registry } from './registry.ts';
-export type { ErrorReport, RunReport, RunStatus, StepReport, StepStatus } from './report.ts';
+export type { ErrorReport, RunReport, RunStatus, StepReport, StepResources, StepStatus } from './report.ts';
 export { reconcile } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';
 export { runPipeline } from './run.ts';

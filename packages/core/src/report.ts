@@ -26,6 +26,15 @@ export interface StepReport {
   integrity?: { ok: boolean; problems: string[] };
   output?: string;
   error?: ErrorReport;
+  /** What the step's own process used (set by the platform, which runs each step in one). */
+  resources?: StepResources;
+}
+
+export interface StepResources {
+  /** CPU time, user and system, of the step's process. */
+  cpuMs: number;
+  /** Peak resident memory of the step's process. */
+  peakRssBytes: number;
 }
 
 export interface RunReport {

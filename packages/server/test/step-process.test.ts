@@ -65,6 +65,9 @@ describe('a step in its own process', () => {
     const events: RunEvent[] = [];
     const report = await runStepProcess({ ...base(w, spec, 'load'), onEvent: (e) => events.push(e) });
     expect(report).toMatchObject({ id: 'load', status: 'success', rowsRead: 3, rowsWritten: 3 });
+    // The run profile: the step process's own CPU time and peak memory.
+    expect(report.resources!.cpuMs).toBeGreaterThan(0);
+    expect(report.resources!.peakRssBytes).toBeGreaterThan(20 * 1024 * 1024);
     expect(readFileSync(join(w, 'out.ndjson'), 'utf8').trim().split('\n')).toHaveLength(3);
     expect(statuses(events)).toEqual(['running', 'success']);
     expect(events).toContainEqual(expect.objectContaining({ type: 'progress', stepId: 'load', rowsRead: 3 }));

@@ -56,6 +56,8 @@ describe('the web UI in Chromium against sluice serve', () => {
     await page.getByRole('list', { name: 'step timeline' }).waitFor();
     const steps = page.getByRole('table', { name: 'steps' });
     await expect.poll(() => steps.textContent()).toMatch(/count-lines/);
+    await page.getByText(/% of the flow/).waitFor();
+    await page.getByRole('table', { name: 'profile of load-orders' }).waitFor();
     await page.getByRole('heading', { name: /Quarantined rows of load-orders/ }).waitFor();
     await expect
       .poll(() => page.getByRole('table', { name: /quarantined rows/ }).textContent())

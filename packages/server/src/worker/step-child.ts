@@ -6,6 +6,7 @@ import {
   FatalError,
   Registry,
   runPipeline,
+  type StepResources,
   toSluiceError,
 } from '@sluice/core';
 import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
@@ -60,7 +61,13 @@ async function run(m: RunMessage): Promise<void> {
       ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
       onEvent: (event) => void send({ type: 'event', event }),
     });
-    await send({ type: 'result', report: report.steps[0]! });
+    const cpu = process.cpuUsage();
+    const resources: StepResources = {
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+      // maxRSS is in kilobytes: the process's peak, not its size now.
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    };
+    await send({ type: 'result', report: { ...report.steps[0]!, resources } });
     process.exit(0);
   } catch (err) {
     const e = toSluiceError(err);

@@ -8,6 +8,7 @@ import { Dag } from '../components/dag.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { count, duration, Progress, Status, when } from '../components/status.tsx';
 import { JobLogs } from '../job/logs.tsx';
+import { RunProfile } from '../job/profile.tsx';
 import { QuarantineSample } from '../job/quarantine.tsx';
 import { Timeline } from '../job/timeline.tsx';
 
@@ -203,6 +204,10 @@ export default function JobPage() {
             </tbody>
           </table>
         </div>
+      </section>
+      <section className="panel">
+        <h2>Where the time went</h2>
+        <RunProfile steps={list} />
       </section>
       <section className="panel">
         <h2>Log</h2>
