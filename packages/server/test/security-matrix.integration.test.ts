@@ -66,6 +66,13 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'POST /tokens': A,
   'DELETE /tokens/{id}': A,
   'GET /audit': A,
+  'GET /alerts/rules': ALL,
+  'POST /alerts/rules': A,
+  'GET /alerts/rules/{id}': ALL,
+  'PUT /alerts/rules/{id}': A,
+  'DELETE /alerts/rules/{id}': A,
+  'POST /alerts/rules/{id}/test': A,
+  'GET /alerts/events': ALL,
   'GET /health': 'public',
   'GET /ready': 'public',
 };

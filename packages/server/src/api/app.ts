@@ -11,6 +11,7 @@ import type { Platform } from '../platform.ts';
 import { installAudit } from './audit-hook.ts';
 import { installAuth } from './auth-hook.ts';
 import { installErrorHandlers } from './errors.ts';
+import { alertRoutes } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { credentialRoutes } from './routes/credentials.ts';
@@ -122,6 +123,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       await api.register(scheduleRoutes(p));
       await api.register(queueRoutes(p));
       await api.register(wsRoutes(p));
+      await api.register(alertRoutes(p));
       for (const r of o.routes ?? []) await api.register(r);
     },
     { prefix: '/api/v1' },

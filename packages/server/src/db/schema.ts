@@ -254,20 +254,29 @@ export const alertRules = pgTable('alert_rules', {
   updatedAt: updated(),
 });
 
-export const alertEvents = pgTable('alert_events', {
-  id: id(),
-  ruleId: uuid('rule_id')
-    .notNull()
-    .references(() => alertRules.id, { onDelete: 'cascade' }),
-  status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
-  severity: text('severity').notNull(),
-  message: text('message').notNull(),
-  pipelineId: uuid('pipeline_id'),
-  jobId: uuid('job_id'),
-  firedAt: at('fired_at').notNull().defaultNow(),
-  resolvedAt: at('resolved_at'),
-  deliveries: jsonb('deliveries').notNull().default([]),
-});
+export const alertEvents = pgTable(
+  'alert_events',
+  {
+    id: id(),
+    ruleId: uuid('rule_id')
+      .notNull()
+      .references(() => alertRules.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: ['firing', 'resolved'] }).notNull(),
+    severity: text('severity').notNull(),
+    message: text('message').notNull(),
+    pipelineId: uuid('pipeline_id'),
+    jobId: uuid('job_id'),
+    firedAt: at('fired_at').notNull().defaultNow(),
+    resolvedAt: at('resolved_at'),
+    deliveries: jsonb('deliveries').notNull().default([]),
+  },
+  (t) => [
+    // One open alert per rule and pipeline, whatever number of processes evaluate it at once.
+    uniqueIndex('alert_events_open').on(t.ruleId, t.pipelineId).where(sql`${t.status} = 'firing'`),
+    index('alert_events_rule_pipeline').on(t.ruleId, t.pipelineId, t.firedAt),
+    index('alert_events_fired').on(t.firedAt),
+  ],
+);
 
 export const workers = pgTable('workers', {
   id: text('id').primaryKey(),

@@ -21,6 +21,8 @@ export const ROLE_TABLE = {
   'users:read': ['admin'],
   'users:write': ['admin'],
   'audit:read': ['admin'],
+  'alerts:read': ['admin', 'operator', 'viewer'],
+  'alerts:write': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof ROLE_TABLE;

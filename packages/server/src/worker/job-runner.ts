@@ -14,6 +14,7 @@ import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.t
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
+import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, listSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
@@ -365,4 +366,5 @@ async function finish(
       },
     },
   });
+  await evaluateJobAlerts(p, job.id); // never throws; channels are told in the background
 }
