@@ -75,6 +75,8 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'GET /alerts/events': ALL,
   'GET /health': 'public',
   'GET /ready': 'public',
+  // Public unless SLUICE_METRICS_TOKEN is set (metrics.integration.test.ts covers the token).
+  'GET /metrics': 'public',
 };
 
 let p: TestPlatform;
@@ -188,8 +190,8 @@ describe('every route × every caller gets the status the role table demands', (
     expect(await closed).toBe(4401);
   });
 
-  it('/health, /ready and the API reference are public', async () => {
-    for (const url of ['/health', '/ready', '/api/v1/openapi.json'])
+  it('/health, /ready, /metrics and the API reference are public', async () => {
+    for (const url of ['/health', '/ready', '/metrics', '/api/v1/openapi.json'])
       expect((await app.inject({ url })).statusCode, url).toBe(200);
   });
 });

@@ -1,8 +1,12 @@
 import { statfs } from 'node:fs/promises';
 import { Type } from '@sinclair/typebox';
+import { ErrorCode, SluiceError } from '@sluice/core';
 import { sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
+import { createMetrics } from '../../metrics/registry.ts';
+import { bearerMatches } from '../../metrics/token.ts';
 import type { Platform } from '../../platform.ts';
+import { ErrorBody } from '../pagination.ts';
 
 interface Check {
   ok: boolean;
@@ -58,9 +62,20 @@ const CheckSchema = Type.Object({
   ms: Type.Number(),
 });
 
+export interface HealthOptions {
+  /**
+   * When set, GET /metrics answers only `Authorization: Bearer <metricsToken>` (401 otherwise).
+   * @defaultValue `SLUICE_METRICS_TOKEN`, or none: /metrics is public
+   */
+  metricsToken?: string;
+}
+
+/** /health, /ready and /metrics: outside /api/v1, so the API's token check does not apply to them. */
 export const healthRoutes =
-  (p: Platform): FastifyPluginAsync =>
+  (p: Platform, o: HealthOptions = {}): FastifyPluginAsync =>
   async (app) => {
+    const metricsToken = o.metricsToken ?? (process.env.SLUICE_METRICS_TOKEN || undefined);
+    const metrics = createMetrics(p);
     app.get(
       '/health',
       {
@@ -88,6 +103,33 @@ export const healthRoutes =
         const checks = await readiness(p);
         const ok = Object.values(checks).every((c) => c.ok);
         return reply.status(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks });
+      },
+    );
+    app.get(
+      '/metrics',
+      {
+        schema: {
+          summary: 'Prometheus metrics: jobs, steps, durations, rows, errors, queue and workers, fleet-wide',
+          description:
+            'The Prometheus text format. Public unless SLUICE_METRICS_TOKEN is set; then it needs ' +
+            '`Authorization: Bearer <that token>` (not an API token).',
+          tags: ['operations'],
+          security: metricsToken ? [{ bearer: [] }] : [],
+          response: {
+            200: { description: 'text/plain; version=0.0.4', type: 'string' },
+            ...(metricsToken ? { 401: ErrorBody } : {}),
+          },
+        },
+      },
+      async (req, reply) => {
+        if (metricsToken && !bearerMatches(req.headers.authorization, metricsToken)) {
+          reply.header('www-authenticate', 'Bearer realm="metrics"');
+          throw new SluiceError(
+            ErrorCode.UNAUTHORIZED,
+            'GET /metrics needs Authorization: Bearer <the token in SLUICE_METRICS_TOKEN>',
+          );
+        }
+        return reply.type(metrics.contentType).send(await metrics.text());
       },
     );
   };
