@@ -5,6 +5,7 @@ import { migrate } from './db/migrate.ts';
 import { type Database, openDatabase } from './db/open.ts';
 import { EventBus } from './events/bus.ts';
 import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
 import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
 import { loadMasterKey } from './security/secrets.ts';
@@ -30,6 +31,8 @@ export interface Platform {
   masterKey: string;
   /** Spans of jobs and steps (observability/tracing.ts). */
   tracing: Tracing;
+  /** The process log (pino). */
+  log: Logger;
 }
 
 export interface PlatformOptions {
@@ -45,6 +48,8 @@ export interface PlatformOptions {
   version?: string;
   /** OTLP/HTTP traces URL; OTEL_EXPORTER_OTLP_ENDPOINT when absent. */
   otlpEndpoint?: string;
+  /** The process log; one from SLUICE_LOG_LEVEL when absent. */
+  log?: Logger;
 }
 
 /** Opens the database (migrating it), the queue, the event bus and the file store. */
@@ -64,6 +69,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
     );
     const masterKey = await loadMasterKey(dataDir);
     const version = o.version ?? '0.1.0';
+    const log = o.log ?? createLogger();
     const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,
@@ -75,6 +81,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       dataDir,
       version,
       tracing,
+      log,
       jobAttempts: o.jobAttempts ?? 3,
       retryDelaySeconds: o.retryDelaySeconds ?? 5,
       filesDir: resolve(o.filesDir ?? process.cwd()),

@@ -6,7 +6,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import scalar from '@scalar/fastify-api-reference';
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Platform } from '../platform.ts';
 import { installAudit } from './audit-hook.ts';
 import { installAuth } from './auth-hook.ts';
@@ -54,13 +54,26 @@ const callerKey = (req: { headers: Record<string, unknown>; ip: string; query: u
  */
 export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
   const app = Fastify({
-    logger: o.logger ?? false,
+    // The platform's pino logger, typed as Fastify's base logger so App stays the default instance type.
+    ...(o.logger === undefined ? { loggerInstance: p.log as FastifyBaseLogger } : { logger: o.logger }),
+    // One line per request at debug (SLUICE_LOG_LEVEL=debug), not two at info: a UI polls.
+    disableRequestLogging: true,
     ...(o.https ? { https: o.https } : {}),
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug(
+      {
+        req: { method: req.method, url: req.url.split('?')[0] },
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      'request',
+    );
+  });
   await app.register(helmet, {
     // The API answers JSON; only /docs renders a page (its own inline script and styles).
     contentSecurityPolicy: {

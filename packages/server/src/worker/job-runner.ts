@@ -11,6 +11,7 @@ import {
 } from '@sluice/core';
 import { and, eq, inArray } from 'drizzle-orm';
 import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
+import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
@@ -78,9 +79,11 @@ export async function runJob(
       .set({ traceId: job.traceId })
       .where(eq(jobExecutions.id, jobId));
   }
+  jobTrace.set(jobId, job.traceId);
   try {
     await runAttempt(p, job, o, cancel, span);
   } finally {
+    jobTrace.delete(jobId);
     const [end] = await p.database.db
       .select({ status: jobExecutions.status, error: jobExecutions.error })
       .from(jobExecutions)

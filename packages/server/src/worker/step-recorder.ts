@@ -2,6 +2,7 @@ import type { RunEvent, StepReport } from '@sluice/core';
 import { and, eq } from 'drizzle-orm';
 import { stepExecutions } from '../db/schema.ts';
 import type { LogLevelName } from '../events/messages.ts';
+import { logJobLine } from '../observability/logger.ts';
 import type { Platform } from '../platform.ts';
 
 // The job's log is one of its artifacts (artifactKey(jobId, 'log.ndjson')).
@@ -20,6 +21,7 @@ export interface LogLine {
 export async function writeLog(p: Platform, pipelineId: string, jobId: string, line: Omit<LogLine, 'time'>) {
   const full: LogLine = { time: new Date().toISOString(), ...line };
   await p.store.append(logKey(jobId), `${JSON.stringify(full)}\n`);
+  logJobLine(p.log, jobId, line);
   await p.bus.publish(pipelineId, {
     type: 'log',
     payload: {

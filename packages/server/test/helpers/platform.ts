@@ -6,6 +6,7 @@ import { Registry } from '@sluice/core';
 import { eq } from 'drizzle-orm';
 import type { App } from '../../src/api/app.ts';
 import { jobExecutions } from '../../src/db/schema.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { openPlatform, type Platform } from '../../src/platform.ts';
 import type { Role } from '../../src/security/tokens.ts';
 import { signAccessToken } from '../../src/security/tokens.ts';
@@ -33,7 +34,7 @@ export async function tokenFor(p: Platform, role: Role, username: string = role)
 /** A platform on a fresh database of the given backend, with a temp directory for spec files. */
 export async function testPlatform(
   backend: (typeof backends)[number]['name'],
-  o: { jobAttempts?: number; otlpEndpoint?: string } = {},
+  o: { jobAttempts?: number; otlpEndpoint?: string; log?: Logger } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
@@ -56,6 +57,7 @@ export async function testPlatform(
     retryDelaySeconds: 1,
     heartbeatSeconds: 10,
     ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint } : {}),
+    log: o.log ?? createLogger({ level: 'silent' }),
   });
   const adminToken = await tokenFor(p, 'admin');
   return {
