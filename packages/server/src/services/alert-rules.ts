@@ -80,7 +80,8 @@ export const CHANNELS = {
     { type: Type.Literal('slack'), url: Url },
     {
       additionalProperties: false,
-      description: 'A Slack-compatible incoming webhook: POSTs {text, blocks}.',
+      description:
+        'A Slack-compatible incoming webhook: POSTs {text, blocks}; its path is masked in answers.',
     },
   ),
   email: Type.Object(
@@ -125,7 +126,7 @@ export type AlertRule = Omit<typeof alertRules.$inferSelect, 'condition' | 'chan
 
 const MASK = '********';
 
-/** What the API shows: a channel's password and header values masked. */
+/** What the API shows: a channel's password, header values and Slack URL path masked. */
 export function ruleView(r: AlertRule) {
   return {
     id: r.id,
@@ -140,7 +141,17 @@ export function ruleView(r: AlertRule) {
   };
 }
 
+// A Slack incoming webhook's path is its secret (anyone holding it may post to the channel).
+const maskUrl = (url: string) => {
+  try {
+    return `${new URL(url).origin}/${MASK}`;
+  } catch {
+    return MASK;
+  }
+};
+
 function maskChannel(c: Channel): Channel {
+  if (c.type === 'slack') return { ...c, url: maskUrl(c.url) };
   if (c.type === 'email' && c.password !== undefined) return { ...c, password: MASK };
   if (c.type === 'webhook' && c.headers)
     return { ...c, headers: Object.fromEntries(Object.keys(c.headers).map((k) => [k, MASK])) };
@@ -151,6 +162,8 @@ function maskChannel(c: Channel): Channel {
 function unmask(next: Channel[], old: Channel[]): Channel[] {
   return next.map((c, i) => {
     const before = old[i];
+    if (c.type === 'slack' && before?.type === 'slack' && c.url === maskUrl(before.url))
+      return { ...c, url: before.url };
     if (c.type === 'email' && c.password === MASK && before?.type === 'email')
       return { ...c, ...(before.password === undefined ? {} : { password: before.password }) };
     if (c.type === 'webhook' && c.headers && before?.type === 'webhook')
@@ -164,14 +177,17 @@ function unmask(next: Channel[], old: Channel[]): Channel[] {
   });
 }
 
+// One issue per path: TypeBox reports a missing property twice (required, then its type).
 function issuesOf(schema: TSchema, value: unknown, at: string): Issue[] {
-  return [...Value.Errors(schema, value)].map((e) => ({
-    path: e.path
+  const byPath = new Map<string, string>();
+  for (const e of Value.Errors(schema, value)) {
+    const path = e.path
       .split('/')
       .slice(1)
-      .reduce((s, k) => (/^\d+$/.test(k) ? `${s}[${k}]` : `${s}.${k}`), at),
-    message: e.message,
-  }));
+      .reduce((s, k) => (/^\d+$/.test(k) ? `${s}[${k}]` : `${s}.${k}`), at);
+    if (!byPath.has(path)) byPath.set(path, e.message);
+  }
+  return [...byPath].map(([path, message]) => ({ path, message }));
 }
 
 /**
