@@ -133,7 +133,15 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     const branch = (id: string) => ({
       id,
       task: 'shell',
-      with: { command: ['sh', '-c', `echo ${id}-start >> ${t}; sleep 0.5; echo ${id}-end >> ${t}`] },
+      // Each branch waits (up to 20 s) until both have started: run one after the other, the first
+      // would end alone. No guess at how long a step process takes to start on a busy machine.
+      with: {
+        command: [
+          'sh',
+          '-c',
+          `echo ${id}-start >> ${t}; for i in $(seq 200); do [ "$(grep -c start ${t})" -ge 2 ] && break; sleep 0.1; done; echo ${id}-end >> ${t}`,
+        ],
+      },
     });
     const pipeline = await createPipeline(
       p,
