@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { keysRotateCommand, usersCommand } from './commands/admin.ts';
 import { connectorsCommand } from './commands/connectors.ts';
+import { doctorCommand } from './commands/doctor.ts';
 import { runCommand } from './commands/run.ts';
 import { migrateCommand, serveCommand, workerCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
@@ -151,6 +152,20 @@ dbOptions(
     return;
   }
   process.exitCode = await keysRotateCommand(opts);
+});
+
+dbOptions(
+  program
+    .command('doctor')
+    .description(
+      'Check the platform: database, queue, free disk, workers, master key, UI (or a running server with --url).',
+    )
+    .option(
+      '--url <url>',
+      'ask a running server (its /health and /ready) instead of opening the data directory',
+    ),
+).action(async (opts) => {
+  process.exitCode = await doctorCommand(opts);
 });
 
 program

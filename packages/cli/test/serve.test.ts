@@ -62,6 +62,16 @@ it('serves on the embedded database with the examples, refuses a second process,
     new RegExp(`the data directory ${dataDir} is in use by process ${child.pid}`),
   );
 
+  // sluice doctor: asks the running server, and says to when the data directory is held.
+  const doctor = await sluice(['doctor', '--url', `http://127.0.0.1:${port}`]);
+  expect(doctor.code).toBe(0);
+  expect(doctor.stdout).toMatch(/✓ database/);
+  expect(doctor.stdout).toMatch(/✓ queue/);
+  expect(doctor.stdout).toMatch(/all good/);
+  const held = await sluice(['doctor', '--data-dir', dataDir]);
+  expect(held.code).toBe(1);
+  expect(held.stderr).toMatch(/sluice doctor --url/);
+
   child.kill('SIGTERM');
   const code = await new Promise((r) => child.once('exit', r));
   expect(code).toBe(0);

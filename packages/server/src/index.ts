@@ -2,9 +2,11 @@
 export type { App, AppOptions } from './api/app.ts';
 export { buildApp } from './api/app.ts';
 export { readiness } from './api/routes/health.ts';
+export { findUi } from './api/ui.ts';
 export { migrate } from './db/migrate.ts';
 export type { Database, OpenOptions } from './db/open.ts';
 export { openDatabase } from './db/open.ts';
+export { createLogger } from './observability/logger.ts';
 export type { Platform, PlatformOptions } from './platform.ts';
 export { openPlatform } from './platform.ts';
 export type { Rotation } from './security/rotate.ts';
