@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEvents, jobExecutions, stepExecutions } from '../src/db/schema.ts';
 import { type Condition, createRule, updateRule } from '../src/services/alert-rules.ts';
-import { evaluateAlerts } from '../src/services/alerts.ts';
+import { evaluateAlerts, startAlerts } from '../src/services/alerts.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { backends } from './helpers/backends.ts';
 import { type TestPlatform, testPlatform } from './helpers/platform.ts';
@@ -196,6 +196,24 @@ describe.each(backends)('alert rules on $name', ({ name }) => {
     expect((await events(rule.id, pipe))[0]!.message).toMatch(
       /has been running for 2 min, over the 60 s limit/,
     );
+  });
+
+  it('startAlerts evaluates on its own, every interval, until stopped', async () => {
+    const pipe = await newPipeline();
+    const rule = await createRule(p, {
+      name: `loop ${name}`,
+      condition: { type: 'job_failed', pipelineId: pipe },
+    });
+    await job(pipe, new Date(), 'failed');
+    const stop = startAlerts(p, 50);
+    try {
+      const end = Date.now() + 5000;
+      while ((await events(rule.id, pipe)).length === 0 && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      stop();
+    }
+    expect(await events(rule.id, pipe)).toMatchObject([{ status: 'firing' }]);
   });
 
   it('processes evaluating at once record one event', async () => {

@@ -12,6 +12,7 @@ const TABLE = {
   'schedules:write': ['admin'],
   'users:read': ['admin'],
   'audit:read': ['admin'],
+  'alerts:write': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof TABLE;

@@ -3,6 +3,7 @@ import { createBrowserRouter, Navigate, RouterProvider } from 'react-router';
 import { currentSession, onSession, type Session } from './api/client.ts';
 import { Loading } from './components/feedback.tsx';
 import { Layout } from './components/layout.tsx';
+import { AlertsPage } from './pages/alerts.tsx';
 import { AuditPage } from './pages/audit.tsx';
 import { ConnectorsPage } from './pages/connectors.tsx';
 import { CredentialsPage } from './pages/credentials.tsx';
@@ -35,6 +36,7 @@ const router = createBrowserRouter([
       { path: 'jobs', element: <JobsPage /> },
       { path: 'jobs/:id', element: later(<JobPage />) },
       { path: 'schedules', element: <SchedulesPage /> },
+      { path: 'alerts', element: <AlertsPage /> },
       { path: 'credentials', element: <CredentialsPage /> },
       { path: 'connectors', element: <ConnectorsPage /> },
       { path: 'dlq', element: <DlqPage /> },

@@ -4,6 +4,7 @@ import { notFound } from '../api/errors.ts';
 import { pipelines, type Schedule, schedules } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { decide, type MissedPolicy, nextRun, nextRuns } from '../scheduler/cron.ts';
+import { startAlerts } from './alerts.ts';
 import { executePipeline } from './jobs.ts';
 import { getSpec, livePipeline } from './pipelines.ts';
 
@@ -177,8 +178,12 @@ export async function runDueSchedules(p: Platform, now = new Date(), graceMs = 6
   return jobs;
 }
 
-/** Ticks every `everyMs`; returns the function that stops it. */
+/**
+ * Ticks every `everyMs`; returns the function that stops it. The periodic alert evaluation
+ * (freshness, failure rates) runs beside it: in every process that runs the scheduler.
+ */
 export function startScheduler(p: Platform, everyMs = 5000): () => void {
+  const stopAlerts = startAlerts(p);
   let busy = false;
   const t = setInterval(() => {
     if (busy) return;
@@ -190,5 +195,8 @@ export function startScheduler(p: Platform, everyMs = 5000): () => void {
       });
   }, everyMs);
   t.unref();
-  return () => clearInterval(t);
+  return () => {
+    clearInterval(t);
+    stopAlerts();
+  };
 }

@@ -12,6 +12,7 @@ export function Layout() {
     ['/pipelines', 'Pipelines', true],
     ['/jobs', 'Jobs', true],
     ['/schedules', 'Schedules', true],
+    ['/alerts', 'Alerts', true],
     ['/credentials', 'Credentials', can(role, 'credentials:read')],
     ['/connectors', 'Connectors', true],
     ['/dlq', 'Dead letters', true],
