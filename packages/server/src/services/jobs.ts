@@ -1,5 +1,5 @@
 import { planPipeline } from '@sluice/core';
-import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL } from 'drizzle-orm';
+import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import {
   type JobExecution,
@@ -150,7 +150,8 @@ export async function listSteps(p: Platform, jobId: string): Promise<StepExecuti
     .select()
     .from(stepExecutions)
     .where(eq(stepExecutions.jobId, jobId))
-    .orderBy(stepExecutions.id);
+    // In the order they ran (the id is a random uuid: ordering by it shuffled every job's steps).
+    .orderBy(sql`${stepExecutions.startedAt} ASC NULLS LAST`, stepExecutions.stepId);
 }
 
 const FINISHED: JobStatus[] = ['success', 'failed', 'cancelled', 'timeout'];
