@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { totpCode } from '../../server/src/security/totp.ts';
 import { ADMIN_PASSWORD, adminApi, launch, newPage, type Served, SHOTS, serve, signIn } from './harness.ts';
 
 let server: Served;
@@ -142,6 +143,42 @@ describe('the web UI in Chromium against sluice serve', () => {
         await viewer.page.getByRole('button', { name: /Pause|Resume|Delete|New schedule/ }).count(),
       ).toBe(0);
       expect(viewer.errors.join('\n')).toBe('');
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  it('asks for the second factor when the user has TOTP, and signs in with a fresh code', async () => {
+    await api('POST', '/users', { username: 'tina', password: 'tina-password-1', role: 'operator' });
+    const tina = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'tina', password: 'tina-password-1' }),
+    }).then((r) => r.json() as Promise<{ accessToken: string }>);
+    const as = { authorization: `Bearer ${tina.accessToken}`, 'content-type': 'application/json' };
+    const { secret } = await fetch(`${server.url}/api/v1/auth/totp/enroll`, {
+      method: 'POST',
+      headers: as,
+      body: '{}',
+    }).then((r) => r.json() as Promise<{ secret: string }>);
+    await fetch(`${server.url}/api/v1/auth/totp/verify`, {
+      method: 'POST',
+      headers: as,
+      body: JSON.stringify({ code: totpCode(secret) }),
+    });
+    const ctx = await browser.newContext();
+    const second = await newPage(ctx);
+    try {
+      await second.page.goto(`${server.url}/login`);
+      await second.page.getByLabel('Username').fill('tina');
+      await second.page.getByLabel('Password').fill('tina-password-1');
+      await second.page.getByRole('button', { name: 'Sign in' }).click();
+      const code = second.page.getByLabel('Code from your authenticator app');
+      await code.waitFor();
+      await code.fill(totpCode(secret, Date.now() + 30_000)); // the verify code is spent
+      await second.page.getByRole('button', { name: 'Sign in' }).click();
+      await second.page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      expect(await second.page.getByText('tina').count()).toBeGreaterThan(0);
     } finally {
       await ctx.close();
     }

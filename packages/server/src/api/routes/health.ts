@@ -28,7 +28,9 @@ async function timed(f: () => Promise<string | undefined>): Promise<Check> {
     const detail = await within(3000, f());
     return { ok: true, ...(detail ? { detail } : {}), ms: Math.round(performance.now() - t0) };
   } catch (err) {
-    return { ok: false, detail: (err as Error).message, ms: Math.round(performance.now() - t0) };
+    // Drizzle wraps the driver's error ("Failed query: SELECT 1"): the cause says what is wrong.
+    const cause = (err as Error & { cause?: Error }).cause;
+    return { ok: false, detail: (cause ?? (err as Error)).message, ms: Math.round(performance.now() - t0) };
   }
 }
 
