@@ -55,7 +55,10 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     ).toBeLessThanOrEqual(1);
     expect(job.durationMs).toBeGreaterThan(0);
     const steps = await listSteps(p, jobId);
-    expect(steps.map((s) => s.stepId), 'in the order they ran').toEqual(['copy', 'count']);
+    expect(
+      steps.map((s) => s.stepId),
+      'in the order they ran',
+    ).toEqual(['copy', 'count']);
     const copy = steps.find((s) => s.stepId === 'copy')!;
     expect(copy).toMatchObject({
       status: 'success',

@@ -146,12 +146,14 @@ export async function listJobs(p: Platform, f: JobFilter) {
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
   await getJob(p, jobId);
-  return p.database.db
-    .select()
-    .from(stepExecutions)
-    .where(eq(stepExecutions.jobId, jobId))
-    // In the order they ran (the id is a random uuid: ordering by it shuffled every job's steps).
-    .orderBy(sql`${stepExecutions.startedAt} ASC NULLS LAST`, stepExecutions.stepId);
+  return (
+    p.database.db
+      .select()
+      .from(stepExecutions)
+      .where(eq(stepExecutions.jobId, jobId))
+      // In the order they ran (the id is a random uuid: ordering by it shuffled every job's steps).
+      .orderBy(sql`${stepExecutions.startedAt} ASC NULLS LAST`, stepExecutions.stepId)
+  );
 }
 
 const FINISHED: JobStatus[] = ['success', 'failed', 'cancelled', 'timeout'];
