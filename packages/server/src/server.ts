@@ -2,10 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { builtinConnectors } from '@sluice/connectors';
 import { ErrorCode, FatalError, Registry } from '@sluice/core';
 import { type App, buildApp } from './api/app.ts';
-import { scheduleVacuum } from './db/maintenance.ts';
 import { openPlatform, type Platform, type PlatformOptions } from './platform.ts';
-import { scheduleRetention } from './services/retention.ts';
 import { startScheduler } from './services/schedules.ts';
+import { ensureSystemSchedules } from './services/system-tasks.ts';
 import { ensureFirstAdmin } from './services/users.ts';
 import { startWorker, type WorkerOptions } from './worker/worker.ts';
 
@@ -26,7 +25,10 @@ export interface ServeOptions extends Omit<PlatformOptions, 'registry'> {
   corsOrigins?: string[];
   /** API requests per minute per caller. @defaultValue 1200 */
   rateLimit?: number;
-  /** Delete finished jobs (rows, logs, artifacts, workspaces) older than this; 0 keeps all. @defaultValue SLUICE_RETENTION_DAYS, else 30 */
+  /**
+   * Days the retention schedule keeps finished jobs, when it is first created (afterwards it is
+   * edited as a schedule); 0 keeps all. @defaultValue SLUICE_RETENTION_DAYS, else 30
+   */
   retentionDays?: number;
 }
 
@@ -76,9 +78,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       stops.push(() => w.stop());
     }
     if (o.scheduler !== false) stops.push(startScheduler(platform));
-    stops.push(scheduleVacuum(platform.database));
-    const days = o.retentionDays ?? Number(process.env.SLUICE_RETENTION_DAYS ?? 30);
-    if (days > 0) stops.push(scheduleRetention(platform, days));
+    await ensureSystemSchedules(platform, o.retentionDays ?? Number(process.env.SLUICE_RETENTION_DAYS ?? 30));
     const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
     return {
       url,

@@ -113,6 +113,14 @@ describe('the web UI in Chromium against sluice serve', () => {
     await row.getByRole('button', { name: 'Pause' }).click();
     await row.getByRole('button', { name: 'Resume' }).waitFor();
     await expect.poll(() => row.textContent()).toMatch(/paused/);
+    // The platform's own maintenance is listed the same way, re-timed in place.
+    const retention = page.getByRole('row', { name: /retention \(system\)/ });
+    await retention.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit retention (system)' });
+    await edit.getByLabel('Cron').fill('15 2 * * *');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => retention.textContent()).toMatch(/15 2 \* \* \*/);
+    expect(await retention.getByRole('button', { name: 'Delete' }).count()).toBe(0);
     await shot('schedules');
   });
 
@@ -140,7 +148,7 @@ describe('the web UI in Chromium against sluice serve', () => {
       await viewer.page.goto(`${server.url}/schedules`);
       await viewer.page.getByRole('row', { name: /30 5/ }).waitFor();
       expect(
-        await viewer.page.getByRole('button', { name: /Pause|Resume|Delete|New schedule/ }).count(),
+        await viewer.page.getByRole('button', { name: /Pause|Resume|Delete|Edit|New schedule/ }).count(),
       ).toBe(0);
       expect(viewer.errors.join('\n')).toBe('');
     } finally {

@@ -80,7 +80,12 @@ export const StepSchema = Type.Object({
 
 export const ScheduleSchema = Type.Object({
   id: Type.String(),
-  pipelineId: Type.String(),
+  pipelineId: Nullable(Type.String({ description: 'The pipeline it runs; null for a system task.' })),
+  task: Nullable(
+    Type.String({
+      description: 'The platform task it runs (retention, vacuum, rollup); null for a pipeline.',
+    }),
+  ),
   name: Type.String(),
   cron: Type.String(),
   timezone: Type.String(),

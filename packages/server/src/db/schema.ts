@@ -99,11 +99,17 @@ export const pipelineVersions = pgTable(
   (t) => [primaryKey({ columns: [t.pipelineId, t.version] })],
 );
 
+export const SYSTEM_TASKS = ['retention', 'vacuum', 'rollup'] as const;
+export type SystemTask = (typeof SYSTEM_TASKS)[number];
+
+/**
+ * A schedule runs a pipeline (`pipelineId`) or one of the platform's own maintenance tasks
+ * (`task`, one schedule each): both are listed, paused and re-timed the same way.
+ */
 export const schedules = pgTable('schedules', {
   id: id(),
-  pipelineId: uuid('pipeline_id')
-    .notNull()
-    .references(() => pipelines.id),
+  pipelineId: uuid('pipeline_id').references(() => pipelines.id),
+  task: text('task', { enum: SYSTEM_TASKS }).unique(),
   name: text('name').notNull(),
   cron: text('cron').notNull(),
   timezone: text('timezone').notNull().default('UTC'),
@@ -287,6 +293,22 @@ export const workers = pgTable('workers', {
   concurrency: integer('concurrency').notNull(),
   running: integer('running').notNull().default(0),
 });
+
+/** Jobs per pipeline and hour, kept by the `rollup` task: the dashboard's history outlives retention. */
+export const runRollups = pgTable(
+  'run_rollups',
+  {
+    hour: at('hour').notNull(),
+    pipelineId: uuid('pipeline_id').notNull(),
+    jobs: integer('jobs').notNull(),
+    success: integer('success').notNull(),
+    failed: integer('failed').notNull(),
+    durationMsSum: bigint('duration_ms_sum', { mode: 'number' }).notNull(),
+    rowsRead: bigint('rows_read', { mode: 'number' }).notNull(),
+    rowsQuarantined: bigint('rows_quarantined', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.hour, t.pipelineId] })],
+);
 
 export type Pipeline = typeof pipelines.$inferSelect;
 export type PipelineVersion = typeof pipelineVersions.$inferSelect;

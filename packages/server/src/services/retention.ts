@@ -1,6 +1,5 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Cron } from 'croner';
 import { and, inArray, isNotNull, lt } from 'drizzle-orm';
 import { jobExecutions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
@@ -58,15 +57,4 @@ export async function applyRetention(p: Platform, days: number, now = new Date()
     },
   );
   return { jobs: total, cutoff: cutoff.toISOString() };
-}
-
-/** Applies retention on a cron (default daily at 03:47); returns the function that stops it. */
-export function scheduleRetention(p: Platform, days: number, cron = '47 3 * * *'): () => void {
-  const job = new Cron(cron, { protect: true }, () =>
-    applyRetention(p, days).then(
-      (r) => p.log.info({ retention: r }, `retention: deleted ${r.jobs} jobs finished before ${r.cutoff}`),
-      (err: Error) => p.log.error({ err }, 'retention failed'),
-    ),
-  );
-  return () => job.stop();
 }

@@ -1,12 +1,13 @@
 import { planPipeline } from '@sluice/core';
 import { and, count, eq, isNull, lte } from 'drizzle-orm';
-import { notFound } from '../api/errors.ts';
+import { conflict, notFound } from '../api/errors.ts';
 import { pipelines, type Schedule, schedules } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { decide, type MissedPolicy, nextRun, nextRuns } from '../scheduler/cron.ts';
 import { startAlerts } from './alerts.ts';
 import { executePipeline } from './jobs.ts';
 import { getSpec, livePipeline } from './pipelines.ts';
+import { runSystemTask } from './system-tasks.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -14,6 +15,7 @@ export function scheduleView(s: Schedule, now = new Date()) {
   return {
     id: s.id,
     pipelineId: s.pipelineId,
+    task: s.task,
     name: s.name,
     cron: s.cron,
     timezone: s.timezone,
@@ -78,9 +80,12 @@ export async function updateSchedule(
   input: Partial<ScheduleInput>,
 ): Promise<Schedule> {
   const old = await getSchedule(p, id);
+  if (old.task && input.pipelineId)
+    throw conflict(`schedule "${old.name}" runs the platform's ${old.task} task; it cannot run a pipeline`);
   const merged = { ...old, ...input, timezone: input.timezone ?? old.timezone };
   const next = nextRun(merged.cron, merged.timezone, new Date());
-  await checkParameters(p, merged.pipelineId, (merged.parameters ?? {}) as Record<string, unknown>);
+  if (merged.pipelineId)
+    await checkParameters(p, merged.pipelineId, (merged.parameters ?? {}) as Record<string, unknown>);
   const [s] = await p.database.db
     .update(schedules)
     .set({
@@ -115,7 +120,11 @@ export async function setPaused(p: Platform, id: string, paused: boolean): Promi
 }
 
 export async function deleteSchedule(p: Platform, id: string): Promise<void> {
-  await getSchedule(p, id);
+  const s = await getSchedule(p, id);
+  if (s.task)
+    throw conflict(
+      `"${s.name}" is one of the platform's own schedules: pause it or change its time, it cannot be deleted`,
+    );
   await p.database.db.delete(schedules).where(eq(schedules.id, id));
 }
 
@@ -142,7 +151,8 @@ export async function runDueSchedules(p: Platform, now = new Date(), graceMs = 6
     const due = await tx
       .select({ s: schedules })
       .from(schedules)
-      .innerJoin(pipelines, eq(pipelines.id, schedules.pipelineId))
+      // System tasks have no pipeline: a left join keeps them (their deletedAt reads as null).
+      .leftJoin(pipelines, eq(pipelines.id, schedules.pipelineId))
       .where(and(eq(schedules.paused, false), lte(schedules.nextRunAt, now), isNull(pipelines.deletedAt)))
       .for('update', { of: schedules, skipLocked: true });
     const out: Schedule[] = [];
@@ -158,9 +168,17 @@ export async function runDueSchedules(p: Platform, now = new Date(), graceMs = 6
   });
   const jobs: string[] = [];
   for (const s of fire) {
+    if (s.task) {
+      await runSystemTask(p, s, now).then(
+        (done) => p.log.info({ scheduleId: s.id, task: s.task }, done),
+        (err: Error) =>
+          p.log.error({ scheduleId: s.id, task: s.task, err }, `${s.task} failed: ${err.message}`),
+      );
+      continue;
+    }
     try {
       jobs.push(
-        await executePipeline(p, s.pipelineId, {
+        await executePipeline(p, s.pipelineId!, {
           parameters: s.parameters as Record<string, unknown>,
           triggerType: 'scheduled',
           triggeredBy: `schedule:${s.id}`,

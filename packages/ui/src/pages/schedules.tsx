@@ -9,7 +9,8 @@ import { Status, when } from '../components/status.tsx';
 
 interface Schedule {
   id: string;
-  pipelineId: string;
+  pipelineId: string | null;
+  task: string | null;
   name: string;
   cron: string;
   timezone: string;
@@ -18,6 +19,7 @@ interface Schedule {
   nextRunAt: string | null;
   nextRuns: string[];
   lastRunAt: string | null;
+  parameters: unknown;
 }
 
 function NewSchedule({
@@ -107,12 +109,59 @@ function NewSchedule({
   );
 }
 
+/** Re-times a schedule (pipeline or system): cron, time zone, parameters. */
+function EditSchedule({ s, onDone }: { s: Schedule & { parameters?: unknown }; onDone: () => void }) {
+  const [cron, setCron] = useState(s.cron);
+  const [timezone, setTimezone] = useState(s.timezone);
+  const [parameters, setParameters] = useState(JSON.stringify(s.parameters ?? {}));
+  const save = useMutation({
+    mutationFn: async () => {
+      let params: unknown;
+      try {
+        params = JSON.parse(parameters || '{}');
+      } catch (err) {
+        throw new Error(`Parameters are not valid JSON: ${(err as Error).message}`);
+      }
+      return api('PUT', `/schedules/${s.id}`, { cron, timezone, parameters: params });
+    },
+    onSuccess: onDone,
+  });
+  return (
+    <form
+      className="row"
+      aria-label={`Edit ${s.name}`}
+      onSubmit={(e) => {
+        e.preventDefault();
+        save.mutate();
+      }}
+    >
+      <label>
+        Cron
+        <input value={cron} onChange={(e) => setCron(e.target.value)} required />
+      </label>
+      <label>
+        Time zone
+        <input value={timezone} onChange={(e) => setTimezone(e.target.value)} required />
+      </label>
+      <label>
+        Parameters
+        <input value={parameters} onChange={(e) => setParameters(e.target.value)} />
+      </label>
+      <button type="submit" disabled={save.isPending}>
+        Save
+      </button>
+      <ErrorNote error={save.error} />
+    </form>
+  );
+}
+
 export function SchedulesPage() {
   const qc = useQueryClient();
   const [params] = useSearchParams();
   const pipelineId = params.get('pipelineId') ?? '';
   const role = currentSession()?.user.role;
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const list = useQuery({
     queryKey: ['schedules', pipelineId],
     queryFn: () =>
@@ -170,7 +219,11 @@ export function SchedulesPage() {
                 {list.data.items.map((s) => (
                   <tr key={s.id}>
                     <td>
-                      <Link to={`/pipelines/${s.pipelineId}`}>{names.get(s.pipelineId) ?? s.name}</Link>
+                      {s.pipelineId ? (
+                        <Link to={`/pipelines/${s.pipelineId}`}>{names.get(s.pipelineId) ?? s.name}</Link>
+                      ) : (
+                        <span title="the platform's own maintenance">{s.name}</span>
+                      )}
                     </td>
                     <td>
                       <code>{s.cron}</code>
@@ -188,11 +241,29 @@ export function SchedulesPage() {
                       {can(role, 'schedules:write') && (
                         <button
                           type="button"
+                          className="secondary"
+                          onClick={() => setEditing(editing === s.id ? null : s.id)}
+                        >
+                          Edit
+                        </button>
+                      )}
+                      {can(role, 'schedules:write') && !s.task && (
+                        <button
+                          type="button"
                           className="danger"
                           onClick={() => confirm('Delete this schedule?') && remove.mutate(s)}
                         >
                           Delete
                         </button>
+                      )}
+                      {editing === s.id && (
+                        <EditSchedule
+                          s={s}
+                          onDone={() => {
+                            setEditing(null);
+                            void refresh();
+                          }}
+                        />
                       )}
                     </td>
                   </tr>

@@ -7,6 +7,7 @@ import { JOBS_QUEUE } from '../../queue/boss.ts';
 import { getJob, jobView, listJobs, retryJob } from '../../services/jobs.ts';
 import { livePipeline } from '../../services/pipelines.ts';
 import { statsOf } from '../../services/stats.ts';
+import { rolledUpHours } from '../../services/system-tasks.ts';
 import { conflict } from '../errors.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { JobSchema } from '../schemas.ts';
@@ -106,6 +107,8 @@ export const queueRoutes =
           .from(workers)
           .where(and(gte(workers.lastSeenAt, new Date(Date.now() - 30_000))));
         const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
+        const top = Math.floor(Date.now() / 3600_000) * 3600_000;
+        const live = new Date(top - 3600_000);
         const hours = await p.database.query<{
           hour: Date | string;
           success: number;
@@ -117,10 +120,13 @@ export const queueRoutes =
                   count(*) FILTER (WHERE status IN ('failed', 'timeout'))::int AS failed,
                   count(*)::int AS total
              FROM job_executions WHERE created_at >= $1 GROUP BY 1`,
-          [since],
+          [live],
         );
-        const byHour = new Map(hours.map((h) => [new Date(h.hour).getTime(), h]));
-        const top = Math.floor(Date.now() / 3600_000) * 3600_000;
+        // Older hours come from the hourly roll-up (kept after retention); the last two, still
+        // changing, straight from the jobs.
+        const byHour = new Map(
+          [...(await rolledUpHours(p, since)), ...hours].map((h) => [new Date(h.hour).getTime(), h]),
+        );
         const hourly = Array.from({ length: 24 }, (_, i) => {
           const t = top - (23 - i) * 3600_000;
           const h = byHour.get(t);
