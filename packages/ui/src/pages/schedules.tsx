@@ -22,6 +22,14 @@ interface Schedule {
   parameters: unknown;
 }
 
+function parseParameters(text: string): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch (err) {
+    throw new Error(`Parameters are not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 function NewSchedule({
   pipelines,
   initial,
@@ -38,13 +46,8 @@ function NewSchedule({
   const [missedPolicy, setMissed] = useState('skip');
   const [created, setCreated] = useState<Schedule | null>(null);
   const create = useMutation({
-    mutationFn: async () => {
-      let params: unknown;
-      try {
-        params = JSON.parse(parameters || '{}');
-      } catch (err) {
-        throw new Error(`Parameters are not valid JSON: ${(err as Error).message}`);
-      }
+    mutationFn: () => {
+      const params = parseParameters(parameters);
       return api<Schedule>('POST', '/schedules', {
         pipelineId,
         cron,
@@ -115,13 +118,8 @@ function EditSchedule({ s, onDone }: { s: Schedule & { parameters?: unknown }; o
   const [timezone, setTimezone] = useState(s.timezone);
   const [parameters, setParameters] = useState(JSON.stringify(s.parameters ?? {}));
   const save = useMutation({
-    mutationFn: async () => {
-      let params: unknown;
-      try {
-        params = JSON.parse(parameters || '{}');
-      } catch (err) {
-        throw new Error(`Parameters are not valid JSON: ${(err as Error).message}`);
-      }
+    mutationFn: () => {
+      const params = parseParameters(parameters);
       return api('PUT', `/schedules/${s.id}`, { cron, timezone, parameters: params });
     },
     onSuccess: onDone,
