@@ -6,7 +6,12 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import scalar from '@scalar/fastify-api-reference';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  LogController,
+} from 'fastify';
 import type { Platform } from '../platform.ts';
 import { installAudit } from './audit-hook.ts';
 import { installAuth } from './auth-hook.ts';
@@ -57,7 +62,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     // The platform's pino logger, typed as Fastify's base logger so App stays the default instance type.
     ...(o.logger === undefined ? { loggerInstance: p.log as FastifyBaseLogger } : { logger: o.logger }),
     // One line per request at debug (SLUICE_LOG_LEVEL=debug), not two at info: a UI polls.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     ...(o.https ? { https: o.https } : {}),
     ajv: {
       customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true },
