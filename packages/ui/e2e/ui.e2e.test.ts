@@ -192,6 +192,29 @@ describe('the web UI in Chromium against sluice serve', () => {
     }
   });
 
+  it('is reachable from the keyboard: sign in and open a page without the mouse', async () => {
+    const ctx = await browser.newContext();
+    const kb = await newPage(ctx);
+    try {
+      await kb.page.goto(`${server.url}/login`);
+      await kb.page.keyboard.press('Tab');
+      await kb.page.keyboard.type('admin');
+      await kb.page.keyboard.press('Tab');
+      await kb.page.keyboard.type(ADMIN_PASSWORD);
+      await kb.page.keyboard.press('Enter');
+      await kb.page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+      // Tab to the Jobs link of the main navigation and follow it.
+      for (let i = 0; i < 30; i++) {
+        await kb.page.keyboard.press('Tab');
+        if ((await kb.page.evaluate<string>('document.activeElement?.textContent ?? ""')) === 'Jobs') break;
+      }
+      await kb.page.keyboard.press('Enter');
+      await kb.page.getByRole('heading', { name: 'Jobs' }).waitFor();
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('fits a narrow screen', async () => {
     const ctx = await browser.newContext({ viewport: { width: 390, height: 844 } });
     const narrow = await newPage(ctx);
