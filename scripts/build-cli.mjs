@@ -12,6 +12,10 @@ await build({
   outdir: new URL('../packages/cli/dist', import.meta.url).pathname,
   outExtension: { '.js': '.mjs' },
   bundle: true,
+  // Code only the platform's commands need (with its npm imports) goes into chunks loaded by
+  // their dynamic import: `sluice run` does not load the server, OpenTelemetry or metrics.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   platform: 'node',
   format: 'esm',
   target: 'node20',

@@ -1,10 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { keysRotateCommand, usersCommand } from './commands/admin.ts';
 import { connectorsCommand } from './commands/connectors.ts';
-import { doctorCommand } from './commands/doctor.ts';
 import { runCommand } from './commands/run.ts';
-import { migrateCommand, serveCommand, workerCommand } from './commands/serve.ts';
 import { validateCommand } from './commands/validate.ts';
+
+// The platform's commands load the server (database drivers, OpenTelemetry, metrics, the UI's
+// files) only when used: `sluice run` starts without any of it.
+const platform = () => import('./commands/serve.ts');
+const admin = () => import('./commands/admin.ts');
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -111,13 +113,13 @@ withPlatform(
       [],
     ),
 ).action(async (opts) => {
-  process.exitCode = await serveCommand(opts);
+  process.exitCode = await (await platform()).serveCommand(opts);
 });
 
 withPlatform(
   program.command('worker').description('Run jobs for a platform on a PostgreSQL server (--database-url).'),
 ).action(async (opts) => {
-  process.exitCode = await workerCommand(opts);
+  process.exitCode = await (await platform()).workerCommand(opts);
 });
 
 const dbOptions = (c: Command) =>
@@ -135,7 +137,7 @@ dbOptions(
     .argument('[username]')
     .argument('[value]'),
 ).action(async (action: string, username: string | undefined, value: string | undefined, opts) => {
-  process.exitCode = await usersCommand(action, username, value, opts);
+  process.exitCode = await (await admin()).usersCommand(action, username, value, opts);
 });
 
 dbOptions(
@@ -151,7 +153,7 @@ dbOptions(
     process.exitCode = 2;
     return;
   }
-  process.exitCode = await keysRotateCommand(opts);
+  process.exitCode = await (await admin()).keysRotateCommand(opts);
 });
 
 dbOptions(
@@ -165,7 +167,7 @@ dbOptions(
       'ask a running server (its /health and /ready) instead of opening the data directory',
     ),
 ).action(async (opts) => {
-  process.exitCode = await doctorCommand(opts);
+  process.exitCode = await (await import('./commands/doctor.ts')).doctorCommand(opts);
 });
 
 program
@@ -174,7 +176,7 @@ program
   .option('--data-dir <dir>', 'the embedded database (default .sluice)')
   .option('--database-url <url>', 'a PostgreSQL server (or DATABASE_URL)')
   .action(async (opts) => {
-    process.exitCode = await migrateCommand(opts);
+    process.exitCode = await (await platform()).migrateCommand(opts);
   });
 
 await program.parseAsync(process.argv);
