@@ -17,8 +17,8 @@ export interface RetentionResult {
 /**
  * Deletes finished jobs that completed more than `days` ago, with everything that belongs to them:
  * step rows and artifact index (by cascade), the log, reports and quarantine files in the store,
- * and the job's workspace (checkpoints, step working directories). Jobs still queued or running,
- * and dead-lettered jobs not yet requeued or finished, are kept whatever their age.
+ * and the job's workspace (checkpoints, step working directories). Jobs still queued or running
+ * are kept whatever their age; a dead-lettered job is failed and goes with the others.
  */
 export async function applyRetention(p: Platform, days: number, now = new Date()): Promise<RetentionResult> {
   const cutoff = new Date(now.getTime() - days * 86_400_000);
