@@ -197,6 +197,7 @@ describe('the web UI in Chromium against sluice serve', () => {
     const kb = await newPage(ctx);
     try {
       await kb.page.goto(`${server.url}/login`);
+      await kb.page.getByLabel('Username').waitFor(); // rendered, so Tab has somewhere to go
       await kb.page.keyboard.press('Tab');
       await kb.page.keyboard.type('admin');
       await kb.page.keyboard.press('Tab');

@@ -29,9 +29,11 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
 /** Where the child's entry is, and how Node must load it (TypeScript sources need tsx). */
 export function childEntry(): { path: string; execArgv: string[] } {
   // From the sources, the entry is the .ts beside this file; in the CLI bundle, step-child.mjs
-  // sits beside the bundle.
-  const source = fileURLToPath(new URL('./step-child.ts', import.meta.url));
-  const path = existsSync(source) ? source : fileURLToPath(new URL('./step-child.mjs', import.meta.url));
+  // sits beside the bundle, one level above the chunk this code may be split into.
+  const candidates = ['./step-child.ts', './step-child.mjs', '../step-child.mjs'].map((f) =>
+    fileURLToPath(new URL(f, import.meta.url)),
+  );
+  const path = candidates.find((f) => existsSync(f)) ?? candidates[1]!;
   // Resolved here, not by name: the step's working directory has no node_modules to find tsx in.
   return { path, execArgv: path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
 }
