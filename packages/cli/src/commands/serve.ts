@@ -117,7 +117,7 @@ export async function serveCommand(
       `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
         `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
         (seeded.length > 0
-          ? `  example pipelines ready to run: ${seeded.join(', ')} (POST ${server.url}/api/v1/pipelines/<id>/execute)\n`
+          ? `  example pipelines ready to run: ${seeded.join(', ')} (open ${server.url}/pipelines, or POST /api/v1/pipelines/<id>/execute)\n`
           : '') +
         firstLogin(server.firstAdmin) +
         '  Ctrl-C stops it.\n',
