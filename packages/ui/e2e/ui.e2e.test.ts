@@ -1,4 +1,6 @@
 import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,7 +68,31 @@ describe('the web UI in Chromium against sluice serve', () => {
     await shot('job');
   }, 90_000);
 
-  it('retries a failed job from the failed step', async () => {
+  it('retries a failed job from the failed step, with an alert raised and resolved on the way', async () => {
+    // A webhook receiver for the alert rule created through the Alerts page.
+    const received: { status: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => {
+        body += String(d);
+      });
+      req.on('end', () => {
+        received.push(JSON.parse(body) as { status: string });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    await page.getByRole('button', { name: 'New rule' }).click();
+    const rule = page.getByRole('form', { name: 'New alert rule' });
+    await rule.getByLabel('Name').fill('a job failed');
+    await rule.getByLabel('Condition').selectOption('job_failed');
+    await rule.getByLabel(/Cooldown/).fill('0');
+    await rule.getByLabel(/Channels/).fill(JSON.stringify([{ type: 'webhook', url: hookUrl }]));
+    await rule.getByRole('button', { name: 'Create rule' }).click();
+    await page.getByRole('table', { name: 'alert rules' }).getByText('a job failed').waitFor();
+
     const flaky = await api<{ id: string }>('POST', '/pipelines', {
       spec: {
         name: 'flaky',
@@ -88,6 +114,12 @@ describe('the web UI in Chromium against sluice serve', () => {
     await page.waitForURL(/\/jobs\//);
     const failedUrl = page.url();
     await page.getByRole('heading', { name: /Job .* failed/ }).waitFor({ timeout: 90_000 });
+    await page.getByRole('link', { name: 'Alerts' }).click();
+    const history = page.getByRole('table', { name: 'alert history' });
+    await expect.poll(() => history.textContent(), { timeout: 15_000 }).toMatch(/firing.*a job failed/);
+    await expect.poll(() => received.map((r) => r.status), { timeout: 15_000 }).toContain('firing');
+    await shot('alerts');
+    await page.goto(failedUrl);
     writeFileSync(join(server.filesDir, 'ready.flag'), '');
     await page.getByRole('button', { name: 'Retry from failed step' }).click();
     // The same job runs again from its failed step: `prepare` is not run a second time.
@@ -98,6 +130,8 @@ describe('the web UI in Chromium against sluice serve', () => {
       .poll(() => page.getByRole('row', { name: /^check/ }).textContent())
       .toMatch(/attempt 2|success/);
     await shot('job-retried');
+    await expect.poll(() => received.map((r) => r.status), { timeout: 15_000 }).toContain('resolved');
+    receiver.close();
   }, 150_000);
 
   it('creates and pauses a schedule', async () => {
