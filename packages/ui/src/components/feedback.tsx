@@ -31,3 +31,22 @@ export function ErrorNote({ error }: { error: unknown }) {
 export function Empty({ children }: { children: React.ReactNode }) {
   return <p className="muted empty">{children}</p>;
 }
+
+/**
+ * A list's states in one place: loading, nothing there (with what to say), or its table inside a
+ * scrolling wrapper. Errors stay with the page's ErrorNote, beside the errors of its actions.
+ */
+export function Listing<T>({
+  query,
+  empty,
+  children,
+}: {
+  query: { data?: { items: T[] } | undefined; isLoading: boolean };
+  empty: React.ReactNode;
+  children: (items: T[]) => React.ReactNode;
+}) {
+  if (query.isLoading) return <Loading />;
+  if (!query.data) return null;
+  if (query.data.items.length === 0) return <Empty>{empty}</Empty>;
+  return <div className="table-wrap">{children(query.data.items)}</div>;
+}

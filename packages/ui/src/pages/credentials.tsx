@@ -3,7 +3,7 @@ import { useState } from 'react';
 import { can } from '../access.ts';
 import { api, currentSession, get } from '../api/client.ts';
 import type { Page } from '../api/types.ts';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { when } from '../components/status.tsx';
 
 interface Credential {
@@ -120,65 +120,61 @@ export function CredentialsPage() {
         </section>
       )}
       <ErrorNote error={list.error ?? test.error ?? remove.error} />
-      {list.isLoading && <Loading />}
-      {list.data &&
-        (list.data.items.length === 0 ? (
-          <Empty>No credentials.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Connector</th>
-                  <th>Fields</th>
-                  <th>Updated</th>
-                  <th />
+      <Listing query={list} empty="No credentials.">
+        {(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Connector</th>
+                <th>Fields</th>
+                <th>Updated</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((c) => (
+                <tr key={c.id}>
+                  <td>
+                    {c.name}
+                    {c.description && <div className="muted">{c.description}</div>}
+                  </td>
+                  <td>{c.connectorType}</td>
+                  <td>
+                    {Object.entries(c.fields).map(([k, v]) => (
+                      <div key={k}>
+                        <code>{k}</code>: {v}
+                      </div>
+                    ))}
+                  </td>
+                  <td>{when(c.updatedAt)}</td>
+                  <td>
+                    {can(role, 'credentials:write') && (
+                      <div className="row">
+                        <button type="button" className="secondary" onClick={() => test.mutate(c)}>
+                          Test
+                        </button>
+                        <button
+                          type="button"
+                          className="danger"
+                          onClick={() => confirm(`Delete ${c.name}?`) && remove.mutate(c)}
+                        >
+                          Delete
+                        </button>
+                      </div>
+                    )}
+                    {tested[c.id] && (
+                      <div className={tested[c.id]!.ok ? 'notice' : 'error'} role="status">
+                        {tested[c.id]!.message}
+                      </div>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((c) => (
-                  <tr key={c.id}>
-                    <td>
-                      {c.name}
-                      {c.description && <div className="muted">{c.description}</div>}
-                    </td>
-                    <td>{c.connectorType}</td>
-                    <td>
-                      {Object.entries(c.fields).map(([k, v]) => (
-                        <div key={k}>
-                          <code>{k}</code>: {v}
-                        </div>
-                      ))}
-                    </td>
-                    <td>{when(c.updatedAt)}</td>
-                    <td>
-                      {can(role, 'credentials:write') && (
-                        <div className="row">
-                          <button type="button" className="secondary" onClick={() => test.mutate(c)}>
-                            Test
-                          </button>
-                          <button
-                            type="button"
-                            className="danger"
-                            onClick={() => confirm(`Delete ${c.name}?`) && remove.mutate(c)}
-                          >
-                            Delete
-                          </button>
-                        </div>
-                      )}
-                      {tested[c.id] && (
-                        <div className={tested[c.id]!.ok ? 'notice' : 'error'} role="status">
-                          {tested[c.id]!.message}
-                        </div>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ))}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </>
   );
 }

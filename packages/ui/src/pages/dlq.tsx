@@ -3,7 +3,7 @@ import { Link } from 'react-router';
 import { can } from '../access.ts';
 import { api, currentSession, get } from '../api/client.ts';
 import type { Job, Page } from '../api/types.ts';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { when } from '../components/status.tsx';
 
 export function DlqPage() {
@@ -21,44 +21,40 @@ export function DlqPage() {
         Jobs whose every attempt failed. Requeueing runs them again from the failed step.
       </p>
       <ErrorNote error={list.error ?? requeue.error} />
-      {list.isLoading && <Loading />}
-      {list.data &&
-        (list.data.items.length === 0 ? (
-          <Empty>The dead-letter queue is empty.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Job</th>
-                  <th>Attempts</th>
-                  <th>Error</th>
-                  <th>Failed</th>
-                  <th />
+      <Listing query={list} empty="The dead-letter queue is empty.">
+        {(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Job</th>
+                <th>Attempts</th>
+                <th>Error</th>
+                <th>Failed</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((j) => (
+                <tr key={j.id}>
+                  <td>
+                    <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
+                  </td>
+                  <td>{j.attempt}</td>
+                  <td>{j.error?.message}</td>
+                  <td>{when(j.completedAt)}</td>
+                  <td>
+                    {can(role, 'jobs:retry') && (
+                      <button type="button" onClick={() => requeue.mutate(j)}>
+                        Requeue
+                      </button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((j) => (
-                  <tr key={j.id}>
-                    <td>
-                      <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
-                    </td>
-                    <td>{j.attempt}</td>
-                    <td>{j.error?.message}</td>
-                    <td>{when(j.completedAt)}</td>
-                    <td>
-                      {can(role, 'jobs:retry') && (
-                        <button type="button" onClick={() => requeue.mutate(j)}>
-                          Requeue
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ))}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </>
   );
 }

@@ -2,7 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { Link, useSearchParams } from 'react-router';
 import { get } from '../api/client.ts';
 import type { Job, Page, Pipeline } from '../api/types.ts';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { Pager } from '../components/pager.tsx';
 import { duration, Status, when } from '../components/status.tsx';
 
@@ -79,51 +79,47 @@ export function JobsPage() {
         </label>
       </section>
       <ErrorNote error={jobs.error} />
-      {jobs.isLoading && <Loading />}
-      {jobs.data &&
-        (jobs.data.items.length === 0 ? (
-          <Empty>No jobs match.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Job</th>
-                  <th>Pipeline</th>
-                  <th>Status</th>
-                  <th>Trigger</th>
-                  <th>Created</th>
-                  <th className="num">Duration</th>
-                  <th>Attempt</th>
+      <Listing query={jobs} empty="No jobs match.">
+        {(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Job</th>
+                <th>Pipeline</th>
+                <th>Status</th>
+                <th>Trigger</th>
+                <th>Created</th>
+                <th className="num">Duration</th>
+                <th>Attempt</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((j) => (
+                <tr key={j.id}>
+                  <td>
+                    <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
+                  </td>
+                  <td>
+                    <Link to={`/pipelines/${j.pipelineId}`}>
+                      {names.get(j.pipelineId) ?? j.pipelineId.slice(0, 8)}
+                    </Link>{' '}
+                    v{j.pipelineVersion}
+                  </td>
+                  <td>
+                    <Status status={j.status} />
+                  </td>
+                  <td>{j.triggerType}</td>
+                  <td>{when(j.createdAt)}</td>
+                  <td className="num">{duration(j.durationMs)}</td>
+                  <td>
+                    {j.attempt}/{j.maxAttempts}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {jobs.data.items.map((j) => (
-                  <tr key={j.id}>
-                    <td>
-                      <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
-                    </td>
-                    <td>
-                      <Link to={`/pipelines/${j.pipelineId}`}>
-                        {names.get(j.pipelineId) ?? j.pipelineId.slice(0, 8)}
-                      </Link>{' '}
-                      v{j.pipelineVersion}
-                    </td>
-                    <td>
-                      <Status status={j.status} />
-                    </td>
-                    <td>{j.triggerType}</td>
-                    <td>{when(j.createdAt)}</td>
-                    <td className="num">{duration(j.durationMs)}</td>
-                    <td>
-                      {j.attempt}/{j.maxAttempts}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ))}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
       {jobs.data && (
         <Pager
           total={jobs.data.total}

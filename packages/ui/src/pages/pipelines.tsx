@@ -4,7 +4,7 @@ import { Link } from 'react-router';
 import { can } from '../access.ts';
 import { currentSession, get } from '../api/client.ts';
 import type { Page, Pipeline } from '../api/types.ts';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { Pager } from '../components/pager.tsx';
 import { Status, when } from '../components/status.tsx';
 
@@ -44,47 +44,43 @@ export function PipelinesPage() {
         />
       </label>
       <ErrorNote error={list.error} />
-      {list.isLoading && <Loading />}
-      {list.data &&
-        (list.data.items.length === 0 ? (
-          <Empty>No pipelines{q ? ` matching “${q}”` : ''}.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Version</th>
-                  <th>Last run</th>
-                  <th>Next scheduled run</th>
-                  <th>Updated</th>
+      <Listing query={list} empty={<>No pipelines{q ? ` matching “${q}”` : ''}.</>}>
+        {(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Version</th>
+                <th>Last run</th>
+                <th>Next scheduled run</th>
+                <th>Updated</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((p) => (
+                <tr key={p.id}>
+                  <td>
+                    <Link to={`/pipelines/${p.id}`}>{p.name}</Link>
+                    {p.description && <div className="muted">{p.description}</div>}
+                  </td>
+                  <td>v{p.version}</td>
+                  <td>
+                    {p.lastRun ? (
+                      <Link to={`/jobs/${p.lastRun.id}`}>
+                        <Status status={p.lastRun.status} /> {when(p.lastRun.createdAt)}
+                      </Link>
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
+                  <td>{when(p.nextRunAt)}</td>
+                  <td>{when(p.updatedAt)}</td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((p) => (
-                  <tr key={p.id}>
-                    <td>
-                      <Link to={`/pipelines/${p.id}`}>{p.name}</Link>
-                      {p.description && <div className="muted">{p.description}</div>}
-                    </td>
-                    <td>v{p.version}</td>
-                    <td>
-                      {p.lastRun ? (
-                        <Link to={`/jobs/${p.lastRun.id}`}>
-                          <Status status={p.lastRun.status} /> {when(p.lastRun.createdAt)}
-                        </Link>
-                      ) : (
-                        <span className="muted">never</span>
-                      )}
-                    </td>
-                    <td>{when(p.nextRunAt)}</td>
-                    <td>{when(p.updatedAt)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ))}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
       {list.data && <Pager total={list.data.total} limit={LIMIT} offset={offset} onOffset={setOffset} />}
     </>
   );

@@ -4,7 +4,7 @@ import { Link, useSearchParams } from 'react-router';
 import { can } from '../access.ts';
 import { api, currentSession, get } from '../api/client.ts';
 import type { Page, Pipeline } from '../api/types.ts';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { Status, when } from '../components/status.tsx';
 
 interface Schedule {
@@ -195,81 +195,77 @@ export function SchedulesPage() {
         </section>
       )}
       <ErrorNote error={list.error ?? toggle.error ?? remove.error} />
-      {list.isLoading && <Loading />}
-      {list.data &&
-        (list.data.items.length === 0 ? (
-          <Empty>No schedules.</Empty>
-        ) : (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th>Pipeline</th>
-                  <th>Cron</th>
-                  <th>Time zone</th>
-                  <th>State</th>
-                  <th>Next runs</th>
-                  <th>Last run</th>
-                  <th />
+      <Listing query={list} empty="No schedules.">
+        {(items) => (
+          <table>
+            <thead>
+              <tr>
+                <th>Pipeline</th>
+                <th>Cron</th>
+                <th>Time zone</th>
+                <th>State</th>
+                <th>Next runs</th>
+                <th>Last run</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.id}>
+                  <td>
+                    {s.pipelineId ? (
+                      <Link to={`/pipelines/${s.pipelineId}`}>{names.get(s.pipelineId) ?? s.name}</Link>
+                    ) : (
+                      <span title="the platform's own maintenance">{s.name}</span>
+                    )}
+                  </td>
+                  <td>
+                    <code>{s.cron}</code>
+                  </td>
+                  <td>{s.timezone}</td>
+                  <td>{s.paused ? <Status status="paused" /> : <Status status="active" />}</td>
+                  <td>{s.paused ? '—' : s.nextRuns.slice(0, 3).map(when).join(', ')}</td>
+                  <td>{when(s.lastRunAt)}</td>
+                  <td className="row">
+                    {can(role, 'schedules:pause') && (
+                      <button type="button" className="secondary" onClick={() => toggle.mutate(s)}>
+                        {s.paused ? 'Resume' : 'Pause'}
+                      </button>
+                    )}
+                    {can(role, 'schedules:write') && (
+                      <button
+                        type="button"
+                        className="secondary"
+                        onClick={() => setEditing(editing === s.id ? null : s.id)}
+                      >
+                        Edit
+                      </button>
+                    )}
+                    {can(role, 'schedules:write') && !s.task && (
+                      <button
+                        type="button"
+                        className="danger"
+                        onClick={() => confirm('Delete this schedule?') && remove.mutate(s)}
+                      >
+                        Delete
+                      </button>
+                    )}
+                    {editing === s.id && (
+                      <EditSchedule
+                        s={s}
+                        onDone={() => {
+                          setEditing(null);
+                          void refresh();
+                        }}
+                      />
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((s) => (
-                  <tr key={s.id}>
-                    <td>
-                      {s.pipelineId ? (
-                        <Link to={`/pipelines/${s.pipelineId}`}>{names.get(s.pipelineId) ?? s.name}</Link>
-                      ) : (
-                        <span title="the platform's own maintenance">{s.name}</span>
-                      )}
-                    </td>
-                    <td>
-                      <code>{s.cron}</code>
-                    </td>
-                    <td>{s.timezone}</td>
-                    <td>{s.paused ? <Status status="paused" /> : <Status status="active" />}</td>
-                    <td>{s.paused ? '—' : s.nextRuns.slice(0, 3).map(when).join(', ')}</td>
-                    <td>{when(s.lastRunAt)}</td>
-                    <td className="row">
-                      {can(role, 'schedules:pause') && (
-                        <button type="button" className="secondary" onClick={() => toggle.mutate(s)}>
-                          {s.paused ? 'Resume' : 'Pause'}
-                        </button>
-                      )}
-                      {can(role, 'schedules:write') && (
-                        <button
-                          type="button"
-                          className="secondary"
-                          onClick={() => setEditing(editing === s.id ? null : s.id)}
-                        >
-                          Edit
-                        </button>
-                      )}
-                      {can(role, 'schedules:write') && !s.task && (
-                        <button
-                          type="button"
-                          className="danger"
-                          onClick={() => confirm('Delete this schedule?') && remove.mutate(s)}
-                        >
-                          Delete
-                        </button>
-                      )}
-                      {editing === s.id && (
-                        <EditSchedule
-                          s={s}
-                          onDone={() => {
-                            setEditing(null);
-                            void refresh();
-                          }}
-                        />
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ))}
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Listing>
     </>
   );
 }
