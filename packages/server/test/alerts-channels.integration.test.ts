@@ -14,6 +14,8 @@ import { createPipeline } from '../src/services/pipelines.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { apiCaller, type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
 
+const SLACK_SECRET = 'k3QvY8hookPathSecret';
+
 // Real jobs on a real worker, telling receivers this test starts: an HTTP server (webhook and
 // Slack), an SMTP server (email), one answering 500, one port nobody listens on.
 const SMTP_PASSWORD = 'smtp-pass-4711';
@@ -141,7 +143,8 @@ describe('alert channels', () => {
     const pipe = await exitPipeline('nightly');
     const channels: Channel[] = [
       { type: 'webhook', url: `${base}/hook`, headers: { 'x-token': HEADER_SECRET } },
-      { type: 'slack', url: `${base}/slack/T000/B000/XXXX` },
+      // Shaped like a Slack incoming-webhook URL: its path is the secret the API must mask.
+      { type: 'slack', url: `${base}/slack/services/T01SLUICE/B01ALERTS/${SLACK_SECRET}` },
       { type: 'email', to: ['ops@example.com'], host: '127.0.0.1', port: smtpPort, credential: 'smtp' },
       { type: 'webhook', url: `${base}/fail` },
       { type: 'webhook', url: `http://127.0.0.1:${closedPort}/nobody` },
@@ -197,7 +200,7 @@ describe('alert channels', () => {
     for (const text of shown) {
       expect(text).not.toContain(HEADER_SECRET);
       expect(text).not.toContain(SMTP_PASSWORD);
-      expect(text).not.toContain('/slack/T000');
+      expect(text).not.toContain(SLACK_SECRET);
     }
 
     const ok = await run(pipe, 0);

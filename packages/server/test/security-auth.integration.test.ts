@@ -194,9 +194,16 @@ describe('login rate limiting', () => {
     const u = await newUser('frank', 'viewer');
     for (let i = 0; i < LOGIN_LIMITS.perUser; i++)
       expect((await login('frank', `wrong-${i}`)).status).toBe(401);
-    const r = await login('frank', u.password);
-    expect(r.status).toBe(429);
-    expect(r.body.error.message).toMatch(/too many failed logins for user "frank"/);
+    const r = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      remoteAddress: `10.0.0.${address}`,
+      payload: { username: 'frank', password: u.password },
+    });
+    expect(r.statusCode).toBe(429);
+    expect(r.headers['retry-after']).toBe(String(LOGIN_LIMITS.windowMs / 1000));
+    const body = JSON.parse(r.body);
+    expect(body.error.message).toMatch(/too many failed logins for user "frank"/);
     // Other users are not locked out by frank's failures below the per-address limit.
     const g = await newUser('grace', 'viewer');
     expect((await login('grace', g.password)).status).toBe(200);

@@ -69,6 +69,9 @@ export function installErrorHandlers(app: FastifyInstance): void {
         );
     }
     if (err instanceof SluiceError) {
+      // A refusal that says when to come back (too many failed logins) says it in the header too.
+      const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof after === 'number') reply.header('retry-after', String(after));
       return reply.status(STATUS[err.code] ?? 500).send(body(err.code, err.message, err.issues));
     }
     if (typeof err.statusCode === 'number' && err.statusCode < 500) {

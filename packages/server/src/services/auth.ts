@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { and, eq, gt, isNull } from 'drizzle-orm';
+import { and, eq, isNull } from 'drizzle-orm';
 import { refreshTokens, users } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { type Identity, unauthorized } from '../security/identity.ts';
@@ -234,19 +234,4 @@ export async function verifyTotp(p: Platform, who: Identity, code: string, actor
     .set({ totpSecret: u.totpPending, totpPending: null, totpLastStep: step, updatedAt: new Date() })
     .where(eq(users.id, who.id));
   await audit(p.database.db, actor, { action: 'user.totp_enable', resourceType: 'user', resourceId: who.id });
-}
-
-/** Active refresh tokens of a user (for tests and session listings). */
-export async function liveSessions(p: Platform, userId: string): Promise<number> {
-  const rows = await p.database.db
-    .select({ id: refreshTokens.id })
-    .from(refreshTokens)
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        isNull(refreshTokens.revokedAt),
-        gt(refreshTokens.expiresAt, new Date()),
-      ),
-    );
-  return rows.length;
 }

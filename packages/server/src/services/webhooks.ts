@@ -16,7 +16,8 @@ export const signBody = (secret: string, body: Buffer | string) =>
   `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 // Unsealing costs a 600k-iteration PBKDF2; a webhook that fires often must not pay it each time.
-const unsealed = new Map<string, string>();
+// One entry per pipeline, replaced when its secret changes.
+const unsealed = new Map<string, { sealed: string; secret: string }>();
 
 /** A new secret for a pipeline's webhook (replacing any old one); shown in this answer only. */
 export async function rotateWebhookSecret(p: Platform, pipelineId: string, actor: Actor) {
@@ -64,10 +65,10 @@ export async function triggerWebhook(
       `missing or wrong ${SIGNATURE_HEADER}: send sha256=<hex HMAC-SHA256 of the body> made with the pipeline's webhook secret`,
     );
   if (!row?.secret || !row.active || !signature) throw refuse();
-  let secret = unsealed.get(row.secret);
+  let secret = unsealed.get(pipelineId)?.sealed === row.secret ? unsealed.get(pipelineId)!.secret : undefined;
   if (secret === undefined) {
     secret = (await unseal(p.masterKey, row.secret)) as string;
-    unsealed.set(row.secret, secret);
+    unsealed.set(pipelineId, { sealed: row.secret, secret });
   }
   if (!safeEqual(signBody(secret, raw), signature.trim())) throw refuse();
   let parameters: Record<string, unknown> = {};
