@@ -86,7 +86,12 @@ const withPlatform = (c: Command) =>
       'relative paths in pipeline specs resolve here (default: the working directory)',
     )
     .option('--concurrency <n>', 'jobs this process runs at once (default 2)', positiveInt)
-    .option('--step-memory <mb>', 'heap limit of each step process in MB (default 1024)', positiveInt);
+    .option('--step-memory <mb>', 'heap limit of each step process in MB (default 1024)', positiveInt)
+    .option(
+      '--steps-per-process <n>',
+      'steps of one pipeline a step process runs before it is replaced; 1 = a fresh process per step (default 100)',
+      positiveInt,
+    );
 
 withPlatform(
   program

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { runStepProcess, stepEnv } from '../src/worker/step-process.ts';
+import { stepEnv } from '../src/worker/step-entry.ts';
+import { StepHostPool } from '../src/worker/step-hosts.ts';
+import { runStepProcess } from '../src/worker/step-process.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
@@ -216,4 +218,95 @@ describe('a step in its own process', () => {
       delete process.env.SLUICE_TEST_SECRET;
     }
   });
+});
+
+describe('step processes kept between steps', () => {
+  /** Runs a shell step in the pool; resolves with the process that ran it and what it printed. */
+  async function step(hosts: StepHostPool, key: string, command: string[], env: Record<string, string> = {}) {
+    const workDir = dir();
+    const logs: string[] = [];
+    let pid = 0;
+    const r = await runStepProcess({
+      ...base(workDir, shell(...command), 's'),
+      env: { PATH: process.env.PATH ?? '', ...env },
+      pool: { hosts, key },
+      onSpawn: (p) => {
+        pid = p;
+      },
+      onEvent: (e) => {
+        if (e.type === 'log') logs.push(e.message);
+      },
+    });
+    return { r, pid, logs, workDir };
+  }
+  const processAlive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("runs a key's steps in one process, each with only its own environment and directory", async () => {
+    const hosts = new StepHostPool();
+    try {
+      const echo = ['sh', '-c', 'echo "[$FOO]" "$(pwd)"'];
+      const a = await step(hosts, 'p1', echo, { FOO: 'first' });
+      const b = await step(hosts, 'p1', echo);
+      const other = await step(hosts, 'p2', echo);
+      expect(a.r.status).toBe('success');
+      expect(b.pid).toBe(a.pid);
+      expect(other.pid).not.toBe(a.pid);
+      expect(a.logs).toContain(`[first] ${a.workDir}`);
+      expect(b.logs).toContain(`[] ${b.workDir}`);
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it('kills what a step left running but keeps the process for the next step', async () => {
+    const hosts = new StepHostPool();
+    try {
+      const arg = marker();
+      // setsid: the sleep leaves the step's process group, so only its mark finds it.
+      const a = await step(hosts, 'p', ['sh', '-c', `setsid sleep ${arg} > /dev/null 2>&1 &`]);
+      expect(a.r.status).toBe('success');
+      expect(alive(arg)).toBe(false);
+      expect(processAlive(a.pid)).toBe(true);
+      const b = await step(hosts, 'p', ['true']);
+      expect(b.pid).toBe(a.pid);
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it('replaces a process after a cancel and after its share of steps, and kills idle ones on close', async () => {
+    const hosts = new StepHostPool({ stepsPerProcess: 2 });
+    const arg = marker();
+    const ac = new AbortController();
+    let cancelledPid = 0;
+    const pending = runStepProcess({
+      ...base(dir(), shell('sleep', arg), 's'),
+      pool: { hosts, key: 'p' },
+      signal: ac.signal,
+      killGraceMs: 1000,
+      onSpawn: (p) => {
+        cancelledPid = p;
+      },
+    });
+    await started(arg);
+    ac.abort();
+    expect(await pending).toMatchObject({ status: 'cancelled' });
+    const a = await step(hosts, 'p', ['true']);
+    expect(a.pid).not.toBe(cancelledPid);
+    const b = await step(hosts, 'p', ['true']);
+    expect(b.pid).toBe(a.pid);
+    const c = await step(hosts, 'p', ['true']);
+    expect(c.pid).not.toBe(a.pid);
+    expect(processAlive(a.pid)).toBe(false);
+    hosts.close();
+    await sleep(200);
+    expect(processAlive(c.pid)).toBe(false);
+  }, 30_000);
 });

@@ -20,6 +20,7 @@ export interface PlatformFlags {
   filesDir?: string;
   concurrency?: number;
   stepMemory?: number;
+  stepsPerProcess?: number;
 }
 
 function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
@@ -32,6 +33,7 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
       ...(f.stepMemory ? { stepMemoryMb: f.stepMemory } : {}),
+      ...(f.stepsPerProcess ? { stepsPerProcess: f.stepsPerProcess } : {}),
     },
   };
 }

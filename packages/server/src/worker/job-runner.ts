@@ -20,7 +20,9 @@ import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, listSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
-import { runStepProcess, stepEnv } from './step-process.ts';
+import { stepEnv } from './step-entry.ts';
+import type { StepHostPool } from './step-hosts.ts';
+import { runStepProcess } from './step-process.ts';
 import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
@@ -38,6 +40,8 @@ export interface RunnerOptions {
   killGraceMs?: number;
   /** Extra connector modules every step process registers. */
   modules?: string[];
+  /** Step processes kept between steps of the same pipeline. Without it, one process per step. */
+  hosts?: StepHostPool;
 }
 
 // Failures a new attempt cannot fix: the spec, the data's quality or the checks themselves.
@@ -192,6 +196,7 @@ async function runAttempt(
       memoryMb: o.stepMemoryMb,
       ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
       ...(o.modules ? { modules: o.modules } : {}),
+      ...(o.hosts ? { pool: { hosts: o.hosts, key: job.pipelineId } } : {}),
       signal: cancel,
       onEvent: events.onEvent,
       // Drizzle queries run when awaited or then'd: `void` alone would never send this one.

@@ -9,11 +9,17 @@ import {
   type StepResources,
   toSluiceError,
 } from '@sluice/core';
+import { takeSpawned, watchSpawns } from './spawn-watch.ts';
+import { STEP_MARK_VAR } from './step-kill.ts';
 import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
 import { redactor } from './step-redact.ts';
 
-// The entry of a step's own process: runs one step of a pipeline with the engine and reports
-// over IPC. Isolation (memory limit, kill on cancel) is the parent's; this only runs and reports.
+watchSpawns();
+
+// The entry of a step process: runs steps of one pipeline with the engine, one at a time, and
+// reports each over IPC. Isolation (memory limit, kill on cancel, which steps may share this
+// process) is the parent's; this only runs and reports, and resets what a step may have changed
+// (environment, working directory) before the next.
 let redact = redactor(undefined);
 const send = (m: ChildMessage): Promise<void> =>
   new Promise((resolve) => {
@@ -21,11 +27,12 @@ const send = (m: ChildMessage): Promise<void> =>
     process.send(redact(m), undefined, undefined, () => resolve());
   });
 
-const abort = new AbortController();
+let abort = new AbortController();
+const registries = new Map<string, Promise<Registry>>();
 
-async function registryWith(modules: string[] | undefined): Promise<Registry> {
+async function loadRegistry(modules: string[]): Promise<Registry> {
   const registry = new Registry().register(...builtinConnectors);
-  for (const m of modules ?? []) {
+  for (const m of modules) {
     let mod: Record<string, unknown>;
     try {
       mod = (await import(m.startsWith('file:') ? m : pathToFileURL(m).href)) as Record<string, unknown>;
@@ -43,9 +50,35 @@ async function registryWith(modules: string[] | undefined): Promise<Registry> {
   return registry;
 }
 
+// Modules load once per process: a second step with the same list reuses the registry.
+function registryWith(modules: string[] = []): Promise<Registry> {
+  const key = modules.join('\0');
+  let r = registries.get(key);
+  if (!r) {
+    r = loadRegistry(modules);
+    r.catch(() => registries.delete(key));
+    registries.set(key, r);
+  }
+  return r;
+}
+
+/** The step sees exactly the environment it was given (plus the mark), whatever the last one set. */
+function resetEnvironment(env: Record<string, string>): void {
+  const mark = process.env[STEP_MARK_VAR];
+  for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+  Object.assign(process.env, env);
+  if (mark !== undefined) process.env[STEP_MARK_VAR] = mark;
+}
+
+let cpuBefore = process.cpuUsage();
+
 async function run(m: RunMessage): Promise<void> {
   redact = redactor(m.secrets);
+  abort = new AbortController();
+  takeSpawned();
   try {
+    resetEnvironment(m.env ?? {});
+    process.chdir(m.workDir);
     const report = await runPipeline(m.spec, {
       registry: await registryWith(m.modules),
       steps: [m.stepId],
@@ -61,18 +94,18 @@ async function run(m: RunMessage): Promise<void> {
       ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
       onEvent: (event) => void send({ type: 'event', event }),
     });
-    const cpu = process.cpuUsage();
+    const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      // maxRSS is in kilobytes: the process's peak, not its size now.
+      // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
-    await send({ type: 'result', report: { ...report.steps[0]!, resources } });
-    process.exit(0);
+    await send({ type: 'result', report: { ...report.steps[0]!, resources }, spawned: takeSpawned() });
   } catch (err) {
     const e = toSluiceError(err);
     await send({
       type: 'error',
+      spawned: takeSpawned(),
       error: {
         code: e.code,
         message: e.message,
@@ -80,19 +113,25 @@ async function run(m: RunMessage): Promise<void> {
         ...(e.issues.length ? { issues: e.issues } : {}),
       },
     });
-    process.exit(1);
+  } finally {
+    // What the step held (its credentials among them) is unreachable before the next one starts.
+    redact = redactor(undefined);
+    cpuBefore = process.cpuUsage();
   }
 }
 
-let started = false;
+let running = false;
 process.on('message', (m: ParentMessage) => {
-  if (m.type === 'run' && !started) {
-    started = true;
-    void run(m);
+  if (m.type === 'run' && !running) {
+    running = true;
+    void run(m).finally(() => {
+      running = false;
+    });
   } else if (m.type === 'cancel') abort.abort(new Error('cancelled'));
+  else if (m.type === 'retire') process.exit(0);
 });
 // The parent gone means no one can receive the result: stop rather than run on as an orphan.
 process.on('disconnect', () => {
   abort.abort(new Error('the worker went away'));
-  setTimeout(() => process.exit(1), 5000).unref();
+  setTimeout(() => process.exit(1), running ? 5000 : 0).unref();
 });

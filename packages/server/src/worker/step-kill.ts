@@ -109,3 +109,70 @@ export function killStepTree(pid: number | undefined, mark: string): void {
     targets = markedProcesses(mark);
   }
 }
+
+/** The pid most recently given to a process (Linux), or undefined without /proc. */
+export function lastPid(): number | undefined {
+  try {
+    const n = Number(readFileSync('/proc/loadavg', 'latin1').trim().split(' ').pop());
+    return Number.isInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// Beyond this many pids handed out during one step, scanning all of /proc costs no more.
+const MAX_RANGE = 2048;
+
+/**
+ * SIGKILLs what a step process started and left running (by its mark, and their descendants),
+ * sparing the process itself: it is kept for the next step. Whatever a step started got a pid
+ * handed out while it ran, and pids are handed out in order: with `since` (lastPid() when the
+ * step began), only the pids given since are looked at — a handful, instead of every process.
+ */
+export function killStepLeftovers(pid: number, mark: string, since: number | undefined): void {
+  const now = lastPid();
+  const range = since === undefined || now === undefined ? undefined : pidsBetween(since, now);
+  if (range && range.length === 0) return;
+  for (let pass = 0; pass < 3; pass++) {
+    const targets = (range ? markedAmong(range, mark) : markedProcesses(mark)).filter((p) => p !== pid);
+    let hit = false;
+    for (const p of targets) hit = kill(p) || hit;
+    if (!hit) return;
+  }
+}
+
+/** The pids after `from` up to `to`, counting across the wrap; undefined when too many to visit. */
+function pidsBetween(from: number, to: number): number[] | undefined {
+  const run = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+  if (to === from) return [];
+  if (to > from) return to - from > MAX_RANGE ? undefined : run(from + 1, to);
+  // Wrapped past pid_max: the new pids are those above `from`, then those from the bottom to `to`.
+  let max: number;
+  try {
+    max = Number(readFileSync('/proc/sys/kernel/pid_max', 'latin1')) - 1;
+  } catch {
+    return undefined;
+  }
+  if (!(max >= from) || max - from + to > MAX_RANGE) return undefined;
+  return [...run(from + 1, max), ...run(1, to)];
+}
+
+/** Of these pids, the live ones carrying the mark or descending from one that does. */
+function markedAmong(pids: number[], mark: string): number[] {
+  const entry = `${STEP_MARK_VAR}=${mark}`;
+  const found = new Set<number>();
+  // In pid order a parent comes before its children (all were started within the range).
+  for (const pid of pids) {
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'latin1');
+    } catch {
+      continue; // gone, or never was
+    }
+    const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, 'm'))?.[1];
+    // A thread's id is in the range too (a thread of the kept process itself, say): not a process.
+    if (field('Tgid') !== String(pid) || field('State') === 'Z') continue;
+    if (found.has(Number(field('PPid'))) || carriesMark(pid, entry)) found.add(pid);
+  }
+  return [...found];
+}

@@ -1,6 +1,6 @@
 import type { ErrorReport, RunEvent, StepReport } from '@sluice/core';
 
-/** What the worker sends a step's process: one `run`, then perhaps a `cancel`. */
+/** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
 export interface RunMessage {
   type: 'run';
   spec: unknown;
@@ -27,9 +27,10 @@ export interface RunMessage {
   secrets?: Record<string, unknown>;
 }
 
-export type ParentMessage = RunMessage | { type: 'cancel' };
+/** `retire`: the process is done with (idle too long, or it ran its share of steps) and exits. */
+export type ParentMessage = RunMessage | { type: 'cancel' } | { type: 'retire' };
 
 export type ChildMessage =
   | { type: 'event'; event: RunEvent }
-  | { type: 'result'; report: StepReport }
-  | { type: 'error'; error: ErrorReport };
+  | { type: 'result'; report: StepReport; spawned: boolean }
+  | { type: 'error'; error: ErrorReport; spawned: boolean };

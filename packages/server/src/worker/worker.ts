@@ -3,16 +3,28 @@ import { hostname } from 'node:os';
 import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { DEAD_LETTER_QUEUE, JOBS_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { feedJobs } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
+import { StepHostPool } from './step-hosts.ts';
 import { writeLog } from './step-recorder.ts';
 
-export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId'>> {
+export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId' | 'hosts'>> {
   /** Jobs this process runs at once. @defaultValue 2 */
   concurrency?: number;
+  /**
+   * Steps (of one pipeline) a step process runs before it is replaced; 1 starts a fresh process
+   * for every step. @defaultValue 100
+   */
+  stepsPerProcess?: number;
 }
 
-const defaults = { concurrency: 2, stepConcurrency: 4, stepMemoryMb: 1024 } satisfies WorkerOptions;
+const defaults = {
+  concurrency: 2,
+  stepConcurrency: 4,
+  stepMemoryMb: 1024,
+  stepsPerProcess: 100,
+} satisfies WorkerOptions;
 
 export interface Worker {
   id: string;
@@ -56,39 +68,31 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   beat.unref();
   cancels.unref();
 
+  // As many kept processes as steps can run at once: a busy worker never starts one for nothing.
+  const hosts = new StepHostPool({
+    stepsPerProcess: o.stepsPerProcess,
+    maxIdle: o.stepsPerProcess > 1 ? o.concurrency * o.stepConcurrency : 0,
+  });
   const runner: RunnerOptions = {
     workerId: id,
+    hosts,
     stepConcurrency: o.stepConcurrency,
     stepMemoryMb: o.stepMemoryMb,
     ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
     ...(o.modules ? { modules: o.modules } : {}),
   };
-  // One job per fetch: jobs run for minutes, and a fetched batch would sit idle behind the first.
-  // pg-boss waits out the rest of the polling interval after a job shorter than it, so the interval
-  // bounds each slot's rate of short jobs (measured, 200 one-step jobs on 2 workers × 2 slots: a 2 s
-  // interval took 96 s, 0.5 s took 43 s, then CPU-bound by one process per step).
-  await p.queue.work<JobMessage>(
-    JOBS_QUEUE,
-    {
-      localConcurrency: o.concurrency,
-      batchSize: 1,
-      pollingIntervalSeconds: 0.5,
-      notifyPollingIntervalSeconds: 0.5,
-    },
-    async ([m]) => {
-      const jobId = m!.data.jobId;
-      const ac = new AbortController();
-      running.set(jobId, ac);
-      const done = runJob(p, jobId, runner, ac.signal);
-      settling.add(done);
-      try {
-        await done;
-      } finally {
-        running.delete(jobId);
-        settling.delete(done);
-      }
-    },
-  );
+  const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
+    const ac = new AbortController();
+    running.set(jobId, ac);
+    const done = runJob(p, jobId, runner, ac.signal);
+    settling.add(done);
+    try {
+      await done;
+    } finally {
+      running.delete(jobId);
+      settling.delete(done);
+    }
+  });
   // A message pg-boss gave up on (its worker died too often) lands here: the job is dead-lettered.
   await p.queue.work<JobMessage>(DEAD_LETTER_QUEUE, { pollingIntervalSeconds: 5 }, async ([m]) => {
     const jobId = m!.data.jobId;
@@ -111,7 +115,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     id,
     stop: async ({ graceMs = 10_000 } = {}) => {
       clearInterval(beat);
-      await p.queue.offWork(JOBS_QUEUE, { wait: false }).catch(() => undefined);
+      await feed.stop();
       await p.queue.offWork(DEAD_LETTER_QUEUE, { wait: false }).catch(() => undefined);
       const all = Promise.allSettled([...settling]);
       const late = await Promise.race([
@@ -123,6 +127,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
         await all;
       }
       clearInterval(cancels);
+      hosts.close();
       await db
         .delete(workers)
         .where(eq(workers.id, id))
