@@ -8,6 +8,8 @@ await build({
   entryPoints: {
     sluice: new URL('../packages/cli/src/main.ts', import.meta.url).pathname,
     'step-child': new URL('../packages/server/src/worker/step-child.ts', import.meta.url).pathname,
+    // The worker threads of parallel flows load this, beside the bundle (see worker-module.ts).
+    'flow-worker': new URL('../packages/connectors/src/worker.ts', import.meta.url).pathname,
   },
   outdir: new URL('../packages/cli/dist', import.meta.url).pathname,
   outExtension: { '.js': '.mjs' },

@@ -36,6 +36,11 @@ program
   .option('--resume', 'continue an interrupted run from its checkpoints')
   .option('--max-quarantine <n>', 'fail a step that quarantines more rows than this', nonNegativeInt)
   .option('--state-dir <dir>', 'where checkpoints and quarantine go (default .sluice/runs/<name>)')
+  .option(
+    '--threads <n>',
+    'worker threads for flows that can use them (default: one per core; 1 runs on the main thread)',
+    positiveInt,
+  )
   .option('-q, --quiet', 'no progress display')
   .action(async (spec: string, opts) => {
     process.exitCode = await runCommand(spec, opts);

@@ -77,6 +77,72 @@ export interface SourceContext<C> extends ComponentContext<C> {
   setOrigin(origin: string): void;
 }
 
+/**
+ * A module that, started as a worker thread, serves the connectors naming it (it calls
+ * `serveFlowChunks` with a registry holding them). The parallel path runs a flow in worker threads
+ * only when all its components name the same one: a connector a worker cannot import (one loaded
+ * from a user's module, say) names none, and its flows run on the main thread.
+ */
+export interface WorkerModule {
+  /** Where the module is; `register`, when given, is a module whose `register()` must run first (a TypeScript loader). */
+  resolve(): { url: URL; register?: string };
+}
+
+/** Where a chunk of a source's input starts: its byte offset and the 1-based line of its first record. */
+export interface ChunkStart {
+  offset: number;
+  line: number;
+}
+
+/**
+ * How the main thread cuts a source's input into chunks that parse on their own. Cuts fall only
+ * between records, so every chunk holds whole records.
+ */
+export interface ChunkSplit {
+  /** The file to read, absolute. */
+  readonly path: string;
+  /** Its size in bytes, for progress. */
+  readonly size: number;
+  /** Where the first chunk starts (after a header, or at the position resumed from). */
+  readonly start: ChunkStart;
+  /** Handed to every `parse` (the CSV source's columns). */
+  readonly shared: Json;
+  /**
+   * Rows per batch of `read`: quarantine entries of a chunk are recorded in the order `read`
+   * would record them, batch by batch, and the quarantine limit checked after each batch.
+   */
+  readonly batchRows: number;
+  /**
+   * Scans `buf` from `from` on (the bytes before were scanned by earlier calls on the same bytes,
+   * whose state the cutter keeps; `buf` always starts where the last cut was made). Returns the
+   * index just after the last record boundary seen so far, -1 when none, and how far it scanned.
+   */
+  cut(buf: Uint8Array, from: number): { boundary: number; scanned: number };
+  /** Lines a chunk spans, to number the first record of the next one. */
+  lines(chunk: Uint8Array): number;
+  /** The source position to checkpoint after the chunk ending at `end` (as `read` would report it). */
+  position(end: ChunkStart): Json;
+}
+
+/** A source whose input can be parsed chunk by chunk, in any order (the parallel path). */
+export interface ChunkedRead<C> {
+  /**
+   * Main thread, instead of `read`: reads what must be read first (a header) and returns how to
+   * cut the rest, or undefined to have the flow read serially after all (compressed input, a
+   * format the cutter cannot follow), or when fewer than `minBytes` are left to read: threads
+   * would cost more than they save. Must not quarantine rows.
+   */
+  split(ctx: SourceContext<C>, minBytes: number): Promise<ChunkSplit | undefined>;
+  /**
+   * In a worker: the rows of one chunk, exactly as `read` would have produced them, in batches
+   * of about the size `read` yields (small batches keep rows short-lived: parsing a whole chunk
+   * before transforming any of it cost twice the CPU, measured, mostly in the garbage collector).
+   * Bad records go to `ctx.quarantine` with their absolute line and offset. A chunk ends at a
+   * record boundary or at the end of the input (where the last record may lack its terminator).
+   */
+  parse(ctx: ComponentContext<C>, chunk: Buffer, start: ChunkStart, shared: Json): Iterable<Row[]>;
+}
+
 export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly kind: 'source';
   readonly name: string;
@@ -84,6 +150,10 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** Lets the parallel path run this source's parsing in worker threads. */
+  readonly chunked?: ChunkedRead<Static<S>>;
+  /** The worker module that can load this connector (see WorkerModule). */
+  readonly worker?: WorkerModule;
   /**
    * Yields batches until the input is exhausted. Called once per run; the async generator's
    * `finally` must release every resource, as the runner stops early on abort or failure.
@@ -106,6 +176,12 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly example?: Static<S>;
   /** True when one input row may become several; the flow then skips the row-count balance. */
   readonly fanOut?: boolean;
+  /**
+   * True when each output row depends only on its input row and the config: no state across rows
+   * or batches, no I/O. Such a transform may run on chunks of the input in several worker threads.
+   */
+  readonly rowLocal?: boolean;
+  readonly worker?: WorkerModule;
   /** Called once per run, before the first batch: compile expressions and schemas here. */
   create(ctx: ComponentContext<Static<S>>): TransformFn | Promise<TransformFn>;
 }
@@ -163,6 +239,27 @@ export interface SinkWriter {
   close(): Promise<SinkResult>;
   /** Releases resources after a failure, leaving committed data and checkpoints for resume. */
   abort(error: unknown): Promise<void>;
+  /**
+   * Sinks with a `rowEncoder`: the state the encoder needs (the columns), once it is fixed, and
+   * undefined until then (a CSV sink learns its columns from the first row it is written). May be
+   * called any time after `start`.
+   */
+  encoderState?(): Json | undefined;
+  /**
+   * Sinks with a `rowEncoder`: appends what the encoder made of `rows` rows, as `write` would have.
+   * Resolves true when `data` was copied (its buffer may be reused at once), false when the sink
+   * keeps it (queued for a socket, say).
+   */
+  writeEncoded?(data: Uint8Array, rows: number): Promise<boolean>;
+}
+
+/**
+ * A sink's row encoding as a pure function, so that it can run in a worker thread: the bytes
+ * `write` would send for a batch, given the writer's `encoderState`. Rows the destination cannot
+ * take go to `ctx.quarantine`, as `write` would send them.
+ */
+export interface RowEncoder<C> {
+  create(ctx: ComponentContext<C>, state: Json): (rows: Row[]) => Uint8Array;
 }
 
 export interface SinkDefinition<S extends TSchema = TSchema> {
@@ -174,6 +271,9 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly example?: Static<S>;
   /** True when `recover` finds checkpoints at the destination (exactly-once across crashes). */
   readonly transactional?: boolean;
+  /** Lets the parallel path encode rows in worker threads; the writer then has `writeEncoded`. */
+  readonly rowEncoder?: RowEncoder<Static<S>>;
+  readonly worker?: WorkerModule;
   open(ctx: SinkContext<Static<S>>): Promise<SinkWriter>;
 }
 

@@ -8,6 +8,7 @@ import {
   type SinkWriter,
   SOURCE_LINE,
   type SourceBatch,
+  type SourceContext,
   type TransformFn,
 } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
@@ -15,6 +16,8 @@ import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/chec
 import { Checksum } from './internal/checksum.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
+import { type Delivered, runChunks } from './internal/parallel/pump.ts';
+import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 
@@ -31,6 +34,8 @@ export interface FlowEnv {
   onProgress(p: { rowsRead: number; done?: number; total?: number }): void;
   /** Receives the figures reached when the flow fails, for the failed step's report. */
   onFailure?(components: ComponentStats[]): void;
+  /** Worker threads for flows that can use them; undefined runs every flow on this thread. */
+  parallel?: ParallelSettings | undefined;
 }
 
 export interface FlowResult {
@@ -156,58 +161,82 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       }
     };
 
-    if (!from?.final) {
-      const fns: TransformFn[] = [];
-      for (let i = 0; i < step.transforms.length; i++) {
-        const t = step.transforms[i]!;
-        fns.push(await t.def.create(context(t, tMeters[i]!)));
+    let sinceCheckpoint = 0;
+    // Once a batch (or a chunk) reached every sink: progress, the quarantine limit and, every
+    // `checkpointEvery` source rows, a checkpoint at the position after it.
+    const delivered: Delivered = async (sourceRows, at, progress) => {
+      srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
+      checkQuarantine(step, env, quarantined, quarantine.path);
+      env.onProgress({ rowsRead: srcMeter.rowsIn, ...(progress ?? {}) });
+      if (at !== undefined) {
+        position = at;
+        sinceCheckpoint += sourceRows;
+        if (sinceCheckpoint >= step.checkpointEvery) {
+          await checkpoint(false);
+          sinceCheckpoint = 0;
+        }
       }
-      iterator = step.source.def
-        .read({
-          ...context(step.source, srcMeter),
-          resumeFrom: from?.position ?? undefined,
-          state: {
-            get: (k) => state[k],
-            set: (k, v) => {
-              state[k] = v;
-            },
+      if (signal.aborted) throw signal.reason;
+    };
+
+    if (!from?.final) {
+      const sourceCtx: SourceContext<unknown> = {
+        ...context(step.source, srcMeter),
+        resumeFrom: from?.position ?? undefined,
+        state: {
+          get: (k) => state[k],
+          set: (k, v) => {
+            state[k] = v;
           },
-          setOrigin: (o) => {
-            origin = o;
-          },
-        })
-        [Symbol.asyncIterator]();
-      let sinceCheckpoint = 0;
-      for (;;) {
-        let t0 = performance.now();
-        const next = await iterator.next();
-        srcMeter.ms += performance.now() - t0;
-        if (next.done) break;
-        const batch = next.value;
-        let rows = batch.rows;
-        let hashes = srcMeter.emitted(rows);
-        for (let i = 0; i < fns.length; i++) {
-          const m = tMeters[i]!;
-          m.rowsIn += rows.length;
-          t0 = performance.now();
-          const out = fns[i]!(rows);
-          rows = out instanceof Promise ? await out : out;
-          m.ms += performance.now() - t0;
-          hashes = m.emitted(rows, hashes);
+        },
+        setOrigin: (o) => {
+          origin = o;
+        },
+      };
+      const worker = env.parallel && parallelWorker(step);
+      const split = worker && (await step.source.def.chunked!.split(sourceCtx, env.parallel!.minBytes));
+      if (split) {
+        const components = [step.source, ...step.transforms, ...step.sinks];
+        const ctxs = components.map((c, i) => context(c, meters[i]!));
+        await runChunks(step, split, worker, {
+          options: env.parallel!,
+          baseDir: env.baseDir,
+          params: env.params,
+          signal,
+          writers,
+          meters,
+          quarantine: (c, entry) => ctxs[c]!.quarantine(entry),
+          checkLimit: () => checkQuarantine(step, env, quarantined, quarantine.path),
+          log: (c, level, message) => ctxs[c]!.log[level](message),
+          delivered,
+        });
+      } else {
+        const fns: TransformFn[] = [];
+        for (let i = 0; i < step.transforms.length; i++) {
+          const t = step.transforms[i]!;
+          fns.push(await t.def.create(context(t, tMeters[i]!)));
         }
-        if (rows.length > 0) await writeAll(writers, sMeters, rows);
-        srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
-        checkQuarantine(step, env, quarantined, quarantine.path);
-        env.onProgress({ rowsRead: srcMeter.rowsIn, ...(batch.progress ?? {}) });
-        if (batch.position !== undefined) {
-          position = batch.position;
-          sinceCheckpoint += batch.rows.length;
-          if (sinceCheckpoint >= step.checkpointEvery) {
-            await checkpoint(false);
-            sinceCheckpoint = 0;
+        iterator = step.source.def.read(sourceCtx)[Symbol.asyncIterator]();
+        for (;;) {
+          let t0 = performance.now();
+          const next = await iterator.next();
+          srcMeter.ms += performance.now() - t0;
+          if (next.done) break;
+          const batch = next.value;
+          let rows = batch.rows;
+          let hashes = srcMeter.emitted(rows);
+          for (let i = 0; i < fns.length; i++) {
+            const m = tMeters[i]!;
+            m.rowsIn += rows.length;
+            t0 = performance.now();
+            const out = fns[i]!(rows);
+            rows = out instanceof Promise ? await out : out;
+            m.ms += performance.now() - t0;
+            hashes = m.emitted(rows, hashes);
           }
+          if (rows.length > 0) await writeAll(writers, sMeters, rows);
+          await delivered(batch.rows.length, batch.position, batch.progress);
         }
-        if (signal.aborted) throw signal.reason;
       }
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       await checkpoint(true);
@@ -244,7 +273,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   }
 }
 
-async function writeAll(writers: SinkWriter[], meters: Meter[], rows: Row[]): Promise<void> {
+export async function writeAll(writers: SinkWriter[], meters: Meter[], rows: Row[]): Promise<void> {
   const t0 = performance.now();
   for (const m of meters) m.rowsIn += rows.length;
   if (writers.length === 1) await writers[0]!.write(rows);

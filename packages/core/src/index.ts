@@ -1,6 +1,9 @@
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
+  ChunkedRead,
+  ChunkSplit,
+  ChunkStart,
   ComponentContext,
   ConnectorDefinition,
   ConnectorKind,
@@ -8,6 +11,7 @@ export type {
   Logger,
   QuarantineEntry,
   Row,
+  RowEncoder,
   SinkContext,
   SinkDefinition,
   SinkResult,
@@ -21,6 +25,7 @@ export type {
   TaskResult,
   TransformDefinition,
   TransformFn,
+  WorkerModule,
 } from './connector.ts';
 export {
   defineSink,
@@ -35,6 +40,8 @@ export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { emptyStep, scheduleDag } from './internal/dag.ts';
 export type { ComponentStats } from './internal/meter.ts';
+export type { ParallelOptions } from './internal/parallel/settings.ts';
+export { serveFlowChunks } from './internal/parallel/worker.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';

@@ -7,6 +7,7 @@ import { runFlow } from './flow.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
+import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
 import type { Registry } from './registry.ts';
@@ -66,6 +67,13 @@ export interface RunOptions {
   /** Stored credentials by name, for components that name one (`credential:`). */
   credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   onEvent?: (event: RunEvent) => void;
+  /**
+   * Worker threads for flows that can use them (a file source, row-local transforms, sinks that
+   * encode rows off their writer; see docs/parallel.md); `false` runs every flow on the main
+   * thread. The output is the same either way.
+   * @defaultValue one thread per core (`threads: os.availableParallelism()`), for inputs of 8 MiB or more
+   */
+  parallel?: ParallelOptions | false;
 }
 
 interface RunState {
@@ -93,6 +101,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const redact = opts.redact ?? (<T>(v: T) => v);
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
+  const parallel = parallelSettings(opts.parallel);
   const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
   if (!opts.resume)
     await rm(join(stateDir, 'steps'), { recursive: true, force: true }).catch(() => undefined);
@@ -177,6 +186,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       logger: (c) => logger(step.id, c),
       onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
       onFailure: (cs) => partial.set(step.id, cs),
+      parallel,
     });
     const cs = result.components;
     const fanOut = step.transforms.some((t) => t.def.fanOut === true);

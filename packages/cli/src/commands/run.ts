@@ -13,6 +13,7 @@ export interface RunFlags {
   maxQuarantine?: number;
   stateDir?: string;
   quiet?: boolean;
+  threads?: number;
 }
 
 const LEVEL_COLOR = { debug: pc.dim, info: String, warn: pc.yellow, error: pc.red } as const;
@@ -46,6 +47,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       onEvent,
       ...(flags.maxQuarantine === undefined ? {} : { maxQuarantine: flags.maxQuarantine }),
       ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
+      ...(flags.threads === undefined ? {} : { parallel: { threads: flags.threads } }),
     });
   } catch (err) {
     if (flags.json) process.stdout.write(`${JSON.stringify(failedReport(err), null, 2)}\n`);

@@ -18,6 +18,11 @@ export interface CsvParseOptions {
   maxRecordChars: number;
   /** Used in error messages: the component and file being read. */
   where: string;
+  /**
+   * `detect`: the first record's terminator decides between LF (CRLF accepted) and CR. `lf`: LF,
+   * without looking, for a chunk cut from the middle of a file whose terminator is known.
+   */
+  newline: 'detect' | 'lf';
 }
 
 export const csvParseDefaults = {
@@ -29,6 +34,7 @@ export const csvParseDefaults = {
   startLine: 1,
   maxRecordChars: 1 << 28,
   where: 'csv',
+  newline: 'detect',
 } as const satisfies CsvParseOptions;
 
 /** Receives records in file order; may call the parser's `record*` methods while it runs. */
@@ -120,6 +126,7 @@ export class CsvParser {
     this.#latin1 = o.encoding === 'latin1';
     this.#line = o.startLine;
     this.#endBytes = o.startOffset;
+    if (o.newline === 'lf') this.#setNl(LF);
     this.#dec = createDecoder(o.encoding, {
       startOffset: o.startOffset,
       stripBom: o.startOffset === 0,
@@ -143,6 +150,11 @@ export class CsvParser {
     this.#final = true;
     this.#blocked = false;
     this.#retryAt = 0;
+  }
+
+  /** The record terminator once the first record is parsed: LF (CRLF too) or CR. */
+  get newline(): 'lf' | 'cr' | undefined {
+    return this.#nl < 0 ? undefined : this.#nl === LF ? 'lf' : 'cr';
   }
 
   /** Line number of the next record. */

@@ -1,4 +1,4 @@
-import { ErrorCode, type Row, SluiceError, SOURCE_LINE, type SourceContext } from '@sluice/core';
+import { type ComponentContext, ErrorCode, type Row, SluiceError, SOURCE_LINE } from '@sluice/core';
 import type { CsvSourceConfig } from '../sources/csv.ts';
 import {
   type Caster,
@@ -20,14 +20,14 @@ export class CsvRows implements CsvRecordHandler {
   parser!: CsvParser;
   /** Installed once the columns are known. */
   line: LineFn | undefined = undefined;
-  readonly #ctx: SourceContext<CsvSourceConfig>;
+  readonly #ctx: ComponentContext<CsvSourceConfig>;
   readonly #where: string;
   #build: BuildFn | null = null;
   #types: (CastType | null)[] | null = null;
   #casts: (Caster | null)[] | null = null;
   readonly #nulls: Set<string> | null;
 
-  constructor(ctx: SourceContext<CsvSourceConfig>, where: string) {
+  constructor(ctx: ComponentContext<CsvSourceConfig>, where: string) {
     this.#ctx = ctx;
     this.#where = where;
     this.#nulls = ctx.config.nullValues.length > 0 ? new Set(ctx.config.nullValues) : null;

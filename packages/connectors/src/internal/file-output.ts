@@ -76,9 +76,9 @@ export class FileOutput {
   #bytes = 0;
   #rows = 0;
   #startRows = 0;
-  #buffer: (string | Uint8Array)[] = [];
-  #buffered = 0;
+  /** Bytes appended and not written yet: `#scratch[0..#length]`. */
   #scratch: Buffer = Buffer.alloc(0);
+  #length = 0;
   /** The buffer of the write in flight, swapped with #scratch at each flush. */
   #spare: Buffer = Buffer.alloc(0);
   #writing: Promise<void> | undefined;
@@ -131,8 +131,9 @@ export class FileOutput {
   }
 
   /**
-   * Queues `text` (or its UTF-8 bytes, which must not change until the next `commit`) holding
-   * `rows` rows; once enough is queued, starts writing it (the previous write having finished).
+   * Queues `text` (or its UTF-8 bytes) holding `rows` rows; once enough is queued, starts writing
+   * it (the previous write having finished). The bytes are copied at once: the caller may reuse
+   * its buffer as soon as this returns (the parallel path hands buffers back to its threads).
    */
   async append(text: string | Uint8Array, rows: number): Promise<void> {
     if (this.#closed) {
@@ -142,10 +143,9 @@ export class FileOutput {
           'for it; rerun without --resume',
       );
     }
-    this.#buffer.push(text);
-    this.#buffered += text.length;
+    this.#put(text);
     this.#rows += rows;
-    if (this.#buffered >= FLUSH_BYTES) await this.#flush();
+    if (this.#length >= FLUSH_BYTES) await this.#flush();
   }
 
   /** Makes everything appended so far durable and returns the state to resume from here. */
@@ -175,7 +175,7 @@ export class FileOutput {
   /** Writes `trailer`, makes the file durable and moves it to its final path. */
   async close(trailer = ''): Promise<SinkResult> {
     if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.path };
-    if (trailer !== '') this.#buffer.push(trailer);
+    if (trailer !== '') this.#put(trailer);
     await this.#flush();
     await this.#settle();
     const handle = this.#open();
@@ -193,37 +193,37 @@ export class FileOutput {
    * to its last checkpoint, and a fresh run empties it.
    */
   async abort(): Promise<void> {
-    this.#buffer = [];
-    this.#buffered = 0;
+    this.#length = 0;
     await this.#settle().catch(() => undefined);
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close();
   }
 
-  async #flush(): Promise<void> {
-    if (this.#buffer.length === 0) return;
-    this.#opts.signal.throwIfAborted();
-    const texts = this.#buffer;
-    this.#buffer = [];
-    this.#buffered = 0;
-    // Encoding into one reused buffer measured ~2x faster than Buffer.from per flush, and
-    // allocates nothing; a UTF-16 code unit never takes more than 3 bytes of UTF-8.
-    let room = 0;
-    for (const t of texts) room += typeof t === 'string' ? t.length * 3 : t.length;
-    if (this.#scratch.length < room) this.#scratch = Buffer.allocUnsafe(Math.max(room, FLUSH_BYTES * 1.5));
-    const data = this.#scratch;
-    let length = 0;
-    for (const t of texts) {
-      if (typeof t === 'string') length += data.write(t, length);
-      else {
-        data.set(t, length);
-        length += t.length;
-      }
+  // Encoding into one reused buffer measured ~2x faster than Buffer.from per flush, and
+  // allocates nothing; a UTF-16 code unit never takes more than 3 bytes of UTF-8.
+  #put(text: string | Uint8Array): void {
+    const room = typeof text === 'string' ? text.length * 3 : text.length;
+    if (this.#length + room > this.#scratch.length) {
+      const next = Buffer.allocUnsafe(Math.max(FLUSH_BYTES * 1.5, 2 * (this.#length + room)));
+      this.#scratch.copy(next, 0, 0, this.#length);
+      this.#scratch = next;
     }
+    if (typeof text === 'string') this.#length += this.#scratch.write(text, this.#length);
+    else {
+      this.#scratch.set(text, this.#length);
+      this.#length += text.length;
+    }
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#length === 0) return;
+    this.#opts.signal.throwIfAborted();
     // The write runs while the next rows are encoded (measured: W2 waited ~100 ms in all for its
     // 1 MiB writes); the one before must be done first, as its buffer becomes the next scratch.
     await this.#settle();
+    const data = this.#scratch;
+    const length = this.#length;
     const writing = writeAt(this.#open(), data, length, this.#bytes);
     // Its failure is thrown by the next flush, commit, close or abort, never left unhandled.
     writing.catch(() => undefined);
@@ -231,6 +231,7 @@ export class FileOutput {
     this.#bytes += length;
     this.#scratch = this.#spare;
     this.#spare = data;
+    this.#length = 0;
   }
 
   async #settle(): Promise<void> {

@@ -6,9 +6,11 @@ import {
   type SinkContext,
   type SinkWriter,
   SluiceError,
+  SOURCE_LINE,
 } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 export const csvSinkConfig = Type.Object(
   {
@@ -49,6 +51,14 @@ export const csvSink = defineSink({
     'crash-safe and resumable.',
   config: csvSinkConfig,
   example: { path: 'out/orders.csv', overwrite: true, header: true, delimiter: ',', newline: '\n' },
+  rowEncoder: {
+    create(ctx, state) {
+      const { delimiter, newline } = ctx.config;
+      const encoder = new RecordEncoder((state as { columns: string[] }).columns, delimiter, ctx.componentId);
+      return (rows) => Buffer.from(encoder.records(rows, undefined, newline));
+    },
+  },
+  worker: builtinWorker,
   async open(ctx: SinkContext<CsvSinkConfig>): Promise<SinkWriter> {
     const cfg = ctx.config;
     if (cfg.delimiter === '"' || cfg.delimiter === '\n' || cfg.delimiter === '\r') {
@@ -89,6 +99,12 @@ export const csvSink = defineSink({
         if (encoder === undefined) await fix(Object.keys(rows[0]!));
         await out.append(encoder!.records(rows, out.rows, cfg.newline), rows.length);
       },
+      encoderState: () => (encoder === undefined ? undefined : { columns: encoder.columns }),
+      async writeEncoded(data, rows) {
+        ctx.signal.throwIfAborted();
+        if (rows > 0) await out.append(data, rows);
+        return true;
+      },
       async commit() {
         const state: CsvSinkState = { ...(await out.commit()), columns: encoder?.columns ?? null };
         return state;
@@ -118,16 +134,19 @@ class RecordEncoder {
     return this.columns.map((c) => this.#text(c)).join(this.#delimiter);
   }
 
-  /** All rows as text, each record followed by `newline`. */
-  records(rows: Row[], rowsBefore: number, newline: string): string {
+  /**
+   * All rows as text, each record followed by `newline`. `rowsBefore` (rows already in the file)
+   * numbers a row in errors; in a worker thread, which does not know it, its source line does.
+   */
+  records(rows: Row[], rowsBefore: number | undefined, newline: string): string {
     const columns = this.columns;
     const n = columns.length;
     const d = this.#delimiter;
     let text = '';
     for (let r = 0; r < rows.length; r++) {
       const row = rows[r]!;
-      let line = this.#field(row[columns[0]!], rowsBefore + r, columns[0]!);
-      for (let k = 1; k < n; k++) line += d + this.#field(row[columns[k]!], rowsBefore + r, columns[k]!);
+      let line = this.#field(row[columns[0]!], row, rowsBefore, r, columns[0]!);
+      for (let k = 1; k < n; k++) line += d + this.#field(row[columns[k]!], row, rowsBefore, r, columns[k]!);
       // An empty line is skipped by most readers (ours too): a one-column null must stay a record.
       text += (line === '' ? '""' : line) + newline;
     }
@@ -135,7 +154,7 @@ class RecordEncoder {
   }
 
   /** null/undefined stay empty and '' is quoted, as PostgreSQL writes them, so readers can tell them apart. */
-  #field(v: unknown, index: number, column: string): string {
+  #field(v: unknown, row: Row, rowsBefore: number | undefined, r: number, column: string): string {
     if (typeof v === 'string') return this.#text(v);
     if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
     if (v === null || v === undefined) return '';
@@ -146,7 +165,7 @@ class RecordEncoder {
     } catch (err) {
       throw new SluiceError(
         ErrorCode.CONFIG,
-        `${this.#where}: field "${column}" of output row ${index + 1} cannot be written as JSON text: ` +
+        `${this.#where}: field "${column}" of ${rowsBefore === undefined ? `the output row from source line ${row[SOURCE_LINE] ?? '?'}` : `output row ${rowsBefore + r + 1}`} cannot be written as JSON text: ` +
           `${(err as Error).message}. Cast it to a string first (a map or cast step).`,
         { cause: err },
       );

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSink, type Row, type SinkContext, type SinkWriter } from '@sluice/core';
+import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
-import { JsonRowEncoder } from '../internal/json-encode.ts';
-import { stringifyRow } from './ndjson.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
+import { jsonRows } from './ndjson.ts';
 
 export const jsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
 export type JsonSinkConfig = Static<typeof jsonSinkConfig>;
@@ -14,9 +14,18 @@ export const jsonSink = defineSink({
     'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
   config: jsonSinkConfig,
   example: { path: 'out/orders.json', overwrite: true },
+  // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
+  // separator depends only on how many rows precede and a resumed file matches a clean one.
+  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], []) },
+  worker: builtinWorker,
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
-    const encoder = new JsonRowEncoder();
+    const encode = jsonRows(ctx.componentId, [0x2c, 0x0a], []);
+    const writeEncoded = async (data: Uint8Array, rows: number) => {
+      ctx.signal.throwIfAborted();
+      if (rows > 0) await out.append(out.rows === 0 ? data.subarray(1) : data, rows);
+      return true;
+    };
     return {
       async start(resume) {
         await out.start(resume);
@@ -24,19 +33,10 @@ export const jsonSink = defineSink({
         if (resume === undefined) await out.append('[', 0);
       },
       async write(rows) {
-        ctx.signal.throwIfAborted();
-        const n = rows.length;
-        if (n === 0) return;
-        let index = out.rows;
-        const fallback = (row: Row) => stringifyRow(row, index, ctx.componentId);
-        // The separator depends only on how many rows precede, so a resumed file matches a clean one.
-        for (let i = 0; i < n; i++, index++) {
-          if (index > 0) encoder.byte(0x2c);
-          encoder.byte(0x0a);
-          encoder.row(rows[i]!, fallback);
-        }
-        await out.append(encoder.take(), n);
+        await writeEncoded(encode(rows, out.rows), rows.length);
       },
+      encoderState: () => null,
+      writeEncoded,
       commit: () => out.commit(),
       close: () => out.close('\n]\n'),
       abort: () => out.abort(),

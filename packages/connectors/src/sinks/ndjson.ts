@@ -6,9 +6,11 @@ import {
   type SinkContext,
   type SinkWriter,
   SluiceError,
+  SOURCE_LINE,
 } from '@sluice/core';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
 import { JsonRowEncoder } from '../internal/json-encode.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 export const ndjsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
 export type NdjsonSinkConfig = Static<typeof ndjsonSinkConfig>;
@@ -19,25 +21,25 @@ export const ndjsonSink = defineSink({
   summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
   config: ndjsonSinkConfig,
   example: { path: 'out/orders.ndjson', overwrite: true },
+  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a]) },
+  worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
-    const encoder = new JsonRowEncoder();
+    const encode = jsonRows(ctx.componentId, [], [0x0a]);
+    const writeEncoded = async (data: Uint8Array, rows: number) => {
+      ctx.signal.throwIfAborted();
+      if (rows > 0) await out.append(data, rows);
+      return true;
+    };
     return {
       async start(resume) {
         await out.start(resume);
       },
       async write(rows) {
-        ctx.signal.throwIfAborted();
-        if (rows.length === 0) return;
-        let index = out.rows;
-        // One closure a batch, not one a row: the fallback needs the row's index for its message.
-        const fallback = (row: Row) => stringifyRow(row, index, ctx.componentId);
-        for (let i = 0; i < rows.length; i++, index++) {
-          encoder.row(rows[i]!, fallback);
-          encoder.byte(0x0a);
-        }
-        await out.append(encoder.take(), rows.length);
+        await writeEncoded(rows.length === 0 ? EMPTY : encode(rows, out.rows), rows.length);
       },
+      encoderState: () => null,
+      writeEncoded,
       commit: () => out.commit(),
       close: () => out.close(),
       abort: () => out.abort(),
@@ -45,15 +47,44 @@ export const ndjsonSink = defineSink({
   },
 });
 
+const EMPTY = new Uint8Array(0);
+
+/**
+ * An encoder of rows as JSON, each between the bytes `before` and `after`. `rowsBefore` (rows
+ * already in the output) numbers a row that has no JSON form in the error; in a worker thread,
+ * which does not know it, the row's source line names it instead.
+ */
+export function jsonRows(
+  where: string,
+  before: number[],
+  after: number[],
+): (rows: Row[], rowsBefore?: number) => Buffer {
+  const encoder = new JsonRowEncoder();
+  return (rows, rowsBefore) => {
+    let index = rowsBefore ?? 0;
+    // One closure a batch, not one a row: the fallback needs the row's index for its message.
+    const fallback = (row: Row) => stringifyRow(row, rowsBefore === undefined ? undefined : index, where);
+    for (let i = 0; i < rows.length; i++, index++) {
+      for (const b of before) encoder.byte(b);
+      encoder.row(rows[i]!, fallback);
+      for (const b of after) encoder.byte(b);
+    }
+    return encoder.take();
+  };
+}
+
 /** One row's JSON; Dates become ISO strings through their toJSON, like everywhere in JSON. */
-export function stringifyRow(row: Row, index: number, where: string): string {
+export function stringifyRow(row: Row, index: number | undefined, where: string): string {
   try {
     return JSON.stringify(row);
   } catch (err) {
+    const line = row[SOURCE_LINE];
+    const which =
+      index !== undefined ? `row ${index + 1} of the output` : `the row from source line ${line ?? '?'}`;
     // BigInt values and cycles are the usual causes; neither has a JSON form to fall back on.
     throw new SluiceError(
       ErrorCode.CONFIG,
-      `${where}: row ${index + 1} of the output cannot be written as JSON: ${(err as Error).message}. ` +
+      `${where}: ${which} cannot be written as JSON: ${(err as Error).message}. ` +
         'Cast BigInt fields to string or number (a map or cast step) and remove circular references.',
       { cause: err },
     );

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  type ComponentContext,
   defineSink,
   ErrorCode,
   FatalError,
@@ -25,6 +26,7 @@ import {
   stageSql,
   type TableColumn,
 } from '../internal/pg-table.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const Config = Type.Object(
   {
@@ -253,31 +255,40 @@ class PostgresWriter implements SinkWriter {
     if (signal.aborted) throw signal.reason;
     if (rows.length === 0) return;
     const columns = this.#columns ?? (await this.#prepare(rows));
-    const into = this.#stage ?? this.#target;
-    this.#copy ??= new CopyIn(
-      this.#conn.client,
-      `COPY ${into} (${identList(columns)}) FROM STDIN`,
-      COPY_BUFFER_BYTES,
-    );
-    const copy = this.#copy;
     const step = this.#ctx.config.batchRows ?? rows.length;
     for (let i = 0; i < rows.length; i += step) {
-      const batch = this.#encoder.encode(
-        rows,
-        columns,
-        this.#arrayColumns,
-        i,
-        Math.min(rows.length, i + step),
-      );
-      for (const bad of batch.rejected) {
-        this.#ctx.quarantine({ reason: `${bad.reason} (table ${this.#location})`, row: rows[bad.index]! });
-      }
-      if (batch.data.length === 0) continue;
-      try {
-        await copy.write(batch.data, signal);
-      } catch (err) {
-        throw signal.aborted ? err : this.#copyFailed(err);
-      }
+      const to = Math.min(rows.length, i + step);
+      await this.#send(copyRows(this.#ctx, this.#encoder, rows, columns, this.#arrayColumns, i, to));
+    }
+  }
+
+  encoderState(): Json | undefined {
+    return this.#columns === undefined
+      ? undefined
+      : { columns: this.#columns, arrayColumns: this.#arrayColumns };
+  }
+
+  async writeEncoded(data: Uint8Array): Promise<boolean> {
+    const signal = this.#ctx.signal;
+    if (signal.aborted) throw signal.reason;
+    await this.#send(data);
+    // The COPY stream holds the bytes until the socket took them.
+    return false;
+  }
+
+  /** Queues COPY data, opening the COPY first when none is open. */
+  async #send(data: Uint8Array): Promise<void> {
+    if (data.length === 0) return;
+    const signal = this.#ctx.signal;
+    this.#copy ??= new CopyIn(
+      this.#conn.client,
+      `COPY ${this.#stage ?? this.#target} (${identList(this.#columns!)}) FROM STDIN`,
+      COPY_BUFFER_BYTES,
+    );
+    try {
+      await this.#copy.write(data, signal);
+    } catch (err) {
+      throw signal.aborted ? err : this.#copyFailed(err);
     }
   }
 
@@ -360,12 +371,44 @@ class PostgresWriter implements SinkWriter {
   }
 }
 
+/**
+ * Rows `from`..`to` as COPY data; rows with a value PostgreSQL cannot store go to quarantine.
+ * The writer's `write` and the parallel path's encoder (in a worker thread) both use it.
+ */
+function copyRows(
+  ctx: ComponentContext<Config>,
+  encoder: CopyEncoder,
+  rows: Row[],
+  columns: readonly string[],
+  arrayColumns: readonly boolean[],
+  from: number,
+  to: number,
+): Buffer {
+  const batch = encoder.encode(rows, columns, arrayColumns, from, to);
+  for (const bad of batch.rejected) {
+    const table = `${ctx.config.schema}.${ctx.config.table}`;
+    ctx.quarantine({ reason: `${bad.reason} (table ${table})`, row: rows[bad.index]! });
+  }
+  return batch.data;
+}
+
+/** What the encoder needs from the writer, which learns it from the table and the first rows. */
+type EncoderState = { columns: string[]; arrayColumns: boolean[] };
+
 export const postgresSink = defineSink({
   name: 'postgres',
   version: '1.0.0',
   summary: 'Writes rows to a PostgreSQL table with COPY, exactly once: data and checkpoint commit together.',
   config: Config,
   transactional: true,
+  rowEncoder: {
+    create(ctx, state) {
+      const { columns, arrayColumns } = state as EncoderState;
+      const encoder = new CopyEncoder();
+      return (rows) => copyRows(ctx, encoder, rows, columns, arrayColumns, 0, rows.length);
+    },
+  },
+  worker: builtinWorker,
   example: {
     url: 'postgres://etl@localhost:5432/warehouse',
     table: 'orders',

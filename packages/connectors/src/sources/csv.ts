@@ -1,17 +1,18 @@
 import { type Static, Type } from '@sinclair/typebox';
-import {
-  defineSource,
-  ErrorCode,
-  type Json,
-  SluiceError,
-  type SourceBatch,
-  type SourceContext,
-} from '@sluice/core';
+import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
 import { CAST_TYPES } from '../internal/cast.ts';
-import { CsvParser } from '../internal/csv-parse.ts';
+import { csvChunks } from '../internal/csv-chunks.ts';
 import { CsvRows } from '../internal/csv-rows.ts';
+import {
+  type CsvPosition,
+  checkConfig,
+  csvParser,
+  fullBatches,
+  gzipped,
+  toPosition,
+} from '../internal/csv-setup.ts';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
-import { Resume, resumeState } from '../internal/resume-state.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const ColumnTypeSchema = Type.Union(
   CAST_TYPES.map((t) => Type.Literal(t)),
@@ -89,13 +90,6 @@ export const csvSourceConfig = Type.Object(
 );
 export type CsvSourceConfig = Static<typeof csvSourceConfig>;
 
-/** Saved with each checkpoint; the columns are kept because a resumed read never sees the header. */
-interface CsvPosition {
-  offset: number;
-  line: number;
-  columns: string[];
-}
-
 export const csvSource = defineSource({
   name: 'csv',
   version: '1.0.0',
@@ -115,6 +109,8 @@ export const csvSource = defineSource({
     chunkSize: 1 << 20,
   },
   read: readCsv,
+  chunked: csvChunks,
+  worker: builtinWorker,
 });
 
 async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<SourceBatch> {
@@ -124,19 +120,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   // Set up (and fail on a bad resume position or schema) before the file is opened.
   const rows = new CsvRows(ctx, where);
-  const parser = new CsvParser(
-    {
-      delimiter: cfg.delimiter,
-      quote: cfg.quote,
-      skipEmptyLines: cfg.skipEmptyLines,
-      encoding: cfg.encoding,
-      startOffset: resume?.offset ?? 0,
-      startLine: resume?.line ?? 1,
-      where,
-    },
-    rows,
-  );
-  rows.parser = parser;
+  const parser = csvParser(cfg, where, rows, { offset: resume?.offset ?? 0, line: resume?.line ?? 1 });
   if (resume) rows.setColumns(resume.columns);
   ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
   const input = await openFileInput(cfg.path, {
@@ -163,15 +147,8 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
       const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };
       return { rows: out, position: position as unknown as Json, progress };
     };
-    // Until the first record fixes the columns, records are taken one at a time.
     const drain = function* (): Generator<SourceBatch> {
-      for (;;) {
-        ctx.signal.throwIfAborted();
-        const want = rows.columns === null ? 1 : batchSize - rows.rows.length;
-        const got = parser.parse(want);
-        if (rows.rows.length >= batchSize) yield batch();
-        else if (got < want) return;
-      }
+      for (const _ of fullBatches(parser, rows, batchSize, ctx.signal)) yield batch();
     };
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
       ctx.signal.throwIfAborted();
@@ -187,30 +164,3 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     await chunks.return?.();
   }
 }
-
-function checkConfig(cfg: CsvSourceConfig, componentId: string): void {
-  const issues = [];
-  if (cfg.delimiter === cfg.quote)
-    issues.push({ path: 'config.quote', message: 'must differ from delimiter' });
-  for (const key of ['delimiter', 'quote'] as const) {
-    if (cfg[key] === '\n' || cfg[key] === '\r')
-      issues.push({ path: `config.${key}`, message: 'cannot be a line break' });
-  }
-  if (issues.length > 0) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${componentId}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
-      { issues },
-    );
-  }
-}
-
-function gzipped(cfg: CsvSourceConfig): boolean {
-  return cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz'));
-}
-
-/** Names must be distinct object keys: blanks become colN, repeats get a _2, _3 suffix. */
-const toPosition = resumeState(
-  Type.Object({ offset: Resume.offset, line: Resume.line, columns: Resume.columns }),
-  'source',
-);

@@ -11,8 +11,9 @@ import {
   type SourceContext,
 } from '@sluice/core';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { clip, describeJson } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
-import { clip, describeJson, jsonFileSourceProperties } from './ndjson.ts';
+import { jsonFileSourceProperties } from './ndjson.ts';
 
 export const jsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
 export type JsonSourceConfig = Static<typeof jsonSourceConfig>;

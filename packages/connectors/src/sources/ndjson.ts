@@ -1,8 +1,11 @@
-import { TextDecoder } from 'node:util';
+import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSource, type Row, SOURCE_LINE, type SourceBatch, type SourceContext } from '@sluice/core';
+import { defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { countLines, cutAtLastLine } from '../internal/line-cut.ts';
+import { NdjsonLines } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 /** Config properties shared by the JSON file sources. */
 export const jsonFileSourceProperties = {
@@ -39,14 +42,33 @@ export const ndjsonSource = defineSource({
   config: ndjsonSourceConfig,
   example: { path: 'data/events.ndjson.gz', compression: 'auto', batchSize: 1024, chunkSize: 1 << 17 },
   read: readNdjson,
+  chunked: {
+    async split(ctx, minBytes) {
+      const cfg = ctx.config;
+      const path = resolvePath(ctx.baseDir, cfg.path);
+      if (cfg.compression === 'gzip' || (cfg.compression === 'auto' && path.endsWith('.gz')))
+        return undefined;
+      const where = `${ctx.componentId} (${cfg.path})`;
+      const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
+      const size = (await stat(path).catch(() => undefined))?.size;
+      // A missing file fails on the serial path, with its message.
+      if (size === undefined || size - (resume?.offset ?? 0) < minBytes) return undefined;
+      ctx.setOrigin(path);
+      return {
+        path,
+        size,
+        start: { offset: resume?.offset ?? 0, line: resume?.line ?? 1 },
+        shared: null,
+        batchRows: cfg.batchSize,
+        cut: cutAtLastLine,
+        lines: countLines,
+        position: (at) => ({ offset: at.offset, line: at.line }) satisfies NdjsonPosition,
+      };
+    },
+    parse: (ctx, chunk, start) => new NdjsonLines(ctx, start, ctx.config.batchSize).batches(chunk),
+  },
+  worker: builtinWorker,
 });
-
-const RAW_LIMIT = 65536;
-export const clip = (raw: string): string => (raw.length > RAW_LIMIT ? `${raw.slice(0, RAW_LIMIT)}…` : raw);
-
-export function describeJson(value: unknown): string {
-  return value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-}
 
 async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;
@@ -61,17 +83,13 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
     chunkSize: cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-  const batchSize = cfg.batchSize;
-  let rows: Row[] = [];
-  /** Byte offset of the first byte not yet consumed, and the number of its line. */
-  let offset = resume?.offset ?? 0;
-  let line = resume?.line ?? 1;
+  const lines = new NdjsonLines(ctx, { offset: resume?.offset ?? 0, line: resume?.line ?? 1 }, cfg.batchSize);
   let yielded = -1;
 
   const batch = (): SourceBatch => {
-    const out = rows;
-    rows = [];
+    const out = lines.rows;
+    lines.rows = [];
+    const { offset, line } = lines;
     yielded = offset;
     const position: NdjsonPosition = { offset, line };
     return {
@@ -81,71 +99,9 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
     };
   };
 
-  const reject = (reason: string, raw: string, at: number): void => {
-    ctx.quarantine({ reason, line, offset: at, raw: clip(raw) });
-  };
-
-  const take = (text: string): void => {
-    const first = text.charCodeAt(0);
-    // Blank lines (a lone \r too) separate nothing and are skipped.
-    if (text.length === 0 || (first <= 32 && text.trim() === '')) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      reject(`line ${line} is not valid JSON: ${(err as Error).message}`, text, offset);
-      return;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      reject(`line ${line} holds ${describeJson(value)}, not a JSON object`, text, offset);
-      return;
-    }
-    (value as Row)[SOURCE_LINE] = line;
-    rows.push(value as Row);
-  };
-
-  /**
-   * Reads the complete lines in `buf` (it ends with \n, or at the end of the file). The text is
-   * decoded in one call; a newline byte never occurs inside a UTF-8 character, so the i-th \n
-   * of the text is the i-th 0x0A byte, which gives the exact byte offset of every line.
-   */
-  const region = function* (buf: Buffer, oneLine: boolean): Generator<SourceBatch> {
-    let text: string;
-    try {
-      text = decoder.decode(buf);
-    } catch {
-      if (oneLine) {
-        reject(`line ${line} is not valid UTF-8`, buf.toString('utf8'), offset);
-        offset += buf.length;
-        line++;
-        if (rows.length >= batchSize) yield batch();
-        return;
-      }
-      // Find the bad line(s) one at a time; the others are read as usual.
-      for (let b = 0; b < buf.length; ) {
-        const nl = buf.indexOf(10, b);
-        const end = nl === -1 ? buf.length : nl + 1;
-        yield* region(buf.subarray(b, end), true);
-        b = end;
-      }
-      return;
-    }
-    const base = offset;
-    let s = offset === 0 && text.charCodeAt(0) === 0xfeff ? 1 : 0;
-    let b = 0;
-    while (s < text.length || b < buf.length) {
-      const e = text.indexOf('\n', s);
-      const be = buf.indexOf(10, b);
-      take(text.slice(s, e === -1 ? text.length : e));
-      s = e === -1 ? text.length : e + 1;
-      b = be === -1 ? buf.length : be + 1;
-      offset = base + b;
-      line++;
-      if (rows.length >= batchSize) {
-        ctx.signal.throwIfAborted();
-        yield batch();
-      }
-    }
+  // Each full batch pauses the parse of a region; it is handed on before the parse goes on.
+  const region = function* (buf: Buffer): Generator<SourceBatch> {
+    for (const _ of lines.region(buf)) yield batch();
   };
 
   try {
@@ -160,14 +116,14 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
       const head = chunk.subarray(0, nl + 1);
       const buf = carry.length === 0 ? head : Buffer.concat([...carry, head]);
       carry = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
-      yield* region(buf, false);
+      yield* region(buf);
     }
     ctx.signal.throwIfAborted();
     // The last line may lack its newline.
-    if (carry.length > 0) yield* region(Buffer.concat(carry), false);
-    if (rows.length > 0 || offset !== yielded) yield batch();
+    if (carry.length > 0) yield* region(Buffer.concat(carry));
+    if (lines.rows.length > 0 || lines.offset !== yielded) yield batch();
   } finally {
-    rows = [];
+    lines.rows = [];
   }
 }
 

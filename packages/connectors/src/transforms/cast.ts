@@ -9,6 +9,7 @@ import {
   describeCastFailure,
   isCastFailure,
 } from '../internal/cast.ts';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const CastTypeSchema = Type.Unsafe<CastType>({
   type: 'string',
@@ -75,6 +76,8 @@ export const castTransform = defineTransform({
     },
     nullValues: ['', 'NULL'],
   },
+  rowLocal: true,
+  worker: builtinWorker,
   create(ctx) {
     const { fields, nullValues } = ctx.config;
     const names = Object.keys(fields);

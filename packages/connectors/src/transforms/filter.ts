@@ -7,6 +7,7 @@ import {
   type Row,
   SOURCE_LINE,
 } from '@sluice/core';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const config = Type.Object(
   {
@@ -38,6 +39,8 @@ export const filterTransform = defineTransform({
     'quarantined with the reason and source line, or fail the step with onError: fail.',
   config,
   example: { where: 'status == "paid" && amount >= params.minAmount', onError: 'quarantine' },
+  rowLocal: true,
+  worker: builtinWorker,
   create(ctx) {
     const { where, onError } = ctx.config;
     const expr = compileExpression(where, ctx.params, `${ctx.componentId} with.where`);

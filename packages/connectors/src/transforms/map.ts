@@ -8,6 +8,7 @@ import {
   SOURCE_LINE,
   toRowValue,
 } from '@sluice/core';
+import { builtinWorker } from '../internal/worker-module.ts';
 import { firstLine, rejectRow } from './filter.ts';
 
 const config = Type.Object(
@@ -54,6 +55,8 @@ export const mapTransform = defineTransform({
     drop: ['internal_note'],
     onError: 'quarantine',
   },
+  rowLocal: true,
+  worker: builtinWorker,
   create(ctx) {
     const { set, rename, drop, onError } = ctx.config;
     const setNames = Object.keys(set);

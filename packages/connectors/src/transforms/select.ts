@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Issue, type Row, SOURCE_LINE } from '@sluice/core';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const config = Type.Object(
   {
@@ -25,6 +26,8 @@ export const selectTransform = defineTransform({
     'Keeps only the listed fields, in that order (a missing field becomes null), optionally renaming them.',
   config,
   example: { fields: ['id', 'email', 'created_at'], rename: { created_at: 'signed_up_at' } },
+  rowLocal: true,
+  worker: builtinWorker,
   create(ctx) {
     const { fields, rename } = ctx.config;
     const issues: Issue[] = [];

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, compileRowValidator, defineTransform, type Row, SOURCE_LINE } from '@sluice/core';
+import { builtinWorker } from '../internal/worker-module.ts';
 
 const config = Type.Object(
   {
@@ -37,6 +38,8 @@ export const validateTransform = defineTransform({
       properties: { id: { type: 'integer' }, amount: { type: 'number', minimum: 0 } },
     },
   },
+  rowLocal: true,
+  worker: builtinWorker,
   create(ctx) {
     let check: (row: unknown) => string | null;
     try {

@@ -27,6 +27,19 @@ describe('Checksum', () => {
     expect(sum([{ a: 1 }])).not.toBe(sum([{ b: 1 }]));
   });
 
+  it('combines checksums of parts into the checksum of the whole, with carries', () => {
+    const whole = sum(rows);
+    const c = Checksum.from(sum(rows.slice(0, 2)));
+    c.plus(sum(rows.slice(2)));
+    expect(c.toString()).toBe(whole);
+    const carry = Checksum.from('00000000ffffffff');
+    carry.plus('0000000000000001');
+    expect(carry.toString()).toBe('0000000100000000');
+    const wrap = Checksum.from('ffffffffffffffff');
+    wrap.plus('0000000000000002');
+    expect(wrap.toString()).toBe('0000000000000001');
+  });
+
   it('changes when a row is changed, lost or duplicated', () => {
     const a = sum(rows);
     expect(sum([...rows, rows[0]!])).not.toBe(a);

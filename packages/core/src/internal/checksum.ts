@@ -111,6 +111,18 @@ export class Checksum {
     this.#shape = s;
   }
 
+  /**
+   * Adds the rows another checksum covers (its `toString`): the sum over a union of multisets is
+   * the sum of their sums, which is how chunks checksummed in worker threads combine.
+   */
+  plus(hex: string): void {
+    const hi = Number.parseInt(hex.slice(0, 8), 16) | 0;
+    const lo = Number.parseInt(hex.slice(8, 16), 16) | 0;
+    const nlo = (this.#lo >>> 0) + (lo >>> 0);
+    this.#lo = nlo | 0;
+    this.#hi = (this.#hi + hi + (nlo > 0xffffffff ? 1 : 0)) | 0;
+  }
+
   toString(): string {
     return (this.#hi >>> 0).toString(16).padStart(8, '0') + (this.#lo >>> 0).toString(16).padStart(8, '0');
   }

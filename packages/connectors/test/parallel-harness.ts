@@ -1,0 +1,83 @@
+import { readFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { type ParallelOptions, Registry, type RunOptions, type RunReport, runPipeline } from '@sluice/core';
+import { builtinConnectors } from '../src/index.ts';
+
+export const registry = new Registry().register(...builtinConnectors);
+
+/** Small chunks, so that records, quotes and CRLF pairs straddle many chunk boundaries. */
+export const tinyChunks = (chunkBytes: number, threads = 2): ParallelOptions => ({
+  threads,
+  chunkBytes,
+  minBytes: 0,
+});
+
+export interface Outcome {
+  report: RunReport;
+  /** The quarantine entries without their time. */
+  quarantine: Record<string, unknown>[];
+}
+
+/** Runs `spec` with its state in `stateDir`; `parallel: false` keeps it on the main thread. */
+export async function run(
+  spec: unknown,
+  stateDir: string,
+  parallel: ParallelOptions | false,
+  more: Partial<RunOptions> = {},
+): Promise<Outcome> {
+  const report = await runPipeline(spec, { registry, stateDir, parallel, ...more });
+  const text = await readFile(join(stateDir, 'quarantine.ndjson'), 'utf8').catch(() => '');
+  const quarantine = text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const { time: _, ...rest } = JSON.parse(l) as Record<string, unknown>;
+      return rest;
+    });
+  return { report, quarantine };
+}
+
+/** What must not depend on threads: every count and checksum of every component. */
+export function figures(report: RunReport) {
+  return report.steps.map((s) => ({
+    status: s.status,
+    rowsRead: s.rowsRead,
+    rowsWritten: s.rowsWritten,
+    rowsFiltered: s.rowsFiltered,
+    rowsQuarantined: s.rowsQuarantined,
+    integrity: s.integrity,
+    // Outputs and state go to different paths in the runs compared: only the file type must agree.
+    components: s.components.map(({ durationMs: _, location, ...c }) => ({
+      ...c,
+      ...(location === undefined ? {} : { location: extname(location) }),
+    })),
+  }));
+}
+
+/** The run's error with its state directory (named in some messages) left out. */
+export function errorOf(o: Outcome, stateDir: string) {
+  const e = o.report.error;
+  return e && { ...e, message: e.message.replaceAll(stateDir, '<state>') };
+}
+
+/**
+ * Quarantine entries in a canonical order. Each component's entries keep their order; across
+ * components, entries of one batch of `read` may interleave differently where a batch spans two
+ * chunks, so the comparison sorts by line and component.
+ */
+export function byLine(entries: Record<string, unknown>[]): Record<string, unknown>[] {
+  return [...entries].sort(
+    (a, b) =>
+      (a.line as number) - (b.line as number) || String(a.component).localeCompare(String(b.component)),
+  );
+}
+
+export function perComponent(entries: Record<string, unknown>[]): Record<string, unknown[]> {
+  const out: Record<string, unknown[]> = {};
+  for (const e of entries) {
+    const c = e.component as string;
+    out[c] ??= [];
+    out[c].push(e);
+  }
+  return out;
+}

@@ -1,0 +1,212 @@
+import { Worker } from 'node:worker_threads';
+import type { ConnectorDefinition, WorkerModule } from '../../connector.ts';
+import { ErrorCode, SluiceError } from '../../errors.ts';
+import { ChunkFlow } from './chunk-flow.ts';
+import {
+  type ChunkDone,
+  type ChunkTask,
+  deserializeError,
+  type FromWorker,
+  type InitMessage,
+  type LogEntry,
+} from './messages.ts';
+
+interface Waiting {
+  resolve(done: ChunkDone): void;
+  reject(err: unknown): void;
+}
+
+/** One worker thread and the chunks it was given and has not answered yet. */
+class Lane {
+  readonly worker: Worker;
+  readonly pending = new Map<number, Waiting>();
+  #ready: { resolve(logs: LogEntry[]): void; reject(err: unknown): void } | undefined;
+  #fail: (err: unknown) => void;
+
+  constructor(worker: Worker, fail: (err: unknown) => void) {
+    this.worker = worker;
+    this.#fail = fail;
+    worker.on('message', this.#onMessage);
+    worker.on('error', this.#onError);
+    worker.on('exit', this.#onExit);
+  }
+
+  /** Detaches the lane from its thread, which can then serve another flow. */
+  release(): Worker {
+    this.worker.off('message', this.#onMessage);
+    this.worker.off('error', this.#onError);
+    this.worker.off('exit', this.#onExit);
+    return this.worker;
+  }
+
+  readonly #onMessage = (msg: FromWorker): void => this.#receive(msg);
+  // A crash (an uncaught error, running out of memory) fails every chunk in flight: the flow stops.
+  readonly #onError = (err: Error): void => this.#fail(err);
+  readonly #onExit = (code: number): void => {
+    if (this.pending.size > 0 || this.#ready) {
+      this.#fail(new SluiceError(ErrorCode.INTERNAL, `a worker thread of the flow exited (code ${code})`));
+    }
+  };
+
+  init(msg: InitMessage): Promise<LogEntry[]> {
+    return new Promise((resolve, reject) => {
+      this.#ready = { resolve, reject };
+      this.worker.postMessage(msg);
+    });
+  }
+
+  run(task: ChunkTask): Promise<ChunkDone> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(task.seq, { resolve, reject });
+      this.worker.postMessage(task, task.spare ? [task.data, task.spare] : [task.data]);
+    });
+  }
+
+  rejectAll(err: unknown): void {
+    this.#ready?.reject(err);
+    this.#ready = undefined;
+    for (const w of this.pending.values()) w.reject(err);
+    this.pending.clear();
+  }
+
+  #receive(msg: FromWorker): void {
+    if (msg.type === 'ready') {
+      this.#ready?.resolve(msg.logs);
+      this.#ready = undefined;
+    } else if (msg.type === 'failed' && msg.seq === undefined) {
+      this.#ready?.reject(deserializeError(msg.error));
+      this.#ready = undefined;
+    } else {
+      const w = this.pending.get(msg.seq!);
+      this.pending.delete(msg.seq!);
+      if (msg.type === 'done') w?.resolve(msg);
+      else w?.reject(deserializeError(msg.error));
+    }
+  }
+}
+
+/**
+ * The worker threads of one flow. Chunks go to the thread with the fewest waiting; each answer
+ * comes back through the promise of its chunk. An abort, or a thread that dies, fails every chunk
+ * in flight, so the flow never waits on a thread that will not answer.
+ */
+export class WorkerPool {
+  readonly #lanes: Lane[];
+  readonly #signal: AbortSignal;
+  #closed = false;
+  #failed = false;
+  #key = '';
+  #local: ChunkFlow | undefined;
+
+  private constructor(lanes: Lane[], signal: AbortSignal) {
+    this.#lanes = lanes;
+    this.#signal = signal;
+  }
+
+  /**
+   * Starts `threads` workers of `module` and sets them up for the flow; with `local` (the flow's
+   * definitions), the main thread takes a share of the chunks too. Returns the set-up logs.
+   */
+  static async start(
+    module: WorkerModule,
+    threads: number,
+    init: InitMessage,
+    signal: AbortSignal,
+    local?: ConnectorDefinition[],
+  ): Promise<{ pool: WorkerPool; logs: LogEntry[] }> {
+    signal.throwIfAborted();
+    const mine = local && (await ChunkFlow.create(local, init, signal));
+    const { url, register } = module.resolve();
+    const lanes: Lane[] = [];
+    const pool = new WorkerPool(lanes, signal);
+    const fail = (err: unknown) => {
+      pool.#failed = true;
+      pool.#failAll(err);
+    };
+    const idle = IDLE.get(url.href) ?? [];
+    for (let i = 0; i < threads; i++) {
+      const reused = idle.pop();
+      reused?.off('error', dropIdle).off('exit', dropIdle).ref();
+      lanes.push(new Lane(reused ?? spawn(url, register), fail));
+    }
+    pool.#key = url.href;
+    pool.#local = mine;
+    signal.addEventListener('abort', pool.#onAbort, { once: true });
+    try {
+      const logs = await Promise.all(lanes.map((l, i) => l.init({ ...init, logSetup: !mine && i === 0 })));
+      return { pool, logs: [...(mine?.takeLogs() ?? []), ...logs.flat()] };
+    } catch (err) {
+      await pool.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Hands out chunks in turn, one to each thread (the main thread's share is worked on at once,
+   * before this returns): chunks cost about the same, and a thread answering a chunk cannot be
+   * seen while the main thread works on its own, so "the least busy" would be misread.
+   * A worker's chunk buffer is transferred, not copied.
+   */
+  run(task: ChunkTask): Promise<ChunkDone> {
+    if (this.#closed) return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
+    const lanes = this.#lanes.length + (this.#local ? 1 : 0);
+    const k = task.seq % lanes;
+    if (k === this.#lanes.length) return this.#local!.run(task).then((r) => r.done);
+    return this.#lanes[k]!.run(task);
+  }
+
+  /**
+   * Ends the flow's use of the threads. After a flow that finished cleanly (nothing in flight, no
+   * failure, no abort) they stay for the next flow of this process, unreferenced so they never keep
+   * it alive: starting one costs more than a small flow takes (loading every connector). Otherwise
+   * every thread is stopped at once, whatever it is doing.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#signal.removeEventListener('abort', this.#onAbort);
+    const clean = !this.#failed && !this.#signal.aborted && this.#lanes.every((l) => l.pending.size === 0);
+    if (clean) {
+      const idle = IDLE.get(this.#key) ?? [];
+      IDLE.set(this.#key, idle);
+      for (const l of this.#lanes) {
+        const w = l.release();
+        w.unref();
+        // A thread that dies while idle is forgotten; its error must not become an uncaught one.
+        w.on('error', dropIdle).on('exit', dropIdle);
+        idle.push(w);
+      }
+      return;
+    }
+    this.#failAll(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
+    await Promise.all(this.#lanes.map((l) => l.worker.terminate()));
+  }
+
+  readonly #onAbort = (): void => {
+    this.#failAll(this.#signal.reason);
+  };
+
+  #failAll(err: unknown): void {
+    for (const l of this.#lanes) l.rejectAll(err);
+  }
+}
+
+/** Threads of finished flows by worker module, waiting for the next flow (see `close`). */
+const IDLE = new Map<string, Worker[]>();
+
+function dropIdle(this: Worker): void {
+  for (const idle of IDLE.values()) {
+    const i = idle.indexOf(this);
+    if (i >= 0) idle.splice(i, 1);
+  }
+}
+
+function spawn(url: URL, register: string | undefined): Worker {
+  if (register === undefined) return new Worker(url);
+  // Loader hooks of the main thread do not reach workers, and `--import` in execArgv is not
+  // honoured for them (Node 20): the TypeScript loader is registered first, then the module loaded.
+  const code =
+    `import(${JSON.stringify(register)}).then((m) => { m.register(); ` +
+    `return import(${JSON.stringify(url.href)}); });`;
+  return new Worker(code, { eval: true });
+}

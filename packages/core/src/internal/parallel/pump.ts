@@ -1,0 +1,187 @@
+import { open } from 'node:fs/promises';
+import {
+  type ChunkSplit,
+  type Json,
+  type QuarantineEntry,
+  type Row,
+  type SinkWriter,
+  SOURCE_LINE,
+  type WorkerModule,
+} from '../../connector.ts';
+import type { PlannedFlow } from '../../plan.ts';
+import type { LogLevel } from '../../run.ts';
+import type { Meter } from '../meter.ts';
+import type { ChunkDone, ChunkTask, LogEntry } from './messages.ts';
+import { serialOrder } from './order.ts';
+import { WorkerPool } from './pool.ts';
+import { Buffers, type Chunk, ChunkReader } from './reader.ts';
+import type { ParallelSettings } from './settings.ts';
+
+/** Called once a batch or chunk reached every sink: progress, limits, checkpoints (see flow.ts). */
+export type Delivered = (
+  sourceRows: number,
+  at: Json | undefined,
+  progress?: { done: number; total?: number },
+) => Promise<void>;
+
+/** What the flow lends the parallel path: its writers, meters and bookkeeping. */
+export interface ChunkHooks {
+  options: ParallelSettings;
+  baseDir: string;
+  params: Readonly<Record<string, unknown>>;
+  signal: AbortSignal;
+  writers: SinkWriter[];
+  /** Source, transforms, sinks, in flow order. */
+  meters: Meter[];
+  /** Records an entry as component `c` of the flow (its context's `quarantine`). */
+  quarantine(c: number, entry: QuarantineEntry): void;
+  /** Throws when more rows were quarantined than the step allows. */
+  checkLimit(): void;
+  log(c: number, level: LogLevel, message: string): void;
+  delivered: Delivered;
+}
+
+// Chunks in flight per thread: one being worked on and one waiting, so a thread never idles
+// while the main thread merges. Memory stays bounded by this times the chunk size (and the rows
+// and bytes a chunk becomes).
+const CHUNKS_PER_THREAD = 2;
+
+/**
+ * Runs a flow's source parsing, transforms and sink encoding in worker threads. The main thread
+ * reads and cuts the input, and merges the results strictly in chunk order: sinks receive the
+ * same bytes in the same order as on the serial path, quarantine entries are recorded in order,
+ * and a checkpoint is only taken after every chunk before its position was written, so a resume
+ * neither repeats nor skips a row.
+ */
+export async function runChunks(
+  step: PlannedFlow,
+  split: ChunkSplit,
+  worker: WorkerModule,
+  h: ChunkHooks,
+): Promise<void> {
+  const components = [step.source, ...step.transforms, ...step.sinks];
+  const firstSink = 1 + step.transforms.length;
+  /** Rows the source emitted in the chunks merged so far. */
+  let rowsBefore = 0;
+  const { threads, mainShare } = h.options;
+  const { pool, logs } = await WorkerPool.start(
+    worker,
+    mainShare ? threads - 1 : threads,
+    {
+      type: 'init',
+      stepId: step.id,
+      baseDir: h.baseDir,
+      params: h.params,
+      components: components.map((c) => ({
+        kind: c.def.kind,
+        name: c.def.name,
+        version: c.def.version,
+        id: c.id,
+        config: c.config,
+      })),
+      shared: split.shared,
+      logSetup: true,
+    },
+    h.signal,
+    mainShare ? components.map((c) => c.def) : undefined,
+  );
+  const file = await open(split.path, 'r').catch(async (err) => {
+    await pool.close();
+    throw err;
+  });
+  try {
+    forward(h, logs);
+    // A piece read plus the part of a record carried over fits; so does most chunks' output.
+    const buffers = new Buffers(2 * h.options.chunkBytes, 4 * CHUNKS_PER_THREAD * threads);
+    const reader = new ChunkReader(file, split, h.options.chunkBytes, (n) => buffers.get(n));
+    const states = h.writers.map((w) => w.encoderState?.());
+    const inflight: { chunk: Chunk; done: Promise<ChunkDone> }[] = [];
+    const most = CHUNKS_PER_THREAD * h.options.threads;
+    let seq = 0;
+    let more = true;
+    for (;;) {
+      // Until every sink's encoder state is fixed (a CSV sink's columns come from the first row
+      // it writes), chunks go one at a time and their rows are written on this thread.
+      const room = states.every((s) => s !== undefined) ? most : 1;
+      while (more && inflight.length < room) {
+        const chunk = await reader.next();
+        if (chunk === undefined) {
+          more = false;
+          break;
+        }
+        const task: ChunkTask = {
+          type: 'chunk',
+          seq: seq++,
+          data: chunk.data.buffer as ArrayBuffer,
+          length: chunk.data.length,
+          start: chunk.start,
+          states,
+          spare: buffers.get(0).buffer as ArrayBuffer,
+        };
+        const done = pool.run(task);
+        // Awaited in order below; a failure of a later chunk must not go unhandled meanwhile.
+        done.catch(() => undefined);
+        inflight.push({ chunk, done });
+      }
+      const next = inflight.shift();
+      if (next === undefined) break;
+      const done = await next.done;
+      const copied = await merge(done, next.chunk);
+      for (const b of done.returned) buffers.put(b);
+      for (const out of done.sinks) if (copied && 'data' in out) buffers.put(out.data.buffer as ArrayBuffer);
+      for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
+    }
+  } finally {
+    await pool.close();
+    await file.close();
+  }
+
+  /** Resolves true when every sink copied its bytes, so their buffers may be used again. */
+  async function merge(done: ChunkDone, chunk: Chunk): Promise<boolean> {
+    let copied = true;
+    done.figures.forEach((f, c) => {
+      const m = h.meters[c]!;
+      if (c > 0 && c < firstSink) m.rowsIn += f.rowsIn;
+      if (c < firstSink) {
+        m.rowsOut += f.rowsOut;
+        m.checksum.plus(f.checksum);
+      }
+      m.ms += f.ms;
+    });
+    for (const group of serialOrder(done.quarantine, done.lines, rowsBefore, split.batchRows)) {
+      for (const q of group) h.quarantine(q.c, q.entry);
+      h.checkLimit();
+    }
+    rowsBefore += done.figures[0]!.rowsOut;
+    forward(h, done.logs);
+    if (done.rows > 0) {
+      const t0 = performance.now();
+      const writes = h.writers.map((w, i) => {
+        h.meters[firstSink + i]!.rowsIn += done.rows;
+        const out = done.sinks[i]!;
+        if ('data' in out) return w.writeEncoded!(out.data, done.rows);
+        return w.write(withLines(out.rows, out.lines)).then(() => true);
+      });
+      copied = (await Promise.all(writes)).every((c) => c);
+      const dt = performance.now() - t0;
+      for (let i = 0; i < h.writers.length; i++) h.meters[firstSink + i]!.ms += dt;
+    }
+    await h.delivered(done.figures[0]!.rowsOut, split.position(chunk.end), {
+      done: chunk.end.offset,
+      total: split.size,
+    });
+    return copied;
+  }
+}
+
+function forward(h: ChunkHooks, logs: LogEntry[]): void {
+  for (const l of logs) h.log(l.c, l.level, l.message);
+}
+
+function withLines(rows: Row[], lines: (number | undefined)[]): Row[] {
+  for (let i = 0; i < rows.length; i++) {
+    const line = lines[i];
+    if (line !== undefined) rows[i]![SOURCE_LINE] = line;
+  }
+  return rows;
+}
