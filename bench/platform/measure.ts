@@ -1,4 +1,6 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { readdirSync, readFileSync } from 'node:fs';
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { jobExecutions } from '../../packages/server/src/db/schema.ts';
 import {
@@ -67,9 +69,12 @@ export async function rawBoss(database: Database, jobs: number, probes: number) 
 
 const noop = { name: 'noop', steps: [{ id: 'noop', task: 'shell', with: { command: ['true'] } }] };
 
+let polls = 0;
+
 async function waitAll(p: Platform, ids: string[], ms: number): Promise<void> {
   const end = Date.now() + ms;
   for (;;) {
+    polls++;
     const rows = await p.database.db
       .select({ id: jobExecutions.id })
       .from(jobExecutions)
@@ -85,14 +90,87 @@ async function waitAll(p: Platform, ids: string[], ms: number): Promise<void> {
   }
 }
 
-/** Sluice end to end: execute → success of one-step no-op pipeline jobs, and execute → step start. */
+/** CPU milliseconds used so far by this process, its live descendants and the PostgreSQL server. */
+export function machineCpuMs(): number {
+  const procs: { pid: number; ppid: number; cmd: string; ms: number }[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1');
+      // utime and stime, in clock ticks of 10 ms
+      procs.push({ pid: Number(name), ppid: Number(f[1]), cmd, ms: (Number(f[11]) + Number(f[12])) * 10 });
+    } catch {
+      // gone since the listing
+    }
+  }
+  const ours = new Set([process.pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) grew = ours.add(p.pid) !== undefined;
+  }
+  return procs.filter((p) => ours.has(p.pid) || p.cmd.startsWith('postgres')).reduce((a, p) => a + p.ms, 0);
+}
+
+/** Statements the database has committed (each autocommit statement is one transaction). */
+async function transactions(p: Platform): Promise<number> {
+  // Statistics reach the shared view when a session goes idle, at most about once a second.
+  await new Promise((r) => setTimeout(r, 1500));
+  const r = await p.database.db.execute<{ n: string }>(
+    sql`SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+  );
+  return Number((r as unknown as { rows: { n: string }[] }).rows[0]!.n);
+}
+
+/** Trivial statements per second over 4 sessions: what one round trip to the database costs here. */
+export async function roundTrips(url: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  await pool.query('SELECT 1');
+  let n = 0;
+  const end = performance.now() + 3000;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (performance.now() < end) {
+        await pool.query('SELECT 1');
+        n++;
+      }
+    }),
+  );
+  await pool.end();
+  return n / 3;
+}
+
+/** Jobs the bench keeps in flight through `execute`, as many API clients would. */
+const SENDERS = 16;
+
+/**
+ * Sluice end to end: execute → success of one-step no-op pipeline jobs (executes sent by 16
+ * concurrent callers), and execute → step start. On a server, also the CPU and the database
+ * transactions one job costs.
+ */
 export async function sluiceJobs(p: Platform, jobs: number, probes: number) {
   const pipeline = await createPipeline(p, { spec: noop }, 'bench');
+  const server = p.database.kind !== 'pglite';
+  const tx0 = server ? await transactions(p) : 0;
+  const polls0 = polls;
+  const cpu0 = machineCpuMs();
   const t0 = performance.now();
   const ids: string[] = [];
-  for (let i = 0; i < jobs; i++) ids.push(await executePipeline(p, pipeline.id, { triggerType: 'api' }));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SENDERS }, async () => {
+      while (next < jobs) {
+        next++;
+        ids.push(await executePipeline(p, pipeline.id, { triggerType: 'api' }));
+      }
+    }),
+  );
   await waitAll(p, ids, 30 * 60_000);
   const rate = jobs / ((performance.now() - t0) / 1000);
+  const cpuPerJob = (machineCpuMs() - cpu0) / jobs;
+  // Less the bench's own: its polling for the end, and the statement that reads the count.
+  const txPerJob = server ? ((await transactions(p)) - tx0 - (polls - polls0) - 1) / jobs : Number.NaN;
   const lat: number[] = [];
   for (let i = 0; i < probes; i++) {
     const id = await executePipeline(p, pipeline.id, { triggerType: 'api' });
@@ -100,7 +178,7 @@ export async function sluiceJobs(p: Platform, jobs: number, probes: number) {
     const [j] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, id));
     lat.push(j!.startedAt!.getTime() - j!.createdAt.getTime());
   }
-  return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+  return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), cpuPerJob, txPerJob };
 }
 
 export { openPlatform, PgBoss };

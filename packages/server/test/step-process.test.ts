@@ -47,7 +47,8 @@ const shell = (...command: string[]) => ({
 });
 const statuses = (events: RunEvent[]) => events.flatMap((e) => (e.type === 'step' ? [e.status] : []));
 
-describe('a step in its own process', () => {
+// Each test starts step processes (Node + tsx, ~1 s each, more on a busy machine).
+describe('a step in its own process', { timeout: 30_000 }, () => {
   it('runs a flow step and reports its rows and events', async () => {
     const w = dir();
     writeFileSync(join(w, 'in.csv'), 'id,name\n1,a\n2,b\n3,c\n');
@@ -220,7 +221,7 @@ describe('a step in its own process', () => {
   });
 });
 
-describe('step processes kept between steps', () => {
+describe('step processes kept between steps', { timeout: 30_000 }, () => {
   /** Runs a shell step in the pool; resolves with the process that ran it and what it printed. */
   async function step(hosts: StepHostPool, key: string, command: string[], env: Record<string, string> = {}) {
     const workDir = dir();
@@ -308,5 +309,5 @@ describe('step processes kept between steps', () => {
     hosts.close();
     await sleep(200);
     expect(processAlive(c.pid)).toBe(false);
-  }, 30_000);
+  });
 });

@@ -24,9 +24,21 @@ export class EventBus {
     return bus;
   }
 
+  readonly #inFlight = new Set<Promise<void>>();
+
   async publish(pipelineId: string, event: JobEvent): Promise<void> {
     const published: Published = { ...event, pipelineId, timestamp: new Date().toISOString() } as Published;
     await this.#notifier.notify(fit(published));
+  }
+
+  /**
+   * Publishes without waiting: events are live views (the database is the record), and a job's
+   * events sent together go out in one statement. Order is kept; `close` waits for them.
+   */
+  emit(pipelineId: string, event: JobEvent): void {
+    const sent = this.publish(pipelineId, event).catch(() => undefined);
+    this.#inFlight.add(sent);
+    void sent.finally(() => this.#inFlight.delete(sent));
   }
 
   /** Returns the function that unsubscribes. */
@@ -44,6 +56,7 @@ export class EventBus {
   }
 
   async close(): Promise<void> {
+    await Promise.all(this.#inFlight);
     this.#subscribers.clear();
     await this.#notifier.close();
   }

@@ -269,8 +269,9 @@ export async function evaluateAlerts(
  * Called by the worker once a job's final status is recorded: evaluates the rules for its
  * pipeline. It never throws (an alert must not fail the job) and does not wait for channels.
  */
-export async function evaluateJobAlerts(p: Platform, jobId: string): Promise<Change[]> {
+export async function evaluateJobAlerts(p: Platform, jobId: string, pipelineId?: string): Promise<Change[]> {
   try {
+    if (pipelineId) return await evaluateAlerts(p, { pipelineId });
     const [j] = await p.database.db
       .select({ pipelineId: jobExecutions.pipelineId })
       .from(jobExecutions)

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { planPipeline } from '@sluice/core';
 import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
@@ -94,6 +95,8 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         parameters: plan.params,
         queuedAt: new Date(),
         maxAttempts: p.jobAttempts,
+        // Chosen now, so the worker's spans join it without writing it back.
+        traceId: randomBytes(16).toString('hex'),
       })
       .returning();
     await tx
@@ -102,7 +105,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
     await enqueueInTransaction(p.queue, tx, { jobId: job!.id });
     return job!.id;
   });
-  await p.bus.publish(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
+  p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
   return jobId;
 }
 
@@ -146,6 +149,11 @@ export async function listJobs(p: Platform, f: JobFilter) {
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
   await getJob(p, jobId);
+  return jobSteps(p, jobId);
+}
+
+/** The steps of a job known to exist. */
+export function jobSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
   return (
     p.database.db
       .select()

@@ -112,12 +112,22 @@ async function live(p: Platform, id: string): Promise<Pipeline> {
   return row;
 }
 
+// A version is never changed once written: every job of it would otherwise read it again.
+const specCache = new WeakMap<Platform, Map<string, unknown>>();
+const SPECS_CACHED = 256;
+
 export async function getSpec(p: Platform, id: string, version: number): Promise<unknown> {
+  const cache = specCache.get(p) ?? new Map<string, unknown>();
+  specCache.set(p, cache);
+  const key = `${id}@${version}`;
+  if (cache.has(key)) return cache.get(key);
   const [v] = await p.database.db
     .select()
     .from(pipelineVersions)
     .where(and(eq(pipelineVersions.pipelineId, id), eq(pipelineVersions.version, version)));
   if (!v) throw notFound(`version ${version} of pipeline`, id);
+  if (cache.size >= SPECS_CACHED) cache.delete(cache.keys().next().value!);
+  cache.set(key, v.spec);
   return v.spec;
 }
 

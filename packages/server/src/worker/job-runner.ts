@@ -17,7 +17,7 @@ import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
 import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
-import { getJob, listSteps } from '../services/jobs.ts';
+import { getJob, jobSteps } from '../services/jobs.ts';
 import { getSpec } from '../services/pipelines.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepEnv } from './step-entry.ts';
@@ -84,20 +84,19 @@ export async function runJob(
       .where(eq(jobExecutions.id, jobId));
   }
   jobTrace.set(jobId, job.traceId);
+  let end: Ending = { status: 'unknown' };
   try {
-    await runAttempt(p, job, o, cancel, span);
+    end = await runAttempt(p, job, o, cancel, span);
   } finally {
     jobTrace.delete(jobId);
-    const [end] = await p.database.db
-      .select({ status: jobExecutions.status, error: jobExecutions.error })
-      .from(jobExecutions)
-      .where(eq(jobExecutions.id, jobId));
-    endSpan(
-      span,
-      end?.status ?? 'unknown',
-      end?.status === 'success' ? null : (end?.error as ErrorReport | null),
-    );
+    endSpan(span, end.status, end.status === 'success' ? null : (end.error ?? null));
   }
+}
+
+/** How an attempt left the job, for its span. */
+interface Ending {
+  status: string;
+  error?: ErrorReport;
 }
 
 async function runAttempt(
@@ -106,17 +105,16 @@ async function runAttempt(
   o: RunnerOptions,
   cancel: AbortSignal,
   span: Span,
-): Promise<void> {
+): Promise<Ending> {
   const jobId = job.id;
   const attempt = job.attempt + 1;
   const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
     writeLog(p, job.pipelineId, jobId, { level, message });
   if (attempt > job.maxAttempts) {
-    await finish(p, job, 'failed', attempt - 1, {
+    return finish(p, job, 'failed', attempt - 1, {
       error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
       deadLetter: true,
     });
-    return;
   }
   const started = new Date();
   // `finish` measures the duration from the job's first start: keep it on the row in hand too.
@@ -131,9 +129,9 @@ async function runAttempt(
       completedAt: null,
     })
     .where(eq(jobExecutions.id, jobId));
-  await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
+  p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
+  // The log is indexed as an artifact when the job ends (a running job's log is read by its own route).
   await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
-  await indexArtifact(p, { jobId, name: 'log.ndjson', kind: 'log', contentType: 'application/x-ndjson' });
 
   let spec: unknown;
   let plan: ReturnType<typeof planPipeline>;
@@ -148,10 +146,9 @@ async function runAttempt(
     span.setAttribute('sluice.pipeline.name', plan.name);
   } catch (err) {
     const e = toSluiceError(err);
-    await finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
-    return;
+    return finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
   }
-  const rows = new Map((await listSteps(p, jobId)).map((s) => [s.stepId, s]));
+  const rows = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
   const workspace = join(p.dataDir, 'work', jobId);
   const ran = new Set<string>();
 
@@ -159,20 +156,6 @@ async function runAttempt(
     const row = rows.get(step.id)!;
     if (row.status === 'success' && row.report) return row.report as StepReport;
     ran.add(step.id);
-    await p.database.db
-      .update(stepExecutions)
-      .set({
-        status: 'running',
-        attempt: row.attempt + 1,
-        startedAt: new Date(),
-        workerId: o.workerId,
-        progress: 0,
-      })
-      .where(eq(stepExecutions.id, row.id));
-    await p.bus.publish(job.pipelineId, {
-      type: 'status',
-      payload: { jobId, stepId: step.id, status: 'running' },
-    });
     const stepSpan = childSpan(p.tracing.tracer, span, `step ${step.id}`, {
       'sluice.job.id': jobId,
       'sluice.step.id': step.id,
@@ -199,16 +182,24 @@ async function runAttempt(
       ...(o.hosts ? { pool: { hosts: o.hosts, key: job.pipelineId } } : {}),
       signal: cancel,
       onEvent: events.onEvent,
-      // Drizzle queries run when awaited or then'd: `void` alone would never send this one.
-      onSpawn: (pid) => {
-        p.database.db
+      // The row says running, with the process that runs it, before the step is sent there.
+      onSpawn: async (pid) => {
+        await p.database.db
           .update(stepExecutions)
-          .set({ pid })
+          .set({
+            status: 'running',
+            attempt: row.attempt + 1,
+            startedAt: new Date(),
+            workerId: o.workerId,
+            progress: 0,
+            pid,
+          })
           .where(eq(stepExecutions.id, row.id))
-          .then(
-            () => undefined,
-            () => undefined,
-          );
+          .catch(() => undefined);
+        p.bus.emit(job.pipelineId, {
+          type: 'status',
+          payload: { jobId, stepId: step.id, status: 'running' },
+        });
       },
     });
     await events.settled();
@@ -230,16 +221,13 @@ async function runAttempt(
       stepId: step.id,
       message: `step ${step.id} ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
     });
-    await p.bus.publish(job.pipelineId, {
-      type: 'status',
-      payload: { jobId, stepId: step.id, status: r.status },
-    });
+    p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, stepId: step.id, status: r.status } });
     return r;
   });
 
   if (cancel.reason instanceof Shutdown) {
     await handBack(p, job, attempt);
-    return;
+    return { status: 'queued' };
   }
   const all = plan.steps.map((s) => reports.get(s.id)!);
   for (const r of all) {
@@ -254,14 +242,8 @@ async function runAttempt(
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
   const problems = all.flatMap((r) => (r.integrity?.problems ?? []).map((x) => `${r.id}: ${x}`));
   const integrity = { ok: problems.length === 0, problems, rowsProcessed: sum(all) };
-  if (cancelled && !failed) {
-    await finish(p, job, 'cancelled', attempt, { integrity, steps: all });
-    return;
-  }
-  if (!failed) {
-    await finish(p, job, 'success', attempt, { integrity, steps: all });
-    return;
-  }
+  if (cancelled && !failed) return finish(p, job, 'cancelled', attempt, { integrity, steps: all });
+  if (!failed) return finish(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {
     code: ErrorCode.INTERNAL,
     message: `step ${failed.id} failed`,
@@ -280,9 +262,9 @@ async function runAttempt(
       `${error.message}; attempt ${attempt + 1} of ${job.maxAttempts} in ${delay} s, from the failed step`,
     );
     await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
-    return;
+    return { status: 'queued', error };
   }
-  await finish(p, job, status, attempt, {
+  return finish(p, job, status, attempt, {
     error,
     integrity,
     steps: all,
@@ -333,7 +315,7 @@ async function finish(
   status: 'success' | 'failed' | 'cancelled' | 'timeout',
   attempt: number,
   o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
-): Promise<void> {
+): Promise<Ending> {
   const now = new Date();
   const start = job.startedAt ?? now;
   const durationMs = now.getTime() - start.getTime();
@@ -360,7 +342,7 @@ async function finish(
     kind: 'log',
     contentType: 'application/x-ndjson',
   });
-  await p.bus.publish(job.pipelineId, {
+  p.bus.emit(job.pipelineId, {
     type: 'complete',
     payload: {
       jobId: job.id,
@@ -374,5 +356,6 @@ async function finish(
       },
     },
   });
-  await evaluateJobAlerts(p, job.id); // never throws; channels are told in the background
+  await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
+  return { status, ...(o.error ? { error: o.error } : {}) };
 }

@@ -21,7 +21,8 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
   onEvent(event: RunEvent): void;
   /** How long a cancelled step may take to stop cleanly before its process group is killed. @defaultValue 5000 */
   killGraceMs?: number;
-  onSpawn?(pid: number): void;
+  /** The step's process is ready; the step is sent to it once this resolves. */
+  onSpawn?(pid: number): void | Promise<void>;
   /**
    * Processes kept between steps, and the key (the pipeline) whose steps may share one. Without a
    * pool, the step gets a fresh process that ends with it.
@@ -84,9 +85,9 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   };
   child.on('message', onMessage);
   const notStarted = await host.started;
+  if (notStarted === undefined && child.pid !== undefined) await onSpawn?.(child.pid);
   const pidsBefore = lastPid();
   if (notStarted === undefined) {
-    if (child.pid !== undefined) onSpawn?.(child.pid);
     child.send({ type: 'run', ...message, env }, () => undefined);
   }
   const ended = await Promise.race([report.then(() => undefined), host.exited]);

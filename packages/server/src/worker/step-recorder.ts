@@ -22,7 +22,7 @@ export async function writeLog(p: Platform, pipelineId: string, jobId: string, l
   const full: LogLine = { time: new Date().toISOString(), ...line };
   await p.store.append(logKey(jobId), `${JSON.stringify(full)}\n`);
   logJobLine(p.log, jobId, line);
-  await p.bus.publish(pipelineId, {
+  p.bus.emit(pipelineId, {
     type: 'log',
     payload: {
       jobId,
@@ -70,7 +70,7 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
           .update(stepExecutions)
           .set({ progress, rowsRead: e.rowsRead })
           .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, stepId)));
-        await p.bus.publish(pipelineId, {
+        p.bus.emit(pipelineId, {
           type: 'progress',
           payload: { jobId, stepId, progress, rowsProcessed: e.rowsRead },
         });
