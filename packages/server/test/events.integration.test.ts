@@ -84,4 +84,27 @@ describe('event bus on PostgreSQL (across processes)', () => {
     await api.close();
     await worker.close();
   });
+
+  it('sends a burst of events in few statements, in order, repeats included, and waits for them on close', async () => {
+    const a = new pg.Pool({ connectionString: URL, max: 4 });
+    const b = new pg.Pool({ connectionString: URL, max: 2 });
+    pools.push(a, b);
+    let statements = 0;
+    const counting = { query: (text: string, values: unknown[]) => (statements++, a.query(text, values)) };
+    const worker = await EventBus.start(pgNotifier(URL, counting as unknown as pg.Pool, () => undefined));
+    const api = await EventBus.start(pgNotifier(URL, b, () => undefined));
+    const job = collect(api, 'job:burst');
+    const sent: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      // The same line twice in a row: PostgreSQL would fold them if they shared a statement.
+      const message = `line ${Math.floor(i / 2)}`;
+      sent.push(message);
+      worker.emit('p1', log('burst', message));
+    }
+    await worker.close(); // waits for what was emitted
+    const got = await job.until(100);
+    expect(got.map((m) => (m.payload as { message: string }).message)).toEqual(sent);
+    expect(statements).toBeLessThan(60);
+    await api.close();
+  });
 });

@@ -28,7 +28,9 @@ export class EventBus {
 
   async publish(pipelineId: string, event: JobEvent): Promise<void> {
     const published: Published = { ...event, pipelineId, timestamp: new Date().toISOString() } as Published;
-    await this.#notifier.notify(fit(published));
+    // A queued job wakes idle workers (see feedJobs): it does not wait to be gathered with others.
+    const urgent = event.type === 'status' && event.payload.status === 'queued';
+    await this.#notifier.notify(fit(published), urgent);
   }
 
   /**

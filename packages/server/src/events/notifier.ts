@@ -6,7 +6,8 @@ import pg from 'pg';
  * across API and worker processes for a server. NOTIFY payloads must stay under 8000 bytes.
  */
 export interface Notifier {
-  notify(payload: string): Promise<void>;
+  /** `urgent`: send it (and what is gathered with it) at once, not after the gathering delay. */
+  notify(payload: string, urgent?: boolean): Promise<void>;
   listen(onPayload: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }
@@ -22,14 +23,21 @@ const GATHER_MS = 10;
 /** A `notify` that sends what was published within GATHER_MS in one statement. */
 function batched(
   run: (sql: string, params: string[]) => Promise<unknown>,
-): (payload: string) => Promise<void> {
-  let batch: { payloads: string[]; seen: Set<string>; sent: Promise<void> } | undefined;
+): (payload: string, urgent?: boolean) => Promise<void> {
+  type Batch = { payloads: string[]; seen: Set<string>; sent: Promise<void>; go: () => void };
+  let batch: Batch | undefined;
   // Each batch waits for the one before: on a pool, two statements may take different sessions.
   let previous = Promise.resolve();
   const open = () => {
-    const b = { payloads: [] as string[], seen: new Set<string>(), sent: Promise.resolve() };
+    const b: Batch = { payloads: [], seen: new Set(), sent: Promise.resolve(), go: () => undefined };
     const after = previous;
-    b.sent = new Promise<void>((resolve) => setTimeout(resolve, GATHER_MS))
+    b.sent = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GATHER_MS);
+      b.go = () => {
+        clearTimeout(timer);
+        setImmediate(resolve);
+      };
+    })
       .then(() => after)
       .then(() => {
         if (batch === b) batch = undefined;
@@ -40,11 +48,12 @@ function batched(
     previous = b.sent.catch(() => undefined);
     return b;
   };
-  return (payload) => {
+  return (payload, urgent) => {
     // PostgreSQL folds identical notifications of one transaction into one: a repeat starts a batch.
     if (!batch || batch.payloads.length >= MAX_BATCH || batch.seen.has(payload)) batch = open();
     batch.payloads.push(payload);
     batch.seen.add(payload);
+    if (urgent) batch.go();
     return batch.sent;
   };
 }
