@@ -90,7 +90,12 @@ describe('event bus on PostgreSQL (across processes)', () => {
     const b = new pg.Pool({ connectionString: URL, max: 2 });
     pools.push(a, b);
     let statements = 0;
-    const counting = { query: (text: string, values: unknown[]) => (statements++, a.query(text, values)) };
+    const counting = {
+      query: (text: string, values: unknown[]) => {
+        statements++;
+        return a.query(text, values);
+      },
+    };
     const worker = await EventBus.start(pgNotifier(URL, counting as unknown as pg.Pool, () => undefined));
     const api = await EventBus.start(pgNotifier(URL, b, () => undefined));
     const job = collect(api, 'job:burst');
