@@ -310,4 +310,25 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     await sleep(200);
     expect(processAlive(c.pid)).toBe(false);
   });
+
+  it('does not keep a process that grew past half its heap limit', async () => {
+    const hosts = new StepHostPool();
+    try {
+      const pids: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        await runStepProcess({
+          ...base(dir(), shell('true'), 's'),
+          // Node and the engine alone take more than 32 MB.
+          memoryMb: 64,
+          pool: { hosts, key: 'p' },
+          onSpawn: (p) => {
+            pids.push(p);
+          },
+        });
+      }
+      expect(pids[1]).not.toBe(pids[0]);
+    } finally {
+      hosts.close();
+    }
+  });
 });

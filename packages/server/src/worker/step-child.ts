@@ -100,12 +100,18 @@ async function run(m: RunMessage): Promise<void> {
       // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
-    await send({ type: 'result', report: { ...report.steps[0]!, resources }, spawned: takeSpawned() });
+    await send({
+      type: 'result',
+      report: { ...report.steps[0]!, resources },
+      spawned: takeSpawned(),
+      rssBytes: process.memoryUsage.rss(),
+    });
   } catch (err) {
     const e = toSluiceError(err);
     await send({
       type: 'error',
       spawned: takeSpawned(),
+      rssBytes: process.memoryUsage.rss(),
       error: {
         code: e.code,
         message: e.message,

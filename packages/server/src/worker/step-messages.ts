@@ -32,5 +32,5 @@ export type ParentMessage = RunMessage | { type: 'cancel' } | { type: 'retire' }
 
 export type ChildMessage =
   | { type: 'event'; event: RunEvent }
-  | { type: 'result'; report: StepReport; spawned: boolean }
-  | { type: 'error'; error: ErrorReport; spawned: boolean };
+  | { type: 'result'; report: StepReport; spawned: boolean; rssBytes: number }
+  | { type: 'error'; error: ErrorReport; spawned: boolean; rssBytes: number };

@@ -47,6 +47,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   let result: StepReport | undefined;
   let failure: ErrorReport | undefined;
   let spawned = true;
+  let rssBytes = 0;
   let stopping: { status: StepStatus; error: ErrorReport } | undefined;
   let killTimer: NodeJS.Timeout | undefined;
   const stop = (status: StepStatus, error: ErrorReport) => {
@@ -81,6 +82,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (m.type === 'result') result = m.report;
     else failure = m.error;
     spawned = m.spawned;
+    rssBytes = m.rssBytes;
     reported();
   };
   child.on('message', onMessage);
@@ -103,7 +105,8 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (!pool) host.kill();
     else {
       if (spawned && child.pid !== undefined) killStepLeftovers(child.pid, host.mark, pidsBefore);
-      pool.hosts.give(host, true);
+      // A process that grew past half its heap limit is not kept: the next step starts lean.
+      pool.hosts.give(host, rssBytes < memoryMb * 1024 * 1024 * 0.5);
     }
   } else {
     // Only once nothing it started survives can its stderr close — a survivor could hold it open —
