@@ -33,14 +33,12 @@ export class FileStore implements BlobStore {
 
   async append(key: string, text: string): Promise<void> {
     const p = this.#path(key);
-    await mkdir(dirname(p), { recursive: true });
-    await appendFile(p, text);
+    await inDirectory(p, () => appendFile(p, text));
   }
 
   async write(key: string, data: string | Uint8Array): Promise<void> {
     const p = this.#path(key);
-    await mkdir(dirname(p), { recursive: true });
-    await writeFile(p, data);
+    await inDirectory(p, () => writeFile(p, data));
   }
 
   read(key: string, start = 0): Readable {
@@ -56,5 +54,19 @@ export class FileStore implements BlobStore {
 
   async remove(prefix: string): Promise<void> {
     await rm(this.#path(prefix), { recursive: true, force: true });
+  }
+}
+
+/**
+ * Runs a write, making the file's directory first only when it is missing: a job's log takes a
+ * line at a time, and a recursive mkdir before each one cost more than the append.
+ */
+async function inDirectory(path: string, write: () => Promise<void>): Promise<void> {
+  try {
+    await write();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    await mkdir(dirname(path), { recursive: true });
+    await write();
   }
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 // Killing the step process's group is not enough: the shell task (and any plugin that follows
 // its lead) starts its command `detached`, in a process group of its own, and a process whose
@@ -163,6 +163,8 @@ function markedAmong(pids: number[], mark: string): number[] {
   const found = new Set<number>();
   // In pid order a parent comes before its children (all were started within the range).
   for (const pid of pids) {
+    // Most are gone already (short commands): a failed read's exception costs more than this check.
+    if (!existsSync(`/proc/${pid}`)) continue;
     let status: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, 'latin1');
