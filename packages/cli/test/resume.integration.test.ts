@@ -65,7 +65,8 @@ flow:
   it('loads every row exactly once', async () => {
     const child = spawn(
       process.execPath,
-      [SLUICE_BIN, 'run', spec, '--json', '--state-dir', join(dir, 'state')],
+      // Two threads whatever the machine: the kill lands in the parallel path (main thread + a worker).
+      [SLUICE_BIN, 'run', spec, '--json', '--threads', '2', '--state-dir', join(dir, 'state')],
       {
         stdio: 'ignore',
       },
@@ -81,7 +82,16 @@ flow:
     expect(partial.rows[0].n).toBeGreaterThan(0);
     expect(partial.rows[0].n).toBeLessThan(ROWS);
 
-    const r = await sluice(['run', spec, '--json', '--resume', '--state-dir', join(dir, 'state')]);
+    const r = await sluice([
+      'run',
+      spec,
+      '--json',
+      '--resume',
+      '--threads',
+      '2',
+      '--state-dir',
+      join(dir, 'state'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(report.steps[0].resumedFromRow).toBeGreaterThan(0);

@@ -247,16 +247,17 @@ export interface SinkWriter {
   encoderState?(): Json | undefined;
   /**
    * Sinks with a `rowEncoder`: appends what the encoder made of `rows` rows, as `write` would have.
-   * Resolves true when `data` was copied (its buffer may be reused at once), false when the sink
-   * keeps it (queued for a socket, say).
+   * `data` is the sink's only until this resolves (its buffer is then used again): a sink that
+   * keeps bytes longer (queued for a socket, say) copies them.
    */
-  writeEncoded?(data: Uint8Array, rows: number): Promise<boolean>;
+  writeEncoded?(data: Uint8Array, rows: number): Promise<void>;
 }
 
 /**
  * A sink's row encoding as a pure function, so that it can run in a worker thread: the bytes
  * `write` would send for a batch, given the writer's `encoderState`. Rows the destination cannot
- * take go to `ctx.quarantine`, as `write` would send them.
+ * take go to `ctx.quarantine`, as `write` would send them. The bytes returned need only stay
+ * valid until the next call (the caller copies them), so an encoder may reuse its buffer.
  */
 export interface RowEncoder<C> {
   create(ctx: ComponentContext<C>, state: Json): (rows: Row[]) => Uint8Array;

@@ -14,6 +14,13 @@ export class ByteWriter {
     this.pos += this.slab.write(s, this.pos);
   }
 
+  /** Appends bytes as they are. */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.slab.set(b, this.pos);
+    this.pos += b.length;
+  }
+
   /** Appends one ASCII byte (a newline, a comma). */
   byte(b: number): void {
     this.reserve(1);
@@ -25,6 +32,17 @@ export class ByteWriter {
     const out = this.slab.subarray(this.#start, this.pos);
     this.#start = this.pos;
     return out;
+  }
+
+  /**
+   * The bytes taken so far are no longer used (their reader copied them): the next ones go over
+   * them, in the same slab, instead of filling new slabs that become garbage outside V8's heap.
+   */
+  reuse(): void {
+    if (this.#start === this.pos) {
+      this.#start = 0;
+      this.pos = 0;
+    }
   }
 
   /** Where the next byte goes, for `rewind`; relative, as a full slab moves what is not taken. */

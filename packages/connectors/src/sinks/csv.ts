@@ -8,6 +8,7 @@ import {
   SluiceError,
   SOURCE_LINE,
 } from '@sluice/core';
+import { ByteWriter } from '../internal/byte-writer.ts';
 import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
@@ -55,7 +56,12 @@ export const csvSink = defineSink({
     create(ctx, state) {
       const { delimiter, newline } = ctx.config;
       const encoder = new RecordEncoder((state as { columns: string[] }).columns, delimiter, ctx.componentId);
-      return (rows) => Buffer.from(encoder.records(rows, undefined, newline));
+      const bytes = new ByteWriter();
+      return (rows) => {
+        bytes.reuse();
+        bytes.text(encoder.records(rows, undefined, newline));
+        return bytes.take();
+      };
     },
   },
   worker: builtinWorker,
@@ -103,7 +109,6 @@ export const csvSink = defineSink({
       async writeEncoded(data, rows) {
         ctx.signal.throwIfAborted();
         if (rows > 0) await out.append(data, rows);
-        return true;
       },
       async commit() {
         const state: CsvSinkState = { ...(await out.commit()), columns: encoder?.columns ?? null };

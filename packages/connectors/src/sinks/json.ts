@@ -16,7 +16,7 @@ export const jsonSink = defineSink({
   example: { path: 'out/orders.json', overwrite: true },
   // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
   // separator depends only on how many rows precede and a resumed file matches a clean one.
-  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], []) },
+  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
@@ -24,7 +24,6 @@ export const jsonSink = defineSink({
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();
       if (rows > 0) await out.append(out.rows === 0 ? data.subarray(1) : data, rows);
-      return true;
     };
     return {
       async start(resume) {

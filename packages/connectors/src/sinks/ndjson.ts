@@ -21,7 +21,7 @@ export const ndjsonSink = defineSink({
   summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
   config: ndjsonSinkConfig,
   example: { path: 'out/orders.ndjson', overwrite: true },
-  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a]) },
+  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {
     const out = fileOutput(ctx);
@@ -29,7 +29,6 @@ export const ndjsonSink = defineSink({
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();
       if (rows > 0) await out.append(data, rows);
-      return true;
     };
     return {
       async start(resume) {
@@ -52,15 +51,18 @@ const EMPTY = new Uint8Array(0);
 /**
  * An encoder of rows as JSON, each between the bytes `before` and `after`. `rowsBefore` (rows
  * already in the output) numbers a row that has no JSON form in the error; in a worker thread,
- * which does not know it, the row's source line names it instead.
+ * which does not know it, the row's source line names it instead. With `reuse`, the bytes of a
+ * call are valid only until the next (see ByteWriter.reuse).
  */
 export function jsonRows(
   where: string,
   before: number[],
   after: number[],
+  reuse = false,
 ): (rows: Row[], rowsBefore?: number) => Buffer {
   const encoder = new JsonRowEncoder();
   return (rows, rowsBefore) => {
+    if (reuse) encoder.reuse();
     let index = rowsBefore ?? 0;
     // One closure a batch, not one a row: the fallback needs the row's index for its message.
     const fallback = (row: Row) => stringifyRow(row, rowsBefore === undefined ? undefined : index, where);

@@ -268,12 +268,13 @@ class PostgresWriter implements SinkWriter {
       : { columns: this.#columns, arrayColumns: this.#arrayColumns };
   }
 
-  async writeEncoded(data: Uint8Array): Promise<boolean> {
+  async writeEncoded(data: Uint8Array): Promise<void> {
     const signal = this.#ctx.signal;
     if (signal.aborted) throw signal.reason;
-    await this.#send(data);
-    // The COPY stream holds the bytes until the socket took them.
-    return false;
+    // The COPY stream holds what it is given until the socket took it, for an unknown time: the
+    // bytes are copied into the encoder's slab, as `write` encodes them, and `data` is free.
+    this.#encoder.bytes(data);
+    await this.#send(this.#encoder.take());
   }
 
   /** Queues COPY data, opening the COPY first when none is open. */
@@ -405,7 +406,10 @@ export const postgresSink = defineSink({
     create(ctx, state) {
       const { columns, arrayColumns } = state as EncoderState;
       const encoder = new CopyEncoder();
-      return (rows) => copyRows(ctx, encoder, rows, columns, arrayColumns, 0, rows.length);
+      return (rows) => {
+        encoder.reuse();
+        return copyRows(ctx, encoder, rows, columns, arrayColumns, 0, rows.length);
+      };
     },
   },
   worker: builtinWorker,

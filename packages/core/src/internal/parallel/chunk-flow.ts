@@ -66,7 +66,8 @@ export class ChunkFlow {
     const src = meters[0]!;
     const firstSink = 1 + this.#transforms.length;
     const sinks = this.#defs.length - firstSink;
-    const parts: Uint8Array[][] = Array.from({ length: sinks }, () => []);
+    // The first sink's output goes straight into the spare buffer the main thread sent.
+    const outs = Array.from({ length: sinks }, (_, i) => new Output(i === 0 ? task.spare : undefined));
     const raw: Row[] = [];
     const anyRaw = task.states.some((st) => st === undefined);
     const lines: number[] = [];
@@ -101,18 +102,17 @@ export class ChunkFlow {
         const state = task.states[i];
         if (state === undefined) continue;
         t0 = performance.now();
-        parts[i]!.push(this.#encoder(firstSink + i, state)(rows));
+        // Copied at once: the encoder may write the next batch over these bytes.
+        outs[i]!.push(this.#encoder(firstSink + i, state)(rows));
         meters[firstSink + i]!.ms += performance.now() - t0;
       }
     }
     const transfer: ArrayBuffer[] = [task.data];
     let spare = task.spare;
-    const outputs: SinkOutput[] = parts.map((p, i) => {
+    const outputs: SinkOutput[] = outs.map((o, i) => {
       // Structured clones drop symbol keys: the source lines travel beside the rows.
       if (task.states[i] === undefined) return { rows: raw, lines: raw.map((r) => r[SOURCE_LINE]) };
-      // Encoders hand out views of slabs they go on writing into: the copy owns its memory, so
-      // it can be transferred rather than cloned.
-      const data = concat(p, spare);
+      const data = o.bytes();
       if (data.buffer === spare) spare = undefined;
       transfer.push(data.buffer as ArrayBuffer);
       return { data };
@@ -174,15 +174,26 @@ export class ChunkFlow {
   }
 }
 
-/** The parts in one buffer: `into` when they fit in it. */
-function concat(parts: Uint8Array[], into: ArrayBuffer | undefined): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = into && into.byteLength >= length ? new Uint8Array(into, 0, length) : new Uint8Array(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+/** A sink's output for one chunk, in a buffer of its own, so that it can be transferred. */
+class Output {
+  #buf: Uint8Array;
+  #length = 0;
+
+  constructor(spare: ArrayBuffer | undefined) {
+    this.#buf = spare ? new Uint8Array(spare) : new Uint8Array(0);
   }
-  return out;
+
+  push(bytes: Uint8Array): void {
+    if (this.#length + bytes.length > this.#buf.length) {
+      const next = new Uint8Array(Math.max(2 * this.#buf.length, this.#length + bytes.length, 1 << 16));
+      next.set(this.#buf.subarray(0, this.#length));
+      this.#buf = next;
+    }
+    this.#buf.set(bytes, this.#length);
+    this.#length += bytes.length;
+  }
+
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
 }

@@ -20,7 +20,8 @@ interface Waiting {
 class Lane {
   readonly worker: Worker;
   readonly pending = new Map<number, Waiting>();
-  #ready: { resolve(logs: LogEntry[]): void; reject(err: unknown): void } | undefined;
+  /** Set while the thread sets the flow up; receives the set-up's logs. */
+  #ready: ((logs: LogEntry[]) => void) | undefined;
   #fail: (err: unknown) => void;
 
   constructor(worker: Worker, fail: (err: unknown) => void) {
@@ -48,11 +49,13 @@ class Lane {
     }
   };
 
-  init(msg: InitMessage): Promise<LogEntry[]> {
-    return new Promise((resolve, reject) => {
-      this.#ready = { resolve, reject };
-      this.worker.postMessage(msg);
-    });
+  /**
+   * Sets the thread up for a flow. Not awaited: chunks may follow at once (the thread takes
+   * messages in order, once its module is loaded); a set-up failure fails the pool.
+   */
+  init(msg: InitMessage, onLogs: (logs: LogEntry[]) => void): void {
+    this.#ready = onLogs;
+    this.worker.postMessage(msg);
   }
 
   run(task: ChunkTask): Promise<ChunkDone> {
@@ -63,7 +66,6 @@ class Lane {
   }
 
   rejectAll(err: unknown): void {
-    this.#ready?.reject(err);
     this.#ready = undefined;
     for (const w of this.pending.values()) w.reject(err);
     this.pending.clear();
@@ -71,11 +73,11 @@ class Lane {
 
   #receive(msg: FromWorker): void {
     if (msg.type === 'ready') {
-      this.#ready?.resolve(msg.logs);
+      this.#ready?.(msg.logs);
       this.#ready = undefined;
     } else if (msg.type === 'failed' && msg.seq === undefined) {
-      this.#ready?.reject(deserializeError(msg.error));
       this.#ready = undefined;
+      this.#fail(deserializeError(msg.error));
     } else {
       const w = this.pending.get(msg.seq!);
       this.pending.delete(msg.seq!);
@@ -105,17 +107,18 @@ export class WorkerPool {
 
   /**
    * Starts `threads` workers of `module` and sets them up for the flow; with `local` (the flow's
-   * definitions), the main thread takes a share of the chunks too. Returns the set-up logs.
+   * definitions), the main thread takes a share of the chunks too. What components log while they
+   * are set up goes to `onLogs`, once (from the main thread's share, or else from one worker).
    */
   static async start(
     module: WorkerModule,
     threads: number,
     init: InitMessage,
     signal: AbortSignal,
+    onLogs: (logs: LogEntry[]) => void,
     local?: ConnectorDefinition[],
-  ): Promise<{ pool: WorkerPool; logs: LogEntry[] }> {
+  ): Promise<WorkerPool> {
     signal.throwIfAborted();
-    const mine = local && (await ChunkFlow.create(local, init, signal));
     const { url, register } = module.resolve();
     const lanes: Lane[] = [];
     const pool = new WorkerPool(lanes, signal);
@@ -130,11 +133,17 @@ export class WorkerPool {
       lanes.push(new Lane(reused ?? spawn(url, register), fail));
     }
     pool.#key = url.href;
-    pool.#local = mine;
     signal.addEventListener('abort', pool.#onAbort, { once: true });
+    // The threads load their modules while the main thread sets up its own share.
+    lanes.forEach((l, i) => {
+      l.init({ ...init, logSetup: local === undefined && i === 0 }, onLogs);
+    });
     try {
-      const logs = await Promise.all(lanes.map((l, i) => l.init({ ...init, logSetup: !mine && i === 0 })));
-      return { pool, logs: [...(mine?.takeLogs() ?? []), ...logs.flat()] };
+      if (local) {
+        pool.#local = await ChunkFlow.create(local, init, signal);
+        onLogs(pool.#local.takeLogs());
+      }
+      return pool;
     } catch (err) {
       await pool.close();
       throw err;

@@ -64,7 +64,7 @@ export async function runChunks(
   /** Rows the source emitted in the chunks merged so far. */
   let rowsBefore = 0;
   const { threads, mainShare } = h.options;
-  const { pool, logs } = await WorkerPool.start(
+  const pool = await WorkerPool.start(
     worker,
     mainShare ? threads - 1 : threads,
     {
@@ -83,6 +83,7 @@ export async function runChunks(
       logSetup: true,
     },
     h.signal,
+    (logs) => forward(h, logs),
     mainShare ? components.map((c) => c.def) : undefined,
   );
   const file = await open(split.path, 'r').catch(async (err) => {
@@ -90,9 +91,8 @@ export async function runChunks(
     throw err;
   });
   try {
-    forward(h, logs);
     // A piece read plus the part of a record carried over fits; so does most chunks' output.
-    const buffers = new Buffers(2 * h.options.chunkBytes, 4 * CHUNKS_PER_THREAD * threads);
+    const buffers = new Buffers(2 * h.options.chunkBytes, 2 * CHUNKS_PER_THREAD * threads + 2);
     const reader = new ChunkReader(file, split, h.options.chunkBytes, (n) => buffers.get(n));
     const states = h.writers.map((w) => w.encoderState?.());
     const inflight: { chunk: Chunk; done: Promise<ChunkDone> }[] = [];
@@ -126,9 +126,10 @@ export async function runChunks(
       const next = inflight.shift();
       if (next === undefined) break;
       const done = await next.done;
-      const copied = await merge(done, next.chunk);
+      await merge(done, next.chunk);
+      // Every buffer comes back: sinks copy what they keep (see SinkWriter.writeEncoded).
       for (const b of done.returned) buffers.put(b);
-      for (const out of done.sinks) if (copied && 'data' in out) buffers.put(out.data.buffer as ArrayBuffer);
+      for (const out of done.sinks) if ('data' in out) buffers.put(out.data.buffer as ArrayBuffer);
       for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
     }
   } finally {
@@ -136,9 +137,7 @@ export async function runChunks(
     await file.close();
   }
 
-  /** Resolves true when every sink copied its bytes, so their buffers may be used again. */
-  async function merge(done: ChunkDone, chunk: Chunk): Promise<boolean> {
-    let copied = true;
+  async function merge(done: ChunkDone, chunk: Chunk): Promise<void> {
     done.figures.forEach((f, c) => {
       const m = h.meters[c]!;
       if (c > 0 && c < firstSink) m.rowsIn += f.rowsIn;
@@ -160,9 +159,9 @@ export async function runChunks(
         h.meters[firstSink + i]!.rowsIn += done.rows;
         const out = done.sinks[i]!;
         if ('data' in out) return w.writeEncoded!(out.data, done.rows);
-        return w.write(withLines(out.rows, out.lines)).then(() => true);
+        return w.write(withLines(out.rows, out.lines));
       });
-      copied = (await Promise.all(writes)).every((c) => c);
+      await Promise.all(writes);
       const dt = performance.now() - t0;
       for (let i = 0; i < h.writers.length; i++) h.meters[firstSink + i]!.ms += dt;
     }
@@ -170,7 +169,6 @@ export async function runChunks(
       done: chunk.end.offset,
       total: split.size,
     });
-    return copied;
   }
 }
 
