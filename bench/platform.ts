@@ -125,14 +125,14 @@ CPU per job is that of every process involved (the bench, workers, step processe
 | ≥ 0.1× raw pg-boss's drain rate | ${ratio.toFixed(4)}× | ${verdict(ratio >= 0.1)} |
 | p99 trigger-to-start ≤ 100 ms | ${server.p99.toFixed(0)} ms | ${verdict(server.p99 <= 100)} |
 
-| backend | runner | jobs/s | start latency p50 (ms) | p99 (ms) | CPU per job (ms) | DB statements per job |
+| backend | runner | jobs/s | start latency p50 (ms) | p99 (ms) | CPU per job (ms) | DB transactions per job |
 |---|---|---:|---:|---:|---:|---:|
 ${rows.map((r) => `| ${r.backend} | ${r.runner} | ${r.rate.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${fmt(r.cpuPerJob)} | ${fmt(r.txPerJob)} |`).join('\n')}
 
 What bounds it on this machine: a job cost ${fmt(server.cpuPerJob)} ms of CPU in all, so ${cores} cores
-finish at most ${cpuCap.toFixed(0)} jobs/s; and it made ${fmt(server.txPerJob)} database statements, while
+finish at most ${cpuCap.toFixed(0)} jobs/s; and it took ${fmt(server.txPerJob)} database transactions (most are one statement), while
 the server answers ${trips.toFixed(0)} trivial statements a second over 4 sessions (measured in this run),
-so the statements alone allow at most ${tripCap.toFixed(0)} jobs/s. A job is recorded as it goes — its row
+so the round trips alone allow at most ${tripCap.toFixed(0)} jobs/s. A job is recorded as it goes — its row
 and its step's row created, marked running and finished, its log and report indexed, its queue message
 taken and completed — which raw pg-boss, draining 50 messages per statement, does not do. Step
 processes are kept between steps of a pipeline (\`--steps-per-process\`, default 100): starting Node and

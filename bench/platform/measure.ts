@@ -99,8 +99,9 @@ export function machineCpuMs(): number {
       const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const cmd = readFileSync(`/proc/${name}/cmdline`, 'latin1');
-      // utime and stime, in clock ticks of 10 ms
-      procs.push({ pid: Number(name), ppid: Number(f[1]), cmd, ms: (Number(f[11]) + Number(f[12])) * 10 });
+      // utime, stime and the reaped children's cutime and cstime (each step's command), in ticks of 10 ms
+      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      procs.push({ pid: Number(name), ppid: Number(f[1]), cmd, ms: ticks * 10 });
     } catch {
       // gone since the listing
     }
@@ -113,7 +114,10 @@ export function machineCpuMs(): number {
   return procs.filter((p) => ours.has(p.pid) || p.cmd.startsWith('postgres')).reduce((a, p) => a + p.ms, 0);
 }
 
-/** Statements the database has committed (each autocommit statement is one transaction). */
+/**
+ * Transactions the database has ended (each autocommit statement is one), pg-boss's own upkeep
+ * included.
+ */
 async function transactions(p: Platform): Promise<number> {
   // Statistics reach the shared view when a session goes idle, at most about once a second.
   await new Promise((r) => setTimeout(r, 1500));

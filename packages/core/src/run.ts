@@ -150,13 +150,17 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       const report = await policy.execute(async () => {
         attempts++;
         emit({ type: 'step', stepId: step.id, status: 'running', attempt: attempts });
-        const stepSignal =
-          step.timeoutMs === undefined ? signal : AbortSignal.any([signal, timeoutSignal(step)]);
+        const timeout = step.timeoutMs === undefined ? undefined : timeoutSignal(step.id, step.timeoutMs);
+        const stepSignal = timeout ? AbortSignal.any([signal, timeout.signal]) : signal;
         // A retried flow resumes from its own checkpoint: what was committed stays committed.
         const resume = attempts > 1 || opts.resume === true;
-        return step.kind === 'flow'
-          ? await flowStep(step, stepDir, stepSignal, resume)
-          : await taskStep(step, stepSignal);
+        try {
+          return step.kind === 'flow'
+            ? await flowStep(step, stepDir, stepSignal, resume)
+            : await taskStep(step, stepSignal);
+        } finally {
+          timeout?.clear();
+        }
       }, signal);
       return { ...report, attempts, durationMs: Date.now() - t0 };
     } catch (err) {
@@ -294,15 +298,16 @@ function totals(cs: ComponentStats[]) {
   };
 }
 
-function timeoutSignal(step: PlannedStep): AbortSignal {
+// Cleared when the attempt ends: a process that runs the next step must not hold this one (its
+// config, credentials included) until the timeout would have fired.
+function timeoutSignal(stepId: string, ms: number): { signal: AbortSignal; clear(): void } {
   const c = new AbortController();
   const t = setTimeout(
-    () =>
-      c.abort(new SluiceError(ErrorCode.TIMEOUT, `step "${step.id}" timed out after ${step.timeoutMs} ms`)),
-    step.timeoutMs,
+    () => c.abort(new SluiceError(ErrorCode.TIMEOUT, `step "${stepId}" timed out after ${ms} ms`)),
+    ms,
   );
   t.unref();
-  return c.signal;
+  return { signal: c.signal, clear: () => clearTimeout(t) };
 }
 
 function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): ErrorReport {

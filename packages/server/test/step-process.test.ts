@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -222,14 +222,21 @@ describe('a step in its own process', { timeout: 30_000 }, () => {
 });
 
 describe('step processes kept between steps', { timeout: 30_000 }, () => {
-  /** Runs a shell step in the pool; resolves with the process that ran it and what it printed. */
-  async function step(hosts: StepHostPool, key: string, command: string[], env: Record<string, string> = {}) {
+  /** Runs a step in the pool; resolves with the process that ran it and what it logged. */
+  async function step(
+    hosts: StepHostPool,
+    key: string,
+    spec: unknown,
+    o: { env?: Record<string, string>; signal?: AbortSignal } = {},
+  ) {
     const workDir = dir();
     const logs: string[] = [];
     let pid = 0;
     const r = await runStepProcess({
-      ...base(workDir, shell(...command), 's'),
-      env: { PATH: process.env.PATH ?? '', ...env },
+      ...base(workDir, spec, 's'),
+      env: { PATH: process.env.PATH ?? '', ...o.env },
+      modules: [fixture('misbehaving')],
+      ...(o.signal ? { signal: o.signal } : {}),
       pool: { hosts, key },
       onSpawn: (p) => {
         pid = p;
@@ -253,9 +260,9 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     const hosts = new StepHostPool();
     try {
       const echo = ['sh', '-c', 'echo "[$FOO]" "$(pwd)"'];
-      const a = await step(hosts, 'p1', echo, { FOO: 'first' });
-      const b = await step(hosts, 'p1', echo);
-      const other = await step(hosts, 'p2', echo);
+      const a = await step(hosts, 'p1', shell(...echo), { env: { FOO: 'first' } });
+      const b = await step(hosts, 'p1', shell(...echo));
+      const other = await step(hosts, 'p2', shell(...echo));
       expect(a.r.status).toBe('success');
       expect(b.pid).toBe(a.pid);
       expect(other.pid).not.toBe(a.pid);
@@ -271,11 +278,11 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     try {
       const arg = marker();
       // setsid: the sleep leaves the step's process group, so only its mark finds it.
-      const a = await step(hosts, 'p', ['sh', '-c', `setsid sleep ${arg} > /dev/null 2>&1 &`]);
+      const a = await step(hosts, 'p', shell('sh', '-c', `setsid sleep ${arg} > /dev/null 2>&1 &`));
       expect(a.r.status).toBe('success');
       expect(alive(arg)).toBe(false);
       expect(processAlive(a.pid)).toBe(true);
-      const b = await step(hosts, 'p', ['true']);
+      const b = await step(hosts, 'p', shell('true'));
       expect(b.pid).toBe(a.pid);
     } finally {
       hosts.close();
@@ -299,11 +306,11 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     await started(arg);
     ac.abort();
     expect(await pending).toMatchObject({ status: 'cancelled' });
-    const a = await step(hosts, 'p', ['true']);
+    const a = await step(hosts, 'p', shell('true'));
     expect(a.pid).not.toBe(cancelledPid);
-    const b = await step(hosts, 'p', ['true']);
+    const b = await step(hosts, 'p', shell('true'));
     expect(b.pid).toBe(a.pid);
-    const c = await step(hosts, 'p', ['true']);
+    const c = await step(hosts, 'p', shell('true'));
     expect(c.pid).not.toBe(a.pid);
     expect(processAlive(a.pid)).toBe(false);
     hosts.close();
@@ -311,20 +318,83 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     expect(processAlive(c.pid)).toBe(false);
   });
 
-  it('does not keep a process that grew past half its heap limit', async () => {
+  const task = (name: string, config: Record<string, unknown>) => ({
+    name: 'p',
+    steps: [{ id: 's', task: name, with: config }],
+  });
+
+  it('kills a child the step started without its mark, and keeps the process', async () => {
+    const hosts = new StepHostPool();
+    try {
+      const arg = marker();
+      const a = await step(hosts, 'p', task('orphan', { sleep: arg }));
+      expect(a.r.status).toBe('success');
+      expect(alive(arg)).toBe(false);
+      const b = await step(hosts, 'p', shell('true'));
+      expect(b.pid).toBe(a.pid);
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it('never sends a step cancelled before it reached the process, and keeps the process', async () => {
+    const hosts = new StepHostPool();
+    try {
+      const a = await step(hosts, 'p', shell('true'));
+      const ac = new AbortController();
+      ac.abort();
+      const cancelled = await step(hosts, 'p', shell('sh', '-c', 'echo ran > ran.txt'), {
+        signal: ac.signal,
+      });
+      expect(cancelled.r).toMatchObject({ status: 'cancelled', error: { code: 'ABORTED' } });
+      expect(existsSync(join(cancelled.workDir, 'ran.txt'))).toBe(false);
+      const b = await step(hosts, 'p', shell('true'));
+      expect(b.pid).toBe(a.pid);
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it('does not keep a process after a failed step', async () => {
+    const hosts = new StepHostPool();
+    try {
+      const failed = await step(hosts, 'p', shell('false'));
+      expect(failed.r.status).toBe('failed');
+      const next = await step(hosts, 'p', shell('true'));
+      expect(next.pid).not.toBe(failed.pid);
+      expect(processAlive(failed.pid)).toBe(false);
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it("drops what an earlier step's leftover work says during the next step", async () => {
+    const hosts = new StepHostPool();
+    try {
+      const a = await step(hosts, 'p', task('linger', { text: 'late line', afterMs: 300 }));
+      const b = await step(hosts, 'p', shell('sleep', '1'));
+      expect(b.pid).toBe(a.pid);
+      expect([...a.logs, ...b.logs]).not.toContain('late line');
+    } finally {
+      hosts.close();
+    }
+  });
+
+  it('does not keep a process that grew past half its step memory', async () => {
     const hosts = new StepHostPool();
     try {
       const pids: number[] = [];
-      for (let i = 0; i < 2; i++) {
-        await runStepProcess({
-          ...base(dir(), shell('true'), 's'),
-          // Node and the engine alone take more than 32 MB.
-          memoryMb: 64,
+      for (const mb of [600, 0]) {
+        const r = await runStepProcess({
+          ...base(dir(), task('grow', { mb }), 's'),
+          modules: [fixture('misbehaving')],
+          memoryMb: 1024,
           pool: { hosts, key: 'p' },
           onSpawn: (p) => {
             pids.push(p);
           },
         });
+        expect(r.status).toBe('success');
       }
       expect(pids[1]).not.toBe(pids[0]);
     } finally {

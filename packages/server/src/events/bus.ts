@@ -58,7 +58,8 @@ export class EventBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#inFlight);
+    // Events still going out get a moment; a database that went away does not hold the shutdown.
+    await Promise.race([Promise.all(this.#inFlight), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.#subscribers.clear();
     await this.#notifier.close();
   }

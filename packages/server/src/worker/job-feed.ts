@@ -12,6 +12,8 @@ export interface JobFeedOptions {
 export interface JobFeed {
   /** Stops taking jobs; running ones go on (and are heartbeaten) until they settle. */
   stop(): Promise<void>;
+  /** Resolves once every job taken is settled with the queue (completed or failed). */
+  drained(): Promise<void>;
 }
 
 /**
@@ -28,6 +30,7 @@ export function feedJobs(
   handle: (m: JobMessage) => Promise<void>,
 ): JobFeed {
   const running = new Map<string, { job: Job<JobMessage>; touched: number }>();
+  const settling = new Set<Promise<unknown>>();
   let stopped = false;
   let nudged = false;
   let wake: (() => void) | undefined;
@@ -68,7 +71,7 @@ export function feedJobs(
 
   const start = (job: Job<JobMessage>) => {
     running.set(job.id, { job, touched: Date.now() });
-    handle(job.data)
+    const done = handle(job.data)
       .then(
         () => boss.complete(JOBS_QUEUE, job),
         (err: Error) => boss.fail(JOBS_QUEUE, job, { message: err.message }),
@@ -76,8 +79,10 @@ export function feedJobs(
       .catch(() => undefined) // the queue gone: the job is taken up again when its heartbeat lapses
       .finally(() => {
         running.delete(job.id);
+        settling.delete(done);
         nudge();
       });
+    settling.add(done);
   };
 
   const loop = (async () => {
@@ -89,6 +94,7 @@ export function feedJobs(
         try {
           const jobs = await boss.fetch<JobMessage>(JOBS_QUEUE, { batchSize: free });
           got = jobs.length;
+          // Taken while stopping: run anyway (the worker finishes them or hands them back).
           for (const job of jobs) start(job);
         } catch {
           // the database is away for a moment: try again after the pause
@@ -107,6 +113,9 @@ export function feedJobs(
       nudge();
       await loop;
       unsubscribe();
+    },
+    drained: async () => {
+      while (settling.size > 0) await Promise.all([...settling]);
     },
   };
 }

@@ -130,8 +130,12 @@ async function runAttempt(
     })
     .where(eq(jobExecutions.id, jobId));
   p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
-  // The log is indexed as an artifact when the job ends (a running job's log is read by its own route).
   await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
+  // Listed from its first line (a job that never finishes, dead-lettered, still has it); its size
+  // is brought up to date when the job ends.
+  if (attempt === 1) {
+    await indexArtifact(p, { jobId, name: 'log.ndjson', kind: 'log', contentType: 'application/x-ndjson' });
+  }
 
   let spec: unknown;
   let plan: ReturnType<typeof planPipeline>;

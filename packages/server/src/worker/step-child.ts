@@ -20,14 +20,20 @@ watchSpawns();
 // reports each over IPC. Isolation (memory limit, kill on cancel, which steps may share this
 // process) is the parent's; this only runs and reports, and resets what a step may have changed
 // (environment, working directory) before the next.
-let redact = redactor(undefined);
-const send = (m: ChildMessage): Promise<void> =>
-  new Promise((resolve) => {
-    if (!process.send) return resolve();
-    process.send(redact(m), undefined, undefined, () => resolve());
-  });
+/** Sends with a run's own redactor: work a step left behind is masked with its own secrets. */
+const sender =
+  (redact: (m: ChildMessage) => ChildMessage) =>
+  (m: ChildMessage): Promise<void> =>
+    new Promise((resolve) => {
+      if (!process.send) return resolve();
+      process.send(redact(m), undefined, undefined, () => resolve());
+    });
 
-let abort = new AbortController();
+let current: { runId: number; abort: AbortController } | undefined;
+// Free for the next run before the result goes out: the parent sends the next one once it has it.
+const release = (runId: number) => {
+  if (current?.runId === runId) current = undefined;
+};
 const registries = new Map<string, Promise<Registry>>();
 
 async function loadRegistry(modules: string[]): Promise<Registry> {
@@ -65,17 +71,17 @@ function registryWith(modules: string[] = []): Promise<Registry> {
 /** The step sees exactly the environment it was given (plus the mark), whatever the last one set. */
 function resetEnvironment(env: Record<string, string>): void {
   const mark = process.env[STEP_MARK_VAR];
-  for (const k of Object.keys(process.env)) if (!(k in env)) delete process.env[k];
+  for (const k of Object.keys(process.env)) if (!Object.hasOwn(env, k)) delete process.env[k];
   Object.assign(process.env, env);
   if (mark !== undefined) process.env[STEP_MARK_VAR] = mark;
 }
 
 let cpuBefore = process.cpuUsage();
 
-async function run(m: RunMessage): Promise<void> {
-  redact = redactor(m.secrets);
-  abort = new AbortController();
-  takeSpawned();
+async function run(m: RunMessage, abort: AbortController): Promise<void> {
+  const redact = redactor(m.secrets);
+  const send = sender(redact);
+  const { runId } = m;
   try {
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
@@ -92,7 +98,7 @@ async function run(m: RunMessage): Promise<void> {
       redact,
       signal: abort.signal,
       ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
-      onEvent: (event) => void send({ type: 'event', event }),
+      onEvent: (event) => void send({ type: 'event', runId, event }),
     });
     const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
@@ -100,16 +106,20 @@ async function run(m: RunMessage): Promise<void> {
       // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
+    release(runId);
     await send({
       type: 'result',
+      runId,
       report: { ...report.steps[0]!, resources },
       spawned: takeSpawned(),
       rssBytes: process.memoryUsage.rss(),
     });
   } catch (err) {
     const e = toSluiceError(err);
+    release(runId);
     await send({
       type: 'error',
+      runId,
       spawned: takeSpawned(),
       rssBytes: process.memoryUsage.rss(),
       error: {
@@ -120,24 +130,21 @@ async function run(m: RunMessage): Promise<void> {
       },
     });
   } finally {
-    // What the step held (its credentials among them) is unreachable before the next one starts.
-    redact = redactor(undefined);
     cpuBefore = process.cpuUsage();
   }
 }
 
-let running = false;
 process.on('message', (m: ParentMessage) => {
-  if (m.type === 'run' && !running) {
-    running = true;
-    void run(m).finally(() => {
-      running = false;
-    });
-  } else if (m.type === 'cancel') abort.abort(new Error('cancelled'));
-  else if (m.type === 'retire') process.exit(0);
+  if (m.type === 'run' && !current) {
+    const run_ = { runId: m.runId, abort: new AbortController() };
+    current = run_;
+    void run(m, run_.abort).finally(() => release(run_.runId));
+  } else if (m.type === 'cancel' && current?.runId === m.runId) {
+    current.abort.abort(new Error('cancelled'));
+  }
 });
 // The parent gone means no one can receive the result: stop rather than run on as an orphan.
 process.on('disconnect', () => {
-  abort.abort(new Error('the worker went away'));
-  setTimeout(() => process.exit(1), running ? 5000 : 0).unref();
+  current?.abort.abort(new Error('the worker went away'));
+  setTimeout(() => process.exit(1), current ? 5000 : 0).unref();
 });

@@ -110,11 +110,18 @@ export function killStepTree(pid: number | undefined, mark: string): void {
   }
 }
 
-/** The pid most recently given to a process (Linux), or undefined without /proc. */
-export function lastPid(): number | undefined {
+/** Where the kernel's pid counter stood: the last pid handed out and the number of forks so far. */
+export interface PidMark {
+  last: number;
+  forks: number;
+}
+
+/** The pid counter now (Linux), or undefined without /proc. */
+export function pidMark(): PidMark | undefined {
   try {
-    const n = Number(readFileSync('/proc/loadavg', 'latin1').trim().split(' ').pop());
-    return Number.isInteger(n) ? n : undefined;
+    const last = Number(readFileSync('/proc/loadavg', 'latin1').trim().split(' ').pop());
+    const forks = Number(/^processes (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'))?.[1]);
+    return Number.isInteger(last) && Number.isInteger(forks) ? { last, forks } : undefined;
   } catch {
     return undefined;
   }
@@ -124,21 +131,40 @@ export function lastPid(): number | undefined {
 const MAX_RANGE = 2048;
 
 /**
- * SIGKILLs what a step process started and left running (by its mark, and their descendants),
- * sparing the process itself: it is kept for the next step. Whatever a step started got a pid
- * handed out while it ran, and pids are handed out in order: with `since` (lastPid() when the
- * step began), only the pids given since are looked at — a handful, instead of every process.
+ * SIGKILLs what a step process started and left running (by its mark, or as a descendant of the
+ * process or of a marked one), sparing the process itself: it is kept for the next step.
+ * Whatever a step started got a pid handed out while it ran, and pids are handed out in order:
+ * with `since` (pidMark() when the step began), only the pids given since are looked at — a
+ * handful, instead of every process. Returns false when something was still there after three
+ * rounds (a process that forks as fast as it is killed): the caller must not keep the process.
  */
-export function killStepLeftovers(pid: number, mark: string, since: number | undefined): void {
-  const now = lastPid();
-  const range = since === undefined || now === undefined ? undefined : pidsBetween(since, now);
-  if (range && range.length === 0) return;
+export function killStepLeftovers(pid: number, mark: string, since: PidMark | undefined): boolean {
+  // A SIGKILLed process lingers for a moment: it counts once, and only new ones call for a round.
+  const killed = new Set<number>();
   for (let pass = 0; pass < 3; pass++) {
-    const targets = (range ? markedAmong(range, mark) : markedProcesses(mark)).filter((p) => p !== pid);
+    // Read again each round: what a leftover forked meanwhile has a newer pid.
+    const range = since ? pidsSince(since) : undefined;
+    const targets = range ? markedAmong(range, mark, pid) : markedProcesses(mark).filter((p) => p !== pid);
     let hit = false;
-    for (const p of targets) hit = kill(p) || hit;
-    if (!hit) return;
+    for (const p of targets) {
+      if (killed.has(p)) continue;
+      killed.add(p);
+      hit = kill(p) || hit;
+    }
+    if (!hit) return true;
   }
+  return false;
+}
+
+/** The pids handed out since `since`; undefined when a full scan is needed (too many, or wrapped). */
+function pidsSince(since: PidMark): number[] | undefined {
+  const now = pidMark();
+  if (!now) return undefined;
+  const range = pidsBetween(since.last, now.last);
+  // Every fork takes a pid (threads too): more forks than pids in the range means the counter
+  // went all the way round.
+  if (!range || now.forks - since.forks > range.length) return undefined;
+  return range;
 }
 
 /** The pids after `from` up to `to`, counting across the wrap; undefined when too many to visit. */
@@ -157,10 +183,10 @@ function pidsBetween(from: number, to: number): number[] | undefined {
   return [...run(from + 1, max), ...run(1, to)];
 }
 
-/** Of these pids, the live ones carrying the mark or descending from one that does. */
-function markedAmong(pids: number[], mark: string): number[] {
+/** Of these pids, the live processes carrying the mark or descending from `root` or a marked one. */
+function markedAmong(pids: number[], mark: string, root: number): number[] {
   const entry = `${STEP_MARK_VAR}=${mark}`;
-  const found = new Set<number>();
+  const found = new Set<number>([root]);
   // In pid order a parent comes before its children (all were started within the range).
   for (const pid of pids) {
     // Most are gone already (short commands): a failed read's exception costs more than this check.
@@ -169,12 +195,13 @@ function markedAmong(pids: number[], mark: string): number[] {
     try {
       status = readFileSync(`/proc/${pid}/status`, 'latin1');
     } catch {
-      continue; // gone, or never was
+      continue; // gone since
     }
     const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, 'm'))?.[1];
     // A thread's id is in the range too (a thread of the kept process itself, say): not a process.
     if (field('Tgid') !== String(pid) || field('State') === 'Z') continue;
     if (found.has(Number(field('PPid'))) || carriesMark(pid, entry)) found.add(pid);
   }
+  found.delete(root);
   return [...found];
 }

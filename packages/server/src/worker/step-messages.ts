@@ -3,6 +3,8 @@ import type { ErrorReport, RunEvent, StepReport } from '@sluice/core';
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
 export interface RunMessage {
   type: 'run';
+  /** Numbers the runs of one process: a message about another run than the current is stale. */
+  runId: number;
   spec: unknown;
   stepId: string;
   /** Names the run at destinations that keep checkpoints: the job id. */
@@ -27,10 +29,9 @@ export interface RunMessage {
   secrets?: Record<string, unknown>;
 }
 
-/** `retire`: the process is done with (idle too long, or it ran its share of steps) and exits. */
-export type ParentMessage = RunMessage | { type: 'cancel' } | { type: 'retire' };
+export type ParentMessage = RunMessage | { type: 'cancel'; runId: number };
 
 export type ChildMessage =
-  | { type: 'event'; event: RunEvent }
-  | { type: 'result'; report: StepReport; spawned: boolean; rssBytes: number }
-  | { type: 'error'; error: ErrorReport; spawned: boolean; rssBytes: number };
+  | { type: 'event'; runId: number; event: RunEvent }
+  | { type: 'result'; runId: number; report: StepReport; spawned: boolean; rssBytes: number }
+  | { type: 'error'; runId: number; error: ErrorReport; spawned: boolean; rssBytes: number };

@@ -9,11 +9,11 @@ import {
 } from '@sluice/core';
 import { stepEnv } from './step-entry.ts';
 import { type Exit, StepHost, type StepHostPool } from './step-hosts.ts';
-import { killStepLeftovers, lastPid } from './step-kill.ts';
+import { killStepLeftovers, type PidMark, pidMark } from './step-kill.ts';
 import type { ChildMessage, RunMessage } from './step-messages.ts';
 import { redactor } from './step-redact.ts';
 
-export interface StepProcessOptions extends Omit<RunMessage, 'type'> {
+export interface StepProcessOptions extends Omit<RunMessage, 'type' | 'runId'> {
   /** Heap limit of the step's process. @defaultValue 1024 */
   memoryMb?: number;
   timeoutMs?: number;
@@ -40,20 +40,29 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   await mkdir(message.workDir, { recursive: true });
   const env = message.env ?? stepEnv();
   const host = pool ? pool.hosts.take(pool.key, memoryMb, env) : new StepHost('', memoryMb, env);
-  host.steps++;
+  const runId = ++host.steps;
   host.stderr.reset();
   const { child } = host;
+  // The kind is the caller's to know (job-runner sets it from the plan); a report's own wins.
+  const base = { ...emptyStep({ id: message.stepId, kind: 'task' }, 'failed'), attempts: 1 };
 
   let result: StepReport | undefined;
   let failure: ErrorReport | undefined;
   let spawned = true;
   let rssBytes = 0;
+  let sent = false;
   let stopping: { status: StepStatus; error: ErrorReport } | undefined;
   let killTimer: NodeJS.Timeout | undefined;
+  let settle!: () => void;
+  const settled = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
   const stop = (status: StepStatus, error: ErrorReport) => {
     if (stopping) return;
     stopping = { status, error };
-    if (child.connected) child.send({ type: 'cancel' }, () => undefined);
+    // Not sent yet: it never will be. Sent: the step is asked to stop, then killed.
+    if (!sent) return settle();
+    if (child.connected) child.send({ type: 'cancel', runId }, () => undefined);
     killTimer = setTimeout(() => host.kill(), killGraceMs);
   };
   const onAbort = () =>
@@ -73,40 +82,60 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
         );
   if (signal.aborted) onAbort();
 
-  let reported!: () => void;
-  const report = new Promise<void>((resolve) => {
-    reported = resolve;
-  });
+  // Only this run's messages: what an earlier step left behind may still be talking.
   const onMessage = (m: ChildMessage) => {
+    if (m.runId !== runId) return;
     if (m.type === 'event') return onEvent(m.event);
     if (m.type === 'result') result = m.report;
     else failure = m.error;
     spawned = m.spawned;
     rssBytes = m.rssBytes;
-    reported();
+    settle();
   };
   child.on('message', onMessage);
-  const notStarted = await host.started;
-  if (notStarted === undefined && child.pid !== undefined) await onSpawn?.(child.pid);
-  const pidsBefore = lastPid();
-  if (notStarted === undefined) {
-    child.send({ type: 'run', ...message, env }, () => undefined);
+  let ended: Exit | undefined;
+  let pids: PidMark | undefined;
+  try {
+    const notStarted = await host.started;
+    if (notStarted === undefined && !stopping && child.pid !== undefined) await onSpawn?.(child.pid);
+    if (notStarted === undefined && !stopping) {
+      pids = pidMark();
+      sent = true;
+      child.send({ type: 'run', runId, ...message, env }, () => undefined);
+    }
+    ended = await Promise.race([settled.then(() => undefined), host.exited]);
+  } catch (err) {
+    host.kill();
+    pool?.hosts.give(host, false);
+    return {
+      ...base,
+      error: {
+        code: ErrorCode.INTERNAL,
+        message: `step "${message.stepId}" could not start: ${(err as Error).message}`,
+        step: message.stepId,
+      },
+    };
+  } finally {
+    child.off('message', onMessage);
+    clearTimeout(timer);
+    clearTimeout(killTimer);
+    signal.removeEventListener('abort', onAbort);
   }
-  const ended = await Promise.race([report.then(() => undefined), host.exited]);
-  child.off('message', onMessage);
-  clearTimeout(timer);
-  clearTimeout(killTimer);
-  signal.removeEventListener('abort', onAbort);
 
-  const clean = ended === undefined && !stopping;
-  if (clean) {
-    // What the step started may outlive it (a shell command's own process group, a background
-    // process): none may stay, whether the process is kept or not.
+  if (!sent && stopping && ended === undefined) {
+    // Stopped before it reached the process, which ran nothing of it and may take the next step.
+    pool ? pool.hosts.give(host, true) : host.kill();
+    return { ...base, status: stopping.status, error: stopping.error };
+  }
+  if (ended === undefined && !stopping) {
     if (!pool) host.kill();
     else {
-      if (spawned && child.pid !== undefined) killStepLeftovers(child.pid, host.mark, pidsBefore);
-      // A process that grew past half its heap limit is not kept: the next step starts lean.
-      pool.hosts.give(host, rssBytes < memoryMb * 1024 * 1024 * 0.5);
+      // What the step started may outlive it (a shell command's own process group, a background
+      // process): none may stay. The process is kept only after a success that left nothing
+      // behind and did not make it grow: a failed step may have left work running inside it.
+      const tidy = !spawned || (child.pid !== undefined && killStepLeftovers(child.pid, host.mark, pids));
+      const keep = tidy && result?.status === 'success' && rssBytes < keepBelowBytes(memoryMb);
+      pool.hosts.give(host, keep);
     }
   } else {
     // Only once nothing it started survives can its stderr close — a survivor could hold it open —
@@ -115,8 +144,6 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     pool?.hosts.give(host, false);
     await host.closed;
   }
-  // The kind is the caller's to know (job-runner sets it from the plan); a report's own wins.
-  const base = { ...emptyStep({ id: message.stepId, kind: 'task' }, 'failed'), attempts: 1 };
 
   if (stopping) {
     // A step that finished before the cancel landed keeps its result.
@@ -130,6 +157,14 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     ...base,
     error: failure ?? crashed(message.stepId, exit, host.stderr.lines.map(redact), memoryMb),
   };
+}
+
+/**
+ * A process whose resident memory passed this after a step is not kept: half the step memory
+ * limit, but never below what Node and the engine take at rest.
+ */
+function keepBelowBytes(memoryMb: number): number {
+  return Math.max(memoryMb / 2, 256) * 1024 * 1024;
 }
 
 function crashed(stepId: string, exit: Exit, stderr: string[], memoryMb: number): ErrorReport {

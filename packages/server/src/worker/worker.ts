@@ -81,18 +81,6 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
     ...(o.modules ? { modules: o.modules } : {}),
   };
-  const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
-    const ac = new AbortController();
-    running.set(jobId, ac);
-    const done = runJob(p, jobId, runner, ac.signal);
-    settling.add(done);
-    try {
-      await done;
-    } finally {
-      running.delete(jobId);
-      settling.delete(done);
-    }
-  });
   // A message pg-boss gave up on (its worker died too often) lands here: the job is dead-lettered.
   await p.queue.work<JobMessage>(DEAD_LETTER_QUEUE, { pollingIntervalSeconds: 5 }, async ([m]) => {
     const jobId = m!.data.jobId;
@@ -109,6 +97,19 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       .returning();
     if (job)
       await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
+  });
+  // Last: once it runs, jobs run, so nothing after it may fail and leave it running unowned.
+  const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
+    const ac = new AbortController();
+    running.set(jobId, ac);
+    const done = runJob(p, jobId, runner, ac.signal);
+    settling.add(done);
+    try {
+      await done;
+    } finally {
+      running.delete(jobId);
+      settling.delete(done);
+    }
   });
 
   return {
@@ -127,6 +128,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
         await all;
       }
       clearInterval(cancels);
+      await feed.drained();
       hosts.close();
       await db
         .delete(workers)
