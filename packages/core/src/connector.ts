@@ -84,8 +84,12 @@ export interface SourceContext<C> extends ComponentContext<C> {
  * from a user's module, say) names none, and its flows run on the main thread.
  */
 export interface WorkerModule {
-  /** Where the module is; `register`, when given, is a module whose `register()` must run first (a TypeScript loader). */
-  resolve(): { url: URL; register?: string };
+  /**
+   * Where the module is; `register`, when given, is a module whose `register()` must run first (a
+   * TypeScript loader). Undefined when it cannot be found (a bundle built without it): flows then
+   * run on the main thread.
+   */
+  resolve(): { url: URL; register?: string } | undefined;
 }
 
 /** Where a chunk of a source's input starts: its byte offset and the 1-based line of its first record. */

@@ -69,6 +69,7 @@ export class ChunkFlow {
     // The first sink's output goes straight into the spare buffer the main thread sent.
     const outs = Array.from({ length: sinks }, (_, i) => new Output(i === 0 ? task.spare : undefined));
     const raw: Row[] = [];
+    const ends: number[] = [];
     const anyRaw = task.states.some((st) => st === undefined);
     const lines: number[] = [];
     let delivered = 0;
@@ -97,7 +98,10 @@ export class ChunkFlow {
       if (rows.length === 0) continue;
       delivered += rows.length;
       // Sinks whose encoder state is not fixed yet get the rows themselves (all such sinks the same).
-      if (anyRaw) for (const r of rows) raw.push(r);
+      if (anyRaw) {
+        for (const r of rows) raw.push(r);
+        ends.push(raw.length);
+      }
       for (let i = 0; i < sinks; i++) {
         const state = task.states[i];
         if (state === undefined) continue;
@@ -111,7 +115,7 @@ export class ChunkFlow {
     let spare = task.spare;
     const outputs: SinkOutput[] = outs.map((o, i) => {
       // Structured clones drop symbol keys: the source lines travel beside the rows.
-      if (task.states[i] === undefined) return { rows: raw, lines: raw.map((r) => r[SOURCE_LINE]) };
+      if (task.states[i] === undefined) return { rows: raw, lines: raw.map((r) => r[SOURCE_LINE]), ends };
       const data = o.bytes();
       if (data.buffer === spare) spare = undefined;
       transfer.push(data.buffer as ArrayBuffer);

@@ -52,7 +52,14 @@ export interface Figures {
   ms: number;
 }
 
-export type SinkOutput = { data: Uint8Array } | { rows: Row[]; lines: (number | undefined)[] };
+/**
+ * Encoded bytes, or the rows themselves with their source lines and where each batch of the
+ * source ends among them (the sink is written batch by batch, as on the serial path: a PostgreSQL
+ * sink infers the types of a table it creates from the first batch it is given).
+ */
+export type SinkOutput =
+  | { data: Uint8Array }
+  | { rows: Row[]; lines: (number | undefined)[]; ends: number[] };
 
 export interface ChunkDone {
   type: 'done';

@@ -119,7 +119,9 @@ export class WorkerPool {
     local?: ConnectorDefinition[],
   ): Promise<WorkerPool> {
     signal.throwIfAborted();
-    const { url, register } = module.resolve();
+    const where = module.resolve();
+    if (where === undefined) throw new SluiceError(ErrorCode.INTERNAL, 'the flow worker module is missing');
+    const { url, register } = where;
     const lanes: Lane[] = [];
     const pool = new WorkerPool(lanes, signal);
     const fail = (err: unknown) => {

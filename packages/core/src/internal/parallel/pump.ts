@@ -159,7 +159,7 @@ export async function runChunks(
         h.meters[firstSink + i]!.rowsIn += done.rows;
         const out = done.sinks[i]!;
         if ('data' in out) return w.writeEncoded!(out.data, done.rows);
-        return w.write(withLines(out.rows, out.lines));
+        return writeBatches(w, withLines(out.rows, out.lines), out.ends);
       });
       await Promise.all(writes);
       const dt = performance.now() - t0;
@@ -174,6 +174,14 @@ export async function runChunks(
 
 function forward(h: ChunkHooks, logs: LogEntry[]): void {
   for (const l of logs) h.log(l.c, l.level, l.message);
+}
+
+async function writeBatches(w: SinkWriter, rows: Row[], ends: number[]): Promise<void> {
+  let from = 0;
+  for (const end of ends) {
+    await w.write(from === 0 && end === rows.length ? rows : rows.slice(from, end));
+    from = end;
+  }
 }
 
 function withLines(rows: Row[], lines: (number | undefined)[]): Row[] {

@@ -58,5 +58,5 @@ export function parallelWorker(step: PlannedFlow): WorkerModule | undefined {
   if (worker === undefined || step.source.def.chunked === undefined) return undefined;
   if (!step.transforms.every((t) => t.def.rowLocal === true && t.def.worker === worker)) return undefined;
   if (!step.sinks.every((s) => s.def.rowEncoder !== undefined && s.def.worker === worker)) return undefined;
-  return worker;
+  return worker.resolve() === undefined ? undefined : worker;
 }
