@@ -115,7 +115,8 @@ export async function runChunks(
           data: chunk.data.buffer as ArrayBuffer,
           length: chunk.data.length,
           start: chunk.start,
-          states,
+          // A copy: the main thread's share may still be at work when a state gets fixed.
+          states: [...states],
           spare: buffers.get(0).buffer as ArrayBuffer,
         };
         const done = pool.run(task);
