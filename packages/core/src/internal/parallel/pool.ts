@@ -58,6 +58,11 @@ class Lane {
     this.worker.postMessage(msg);
   }
 
+  /** True while the thread is still loading its modules and setting the flow up. */
+  get starting(): boolean {
+    return this.#ready !== undefined;
+  }
+
   run(task: ChunkTask): Promise<ChunkDone> {
     return new Promise((resolve, reject) => {
       this.pending.set(task.seq, { resolve, reject });
@@ -155,15 +160,16 @@ export class WorkerPool {
   /**
    * Hands out chunks in turn, one to each thread (the main thread's share is worked on at once,
    * before this returns): chunks cost about the same, and a thread answering a chunk cannot be
-   * seen while the main thread works on its own, so "the least busy" would be misread.
-   * A worker's chunk buffer is transferred, not copied.
+   * seen while the main thread works on its own, so "the least busy" would be misread. A thread
+   * still starting (loading the connectors takes a few hundred ms) leaves its turn to the main
+   * thread, which would otherwise wait for it. A worker's chunk buffer is transferred, not copied.
    */
   run(task: ChunkTask): Promise<ChunkDone> {
     if (this.#closed) return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
     const lanes = this.#lanes.length + (this.#local ? 1 : 0);
-    const k = task.seq % lanes;
-    if (k === this.#lanes.length) return this.#local!.run(task).then((r) => r.done);
-    return this.#lanes[k]!.run(task);
+    const lane = this.#lanes[task.seq % lanes];
+    if (lane && !(lane.starting && this.#local)) return lane.run(task);
+    return this.#local!.run(task).then((r) => r.done);
   }
 
   /**
