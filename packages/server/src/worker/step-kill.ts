@@ -183,6 +183,9 @@ function pidsBetween(from: number, to: number): number[] | undefined {
   return [...run(from + 1, max), ...run(1, to)];
 }
 
+// The lines of /proc/<pid>/status read per pid, compiled once: the scan runs after every step.
+const STATUS_FIELDS = { Tgid: /^Tgid:\s*(\S+)/m, State: /^State:\s*(\S+)/m, PPid: /^PPid:\s*(\S+)/m };
+
 /** Of these pids, the live processes carrying the mark or descending from `root` or a marked one. */
 function markedAmong(pids: number[], mark: string, root: number): number[] {
   const entry = `${STEP_MARK_VAR}=${mark}`;
@@ -197,7 +200,7 @@ function markedAmong(pids: number[], mark: string, root: number): number[] {
     } catch {
       continue; // gone since
     }
-    const field = (name: string) => status.match(new RegExp(`^${name}:\\s*(\\S+)`, 'm'))?.[1];
+    const field = (name: keyof typeof STATUS_FIELDS) => STATUS_FIELDS[name].exec(status)?.[1];
     // A thread's id is in the range too (a thread of the kept process itself, say): not a process.
     if (field('Tgid') !== String(pid) || field('State') === 'Z') continue;
     if (found.has(Number(field('PPid'))) || carriesMark(pid, entry)) found.add(pid);

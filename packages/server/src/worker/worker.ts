@@ -71,7 +71,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   // As many kept processes as steps can run at once: a busy worker never starts one for nothing.
   const hosts = new StepHostPool({
     stepsPerProcess: o.stepsPerProcess,
-    maxIdle: o.stepsPerProcess > 1 ? o.concurrency * o.stepConcurrency : 0,
+    maxIdle: o.concurrency * o.stepConcurrency,
   });
   const runner: RunnerOptions = {
     workerId: id,
