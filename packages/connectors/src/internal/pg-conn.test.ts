@@ -1,11 +1,14 @@
 import { FatalError, RetryableError } from '@sluice/core';
-import { describe, expect, it } from 'vitest';
-import { isoTimestamp, isoTimestamptz, maskUrl, pgError, sluiceTypes } from './pg-conn.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { isoTimestamp, isoTimestamptz, loadPg, maskUrl, pgError, sluiceTypes } from './pg-conn.ts';
 
 const target = { address: 'db:5432', database: 'shop', user: 'etl', url: 'postgres://etl:***@db:5432/shop' };
 const fail = (fields: Record<string, string>) => Object.assign(new Error(fields.message ?? 'boom'), fields);
 
 describe('pg connection helpers', () => {
+  // Type parsers fall back to pg's own, which connect() loads first.
+  beforeAll(loadPg);
+
   it('masks passwords in urls', () => {
     expect(maskUrl('postgres://etl:s3cret@db:5432/shop')).toBe('postgres://etl:***@db:5432/shop');
     expect(maskUrl('postgres://db/shop?password=s3cret&sslmode=require')).toBe(

@@ -1,5 +1,5 @@
 import { ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
-import pg from 'pg';
+import type pg from 'pg';
 
 /** Where a connection goes, for messages: never includes the password. */
 export interface PgTarget {
@@ -96,6 +96,17 @@ const overrides = new Map<number, (s: string) => unknown>([
   [OID.timestamptz, isoTimestamptz],
 ]);
 
+let pgModule: typeof pg | undefined;
+
+/**
+ * The `pg` package, loaded on first use: flows without PostgreSQL, and the worker threads of
+ * parallel flows (which only encode COPY text), never pay its ~60 ms of loading.
+ */
+export async function loadPg(): Promise<typeof pg> {
+  pgModule ??= (await import('pg')).default;
+  return pgModule;
+}
+
 /**
  * Type parsers of Sluice's own clients (set per client, never on pg's global `types`, so the
  * host application's pg keeps its behaviour): numbers when exact, timestamps as ISO strings.
@@ -103,15 +114,16 @@ const overrides = new Map<number, (s: string) => unknown>([
 export const sluiceTypes: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
     (format ?? 'text') === 'text'
-      ? (overrides.get(oid) ?? pg.types.getTypeParser(oid, format))
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+      ? (overrides.get(oid) ?? pgModule!.types.getTypeParser(oid, format))
+      : pgModule!.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
 /** Opens one client with Sluice's type parsers; failures become actionable SluiceErrors. */
 export async function connect(url: string, opts: ConnectOptions): Promise<PgConnection> {
+  const { Client } = await loadPg();
   let client: pg.Client;
   try {
-    client = new pg.Client({
+    client = new Client({
       connectionString: url,
       types: sluiceTypes,
       connectionTimeoutMillis: 15_000,
@@ -139,7 +151,7 @@ export async function connect(url: string, opts: ConnectOptions): Promise<PgConn
   }
   const pid = (client as unknown as { processID: number }).processID;
   const cancel = async (): Promise<void> => {
-    const other = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+    const other = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
     other.on('error', () => undefined);
     try {
       await other.connect();

@@ -1,7 +1,14 @@
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
-import { type CopyStreamQuery, from as copyFrom } from 'pg-copy-streams';
+import type { CopyStreamQuery, from } from 'pg-copy-streams';
+
+let copyFrom: typeof from | undefined;
+
+/** Loads pg-copy-streams, on first use as `pg` is (see loadPg); called before the first CopyIn. */
+export async function loadCopyIn(): Promise<void> {
+  copyFrom ??= (await import('pg-copy-streams')).from;
+}
 
 /**
  * One `COPY ... FROM STDIN` kept open across many writes. Errors the server sends between
@@ -13,6 +20,7 @@ export class CopyIn {
 
   /** `queueBytes`: COPY data Node may hold ahead of the server before `write` waits. */
   constructor(client: pg.Client, sql: string, queueBytes: number) {
+    if (copyFrom === undefined) throw new Error('CopyIn: loadCopyIn() was not awaited first');
     this.#stream = copyFrom(sql, { highWaterMark: queueBytes });
     this.#stream.on('error', (err) => {
       this.#error ??= err;

@@ -13,7 +13,7 @@ import {
 import type pg from 'pg';
 import { connect, type PgConnection, pgError } from '../internal/pg-conn.ts';
 import { CopyEncoder } from '../internal/pg-copy.ts';
-import { CopyIn, within } from '../internal/pg-copy-in.ts';
+import { CopyIn, loadCopyIn, within } from '../internal/pg-copy-in.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 import {
   CHECKPOINT_TABLE,
@@ -430,6 +430,7 @@ export const postgresSink = defineSink({
         { code: ErrorCode.CONFIG },
       );
     }
+    await loadCopyIn();
     const conn = await connect(ctx.config.url, {
       where: ctx.componentId,
       onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),

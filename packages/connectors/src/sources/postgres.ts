@@ -1,6 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, ErrorCode, FatalError, type Json, type Row, type SourceContext } from '@sluice/core';
-import Cursor from 'pg-cursor';
 import { connect, pgError, sluiceTypes } from '../internal/pg-conn.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 
@@ -129,6 +128,7 @@ async function* read(
   const { client, target } = conn;
   const what = table !== undefined ? `${schema}.${table}` : 'the query';
   ctx.setOrigin(`${target.url} ${what}`);
+  const { default: Cursor } = await import('pg-cursor');
   const cursor = client.query(new Cursor<Row>(p.sql, p.params, { types: sluiceTypes }));
   // Ending the client makes a pending read fail at once; the cancel stops the server's work too.
   const onAbort = () => {
