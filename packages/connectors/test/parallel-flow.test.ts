@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ParallelOptions } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byLine, errorOf, figures, perComponent, run, tinyChunks } from './parallel-harness.ts';
 
@@ -52,11 +53,16 @@ const flow = (input: string, out: string, extra: object[] = []) => ({
 });
 
 /** Runs the spec serially and in threads; outputs, figures and quarantine must agree. */
-async function same(spec: (out: string) => unknown, chunkBytes: number, exts = ['ndjson', 'csv', 'json']) {
+async function same(
+  spec: (out: string) => unknown,
+  chunkBytes: number,
+  exts = ['ndjson', 'csv', 'json'],
+  more: ParallelOptions = {},
+) {
   const a = sub('serial');
   const b = sub('threads');
   const serial = await run(spec(a), `${a}-state`, false);
-  const threaded = await run(spec(b), `${b}-state`, tinyChunks(chunkBytes));
+  const threaded = await run(spec(b), `${b}-state`, { ...tinyChunks(chunkBytes), ...more });
   expect(serial.report.status, JSON.stringify(serial.report.error)).toBe('success');
   expect(figures(threaded.report)).toEqual(figures(serial.report));
   for (const ext of exts) {
@@ -77,6 +83,14 @@ describe('a flow in worker threads', { timeout: 60_000 }, () => {
       const { serial } = await same((out) => flow(input, out), chunkBytes);
       expect(serial.report.steps[0]!.rowsQuarantined).toBeGreaterThan(10);
     }
+  });
+
+  it('writes the same bytes whichever thread takes which chunk: three threads, or workers only', async () => {
+    const input = sub('in3.csv');
+    await writeFile(input, awkwardCsv(1500));
+    // Small chunks keep every worker's queue full, so the main thread takes chunks in between.
+    await same((out) => flow(input, out), 97, undefined, { threads: 3 });
+    await same((out) => flow(input, out), 97, undefined, { threads: 2, mainShare: false });
   });
 
   it('reads a CSV without a header, with LF line ends, a stray quote in the first record and latin1', async () => {

@@ -157,18 +157,44 @@ export class WorkerPool {
     }
   }
 
+  /** True when the main thread takes a share of the chunks (see `runHere`). */
+  get sharesWork(): boolean {
+    return this.#local !== undefined;
+  }
+
   /**
-   * Hands out chunks in turn, one to each thread (the main thread's share is worked on at once,
-   * before this returns): chunks cost about the same, and a thread answering a chunk cannot be
-   * seen while the main thread works on its own, so "the least busy" would be misread. A thread
-   * still starting (loading the connectors takes a few hundred ms) leaves its turn to the main
-   * thread, which would otherwise wait for it. A worker's chunk buffer is transferred, not copied.
+   * The worker with the fewest chunks waiting, if it has fewer than `most`. A worker still
+   * starting counts as full once it holds one chunk: its first chunk also runs before its code is
+   * optimized, so more would only queue behind it.
    */
-  run(task: ChunkTask): Promise<ChunkDone> {
+  #lane(most: number): Lane | undefined {
+    let best: Lane | undefined;
+    for (const lane of this.#lanes) {
+      const room = (lane.starting ? 1 : most) - lane.pending.size;
+      if (room > 0 && (best === undefined || lane.pending.size < best.pending.size)) best = lane;
+    }
+    return best;
+  }
+
+  /** True when a worker has fewer than `most` chunks waiting. */
+  workerRoom(most: number): boolean {
+    return this.#lane(most) !== undefined;
+  }
+
+  /**
+   * Hands `task` to the worker with the fewest chunks waiting (see `workerRoom`); its chunk
+   * buffer is transferred, not copied.
+   */
+  toWorker(task: ChunkTask, most: number): Promise<ChunkDone> {
+    const lane = this.#closed ? undefined : this.#lane(most);
+    if (lane === undefined)
+      return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'no worker thread has room'));
+    return lane.run(task);
+  }
+
+  /** Works on `task` on this thread, the main thread's share (only when `sharesWork`). */
+  runHere(task: ChunkTask): Promise<ChunkDone> {
     if (this.#closed) return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
-    const lanes = this.#lanes.length + (this.#local ? 1 : 0);
-    const lane = this.#lanes[task.seq % lanes];
-    if (lane && !(lane.starting && this.#local)) return lane.run(task);
     return this.#local!.run(task).then((r) => r.done);
   }
 

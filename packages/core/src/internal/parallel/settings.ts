@@ -11,8 +11,8 @@ export interface ParallelOptions {
    */
   threads?: number;
   /**
-   * The main thread works on every `threads`-th chunk itself, besides reading, merging and
-   * writing, so `threads: 2` starts one worker. Measured on 2 cores: as fast as two workers and
+   * The main thread works on chunks itself, besides reading, merging and writing, whenever the
+   * workers are full and it would otherwise wait, so `threads: 2` starts one worker. Measured on 2 cores: as fast as two workers and
    * one worker's memory less (each holds its own heap and copy of the connectors).
    * @defaultValue true
    */
