@@ -44,13 +44,14 @@ export interface ChunkHooks {
 // Chunks a worker thread holds at a time. The main thread only hands chunks out between its own,
 // so a worker must have enough queued to stay busy meanwhile. Measured (2 cores, 1M rows,
 // 512 KiB chunks, the same machine state): 2 → CSV to NDJSON 1.99 s, to PostgreSQL 2.75 s;
-// 4, with MAIN_AHEAD 12 → 1.84 s and 2.45 s; deeper queues gained no more.
+// 4 → 1.84 s and 2.45 s; deeper queues gained no more.
 const CHUNKS_PER_THREAD = 4;
 // Chunks the main thread may hold besides the workers': its own share, and those it works on
 // rather than wait while a worker's chunk holds up the in-order merge (a worker's first chunks run
 // before its code is optimized). Memory stays bounded by the chunks in flight times the chunk
-// size (and the rows and bytes a chunk becomes): peak RSS 164 → 181 MB on the runs above.
-const MAIN_AHEAD = 12;
+// size (and the rows and bytes a chunk becomes). Measured as above: 6, 8 and 12 ran as fast;
+// peak RSS 172, 177 and 187 MB (CSV to PostgreSQL).
+const MAIN_AHEAD = 6;
 
 interface InFlight {
   chunk: Chunk;
