@@ -2,7 +2,6 @@
 // external) into packages/cli/dist, so `sluice` starts in ~0.2 s instead of compiling every module
 // through tsx on each start.
 // Runs on `npm install` (prepare). The bin falls back to the sources when this bundle is stale.
-import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const outdir = new URL('../packages/cli/dist', import.meta.url).pathname;
@@ -27,8 +26,9 @@ const INLINE = [
 const inline = (path) =>
   path.startsWith('@sluice/') || INLINE.some((p) => path === p || path.startsWith(`${p}/`));
 
-// Chunk names carry a content hash: without this, every build would leave the last one's behind.
-rmSync(outdir, { recursive: true, force: true });
+// Chunks of earlier builds are left in place (their names carry a content hash): a running
+// `sluice serve` or `sluice run` still imports its own lazily, and forks step-child.mjs and
+// flow-worker.mjs from here.
 
 await build({
   // The step child is its own entry: the worker forks it next to the bundle (see childEntry).

@@ -120,6 +120,8 @@ async function* read(
 ): AsyncGenerator<{ rows: Row[]; position?: Json; progress: { done: number } }> {
   const { batchSize, orderBy, table, schema } = ctx.config;
   const p = plan(ctx);
+  // Loaded before connecting: a failed import then leaves no connection open.
+  const { default: Cursor } = await import('pg-cursor');
   const conn = await connect(ctx.config.url, {
     where: ctx.componentId,
     utc: true,
@@ -128,7 +130,6 @@ async function* read(
   const { client, target } = conn;
   const what = table !== undefined ? `${schema}.${table}` : 'the query';
   ctx.setOrigin(`${target.url} ${what}`);
-  const { default: Cursor } = await import('pg-cursor');
   const cursor = client.query(new Cursor<Row>(p.sql, p.params, { types: sluiceTypes }));
   // Ending the client makes a pending read fail at once; the cancel stops the server's work too.
   const onAbort = () => {

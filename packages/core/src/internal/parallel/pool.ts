@@ -43,10 +43,10 @@ class Lane {
   readonly #onMessage = (msg: FromWorker): void => this.#receive(msg);
   // A crash (an uncaught error, running out of memory) fails every chunk in flight: the flow stops.
   readonly #onError = (err: Error): void => this.#fail(err);
+  // A thread exits only when stopped (then detached or expected): otherwise the flow must fail,
+  // even with no chunk waiting, or the thread would be handed chunks it never answers.
   readonly #onExit = (code: number): void => {
-    if (this.pending.size > 0 || this.#ready) {
-      this.#fail(new SluiceError(ErrorCode.INTERNAL, `a worker thread of the flow exited (code ${code})`));
-    }
+    this.#fail(new SluiceError(ErrorCode.INTERNAL, `a worker thread of the flow exited (code ${code})`));
   };
 
   /**
@@ -101,7 +101,8 @@ export class WorkerPool {
   readonly #lanes: Lane[];
   readonly #signal: AbortSignal;
   #closed = false;
-  #failed = false;
+  /** The first failure of a thread (or the abort): the flow stops with it. */
+  #error: { reason: unknown } | undefined;
   #key = '';
   #local: ChunkFlow | undefined;
 
@@ -129,10 +130,7 @@ export class WorkerPool {
     const { url, register } = where;
     const lanes: Lane[] = [];
     const pool = new WorkerPool(lanes, signal);
-    const fail = (err: unknown) => {
-      pool.#failed = true;
-      pool.#failAll(err);
-    };
+    const fail = (err: unknown) => pool.#fail(err);
     const idle = IDLE.get(url.href) ?? [];
     for (let i = 0; i < threads; i++) {
       const reused = idle.pop();
@@ -178,7 +176,15 @@ export class WorkerPool {
 
   /** True when a worker has fewer than `most` chunks waiting. */
   workerRoom(most: number): boolean {
-    return this.#lane(most) !== undefined;
+    return this.#error === undefined && this.#lane(most) !== undefined;
+  }
+
+  /**
+   * Throws the failure of a thread that held no chunk (a crash, a set-up that failed), which no
+   * chunk's promise carries; the flow checks it before handing out more.
+   */
+  check(): void {
+    if (this.#error !== undefined) throw this.#error.reason;
   }
 
   /**
@@ -186,6 +192,7 @@ export class WorkerPool {
    * buffer is transferred, not copied.
    */
   toWorker(task: ChunkTask, most: number): Promise<ChunkDone> {
+    if (this.#error !== undefined) return Promise.reject(this.#error.reason);
     const lane = this.#closed ? undefined : this.#lane(most);
     if (lane === undefined)
       return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'no worker thread has room'));
@@ -194,6 +201,7 @@ export class WorkerPool {
 
   /** Works on `task` on this thread, the main thread's share (only when `sharesWork`). */
   runHere(task: ChunkTask): Promise<ChunkDone> {
+    if (this.#error !== undefined) return Promise.reject(this.#error.reason);
     if (this.#closed) return Promise.reject(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
     return this.#local!.run(task).then((r) => r.done);
   }
@@ -208,26 +216,35 @@ export class WorkerPool {
     if (this.#closed) return;
     this.#closed = true;
     this.#signal.removeEventListener('abort', this.#onAbort);
-    const clean = !this.#failed && !this.#signal.aborted && this.#lanes.every((l) => l.pending.size === 0);
-    if (clean) {
-      const idle = IDLE.get(this.#key) ?? [];
-      IDLE.set(this.#key, idle);
-      for (const l of this.#lanes) {
+    const clean = this.#error === undefined && !this.#signal.aborted;
+    const stop: Worker[] = [];
+    for (const l of this.#lanes) {
+      // A thread still setting up would answer the next flow with this one's set-up: not kept.
+      if (clean && l.pending.size === 0 && !l.starting) {
         const w = l.release();
         w.unref();
         // A thread that dies while idle is forgotten; its error must not become an uncaught one.
         w.on('error', dropIdle).on('exit', dropIdle);
+        const idle = IDLE.get(this.#key) ?? [];
+        IDLE.set(this.#key, idle);
         idle.push(w);
+      } else {
+        l.rejectAll(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
+        // Its error (a crash the flow already failed on) may still come: not an uncaught one.
+        stop.push(l.release().on('error', () => undefined));
       }
-      return;
     }
-    this.#failAll(new SluiceError(ErrorCode.INTERNAL, 'the worker pool is closed'));
-    await Promise.all(this.#lanes.map((l) => l.worker.terminate()));
+    await Promise.all(stop.map((w) => w.terminate()));
   }
 
   readonly #onAbort = (): void => {
-    this.#failAll(this.#signal.reason);
+    this.#fail(this.#signal.reason);
   };
+
+  #fail(err: unknown): void {
+    this.#error ??= { reason: err };
+    this.#failAll(err);
+  }
 
   #failAll(err: unknown): void {
     for (const l of this.#lanes) l.rejectAll(err);

@@ -32,6 +32,8 @@ export function serveFlowChunks(registry: Registry): void {
   const handle = async (msg: ToWorker): Promise<void> => {
     try {
       if (msg.type === 'init') {
+        // A thread kept from an earlier flow must not serve this one's chunks with that flow.
+        flow = undefined;
         flow = await ChunkFlow.create(
           msg.components.map((c) => lookUp(registry, c)),
           msg,
