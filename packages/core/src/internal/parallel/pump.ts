@@ -101,6 +101,7 @@ export async function runChunks(
     (logs) => forward(h, logs),
     mainShare ? components.map((c) => c.def) : undefined,
   );
+  let merging: Promise<void> | undefined;
   const file = await open(split.path, 'r').catch(async (err) => {
     await pool.close();
     throw err;
@@ -164,13 +165,24 @@ export async function runChunks(
       if (next === undefined) break;
       inflight.shift();
       const done = await next.done;
-      await merge(done, next.chunk);
-      // Every buffer comes back: sinks copy what they keep (see SinkWriter.writeEncoded).
-      for (const b of done.returned) buffers.put(b);
-      for (const out of done.sinks) if ('data' in out) buffers.put(out.data.buffer as ArrayBuffer);
-      for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
+      // One chunk's writes wait in the background while the next is worked on; each merge
+      // starts after the one before it ended, so sinks and checkpoints see chunks in order.
+      await merging;
+      merging = merge(done, next.chunk).then(() => {
+        // Every buffer comes back: sinks copy what they keep (see SinkWriter.writeEncoded).
+        for (const b of done.returned) buffers.put(b);
+        for (const out of done.sinks) if ('data' in out) buffers.put(out.data.buffer as ArrayBuffer);
+        for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
+      });
+      // Awaited above or below; an error meanwhile must not count as unhandled.
+      merging.catch(() => undefined);
+      // While chunks go one at a time, the next waits for this one's state.
+      if (room === 1) await merging;
     }
+    await merging;
   } finally {
+    // On an error, a merge still writing ends before the threads and the file are closed.
+    await merging?.catch(() => undefined);
     await pool.close();
     await file.close();
   }

@@ -22,8 +22,12 @@ export class ChunkReader {
   #scanned = 0;
   #boundary = -1;
   #readAt: number;
+  /** Set once a read came back empty. */
   #eof = false;
   #next: ChunkStart;
+  /** The read of the next piece of the file, into #aheadBuf, started before it is needed. */
+  #ahead: Promise<number> | undefined;
+  readonly #aheadBuf: Uint8Array;
 
   readonly #alloc: (bytes: number) => Uint8Array;
 
@@ -35,23 +39,38 @@ export class ChunkReader {
     this.#alloc = alloc;
     this.#readAt = split.start.offset;
     this.#next = split.start;
+    this.#aheadBuf = new Uint8Array(chunkBytes);
   }
 
   /** The next chunk, or undefined at the end of the file. */
   async next(): Promise<Chunk | undefined> {
     for (;;) {
       if (this.#boundary > 0) return this.#cut(this.#boundary);
-      if (this.#eof) return this.#pending.length > 0 ? this.#cut(this.#pending.length) : undefined;
+      if (this.#eof && this.#ahead === undefined)
+        return this.#pending.length > 0 ? this.#cut(this.#pending.length) : undefined;
       await this.#read();
     }
   }
 
   async #read(): Promise<void> {
     const kept = this.#pending.length;
-    const buf = this.#alloc(kept + this.#chunkBytes);
+    const piece = await (this.#ahead ?? this.#readPiece());
+    const buf = this.#alloc(kept + piece);
     buf.set(this.#pending);
-    let filled = kept;
-    // A short read is not the end of the file; only a read of nothing is.
+    buf.set(this.#aheadBuf.subarray(0, piece), kept);
+    // The next piece is read while this one is cut and worked on.
+    this.#ahead = this.#eof ? undefined : this.#readPiece();
+    this.#ahead?.catch(() => undefined);
+    this.#pending = buf;
+    const { boundary, scanned } = this.#split.cut(this.#pending, this.#scanned);
+    this.#scanned = scanned;
+    this.#boundary = boundary;
+  }
+
+  /** Reads up to `chunkBytes` into the read-ahead buffer; a short read is not the end of the file. */
+  async #readPiece(): Promise<number> {
+    const buf = this.#aheadBuf;
+    let filled = 0;
     while (filled < buf.length) {
       const { bytesRead } = await this.#file.read(buf, filled, buf.length - filled, this.#readAt);
       if (bytesRead === 0) {
@@ -61,10 +80,7 @@ export class ChunkReader {
       filled += bytesRead;
       this.#readAt += bytesRead;
     }
-    this.#pending = buf.subarray(0, filled);
-    const { boundary, scanned } = this.#split.cut(this.#pending, this.#scanned);
-    this.#scanned = scanned;
-    this.#boundary = boundary;
+    return filled;
   }
 
   #cut(at: number): Chunk {
