@@ -17,7 +17,6 @@ export interface Chunk {
 export class ChunkReader {
   readonly #file: FileHandle;
   readonly #split: ChunkSplit;
-  readonly #chunkBytes: number;
   #pending: Uint8Array = new Uint8Array(0);
   #scanned = 0;
   #boundary = -1;
@@ -35,7 +34,6 @@ export class ChunkReader {
   constructor(file: FileHandle, split: ChunkSplit, chunkBytes: number, alloc: (bytes: number) => Uint8Array) {
     this.#file = file;
     this.#split = split;
-    this.#chunkBytes = chunkBytes;
     this.#alloc = alloc;
     this.#readAt = split.start.offset;
     this.#next = split.start;
