@@ -188,6 +188,33 @@ describe('a flow in worker threads', { timeout: 60_000 }, () => {
     expect(errorOf(threaded, t)).toEqual(errorOf(serial, s));
   });
 
+  it('reports the first error in chunk order when a later chunk fails too', async () => {
+    // A bad record early passes the quarantine limit while it is merged; a row in a later chunk
+    // makes the filter fail. The merge runs while the later chunk is worked on: its error must
+    // still come first, as on the serial path.
+    const input = sub('two-errors.ndjson');
+    let text = '';
+    for (let i = 0; i < 3000; i++)
+      text += i === 1000 ? '{"i":\n' : `{"i":${i},"pad":"${'p'.repeat(i % 50)}"}\n`;
+    await writeFile(input, text);
+    const spec = (out: string) => ({
+      name: 'two-errors',
+      flow: [
+        { source: 'ndjson', with: { path: input } },
+        { transform: 'filter', with: { where: 'row.i < 1100 || row.i.x == 1', onError: 'fail' } },
+        { sink: 'ndjson', with: { path: `${out}.ndjson` } },
+      ],
+    });
+    const s = sub('s-state');
+    const serial = await run(spec(sub('s')), s, false, { maxQuarantine: 0 });
+    expect(serial.report.error?.code).toBe('QUARANTINE_LIMIT');
+    for (const chunkBytes of [4096, 1000]) {
+      const t = sub('t-state');
+      const threaded = await run(spec(sub('t')), t, tinyChunks(chunkBytes), { maxQuarantine: 0 });
+      expect(errorOf(threaded, t)).toEqual(errorOf(serial, s));
+    }
+  });
+
   it('is cancelled promptly, its threads stopped, and resumes to the same output', async () => {
     const input = sub('resume.csv');
     await writeFile(input, awkwardCsv(3000));

@@ -102,6 +102,7 @@ export async function runChunks(
     mainShare ? components.map((c) => c.def) : undefined,
   );
   let merging: Promise<void> | undefined;
+  let failed: { reason: unknown } | undefined;
   const file = await open(split.path, 'r').catch(async (err) => {
     await pool.close();
     throw err;
@@ -141,6 +142,7 @@ export async function runChunks(
       inflight.push(f);
     };
     for (;;) {
+      if (failed !== undefined) throw failed.reason;
       pool.check();
       // Until every sink's encoder state is fixed (a CSV sink's columns come from the first row
       // it writes), chunks go one at a time and their rows are written on this thread.
@@ -164,7 +166,14 @@ export async function runChunks(
       }
       if (next === undefined) break;
       inflight.shift();
-      const done = await next.done;
+      let done: ChunkDone;
+      try {
+        done = await next.done;
+      } catch (err) {
+        // An earlier chunk's merge that failed reports first: errors come in chunk order.
+        await merging;
+        throw err;
+      }
       // One chunk's writes wait in the background while the next is worked on; each merge
       // starts after the one before it ended, so sinks and checkpoints see chunks in order.
       await merging;
@@ -174,8 +183,10 @@ export async function runChunks(
         for (const out of done.sinks) if ('data' in out) buffers.put(out.data.buffer as ArrayBuffer);
         for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
       });
-      // Awaited above or below; an error meanwhile must not count as unhandled.
-      merging.catch(() => undefined);
+      // Awaited above or below; meanwhile its error stops the loop before more is handed out.
+      merging.catch((err: unknown) => {
+        failed ??= { reason: err };
+      });
       // While chunks go one at a time, the next waits for this one's state.
       if (room === 1) await merging;
     }

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { WorkerModule } from '../../connector.ts';
+import { ErrorCode, SluiceError } from '../../errors.ts';
 import type { PlannedFlow } from '../../plan.ts';
 
 /** How eligible flows use worker threads (see docs/parallel.md). */
@@ -42,6 +43,21 @@ const MAX_DEFAULT_THREADS = 8;
 /** The settings to run with, or undefined when flows run on the main thread only. */
 export function parallelSettings(options: ParallelOptions | false | undefined): ParallelSettings | undefined {
   if (options === false) return undefined;
+  // A chunk of 0 bytes would never reach the end of the file: refused like any bad setting.
+  for (const [name, least] of [
+    ['threads', 1],
+    ['chunkBytes', 1],
+    ['minBytes', 0],
+  ] as const) {
+    const v = options?.[name];
+    if (v !== undefined && !(Number.isSafeInteger(v) && v >= least)) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `parallel.${name} must be a whole number of at least ${least}, not ${String(v)}`,
+        { issues: [{ path: `parallel.${name}`, message: `must be an integer >= ${least}` }] },
+      );
+    }
+  }
   const threads = options?.threads ?? Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
   if (threads <= 1) return undefined;
   return { ...parallelDefaults, ...options, threads };
