@@ -18,6 +18,12 @@ export const ErrorCode = {
   CHECKPOINT: 'CHECKPOINT_INVALID',
   /** A request to the platform's API failed its schema. */
   VALIDATION: 'VALIDATION_FAILED',
+  /** A request the API cannot read: bad URL encoding, a body that is not JSON or not UTF-8. */
+  BAD_REQUEST: 'BAD_REQUEST',
+  /** A request body, URL or header block over the server's limit. */
+  TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A request body in a content type the API does not take (it takes JSON). */
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   /** The resource's state forbids the request (cancel a finished job, a name taken). */
   CONFLICT: 'CONFLICT',
   UNAUTHORIZED: 'UNAUTHORIZED',

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import scalar from '@scalar/fastify-api-reference';
+import { ErrorCode, SluiceError } from '@sluice/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -15,7 +16,7 @@ import Fastify, {
 import type { Platform } from '../platform.ts';
 import { installAudit } from './audit-hook.ts';
 import { installAuth } from './auth-hook.ts';
-import { installErrorHandlers } from './errors.ts';
+import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { connectorRoutes } from './routes/connectors.ts';
@@ -29,6 +30,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { userRoutes } from './routes/users.ts';
 import { wsRoutes } from './routes/ws.ts';
 import { findUi, serveUi } from './ui.ts';
+import { installValidation } from './validation.ts';
 
 export type App = FastifyInstance;
 
@@ -64,11 +66,11 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     // One line per request at debug (SLUICE_LOG_LEVEL=debug), not two at info: a UI polls.
     logController: new LogController({ disableRequestLogging: true }),
     ...(o.https ? { https: o.https } : {}),
-    ajv: {
-      customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: true },
-    },
+    frameworkErrors,
+    clientErrorHandler,
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandlers(app);
+  installValidation(app);
   app.addHook('onResponse', async (req, reply) => {
     req.log.debug(
       {
@@ -100,6 +102,11 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     keyGenerator: callerKey,
     // The UI's files and health checks are not API calls; a page load fetches many files.
     allowList: (req) => !req.url.startsWith('/api/') || req.url === '/health' || req.url === '/ready',
+    errorResponseBuilder: (_req, ctx) =>
+      new SluiceError(
+        ErrorCode.RATE_LIMITED,
+        `too many requests: at most ${ctx.max} a minute from one caller; retry in ${ctx.after}`,
+      ),
   });
   await app.register(swagger, {
     openapi: {

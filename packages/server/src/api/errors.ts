@@ -1,5 +1,6 @@
-import { ErrorCode, type Issue, SluiceError, toSluiceError } from '@sluice/core';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { ErrorCode, type Issue, SluiceError } from '@sluice/core';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** The one mapping from error codes to HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
@@ -9,8 +10,11 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.PARAMS]: 400,
   [ErrorCode.EXPRESSION]: 400,
   [ErrorCode.VALIDATION]: 400,
+  [ErrorCode.BAD_REQUEST]: 400,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.CONFLICT]: 409,
+  [ErrorCode.TOO_LARGE]: 413,
+  [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ErrorCode.UNAUTHORIZED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
@@ -24,15 +28,33 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.INTERNAL]: 500,
 };
 
+/** Errors of Fastify and its plugins carry Fastify's codes; callers get ours, by status. */
+const FRAMEWORK: Record<number, ErrorCode> = {
+  400: ErrorCode.BAD_REQUEST,
+  404: ErrorCode.NOT_FOUND,
+  413: ErrorCode.TOO_LARGE,
+  414: ErrorCode.TOO_LARGE,
+  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: ErrorCode.RATE_LIMITED,
+  431: ErrorCode.TOO_LARGE,
+};
+
+/** What to do about a framework error, in words; its own message is kept for the rest. */
+const ADVICE: Record<string, string> = {
+  FST_ERR_BAD_URL: 'the URL is not valid: a "%" must start a percent-encoded byte (%25 for "%" itself)',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter of the URL is too long',
+  FST_ERR_CTP_EMPTY_JSON_BODY:
+    'the body is empty but the content-type is application/json: send a JSON document, or no content-type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'the request body is larger than the server accepts (1 MiB)',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'the API takes JSON bodies: send content-type application/json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the content-length header does not match the body',
+};
+
 export const notFound = (what: string, id: string) =>
   new SluiceError(ErrorCode.NOT_FOUND, `${what} ${id} does not exist`);
 export const conflict = (message: string) => new SluiceError(ErrorCode.CONFLICT, message);
 
-interface ErrorBody {
-  error: { code: string; message: string; details: Issue[] };
-}
-
-const body = (code: string, message: string, details: Issue[] = []): ErrorBody => ({
+const body = (code: string, message: string, details: Issue[] = []) => ({
   error: { code, message, details },
 });
 
@@ -46,7 +68,37 @@ function jsonPath(context: string | undefined, pointer: string, missing?: string
   return parts.reduce((path, p) => (/^\d+$/.test(p) ? `${path}[${p}]` : `${path}.${p}`), context ?? 'body');
 }
 
-/** One error handler for every route: api-v1.md's error shape, no stack traces out. */
+/**
+ * A failure the caller cannot act on: the answer says only that it happened and an id to quote;
+ * the details (often a driver's message, with SQL and parameters) go to the log under that id.
+ */
+function internal(err: unknown, req: FastifyRequest, reply: FastifyReply, code: string = ErrorCode.INTERNAL) {
+  const id = randomUUID();
+  req.log.error(
+    { err, errorId: id, req: { method: req.method, url: req.url.split('?')[0] } },
+    'unhandled error',
+  );
+  return reply.status(code === ErrorCode.INTERNAL ? 500 : (STATUS[code as ErrorCode] ?? 500)).send({
+    error: {
+      code,
+      message:
+        code === ErrorCode.INTERNAL ? 'internal error' : 'a service the server needs failed; try again later',
+      id,
+    },
+  });
+}
+
+/** Fastify's own errors (URL, body parsing, limits), in api-v1.md's shape with Sluice's codes. */
+function framework(err: FastifyError, reply: FastifyReply) {
+  const status = err.statusCode ?? 400;
+  const code = FRAMEWORK[status] ?? ErrorCode.BAD_REQUEST;
+  const message =
+    ADVICE[err.code] ??
+    (err instanceof SyntaxError ? `the body is not valid JSON: ${err.message}` : err.message);
+  return reply.status(status).send(body(code, message));
+}
+
+/** One error handler for every route: api-v1.md's error shape, no stack traces, SQL or paths out. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
@@ -69,19 +121,49 @@ export function installErrorHandlers(app: FastifyInstance): void {
         );
     }
     if (err instanceof SluiceError) {
+      const status = STATUS[err.code] ?? 500;
+      if (status >= 500) return internal(err, req, reply, err.code);
       // A refusal that says when to come back (too many failed logins) says it in the header too.
       const after = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
       if (typeof after === 'number') reply.header('retry-after', String(after));
-      return reply.status(STATUS[err.code] ?? 500).send(body(err.code, err.message, err.issues));
+      return reply.status(status).send(body(err.code, err.message, err.issues));
     }
-    if (typeof err.statusCode === 'number' && err.statusCode < 500) {
-      return reply.status(err.statusCode).send(body(err.code ?? 'BAD_REQUEST', err.message));
-    }
-    req.log.error({ err }, 'unhandled error');
-    const e = toSluiceError(err);
-    return reply.status(500).send(body(ErrorCode.INTERNAL, `internal error: ${e.message}`));
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500)
+      return framework(err, reply);
+    return internal(err, req, reply);
   });
   app.setNotFoundHandler((req, reply) =>
     reply.status(404).send(body(ErrorCode.NOT_FOUND, `no route ${req.method} ${req.url.split('?')[0]}`)),
   );
+}
+
+/** Errors met before routing (Fastify's `frameworkErrors`): a URL that cannot be decoded. */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply) {
+  return framework(err, reply);
+}
+
+/**
+ * Errors met before Fastify sees a request (Node's HTTP parser: headers too large, a malformed
+ * request line), written straight to the socket, in the API's shape.
+ */
+export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('node:net').Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, text, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [
+          431,
+          'Request Header Fields Too Large',
+          ErrorCode.TOO_LARGE,
+          'the request headers are larger than the server accepts (16 KiB)',
+        ]
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', ErrorCode.TIMEOUT, 'the request was not received in time']
+        : [400, 'Bad Request', ErrorCode.BAD_REQUEST, 'the request is not valid HTTP'];
+  const json = JSON.stringify(body(code, message));
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\n\r\n${json}`,
+    );
+  socket.destroy(err);
 }

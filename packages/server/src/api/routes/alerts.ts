@@ -16,6 +16,7 @@ import {
   SEVERITIES,
   updateRule,
 } from '../../services/alert-rules.ts';
+import { NAME_MAX, Text } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -47,12 +48,13 @@ const ChannelIn = Type.Object(
   },
 );
 const fields = {
-  name: Type.String({ minLength: 1, maxLength: 200 }),
+  name: Text(NAME_MAX, { minLength: 1 }),
   condition: Condition,
   severity: Type.Optional(oneOf(SEVERITIES, 'info, warning (the default) or critical.')),
   cooldownSeconds: Type.Optional(
     Type.Integer({
       minimum: 0,
+      maximum: 30 * 86_400,
       default: 300,
       description: 'No new event for the same rule and pipeline within this many seconds of the last.',
     }),

@@ -5,6 +5,7 @@ import type { Platform } from '../../platform.ts';
 import { enrollTotp, login, logout, refresh, verifyTotp } from '../../services/auth.ts';
 import { getUser, userView } from '../../services/users.ts';
 import { actorOf } from '../auth-hook.ts';
+import { NAME_MAX, Text } from '../fields.ts';
 import { ErrorBody } from '../pagination.ts';
 import { UserSchema } from '../schemas.ts';
 
@@ -16,7 +17,7 @@ const Session = Type.Object({
   expiresIn: Type.Integer({ description: 'Seconds the access token is valid.' }),
   user: UserSchema,
 });
-const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1 }) });
+const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 1000 }) });
 const from = (req: Parameters<typeof actorOf>[0]) => {
   const { address, userAgent } = actorOf(req);
   return { address: address ?? null, userAgent: userAgent ?? null };
@@ -29,18 +30,25 @@ export const authRoutes =
       '/auth/login',
       {
         // Besides the failed-login counts per user and address (services/auth.ts), a cap on
-        // attempts per address per minute whatever their outcome.
+        // attempts per address per minute whatever their outcome. Counted once the body passed
+        // its schema: malformed requests must not lock a real user of that address out.
         config: {
           access: 'public',
-          rateLimit: { max: 20, timeWindow: '1 minute', keyGenerator: (req) => req.ip },
+          rateLimit: { max: 20, timeWindow: '1 minute', keyGenerator: (req) => req.ip, hook: 'preHandler' },
         },
         schema: {
           summary: 'Sign in: an access token and a refresh token',
           tags,
           body: Type.Object({
-            username: Type.String({ minLength: 1, maxLength: 200 }),
+            username: Text(NAME_MAX, { minLength: 1 }),
             password: Type.String({ minLength: 1, maxLength: 1000 }),
-            totp: Type.Optional(Type.String({ description: 'The 6-digit code, once TOTP is enrolled.' })),
+            totp: Type.Optional(
+              Type.String({
+                maxLength: 6,
+                pattern: '^\\d{6}$',
+                description: 'The 6-digit code, once TOTP is enrolled.',
+              }),
+            ),
           }),
           response: { 200: Session, ...errors },
         },
@@ -123,7 +131,7 @@ export const authRoutes =
         schema: {
           summary: 'Finish TOTP enrolment with a code from the app; logins then require a code',
           tags,
-          body: Type.Object({ code: Type.String({ pattern: '^\\d{6}$' }) }),
+          body: Type.Object({ code: Type.String({ maxLength: 6, pattern: '^\\d{6}$' }) }),
           response: { 204: Type.Null(), ...errors },
         },
       },

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { type ConnectorDefinition, type ConnectorKind, ErrorCode, SluiceError } from '@sluice/core';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Platform } from '../../platform.ts';
+import { NAME_MAX, Text } from '../fields.ts';
 import { ErrorBody } from '../pagination.ts';
 
 const Kind = Type.Union([
@@ -17,7 +18,7 @@ const Summary = Type.Object({
   summary: Type.String(),
 });
 const Detail = Type.Composite([Summary, Type.Object({ schema: Type.Unknown(), example: Type.Unknown() })]);
-const NameParams = Type.Object({ name: Type.String() });
+const NameParams = Type.Object({ name: Text(NAME_MAX, { minLength: 1 }) });
 
 const summary = (d: ConnectorDefinition) => ({
   name: d.name,

@@ -10,6 +10,7 @@ import {
   testCredential,
   updateCredential,
 } from '../../services/credentials.ts';
+import { Description, Slug } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { actor } from './pipelines.ts';
 
@@ -25,9 +26,9 @@ const Credential = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 const Body = Type.Object({
-  name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
-  connectorType: Type.String({ minLength: 1, description: 'The connector it is for, e.g. postgres.' }),
-  description: Type.Optional(Type.String()),
+  name: Slug(),
+  connectorType: Slug({ description: 'The connector it is for, e.g. postgres.' }),
+  description: Type.Optional(Description()),
   data: Type.Record(Type.String(), Type.Unknown(), {
     description: 'The secret fields; encrypted at rest, never returned.',
   }),

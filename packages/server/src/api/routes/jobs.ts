@@ -6,23 +6,34 @@ import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
 import { cancelJob, getJob, jobView, listJobs, listSteps, retryJob, stepView } from '../../services/jobs.ts';
 import { readLog } from '../../services/logs.ts';
 import { notFound } from '../errors.ts';
-import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { DateTime, NAME_MAX, Slug, Text, Uuid } from '../fields.ts';
+import { ErrorBody, IdParams, Page, PageQuery, pageQuery } from '../pagination.ts';
 import { JobSchema, LogLineSchema, StepSchema } from '../schemas.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['jobs'];
 const lit = <T extends readonly string[]>(xs: T) => Type.Union(xs.map((x) => Type.Literal(x)));
 const LogQuery = Type.Composite([
-  Type.Object({
-    limit: Type.Integer({ minimum: 1, maximum: 5000, default: 500 }),
-    offset: Type.Integer({ minimum: 0, default: 0 }),
-  }),
+  pageQuery(5000, 500),
   Type.Object({
     level: Type.Optional(lit(['DEBUG', 'INFO', 'WARN', 'ERROR'] as const)),
-    search: Type.Optional(Type.String()),
+    search: Type.Optional(Text(NAME_MAX)),
   }),
 ]);
 const LogPage = Page(LogLineSchema);
+
+/** Filters of the job lists (/jobs, /dlq). */
+export const JobQuery = Type.Composite([
+  PageQuery,
+  Type.Object({
+    status: Type.Optional(lit(JOB_STATUSES)),
+    pipelineId: Type.Optional(Uuid()),
+    triggerType: Type.Optional(lit(TRIGGER_TYPES)),
+    from: Type.Optional(DateTime({ description: 'Created at or after.' })),
+    to: Type.Optional(DateTime({ description: 'Created at or before.' })),
+  }),
+]);
+export type JobFilter = Parameters<typeof listJobs>[1];
 type LogQ = { limit: number; offset: number; level?: string; search?: string };
 
 export const jobRoutes =
@@ -35,21 +46,12 @@ export const jobRoutes =
         schema: {
           summary: 'List jobs, newest first',
           tags,
-          querystring: Type.Composite([
-            PageQuery,
-            Type.Object({
-              status: Type.Optional(lit(JOB_STATUSES)),
-              pipelineId: Type.Optional(Type.String({ format: 'uuid' })),
-              triggerType: Type.Optional(lit(TRIGGER_TYPES)),
-              from: Type.Optional(Type.String({ format: 'date-time' })),
-              to: Type.Optional(Type.String({ format: 'date-time' })),
-            }),
-          ]),
+          querystring: JobQuery,
           response: { 200: Page(JobSchema), 400: ErrorBody },
         },
       },
       async (req) => {
-        const q = req.query as Parameters<typeof listJobs>[1];
+        const q = req.query as JobFilter;
         return { ...(await listJobs(p, q)), limit: q.limit, offset: q.offset };
       },
     );
@@ -110,7 +112,7 @@ export const jobRoutes =
       },
       async (req) => ({ items: (await listSteps(p, (req.params as { id: string }).id)).map(stepView) }),
     );
-    const StepParams = Type.Object({ id: Type.String({ format: 'uuid' }), stepId: Type.String() });
+    const StepParams = Type.Object({ id: Uuid(), stepId: Slug() });
     app.get(
       '/jobs/:id/steps/:stepId',
       {
@@ -161,7 +163,7 @@ export const jobRoutes =
         schema: {
           summary: 'Download one artifact',
           tags,
-          params: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
+          params: Type.Object({ id: Uuid(), name: Text(1000, { minLength: 1 }) }),
           response: { 404: ErrorBody },
         },
       },
@@ -182,7 +184,7 @@ export const jobRoutes =
           summary: "A job's log lines, filtered by level, step and text",
           tags,
           params: IdParams,
-          querystring: Type.Composite([LogQuery, Type.Object({ stepId: Type.Optional(Type.String()) })]),
+          querystring: Type.Composite([LogQuery, Type.Object({ stepId: Type.Optional(Slug()) })]),
           response: { 200: LogPage, ...errors },
         },
       },

@@ -11,18 +11,14 @@ import {
   updatePipeline,
   validateSpec,
 } from '../../services/pipelines.ts';
+import { Description, NAME_MAX, Slug, Text } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { PipelineListSchema, PipelineSchema, VersionSchema } from '../schemas.ts';
 
 const Spec = Type.Record(Type.String(), Type.Unknown(), {
   description: 'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON.',
 });
-const Name = Type.Optional(
-  Type.String({
-    pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$',
-    description: "The pipeline's name; defaults to the spec's `name`.",
-  }),
-);
+const Name = Type.Optional(Slug({ description: "The pipeline's name; defaults to the spec's `name`." }));
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
@@ -48,7 +44,7 @@ export const pipelineRoutes =
           tags,
           querystring: Type.Composite([
             PageQuery,
-            Type.Object({ q: Type.Optional(Type.String({ description: 'Name contains.' })) }),
+            Type.Object({ q: Type.Optional(Text(NAME_MAX, { description: 'Name contains.' })) }),
           ]),
           response: { 200: Page(PipelineListSchema), 400: ErrorBody },
         },
@@ -70,7 +66,7 @@ export const pipelineRoutes =
         schema: {
           summary: 'Create a pipeline (version 1)',
           tags,
-          body: Type.Object({ name: Name, spec: Spec, description: Type.Optional(Type.String()) }),
+          body: Type.Object({ name: Name, spec: Spec, description: Type.Optional(Description()) }),
           response: { 201: PipelineSchema, ...errors },
         },
       },
@@ -106,7 +102,7 @@ export const pipelineRoutes =
           body: Type.Object({
             name: Name,
             spec: Type.Optional(Spec),
-            description: Type.Optional(Type.String()),
+            description: Type.Optional(Description()),
           }),
           response: { 200: PipelineSchema, ...errors },
         },

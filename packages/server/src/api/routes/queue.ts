@@ -9,8 +9,10 @@ import { livePipeline } from '../../services/pipelines.ts';
 import { statsOf } from '../../services/stats.ts';
 import { rolledUpHours } from '../../services/system-tasks.ts';
 import { conflict } from '../errors.ts';
-import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { NAME_MAX, Text } from '../fields.ts';
+import { ErrorBody, IdParams, Page } from '../pagination.ts';
 import { JobSchema } from '../schemas.ts';
+import { type JobFilter, JobQuery } from './jobs.ts';
 
 const Summary = Type.Object({
   jobsLastHour: Type.Integer(),
@@ -41,13 +43,13 @@ export const queueRoutes =
         schema: {
           summary: 'Jobs that used all their attempts (the dead-letter queue)',
           tags: ['dead-letter queue'],
-          querystring: PageQuery,
+          querystring: JobQuery,
           response: { 200: Page(JobSchema), 400: ErrorBody },
         },
       },
       async (req) => {
-        const q = req.query as { limit: number; offset: number };
-        return { ...(await listJobs(p, { ...q, deadLettered: true })), ...q };
+        const q = req.query as JobFilter;
+        return { ...(await listJobs(p, { ...q, deadLettered: true })), limit: q.limit, offset: q.offset };
       },
     );
     app.post(
@@ -187,7 +189,7 @@ export const queueRoutes =
         schema: {
           summary: 'Steps that used a connector, over the last days',
           tags: ['metrics'],
-          params: Type.Object({ name: Type.String() }),
+          params: Type.Object({ name: Text(NAME_MAX, { minLength: 1 }) }),
           querystring: Window,
           response: { 200: Stats },
         },

@@ -11,16 +11,17 @@ import {
   setPaused,
   updateSchedule,
 } from '../../services/schedules.ts';
+import { NAME_MAX, Text, Uuid } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { ScheduleSchema } from '../schemas.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['schedules'];
 const fields = {
-  name: Type.Optional(Type.String({ minLength: 1 })),
-  cron: Type.String({ description: 'Five fields (minute hour day month weekday), e.g. "0 3 * * *".' }),
+  name: Type.Optional(Text(NAME_MAX, { minLength: 1 })),
+  cron: Text(200, { description: 'Five fields (minute hour day month weekday), e.g. "0 3 * * *".' }),
   timezone: Type.Optional(
-    Type.String({ description: 'IANA time zone, e.g. "Europe/Lisbon".', default: 'UTC' }),
+    Text(100, { description: 'IANA time zone, e.g. "Europe/Lisbon".', default: 'UTC' }),
   ),
   parameters: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   paused: Type.Optional(Type.Boolean()),
@@ -30,7 +31,7 @@ const fields = {
     }),
   ),
 };
-const Create = Type.Object({ pipelineId: Type.String({ format: 'uuid' }), ...fields });
+const Create = Type.Object({ pipelineId: Uuid(), ...fields });
 const Update = Type.Partial(Create);
 
 const scheduleBefore = async (p: Platform, id: string) => scheduleView(await getSchedule(p, id));
@@ -45,10 +46,7 @@ export const scheduleRoutes =
         schema: {
           summary: 'List schedules with their next run times',
           tags,
-          querystring: Type.Composite([
-            PageQuery,
-            Type.Object({ pipelineId: Type.Optional(Type.String({ format: 'uuid' })) }),
-          ]),
+          querystring: Type.Composite([PageQuery, Type.Object({ pipelineId: Type.Optional(Uuid()) })]),
           response: { 200: Page(ScheduleSchema), 400: ErrorBody },
         },
       },

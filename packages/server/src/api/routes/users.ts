@@ -6,11 +6,12 @@ import { createApiToken, listApiTokens, revokeApiToken } from '../../services/ap
 import { listAudit } from '../../services/audit.ts';
 import { createUser, deleteUser, listUsers, updateUser } from '../../services/users.ts';
 import { actorOf } from '../auth-hook.ts';
+import { DateTime, NAME_MAX, Text } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { ApiTokenSchema, AuditSchema, RoleSchema, UserSchema } from '../schemas.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
-const Username = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' });
+const Username = Type.String({ maxLength: 100, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$' });
 const Password = Type.String({ minLength: 1, maxLength: 1000, description: 'At least 10 characters.' });
 
 /** Users, API tokens and the audit log: admins only (api-v1.md). */
@@ -111,7 +112,7 @@ export const userRoutes =
           summary: 'Create an API token for automation; its value is shown in this answer only',
           tags: ['users'],
           body: Type.Object({
-            name: Type.String({ minLength: 1, maxLength: 200 }),
+            name: Text(NAME_MAX, { minLength: 1 }),
             role: RoleSchema,
             expiresInDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
           }),
@@ -158,12 +159,14 @@ export const userRoutes =
           querystring: Type.Composite([
             PageQuery,
             Type.Object({
-              username: Type.Optional(Type.String()),
-              action: Type.Optional(Type.String({ description: 'e.g. pipeline.update, auth.login_failed' })),
-              resourceType: Type.Optional(Type.String()),
-              resourceId: Type.Optional(Type.String()),
-              from: Type.Optional(Type.String({ format: 'date-time' })),
-              to: Type.Optional(Type.String({ format: 'date-time' })),
+              username: Type.Optional(Text(NAME_MAX)),
+              action: Type.Optional(
+                Text(NAME_MAX, { description: 'e.g. pipeline.update, auth.login_failed' }),
+              ),
+              resourceType: Type.Optional(Text(NAME_MAX)),
+              resourceId: Type.Optional(Text(NAME_MAX)),
+              from: Type.Optional(DateTime()),
+              to: Type.Optional(DateTime()),
             }),
           ]),
           response: { 200: Page(AuditSchema), 400: ErrorBody },

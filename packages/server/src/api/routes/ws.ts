@@ -1,9 +1,42 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { allows } from '../../security/access.ts';
 import { authenticate } from '../../services/auth.ts';
 
-const CHANNEL = /^(job|pipeline):[0-9a-f-]{36}$|^global$/;
+const CHANNEL = '^(job|pipeline):[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^global$';
+
+/** One connection follows a job page's worth of channels, not the whole platform one by one. */
+const MAX_SUBSCRIPTIONS = 100;
+
+/** What a client may send (api-v1.md); anything else is answered with an `error` message. */
+const ClientMessage = Type.Object(
+  {
+    type: Type.Union([Type.Literal('subscribe'), Type.Literal('unsubscribe')]),
+    channel: Type.String({ maxLength: 64, pattern: CHANNEL }),
+  },
+  { additionalProperties: false },
+);
+const checkMessage = TypeCompiler.Compile(ClientMessage);
+
+/** The client's message, or why it is not one. */
+export function parseClientMessage(text: string): Static<typeof ClientMessage> | string {
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    return 'messages are JSON objects: {"type": "subscribe" | "unsubscribe", "channel": "…"}';
+  }
+  if (checkMessage.Check(m)) return m;
+  const o = (typeof m === 'object' && m !== null && !Array.isArray(m) ? m : {}) as Record<string, unknown>;
+  if (o.type !== 'subscribe' && o.type !== 'unsubscribe')
+    return 'a message has "type": "subscribe" or "unsubscribe", and a "channel"';
+  if (typeof o.channel !== 'string') return '"channel" must be a string: job:<id>, pipeline:<id> or global';
+  if (Object.keys(o).some((k) => k !== 'type' && k !== 'channel'))
+    return 'a message has only "type" and "channel"';
+  return `unknown channel ${JSON.stringify(o.channel.slice(0, 64))}: use job:<id>, pipeline:<id> or global`;
+}
 
 /**
  * `/api/v1/ws`: clients subscribe to `job:<id>`, `pipeline:<id>` or `global` and receive the
@@ -26,44 +59,43 @@ export const wsRoutes =
         const reply = (m: unknown) => {
           if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
         };
-        socket.on('message', async (raw) => {
-          let m: { type?: string; channel?: string };
+        const error = (channel: string | null, message: string) =>
+          reply({ type: 'error', channel, payload: { message }, timestamp: new Date().toISOString() });
+        const subscribe = async (channel: string) => {
+          // Subscribed at once so no event between this message and the check is missed; a
+          // failed check closes the socket, which drops every subscription.
+          subs.set(channel, p.bus.subscribe(channel, reply));
+          const who = await authenticate(p, req.bearer ?? '').catch(() => null);
+          if (!who || !allows('jobs:read', who.role)) {
+            error(channel, 'the token is no longer valid for live events; sign in again');
+            socket.close(4401, 'unauthorized');
+          }
+        };
+        const handle = (raw: unknown, binary: boolean) => {
+          const m = binary ? null : parseClientMessage(String(raw));
+          if (typeof m === 'string' || m === null) return error(null, m ?? 'messages are JSON text frames');
+          if (m.type === 'unsubscribe') {
+            subs.get(m.channel)?.();
+            subs.delete(m.channel);
+          } else if (!subs.has(m.channel)) {
+            if (subs.size >= MAX_SUBSCRIPTIONS)
+              return error(
+                m.channel,
+                `at most ${MAX_SUBSCRIPTIONS} channels per connection: unsubscribe first`,
+              );
+            subscribe(m.channel).catch((err) => {
+              req.log.error({ err }, 'live events: subscribe failed');
+              error(m.channel, 'the subscription failed; try again');
+            });
+          }
+        };
+        // No client message may end the process: whatever fails is answered and logged.
+        socket.on('message', (raw, binary) => {
           try {
-            m = JSON.parse(String(raw));
-          } catch {
-            return reply({
-              type: 'error',
-              channel: null,
-              payload: { message: 'messages are JSON objects' },
-              timestamp: new Date().toISOString(),
-            });
-          }
-          const channel = m.channel ?? '';
-          if (!CHANNEL.test(channel)) {
-            return reply({
-              type: 'error',
-              channel,
-              payload: { message: `unknown channel "${channel}": use job:<id>, pipeline:<id> or global` },
-              timestamp: new Date().toISOString(),
-            });
-          }
-          if (m.type === 'subscribe' && !subs.has(channel)) {
-            // Subscribed at once so no event between this message and the check is missed; a
-            // failed check closes the socket, which drops every subscription.
-            subs.set(channel, p.bus.subscribe(channel, reply));
-            const who = await authenticate(p, req.bearer ?? '').catch(() => null);
-            if (!who || !allows('jobs:read', who.role)) {
-              reply({
-                type: 'error',
-                channel,
-                payload: { message: 'the token is no longer valid for live events; sign in again' },
-                timestamp: new Date().toISOString(),
-              });
-              socket.close(4401, 'unauthorized');
-            }
-          } else if (m.type === 'unsubscribe') {
-            subs.get(channel)?.();
-            subs.delete(channel);
+            handle(raw, binary);
+          } catch (err) {
+            req.log.error({ err }, 'live events: a client message failed');
+            error(null, 'the message could not be handled');
           }
         });
         socket.on('close', () => {
