@@ -93,6 +93,12 @@ const withPlatform = (c: Command) =>
     .option('--concurrency <n>', 'jobs this process runs at once (default 2)', positiveInt)
     .option('--step-memory <mb>', 'heap limit of each step process in MB (default 1024)', positiveInt)
     .option(
+      '--pipeline-env <name>',
+      'an environment variable pipelines may read as ${env.NAME}, or a prefix ending in * (repeatable; or SLUICE_PIPELINE_ENV=A,B_*; none by default)',
+      collectList,
+      [],
+    )
+    .option(
       '--steps-per-process <n>',
       'steps of one pipeline a step process runs before it is replaced; 1 = a fresh process per step (default 100)',
       positiveInt,

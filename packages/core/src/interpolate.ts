@@ -6,6 +6,8 @@ const WHOLE = /^\$\{(env|params)\.([A-Za-z_][A-Za-z0-9_]*)\}$/;
 export interface Scope {
   env: Readonly<Record<string, string | undefined>>;
   params: Readonly<Record<string, unknown>>;
+  /** Said after "environment variable X is not set": where the variables come from. */
+  envNote?: string;
 }
 
 /**
@@ -27,7 +29,11 @@ export function interpolate(value: unknown, scope: Scope, path: string, issues: 
 function lookup(kind: string, name: string, scope: Scope, path: string, issues: Issue[]): unknown {
   if (kind === 'env') {
     const v = scope.env[name];
-    if (v === undefined) issues.push({ path, message: `environment variable ${name} is not set` });
+    if (v === undefined)
+      issues.push({
+        path,
+        message: `environment variable ${name} is not set${scope.envNote ? `; ${scope.envNote}` : ''}`,
+      });
     return v ?? '';
   }
   if (!(name in scope.params)) {

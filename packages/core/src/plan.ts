@@ -59,6 +59,8 @@ export interface PlanOptions {
   registry: Registry;
   params?: Record<string, unknown>;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Said when `${env.X}` names a variable `env` lacks: the platform says how one is exposed. */
+  envNote?: string;
   /**
    * Credentials by name, for components that name one. When absent, such components' configs are
    * not checked against their schema (their missing fields may come from the credential): the
@@ -79,7 +81,11 @@ const DEFAULT_ATTEMPTS = 3;
 export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   const spec = normalizeSpec(doc);
   const params = resolveParams(spec.parameters, opts.params ?? {});
-  const scope: Scope = { env: opts.env ?? process.env, params };
+  const scope: Scope = {
+    env: opts.env ?? process.env,
+    params,
+    ...(opts.envNote ? { envNote: opts.envNote } : {}),
+  };
   const issues: Issue[] = [];
   const steps: PlannedStep[] = [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

@@ -42,6 +42,8 @@ export interface RunOptions {
   stateDir?: string;
   params?: Record<string, unknown>;
   env?: Readonly<Record<string, string | undefined>>;
+  /** Said when `${env.X}` names a variable `env` lacks (see PlanOptions). */
+  envNote?: string;
   /** Continue an interrupted run: finished steps are kept, flows restart from their checkpoints. */
   resume?: boolean;
   signal?: AbortSignal;
@@ -91,6 +93,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     registry: opts.registry,
     params: opts.params ?? {},
     env: opts.env ?? process.env,
+    ...(opts.envNote ? { envNote: opts.envNote } : {}),
     credentials: opts.credentials ?? {},
   });
   const steps = selectSteps(plan.steps, opts.steps);

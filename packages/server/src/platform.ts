@@ -8,6 +8,7 @@ import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
+import { pipelineEnv } from './security/pipeline-env.ts';
 import { loadMasterKey } from './security/secrets.ts';
 import { type BlobStore, FileStore } from './storage/file-store.ts';
 
@@ -33,6 +34,8 @@ export interface Platform {
   tracing: Tracing;
   /** The process log (pino). */
   log: Logger;
+  /** What `${env.X}` reads in pipelines: the variables the operator exposed (security/pipeline-env.ts). */
+  pipelineEnv: Readonly<Record<string, string>>;
 }
 
 export interface PlatformOptions {
@@ -50,11 +53,17 @@ export interface PlatformOptions {
   otlpEndpoint?: string;
   /** The process log; one from SLUICE_LOG_LEVEL when absent. */
   log?: Logger;
+  /**
+   * Environment variables pipelines may read as `${env.X}`: names, or prefixes ending in `*`.
+   * @defaultValue none
+   */
+  pipelineEnv?: string[];
 }
 
 /** Opens the database (migrating it), the queue, the event bus and the file store. */
 export async function openPlatform(o: PlatformOptions): Promise<Platform & { close(): Promise<void> }> {
   const dataDir = resolve(o.dataDir ?? '.sluice');
+  const exposed = pipelineEnv(o.pipelineEnv ?? []);
   const database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
   try {
     await migrate(database);
@@ -85,6 +94,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       jobAttempts: o.jobAttempts ?? 3,
       retryDelaySeconds: o.retryDelaySeconds ?? 5,
       filesDir: resolve(o.filesDir ?? process.cwd()),
+      pipelineEnv: exposed,
       close: async () => {
         await tracing.shutdown().catch(() => undefined);
         await bus.close().catch(() => undefined);

@@ -20,4 +20,25 @@ describe("masking a step's secrets", () => {
     expect(value.message).toBe('admin-x-pw for admin-x');
     expect(redactor(undefined)(value)).toBe(value);
   });
+
+  it("shows the server's directories relative to the files root or by name, never a longer name they begin", () => {
+    const redact = redactor(undefined, [
+      { path: '/srv/files', as: '' },
+      { path: '/srv/files/.sluice', as: '<data dir>' },
+      { path: '/srv/files/.sluice/work/j1', as: '<job workspace>' },
+    ]);
+    expect(
+      redact({
+        error: 'file not found: /srv/files/bad/x.csv (relative paths resolve against /srv/files)',
+        logs: [
+          'quarantine in /srv/files/.sluice/work/j1/state/q.ndjson',
+          'db in /srv/files/.sluice',
+          '/srv/files2/x',
+        ],
+      }),
+    ).toEqual({
+      error: 'file not found: bad/x.csv (relative paths resolve against .)',
+      logs: ['quarantine in <job workspace>/state/q.ndjson', 'db in <data dir>', '/srv/files2/x'],
+    });
+  });
 });

@@ -21,6 +21,16 @@ export interface PlatformFlags {
   concurrency?: number;
   stepMemory?: number;
   stepsPerProcess?: number;
+  pipelineEnv?: string[];
+}
+
+/** `--pipeline-env` entries, else SLUICE_PIPELINE_ENV's comma-separated list. */
+function exposedEnv(f: PlatformFlags): string[] {
+  if (f.pipelineEnv?.length) return f.pipelineEnv;
+  return (process.env.SLUICE_PIPELINE_ENV ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
@@ -29,6 +39,7 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     dataDir: resolve(f.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice'),
     ...(url ? { databaseUrl: url } : {}),
     filesDir: resolve(f.filesDir ?? process.cwd()),
+    pipelineEnv: exposedEnv(f),
     registry: createRegistry(),
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),

@@ -3,6 +3,7 @@ import { and, count, desc, eq, ilike, isNull, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
+import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
 import { missingCredentials } from './step-credentials.ts';
 
 export interface PipelineListItem extends PipelineView {
@@ -57,7 +58,7 @@ function credentialRefs(spec: unknown): { name: string; path: string }[] {
 
 function checkSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
   try {
-    planPipeline(spec, { registry: p.registry, params: {}, env: process.env });
+    planPipeline(spec, { registry: p.registry, params: {}, env: p.pipelineEnv, envNote: PIPELINE_ENV_NOTE });
     return { ok: true, issues: [] };
   } catch (err) {
     const e = toSluiceError(err);

@@ -15,6 +15,7 @@ import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
+import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
 import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, jobSteps } from '../services/jobs.ts';
@@ -144,7 +145,8 @@ async function runAttempt(
     plan = planPipeline(spec, {
       registry: p.registry,
       params: job.parameters as Record<string, unknown>,
-      env: process.env,
+      env: p.pipelineEnv,
+      envNote: PIPELINE_ENV_NOTE,
     });
     span.updateName(`job ${plan.name}`);
     span.setAttribute('sluice.pipeline.name', plan.name);
@@ -180,6 +182,13 @@ async function runAttempt(
       stateDir: join(workspace, 'state', step.id),
       resume: row.attempt > 0,
       env: stepEnv(),
+      vars: p.pipelineEnv,
+      envNote: PIPELINE_ENV_NOTE,
+      aliases: [
+        { path: p.filesDir, as: '' },
+        { path: workspace, as: '<job workspace>' },
+        { path: p.dataDir, as: '<data dir>' },
+      ],
       memoryMb: o.stepMemoryMb,
       ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
       ...(o.modules ? { modules: o.modules } : {}),

@@ -79,7 +79,7 @@ function resetEnvironment(env: Record<string, string>): void {
 let cpuBefore = process.cpuUsage();
 
 async function run(m: RunMessage, abort: AbortController): Promise<void> {
-  const redact = redactor(m.secrets);
+  const redact = redactor(m.secrets, m.aliases);
   const send = sender(redact);
   const { runId } = m;
   try {
@@ -93,7 +93,8 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       stateDir: m.stateDir,
       resume: m.resume,
       params: m.params,
-      env: m.env ?? {},
+      env: m.vars ?? m.env ?? {},
+      ...(m.envNote ? { envNote: m.envNote } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
       redact,
       signal: abort.signal,

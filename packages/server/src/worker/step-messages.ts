@@ -1,4 +1,5 @@
 import type { ErrorReport, RunEvent, StepReport } from '@sluice/core';
+import type { PathAlias } from './step-redact.ts';
 
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
 export interface RunMessage {
@@ -19,8 +20,14 @@ export interface RunMessage {
   maxQuarantine?: number;
   /** Extra ES modules whose exported connector definitions are registered (plugins, fixtures). */
   modules?: string[];
-  /** Environment the step's spec may read as `${env.X}` (never inherited from the worker). */
+  /** The step process's environment (never inherited from the worker): what its commands see. */
   env?: Record<string, string>;
+  /** What the spec reads as `${env.X}`: the variables exposed to pipelines. @defaultValue env */
+  vars?: Record<string, string>;
+  /** Said when `${env.X}` names a variable `vars` lacks. */
+  envNote?: string;
+  /** The server's directories, shown by these names in everything the step sends back. */
+  aliases?: PathAlias[];
   /**
    * The step's credentials. They travel over IPC only (never in the environment or on a command
    * line), stay in the step process's memory, and every value is masked in what the process

@@ -151,7 +151,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     return { ...base, ...(result ?? {}), status: stopping.status, error: stopping.error };
   }
   if (result) return result;
-  const redact = redactor(message.secrets);
+  const redact = redactor(message.secrets, message.aliases);
   const exit = ended ?? (await host.exited);
   return {
     ...base,

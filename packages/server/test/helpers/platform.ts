@@ -34,7 +34,7 @@ export async function tokenFor(p: Platform, role: Role, username: string = role)
 /** A platform on a fresh database of the given backend, with a temp directory for spec files. */
 export async function testPlatform(
   backend: (typeof backends)[number]['name'],
-  o: { jobAttempts?: number; otlpEndpoint?: string; log?: Logger } = {},
+  o: { jobAttempts?: number; otlpEndpoint?: string; log?: Logger; pipelineEnv?: string[] } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
@@ -58,6 +58,7 @@ export async function testPlatform(
     heartbeatSeconds: 10,
     ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint } : {}),
     log: o.log ?? createLogger({ level: 'silent' }),
+    ...(o.pipelineEnv ? { pipelineEnv: o.pipelineEnv } : {}),
   });
   const adminToken = await tokenFor(p, 'admin');
   return {
