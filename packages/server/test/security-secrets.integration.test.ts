@@ -75,6 +75,10 @@ describe('webhooks', () => {
     expect((await hook()).statusCode).toBe(401);
     expect((await hook(signBody('some-other-secret', body))).statusCode).toBe(401);
     expect((await hook(signBody(secret, body), `${body} `)).statusCode, 'a changed body').toBe(401);
+    const nul = JSON.stringify({ parameters: { a: 'x\u0000' } });
+    const refused = await hook(signBody(secret, nul), nul);
+    expect(refused.statusCode, 'NUL in a parameter').toBe(400);
+    expect(JSON.parse(refused.body).error.details[0].path).toBe('body.parameters.a');
     const ok = await hook(signBody(secret, body));
     expect(ok.statusCode, ok.body).toBe(202);
     const job = await waitForJob(p, JSON.parse(ok.body).jobId);

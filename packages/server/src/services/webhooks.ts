@@ -1,6 +1,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { ErrorCode, SluiceError } from '@sluice/core';
 import { eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
+import { bodyProblem, MAX_BODY_DEPTH } from '../api/validation.ts';
 import { pipelines } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { unauthorized } from '../security/identity.ts';
@@ -80,6 +82,12 @@ export async function triggerWebhook(
     } catch {
       // A signed body that is not JSON still triggers the run, without parameters.
     }
+    // This route reads its body raw (for the signature), past the API's JSON checks: same limits.
+    const problem = bodyProblem(parameters, MAX_BODY_DEPTH, 'body.parameters');
+    if (problem)
+      throw new SluiceError(ErrorCode.VALIDATION, `invalid request: ${problem.path} ${problem.message}`, {
+        issues: [problem],
+      });
   }
   const actor: Actor = { userId: null, username: 'webhook', ...from };
   const jobId = await executePipeline(p, pipelineId, {

@@ -41,7 +41,7 @@ function maskString(s: string, replacements: readonly Replacement[]): string {
   return out;
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function replacements(secrets: unknown, aliases: readonly PathAlias[]): Replacement[] {
   const out: Replacement[] = secretValues(secrets).map((v) => [v, MASK]);
@@ -50,7 +50,7 @@ function replacements(secrets: unknown, aliases: readonly PathAlias[]): Replacem
     if (!path || path === sep) continue;
     out.push([path + sep, as ? as + sep : '']);
     // The directory itself, not a longer name it begins (/srv/files, not /srv/files2).
-    out.push([new RegExp(`${escape(path)}(?![\\w.-])`, 'g'), as || '.']);
+    out.push([new RegExp(`${escapeRegExp(path)}(?![\\w.-])`, 'g'), as || '.']);
   }
   return out;
 }
