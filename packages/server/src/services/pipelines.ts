@@ -84,7 +84,8 @@ async function assertValid(p: Platform, spec: unknown): Promise<void> {
   if (!v.ok)
     throw new ConfigError(
       'invalid pipeline spec',
-      v.issues.map((i) => ({ ...i, path: `spec.${i.path}` })),
+      // A problem with the whole document is at `spec` itself, not `spec.(root)`.
+      v.issues.map((i) => ({ ...i, path: i.path === '(root)' || i.path === '' ? 'spec' : `spec.${i.path}` })),
     );
 }
 
