@@ -1,3 +1,5 @@
+/** Ajv errors (any Ajv 8 instance, Fastify's too) → issues at JSON paths under a base such as `body`. */
+export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {

@@ -87,7 +87,10 @@ export const PipelineSpec = Type.Object(
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
     description: Type.Optional(Type.String()),
     parameters: Type.Optional(
-      Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of run parameters.' }),
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'JSON Schema of run parameters.',
+        'x-json-schema': true,
+      }),
     ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
@@ -117,7 +120,7 @@ export function parseSpecText(text: string, file = 'spec'): unknown {
 export function normalizeSpec(doc: unknown): PipelineSpec {
   const spec = structuredClone(doc) as PipelineSpec;
   const shape = validateAgainst(PipelineSpec, spec, '');
-  if (shape.length > 0) throw new ConfigError('invalid pipeline spec', dedupeIssues(shape), ErrorCode.SPEC);
+  if (shape.length > 0) throw new ConfigError('invalid pipeline spec', shape, ErrorCode.SPEC);
   const issues: Issue[] = [];
   if (spec.flow && spec.steps)
     issues.push({ path: 'flow', message: 'use either `flow` or `steps`, not both' });
@@ -248,17 +251,6 @@ export function findCycle(steps: StepSpec[]): string[] | null {
     if (found) return found;
   }
   return null;
-}
-
-// A union mismatch makes ajv report every branch; keep one message per path and keyword.
-function dedupeIssues(issues: Issue[]): Issue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${i.path}|${i.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** Parses `30s`-style durations into milliseconds. */
