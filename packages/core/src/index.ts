@@ -36,6 +36,8 @@ export {
   defineTransform,
   SOURCE_LINE,
 } from './connector.ts';
+/** The first place a parsed value nests deeper than a limit (iterative: safe on hostile input). */
+export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';
 export { ConfigError, ErrorCode, FatalError, RetryableError, SluiceError, toSluiceError } from './errors.ts';
 export type { Expression } from './expression.ts';
