@@ -112,6 +112,44 @@ describe('ajvIssues', () => {
     expect(issues(all, s, { a: 1 })).toEqual([{ path: '(root)', message: 'missing required property "b"' }]);
   });
 
+  it('can put a missing property at its own path, as the platform API does', () => {
+    const s = Type.Object({ spec: Type.Object({ name: Type.String() }) });
+    const fn = first.compile(s);
+    fn({ spec: {} });
+    expect(ajvIssues(fn.errors, 'body', { missingAtProperty: true })).toEqual([
+      { path: 'body.spec.name', message: 'is required' },
+    ]);
+  });
+
+  it("reads Fastify's validation errors, plain objects of the same shape", () => {
+    const validation = [
+      {
+        keyword: 'const',
+        instancePath: '/role',
+        schemaPath: '#/properties/role/anyOf/0/const',
+        params: { allowedValue: 'admin' },
+        message: 'must be equal to constant',
+      },
+      {
+        keyword: 'const',
+        instancePath: '/role',
+        schemaPath: '#/properties/role/anyOf/1/const',
+        params: { allowedValue: 'viewer' },
+        message: 'must be equal to constant',
+      },
+      {
+        keyword: 'anyOf',
+        instancePath: '/role',
+        schemaPath: '#/properties/role/anyOf',
+        params: {},
+        message: 'must match a schema in anyOf',
+      },
+    ];
+    expect(ajvIssues(validation, 'body')).toEqual([
+      { path: 'body.role', message: 'must be one of: "admin", "viewer"' },
+    ]);
+  });
+
   it('accepts no errors', () => {
     expect(ajvIssues(null)).toEqual([]);
     expect(ajvIssues(undefined, 'body')).toEqual([]);

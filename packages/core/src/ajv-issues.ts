@@ -1,6 +1,26 @@
-import type { ErrorObject } from 'ajv';
 import type { Issue } from './errors.ts';
 import { appendKey } from './internal/json-path.ts';
+
+/**
+ * What ajvIssues reads of an error: Ajv 8's `ErrorObject` and Fastify's
+ * `FastifySchemaValidationError` (`err.validation`) both fit.
+ */
+export interface AjvError {
+  keyword: string;
+  instancePath: string;
+  schemaPath: string;
+  params: object;
+  message?: string;
+}
+
+export interface AjvIssuesOptions {
+  /**
+   * Put a missing required property's issue at the property's path (`body.name`: "is required")
+   * rather than at the object's (`body`: `missing required property "name"`).
+   * @defaultValue false
+   */
+  missingAtProperty?: boolean;
+}
 
 /**
  * Ajv's errors as issues a user can act on, one per problem, each at a JSON path under `base`
@@ -11,14 +31,18 @@ import { appendKey } from './internal/json-path.ts';
  *   literals), one issue says what it may be ("must be one of: "a", "b""); otherwise the issues of the
  *   branch that came closest (its type matched, its errors went deepest, then the fewest).
  * - `if`/`then`'s summary ("must match then schema") is dropped: the `then` error says what is wrong.
- * - `required` and `additionalProperties` name the property at the object's path.
+ * - `required` and `additionalProperties` name the property; identical issues appear once.
  *
- * Works on errors from any Ajv 8 instance (with or without `allErrors`), such as Fastify's.
+ * Works on errors from any Ajv 8 instance, with or without `allErrors`.
  */
-export function ajvIssues(errors: readonly ErrorObject[] | null | undefined, base = ''): Issue[] {
+export function ajvIssues(
+  errors: readonly AjvError[] | null | undefined,
+  base = '',
+  options: AjvIssuesOptions = {},
+): Issue[] {
   const seen = new Set<string>();
   const issues: Issue[] = [];
-  for (const p of ajvProblems(errors ?? [])) {
+  for (const p of ajvProblems(errors ?? [], options)) {
     const path = pointerToPath(p.pointer, base) || base || '(root)';
     const key = `${path}\n${p.message}`;
     if (seen.has(key)) continue;
@@ -45,16 +69,24 @@ interface Entry {
 }
 
 /** ajvIssues without the paths: the data's JSON pointers, for callers that nest the result. */
-export function ajvProblems(errors: readonly ErrorObject[]): PointerProblem[] {
+export function ajvProblems(errors: readonly AjvError[], options: AjvIssuesOptions = {}): PointerProblem[] {
   const list: Entry[] = errors
     .filter((e) => e.keyword !== 'if')
-    .map((e) => ({
-      pointer: e.instancePath,
-      schemaPath: e.schemaPath,
-      keyword: e.keyword,
-      params: (e.params ?? {}) as Record<string, unknown>,
-      message: e.message,
-    }));
+    .map((e) => {
+      const params = (e.params ?? {}) as Record<string, unknown>;
+      const missing = params.missingProperty;
+      if (options.missingAtProperty && e.keyword === 'required' && typeof missing === 'string') {
+        const pointer = `${e.instancePath}/${missing.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+        return { pointer, schemaPath: e.schemaPath, keyword: 'x-required', params, message: 'is required' };
+      }
+      return {
+        pointer: e.instancePath,
+        schemaPath: e.schemaPath,
+        keyword: e.keyword,
+        params,
+        message: e.message,
+      };
+    });
   // Ajv reports a union's branch errors just before the union's own error; a nested union comes
   // before the union holding it, so collapsing in order handles the inner one first.
   for (let k = 0; k < list.length; k++) {

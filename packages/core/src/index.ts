@@ -1,4 +1,5 @@
 /** Ajv errors (any Ajv 8 instance, Fastify's too) → issues at JSON paths under a base such as `body`. */
+export type { AjvError, AjvIssuesOptions } from './ajv-issues.ts';
 export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
