@@ -71,6 +71,18 @@ describe('userSchemaIssues', () => {
 });
 
 describe('compileRowValidator', () => {
+  it('checks pattern, patternProperties and formats on RE2 and ajv-formats', () => {
+    const check = compileRowValidator({
+      type: 'object',
+      properties: { code: { type: 'string', pattern: '^[A-Z]{3}-\\d+$' }, email: { format: 'email' } },
+      patternProperties: { '^x-': { type: 'string' } },
+    });
+    expect(check({ code: 'ABC-1', email: 'a@example.com', 'x-a': 'b' })).toBeNull();
+    expect(check({ code: 'abc', email: 'nope', 'x-a': 1 })).toBe(
+      'code: must match pattern "^[A-Z]{3}-\\d+$"; email: must match format "email"; x-a: must be string',
+    );
+  });
+
   it('throws a ConfigError with every problem at its path', () => {
     let error: unknown;
     try {
