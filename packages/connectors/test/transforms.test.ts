@@ -381,7 +381,9 @@ describe('validate', () => {
     const err = await make(validateTransform, { schema: { type: 'integr' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SluiceError);
     expect((err as ConfigError).issues[0]!.path).toBe('with.schema.type');
-    expect((err as Error).message).toMatch(/load\.1:validate.*with\.schema\.type: must be array or one of: "array"/s);
+    expect((err as Error).message).toMatch(
+      /load\.1:validate.*with\.schema\.type: must be array or one of: "array"/s,
+    );
   });
 });
 

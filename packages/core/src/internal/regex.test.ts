@@ -28,7 +28,9 @@ describe('compilePattern', () => {
       /^invalid regular expression "\(a\)\\\\1": backreferences .* not supported: patterns use RE2 syntax/,
     );
     expect(patternProblem('(?<n>a)\\k<n>')).toMatch(/backreferences/);
-    expect(patternProblem('a(?=b)')).toMatch(/lookahead and lookbehind .* not supported.*rewrite the pattern/);
+    expect(patternProblem('a(?=b)')).toMatch(
+      /lookahead and lookbehind .* not supported.*rewrite the pattern/,
+    );
     expect(patternProblem('a(?!b)')).toMatch(/lookahead/);
     expect(patternProblem('(?<=a)b')).toMatch(/lookahead and lookbehind/);
     expect(patternProblem('(?<!a)b')).toMatch(/lookahead and lookbehind/);
