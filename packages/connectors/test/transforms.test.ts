@@ -380,8 +380,10 @@ describe('validate', () => {
   it('rejects an invalid schema at create', async () => {
     const err = await make(validateTransform, { schema: { type: 'integr' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SluiceError);
-    expect((err as ConfigError).issues[0]!.path).toBe('with.schema');
-    expect((err as Error).message).toMatch(/load\.1:validate.*not a valid JSON Schema/s);
+    expect((err as ConfigError).issues[0]!.path).toBe('with.schema.type');
+    expect((err as Error).message).toMatch(
+      /load\.1:validate.*with\.schema\.type: must be array or one of: "array"/s,
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import type { Row } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import { compileFast, MISS } from './internal/cel-fast.ts';
+import { registerMatches, renameInError, useRe2 } from './internal/cel-matches.ts';
 
 /**
  * CEL over rows. Record fields are variables, `row` is the whole record (for odd names:
@@ -41,6 +42,9 @@ env.registerFunction(
   },
 );
 
+// `matches` runs on RE2, in linear time (internal/cel-matches.ts).
+registerMatches(env);
+
 type Compiled = ((ctx: Record<string, unknown>) => unknown) & { ast: unknown };
 
 export interface Expression {
@@ -51,12 +55,14 @@ export interface Expression {
 
 /** Why `source` is not a valid CEL expression, or null: checks configs before anything runs. */
 export function celProblem(source: string): string | null {
+  let fn: Compiled;
   try {
-    env.parse(source);
-    return null;
+    fn = env.parse(source) as Compiled;
   } catch (err) {
     return `invalid CEL expression ${JSON.stringify(source)}: ${firstLine(err)}`;
   }
+  const pattern = useRe2(fn.ast);
+  return pattern === null ? null : `CEL expression ${JSON.stringify(source)}: ${pattern}`;
 }
 
 /**
@@ -83,6 +89,18 @@ export function compileExpression(
       },
     );
   }
+  const pattern = useRe2(fn.ast);
+  if (pattern !== null) {
+    throw new SluiceError(
+      ErrorCode.EXPRESSION,
+      `${where}: CEL expression ${JSON.stringify(source)}: ${pattern}`,
+      {
+        issues: [{ path: where, message: pattern }],
+      },
+    );
+  }
+  // The RE2 method's name must not reach a user: see renameInError.
+  const evaluate = source.includes('matches') ? withMatchesName(fn) : fn;
   const names = [...freeIdentifiers(fn.ast)].filter((n) => n !== 'row' && n !== 'params');
   // A field called `constructor` or `toString` must not read Object.prototype's function.
   const inherited = names.map((n) => n in Object.prototype);
@@ -102,8 +120,18 @@ export function compileExpression(
         const v = inherited[i] && !Object.hasOwn(row, n) ? undefined : row[n];
         ctx[n] = v === undefined ? null : v;
       }
-      return fn(ctx);
+      return evaluate(ctx);
     },
+  };
+}
+
+function withMatchesName(fn: Compiled): (ctx: Record<string, unknown>) => unknown {
+  return (ctx) => {
+    try {
+      return fn(ctx);
+    } catch (err) {
+      throw renameInError(err);
+    }
   };
 }
 

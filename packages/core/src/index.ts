@@ -1,3 +1,6 @@
+/** Ajv errors (any Ajv 8 instance, Fastify's too) → issues at JSON paths under a base such as `body`. */
+export type { AjvError, AjvIssuesOptions } from './ajv-issues.ts';
+export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
@@ -34,6 +37,8 @@ export {
   defineTransform,
   SOURCE_LINE,
 } from './connector.ts';
+/** The first place a parsed value nests deeper than a limit (iterative: safe on hostile input). */
+export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';
 export { ConfigError, ErrorCode, FatalError, RetryableError, SluiceError, toSluiceError } from './errors.ts';
 export type { Expression } from './expression.ts';

@@ -1,7 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { parse as parseYaml } from 'yaml';
+import { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
 import { validateAgainst } from './internal/validate.ts';
+import { yamlTooDeepAt } from './internal/yaml-depth.ts';
 
 const Duration = Type.Union(
   [Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$' })],
@@ -87,7 +89,10 @@ export const PipelineSpec = Type.Object(
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
     description: Type.Optional(Type.String()),
     parameters: Type.Optional(
-      Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of run parameters.' }),
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: 'JSON Schema of run parameters.',
+        'x-json-schema': true,
+      }),
     ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
@@ -99,15 +104,38 @@ export const PipelineSpec = Type.Object(
 );
 export type PipelineSpec = Static<typeof PipelineSpec>;
 
+// The pre-parse bound counts indentation too, so it is looser than the depth itself; a few times
+// MAX_SPEC_DEPTH is still far below the ~800 levels where the YAML composer overflows the stack.
+const YAML_DEPTH_BOUND = 4 * MAX_SPEC_DEPTH;
+
 /** Parses YAML or JSON text (JSON is YAML); `file` names the document in errors. */
 export function parseSpecText(text: string, file = 'spec'): unknown {
+  const deep = yamlTooDeepAt(text, YAML_DEPTH_BOUND);
+  if (deep >= 0) throw tooDeep(file, text, deep);
   try {
     return parseYaml(text, { prettyErrors: true });
   } catch (err) {
-    throw new SluiceError(ErrorCode.SPEC, `${file}: not valid YAML or JSON: ${(err as Error).message}`, {
+    const message = (err as Error).message;
+    if (err instanceof RangeError || message.startsWith('Maximum call stack size exceeded'))
+      throw tooDeep(file, text, -1, err);
+    throw new SluiceError(ErrorCode.SPEC, `${file}: not valid YAML or JSON: ${message}`, {
       cause: err,
     });
   }
+}
+
+function tooDeep(file: string, text: string, offset: number, cause?: unknown): SluiceError {
+  let where = '';
+  if (offset >= 0) {
+    const before = text.slice(0, offset);
+    const line = before.split('\n').length;
+    where = ` at line ${line}, column ${offset - before.lastIndexOf('\n')}`;
+  }
+  return new SluiceError(
+    ErrorCode.SPEC,
+    `${file}: nested too deeply${where}: a pipeline spec nests objects and lists at most ${MAX_SPEC_DEPTH} levels deep`,
+    { cause },
+  );
 }
 
 /**
@@ -115,9 +143,12 @@ export function parseSpecText(text: string, file = 'spec'): unknown {
  * to one step called `main`. Connector configs are checked later, against each connector.
  */
 export function normalizeSpec(doc: unknown): PipelineSpec {
+  // First: every step below walks the document recursively.
+  const deep = nestingDepthIssue(doc, MAX_SPEC_DEPTH);
+  if (deep) throw new ConfigError('invalid pipeline spec', [deep], ErrorCode.SPEC);
   const spec = structuredClone(doc) as PipelineSpec;
   const shape = validateAgainst(PipelineSpec, spec, '');
-  if (shape.length > 0) throw new ConfigError('invalid pipeline spec', dedupeIssues(shape), ErrorCode.SPEC);
+  if (shape.length > 0) throw new ConfigError('invalid pipeline spec', shape, ErrorCode.SPEC);
   const issues: Issue[] = [];
   if (spec.flow && spec.steps)
     issues.push({ path: 'flow', message: 'use either `flow` or `steps`, not both' });
@@ -248,17 +279,6 @@ export function findCycle(steps: StepSpec[]): string[] | null {
     if (found) return found;
   }
   return null;
-}
-
-// A union mismatch makes ajv report every branch; keep one message per path and keyword.
-function dedupeIssues(issues: Issue[]): Issue[] {
-  const seen = new Set<string>();
-  return issues.filter((i) => {
-    const k = `${i.path}|${i.message}`;
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
 }
 
 /** Parses `30s`-style durations into milliseconds. */

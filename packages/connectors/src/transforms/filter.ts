@@ -16,7 +16,8 @@ const config = Type.Object(
       minLength: 1,
       description:
         'CEL expression evaluated per row; rows where it is true go on, false ones are filtered out. ' +
-        'Fields are variables (`amount > 10`), `row["odd name"]` reaches any field, `params.x` the run parameters.',
+        'Fields are variables (`amount > 10`), `row["odd name"]` reaches any field, `params.x` the run parameters. ' +
+        '`s.matches(re)` uses RE2 syntax (linear time: no backreferences or lookaround).',
       examples: ['active == true && amount >= 10.0', 'country in params.countries'],
     }),
     onError: Type.Unsafe<'quarantine' | 'fail'>({

@@ -8,9 +8,11 @@ const config = Type.Object(
       {},
       {
         additionalProperties: true,
+        'x-json-schema': true,
         description:
           'JSON Schema (draft-07 / 2019-09 keywords, formats such as email, date, date-time, uuid) each row ' +
-          'must match. Rows that do not are quarantined with every reason.',
+          'must match. Rows that do not are quarantined with every reason. `pattern` uses RE2 syntax, which ' +
+          'matches in linear time: no backreferences or lookaround.',
         examples: [
           {
             type: 'object',
@@ -43,12 +45,14 @@ export const validateTransform = defineTransform({
   create(ctx) {
     let check: (row: unknown) => string | null;
     try {
-      check = compileRowValidator(ctx.config.schema);
+      check = compileRowValidator(ctx.config.schema, 'with.schema');
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw new ConfigError(`${ctx.componentId}: invalid config for transform "validate"`, [
-        { path: 'with.schema', message: `not a valid JSON Schema: ${message}` },
-      ]);
+      const issues =
+        err instanceof ConfigError
+          ? err.issues
+          : [{ path: 'with.schema', message: `not a valid JSON Schema: ${message}` }];
+      throw new ConfigError(`${ctx.componentId}: invalid config for transform "validate"`, issues);
     }
     return (rows) => {
       const out: Row[] = [];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileExpression } from '../expression.ts';
 import { compileFast, MISS } from './cel-fast.ts';
+import { RE2_MATCHES } from './cel-matches.ts';
 
 const values: unknown[] = [
   0,
@@ -49,6 +50,10 @@ const expressions = [
   'a * 2',
   'a.upperAscii() == b',
   'a + b * 2.0',
+  'a.matches("^[a-z]$")',
+  'a.matches(b)',
+  'matches(a, "b")',
+  'matches(a, b)',
 ];
 
 /** What cel-js gives: a value, or the error it throws. */
@@ -92,5 +97,16 @@ describe('fast CEL evaluation', () => {
     expect(compileFast({ op: 'id', args: 'toString' })).toBeUndefined();
     expect(compileFast({ op: 'value', args: 1n })).toBeUndefined();
     expect(compileFast({ op: 'rcall', args: ['size', { op: 'id', args: 'a' }, []] })).toBeUndefined();
+  });
+
+  it('runs matches() on the same RE2 patterns, leaving a pattern RE2 refuses to CEL', () => {
+    const a = { op: 'id', args: 'a' };
+    const b = { op: 'id', args: 'b' };
+    const fn = compileFast({ op: 'rcall', args: [RE2_MATCHES, a, [{ op: 'value', args: '(x+)+$' }]] })!;
+    expect(fn({ a: `${'x'.repeat(10_000)}!` })).toBe(false);
+    expect(fn({ a: 1 })).toBe(MISS);
+    const dynamic = compileFast({ op: 'call', args: ['matches', [a, b]] })!;
+    expect(dynamic({ a: 'ab', b: '^a' })).toBe(true);
+    expect(dynamic({ a: 'ab', b: 'a(?=b)' })).toBe(MISS);
   });
 });

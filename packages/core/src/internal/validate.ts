@@ -1,16 +1,26 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import type { Issue } from '../errors.ts';
+import { ajvIssues, ajvProblems, pointerToPath } from '../ajv-issues.ts';
+import { ConfigError, type Issue } from '../errors.ts';
 import { celProblem } from '../expression.ts';
+import { ajvRegExp, patternProblem } from './regex.ts';
+import { schemaProblems } from './schema-check.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default export arrives wrapped.
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
   addFormatsModule) as unknown as AddFormats;
 
+/** Patterns in every schema, the user's included, run on RE2: see regex.ts. */
+function newAjv(options: Options): Ajv {
+  const instance = addFormats(new Ajv({ ...options, strict: false, code: { regExp: ajvRegExp } }));
+  // `format: regex` (which the meta-schema puts on `pattern`) means "RE2 can run it".
+  instance.addFormat('regex', (s: string) => patternProblem(s, 'ecma') === null);
+  return instance;
+}
+
 // One compiler for configs and parameters: fills defaults, reports every problem.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
-addFormats(ajv);
+const ajv = newAjv({ allErrors: true, useDefaults: true });
 // `'x-cel': true` on a string schema: the value must parse as CEL, so a typo in a filter is an
 // error at its JSON path when the spec is checked, not a failed run.
 ajv.addKeyword({
@@ -25,16 +35,46 @@ ajv.addKeyword({
     return problem === null;
   },
 });
+// `'x-json-schema': true`: the value is a JSON Schema a user wrote; its problems are reported
+// inside it (`with.schema.properties.a.type`) when the spec is checked. Checked on the row
+// compiler: this one's useDefaults would write the meta-schema's defaults into the user's schema.
+ajv.addKeyword({
+  keyword: 'x-json-schema',
+  errors: true,
+  validate: function jsonSchema(
+    this: unknown,
+    on: boolean,
+    value: unknown,
+    _parent: unknown,
+    cxt?: { instancePath: string },
+  ): boolean {
+    const problems = on ? schemaProblems(rowCompiler(), value) : [];
+    (jsonSchema as { errors?: Partial<ErrorObject>[] }).errors = problems.map((p) => ({
+      keyword: 'x-json-schema',
+      instancePath: `${cxt?.instancePath ?? ''}${p.pointer}`,
+      message: p.message,
+      params: {},
+    }));
+    return problems.length === 0;
+  },
+});
 // Row validation must not rewrite rows with defaults: a separate compiler, made on first use
 // (start-up pays for what a run needs only).
 let rowAjv: Ajv | undefined;
+const rowCompiler = (): Ajv => (rowAjv ??= newAjv({ allErrors: true }));
 
 const cache = new WeakMap<object, ValidateFunction>();
 
 function compile(schema: object): ValidateFunction {
   let fn = cache.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    try {
+      fn = ajv.compile(schema);
+    } finally {
+      // Ajv would keep every schema it compiled (users' ones too) for the process's life, and
+      // refuse a second schema with the same `$id`; the WeakMap above is the cache.
+      ajv.removeSchema(schema);
+    }
     cache.set(schema, fn);
   }
   return fn;
@@ -44,49 +84,38 @@ function compile(schema: object): ValidateFunction {
 export function validateAgainst(schema: object, value: unknown, base: string): Issue[] {
   const fn = compile(schema);
   if (fn(value)) return [];
-  // `if`/`then` adds a summary ("must match then schema") beside the error that says what is missing.
-  const errors = (fn.errors ?? []).filter((e) => e.keyword !== 'if');
-  return errors.map((e) => toIssue(e, base));
+  return ajvIssues(fn.errors, base);
 }
 
-/** Compiles a JSON Schema for per-row checks; the function returns null or the reasons. */
-export function compileRowValidator(schema: object): (row: unknown) => string | null {
-  rowAjv ??= addFormats(new Ajv({ allErrors: true, strict: false }));
-  const fn = rowAjv.compile(schema);
+/**
+ * Problems with a JSON Schema a user wrote, at paths under `base` (`parameters`, `with.schema`);
+ * empty when it compiles.
+ */
+export function userSchemaIssues(schema: unknown, base: string): Issue[] {
+  return schemaProblems(rowCompiler(), schema).map((p) => ({
+    path: pointerToPath(p.pointer, base) || base || '(root)',
+    message: p.message,
+  }));
+}
+
+/**
+ * Compiles a JSON Schema for per-row checks; the function returns null or the reasons. A schema
+ * that is not valid throws a ConfigError with every problem at its path under `where`.
+ */
+export function compileRowValidator(schema: object, where = 'schema'): (row: unknown) => string | null {
+  const issues = userSchemaIssues(schema, where);
+  if (issues.length > 0) throw new ConfigError('invalid JSON Schema', issues);
+  const rows = rowCompiler();
+  let fn: ValidateFunction;
+  try {
+    fn = rows.compile(schema);
+  } finally {
+    rows.removeSchema(schema);
+  }
   return (row) => {
     if (fn(row)) return null;
-    return (fn.errors ?? [])
-      .map((e) => `${pointerToPath(e.instancePath, '') || '(row)'}: ${describe(e)}`)
+    return ajvProblems(fn.errors ?? [])
+      .map((p) => `${pointerToPath(p.pointer, '') || '(row)'}: ${p.message}`)
       .join('; ');
   };
-}
-
-function toIssue(e: ErrorObject, base: string): Issue {
-  return { path: pointerToPath(e.instancePath, base) || base || '(root)', message: describe(e) };
-}
-
-function describe(e: ErrorObject): string {
-  const p = e.params as Record<string, unknown>;
-  switch (e.keyword) {
-    case 'additionalProperties':
-      return `unknown property "${String(p.additionalProperty)}"`;
-    case 'required':
-      return `missing required property "${String(p.missingProperty)}"`;
-    case 'enum':
-      return `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
-    default:
-      return e.message ?? e.keyword;
-  }
-}
-
-/** `/steps/0/with/x` → `steps[0].with.x`, prefixed with `base`. */
-export function pointerToPath(pointer: string, base: string): string {
-  let out = base;
-  for (const raw of pointer.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (/^\d+$/.test(seg)) out += `[${seg}]`;
-    else if (/^[A-Za-z_$][\w$-]*$/.test(seg)) out += out ? `.${seg}` : seg;
-    else out += `[${JSON.stringify(seg)}]`;
-  }
-  return out;
 }
