@@ -382,7 +382,7 @@ describe('validate', () => {
     expect(err).toBeInstanceOf(SluiceError);
     expect((err as ConfigError).issues[0]!.path).toBe('with.schema.type');
     expect((err as Error).message).toMatch(
-      /load\.1:validate.*with\.schema\.type: must be array or one of: "array"/s,
+      /load\.1:validate.*with\.schema\.type: must be array or one of: array/s,
     );
   });
 });

@@ -22,10 +22,10 @@ describe.each([
 ])('ajvIssues (%s)', (_name, ajv) => {
   it('says once which literals a union allows', () => {
     expect(issues(ajv, Type.Object({ role: Role }), { role: 'root' }, 'body')).toEqual([
-      { path: 'body.role', message: 'must be one of: "admin", "operator", "viewer"' },
+      { path: 'body.role', message: 'must be one of: admin, operator, viewer' },
     ]);
     expect(issues(ajv, Type.Object({ role: Role }), { role: 5 })).toEqual([
-      { path: 'role', message: 'must be one of: "admin", "operator", "viewer"' },
+      { path: 'role', message: 'must be one of: admin, operator, viewer' },
     ]);
   });
 
@@ -51,7 +51,7 @@ describe.each([
   it('flattens nested unions of literals', () => {
     const s = Type.Object({ k: Type.Union([Role, Type.Literal('owner'), Type.Null()]) });
     expect(issues(ajv, s, { k: 'x' })).toEqual([
-      { path: 'k', message: 'must be null or one of: "admin", "operator", "viewer", "owner"' },
+      { path: 'k', message: 'must be null or one of: admin, operator, viewer, owner' },
     ]);
   });
 
@@ -88,10 +88,10 @@ describe('ajvIssues', () => {
       },
     };
     expect(issues(all, s, { type: 'c' })).toEqual([
-      { path: 'type', message: 'must be array or one of: "a", "b"' },
+      { path: 'type', message: 'must be array or one of: a, b' },
     ]);
     expect(issues(all, s, { type: ['a', 'c'] })).toEqual([
-      { path: 'type[1]', message: 'must be one of: "a", "b"' },
+      { path: 'type[1]', message: 'must be one of: a, b' },
     ]);
   });
 
@@ -101,7 +101,7 @@ describe('ajvIssues', () => {
     };
     const found = issues(all, s, { x: true });
     expect(found).toEqual([
-      { path: 'x', message: 'must be one of: "a", "b", 3' },
+      { path: 'x', message: 'must be one of: a, b, 3' },
       { path: 'x', message: 'must be string or integer' },
     ]);
   });
@@ -146,7 +146,7 @@ describe('ajvIssues', () => {
       },
     ];
     expect(ajvIssues(validation, 'body')).toEqual([
-      { path: 'body.role', message: 'must be one of: "admin", "viewer"' },
+      { path: 'body.role', message: 'must be one of: admin, viewer' },
     ]);
   });
 

@@ -28,7 +28,7 @@ export interface AjvIssuesOptions {
  *
  * - A value that matches no branch of an `anyOf`/`oneOf` gets no line per branch and no "must match
  *   a schema in anyOf": when every branch failed on the value's type or a constant (a TypeBox union of
- *   literals), one issue says what it may be ("must be one of: "a", "b""); otherwise the issues of the
+ *   literals), one issue says what it may be ("must be one of: a, b"); otherwise the issues of the
  *   branch that came closest (its type matched, its errors went deepest, then the fewest).
  * - `if`/`then`'s summary ("must match then schema") is dropped: the `then` error says what is wrong.
  * - `required` and `additionalProperties` name the property; identical issues appear once.
@@ -246,13 +246,20 @@ function uniqueValues(xs: unknown[]): unknown[] {
   });
 }
 
-const show = (v: unknown) => JSON.stringify(v) ?? String(v);
+// A word reads as itself (must be one of: admin, operator, viewer); anything else as JSON, so a
+// number, a string with spaces and the empty string stay told apart.
+const show = (v: unknown) =>
+  typeof v === 'string' && /^[A-Za-z][\w.-]*$/.test(v) ? v : (JSON.stringify(v) ?? String(v));
 
 function describe(e: Entry): string {
   const p = e.params;
   if (e.union) {
     const { types, values } = e.union;
-    const oneOf = values.length === 1 ? show(values[0]) : `one of: ${values.map(show).join(', ')}`;
+    // A single value stays quoted: "must be object or none" would read as two types.
+    const oneOf =
+      values.length === 1
+        ? (JSON.stringify(values[0]) ?? String(values[0]))
+        : `one of: ${values.map(show).join(', ')}`;
     if (types.length === 0) return `must be ${oneOf}`;
     return values.length === 0
       ? `must be ${types.join(' or ')}`

@@ -214,8 +214,8 @@ describe('validate', () => {
       expect.arrayContaining([
         { path: 'path', message: 'is required' },
         { path: 'batchRows', message: 'must be a whole number' },
-        { path: 'mode', message: 'must be one of "append", "truncate", "upsert"' },
-        { path: 'onError', message: 'must be one of "quarantine", "fail"' },
+        { path: 'mode', message: 'must be one of: append, truncate, upsert' },
+        { path: 'onError', message: 'must be one of: quarantine, fail' },
         { path: 'tls.ca', message: 'is required' },
       ]),
     );

@@ -25,13 +25,12 @@ describe('userSchemaIssues', () => {
     expect(issues).toEqual([
       {
         path: 'parameters.properties.a.type',
-        message:
-          'must be array or one of: "array", "boolean", "integer", "null", "number", "object", "string"',
+        message: 'must be array or one of: array, boolean, integer, null, number, object, string',
       },
       { path: 'parameters.properties.b.minimum', message: 'must be number' },
       {
         path: 'parameters.properties.c.type[1]',
-        message: 'must be one of: "array", "boolean", "integer", "null", "number", "object", "string"',
+        message: 'must be one of: array, boolean, integer, null, number, object, string',
       },
     ]);
   });

@@ -24,7 +24,7 @@ describe('validation messages', () => {
       flow: [{ source: 'count', with: { rows: 1, failWith: 'sometimes' } }, sink],
     });
     expect(err.issues).toEqual([
-      { path: 'flow[0].with.failWith', message: 'step "main": must be one of: "fatal", "retryable"' },
+      { path: 'flow[0].with.failWith', message: 'step "main": must be one of: fatal, retryable' },
     ]);
   });
 
@@ -50,8 +50,7 @@ describe('validation messages', () => {
     expect(err.issues).toEqual([
       {
         path: 'parameters.properties.a.type',
-        message:
-          'must be array or one of: "array", "boolean", "integer", "null", "number", "object", "string"',
+        message: 'must be array or one of: array, boolean, integer, null, number, object, string',
       },
     ]);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, type Issue, SluiceError } from '@sluice/core';
+import { ajvIssues, ErrorCode, type Issue, SluiceError } from '@sluice/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { NO_NUL } from './fields.ts';
 
 /** The one mapping from error codes to HTTP statuses. */
 const STATUS: Record<ErrorCode, number> = {
@@ -58,16 +59,6 @@ const body = (code: string, message: string, details: Issue[] = []) => ({
   error: { code, message, details },
 });
 
-// ajv's instancePath is a JSON pointer (/spec/steps/0/id); clients read JSON paths (body.spec.steps[0].id).
-function jsonPath(context: string | undefined, pointer: string, missing?: string): string {
-  const parts = pointer
-    .split('/')
-    .slice(1)
-    .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'));
-  if (missing) parts.push(missing);
-  return parts.reduce((path, p) => (/^\d+$/.test(p) ? `${path}[${p}]` : `${path}.${p}`), context ?? 'body');
-}
-
 /**
  * A failure the caller cannot act on: the answer says only that it happened and an id to quote;
  * the details (often a driver's message, with SQL and parameters) go to the log under that id.
@@ -98,27 +89,21 @@ function framework(err: FastifyError, reply: FastifyReply) {
   return reply.status(status).send(body(code, message));
 }
 
+// fields.ts keeps NUL out of query strings with a pattern; its failure is said in words.
+const NUL_PATTERN_FAILED = `must match pattern "${NO_NUL}"`;
+
 /** One error handler for every route: api-v1.md's error shape, no stack traces, SQL or paths out. */
 export function installErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation) {
-      const details = err.validation.map((v) => ({
-        path: jsonPath(
-          err.validationContext,
-          v.instancePath,
-          (v.params as { missingProperty?: string }).missingProperty,
-        ),
-        message: v.message ?? 'invalid',
-      }));
-      return reply
-        .status(400)
-        .send(
-          body(
-            ErrorCode.VALIDATION,
-            `invalid request: ${details.map((d) => `${d.path} ${d.message}`).join('; ')}`,
-            details,
-          ),
-        );
+      // One issue per problem, with the allowed values or the closest branch of a union.
+      const details = ajvIssues(err.validation, err.validationContext ?? 'body', {
+        missingAtProperty: true,
+      }).map((d) =>
+        d.message === NUL_PATTERN_FAILED ? { ...d, message: 'must not contain NUL characters (\\u0000)' } : d,
+      );
+      const summary = details.map((d) => `${d.path} ${d.message}`).join('; ');
+      return reply.status(400).send(body(ErrorCode.VALIDATION, `invalid request: ${summary}`, details));
     }
     if (err instanceof SluiceError) {
       const status = STATUS[err.code] ?? 500;

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { ErrorCode, type Issue, SluiceError } from '@sluice/core';
+import { ErrorCode, type Issue, MAX_SPEC_DEPTH, nestingDepthIssue, SluiceError } from '@sluice/core';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
@@ -66,38 +66,35 @@ export function installValidation(app: FastifyInstance): void {
   installJsonParser(app);
 }
 
-/** Deeper request bodies are refused before validation (ajv and the spec checks recurse). */
-export const MAX_BODY_DEPTH = 64;
-
 const NUL = '\u0000';
 
-/**
- * What no JSON body may hold, wherever it is (specs, parameters and credentials are free-form
- * JSON): nesting deeper than `max` levels, and NUL characters, which PostgreSQL's text and jsonb
- * refuse. The first such place, found without recursion, or null.
- */
-export function bodyProblem(
-  value: unknown,
-  max: number,
-  base: string,
-): { path: string; message: string } | null {
-  const stack: { v: unknown; path: string; depth: number }[] = [{ v: value, path: base, depth: 0 }];
+/** The first string or key holding NUL (which PostgreSQL's text and jsonb refuse), found without recursion. */
+function nulIssue(value: unknown, base: string): Issue | null {
+  const stack: { v: unknown; path: string }[] = [{ v: value, path: base }];
   while (stack.length > 0) {
-    const { v, path, depth } = stack.pop()!;
+    const { v, path } = stack.pop()!;
     if (typeof v === 'string') {
       if (v.includes(NUL)) return { path, message: 'must not contain NUL characters (\\u0000)' };
-      continue;
-    }
-    if (typeof v !== 'object' || v === null) continue;
-    if (depth >= max) return { path, message: `is nested deeper than ${max} levels` };
-    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]`, depth: depth + 1 }));
-    else
+    } else if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, path: `${path}[${i}]` }));
+    else if (typeof v === 'object' && v !== null)
       for (const [k, x] of Object.entries(v)) {
         if (k.includes(NUL)) return { path, message: 'has a key with a NUL character (\\u0000)' };
-        stack.push({ v: x, path: `${path}.${k}`, depth: depth + 1 });
+        stack.push({ v: x, path: `${path}.${k}` });
       }
   }
   return null;
+}
+
+/**
+ * What no JSON body may hold, wherever it is (specs, parameters and credentials are free-form
+ * JSON): nesting deeper than a spec may (ajv and the spec checks recurse), and NUL characters.
+ * `text`, the body as sent, spares the walk for NUL when it has no `\u0000` escape.
+ */
+export function bodyProblem(value: unknown, base: string, text?: string): Issue | null {
+  return (
+    nestingDepthIssue(value, MAX_SPEC_DEPTH, base) ??
+    (text === undefined || text.includes('\\u0000') ? nulIssue(value, base) : null)
+  );
 }
 
 const refuse = (code: ErrorCode, issue: Issue, prefix = '') =>
@@ -115,9 +112,10 @@ function installJsonParser(app: FastifyInstance): void {
     const buf = raw as Buffer;
     if (!isUtf8(buf))
       return done(refuse(ErrorCode.BAD_REQUEST, { path: 'body', message: 'is not valid UTF-8' }), undefined);
-    void parse(req, buf.toString('utf8'), (err, value) => {
+    const text = buf.toString('utf8');
+    void parse(req, text, (err, value) => {
       if (err) return done(err, undefined);
-      const problem = bodyProblem(value, MAX_BODY_DEPTH, 'body');
+      const problem = bodyProblem(value, 'body', text);
       if (problem) return done(refuse(ErrorCode.VALIDATION, problem, 'invalid request: '), undefined);
       done(null, value);
     });

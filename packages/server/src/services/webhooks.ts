@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
-import { bodyProblem, MAX_BODY_DEPTH } from '../api/validation.ts';
+import { bodyProblem } from '../api/validation.ts';
 import { pipelines } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { unauthorized } from '../security/identity.ts';
@@ -83,7 +83,7 @@ export async function triggerWebhook(
       // A signed body that is not JSON still triggers the run, without parameters.
     }
     // This route reads its body raw (for the signature), past the API's JSON checks: same limits.
-    const problem = bodyProblem(parameters, MAX_BODY_DEPTH, 'body.parameters');
+    const problem = bodyProblem(parameters, 'body.parameters');
     if (problem)
       throw new SluiceError(ErrorCode.VALIDATION, `invalid request: ${problem.path} ${problem.message}`, {
         issues: [problem],

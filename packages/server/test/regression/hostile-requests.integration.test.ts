@@ -181,6 +181,26 @@ describe.each(backends)('hostile requests on $name', ({ name }) => {
     expectRefused(await send('POST', '/pipelines', Buffer.from('{"spec": ')), 'BAD_REQUEST');
   });
 
+  it('names the allowed values and the closest branch of a union, not "must be equal to constant" thrice', async () => {
+    const role = await send('POST', '/users', {
+      username: 'someone',
+      password: 'long-enough-1',
+      role: 'owner',
+    });
+    expectRefused(role, 'VALIDATION_FAILED', 'body.role');
+    expect(role.body.error.details).toEqual([
+      { path: 'body.role', message: 'must be one of: admin, operator, viewer' },
+    ]);
+    const kind = await send('GET', '/connectors?kind=pipe');
+    expect(kind.body.error.details).toEqual([
+      { path: 'querystring.kind', message: 'must be one of: source, transform, sink, task' },
+    ]);
+    const nul = await send('GET', '/pipelines?q=%00');
+    expect(nul.body.error.details).toEqual([
+      { path: 'querystring.q', message: 'must not contain NUL characters (\\u0000)' },
+    ]);
+  });
+
   it('answers an unexpected error with a code, a generic message and an id the log has', async () => {
     const r = await send('GET', '/test/boom', undefined, null);
     expect(r.status).toBe(500);

@@ -1,6 +1,10 @@
 import { useId, useState } from 'react';
 import type { JsonSchema } from '../api/types.ts';
 
+// The server's wording (core's ajvIssues): a word as itself, anything else as JSON.
+const show = (v: unknown) =>
+  typeof v === 'string' && /^[A-Za-z][\w.-]*$/.test(v) ? v : (JSON.stringify(v) ?? String(v));
+
 // A form generated from a JSON Schema (connector configs, pipeline parameters): the common
 // shapes get real controls, anything else (unions, maps, arrays of objects) a JSON field, so no
 // schema is ever unrepresentable. The server validates again; this gives messages as you type.
@@ -59,7 +63,7 @@ export function validate(schema: JsonSchema, value: unknown, path = ''): FieldEr
   }
   const options = choices(schema);
   if (options && value !== undefined && !options.includes(value))
-    out.push({ path, message: `must be one of ${options.map((o) => JSON.stringify(o)).join(', ')}` });
+    out.push({ path, message: `must be one of: ${options.map(show).join(', ')}` });
   const union = primitiveUnion(schema);
   if (union) {
     const fits = (schema.anyOf ?? schema.oneOf ?? []).some(
