@@ -201,6 +201,25 @@ describe.each(backends)('hostile requests on $name', ({ name }) => {
     ]);
   });
 
+  it('checks a parameter pattern that backtracks exponentially in linear time', async () => {
+    const spec = {
+      name: 'redos',
+      parameters: {
+        type: 'object',
+        properties: { p: { type: 'string', pattern: '(a+)+$', default: `${'a'.repeat(40)}!` } },
+      },
+      flow: [
+        { source: 'csv', with: { path: 'in.csv' } },
+        { sink: 'ndjson', with: { path: 'out.ndjson' } },
+      ],
+    };
+    const created = await send('POST', '/pipelines', { spec: { ...spec, parameters: {} } });
+    // With a backtracking engine this answer would take longer than the universe has left.
+    const r = await send('POST', `/pipelines/${created.body.id}/validate`, { spec }, viewer);
+    expect(r.status).toBe(200);
+    expect(r.body.ok).toBe(true);
+  });
+
   it('answers an unexpected error with a code, a generic message and an id the log has', async () => {
     const r = await send('GET', '/test/boom', undefined, null);
     expect(r.status).toBe(500);
