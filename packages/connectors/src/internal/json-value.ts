@@ -72,6 +72,8 @@ export class JsonValueReader {
     let found = 0;
     const exact = parseLossless(text, null, {
       parseNumber: (literal) => {
+        // Up to 15 characters without an exponent: exact (see hasLossyNumber).
+        if (literal.length < 16 && !/[eE]/.test(literal)) return Number(literal);
         const loss = numberLoss(literal);
         if (loss === undefined) return Number(literal);
         found++;
