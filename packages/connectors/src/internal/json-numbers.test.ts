@@ -17,6 +17,12 @@ describe('numberLoss', () => {
     ['0e-400', undefined],
     ['9007199254740991', undefined],
     ['-9007199254740991', undefined],
+    // Integers a double holds exactly, and what JSON.stringify writes for large doubles.
+    ['9007199254740992', undefined],
+    ['-9007199254740992', undefined],
+    ['18014398509481984', undefined],
+    ['100000000000000000000', undefined],
+    ['12345678901234567000', undefined],
     // printf's %.17g and PostgreSQL before 12: a correct print of 0.1, with more digits.
     ['0.10000000000000001', undefined],
     // 0.1's exact value: as many digits as it takes, still the same double.
@@ -24,7 +30,8 @@ describe('numberLoss', () => {
     // Both sides of a tie are correct prints of the double 0.120456695556640625.
     ['0.12045669555664062', undefined],
     ['0.12045669555664063', undefined],
-    ['9007199254740992', 'integer'],
+    ['12345678901234567891', 'integer'],
+    [`1${'0'.repeat(400)}`, 'overflow'],
     ['-9007199254740993', 'integer'],
     ['123456789012345678901234567890', 'integer'],
     ['1e400', 'overflow'],
@@ -41,16 +48,28 @@ describe('numberLoss', () => {
   });
 
   it('never flags what a float printer writes for a double', () => {
+    const double = new Float64Array(1);
+    const bits = new Uint32Array(double.buffer);
     let state = 7;
     const random = () => {
       state = (state * 1103515245 + 12345) % 2147483648;
       return state / 2147483648;
     };
     for (let i = 0; i < 20_000; i++) {
-      // Below 2^53: larger integers print without a point, and count as beyond the safe range.
-      const x = (random() - 0.5) * 10 ** Math.floor(random() * 35 - 20);
+      const x = (random() - 0.5) * 10 ** Math.floor(random() * 50 - 25);
       const dyadic = Math.floor(random() * 2 ** 31) / 2 ** 31;
-      for (const s of [String(x), x.toPrecision(17), x.toPrecision(20), x.toExponential(), String(dyadic)]) {
+      // Any double at all, subnormals and the largest included, from its bits.
+      bits[0] = Math.floor(random() * 2 ** 32);
+      bits[1] = Math.floor(random() * 2 ** 32);
+      const any = Number.isFinite(double[0]!) ? double[0]! : 1;
+      for (const s of [
+        String(x),
+        x.toPrecision(17),
+        x.toPrecision(20),
+        x.toExponential(),
+        String(dyadic),
+        String(any),
+      ]) {
         expect.soft(numberLoss(s), s).toBeUndefined();
       }
     }

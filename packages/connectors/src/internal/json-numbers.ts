@@ -1,19 +1,23 @@
 /**
  * When a JSON number literal cannot be read as a JavaScript number without changing its value.
+ * A literal keeps its value when printing its double back, with as many significant digits as
+ * the literal has, gives the literal again (it is a correctly rounded print of that double; on a
+ * tie, either side). Otherwise it changes:
  *
- * - An integer literal (digits only, no `.` or exponent) beyond ±(2^53 − 1): past it, neighbouring
- *   integers share one double, so ids and counters lose their last digits. This is lossless-json's
- *   `isSafeNumber` for integers, the engine's convention (such integers travel as text) and the
- *   CSV cast's.
- * - Any other literal whose double is ±Infinity (`1e400`), or 0 when the literal is not (`1e-400`).
- * - Any other literal that is not a correctly rounded print of its own double: printing the double
- *   with as many significant digits as the literal has does not give the literal's digits back
- *   (`3.14159265358979323846`, `12345678901234567.89`). Every correct float printer writes such
- *   prints, so `0.1`, `0.30000000000000004`, `6.022e23` and the 17-digit `0.10000000000000001`
- *   (printf's `%.17g`, PostgreSQL before 12) stay numbers: the double is exactly what the writer
- *   had. lossless-json's `isSafeNumber` would flag the last two (it compares against the shortest
- *   print only, and treats integer-valued floats beyond 2^53 as integers). A literal with more than
- *   100 significant digits (beyond what `toPrecision` can print) always counts as lossy.
+ * - `overflow`: the double is ±Infinity (`1e400`, or 400 digits);
+ * - `underflow`: the double is 0 and the literal is not (`1e-400`);
+ * - `integer`: an integer literal (digits only) that no double holds and that does not print back:
+ *   past 2^53 doubles skip integers (`9007199254740993`, a 30-digit id);
+ * - `precision`: any other literal with more digits than its double keeps
+ *   (`3.14159265358979323846`, `12345678901234.567`, `1.2345678901234567e-320`).
+ *
+ * So whatever a float printer writes for a double stays a number: `0.1`, `0.30000000000000004`,
+ * `6.022e23`, `0.10000000000000001` (printf's `%.17g`, PostgreSQL before 12) and
+ * `100000000000000000000` (JSON.stringify of 1e20), as does every integer a double holds exactly
+ * (`9007199254740992`). lossless-json's `isSafeNumber` flags the last three kinds: it compares
+ * with the shortest print only and refuses every integer past ±(2^53 − 1); a row the ndjson sink
+ * wrote must read back. A literal with more than 100 significant digits (more than `toPrecision`
+ * prints) always counts as changed.
  */
 export type NumberLoss = 'integer' | 'overflow' | 'underflow' | 'precision';
 
@@ -128,12 +132,14 @@ export function numberLoss(literal: string): NumberLoss | undefined {
       break;
     }
   }
-  if (integer) return Number.isSafeInteger(x) ? undefined : 'integer';
   if (!Number.isFinite(x)) return 'overflow';
   const k = first < 0 ? 0 : last - first + 1;
   if (k === 0) return undefined;
   if (x === 0) return 'underflow';
-  if (k > 100) return 'precision';
+  // An integer literal that reads as a safe integer is that integer.
+  if (integer && Number.isSafeInteger(x)) return undefined;
+  const loss = integer ? 'integer' : 'precision';
+  if (k > 100) return loss;
   // Measured: toPrecision is ~4× faster than String(x) on 17-digit doubles.
   const printed = x.toPrecision(k);
   if (printed === literal) return undefined;
@@ -141,7 +147,7 @@ export function numberLoss(literal: string): NumberLoss | undefined {
   const p = decimal(printed);
   if (p.digits === lit.digits && p.exponent === lit.exponent) return undefined;
   // toPrecision breaks a tie upwards; the literal may be the tie's lower side, also a correct print.
-  return isMidpointAbove(x, lit) ? undefined : 'precision';
+  return isMidpointAbove(x, lit) ? undefined : loss;
 }
 
 interface Decimal {
@@ -210,7 +216,7 @@ export function describeLoss(literal: string, loss: NumberLoss): string {
       : literal;
   switch (loss) {
     case 'integer':
-      return `${shown} is an integer beyond ±9007199254740991 (2^53 − 1), which a double cannot hold exactly`;
+      return `${shown} is an integer no double holds (it would read as ${Number(literal)})`;
     case 'overflow':
       return `${shown} is out of the range of a double`;
     case 'underflow':

@@ -33,8 +33,8 @@ export const jsonFileSourceProperties = {
   bigNumbers: Type.Union([Type.Literal('quarantine'), Type.Literal('string')], {
     default: 'quarantine',
     description:
-      'Numbers a double would change: integers beyond ±(2^53 − 1), values out of its range (`1e400`) or ' +
-      'too close to 0 (`1e-400`), and decimals with more digits than it keeps. `quarantine` sends the ' +
+      'Numbers a double would change: out of its range (`1e400`) or too close to 0 (`1e-400`), integers ' +
+      'no double holds (past 2^53), and decimals with more digits than it keeps. `quarantine` sends the ' +
       'row to quarantine, naming the field; `string` keeps the number exact, as its text.',
   }),
   maxDepth: Type.Integer({
