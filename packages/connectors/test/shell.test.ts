@@ -15,12 +15,13 @@ function context(config: Partial<Config> & Pick<Config, 'command'>, signal = new
   const logs: { level: string; message: string }[] = [];
   const at = (level: string) => (message: string) => void logs.push({ level, message });
   const ctx: TaskContext<Config> = {
-    config: { allowFailure: false, ...config },
+    config: { allowFailure: false, saveOutput: false, ...config },
     signal,
     stepId: 'prep',
     componentId: 'prep.0:shell',
     baseDir: dir,
     workDir: dir,
+    stepDir: join(dir, '.state'),
     params: {},
     log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
     quarantine() {},

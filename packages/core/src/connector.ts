@@ -291,6 +291,11 @@ export interface TaskResult {
 export interface TaskContext<C> extends ComponentContext<C> {
   /** Working directory for the task (the spec file's directory unless configured). */
   readonly workDir: string;
+  /**
+   * This step's directory in the run's state, not created until a task needs it: files a task
+   * keeps for the user (a command's full output) go here. A new run that does not resume clears it.
+   */
+  readonly stepDir: string;
 }
 
 export interface TaskDefinition<S extends TSchema = TSchema> {

@@ -160,7 +160,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
         try {
           return step.kind === 'flow'
             ? await flowStep(step, stepDir, stepSignal, resume)
-            : await taskStep(step, stepSignal);
+            : await taskStep(step, stepDir, stepSignal);
         } finally {
           timeout?.clear();
         }
@@ -214,7 +214,11 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     return report;
   };
 
-  const taskStep = async (step: PlannedTask, stepSignal: AbortSignal): Promise<StepReport> => {
+  const taskStep = async (
+    step: PlannedTask,
+    stepDir: string,
+    stepSignal: AbortSignal,
+  ): Promise<StepReport> => {
     const c = step.task;
     const result = await c.def.run({
       config: c.config,
@@ -223,6 +227,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       componentId: c.id,
       baseDir,
       workDir: baseDir,
+      stepDir,
       params: plan.params,
       log: logger(step.id, c.id),
       quarantine: () => {

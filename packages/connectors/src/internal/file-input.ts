@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ErrorCode, FatalError, SluiceError } from '@sluice/core';
 
 export interface FileInput {
   /** Absolute path that was opened. */
@@ -56,8 +56,39 @@ export async function openFileInput(path: string, opts: OpenOptions): Promise<Fi
   const highWaterMark = opts.chunkSize ?? 1 << 20;
   // A plain file seeks; gzip cannot, so a resumed .gz read decompresses and skips to `start`.
   const raw = createReadStream(abs, { start: gzip ? 0 : start, highWaterMark, signal: opts.signal });
-  const chunks = gzip ? skip(raw.pipe(createGunzip({ chunkSize: highWaterMark })), start) : raw;
-  return { path: abs, size, gzip, chunks: chunks as AsyncIterable<Buffer>, bytesRead: () => raw.bytesRead };
+  let chunks: AsyncIterable<Buffer> = raw;
+  if (gzip) {
+    const gunzip = createGunzip({ chunkSize: highWaterMark });
+    // pipe() does not pass the file's errors on: the gunzip would wait for more input forever.
+    raw.once('error', (err) => gunzip.destroy(err));
+    chunks = gunzipped(skip(raw.pipe(gunzip), start), `${opts.where}: ${abs}`, opts.compression === 'gzip');
+  }
+  return { path: abs, size, gzip, chunks, bytesRead: () => raw.bytesRead };
+}
+
+/**
+ * Names zlib's errors. A file that is not gzip, or is cut short or corrupt, fails the same way on
+ * every attempt: the error is fatal, with a code the platform does not retry either.
+ */
+async function* gunzipped(
+  chunks: AsyncIterable<Buffer>,
+  file: string,
+  explicit: boolean,
+): AsyncGenerator<Buffer> {
+  try {
+    yield* chunks;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'Z_DATA_ERROR' && code !== 'Z_BUF_ERROR') throw err;
+    const zlib = `zlib: ${(err as Error).message}`;
+    const message =
+      (err as Error).message === 'incorrect header check'
+        ? `not a gzip file (${zlib}); ${explicit ? 'set compression: auto or none' : 'remove the .gz suffix or set compression: none'}`
+        : code === 'Z_BUF_ERROR'
+          ? `the gzip data ends too soon (${zlib}): the file was cut short; fetch or write it again`
+          : `the gzip data is corrupt (${zlib}); fetch or write the file again`;
+    throw new FatalError(`${file}: ${message}`, { code: ErrorCode.CONFIG, cause: err });
+  }
 }
 
 async function* skip(source: AsyncIterable<Buffer>, bytes: number): AsyncGenerator<Buffer> {

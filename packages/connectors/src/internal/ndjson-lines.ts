@@ -1,8 +1,10 @@
 import { TextDecoder } from 'node:util';
 import type { ChunkStart, ComponentContext, Row } from '@sluice/core';
 import { SOURCE_LINE } from '@sluice/core';
+import { JsonProblem, type JsonValueOptions, JsonValueReader } from './json-value.ts';
 
-const RAW_LIMIT = 65536;
+/** Characters of a bad line or element kept in its quarantine entry. */
+export const RAW_LIMIT = 65536;
 export const clip = (raw: string): string => (raw.length > RAW_LIMIT ? `${raw.slice(0, RAW_LIMIT)}…` : raw);
 
 export function describeJson(value: unknown): string {
@@ -20,14 +22,21 @@ export class NdjsonLines {
   line: number;
   readonly #ctx: ComponentContext<unknown>;
   readonly #batchSize: number;
+  readonly #values: JsonValueReader;
   readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
   /** `batchSize`: `region` pauses whenever this many rows wait in `rows`. */
-  constructor(ctx: ComponentContext<unknown>, start: ChunkStart, batchSize: number) {
+  constructor(
+    ctx: ComponentContext<unknown>,
+    start: ChunkStart,
+    batchSize: number,
+    values: JsonValueOptions,
+  ) {
     this.#ctx = ctx;
     this.offset = start.offset;
     this.line = start.line;
     this.#batchSize = batchSize;
+    this.#values = new JsonValueReader(values);
   }
 
   /**
@@ -63,7 +72,7 @@ export class NdjsonLines {
     while (s < text.length || b < buf.length) {
       const e = text.indexOf('\n', s);
       const be = buf.indexOf(10, b);
-      this.#take(text.slice(s, e === -1 ? text.length : e));
+      this.#take(text.slice(s, e === -1 ? text.length : e), buf, b, be === -1 ? buf.length : be);
       s = e === -1 ? text.length : e + 1;
       b = be === -1 ? buf.length : be + 1;
       this.offset = base + b;
@@ -91,15 +100,20 @@ export class NdjsonLines {
     this.#ctx.quarantine({ reason, line: this.line, offset: at, raw: clip(raw) });
   }
 
-  #take(text: string): void {
+  /** `text` is the line, `buf[from, to)` its bytes. */
+  #take(text: string, buf: Buffer, from: number, to: number): void {
     const first = text.charCodeAt(0);
     // Blank lines (a lone \r too) separate nothing and are skipped.
     if (text.length === 0 || (first <= 32 && text.trim() === '')) return;
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = this.#values.read(text, buf, from, to);
     } catch (err) {
       this.#reject(`line ${this.line} is not valid JSON: ${(err as Error).message}`, text, this.offset);
+      return;
+    }
+    if (value instanceof JsonProblem) {
+      this.#reject(value.describe(`line ${this.line}`), text, this.offset);
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {

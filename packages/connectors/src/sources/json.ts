@@ -11,7 +11,8 @@ import {
   type SourceContext,
 } from '@sluice/core';
 import { openFileInput, resolvePath } from '../internal/file-input.ts';
-import { clip, describeJson } from '../internal/ndjson-lines.ts';
+import { JsonProblem, JsonValueReader } from '../internal/json-value.ts';
+import { clip, describeJson, RAW_LIMIT } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
 import { jsonFileSourceProperties } from './ndjson.ts';
 
@@ -31,7 +32,14 @@ export const jsonSource = defineSource({
     'Reads a file holding one JSON array of objects (optionally gzipped), streaming element by element; ' +
     'elements that are not objects go to quarantine.',
   config: jsonSourceConfig,
-  example: { path: 'data/customers.json', compression: 'auto', batchSize: 1024, chunkSize: 1 << 17 },
+  example: {
+    path: 'data/customers.json',
+    compression: 'auto',
+    batchSize: 1024,
+    chunkSize: 1 << 17,
+    bigNumbers: 'quarantine',
+    maxDepth: 1000,
+  },
   read: readJson,
 });
 
@@ -70,6 +78,10 @@ class ArrayScanner {
   #inString = false;
   #escape = false;
   #pieces: Buffer[] = [];
+  /** Bytes in #pieces. */
+  #kept = 0;
+  /** The element nests deeper than maxDepth: it is refused unparsed, and only its head is kept. */
+  #tooDeep = false;
   #elemOffset = 0;
   #elemLine = 0;
   /** Where the current element starts in the chunk being scanned (0 when it began in an earlier one). */
@@ -80,10 +92,14 @@ class ArrayScanner {
   readonly #decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   readonly #ctx: SourceContext<JsonSourceConfig>;
   readonly #where: string;
+  readonly #values: JsonValueReader;
+  readonly #maxDepth: number;
 
   constructor(ctx: SourceContext<JsonSourceConfig>, where: string, from: JsonPosition) {
     this.#ctx = ctx;
     this.#where = where;
+    this.#values = new JsonValueReader(ctx.config);
+    this.#maxDepth = ctx.config.maxDepth;
     this.offset = from.offset;
     this.index = from.index;
     this.line = from.line;
@@ -131,11 +147,13 @@ class ArrayScanner {
         this.#elemOffset = this.#base + i;
         this.#elemLine = this.#lineNow;
         this.#pieces = [];
+        this.#kept = 0;
+        this.#tooDeep = false;
         this.#depth = 0;
         this.#start = i;
       }
     }
-    if (this.#state === S.InElement) this.#pieces.push(chunk.subarray(this.#start, len));
+    if (this.#state === S.InElement) this.#keep(chunk.subarray(this.#start, len));
     this.#start = 0;
     return len;
   }
@@ -190,8 +208,9 @@ class ArrayScanner {
       }
       const b = chunk[i]!;
       if (b === QUOTE) inString = true;
-      else if (b === 0x7b || b === 0x5b) depth++;
-      else if (b === 0x7d || b === 0x5d) {
+      else if (b === 0x7b || b === 0x5b) {
+        if (++depth > this.#maxDepth) this.#tooDeep = true;
+      } else if (b === 0x7d || b === 0x5d) {
         if (depth === 0) {
           end = i;
           break;
@@ -212,16 +231,33 @@ class ArrayScanner {
     return end === -1 ? len : this.#finish(chunk, end);
   }
 
+  /** Holds a piece of the current element; of one that is too deep, only what the quarantine shows. */
+  #keep(piece: Buffer): void {
+    if (this.#tooDeep) piece = piece.subarray(0, Math.max(0, RAW_LIMIT - this.#kept));
+    this.#pieces.push(piece);
+    this.#kept += piece.length;
+  }
+
   #finish(chunk: Buffer, end: number): number {
-    const part = chunk.subarray(this.#start, end);
-    const bytes = this.#pieces.length === 0 ? part : Buffer.concat([...this.#pieces, part]);
+    this.#keep(chunk.subarray(this.#start, end));
+    const bytes = this.#pieces.length === 1 ? this.#pieces[0]! : Buffer.concat(this.#pieces);
     this.#pieces = [];
     this.#state = S.AfterElement;
-    this.#take(bytes);
+    if (this.#tooDeep) this.#refuseDeep(bytes);
+    else this.#take(bytes);
     this.offset = this.#base + end;
     this.line = this.#lineNow;
     this.index++;
     return end;
+  }
+
+  #refuseDeep(head: Buffer): void {
+    this.#ctx.quarantine({
+      reason: `element ${this.index} (line ${this.#elemLine}) is nested deeper than maxDepth ${this.#maxDepth}`,
+      line: this.#elemLine,
+      offset: this.#elemOffset,
+      raw: clip(head.toString('utf8')),
+    });
   }
 
   #take(bytes: Buffer): void {
@@ -240,13 +276,17 @@ class ArrayScanner {
     }
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      value = this.#values.read(text, bytes, 0, bytes.length);
     } catch (err) {
       this.#ctx.quarantine({
         reason: `${name} is not valid JSON: ${(err as Error).message}`,
         ...at,
         raw: clip(text),
       });
+      return;
+    }
+    if (value instanceof JsonProblem) {
+      this.#ctx.quarantine({ reason: value.describe(name), ...at, raw: clip(text) });
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {

@@ -7,6 +7,10 @@ import { NdjsonLines } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
 
+// Encoders, checksums and worker threads downstream recurse on nested values (JSON.stringify,
+// structuredClone): measured, they overflow the main thread's stack from ~3,200 levels.
+const MAX_DEPTH = 2000;
+
 /** Config properties shared by the JSON file sources. */
 export const jsonFileSourceProperties = {
   path: Type.String({
@@ -26,6 +30,21 @@ export const jsonFileSourceProperties = {
     default: 1 << 17,
     description: 'Bytes read from the file at a time.',
   }),
+  bigNumbers: Type.Union([Type.Literal('quarantine'), Type.Literal('string')], {
+    default: 'quarantine',
+    description:
+      'Numbers a double would change: out of its range (`1e400`) or too close to 0 (`1e-400`), integers ' +
+      'no double holds (past 2^53), and decimals with more digits than it keeps. `quarantine` sends the ' +
+      'row to quarantine, naming the field; `string` keeps the number exact, as its text.',
+  }),
+  maxDepth: Type.Integer({
+    minimum: 1,
+    maximum: MAX_DEPTH,
+    default: 1000,
+    description:
+      'Deepest nesting of objects and arrays in a row (the row itself is depth 1); a row nested ' +
+      'deeper goes to quarantine.',
+  }),
 };
 
 export const ndjsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
@@ -40,7 +59,14 @@ export const ndjsonSource = defineSource({
   summary:
     'Reads newline-delimited JSON (one object per line, optionally gzipped) as rows; bad lines go to quarantine.',
   config: ndjsonSourceConfig,
-  example: { path: 'data/events.ndjson.gz', compression: 'auto', batchSize: 1024, chunkSize: 1 << 17 },
+  example: {
+    path: 'data/events.ndjson.gz',
+    compression: 'auto',
+    batchSize: 1024,
+    chunkSize: 1 << 17,
+    bigNumbers: 'quarantine',
+    maxDepth: 1000,
+  },
   read: readNdjson,
   chunked: {
     async split(ctx, minBytes) {
@@ -65,7 +91,8 @@ export const ndjsonSource = defineSource({
         position: (at) => ({ offset: at.offset, line: at.line }) satisfies NdjsonPosition,
       };
     },
-    parse: (ctx, chunk, start) => new NdjsonLines(ctx, start, ctx.config.batchSize).batches(chunk),
+    parse: (ctx, chunk, start) =>
+      new NdjsonLines(ctx, start, ctx.config.batchSize, ctx.config).batches(chunk),
   },
   worker: builtinWorker,
 });
@@ -83,7 +110,8 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
     chunkSize: cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
-  const lines = new NdjsonLines(ctx, { offset: resume?.offset ?? 0, line: resume?.line ?? 1 }, cfg.batchSize);
+  const start = { offset: resume?.offset ?? 0, line: resume?.line ?? 1 };
+  const lines = new NdjsonLines(ctx, start, cfg.batchSize, cfg);
   let yielded = -1;
 
   const batch = (): SourceBatch => {

@@ -1,10 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import { defineTask, ErrorCode, FatalError, type TaskContext, type TaskResult } from '@sluice/core';
+import { LogLines } from '../internal/log-lines.ts';
 
 const Config = Type.Object(
   {
@@ -32,13 +35,19 @@ const Config = Type.Object(
       default: false,
       description: 'Succeed even when the command exits with a non-zero code (the code is in the metrics).',
     }),
+    saveOutput: Type.Boolean({
+      default: false,
+      description:
+        "Also write the command's complete stdout and stderr to stdout.log and stderr.log in the step's " +
+        'state directory (the log cuts lines after 2,000 characters).',
+    }),
   },
   { additionalProperties: false },
 );
 type Config = Static<typeof Config>;
 
 const LIMITS = {
-  /** Longest line sent to the log; longer ones are cut with an ellipsis. */
+  /** Longest line sent to the log, in characters; longer ones are cut, with a marker. */
   logLine: 2000,
   /** Lines of stdout kept for the report. */
   outputLines: 20,
@@ -53,23 +62,36 @@ export function formatCommand(argv: readonly string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-function cap(line: string): string {
-  return line.length > LIMITS.logLine ? `${line.slice(0, LIMITS.logLine)}…` : line;
-}
-
-/** Calls `onLine` for each line of `stream`, decoding UTF-8 across chunk boundaries. */
-function eachLine(stream: Readable, onLine: (line: string) => void): void {
-  let partial = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop()!;
-    for (const line of lines) onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+/**
+ * Logs each line of `stream` (cut at LIMITS.logLine) and, when `file` is given, copies the bytes
+ * there, pausing the command while the file catches up.
+ */
+function consume(stream: Readable, onLine: (line: string) => void, file: WriteStream | undefined): void {
+  const lines = new LogLines(LIMITS.logLine, onLine);
+  let out = file;
+  // A file that fails (a full disk) is given up, and the command no longer waits for it.
+  out?.once('error', () => {
+    out = undefined;
+    stream.resume();
+  });
+  stream.on('data', (chunk: Buffer) => {
+    lines.push(chunk);
+    if (out !== undefined && !out.write(chunk)) {
+      stream.pause();
+      out.once('drain', () => stream.resume());
+    }
   });
   stream.on('end', () => {
-    if (partial.length > 0) onLine(partial);
-    partial = '';
+    lines.end();
+    out?.end();
   });
+}
+
+/** A file for the full output; its write error, if any, is kept for the end of the run. */
+function outputFile(path: string, errors: Error[]): WriteStream {
+  const file = createWriteStream(path);
+  file.on('error', (err) => errors.push(err));
+  return file;
 }
 
 /** Signals the command's whole process group, so children it started go too. */
@@ -83,7 +105,7 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 }
 
 async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
-  const { command, env, timeout, allowFailure } = ctx.config;
+  const { command, env, timeout, allowFailure, saveOutput } = ctx.config;
   const shown = `\`${formatCommand(command)}\``;
   const where = ctx.componentId;
   const cwd = resolve(ctx.workDir, ctx.config.cwd ?? '.');
@@ -97,6 +119,8 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
     });
   }
   if (ctx.signal.aborted) throw ctx.signal.reason;
+  const saved = saveOutput ? [join(ctx.stepDir, 'stdout.log'), join(ctx.stepDir, 'stderr.log')] : [];
+  if (saveOutput) await mkdir(ctx.stepDir, { recursive: true });
 
   const started = performance.now();
   // detached puts the command in its own process group: stopping it stops its children too.
@@ -109,17 +133,25 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
   });
   const tail: string[] = [];
   let lastError = '';
-  eachLine(child.stdout!, (line) => {
-    const capped = cap(line);
-    ctx.log.info(capped);
-    tail.push(capped);
-    if (tail.length > LIMITS.outputLines) tail.shift();
-  });
-  eachLine(child.stderr!, (line) => {
-    const capped = cap(line);
-    ctx.log.warn(capped);
-    if (capped.trim().length > 0) lastError = capped;
-  });
+  const writeErrors: Error[] = [];
+  const files = saved.map((path) => outputFile(path, writeErrors));
+  consume(
+    child.stdout!,
+    (line) => {
+      ctx.log.info(line);
+      tail.push(line);
+      if (tail.length > LIMITS.outputLines) tail.shift();
+    },
+    files[0],
+  );
+  consume(
+    child.stderr!,
+    (line) => {
+      ctx.log.warn(line);
+      if (line.trim().length > 0) lastError = line;
+    },
+    files[1],
+  );
 
   let stopped: 'abort' | 'timeout' | undefined;
   let killTimer: NodeJS.Timeout | undefined;
@@ -146,6 +178,7 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
       child.once('close', (code, signal) => done({ code, signal }));
     });
   } catch (err) {
+    for (const f of files) f.destroy();
     const code = (err as NodeJS.ErrnoException).code;
     const reason =
       code === 'ENOENT'
@@ -162,6 +195,7 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
     clearTimeout(timeoutTimer);
     clearTimeout(killTimer);
   }
+  await Promise.all(files.map((f) => finished(f).catch(() => undefined)));
   const durationMs = Math.round(performance.now() - started);
   if (stopped === 'abort') throw ctx.signal.reason;
   if (stopped === 'timeout') {
@@ -169,6 +203,14 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
       code: ErrorCode.TIMEOUT,
     });
   }
+  if (writeErrors.length > 0) {
+    throw new FatalError(`${where}: could not save the output of ${shown}: ${writeErrors[0]!.message}`, {
+      code: ErrorCode.TASK_FAILED,
+      cause: writeErrors[0],
+    });
+  }
+  // Tasks have no artifacts of their own yet: the files stay in the step's state directory.
+  if (saveOutput) ctx.log.info(`the full output of ${shown} is in ${saved[0]} and ${saved[1]}`);
   const exitCode = exit.code ?? 128 + (exit.signal ? (constants.signals[exit.signal] ?? 0) : 0);
   let output = tail.join('\n');
   if (output.length > LIMITS.outputChars) output = output.slice(-LIMITS.outputChars);
@@ -188,6 +230,11 @@ export const shellTask = defineTask({
   version: '1.0.0',
   summary: 'Runs a program with arguments (no shell), streaming its output to the log.',
   config: Config,
-  example: { command: ['wc', '-l', 'data/orders.csv'], timeout: 60_000, allowFailure: false },
+  example: {
+    command: ['wc', '-l', 'data/orders.csv'],
+    timeout: 60_000,
+    allowFailure: false,
+    saveOutput: false,
+  },
   run,
 });
