@@ -8,6 +8,8 @@ export interface ErrorReport {
   message: string;
   step?: string;
   issues?: { path: string; message: string }[];
+  /** Thrown as a FatalError: no new attempt can fix it, so neither the runner nor the platform retries. */
+  fatal?: true;
 }
 
 export interface StepReport {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
-import { ConfigError, ErrorCode, SluiceError, toSluiceError } from './errors.ts';
+import { ConfigError, ErrorCode, FatalError, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
@@ -327,5 +327,6 @@ function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): E
     message: e.message,
     step: step.id,
     ...(e.issues.length ? { issues: e.issues } : {}),
+    ...(e instanceof FatalError ? { fatal: true as const } : {}),
   };
 }

@@ -191,6 +191,18 @@ describe('runPipeline: flows', () => {
       2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30,
     ]);
   });
+
+  it('marks a FatalError fatal in the report, so the platform does not retry the job either', async () => {
+    const dir = tmp();
+    const run = (failWith?: string) =>
+      runPipeline(flowSpec(dir, { rows: 5, failAfter: 2, ...(failWith ? { failWith } : {}) }), {
+        registry: testRegistry(),
+        stateDir: dir,
+      });
+    const fatal = await run('fatal');
+    expect(fatal.steps[0]!.error).toMatchObject({ code: 'INTERNAL', fatal: true });
+    expect((await run()).steps[0]!.error!.fatal).toBeUndefined();
+  });
 });
 
 describe('runPipeline: DAG', () => {

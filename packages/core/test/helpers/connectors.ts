@@ -5,6 +5,7 @@ import {
   defineSource,
   defineTask,
   defineTransform,
+  FatalError,
   Registry,
   RetryableError,
   type Row,
@@ -37,6 +38,7 @@ export const countSource = defineSource({
       for (let i = n + 1; i <= end; i++) {
         if (c.failAfter !== undefined && i > c.failAfter) {
           if (c.failWith === 'retryable') throw new RetryableError(`transient failure at row ${i}`);
+          if (c.failWith === 'fatal') throw new FatalError(`unfixable at row ${i}`);
           throw new Error(`crash at row ${i}`);
         }
         if (c.badEvery && i % c.badEvery === 0)

@@ -261,7 +261,9 @@ async function runAttempt(
     code: ErrorCode.INTERNAL,
     message: `step ${failed.id} failed`,
   };
-  const permanent = all.every((r) => r.status !== 'failed' || PERMANENT.has(r.error?.code ?? ''));
+  const permanent = all.every(
+    (r) => r.status !== 'failed' || r.error?.fatal === true || PERMANENT.has(r.error?.code ?? ''),
+  );
   const status = error.code === ErrorCode.TIMEOUT ? 'timeout' : 'failed';
   if (!permanent && !cancelled && attempt < job.maxAttempts) {
     const delay = Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));

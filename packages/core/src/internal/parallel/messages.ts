@@ -1,5 +1,12 @@
 import type { ChunkStart, ConnectorKind, Json, QuarantineEntry, Row } from '../../connector.ts';
-import { ErrorCode, type Issue, RetryableError, SluiceError, toSluiceError } from '../../errors.ts';
+import {
+  ErrorCode,
+  FatalError,
+  type Issue,
+  RetryableError,
+  SluiceError,
+  toSluiceError,
+} from '../../errors.ts';
 import type { LogLevel } from '../../run.ts';
 
 /** The messages between a flow's main thread and its worker threads (structured clones). */
@@ -122,7 +129,9 @@ export function deserializeError(e: SerializedError): SluiceError {
         code: e.code,
         ...(e.retryAfterMs === undefined ? {} : { retryAfterMs: e.retryAfterMs }),
       })
-    : new SluiceError(e.code ?? ErrorCode.INTERNAL, e.message, { issues: e.issues });
+    : e.name === 'FatalError'
+      ? new FatalError(e.message, { code: e.code ?? ErrorCode.INTERNAL })
+      : new SluiceError(e.code ?? ErrorCode.INTERNAL, e.message, { issues: e.issues });
   err.name = e.name;
   return err;
 }
