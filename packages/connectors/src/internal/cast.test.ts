@@ -7,6 +7,7 @@ import {
   describeCastFailure,
   isCastFailure,
 } from './cast.ts';
+import { numberLoss } from './json-numbers.ts';
 
 function ok(value: unknown, type: CastType, format?: string): unknown {
   const r = castValue(value, type, format === undefined ? {} : { format });
@@ -57,8 +58,16 @@ describe('number', () => {
     for (const bad of ['', 'abc', '1,5', '0x1F', 'Infinity', ' 1', '1e', '.', false]) {
       expect(fails(bad, 'number')).toMatch(/decimal number/);
     }
-    expect(fails('1e400', 'number')).toMatch(/Infinity/);
+    expect(fails('1e400', 'number')).toMatch(/out of the range of a double/);
     expect(fails(Number.POSITIVE_INFINITY, 'number')).toMatch(/Infinity/);
+  });
+  it('refuses what a double would change, and keeps what it holds (issue 13)', () => {
+    expect(fails('1e-400', 'number')).toMatch(/too close to 0 .*cast it to string/);
+    expect(fails('123456789012345678901234567890', 'number')).toMatch(/no double holds/);
+    expect(fails('0.12345678901234567890123', 'number')).toMatch(/more significant digits/);
+    for (const t of ['0.30000000000000004', '6.022e23', '1e-300', '100000000000000000000'])
+      expect(ok(t, 'number'), t).toBe(Number(t));
+    expect(fails('9007199254740993', 'number')).toMatch(/no double holds .*9007199254740992/);
   });
   it('reads plain decimals exactly as Number() does, up to 15 digits and beyond', () => {
     const texts = ['-0.0', '+0.50', '0.1', '0.3', '123456789012345', '1234567890123456', '9.999999999999999'];
@@ -75,6 +84,11 @@ describe('number', () => {
       texts.push(`${next(3) === 0 ? '-' : ''}${int}${frac === '' && next(2) ? '' : '.'}${frac}`);
     }
     for (const t of texts) {
+      // 16 digits need not fit a double (9.999999999999999 reads as …998): those are refused.
+      if (numberLoss(t)) {
+        expect(fails(t, 'number'), t).toMatch(/more significant digits/);
+        continue;
+      }
       expect(Object.is(ok(t, 'number'), Number(t) + 0), t).toBe(true);
       if (/^[+-]?\d+$/.test(t)) expect(Object.is(ok(t, 'integer'), Number(t) + 0), t).toBe(true);
     }

@@ -6,6 +6,8 @@
  * produces (a cast runs once per cell: millions of times per run).
  */
 
+import { describeLoss, numberLoss } from './json-numbers.ts';
+
 export const CAST_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
 export type CastType = (typeof CAST_TYPES)[number];
 
@@ -189,6 +191,10 @@ function toNumber(v: unknown): unknown {
     const fast = plainDecimal(v);
     if (!Number.isNaN(fast)) return fast;
     if (!DECIMAL.test(v)) return NOT_NUMBER;
+    // Past plainDecimal's 15 digits or with an exponent, a double may not hold the value: refused
+    // as the JSON sources refuse it (1e-400 read as 0, 20 digits rounded), never changed silently.
+    const loss = numberLoss(v);
+    if (loss) return new CastFailure(`${describeLoss(v, loss)}; cast it to string to keep it exact`);
     const x = Number(v);
     return Number.isFinite(x) ? x + 0 : NOT_FINITE;
   }

@@ -109,7 +109,7 @@ function literal(text: string, b: Uint8Array, from: number, to: number, start: n
   return s;
 }
 
-/** Why `literal` (a JSON number) would change as a double, or undefined when it would not. */
+/** Why `literal` (a JSON number, or a decimal the CSV cast took) would change as a double, or undefined when it would not. */
 export function numberLoss(literal: string): NumberLoss | undefined {
   const x = Number(literal);
   // One pass, allocating nothing (this runs for every long literal): integer or not, and how many
@@ -162,7 +162,9 @@ function decimal(s: string): Decimal {
   let all = '';
   let point = -1;
   let exponent = 0;
-  for (let i = s.charCodeAt(0) === 0x2d ? 1 : 0; i < s.length; i++) {
+  // A leading + is not JSON, but the CSV cast reads it (+1.5e3) and asks here too.
+  const sign = s.charCodeAt(0);
+  for (let i = sign === 0x2d || sign === 0x2b ? 1 : 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x2e) point = all.length;
     else if (c === 0x65 || c === 0x45) {
