@@ -39,7 +39,8 @@ const Config = Type.Object(
       default: false,
       description:
         "Also write the command's complete stdout and stderr to stdout.log and stderr.log in the step's " +
-        'state directory (the log cuts lines after 2,000 characters).',
+        'state directory (the log cuts lines after 2,000 characters); on the platform they become the ' +
+        "job's artifacts <step>.stdout.log and <step>.stderr.log.",
     }),
   },
   { additionalProperties: false },

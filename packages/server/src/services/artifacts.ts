@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { and, eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
 import { type Artifact, artifacts } from '../db/schema.ts';
@@ -21,13 +22,22 @@ export async function indexArtifact(
     .onConflictDoUpdate({ target: [artifacts.jobId, artifacts.name], set: { size } });
 }
 
-/** Stores a step's report, and its quarantined rows when there are any, as artifacts of the job. */
+/** A file a step left in its workspace, to keep as an artifact of the job when it is there and not empty. */
+export interface StepFile {
+  path: string;
+  /** The artifact's name is `<step>.<suffix>`. */
+  suffix: string;
+  kind: Kind;
+  contentType: string;
+}
+
+/** Stores a step's report, and the files it left (quarantined rows, saved output), as artifacts of the job. */
 export async function saveStepArtifacts(
   p: Platform,
   jobId: string,
   stepId: string,
   report: unknown,
-  quarantineFile: string | undefined,
+  files: StepFile[],
 ): Promise<void> {
   const reportName = `${stepId}.report.json`;
   await p.store.write(artifactKey(jobId, reportName), JSON.stringify(report, null, 2));
@@ -38,12 +48,17 @@ export async function saveStepArtifacts(
     kind: 'report',
     contentType: 'application/json',
   });
-  if (!quarantineFile) return;
-  const rows = await readFile(quarantineFile).catch(() => undefined);
-  if (!rows || rows.length === 0) return;
-  const name = `${stepId}.quarantine.ndjson`;
-  await p.store.write(artifactKey(jobId, name), rows);
-  await indexArtifact(p, { jobId, stepId, name, kind: 'quarantine', contentType: 'application/x-ndjson' });
+  for (const f of files) {
+    const size = await stat(f.path).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (size === 0) continue;
+    const name = `${stepId}.${f.suffix}`;
+    // Streamed: a command's saved output may be far larger than the worker should hold.
+    await p.store.write(artifactKey(jobId, name), createReadStream(f.path));
+    await indexArtifact(p, { jobId, stepId, name, kind: f.kind, contentType: f.contentType });
+  }
 }
 
 export async function listArtifacts(p: Platform, jobId: string) {

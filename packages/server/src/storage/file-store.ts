@@ -11,7 +11,8 @@ import { ErrorCode, SluiceError } from '@sluice/core';
  */
 export interface BlobStore {
   append(key: string, text: string): Promise<void>;
-  write(key: string, data: string | Uint8Array): Promise<void>;
+  /** Writes the whole value; a stream (a file being copied in) is written as it comes. */
+  write(key: string, data: string | Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
   read(key: string, start?: number): Readable;
   size(key: string): Promise<number | undefined>;
   remove(prefix: string): Promise<void>;
@@ -36,7 +37,7 @@ export class FileStore implements BlobStore {
     await inDirectory(p, () => appendFile(p, text));
   }
 
-  async write(key: string, data: string | Uint8Array): Promise<void> {
+  async write(key: string, data: string | Uint8Array | AsyncIterable<Uint8Array>): Promise<void> {
     const p = this.#path(key);
     await inDirectory(p, () => writeFile(p, data));
   }

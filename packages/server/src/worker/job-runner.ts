@@ -225,9 +225,26 @@ async function runAttempt(
     });
     endSpan(stepSpan, r.status, r.error);
     await saveStepResult(p, jobId, r, row.attempt);
-    const quarantine =
-      r.rowsQuarantined > 0 ? join(workspace, 'state', step.id, 'quarantine.ndjson') : undefined;
-    await saveStepArtifacts(p, jobId, step.id, r, quarantine);
+    // Where the runner leaves a step's files under its state directory (core's run.ts).
+    const state = join(workspace, 'state', step.id);
+    const quarantine = {
+      path: join(state, 'quarantine.ndjson'),
+      suffix: 'quarantine.ndjson',
+      kind: 'quarantine' as const,
+      contentType: 'application/x-ndjson',
+    };
+    // A shell task's complete output, with saveOutput: its log lines are cut at 2,000 characters.
+    const output = (name: string) => ({
+      path: join(state, 'steps', step.id, name),
+      suffix: name,
+      kind: 'output' as const,
+      contentType: 'text/plain; charset=utf-8',
+    });
+    await saveStepArtifacts(p, jobId, step.id, r, [
+      ...(r.rowsQuarantined > 0 ? [quarantine] : []),
+      output('stdout.log'),
+      output('stderr.log'),
+    ]);
     const level = r.status === 'success' ? 'INFO' : 'ERROR';
     await writeLog(p, job.pipelineId, jobId, {
       level,
