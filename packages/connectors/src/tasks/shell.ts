@@ -6,7 +6,14 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type Static, Type } from '@sinclair/typebox';
-import { defineTask, ErrorCode, FatalError, type TaskContext, type TaskResult } from '@sluice/core';
+import {
+  defineTask,
+  ErrorCode,
+  FatalError,
+  SluiceError,
+  type TaskContext,
+  type TaskResult,
+} from '@sluice/core';
 import { LogLines } from '../internal/log-lines.ts';
 
 const Config = Type.Object(
@@ -200,15 +207,19 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
   const durationMs = Math.round(performance.now() - started);
   if (stopped === 'abort') throw ctx.signal.reason;
   if (stopped === 'timeout') {
-    throw new FatalError(`${where}: command ${shown} did not finish within ${timeout} ms and was stopped`, {
-      code: ErrorCode.TIMEOUT,
-    });
+    throw new SluiceError(
+      ErrorCode.TIMEOUT,
+      `${where}: command ${shown} did not finish within ${timeout} ms and was stopped`,
+    );
   }
   if (writeErrors.length > 0) {
-    throw new FatalError(`${where}: could not save the output of ${shown}: ${writeErrors[0]!.message}`, {
-      code: ErrorCode.TASK_FAILED,
-      cause: writeErrors[0],
-    });
+    throw new SluiceError(
+      ErrorCode.TASK_FAILED,
+      `${where}: could not save the output of ${shown}: ${writeErrors[0]!.message}`,
+      {
+        cause: writeErrors[0],
+      },
+    );
   }
   // Tasks have no artifacts of their own yet: the files stay in the step's state directory.
   if (saveOutput) ctx.log.info(`the full output of ${shown} is in ${saved[0]} and ${saved[1]}`);
@@ -223,7 +234,8 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
     ctx.log.warn(`${message} (allowed: allowFailure is set)`);
     return result;
   }
-  throw new FatalError(`${where}: ${message}`, { code: ErrorCode.TASK_FAILED });
+  // Not fatal: a command can fail on a condition a later attempt finds fixed, so the platform may retry the job.
+  throw new SluiceError(ErrorCode.TASK_FAILED, `${where}: ${message}`);
 }
 
 export const shellTask = defineTask({
