@@ -5,7 +5,6 @@ import {
   boolean,
   index,
   integer,
-  jsonb,
   pgTable,
   primaryKey,
   real,
@@ -14,6 +13,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { jsonb } from './jsonb.ts';
 
 // Every table of api-v1.md's data model; timestamps are timestamptz, ids uuid unless a worker names itself.
 const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
