@@ -51,6 +51,17 @@ const ADVICE: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the content-length header does not match the body',
 };
 
+/** The part of the request a framework error is about, for the `details` path. */
+const AT: Record<string, string> = {
+  FST_ERR_BAD_URL: 'url',
+  FST_ERR_MAX_PARAM_LENGTH: 'url',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'body',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'headers.content-type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'headers.content-length',
+};
+
 export const notFound = (what: string, id: string) =>
   new SluiceError(ErrorCode.NOT_FOUND, `${what} ${id} does not exist`);
 export const conflict = (message: string) => new SluiceError(ErrorCode.CONFLICT, message);
@@ -86,7 +97,8 @@ function framework(err: FastifyError, reply: FastifyReply) {
   const message =
     ADVICE[err.code] ??
     (err instanceof SyntaxError ? `the body is not valid JSON: ${err.message}` : err.message);
-  return reply.status(status).send(body(code, message));
+  const at = AT[err.code] ?? (err instanceof SyntaxError ? 'body' : undefined);
+  return reply.status(status).send(body(code, message, at ? [{ path: at, message }] : []));
 }
 
 // fields.ts keeps NUL out of query strings with a pattern; its failure is said in words.
@@ -144,7 +156,8 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: import('n
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? [408, 'Request Timeout', ErrorCode.TIMEOUT, 'the request was not received in time']
         : [400, 'Bad Request', ErrorCode.BAD_REQUEST, 'the request is not valid HTTP'];
-  const json = JSON.stringify(body(code, message));
+  const at = status === 431 ? 'headers' : 'request';
+  const json = JSON.stringify(body(code, message, [{ path: at, message }]));
   if (socket.writable)
     socket.write(
       `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(json)}\r\n` +

@@ -114,10 +114,24 @@ function installJsonParser(app: FastifyInstance): void {
       return done(refuse(ErrorCode.BAD_REQUEST, { path: 'body', message: 'is not valid UTF-8' }), undefined);
     const text = buf.toString('utf8');
     void parse(req, text, (err, value) => {
-      if (err) return done(err, undefined);
+      if (err) return done(jsonProblem(err, text), undefined);
       const problem = bodyProblem(value, 'body', text);
       if (problem) return done(refuse(ErrorCode.VALIDATION, problem, 'invalid request: '), undefined);
       done(null, value);
     });
   });
+}
+
+/** Fastify says only that a body is not JSON; JSON.parse says where, which is what a caller needs. */
+function jsonProblem(err: Error, text: string): Error {
+  if ((err as { code?: string }).code !== 'FST_ERR_CTP_INVALID_JSON_BODY') return err;
+  try {
+    JSON.parse(text);
+    return err; // valid JSON the default parser refused: keep its reason
+  } catch (syntax) {
+    return refuse(ErrorCode.BAD_REQUEST, {
+      path: 'body',
+      message: `is not valid JSON: ${(syntax as Error).message}`,
+    });
+  }
 }
