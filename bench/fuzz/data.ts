@@ -52,7 +52,10 @@ const columnName = fc.oneof(
 /** Byte-level damage after the text is built: what a truncated upload or a wrong encoding gives. */
 const damage = fc.oneof(
   { weight: 6, arbitrary: fc.constant((b: Buffer) => b) },
-  { weight: 1, arbitrary: fc.nat().map((n) => (b: Buffer) => b.subarray(0, b.length === 0 ? 0 : n % b.length)) },
+  {
+    weight: 1,
+    arbitrary: fc.nat().map((n) => (b: Buffer) => b.subarray(0, b.length === 0 ? 0 : n % b.length)),
+  },
   {
     weight: 1,
     arbitrary: fc
@@ -75,7 +78,13 @@ const csvFile: fc.Arbitrary<DataFile> = fc
     eol: lineEnd,
     hasHeader: fc.boolean(),
     delimiter: fc.constantFrom(',', ',', ';', '\t', '"'),
-    schema: fc.option(fc.dictionary(columnName, fc.constantFrom('integer', 'number', 'boolean', 'date', 'timestamp', 'string'), { maxKeys: 3 })),
+    schema: fc.option(
+      fc.dictionary(
+        columnName,
+        fc.constantFrom('integer', 'number', 'boolean', 'date', 'timestamp', 'string'),
+        { maxKeys: 3 },
+      ),
+    ),
     hugeField: fc.constantFrom(0, 0, 0, 0, 0, 0, 2_000_000),
     damage,
     gz: fc.constantFrom(false, false, false, false, false, false, false, false, false, true),
@@ -99,7 +108,10 @@ const csvFile: fc.Arbitrary<DataFile> = fc
 /** One JSON element as text: ordinary, hostile, or not JSON at all. */
 const jsonElement = fc.oneof(
   { weight: 4, arbitrary: fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)) },
-  { weight: 3, arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), hostileValue, { maxKeys: 3 }).map(toJsonText) },
+  {
+    weight: 3,
+    arbitrary: fc.dictionary(fc.string({ maxLength: 6 }), hostileValue, { maxKeys: 3 }).map(toJsonText),
+  },
   { weight: 1, arbitrary: hostileValue.map(toJsonText) },
   {
     weight: 1,
@@ -141,7 +153,10 @@ const ndjsonFile: fc.Arbitrary<DataFile> = fc
 
 const jsonFile: fc.Arbitrary<DataFile> = fc
   .record({
-    elements: fc.array(jsonElement.filter((e) => e !== ''), { maxLength: 15 }),
+    elements: fc.array(
+      jsonElement.filter((e) => e !== ''),
+      { maxLength: 15 },
+    ),
     top: fc.constantFrom('array', 'array', 'array', 'object', 'scalar', 'truncated'),
     bigNumbers: fc.constantFrom(undefined, 'quarantine', 'string'),
     damage,
@@ -200,7 +215,13 @@ export async function runDataFile(f: DataFile, dir: string, registry: Registry):
   });
   try {
     const r = await Promise.race([
-      runPipeline(spec, { registry, baseDir: dir, stateDir: join(dir, 'state'), env: {}, signal: abort.signal }),
+      runPipeline(spec, {
+        registry,
+        baseDir: dir,
+        stateDir: join(dir, 'state'),
+        env: {},
+        signal: abort.signal,
+      }),
       hang,
     ]);
     const ms = Date.now() - t0;
@@ -209,7 +230,10 @@ export async function runDataFile(f: DataFile, dir: string, registry: Registry):
   } catch (err) {
     const ms = Date.now() - t0;
     if (!(err instanceof SluiceError))
-      return { problems: [{ kind: 'crash', detail: `threw ${String((err as Error)?.stack ?? err).slice(0, 400)}` }], ms };
+      return {
+        problems: [{ kind: 'crash', detail: `threw ${String((err as Error)?.stack ?? err).slice(0, 400)}` }],
+        ms,
+      };
     if (err.code === ErrorCode.INTERNAL)
       return { problems: [{ kind: 'internal', detail: `threw INTERNAL: ${err.message.slice(0, 300)}` }], ms };
     return { problems: [], ms };
@@ -232,12 +256,16 @@ async function checkReport(r: RunReport, dir: string): Promise<Problem[]> {
         detail: `read ${s.rowsRead} ≠ written ${s.rowsWritten} + quarantined ${s.rowsQuarantined} + filtered ${s.rowsFiltered}`,
       });
     if (s.integrity && !s.integrity.ok)
-      out.push({ kind: 'rows', detail: `success with integrity problems: ${s.integrity.problems.join('; ')}` });
+      out.push({
+        kind: 'rows',
+        detail: `success with integrity problems: ${s.integrity.problems.join('; ')}`,
+      });
   }
   const written = r.steps.reduce((a, s) => a + s.rowsWritten, 0);
   const lines = (await readFile(join(dir, 'out.ndjson'), 'utf8').catch(() => ''))
     .split('\n')
     .filter((l) => l.length > 0).length;
-  if (lines !== written) out.push({ kind: 'rows', detail: `the report says ${written} rows written, the file has ${lines}` });
+  if (lines !== written)
+    out.push({ kind: 'rows', detail: `the report says ${written} rows written, the file has ${lines}` });
   return out;
 }

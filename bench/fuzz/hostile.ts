@@ -165,7 +165,10 @@ export type Mutation =
   | { op: 'wrap'; pick: number; as: 'array' | 'string' | 'number' };
 
 export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('replace' as const), pick: fc.nat(), with: hostileValue }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ op: fc.constant('replace' as const), pick: fc.nat(), with: hostileValue }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat() }) },
   {
     weight: 2,

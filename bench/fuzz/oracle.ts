@@ -61,7 +61,8 @@ export function leaks(text: string, sent: string, secrets: Secrets): Problem[] {
     if (p.length > 1 && text.includes(p) && !sent.includes(p))
       out.push({ kind: 'leak', detail: `server path ${p}: …${around(text, text.indexOf(p))}…` });
   for (const s of secrets.values)
-    if (s.length >= 8 && text.includes(s)) out.push({ kind: 'leak', detail: 'a secret value (master key or password)' });
+    if (s.length >= 8 && text.includes(s))
+      out.push({ kind: 'leak', detail: 'a secret value (master key or password)' });
   return out;
 }
 
@@ -82,16 +83,17 @@ export function errorShape(status: number, text: string): Problem[] {
     return [{ kind: 'shape', detail: `${status} answer has no "error" object: ${text.slice(0, 120)}` }];
   const out: Problem[] = [];
   if (typeof e.code !== 'string' || !CODES.has(e.code))
-    out.push({ kind: 'shape', detail: `${status} answer's code ${JSON.stringify(e.code)} is not a Sluice code` });
+    out.push({
+      kind: 'shape',
+      detail: `${status} answer's code ${JSON.stringify(e.code)} is not a Sluice code`,
+    });
   if (typeof e.message !== 'string' || e.message.length === 0)
     out.push({ kind: 'shape', detail: `${status} ${String(e.code)} answer has no message` });
   const details = e.details;
   if (details !== undefined && !Array.isArray(details))
     out.push({ kind: 'shape', detail: `${status} ${String(e.code)}: "details" is not an array` });
   if (e.code === ErrorCode.VALIDATION) {
-    const paths = Array.isArray(details)
-      ? details.map((d) => (d as { path?: unknown })?.path)
-      : [];
+    const paths = Array.isArray(details) ? details.map((d) => (d as { path?: unknown })?.path) : [];
     if (paths.length === 0 || paths.some((p) => typeof p !== 'string' || p.length === 0))
       out.push({
         kind: 'no-path',
@@ -135,8 +137,14 @@ export function checkValidation(text: string): Problem[] {
   for (const i of body.issues) {
     if (typeof i.path !== 'string' || i.path.length === 0)
       out.push({ kind: 'no-path', detail: `an issue without a path: ${JSON.stringify(i).slice(0, 200)}` });
-    if (typeof i.message === 'string' && /\bINTERNAL\b|Maximum call stack|Cannot read propert/.test(i.message))
-      out.push({ kind: 'internal', detail: `an issue reads as an internal error: ${i.message.slice(0, 200)}` });
+    if (
+      typeof i.message === 'string' &&
+      /\bINTERNAL\b|Maximum call stack|Cannot read propert/.test(i.message)
+    )
+      out.push({
+        kind: 'internal',
+        detail: `an issue reads as an internal error: ${i.message.slice(0, 200)}`,
+      });
   }
   return out;
 }

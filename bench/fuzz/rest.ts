@@ -112,11 +112,11 @@ export function valueFor(s: Schema | undefined, depth = 0): fc.Arbitrary<unknown
       const props = s.properties ?? {};
       const required = new Set(s.required ?? []);
       const keys = Object.keys(props);
-      if (keys.length === 0) return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
-      return fc.record(
-        Object.fromEntries(keys.map((k) => [k, valueFor(props[k], depth + 1)])),
-        { requiredKeys: keys.filter((k) => required.has(k)) },
-      );
+      if (keys.length === 0)
+        return fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 });
+      return fc.record(Object.fromEntries(keys.map((k) => [k, valueFor(props[k], depth + 1)])), {
+        requiredKeys: keys.filter((k) => required.has(k)),
+      });
     }
     default:
       return fc.jsonValue({ maxDepth: 2 });
@@ -137,7 +137,18 @@ export function percentEncode(s: string): string {
 }
 
 /** Bytes no URL decoder accepts, or decodes to something hostile. */
-const BAD_ENCODINGS = ['%zz', '%', '%E0%A4%A', '%C0%AF', '%FF', '%00', '%u0041', '%%', '%2', '..%2F..%2Fetc%2Fpasswd'];
+const BAD_ENCODINGS = [
+  '%zz',
+  '%',
+  '%E0%A4%A',
+  '%C0%AF',
+  '%FF',
+  '%00',
+  '%u0041',
+  '%%',
+  '%2',
+  '..%2F..%2Fetc%2Fpasswd',
+];
 
 /** How a parameter's text reaches the URL: encoded, or raw percent-junk spliced in. */
 const paramText = (valid: fc.Arbitrary<unknown>, known: string[]): fc.Arbitrary<string> =>
@@ -147,7 +158,19 @@ const paramText = (valid: fc.Arbitrary<unknown>, known: string[]): fc.Arbitrary<
     { weight: 3, arbitrary: hostileString.map(percentEncode) },
     {
       weight: 2,
-      arbitrary: fc.constantFrom('1e400', 'Infinity', '-Infinity', 'NaN', '-1', '1.5', '1e308', '0x10', '', ' '),
+      arbitrary: fc.constantFrom(
+        '1e400',
+        'Infinity',
+        '-Infinity',
+        'NaN',
+        '-1',
+        '1.5',
+        '1e308',
+        '0x10',
+        '',
+        '%20',
+        '+',
+      ),
     },
     { weight: 2, arbitrary: fc.constantFrom(...BAD_ENCODINGS) },
   );
@@ -191,7 +214,10 @@ function bodyFor(op: Operation): fc.Arbitrary<Pick<FuzzRequest, 'body' | 'conten
         { body: '', contentType: 'application/json' },
         { body: '{} trailing', contentType: 'application/json' },
         { body: "{'single': 1}", contentType: 'application/json' },
-        { body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]), contentType: 'application/json' },
+        {
+          body: Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x7d]),
+          contentType: 'application/json',
+        },
         { body: 'a,b\n1,2', contentType: 'text/csv' },
         { body: '{}', contentType: 'application/json; charset=latin1' },
         { body: '<x/>', contentType: 'application/xml' },
@@ -208,10 +234,17 @@ export function requestFor(op: Operation, known: KnownIds): fc.Arbitrary<FuzzReq
     ...path.map((p) => paramText(valueFor(p.schema), known[resourceOf(op.path, p.name)] ?? [])),
   );
   const queryArb = fc.array(
-    fc.oneof(
-      { weight: 5, arbitrary: fc.constantFrom(...(query.length > 0 ? query : [{ name: 'q', in: 'query' as const }])) },
-      { weight: 1, arbitrary: fc.constant({ name: 'bogus', in: 'query' as const }) },
-    ).chain((p) => paramText(valueFor((p as Parameter).schema), []).map((v) => `${percentEncode(p.name)}=${v}`)),
+    fc
+      .oneof(
+        {
+          weight: 5,
+          arbitrary: fc.constantFrom(...(query.length > 0 ? query : [{ name: 'q', in: 'query' as const }])),
+        },
+        { weight: 1, arbitrary: fc.constant({ name: 'bogus', in: 'query' as const }) },
+      )
+      .chain((p) =>
+        paramText(valueFor((p as Parameter).schema), []).map((v) => `${percentEncode(p.name)}=${v}`),
+      ),
     { maxLength: 4 },
   );
   const hasBody = op.method !== 'GET' && op.method !== 'DELETE';
@@ -243,8 +276,16 @@ export function restRequest(ops: readonly Operation[], known: KnownIds): fc.Arbi
       tail: paramText(fc.string({ maxLength: 10 }), []),
       role: fc.constantFrom(...ROLES),
     })
-    .map(({ method, tail, role }) => ({ method, url: `/api/v1/${tail}`, role, route: `${method} /api/v1/<unknown>` }));
-  return fc.oneof({ weight: 30, arbitrary: fc.oneof(...ops.map((op) => requestFor(op, known))) }, { weight: 1, arbitrary: unknown });
+    .map(({ method, tail, role }) => ({
+      method,
+      url: `/api/v1/${tail}`,
+      role,
+      route: `${method} /api/v1/<unknown>`,
+    }));
+  return fc.oneof(
+    { weight: 30, arbitrary: fc.oneof(...ops.map((op) => requestFor(op, known))) },
+    { weight: 1, arbitrary: unknown },
+  );
 }
 
 /** The request's text, for "the answer only echoes what was sent" and for reproducers. */
@@ -258,4 +299,3 @@ export function requestText(r: FuzzRequest): string {
   const body = r.body === undefined ? '' : Buffer.isBuffer(r.body) ? r.body.toString('latin1') : r.body;
   return `${r.url}\n${url}\n${body}`;
 }
-

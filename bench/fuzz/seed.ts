@@ -16,7 +16,14 @@ export const HARMLESS_SPEC = {
 
 export async function seed(send: Send): Promise<KnownIds> {
   const post = async (url: string, body: unknown): Promise<Record<string, unknown>> => {
-    const a = await send({ method: 'POST', url, role: 'admin', route: 'seed', body: JSON.stringify(body), contentType: 'application/json' });
+    const a = await send({
+      method: 'POST',
+      url,
+      role: 'admin',
+      route: 'seed',
+      body: JSON.stringify(body),
+      contentType: 'application/json',
+    });
     if (a.status >= 300) throw new Error(`seeding ${url}: ${a.status} ${a.text}`);
     return JSON.parse(a.text) as Record<string, unknown>;
   };
@@ -31,13 +38,14 @@ export async function seed(send: Send): Promise<KnownIds> {
       data: { url: 'postgres://nobody@127.0.0.1:1/none' },
     })
   ).id as string;
-  const schedule = (await post('/api/v1/schedules', { pipelineId: pipelines[1], cron: '0 0 1 1 *', paused: true }))
-    .id as string;
-  const rule = (
-    await post('/api/v1/alerts/rules', { name: 'fuzz-rule', condition: { type: 'job_failed' } })
+  const schedule = (
+    await post('/api/v1/schedules', { pipelineId: pipelines[1], cron: '0 0 1 1 *', paused: true })
   ).id as string;
-  const user = (await post('/api/v1/users', { username: 'fuzz-victim', password: 'victim-password-1', role: 'viewer' }))
+  const rule = (await post('/api/v1/alerts/rules', { name: 'fuzz-rule', condition: { type: 'job_failed' } }))
     .id as string;
+  const user = (
+    await post('/api/v1/users', { username: 'fuzz-victim', password: 'victim-password-1', role: 'viewer' })
+  ).id as string;
   const token = (await post('/api/v1/tokens', { name: 'fuzz-token', role: 'viewer' })).id as string;
   return {
     pipelines,

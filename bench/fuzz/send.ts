@@ -68,9 +68,15 @@ export function httpSender(base: string, tokens: () => Tokens, timeoutMs = 30_00
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
           res.on('end', () =>
-            done({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ms: Date.now() - t0 }),
+            done({
+              status: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+              ms: Date.now() - t0,
+            }),
           );
-          res.on('error', (e) => done({ status: 0, text: `response error: ${e.message}`, ms: Date.now() - t0 }));
+          res.on('error', (e) =>
+            done({ status: 0, text: `response error: ${e.message}`, ms: Date.now() - t0 }),
+          );
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));

@@ -44,7 +44,10 @@ const SPEC_EDITS: Record<string, fc.Arbitrary<unknown>> = {
   needs: fc.constantFrom(['load-orders'], ['nope'], ['summary', 'summary'], 'load-orders', [], [42]),
   id: fc.constantFrom('', 'load-orders', 'a b', 'x'.repeat(1_000), '\u0000', '__proto__'),
   parameters: fc.constantFrom(
-    { type: 'object', properties: { p: { type: 'string', pattern: '(a+)+$', default: `${'a'.repeat(40)}!` } } },
+    {
+      type: 'object',
+      properties: { p: { type: 'string', pattern: '(a+)+$', default: `${'a'.repeat(40)}!` } },
+    },
     { type: 'object', properties: { p: { type: 'string', pattern: '(a)\\1' } } },
     { type: 'object', properties: { p: { $ref: '#/nowhere' } } },
     { $ref: 'http://example.com/schema.json' },
@@ -69,7 +72,13 @@ const SPEC_EDITS: Record<string, fc.Arbitrary<unknown>> = {
     'x'.repeat(5_000),
   ),
   command: fc.constantFrom([], [''], 'wc -l', [42], ['${env.SLUICE_MASTER_KEY}']),
-  schema: fc.constantFrom({ id: 'integr' }, { id: 42 }, 'integer', { '': 'integer' }, JSON.parse('{"__proto__":"integer"}')),
+  schema: fc.constantFrom(
+    { id: 'integr' },
+    { id: 42 },
+    'integer',
+    { '': 'integer' },
+    JSON.parse('{"__proto__":"integer"}'),
+  ),
   url: fc.constantFrom('${env.BENCH_DATABASE_URL}', 'postgres://x:y@127.0.0.1:1/db', 'not a url', ''),
 };
 const EDIT_KEYS = Object.keys(SPEC_EDITS);
@@ -86,7 +95,9 @@ const specEdit: fc.Arbitrary<SpecEdit> = fc
 export function applyEdit(spec: unknown, e: SpecEdit): unknown {
   const at = places(spec, 2_000).filter((p) => p.at(-1) === e.key);
   if (at.length === 0)
-    return spec !== null && typeof spec === 'object' && !Array.isArray(spec) ? { ...spec, [e.key]: e.with } : spec;
+    return spec !== null && typeof spec === 'object' && !Array.isArray(spec)
+      ? { ...spec, [e.key]: e.with }
+      : spec;
   return update(spec, at[e.pick % at.length]!, () => e.with);
 }
 

@@ -1,12 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { checkAnswer, type Secrets } from '../../../../bench/fuzz/oracle.ts';
-import { operations, type OpenApiDocument, requestText, restRequest } from '../../../../bench/fuzz/rest.ts';
+import { type OpenApiDocument, operations, requestText, restRequest } from '../../../../bench/fuzz/rest.ts';
 import { seed } from '../../../../bench/fuzz/seed.ts';
 import { injectSender, type Send, type Tokens } from '../../../../bench/fuzz/send.ts';
-import { isSubscription, wsFrames } from '../../../../bench/fuzz/ws.ts';
+import { wsFrames } from '../../../../bench/fuzz/ws.ts';
+import { wsCase } from '../../../../bench/fuzz/ws-client.ts';
 import { type App, buildApp } from '../../src/api/app.ts';
 import { type TestPlatform, testPlatform, tokenFor } from '../helpers/platform.ts';
 
@@ -64,27 +64,12 @@ describe('hostile requests, generated from the OpenAPI document', () => {
   });
 
   it('answers every WebSocket frame that is not a subscription with one error, and keeps serving', async () => {
+    const role = fc.constantFrom('admin', 'operator', 'viewer') as fc.Arbitrary<keyof Tokens>;
     await fc.assert(
-      fc.asyncProperty(wsFrames, fc.constantFrom('admin', 'operator', 'viewer') as fc.Arbitrary<keyof Tokens>, async (frames, role) => {
-        const ws = new WebSocket(`${base.replace('http', 'ws')}/api/v1/ws?token=${tokens[role]}`);
-        const answers: { type?: unknown; payload?: { message?: unknown } }[] = [];
-        ws.on('message', (raw) => answers.push(JSON.parse(String(raw))));
-        await new Promise((done, fail) => {
-          ws.once('open', done);
-          ws.once('error', fail);
-        });
-        for (const f of frames) ws.send('text' in f ? f.text : f.binary, { binary: !('text' in f) });
-        // One more frame that is surely wrong: its answer comes after those of the frames before it.
-        ws.send('"end"');
-        const due = frames.filter((f) => !isSubscription(f)).length + 1;
-        await expect.poll(() => answers.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(due);
-        expect(answers.length).toBe(due);
-        for (const a of answers) {
-          expect(a.type).toBe('error');
-          expect(typeof a.payload?.message).toBe('string');
-        }
-        expect(ws.readyState).toBe(WebSocket.OPEN);
-        ws.close();
+      fc.asyncProperty(wsFrames, role, async (frames, r) => {
+        expect(await wsCase(`${base.replace('http', 'ws')}/api/v1/ws?token=${tokens[r]}`, frames)).toEqual(
+          [],
+        );
       }),
       { numRuns: Math.ceil(RUNS / 10), ...seedOption },
     );
