@@ -19,13 +19,13 @@ import { Registry } from '@sluice/core';
 import fc from 'fast-check';
 import { hostileDataFile, runDataFile } from './data.ts';
 import { abbreviate } from './hostile.ts';
-import { checkAnswer, checkValidation, LIMITS, leaks, type Problem, type Secrets } from './oracle.ts';
+import { checkAnswer, LIMITS, leaks, type Problem, type Secrets } from './oracle.ts';
 import { type Finding, renderReport, Tally } from './report.ts';
 import { type FuzzRequest, type OpenApiDocument, operations, requestText, restRequest } from './rest.ts';
 import { seed } from './seed.ts';
 import { httpSender, type Send, type Tokens } from './send.ts';
 import { type LiveServer, startServer } from './server.ts';
-import { mutatedSpec, shippedSpecs } from './specs.ts';
+import { mutatedSpec, shippedSpecs, specProblems, specRequest } from './specs.ts';
 import { wsFrames } from './ws.ts';
 import { wsCase } from './ws-client.ts';
 
@@ -162,31 +162,11 @@ async function restCase(index: number) {
 
 async function specCase(index: number) {
   const c = generate('spec', index) as { spec: unknown };
-  const body = JSON.stringify({ spec: c.spec });
-  const create = index % 4 === 0;
-  const r: FuzzRequest = create
-    ? {
-        method: 'POST',
-        url: '/api/v1/pipelines',
-        role: 'admin',
-        route: 'POST /api/v1/pipelines',
-        body,
-        contentType: 'application/json',
-      }
-    : {
-        method: 'POST',
-        url: `/api/v1/pipelines/${known.pipelines![0]}/validate`,
-        role: 'viewer',
-        route: 'POST /api/v1/pipelines/{id}/validate',
-        body,
-        contentType: 'application/json',
-      };
+  const r = specRequest(c.spec, { create: index % 4 === 0, pipelineId: known.pipelines![0]! });
   const a = await send(r);
-  const problems = checkAnswer(a, requestText(r), secrets);
-  if (!create && a.status === 200) problems.push(...checkValidation(a.text));
-  report('spec', r.route, body, index, problems);
+  report('spec', r.route, r.body as string, index, specProblems(r, a, secrets));
   tally.answer('spec', a.status);
-  await survived('spec', r.route, body, index);
+  await survived('spec', r.route, r.body as string, index);
 }
 
 async function wsRun(index: number) {

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { parseSpecText } from '@sluice/core';
 import fc from 'fast-check';
 import { hostileString, hostileValue, type Mutation, mutate, mutation, places, update } from './hostile.ts';
+import { type Answer, checkAnswer, checkValidation, type Problem, type Secrets } from './oracle.ts';
+import { type FuzzRequest, requestText } from './rest.ts';
 
 /** The specs shipped in the repository, parsed. */
 export function shippedSpecs(root: string): unknown[] {
@@ -125,4 +127,33 @@ export function mutatedSpec(shipped: readonly unknown[]): fc.Arbitrary<SpecCase>
         spec = { ...spec, name };
       return { from, spec };
     });
+}
+
+/** The request a spec case makes: validate it as a viewer, or create a pipeline with it as admin. */
+export function specRequest(spec: unknown, o: { create: boolean; pipelineId: string }): FuzzRequest {
+  const body = JSON.stringify({ spec });
+  return o.create
+    ? {
+        method: 'POST',
+        url: '/api/v1/pipelines',
+        role: 'admin',
+        route: 'POST /api/v1/pipelines',
+        body,
+        contentType: 'application/json',
+      }
+    : {
+        method: 'POST',
+        url: `/api/v1/pipelines/${o.pipelineId}/validate`,
+        role: 'viewer',
+        route: 'POST /api/v1/pipelines/{id}/validate',
+        body,
+        contentType: 'application/json',
+      };
+}
+
+/** The oracle for a spec case: any answer's rules, and validate's `{ok, issues}` with paths. */
+export function specProblems(r: FuzzRequest, a: Answer, secrets: Secrets): Problem[] {
+  const problems = checkAnswer(a, requestText(r), secrets);
+  if (r.url.endsWith('/validate') && a.status === 200) problems.push(...checkValidation(a.text));
+  return problems;
 }

@@ -5,6 +5,7 @@ import { checkAnswer, type Secrets } from '../../../../bench/fuzz/oracle.ts';
 import { type OpenApiDocument, operations, requestText, restRequest } from '../../../../bench/fuzz/rest.ts';
 import { seed } from '../../../../bench/fuzz/seed.ts';
 import { injectSender, type Send, type Tokens } from '../../../../bench/fuzz/send.ts';
+import { mutatedSpec, shippedSpecs, specProblems, specRequest } from '../../../../bench/fuzz/specs.ts';
 import { wsFrames } from '../../../../bench/fuzz/ws.ts';
 import { wsCase } from '../../../../bench/fuzz/ws-client.ts';
 import { type App, buildApp } from '../../src/api/app.ts';
@@ -13,7 +14,8 @@ import { type TestPlatform, testPlatform, tokenFor } from '../helpers/platform.t
 // Issue 13: generated hostile requests (docs/fuzzing.md). The campaign (`npm run fuzz`) sends
 // thousands; this sends enough on every `npm test` to catch a regression of the oracle's rules.
 // Reproduce a failure with the seed and path fast-check prints: FUZZ_SEED=<seed> npx vitest run <this file>.
-const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+// About 20 s of REST, 15 s of specs, 5 s of WebSocket here; FUZZ_SCALE=10 sends ten times as many.
+const runs = (n: number) => Math.ceil(n * Number(process.env.FUZZ_SCALE ?? 1));
 const seedOption = process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {};
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -58,9 +60,21 @@ describe('hostile requests, generated from the OpenAPI document', () => {
         const a = await send(r);
         expect(checkAnswer(a, requestText(r), secrets), `${r.method} ${r.url} → ${a.status}`).toEqual([]);
       }),
-      { numRuns: RUNS, ...seedOption },
+      { numRuns: runs(1500), ...seedOption },
     );
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('answers every mutated pipeline spec with issues at paths or a 4xx, never a 5xx', async () => {
+    const shipped = shippedSpecs(root);
+    await fc.assert(
+      fc.asyncProperty(mutatedSpec(shipped), fc.boolean(), async (c, create) => {
+        const r = specRequest(c.spec, { create, pipelineId: known.pipelines![0]! });
+        const a = await send(r);
+        expect(specProblems(r, a, secrets), `${r.route} → ${a.status} ${a.text.slice(0, 300)}`).toEqual([]);
+      }),
+      { numRuns: runs(300), ...seedOption },
+    );
   });
 
   it('answers every WebSocket frame that is not a subscription with one error, and keeps serving', async () => {
@@ -71,7 +85,7 @@ describe('hostile requests, generated from the OpenAPI document', () => {
           [],
         );
       }),
-      { numRuns: Math.ceil(RUNS / 10), ...seedOption },
+      { numRuns: runs(150), ...seedOption },
     );
     expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
   });
