@@ -217,8 +217,10 @@ export function mutate(value: unknown, ms: readonly Mutation[]): unknown {
   return v;
 }
 
-/** Shortens long runs of one character in a reproducer: `"x" × 100000` instead of the string. */
+/** Shortens long runs in a reproducer: `x«×100000»`, `«a + »«×3000»`, instead of the text. */
 export function abbreviate(text: string, max = 2_000): string {
-  const squeezed = text.replace(/(.)\1{63,}/gsu, (run, c: string) => `${c}«×${run.length / c.length}»`);
+  const squeezed = text
+    .replace(/(.)\1{63,}/gsu, (run, c: string) => `${c}«×${run.length}»`)
+    .replace(/(.{2,16}?)\1{15,}/gsu, (run, unit: string) => `«${unit}»«×${run.length / unit.length}»`);
   return squeezed.length <= max ? squeezed : `${squeezed.slice(0, max)}… (${squeezed.length} characters)`;
 }

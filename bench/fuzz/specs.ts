@@ -7,7 +7,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseSpecText } from '@sluice/core';
 import fc from 'fast-check';
-import { hostileString, hostileValue, type Mutation, mutate, mutation, places, update } from './hostile.ts';
+import {
+  hostileString,
+  hostileValue,
+  type Mutation,
+  mutate,
+  mutation,
+  places,
+  toJsonText,
+  update,
+} from './hostile.ts';
 import { type Answer, checkAnswer, checkValidation, type Problem, type Secrets } from './oracle.ts';
 import { type FuzzRequest, requestText } from './rest.ts';
 
@@ -131,7 +140,7 @@ export function mutatedSpec(shipped: readonly unknown[]): fc.Arbitrary<SpecCase>
 
 /** The request a spec case makes: validate it as a viewer, or create a pipeline with it as admin. */
 export function specRequest(spec: unknown, o: { create: boolean; pipelineId: string }): FuzzRequest {
-  const body = JSON.stringify({ spec });
+  const body = toJsonText({ spec });
   return o.create
     ? {
         method: 'POST',
