@@ -24,7 +24,7 @@ describe('hostile data files', () => {
         const o = await runDataFile(f, join(dir, String(n++)), registry);
         expect(o.problems, `${f.format} ${f.name} ${JSON.stringify(f.config)}`).toEqual([]);
       }),
-      { numRuns: RUNS, ...seedOption },
+      { numRuns: RUNS, interruptAfterTimeLimit: 80_000, ...seedOption },
     );
-  }, 120_000);
+  }, 150_000);
 });
