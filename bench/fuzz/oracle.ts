@@ -71,6 +71,8 @@ const around = (text: string, at: number) => text.slice(Math.max(0, at - 60), at
 type ErrorBody = { error?: { code?: unknown; message?: unknown; details?: unknown } };
 
 /** The error body of a 4xx, or what is wrong with its shape. */
+const AT_FAULT = new Set([400, 413, 414, 415, 431]);
+
 export function errorShape(status: number, text: string): Problem[] {
   let body: ErrorBody;
   try {
@@ -92,12 +94,14 @@ export function errorShape(status: number, text: string): Problem[] {
   const details = e.details;
   if (details !== undefined && !Array.isArray(details))
     out.push({ kind: 'shape', detail: `${status} ${String(e.code)}: "details" is not an array` });
-  if (e.code === ErrorCode.VALIDATION) {
+  // A request the server refuses for what it holds names the part at fault: the field, or the
+  // body, URL or header when it could not be read at all.
+  if (AT_FAULT.has(status)) {
     const paths = Array.isArray(details) ? details.map((d) => (d as { path?: unknown })?.path) : [];
     if (paths.length === 0 || paths.some((p) => typeof p !== 'string' || p.length === 0))
       out.push({
         kind: 'no-path',
-        detail: `400 VALIDATION_FAILED without a path in every details[] entry: ${text.slice(0, 200)}`,
+        detail: `${status} ${String(e.code)} without a path in every details[] entry: ${text.slice(0, 200)}`,
       });
   }
   return out;

@@ -28,7 +28,13 @@ describe('the fuzz oracle', () => {
       'hang',
     ]);
     expect(kinds(400, { statusCode: 400, error: 'Bad Request', message: 'x' })).toEqual(['shape']);
-    expect(kinds(400, { error: { code: 'FST_ERR_BAD_URL', message: 'x' } })).toEqual(['shape']);
+    expect(
+      kinds(400, {
+        error: { code: 'FST_ERR_BAD_URL', message: 'x', details: [{ path: 'url', message: 'x' }] },
+      }),
+    ).toEqual(['shape']);
+    expect(kinds(400, { error: { code: 'BAD_REQUEST', message: 'x', details: [] } })).toEqual(['no-path']);
+    expect(kinds(404, { error: { code: 'NOT_FOUND', message: 'x', details: [] } })).toEqual([]);
     expect(kinds(400, { error: { code: 'VALIDATION_FAILED', message: 'x', details: [] } })).toEqual([
       'no-path',
     ]);
