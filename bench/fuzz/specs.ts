@@ -161,8 +161,8 @@ export function specRequest(spec: unknown, o: { create: boolean; pipelineId: str
 }
 
 /** The oracle for a spec case: any answer's rules, and validate's `{ok, issues}` with paths. */
-export function specProblems(r: FuzzRequest, a: Answer, secrets: Secrets): Problem[] {
-  const problems = checkAnswer(a, requestText(r), secrets);
+export function specProblems(r: FuzzRequest, a: Answer, secrets: Secrets, hangMs?: number): Problem[] {
+  const problems = checkAnswer(a, requestText(r), secrets, hangMs);
   if (r.url.endsWith('/validate') && a.status === 200) problems.push(...checkValidation(a.text));
   return problems;
 }

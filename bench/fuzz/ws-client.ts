@@ -9,7 +9,11 @@ import { type Frame, isSubscription } from './ws.ts';
 
 const LIVE_TYPES = new Set(['log', 'status', 'progress', 'complete', 'error']);
 
-export async function wsCase(url: string, frames: readonly Frame[]): Promise<Problem[]> {
+export async function wsCase(
+  url: string,
+  frames: readonly Frame[],
+  hangMs: number = LIMITS.hangMs,
+): Promise<Problem[]> {
   const ws = new WebSocket(url);
   const answers: { type?: unknown; payload?: { message?: unknown } }[] = [];
   const problems: Problem[] = [];
@@ -38,12 +42,12 @@ export async function wsCase(url: string, frames: readonly Frame[]): Promise<Pro
   const t0 = Date.now();
   // Subscriptions to live channels may bring events too (a job running): only errors are counted.
   const errors = () => answers.filter((a) => a.type === 'error');
-  while (errors().length < due && closed === null && Date.now() - t0 < LIMITS.hangMs)
+  while (errors().length < due && closed === null && Date.now() - t0 < hangMs)
     await new Promise((r) => setTimeout(r, 5));
   const n = errors().length;
   if (closed !== null) problems.push({ kind: '5xx', detail: `the server closed the connection: ${closed}` });
   else if (n < due)
-    problems.push({ kind: 'hang', detail: `${n} error answers of ${due} after ${LIMITS.hangMs} ms` });
+    problems.push({ kind: 'hang', detail: `${n} error answers of ${due} after ${hangMs} ms` });
   else if (n > due) problems.push({ kind: 'shape', detail: `${n} error answers for ${due} bad frames` });
   for (const a of answers)
     if (

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkAnswer, type Secrets } from '../../../../bench/fuzz/oracle.ts';
+import { checkAnswer, LIMITS, type Secrets } from '../../../../bench/fuzz/oracle.ts';
 import { type OpenApiDocument, operations, requestText, restRequest } from '../../../../bench/fuzz/rest.ts';
 import { seed } from '../../../../bench/fuzz/seed.ts';
 import { injectSender, type Send, type Tokens } from '../../../../bench/fuzz/send.ts';
@@ -61,7 +61,10 @@ describe('hostile requests, generated from the OpenAPI document', { timeout: 150
     await fc.assert(
       fc.asyncProperty(restRequest(ops, known), async (r) => {
         const a = await send(r);
-        expect(checkAnswer(a, requestText(r), secrets), `${r.method} ${r.url} → ${a.status}`).toEqual([]);
+        expect(
+          checkAnswer(a, requestText(r), secrets, LIMITS.suiteHangMs),
+          `${r.method} ${r.url} → ${a.status}`,
+        ).toEqual([]);
       }),
       { numRuns: runs(1500), ...limits },
     );
@@ -74,7 +77,10 @@ describe('hostile requests, generated from the OpenAPI document', { timeout: 150
       fc.asyncProperty(mutatedSpec(shipped), fc.boolean(), async (c, create) => {
         const r = specRequest(c.spec, { create, pipelineId: known.pipelines![0]! });
         const a = await send(r);
-        expect(specProblems(r, a, secrets), `${r.route} → ${a.status} ${a.text.slice(0, 300)}`).toEqual([]);
+        expect(
+          specProblems(r, a, secrets, LIMITS.suiteHangMs),
+          `${r.route} → ${a.status} ${a.text.slice(0, 300)}`,
+        ).toEqual([]);
       }),
       { numRuns: runs(300), ...limits },
     );
@@ -84,9 +90,13 @@ describe('hostile requests, generated from the OpenAPI document', { timeout: 150
     const role = fc.constantFrom('admin', 'operator', 'viewer') as fc.Arbitrary<keyof Tokens>;
     await fc.assert(
       fc.asyncProperty(wsFrames, role, async (frames, r) => {
-        expect(await wsCase(`${base.replace('http', 'ws')}/api/v1/ws?token=${tokens[r]}`, frames)).toEqual(
-          [],
-        );
+        expect(
+          await wsCase(
+            `${base.replace('http', 'ws')}/api/v1/ws?token=${tokens[r]}`,
+            frames,
+            LIMITS.suiteHangMs,
+          ),
+        ).toEqual([]);
       }),
       { numRuns: runs(150), ...limits },
     );
