@@ -25,6 +25,7 @@ import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
 import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
+import type { PathAlias } from './step-redact.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
 export class Shutdown extends Error {
@@ -55,6 +56,7 @@ const PERMANENT = new Set<string>([
   ErrorCode.INTEGRITY,
   ErrorCode.QUARANTINE_LIMIT,
   ErrorCode.ABORTED,
+  ErrorCode.PATH_FORBIDDEN,
 ]);
 
 /**
@@ -179,16 +181,13 @@ async function runAttempt(
       params: plan.params,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
+      paths: p.paths,
       stateDir: join(workspace, 'state', step.id),
       resume: row.attempt > 0,
       env: stepEnv(),
       vars: p.pipelineEnv,
       envNote: PIPELINE_ENV_NOTE,
-      aliases: [
-        { path: p.filesDir, as: '' },
-        { path: workspace, as: '<job workspace>' },
-        { path: p.dataDir, as: '<data dir>' },
-      ],
+      aliases: aliases(p, workspace),
       memoryMb: o.stepMemoryMb,
       ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
       ...(o.modules ? { modules: o.modules } : {}),
@@ -328,6 +327,22 @@ async function handBack(p: Platform, job: JobExecution, attempt: number): Promis
     message: 'handed back to the queue: its worker is shutting down',
   });
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'queued' } });
+}
+
+/**
+ * The server's directories as a step's messages show them. Paths a step was refused are shown with
+ * their symlinks resolved, so the directories' resolved names are aliased too.
+ */
+function aliases(p: Platform, workspace: string): PathAlias[] {
+  const [files] = p.paths.roots;
+  const [data] = p.paths.denied ?? [];
+  return [
+    { path: p.filesDir, as: '' },
+    ...(files && files !== p.filesDir ? [{ path: files, as: '' }] : []),
+    { path: workspace, as: '<job workspace>' },
+    { path: p.dataDir, as: '<data dir>' },
+    ...(data && data !== p.dataDir ? [{ path: data, as: '<data dir>' }] : []),
+  ];
 }
 
 /** The connectors a step runs, for span attributes: `shell`, or `csv → filter → postgres`. */
