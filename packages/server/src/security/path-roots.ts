@@ -2,7 +2,18 @@ import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, canonicalPath, type Issue, isWithin, type PathPolicy } from '@sluice/core';
+import {
+  ConfigError,
+  canonicalPath,
+  ErrorCode,
+  type ErrorReport,
+  type Issue,
+  isWithin,
+  type PathPolicy,
+} from '@sluice/core';
+import type { JobExecution } from '../db/schema.ts';
+import type { Platform } from '../platform.ts';
+import { audit } from '../services/audit.ts';
 
 // An operator runs pipelines someone else wrote, with parameters of their own choosing: a CSV
 // path `${params.file}` given `/etc/passwd` read the file into the job's quarantine, and a sink
@@ -84,4 +95,33 @@ function programDirs(): string[] {
     if (dirname(d) === d) break;
   }
   return out;
+}
+
+/**
+ * Records a step refused a path: who ran the job, with which parameters, and what was refused.
+ * The refusal is the platform working, but repeated ones are someone probing the server's files.
+ */
+export async function auditPathForbidden(
+  p: Platform,
+  job: Pick<JobExecution, 'id' | 'pipelineId' | 'triggeredBy' | 'parameters'>,
+  workerId: string,
+  error: ErrorReport,
+): Promise<void> {
+  if (error.code !== ErrorCode.PATH_FORBIDDEN) return;
+  await audit(
+    p.database.db,
+    { userId: null, username: `worker:${workerId}` },
+    {
+      action: 'job.path_forbidden',
+      resourceType: 'job',
+      resourceId: job.id,
+      newValue: {
+        pipelineId: job.pipelineId,
+        stepId: error.step ?? null,
+        triggeredBy: job.triggeredBy,
+        parameters: job.parameters,
+        message: error.message,
+      },
+    },
+  );
 }

@@ -15,6 +15,7 @@ import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
+import { auditPathForbidden } from '../security/path-roots.ts';
 import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
 import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
@@ -224,6 +225,7 @@ async function runAttempt(
     });
     endSpan(stepSpan, r.status, r.error);
     await saveStepResult(p, jobId, r, row.attempt);
+    if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts).
     const state = join(workspace, 'state', step.id);
     const quarantine = {
