@@ -71,7 +71,7 @@ export async function resolveLocalPath(ctx: PathContext, path: string, where: st
   const policy = ctx.paths;
   if (policy === undefined) return abs;
   const real = await canonicalPath(abs);
-  const shown = real === abs ? path : `${path} (${real})`;
+  const shown = real === path ? path : `${path} (${real})`;
   // The roots are not listed: the message is read by whoever may read the job, and the server's
   // layout is none of their business. The operator knows them (`sluice serve` prints them).
   if (policy.denied?.some((d) => isWithin(d, real))) {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   ConfigError,
@@ -89,7 +89,7 @@ function programDirs(): string[] {
   while (!existsSync(join(pkg, 'package.json')) && dirname(pkg) !== pkg) pkg = dirname(pkg);
   const out = [pkg];
   const parent = dirname(pkg);
-  if (parent.endsWith('/packages') && existsSync(join(dirname(parent), 'package.json'))) out.push(parent);
+  if (basename(parent) === 'packages' && existsSync(join(dirname(parent), 'package.json'))) out.push(parent);
   for (let d = pkg; ; d = dirname(d)) {
     if (existsSync(join(d, 'node_modules'))) out.push(join(d, 'node_modules'));
     if (dirname(d) === d) break;
