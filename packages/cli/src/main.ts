@@ -99,6 +99,12 @@ const withPlatform = (c: Command) =>
       [],
     )
     .option(
+      '--allow-path <dir>',
+      'a directory whose files pipelines may read and write besides --files-dir; nothing else is open to them (repeatable; or SLUICE_ALLOW_PATH=/a:/b)',
+      collectList,
+      [],
+    )
+    .option(
       '--steps-per-process <n>',
       'steps of one pipeline a step process runs before it is replaced; 1 = a fresh process per step (default 100)',
       positiveInt,

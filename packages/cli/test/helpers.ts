@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const SLUICE_BIN = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
@@ -33,4 +33,21 @@ export function sluice(
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
+}
+
+/** Starts `sluice <args>` (serve or worker) and waits until it says it is ready ("Ctrl-C stops it"). */
+export async function startSluice(args: string[]): Promise<{ child: ChildProcess; banner: string }> {
+  const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const banner = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.once('exit', (code) => reject(new Error(`sluice ${args[0]} exited with ${code}: ${out}`)));
+    child.stdout!.on('data', (d) => {
+      out += String(d);
+      if (out.includes('Ctrl-C')) resolve(out);
+    });
+  });
+  return { child, banner };
 }

@@ -1,41 +1,27 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { SLUICE_BIN, sluice } from './helpers.ts';
+import { sluice, startSluice } from './helpers.ts';
 
 const examples = join(import.meta.dirname, '../../../examples');
 
 it('serves on the embedded database with the examples, refuses a second process, stops on SIGTERM', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-serve-'));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const child = spawn(
-    process.execPath,
-    [
-      SLUICE_BIN,
-      'serve',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--files-dir',
-      examples,
-      '--example',
-      join(examples, 'orders.yaml'),
-      '--example',
-      join(examples, 'branches.yaml'),
-    ],
-    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const banner = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
-    child.stdout!.on('data', (d) => {
-      out += String(d);
-      if (out.includes('Ctrl-C')) resolve(out);
-    });
-  });
+  const { child, banner } = await startSluice([
+    'serve',
+    '--data-dir',
+    dataDir,
+    '--port',
+    String(port),
+    '--files-dir',
+    examples,
+    '--example',
+    join(examples, 'orders.yaml'),
+    '--example',
+    join(examples, 'branches.yaml'),
+  ]);
   expect(banner).toContain(`Sluice is running at http://127.0.0.1:${port}`);
   expect(banner).toMatch(/example pipelines ready to run: orders-example, branches-example/);
   const password = /sign in as admin with password (\S+)/.exec(banner)?.[1];

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { PathPolicy } from './paths.ts';
 
 /** A JSON-serialisable value: what checkpoints and sink states are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -45,6 +46,11 @@ export interface ComponentContext<C> {
   readonly componentId: string;
   /** Directory relative paths in configs resolve against (the spec file's directory). */
   readonly baseDir: string;
+  /**
+   * Where local paths may lead, when the run restricts them (the platform does). A component
+   * gets every local path it opens from `resolveLocalPath(ctx, path, where)`, which applies it.
+   */
+  readonly paths?: PathPolicy | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly log: Logger;
   /** Sends a bad row to the run's quarantine; the flow goes on. */

@@ -16,6 +16,8 @@ export const ErrorCode = {
   ABORTED: 'ABORTED',
   TASK_FAILED: 'TASK_FAILED',
   CHECKPOINT: 'CHECKPOINT_INVALID',
+  /** A step named a local path outside the directories the run may open (the platform's roots). */
+  PATH_FORBIDDEN: 'PATH_FORBIDDEN',
   /** A request to the platform's API failed its schema. */
   VALIDATION: 'VALIDATION_FAILED',
   /** A request the API cannot read: bad URL encoding, a body that is not JSON or not UTF-8. */

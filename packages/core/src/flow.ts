@@ -19,6 +19,7 @@ import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
+import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 
 export interface FlowEnv {
@@ -26,6 +27,7 @@ export interface FlowEnv {
   /** This step's directory for checkpoints, quarantine and state. */
   stepDir: string;
   baseDir: string;
+  paths?: PathPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   resume: boolean;
@@ -74,6 +76,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     stepId: step.id,
     componentId: c.id,
     baseDir: env.baseDir,
+    paths: env.paths,
     params: env.params,
     log: env.logger(c.id),
     quarantine(entry: QuarantineEntry) {
@@ -203,6 +206,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         await runChunks(step, split, worker, {
           options: env.parallel!,
           baseDir: env.baseDir,
+          paths: env.paths,
           params: env.params,
           signal,
           writers,

@@ -57,6 +57,8 @@ export type { ParallelOptions } from './internal/parallel/settings.ts';
 export { serveFlowChunks } from './internal/parallel/worker.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
+export type { PathContext, PathPolicy } from './paths.ts';
+export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export { Registry } from './registry.ts';

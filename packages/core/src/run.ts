@@ -9,6 +9,7 @@ import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
+import type { PathPolicy } from './paths.ts';
 import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
 import type { Registry } from './registry.ts';
 import {
@@ -38,6 +39,11 @@ export interface RunOptions {
   registry: Registry;
   /** Relative paths in configs resolve here. @defaultValue process.cwd() */
   baseDir?: string;
+  /**
+   * Restricts the local paths steps open (see PathPolicy): the platform passes its roots.
+   * @defaultValue none: any path the process may open
+   */
+  paths?: PathPolicy;
   /** Checkpoints, quarantine and source state. @defaultValue `<cwd>/.sluice/runs/<pipeline name>` */
   stateDir?: string;
   params?: Record<string, unknown>;
@@ -187,6 +193,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       pipeline: opts.runKey ?? plan.name,
       stepDir,
       baseDir,
+      paths: opts.paths,
       params: plan.params,
       signal: stepSignal,
       resume,
@@ -228,6 +235,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       stepId: step.id,
       componentId: c.id,
       baseDir,
+      paths: opts.paths,
       workDir: baseDir,
       stepDir,
       params: plan.params,

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Registry } from '@sluice/core';
+import type { PathPolicy, Registry } from '@sluice/core';
 import type { PgBoss } from 'pg-boss';
 import { migrate } from './db/migrate.ts';
 import { type Database, openDatabase } from './db/open.ts';
@@ -8,6 +8,7 @@ import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
+import { pathRoots } from './security/path-roots.ts';
 import { pipelineEnv } from './security/pipeline-env.ts';
 import { loadMasterKey } from './security/secrets.ts';
 import { type BlobStore, FileStore } from './storage/file-store.ts';
@@ -28,6 +29,11 @@ export interface Platform {
   retryDelaySeconds: number;
   /** Relative paths in pipeline specs resolve here. @defaultValue the server's working directory */
   filesDir: string;
+  /**
+   * Where steps may open local paths: `filesDir` and the `allowPaths`, never the data directory or
+   * the server's code (security/path-roots.ts). Every step process applies it.
+   */
+  paths: PathPolicy;
   /** Encrypts credentials (security/secrets.ts): SLUICE_MASTER_KEY or `<dataDir>/master.key`. */
   masterKey: string;
   /** Spans of jobs and steps (observability/tracing.ts). */
@@ -45,6 +51,13 @@ export interface PlatformOptions {
   databaseUrl?: string;
   registry: Registry;
   filesDir?: string;
+  /**
+   * More directories (besides `filesDir`) whose files pipelines may read and write.
+   * @defaultValue none
+   */
+  allowPaths?: string[];
+  /** Files of the server's outside the data directory that pipelines must not reach (the TLS key). */
+  serverFiles?: string[];
   jobAttempts?: number;
   retryDelaySeconds?: number;
   heartbeatSeconds?: number;
@@ -64,6 +77,14 @@ export interface PlatformOptions {
 export async function openPlatform(o: PlatformOptions): Promise<Platform & { close(): Promise<void> }> {
   const dataDir = resolve(o.dataDir ?? '.sluice');
   const exposed = pipelineEnv(o.pipelineEnv ?? []);
+  const filesDir = resolve(o.filesDir ?? process.cwd());
+  // Checked before anything is opened: an unsafe root refuses to start.
+  const paths = await pathRoots({
+    filesDir,
+    allowPaths: o.allowPaths ?? [],
+    dataDir,
+    ...(o.serverFiles ? { serverFiles: o.serverFiles } : {}),
+  });
   const database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
   try {
     await migrate(database);
@@ -93,7 +114,8 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       log,
       jobAttempts: o.jobAttempts ?? 3,
       retryDelaySeconds: o.retryDelaySeconds ?? 5,
-      filesDir: resolve(o.filesDir ?? process.cwd()),
+      filesDir,
+      paths,
       pipelineEnv: exposed,
       close: async () => {
         await tracing.shutdown().catch(() => undefined);

@@ -63,6 +63,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
   const platform = await openPlatform({
     ...o,
     registry: o.registry ?? new Registry().register(...builtinConnectors),
+    ...(o.tls ? { serverFiles: [...(o.serverFiles ?? []), o.tls.certFile, o.tls.keyFile] } : {}),
   });
   const stops: (() => Promise<void> | void)[] = [];
   try {

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { delimiter, resolve } from 'node:path';
 import { ErrorCode, FatalError, parseSpecText } from '@sluice/core';
 import {
   createPipeline,
@@ -23,6 +23,7 @@ export interface PlatformFlags {
   stepMemory?: number;
   stepsPerProcess?: number;
   pipelineEnv?: string[];
+  allowPath?: string[];
 }
 
 /** `--pipeline-env` entries, else SLUICE_PIPELINE_ENV's comma-separated list. */
@@ -36,6 +37,17 @@ function exposedEnv(f: PlatformFlags): string[] {
 
 const note = (message: string) => process.stderr.write(`${pc.yellow('note:')} ${message}\n`);
 
+/**
+ * `--allow-path` directories, else SLUICE_ALLOW_PATH's list, separated like PATH's (`:`; `;` on
+ * Windows): a comma may be part of a directory's name.
+ */
+function allowedPaths(f: PlatformFlags): string[] {
+  const dirs = f.allowPath?.length
+    ? f.allowPath
+    : (process.env.SLUICE_ALLOW_PATH ?? '').split(delimiter).filter((s) => s.trim() !== '');
+  return dirs.map((d) => resolve(d));
+}
+
 function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
   const url = databaseUrl(f);
   if (!url && process.env.DATABASE_URL)
@@ -47,6 +59,7 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     ...(url ? { databaseUrl: url } : {}),
     filesDir: resolve(f.filesDir ?? process.cwd()),
     pipelineEnv: exposedEnv(f),
+    allowPaths: allowedPaths(f),
     registry: createRegistry(),
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
@@ -87,6 +100,10 @@ async function seedExamples(
     names.push((await createPipeline(server.platform, { spec }, 'sluice')).name);
   }
   return names;
+}
+
+function allowedLine(dirs: string[]): string {
+  return dirs.length > 0 ? `  pipelines may also open files in ${dirs.join(', ')}\n` : '';
 }
 
 function firstLogin(admin: { username: string; password: string | null } | null): string {
@@ -151,6 +168,7 @@ export async function serveCommand(
     process.stdout.write(
       `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
         `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
+        allowedLine(opts.allowPaths ?? []) +
         (seeded.length > 0
           ? `  example pipelines ready to run: ${seeded.join(', ')} (open ${server.url}/pipelines, or POST /api/v1/pipelines/<id>/execute)\n`
           : '') +

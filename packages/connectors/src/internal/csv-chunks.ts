@@ -3,7 +3,7 @@ import type { CsvSourceConfig } from '../sources/csv.ts';
 import { CsvCutter } from './csv-cut.ts';
 import { CsvRows } from './csv-rows.ts';
 import { type CsvPosition, checkConfig, csvParser, fullBatches, gzipped, toPosition } from './csv-setup.ts';
-import { openFileInput, resolvePath } from './file-input.ts';
+import { openFileInput } from './file-input.ts';
 import { countLines } from './line-cut.ts';
 
 // The first record is read in pieces this big: enough for any header, little when it is short.
@@ -28,12 +28,12 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
     const first = await firstRecord(ctx, where, from, resume, minBytes);
     if (first === undefined) return undefined;
     const { columns, end, size } = first;
-    ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
+    ctx.setOrigin(first.path);
     // A header is read here, once; without one (or on resume) the first chunk starts with the
     // record just read, whose bytes the cutter need not scan.
     const header = cfg.header && resume === undefined;
     return {
-      path: resolvePath(ctx.baseDir, cfg.path),
+      path: first.path,
       size,
       start: header ? end : from,
       shared: columns,
@@ -80,7 +80,7 @@ async function firstRecord(
 ) {
   const cfg = ctx.config;
   const input = await openFileInput(cfg.path, {
-    baseDir: ctx.baseDir,
+    ctx,
     start: from.offset,
     compression: 'none',
     signal: ctx.signal,
@@ -106,7 +106,12 @@ async function firstRecord(
       got = parser.parse(1);
     }
     if (got === 0 || rows.columns === null || parser.newline !== 'lf') return undefined;
-    return { columns: rows.columns, end: { offset: parser.offset, line: parser.line }, size: input.size };
+    return {
+      columns: rows.columns,
+      end: { offset: parser.offset, line: parser.line },
+      size: input.size,
+      path: input.path,
+    };
   } finally {
     await chunks.return?.();
   }

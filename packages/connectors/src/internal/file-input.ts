@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { ErrorCode, FatalError, SluiceError } from '@sluice/core';
+import { ErrorCode, FatalError, type PathContext, resolveLocalPath, SluiceError } from '@sluice/core';
 
 export interface FileInput {
-  /** Absolute path that was opened. */
+  /** Absolute path that was opened (symlinks resolved when the run restricts paths). */
   path: string;
   /** Size of the file on disk, for progress. */
   size: number;
@@ -18,7 +18,8 @@ export interface FileInput {
 }
 
 export interface OpenOptions {
-  baseDir: string;
+  /** The component's context: relative paths resolve against its `baseDir`; its path policy applies. */
+  ctx: PathContext;
   /** Offset in the (decompressed) content to start from; a resumed read passes its checkpoint. */
   start?: number;
   /** `auto` decompresses files whose name ends in `.gz`. */
@@ -29,13 +30,12 @@ export interface OpenOptions {
   where: string;
 }
 
-export function resolvePath(baseDir: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(baseDir, path);
-}
-
-/** Opens a file for streaming, with actionable errors for the usual mistakes. */
+/**
+ * Opens a file for streaming, with actionable errors for the usual mistakes. A path the run's
+ * policy forbids fails with PATH_FORBIDDEN before anything about it is looked at.
+ */
 export async function openFileInput(path: string, opts: OpenOptions): Promise<FileInput> {
-  const abs = resolvePath(opts.baseDir, path);
+  const abs = await resolveLocalPath(opts.ctx, path, opts.where);
   let size: number;
   try {
     const st = await stat(abs);
@@ -47,7 +47,7 @@ export async function openFileInput(path: string, opts: OpenOptions): Promise<Fi
     throw new SluiceError(
       ErrorCode.NOT_FOUND,
       `${opts.where}: file not found: ${abs}` +
-        (isAbsolute(path) ? '' : ` (relative paths resolve against ${opts.baseDir})`),
+        (isAbsolute(path) ? '' : ` (relative paths resolve against ${opts.ctx.baseDir})`),
       { cause: err },
     );
   }

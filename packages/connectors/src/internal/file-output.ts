@@ -2,8 +2,14 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { ErrorCode, type Json, type SinkContext, type SinkResult, SluiceError } from '@sluice/core';
-import { resolvePath } from './file-input.ts';
+import {
+  ErrorCode,
+  type Json,
+  resolveLocalPath,
+  type SinkContext,
+  type SinkResult,
+  SluiceError,
+} from '@sluice/core';
 import { Resume, resumeState } from './resume-state.ts';
 
 /** Config properties every file sink has. */
@@ -20,8 +26,14 @@ export const fileSinkProperties = {
   }),
 };
 
-/** Builds the writer for a sink whose config holds `fileSinkProperties`. */
-export function fileOutput(ctx: SinkContext<{ path: string; overwrite: boolean }>): FileOutput {
+/**
+ * Builds the writer for a sink whose config holds `fileSinkProperties`. Both files it writes, the
+ * final one and `.partial`, are checked against the run's path policy: either may already be a
+ * symlink leading elsewhere.
+ */
+export async function fileOutput(
+  ctx: SinkContext<{ path: string; overwrite: boolean }>,
+): Promise<FileOutput> {
   const { path, overwrite } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
   if (/\.gz$/i.test(path)) {
@@ -32,7 +44,9 @@ export function fileOutput(ctx: SinkContext<{ path: string; overwrite: boolean }
       { issues: [{ path: 'config.path', message: 'compressed output is not supported' }] },
     );
   }
-  return new FileOutput({ path: resolvePath(ctx.baseDir, path), overwrite, signal: ctx.signal, where });
+  const abs = await resolveLocalPath(ctx, path, where);
+  if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
+  return new FileOutput({ path: abs, overwrite, signal: ctx.signal, where });
 }
 
 /** What a file sink's `commit` returns and gets back in `start` on resume. */

@@ -74,7 +74,7 @@ export const csvSink = defineSink({
         { issues: [{ path: 'config.delimiter', message: 'must not be a quote or line break' }] },
       );
     }
-    const out = fileOutput(ctx);
+    const out = await fileOutput(ctx);
     let encoder: RecordEncoder | undefined;
 
     const fix = async (columns: string[]): Promise<void> => {

@@ -19,7 +19,7 @@ export const jsonSink = defineSink({
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
-    const out = fileOutput(ctx);
+    const out = await fileOutput(ctx);
     const encode = jsonRows(ctx.componentId, [0x2c, 0x0a], []);
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();

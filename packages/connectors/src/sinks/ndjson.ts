@@ -24,7 +24,7 @@ export const ndjsonSink = defineSink({
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {
-    const out = fileOutput(ctx);
+    const out = await fileOutput(ctx);
     const encode = jsonRows(ctx.componentId, [], [0x0a]);
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();

@@ -11,7 +11,7 @@ import {
   gzipped,
   toPosition,
 } from '../internal/csv-setup.ts';
-import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { openFileInput } from '../internal/file-input.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
 
 const ColumnTypeSchema = Type.Union(
@@ -122,9 +122,8 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   const rows = new CsvRows(ctx, where);
   const parser = csvParser(cfg, where, rows, { offset: resume?.offset ?? 0, line: resume?.line ?? 1 });
   if (resume) rows.setColumns(resume.columns);
-  ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
   const input = await openFileInput(cfg.path, {
-    baseDir: ctx.baseDir,
+    ctx,
     start: resume?.offset ?? 0,
     compression: cfg.compression,
     signal: ctx.signal,
@@ -132,6 +131,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     chunkSize: gzipped(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
+  ctx.setOrigin(input.path);
   const chunks = input.chunks[Symbol.asyncIterator]();
   try {
     const batchSize = cfg.batchSize;

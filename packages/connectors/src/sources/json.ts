@@ -10,7 +10,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
-import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { openFileInput } from '../internal/file-input.ts';
 import { JsonProblem, JsonValueReader } from '../internal/json-value.ts';
 import { clip, describeJson, RAW_LIMIT } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
@@ -328,15 +328,15 @@ async function* readJson(ctx: SourceContext<JsonSourceConfig>): AsyncGenerator<S
   const where = `${ctx.componentId} (${cfg.path})`;
   const from =
     ctx.resumeFrom === undefined ? { offset: 0, index: 0, line: 1 } : toPosition(ctx.resumeFrom, where);
-  ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
   const input = await openFileInput(cfg.path, {
-    baseDir: ctx.baseDir,
+    ctx,
     start: from.offset,
     compression: cfg.compression,
     signal: ctx.signal,
     chunkSize: cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
+  ctx.setOrigin(input.path);
   const scanner = new ArrayScanner(ctx, where, from);
   const batchSize = cfg.batchSize;
   let yielded = from.index;

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
-import { openFileInput, resolvePath } from '../internal/file-input.ts';
+import { defineSource, resolveLocalPath, type SourceBatch, type SourceContext } from '@sluice/core';
+import { openFileInput } from '../internal/file-input.ts';
 import { countLines, cutAtLastLine } from '../internal/line-cut.ts';
 import { NdjsonLines } from '../internal/ndjson-lines.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
@@ -71,9 +71,9 @@ export const ndjsonSource = defineSource({
   chunked: {
     async split(ctx, minBytes) {
       const cfg = ctx.config;
-      const path = resolvePath(ctx.baseDir, cfg.path);
-      if (cfg.compression === 'gzip' || (cfg.compression === 'auto' && path.endsWith('.gz')))
+      if (cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz')))
         return undefined;
+      const path = await resolveLocalPath(ctx, cfg.path, `${ctx.componentId}: config.path`);
       const where = `${ctx.componentId} (${cfg.path})`;
       const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
       const size = (await stat(path).catch(() => undefined))?.size;
@@ -101,15 +101,15 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
   const cfg = ctx.config;
   const where = `${ctx.componentId} (${cfg.path})`;
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
-  ctx.setOrigin(resolvePath(ctx.baseDir, cfg.path));
   const input = await openFileInput(cfg.path, {
-    baseDir: ctx.baseDir,
+    ctx,
     start: resume?.offset ?? 0,
     compression: cfg.compression,
     signal: ctx.signal,
     chunkSize: cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
+  ctx.setOrigin(input.path);
   const start = { offset: resume?.offset ?? 0, line: resume?.line ?? 1 };
   const lines = new NdjsonLines(ctx, start, cfg.batchSize, cfg);
   let yielded = -1;

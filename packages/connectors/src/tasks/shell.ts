@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { type Static, Type } from '@sinclair/typebox';
@@ -10,6 +10,7 @@ import {
   defineTask,
   ErrorCode,
   FatalError,
+  resolveLocalPath,
   SluiceError,
   type TaskContext,
   type TaskResult,
@@ -116,7 +117,12 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
   const { command, env, timeout, allowFailure, saveOutput } = ctx.config;
   const shown = `\`${formatCommand(command)}\``;
   const where = ctx.componentId;
-  const cwd = resolve(ctx.workDir, ctx.config.cwd ?? '.');
+  // Checked like any path a step opens: a command started in a directory reads it by relative names.
+  const cwd = await resolveLocalPath(
+    { ...ctx, baseDir: ctx.workDir },
+    ctx.config.cwd ?? '.',
+    `${where}: config.cwd`,
+  );
   const isDir = await stat(cwd).then(
     (s) => s.isDirectory(),
     () => false,

@@ -18,6 +18,9 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.UNSUPPORTED_MEDIA_TYPE]: 415,
   [ErrorCode.UNAUTHORIZED]: 401,
   [ErrorCode.FORBIDDEN]: 403,
+  // A well-formed request the server refuses on policy, whoever sends it: a path outside the
+  // directories pipelines may open. The code tells it apart from a role's missing permission.
+  [ErrorCode.PATH_FORBIDDEN]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.CONNECTION]: 502,
   [ErrorCode.TIMEOUT]: 504,

@@ -15,6 +15,7 @@ import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
+import { auditPathForbidden } from '../security/path-roots.ts';
 import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
 import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
@@ -25,6 +26,7 @@ import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
 import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
+import type { PathAlias } from './step-redact.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
 export class Shutdown extends Error {
@@ -55,6 +57,7 @@ const PERMANENT = new Set<string>([
   ErrorCode.INTEGRITY,
   ErrorCode.QUARANTINE_LIMIT,
   ErrorCode.ABORTED,
+  ErrorCode.PATH_FORBIDDEN,
 ]);
 
 /**
@@ -179,16 +182,13 @@ async function runAttempt(
       params: plan.params,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
+      paths: p.paths,
       stateDir: join(workspace, 'state', step.id),
       resume: row.attempt > 0,
       env: stepEnv(),
       vars: p.pipelineEnv,
       envNote: PIPELINE_ENV_NOTE,
-      aliases: [
-        { path: p.filesDir, as: '' },
-        { path: workspace, as: '<job workspace>' },
-        { path: p.dataDir, as: '<data dir>' },
-      ],
+      aliases: aliases(p, workspace),
       memoryMb: o.stepMemoryMb,
       ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
       ...(o.modules ? { modules: o.modules } : {}),
@@ -225,6 +225,7 @@ async function runAttempt(
     });
     endSpan(stepSpan, r.status, r.error);
     await saveStepResult(p, jobId, r, row.attempt);
+    if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts).
     const state = join(workspace, 'state', step.id);
     const quarantine = {
@@ -328,6 +329,22 @@ async function handBack(p: Platform, job: JobExecution, attempt: number): Promis
     message: 'handed back to the queue: its worker is shutting down',
   });
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'queued' } });
+}
+
+/**
+ * The server's directories as a step's messages show them. Paths a step was refused are shown with
+ * their symlinks resolved, so the directories' resolved names are aliased too.
+ */
+function aliases(p: Platform, workspace: string): PathAlias[] {
+  const [files] = p.paths.roots;
+  const [data] = p.paths.denied ?? [];
+  return [
+    { path: p.filesDir, as: '' },
+    ...(files && files !== p.filesDir ? [{ path: files, as: '' }] : []),
+    { path: workspace, as: '<job workspace>' },
+    { path: p.dataDir, as: '<data dir>' },
+    ...(data && data !== p.dataDir ? [{ path: data, as: '<data dir>' }] : []),
+  ];
 }
 
 /** The connectors a step runs, for span attributes: `shell`, or `csv → filter → postgres`. */

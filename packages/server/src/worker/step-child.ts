@@ -91,6 +91,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       runKey: m.jobId,
       baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
+      ...(m.paths ? { paths: m.paths } : {}),
       resume: m.resume,
       params: m.params,
       env: m.vars ?? m.env ?? {},

@@ -1,4 +1,4 @@
-import type { ErrorReport, RunEvent, StepReport } from '@sluice/core';
+import type { ErrorReport, PathPolicy, RunEvent, StepReport } from '@sluice/core';
 import type { PathAlias } from './step-redact.ts';
 
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
@@ -16,6 +16,8 @@ export interface RunMessage {
   /** Relative paths in the spec resolve here. @defaultValue workDir */
   baseDir?: string;
   stateDir: string;
+  /** Where the step may open local paths (the platform's roots); anywhere when absent. */
+  paths?: PathPolicy;
   resume: boolean;
   maxQuarantine?: number;
   /** Extra ES modules whose exported connector definitions are registered (plugins, fixtures). */

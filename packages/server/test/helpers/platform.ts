@@ -34,7 +34,13 @@ export async function tokenFor(p: Platform, role: Role, username: string = role)
 /** A platform on a fresh database of the given backend, with a temp directory for spec files. */
 export async function testPlatform(
   backend: (typeof backends)[number]['name'],
-  o: { jobAttempts?: number; otlpEndpoint?: string; log?: Logger; pipelineEnv?: string[] } = {},
+  o: {
+    jobAttempts?: number;
+    otlpEndpoint?: string;
+    log?: Logger;
+    pipelineEnv?: string[];
+    allowPaths?: string[];
+  } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
@@ -59,6 +65,7 @@ export async function testPlatform(
     ...(o.otlpEndpoint ? { otlpEndpoint: o.otlpEndpoint } : {}),
     log: o.log ?? createLogger({ level: 'silent' }),
     ...(o.pipelineEnv ? { pipelineEnv: o.pipelineEnv } : {}),
+    ...(o.allowPaths ? { allowPaths: o.allowPaths } : {}),
   });
   const adminToken = await tokenFor(p, 'admin');
   return {

@@ -168,6 +168,7 @@ export class ChunkFlow {
       stepId: this.#init.stepId,
       componentId: c.id,
       baseDir: this.#init.baseDir,
+      paths: this.#init.paths,
       params: this.#init.params,
       log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
       quarantine: (entry) => {

@@ -7,6 +7,7 @@ import {
   SluiceError,
   toSluiceError,
 } from '../../errors.ts';
+import type { PathPolicy } from '../../paths.ts';
 import type { LogLevel } from '../../run.ts';
 
 /** The messages between a flow's main thread and its worker threads (structured clones). */
@@ -24,6 +25,7 @@ export interface InitMessage {
   type: 'init';
   stepId: string;
   baseDir: string;
+  paths?: PathPolicy;
   params: Readonly<Record<string, unknown>>;
   /** Source, transforms, sinks, in flow order: a message's component index points here. */
   components: FlowComponent[];

@@ -8,6 +8,7 @@ import {
   SOURCE_LINE,
   type WorkerModule,
 } from '../../connector.ts';
+import type { PathPolicy } from '../../paths.ts';
 import type { PlannedFlow } from '../../plan.ts';
 import type { LogLevel } from '../../run.ts';
 import type { Meter } from '../meter.ts';
@@ -28,6 +29,7 @@ export type Delivered = (
 export interface ChunkHooks {
   options: ParallelSettings;
   baseDir: string;
+  paths?: PathPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   writers: SinkWriter[];
@@ -86,6 +88,7 @@ export async function runChunks(
       type: 'init',
       stepId: step.id,
       baseDir: h.baseDir,
+      ...(h.paths ? { paths: h.paths } : {}),
       params: h.params,
       components: components.map((c) => ({
         kind: c.def.kind,
