@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { planPipeline } from '@sluice/core';
 import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import {
@@ -12,7 +11,7 @@ import {
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { enqueueInTransaction } from '../queue/boss.ts';
-import { getSpec, livePipeline } from './pipelines.ts';
+import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -81,7 +80,7 @@ export interface ExecuteInput {
 export async function executePipeline(p: Platform, pipelineId: string, input: ExecuteInput): Promise<string> {
   const pipeline = await livePipeline(p, pipelineId);
   const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
-  const plan = planPipeline(spec, { registry: p.registry, params: input.parameters ?? {}, env: process.env });
+  const plan = planStored(p, spec, input.parameters ?? {});
   const jobId = await p.database.db.transaction(async (tx) => {
     const [job] = await tx
       .insert(jobExecutions)

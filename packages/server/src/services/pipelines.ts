@@ -56,9 +56,17 @@ function credentialRefs(spec: unknown): { name: string; path: string }[] {
   return out;
 }
 
+/**
+ * Plans a stored pipeline the way a worker will run it: `${env.…}` sees only the variables the
+ * operator exposed to pipelines, at validation, at execution and for schedules alike.
+ */
+export function planStored(p: Platform, spec: unknown, params: Record<string, unknown>) {
+  return planPipeline(spec, { registry: p.registry, params, env: p.pipelineEnv, envNote: PIPELINE_ENV_NOTE });
+}
+
 function checkSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
   try {
-    planPipeline(spec, { registry: p.registry, params: {}, env: p.pipelineEnv, envNote: PIPELINE_ENV_NOTE });
+    planStored(p, spec, {});
     return { ok: true, issues: [] };
   } catch (err) {
     const e = toSluiceError(err);

@@ -1,4 +1,3 @@
-import { planPipeline } from '@sluice/core';
 import { and, count, eq, isNull, lte } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { pipelines, type Schedule, schedules } from '../db/schema.ts';
@@ -6,7 +5,7 @@ import type { Platform } from '../platform.ts';
 import { decide, type MissedPolicy, nextRun, nextRuns } from '../scheduler/cron.ts';
 import { startAlerts } from './alerts.ts';
 import { executePipeline } from './jobs.ts';
-import { getSpec, livePipeline } from './pipelines.ts';
+import { getSpec, livePipeline, planStored } from './pipelines.ts';
 import { runSystemTask } from './system-tasks.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -44,7 +43,7 @@ export interface ScheduleInput {
 async function checkParameters(p: Platform, pipelineId: string, parameters: Record<string, unknown>) {
   const pipeline = await livePipeline(p, pipelineId);
   const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
-  planPipeline(spec, { registry: p.registry, params: parameters, env: process.env });
+  planStored(p, spec, parameters);
   return pipeline;
 }
 
