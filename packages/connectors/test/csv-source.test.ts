@@ -237,7 +237,7 @@ describe('csv source', () => {
     await expect(read({ path, schema: { c: 'integer' } })).rejects.toThrow(
       /config.schema names "c".*columns are: a, b/,
     );
-    await expect(read({ path, delimiter: '"' })).rejects.toThrow(/config.quote must differ from delimiter/);
+    await expect(read({ path, delimiter: '"' })).rejects.toThrow(/with.quote: must differ from delimiter/);
   });
 
   it('resumes from any saved position with exactly the remaining rows', async () => {

@@ -4,10 +4,12 @@ export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
+  CheckContext,
   ChunkedRead,
   ChunkSplit,
   ChunkStart,
   ComponentContext,
+  ConfigCheck,
   ConnectorDefinition,
   ConnectorKind,
   Json,

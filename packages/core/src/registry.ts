@@ -1,6 +1,7 @@
 import { closest, distance } from 'fastest-levenshtein';
 import type { ConnectorDefinition, ConnectorKind } from './connector.ts';
 import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
+import { type CheckOptions, componentIssues } from './internal/component-check.ts';
 import { validateAgainst } from './internal/validate.ts';
 
 /**
@@ -56,15 +57,21 @@ export class Registry {
     return near;
   }
 
-  /** Problems with `config` for `def` (empty when valid); `config` gets its defaults filled in. */
-  check(def: ConnectorDefinition, config: unknown, path: string): Issue[] {
-    return validateAgainst(def.config, config, path);
+  /**
+   * Problems with `config` for `def` (empty when valid): its schema, then the component's own
+   * checks (its `check`, a transform's `create`), which see the config only once the schema
+   * holds. `config` gets its defaults filled in. Every path that checks a config comes here, so
+   * `sluice validate`, a run and the platform's API refuse the same specs.
+   */
+  check(def: ConnectorDefinition, config: unknown, path: string, opts: CheckOptions = {}): Issue[] {
+    const issues = validateAgainst(def.config, config, path);
+    return issues.length > 0 ? issues : componentIssues(def, config, path, opts);
   }
 
   /** Validates and returns the config with defaults applied, or throws ConfigError with every path. */
-  validate<C>(def: ConnectorDefinition, config: unknown, path: string): C {
+  validate<C>(def: ConnectorDefinition, config: unknown, path: string, opts: CheckOptions = {}): C {
     const copy = structuredClone(config ?? {});
-    const issues = this.check(def, copy, path);
+    const issues = this.check(def, copy, path, opts);
     if (issues.length > 0) throw new ConfigError(`invalid config for ${def.kind} "${def.name}"`, issues);
     return copy as C;
   }

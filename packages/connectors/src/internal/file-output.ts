@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { ErrorCode, type Json, type SinkContext, type SinkResult, SluiceError } from '@sluice/core';
+import {
+  ErrorCode,
+  type Issue,
+  type Json,
+  type SinkContext,
+  type SinkResult,
+  SluiceError,
+} from '@sluice/core';
 import { resolvePath } from './file-input.ts';
 import { Resume, resumeState } from './resume-state.ts';
 
@@ -20,18 +27,23 @@ export const fileSinkProperties = {
   }),
 };
 
-/** Builds the writer for a sink whose config holds `fileSinkProperties`. */
+/** The `check` of a sink whose config holds `fileSinkProperties`. */
+export function fileOutputIssues(cfg: { path: string }): Issue[] {
+  if (!/\.gz$/i.test(cfg.path)) return [];
+  return [
+    {
+      path: 'path',
+      message:
+        `${cfg.path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
+        '(and compress the file in a later task step if needed).',
+    },
+  ];
+}
+
+/** Builds the writer for a sink whose config holds `fileSinkProperties` (and passed `fileOutputIssues`). */
 export function fileOutput(ctx: SinkContext<{ path: string; overwrite: boolean }>): FileOutput {
   const { path, overwrite } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
-  if (/\.gz$/i.test(path)) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${where}: ${path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
-        '(and compress the file in a later task step if needed).',
-      { issues: [{ path: 'config.path', message: 'compressed output is not supported' }] },
-    );
-  }
   return new FileOutput({ path: resolvePath(ctx.baseDir, path), overwrite, signal: ctx.signal, where });
 }
 

@@ -108,6 +108,7 @@ export const csvSource = defineSource({
     batchSize: 4096,
     chunkSize: 1 << 20,
   },
+  check: checkConfig,
   read: readCsv,
   chunked: csvChunks,
   worker: builtinWorker,
@@ -116,7 +117,6 @@ export const csvSource = defineSource({
 async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;
   const where = `${ctx.componentId} (${cfg.path})`;
-  checkConfig(cfg, ctx.componentId);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   // Set up (and fail on a bad resume position or schema) before the file is opened.
   const rows = new CsvRows(ctx, where);
