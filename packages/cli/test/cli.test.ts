@@ -102,6 +102,9 @@ describe('sluice connectors', () => {
     const unknown = await sluice(['connectors', 'filtr']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Did you mean "filter"');
+    const far = await sluice(['connectors', 'mysql']);
+    expect(far.code).toBe(2);
+    expect(far.stderr).toContain('unknown connector "mysql". Run `sluice connectors` for the list.');
   });
 });
 

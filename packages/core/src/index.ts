@@ -53,7 +53,7 @@ export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
-export { Registry } from './registry.ts';
+export { didYouMean, Registry } from './registry.ts';
 export type { ErrorReport, RunReport, RunStatus, StepReport, StepResources, StepStatus } from './report.ts';
 export { reconcile } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';

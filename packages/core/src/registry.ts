@@ -1,4 +1,4 @@
-import { closest, distance } from 'fastest-levenshtein';
+import { distance } from 'fastest-levenshtein';
 import type { ConnectorDefinition, ConnectorKind } from './connector.ts';
 import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
 import { type CheckOptions, componentIssues } from './internal/component-check.ts';
@@ -43,18 +43,24 @@ export class Registry {
     const misplaced = other ? ` "${name}" is a ${other.kind}, not a ${kind}.` : '';
     throw new SluiceError(
       ErrorCode.UNKNOWN_CONNECTOR,
-      `${prefix}unknown ${kind} "${name}".${misplaced} Did you mean ${near.map((n) => `"${n}"`).join(' or ')}? ` +
+      `${prefix}unknown ${kind} "${name}".${misplaced}${didYouMean(near)} ` +
         `Known ${kind}s: ${names.join(', ')}. Run \`sluice connectors\` to list them.`,
       { issues: [{ path: where, message: `unknown ${kind} "${name}"` }] },
     );
   }
 
-  /** The known names closest to `name` (edit distance ≤ 2, else the single closest). */
+  /**
+   * Known names close enough to `name` to be what was meant, closest first; none when nothing is
+   * (a suggestion of an unrelated name, `csv` for `mysql`, misleads more than it helps).
+   */
   suggest(name: string, kind?: ConnectorKind): string[] {
     const names = [...new Set(this.list(kind).map((d) => d.name))];
-    const near = names.filter((n) => distance(n, name) <= 2);
-    if (near.length === 0 && names.length > 0) near.push(closest(name, names));
-    return near;
+    const wanted = name.toLowerCase();
+    return names
+      .map((n) => ({ n, d: distance(n.toLowerCase(), wanted) }))
+      .filter(({ n, d }) => d <= maxTypos(n, wanted))
+      .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+      .map(({ n }) => n);
   }
 
   /**
@@ -75,4 +81,18 @@ export class Registry {
     if (issues.length > 0) throw new ConfigError(`invalid config for ${def.kind} "${def.name}"`, issues);
     return copy as C;
   }
+}
+
+/**
+ * Edits that still make a typo: a third of the longer name, at least one. Short names allow one
+ * (`csvv`, `jsn`), longer ones more (`ndjosn`, `postgress`, `keep-evn`); `mysql` is 4 edits from
+ * `csv` and 5 from `ndjson`, so it matches nothing. Case is ignored (`CSV` is `csv`).
+ */
+function maxTypos(a: string, b: string): number {
+  return Math.max(1, Math.floor(Math.max(a.length, b.length) / 3));
+}
+
+/** ` Did you mean "a" or "b"?`, or nothing when there is nothing to suggest. */
+export function didYouMean(names: string[]): string {
+  return names.length === 0 ? '' : ` Did you mean ${names.map((n) => `"${n}"`).join(' or ')}?`;
 }

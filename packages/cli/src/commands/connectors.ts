@@ -1,4 +1,4 @@
-import type { ConnectorDefinition } from '@sluice/core';
+import { type ConnectorDefinition, didYouMean } from '@sluice/core';
 import pc from 'picocolors';
 import { userSchema } from '../connector-docs.ts';
 import { createRegistry } from '../registry.ts';
@@ -22,10 +22,9 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   }
   const found = registry.find(name);
   if (found.length === 0) {
-    const near = registry.suggest(name).map((n) => `"${n}"`);
     printError(
       new Error(
-        `unknown connector "${name}". Did you mean ${near.join(' or ')}? Run \`sluice connectors\` for the list.`,
+        `unknown connector "${name}".${didYouMean(registry.suggest(name))} Run \`sluice connectors\` for the list.`,
       ),
     );
     return 2;
