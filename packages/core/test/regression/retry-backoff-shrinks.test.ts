@@ -2,9 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { type RunEvent, runPipeline } from '../../src/index.ts';
 import { stepBackoff } from '../../src/internal/backoff.ts';
-import { testRegistry } from '../helpers/connectors.ts';
+import { runWithEvents } from '../helpers/connectors.ts';
 
 // Retries waited 1315 ms, then 101 ms: cockatiel's default (decorrelated jitter) can follow a long
 // wait with a short one. Retry n now waits in [cap(n)/2, cap(n)) with cap(n) = min(max, initial·2^n)
@@ -42,12 +41,7 @@ it('logs the attempt number and the attempts in all, with waits that grow', asyn
     ],
     retry: { attempts: 6, backoff: { initial: '4ms', max: '1s' } },
   };
-  const events: RunEvent[] = [];
-  const report = await runPipeline(spec, {
-    registry: testRegistry(),
-    stateDir: dir,
-    onEvent: (e) => events.push(e),
-  });
+  const { report, events } = await runWithEvents(spec, dir);
   expect(report.steps[0]!.attempts).toBe(6);
   const lines = events.flatMap((e) => (e.type === 'log' && /retrying/.test(e.message) ? [e.message] : []));
   expect(lines).toHaveLength(5);
