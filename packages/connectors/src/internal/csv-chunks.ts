@@ -37,7 +37,9 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
       start: header ? end : from,
       shared: columns,
       batchRows: cfg.batchSize,
-      cut: cutter(new CsvCutter(cfg.quote, cfg.delimiter, header ? 0 : end.offset - from.offset)),
+      cut: cutter(
+        new CsvCutter(cfg.quote, cfg.delimiter, header ? 0 : end.offset - from.offset, cfg.lenientQuotes),
+      ),
       lines: countLines,
       position: (at) => ({ offset: at.offset, line: at.line, columns }) satisfies CsvPosition as Json,
     } satisfies ChunkSplit;

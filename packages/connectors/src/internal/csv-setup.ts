@@ -25,6 +25,7 @@ export function csvParser(
       delimiter: cfg.delimiter,
       quote: cfg.quote,
       skipEmptyLines: cfg.skipEmptyLines,
+      lenientQuotes: cfg.lenientQuotes,
       encoding: cfg.encoding,
       startOffset: start.offset,
       startLine: start.line,
