@@ -57,7 +57,7 @@ export class Registry {
     const names = [...new Set(this.list(kind).map((d) => d.name))];
     const wanted = name.toLowerCase();
     return names
-      .map((n) => ({ n, d: distance(n.toLowerCase(), wanted) }))
+      .map((n) => ({ n, d: typoDistance(n.toLowerCase(), wanted) }))
       .filter(({ n, d }) => d <= maxTypos(n, wanted))
       .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
       .map(({ n }) => n);
@@ -85,7 +85,7 @@ export class Registry {
 
 /**
  * Edits that still make a typo: a third of the longer name, at least one. Short names allow one
- * (`csvv`, `jsn`), longer ones more (`ndjosn`, `postgress`, `keep-evn`); `mysql` is 4 edits from
+ * (`csvv`, `jsn`, `cvs`), longer ones more (`postgress`, `keep-evn`); `mysql` is 4 edits from
  * `csv` and 5 from `ndjson`, so it matches nothing. Case is ignored (`CSV` is `csv`).
  */
 function maxTypos(a: string, b: string): number {
@@ -95,4 +95,13 @@ function maxTypos(a: string, b: string): number {
 /** ` Did you mean "a" or "b"?`, or nothing when there is nothing to suggest. */
 export function didYouMean(names: string[]): string {
   return names.length === 0 ? '' : ` Did you mean ${names.map((n) => `"${n}"`).join(' or ')}?`;
+}
+
+/** Edit distance with two neighbouring letters swapped (`cvs`, `ndjosn`) counted as one edit. */
+function typoDistance(a: string, b: string): number {
+  const d = distance(a, b);
+  if (d !== 2 || a.length !== b.length) return d;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2) ? 1 : d;
 }

@@ -18,6 +18,9 @@ it('suggests a connector only when its name is close to the one given', () => {
   expect(registry.suggest('mysql', 'sink')).toEqual([]);
   expect(registry.suggest('pg', 'sink')).toEqual([]);
   expect(registry.suggest('csvv', 'sink')).toEqual(['csv']);
+  // Two letters swapped count as one typo.
+  expect(registry.suggest('cvs', 'sink')).toEqual(['csv']);
+  expect(registry.suggest('s3', 'sink')).toEqual([]);
   expect(registry.suggest('CSV', 'sink')).toEqual(['csv']);
   expect(registry.suggest('jsn', 'sink')).toEqual(['json']);
   expect(registry.suggest('ndjosn', 'sink')).toEqual(['ndjson']);
