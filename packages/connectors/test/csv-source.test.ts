@@ -194,6 +194,14 @@ describe('csv source', () => {
     ]);
   });
 
+  it('stops on a header it cannot read rather than take the next line as the header', async () => {
+    const path = await file('id,"na"me,n\n1,a,2\n');
+    await expect(read({ path })).rejects.toThrow(
+      /the header \(line 1\) cannot be read: field 2 has text after its closing quote/,
+    );
+    expect(plain((await read({ path, header: false })).rows)).toEqual([{ col1: '1', col2: 'a', col3: '2' }]);
+  });
+
   it('casts typed columns, reads empty unquoted values as null and quarantines failed casts', async () => {
     const path = await file(
       'id,amount,ok,day,at,label\n' +
