@@ -92,11 +92,11 @@ const withPlatform = (c: Command) =>
   c
     .option(
       '--data-dir <dir>',
-      'embedded database, logs and job workspaces (default .sluice, or SLUICE_DATA_DIR)',
+      'embedded database, logs and job workspaces (default .sluice/platform, or SLUICE_DATA_DIR)',
     )
     .option(
       '--database-url <url>',
-      'a PostgreSQL server (15+) instead of the embedded database (or DATABASE_URL)',
+      'a PostgreSQL server (15+) instead of the embedded database (or SLUICE_DATABASE_URL)',
     )
     .option(
       '--files-dir <dir>',
@@ -152,8 +152,8 @@ withPlatform(
 
 const dbOptions = (c: Command) =>
   c
-    .option('--data-dir <dir>', 'the embedded database (default .sluice, or SLUICE_DATA_DIR)')
-    .option('--database-url <url>', 'a PostgreSQL server (or DATABASE_URL)');
+    .option('--data-dir <dir>', 'the embedded database (default .sluice/platform, or SLUICE_DATA_DIR)')
+    .option('--database-url <url>', 'a PostgreSQL server (or SLUICE_DATABASE_URL)');
 
 dbOptions(
   program
@@ -201,8 +201,8 @@ dbOptions(
 program
   .command('migrate')
   .description('Apply the database migrations (serve and worker apply them on start too).')
-  .option('--data-dir <dir>', 'the embedded database (default .sluice)')
-  .option('--database-url <url>', 'a PostgreSQL server (or DATABASE_URL)')
+  .option('--data-dir <dir>', 'the embedded database (default .sluice/platform, or SLUICE_DATA_DIR)')
+  .option('--database-url <url>', 'a PostgreSQL server (or SLUICE_DATABASE_URL)')
   .action(async (opts) => {
     process.exitCode = await (await platform()).migrateCommand(opts);
   });

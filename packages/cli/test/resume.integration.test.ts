@@ -27,7 +27,7 @@ async function writeCsv(path: string): Promise<void> {
 
 async function committedSeq(): Promise<number> {
   try {
-    const r = await client.query(`SELECT max(seq)::int AS seq FROM ${schema}.sluice_checkpoints`);
+    const r = await client.query(`SELECT max(seq)::int AS seq FROM ${schema}.checkpoints`);
     return (r.rows[0]?.seq as number | null) ?? 0;
   } catch {
     return 0;
@@ -52,7 +52,7 @@ flow:
   - transform: map
     with: { set: { cents: "amount * 100" } }
   - sink: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, table: loaded, createTable: true }
+    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, checkpointSchema: ${schema}, table: loaded, createTable: true }
 `,
     );
   });

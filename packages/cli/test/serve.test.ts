@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
@@ -56,6 +56,18 @@ it('serves on the embedded database with the examples, refuses a second process,
   ).json()) as { total: number };
   expect(list.total).toBe(2);
 
+  // Issue 14: a port in use says how to choose another.
+  const taken = await sluice([
+    'serve',
+    '--data-dir',
+    mkdtempSync(join(tmpdir(), 'sluice-serve-')),
+    '--port',
+    String(port),
+  ]);
+  expect(taken.code).toBe(1);
+  expect(taken.stderr).toContain(`port ${port} on 127.0.0.1 is already in use by another program`);
+  expect(taken.stderr).toContain(`npm start -- --port ${port + 1}`);
+
   const second = await sluice(['serve', '--data-dir', dataDir, '--port', String(port + 1)]);
   expect(second.code).toBe(1);
   expect(second.stderr).toMatch(
@@ -76,4 +88,26 @@ it('serves on the embedded database with the examples, refuses a second process,
   const code = await new Promise((r) => child.once('exit', r));
   expect(code).toBe(0);
   expect(existsSync(join(dataDir, 'sluice.lock'))).toBe(false);
+}, 60_000);
+
+// Issue 14: the platform kept its database in ./.sluice, beside `sluice run`'s state, and read
+// DATABASE_URL, the name pipelines use for their own sinks.
+it('keeps the embedded database in .sluice/platform and leaves DATABASE_URL to pipelines', async () => {
+  const cwd = mkdtempSync(join(tmpdir(), 'sluice-cwd-'));
+  const nowhere = { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/warehouse' };
+  const fresh = await sluice(['migrate'], { cwd, env: nowhere });
+  expect(fresh.code, fresh.stderr).toBe(0);
+  expect(existsSync(join(cwd, '.sluice', 'platform', 'db'))).toBe(true);
+
+  const refused = await sluice(['migrate'], { cwd, env: { SLUICE_DATABASE_URL: nowhere.DATABASE_URL } });
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toMatch(/127\.0\.0\.1:1/);
+
+  // A data directory made by an earlier version stays where it is.
+  const old = mkdtempSync(join(tmpdir(), 'sluice-cwd-'));
+  mkdirSync(join(old, '.sluice', 'db'), { recursive: true });
+  const legacy = await sluice(['migrate'], { cwd: old });
+  expect(legacy.code, legacy.stderr).toBe(0);
+  expect(existsSync(join(old, '.sluice', 'platform'))).toBe(false);
+  expect(existsSync(join(old, '.sluice', 'db', 'PG_VERSION'))).toBe(true);
 }, 60_000);

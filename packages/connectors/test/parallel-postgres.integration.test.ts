@@ -58,6 +58,13 @@ describe('a flow into PostgreSQL in worker threads', { timeout: 120_000 }, () =>
     const want = await rows('serial');
     expect(want.length).toBeGreaterThan(1000);
     expect(await rows('threads')).toEqual(want);
+    // Issue 14: checkpoints live in Sluice's own schema, not the target's, and go once the run succeeded.
+    const left = await db.admin.query('SELECT key FROM sluice.checkpoints WHERE key LIKE $1', [
+      `%${db.schema}.%`,
+    ]);
+    expect(left.rows).toEqual([]);
+    const stray = await db.admin.query(`SELECT to_regclass('${db.schema}.sluice_checkpoints') AS t`);
+    expect(stray.rows[0].t).toBeNull();
   });
 
   it('resumes from its checkpoint in the table after a cancel, with no row twice or missing', async () => {

@@ -53,7 +53,15 @@ async function readAll(ctx: SourceContext<SourceConfig>) {
 
 function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = [], merged = { rows: 0 }) {
   const ctx: SinkContext<SinkConfig> = {
-    config: { url: URL, table: 'out', schema, mode: 'append', createTable: false, ...config },
+    config: {
+      url: URL,
+      table: 'out',
+      schema,
+      checkpointSchema: schema,
+      mode: 'append',
+      createTable: false,
+      ...config,
+    },
     signal: new AbortController().signal,
     stepId: 'load',
     componentId: 'load.1:postgres',
@@ -242,7 +250,7 @@ describe('postgres sink', () => {
     expect(await w.close()).toEqual({ rowsWritten: 5, location: `${schema}.out` });
     expect(await rowsOf(`SELECT id::int, name FROM ${schema}.out ORDER BY id`)).toEqual(people(0, 5));
     // The last checkpoint stays, so a crash after close resumes by closing, not by writing again.
-    expect(await rowsOf(`SELECT seq::int FROM ${schema}.sluice_checkpoints`)).toEqual([{ seq: 1 }]);
+    expect(await rowsOf(`SELECT seq::int FROM ${schema}.checkpoints`)).toEqual([{ seq: 1 }]);
   });
 
   it('escapes special characters and encodes every value type', async () => {
@@ -414,12 +422,16 @@ describe('postgres sink', () => {
 
     const again = await postgresSink.open(sinkCtx({}));
     expect(await again.recover!()).toBe(1);
-    expect(await rowsOf(`SELECT seq::int, position FROM ${schema}.sluice_checkpoints`)).toEqual([
+    expect(await rowsOf(`SELECT seq::int, position FROM ${schema}.checkpoints`)).toEqual([
       { seq: 1, position: { rows: 10 } },
     ]);
     await again.start({ seq: 1 });
     await again.write(people(10, 20));
     expect((await again.close()).rowsWritten).toBe(10);
+    // The final checkpoint stays until the run says the step succeeded, then goes.
+    expect(await rowsOf(`SELECT seq::int FROM ${schema}.checkpoints`)).toHaveLength(1);
+    await again.forget!();
+    expect(await rowsOf(`SELECT * FROM ${schema}.checkpoints`)).toEqual([]);
     const ids = (await rowsOf(`SELECT id::int FROM ${schema}.out ORDER BY id`)).map((r) => r.id);
     expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
@@ -431,10 +443,10 @@ describe('postgres sink', () => {
     await first.abort(new Error('crash'));
     const fresh = await openWriter({ mode: 'truncate' });
     // Dropped at once: a crash before this run's first commit must not resume from the old one.
-    expect(await rowsOf(`SELECT * FROM ${schema}.sluice_checkpoints`)).toEqual([]);
+    expect(await rowsOf(`SELECT * FROM ${schema}.checkpoints`)).toEqual([]);
     await fresh.write(people(5, 6));
     await fresh.close();
-    expect(await rowsOf(`SELECT * FROM ${schema}.sluice_checkpoints`)).toEqual([]);
+    expect(await rowsOf(`SELECT * FROM ${schema}.checkpoints`)).toEqual([]);
     expect(await rowsOf(`SELECT id::int FROM ${schema}.out`)).toEqual([{ id: 5 }]);
   });
 

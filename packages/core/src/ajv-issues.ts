@@ -276,6 +276,8 @@ function describe(e: Entry): string {
       return `must be ${show(p.allowedValue)}`;
     case 'type':
       return `must be ${typeNames(p.type).join(' or ')}`;
+    case 'uniqueItems':
+      return `must not list an item twice ([${String(p.j)}] and [${String(p.i)}] are the same)`;
     default:
       return e.message ?? e.keyword;
   }

@@ -271,6 +271,12 @@ export interface SinkWriter {
   /** Releases resources after a failure, leaving committed data and checkpoints for resume. */
   abort(error: unknown): Promise<void>;
   /**
+   * Transactional sinks: drops the checkpoint the destination keeps for this run. Called after
+   * `close`, once the run has recorded the step's success, so no resume can need it; a crash
+   * before then leaves it, and the next fresh run of the same key clears it.
+   */
+  forget?(): Promise<void>;
+  /**
    * Sinks with a `rowEncoder`: the state the encoder needs (the columns), once it is fixed, and
    * undefined until then (a CSV sink learns its columns from the first row it is written). May be
    * called any time after `start`.

@@ -84,10 +84,26 @@ export class FatalError extends SluiceError {
   }
 }
 
+/**
+ * The most problems one error lists. Past it a document is not a draft with mistakes but noise
+ * (200,000 unknown `needs` gave a 22 MB answer); the rest are counted in a last issue.
+ */
+export const MAX_ISSUES = 100;
+
+function capped(issues: Issue[]): Issue[] {
+  if (issues.length <= MAX_ISSUES) return issues;
+  const more = issues.length - MAX_ISSUES;
+  return [
+    ...issues.slice(0, MAX_ISSUES),
+    { path: issues[MAX_ISSUES]!.path, message: `and ${more} more problems, not listed (fix these first)` },
+  ];
+}
+
 /** A configuration or spec that fails validation; `issues` lists every problem with its path. */
 export class ConfigError extends SluiceError {
   constructor(message: string, issues: Issue[], code: ErrorCode = ErrorCode.CONFIG) {
-    super(code, formatIssues(message, issues), { issues });
+    const listed = capped(issues);
+    super(code, formatIssues(message, listed), { issues: listed });
     this.name = 'ConfigError';
   }
 }

@@ -1,5 +1,6 @@
 import { Environment } from '@marcbachmann/cel-js';
 import type { Row } from './connector.ts';
+import { nestingDepthIssue } from './depth.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import { compileFast, MISS } from './internal/cel-fast.ts';
 import { registerMatches, renameInError, useRe2 } from './internal/cel-matches.ts';
@@ -53,16 +54,39 @@ export interface Expression {
   evaluate(row: Row): unknown;
 }
 
-/** Why `source` is not a valid CEL expression, or null: checks configs before anything runs. */
-export function celProblem(source: string): string | null {
+/**
+ * How deeply an expression may nest its operators. A sum of 250 terms is 250 levels; evaluating
+ * and walking the tree recurse once per level, and ~3,000 levels overflowed the stack.
+ */
+export const MAX_EXPRESSION_DEPTH = 250;
+
+/** Parses `source`, or says why it is not a valid CEL expression Sluice can run. */
+function parse(source: string): { fn: Compiled } | { problem: string } {
+  const quoted = JSON.stringify(source.length > 200 ? `${source.slice(0, 200)}…` : source);
   let fn: Compiled;
   try {
     fn = env.parse(source) as Compiled;
   } catch (err) {
-    return `invalid CEL expression ${JSON.stringify(source)}: ${firstLine(err)}`;
+    const reason =
+      err instanceof RangeError ? `nested deeper than ${MAX_EXPRESSION_DEPTH} levels` : firstLine(err);
+    return { problem: `invalid CEL expression ${quoted}: ${reason}` };
+  }
+  // Each operator level is an op node and its args array in the tree.
+  if (nestingDepthIssue(fn.ast, 2 * MAX_EXPRESSION_DEPTH + 2)) {
+    return {
+      problem:
+        `CEL expression ${quoted} is nested deeper than ${MAX_EXPRESSION_DEPTH} levels: split it into ` +
+        'several map steps',
+    };
   }
   const pattern = useRe2(fn.ast);
-  return pattern === null ? null : `CEL expression ${JSON.stringify(source)}: ${pattern}`;
+  return pattern === null ? { fn } : { problem: `CEL expression ${quoted}: ${pattern}` };
+}
+
+/** Why `source` is not a valid CEL expression, or null: checks configs before anything runs. */
+export function celProblem(source: string): string | null {
+  const parsed = parse(source);
+  return 'problem' in parsed ? parsed.problem : null;
 }
 
 /**
@@ -76,29 +100,13 @@ export function compileExpression(
   /** Off only in tests that compare the fast path with cel-js. @defaultValue true */
   fastPath = true,
 ): Expression {
-  let fn: Compiled;
-  try {
-    fn = env.parse(source) as Compiled;
-  } catch (err) {
-    throw new SluiceError(
-      ErrorCode.EXPRESSION,
-      `${where}: invalid CEL expression ${JSON.stringify(source)}: ${firstLine(err)}`,
-      {
-        issues: [{ path: where, message: firstLine(err) }],
-        cause: err,
-      },
-    );
+  const parsed = parse(source);
+  if ('problem' in parsed) {
+    throw new SluiceError(ErrorCode.EXPRESSION, `${where}: ${parsed.problem}`, {
+      issues: [{ path: where, message: parsed.problem }],
+    });
   }
-  const pattern = useRe2(fn.ast);
-  if (pattern !== null) {
-    throw new SluiceError(
-      ErrorCode.EXPRESSION,
-      `${where}: CEL expression ${JSON.stringify(source)}: ${pattern}`,
-      {
-        issues: [{ path: where, message: pattern }],
-      },
-    );
-  }
+  const fn = parsed.fn;
   // The RE2 method's name must not reach a user: see renameInError.
   const evaluate = source.includes('matches') ? withMatchesName(fn) : fn;
   const names = [...freeIdentifiers(fn.ast)].filter((n) => n !== 'row' && n !== 'params');

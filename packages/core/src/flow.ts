@@ -42,6 +42,8 @@ export interface FlowResult {
   components: ComponentStats[];
   resumedFromRow: number | undefined;
   quarantineFile: string;
+  /** Drops the sinks' destination checkpoints; the caller calls it once the step's success is recorded. */
+  forget(): Promise<void>;
 }
 
 /**
@@ -250,7 +252,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       m.rowsOut = ackedBefore[i]! + result.rowsWritten;
       if (result.location !== undefined) m.location = result.location;
     }
-    writers.length = 0;
+    const closed = writers.splice(0);
     await quarantine.close();
     await writeJsonAtomic(statePath, state);
     // The checkpoint stays until the run records the step's success (run.ts removes it then): a
@@ -262,6 +264,9 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       components: meters.map((m) => m.stats()),
       resumedFromRow: from ? from.stats[0]?.rowsIn : undefined,
       quarantineFile: quarantine.path,
+      forget: async () => {
+        for (const w of closed) await w.forget?.();
+      },
     };
   } catch (err) {
     env.onFailure?.(meters.map((m) => m.stats()));

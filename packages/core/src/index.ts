@@ -42,7 +42,15 @@ export {
 /** The first place a parsed value nests deeper than a limit (iterative: safe on hostile input). */
 export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';
-export { ConfigError, ErrorCode, FatalError, RetryableError, SluiceError, toSluiceError } from './errors.ts';
+export {
+  ConfigError,
+  ErrorCode,
+  FatalError,
+  MAX_ISSUES,
+  RetryableError,
+  SluiceError,
+  toSluiceError,
+} from './errors.ts';
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { emptyStep, scheduleDag } from './internal/dag.ts';

@@ -128,6 +128,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   };
 
   const partial = new Map<string, ComponentStats[]>();
+  const forgets = new Map<string, () => Promise<void>>();
   const runStep = async (step: PlannedStep): Promise<StepReport> => {
     const done = previous?.steps[step.id];
     if (done?.status === 'success') return done;
@@ -193,6 +194,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       onFailure: (cs) => partial.set(step.id, cs),
       parallel,
     });
+    forgets.set(step.id, result.forget);
     const cs = result.components;
     const fanOut = step.transforms.some((t) => t.def.fanOut === true);
     const integrity = reconcile(cs, fanOut);
@@ -242,8 +244,18 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     const r = await runStep(step);
     state.steps[step.id] = r;
     await save();
-    if (r.status === 'success')
+    if (r.status === 'success') {
       await rm(join(stateDir, 'steps', step.id, 'checkpoint.json'), { force: true });
+      // Only now, with the success on disk, may the destinations drop their checkpoints.
+      await forgets
+        .get(step.id)?.()
+        .catch((err: unknown) =>
+          logger(step.id, step.id).warn(
+            `could not remove a checkpoint at a destination: ${toSluiceError(err).message}`,
+          ),
+        );
+    }
+    forgets.delete(step.id);
     emit({
       type: 'step',
       stepId: step.id,

@@ -59,7 +59,7 @@ export const RetrySpec = Type.Object(
 
 const StepOptions = {
   needs: Type.Optional(
-    Type.Array(Type.String(), { description: 'Steps that must succeed before this one.' }),
+    Type.Array(Type.String(), { uniqueItems: true, description: 'Steps that must succeed before this one.' }),
   ),
   retry: Type.Optional(RetrySpec),
   timeout: Type.Optional(Duration),
@@ -166,9 +166,12 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;
-  steps.forEach((step, i) => issues.push(...checkStep(step, shortForm ? '' : `steps[${i}]`)));
-  issues.push(...checkGraph(steps, shortForm));
-  if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues, ErrorCode.SPEC);
+  // concat, not push(...): a spread of 100,000 issues overflows the stack.
+  const all = issues.concat(
+    ...steps.map((step, i) => checkStep(step, shortForm ? '' : `steps[${i}]`)),
+    checkGraph(steps, shortForm),
+  );
+  if (all.length > 0) throw new ConfigError('invalid pipeline spec', all, ErrorCode.SPEC);
   return spec;
 }
 

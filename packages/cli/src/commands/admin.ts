@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import { ErrorCode, FatalError } from '@sluice/core';
 import {
   createUser,
@@ -15,21 +14,14 @@ import {
   updateUser,
 } from '@sluice/server';
 import pc from 'picocolors';
+import { type DbFlags, databaseOptions, dataDir as dataDirOf } from '../platform-location.ts';
 import { printError } from '../render/errors.ts';
-
-export interface DbFlags {
-  dataDir?: string;
-  databaseUrl?: string;
-}
-
-const dataDirOf = (f: DbFlags) => resolve(f.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice');
 
 async function withDatabase<T>(
   f: DbFlags,
   use: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>,
 ) {
-  const url = f.databaseUrl ?? process.env.DATABASE_URL;
-  const database = await openDatabase(url ? { url } : { dataDir: dataDirOf(f) });
+  const database = await openDatabase(databaseOptions(f));
   try {
     await migrate(database);
     return await use(database);

@@ -1,6 +1,6 @@
-import { resolve } from 'node:path';
 import { createLogger, findUi, openPlatform, readiness } from '@sluice/server';
 import pc from 'picocolors';
+import { databaseUrl, dataDir as dataDirOf } from '../platform-location.ts';
 import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 
@@ -45,8 +45,8 @@ export async function doctorCommand(f: {
 }): Promise<number> {
   try {
     if (f.url) return await remote(f.url);
-    const url = f.databaseUrl ?? process.env.DATABASE_URL;
-    const dataDir = resolve(f.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice');
+    const url = databaseUrl(f);
+    const dataDir = dataDirOf(f);
     let p: Awaited<ReturnType<typeof openPlatform>>;
     try {
       p = await openPlatform({

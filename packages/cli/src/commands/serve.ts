@@ -11,6 +11,7 @@ import {
   startWorkerProcess,
 } from '@sluice/server';
 import pc from 'picocolors';
+import { databaseOptions, databaseUrl, dataDir } from '../platform-location.ts';
 import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 
@@ -33,10 +34,16 @@ function exposedEnv(f: PlatformFlags): string[] {
     .filter(Boolean);
 }
 
+const note = (message: string) => process.stderr.write(`${pc.yellow('note:')} ${message}\n`);
+
 function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
-  const url = f.databaseUrl ?? process.env.DATABASE_URL;
+  const url = databaseUrl(f);
+  if (!url && process.env.DATABASE_URL)
+    note(
+      'DATABASE_URL is set but the platform does not use it (it is left for pipelines); set SLUICE_DATABASE_URL for the platform',
+    );
   return {
-    dataDir: resolve(f.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice'),
+    dataDir: dataDir(f, note),
     ...(url ? { databaseUrl: url } : {}),
     filesDir: resolve(f.filesDir ?? process.cwd()),
     pipelineEnv: exposedEnv(f),
@@ -89,6 +96,17 @@ function firstLogin(admin: { username: string; password: string | null } | null)
     : `  first start: user ${pc.bold(admin.username)} created with the password in SLUICE_ADMIN_PASSWORD\n`;
 }
 
+/** A port another program holds, said with the three ways to choose another. */
+function portInUse(err: unknown, host: string, port: number): FatalError | undefined {
+  if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') return undefined;
+  const next = port + 1;
+  return new FatalError(
+    `port ${port} on ${host} is already in use by another program; choose another port: ` +
+      `sluice serve --port ${next}, PORT=${next}, or npm start -- --port ${next}`,
+    { code: ErrorCode.CONFIG, cause: err },
+  );
+}
+
 /** `sluice serve`: API, scheduler and a worker in one process. */
 export async function serveCommand(
   flags: PlatformFlags & {
@@ -110,16 +128,20 @@ export async function serveCommand(
         code: ErrorCode.CONFIG,
       });
     const opts = platformOptions(flags);
+    const port = flags.port ?? Number(process.env.PORT ?? 8080);
+    const host = flags.host ?? '127.0.0.1';
     const server = await startServer({
       ...opts,
-      port: flags.port ?? Number(process.env.PORT ?? 8080),
-      host: flags.host ?? '127.0.0.1',
+      port,
+      host,
       ...(flags.worker === false ? { worker: false } : {}),
       ...(flags.scheduler === false ? { scheduler: false } : {}),
       ...(flags.tlsCert && flags.tlsKey ? { tls: { certFile: flags.tlsCert, keyFile: flags.tlsKey } } : {}),
       ...(flags.behindProxy || process.env.SLUICE_BEHIND_PROXY === '1' ? { behindProxy: true } : {}),
       ...(flags.corsOrigin?.length ? { corsOrigins: flags.corsOrigin } : {}),
       ...(flags.rateLimit ? { rateLimit: flags.rateLimit } : {}),
+    }).catch((err) => {
+      throw portInUse(err, host, port) ?? err;
     });
     const seeded = await seedExamples(
       server,
@@ -157,10 +179,7 @@ export async function workerCommand(flags: PlatformFlags): Promise<number> {
 /** `sluice migrate`: applies the database migrations (serve and worker also do on start). */
 export async function migrateCommand(flags: PlatformFlags): Promise<number> {
   try {
-    const url = flags.databaseUrl ?? process.env.DATABASE_URL;
-    const database = await openDatabase(
-      url ? { url } : { dataDir: resolve(flags.dataDir ?? process.env.SLUICE_DATA_DIR ?? '.sluice') },
-    );
+    const database = await openDatabase(databaseOptions(flags));
     try {
       await migrate(database);
     } finally {

@@ -93,7 +93,7 @@ export function createTableSql(
   return `CREATE TABLE IF NOT EXISTS ${qualifiedName} (${defs.join(', ')})`;
 }
 
-export const CHECKPOINT_TABLE = 'sluice_checkpoints';
+export const CHECKPOINT_TABLE = 'checkpoints';
 
 export function checkpointTableSql(qualifiedName: string): string {
   return `CREATE TABLE IF NOT EXISTS ${qualifiedName} (

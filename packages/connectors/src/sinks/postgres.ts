@@ -39,6 +39,13 @@ const Config = Type.Object(
       description: 'Target table name (taken literally: no schema prefix).',
     }),
     schema: Type.String({ minLength: 1, default: 'public', description: 'Schema of the target table.' }),
+    checkpointSchema: Type.String({
+      minLength: 1,
+      default: 'sluice',
+      description:
+        "Schema of Sluice's own where the sink keeps its checkpoints (table checkpoints, created with the " +
+        'schema when missing; one row per running step and sink, removed when the run succeeds).',
+    }),
     // An enum, not a union of literals: a wrong value then reads "must be one of ...".
     mode: Type.Unsafe<'append' | 'truncate' | 'upsert'>({
       type: 'string',
@@ -101,6 +108,8 @@ class PostgresWriter implements SinkWriter {
   readonly #where: string;
   readonly #target: string;
   readonly #checkpoints: string;
+  /** The run's key and the target: runs of one name loading different tables keep apart. */
+  readonly #key: string;
   #columns: string[] | undefined;
   #arrayColumns: boolean[] = [];
   #existing: TableColumn[] | undefined;
@@ -117,7 +126,8 @@ class PostgresWriter implements SinkWriter {
     this.#conn = conn;
     this.#where = ctx.componentId;
     this.#target = qualified(ctx.config.schema, ctx.config.table);
-    this.#checkpoints = qualified(ctx.config.schema, CHECKPOINT_TABLE);
+    this.#checkpoints = qualified(ctx.config.checkpointSchema, CHECKPOINT_TABLE);
+    this.#key = `${ctx.checkpointKey} → ${ctx.config.schema}.${ctx.config.table}`;
     ctx.signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -143,6 +153,9 @@ class PostgresWriter implements SinkWriter {
   async #ensureCheckpointTable(): Promise<void> {
     if (this.#checkpointTableReady) return;
     try {
+      await this.#conn.client.query(
+        `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#ctx.config.checkpointSchema)}`,
+      );
       await this.#conn.client.query(checkpointTableSql(this.#checkpoints));
     } catch (err) {
       // Two sinks creating it at once: one wins, the other sees the name taken; both may go on.
@@ -152,7 +165,8 @@ class PostgresWriter implements SinkWriter {
           err,
           this.#where,
           this.#conn.target,
-          `create ${this.#ctx.config.schema}.${CHECKPOINT_TABLE}`,
+          `create ${this.#ctx.config.checkpointSchema}.${CHECKPOINT_TABLE} (set checkpointSchema to a schema ` +
+            'this user may create tables in)',
         );
       }
     }
@@ -161,9 +175,7 @@ class PostgresWriter implements SinkWriter {
 
   async recover(): Promise<number | undefined> {
     await this.#ensureCheckpointTable();
-    const res = await this.#query(`SELECT seq FROM ${this.#checkpoints} WHERE key = $1`, [
-      this.#ctx.checkpointKey,
-    ]);
+    const res = await this.#query(`SELECT seq FROM ${this.#checkpoints} WHERE key = $1`, [this.#key]);
     return res.rows[0]?.seq as number | undefined;
   }
 
@@ -191,7 +203,7 @@ class PostgresWriter implements SinkWriter {
     // A fresh run drops the old checkpoint at once, in its own transaction: left pending until the
     // first commit, it could be taken by a resume after a crash for this run's own first checkpoint.
     if (resume === undefined) {
-      await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#ctx.checkpointKey]);
+      await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#key]);
     }
     await this.#query('BEGIN');
     this.#inTransaction = true;
@@ -336,7 +348,7 @@ class PostgresWriter implements SinkWriter {
     await this.#query(
       `INSERT INTO ${this.#checkpoints} (key, seq, position, updated_at) VALUES ($1, $2, $3::jsonb, now())
        ON CONFLICT (key) DO UPDATE SET seq = EXCLUDED.seq, position = EXCLUDED.position, updated_at = now()`,
-      [this.#ctx.checkpointKey, checkpoint.seq, JSON.stringify(checkpoint.position)],
+      [this.#key, checkpoint.seq, JSON.stringify(checkpoint.position)],
       'save the checkpoint',
     );
     await this.#commitTransaction();
@@ -348,11 +360,23 @@ class PostgresWriter implements SinkWriter {
   async close(): Promise<SinkResult> {
     await this.flush();
     // The checkpoint row stays: the runner's final checkpoint is in it, which tells a resume after
-    // a crash right here that every row is already in (a fresh run's start deletes it).
+    // a crash right here that every row is already in. `forget` deletes it once the run recorded
+    // the step's success (and a fresh run's start deletes it).
     await this.#commitTransaction();
     this.#ctx.signal.removeEventListener('abort', this.#onAbort);
     await this.#conn.client.end().catch(() => undefined);
     return { rowsWritten: this.#committed, location: this.#location };
+  }
+
+  async forget(): Promise<void> {
+    const conn = await connect(this.#ctx.config.url, { where: this.#where, onError: () => undefined });
+    try {
+      await conn.client.query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#key]);
+    } catch (err) {
+      throw pgError(err, this.#where, conn.target, "remove the run's checkpoint");
+    } finally {
+      await conn.client.end().catch(() => undefined);
+    }
   }
 
   async abort(error: unknown): Promise<void> {
@@ -417,6 +441,7 @@ export const postgresSink = defineSink({
     url: 'postgres://etl@localhost:5432/warehouse',
     table: 'orders',
     schema: 'public',
+    checkpointSchema: 'sluice',
     mode: 'upsert',
     key: ['order_id'],
     createTable: false,

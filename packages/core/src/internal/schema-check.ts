@@ -24,6 +24,8 @@ export function schemaProblems(ajv: Ajv, schema: unknown): PointerProblem[] {
     ];
   const meta = metaValidator(ajv);
   if (!meta(schema)) return ajvProblems(explainPatterns(meta.errors ?? [], schema));
+  const formats = unknownFormats(ajv, schema);
+  if (formats.length > 0) return formats;
   try {
     ajv.compile(schema);
     return [];
@@ -120,4 +122,25 @@ function refPointer(schema: object, missing: string): { pointer: string; ref: st
     }
   }
   return suffix;
+}
+
+// Keywords whose values are data, not schemas: a `format` key inside them is not a format.
+const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples']);
+
+/**
+ * `format` values Ajv does not know. Ajv ignores them (and warns on stderr), so a typo such as
+ * `format: emial` would check nothing; they are problems at their pointer instead.
+ */
+function unknownFormats(ajv: Ajv, schema: object, pointer = ''): PointerProblem[] {
+  const problems: PointerProblem[] = [];
+  for (const [key, value] of Object.entries(schema)) {
+    const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+    if (key === 'format' && typeof value === 'string' && !(value in ajv.formats)) {
+      const known = Object.keys(ajv.formats).filter((f) => f !== 'regex');
+      problems.push({ pointer: at, message: `unknown format "${value}": use one of ${known.join(', ')}` });
+    } else if (typeof value === 'object' && value !== null && !DATA_KEYWORDS.has(key)) {
+      problems.push(...unknownFormats(ajv, value, at));
+    }
+  }
+  return problems;
 }

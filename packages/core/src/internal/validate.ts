@@ -13,7 +13,9 @@ const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).de
 
 /** Patterns in every schema, the user's included, run on RE2: see regex.ts. */
 function newAjv(options: Options): Ajv {
-  const instance = addFormats(new Ajv({ ...options, strict: false, code: { regExp: ajvRegExp } }));
+  const instance = addFormats(
+    new Ajv({ ...options, strict: false, logger: false, code: { regExp: ajvRegExp } }),
+  );
   // `format: regex` (which the meta-schema puts on `pattern`) means "RE2 can run it".
   instance.addFormat('regex', (s: string) => patternProblem(s, 'ecma') === null);
   return instance;

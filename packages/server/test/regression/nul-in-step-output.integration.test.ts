@@ -27,4 +27,23 @@ describe('a NUL character in what a step reports', () => {
     }[];
     expect(steps[0]!.error.message).toContain('exited with code 3: bad\uFFFDbyte');
   });
+
+  // Found by the fuzz tests: a lone surrogate in run parameters failed the job row's insert (500).
+  it('stores run parameters with a lone surrogate, as U+FFFD', async () => {
+    const spec = {
+      name: 'surrogate',
+      parameters: { type: 'object', properties: { note: { type: 'string', default: '' } } },
+      steps: [{ id: 'say', task: 'shell', with: { command: ['true'] } }],
+    };
+    const created = await ctx.admin('POST', '/pipelines', { spec });
+    const run = await ctx.app.inject({
+      method: 'POST',
+      url: `/api/v1/pipelines/${created.body.id}/execute`,
+      headers: { ...ctx.p.auth, 'content-type': 'application/json' },
+      payload: '{"parameters":{"note":"a\\ud800b"}}',
+    });
+    expect(run.statusCode, run.body).toBe(202);
+    const job = await waitForJob(ctx.p, JSON.parse(run.body).jobId);
+    expect(job.parameters).toEqual({ note: 'a\uFFFDb' });
+  });
 });
