@@ -141,7 +141,7 @@ describe('CsvParser', () => {
     ]);
     expect(strict.malformed.map((m) => m.offset)).toEqual([21, 40]);
     expect(strict.malformed[0]!.reason).toBe(
-      'field 2 has text after its closing quote ("\\"Cy\\"d,30"); RFC 4180 allows only a delimiter or a line end ' +
+      'field 2 has text after its closing quote (`"Cy"d,30`); RFC 4180 allows only a delimiter or a line end ' +
         'there. Double a quote inside a quoted field (""), or set lenientQuotes: true to read the text after the ' +
         'quote as part of the field.',
     );

@@ -411,7 +411,7 @@ export class CsvParser {
               s,
               pos,
               open,
-              `field ${fields.length + 1} has text after its closing quote (${JSON.stringify(shown)}); RFC 4180 ` +
+              `field ${fields.length + 1} has text after its closing quote (\`${shown}\`); RFC 4180 ` +
                 'allows only a delimiter or a line end there. Double a quote inside a quoted field (""), or set ' +
                 'lenientQuotes: true to read the text after the quote as part of the field.',
             );
