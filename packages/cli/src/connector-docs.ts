@@ -14,6 +14,26 @@ type Schema = {
   additionalProperties?: boolean | Schema;
 };
 
+/**
+ * The schema as a user should read it: an option with a default is not required (TypeBox lists
+ * every non-optional property in `required`, defaults or not, and the defaults are filled in
+ * before `required` is checked, so for a user these options are optional). Nested objects too.
+ */
+export function userSchema<S>(schema: S): S {
+  if (Array.isArray(schema)) return schema.map(userSchema) as S;
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema))
+    out[k] = k === 'default' || k === 'examples' ? v : userSchema(v);
+  const { required, properties } = out as Schema;
+  if (Array.isArray(required) && properties) {
+    const must = required.filter((name) => properties[name]?.default === undefined);
+    if (must.length > 0) out.required = must;
+    else delete out.required;
+  }
+  return out as S;
+}
+
 const KIND_TITLES = { source: 'Sources', transform: 'Transforms', sink: 'Sinks', task: 'Tasks' } as const;
 
 /** The connector reference (docs/connectors.md), generated from the schemas so it cannot drift. */
@@ -25,6 +45,7 @@ export function renderConnectorDocs(registry: Registry): string {
     '',
     'Each connector is used in a flow as `source: <name>`, `transform: <name>` or `sink: <name>`, or as a step with',
     '`task: <name>`, and configured under `with:`. `sluice connectors <name>` prints the same schema.',
+    'An option is required only when it has no default; an option left out takes its default.',
     '',
   ];
   for (const kind of ['source', 'transform', 'sink', 'task'] as const) {
@@ -37,7 +58,7 @@ export function renderConnectorDocs(registry: Registry): string {
 }
 
 function renderOne(d: ConnectorDefinition): string[] {
-  const schema = d.config as Schema;
+  const schema = userSchema(d.config as Schema);
   const lines = [`### \`${d.name}\` (${d.kind}, v${d.version})`, '', d.summary, ''];
   const props = Object.entries(schema.properties ?? {});
   if (props.length > 0) {

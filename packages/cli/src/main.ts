@@ -21,6 +21,18 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+// A reader that stops early (`sluice connectors csv | head -1`) closes the pipe: the rest of the
+// output has nowhere to go, which is the reader's choice, not a failure. Node ignores SIGPIPE and
+// raises EPIPE as an unhandled 'error' event (a stack trace) instead; exit as quietly as a
+// SIGPIPE'd tool would, keeping the status a command already set (0 otherwise, so that
+// `set -o pipefail` scripts do not fail on a `| head`). Any other stream error is still thrown.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 const program = new Command()
   .name('sluice')
   .description('Typed, streaming, verifiably correct ETL.')

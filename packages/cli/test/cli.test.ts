@@ -62,6 +62,26 @@ steps:
     expect(r3.stderr).toContain('flow[1].with: step "main": unknown property "wher"');
   });
 
+  it('refuses what run would refuse: a cast format it cannot read (regression)', async () => {
+    const spec = writeSpec(
+      tmp(),
+      `name: cast
+flow:
+  - source: csv
+    with: { path: in.csv }
+  - transform: cast
+    with: { fields: { d: { type: date, format: "MMM DD YYYY" } } }
+  - sink: ndjson
+    with: { path: out.ndjson }
+`,
+    );
+    const r = await sluice(['validate', spec]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      'flow[1].with.fields.d.format: step "main": invalid date format "MMM DD YYYY"',
+    );
+  });
+
   it('reports a missing spec file clearly', async () => {
     const r = await sluice(['validate', 'nope/missing.yaml']);
     expect(r.code).toBe(2);
@@ -82,6 +102,9 @@ describe('sluice connectors', () => {
     const unknown = await sluice(['connectors', 'filtr']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Did you mean "filter"');
+    const far = await sluice(['connectors', 'mysql']);
+    expect(far.code).toBe(2);
+    expect(far.stderr).toContain('unknown connector "mysql". Run `sluice connectors` for the list.');
   });
 });
 

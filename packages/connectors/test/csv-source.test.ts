@@ -177,13 +177,29 @@ describe('csv source', () => {
     ]);
   });
 
-  it('reports a quote never closed with the line it opened on', async () => {
+  it('reports a quote never closed with the line it opened on, and reads the lines after it', async () => {
     const path = await file('a,b\n1,2\n3,"open\n4,5\n');
     const run = await read({ path });
-    expect(plain(run.rows)).toEqual([{ a: '1', b: '2' }]);
-    expect(run.quarantined).toEqual([
-      { reason: 'quoted field opened at line 3 is never closed', line: 3, offset: 8, raw: '3,"open\n4,5\n' },
+    expect(plain(run.rows)).toEqual([
+      { a: '1', b: '2' },
+      { a: '4', b: '5' },
     ]);
+    expect(run.quarantined).toEqual([
+      {
+        reason: expect.stringMatching(/^the quote opening field 2 at line 3 is not closed on that line/),
+        line: 3,
+        offset: 8,
+        raw: '3,"open',
+      },
+    ]);
+  });
+
+  it('stops on a header it cannot read rather than take the next line as the header', async () => {
+    const path = await file('id,"na"me,n\n1,a,2\n');
+    await expect(read({ path })).rejects.toThrow(
+      /the header \(line 1\) cannot be read: field 2 has text after its closing quote/,
+    );
+    expect(plain((await read({ path, header: false })).rows)).toEqual([{ col1: '1', col2: 'a', col3: '2' }]);
   });
 
   it('casts typed columns, reads empty unquoted values as null and quarantines failed casts', async () => {
@@ -237,7 +253,7 @@ describe('csv source', () => {
     await expect(read({ path, schema: { c: 'integer' } })).rejects.toThrow(
       /config.schema names "c".*columns are: a, b/,
     );
-    await expect(read({ path, delimiter: '"' })).rejects.toThrow(/config.quote must differ from delimiter/);
+    await expect(read({ path, delimiter: '"' })).rejects.toThrow(/with.quote: must differ from delimiter/);
   });
 
   it('resumes from any saved position with exactly the remaining rows', async () => {

@@ -111,6 +111,36 @@ describe('a flow in worker threads', { timeout: 60_000 }, () => {
     for (const chunkBytes of [3, 50]) await same(spec, chunkBytes, ['ndjson']);
   });
 
+  it('sets aside bad quotes the same way: text after a closing quote, a stray quote, lenient or not', async () => {
+    const input = sub('quotes.csv');
+    let text = 'id,name,note\n';
+    for (let i = 1; i <= 900; i++) {
+      if (i % 50 === 0)
+        text += `${i},"Cy"d,x\n`; // text after the closing quote
+      else if (i % 77 === 0)
+        text += `${i},"stray,x\n`; // closed lines later, with text after it
+      else if (i % 31 === 0) text += `${i},"two\nlines",x\n`;
+      else text += `${i},n${i},"q""${i}"\n`;
+    }
+    text += '901,"never closed,x\n902,a,b\n903,c,d\n';
+    await writeFile(input, text);
+    for (const lenientQuotes of [false, true]) {
+      const spec = (out: string) => ({
+        name: 'quotes',
+        flow: [
+          { source: 'csv', with: { path: input, lenientQuotes } },
+          { sink: 'ndjson', with: { path: `${out}.ndjson` } },
+        ],
+      });
+      for (const chunkBytes of [7, 200]) {
+        const { serial } = await same(spec, chunkBytes, ['ndjson']);
+        const step = serial.report.steps[0]!;
+        expect(step.rowsQuarantined).toBeGreaterThan(lenientQuotes ? 0 : 17);
+        expect(step.rowsRead).toBe(step.rowsWritten + step.rowsQuarantined);
+      }
+    }
+  });
+
   it('casts and validates the same way', async () => {
     const input = sub('cast.csv');
     await writeFile(input, awkwardCsv(800, '\n'));

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Static } from '@sinclair/typebox';
 import type { Json, QuarantineEntry, Row, SinkContext, SinkWriter, SourceContext } from '@sluice/core';
-import { SluiceError } from '@sluice/core';
+import { Registry, SluiceError } from '@sluice/core';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postgresSink } from '../src/sinks/postgres.ts';
@@ -204,9 +204,15 @@ describe('postgres source', () => {
     expect(err.retryable).toBe(false);
   });
 
-  it('rejects a config with both query and table', async () => {
-    const err = await readAll(sourceCtx({ table: 'src', query: 'SELECT 1' })).catch((e) => e);
-    expect(err.message).toMatch(/either query \(SQL\) or table/);
+  it('rejects a config with both query and table when the spec is checked', () => {
+    const issues = new Registry().check(
+      postgresSource,
+      { url: URL, table: 'src', query: 'SELECT 1' },
+      'with',
+    );
+    expect(issues).toEqual([
+      { path: 'with.query', message: 'give either query (SQL) or table, not both and not neither' },
+    ]);
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { Issue } from './errors.ts';
 import type { PathPolicy } from './paths.ts';
 
 /** A JSON-serialisable value: what checkpoints and sink states are made of. */
@@ -56,6 +57,21 @@ export interface ComponentContext<C> {
   /** Sends a bad row to the run's quarantine; the flow goes on. */
   quarantine(entry: QuarantineEntry): void;
 }
+
+/** What a definition's `check` may use: nothing that needs I/O. */
+export interface CheckContext {
+  /** The run's parameters (their defaults when the spec is checked without any). */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Problems with a config that passed its schema but that the component would refuse anyway
+ * (options that exclude each other, a format it cannot read), at paths relative to the config
+ * (`quote`, `fields.day.format`). Called, defaults filled in, whenever a spec is checked:
+ * `sluice validate`, before a run, and by the platform's API; so it must not do I/O. `read`,
+ * `open` and `run` are only ever handed configs that passed it and need not check again.
+ */
+export type ConfigCheck<C> = (config: C, ctx: CheckContext) => Issue[];
 
 export interface SourceBatch {
   rows: Row[];
@@ -160,6 +176,8 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** See ConfigCheck. */
+  check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Lets the parallel path run this source's parsing in worker threads. */
   readonly chunked?: ChunkedRead<Static<S>>;
   /** The worker module that can load this connector (see WorkerModule). */
@@ -184,6 +202,8 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** See ConfigCheck. */
+  check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** True when one input row may become several; the flow then skips the row-count balance. */
   readonly fanOut?: boolean;
   /**
@@ -192,7 +212,14 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
    */
   readonly rowLocal?: boolean;
   readonly worker?: WorkerModule;
-  /** Called once per run, before the first batch: compile expressions and schemas here. */
+  /**
+   * Called once per run, before the first batch: compile expressions and schemas here. It is
+   * also called when a spec is checked (see ConfigCheck), with a context whose `quarantine`
+   * throws, and a ConfigError it throws then is a problem with the spec: so it must not do I/O,
+   * and it should throw ConfigError (issues at paths such as `with.fields.day`) for a bad config
+   * rather than leave it to the first batch. A `create` that returns a promise is only checked
+   * when the run starts.
+   */
   create(ctx: ComponentContext<Static<S>>): TransformFn | Promise<TransformFn>;
 }
 
@@ -286,6 +313,8 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** See ConfigCheck. */
+  check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** True when `recover` finds checkpoints at the destination (exactly-once across crashes). */
   readonly transactional?: boolean;
   /** Lets the parallel path encode rows in worker threads; the writer then has `writeEncoded`. */
@@ -317,6 +346,8 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** See ConfigCheck. */
+  check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */
   run(ctx: TaskContext<Static<S>>): Promise<TaskResult | undefined>;
 }

@@ -4,10 +4,12 @@ export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export type {
+  CheckContext,
   ChunkedRead,
   ChunkSplit,
   ChunkStart,
   ComponentContext,
+  ConfigCheck,
   ConnectorDefinition,
   ConnectorKind,
   Json,
@@ -61,7 +63,7 @@ export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
-export { Registry } from './registry.ts';
+export { didYouMean, Registry } from './registry.ts';
 export type { ErrorReport, RunReport, RunStatus, StepReport, StepResources, StepStatus } from './report.ts';
 export { reconcile } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';

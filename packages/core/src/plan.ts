@@ -76,7 +76,8 @@ const DEFAULT_ATTEMPTS = 3;
 
 /**
  * Turns a spec document into a runnable plan: shape and DAG checks, parameters, interpolation,
- * then every connector config against its schema. All problems are reported at once.
+ * then every connector config against its schema and the component's own checks (see
+ * Registry.check): whatever a run would refuse before connecting. All problems are reported at once.
  */
 export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   const spec = normalizeSpec(doc);
@@ -162,20 +163,21 @@ function planStep(
         message: `step "${step.id}": credential "${credential}" is not available: credentials are stored on the platform (POST /api/v1/credentials) and handed to the steps of its jobs`,
       });
     if (secret) resolved = withCredential(secret, resolved as Record<string, unknown>);
-    if (credential === undefined || opts.credentials) {
-      const problems = registry.check(def, resolved, `${at}.with`);
-      for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
-    }
     // Flow components are numbered by position; a task step has one component, named by the step.
     const index = at.match(/flow\[(\d+)\]$/)?.[1];
+    const id = label
+      ? `${step.id}.${label}`
+      : index === undefined
+        ? `${step.id}:${name}`
+        : `${step.id}.${index}:${name}`;
+    if (credential === undefined || opts.credentials) {
+      const problems = registry.check(def, resolved, `${at}.with`, { params: scope.params, componentId: id });
+      for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
+    }
     return {
       def,
       config: resolved,
-      id: label
-        ? `${step.id}.${label}`
-        : index === undefined
-          ? `${step.id}:${name}`
-          : `${step.id}.${index}:${name}`,
+      id,
       path: at,
       ...(credential === undefined ? {} : { credential }),
     };

@@ -1,6 +1,7 @@
-import { closest, distance } from 'fastest-levenshtein';
+import { distance } from 'fastest-levenshtein';
 import type { ConnectorDefinition, ConnectorKind } from './connector.ts';
 import { ConfigError, ErrorCode, type Issue, SluiceError } from './errors.ts';
+import { type CheckOptions, componentIssues } from './internal/component-check.ts';
 import { validateAgainst } from './internal/validate.ts';
 
 /**
@@ -42,30 +43,65 @@ export class Registry {
     const misplaced = other ? ` "${name}" is a ${other.kind}, not a ${kind}.` : '';
     throw new SluiceError(
       ErrorCode.UNKNOWN_CONNECTOR,
-      `${prefix}unknown ${kind} "${name}".${misplaced} Did you mean ${near.map((n) => `"${n}"`).join(' or ')}? ` +
+      `${prefix}unknown ${kind} "${name}".${misplaced}${didYouMean(near)} ` +
         `Known ${kind}s: ${names.join(', ')}. Run \`sluice connectors\` to list them.`,
       { issues: [{ path: where, message: `unknown ${kind} "${name}"` }] },
     );
   }
 
-  /** The known names closest to `name` (edit distance ≤ 2, else the single closest). */
+  /**
+   * Known names close enough to `name` to be what was meant, closest first; none when nothing is
+   * (a suggestion of an unrelated name, `csv` for `mysql`, misleads more than it helps).
+   */
   suggest(name: string, kind?: ConnectorKind): string[] {
     const names = [...new Set(this.list(kind).map((d) => d.name))];
-    const near = names.filter((n) => distance(n, name) <= 2);
-    if (near.length === 0 && names.length > 0) near.push(closest(name, names));
-    return near;
+    const wanted = name.toLowerCase();
+    return names
+      .map((n) => ({ n, d: typoDistance(n.toLowerCase(), wanted) }))
+      .filter(({ n, d }) => d <= maxTypos(n, wanted))
+      .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+      .map(({ n }) => n);
   }
 
-  /** Problems with `config` for `def` (empty when valid); `config` gets its defaults filled in. */
-  check(def: ConnectorDefinition, config: unknown, path: string): Issue[] {
-    return validateAgainst(def.config, config, path);
+  /**
+   * Problems with `config` for `def` (empty when valid): its schema, then the component's own
+   * checks (its `check`, a transform's `create`), which see the config only once the schema
+   * holds. `config` gets its defaults filled in. Every path that checks a config comes here, so
+   * `sluice validate`, a run and the platform's API refuse the same specs.
+   */
+  check(def: ConnectorDefinition, config: unknown, path: string, opts: CheckOptions = {}): Issue[] {
+    const issues = validateAgainst(def.config, config, path);
+    return issues.length > 0 ? issues : componentIssues(def, config, path, opts);
   }
 
   /** Validates and returns the config with defaults applied, or throws ConfigError with every path. */
-  validate<C>(def: ConnectorDefinition, config: unknown, path: string): C {
+  validate<C>(def: ConnectorDefinition, config: unknown, path: string, opts: CheckOptions = {}): C {
     const copy = structuredClone(config ?? {});
-    const issues = this.check(def, copy, path);
+    const issues = this.check(def, copy, path, opts);
     if (issues.length > 0) throw new ConfigError(`invalid config for ${def.kind} "${def.name}"`, issues);
     return copy as C;
   }
+}
+
+/**
+ * Edits that still make a typo: a third of the longer name, at least one. Short names allow one
+ * (`csvv`, `jsn`, `cvs`), longer ones more (`postgress`, `keep-evn`); `mysql` is 4 edits from
+ * `csv` and 5 from `ndjson`, so it matches nothing. Case is ignored (`CSV` is `csv`).
+ */
+function maxTypos(a: string, b: string): number {
+  return Math.max(1, Math.floor(Math.max(a.length, b.length) / 3));
+}
+
+/** ` Did you mean "a" or "b"?`, or nothing when there is nothing to suggest. */
+export function didYouMean(names: string[]): string {
+  return names.length === 0 ? '' : ` Did you mean ${names.map((n) => `"${n}"`).join(' or ')}?`;
+}
+
+/** Edit distance with two neighbouring letters swapped (`cvs`, `ndjosn`) counted as one edit. */
+function typoDistance(a: string, b: string): number {
+  const d = distance(a, b);
+  if (d !== 2 || a.length !== b.length) return d;
+  let i = 0;
+  while (a[i] === b[i]) i++;
+  return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2) ? 1 : d;
 }

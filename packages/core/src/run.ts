@@ -1,9 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
 import { ConfigError, ErrorCode, FatalError, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
+import { stepBackoff } from './internal/backoff.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
@@ -144,16 +145,13 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       handleWhen((e) => toSluiceError(e).retryable),
       {
         maxAttempts: step.retry.attempts - 1,
-        backoff: new ExponentialBackoff({
-          initialDelay: step.retry.initialDelayMs,
-          maxDelay: step.retry.maxDelayMs,
-        }),
+        backoff: stepBackoff(step.retry),
       },
     );
     policy.onRetry((r) => {
       const err = 'error' in r ? toSluiceError(r.error) : undefined;
       logger(step.id, step.id).warn(
-        `attempt ${attempts} failed, retrying in ${Math.round(r.delay)} ms: ${err?.message}`,
+        `attempt ${attempts} of ${step.retry.attempts} failed, retrying in ${Math.round(r.delay)} ms: ${err?.message}`,
       );
     });
     try {

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, type RunEvent, runPipeline } from '../src/index.ts';
-import { countSource, jsonTableSink, keepEven, testRegistry } from './helpers/connectors.ts';
+import { ConfigError, runPipeline } from '../src/index.ts';
+import { countSource, jsonTableSink, keepEven, runWithEvents, testRegistry } from './helpers/connectors.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-run-'));
 const table = (path: string) =>
@@ -177,12 +177,7 @@ describe('runPipeline: flows', () => {
       { rows: 50, failAfter: 30, failWith: 'retryable' },
       { retry: { attempts: 2, backoff: { initial: '1ms', max: '5ms' } }, checkpointEvery: 10 },
     );
-    const events: RunEvent[] = [];
-    const report = await runPipeline(spec, {
-      registry: testRegistry(),
-      stateDir: dir,
-      onEvent: (e) => events.push(e),
-    });
+    const { report, events } = await runWithEvents(spec, dir);
     // The source fails on every attempt past row 30: two attempts, then failure, rows kept once.
     expect(report.steps[0]!.attempts).toBe(2);
     expect(report.status).toBe('failed');

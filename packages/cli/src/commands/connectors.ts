@@ -1,5 +1,6 @@
-import type { ConnectorDefinition } from '@sluice/core';
+import { type ConnectorDefinition, didYouMean } from '@sluice/core';
 import pc from 'picocolors';
+import { userSchema } from '../connector-docs.ts';
 import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 import { table } from '../render/format.ts';
@@ -21,10 +22,9 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   }
   const found = registry.find(name);
   if (found.length === 0) {
-    const near = registry.suggest(name).map((n) => `"${n}"`);
     printError(
       new Error(
-        `unknown connector "${name}". Did you mean ${near.join(' or ')}? Run \`sluice connectors\` for the list.`,
+        `unknown connector "${name}".${didYouMean(registry.suggest(name))} Run \`sluice connectors\` for the list.`,
       ),
     );
     return 2;
@@ -32,7 +32,7 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify(
-        found.map((d) => ({ ...describe(d), schema: d.config, example: d.example })),
+        found.map((d) => ({ ...describe(d), schema: userSchema(d.config), example: d.example })),
         null,
         2,
       )}\n`,
@@ -41,7 +41,7 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   }
   for (const d of found) {
     process.stdout.write(`${pc.bold(`${d.kind} ${d.name}`)} ${pc.dim(`v${d.version}`)}\n${d.summary}\n\n`);
-    process.stdout.write(`${pc.bold('config schema')}\n${JSON.stringify(d.config, null, 2)}\n`);
+    process.stdout.write(`${pc.bold('config schema')}\n${JSON.stringify(userSchema(d.config), null, 2)}\n`);
     if (d.example !== undefined) {
       process.stdout.write(
         `\n${pc.bold('example')}\n  - ${d.kind}: ${d.name}\n    with: ${JSON.stringify(d.example)}\n`,

@@ -2,7 +2,7 @@ import type { ChunkedRead, ChunkSplit, Json, Row, SourceContext } from '@sluice/
 import type { CsvSourceConfig } from '../sources/csv.ts';
 import { CsvCutter } from './csv-cut.ts';
 import { CsvRows } from './csv-rows.ts';
-import { type CsvPosition, checkConfig, csvParser, fullBatches, gzipped, toPosition } from './csv-setup.ts';
+import { type CsvPosition, csvParser, fullBatches, gzipped, toPosition } from './csv-setup.ts';
 import { openFileInput } from './file-input.ts';
 import { countLines } from './line-cut.ts';
 
@@ -22,7 +22,6 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
     if (gzipped(cfg) || cfg.delimiter.charCodeAt(0) > 0x7f || cfg.quote.charCodeAt(0) > 0x7f)
       return undefined;
     const where = `${ctx.componentId} (${cfg.path})`;
-    checkConfig(cfg, ctx.componentId);
     const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
     const from = { offset: resume?.offset ?? 0, line: resume?.line ?? 1 };
     const first = await firstRecord(ctx, where, from, resume, minBytes);
@@ -38,7 +37,9 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
       start: header ? end : from,
       shared: columns,
       batchRows: cfg.batchSize,
-      cut: cutter(new CsvCutter(cfg.quote, cfg.delimiter, header ? 0 : end.offset - from.offset)),
+      cut: cutter(
+        new CsvCutter(cfg.quote, cfg.delimiter, header ? 0 : end.offset - from.offset, cfg.lenientQuotes),
+      ),
       lines: countLines,
       position: (at) => ({ offset: at.offset, line: at.line, columns }) satisfies CsvPosition as Json,
     } satisfies ChunkSplit;

@@ -4,18 +4,24 @@ import { CsvCutter } from './csv-cut.ts';
 import { CsvParser } from './csv-parse.ts';
 import { countLines } from './line-cut.ts';
 
-type Rec = { fields: string[] | null; line: number; offset: number; raw: string };
+type Rec = { fields: string[] | null; line: number; offset: number; raw: string; reason?: string };
 
 /** Every record of `bytes`, parsed as a chunk starting at `offset` and `line`. */
-function records(bytes: Buffer, offset: number, line: number, delimiter: string): Rec[] {
+function records(
+  bytes: Buffer,
+  offset: number,
+  line: number,
+  delimiter: string,
+  lenientQuotes = false,
+): Rec[] {
   const out: Rec[] = [];
   const parser: CsvParser = new CsvParser(
-    { delimiter, newline: 'lf', startOffset: offset, startLine: line, skipEmptyLines: false },
+    { delimiter, newline: 'lf', startOffset: offset, startLine: line, skipEmptyLines: false, lenientQuotes },
     {
       record: (fields, at) =>
         out.push({ fields, line: at, offset: parser.recordOffset(), raw: parser.recordRaw() }),
-      malformed: (_, at) =>
-        out.push({ fields: null, line: at, offset: parser.recordOffset(), raw: parser.recordRaw() }),
+      malformed: (reason, at) =>
+        out.push({ fields: null, line: at, offset: parser.recordOffset(), raw: parser.recordRaw(), reason }),
     },
   );
   parser.write(bytes);
@@ -25,15 +31,21 @@ function records(bytes: Buffer, offset: number, line: number, delimiter: string)
 }
 
 /** Cuts `bytes` as the parallel path does, reading `piece` bytes at a time, and parses each chunk. */
-function inChunks(bytes: Buffer, piece: number, delimiter: string, skip: number): Rec[] {
-  const cutter = new CsvCutter('"', delimiter, skip);
+function inChunks(
+  bytes: Buffer,
+  piece: number,
+  delimiter: string,
+  skip: number,
+  lenientQuotes = false,
+): Rec[] {
+  const cutter = new CsvCutter('"', delimiter, skip, lenientQuotes);
   const out: Rec[] = [];
   let pending = Buffer.alloc(0);
   let scanned = 0;
   let offset = 0;
   let line = 1;
   const emit = (chunk: Buffer) => {
-    out.push(...records(chunk, offset, line, delimiter));
+    out.push(...records(chunk, offset, line, delimiter, lenientQuotes));
     offset += chunk.length;
     line += countLines(chunk);
   };
@@ -53,10 +65,16 @@ function inChunks(bytes: Buffer, piece: number, delimiter: string, skip: number)
 
 describe('CsvCutter', () => {
   it('cuts only where the parser ends a record: quoted, doubled and stray quotes, CRLF', () => {
-    const text = 'a,"b\nc",d\r\ne"f,g\n"h""\n",i\n"j"k"\n,l\n"""",\n"open\n';
+    const text =
+      'a,"b\nc",d\r\ne"f,g\n"h""\n",i\n"j"k"\n,l\n"""",\n"Cy"d,30\n1,"stray\n2,x\n3,y"z,"q\n4"\n' +
+      '"c"\r\n"d"\rx\n"open\n5,6\n';
     const bytes = Buffer.from(text);
-    const whole = records(bytes, 0, 1, ',');
-    for (let piece = 1; piece <= bytes.length; piece++) expect(inChunks(bytes, piece, ',', 0)).toEqual(whole);
+    for (const lenient of [false, true]) {
+      const whole = records(bytes, 0, 1, ',', lenient);
+      expect(whole.some((r) => r.fields === null)).toBe(true);
+      for (let piece = 1; piece <= bytes.length; piece++)
+        expect(inChunks(bytes, piece, ',', 0, lenient)).toEqual(whole);
+    }
   });
 
   it('agrees with the parser on any text, cut in any pieces', () => {
@@ -66,12 +84,15 @@ describe('CsvCutter', () => {
         fc.array(char, { maxLength: 120 }).map((cs) => cs.join('')),
         fc.integer({ min: 1, max: 17 }),
         fc.constantFrom(',', ';'),
-        (text, piece, delimiter) => {
+        fc.boolean(),
+        (text, piece, delimiter, lenient) => {
           const bytes = Buffer.from(text);
-          expect(inChunks(bytes, piece, delimiter, 0)).toEqual(records(bytes, 0, 1, delimiter));
+          expect(inChunks(bytes, piece, delimiter, 0, lenient)).toEqual(
+            records(bytes, 0, 1, delimiter, lenient),
+          );
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 4000 },
     );
   });
 

@@ -41,6 +41,14 @@ function parse(
 
 const fields = (p: Parsed) => p.records.map((r) => r.fields);
 const lines = (p: Parsed) => p.records.map((r) => r.line);
+/** Each record as `line: field|field`, and each malformed one as `line: ✗ raw`, in file order. */
+const byLine = (p: Parsed) =>
+  [
+    ...p.records.map((r) => [r.line, r.fields.join('|')] as const),
+    ...p.malformed.map((m) => [m.line, `✗ ${m.raw}`] as const),
+  ]
+    .sort((a, b) => a[0] - b[0])
+    .map(([line, text]) => `${line}: ${text}`);
 
 describe('CsvParser', () => {
   it('reads quoted delimiters, escaped quotes and empty fields', () => {
@@ -116,11 +124,45 @@ describe('CsvParser', () => {
     ]);
   });
 
-  it('treats a quote inside an unquoted field as data and keeps text after a closing quote', () => {
-    expect(fields(parse('5\'11",O"Brien\n"ab"cd,e\n'))).toEqual([
-      ['5\'11"', 'O"Brien'],
-      ['abcd', 'e'],
+  it('treats a quote inside an unquoted field as data', () => {
+    expect(fields(parse('5\'11",O"Brien\n'))).toEqual([['5\'11"', 'O"Brien']]);
+  });
+
+  it('sets aside a record with text after a closing quote, unless lenientQuotes keeps it', () => {
+    const text = 'id,name,n\n1,"Ann",10\n3,"Cy"d,30\n4,"Di"\r\n5,"E""e"x,1\n6,"F",6';
+    const strict = parse(text);
+    expect(byLine(strict)).toEqual([
+      '1: id|name|n',
+      '2: 1|Ann|10',
+      '3: ✗ 3,"Cy"d,30',
+      '4: 4|Di',
+      '5: ✗ 5,"E""e"x,1',
+      '6: 6|F|6',
     ]);
+    expect(strict.malformed.map((m) => m.offset)).toEqual([21, 40]);
+    expect(strict.malformed[0]!.reason).toBe(
+      'field 2 has text after its closing quote (`"Cy"d,30`); RFC 4180 allows only a delimiter or a line end ' +
+        'there. Double a quote inside a quoted field (""), or set lenientQuotes: true to read the text after the ' +
+        'quote as part of the field.',
+    );
+    const lenient = parse(text, { lenientQuotes: true });
+    expect(fields(lenient)).toEqual([
+      ['id', 'name', 'n'],
+      ['1', 'Ann', '10'],
+      ['3', 'Cyd', '30'],
+      ['4', 'Di'],
+      ['5', 'E"ex', '1'],
+      ['6', 'F', '6'],
+    ]);
+    expect(lenient.malformed).toEqual([]);
+  });
+
+  it('resynchronises after a stray quote whose field closes lines later with text after it', () => {
+    // The quote on line 2 opens a field that the quote on line 4 closes; `x` follows it. Only line 2
+    // is set aside: lines 3 and 4 are read again as records.
+    const p = parse('a,b\n1,"stray\n2,two\n3,th"x\n4,four\n');
+    expect(byLine(p)).toEqual(['1: a|b', '2: ✗ 1,"stray', '3: 2|two', '4: 3|th"x', '5: 4|four']);
+    expect(p.malformed[0]!.reason).toMatch(/^the quote opening field 2 at line 2 is not closed on that line/);
   });
 
   it('decodes Latin-1', () => {
@@ -183,20 +225,29 @@ describe('CsvParser', () => {
     expect(parse(chunksOf(Buffer.from(text), 100_003)).records).toEqual(whole.records);
   });
 
-  it('reports a quote never closed at the end of the file with its starting line', () => {
-    const p = parse('a,b\n1,2\n3,"open\n4,5\n6,7\n');
-    expect(fields(p)).toEqual([
-      ['a', 'b'],
-      ['1', '2'],
-    ]);
-    expect(p.malformed).toEqual([
-      {
-        reason: 'quoted field opened at line 3 is never closed',
-        line: 3,
-        offset: 8,
-        raw: '3,"open\n4,5\n6,7\n',
-      },
-    ]);
+  it('reports a quote never closed at the line it opened on, and reads the lines after it', () => {
+    for (const lenientQuotes of [false, true]) {
+      const p = parse('a,b\n1,2\n3,"open\n4,5\n6,7\n', { lenientQuotes });
+      expect(byLine(p)).toEqual(['1: a|b', '2: 1|2', '3: ✗ 3,"open', '4: 4|5', '5: 6|7']);
+      expect(p.malformed).toEqual([
+        {
+          reason:
+            'the quote opening field 2 at line 3 is not closed on that line (it is never closed, or closed lines ' +
+            'later and followed by other text): line 3 is set aside and reading goes on with the next line. A quote ' +
+            'inside a field must be doubled ("") and the field quoted.',
+          line: 3,
+          offset: 8,
+          raw: '3,"open',
+        },
+      ]);
+    }
+    // Opened on the record's second line, after a quoted line break: that line is named.
+    const later = parse('1,"x\ny","open\n2,3');
+    expect(fields(later)).toEqual([['2', '3']]);
+    expect(later.malformed[0]).toMatchObject({ line: 1, raw: '1,"x\ny","open' });
+    expect(later.malformed[0]!.reason).toMatch(
+      /^the quote opening field 3 at line 2 is not closed on that line/,
+    );
   });
 
   it('gives up on a record that stays open past maxRecordChars, naming its line', () => {

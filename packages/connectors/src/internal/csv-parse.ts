@@ -8,6 +8,12 @@ export interface CsvParseOptions {
   quote: string;
   /** Skip records with no characters at all (their lines still count). @defaultValue true */
   skipEmptyLines: boolean;
+  /**
+   * Text between a closing quote and the next delimiter or line end (`"Cy"d`) is kept, appended
+   * to the field (`Cyd`), instead of making the record malformed as RFC 4180 has it.
+   * @defaultValue false
+   */
+  lenientQuotes: boolean;
   /** @defaultValue 'utf8' */
   encoding: TextEncodingName;
   /** Byte offset in the file of the first chunk written: a resumed read starts mid-file. */
@@ -29,6 +35,7 @@ export const csvParseDefaults = {
   delimiter: ',',
   quote: '"',
   skipEmptyLines: true,
+  lenientQuotes: false,
   encoding: 'utf8',
   startOffset: 0,
   startLine: 1,
@@ -47,7 +54,11 @@ export interface CsvRecordHandler {
   line?(s: string, start: number, end: number, line: number): boolean;
   /** `quoted[i]` is true when field i was quoted; `quoted` is null when no field was. */
   record(fields: string[], line: number, quoted: boolean[] | null): void;
-  /** A record that cannot be split into fields (a quote still open at the end of the file). */
+  /**
+   * A record that cannot be split into fields: a quote never closed, or (unless `lenientQuotes`)
+   * text after a closing quote. Its text runs from its start to the end of the line where the
+   * bad quoted field opened; the next record starts on the line after (see #malformed).
+   */
   malformed(reason: string, line: number): void;
 }
 
@@ -68,7 +79,8 @@ const UNKNOWN = -2;
  * only complete records are handed out, so characters, quoted fields and CRLF pairs split across
  * chunks come out whole. Unquoted lines take a fast path (indexOf + split); a record holding a
  * quote takes the slower field-by-field path. A quote opens a quoted field only at a field's
- * start; elsewhere it is an ordinary character.
+ * start; elsewhere it is an ordinary character. A closing quote must be followed by a delimiter,
+ * a line end or the end of the input (unless `lenientQuotes`). CsvCutter follows the same rules.
  */
 export class CsvParser {
   readonly #h: CsvRecordHandler;
@@ -78,6 +90,7 @@ export class CsvParser {
   readonly #quote: string;
   readonly #qc: number;
   readonly #skipEmpty: boolean;
+  readonly #lenient: boolean;
   readonly #maxChars: number;
   readonly #where: string;
   readonly #latin1: boolean;
@@ -112,6 +125,8 @@ export class CsvParser {
   #fields: string[] | null = null;
   #quoted: boolean[] | null = null;
   #inner = 0;
+  /** Why the record #slow parsed is malformed (#fields is then null). */
+  #reason = '';
 
   constructor(options: Partial<CsvParseOptions>, handler: CsvRecordHandler) {
     const o: CsvParseOptions = { ...csvParseDefaults, ...options };
@@ -121,6 +136,7 @@ export class CsvParser {
     this.#quote = o.quote;
     this.#qc = o.quote.charCodeAt(0);
     this.#skipEmpty = o.skipEmptyLines;
+    this.#lenient = o.lenientQuotes;
     this.#maxChars = o.maxRecordChars;
     this.#where = o.where;
     this.#latin1 = o.encoding === 'latin1';
@@ -292,14 +308,14 @@ export class CsvParser {
         line++;
         pos = next;
       } else {
-        const next = this.#slow(s, pos);
+        const next = this.#slow(s, pos, line);
         if (next < 0) {
           blocked = true;
           break;
         }
         this.#recStart = pos;
         const fields = this.#fields;
-        if (fields === null) h.malformed(`quoted field opened at line ${line} is never closed`, line);
+        if (fields === null) h.malformed(this.#reason, line);
         else h.record(fields, line, this.#quoted);
         line += 1 + this.#inner;
         pos = next;
@@ -345,11 +361,11 @@ export class CsvParser {
   }
 
   /**
-   * Parses the record at `pos` field by field into #fields/#quoted/#inner/#recEnd and returns the
-   * index after its terminator, or -1 when the text ends first. A quote still open at the end of
-   * the input leaves #fields null: the whole rest is one malformed record.
+   * Parses the record at `pos` (on `line`) field by field into #fields/#quoted/#inner/#recEnd and
+   * returns the index after its terminator, or -1 when the text ends first. A malformed quoted
+   * field leaves #fields null (see #malformed).
    */
-  #slow(s: string, pos: number): number {
+  #slow(s: string, pos: number, line: number): number {
     const n = s.length;
     const final = this.#eof;
     const qc = this.#qc;
@@ -362,16 +378,14 @@ export class CsvParser {
     for (;;) {
       let val = '';
       if (i < n && s.charCodeAt(i) === qc) {
+        const open = i;
         let j = i + 1;
         for (;;) {
           const k = s.indexOf(this.#quote, j);
           // A quote as the last character may be the first half of an escaped pair.
           if (k === -1 || (k + 1 === n && !final)) {
             if (!final) return -1;
-            this.#fields = null;
-            this.#recEnd = n;
-            this.#inner = 0;
-            return n;
+            return this.#malformed(s, pos, open, this.#unclosed(s, pos, open, line, fields.length));
           }
           inner += countChar(s, this.#nlChar, j, k);
           if (k + 1 < n && s.charCodeAt(k + 1) === qc) {
@@ -382,6 +396,26 @@ export class CsvParser {
           val += s.slice(j, k);
           i = k + 1;
           break;
+        }
+        if (!this.#lenient && i < n && s.charCodeAt(i) !== dc && s.charCodeAt(i) !== nl) {
+          // CR is a line end only before LF (or at the very end): wait to see what follows it.
+          if (s.charCodeAt(i) === CR && nl === LF && i + 1 === n && !final) return -1;
+          if (!(s.charCodeAt(i) === CR && nl === LF && (i + 1 === n || s.charCodeAt(i + 1) === LF))) {
+            const lineEnd = s.indexOf(this.#nlChar, open);
+            // Closed on a later line, the field is set aside as one never closed is: a chunk cut
+            // after the opening line (CsvCutter) cannot tell them apart, and must say the same.
+            if (lineEnd !== -1 && lineEnd < i)
+              return this.#malformed(s, pos, open, this.#unclosed(s, pos, open, line, fields.length));
+            const shown = s.slice(Math.max(open, i - 20), Math.min(lineEnd < 0 ? n : lineEnd, i + 10));
+            return this.#malformed(
+              s,
+              pos,
+              open,
+              `field ${fields.length + 1} has text after its closing quote (\`${shown}\`); RFC 4180 ` +
+                'allows only a delimiter or a line end there. Double a quote inside a quoted field (""), or set ' +
+                'lenientQuotes: true to read the text after the quote as part of the field.',
+            );
+          }
         }
         quoted ??= [];
         quoted[fields.length] = true;
@@ -423,6 +457,34 @@ export class CsvParser {
       this.#recEnd = end;
       return next;
     }
+  }
+
+  /**
+   * A malformed quoted field opened at `open` makes its record malformed: set aside from `pos` to
+   * the end of the line the field opened on, and read again from the next line. Resynchronising
+   * there keeps one stray quote from swallowing every line up to the next quote (or the end of
+   * the file); CsvCutter cuts at the same place. Returns the index after that line, or -1 when
+   * the text does not reach its end yet.
+   */
+  #unclosed(s: string, pos: number, open: number, line: number, field: number): string {
+    const at = line + countChar(s, this.#nlChar, pos, open);
+    return (
+      `the quote opening field ${field + 1} at line ${at} is not closed on that line (it is never closed, or ` +
+      `closed lines later and followed by other text): line ${at} is set aside and reading goes on with the ` +
+      'next line. A quote inside a field must be doubled ("") and the field quoted.'
+    );
+  }
+
+  #malformed(s: string, pos: number, open: number, reason: string): number {
+    const n = s.length;
+    const eol = s.indexOf(this.#nlChar, open);
+    if (eol === -1 && !this.#eof) return -1;
+    const end = eol === -1 ? n : eol;
+    this.#fields = null;
+    this.#reason = reason;
+    this.#recEnd = this.#nl === LF && end > pos && s.charCodeAt(end - 1) === CR ? end - 1 : end;
+    this.#inner = countChar(s, this.#nlChar, pos, end);
+    return eol === -1 ? n : eol + 1;
   }
 }
 

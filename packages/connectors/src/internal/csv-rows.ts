@@ -105,6 +105,13 @@ export class CsvRows implements CsvRecordHandler {
   }
 
   malformed(reason: string, line: number): void {
+    // Setting a bad header aside would make the next record the header: stop instead.
+    if (this.columns === null && this.#ctx.config.header) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${this.#where}: the header (line ${line}) cannot be read: ${reason}`,
+      );
+    }
     this.#reject(reason, line);
   }
 

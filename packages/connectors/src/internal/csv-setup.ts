@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { type ChunkStart, ErrorCode, SluiceError } from '@sluice/core';
+import type { ChunkStart, Issue } from '@sluice/core';
 import type { CsvSourceConfig } from '../sources/csv.ts';
 import { CsvParser } from './csv-parse.ts';
 import type { CsvRows } from './csv-rows.ts';
@@ -25,6 +25,7 @@ export function csvParser(
       delimiter: cfg.delimiter,
       quote: cfg.quote,
       skipEmptyLines: cfg.skipEmptyLines,
+      lenientQuotes: cfg.lenientQuotes,
       encoding: cfg.encoding,
       startOffset: start.offset,
       startLine: start.line,
@@ -37,21 +38,14 @@ export function csvParser(
   return parser;
 }
 
-export function checkConfig(cfg: CsvSourceConfig, componentId: string): void {
-  const issues = [];
-  if (cfg.delimiter === cfg.quote)
-    issues.push({ path: 'config.quote', message: 'must differ from delimiter' });
+/** The CSV source's `check`: quote and delimiter must tell fields, quotes and records apart. */
+export function checkConfig(cfg: CsvSourceConfig): Issue[] {
+  const issues: Issue[] = [];
+  if (cfg.delimiter === cfg.quote) issues.push({ path: 'quote', message: 'must differ from delimiter' });
   for (const key of ['delimiter', 'quote'] as const) {
-    if (cfg[key] === '\n' || cfg[key] === '\r')
-      issues.push({ path: `config.${key}`, message: 'cannot be a line break' });
+    if (cfg[key] === '\n' || cfg[key] === '\r') issues.push({ path: key, message: 'cannot be a line break' });
   }
-  if (issues.length > 0) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${componentId}: ${issues.map((i) => `${i.path} ${i.message}`).join('; ')}`,
-      { issues },
-    );
-  }
+  return issues;
 }
 
 export function gzipped(cfg: CsvSourceConfig): boolean {

@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
   ErrorCode,
+  type Issue,
   type Json,
   resolveLocalPath,
   type SinkContext,
@@ -26,24 +27,29 @@ export const fileSinkProperties = {
   }),
 };
 
+/** The `check` of a sink whose config holds `fileSinkProperties`. */
+export function fileOutputIssues(cfg: { path: string }): Issue[] {
+  if (!/\.gz$/i.test(cfg.path)) return [];
+  return [
+    {
+      path: 'path',
+      message:
+        `${cfg.path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
+        '(and compress the file in a later task step if needed).',
+    },
+  ];
+}
+
 /**
- * Builds the writer for a sink whose config holds `fileSinkProperties`. Both files it writes, the
- * final one and `.partial`, are checked against the run's path policy: either may already be a
- * symlink leading elsewhere.
+ * Builds the writer for a sink whose config holds `fileSinkProperties` (and passed
+ * `fileOutputIssues`). Both files it writes, the final one and `.partial`, are checked against the
+ * run's path policy: either may already be a symlink leading elsewhere.
  */
 export async function fileOutput(
   ctx: SinkContext<{ path: string; overwrite: boolean }>,
 ): Promise<FileOutput> {
   const { path, overwrite } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
-  if (/\.gz$/i.test(path)) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${where}: ${path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
-        '(and compress the file in a later task step if needed).',
-      { issues: [{ path: 'config.path', message: 'compressed output is not supported' }] },
-    );
-  }
   const abs = await resolveLocalPath(ctx, path, where);
   if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
   return new FileOutput({ path: abs, overwrite, signal: ctx.signal, where });

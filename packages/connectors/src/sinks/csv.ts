@@ -9,7 +9,7 @@ import {
   SOURCE_LINE,
 } from '@sluice/core';
 import { ByteWriter } from '../internal/byte-writer.ts';
-import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { fileOutput, fileOutputIssues, fileSinkProperties } from '../internal/file-output.ts';
 import { Resume, resumeState } from '../internal/resume-state.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
 
@@ -52,6 +52,17 @@ export const csvSink = defineSink({
     'crash-safe and resumable.',
   config: csvSinkConfig,
   example: { path: 'out/orders.csv', overwrite: true, header: true, delimiter: ',', newline: '\n' },
+  check: (cfg) => [
+    ...fileOutputIssues(cfg),
+    ...(cfg.delimiter === '"' || cfg.delimiter === '\n' || cfg.delimiter === '\r'
+      ? [
+          {
+            path: 'delimiter',
+            message: 'cannot be a double quote or a line break; use e.g. ",", ";" or "\\t"',
+          },
+        ]
+      : []),
+  ],
   rowEncoder: {
     create(ctx, state) {
       const { delimiter, newline } = ctx.config;
@@ -67,13 +78,6 @@ export const csvSink = defineSink({
   worker: builtinWorker,
   async open(ctx: SinkContext<CsvSinkConfig>): Promise<SinkWriter> {
     const cfg = ctx.config;
-    if (cfg.delimiter === '"' || cfg.delimiter === '\n' || cfg.delimiter === '\r') {
-      throw new SluiceError(
-        ErrorCode.CONFIG,
-        `${ctx.componentId}: config.delimiter cannot be a double quote or a line break; use e.g. ",", ";" or "\\t".`,
-        { issues: [{ path: 'config.delimiter', message: 'must not be a quote or line break' }] },
-      );
-    }
     const out = await fileOutput(ctx);
     let encoder: RecordEncoder | undefined;
 

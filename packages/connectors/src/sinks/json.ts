@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
-import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { fileOutput, fileOutputIssues, fileSinkProperties } from '../internal/file-output.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
 import { jsonRows } from './ndjson.ts';
 
@@ -14,6 +14,7 @@ export const jsonSink = defineSink({
     'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
   config: jsonSinkConfig,
   example: { path: 'out/orders.json', overwrite: true },
+  check: fileOutputIssues,
   // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
   // separator depends only on how many rows precede and a resumed file matches a clean one.
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },

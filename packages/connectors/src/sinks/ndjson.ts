@@ -8,7 +8,7 @@ import {
   SluiceError,
   SOURCE_LINE,
 } from '@sluice/core';
-import { fileOutput, fileSinkProperties } from '../internal/file-output.ts';
+import { fileOutput, fileOutputIssues, fileSinkProperties } from '../internal/file-output.ts';
 import { JsonRowEncoder } from '../internal/json-encode.ts';
 import { builtinWorker } from '../internal/worker-module.ts';
 
@@ -21,6 +21,7 @@ export const ndjsonSink = defineSink({
   summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
   config: ndjsonSinkConfig,
   example: { path: 'out/orders.ndjson', overwrite: true },
+  check: fileOutputIssues,
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {

@@ -46,6 +46,14 @@ export const csvSourceConfig = Type.Object(
       default: '"',
       description: 'Quote character; doubled inside a quoted field it stands for itself.',
     }),
+    lenientQuotes: Type.Boolean({
+      default: false,
+      description:
+        'RFC 4180 lets only a delimiter or a line end follow a closing quote: a record like `3,"Cy"d,30` is ' +
+        'quarantined with its line. true reads it as earlier versions did, the text after the quote appended ' +
+        '(`Cyd`). Either way a quote that is never closed quarantines the line it opened on, and reading goes ' +
+        'on with the next line.',
+    }),
     encoding: Type.Union([Type.Literal('utf8'), Type.Literal('latin1')], {
       default: 'utf8',
       description: 'Text encoding. Invalid UTF-8 stops the read with an error naming the byte offsets.',
@@ -100,6 +108,7 @@ export const csvSource = defineSource({
     header: true,
     delimiter: ',',
     quote: '"',
+    lenientQuotes: false,
     encoding: 'utf8',
     compression: 'auto',
     skipEmptyLines: true,
@@ -108,6 +117,7 @@ export const csvSource = defineSource({
     batchSize: 4096,
     chunkSize: 1 << 20,
   },
+  check: checkConfig,
   read: readCsv,
   chunked: csvChunks,
   worker: builtinWorker,
@@ -116,7 +126,6 @@ export const csvSource = defineSource({
 async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;
   const where = `${ctx.componentId} (${cfg.path})`;
-  checkConfig(cfg, ctx.componentId);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   // Set up (and fail on a bad resume position or schema) before the file is opened.
   const rows = new CsvRows(ctx, where);

@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSource, ErrorCode, FatalError, type Json, type Row, type SourceContext } from '@sluice/core';
+import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
 import { connect, pgError, sluiceTypes } from '../internal/pg-conn.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 
@@ -76,22 +76,29 @@ interface Plan {
   cursorColumn?: string;
 }
 
-function configError(ctx: SourceContext<Config>, message: string): FatalError {
-  return new FatalError(`${ctx.componentId}: ${message}`, { code: ErrorCode.CONFIG });
+/** Options that exclude or need each other, beyond what the schema can say. */
+function check(cfg: Config): Issue[] {
+  const { query, table, columns, incremental } = cfg;
+  const issues: Issue[] = [];
+  if ((query === undefined) === (table === undefined))
+    issues.push({ path: 'query', message: 'give either query (SQL) or table, not both and not neither' });
+  if (query !== undefined && columns !== undefined)
+    issues.push({
+      path: 'columns',
+      message: 'columns applies to table only; with query, list the columns in the SELECT',
+    });
+  const col = incremental?.column;
+  if (col !== undefined && columns !== undefined && !columns.includes(col))
+    issues.push({
+      path: 'incremental.column',
+      message: `"${col}" must be one of columns (${columns.join(', ')})`,
+    });
+  return issues;
 }
 
 function plan(ctx: SourceContext<Config>): Plan {
   const { query, table, schema, columns, incremental, orderBy } = ctx.config;
-  if ((query === undefined) === (table === undefined)) {
-    throw configError(ctx, 'give either query (SQL) or table, not both and not neither');
-  }
-  if (query !== undefined && columns !== undefined) {
-    throw configError(ctx, 'columns applies to table only; with query, list the columns in the SELECT');
-  }
   const col = incremental?.column;
-  if (col !== undefined && columns !== undefined && !columns.includes(col)) {
-    throw configError(ctx, `incremental.column "${col}" must be one of columns (${columns.join(', ')})`);
-  }
   // The query is wrapped in a subquery only when we add clauses, so any SQL the server accepts works as is.
   const text = query?.trim().replace(/;+\s*$/, '');
   const from =
@@ -195,5 +202,6 @@ export const postgresSource = defineSource({
     batchSize: 5000,
     incremental: { column: 'updated_at' },
   },
+  check,
   read,
 });

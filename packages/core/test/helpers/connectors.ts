@@ -9,6 +9,8 @@ import {
   Registry,
   RetryableError,
   type Row,
+  type RunEvent,
+  runPipeline,
   SOURCE_LINE,
 } from '../../src/index.ts';
 
@@ -154,3 +156,14 @@ export const waitTask = defineTask({
 });
 
 export const testRegistry = () => new Registry().register(countSource, keepEven, jsonTableSink, waitTask);
+
+/** Runs `spec` with the test connectors, state in `stateDir`, keeping every event it emits. */
+export async function runWithEvents(spec: unknown, stateDir: string) {
+  const events: RunEvent[] = [];
+  const report = await runPipeline(spec, {
+    registry: testRegistry(),
+    stateDir,
+    onEvent: (e) => events.push(e),
+  });
+  return { report, events };
+}
