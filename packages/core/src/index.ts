@@ -53,6 +53,7 @@ export {
 } from './errors.ts';
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
+export { growingBackoff } from './internal/backoff.ts';
 export { emptyStep, scheduleDag } from './internal/dag.ts';
 export type { ComponentStats } from './internal/meter.ts';
 export type { ParallelOptions } from './internal/parallel/settings.ts';

@@ -14,10 +14,13 @@ import type { RetryPolicy } from '../plan.ts';
  * ([0, cap)) has the same fault. Equal jitter keeps half of each range random, enough to spread
  * many steps retrying the same server, and keeps the growth a user expects from "exponential".
  */
-export function stepBackoff(policy: RetryPolicy): ExponentialBackoff<number> {
+export function growingBackoff(initialDelayMs: number, maxDelayMs: number): ExponentialBackoff<number> {
   return new ExponentialBackoff({
     generator: halfJitterGenerator,
-    initialDelay: policy.initialDelayMs,
-    maxDelay: policy.maxDelayMs,
+    initialDelay: initialDelayMs,
+    maxDelay: maxDelayMs,
   });
 }
+
+/** A step's `retry` policy as waits: see growingBackoff. */
+export const stepBackoff = (policy: RetryPolicy) => growingBackoff(policy.initialDelayMs, policy.maxDelayMs);

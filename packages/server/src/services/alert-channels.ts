@@ -1,4 +1,5 @@
-import { ExponentialBackoff, handleAll, retry } from 'cockatiel';
+import { growingBackoff } from '@sluice/core';
+import { handleAll, retry } from 'cockatiel';
 import { eq, sql } from 'drizzle-orm';
 import nodemailer from 'nodemailer';
 import { alertEvents, credentials } from '../db/schema.ts';
@@ -39,7 +40,7 @@ export interface AlertOptions {
   everyMs: number;
   /** Tries of one delivery, the first included. @defaultValue 4 */
   deliveryAttempts: number;
-  /** Delay before the first retry; it grows exponentially, with jitter. @defaultValue 1000 */
+  /** Delay before the first retry; it grows exponentially, with jitter, never shrinking. @defaultValue 1000 */
   firstRetryMs: number;
   /** @defaultValue 30000 */
   maxRetryMs: number;
@@ -205,7 +206,7 @@ export async function deliverTo(p: Platform, c: Channel, index: number, n: Alert
   const o = alertOptions(p);
   const policy = retry(handleAll, {
     maxAttempts: Math.max(0, o.deliveryAttempts - 1),
-    backoff: new ExponentialBackoff({ initialDelay: o.firstRetryMs, maxDelay: o.maxRetryMs }),
+    backoff: growingBackoff(o.firstRetryMs, o.maxRetryMs),
   });
   let attempts = 0;
   const base = { channel: index, type: c.type, notice: n.status, target: targetOf(c) };
