@@ -18,6 +18,7 @@ import {
   type RunReport,
   type RunStatus,
   reconcile,
+  runIntegrity,
   type StepReport,
   type StepStatus,
 } from './report.ts';
@@ -283,7 +284,6 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       : 'success';
   state.status = status;
   await save();
-  const problems = done.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
   const quarantine = await collectQuarantine(stateDir, done);
   const firstError = failed?.error ?? done.find((s) => s.error)?.error;
   return {
@@ -293,7 +293,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     durationMs: Date.now() - started,
     params: plan.params,
     steps: done,
-    integrity: { ok: problems.length === 0, problems },
+    integrity: runIntegrity(done),
     quarantine,
     ...(firstError ? { error: firstError } : {}),
   };

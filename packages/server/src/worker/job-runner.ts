@@ -5,6 +5,7 @@ import {
   type ErrorReport,
   type PlannedStep,
   planPipeline,
+  runIntegrity,
   type StepReport,
   scheduleDag,
   toSluiceError,
@@ -271,8 +272,7 @@ async function runAttempt(
   }
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const problems = all.flatMap((r) => (r.integrity?.problems ?? []).map((x) => `${r.id}: ${x}`));
-  const integrity = { ok: problems.length === 0, problems, rowsProcessed: sum(all) };
+  const integrity = { ...runIntegrity(all), rowsProcessed: sum(all) };
   if (cancelled && !failed) return finish(p, job, 'cancelled', attempt, { integrity, steps: all });
   if (!failed) return finish(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {
