@@ -52,7 +52,8 @@ const Config = Type.Object(
       enum: ['append', 'truncate', 'upsert'],
       default: 'append',
       description:
-        'append adds rows; truncate empties the table in the same transaction as the first rows (never ' +
+        'append adds rows (a new run is refused while a run that was interrupted after committing rows can ' +
+        'still resume: --resume it, or it would write those rows twice); truncate empties the table in the same transaction as the first rows (never ' +
         'on resume); upsert inserts or updates by `key` (the last row of a batch wins for a repeated key).',
     }),
     key: Type.Optional(
