@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SLUICE_BIN, sluice, TEST_DATABASE_URL } from './helpers.ts';
+import { committedSeq, SLUICE_BIN, sluice, TEST_DATABASE_URL } from './helpers.ts';
 
 // Issue 14 §1: kill -9 an incremental run mid-way, then run again: no gap, no duplicate. The
 // rule (docs/pipeline-spec.md, "State kept between runs"): a new run starts from the cursor of the
@@ -51,14 +51,6 @@ flow:
       `INSERT INTO ${schema}.src SELECT i, repeat('x', 40) FROM generate_series(${from}, ${to}) AS i`,
     );
   }
-  async function committedSeq(): Promise<number> {
-    try {
-      const r = await client.query(`SELECT max(seq)::int AS seq FROM ${schema}.checkpoints`);
-      return (r.rows[0]?.seq as number | null) ?? 0;
-    } catch {
-      return 0;
-    }
-  }
   async function run(spec: string, ...more: string[]) {
     const r = await sluice(['run', spec, '--json', ...more], { cwd: dir });
     return { ...r, report: r.stdout ? JSON.parse(r.stdout) : undefined };
@@ -68,7 +60,8 @@ flow:
     const child = spawn(process.execPath, [SLUICE_BIN, 'run', spec, '--json'], { cwd: dir, stdio: 'ignore' });
     const exited = once(child, 'exit');
     const deadline = Date.now() + 60_000;
-    while ((await committedSeq()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while ((await committedSeq(client, schema)) < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
     child.kill('SIGKILL');
     expect((await exited)[1]).toBe('SIGKILL');
   }
