@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileStepStateStore, Registry, type RunOptions, runPipeline } from '@sluice/core';
@@ -131,5 +131,18 @@ describe('incremental state across runs', { timeout: 60_000 }, () => {
     expect(await destination()).toEqual(before);
     expect((await run(spec(), { resume: true })).status).toBe('success');
     expect(await destination()).toEqual(range(1, 6));
+  });
+
+  it('keeps nothing for a source without state', async () => {
+    await writeFile(join(dir, 'in.csv'), 'id\n1\n2\n');
+    const files = {
+      name: 'files',
+      flow: [
+        { source: 'csv', with: { path: join(dir, 'in.csv') } },
+        { sink: 'ndjson', with: { path: join(dir, 'out.ndjson') } },
+      ],
+    };
+    expect((await run(files)).status).toBe('success');
+    expect(await fileStepStateStore(join(dir, 'state')).list()).toEqual({});
   });
 });

@@ -236,7 +236,8 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     // Saved before the run records the success: a crash in between leaves the step to --resume,
     // which closes the sinks from the final checkpoint and saves the same state again. Saved
     // after, a crash in between would let the next run read those rows a second time.
-    await stepState.save(step.id, result.state);
+    // Most sources keep nothing: no empty entries for `sluice state show` and the pipeline page.
+    if (Object.keys(result.state).length > 0) await stepState.save(step.id, result.state);
     return report;
   };
 

@@ -11,10 +11,10 @@ export type StepState = Record<string, Json>;
  * a run: the CLI keeps it in files under the run directory, the platform in its database.
  *
  * `load` is called when a flow step starts afresh (a resumed step takes the state of its
- * checkpoint instead); undefined means the step has none yet. `save` is called once per step,
- * after every sink of the flow committed and closed and before the run records the step's
- * success: the state never gets ahead of what the destinations hold. An error from either fails
- * the step.
+ * checkpoint instead); undefined means the step has none yet. `save` is called once per step
+ * that keeps any state, after every sink of the flow committed and closed and before the run
+ * records the step's success: the state never gets ahead of what the destinations hold. An
+ * error from either fails the step.
  */
 export interface StepStateStore {
   load(stepId: string): Promise<StepState | undefined>;
