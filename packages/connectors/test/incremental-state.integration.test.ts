@@ -145,4 +145,18 @@ describe('incremental state across runs', { timeout: 60_000 }, () => {
     expect((await run(files)).status).toBe('success');
     expect(await fileStepStateStore(join(dir, 'state')).list()).toEqual({});
   });
+
+  it('appends after a run that succeeded but crashed before dropping its destination checkpoint', async () => {
+    await insert(1, 3);
+    expect((await run(spec())).status).toBe('success');
+    // What a crash between recording the success and `forget` leaves at the destination.
+    await db.admin.query(
+      `INSERT INTO ${db.schema}.checkpoints (key, seq, position) VALUES ($1, 2, '{"cursor": 3}')`,
+      [`incr/main/main.1:postgres → ${db.schema}.dst`],
+    );
+    await insert(4, 5);
+    const next = await run(spec());
+    expect(next.status, JSON.stringify(next.error)).toBe('success');
+    expect(await destination()).toEqual(range(1, 5));
+  });
 });

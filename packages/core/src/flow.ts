@@ -32,6 +32,8 @@ export interface FlowEnv {
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   resume: boolean;
+  /** The last run recorded this step's success: what its sinks' destinations still hold of it is done. */
+  succeededBefore?: boolean;
   maxQuarantine: number | undefined;
   logger(componentId: string): Logger;
   onProgress(p: { rowsRead: number; done?: number; total?: number }): void;
@@ -114,6 +116,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     const components = [step.source, ...step.transforms, ...step.sinks];
     // The shape only: fixing a config (a password, an expression) and resuming is legitimate.
     const fingerprint = fingerprintOf(components.map((c) => [c.id, c.def.kind, c.def.name]));
+    if (!env.resume && env.succeededBefore) for (const w of writers) await w.forget?.();
     const from = env.resume ? await store.choose(writers, transactional, fingerprint) : undefined;
     if (from) {
       from.stats.forEach((s, i) => meters[i]?.restore(s));

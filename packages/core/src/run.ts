@@ -124,6 +124,8 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const signal = opts.signal ?? new AbortController().signal;
   const parallel = parallelSettings(opts.parallel);
   const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
+  // Steps the last run recorded as successful: a destination checkpoint left behind is theirs.
+  const last = opts.resume ? undefined : await readJson<RunState>(runFile).catch(() => undefined);
   if (!opts.resume) await clearRunFiles(join(stateDir, 'steps'));
   // Steps a resumed run keeps stay recorded from the start: a crash before the scheduler reaches
   // them again must not make them look unfinished.
@@ -209,6 +211,7 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       params: plan.params,
       signal: stepSignal,
       resume,
+      succeededBefore: last?.steps[step.id]?.status === 'success',
       maxQuarantine: step.maxQuarantine ?? opts.maxQuarantine,
       logger: (c) => logger(step.id, c),
       onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
