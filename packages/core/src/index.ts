@@ -78,3 +78,5 @@ export { reconcile, runIntegrity } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';
 export { runPipeline } from './run.ts';
 export { ComponentSpec, findCycle, normalizeSpec, PipelineSpec, parseSpecText, StepSpec } from './spec.ts';
+export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
+export { fileStepStateStore, stateDirOf } from './state.ts';
