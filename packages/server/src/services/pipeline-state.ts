@@ -1,4 +1,4 @@
-import type { StepState } from '@sluice/core';
+import { ErrorCode, normalizeSpec, SluiceError, type StepState } from '@sluice/core';
 import { and, asc, eq } from 'drizzle-orm';
 import { pipelineState } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
@@ -68,7 +68,16 @@ export async function resetPipelineState(
   pipelineId: string,
   stepId?: string,
 ): Promise<{ reset: string[] }> {
-  await getPipeline(p, pipelineId);
+  const pipeline = await getPipeline(p, pipelineId);
+  if (stepId !== undefined) {
+    // A step that has no state yet is fine (nothing to reset); one the pipeline does not have is a typo.
+    const steps = normalizeSpec(pipeline.spec).steps?.map((s) => s.id) ?? [];
+    if (!steps.includes(stepId))
+      throw new SluiceError(
+        ErrorCode.NOT_FOUND,
+        `pipeline ${pipeline.name} has no step "${stepId}" (its steps: ${steps.join(', ')})`,
+      );
+  }
   const gone = await p.database.db
     .delete(pipelineState)
     .where(
