@@ -10,6 +10,11 @@ export const ErrorCode = {
   EXPRESSION: 'EXPRESSION_INVALID',
   NOT_FOUND: 'NOT_FOUND',
   CONNECTION: 'CONNECTION_FAILED',
+  /**
+   * An endpoint's circuit is open after consecutive connection failures: the step did not try to
+   * connect. Not retried within the step; a later attempt (the platform's job retry) may find it closed.
+   */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
   INTEGRITY: 'INTEGRITY_FAILED',
   QUARANTINE_LIMIT: 'QUARANTINE_LIMIT',
   TIMEOUT: 'TIMEOUT',

@@ -54,6 +54,8 @@ export {
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { growingBackoff } from './internal/backoff.ts';
+export type { CircuitMeta, CircuitSettings, CircuitStateName } from './internal/circuits.ts';
+export { CIRCUIT_DEFAULTS, circuitStates, guardConnect, resetCircuits } from './internal/circuits.ts';
 export { emptyStep, scheduleDag } from './internal/dag.ts';
 export type { ComponentStats } from './internal/meter.ts';
 export type { ParallelOptions } from './internal/parallel/settings.ts';

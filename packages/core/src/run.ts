@@ -5,6 +5,7 @@ import type { Logger } from './connector.ts';
 import { ConfigError, ErrorCode, FatalError, SluiceError, toSluiceError } from './errors.ts';
 import { runFlow } from './flow.ts';
 import { stepBackoff } from './internal/backoff.ts';
+import { guardConnect } from './internal/circuits.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
@@ -238,6 +239,12 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       stepDir,
       params: plan.params,
       log: logger(step.id, c.id),
+      guardConnect: (endpoint, connect) =>
+        guardConnect(endpoint, connect, {
+          settings: step.retry.circuit,
+          log: logger(step.id, c.id),
+          where: c.id,
+        }),
       quarantine: () => {
         throw new SluiceError(ErrorCode.INTERNAL, `task ${c.id} cannot quarantine rows`);
       },
