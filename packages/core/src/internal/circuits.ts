@@ -47,19 +47,18 @@ const isConnectionFailure = (e: unknown): boolean => {
 };
 
 function circuitFor(endpoint: string, settings: CircuitSettings): Circuit {
-  let c = circuits.get(endpoint);
-  if (!c) {
-    const policy = circuitBreaker(handleWhen(isConnectionFailure), {
-      halfOpenAfter: settings.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.failures),
-    });
-    const created: Circuit = { policy, settings, openedAt: 0 };
-    policy.onBreak(() => {
-      created.openedAt = Date.now();
-    });
-    circuits.set(endpoint, (c = created));
-  }
-  return c;
+  const found = circuits.get(endpoint);
+  if (found) return found;
+  const policy = circuitBreaker(handleWhen(isConnectionFailure), {
+    halfOpenAfter: settings.halfOpenAfterMs,
+    breaker: new ConsecutiveBreaker(settings.failures),
+  });
+  const created: Circuit = { policy, settings, openedAt: 0 };
+  policy.onBreak(() => {
+    created.openedAt = Date.now();
+  });
+  circuits.set(endpoint, created);
+  return created;
 }
 
 const NAMES: Record<CircuitState, CircuitStateName> = {
