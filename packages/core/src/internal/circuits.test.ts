@@ -2,7 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../connector.ts';
 import { ErrorCode, FatalError, RetryableError, SluiceError } from '../errors.ts';
-import { circuitStates, guardConnect, resetCircuits } from './circuits.ts';
+import {
+  circuitStates,
+  exportCircuits,
+  guardConnect,
+  importCircuits,
+  resetCircuits,
+  savedState,
+} from './circuits.ts';
 
 function recorder() {
   const lines: { message: string; meta?: Record<string, unknown> }[] = [];
@@ -97,5 +104,26 @@ describe('guardConnect', () => {
     for (let i = 0; i < 3; i++)
       expect(await codeOf(guardConnect('c:1', refused, { settings: false, log }))).toBe(ErrorCode.CONNECTION);
     expect(circuitStates()).toEqual({});
+  });
+
+  it('travels between processes: an exported open circuit stays open where it is imported', async () => {
+    const { log } = recorder();
+    const settings = { failures: 1, halfOpenAfterMs: 30 };
+    await codeOf(guardConnect('d:1', refused, { settings, log }));
+    const saved = exportCircuits();
+    expect(savedState(saved['d:1']!)).toBe('open');
+    resetCircuits();
+    importCircuits(JSON.parse(JSON.stringify(saved)));
+    let calls = 0;
+    const connect = async () => {
+      calls++;
+      return 'connected';
+    };
+    expect(await codeOf(guardConnect('d:1', connect, { settings, log }))).toBe(ErrorCode.CIRCUIT_OPEN);
+    expect(calls).toBe(0);
+    await sleep(40);
+    expect(savedState(saved['d:1']!)).toBe('half-open');
+    expect(await guardConnect('d:1', connect, { settings, log })).toBe('connected');
+    expect(savedState(exportCircuits()['d:1']!)).toBe('closed');
   });
 });

@@ -47,13 +47,16 @@ const isConnectionFailure = (e: unknown): boolean => {
 };
 
 function circuitFor(endpoint: string, settings: CircuitSettings): Circuit {
-  const found = circuits.get(endpoint);
-  if (found) return found;
+  return circuits.get(endpoint) ?? create(endpoint, settings);
+}
+
+function create(endpoint: string, settings: CircuitSettings, saved?: SavedCircuit): Circuit {
   const policy = circuitBreaker(handleWhen(isConnectionFailure), {
     halfOpenAfter: settings.halfOpenAfterMs,
     breaker: new ConsecutiveBreaker(settings.failures),
+    ...(saved ? { initialState: saved.state } : {}),
   });
-  const created: Circuit = { policy, settings, openedAt: 0 };
+  const created: Circuit = { policy, settings, openedAt: saved?.openedAt ?? 0 };
   policy.onBreak(() => {
     created.openedAt = Date.now();
   });
@@ -71,6 +74,43 @@ const NAMES: Record<CircuitState, CircuitStateName> = {
 /** The state of every circuit of this process, by endpoint. */
 export function circuitStates(): Record<string, CircuitStateName> {
   return Object.fromEntries([...circuits].map(([k, c]) => [k, NAMES[c.policy.state]]));
+}
+
+/** One circuit as it travels between processes: cockatiel's `toJSON()` and what it was built with. */
+export interface SavedCircuit {
+  settings: CircuitSettings;
+  state: unknown;
+  openedAt: number;
+}
+
+/**
+ * This process's circuits, to hand to another process (importCircuits): how the platform's
+ * worker keeps one set of circuits across the step processes it starts.
+ */
+export function exportCircuits(): Record<string, SavedCircuit> {
+  return Object.fromEntries(
+    [...circuits].map(([k, c]) => [
+      k,
+      { settings: c.settings, state: c.policy.toJSON(), openedAt: c.openedAt },
+    ]),
+  );
+}
+
+/** Replaces this process's circuits with saved ones (exportCircuits of this or another process). */
+export function importCircuits(saved: Readonly<Record<string, SavedCircuit>>): void {
+  circuits.clear();
+  for (const [endpoint, c] of Object.entries(saved)) create(endpoint, c.settings, c);
+}
+
+/**
+ * The state of a saved circuit at `now`: an open one whose wait is over reads `half-open` (the
+ * next connection probes), as the process holding it would find it.
+ */
+export function savedState(c: SavedCircuit, now = Date.now()): CircuitStateName {
+  const value = (c.state as { ownState?: { value?: CircuitState } }).ownState?.value;
+  if (value === CircuitState.Closed) return 'closed';
+  if (value === CircuitState.HalfOpen) return 'half-open';
+  return now - c.openedAt >= c.settings.halfOpenAfterMs ? 'half-open' : 'open';
 }
 
 /** Forgets every circuit (tests; a host that wants a clean slate). */

@@ -3,7 +3,9 @@ import { builtinConnectors } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
   ErrorCode,
+  exportCircuits,
   FatalError,
+  importCircuits,
   Registry,
   runPipeline,
   type StepResources,
@@ -82,7 +84,9 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
   const redact = redactor(m.secrets, m.aliases);
   const send = sender(redact);
   const { runId } = m;
+  const sendCircuits = () => send({ type: 'circuits', runId, circuits: exportCircuits() });
   try {
+    importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
     const report = await runPipeline(m.spec, {
@@ -108,6 +112,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
+    await sendCircuits();
     release(runId);
     await send({
       type: 'result',
@@ -118,6 +123,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     });
   } catch (err) {
     const e = toSluiceError(err);
+    await sendCircuits();
     release(runId);
     await send({
       type: 'error',
