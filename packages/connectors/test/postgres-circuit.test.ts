@@ -52,6 +52,7 @@ describe('circuit breaker around PostgreSQL connections', () => {
     };
     const registry = new Registry().register(...builtinConnectors);
     const events: RunEvent[] = [];
+    let retryAt: string | undefined;
     const run = async () => {
       const report = await runPipeline(spec, {
         registry,
@@ -60,6 +61,7 @@ describe('circuit breaker around PostgreSQL connections', () => {
         onEvent: (e) => events.push(e),
       });
       const step = report.steps[0]!;
+      retryAt = step.error?.retryAt;
       return { code: step.error?.code, attempts: step.attempts };
     };
     const circuitLog = () =>
@@ -72,6 +74,9 @@ describe('circuit breaker around PostgreSQL connections', () => {
     expect(await run()).toEqual({ code: 'CIRCUIT_OPEN', attempts: 2 });
     expect(circuitStates()[endpoint]).toBe('open');
     expect(circuitLog()).toEqual(['open']);
+    // The report says when the circuit will let a probe through: the platform's job retry waits for it.
+    expect(Date.parse(retryAt!)).toBeGreaterThan(Date.now());
+    expect(Date.parse(retryAt!)).toBeLessThanOrEqual(Date.now() + 300);
     // While open, a step fails at its first attempt: CIRCUIT_OPEN is not retried within the step.
     expect(await run()).toEqual({ code: 'CIRCUIT_OPEN', attempts: 1 });
     const failed = events.filter((e) => e.type === 'step' && e.status === 'failed').at(-1);

@@ -83,6 +83,19 @@ export class RetryableError extends SluiceError {
   }
 }
 
+/**
+ * CIRCUIT_OPEN: the endpoint's circuit is open, nothing was tried. Not retryable within the step;
+ * `retryAt` says when the circuit lets a probe through, so a later attempt should wait for it.
+ */
+export class CircuitOpenError extends SluiceError {
+  readonly retryAt: Date;
+  constructor(message: string, retryAt: Date) {
+    super(ErrorCode.CIRCUIT_OPEN, message, { retryable: false });
+    this.name = 'CircuitOpenError';
+    this.retryAt = retryAt;
+  }
+}
+
 /** A failure that retrying cannot fix (bad config, missing table, permission denied). */
 export class FatalError extends SluiceError {
   constructor(message: string, options: { cause?: unknown; code?: ErrorCode } = {}) {

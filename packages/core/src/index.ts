@@ -43,6 +43,7 @@ export {
 export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';
 export {
+  CircuitOpenError,
   ConfigError,
   ErrorCode,
   FatalError,

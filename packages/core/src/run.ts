@@ -2,7 +2,14 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
-import { ConfigError, ErrorCode, FatalError, SluiceError, toSluiceError } from './errors.ts';
+import {
+  CircuitOpenError,
+  ConfigError,
+  ErrorCode,
+  FatalError,
+  SluiceError,
+  toSluiceError,
+} from './errors.ts';
 import { runFlow } from './flow.ts';
 import { stepBackoff } from './internal/backoff.ts';
 import { guardConnect } from './internal/circuits.ts';
@@ -353,5 +360,6 @@ function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): E
     step: step.id,
     ...(e.issues.length ? { issues: e.issues } : {}),
     ...(e instanceof FatalError ? { fatal: true as const } : {}),
+    ...(e instanceof CircuitOpenError ? { retryAt: e.retryAt.toISOString() } : {}),
   };
 }

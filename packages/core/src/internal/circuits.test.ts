@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Logger } from '../connector.ts';
-import { ErrorCode, FatalError, RetryableError, SluiceError } from '../errors.ts';
+import { CircuitOpenError, ErrorCode, FatalError, RetryableError, type SluiceError } from '../errors.ts';
 import {
   circuitStates,
   exportCircuits,
@@ -56,7 +56,8 @@ describe('guardConnect', () => {
     const err = await guardConnect('db:5432', connect, { settings, log, where: 'load.0:postgres' }).catch(
       (e: SluiceError) => e,
     );
-    expect(err).toBeInstanceOf(SluiceError);
+    expect(err).toBeInstanceOf(CircuitOpenError);
+    expect((err as CircuitOpenError).retryAt.getTime()).toBeGreaterThan(Date.now() + 50_000);
     expect((err as SluiceError).retryable).toBe(false);
     expect((err as SluiceError).message).toMatch(
       /^load\.0:postgres: circuit to db:5432 is open after 3 consecutive connection failures: not connecting until a probe at \d{4}-/,

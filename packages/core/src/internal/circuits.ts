@@ -7,7 +7,7 @@ import {
   handleWhen,
 } from 'cockatiel';
 import type { Logger } from '../connector.ts';
-import { ErrorCode, SluiceError, toSluiceError } from '../errors.ts';
+import { CircuitOpenError, ErrorCode, type SluiceError, toSluiceError } from '../errors.ts';
 
 /** A step's `retry.circuit`, in milliseconds. */
 export interface CircuitSettings {
@@ -177,10 +177,10 @@ function report(endpoint: string, c: Circuit, before: CircuitStateName, log: Log
 }
 
 function openError(endpoint: string, c: Circuit, where: string | undefined): SluiceError {
-  const probe = new Date(c.openedAt + c.settings.halfOpenAfterMs).toISOString();
-  return new SluiceError(
-    ErrorCode.CIRCUIT_OPEN,
+  const probe = new Date(c.openedAt + c.settings.halfOpenAfterMs);
+  return new CircuitOpenError(
     `${where ? `${where}: ` : ''}circuit to ${endpoint} is open after ${c.settings.failures} consecutive connection failures: ` +
-      `not connecting until a probe at ${probe} (retry.circuit in the step sets the count and the wait)`,
+      `not connecting until a probe at ${probe.toISOString()} (retry.circuit in the step sets the count and the wait)`,
+    probe,
   );
 }
