@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,6 +11,7 @@ import { circuitStatesNow, clearCircuitBook } from '../src/worker/circuit-book.t
 import { stepEnv } from '../src/worker/step-entry.ts';
 import { StepHostPool } from '../src/worker/step-hosts.ts';
 import { runStepProcess } from '../src/worker/step-process.ts';
+import { refusingPort } from './helpers/net.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
@@ -406,14 +406,6 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     }
   });
 });
-
-async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 // Each step gets a fresh process (no pool): the circuit must outlive it, in the worker.
 describe('circuit breakers across step processes', { timeout: 60_000 }, () => {
