@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { connectorsCommand } from './commands/connectors.ts';
 import { runCommand } from './commands/run.ts';
+import { stateCommand } from './commands/state.ts';
 import { validateCommand } from './commands/validate.ts';
 
 // The platform's commands load the server (database drivers, OpenTelemetry, metrics, the UI's
@@ -66,6 +67,20 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (spec: string, opts) => {
     process.exitCode = await validateCommand(spec, opts);
+  });
+
+program
+  .command('state')
+  .description(
+    "show: what each step keeps between runs (an incremental source's cursor); reset: delete it, so the next run reads from the beginning.",
+  )
+  .argument('<action>', 'show | reset')
+  .argument('<spec>', 'path to the pipeline spec')
+  .option('--step <id>', 'only this step')
+  .option('--state-dir <dir>', 'the run directory given to sluice run (default .sluice/runs/<name>)')
+  .option('--json', 'print as JSON')
+  .action(async (action: string, spec: string, opts) => {
+    process.exitCode = await stateCommand(action, spec, opts);
   });
 
 program

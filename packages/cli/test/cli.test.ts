@@ -170,5 +170,8 @@ describe('sluice run', () => {
     const r = await sluice(['run', spec, '--state-dir', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`file not found: ${join(dir, 'nope.csv')}`);
+    // Issue 14: a failed run never reads "integrity ok".
+    expect(r.stdout).toContain('integrity not proven: main did not finish');
+    expect(r.stdout).not.toContain('integrity ok');
   });
 });

@@ -51,3 +51,16 @@ export async function startSluice(args: string[]): Promise<{ child: ChildProcess
   });
   return { child, banner };
 }
+
+/** The highest checkpoint a PostgreSQL sink committed in `schema`.checkpoints (0 before the table exists). */
+export async function committedSeq(
+  client: { query(sql: string): Promise<{ rows: { seq?: number | null }[] }> },
+  schema: string,
+): Promise<number> {
+  try {
+    const r = await client.query(`SELECT max(seq)::int AS seq FROM ${schema}.checkpoints`);
+    return r.rows[0]?.seq ?? 0;
+  } catch {
+    return 0;
+  }
+}

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SLUICE_BIN, sluice, TEST_DATABASE_URL } from './helpers.ts';
+import { committedSeq, SLUICE_BIN, sluice, TEST_DATABASE_URL } from './helpers.ts';
 
 const ROWS = 600_000;
 const schema = `t_resume_${process.pid}_${Date.now() % 100000}`;
@@ -23,15 +23,6 @@ async function writeCsv(path: string): Promise<void> {
   }
   out.end();
   await once(out, 'finish');
-}
-
-async function committedSeq(): Promise<number> {
-  try {
-    const r = await client.query(`SELECT max(seq)::int AS seq FROM ${schema}.checkpoints`);
-    return (r.rows[0]?.seq as number | null) ?? 0;
-  } catch {
-    return 0;
-  }
 }
 
 describe('sluice run --resume after kill -9', () => {
@@ -74,7 +65,8 @@ flow:
     const exited = once(child, 'exit');
     // Kill it once a few checkpoints are committed, well before the end.
     const deadline = Date.now() + 60_000;
-    while ((await committedSeq()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((await committedSeq(client, schema)) < 3 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGKILL');
     const [code, signal] = await exited;
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });

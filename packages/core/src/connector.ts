@@ -288,7 +288,9 @@ export interface SinkWriter {
   /**
    * Transactional sinks: drops the checkpoint the destination keeps for this run. Called after
    * `close`, once the run has recorded the step's success, so no resume can need it; a crash
-   * before then leaves it, and the next fresh run of the same key clears it.
+   * before then leaves it, and the next fresh run of the same key clears it. Also called before
+   * `start` of a fresh run when the last run recorded this step's success: a checkpoint still
+   * there is that finished run's, left by a crash before it was dropped, not an interrupted one.
    */
   forget?(): Promise<void>;
   /**

@@ -15,7 +15,6 @@ import { ErrorCode, SluiceError } from './errors.ts';
 import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
 import { Checksum } from './internal/checksum.ts';
 import { guardConnect } from './internal/circuits.ts';
-import { readJson, writeJsonAtomic } from './internal/files.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
@@ -25,13 +24,17 @@ import type { PlannedComponent, PlannedFlow } from './plan.ts';
 
 export interface FlowEnv {
   pipeline: string;
-  /** This step's directory for checkpoints, quarantine and state. */
+  /** This step's directory for checkpoints and quarantine. */
   stepDir: string;
+  /** The state the pipeline kept for this step; a resumed flow takes its checkpoint's instead. */
+  loadState(): Promise<Record<string, Json> | undefined>;
   baseDir: string;
   paths?: PathPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   resume: boolean;
+  /** The last run recorded this step's success: what its sinks' destinations still hold of it is done. */
+  succeededBefore?: boolean;
   maxQuarantine: number | undefined;
   logger(componentId: string): Logger;
   onProgress(p: { rowsRead: number; done?: number; total?: number }): void;
@@ -45,6 +48,8 @@ export interface FlowResult {
   components: ComponentStats[];
   resumedFromRow: number | undefined;
   quarantineFile: string;
+  /** The source's state after the flow: every sink committed and closed the rows it covers. */
+  state: Record<string, Json>;
   /** Drops the sinks' destination checkpoints; the caller calls it once the step's success is recorded. */
   forget(): Promise<void>;
 }
@@ -59,7 +64,6 @@ export interface FlowResult {
  */
 export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResult> {
   const store = new CheckpointStore(join(env.stepDir, 'checkpoint.json'), step.id);
-  const statePath = join(env.stepDir, 'state.json');
   const quarantine = new QuarantineFile(join(env.stepDir, 'quarantine.ndjson'));
   const abort = new AbortController();
   const signal = AbortSignal.any([env.signal, abort.signal]);
@@ -115,6 +119,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     const components = [step.source, ...step.transforms, ...step.sinks];
     // The shape only: fixing a config (a password, an expression) and resuming is legitimate.
     const fingerprint = fingerprintOf(components.map((c) => [c.id, c.def.kind, c.def.name]));
+    if (!env.resume && env.succeededBefore) for (const w of writers) await w.forget?.();
     const from = env.resume ? await store.choose(writers, transactional, fingerprint) : undefined;
     if (from) {
       from.stats.forEach((s, i) => meters[i]?.restore(s));
@@ -127,8 +132,9 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       const resume = from && (transactional[i] ? { seq: from.seq } : from.sinks[i]);
       await writers[i]!.start(resume ?? undefined);
     }
-    const state: Record<string, Json> =
-      from?.state ?? (await readJson<Record<string, Json>>(statePath)) ?? {};
+    // Kept until now by the run: the last run stays resumable if a sink refuses to start afresh.
+    if (!from) await store.clear();
+    const state: Record<string, Json> = from?.state ?? (await env.loadState()) ?? {};
     let seq = from?.seq ?? 0;
     let position: Json = from?.position ?? null;
 
@@ -261,7 +267,6 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     }
     const closed = writers.splice(0);
     await quarantine.close();
-    await writeJsonAtomic(statePath, state);
     // The checkpoint stays until the run records the step's success (run.ts removes it then): a
     // crash in between resumes from the final checkpoint, which only closes the sinks.
     // A sink emits what it was given: its checksum is the last stage's.
@@ -271,6 +276,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       components: meters.map((m) => m.stats()),
       resumedFromRow: from ? from.stats[0]?.rowsIn : undefined,
       quarantineFile: quarantine.path,
+      state: { ...state },
       forget: async () => {
         for (const w of closed) await w.forget?.();
       },

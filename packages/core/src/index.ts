@@ -76,8 +76,18 @@ export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export { didYouMean, Registry } from './registry.ts';
-export type { ErrorReport, RunReport, RunStatus, StepReport, StepResources, StepStatus } from './report.ts';
-export { reconcile } from './report.ts';
+export type {
+  ErrorReport,
+  RunIntegrity,
+  RunReport,
+  RunStatus,
+  StepReport,
+  StepResources,
+  StepStatus,
+} from './report.ts';
+export { reconcile, runIntegrity } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';
 export { runPipeline } from './run.ts';
 export { ComponentSpec, findCycle, normalizeSpec, PipelineSpec, parseSpecText, StepSpec } from './spec.ts';
+export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
+export { fileStepStateStore, stateDirOf } from './state.ts';

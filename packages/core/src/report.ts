@@ -48,9 +48,30 @@ export interface RunReport {
   durationMs: number;
   params: Record<string, unknown>;
   steps: StepReport[];
-  integrity: { ok: boolean; problems: string[] };
+  integrity: RunIntegrity;
   quarantine: { rows: number; path: string | null };
   error?: ErrorReport;
+}
+
+/** What a run proves about its flows. */
+export interface RunIntegrity {
+  /** Every flow finished and balances. A run with a flow that did not finish is not ok. */
+  ok: boolean;
+  /** Flows that finished and do not balance, as `step: problem`. */
+  problems: string[];
+  /** Flows that did not finish (failed, cancelled, skipped): nothing about them is proven. */
+  unchecked?: string[];
+}
+
+/** A run's (or a job's) integrity from its steps' reports. */
+export function runIntegrity(steps: readonly StepReport[]): RunIntegrity {
+  const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
+  const unchecked = steps.filter((s) => s.kind === 'flow' && s.integrity === undefined).map((s) => s.id);
+  return {
+    ok: problems.length === 0 && unchecked.length === 0,
+    problems,
+    ...(unchecked.length > 0 ? { unchecked } : {}),
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
@@ -26,9 +26,11 @@ import {
   type RunReport,
   type RunStatus,
   reconcile,
+  runIntegrity,
   type StepReport,
   type StepStatus,
 } from './report.ts';
+import { fileStepStateStore, type StepStateStore, stateDirOf } from './state.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -53,8 +55,18 @@ export interface RunOptions {
    * @defaultValue none: any path the process may open
    */
   paths?: PathPolicy;
-  /** Checkpoints, quarantine and source state. @defaultValue `<cwd>/.sluice/runs/<pipeline name>` */
+  /**
+   * This run's checkpoints and quarantine (`steps/`, emptied by every run that does not resume)
+   * and, unless `state` is given, the pipeline's step state (`state/`, kept across runs).
+   * @defaultValue `<cwd>/.sluice/runs/<pipeline name>`
+   */
   stateDir?: string;
+  /**
+   * Where each step's source state (`ctx.state`, e.g. an incremental cursor) is kept between runs:
+   * loaded when a flow starts afresh, saved once the flow succeeded (see StepStateStore).
+   * @defaultValue files under `<stateDir>/state`
+   */
+  state?: StepStateStore;
   params?: Record<string, unknown>;
   env?: Readonly<Record<string, string | undefined>>;
   /** Said when `${env.X}` names a variable `env` lacks (see PlanOptions). */
@@ -116,13 +128,15 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   const baseDir = resolve(opts.baseDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
   const runFile = join(stateDir, 'run.json');
+  const stepState = opts.state ?? fileStepStateStore(stateDirOf(stateDir));
   const redact = opts.redact ?? (<T>(v: T) => v);
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
   const parallel = parallelSettings(opts.parallel);
   const previous = opts.resume ? await readJson<RunState>(runFile) : undefined;
-  if (!opts.resume)
-    await rm(join(stateDir, 'steps'), { recursive: true, force: true }).catch(() => undefined);
+  // Steps the last run recorded as successful: a destination checkpoint left behind is theirs.
+  const last = opts.resume ? undefined : await readJson<RunState>(runFile).catch(() => undefined);
+  if (!opts.resume) await clearRunFiles(join(stateDir, 'steps'));
   // Steps a resumed run keeps stay recorded from the start: a crash before the scheduler reaches
   // them again must not make them look unfinished.
   const kept = Object.entries(previous?.steps ?? {}).filter(([, r]) => r.status === 'success');
@@ -198,11 +212,13 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     const result = await runFlow(step, {
       pipeline: opts.runKey ?? plan.name,
       stepDir,
+      loadState: () => stepState.load(step.id),
       baseDir,
       paths: opts.paths,
       params: plan.params,
       signal: stepSignal,
       resume,
+      succeededBefore: last?.steps[step.id]?.status === 'success',
       maxQuarantine: step.maxQuarantine ?? opts.maxQuarantine,
       logger: (c) => logger(step.id, c),
       onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
@@ -225,7 +241,13 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
         message: `integrity check failed: ${integrity.problems.join('; ')}`,
         step: step.id,
       };
+      return report;
     }
+    // Saved before the run records the success: a crash in between leaves the step to --resume,
+    // which closes the sinks from the final checkpoint and saves the same state again. Saved
+    // after, a crash in between would let the next run read those rows a second time.
+    // Most sources keep nothing: no empty entries for `sluice state show` and the pipeline page.
+    if (Object.keys(result.state).length > 0) await stepState.save(step.id, result.state);
     return report;
   };
 
@@ -297,7 +319,6 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       : 'success';
   state.status = status;
   await save();
-  const problems = done.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
   const quarantine = await collectQuarantine(stateDir, done);
   const firstError = failed?.error ?? done.find((s) => s.error)?.error;
   return {
@@ -307,10 +328,25 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
     durationMs: Date.now() - started,
     params: plan.params,
     steps: done,
-    integrity: { ok: problems.length === 0, problems },
+    integrity: runIntegrity(done),
     quarantine,
     ...(firstError ? { error: firstError } : {}),
   };
+}
+
+/**
+ * A run that does not resume starts without the last run's files, except its checkpoints: a flow
+ * drops its own once its sinks started afresh, so a new run refused at the start (an append sink
+ * after an interrupted run) leaves that run resumable.
+ */
+async function clearRunFiles(stepsDir: string): Promise<void> {
+  const steps = await readdir(stepsDir).catch(() => [] as string[]);
+  for (const step of steps) {
+    const files = await readdir(join(stepsDir, step)).catch(() => [] as string[]);
+    for (const f of files) {
+      if (f !== 'checkpoint.json') await rm(join(stepsDir, step, f), { recursive: true, force: true });
+    }
+  }
 }
 
 function selectSteps(all: PlannedStep[], only: readonly string[] | undefined): PlannedStep[] {

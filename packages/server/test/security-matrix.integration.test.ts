@@ -26,6 +26,8 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'GET /pipelines/{id}/versions': ALL,
   'POST /pipelines/{id}/validate': ALL,
   'POST /pipelines/{id}/execute': AO,
+  'GET /pipelines/{id}/state': ALL,
+  'DELETE /pipelines/{id}/state': AO,
   'POST /pipelines/{id}/webhook': A,
   'POST /hooks/{id}': 'signature',
   'GET /jobs': ALL,

@@ -4,6 +4,7 @@ import type { Role } from './api/client.ts';
 const TABLE = {
   'pipelines:write': ['admin'],
   'pipelines:execute': ['admin', 'operator'],
+  'pipelines:reset-state': ['admin', 'operator'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],
   'credentials:read': ['admin', 'operator'],

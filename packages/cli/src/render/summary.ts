@@ -52,9 +52,12 @@ export function renderSummary(report: RunReport): string {
     );
     if (s.output) out.push(pc.dim(s.output.trimEnd()));
   }
-  const verdict = report.integrity.ok
+  const { ok, problems, unchecked = [] } = report.integrity;
+  const verdict = ok
     ? pc.green('integrity ok')
-    : pc.red(`integrity FAILED: ${report.integrity.problems.join('; ')}`);
+    : problems.length > 0
+      ? pc.red(`integrity FAILED: ${problems.join('; ')}`)
+      : pc.yellow(`integrity not proven: ${unchecked.join(', ')} did not finish`);
   out.push(
     `\n${verdict} · ${(STATUS[report.status] ?? String)(report.status)} in ${duration(report.durationMs)}`,
   );

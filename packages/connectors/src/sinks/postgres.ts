@@ -52,7 +52,8 @@ const Config = Type.Object(
       enum: ['append', 'truncate', 'upsert'],
       default: 'append',
       description:
-        'append adds rows; truncate empties the table in the same transaction as the first rows (never ' +
+        'append adds rows (a new run is refused while a run that was interrupted after committing rows can ' +
+        'still resume: --resume it, or it would write those rows twice); truncate empties the table in the same transaction as the first rows (never ' +
         'on resume); upsert inserts or updates by `key` (the last row of a batch wins for a repeated key).',
     }),
     key: Type.Optional(
@@ -203,12 +204,28 @@ class PostgresWriter implements SinkWriter {
     // A fresh run drops the old checkpoint at once, in its own transaction: left pending until the
     // first commit, it could be taken by a resume after a crash for this run's own first checkpoint.
     if (resume === undefined) {
+      // An interrupted run under this key committed rows; appending afresh would write them twice
+      // (an incremental source starts again from the cursor of the last successful run).
+      if (mode === 'append') {
+        const left = await this.recover();
+        if (left !== undefined) this.#refuseAppendAfterInterruption(left);
+      }
       await this.#query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#key]);
     }
     await this.#query('BEGIN');
     this.#inTransaction = true;
     if (resume !== undefined) return;
     if (mode === 'truncate' && this.#existing) await this.#query(`TRUNCATE ${this.#target}`, [], 'truncate');
+  }
+
+  #refuseAppendAfterInterruption(seq: number): never {
+    throw new FatalError(
+      `${this.#where}: an earlier run of this step stopped after committing rows to ${this.#location} ` +
+        `(its checkpoint ${String(seq)} is still in ${this.#checkpoints}); a new run in mode "append" would ` +
+        'write them again. Continue that run with --resume (on the platform: retry its job), or, to append ' +
+        `anyway, delete its checkpoint: DELETE FROM ${this.#checkpoints} WHERE key = '${this.#key.replaceAll("'", "''")}'`,
+      { code: ErrorCode.CHECKPOINT },
+    );
   }
 
   /** Settles columns on the first rows: creates the table, checks fields, prepares upsert staging. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
@@ -46,6 +47,12 @@ export class CheckpointStore {
     if (this.#previous) file.previous = this.#previous;
     await writeJsonAtomic(this.#path, file);
     this.#previous = cp;
+  }
+
+  /** Forgets the checkpoint of an earlier run: this one starts afresh. */
+  async clear(): Promise<void> {
+    await rm(this.#path, { force: true });
+    this.#previous = undefined;
   }
 
   /**

@@ -99,6 +99,25 @@ export const pipelineVersions = pgTable(
   (t) => [primaryKey({ columns: [t.pipelineId, t.version] })],
 );
 
+/**
+ * What each step of a pipeline keeps between jobs (an incremental source's cursor), keyed by
+ * pipeline and step id. Written by the worker when the step succeeded, read when a job starts it.
+ */
+export const pipelineState = pgTable(
+  'pipeline_state',
+  {
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    state: jsonb('state').notNull(),
+    /** The job whose success saved it. */
+    jobId: uuid('job_id'),
+    updatedAt: updated(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.stepId] })],
+);
+
 export const SYSTEM_TASKS = ['retention', 'vacuum', 'rollup'] as const;
 export type SystemTask = (typeof SYSTEM_TASKS)[number];
 

@@ -8,6 +8,8 @@ export const ROLE_TABLE = {
   'pipelines:read': ['admin', 'operator', 'viewer'],
   'pipelines:write': ['admin'],
   'pipelines:execute': ['admin', 'operator'],
+  /** Deleting what steps keep between jobs (an incremental cursor): the next job reads everything. */
+  'pipelines:reset-state': ['admin', 'operator'],
   'jobs:read': ['admin', 'operator', 'viewer'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],

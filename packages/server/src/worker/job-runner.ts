@@ -5,7 +5,9 @@ import {
   type ErrorReport,
   type PlannedStep,
   planPipeline,
+  runIntegrity,
   type StepReport,
+  type StepState,
   scheduleDag,
   toSluiceError,
 } from '@sluice/core';
@@ -20,6 +22,7 @@ import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
 import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import { getJob, jobSteps } from '../services/jobs.ts';
+import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
 import { getSpec } from '../services/pipelines.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepEnv } from './step-entry.ts';
@@ -181,6 +184,8 @@ async function runAttempt(
     });
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
+    const saved = await loadStepState(p.database.db, job.pipelineId, step.id);
+    let stepState: StepState | undefined;
     const report = await runStepProcess({
       spec,
       secrets,
@@ -192,6 +197,10 @@ async function runAttempt(
       paths: p.paths,
       stateDir: join(workspace, 'state', step.id),
       resume: row.attempt > 0,
+      ...(saved === undefined ? {} : { state: saved }),
+      onState: (s) => {
+        stepState = s;
+      },
       env: stepEnv(),
       vars: p.pipelineEnv,
       envNote: PIPELINE_ENV_NOTE,
@@ -231,6 +240,11 @@ async function runAttempt(
       'sluice.rows.quarantined': r.rowsQuarantined,
     });
     endSpan(stepSpan, r.status, r.error);
+    // Saved before the success is recorded: a crash in between retries the job, whose step resumes
+    // from its final checkpoint (nothing is written again) and saves the same state.
+    if (r.status === 'success' && stepState !== undefined) {
+      await saveStepState(p.database.db, { pipelineId: job.pipelineId, stepId: step.id, jobId }, stepState);
+    }
     await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts).
@@ -278,8 +292,7 @@ async function runAttempt(
   }
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const problems = all.flatMap((r) => (r.integrity?.problems ?? []).map((x) => `${r.id}: ${x}`));
-  const integrity = { ok: problems.length === 0, problems, rowsProcessed: sum(all) };
+  const integrity = { ...runIntegrity(all), rowsProcessed: sum(all) };
   if (cancelled && !failed) return finish(p, job, 'cancelled', attempt, { integrity, steps: all });
   if (!failed) return finish(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {

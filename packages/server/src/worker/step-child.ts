@@ -9,6 +9,8 @@ import {
   Registry,
   runPipeline,
   type StepResources,
+  type StepState,
+  type StepStateStore,
   toSluiceError,
 } from '@sluice/core';
 import { takeSpawned, watchSpawns } from './spawn-watch.ts';
@@ -89,7 +91,17 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
+    // The pipeline's state lives in the platform's database: it comes in the run message and the
+    // step's new one goes back with the result, for the worker to save.
+    let saved: StepState | undefined;
+    const state: StepStateStore = {
+      load: async () => m.state,
+      save: async (_stepId, s) => {
+        saved = s;
+      },
+    };
     const report = await runPipeline(m.spec, {
+      state,
       registry: await registryWith(m.modules),
       steps: [m.stepId],
       runKey: m.jobId,
@@ -118,6 +130,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       type: 'result',
       runId,
       report: { ...report.steps[0]!, resources },
+      ...(saved === undefined ? {} : { state: saved }),
       spawned: takeSpawned(),
       rssBytes: process.memoryUsage.rss(),
     });

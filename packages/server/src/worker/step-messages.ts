@@ -1,4 +1,4 @@
-import type { ErrorReport, PathPolicy, RunEvent, SavedCircuit, StepReport } from '@sluice/core';
+import type { ErrorReport, PathPolicy, RunEvent, SavedCircuit, StepReport, StepState } from '@sluice/core';
 import type { PathAlias } from './step-redact.ts';
 
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
@@ -19,6 +19,11 @@ export interface RunMessage {
   /** Where the step may open local paths (the platform's roots); anywhere when absent. */
   paths?: PathPolicy;
   resume: boolean;
+  /**
+   * What the pipeline kept for this step from its last successful job (an incremental cursor): a
+   * flow starting afresh begins there; a resumed one takes its checkpoint's.
+   */
+  state?: StepState;
   maxQuarantine?: number;
   /** Extra ES modules whose exported connector definitions are registered (plugins, fixtures). */
   modules?: string[];
@@ -46,5 +51,13 @@ export type ChildMessage =
   | { type: 'event'; runId: number; event: RunEvent }
   /** The step's circuit breakers as it leaves them, sent just before its result or error. */
   | { type: 'circuits'; runId: number; circuits: Record<string, SavedCircuit> }
-  | { type: 'result'; runId: number; report: StepReport; spawned: boolean; rssBytes: number }
+  | {
+      type: 'result';
+      runId: number;
+      report: StepReport;
+      /** The step's state after it succeeded, for the worker to save; absent otherwise. */
+      state?: StepState;
+      spawned: boolean;
+      rssBytes: number;
+    }
   | { type: 'error'; runId: number; error: ErrorReport; spawned: boolean; rssBytes: number };

@@ -5,6 +5,7 @@ import {
   emptyStep,
   type RunEvent,
   type StepReport,
+  type StepState,
   type StepStatus,
 } from '@sluice/core';
 import { circuitsForStep, recordCircuits } from './circuit-book.ts';
@@ -22,6 +23,8 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type' | 'runId'> {
   onEvent(event: RunEvent): void;
   /** How long a cancelled step may take to stop cleanly before its process group is killed. @defaultValue 5000 */
   killGraceMs?: number;
+  /** The state the step saved when it succeeded: the caller keeps it for the pipeline's next job. */
+  onState?(state: StepState): void;
   /** The step's process is ready; the step is sent to it once this resolves. */
   onSpawn?(pid: number): void | Promise<void>;
   /**
@@ -37,7 +40,17 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type' | 'runId'> {
  * memory, killed, crashed — become a failed report that says what happened.
  */
 export async function runStepProcess(opts: StepProcessOptions): Promise<StepReport> {
-  const { memoryMb = 1024, timeoutMs, signal, onEvent, killGraceMs = 5000, onSpawn, pool, ...message } = opts;
+  const {
+    memoryMb = 1024,
+    timeoutMs,
+    signal,
+    onEvent,
+    onState,
+    killGraceMs = 5000,
+    onSpawn,
+    pool,
+    ...message
+  } = opts;
   await mkdir(message.workDir, { recursive: true });
   const env = message.env ?? stepEnv();
   const host = pool ? pool.hosts.take(pool.key, memoryMb, env) : new StepHost('', memoryMb, env);
@@ -88,8 +101,10 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (m.runId !== runId) return;
     if (m.type === 'event') return onEvent(m.event);
     if (m.type === 'circuits') return recordCircuits(m.circuits);
-    if (m.type === 'result') result = m.report;
-    else failure = m.error;
+    if (m.type === 'result') {
+      result = m.report;
+      if (m.state !== undefined) onState?.(m.state);
+    } else failure = m.error;
     spawned = m.spawned;
     rssBytes = m.rssBytes;
     settle();

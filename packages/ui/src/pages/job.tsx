@@ -131,7 +131,9 @@ export default function JobPage() {
                   {j.integrity.ok ? <Status status="success" /> : <Status status="failed" />}{' '}
                   {j.integrity.ok
                     ? 'every flow balances: rows read = written + filtered + quarantined'
-                    : 'problems found'}
+                    : Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0
+                      ? 'problems found'
+                      : `not proven: ${Array.isArray(j.integrity.unchecked) ? j.integrity.unchecked.join(', ') : 'a step'} did not finish`}
                   {Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0 && (
                     <ul>
                       {(j.integrity.problems as string[]).map((p) => (

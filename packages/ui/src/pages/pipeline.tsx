@@ -11,6 +11,7 @@ import { Dag } from '../components/dag.tsx';
 import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { duration, Status, when } from '../components/status.tsx';
+import { StepStatePanel } from '../components/step-state.tsx';
 
 interface Version {
   version: number;
@@ -160,6 +161,7 @@ export default function PipelinePage() {
         <h2>Steps</h2>
         <Dag steps={stepsOf(p.spec)} />
       </section>
+      <StepStatePanel pipelineId={id} role={role} />
       <div className="cols">
         <section className="panel">
           <h2>Recent runs</h2>

@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { executePipeline } from '../../services/jobs.ts';
+import { listPipelineState, resetPipelineState } from '../../services/pipeline-state.ts';
 import {
   createPipeline,
   deletePipeline,
@@ -22,6 +23,14 @@ const Name = Type.Optional(Slug({ description: "The pipeline's name; defaults to
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
+const StepStateSchema = Type.Object({
+  stepId: Type.String(),
+  state: Type.Record(Type.String(), Type.Unknown(), {
+    description: "What the step's source keeps between jobs, e.g. the PostgreSQL source's `cursor`.",
+  }),
+  jobId: Type.Union([Type.String(), Type.Null()], { description: 'The job whose success saved it.' }),
+  updatedAt: Type.String({ format: 'date-time' }),
+});
 
 /** The caller's name for created_by/triggered_by columns. */
 export const actor = (req: FastifyRequest): string | null => req.identity?.username ?? null;
@@ -163,6 +172,43 @@ export const pipelineRoutes =
         const spec = body?.spec ?? (await getPipeline(p, (req.params as { id: string }).id)).spec;
         return validateSpec(p, spec);
       },
+    );
+    app.get(
+      '/pipelines/:id/state',
+      {
+        config: { access: 'pipelines:read' },
+        schema: {
+          summary: 'What each step keeps between jobs (an incremental cursor), saved when the step succeeded',
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(StepStateSchema) }), ...errors },
+        },
+      },
+      async (req) => listPipelineState(p, (req.params as { id: string }).id),
+    );
+    app.delete(
+      '/pipelines/:id/state',
+      {
+        config: {
+          access: 'pipelines:reset-state',
+          audit: {
+            action: 'pipeline.state_reset',
+            resourceType: 'pipeline',
+            before: (pl, id) => listPipelineState(pl, id),
+          },
+        },
+        schema: {
+          summary: "Delete the steps' state (or one step's): their next job reads from the beginning",
+          tags,
+          params: IdParams,
+          querystring: Type.Object({
+            step: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+          }),
+          response: { 200: Type.Object({ reset: Type.Array(Type.String()) }), ...errors },
+        },
+      },
+      async (req) =>
+        resetPipelineState(p, (req.params as { id: string }).id, (req.query as { step?: string }).step),
     );
     app.post(
       '/pipelines/:id/execute',
