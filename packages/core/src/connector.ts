@@ -54,6 +54,15 @@ export interface ComponentContext<C> {
   readonly paths?: PathPolicy | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly log: Logger;
+  /**
+   * Opens a connection to an external endpoint (`host:port`) through the process's circuit
+   * breaker for it, with the step's `retry.circuit` settings: call it around the connect, not
+   * around queries. Throws CIRCUIT_OPEN without calling `connect` while the circuit is open;
+   * otherwise returns or throws what `connect` does. Only RetryableErrors with code
+   * CONNECTION_FAILED count as failures. Absent where the host runs no circuits (a hand-built
+   * context in a test): connect directly.
+   */
+  guardConnect?<T>(endpoint: string, connect: () => Promise<T>): Promise<T>;
   /** Sends a bad row to the run's quarantine; the flow goes on. */
   quarantine(entry: QuarantineEntry): void;
 }

@@ -10,6 +10,11 @@ export const ErrorCode = {
   EXPRESSION: 'EXPRESSION_INVALID',
   NOT_FOUND: 'NOT_FOUND',
   CONNECTION: 'CONNECTION_FAILED',
+  /**
+   * An endpoint's circuit is open after consecutive connection failures: the step did not try to
+   * connect. Not retried within the step; a later attempt (the platform's job retry) may find it closed.
+   */
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
   INTEGRITY: 'INTEGRITY_FAILED',
   QUARANTINE_LIMIT: 'QUARANTINE_LIMIT',
   TIMEOUT: 'TIMEOUT',
@@ -75,6 +80,19 @@ export class RetryableError extends SluiceError {
     super(options.code ?? ErrorCode.CONNECTION, message, { cause: options.cause, retryable: true });
     this.name = 'RetryableError';
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * CIRCUIT_OPEN: the endpoint's circuit is open, nothing was tried. Not retryable within the step;
+ * `retryAt` says when the circuit lets a probe through, so a later attempt should wait for it.
+ */
+export class CircuitOpenError extends SluiceError {
+  readonly retryAt: Date;
+  constructor(message: string, retryAt: Date) {
+    super(ErrorCode.CIRCUIT_OPEN, message, { retryable: false });
+    this.name = 'CircuitOpenError';
+    this.retryAt = retryAt;
   }
 }
 

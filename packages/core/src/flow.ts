@@ -14,6 +14,7 @@ import {
 import { ErrorCode, SluiceError } from './errors.ts';
 import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
 import { Checksum } from './internal/checksum.ts';
+import { guardConnect } from './internal/circuits.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
@@ -83,6 +84,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     paths: env.paths,
     params: env.params,
     log: env.logger(c.id),
+    guardConnect: (endpoint, connect) =>
+      guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),
     quarantine(entry: QuarantineEntry) {
       meter.rowsQuarantined++;
       quarantined++;

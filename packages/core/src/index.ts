@@ -43,6 +43,7 @@ export {
 export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';
 export {
+  CircuitOpenError,
   ConfigError,
   ErrorCode,
   FatalError,
@@ -54,6 +55,16 @@ export {
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { growingBackoff } from './internal/backoff.ts';
+export type { CircuitMeta, CircuitSettings, CircuitStateName, SavedCircuit } from './internal/circuits.ts';
+export {
+  CIRCUIT_DEFAULTS,
+  circuitStates,
+  exportCircuits,
+  guardConnect,
+  importCircuits,
+  resetCircuits,
+  savedState,
+} from './internal/circuits.ts';
 export { emptyStep, scheduleDag } from './internal/dag.ts';
 export type { ComponentStats } from './internal/meter.ts';
 export type { ParallelOptions } from './internal/parallel/settings.ts';

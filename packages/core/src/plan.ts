@@ -6,6 +6,7 @@ import type {
   TransformDefinition,
 } from './connector.ts';
 import { ConfigError, type Issue, type SluiceError } from './errors.ts';
+import { CIRCUIT_DEFAULTS, type CircuitSettings } from './internal/circuits.ts';
 import { interpolate, type Scope } from './interpolate.ts';
 import { resolveParams } from './params.ts';
 import type { Registry } from './registry.ts';
@@ -26,6 +27,8 @@ export interface RetryPolicy {
   attempts: number;
   initialDelayMs: number;
   maxDelayMs: number;
+  /** Connecting to an external endpoint goes through its circuit (see guardConnect); false: never. */
+  circuit: CircuitSettings | false;
 }
 
 interface PlannedStepBase {
@@ -130,11 +133,17 @@ function planStep(
       attempts: step.retry?.attempts ?? DEFAULT_ATTEMPTS,
       initialDelayMs: toMs(step.retry?.backoff?.initial) ?? 1000,
       maxDelayMs: toMs(step.retry?.backoff?.max) ?? 30_000,
+      circuit: circuitSettings(step.retry?.circuit),
     },
     timeoutMs: toMs(step.timeout) || undefined,
     maxQuarantine: step.maxQuarantine,
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
   };
+  if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
+    issues.push({
+      path: join(path, 'retry.circuit.halfOpenAfter'),
+      message: `step "${step.id}": a circuit that probes after 0 ms never fails fast; give a positive duration or set \`circuit: false\``,
+    });
   if (toMs(step.timeout) === 0)
     issues.push({
       path: join(path, 'timeout'),
@@ -201,5 +210,13 @@ function planStep(
     source: all[0] as PlannedComponent<SourceDefinition>,
     transforms: all.filter((p) => p.def.kind === 'transform') as PlannedComponent<TransformDefinition>[],
     sinks: all.filter((p) => p.def.kind === 'sink') as PlannedComponent<SinkDefinition>[],
+  };
+}
+
+function circuitSettings(spec: { failures?: number; halfOpenAfter?: number | string } | false | undefined) {
+  if (spec === false) return false;
+  return {
+    failures: spec?.failures ?? CIRCUIT_DEFAULTS.failures,
+    halfOpenAfterMs: toMs(spec?.halfOpenAfter) ?? CIRCUIT_DEFAULTS.halfOpenAfterMs,
   };
 }

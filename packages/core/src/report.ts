@@ -10,6 +10,8 @@ export interface ErrorReport {
   issues?: { path: string; message: string }[];
   /** Thrown as a FatalError: no new attempt can fix it, so neither the runner nor the platform retries. */
   fatal?: true;
+  /** The earliest time a new attempt may succeed (ISO): when an open circuit lets a probe through. */
+  retryAt?: string;
 }
 
 export interface StepReport {

@@ -2,9 +2,17 @@ import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
-import { ConfigError, ErrorCode, FatalError, SluiceError, toSluiceError } from './errors.ts';
+import {
+  CircuitOpenError,
+  ConfigError,
+  ErrorCode,
+  FatalError,
+  SluiceError,
+  toSluiceError,
+} from './errors.ts';
 import { runFlow } from './flow.ts';
 import { stepBackoff } from './internal/backoff.ts';
+import { guardConnect } from './internal/circuits.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
@@ -260,6 +268,12 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       stepDir,
       params: plan.params,
       log: logger(step.id, c.id),
+      guardConnect: (endpoint, connect) =>
+        guardConnect(endpoint, connect, {
+          settings: step.retry.circuit,
+          log: logger(step.id, c.id),
+          where: c.id,
+        }),
       quarantine: () => {
         throw new SluiceError(ErrorCode.INTERNAL, `task ${c.id} cannot quarantine rows`);
       },
@@ -382,5 +396,6 @@ function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): E
     step: step.id,
     ...(e.issues.length ? { issues: e.issues } : {}),
     ...(e instanceof FatalError ? { fatal: true as const } : {}),
+    ...(e instanceof CircuitOpenError ? { retryAt: e.retryAt.toISOString() } : {}),
   };
 }

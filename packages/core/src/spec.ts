@@ -53,6 +53,32 @@ export const RetrySpec = Type.Object(
         { additionalProperties: false, description: 'Exponential backoff with jitter between attempts.' },
       ),
     ),
+    circuit: Type.Optional(
+      Type.Union(
+        [
+          Type.Literal(false),
+          Type.Object(
+            {
+              failures: Type.Optional(
+                Type.Integer({
+                  minimum: 1,
+                  default: 5,
+                  description: 'Consecutive connection failures to one endpoint that open its circuit.',
+                }),
+              ),
+              halfOpenAfter: Type.Optional(Duration),
+            },
+            { additionalProperties: false },
+          ),
+        ],
+        {
+          description:
+            'Circuit breaker per endpoint (host:port) and process: after `failures` consecutive connection failures, ' +
+            'connecting fails fast with CIRCUIT_OPEN until, `halfOpenAfter` (default 30s) later, one probe connects. ' +
+            '`false` turns it off.',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );

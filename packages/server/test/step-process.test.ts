@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent } from '@sluice/core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/metrics/registry.ts';
+import type { Platform } from '../src/platform.ts';
+import { circuitStatesNow, clearCircuitBook } from '../src/worker/circuit-book.ts';
 import { stepEnv } from '../src/worker/step-entry.ts';
 import { StepHostPool } from '../src/worker/step-hosts.ts';
 import { runStepProcess } from '../src/worker/step-process.ts';
+import { refusingPort } from './helpers/net.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
@@ -400,5 +404,53 @@ describe('step processes kept between steps', { timeout: 30_000 }, () => {
     } finally {
       hosts.close();
     }
+  });
+});
+
+// Each step gets a fresh process (no pool): the circuit must outlive it, in the worker.
+describe('circuit breakers across step processes', { timeout: 60_000 }, () => {
+  afterEach(clearCircuitBook);
+
+  it('a later step process starts from the circuits an earlier one left, and /metrics sees them', async () => {
+    const port = await refusingPort();
+    const endpoint = `127.0.0.1:${port}`;
+    const workDir = dir();
+    const spec = {
+      name: 'p',
+      retry: { attempts: 2, backoff: { initial: 1, max: 2 }, circuit: { failures: 2, halfOpenAfter: '6s' } },
+      flow: [
+        { source: 'postgres', with: { url: `postgres://u@${endpoint}/db`, table: 't' } },
+        { sink: 'ndjson', with: { path: 'out.ndjson' } },
+      ],
+    };
+    const step = async () => {
+      const events: RunEvent[] = [];
+      const report = await runStepProcess({ ...base(workDir, spec, 'main'), onEvent: (e) => events.push(e) });
+      return { code: report.error?.code, attempts: report.attempts, events };
+    };
+
+    const t0 = Date.now();
+    // Two refusals open the circuit in the first process.
+    expect(await step()).toMatchObject({ code: 'CONNECTION_FAILED', attempts: 2 });
+    expect(circuitStatesNow()).toEqual([{ endpoint, state: 'open' }]);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    // The second process never connects: it fails fast at its first attempt.
+    const second = await step();
+    expect(second).toMatchObject({ code: 'CIRCUIT_OPEN', attempts: 1 });
+    expect(second.events.some((e) => e.type === 'log' && e.meta?.circuit === endpoint)).toBe(false);
+    // halfOpenAfter is long enough for a process to start (~1 s) but short for a test: wait it out.
+    while (circuitStatesNow()[0]?.state === 'open') await sleep(100);
+    expect(circuitStatesNow()).toEqual([{ endpoint, state: 'half-open' }]);
+    // Past halfOpenAfter the next process probes (refused again): the log says so.
+    const third = await step();
+    expect(third).toMatchObject({ code: 'CIRCUIT_OPEN', attempts: 2 });
+    const probe = third.events.find((e) => e.type === 'log' && e.meta?.circuit === endpoint);
+    expect(probe?.type === 'log' && probe.message).toMatch(/the probe failed/);
+    expect(circuitStatesNow()).toEqual([{ endpoint, state: 'open' }]);
+    // The gauge needs no database: a platform without one will do.
+    const metrics = createMetrics({} as Platform);
+    expect(await metrics.registry.getSingleMetricAsString('sluice_circuit_state')).toContain(
+      `sluice_circuit_state{endpoint="${endpoint}"} 2`,
+    );
   });
 });

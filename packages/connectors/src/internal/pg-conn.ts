@@ -21,6 +21,8 @@ export interface ConnectOptions {
   utc?: boolean;
   /** Called for errors on an idle connection (the server went away); the next query fails too. */
   onError?: (err: Error) => void;
+  /** The component's circuit breaker (`ctx.guardConnect`): connecting goes through it, keyed `host:port`. */
+  guard?: (<T>(endpoint: string, connect: () => Promise<T>) => Promise<T>) | undefined;
 }
 
 export interface PgConnection {
@@ -143,12 +145,15 @@ export async function connect(url: string, opts: ConnectOptions): Promise<PgConn
     url: maskUrl(url),
   };
   client.on('error', (err) => opts.onError?.(err));
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw pgError(err, opts.where, target, 'connect');
-  }
+  const open = async (): Promise<void> => {
+    try {
+      await client.connect();
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw pgError(err, opts.where, target, 'connect');
+    }
+  };
+  await (opts.guard ? opts.guard(target.address, open) : open());
   const pid = (client as unknown as { processID: number }).processID;
   const cancel = async (): Promise<void> => {
     const other = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });

@@ -386,7 +386,11 @@ class PostgresWriter implements SinkWriter {
   }
 
   async forget(): Promise<void> {
-    const conn = await connect(this.#ctx.config.url, { where: this.#where, onError: () => undefined });
+    const conn = await connect(this.#ctx.config.url, {
+      where: this.#where,
+      guard: this.#ctx.guardConnect,
+      onError: () => undefined,
+    });
     try {
       await conn.client.query(`DELETE FROM ${this.#checkpoints} WHERE key = $1`, [this.#key]);
     } catch (err) {
@@ -475,6 +479,7 @@ export const postgresSink = defineSink({
     await loadCopyIn();
     const conn = await connect(ctx.config.url, {
       where: ctx.componentId,
+      guard: ctx.guardConnect,
       onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
     });
     return new PostgresWriter(ctx, conn);

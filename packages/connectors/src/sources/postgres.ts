@@ -132,6 +132,7 @@ async function* read(
   const conn = await connect(ctx.config.url, {
     where: ctx.componentId,
     utc: true,
+    guard: ctx.guardConnect,
     onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
   const { client, target } = conn;

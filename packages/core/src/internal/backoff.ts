@@ -23,4 +23,5 @@ export function growingBackoff(initialDelayMs: number, maxDelayMs: number): Expo
 }
 
 /** A step's `retry` policy as waits: see growingBackoff. */
-export const stepBackoff = (policy: RetryPolicy) => growingBackoff(policy.initialDelayMs, policy.maxDelayMs);
+export const stepBackoff = (policy: Omit<RetryPolicy, 'circuit'>) =>
+  growingBackoff(policy.initialDelayMs, policy.maxDelayMs);

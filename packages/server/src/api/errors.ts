@@ -23,6 +23,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.PATH_FORBIDDEN]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.CONNECTION]: 502,
+  // The endpoint is known to be down: the request was not even sent; try again later.
+  [ErrorCode.CIRCUIT_OPEN]: 503,
   [ErrorCode.TIMEOUT]: 504,
   [ErrorCode.INTEGRITY]: 500,
   [ErrorCode.QUARANTINE_LIMIT]: 500,

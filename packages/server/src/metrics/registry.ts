@@ -1,5 +1,7 @@
+import type { CircuitStateName } from '@sluice/core';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Platform } from '../platform.ts';
+import { circuitStatesNow } from '../worker/circuit-book.ts';
 import { DbHistogram } from './db-histogram.ts';
 import { readSnapshot, type Series, type Snapshot } from './snapshot.ts';
 
@@ -35,6 +37,8 @@ function fill(m: Counter | Gauge, series: Series[]) {
     else m.set(s.labels, s.value);
   }
 }
+
+const CIRCUIT_GAUGE: Record<CircuitStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
 
 export function createMetrics(p: Platform): Metrics {
   const registry = new Registry();
@@ -107,6 +111,17 @@ export function createMetrics(p: Platform): Metrics {
     (s) => s.queueDepth,
   );
   gauge('etl_workers_available', 'Worker processes that beat in the last 30 seconds.', (s) => s.workers);
+  // Not the fleet's, unlike the rest: circuits live in the worker process whose steps connect.
+  new Gauge({
+    name: 'sluice_circuit_state',
+    help: "Circuit breaker per endpoint (host:port) of this process's worker: 0 closed, 1 half-open (the next connection probes), 2 open (connections fail fast with CIRCUIT_OPEN).",
+    labelNames: ['endpoint'],
+    registers,
+    collect() {
+      this.reset();
+      for (const c of circuitStatesNow()) this.set({ endpoint: c.endpoint }, CIRCUIT_GAUGE[c.state]);
+    },
+  });
   for (const h of [
     new DbHistogram(
       'etl_job_duration_seconds',

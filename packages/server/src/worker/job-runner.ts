@@ -63,6 +63,13 @@ const PERMANENT = new Set<string>([
   ErrorCode.PATH_FORBIDDEN,
 ]);
 
+// An attempt that starts while a step's circuit is still open only fails fast again and spends the
+// job's budget of attempts: wait until the circuit lets a probe through.
+function untilProbe(steps: readonly StepReport[]): number {
+  const at = steps.map((r) => (r.error?.retryAt ? Date.parse(r.error.retryAt) : 0));
+  return Math.max(0, Math.ceil((Math.max(0, ...at) - Date.now()) / 1000));
+}
+
 /**
  * Runs one job (its DAG of steps, each in its own process) to an end, recording every step on
  * its row. Called for each queue message; also when a job is taken up again after its worker
@@ -297,7 +304,10 @@ async function runAttempt(
   );
   const status = error.code === ErrorCode.TIMEOUT ? 'timeout' : 'failed';
   if (!permanent && !cancelled && attempt < job.maxAttempts) {
-    const delay = Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
+    const delay = Math.max(
+      Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)),
+      untilProbe(all),
+    );
     await p.database.db
       .update(jobExecutions)
       .set({ status: 'queued', queuedAt: new Date(), error })

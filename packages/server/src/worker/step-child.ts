@@ -3,7 +3,9 @@ import { builtinConnectors } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
   ErrorCode,
+  exportCircuits,
   FatalError,
+  importCircuits,
   Registry,
   runPipeline,
   type StepResources,
@@ -84,7 +86,9 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
   const redact = redactor(m.secrets, m.aliases);
   const send = sender(redact);
   const { runId } = m;
+  const sendCircuits = () => send({ type: 'circuits', runId, circuits: exportCircuits() });
   try {
+    importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
     // The pipeline's state lives in the platform's database: it comes in the run message and the
@@ -120,6 +124,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
       peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
+    await sendCircuits();
     release(runId);
     await send({
       type: 'result',
@@ -131,6 +136,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     });
   } catch (err) {
     const e = toSluiceError(err);
+    await sendCircuits();
     release(runId);
     await send({
       type: 'error',

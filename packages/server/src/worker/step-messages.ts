@@ -1,4 +1,4 @@
-import type { ErrorReport, PathPolicy, RunEvent, StepReport, StepState } from '@sluice/core';
+import type { ErrorReport, PathPolicy, RunEvent, SavedCircuit, StepReport, StepState } from '@sluice/core';
 import type { PathAlias } from './step-redact.ts';
 
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
@@ -41,12 +41,16 @@ export interface RunMessage {
    * sends back (events, report, errors) and in the stderr lines a failed report quotes.
    */
   secrets?: Record<string, unknown>;
+  /** The worker's circuit breakers by endpoint: the step starts from them (see circuit-book.ts). */
+  circuits?: Record<string, SavedCircuit>;
 }
 
 export type ParentMessage = RunMessage | { type: 'cancel'; runId: number };
 
 export type ChildMessage =
   | { type: 'event'; runId: number; event: RunEvent }
+  /** The step's circuit breakers as it leaves them, sent just before its result or error. */
+  | { type: 'circuits'; runId: number; circuits: Record<string, SavedCircuit> }
   | {
       type: 'result';
       runId: number;

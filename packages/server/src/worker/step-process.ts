@@ -8,6 +8,7 @@ import {
   type StepState,
   type StepStatus,
 } from '@sluice/core';
+import { circuitsForStep, recordCircuits } from './circuit-book.ts';
 import { stepEnv } from './step-entry.ts';
 import { type Exit, StepHost, type StepHostPool } from './step-hosts.ts';
 import { killStepLeftovers, type PidMark, pidMark } from './step-kill.ts';
@@ -99,6 +100,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
   const onMessage = (m: ChildMessage) => {
     if (m.runId !== runId) return;
     if (m.type === 'event') return onEvent(m.event);
+    if (m.type === 'circuits') return recordCircuits(m.circuits);
     if (m.type === 'result') {
       result = m.report;
       if (m.state !== undefined) onState?.(m.state);
@@ -116,7 +118,7 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (notStarted === undefined && !stopping) {
       pids = pidMark();
       sent = true;
-      child.send({ type: 'run', runId, ...message, env }, () => undefined);
+      child.send({ type: 'run', runId, ...message, env, circuits: circuitsForStep() }, () => undefined);
     }
     ended = await Promise.race([settled.then(() => undefined), host.exited]);
   } catch (err) {
