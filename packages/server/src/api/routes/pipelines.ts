@@ -202,7 +202,7 @@ export const pipelineRoutes =
           tags,
           params: IdParams,
           querystring: Type.Object({
-            step: Type.Optional(Type.String({ minLength: 1, maxLength: NAME_MAX })),
+            step: Type.Optional(Slug({ description: 'One step id; without it, every step' })),
           }),
           response: { 200: Type.Object({ reset: Type.Array(Type.String()) }), ...errors },
         },
