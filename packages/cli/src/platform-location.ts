@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { DEFAULT_DATA_DIR } from '@sluice/server';
 
 /** The flags every platform command takes to find its database. */
 export interface DbFlags {
@@ -17,7 +18,7 @@ export function databaseUrl(f: DbFlags): string | undefined {
 }
 
 const LEGACY = '.sluice';
-const DEFAULT = join('.sluice', 'platform');
+const DEFAULT = DEFAULT_DATA_DIR;
 
 /**
  * Where the embedded database, the master key and the stored files live: `--data-dir`, else

@@ -5,7 +5,7 @@ export { readiness } from './api/routes/health.ts';
 export { findUi } from './api/ui.ts';
 export { migrate } from './db/migrate.ts';
 export type { Database, OpenOptions } from './db/open.ts';
-export { openDatabase } from './db/open.ts';
+export { DEFAULT_DATA_DIR, openDatabase } from './db/open.ts';
 export { createLogger } from './observability/logger.ts';
 export type { Platform, PlatformOptions } from './platform.ts';
 export { openPlatform } from './platform.ts';

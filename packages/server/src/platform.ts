@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import type { PathPolicy, Registry } from '@sluice/core';
 import type { PgBoss } from 'pg-boss';
 import { migrate } from './db/migrate.ts';
-import { type Database, openDatabase } from './db/open.ts';
+import { type Database, DEFAULT_DATA_DIR, openDatabase } from './db/open.ts';
 import { EventBus } from './events/bus.ts';
 import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -45,7 +45,7 @@ export interface Platform {
 }
 
 export interface PlatformOptions {
-  /** @defaultValue `./.sluice` */
+  /** @defaultValue DEFAULT_DATA_DIR (`./.sluice/platform`) */
   dataDir?: string;
   /** A PostgreSQL server; the embedded PGlite when absent. */
   databaseUrl?: string;
@@ -75,7 +75,7 @@ export interface PlatformOptions {
 
 /** Opens the database (migrating it), the queue, the event bus and the file store. */
 export async function openPlatform(o: PlatformOptions): Promise<Platform & { close(): Promise<void> }> {
-  const dataDir = resolve(o.dataDir ?? '.sluice');
+  const dataDir = resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const exposed = pipelineEnv(o.pipelineEnv ?? []);
   const filesDir = resolve(o.filesDir ?? process.cwd());
   // Checked before anything is opened: an unsafe root refuses to start.

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { ErrorCode, FatalError } from '@sluice/core';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -22,8 +22,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/** Apart from `sluice run`'s `.sluice/runs`. */
+export const DEFAULT_DATA_DIR = join('.sluice', 'platform');
+
 export interface OpenOptions {
-  /** Embedded database and files live here. @defaultValue `./.sluice` */
+  /** Embedded database and files live here. @defaultValue DEFAULT_DATA_DIR */
   dataDir?: string;
   /** A PostgreSQL server (15 or newer) instead of the embedded database. */
   url?: string;
@@ -33,7 +36,7 @@ export interface OpenOptions {
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
   if (opts.url) return openServer(opts.url, opts.poolSize ?? 10);
-  const dir = resolve(opts.dataDir ?? '.sluice');
+  const dir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
   const unlock = await lockDataDir(dir);
   try {
     const pglite = await PGlite.create(resolve(dir, 'db'));
