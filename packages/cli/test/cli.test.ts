@@ -129,6 +129,14 @@ describe('sluice run', () => {
     expect(report.steps[1]).toMatchObject({ id: 'count-lines', status: 'success' });
   });
 
+  it('says in the summary what each sink verified', async () => {
+    const r = await sluice(['run', 'examples/orders.yaml', '--state-dir', tmp()]);
+    expect(r.code).toBe(0);
+    // The example's sink reads its file back (verify: content): the summary says so, with the checksum found.
+    expect(r.stdout).toContain('integrity ok (content read back)');
+    expect(r.stdout).toMatch(/load-orders\.3:ndjson → \S+orders\.ndjson.*content [0-9a-f]{16}/);
+  });
+
   it('fails with a non-zero exit and a JSON error when the spec is invalid', async () => {
     const dir = tmp();
     const spec = writeSpec(

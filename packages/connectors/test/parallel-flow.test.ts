@@ -46,8 +46,9 @@ const flow = (input: string, out: string, extra: object[] = []) => ({
     { transform: 'filter', with: { where: 'active == true || amount > 50.0' } },
     { transform: 'map', with: { set: { total: 'amount * 2.0', country: 'country.upperAscii()' } } },
     ...extra,
-    { sink: 'ndjson', with: { path: `${out}.ndjson` } },
-    { sink: 'csv', with: { path: `${out}.csv` } },
+    // Content verification hashes the source's rows, in the threads too: the sums must agree.
+    { sink: 'ndjson', with: { path: `${out}.ndjson`, verify: 'content' } },
+    { sink: 'csv', with: { path: `${out}.csv`, verify: 'content' } },
     { sink: 'json', with: { path: `${out}.json` } },
   ],
 });

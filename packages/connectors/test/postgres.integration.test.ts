@@ -60,6 +60,7 @@ function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = [
       checkpointSchema: schema,
       mode: 'append',
       createTable: false,
+      verify: 'count',
       ...config,
     },
     signal: new AbortController().signal,

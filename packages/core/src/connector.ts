@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Issue } from './errors.ts';
 import type { PathPolicy } from './paths.ts';
+import type { SinkVerification } from './verify.ts';
 
 /** A JSON-serialisable value: what checkpoints and sink states are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -251,6 +252,11 @@ export interface SinkResult {
   bytes?: number;
   /** Where the data went (a file path, a table), for the report. */
   location?: string;
+  /**
+   * What the sink proved about the rows it wrote, at its config's `verify` level. A sink that finds
+   * a mismatch does not return: it throws `verifyMismatch` before the data becomes visible.
+   */
+  verification?: SinkVerification;
 }
 
 /**

@@ -13,7 +13,6 @@ import {
 } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
-import { Checksum } from './internal/checksum.ts';
 import { guardConnect } from './internal/circuits.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
@@ -21,6 +20,7 @@ import { type ParallelSettings, parallelWorker } from './internal/parallel/setti
 import { QuarantineFile } from './internal/quarantine.ts';
 import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
+import { verifyLevelOf } from './verify.ts';
 
 export interface FlowEnv {
   pipeline: string;
@@ -67,7 +67,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   const quarantine = new QuarantineFile(join(env.stepDir, 'quarantine.ndjson'));
   const abort = new AbortController();
   const signal = AbortSignal.any([env.signal, abort.signal]);
-  const srcMeter = new Meter(step.source.id, step.source.def.name, 'source');
+  // The source's rows are hashed only for a sink that verifies content: the report then holds
+  // the checksum of what went in beside each sink's checksums of what it handed over and found.
+  const hashSource = step.sinks.some((s) => verifyLevelOf(s.config) === 'content');
+  const srcMeter = new Meter(step.source.id, step.source.def.name, 'source', hashSource);
   const tMeters = step.transforms.map((t) => new Meter(t.id, t.def.name, 'transform'));
   const sMeters = step.sinks.map((s) => new Meter(s.id, s.def.name, 'sink'));
   const meters = [srcMeter, ...tMeters, ...sMeters];
@@ -214,6 +217,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         const ctxs = components.map((c, i) => context(c, meters[i]!));
         await runChunks(step, split, worker, {
           options: env.parallel!,
+          hashSource,
           baseDir: env.baseDir,
           paths: env.paths,
           params: env.params,
@@ -239,7 +243,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           if (next.done) break;
           const batch = next.value;
           let rows = batch.rows;
-          let hashes = srcMeter.emitted(rows);
+          srcMeter.emitted(rows);
           for (let i = 0; i < fns.length; i++) {
             const m = tMeters[i]!;
             m.rowsIn += rows.length;
@@ -247,7 +251,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
             const out = fns[i]!(rows);
             rows = out instanceof Promise ? await out : out;
             m.ms += performance.now() - t0;
-            hashes = m.emitted(rows, hashes);
+            m.emitted(rows);
           }
           if (rows.length > 0) await writeAll(writers, sMeters, rows);
           await delivered(batch.rows.length, batch.position, batch.progress);
@@ -264,14 +268,18 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       m.ms += performance.now() - t0;
       m.rowsOut = ackedBefore[i]! + result.rowsWritten;
       if (result.location !== undefined) m.location = result.location;
+      // A sink that proves nothing itself is held to the count the engine can check: what it was
+      // handed (less what it set aside) against what the destination acknowledged.
+      m.verified = result.verification ?? {
+        level: 'count',
+        rowsHanded: m.rowsToAcknowledge,
+        rowsFound: m.rowsOut,
+      };
     }
     const closed = writers.splice(0);
     await quarantine.close();
     // The checkpoint stays until the run records the step's success (run.ts removes it then): a
     // crash in between resumes from the final checkpoint, which only closes the sinks.
-    // A sink emits what it was given: its checksum is the last stage's.
-    const upstream = (tMeters.at(-1) ?? srcMeter).checksum.toString();
-    for (const m of sMeters) m.checksum = Checksum.from(upstream);
     return {
       components: meters.map((m) => m.stats()),
       resumedFromRow: from ? from.stats[0]?.rowsIn : undefined,

@@ -69,6 +69,8 @@ export { emptyStep, scheduleDag } from './internal/dag.ts';
 export type { ComponentStats } from './internal/meter.ts';
 export type { ParallelOptions } from './internal/parallel/settings.ts';
 export { serveFlowChunks } from './internal/parallel/worker.ts';
+export type { RecordSyntax } from './internal/record-digest.ts';
+export { DigestState, digestFile, RecordDigest } from './internal/record-digest.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { PathContext, PathPolicy } from './paths.ts';
@@ -85,9 +87,11 @@ export type {
   StepResources,
   StepStatus,
 } from './report.ts';
-export { reconcile, runIntegrity } from './report.ts';
+export { reconcile, runIntegrity, verifiedLevel } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';
 export { runPipeline } from './run.ts';
 export { ComponentSpec, findCycle, normalizeSpec, PipelineSpec, parseSpecText, StepSpec } from './spec.ts';
 export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
 export { fileStepStateStore, stateDirOf } from './state.ts';
+export type { SinkVerification, VerifyLevel } from './verify.ts';
+export { verifyMismatch, verifyProperty } from './verify.ts';

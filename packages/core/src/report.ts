@@ -1,4 +1,5 @@
 import type { ComponentStats } from './internal/meter.ts';
+import type { VerifyLevel } from './verify.ts';
 
 export type StepStatus = 'pending' | 'running' | 'success' | 'failed' | 'skipped' | 'cancelled';
 export type RunStatus = 'success' | 'failed' | 'cancelled';
@@ -61,17 +62,33 @@ export interface RunIntegrity {
   problems: string[];
   /** Flows that did not finish (failed, cancelled, skipped): nothing about them is proven. */
   unchecked?: string[];
+  /**
+   * The weakest level at which the sinks of the finished flows verified what they wrote:
+   * `content` only when every one read its rows back. Absent when no flow finished.
+   */
+  verified?: VerifyLevel;
 }
 
 /** A run's (or a job's) integrity from its steps' reports. */
 export function runIntegrity(steps: readonly StepReport[]): RunIntegrity {
   const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
   const unchecked = steps.filter((s) => s.kind === 'flow' && s.integrity === undefined).map((s) => s.id);
+  const verified = verifiedLevel(steps.filter((s) => s.integrity !== undefined));
   return {
     ok: problems.length === 0 && unchecked.length === 0,
     problems,
     ...(unchecked.length > 0 ? { unchecked } : {}),
+    ...(verified ? { verified } : {}),
   };
+}
+
+/** The weakest `verify` level of the steps' sinks; undefined when they have none. */
+export function verifiedLevel(steps: readonly StepReport[]): VerifyLevel | undefined {
+  const levels = steps.flatMap((s) =>
+    s.components.filter((c) => c.kind === 'sink').map((c) => c.verified?.level ?? 'count'),
+  );
+  if (levels.length === 0) return undefined;
+  return levels.every((l) => l === 'content') ? 'content' : 'count';
 }
 
 /**

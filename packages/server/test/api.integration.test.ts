@@ -109,7 +109,7 @@ describe.each(backends)('REST API on $name', ({ name }) => {
       parameters: { min: 3 },
       attempt: 1,
     });
-    expect(detail.body.integrity).toMatchObject({ ok: true });
+    expect(detail.body.integrity).toMatchObject({ ok: true, verified: 'count' });
     const steps = await call('GET', `/jobs/${r.body.jobId}/steps`);
     expect(steps.body.items[0]).toMatchObject({
       stepId: 'load',

@@ -56,6 +56,7 @@ describe('the web UI in Chromium against sluice serve', () => {
     const log = page.getByRole('log', { name: 'job log' });
     await expect.poll(() => log.textContent(), { timeout: 10_000 }).toMatch(/load-orders/);
     await expect.poll(() => page.getByLabel('integrity report').textContent()).toMatch(/every flow balances/);
+    await page.getByLabel('integrity report').getByText('content verified', { exact: true }).waitFor();
     await page.getByRole('list', { name: 'step timeline' }).waitFor();
     const steps = page.getByRole('table', { name: 'steps' });
     await expect.poll(() => steps.textContent()).toMatch(/count-lines/);

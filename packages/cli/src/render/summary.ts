@@ -1,4 +1,4 @@
-import type { RunReport } from '@sluice/core';
+import { type ComponentStats, type RunReport, verifiedLevel } from '@sluice/core';
 import pc from 'picocolors';
 import { duration, int, rate, table } from './format.ts';
 
@@ -19,13 +19,13 @@ export function renderSummary(report: RunReport): string {
     int(s.rowsWritten),
     int(s.rowsFiltered),
     int(s.rowsQuarantined),
-    s.components.find((c) => c.kind === 'sink')?.checksum ?? '',
+    s.kind === 'flow' && s.integrity ? (verifiedLevel([s]) ?? '') : '',
     duration(s.durationMs),
     s.kind === 'flow' ? rate(s.rowsRead, s.durationMs) : '',
   ]);
   out.push(
     table(
-      ['step', 'status', 'read', 'written', 'filtered', 'quarantined', 'checksum', 'time', 'rows/s'],
+      ['step', 'status', 'read', 'written', 'filtered', 'quarantined', 'verified', 'time', 'rows/s'],
       rows,
     ),
   );
@@ -44,7 +44,7 @@ export function renderSummary(report: RunReport): string {
           int(c.rowsOut),
           int(c.rowsFiltered),
           int(c.rowsQuarantined),
-          c.checksum,
+          proof(c),
           duration(c.durationMs),
           `${Math.round((100 * c.durationMs) / busy)}%`,
         ]),
@@ -53,8 +53,9 @@ export function renderSummary(report: RunReport): string {
     if (s.output) out.push(pc.dim(s.output.trimEnd()));
   }
   const { ok, problems, unchecked = [] } = report.integrity;
+  const level = report.integrity.verified;
   const verdict = ok
-    ? pc.green('integrity ok')
+    ? pc.green(`integrity ok${level ? ` (${level === 'content' ? 'content read back' : 'counts'})` : ''}`)
     : problems.length > 0
       ? pc.red(`integrity FAILED: ${problems.join('; ')}`)
       : pc.yellow(`integrity not proven: ${unchecked.join(', ')} did not finish`);
@@ -70,4 +71,10 @@ export function renderSummary(report: RunReport): string {
     }
   }
   return out.join('\n');
+}
+
+/** A source's checksum; a sink's verification: its level and, for content, the checksum it found. */
+function proof(c: ComponentStats): string {
+  if (c.verified) return c.verified.found === undefined ? c.verified.level : `content ${c.verified.found}`;
+  return c.checksum ?? '';
 }

@@ -21,6 +21,8 @@ function output(opts: Partial<FileOutputOptions> = {}): FileOutput {
     overwrite: true,
     signal: new AbortController().signal,
     where: 'test.1:sink: config.path',
+    verify: 'count',
+    syntax: 'lines',
     ...opts,
   });
 }
@@ -42,8 +44,13 @@ describe('FileOutput', () => {
     await out.append('b\n', 1);
     expect(existsSync(out.partialPath)).toBe(true);
     expect(existsSync(out.path)).toBe(false);
-    const result = await out.close('end\n');
-    expect(result).toEqual({ rowsWritten: 2, bytes: 8, location: out.path });
+    const result = await out.close('end\n', 1);
+    expect(result).toEqual({
+      rowsWritten: 2,
+      bytes: 8,
+      location: out.path,
+      verification: { level: 'count', rowsHanded: 2, rowsFound: 2 },
+    });
     expect(await readFile(out.path, 'utf8')).toBe('a\nb\nend\n');
     expect(existsSync(out.partialPath)).toBe(false);
   });
@@ -53,7 +60,7 @@ describe('FileOutput', () => {
     await out.start(undefined);
     await out.append('é🚚\n', 1);
     expect((await stat(out.partialPath)).size).toBe(0);
-    expect(await out.commit()).toEqual({ bytes: 7, rows: 1 });
+    expect(await out.commit()).toEqual({ bytes: 7, rows: 1, records: 1 });
     expect(await readFile(out.partialPath, 'utf8')).toBe('é🚚\n');
     await out.abort();
   });
@@ -84,7 +91,7 @@ describe('FileOutput', () => {
     expect(await readFile(a.partialPath, 'utf8')).toBe('one\nlost\n');
 
     const b = output({ path });
-    expect(await b.start(state)).toEqual({ bytes: 4, rows: 1 });
+    expect(await b.start(state)).toEqual({ bytes: 4, rows: 1, records: 1 });
     expect(b.rows).toBe(1);
     await b.append('two\n', 1);
     // Rows before the checkpoint were acknowledged by the run that wrote them.
@@ -109,12 +116,14 @@ describe('FileOutput', () => {
     await first.start(undefined);
     await first.append('a\nb\n', 2);
     const state = await first.commit();
-    await first.close(']');
+    await first.close(']', 1);
     const again = new FileOutput({
       path: first.path,
       overwrite: true,
       signal: new AbortController().signal,
       where: 'w',
+      verify: 'count',
+      syntax: 'lines',
     });
     expect(await again.start(state)).toEqual(state);
     expect(await again.close(']')).toEqual({ rowsWritten: 0, bytes: 4, location: first.path });
@@ -125,6 +134,8 @@ describe('FileOutput', () => {
       overwrite: true,
       signal: new AbortController().signal,
       where: 'w',
+      verify: 'count',
+      syntax: 'lines',
     });
     await late.start(state);
     expect(await code(late.append('c\n', 1))).toBe('CHECKPOINT_INVALID');
@@ -173,5 +184,62 @@ describe('FileOutput', () => {
     ac.abort(new Error('cancelled'));
     await expect(out.commit()).rejects.toThrow('cancelled');
     await out.abort();
+  });
+
+  describe('verify', () => {
+    it('content: reads the file back and reports equal digests', async () => {
+      const out = output({ verify: 'content' });
+      await out.start(undefined);
+      await out.append('a\n', 1);
+      await out.append('b\n', 1);
+      const { verification } = await out.close();
+      expect(verification).toMatchObject({ level: 'content', rowsHanded: 2, rowsFound: 2 });
+      expect(verification!.found).toMatch(/^[0-9a-f]{16}$/);
+      expect(verification!.found).toBe(verification!.handed);
+    });
+
+    it('content: a file altered between write and read-back fails the step and is not moved into place', async () => {
+      const out = output({ verify: 'content' });
+      await out.start(undefined);
+      await out.append('alpha\nbeta\n', 2);
+      await out.commit();
+      // Same length, same records: only content verification can tell.
+      await writeFile(out.partialPath, 'alpha\nbetA\n');
+      const err = await out.close().catch((e: Error) => e);
+      expect((err as SluiceError).code).toBe('INTEGRITY_FAILED');
+      expect((err as Error).message).toMatch(
+        /test\.1:sink: verify content failed for .*data\.txt\.partial: 2 rows both; checksum handed [0-9a-f]{16}, found [0-9a-f]{16}/,
+      );
+      expect(existsSync(out.path)).toBe(false);
+    });
+
+    it('count: a record lost between write and read-back fails the step', async () => {
+      const out = output();
+      await out.start(undefined);
+      await out.append('a\nb\nc\n', 3);
+      await out.commit();
+      await writeFile(out.partialPath, 'a\nb\n');
+      const err = await out.close().catch((e: Error) => e);
+      expect((err as Error).message).toMatch(
+        /verify count failed .*6 bytes written, 4 on disk.*handed 3 rows, found 2/,
+      );
+      expect(existsSync(out.path)).toBe(false);
+    });
+
+    it('content: the digest survives a resume, so the whole file is verified', async () => {
+      const path = join(dir, 'resume-digest', 'r.csv');
+      const a = output({ path, verify: 'content', syntax: 'csv' });
+      await a.start(undefined);
+      await a.append('"x\ny",1\n', 1);
+      const state = await a.commit();
+      expect(state.digest).toMatchObject({ records: 1 });
+      await a.abort();
+      const b = output({ path, verify: 'content', syntax: 'csv' });
+      await b.start(state);
+      await b.append('z,2\n', 1);
+      const { verification } = await b.close();
+      expect(verification).toMatchObject({ rowsHanded: 2, rowsFound: 2 });
+      expect(verification!.found).toBe(verification!.handed);
+    });
   });
 });

@@ -3,13 +3,21 @@ import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
+  DigestState,
+  digestFile,
   ErrorCode,
   type Issue,
   type Json,
+  RecordDigest,
+  type RecordSyntax,
   resolveLocalPath,
   type SinkContext,
   type SinkResult,
+  type SinkVerification,
   SluiceError,
+  type VerifyLevel,
+  verifyMismatch,
+  verifyProperty,
 } from '@sluice/core';
 import { Resume, resumeState } from './resume-state.ts';
 
@@ -25,6 +33,7 @@ export const fileSinkProperties = {
     default: true,
     description: 'Replace the file if it exists. When false, the step fails before writing anything.',
   }),
+  verify: verifyProperty,
 };
 
 /** The `check` of a sink whose config holds `fileSinkProperties`. */
@@ -46,13 +55,14 @@ export function fileOutputIssues(cfg: { path: string }): Issue[] {
  * run's path policy: either may already be a symlink leading elsewhere.
  */
 export async function fileOutput(
-  ctx: SinkContext<{ path: string; overwrite: boolean }>,
+  ctx: SinkContext<{ path: string; overwrite: boolean; verify: VerifyLevel }>,
+  syntax: RecordSyntax,
 ): Promise<FileOutput> {
-  const { path, overwrite } = ctx.config;
+  const { path, overwrite, verify } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
   const abs = await resolveLocalPath(ctx, path, where);
   if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
-  return new FileOutput({ path: abs, overwrite, signal: ctx.signal, where });
+  return new FileOutput({ path: abs, overwrite, signal: ctx.signal, where, verify, syntax });
 }
 
 /** What a file sink's `commit` returns and gets back in `start` on resume. */
@@ -61,6 +71,10 @@ export type FileOutputState = {
   bytes: number;
   /** Rows in the file at the checkpoint. */
   rows: number;
+  /** Records in the file at the checkpoint: rows and framing (a CSV header); absent in older checkpoints. */
+  records?: number;
+  /** With `verify: content`: the digest of the bytes written up to the checkpoint. */
+  digest?: DigestState;
 };
 
 export interface FileOutputOptions {
@@ -71,6 +85,10 @@ export interface FileOutputOptions {
   signal: AbortSignal;
   /** Used in error messages: the component and the config path that named the file. */
   where: string;
+  /** What `close` proves by reading the file back before renaming it into place (see verifyProperty). */
+  verify: VerifyLevel;
+  /** How records are told apart in the file, to count (and digest) them. */
+  syntax: RecordSyntax;
 }
 
 // Text is written in pieces of about this many characters: few write calls per batch stream,
@@ -96,6 +114,10 @@ export class FileOutput {
   #bytes = 0;
   #rows = 0;
   #startRows = 0;
+  /** Records appended: rows plus framing (a header, a closing bracket's line). */
+  #records = 0;
+  /** `verify: content`: the digest of every byte written, fed as each buffer goes to the file. */
+  #digest: RecordDigest | undefined;
   /** Bytes appended and not written yet: `#scratch[0..#length]`. */
   #scratch: Buffer = Buffer.alloc(0);
   #length = 0;
@@ -127,11 +149,14 @@ export class FileOutput {
     const finished = resume !== undefined && !existsSync(this.partialPath);
     if (!finished) await this.#checkFinalPath();
     await mkdir(dirname(this.path), { recursive: true });
+    const content = this.#opts.verify === 'content';
     if (resume === undefined) {
       this.#handle = await open(this.partialPath, 'w');
+      if (content) this.#digest = new RecordDigest(this.#opts.syntax, true);
       return { bytes: 0, rows: 0 };
     }
     const state = toState(resume, where);
+    this.#records = state.records ?? state.rows;
     let size: number;
     try {
       size = (await stat(this.partialPath)).size;
@@ -147,6 +172,13 @@ export class FileOutput {
     this.#bytes = state.bytes;
     this.#rows = state.rows;
     this.#startRows = state.rows;
+    if (content) {
+      // A checkpoint taken before verify was set to content has no digest: the committed bytes
+      // then stand for what was written (they were made durable at that checkpoint).
+      this.#digest = state.digest
+        ? new RecordDigest(this.#opts.syntax, true, state.digest)
+        : await digestFile(this.partialPath, this.#opts.syntax, true, state.bytes, false);
+    }
     return state;
   }
 
@@ -155,7 +187,7 @@ export class FileOutput {
    * it (the previous write having finished). The bytes are copied at once: the caller may reuse
    * its buffer as soon as this returns (the parallel path hands buffers back to its threads).
    */
-  async append(text: string | Uint8Array, rows: number): Promise<void> {
+  async append(text: string | Uint8Array, rows: number, records = rows): Promise<void> {
     if (this.#closed) {
       throw new SluiceError(
         ErrorCode.CHECKPOINT,
@@ -165,6 +197,7 @@ export class FileOutput {
     }
     this.#put(text);
     this.#rows += rows;
+    this.#records += records;
     if (this.#length >= FLUSH_BYTES) await this.#flush();
   }
 
@@ -173,7 +206,9 @@ export class FileOutput {
     await this.#flush();
     await this.#settle();
     await this.#open().sync();
-    return { bytes: this.#bytes, rows: this.#rows };
+    const state: FileOutputState = { bytes: this.#bytes, rows: this.#rows, records: this.#records };
+    if (this.#digest) state.digest = this.#digest.state();
+    return state;
   }
 
   /**
@@ -192,20 +227,58 @@ export class FileOutput {
     return this.#closed;
   }
 
-  /** Writes `trailer`, makes the file durable and moves it to its final path. */
-  async close(trailer = ''): Promise<SinkResult> {
+  /**
+   * Writes `trailer` (holding `trailerRecords` records), makes the file durable, reads it back to
+   * verify it, and moves it to its final path; a file that fails verification is not moved.
+   */
+  async close(trailer = '', trailerRecords = 0): Promise<SinkResult> {
     if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.path };
     if (trailer !== '') this.#put(trailer);
+    this.#records += trailerRecords;
     await this.#flush();
     await this.#settle();
     const handle = this.#open();
     await handle.sync();
     await handle.close();
     this.#handle = undefined;
+    const verification = await this.#verify();
     await this.#checkFinalPath();
     await rename(this.partialPath, this.path);
     await syncDir(dirname(this.path));
-    return { rowsWritten: this.#rows - this.#startRows, bytes: this.#bytes, location: this.path };
+    return {
+      rowsWritten: this.#rows - this.#startRows,
+      bytes: this.#bytes,
+      location: this.path,
+      verification,
+    };
+  }
+
+  /**
+   * Reads `.partial` back, now durable: its size must be the bytes written and its records those
+   * appended (count), and the digest of its records that of the bytes written (content).
+   */
+  async #verify(): Promise<SinkVerification> {
+    const { verify, syntax, where } = this.#opts;
+    const framing = this.#records - this.#rows;
+    const size = (await stat(this.partialPath)).size;
+    const found = await digestFile(this.partialPath, syntax, verify === 'content');
+    const v: SinkVerification = {
+      level: verify,
+      rowsHanded: this.#rows,
+      rowsFound: Math.max(0, found.records - framing),
+    };
+    let ok = size === this.#bytes && found.records === this.#records;
+    if (this.#digest) {
+      this.#digest.end();
+      v.handed = this.#digest.sum;
+      v.found = found.sum;
+      ok &&= this.#digest.sum === found.sum && this.#digest.records === found.records;
+    }
+    if (!ok) {
+      const bytes = size === this.#bytes ? '' : ` (${this.#bytes} bytes written, ${size} on disk)`;
+      throw verifyMismatch(where.replace(/: config\.path$/, ''), `${this.partialPath}${bytes}`, v);
+    }
+    return v;
   }
 
   /**
@@ -244,6 +317,7 @@ export class FileOutput {
     await this.#settle();
     const data = this.#scratch;
     const length = this.#length;
+    this.#digest?.feed(data, 0, length);
     const writing = writeAt(this.#open(), data, length, this.#bytes);
     // Its failure is thrown by the next flush, commit, close or abort, never left unhandled.
     writing.catch(() => undefined);
@@ -320,4 +394,12 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-const toState = resumeState(Type.Object({ bytes: Resume.bytes, rows: Resume.rows }), 'sink');
+const toState = resumeState(
+  Type.Object({
+    bytes: Resume.bytes,
+    rows: Resume.rows,
+    records: Type.Optional(Resume.rows),
+    digest: Type.Optional(DigestState),
+  }),
+  'sink',
+);

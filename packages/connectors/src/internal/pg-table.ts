@@ -132,3 +132,16 @@ export function mergeSql(
     (updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING')
   );
 }
+
+/**
+ * How many rows `from` (a query over the target or its staging) yields and the sum of a 64-bit
+ * hash of each, as text: the md5 of the row of `columns` in PostgreSQL's text form, so a row
+ * staged and the row the table stored hash alike exactly when the table holds what was staged.
+ */
+export function rowDigestSql(from: string, columns: readonly string[]): string {
+  const row = columns.map((c) => `r.${quoteIdent(c)}`).join(', ');
+  return (
+    `SELECT count(*)::text AS rows, coalesce(sum(('x' || left(md5(ROW(${row})::text), 16))::bit(64)::bigint::numeric), 0)::text AS sum ` +
+    `FROM (${from}) r`
+  );
+}

@@ -51,7 +51,14 @@ export const csvSink = defineSink({
     'Writes rows to a CSV file (RFC 4180 quoting; null as an empty field, "" as a quoted empty string), ' +
     'crash-safe and resumable.',
   config: csvSinkConfig,
-  example: { path: 'out/orders.csv', overwrite: true, header: true, delimiter: ',', newline: '\n' },
+  example: {
+    path: 'out/orders.csv',
+    overwrite: true,
+    header: true,
+    delimiter: ',',
+    newline: '\n',
+    verify: 'count',
+  },
   check: (cfg) => [
     ...fileOutputIssues(cfg),
     ...(cfg.delimiter === '"' || cfg.delimiter === '\n' || cfg.delimiter === '\r'
@@ -78,12 +85,12 @@ export const csvSink = defineSink({
   worker: builtinWorker,
   async open(ctx: SinkContext<CsvSinkConfig>): Promise<SinkWriter> {
     const cfg = ctx.config;
-    const out = await fileOutput(ctx);
+    const out = await fileOutput(ctx, 'csv');
     let encoder: RecordEncoder | undefined;
 
     const fix = async (columns: string[]): Promise<void> => {
       encoder = new RecordEncoder(columns, cfg.delimiter, ctx.componentId);
-      if (cfg.header) await out.append(encoder.header() + cfg.newline, 0);
+      if (cfg.header) await out.append(encoder.header() + cfg.newline, 0, 1);
     };
 
     return {

@@ -13,14 +13,14 @@ export const jsonSink = defineSink({
   summary:
     'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
   config: jsonSinkConfig,
-  example: { path: 'out/orders.json', overwrite: true },
+  example: { path: 'out/orders.json', overwrite: true, verify: 'content' },
   check: fileOutputIssues,
   // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
   // separator depends only on how many rows precede and a resumed file matches a clean one.
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
-    const out = await fileOutput(ctx);
+    const out = await fileOutput(ctx, 'lines');
     const encode = jsonRows(ctx.componentId, [0x2c, 0x0a], []);
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();
@@ -30,7 +30,7 @@ export const jsonSink = defineSink({
       async start(resume) {
         await out.start(resume);
         // A resumed file already holds the `[`: the checkpoint's length always includes it.
-        if (resume === undefined) await out.append('[', 0);
+        if (resume === undefined) await out.append('[', 0, 0);
       },
       async write(rows) {
         await writeEncoded(encode(rows, out.rows), rows.length);
@@ -38,7 +38,8 @@ export const jsonSink = defineSink({
       encoderState: () => null,
       writeEncoded,
       commit: () => out.commit(),
-      close: () => out.close('\n]\n'),
+      // Two lines of framing: `[` (the first row's separator leaves its line feed) and `]`.
+      close: () => out.close('\n]\n', 2),
       abort: () => out.abort(),
     };
   },

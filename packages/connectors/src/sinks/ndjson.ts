@@ -20,12 +20,12 @@ export const ndjsonSink = defineSink({
   version: '1.0.0',
   summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
   config: ndjsonSinkConfig,
-  example: { path: 'out/orders.ndjson', overwrite: true },
+  example: { path: 'out/orders.ndjson', overwrite: true, verify: 'count' },
   check: fileOutputIssues,
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {
-    const out = await fileOutput(ctx);
+    const out = await fileOutput(ctx, 'lines');
     const encode = jsonRows(ctx.componentId, [], [0x0a]);
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();

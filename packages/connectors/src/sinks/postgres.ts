@@ -8,7 +8,10 @@ import {
   type Row,
   type SinkContext,
   type SinkResult,
+  type SinkVerification,
   type SinkWriter,
+  verifyMismatch,
+  verifyProperty,
 } from '@sluice/core';
 import type pg from 'pg';
 import { connect, type PgConnection, pgError } from '../internal/pg-conn.ts';
@@ -22,6 +25,7 @@ import {
   describeTable,
   inferColumnTypes,
   mergeSql,
+  rowDigestSql,
   schemaExists,
   stageSql,
   type TableColumn,
@@ -79,6 +83,7 @@ const Config = Type.Object(
           'Fields to write, in order; default: the fields of the first row. Other fields are not written.',
       }),
     ),
+    verify: verifyProperty,
     batchRows: Type.Optional(
       Type.Integer({
         minimum: 1,
@@ -103,6 +108,14 @@ type Config = Static<typeof Config>;
 // ~2×, as every commit then waits, idle, for the server to drain the whole queue.
 const COPY_BUFFER_BYTES = 2 << 20;
 
+/** Tuple ids of the rows a flush inserted, to read them back (verify content, modes append and truncate). */
+const WRITTEN = 'sluice_written';
+
+/** A 64-bit sum as 16 hex digits: the sums of the flushes wrap as the digests' SQL sum does not. */
+function hex64(sum: bigint): string {
+  return BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
+}
+
 class PostgresWriter implements SinkWriter {
   readonly #ctx: SinkContext<Config>;
   readonly #conn: PgConnection;
@@ -121,6 +134,9 @@ class PostgresWriter implements SinkWriter {
   #inTransaction = false;
   #pending = 0;
   #committed = 0;
+  /** verify content: rows and checksum handed over and found, summed over this attempt's flushes. */
+  #handed = { rows: 0, sum: 0n };
+  #found = { rows: 0, sum: 0n };
 
   constructor(ctx: SinkContext<Config>, conn: PgConnection) {
     this.#ctx = ctx;
@@ -266,9 +282,12 @@ class PostgresWriter implements SinkWriter {
       );
     }
     this.#arrayColumns = columns.map((c) => known.get(c)!.isArray);
-    if (mode === 'upsert') {
+    // Content verification stages every mode: the staged rows are what the sink handed over, typed
+    // by the table, but with none of its triggers, rules or constraints.
+    if (mode === 'upsert' || this.#ctx.config.verify === 'content') {
       this.#stage = quoteIdent('sluice_stage');
       for (const sql of stageSql(this.#stage, this.#target, columns)) await this.#query(sql);
+      if (mode !== 'upsert') await this.#query(`CREATE TEMP TABLE IF NOT EXISTS ${WRITTEN} (t tid)`);
     }
     this.#columns = columns;
     return columns;
@@ -341,16 +360,77 @@ class PostgresWriter implements SinkWriter {
       this.#pending += copied;
       return;
     }
-    const { key } = this.#ctx.config;
+    const { key, mode, verify } = this.#ctx.config;
+    const columns = this.#columns!;
+    const stage = this.#stage;
+    if (mode !== 'upsert') {
+      // Only content verification stages rows in this mode: they go on as they are, and the
+      // rows the table took are then read back by their tuple ids.
+      const handed = await this.#digest(`SELECT * FROM ${stage}`);
+      const res = await this.#query(
+        `WITH ins AS (INSERT INTO ${this.#target} (${identList(columns)}) SELECT ${identList(columns)} ` +
+          `FROM ${stage} ORDER BY "sluice$ord" RETURNING ctid) INSERT INTO ${WRITTEN} SELECT ctid FROM ins`,
+        [],
+        `insert into ${this.#location}`,
+      );
+      this.#pending += res.rowCount ?? 0;
+      const found = await this.#digest(
+        `SELECT * FROM ${this.#target} WHERE ctid = ANY(ARRAY(SELECT t FROM ${WRITTEN}))`,
+      );
+      await this.#query(`TRUNCATE ${stage}, ${WRITTEN}`);
+      this.#check(handed, found);
+      return;
+    }
+    const keys = identList(key!);
+    const handed =
+      verify === 'content'
+        ? await this.#digest(
+            `SELECT DISTINCT ON (${keys}) * FROM ${stage} ORDER BY ${keys}, "sluice$ord" DESC`,
+          )
+        : undefined;
     const merged = await this.#query(
-      mergeSql(this.#target, this.#stage, this.#columns!, key!),
+      mergeSql(this.#target, stage, columns, key!),
       [],
       `upsert into ${this.#location}`,
     );
     const affected = merged.rowCount ?? 0;
     this.#pending += affected;
     if (copied > affected) this.#ctx.merged(copied - affected);
-    await this.#query(`TRUNCATE ${this.#stage}`);
+    // Read back by key: a key whose row was already there as staged (nothing to update) counts too.
+    const found = handed
+      ? await this.#digest(`SELECT * FROM ${this.#target} WHERE (${keys}) IN (SELECT ${keys} FROM ${stage})`)
+      : undefined;
+    await this.#query(`TRUNCATE ${stage}`);
+    if (handed && found) this.#check(handed, found);
+  }
+
+  /** Rows of `from` (a query) and the sum of their digests, over the written columns. */
+  async #digest(from: string): Promise<{ rows: number; sum: bigint }> {
+    const res = await this.#query(rowDigestSql(from, this.#columns!), [], `verify ${this.#location}`);
+    const row = res.rows[0] as { rows: string; sum: string };
+    return { rows: Number(row.rows), sum: BigInt(row.sum) };
+  }
+
+  /**
+   * Adds one flush's digests to the attempt's and fails, before the transaction commits (the
+   * runner then rolls it back), when what the table holds is not what was handed to it.
+   */
+  #check(handed: { rows: number; sum: bigint }, found: { rows: number; sum: bigint }): void {
+    this.#handed = { rows: this.#handed.rows + handed.rows, sum: this.#handed.sum + handed.sum };
+    this.#found = { rows: this.#found.rows + found.rows, sum: this.#found.sum + found.sum };
+    if (handed.rows !== found.rows || handed.sum !== found.sum) {
+      throw verifyMismatch(this.#where, `table ${this.#location}`, this.#verification());
+    }
+  }
+
+  #verification(): SinkVerification {
+    return {
+      level: 'content',
+      rowsHanded: this.#handed.rows,
+      rowsFound: this.#found.rows,
+      handed: hex64(this.#handed.sum),
+      found: hex64(this.#found.sum),
+    };
   }
 
   async #commitTransaction(): Promise<void> {
@@ -382,7 +462,11 @@ class PostgresWriter implements SinkWriter {
     await this.#commitTransaction();
     this.#ctx.signal.removeEventListener('abort', this.#onAbort);
     await this.#conn.client.end().catch(() => undefined);
-    return { rowsWritten: this.#committed, location: this.#location };
+    return {
+      rowsWritten: this.#committed,
+      location: this.#location,
+      ...(this.#ctx.config.verify === 'content' ? { verification: this.#verification() } : {}),
+    };
   }
 
   async forget(): Promise<void> {
@@ -466,6 +550,7 @@ export const postgresSink = defineSink({
     mode: 'upsert',
     key: ['order_id'],
     createTable: false,
+    verify: 'count',
   },
   async open(ctx) {
     const { mode, key } = ctx.config;

@@ -11,56 +11,26 @@ import type { Row } from '../connector.ts';
  * shape differs from the previous row's (rows of one stage share their key strings, so the
  * comparison is by reference).
  */
-/** The hashes of one batch's rows, handed to the next stage's checksum. */
-export interface RowHashes {
-  rows: readonly Row[];
-  lo: Int32Array;
-  hi: Int32Array;
-}
-
 export class Checksum {
   #lo = 0;
   #hi = 0;
   #keys: string[] = [];
   #shape = 0;
 
-  /**
-   * Adds `rows`. When `previous` holds the hashes of the stage before, a row that is the very
-   * object that stage emitted (a filter passes rows through untouched; transforms never mutate
-   * their input) reuses its hash instead of hashing again. Returns the hashes of `rows`.
-   */
-  addRows(rows: readonly Row[], previous?: RowHashes): RowHashes {
-    const los = new Int32Array(rows.length);
-    const his = new Int32Array(rows.length);
+  /** Adds `rows`. */
+  addRows(rows: readonly Row[]): void {
     let lo = this.#lo;
     let hi = this.#hi;
-    const prev = previous?.rows;
-    let k = 0;
     for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      let rlo: number;
-      let rhi: number;
-      // Rows passed through keep their order, so one forward scan finds them.
-      while (prev !== undefined && k < prev.length && prev[k] !== row) k++;
-      if (prev !== undefined && k < prev.length) {
-        rlo = previous!.lo[k]!;
-        rhi = previous!.hi[k]!;
-        k++;
-      } else {
-        this.#hashRow(row);
-        rlo = this.#rlo;
-        rhi = this.#rhi;
-      }
-      los[i] = rlo;
-      his[i] = rhi;
+      this.#hashRow(rows[i]!);
+      const rlo = this.#rlo;
       // Carry from the low half into the high half makes this a true 64-bit sum.
       const nlo = (lo >>> 0) + (rlo >>> 0);
       lo = nlo | 0;
-      hi = (hi + rhi + (nlo > 0xffffffff ? 1 : 0)) | 0;
+      hi = (hi + this.#rhi + (nlo > 0xffffffff ? 1 : 0)) | 0;
     }
     this.#lo = lo;
     this.#hi = hi;
-    return { rows, lo: los, hi: his };
   }
 
   #rlo = 0;
@@ -135,7 +105,8 @@ export class Checksum {
   }
 }
 
-function fmix(h: number): number {
+/** Murmur3's finaliser: spreads every input bit over the 32-bit result. */
+export function fmix(h: number): number {
   let x = h ^ (h >>> 16);
   x = Math.imul(x, 0x85ebca6b);
   x ^= x >>> 13;

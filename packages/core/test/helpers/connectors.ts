@@ -95,6 +95,7 @@ export const jsonTableSink = defineSink({
     failOnClose: Type.Optional(Type.Boolean()),
     failOnCommit: Type.Optional(Type.Integer({ description: 'the commit of this seq fails' })),
     underReport: Type.Optional(Type.Integer({ description: 'acknowledge this many rows fewer' })),
+    verify: Type.Optional(Type.Union([Type.Literal('count'), Type.Literal('content')])),
   }),
   async open(ctx) {
     let committed = readTable(ctx.config.path);

@@ -82,7 +82,7 @@ export interface Job {
   attempt: number;
   maxAttempts: number;
   error: { message: string; code?: string; stack?: string } | null;
-  integrity: { ok: boolean; [k: string]: unknown } | null;
+  integrity: { ok: boolean; verified?: 'count' | 'content'; [k: string]: unknown } | null;
   traceId: string | null;
 }
 

@@ -129,6 +129,18 @@ export default function JobPage() {
               <dd>
                 <section aria-label="integrity report">
                   {j.integrity.ok ? <Status status="success" /> : <Status status="failed" />}{' '}
+                  {j.integrity.verified && (
+                    <span
+                      className={`status verify-${j.integrity.verified}`}
+                      title={
+                        j.integrity.verified === 'content'
+                          ? 'every sink read back what it wrote and compared checksums'
+                          : "sinks compared the destination's acknowledged row counts (verify: content reads rows back)"
+                      }
+                    >
+                      {j.integrity.verified === 'content' ? 'content verified' : 'counts verified'}
+                    </span>
+                  )}{' '}
                   {j.integrity.ok
                     ? 'every flow balances: rows read = written + filtered + quarantined'
                     : Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0

@@ -62,7 +62,7 @@ export class ChunkFlow {
   async run(task: ChunkTask): Promise<{ done: ChunkDone; transfer: ArrayBuffer[] }> {
     const init = this.#init;
     const chunk = Buffer.from(task.data, 0, task.length);
-    const meters = init.components.map((c) => new Meter(c.id, c.name, c.kind));
+    const meters = init.components.map((c, i) => new Meter(c.id, c.name, c.kind, i === 0 && init.hashSource));
     const src = meters[0]!;
     const firstSink = 1 + this.#transforms.length;
     const sinks = this.#defs.length - firstSink;
@@ -84,7 +84,7 @@ export class ChunkFlow {
       src.ms += performance.now() - t0;
       if (next.done) break;
       let rows = next.value;
-      let hashes = src.emitted(rows);
+      src.emitted(rows);
       for (const r of rows) lines.push(r[SOURCE_LINE] ?? -1);
       for (let i = 0; i < this.#transforms.length; i++) {
         const m = meters[i + 1]!;
@@ -93,7 +93,7 @@ export class ChunkFlow {
         const out = this.#transforms[i]!(rows);
         rows = out instanceof Promise ? await out : out;
         m.ms += performance.now() - t0;
-        hashes = m.emitted(rows, hashes);
+        m.emitted(rows);
       }
       if (rows.length === 0) continue;
       delivered += rows.length;
@@ -127,7 +127,7 @@ export class ChunkFlow {
       figures: meters.map((m) => ({
         rowsIn: m.rowsIn,
         rowsOut: m.rowsOut,
-        checksum: m.checksum.toString(),
+        ...(m.checksum ? { checksum: m.checksum.toString() } : {}),
         ms: m.ms,
       })),
       quarantine: this.#quarantined,

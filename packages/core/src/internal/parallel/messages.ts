@@ -29,6 +29,8 @@ export interface InitMessage {
   params: Readonly<Record<string, unknown>>;
   /** Source, transforms, sinks, in flow order: a message's component index points here. */
   components: FlowComponent[];
+  /** The source's rows are hashed (see ComponentStats.checksum). */
+  hashSource: boolean;
   /** The source's `ChunkSplit.shared`. */
   shared: Json;
   /** Only one worker forwards what components log while they are created, so it shows once. */
@@ -57,7 +59,8 @@ export interface LogEntry {
 export interface Figures {
   rowsIn: number;
   rowsOut: number;
-  checksum: string;
+  /** The source's, when it hashes its rows. */
+  checksum?: string;
   ms: number;
 }
 

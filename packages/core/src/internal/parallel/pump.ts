@@ -28,6 +28,8 @@ export type Delivered = (
 /** What the flow lends the parallel path: its writers, meters and bookkeeping. */
 export interface ChunkHooks {
   options: ParallelSettings;
+  /** Hash the source's rows (see ComponentStats.checksum). */
+  hashSource: boolean;
   baseDir: string;
   paths?: PathPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
@@ -97,6 +99,7 @@ export async function runChunks(
         id: c.id,
         config: c.config,
       })),
+      hashSource: h.hashSource,
       shared: split.shared,
       logSetup: true,
     },
@@ -207,7 +210,7 @@ export async function runChunks(
       if (c > 0 && c < firstSink) m.rowsIn += f.rowsIn;
       if (c < firstSink) {
         m.rowsOut += f.rowsOut;
-        m.checksum.plus(f.checksum);
+        if (f.checksum !== undefined) m.checksum?.plus(f.checksum);
       }
       m.ms += f.ms;
     });
