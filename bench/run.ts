@@ -3,7 +3,7 @@
  * and W2 (CSV → NDJSON), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2, --runners sluice,floor,naive-node,duckdb,
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2, --runners sluice,sluice-content,floor,naive-node,duckdb,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
  * --out FILE (bench/RESULTS.md).
  */
@@ -134,7 +134,8 @@ async function main(): Promise<number> {
   if (only.has('sluice') && !sluiceCliExists(ctx))
     log('warning: packages/cli/bin/sluice.js does not exist; the Sluice runner will fail');
   // Measure the CLI as installed: from its bundle, which the bin skips when sources are newer.
-  if (only.has('sluice')) execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
+  if (only.has('sluice') || only.has('sluice-content'))
+    execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
   const results: RunnerResult[] = [];
   for (const w of workloads) results.push(...(await runAll(runnersFor(ctx, w, only), reps, data.label)));
 

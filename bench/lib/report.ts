@@ -86,6 +86,7 @@ function targets(res: Results): string {
   const get = (w: Workload, id: string) => res.results.find((r) => r.workload === w && r.id === id);
   const w1 = medianWall(get('w1', 'sluice'));
   const w1Floor = medianWall(get('w1', 'floor'));
+  const w1Naive = medianWall(get('w1', 'naive-node'));
   const w2 = medianWall(get('w2', 'sluice'));
   const w2Duck = medianWall(get('w2', 'duckdb'));
   const rssValues = [peakRss(get('w1', 'sluice')), peakRss(get('w2', 'sluice'))].filter(
@@ -99,6 +100,11 @@ function targets(res: Results): string {
       `W1: Sluice ≤ ${TARGETS.w1VsFloor.toFixed(1)}× the \`psql \\copy\` floor`,
       ratio(w1, w1Floor),
       w1 !== undefined && w1Floor !== undefined ? w1 / w1Floor <= TARGETS.w1VsFloor : undefined,
+    ],
+    [
+      'W1: Sluice faster than the naive Node runner (udsv + pg-copy-streams)',
+      ratio(w1, w1Naive),
+      w1 !== undefined && w1Naive !== undefined ? w1 < w1Naive : undefined,
     ],
     [
       `W2: Sluice ≤ ${TARGETS.w2VsDuckdb.toFixed(1)}× DuckDB`,

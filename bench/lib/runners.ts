@@ -54,10 +54,10 @@ function verifyTable(table: string, data: DataSet): void {
  * other sizes get a copy in bench/data with the file names swapped (relative paths still resolve,
  * since bench/data/../data is bench/data).
  */
-function specFor(ctx: BenchContext, workload: Workload): string {
-  const template = join(ctx.benchDir, 'specs', `${workload}.yaml`);
+function specFor(ctx: BenchContext, name: string): string {
+  const template = join(ctx.benchDir, 'specs', `${name}.yaml`);
   if (ctx.data.label === '1m') return template;
-  const path = join(ctx.dataDir, `${workload}-${ctx.data.label}.yaml`);
+  const path = join(ctx.dataDir, `${name}-${ctx.data.label}.yaml`);
   const text = readFileSync(template, 'utf8').replaceAll('-1m.', `-${ctx.data.label}.`);
   writeFileSync(path, text);
   return path;
@@ -104,15 +104,18 @@ function checkReport(report: SluiceReport, data: DataSet): void {
   expectEqual('sluice report steps[0].rowsQuarantined', step.rowsQuarantined ?? 0, 0);
 }
 
-function sluice(ctx: BenchContext, workload: Workload): Runner {
-  const spec = specFor(ctx, workload);
-  const output = join(ctx.outDir, `w2-sluice-${ctx.data.label}.ndjson`);
+/** Sluice with its sink at `verify: count` (the spec as committed) or `content` (the `-content` spec). */
+function sluice(ctx: BenchContext, workload: Workload, verify: 'count' | 'content' = 'count'): Runner {
+  const name = verify === 'count' ? workload : `${workload}-content`;
+  const spec = specFor(ctx, name);
+  const suffix = verify === 'count' ? '' : '_content';
+  const output = join(ctx.outDir, `w2-sluice${suffix}-${ctx.data.label}.ndjson`);
   let report: SluiceReport = {};
   return {
-    id: 'sluice',
+    id: verify === 'count' ? 'sluice' : 'sluice-content',
     workload,
-    label: `\`sluice run ${workload}.yaml --json\``,
-    prepare: () => (workload === 'w1' ? recreateTable('w1_sluice') : removeFile(output)),
+    label: `\`sluice run ${name}.yaml --json\` (sink \`verify: ${verify}\`)`,
+    prepare: () => (workload === 'w1' ? recreateTable(`w1_sluice${suffix}`) : removeFile(output)),
     async run() {
       const env = { ...process.env, BENCH_DATABASE_URL: DATABASE_URL };
       const m = await measure(NODE, [SLUICE_CLI, 'run', spec, '--json'], { cwd: ctx.repoRoot, env });
@@ -121,7 +124,7 @@ function sluice(ctx: BenchContext, workload: Workload): Runner {
     },
     verify() {
       checkReport(report, ctx.data);
-      if (workload === 'w1') verifyTable('w1_sluice', ctx.data);
+      if (workload === 'w1') verifyTable(`w1_sluice${suffix}`, ctx.data);
       else expectEqual(`lines in ${output}`, countLines(output), ctx.data.activeRows);
     },
   };
@@ -202,14 +205,14 @@ function readFloor(ctx: BenchContext): Runner {
   };
 }
 
-export const RUNNER_IDS = ['sluice', 'floor', 'naive-node', 'duckdb'] as const;
+export const RUNNER_IDS = ['sluice', 'sluice-content', 'floor', 'naive-node', 'duckdb'] as const;
 
 /** The runners of `workload` whose ids are in `only`, in the order the results table lists them. */
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
   const all =
     workload === 'w1'
-      ? [sluice(ctx, 'w1'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]
-      : [sluice(ctx, 'w2'), readFloor(ctx), duckdb(ctx, 'w2')];
+      ? [sluice(ctx, 'w1'), sluice(ctx, 'w1', 'content'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]
+      : [sluice(ctx, 'w2'), sluice(ctx, 'w2', 'content'), readFloor(ctx), duckdb(ctx, 'w2')];
   return all.filter((r) => only.has(r.id));
 }
 
