@@ -25,8 +25,10 @@ export const ErrorCode = {
   PATH_FORBIDDEN: 'PATH_FORBIDDEN',
   /** A request to the platform's API failed its schema. */
   VALIDATION: 'VALIDATION_FAILED',
-  /** A request the API cannot read: bad URL encoding, a body that is not JSON or not UTF-8. */
+  /** A request the API cannot read: bad URL encoding, a malformed header. */
   BAD_REQUEST: 'BAD_REQUEST',
+  /** A request body that does not parse (JSON or YAML) or is not UTF-8; the message says where. */
+  BODY_INVALID: 'BODY_INVALID',
   /** A request body, URL or header block over the server's limit. */
   TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   /** A request body in a content type the API does not take (it takes JSON). */

@@ -90,7 +90,15 @@ export type {
 export { reconcile, runIntegrity, verifiedLevel } from './report.ts';
 export type { LogLevel, RunEvent, RunOptions } from './run.ts';
 export { runPipeline } from './run.ts';
-export { ComponentSpec, findCycle, normalizeSpec, PipelineSpec, parseSpecText, StepSpec } from './spec.ts';
+export {
+  ComponentSpec,
+  findCycle,
+  lineColumn,
+  normalizeSpec,
+  PipelineSpec,
+  parseSpecText,
+  StepSpec,
+} from './spec.ts';
 export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
 export { fileStepStateStore, stateDirOf } from './state.ts';
 export type { SinkVerification, VerifyLevel } from './verify.ts';

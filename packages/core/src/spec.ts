@@ -150,13 +150,14 @@ export function parseSpecText(text: string, file = 'spec'): unknown {
   }
 }
 
+/** `line L, column C` (1-based) of the character at `offset` in `text`. */
+export function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  return `line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')}`;
+}
+
 function tooDeep(file: string, text: string, offset: number, cause?: unknown): SluiceError {
-  let where = '';
-  if (offset >= 0) {
-    const before = text.slice(0, offset);
-    const line = before.split('\n').length;
-    where = ` at line ${line}, column ${offset - before.lastIndexOf('\n')}`;
-  }
+  const where = offset >= 0 ? ` at ${lineColumn(text, offset)}` : '';
   return new SluiceError(
     ErrorCode.SPEC,
     `${file}: nested too deeply${where}: a pipeline spec nests objects and lists at most ${MAX_SPEC_DEPTH} levels deep`,

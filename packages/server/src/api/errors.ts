@@ -12,6 +12,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.EXPRESSION]: 400,
   [ErrorCode.VALIDATION]: 400,
   [ErrorCode.BAD_REQUEST]: 400,
+  [ErrorCode.BODY_INVALID]: 400,
   [ErrorCode.NOT_FOUND]: 404,
   [ErrorCode.CONFLICT]: 409,
   [ErrorCode.TOO_LARGE]: 413,

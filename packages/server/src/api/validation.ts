@@ -1,5 +1,13 @@
 import { isUtf8 } from 'node:buffer';
-import { ErrorCode, type Issue, MAX_SPEC_DEPTH, nestingDepthIssue, SluiceError } from '@sluice/core';
+import {
+  ErrorCode,
+  type Issue,
+  lineColumn,
+  MAX_SPEC_DEPTH,
+  nestingDepthIssue,
+  parseSpecText,
+  SluiceError,
+} from '@sluice/core';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
@@ -64,6 +72,50 @@ export function installValidation(app: FastifyInstance): void {
     return finiteNumbers(ajv.compile(schema as object), schema as object);
   });
   installJsonParser(app);
+  installYamlParser(app);
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route takes a pipeline spec as a YAML (or JSON) document body, as `{ spec }`. */
+    yamlSpec?: boolean;
+  }
+}
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
+
+/**
+ * A pipeline spec is a YAML document: the routes that take one (create, update, validate) take it
+ * as the body itself with a YAML content type, and see it as `{ spec }`. Other routes refuse YAML.
+ */
+function installYamlParser(app: FastifyInstance): void {
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (req, raw, done) => {
+    if (!req.routeOptions.config.yamlSpec) {
+      return done(
+        refuse(ErrorCode.UNSUPPORTED_MEDIA_TYPE, {
+          path: 'headers.content-type',
+          message:
+            'is YAML, which only POST /pipelines, PUT /pipelines/{id} and POST /pipelines/{id}/validate take ' +
+            '(the spec as the body); send this request as application/json',
+        }),
+        undefined,
+      );
+    }
+    const buf = raw as Buffer;
+    if (!isUtf8(buf))
+      return done(refuse(ErrorCode.BODY_INVALID, { path: 'body', message: 'is not valid UTF-8' }), undefined);
+    const text = buf.toString('utf8');
+    let spec: unknown;
+    try {
+      spec = parseSpecText(text, 'body');
+    } catch (err) {
+      const message = (err as Error).message.replace(/^body: /, '');
+      return done(refuse(ErrorCode.BODY_INVALID, { path: 'body', message: `is ${message}` }), undefined);
+    }
+    const problem = bodyProblem(spec, 'body.spec', text);
+    if (problem) return done(refuse(ErrorCode.VALIDATION, problem, 'invalid request: '), undefined);
+    done(null, { spec });
+  });
 }
 
 const NUL = '\u0000';
@@ -111,7 +163,7 @@ function installJsonParser(app: FastifyInstance): void {
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, raw, done) => {
     const buf = raw as Buffer;
     if (!isUtf8(buf))
-      return done(refuse(ErrorCode.BAD_REQUEST, { path: 'body', message: 'is not valid UTF-8' }), undefined);
+      return done(refuse(ErrorCode.BODY_INVALID, { path: 'body', message: 'is not valid UTF-8' }), undefined);
     const text = buf.toString('utf8');
     void parse(req, text, (err, value) => {
       if (err) return done(jsonProblem(err, text), undefined);
@@ -129,9 +181,20 @@ function jsonProblem(err: Error, text: string): Error {
     JSON.parse(text);
     return err; // valid JSON the default parser refused: keep its reason
   } catch (syntax) {
-    return refuse(ErrorCode.BAD_REQUEST, {
+    const message = (syntax as Error).message;
+    return refuse(ErrorCode.BODY_INVALID, {
       path: 'body',
-      message: `is not valid JSON: ${(syntax as Error).message}`,
+      message: `is not valid JSON${where(text, message)}: ${message}`,
     });
   }
+}
+
+/**
+ * ` at line L, column C` from the position JSON.parse names (Node 20 says only "at position N";
+ * later versions add the line and column themselves), or nothing when it names none.
+ */
+function where(text: string, message: string): string {
+  const at = /at position (\d+)/.exec(message);
+  if (!at || /\(line \d+ column \d+\)/.test(message)) return '';
+  return ` at ${lineColumn(text, Number(at[1]))}`;
 }

@@ -172,15 +172,19 @@ describe.each(backends)('hostile requests on $name', ({ name }) => {
       Buffer.from([0xff, 0xfe]),
       Buffer.from('","spec":{}}'),
     ]);
-    expectRefused(await send('POST', '/pipelines', invalid), 'BAD_REQUEST', 'body');
+    expectRefused(await send('POST', '/pipelines', invalid), 'BODY_INVALID', 'body');
     let deep: unknown = 1;
     for (let i = 0; i < 3000; i++) deep = { a: deep };
     const r = await send('POST', '/pipelines', { spec: { name: 'deep', parameters: deep } });
     expectRefused(r, 'VALIDATION_FAILED');
     expect(r.body.error.message).toContain('nested deeper than 64 levels');
     const cut = await send('POST', '/pipelines', Buffer.from('{"spec": '));
-    expectRefused(cut, 'BAD_REQUEST', 'body');
+    expectRefused(cut, 'BODY_INVALID', 'body');
     expect(cut.body.error.message).toMatch(/^body is not valid JSON: .*JSON/);
+    // Issue 15: the parse error says where, as a line and column.
+    const comma = await send('POST', '/pipelines', Buffer.from('{\n  "spec": {\n    "name": "x",\n  }\n}'));
+    expectRefused(comma, 'BODY_INVALID', 'body');
+    expect(comma.body.error.message).toMatch(/line 4,? column 3/);
   });
 
   it('names the allowed values and the closest branch of a union, not "must be equal to constant" thrice', async () => {

@@ -17,7 +17,9 @@ import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { PipelineListSchema, PipelineSchema, VersionSchema } from '../schemas.ts';
 
 const Spec = Type.Record(Type.String(), Type.Unknown(), {
-  description: 'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON.',
+  description:
+    'The pipeline spec (docs/pipeline-spec.md): the same document `sluice run` takes, as JSON. Or send the ' +
+    'spec itself as the body with content-type application/yaml (or text/yaml).',
 });
 const Name = Type.Optional(Slug({ description: "The pipeline's name; defaults to the spec's `name`." }));
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
@@ -71,7 +73,11 @@ export const pipelineRoutes =
     app.post(
       '/pipelines',
       {
-        config: { access: 'pipelines:write', audit: { action: 'pipeline.create', resourceType: 'pipeline' } },
+        config: {
+          access: 'pipelines:write',
+          audit: { action: 'pipeline.create', resourceType: 'pipeline' },
+          yamlSpec: true,
+        },
         schema: {
           summary: 'Create a pipeline (version 1)',
           tags,
@@ -103,6 +109,7 @@ export const pipelineRoutes =
         config: {
           access: 'pipelines:write',
           audit: { action: 'pipeline.update', resourceType: 'pipeline', before: getPipeline },
+          yamlSpec: true,
         },
         schema: {
           summary: 'Update a pipeline: a new spec makes a new version',
@@ -158,7 +165,7 @@ export const pipelineRoutes =
     app.post(
       '/pipelines/:id/validate',
       {
-        config: { access: 'pipelines:read' },
+        config: { access: 'pipelines:read', yamlSpec: true },
         schema: {
           summary: 'Check a spec (the body’s, or the current one): DAG, connectors and their configs',
           tags,
