@@ -50,7 +50,14 @@ steps:
       error: { issues: { path: string; message: string }[] };
     };
     expect(out.valid).toBe(false);
-    expect(out.error.issues).toEqual([{ path: 'steps', message: 'cycle in needs: a → b → a' }]);
+    // The unknown source is reported beside the cycle, not hidden by it (issue 15).
+    expect(out.error.issues).toEqual([
+      { path: 'steps', message: 'cycle in needs: a → b → a' },
+      {
+        path: 'steps[0].flow[0].source',
+        message: expect.stringMatching(/^step "a": unknown source "csvv"\. Did you mean "csv"\?/),
+      },
+    ]);
     writeFileSync(
       spec,
       `name: bad\nflow:\n  - source: csvv\n    with: { path: x.csv }\n  - transform: filter\n    with: { wher: "x" }\n  - sink: ndjson\n    with: { path: o }\n`,

@@ -39,13 +39,14 @@ export function coerceParams(
 export function resolveParams(
   schema: object | undefined,
   given: Record<string, unknown>,
+  base = 'params',
 ): Record<string, unknown> {
   const params = structuredClone(given);
   if (!schema) return params;
-  const issues = validateAgainst({ type: 'object', ...schema }, params, 'params');
+  const issues = validateAgainst({ type: 'object', ...schema }, params, base);
   if (issues.length > 0) {
     throw new ConfigError(
-      'invalid run parameters (check --param values against `parameters`)',
+      "invalid run parameters: they must match the pipeline's `parameters` schema",
       issues,
       ErrorCode.PARAMS,
     );

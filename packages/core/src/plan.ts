@@ -61,6 +61,8 @@ export interface Plan {
 export interface PlanOptions {
   registry: Registry;
   params?: Record<string, unknown>;
+  /** Where the parameters came from, for the paths of their problems (`params`; an API's `body.parameters`). */
+  paramsPath?: string;
   env?: Readonly<Record<string, string | undefined>>;
   /** Said when `${env.X}` names a variable `env` lacks: the platform says how one is exposed. */
   envNote?: string;
@@ -83,8 +85,17 @@ const DEFAULT_ATTEMPTS = 3;
  * Registry.check): whatever a run would refuse before connecting. All problems are reported at once.
  */
 export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
-  const spec = normalizeSpec(doc);
-  const params = resolveParams(spec.parameters, opts.params ?? {});
+  let spec: PipelineSpec;
+  try {
+    spec = normalizeSpec(doc);
+  } catch (err) {
+    // A shape problem stops planning, but an unknown connector named beside it is worth knowing
+    // at once: a typo in `source:` is often why the rest looks wrong.
+    const names = unknownConnectors(doc, opts.registry);
+    if (!(err instanceof ConfigError) || names.length === 0) throw err;
+    throw new ConfigError('invalid pipeline spec', [...err.issues, ...names], err.code);
+  }
+  const params = resolveParams(spec.parameters, opts.params ?? {}, opts.paramsPath);
   const scope: Scope = {
     env: opts.env ?? process.env,
     params,
@@ -99,6 +110,39 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   });
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
   return { name: spec.name, spec, params, steps };
+}
+
+const KINDS = ['source', 'transform', 'sink', 'task'] as const;
+
+/** Connector names in a document that failed its shape check which the registry does not know. */
+function unknownConnectors(doc: unknown, registry: Registry): Issue[] {
+  if (!isObject(doc)) return [];
+  const issues: Issue[] = [];
+  const check = (c: unknown, at: string, step: string) => {
+    if (!isObject(c)) return;
+    for (const kind of KINDS) {
+      const name = c[kind];
+      if (typeof name !== 'string') continue;
+      try {
+        registry.get(kind, name, `step "${step}"`);
+      } catch (err) {
+        issues.push({ path: join(at, kind), message: (err as SluiceError).message });
+      }
+    }
+  };
+  const flowOf = (f: unknown, at: string, step: string) => {
+    if (Array.isArray(f)) f.forEach((c, j) => check(c, `${join(at, 'flow')}[${j}]`, step));
+  };
+  flowOf(doc.flow, '', String(doc.name ?? 'main'));
+  if (Array.isArray(doc.steps))
+    doc.steps.forEach((st, i) => {
+      if (!isObject(st)) return;
+      const at = `steps[${i}]`;
+      const id = String(st.id ?? i);
+      check(st, at, id);
+      flowOf(st.flow, at, id);
+    });
+  return issues;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -159,9 +203,9 @@ function planStep(
   ): PlannedComponent<Extract<ConnectorDefinition, { kind: K }>> | null => {
     let def: Extract<ConnectorDefinition, { kind: K }>;
     try {
-      def = registry.get(kind, name, `step "${step.id}" ${at}`);
+      def = registry.get(kind, name, `step "${step.id}"`);
     } catch (err) {
-      issues.push({ path: at, message: (err as SluiceError).message });
+      issues.push({ path: join(at, kind), message: (err as SluiceError).message });
       return null;
     }
     let resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);

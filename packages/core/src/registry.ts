@@ -44,7 +44,7 @@ export class Registry {
     throw new SluiceError(
       ErrorCode.UNKNOWN_CONNECTOR,
       `${prefix}unknown ${kind} "${name}".${misplaced}${didYouMean(near)} ` +
-        `Known ${kind}s: ${names.join(', ')}. Run \`sluice connectors\` to list them.`,
+        `Known ${kind}s: ${names.join(', ')}.`,
       { issues: [{ path: where, message: `unknown ${kind} "${name}"` }] },
     );
   }

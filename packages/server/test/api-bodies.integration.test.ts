@@ -44,7 +44,7 @@ describe('request bodies', () => {
     const bad = await send('POST', `/pipelines/${id}/validate`, ORDERS.replace('shell', 'shel'), 'text/yaml');
     expect(bad.status).toBe(200);
     expect(bad.body.ok).toBe(false);
-    expect(bad.body.issues[0]).toMatchObject({ path: 'steps[0]' });
+    expect(bad.body.issues[0]).toMatchObject({ path: 'steps[0].task' });
     expect(bad.body.issues[0].message).toMatch(/unknown task "shel". Did you mean "shell"/);
 
     const updated = await send('PUT', `/pipelines/${id}`, ORDERS.replace('hi', 'again'), 'application/yaml');
@@ -78,5 +78,48 @@ describe('request bodies', () => {
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ code: 'BODY_INVALID', details: [{ path: 'body' }] });
     expect(r.body.error.message).toMatch(/^body is not valid JSON.*line 1,? column 23/);
+  });
+
+  it('says a spec sent without its wrapper is a spec, and reports every problem at its path', async () => {
+    const bare = await send(
+      'POST',
+      '/pipelines',
+      JSON.stringify({ name: 'x', steps: [] }),
+      'application/json',
+    );
+    expect(bare.status).toBe(400);
+    expect(bare.body.error.details).toEqual([
+      {
+        path: 'body.spec',
+        message: expect.stringMatching(/looks like a pipeline spec itself \(it has `steps`\)/),
+      },
+    ]);
+    const spec = {
+      name: 'y',
+      steps: [{ id: 'b', flow: [{ source: 'csvv', with: 'x' }, { sink: 'ndjson' }] }],
+    };
+    const r = await send('POST', '/pipelines', JSON.stringify({ spec }), 'application/json');
+    expect(r.status).toBe(400);
+    const paths = r.body.error.details.map((d: { path: string }) => d.path);
+    // The shape error no longer hides the unknown connector, which is at its own key.
+    expect(paths).toEqual(['spec.steps[0].flow[0].with', 'spec.steps[0].flow[0].source']);
+    expect(r.body.error.details[1].message).toMatch(/unknown source "csvv". Did you mean "csv"\?/);
+    expect(r.body.error.message).not.toMatch(/sluice connectors/);
+  });
+
+  it("reports bad run parameters at their path in the body, in the API's words", async () => {
+    const doc = { name: 'params', parameters: { type: 'object', properties: { n: { type: 'integer' } } } };
+    const spec = { ...doc, steps: [{ id: 'a', task: 'shell', with: { command: ['true'] } }] };
+    const created = await send('POST', '/pipelines', JSON.stringify({ spec }), 'application/json');
+    const r = await send(
+      'POST',
+      `/pipelines/${created.body.id}/execute`,
+      JSON.stringify({ parameters: { n: 'abc' } }),
+      'application/json',
+    );
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('PARAMS_INVALID');
+    expect(r.body.error.details).toEqual([{ path: 'body.parameters.n', message: 'must be integer' }]);
+    expect(r.body.error.message).not.toMatch(/--param/);
   });
 });

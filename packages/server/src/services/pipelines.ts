@@ -61,7 +61,14 @@ function credentialRefs(spec: unknown): { name: string; path: string }[] {
  * operator exposed to pipelines, at validation, at execution and for schedules alike.
  */
 export function planStored(p: Platform, spec: unknown, params: Record<string, unknown>) {
-  return planPipeline(spec, { registry: p.registry, params, env: p.pipelineEnv, envNote: PIPELINE_ENV_NOTE });
+  return planPipeline(spec, {
+    registry: p.registry,
+    params,
+    // Parameters come in a request body (execute, schedules) or a job's row.
+    paramsPath: 'body.parameters',
+    env: p.pipelineEnv,
+    envNote: PIPELINE_ENV_NOTE,
+  });
 }
 
 function checkSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { ErrorCode, SluiceError } from '@sluice/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { executePipeline } from '../../services/jobs.ts';
@@ -43,6 +44,23 @@ function named<B extends { name?: string; spec?: unknown }>(b: B): B {
   return { ...b, spec: { ...(b.spec as object), name: b.name } };
 }
 
+/**
+ * A spec sent without its `{ spec }` wrapper would fail the schema as "body.spec is required":
+ * true, but a caller who sent a pipeline needs to hear that it was one.
+ */
+async function unwrappedSpec(req: FastifyRequest): Promise<void> {
+  const body = req.body as Record<string, unknown> | null | undefined;
+  if (!body || typeof body !== 'object' || 'spec' in body) return;
+  const key = ['steps', 'flow'].find((k) => k in body);
+  if (!key) return;
+  const message =
+    `is required: this body looks like a pipeline spec itself (it has \`${key}\`). Send {"spec": <the spec>}, ` +
+    'or send the spec as the body with content-type application/yaml';
+  throw new SluiceError(ErrorCode.VALIDATION, `invalid request: body.spec ${message}`, {
+    issues: [{ path: 'body.spec', message }],
+  });
+}
+
 export const pipelineRoutes =
   (p: Platform): FastifyPluginAsync =>
   async (app) => {
@@ -78,6 +96,7 @@ export const pipelineRoutes =
           audit: { action: 'pipeline.create', resourceType: 'pipeline' },
           yamlSpec: true,
         },
+        preValidation: unwrappedSpec,
         schema: {
           summary: 'Create a pipeline (version 1)',
           tags,
