@@ -268,6 +268,26 @@ describe('the web UI in Chromium against sluice serve', () => {
     }
   });
 
+  it('serves the API reference at /docs from the server alone, with only the API on it', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const docs = await newPage(ctx);
+    const elsewhere: string[] = [];
+    docs.page.on('request', (r) => {
+      if (!r.url().startsWith(server.url) && !r.url().startsWith('data:')) elsewhere.push(r.url());
+    });
+    try {
+      await docs.page.goto(`${server.url}/docs`);
+      await docs.page.getByRole('heading', { name: /Sluice API/ }).first().waitFor();
+      await docs.page.getByText('/api/v1/pipelines', { exact: true }).first().waitFor();
+      expect(await docs.page.getByText(/Ask AI|Generate MCP|Deploy/).count()).toBe(0);
+      expect(elsewhere).toEqual([]);
+      expect(docs.errors.join('\n')).toBe('');
+      await docs.page.screenshot({ path: join(SHOTS, 'api-reference.png') });
+    } finally {
+      await ctx.close();
+    }
+  });
+
   it('logged no console error on any page', () => {
     // The browser logs the deliberately wrong sign-in's 401; nothing else may appear.
     const unexpected = errors.filter((e) => !/status of 401/.test(e) || !e.includes('/api/v1/auth/login'));

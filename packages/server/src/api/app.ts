@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import scalar from '@scalar/fastify-api-reference';
+import swaggerUi from '@fastify/swagger-ui';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import Fastify, {
   type FastifyBaseLogger,
@@ -153,7 +153,12 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
     },
     { prefix: '/api/v1' },
   );
-  await app.register(scalar, { routePrefix: '/docs', configuration: { url: '/api/v1/openapi.json' } });
+  // Swagger UI's assets ship inside the package: the page works offline and shows only the API.
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { layout: 'BaseLayout', deepLinking: true, docExpansion: 'list', validatorUrl: null },
+    theme: { title: 'Sluice API reference' },
+  });
   await serveUi(app, o.uiDir === false ? null : (o.uiDir ?? findUi()));
   return app;
 }
