@@ -277,7 +277,10 @@ describe('the web UI in Chromium against sluice serve', () => {
     });
     try {
       await docs.page.goto(`${server.url}/docs`);
-      await docs.page.getByRole('heading', { name: /Sluice API/ }).first().waitFor();
+      await docs.page
+        .getByRole('heading', { name: /Sluice API/ })
+        .first()
+        .waitFor();
       await docs.page.getByText('/api/v1/pipelines', { exact: true }).first().waitFor();
       expect(await docs.page.getByText(/Ask AI|Generate MCP|Deploy/).count()).toBe(0);
       expect(elsewhere).toEqual([]);

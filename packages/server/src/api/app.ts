@@ -3,9 +3,9 @@ import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
-import swaggerUi from '@fastify/swagger-ui';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import Fastify, {
   type FastifyBaseLogger,
