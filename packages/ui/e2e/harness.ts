@@ -88,7 +88,8 @@ export async function signIn(page: Page, url: string, username: string, password
   await page.getByLabel('Username').fill(username);
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('navigation', { name: 'main' }).waitFor();
+  // Attached, not visible: on a narrow screen the navigation is a closed menu.
+  await page.locator('nav[aria-label="main"]').waitFor({ state: 'attached' });
 }
 
 /** Calls the API as admin (setting up what the browser test then looks at). */

@@ -262,7 +262,18 @@ describe('the web UI in Chromium against sluice serve', () => {
         'document.documentElement.scrollWidth - window.innerWidth',
       );
       expect(overflow).toBeLessThanOrEqual(0);
+      // The navigation is a menu: the header takes one line, not 40% of the first screen.
+      const nav = narrow.page.getByRole('navigation', { name: 'main' });
+      expect(await nav.isVisible()).toBe(false);
+      const header = await narrow.page.locator('.shell header').boundingBox();
+      expect(header!.height).toBeLessThan(844 * 0.1);
       await narrow.page.screenshot({ path: join(SHOTS, 'dashboard-narrow.png'), fullPage: true });
+      const menu = narrow.page.getByRole('button', { name: 'Menu' });
+      await menu.click();
+      expect(await menu.getAttribute('aria-expanded')).toBe('true');
+      await nav.getByRole('link', { name: 'Jobs' }).click();
+      await narrow.page.getByRole('heading', { name: 'Jobs' }).waitFor();
+      expect(await nav.isVisible()).toBe(false);
     } finally {
       await ctx.close();
     }

@@ -1,10 +1,16 @@
-import { NavLink, Outlet, useNavigate } from 'react-router';
+import { useEffect, useState } from 'react';
+import { NavLink, Outlet, useLocation, useNavigate } from 'react-router';
 import { can } from '../access.ts';
 import { currentSession, logout } from '../api/client.ts';
 
 export function Layout() {
   const session = currentSession();
   const navigate = useNavigate();
+  const location = useLocation();
+  // On a narrow screen the navigation is a menu, closed again once a page is chosen.
+  const [menuOpen, setMenuOpen] = useState(false);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: closes on every change of page.
+  useEffect(() => setMenuOpen(false), [location.pathname]);
   if (!session) return null;
   const role = session.user.role;
   const links: [string, string, boolean][] = [
@@ -25,7 +31,16 @@ export function Layout() {
         <NavLink to="/" className="brand">
           Sluice
         </NavLink>
-        <nav aria-label="main">
+        <button
+          type="button"
+          className="menu-toggle"
+          aria-expanded={menuOpen}
+          aria-controls="main-nav"
+          onClick={() => setMenuOpen((o) => !o)}
+        >
+          Menu
+        </button>
+        <nav aria-label="main" id="main-nav" className={menuOpen ? 'open' : undefined}>
           {links
             .filter(([, , shown]) => shown)
             .map(([to, label]) => (
@@ -34,7 +49,7 @@ export function Layout() {
               </NavLink>
             ))}
         </nav>
-        <div className="who">
+        <div className={`who${menuOpen ? ' open' : ''}`}>
           <span>
             {session.user.username} <small>({role})</small>
           </span>
