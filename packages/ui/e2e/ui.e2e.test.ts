@@ -279,6 +279,20 @@ describe('the web UI in Chromium against sluice serve', () => {
     }
   });
 
+  it("shows each user's state as a badge with the actions in a menu", async () => {
+    await api('POST', '/users', { username: 'uma', password: 'uma-password-12', role: 'viewer' });
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Users' }).click();
+    const row = page.getByRole('row', { name: /^uma/ });
+    await expect.poll(() => row.textContent()).toMatch(/active/);
+    await row.getByText('Actions').click();
+    await row.getByRole('menuitem', { name: 'Disable' }).click();
+    await expect.poll(() => row.textContent()).toMatch(/disabled/);
+    await row.getByText('Actions').click();
+    await row.getByRole('menuitem', { name: 'Enable' }).click();
+    await expect.poll(() => row.textContent()).toMatch(/active/);
+    await shot('users');
+  });
+
   it('serves the API reference at /docs from the server alone, with only the API on it', async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const docs = await newPage(ctx);

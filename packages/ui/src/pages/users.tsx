@@ -2,8 +2,8 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, get, type Role, type User } from '../api/client.ts';
 import type { Page } from '../api/types.ts';
-import { ErrorNote, Loading } from '../components/feedback.tsx';
-import { when } from '../components/status.tsx';
+import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { Status, when } from '../components/status.tsx';
 
 const ROLES: Role[] = ['admin', 'operator', 'viewer'];
 
@@ -109,6 +109,9 @@ export function UsersPage() {
                 <th>State</th>
                 <th>Second factor</th>
                 <th>Last login</th>
+                <th>
+                  <span className="sr-only">Actions</span>
+                </th>
               </tr>
             </thead>
             <tbody>
@@ -127,28 +130,39 @@ export function UsersPage() {
                     </select>
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => change.mutate({ id: u.id, body: { active: !u.active } })}
-                    >
-                      {u.active ? 'Disable' : 'Enable'}
-                    </button>
+                    <Status status={u.active ? 'active' : 'disabled'} />
                   </td>
-                  <td>
-                    {u.totpEnabled ? (
-                      <button
-                        type="button"
-                        className="secondary"
-                        onClick={() => change.mutate({ id: u.id, body: { totp: false } })}
-                      >
-                        Reset TOTP
-                      </button>
-                    ) : (
-                      <span className="muted">none</span>
-                    )}
-                  </td>
+                  <td>{u.totpEnabled ? <Status status="totp" /> : <span className="muted">none</span>}</td>
                   <td>{when(u.lastLoginAt)}</td>
+                  <td>
+                    <details className="menu">
+                      <summary aria-label={`actions for ${u.username}`}>Actions</summary>
+                      <div role="menu">
+                        <button
+                          type="button"
+                          role="menuitem"
+                          onClick={(e) => {
+                            e.currentTarget.closest('details')?.removeAttribute('open');
+                            change.mutate({ id: u.id, body: { active: !u.active } });
+                          }}
+                        >
+                          {u.active ? 'Disable' : 'Enable'}
+                        </button>
+                        {u.totpEnabled && (
+                          <button
+                            type="button"
+                            role="menuitem"
+                            onClick={(e) => {
+                              e.currentTarget.closest('details')?.removeAttribute('open');
+                              change.mutate({ id: u.id, body: { totp: false } });
+                            }}
+                          >
+                            Reset TOTP
+                          </button>
+                        )}
+                      </div>
+                    </details>
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -184,38 +198,44 @@ export function UsersPage() {
           Copy the token now, it is not shown again: <code>{shown}</code>
         </div>
       )}
-      <div className="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Role</th>
-              <th>Expires</th>
-              <th>Last used</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.data?.items.map((t) => (
-              <tr key={t.id}>
-                <td>{t.name}</td>
-                <td>{t.role}</td>
-                <td>{when(t.expiresAt)}</td>
-                <td>{when(t.lastUsedAt)}</td>
-                <td>
-                  {t.revokedAt ? (
-                    <span className="muted">revoked {when(t.revokedAt)}</span>
-                  ) : (
-                    <button type="button" className="danger" onClick={() => revoke.mutate(t.id)}>
-                      Revoke
-                    </button>
-                  )}
-                </td>
+      {tokens.data && tokens.data.items.length === 0 ? (
+        <Empty>
+          No API tokens yet. Create one above for scripts and CI: it acts with the role you give it.
+        </Empty>
+      ) : (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Role</th>
+                <th>Expires</th>
+                <th>Last used</th>
+                <th />
               </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+            </thead>
+            <tbody>
+              {tokens.data?.items.map((t) => (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td>{t.role}</td>
+                  <td>{when(t.expiresAt)}</td>
+                  <td>{when(t.lastUsedAt)}</td>
+                  <td>
+                    {t.revokedAt ? (
+                      <span className="muted">revoked {when(t.revokedAt)}</span>
+                    ) : (
+                      <button type="button" className="danger" onClick={() => revoke.mutate(t.id)}>
+                        Revoke
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
     </>
   );
 }
