@@ -77,6 +77,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   const transactional = step.sinks.map((s) => s.def.transactional === true);
   let origin: string | undefined;
   let quarantined = 0;
+  // What a person reading the job's log wants: where rows come from, how fast, each commit.
+  const log = lifecycleLog(env.logger(step.id));
+  const started = performance.now();
+  let lastNote = started;
 
   const context = <C>(c: PlannedComponent, meter: Meter): ComponentContext<C> => ({
     config: c.config as C,
@@ -127,6 +131,11 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     if (from) {
       from.stats.forEach((s, i) => meters[i]?.restore(s));
       quarantined = from.quarantine.rows;
+      log.info(
+        from.final
+          ? `resuming after the final checkpoint ${from.seq}: every row is written; closing the sinks`
+          : `resuming from checkpoint ${from.seq}, after row ${from.stats[0]?.rowsIn ?? 0}`,
+      );
     }
     // Rows committed before the checkpoint were acknowledged then; sinks count only new ones.
     const ackedBefore = sMeters.map((m) => m.rowsOut);
@@ -176,6 +185,11 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         await writers[i]!.commit({ seq, position });
         sMeters[i]!.rowsOut = acked[i]!;
       }
+      log.info(
+        `checkpoint ${seq}${final ? ' (final)' : ''} committed after row ${srcMeter.rowsIn}` +
+          `: ${acked.map((a, i) => `${step.sinks[i]!.id} ${a}`).join(', ')} rows written` +
+          (quarantined > 0 ? `, ${quarantined} quarantined` : ''),
+      );
     };
 
     let sinceCheckpoint = 0;
@@ -185,6 +199,16 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       checkQuarantine(step, env, quarantined, quarantine.path);
       env.onProgress({ rowsRead: srcMeter.rowsIn, ...(progress ?? {}) });
+      const now = performance.now();
+      if (now - lastNote >= PROGRESS_LOG_MS) {
+        lastNote = now;
+        const rate = Math.round((srcMeter.rowsIn * 1000) / (now - started));
+        const share =
+          progress?.total && progress.total > 0
+            ? `, ${Math.floor((100 * progress.done) / progress.total)}% of the input`
+            : '';
+        log.info(`read ${srcMeter.rowsIn} rows (${rate} rows/s${share})`);
+      }
       if (at !== undefined) {
         position = at;
         sinceCheckpoint += sourceRows;
@@ -207,6 +231,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           },
         },
         setOrigin: (o) => {
+          if (o !== origin) log.info(`${step.source.id} reading ${o}`);
           origin = o;
         },
       };
@@ -307,6 +332,20 @@ export async function writeAll(writers: SinkWriter[], meters: Meter[], rows: Row
   const dt = performance.now() - t0;
   for (const m of meters) m.ms += dt;
 }
+
+/**
+ * The engine's own lines about a step (started, reading, progress, checkpoints, done), marked so a
+ * terminal that shows live progress and a summary can leave them out.
+ */
+export function lifecycleLog(log: Logger): Pick<Logger, 'info' | 'warn'> {
+  return {
+    info: (message) => log.info(message, { lifecycle: true }),
+    warn: (message) => log.warn(message, { lifecycle: true }),
+  };
+}
+
+/** How often a running flow logs how far it got. */
+const PROGRESS_LOG_MS = 5000;
 
 function checkQuarantine(step: PlannedFlow, env: FlowEnv, quarantined: number, path: string): void {
   if (env.maxQuarantine === undefined || quarantined <= env.maxQuarantine) return;

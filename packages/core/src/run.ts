@@ -10,7 +10,7 @@ import {
   SluiceError,
   toSluiceError,
 } from './errors.ts';
-import { runFlow } from './flow.ts';
+import { lifecycleLog, runFlow } from './flow.ts';
 import { stepBackoff } from './internal/backoff.ts';
 import { guardConnect } from './internal/circuits.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
@@ -29,6 +29,7 @@ import {
   runIntegrity,
   type StepReport,
   type StepStatus,
+  verifiedLevel,
 } from './report.ts';
 import { fileStepStateStore, type StepStateStore, stateDirOf } from './state.ts';
 
@@ -180,6 +181,9 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
       const report = await policy.execute(async () => {
         attempts++;
         emit({ type: 'step', stepId: step.id, status: 'running', attempt: attempts });
+        lifecycleLog(logger(step.id, step.id)).info(
+          `${step.kind} step started${attempts > 1 ? ` (attempt ${attempts} of ${step.retry.attempts})` : ''}`,
+        );
         const timeout = step.timeoutMs === undefined ? undefined : timeoutSignal(step.id, step.timeoutMs);
         const stepSignal = timeout ? AbortSignal.any([signal, timeout.signal]) : signal;
         // A retried flow resumes from its own checkpoint: what was committed stays committed.
@@ -285,7 +289,10 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   };
 
   const reports = await scheduleDag(steps, opts.concurrency ?? 4, signal, async (step) => {
+    const before = previous?.steps[step.id]?.status === 'success';
     const r = await runStep(step);
+    if (!before)
+      lifecycleLog(logger(step.id, step.id))[r.status === 'success' ? 'info' : 'warn'](stepSummary(r));
     state.steps[step.id] = r;
     await save();
     if (r.status === 'success') {
@@ -384,6 +391,23 @@ function timeoutSignal(stepId: string, ms: number): { signal: AbortSignal; clear
   );
   t.unref();
   return { signal: c.signal, clear: () => clearTimeout(t) };
+}
+
+/** The last line a step logs: what it did, how long it took, what its integrity check found. */
+function stepSummary(r: StepReport): string {
+  const secs = `${(r.durationMs / 1000).toFixed(1)} s`;
+  if (r.status !== 'success') {
+    const tries = r.attempts > 1 ? ` after ${r.attempts} attempts` : '';
+    return `${r.status}${tries} in ${secs}${r.error ? `: ${r.error.message}` : ''}`;
+  }
+  if (r.kind === 'task') return `done in ${secs}`;
+  const rate = r.durationMs > 0 ? `, ${Math.round((r.rowsRead * 1000) / r.durationMs)} rows/s` : '';
+  const level = verifiedLevel([r]);
+  return (
+    `done in ${secs}: read ${r.rowsRead}, written ${r.rowsWritten}, filtered ${r.rowsFiltered}, ` +
+    `quarantined ${r.rowsQuarantined}${rate}; integrity ok` +
+    (level ? (level === 'content' ? ', content read back and compared' : ', counts verified') : '')
+  );
 }
 
 function toStepError(err: unknown, step: PlannedStep, runSignal: AbortSignal): ErrorReport {

@@ -28,7 +28,11 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
   const progress = tty ? new ProgressDisplay(process.stderr) : undefined;
   const onEvent = (e: RunEvent) => {
     progress?.onEvent(e);
-    if (e.type === 'log' && (e.level !== 'debug' || process.env.SLUICE_DEBUG)) {
+    // A terminal shows live progress and the summary: the engine's own step lines would repeat
+    // them (and --quiet asks for neither); in a log file or a pipe they are the progress.
+    const repeats =
+      (progress !== undefined || flags.quiet === true) && e.type === 'log' && e.meta?.lifecycle === true;
+    if (e.type === 'log' && !repeats && (e.level !== 'debug' || process.env.SLUICE_DEBUG)) {
       const text = `${LEVEL_COLOR[e.level](e.level.toUpperCase())} ${pc.dim(e.componentId)} ${e.message}`;
       if (progress) progress.print(text);
       else process.stderr.write(`${text}\n`);
