@@ -133,6 +133,36 @@ describe('replaying a run’s quarantine', () => {
     expect(resumed.quarantine).toEqual({ rows: 0, path: null });
   });
 
+  it('fails, leaving the output as it was, when a sink cannot append', async () => {
+    const input = sub('in.csv');
+    const out = sub('out.csv');
+    const stateDir = sub('state');
+    await writeFile(input, 'id,amount\n1,10\n2,x\n');
+    await runPipeline(spec({ input, out, sink: 'csv', amount: 'integer' }), { registry, stateDir });
+    const before = await readFile(out, 'utf8');
+    const noAppend = new Registry().register(
+      ...builtinConnectors.map((d) =>
+        d.kind === 'sink' && d.name === 'csv'
+          ? {
+              ...d,
+              open: async (ctx: Parameters<typeof d.open>[0]) => {
+                const { startAppend: _, ...w } = await d.open(ctx);
+                return w;
+              },
+            }
+          : d,
+      ),
+    );
+    const replay = await replayQuarantine(spec({ input, out, sink: 'csv', amount: 'number' }), {
+      registry: noAppend,
+      stateDir,
+    });
+    expect(replay.status).toBe('failed');
+    expect(replay.error?.message).toMatch(/cannot add rows to what it wrote/);
+    expect(await readFile(out, 'utf8')).toBe(before);
+    expect(await quarantine(stateDir)).toHaveLength(1);
+  });
+
   it('refuses a step whose run did not succeed, and a run that does not exist', async () => {
     const input = sub('in.csv');
     const out = sub('out.csv');
