@@ -295,10 +295,15 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
           toAll.push(...rows);
         }
         current = undefined;
-        if (toAll.length > 0) await writeAll(writers, sMeters, toAll);
+        // A sink's checksum is of the rows it was given, as in a run (where it is its upstream's).
+        if (toAll.length > 0) {
+          for (const m of sMeters) m.checksum.addRows(toAll);
+          await writeAll(writers, sMeters, toAll);
+        }
         for (let i = 0; i < writers.length; i++) {
           if (toSink[i]!.length === 0) continue;
           sMeters[i]!.rowsIn += toSink[i]!.length;
+          sMeters[i]!.checksum.addRows(toSink[i]!);
           await writers[i]!.write(toSink[i]!);
         }
         position += batch.length;
