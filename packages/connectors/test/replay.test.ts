@@ -133,6 +133,34 @@ describe('replaying a run’s quarantine', () => {
     expect(resumed.quarantine).toEqual({ rows: 0, path: null });
   });
 
+  it('refuses to continue an interrupted replay with a step of another shape, and says what to do', async () => {
+    const input = sub('in.csv');
+    const out = sub('out.ndjson');
+    const stateDir = sub('state');
+    await writeFile(input, 'id,amount\n1,x\n2,y\n3,z\n');
+    await runPipeline(spec({ input, out, sink: 'ndjson', amount: 'integer', every: 1 }), {
+      registry,
+      stateDir,
+    });
+    const abort = new AbortController();
+    const fixed = spec({ input, out, sink: 'ndjson', amount: 'number', every: 1 });
+    const cut = await replayQuarantine(fixed, {
+      registry,
+      stateDir,
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.type === 'progress') abort.abort();
+      },
+    });
+    expect(cut.status).toBe('cancelled');
+    const reshaped = structuredClone(fixed);
+    reshaped.steps[0]!.flow.splice(2, 0, { transform: 'select', with: { fields: ['id'] } } as never);
+    const refused = await replayQuarantine(reshaped, { registry, stateDir });
+    expect(refused.status).toBe('failed');
+    expect(refused.error?.message).toMatch(/changed since its checkpoint.*An interrupted replay is in/);
+    expect((await replayQuarantine(fixed, { registry, stateDir })).status).toBe('success');
+  });
+
   it('fails, leaving the output as it was, when a sink cannot append', async () => {
     const input = sub('in.csv');
     const out = sub('out.csv');

@@ -11,7 +11,7 @@ import {
   type SourceContext,
   type TransformFn,
 } from '../connector.ts';
-import { ErrorCode, FatalError, toSluiceError } from '../errors.ts';
+import { ErrorCode, FatalError, SluiceError, toSluiceError } from '../errors.ts';
 import { writeAll } from '../flow.ts';
 import type { PathPolicy } from '../paths.ts';
 import type { PlannedComponent, PlannedFlow } from '../plan.ts';
@@ -181,7 +181,9 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     }
     const components = [step.source, ...step.transforms, ...step.sinks];
     const fingerprint = fingerprintOf(['replay', ...components.map((c) => [c.id, c.def.kind, c.def.name])]);
-    const from = settled ? saved!.current : await store.choose(writers, transactional, fingerprint);
+    const from = settled
+      ? saved!.current
+      : await chooseCheckpoint(store, writers, transactional, fingerprint, dir);
     if (from) from.stats.forEach((s, i) => meters[i]?.restore(s));
     notReplayable = from ? Number((from.state as { notReplayable?: number }).notReplayable ?? 0) : 0;
     if (settled) {
@@ -331,6 +333,30 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     await Promise.all(writers.map((w) => w.abort(err).catch(() => undefined)));
     await quarantine.close().catch(() => undefined);
     throw err;
+  }
+}
+
+/** The replay's checkpoint, with the CheckpointStore's advice (which speaks of runs) put for a replay. */
+async function chooseCheckpoint(
+  store: CheckpointStore,
+  writers: SinkWriter[],
+  transactional: boolean[],
+  fingerprint: string,
+  dir: string,
+): Promise<Checkpoint | undefined> {
+  try {
+    return await store.choose(writers, transactional, fingerprint);
+  } catch (err) {
+    const e = toSluiceError(err);
+    if (e.code !== ErrorCode.CHECKPOINT) throw err;
+    throw new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${e.message.replace(/ ?(Rerun|rerun) without --resume.*$/, '')} An interrupted replay is in ${dir}: ` +
+        'finish it with the step as it was when it started, then replay again with the new definition. ' +
+        'Deleting that directory drops the replay, but rows it committed stay at the destinations and ' +
+        'would be written again.',
+      { cause: err },
+    );
   }
 }
 
