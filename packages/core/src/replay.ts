@@ -5,7 +5,8 @@ import { ConfigError, ErrorCode, SluiceError, toSluiceError } from './errors.ts'
 import { emptyStep } from './internal/dag.ts';
 import { readJson } from './internal/files.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
-import { hasReplayWork, replayStep } from './internal/replay-step.ts';
+import { hasReplayWork } from './internal/replay-entries.ts';
+import { replayStep } from './internal/replay-step.ts';
 import { type PlannedFlow, planPipeline } from './plan.ts';
 import { type RunReport, runReport, type StepReport } from './report.ts';
 import type { LogLevel, RunOptions } from './run.ts';
