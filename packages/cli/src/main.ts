@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { connectorsCommand } from './commands/connectors.ts';
+import { quarantineCommand } from './commands/quarantine.ts';
 import { runCommand } from './commands/run.ts';
 import { stateCommand } from './commands/state.ts';
 import { validateCommand } from './commands/validate.ts';
@@ -81,6 +82,25 @@ program
   .option('--json', 'print as JSON')
   .action(async (action: string, spec: string, opts) => {
     process.exitCode = await stateCommand(action, spec, opts);
+  });
+
+program
+  .command('quarantine')
+  .description(
+    "replay: re-run the quarantined rows of a pipeline's last run through the spec as it is now (after fixing a cast or a rule), into the same sinks, which keep what the run wrote. Rows that fail again stay quarantined with the new reason; run it again to continue an interrupted replay.",
+  )
+  .argument('<action>', 'replay')
+  .argument('<spec>', 'path to the pipeline spec')
+  .option(
+    '--run <dir>',
+    'the run directory (the --state-dir given to sluice run; default .sluice/runs/<name>, the last run)',
+  )
+  .option('--step <id>', 'only this step')
+  .option('-p, --param <key=value>', 'a run parameter (repeatable)', collectParam, {})
+  .option('--json', 'print exactly one JSON document, the replay report, on stdout')
+  .option('-q, --quiet', 'no progress display')
+  .action(async (action: string, spec: string, opts) => {
+    process.exitCode = await quarantineCommand(action, spec, opts);
   });
 
 program

@@ -275,6 +275,16 @@ export interface SinkWriter {
    * sinks get `{ seq }` of that checkpoint.
    */
   start(resume: Json | undefined): Promise<void>;
+  /**
+   * Optional: instead of `start`, when the runner replays quarantined rows (see replay.ts) into
+   * a destination that already holds the step's output. It must keep what is there and add the
+   * rows after it: a file grows (still through `.partial` and a rename), a table is never
+   * truncated whatever the configured mode. `resume` is as for `start` (the state `commit`
+   * returned during the replay being resumed), and every later call is as after `start`. A sink
+   * without it cannot take replayed rows: the replay fails before writing anything rather than
+   * overwrite the output.
+   */
+  startAppend?(resume: Json | undefined): Promise<void>;
   write(rows: Row[]): Promise<void>;
   /**
    * Optional: called before every checkpoint (and before `close`) so the sink finishes pending work

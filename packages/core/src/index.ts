@@ -78,8 +78,11 @@ export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
 export { planPipeline } from './plan.ts';
 export { didYouMean, Registry } from './registry.ts';
+export type { ReplayOptions } from './replay.ts';
+export { replayQuarantine } from './replay.ts';
 export type {
   ErrorReport,
+  ReplayCounts,
   RunIntegrity,
   RunReport,
   RunStatus,

@@ -33,6 +33,27 @@ export interface StepReport {
   error?: ErrorReport;
   /** What the step's own process used (set by the platform, which runs each step in one). */
   resources?: StepResources;
+  /** Set when the report is of a quarantine replay (see replay.ts), not of a run. */
+  replay?: ReplayCounts;
+}
+
+/**
+ * A quarantine replay's figures for one step: every entry taken is written, filtered or
+ * quarantined again (with one sink and no fan-out, taken = written + filtered + quarantined).
+ */
+export interface ReplayCounts {
+  /** Quarantine entries taken from the step's quarantine. */
+  taken: number;
+  /** Rows the sinks acknowledged. */
+  written: number;
+  /** Rows a transform dropped on purpose, or a sink merged by key. */
+  filtered: number;
+  /** Entries quarantined again, with the new reason (those that could not be replayed included). */
+  quarantined: number;
+  /** Of `quarantined`: entries the replay could not even try (see their reason). */
+  notReplayable: number;
+  /** The step's quarantine before the replay, kept with the replay's records. */
+  replayedFile: string;
 }
 
 export interface StepResources {
@@ -67,6 +88,34 @@ export interface RunIntegrity {
    * `content` only when every one read its rows back. Absent when no flow finished.
    */
   verified?: VerifyLevel;
+}
+
+/** A run's status from its steps': failed when one failed, else cancelled when one was. */
+export function runStatus(steps: readonly StepReport[]): RunStatus {
+  if (steps.some((s) => s.status === 'failed')) return 'failed';
+  return steps.some((s) => s.status === 'cancelled') ? 'cancelled' : 'success';
+}
+
+/** The report of a run (or of a quarantine replay) from its steps' reports. */
+export function runReport(o: {
+  pipeline: string;
+  started: number;
+  params: Record<string, unknown>;
+  steps: StepReport[];
+  quarantine: RunReport['quarantine'];
+}): RunReport {
+  const firstError = o.steps.find((s) => s.status === 'failed')?.error ?? o.steps.find((s) => s.error)?.error;
+  return {
+    pipeline: o.pipeline,
+    status: runStatus(o.steps),
+    startedAt: new Date(o.started).toISOString(),
+    durationMs: Date.now() - o.started,
+    params: o.params,
+    steps: o.steps,
+    integrity: runIntegrity(o.steps),
+    quarantine: o.quarantine,
+    ...(firstError ? { error: firstError } : {}),
+  };
 }
 
 /** A run's (or a job's) integrity from its steps' reports. */

@@ -26,7 +26,8 @@ import {
   type RunReport,
   type RunStatus,
   reconcile,
-  runIntegrity,
+  runReport,
+  runStatus,
   type StepReport,
   type StepStatus,
   verifiedLevel,
@@ -318,27 +319,10 @@ export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunRe
   });
 
   const done = steps.map((s) => reports.get(s.id)!);
-  const failed = done.find((s) => s.status === 'failed');
-  const status: RunStatus = failed
-    ? 'failed'
-    : done.some((s) => s.status === 'cancelled')
-      ? 'cancelled'
-      : 'success';
-  state.status = status;
+  state.status = runStatus(done);
   await save();
   const quarantine = await collectQuarantine(stateDir, done);
-  const firstError = failed?.error ?? done.find((s) => s.error)?.error;
-  return {
-    pipeline: plan.name,
-    status,
-    startedAt: new Date(started).toISOString(),
-    durationMs: Date.now() - started,
-    params: plan.params,
-    steps: done,
-    integrity: runIntegrity(done),
-    quarantine,
-    ...(firstError ? { error: firstError } : {}),
-  };
+  return runReport({ pipeline: plan.name, started, params: plan.params, steps: done, quarantine });
 }
 
 /**

@@ -129,7 +129,9 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     expect(story).toMatch(/flow step started/);
     expect(story).toMatch(/load\.0:csv reading .*\.csv/);
     expect(story).toMatch(/checkpoint 1 \(final\) committed after row 4: load\.2:\w+ 2 rows written/);
-    expect(story).toMatch(/done in [\d.]+ s: read 4, written 2, filtered 2, quarantined 0.*integrity ok, counts verified/);
+    expect(story).toMatch(
+      /done in [\d.]+ s: read 4, written 2, filtered 2, quarantined 0.*integrity ok, counts verified/,
+    );
     const artifacts = await call('GET', `/jobs/${r.body.jobId}/artifacts`);
     expect(artifacts.body.items.map((a: { name: string }) => a.name)).toEqual([
       'load.report.json',

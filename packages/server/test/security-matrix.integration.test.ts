@@ -34,6 +34,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'GET /jobs/{id}': ALL,
   'POST /jobs/{id}/cancel': AO,
   'POST /jobs/{id}/retry': A,
+  'POST /jobs/{id}/quarantine/replay': AO,
   'GET /jobs/{id}/logs': ALL,
   'GET /jobs/{id}/artifacts': ALL,
   'GET /jobs/{id}/artifacts/{name}': ALL,

@@ -7,6 +7,7 @@ const TABLE = {
   'pipelines:reset-state': ['admin', 'operator'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],
+  'jobs:replay': ['admin', 'operator'],
   'credentials:read': ['admin', 'operator'],
   'credentials:write': ['admin'],
   'schedules:pause': ['admin', 'operator'],

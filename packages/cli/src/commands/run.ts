@@ -18,8 +18,11 @@ export interface RunFlags {
 
 const LEVEL_COLOR = { debug: pc.dim, info: String, warn: pc.yellow, error: pc.red } as const;
 
-/** `sluice run`: exit code 0 on success, 1 when the run failed, 2 when it could not start, 130 on Ctrl-C. */
-export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
+/**
+ * Stops the run on Ctrl-C or SIGTERM, shows progress on a terminal and prints log lines to stderr;
+ * `done` puts the terminal back. Shared by the commands that run flows (run, quarantine replay).
+ */
+export function runConsole(flags: { json?: boolean; quiet?: boolean }) {
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -38,6 +41,17 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       else process.stderr.write(`${text}\n`);
     }
   };
+  const done = () => {
+    progress?.finish();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+  return { signal: abort.signal, onEvent, done };
+}
+
+/** `sluice run`: exit code 0 on success, 1 when the run failed, 2 when it could not start, 130 on Ctrl-C. */
+export async function runCommand(specPath: string, flags: RunFlags): Promise<number> {
+  const { signal, onEvent, done } = runConsole(flags);
   let report: RunReport;
   try {
     const { doc, baseDir } = await loadSpec(specPath);
@@ -47,7 +61,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
       baseDir,
       params: coerceParams(schema, flags.param),
       resume: flags.resume === true,
-      signal: abort.signal,
+      signal,
       onEvent,
       ...(flags.maxQuarantine === undefined ? {} : { maxQuarantine: flags.maxQuarantine }),
       ...(flags.stateDir === undefined ? {} : { stateDir: flags.stateDir }),
@@ -58,10 +72,13 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
     else printError(err);
     return 2;
   } finally {
-    progress?.finish();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    done();
   }
+  return printReport(report, flags);
+}
+
+/** Prints a report (the summary, or the JSON document); returns 0 on success, 1 failed, 130 cancelled. */
+export function printReport(report: RunReport, flags: { json?: boolean }): number {
   if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   else process.stdout.write(`${renderSummary(report)}\n`);
   if (report.status === 'success') return 0;
@@ -69,7 +86,7 @@ export async function runCommand(specPath: string, flags: RunFlags): Promise<num
 }
 
 /** The report of a run that never started, so `--json` always prints one document. */
-function failedReport(err: unknown) {
+export function failedReport(err: unknown) {
   const e = toSluiceError(err);
   return {
     status: 'failed',

@@ -62,6 +62,17 @@ export function renderSummary(report: RunReport): string {
   out.push(
     `\n${verdict} · ${(STATUS[report.status] ?? String)(report.status)} in ${duration(report.durationMs)}`,
   );
+  for (const s of report.steps) {
+    const r = s.replay;
+    if (!r) continue;
+    const skipped =
+      r.notReplayable > 0 ? ` (${int(r.notReplayable)} could not be tried: see their reason)` : '';
+    out.push(
+      `${pc.bold(s.id)}: replayed ${int(r.taken)} quarantined rows: ${pc.green(`${int(r.written)} written`)}, ` +
+        `${int(r.filtered)} filtered, ${r.quarantined > 0 ? pc.yellow(`${int(r.quarantined)} quarantined again`) : '0 quarantined again'}${skipped}`,
+    );
+    out.push(pc.dim(`  the entries replayed are kept in ${r.replayedFile}`));
+  }
   if (report.quarantine.rows > 0)
     out.push(pc.yellow(`${int(report.quarantine.rows)} rows quarantined → ${report.quarantine.path}`));
   for (const s of report.steps) {

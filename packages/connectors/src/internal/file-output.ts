@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import { copyFile, type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
@@ -126,6 +126,8 @@ export class FileOutput {
   #writing: Promise<void> | undefined;
   /** Set when resuming finds this output already renamed into place (see `#closedAt`). */
   #closed = false;
+  /** Started by `startAppend`: the final file is extended, never replaced by another. */
+  #appending = false;
 
   constructor(opts: FileOutputOptions) {
     this.#opts = opts;
@@ -180,6 +182,63 @@ export class FileOutput {
         : await digestFile(this.partialPath, this.#opts.syntax, true, state.bytes, false);
     }
     return state;
+  }
+
+  /**
+   * Like `start`, for a quarantine replay (see SinkWriter.startAppend): a fresh start copies the
+   * final file into `.partial` (a clone where the file system can), less `trailer` (the json
+   * sink's closing `]`), so new rows go after what it holds; `close` renames it into place as
+   * usual, so the final file is never seen half-extended. No file yet: starts empty. Resuming is
+   * as `start`. `overwrite: false` does not refuse, as nothing is replaced. Copying costs a read
+   * of the file, which a replay of a few rows into a very large output pays once.
+   */
+  async startAppend(resume: Json | undefined, trailer = ''): Promise<FileOutputState> {
+    this.#appending = true;
+    if (resume !== undefined) return this.start(resume);
+    this.#opts.signal.throwIfAborted();
+    await this.#checkFinalPath();
+    await mkdir(dirname(this.path), { recursive: true });
+    const size = (await stat(this.path).catch(() => undefined))?.size;
+    if (size === undefined) return this.start(undefined);
+    await copyFile(this.path, this.partialPath, constants.COPYFILE_FICLONE);
+    this.#handle = await open(this.partialPath, 'r+');
+    let bytes = size;
+    if (trailer !== '') {
+      const want = Buffer.from(trailer);
+      const tail = Buffer.alloc(want.length);
+      if (size >= want.length) await this.#handle.read(tail, 0, want.length, size - want.length);
+      if (!tail.equals(want)) {
+        throw new SluiceError(
+          ErrorCode.CONFIG,
+          `${this.#opts.where}: cannot append to ${this.path}: it does not end with ${JSON.stringify(trailer)} ` +
+            'as this sink writes it (was it edited or cut short?). Restore the file, or move it away to write the rows to a new one.',
+        );
+      }
+      bytes -= want.length;
+      await this.#handle.truncate(bytes);
+    }
+    this.#bytes = bytes;
+    // Verification covers the whole file: its records so far are counted (and digested) as if
+    // this run had written them; the last one may stay open (the json sink's last row).
+    const prior = await digestFile(
+      this.partialPath,
+      this.#opts.syntax,
+      this.#opts.verify === 'content',
+      bytes,
+      false,
+    );
+    this.#records = prior.records;
+    if (this.#opts.verify === 'content') this.#digest = prior;
+    return { bytes, rows: 0 };
+  }
+
+  /** The first `length` bytes of `.partial` (fewer if it is shorter): what an appending sink checks. */
+  async head(length: number): Promise<Buffer> {
+    await this.#flush();
+    await this.#settle();
+    const buf = Buffer.alloc(length);
+    const { bytesRead } = await this.#open().read(buf, 0, length, 0);
+    return buf.subarray(0, bytesRead);
   }
 
   /**
@@ -353,7 +412,7 @@ export class FileOutput {
         `${this.#opts.where}: ${this.path} is a directory; set config.path to a file name inside it.`,
       );
     }
-    if (!this.#opts.overwrite) {
+    if (!this.#opts.overwrite && !this.#appending) {
       throw new SluiceError(
         ErrorCode.CONFIG,
         `${this.#opts.where}: ${this.path} already exists and config.overwrite is false. ` +

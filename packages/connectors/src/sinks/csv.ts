@@ -87,28 +87,47 @@ export const csvSink = defineSink({
     const cfg = ctx.config;
     const out = await fileOutput(ctx, 'csv');
     let encoder: RecordEncoder | undefined;
+    // Bytes the file held when a replay started appending to it: its header is written already.
+    let kept = 0;
 
     const fix = async (columns: string[]): Promise<void> => {
       encoder = new RecordEncoder(columns, cfg.delimiter, ctx.componentId);
-      if (cfg.header) await out.append(encoder.header() + cfg.newline, 0, 1);
+      if (!cfg.header) return;
+      const header = encoder.header() + cfg.newline;
+      if (kept === 0) await out.append(header, 0, 1);
+      else if ((await out.head(Buffer.byteLength(header))).toString() !== header) {
+        throw new SluiceError(
+          ErrorCode.CONFIG,
+          `${ctx.componentId}: cannot append to ${out.path}: its header is not "${encoder.header()}", the ` +
+            'columns of the rows to add. Set config.columns to the columns of the file.',
+        );
+      }
+    };
+    const resumeColumns = (state: CsvSinkState | undefined): void => {
+      if (!state?.columns) return;
+      if (cfg.columns && cfg.columns.join('\0') !== state.columns.join('\0')) {
+        throw new SluiceError(
+          ErrorCode.CHECKPOINT,
+          `${ctx.componentId}: cannot resume: config.columns changed since the checkpoint ` +
+            `(was ${state.columns.join(', ')}). Restore it, or rerun without --resume.`,
+        );
+      }
+      encoder = new RecordEncoder(state.columns, cfg.delimiter, ctx.componentId);
     };
 
     return {
       async start(resume) {
         const state = resume === undefined ? undefined : toState(resume, ctx.componentId);
         await out.start(resume);
-        if (state?.columns) {
-          if (cfg.columns && cfg.columns.join('\0') !== state.columns.join('\0')) {
-            throw new SluiceError(
-              ErrorCode.CHECKPOINT,
-              `${ctx.componentId}: cannot resume: config.columns changed since the checkpoint ` +
-                `(was ${state.columns.join(', ')}). Restore it, or rerun without --resume.`,
-            );
-          }
-          encoder = new RecordEncoder(state.columns, cfg.delimiter, ctx.componentId);
-        } else if (cfg.columns) {
-          await fix(cfg.columns);
-        }
+        resumeColumns(state);
+        if (!state?.columns && cfg.columns) await fix(cfg.columns);
+      },
+      async startAppend(resume) {
+        const state = resume === undefined ? undefined : toState(resume, ctx.componentId);
+        // Resumed before its columns were fixed, the replay had written nothing: the bytes are the file's.
+        kept = (await out.startAppend(resume)).bytes;
+        resumeColumns(state);
+        if (!state?.columns && cfg.columns) await fix(cfg.columns);
       },
       async write(rows) {
         ctx.signal.throwIfAborted();

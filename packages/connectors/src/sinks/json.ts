@@ -7,6 +7,8 @@ import { jsonRows } from './ndjson.ts';
 export const jsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
 export type JsonSinkConfig = Static<typeof jsonSinkConfig>;
 
+const TRAILER = '\n]\n';
+
 export const jsonSink = defineSink({
   name: 'json',
   version: '1.0.0',
@@ -22,15 +24,23 @@ export const jsonSink = defineSink({
   async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
     const out = await fileOutput(ctx, 'lines');
     const encode = jsonRows(ctx.componentId, [0x2c, 0x0a], []);
+    // Appending (a replay) to a file that holds rows: its next row needs the comma too.
+    let hadRows = false;
     const writeEncoded = async (data: Uint8Array, rows: number) => {
       ctx.signal.throwIfAborted();
-      if (rows > 0) await out.append(out.rows === 0 ? data.subarray(1) : data, rows);
+      if (rows > 0) await out.append(out.rows === 0 && !hadRows ? data.subarray(1) : data, rows);
     };
     return {
       async start(resume) {
         await out.start(resume);
         // A resumed file already holds the `[`: the checkpoint's length always includes it.
         if (resume === undefined) await out.append('[', 0, 0);
+      },
+      async startAppend(resume) {
+        // Without its trailer, a file holds `[` and, when it has rows, more.
+        const { bytes } = await out.startAppend(resume, TRAILER);
+        hadRows = bytes > 1;
+        if (bytes === 0) await out.append('[', 0);
       },
       async write(rows) {
         await writeEncoded(encode(rows, out.rows), rows.length);
@@ -39,7 +49,7 @@ export const jsonSink = defineSink({
       writeEncoded,
       commit: () => out.commit(),
       // Two lines of framing: `[` (the first row's separator leaves its line feed) and `]`.
-      close: () => out.close('\n]\n', 2),
+      close: () => out.close(TRAILER, 2),
       abort: () => out.abort(),
     };
   },

@@ -35,6 +35,9 @@ export const ndjsonSink = defineSink({
       async start(resume) {
         await out.start(resume);
       },
+      async startAppend(resume) {
+        await out.startAppend(resume);
+      },
       async write(rows) {
         await writeEncoded(rows.length === 0 ? EMPTY : encode(rows, out.rows), rows.length);
       },

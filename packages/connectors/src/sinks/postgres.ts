@@ -137,6 +137,8 @@ class PostgresWriter implements SinkWriter {
   /** verify content: rows and checksum handed over and found, summed over this attempt's flushes. */
   #handed = { rows: 0, sum: 0n };
   #found = { rows: 0, sum: 0n };
+  /** Started by `startAppend` (a replay): the table keeps its rows whatever the mode. */
+  #append = false;
 
   constructor(ctx: SinkContext<Config>, conn: PgConnection) {
     this.#ctx = ctx;
@@ -222,7 +224,7 @@ class PostgresWriter implements SinkWriter {
     if (resume === undefined) {
       // An interrupted run under this key committed rows; appending afresh would write them twice
       // (an incremental source starts again from the cursor of the last successful run).
-      if (mode === 'append') {
+      if (mode === 'append' || (this.#append && mode === 'truncate')) {
         const left = await this.recover();
         if (left !== undefined) this.#refuseAppendAfterInterruption(left);
       }
@@ -231,7 +233,14 @@ class PostgresWriter implements SinkWriter {
     await this.#query('BEGIN');
     this.#inTransaction = true;
     if (resume !== undefined) return;
-    if (mode === 'truncate' && this.#existing) await this.#query(`TRUNCATE ${this.#target}`, [], 'truncate');
+    if (mode === 'truncate' && this.#existing && !this.#append)
+      await this.#query(`TRUNCATE ${this.#target}`, [], 'truncate');
+  }
+
+  /** A replay adds to the table: truncate acts as append, append and upsert as configured. */
+  async startAppend(resume: Json | undefined): Promise<void> {
+    this.#append = true;
+    await this.start(resume);
   }
 
   #refuseAppendAfterInterruption(seq: number): never {

@@ -52,6 +52,8 @@ export const JobSchema = Type.Object({
   error: Any,
   integrity: Any,
   retryOf: Nullable(Type.String()),
+  /** Set on a quarantine replay: the job whose quarantined rows it replays. */
+  replayOf: Nullable(Type.String()),
   traceId: Nullable(Type.String()),
   cancelRequested: Type.Boolean(),
   deadLetteredAt: Nullable(Ts),

@@ -178,6 +178,8 @@ export const jobExecutions = pgTable(
     error: jsonb('error'),
     integrity: jsonb('integrity'),
     retryOf: uuid('retry_of'),
+    /** Set on a quarantine replay: the job whose quarantined rows it replays (whose workspace holds them). */
+    replayOf: uuid('replay_of'),
     traceId: text('trace_id'),
     cancelRequestedAt: at('cancel_requested_at'),
     deadLetteredAt: at('dead_lettered_at'),

@@ -13,6 +13,8 @@ export const ROLE_TABLE = {
   'jobs:read': ['admin', 'operator', 'viewer'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],
+  /** Re-running a job's quarantined rows through the pipeline's current version, as executing it would. */
+  'jobs:replay': ['admin', 'operator'],
   'credentials:read': ['admin', 'operator'],
   'credentials:write': ['admin'],
   'schedules:read': ['admin', 'operator', 'viewer'],

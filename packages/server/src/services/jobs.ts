@@ -36,6 +36,7 @@ export function jobView(j: JobExecution) {
     error: j.error ?? null,
     integrity: j.integrity ?? null,
     retryOf: j.retryOf,
+    replayOf: j.replayOf,
     traceId: j.traceId,
     cancelRequested: j.cancelRequestedAt !== null,
     deadLetteredAt: iso(j.deadLetteredAt),
@@ -163,7 +164,7 @@ export function jobSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
   );
 }
 
-const FINISHED: JobStatus[] = ['success', 'failed', 'cancelled', 'timeout'];
+export const FINISHED: JobStatus[] = ['success', 'failed', 'cancelled', 'timeout'];
 
 /**
  * A queued job is cancelled at once; a running one is marked, and its worker stops its steps

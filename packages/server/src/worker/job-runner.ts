@@ -170,8 +170,15 @@ async function runAttempt(
   const rows = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
   const workspace = join(p.dataDir, 'work', jobId);
   const ran = new Set<string>();
+  // A quarantine replay runs the steps it has rows for, each on its own, over the files the
+  // replayed job left in its workspace (the quarantine, and the replay's checkpoints beside it).
+  const { replayOf } = job;
+  const steps = replayOf
+    ? plan.steps.filter((s) => rows.has(s.id)).map((s) => ({ ...s, needs: [] }))
+    : plan.steps;
+  const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
 
-  const reports = await scheduleDag(plan.steps, o.stepConcurrency, cancel, async (step) => {
+  const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;
     if (row.status === 'success' && row.report) return row.report as StepReport;
     ran.add(step.id);
@@ -184,19 +191,20 @@ async function runAttempt(
     });
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
-    const saved = await loadStepState(p.database.db, job.pipelineId, step.id);
+    const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
       spec,
       secrets,
       stepId: step.id,
-      jobId,
+      jobId: replayOf ?? jobId,
       params: plan.params,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
       paths: p.paths,
-      stateDir: join(workspace, 'state', step.id),
+      stateDir: stateDirOf(step.id),
       resume: row.attempt > 0,
+      ...(replayOf ? { replay: true } : {}),
       ...(saved === undefined ? {} : { state: saved }),
       onState: (s) => {
         stepState = s;
@@ -247,8 +255,9 @@ async function runAttempt(
     }
     await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
-    // Where the runner leaves a step's files under its state directory (core's run.ts).
-    const state = join(workspace, 'state', step.id);
+    // Where the runner leaves a step's files under its state directory (core's run.ts); after a
+    // replay, the quarantine there is what is still open.
+    const state = stateDirOf(step.id);
     const quarantine = {
       path: join(state, 'quarantine.ndjson'),
       suffix: 'quarantine.ndjson',
@@ -281,7 +290,7 @@ async function runAttempt(
     await handBack(p, job, attempt);
     return { status: 'queued' };
   }
-  const all = plan.steps.map((s) => reports.get(s.id)!);
+  const all = steps.map((s) => reports.get(s.id)!);
   for (const r of all) {
     if (ran.has(r.id) || r.status === 'success') continue;
     // Steps the DAG never started: skipped behind a failure, or cancelled.

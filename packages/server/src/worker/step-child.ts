@@ -3,10 +3,13 @@ import { builtinConnectors } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
   ErrorCode,
+  emptyStep,
   exportCircuits,
   FatalError,
   importCircuits,
   Registry,
+  type RunEvent,
+  replayQuarantine,
   runPipeline,
   type StepResources,
   type StepState,
@@ -100,24 +103,31 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
         saved = s;
       },
     };
-    const report = await runPipeline(m.spec, {
-      state,
+    const options = {
       registry: await registryWith(m.modules),
       steps: [m.stepId],
       runKey: m.jobId,
       baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
       ...(m.paths ? { paths: m.paths } : {}),
-      resume: m.resume,
       params: m.params,
       env: m.vars ?? m.env ?? {},
       ...(m.envNote ? { envNote: m.envNote } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
-      redact,
       signal: abort.signal,
-      ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
-      onEvent: (event) => void send({ type: 'event', runId, event }),
-    });
+      onEvent: (event: RunEvent) => void send({ type: 'event', runId, event }),
+    };
+    const report = m.replay
+      ? await replayQuarantine(m.spec, options)
+      : await runPipeline(m.spec, {
+          ...options,
+          state,
+          resume: m.resume,
+          redact,
+          ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
+        });
+    // A replay of a step whose quarantine is empty by now (replayed already) has nothing to report.
+    const step = report.steps[0] ?? { ...emptyStep({ id: m.stepId, kind: 'flow' }, 'success'), attempts: 1 };
     const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
@@ -129,7 +139,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     await send({
       type: 'result',
       runId,
-      report: { ...report.steps[0]!, resources },
+      report: { ...step, resources },
       ...(saved === undefined ? {} : { state: saved }),
       spawned: takeSpawned(),
       rssBytes: process.memoryUsage.rss(),

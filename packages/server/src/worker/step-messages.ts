@@ -20,6 +20,11 @@ export interface RunMessage {
   paths?: PathPolicy;
   resume: boolean;
   /**
+   * Replay the quarantine of the run in `stateDir` (a finished job's) instead of running the step:
+   * see core's replayQuarantine. `jobId` is then that job's, whose checkpoint keys the replay's extend.
+   */
+  replay?: boolean;
+  /**
    * What the pipeline kept for this step from its last successful job (an incremental cursor): a
    * flow starting afresh begins there; a resumed one takes its checkpoint's.
    */

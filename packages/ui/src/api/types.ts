@@ -84,6 +84,17 @@ export interface Job {
   error: { message: string; code?: string; stack?: string } | null;
   integrity: { ok: boolean; verified?: 'count' | 'content'; [k: string]: unknown } | null;
   traceId: string | null;
+  /** Set on a quarantine replay: the job whose quarantined rows it replays. */
+  replayOf?: string | null;
+}
+
+/** A step report's figures of a quarantine replay (core's ReplayCounts). */
+export interface ReplayCounts {
+  taken: number;
+  written: number;
+  filtered: number;
+  quarantined: number;
+  notReplayable: number;
 }
 
 export interface Step {

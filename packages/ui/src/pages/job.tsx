@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams } from 'react-router';
 import { can } from '../access.ts';
 import { api, currentSession, download, get } from '../api/client.ts';
 import { useLive } from '../api/live.ts';
-import type { Job, Step } from '../api/types.ts';
+import type { Job, ReplayCounts, Step } from '../api/types.ts';
 import { Dag } from '../components/dag.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { count, duration, Progress, Status, when } from '../components/status.tsx';
@@ -54,12 +54,20 @@ export default function JobPage() {
     },
   });
 
+  // A replay is a new job (replayOf this one, or the job this one replays): the page moves to it.
+  const replay = useMutation({
+    mutationFn: () =>
+      api<{ jobId: string }>('POST', `/jobs/${id}/quarantine/replay`, { triggerType: 'manual' }),
+    onSuccess: (r) => void navigate(`/jobs/${r.jobId}`),
+  });
+
   if (job.error) return <ErrorNote error={job.error} />;
   if (!job.data) return <Loading />;
   const j = job.data;
   const list = steps.data?.items ?? [];
   const done = FINISHED.includes(j.status);
   const quarantines = (artifacts.data?.items ?? []).filter((a) => a.kind === 'quarantine');
+  const replayable = list.some((s) => s.kind === 'flow' && s.status === 'success' && s.rowsQuarantined > 0);
   return (
     <>
       <div className="spread">
@@ -82,15 +90,34 @@ export default function JobPage() {
               Retry from failed step
             </button>
           )}
+          {done && replayable && can(role, 'jobs:replay') && (
+            <button
+              type="button"
+              onClick={() => replay.mutate()}
+              disabled={replay.isPending}
+              title="Re-run the quarantined rows through the pipeline's current version, into the same sinks"
+            >
+              Replay quarantine
+            </button>
+          )}
         </div>
       </div>
-      <ErrorNote error={cancel.error ?? retry.error} />
+      <ErrorNote error={cancel.error ?? retry.error ?? replay.error} />
       <section className="panel">
         <dl className="kv">
           <dt>Pipeline</dt>
           <dd>
             <Link to={`/pipelines/${j.pipelineId}`}>{j.pipelineId.slice(0, 8)}</Link> v{j.pipelineVersion}
           </dd>
+          {j.replayOf && (
+            <>
+              <dt>Replay of</dt>
+              <dd>
+                <Link to={`/jobs/${j.replayOf}`}>job {j.replayOf.slice(0, 8)}</Link>: its quarantined rows,
+                through this version
+              </dd>
+            </>
+          )}
           <dt>Trigger</dt>
           <dd>
             {j.triggerType}
@@ -197,6 +224,7 @@ export default function JobPage() {
                   <td>
                     {s.stepId}
                     {s.error && <div className="field-error">{s.error.message}</div>}
+                    <ReplayNote replay={s.report?.replay as ReplayCounts | undefined} />
                   </td>
                   <td>
                     <Status status={s.status} />
@@ -253,5 +281,17 @@ export default function JobPage() {
         </ul>
       </section>
     </>
+  );
+}
+
+/** What a replay made of a step's quarantined rows. */
+function ReplayNote({ replay }: { replay: ReplayCounts | undefined }) {
+  if (!replay) return null;
+  return (
+    <div className="muted">
+      replayed {count(replay.taken)} quarantined rows: {count(replay.written)} written,{' '}
+      {count(replay.filtered)} filtered, {count(replay.quarantined)} quarantined again
+      {replay.notReplayable > 0 ? ` (${count(replay.notReplayable)} could not be tried)` : ''}
+    </div>
   );
 }
