@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
+import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
 
-export type Workload = 'w1' | 'w2';
+/** W1 and W2 are flows; `parse` times CSV parsers alone on the same file. */
+export type Workload = 'w1' | 'w2' | 'parse';
 
 export interface Sample {
   wallMs: number;
@@ -54,7 +56,7 @@ function verifyTable(table: string, data: DataSet): void {
  * other sizes get a copy in bench/data with the file names swapped (relative paths still resolve,
  * since bench/data/../data is bench/data).
  */
-function specFor(ctx: BenchContext, workload: Workload): string {
+function specFor(ctx: BenchContext, workload: 'w1' | 'w2'): string {
   const template = join(ctx.benchDir, 'specs', `${workload}.yaml`);
   if (ctx.data.label === '1m') return template;
   const path = join(ctx.dataDir, `${workload}-${ctx.data.label}.yaml`);
@@ -104,7 +106,7 @@ function checkReport(report: SluiceReport, data: DataSet): void {
   expectEqual('sluice report steps[0].rowsQuarantined', step.rowsQuarantined ?? 0, 0);
 }
 
-function sluice(ctx: BenchContext, workload: Workload): Runner {
+function sluice(ctx: BenchContext, workload: 'w1' | 'w2'): Runner {
   const spec = specFor(ctx, workload);
   const output = join(ctx.outDir, `w2-sluice-${ctx.data.label}.ndjson`);
   let report: SluiceReport = {};
@@ -154,7 +156,7 @@ function naiveNode(ctx: BenchContext): Runner {
   };
 }
 
-function duckdb(ctx: BenchContext, workload: Workload): Runner {
+function duckdb(ctx: BenchContext, workload: 'w1' | 'w2'): Runner {
   const script = join(ctx.benchDir, 'peers', 'duckdb.mjs');
   const output = join(
     ctx.outDir,
@@ -202,10 +204,11 @@ function readFloor(ctx: BenchContext): Runner {
   };
 }
 
-export const RUNNER_IDS = ['sluice', 'floor', 'naive-node', 'duckdb'] as const;
+export const RUNNER_IDS = ['sluice', 'floor', 'naive-node', 'duckdb', 'udsv', 'csv-parse'] as const;
 
 /** The runners of `workload` whose ids are in `only`, in the order the results table lists them. */
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
+  if (workload === 'parse') return parseRunners(ctx, only);
   const all =
     workload === 'w1'
       ? [sluice(ctx, 'w1'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]
