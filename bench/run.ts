@@ -1,9 +1,11 @@
 /**
  * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL)
- * and W2 (CSV → NDJSON), checks every runner's row counts and writes bench/RESULTS.md.
+ * and W2 (CSV → NDJSON), and CSV parsers alone (parse), checks every runner's row counts and
+ * writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2, --runners sluice,sluice-content,floor,naive-node,duckdb,
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,parse,
+ * --runners sluice,sluice-content,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
  * --out FILE (bench/RESULTS.md).
  */
@@ -33,7 +35,7 @@ const { values: opts } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     reps: { type: 'string', default: '3' },
-    workloads: { type: 'string', default: 'w1,w2' },
+    workloads: { type: 'string', default: 'w1,w2,parse' },
     runners: { type: 'string', default: RUNNER_IDS.join(',') },
     'rss-growth': { type: 'boolean', default: false },
     'growth-rows': { type: 'string', default: '5000000' },
@@ -45,7 +47,8 @@ const reps = Number(opts.reps);
 const workloads = opts.workloads.split(',') as Workload[];
 const only = new Set(opts.runners.split(','));
 for (const w of workloads)
-  if (w !== 'w1' && w !== 'w2') throw new Error(`--workloads: unknown workload ${w}; use w1,w2`);
+  if (w !== 'w1' && w !== 'w2' && w !== 'parse')
+    throw new Error(`--workloads: unknown workload ${w}; use w1,w2,parse`);
 for (const r of only)
   if (!(RUNNER_IDS as readonly string[]).includes(r))
     throw new Error(`--runners: unknown runner ${r}; use ${RUNNER_IDS.join(',')}`);
@@ -122,6 +125,7 @@ function machine(loadBefore: string): Record<string, string> {
     PostgreSQL: `${sql('SHOW server_version')} on 127.0.0.1 (${pgSettings})`,
     'DuckDB (@duckdb/node-api)': pkg('@duckdb/node-api'),
     udsv: pkg('udsv'),
+    'csv-parse': pkg('csv-parse'),
     'load average (1/5/15 min) before → after': `${loadBefore} → ${load()}`,
     commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
   };

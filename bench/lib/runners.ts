@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
+import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
 
-export type Workload = 'w1' | 'w2';
+/** W1 and W2 are flows; `parse` times CSV parsers alone on the same file. */
+export type Workload = 'w1' | 'w2' | 'parse';
 
 export interface Sample {
   wallMs: number;
@@ -105,7 +107,7 @@ function checkReport(report: SluiceReport, data: DataSet): void {
 }
 
 /** Sluice with its sink at `verify: count` (the spec as committed) or `content` (the `-content` spec). */
-function sluice(ctx: BenchContext, workload: Workload, verify: 'count' | 'content' = 'count'): Runner {
+function sluice(ctx: BenchContext, workload: 'w1' | 'w2', verify: 'count' | 'content' = 'count'): Runner {
   const name = verify === 'count' ? workload : `${workload}-content`;
   const spec = specFor(ctx, name);
   const suffix = verify === 'count' ? '' : '_content';
@@ -157,7 +159,7 @@ function naiveNode(ctx: BenchContext): Runner {
   };
 }
 
-function duckdb(ctx: BenchContext, workload: Workload): Runner {
+function duckdb(ctx: BenchContext, workload: 'w1' | 'w2'): Runner {
   const script = join(ctx.benchDir, 'peers', 'duckdb.mjs');
   const output = join(
     ctx.outDir,
@@ -205,10 +207,19 @@ function readFloor(ctx: BenchContext): Runner {
   };
 }
 
-export const RUNNER_IDS = ['sluice', 'sluice-content', 'floor', 'naive-node', 'duckdb'] as const;
+export const RUNNER_IDS = [
+  'sluice',
+  'sluice-content',
+  'floor',
+  'naive-node',
+  'duckdb',
+  'udsv',
+  'csv-parse',
+] as const;
 
 /** The runners of `workload` whose ids are in `only`, in the order the results table lists them. */
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
+  if (workload === 'parse') return parseRunners(ctx, only);
   const all =
     workload === 'w1'
       ? [sluice(ctx, 'w1'), sluice(ctx, 'w1', 'content'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]

@@ -119,6 +119,11 @@ export function copyField(v: unknown, arrayColumn: boolean): string {
  * again, so they may wait in the socket's queue.
  */
 export class CopyEncoder extends ByteWriter {
+  #columns: readonly string[] | undefined;
+  #key: string | undefined;
+  #pick: Pick = () => undefined;
+  readonly #values: unknown[] = [];
+
   encode(
     rows: readonly Row[],
     columns: readonly string[],
@@ -127,8 +132,23 @@ export class CopyEncoder extends ByteWriter {
     to = rows.length,
   ): EncodedBatch {
     const mark = this.mark();
+    if (this.#columns !== columns) {
+      this.#columns = columns;
+      // Compiled again only for other names: callers may pass equal arrays batch after batch.
+      const key = JSON.stringify(columns);
+      if (key !== this.#key) {
+        this.#key = key;
+        this.#pick = compilePick(columns);
+        this.#values.length = columns.length;
+      }
+    }
+    const pick = this.#pick;
+    const values = this.#values;
     try {
-      for (let r = from; r < to; r++) this.#row(rows[r]!, columns, arrayColumns);
+      for (let r = from; r < to; r++) {
+        pick(rows[r]!, values);
+        this.#row(values, arrayColumns);
+      }
       return { data: this.take(), rows: to - from, rejected: [] };
     } catch (err) {
       if (!(err instanceof CopyValueError)) throw err;
@@ -140,9 +160,10 @@ export class CopyEncoder extends ByteWriter {
     }
   }
 
-  #row(row: Row, columns: readonly string[], arrayColumns: readonly boolean[]): void {
-    for (let c = 0; c < columns.length; c++) {
-      const v = row[columns[c]!];
+  #row(values: readonly unknown[], arrayColumns: readonly boolean[]): void {
+    const n = values.length;
+    for (let c = 0; c < n; c++) {
+      const v = values[c];
       if (typeof v === 'string') {
         this.reserve(v.length * 3 + 1);
         this.pos = writeCopyString(this.slab, this.pos, v);
@@ -152,9 +173,22 @@ export class CopyEncoder extends ByteWriter {
       } else {
         this.text(copyField(v, arrayColumns[c] === true));
       }
-      this.byte(c === columns.length - 1 ? 0x0a : 0x09);
+      this.byte(c === n - 1 ? 0x0a : 0x09);
     }
   }
+}
+
+/** Copies a row's values of `columns`, in order, into `into`. */
+type Pick = (row: Row, into: unknown[]) => void;
+
+/**
+ * A pick for `columns` with one property read per column written out, so that each read site
+ * sees one name (and, rows sharing a hidden class, one shape): `row[columns[c]]` in a loop is one
+ * site for every name, and its megamorphic lookups were ~20% of the encoder's time (measured).
+ */
+function compilePick(columns: readonly string[]): Pick {
+  const body = columns.map((c, i) => `v[${i}] = r[${JSON.stringify(c)}];`).join('\n');
+  return new Function('r', 'v', body) as Pick;
 }
 
 /** `encode` as one string, for callers that want text. */
