@@ -45,7 +45,7 @@ describe('the web UI in Chromium against sluice serve', () => {
   });
 
   it('runs a pipeline with parameters and follows it live to success', async () => {
-    await page.getByRole('link', { name: 'Pipelines' }).click();
+    await page.getByRole('navigation', { name: 'main' }).getByRole('link', { name: 'Pipelines' }).click();
     await page.getByRole('link', { name: 'orders-example' }).click();
     await page.getByRole('heading', { name: /orders-example/ }).waitFor();
     await page.getByRole('button', { name: 'Run' }).click();
@@ -263,6 +263,7 @@ describe('the web UI in Chromium against sluice serve', () => {
         'document.documentElement.scrollWidth - window.innerWidth',
       );
       expect(overflow).toBeLessThanOrEqual(0);
+      await narrow.page.locator('.uplot-box canvas').first().waitFor(); // the charts, loaded on demand
       await narrow.page.screenshot({ path: join(SHOTS, 'dashboard-narrow.png'), fullPage: true });
     } finally {
       await ctx.close();

@@ -56,47 +56,44 @@ const xRange = (hours: HourTotals[]): uPlot.Range.MinMax => {
 };
 const mids = (hours: HourTotals[]) => hours.map((h) => Date.parse(h.hour) / 1000 + HALF_HOUR);
 
-/** A uPlot chart in a box that follows its container's width; rebuilt when its data changes. */
+type Plan = { data: uPlot.AlignedData; options: Omit<uPlot.Options, 'width' | 'height'> };
+
+/**
+ * A uPlot chart in a box that follows its container's width. `plan` is a module-level function, so
+ * the chart is rebuilt only when the hours change (the query keeps their identity while equal), not
+ * on every render of the page, which would drop the hover.
+ */
 function Plot({
-  options,
-  data,
+  hours,
+  plan,
   label,
 }: {
-  options: () => Omit<uPlot.Options, 'width' | 'height'>;
-  data: uPlot.AlignedData;
+  hours: HourTotals[];
+  plan: (hours: HourTotals[]) => Plan;
   label: string;
 }) {
   const box = useRef<HTMLDivElement>(null);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: options are derived from data
   useEffect(() => {
     const el = box.current!;
-    const plot = new uPlot({ ...options(), width: Math.max(200, el.clientWidth), height: HEIGHT }, data, el);
-    const resize = new ResizeObserver(() =>
-      plot.setSize({ width: Math.max(200, el.clientWidth), height: HEIGHT }),
-    );
+    const { data, options } = plan(hours);
+    const width = () => Math.max(200, el.clientWidth);
+    const plot = new uPlot({ ...options, width: width(), height: HEIGHT }, data, el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: width(), height: HEIGHT }));
     resize.observe(el);
     return () => {
       resize.disconnect();
       plot.destroy();
     };
-  }, [data]);
-  return <div className="uplot-box" ref={box} role="img" aria-label={label} />;
+  }, [hours, plan]);
+  return <figure className="uplot-box" ref={box} aria-label={label} />;
 }
 
 /** Jobs per hour, stacked: succeeded, failed (or timed out), and the rest (queued, running, cancelled). */
-export function JobsChart({ hours }: { hours: HourTotals[] }) {
+function jobsPlan(hours: HourTotals[]): Plan {
   const success = hours.map((h) => h.success);
   const failed = hours.map((h) => h.failed);
   const other = hours.map((h) => Math.max(0, h.total - h.success - h.failed));
   const raw = [[], success, failed, other];
-  // uPlot does not stack: each series holds the running sum, drawn from the one below it (bands),
-  // while the legend shows the series' own count.
-  const data: uPlot.AlignedData = [
-    mids(hours),
-    success,
-    success.map((s, i) => s + failed[i]!),
-    success.map((s, i) => s + failed[i]! + other[i]!),
-  ];
   const bars = uPlot.paths.bars!({ size: [0.7, 40] });
   const series = (label: string, fill: string): uPlot.Series => ({
     label,
@@ -107,71 +104,94 @@ export function JobsChart({ hours }: { hours: HourTotals[] }) {
     points: { show: false },
     value: (_u, _v, s, i) => (i == null ? '—' : fmt.format(raw[s]![i] ?? 0)),
   });
-  return (
-    <Plot
-      label="Jobs per hour, last 24 hours: succeeded, failed and other, stacked"
-      data={data}
-      options={() => ({
-        scales: {
-          x: { time: true, range: () => xRange(hours) },
-          y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] },
-        },
-        axes: [hourAxis(), valueAxis('Jobs', true)],
-        series: [
-          hourSeries(),
-          series('Succeeded', color('--ok', '#15803d')),
-          series('Failed', color('--bad', '#c0262d')),
-          series('Other', '#94a3b8'),
-        ],
-        bands: [{ series: [2, 1] }, { series: [3, 2] }],
-        cursor: { y: false, points: { show: false } },
-      })}
-    />
-  );
+  return {
+    // uPlot does not stack: each series holds the running sum, drawn from the one below it (bands),
+    // while the legend shows the series' own count.
+    data: [
+      mids(hours),
+      success,
+      success.map((s, i) => s + failed[i]!),
+      success.map((s, i) => s + failed[i]! + other[i]!),
+    ],
+    options: {
+      scales: {
+        x: { time: true, range: () => xRange(hours) },
+        y: { range: (_u, _min, max) => [0, Math.max(4, Math.ceil(max * 1.1))] },
+      },
+      axes: [hourAxis(), valueAxis('Jobs', true)],
+      series: [
+        hourSeries(),
+        series('Succeeded', color('--ok', '#15803d')),
+        series('Failed', color('--bad', '#c0262d')),
+        series('Other', '#94a3b8'),
+      ],
+      bands: [{ series: [2, 1] }, { series: [3, 2] }],
+      cursor: { y: false, points: { show: false } },
+    },
+  };
 }
 
 /**
  * Rows read per second of job run time, per hour: the hour's rows read over its finished jobs'
- * summed run time. An hour with no finished job has no point.
+ * summed run time. An hour with no finished job has no bar.
  */
-export function RowsChart({ hours }: { hours: HourTotals[] }) {
-  const rate = hours.map((h) => (h.busyMs > 0 ? h.rows / (h.busyMs / 1000) : null));
-  const data: uPlot.AlignedData = [mids(hours), rate, hours.map((h) => h.rows)];
+function rowsPlan(hours: HourTotals[]): Plan {
   const accent = color('--accent', '#2454d6');
+  return {
+    data: [
+      mids(hours),
+      hours.map((h) => (h.busyMs > 0 ? h.rows / (h.busyMs / 1000) : null)),
+      hours.map((h) => h.rows),
+    ],
+    options: {
+      scales: {
+        x: { time: true, range: () => xRange(hours) },
+        y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
+        rows: { auto: true },
+      },
+      axes: [hourAxis(), valueAxis('Rows/s', false)],
+      series: [
+        hourSeries(),
+        {
+          label: 'Rows/s',
+          fill: accent,
+          stroke: accent,
+          width: 0,
+          paths: uPlot.paths.bars!({ size: [0.7, 40] }),
+          points: { show: false },
+          value: (_u, v) => (v == null ? '—' : rowsPerSecond(v)),
+        },
+        // The hour's rows, for the legend only: on a scale of its own, and never drawn.
+        {
+          label: 'Rows read',
+          scale: 'rows',
+          stroke: color('--muted', '#667085'),
+          paths: () => null,
+          points: { show: false },
+          value: (_u, v) => (v == null ? '—' : fmt.format(v)),
+        },
+      ],
+      cursor: { y: false },
+    },
+  };
+}
+
+export function JobsChart({ hours }: { hours: HourTotals[] }) {
   return (
     <Plot
+      hours={hours}
+      plan={jobsPlan}
+      label="Jobs per hour, last 24 hours: succeeded, failed and other, stacked"
+    />
+  );
+}
+
+export function RowsChart({ hours }: { hours: HourTotals[] }) {
+  return (
+    <Plot
+      hours={hours}
+      plan={rowsPlan}
       label="Rows read per second of job run time, per hour, last 24 hours"
-      data={data}
-      options={() => ({
-        scales: {
-          x: { time: true, range: () => xRange(hours) },
-          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] },
-          rows: { auto: true },
-        },
-        axes: [hourAxis(), valueAxis('Rows/s', false)],
-        series: [
-          hourSeries(),
-          {
-            label: 'Rows/s',
-            fill: accent,
-            stroke: accent,
-            width: 0,
-            paths: uPlot.paths.bars!({ size: [0.7, 40] }),
-            points: { show: false },
-            value: (_u, v) => (v == null ? '—' : rowsPerSecond(v)),
-          },
-          // The hour's rows, for the legend only: on a scale of its own, and never drawn.
-          {
-            label: 'Rows read',
-            scale: 'rows',
-            stroke: color('--muted', '#667085'),
-            paths: () => null,
-            points: { show: false },
-            value: (_u, v) => (v == null ? '—' : fmt.format(v)),
-          },
-        ],
-        cursor: { y: false },
-      })}
     />
   );
 }
