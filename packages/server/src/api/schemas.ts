@@ -35,6 +35,9 @@ export const VersionSchema = Type.Object({
 export const JobSchema = Type.Object({
   id: Type.String(),
   pipelineId: Type.String(),
+  pipelineName: Type.Optional(
+    Type.String({ description: "The pipeline's name, in job lists (GET /jobs, GET /dlq)." }),
+  ),
   pipelineVersion: Type.Integer(),
   status: Type.String(),
   triggerType: Type.String(),

@@ -5,6 +5,7 @@ import {
   type JobExecution,
   type JobStatus,
   jobExecutions,
+  pipelines,
   type StepExecution,
   stepExecutions,
   type TriggerType,
@@ -137,14 +138,22 @@ export async function listJobs(p: Platform, f: JobFilter) {
   ];
   const where = and(...conds);
   const rows = await p.database.db
-    .select()
+    .select({ job: jobExecutions, pipelineName: pipelines.name })
     .from(jobExecutions)
+    .leftJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId))
     .where(where)
     .orderBy(desc(jobExecutions.createdAt))
     .limit(f.limit)
     .offset(f.offset);
   const [total] = await p.database.db.select({ n: count() }).from(jobExecutions).where(where);
-  return { items: rows.map(jobView), total: total!.n };
+  // Lists show the pipeline by name; a deleted pipeline's jobs keep the name it had.
+  return {
+    items: rows.map((r) => ({
+      ...jobView(r.job),
+      ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
+    })),
+    total: total!.n,
+  };
 }
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {

@@ -3,6 +3,7 @@ import { type Schedule, type SystemTask, schedules } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { nextRun } from '../scheduler/cron.ts';
 import { applyRetention } from './retention.ts';
+import type { HourTotals } from './summary.ts';
 
 interface Default {
   task: SystemTask;
@@ -100,10 +101,11 @@ export async function rollupRuns(p: Platform, now = new Date()): Promise<number>
   return rows[0]?.n ?? 0;
 }
 
-/** Jobs per hour from the roll-ups, for hours that have one. */
+/** Jobs (and rows read, and run time) per hour from the roll-ups, for hours that have one. */
 export function rolledUpHours(p: Platform, from: Date) {
-  return p.database.query<{ hour: Date | string; success: number; failed: number; total: number }>(
-    `SELECT hour, sum(success)::int AS success, sum(failed)::int AS failed, sum(jobs)::int AS total
+  return p.database.query<HourTotals>(
+    `SELECT hour, sum(success)::int AS success, sum(failed)::int AS failed, sum(jobs)::int AS total,
+            sum(rows_read)::bigint AS rows, sum(duration_ms_sum)::bigint AS busy_ms
        FROM run_rollups WHERE hour >= $1 GROUP BY hour`,
     [from],
   );

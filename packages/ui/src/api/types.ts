@@ -69,6 +69,8 @@ export interface JsonSchema {
 export interface Job {
   id: string;
   pipelineId: string;
+  /** In job lists (GET /jobs, GET /dlq). */
+  pipelineName?: string;
   pipelineVersion: number;
   status: JobStatus;
   triggerType: string;

@@ -1,13 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import { and, count, gte, sql } from 'drizzle-orm';
 import type { FastifyPluginAsync } from 'fastify';
-import { jobExecutions, workers } from '../../db/schema.ts';
 import type { Platform } from '../../platform.ts';
-import { JOBS_QUEUE } from '../../queue/boss.ts';
 import { getJob, jobView, listJobs, retryJob } from '../../services/jobs.ts';
 import { livePipeline } from '../../services/pipelines.ts';
 import { statsOf } from '../../services/stats.ts';
-import { rolledUpHours } from '../../services/system-tasks.ts';
+import { dashboardSummary } from '../../services/summary.ts';
 import { conflict } from '../errors.ts';
 import { NAME_MAX, Text } from '../fields.ts';
 import { ErrorBody, IdParams, Page } from '../pagination.ts';
@@ -28,8 +25,23 @@ const Summary = Type.Object({
       success: Type.Integer(),
       failed: Type.Integer(),
       total: Type.Integer(),
+      rows: Type.Integer({ description: "Rows read by the steps of the hour's jobs." }),
+      busyMs: Type.Integer({
+        description:
+          "Run time of the hour's finished jobs, summed: rows / (busyMs / 1000) is rows/s while running.",
+      }),
     }),
     { description: 'Jobs created in each of the last 24 hours, oldest first (hours with none included).' },
+  ),
+  failuresByPipeline: Type.Array(
+    Type.Object({
+      pipelineId: Type.String(),
+      pipelineName: Type.String(),
+      failed: Type.Integer({ description: 'Failed or timed-out jobs in the last 24 hours.' }),
+      jobs: Type.Integer({ description: 'All jobs of the pipeline in the last 24 hours.' }),
+      lastFailedAt: Type.String({ format: 'date-time' }),
+    }),
+    { description: 'The pipelines with the most failed jobs in the last 24 hours (at most 5), most first.' },
   ),
 });
 
@@ -79,77 +91,7 @@ export const queueRoutes =
           response: { 200: Summary },
         },
       },
-      async () => {
-        const db = p.database.db;
-        const since = new Date(Date.now() - 24 * 3600_000);
-        const [stats] = await db
-          .select({
-            done: sql<number>`count(*) FILTER (WHERE ${jobExecutions.completedAt} IS NOT NULL)`.mapWith(
-              Number,
-            ),
-            ok: sql<number>`count(*) FILTER (WHERE ${jobExecutions.status} = 'success')`.mapWith(Number),
-            mean: sql<number | null>`avg(${jobExecutions.durationMs})`.mapWith((v) =>
-              v === null ? null : Number(v),
-            ),
-            p95: sql<
-              number | null
-            >`percentile_cont(0.95) WITHIN GROUP (ORDER BY ${jobExecutions.durationMs})`.mapWith((v) =>
-              v === null ? null : Number(v),
-            ),
-            running: sql<number>`count(*) FILTER (WHERE ${jobExecutions.status} = 'running')`.mapWith(Number),
-          })
-          .from(jobExecutions)
-          .where(gte(jobExecutions.createdAt, since));
-        const [hour] = await db
-          .select({ n: count() })
-          .from(jobExecutions)
-          .where(gte(jobExecutions.createdAt, new Date(Date.now() - 3600_000)));
-        const [alive] = await db
-          .select({ n: count() })
-          .from(workers)
-          .where(and(gte(workers.lastSeenAt, new Date(Date.now() - 30_000))));
-        const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
-        const top = Math.floor(Date.now() / 3600_000) * 3600_000;
-        const live = new Date(top - 3600_000);
-        const hours = await p.database.query<{
-          hour: Date | string;
-          success: number;
-          failed: number;
-          total: number;
-        }>(
-          `SELECT date_trunc('hour', created_at) AS hour,
-                  count(*) FILTER (WHERE status = 'success')::int AS success,
-                  count(*) FILTER (WHERE status IN ('failed', 'timeout'))::int AS failed,
-                  count(*)::int AS total
-             FROM job_executions WHERE created_at >= $1 GROUP BY 1`,
-          [live],
-        );
-        // Older hours come from the hourly roll-up (kept after retention); the last two, still
-        // changing, straight from the jobs.
-        const byHour = new Map(
-          [...(await rolledUpHours(p, since)), ...hours].map((h) => [new Date(h.hour).getTime(), h]),
-        );
-        const hourly = Array.from({ length: 24 }, (_, i) => {
-          const t = top - (23 - i) * 3600_000;
-          const h = byHour.get(t);
-          return {
-            hour: new Date(t).toISOString(),
-            success: h?.success ?? 0,
-            failed: h?.failed ?? 0,
-            total: h?.total ?? 0,
-          };
-        });
-        return {
-          jobsLastHour: hour!.n,
-          successRate: stats!.done > 0 ? stats!.ok / stats!.done : null,
-          meanDurationMs: stats!.mean,
-          p95DurationMs: stats!.p95,
-          queueDepth: queue.reduce((a, q) => a + (q.queuedCount ?? 0), 0),
-          running: stats!.running,
-          workers: alive!.n,
-          hourly,
-        };
-      },
+      async () => dashboardSummary(p),
     );
     const Stats = Type.Object({
       jobs: Type.Integer(),
