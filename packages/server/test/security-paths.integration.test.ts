@@ -153,12 +153,12 @@ describe.each(backends)('paths a step may open, on $name', ({ name }) => {
       )[0]!.n;
     const before = await jobs();
     const cases: [Record<string, unknown>, string][] = [
-      [{ file: '../../../../etc/passwd' }, 'params.file'],
-      [{ file: '/etc/passwd' }, 'params.file'],
-      [{ file: `${'a'.repeat(40)}.csv` }, 'params.file'],
-      [{ file: 'ok.csv', mode: 'everything' }, 'params.mode'],
-      [{ file: 'ok.csv', limit: 'ten' }, 'params.limit'],
-      [{}, 'params'],
+      [{ file: '../../../../etc/passwd' }, 'body.parameters.file'],
+      [{ file: '/etc/passwd' }, 'body.parameters.file'],
+      [{ file: `${'a'.repeat(40)}.csv` }, 'body.parameters.file'],
+      [{ file: 'ok.csv', mode: 'everything' }, 'body.parameters.mode'],
+      [{ file: 'ok.csv', limit: 'ten' }, 'body.parameters.limit'],
+      [{}, 'body.parameters'],
     ];
     for (const [parameters, path] of cases) {
       const r = await operator('POST', `/pipelines/${ids['strict-params']}/execute`, { parameters });
