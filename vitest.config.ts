@@ -14,7 +14,7 @@ export default defineConfig({
         // The UI's components, rendered in happy-dom.
         test: {
           name: 'ui',
-          include: ['packages/ui/test/**/*.test.tsx'],
+          include: ['packages/ui/test/**/*.test.tsx', 'packages/ui/src/**/*.test.ts'],
           environment: 'happy-dom',
         },
       },
