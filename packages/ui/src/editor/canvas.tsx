@@ -29,7 +29,8 @@ export interface CanvasProps {
   /** Step indexes with problems, drawn in red. */
   flagged: Set<number>;
   readOnly: boolean;
-  onSelect: (i: number) => void;
+  /** A step clicked (its index), or the background (null: the pipeline's own settings). */
+  onSelect: (i: number | null) => void;
   onConnect: (from: string, to: string) => void;
   onDisconnect: (from: string, to: string) => void;
 }
@@ -44,7 +45,8 @@ function labelOf(spec: PipelineSpec, i: number): string {
   return `${s.id || '(no id)'}\n${flow.map((c) => connectorOf(c) || '?').join(' → ')}`;
 }
 
-const FIT = { maxZoom: 1, padding: 0.2 };
+// A few steps are drawn a little larger than life; a long pipeline shrinks to fit, but stays legible.
+const FIT = { maxZoom: 1.2, minZoom: 0.5, padding: 0.15 };
 
 /** Fits the drawing again when steps come or go (fitView alone fits only the first drawing). */
 function Refit({ count }: { count: number }) {
@@ -113,8 +115,9 @@ export function Canvas({
             background: flagged.has(i) ? '#fee2e2' : '#fff',
             border: `${i === selected ? 2 : 1}px solid ${flagged.has(i) ? '#c0262d' : i === selected ? '#2454d6' : '#94a3b8'}`,
             borderRadius: 8,
-            width: 190,
-            fontSize: 12,
+            width: 200,
+            padding: '10px 12px',
+            fontSize: 13,
             whiteSpace: 'pre-line' as const,
           },
         };
@@ -180,6 +183,7 @@ export function Canvas({
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={connect}
+        onPaneClick={() => onSelect(null)}
         nodesConnectable={!readOnly}
         deleteKeyCode={readOnly ? null : ['Delete', 'Backspace']}
         fitView

@@ -5,12 +5,14 @@ import type { Connector, JsonSchema, Page } from '../api/types.ts';
 // What the editor reads besides the pipeline: the connector catalog, each connector's config
 // schema (fetched when a component names it), and the credential names for the pickers.
 
+export const connectorsQuery = {
+  queryKey: ['connectors'],
+  queryFn: () => get<{ items: Connector[] }>('/connectors').then((r) => r.items),
+  staleTime: 5 * 60_000,
+};
+
 export function useConnectors() {
-  return useQuery({
-    queryKey: ['connectors'],
-    queryFn: () => get<{ items: Connector[] }>('/connectors').then((r) => r.items),
-    staleTime: 5 * 60_000,
-  });
+  return useQuery(connectorsQuery);
 }
 
 /** `kind` matters: a name may be both a source and a sink (csv), with different configs. */

@@ -1,17 +1,16 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useBlocker, useNavigate } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import type { Issue } from '../api/client.ts';
 import type { PipelineSpec } from '../api/types.ts';
 import { ErrorNote } from '../components/feedback.tsx';
 import { clientIssues, mergeIssues, type Outcome, save, validateOnServer } from './actions.ts';
-import { Canvas } from './canvas.tsx';
 import './editor.css';
+import { useLeaveGuard, useSaveShortcut } from './editor-guards.ts';
+import { FormView } from './form-view.tsx';
 import { IssuePaths } from './issue-list.tsx';
 import { cycleSteps, groupIssues } from './issues.ts';
-import { PipelineFields } from './pipeline-fields.tsx';
-import { addNeed, addStep, cycleIf, newStep, removeNeed, removeStep, toStepsForm } from './spec-model.ts';
-import { StepPanel } from './step-panel.tsx';
+import { toStepsForm } from './spec-model.ts';
 import { parseSpecYaml, specToYaml } from './yaml-text.ts';
 import { YamlView } from './yaml-view.tsx';
 
@@ -41,25 +40,12 @@ export function PipelineEditor({
   const [failure, setFailure] = useState<unknown>(null);
   const [busy, setBusy] = useState<'validate' | 'save' | null>(null);
   const [selected, setSelected] = useState<number | null>(null);
-  const panels = useRef<(HTMLElement | null)[]>([]);
+  // Counts finished checks: after each, the settings beside the drawing turn to a problem.
+  const [checks, setChecks] = useState(0);
   const leaving = useRef(false);
 
   const dirty = JSON.stringify(spec) !== saved || (mode === 'yaml' && yamlText !== specToYaml(spec));
-  const blocker = useBlocker(
-    ({ currentLocation, nextLocation }) =>
-      dirty && !leaving.current && currentLocation.pathname !== nextLocation.pathname,
-  );
-  useEffect(() => {
-    if (blocker.state !== 'blocked') return;
-    if (window.confirm('Leave the editor? Your changes are not saved.')) blocker.proceed();
-    else blocker.reset();
-  }, [blocker]);
-  useEffect(() => {
-    if (!dirty) return;
-    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
-    window.addEventListener('beforeunload', warn);
-    return () => window.removeEventListener('beforeunload', warn);
-  }, [dirty]);
+  useLeaveGuard(dirty, leaving);
 
   // Once checked, the editor's own findings follow every edit; the server's stay until the next check.
   useEffect(() => {
@@ -85,6 +71,16 @@ export function PipelineEditor({
       }
     return out;
   }, [grouped, steps]);
+  const pipelineFlagged = grouped.global.some((g) => SHOWN_ON_FIELDS.test(g.path));
+
+  // The open settings stay open if they have a problem; otherwise the first step with one opens.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: only a finished check moves the selection
+  useEffect(() => {
+    if (checks === 0 || (selected !== null && grouped.steps.has(selected))) return;
+    const first = Math.min(...flagged);
+    if (Number.isFinite(first)) setSelected(first);
+    else if (pipelineFlagged) setSelected(null);
+  }, [checks]);
 
   const edit = (next: PipelineSpec) => {
     setSpec(next);
@@ -142,6 +138,7 @@ export function PipelineEditor({
       const mine = await clientIssues(qc, s);
       setLive(mine);
       await then(s, mine);
+      setChecks((n) => n + 1);
     } finally {
       setBusy(null);
     }
@@ -170,25 +167,7 @@ export function PipelineEditor({
       void navigate(`/pipelines/${o.pipeline.id}`);
     });
 
-  const select = (i: number) => {
-    setSelected(i);
-    const panel = panels.current[i];
-    panel?.scrollIntoView?.({ block: 'start', behavior: 'smooth' });
-  };
-
-  // Ctrl+S (⌘S) saves, from anywhere on the page; the latest `submit` is read through a ref.
-  const submitRef = useRef(submit);
-  submitRef.current = submit;
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if ((e.ctrlKey || e.metaKey) && e.key === 's') {
-        e.preventDefault();
-        void submitRef.current();
-      }
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, []);
+  useSaveShortcut(submit);
 
   const count = issues.length;
   return (
@@ -234,7 +213,7 @@ export function PipelineEditor({
         {count > 0 && (
           <p className="error">
             {count} problem{count > 1 ? 's' : ''} to fix
-            {grouped.steps.size > 0 ? '; each is shown on the step it concerns' : ''}.
+            {grouped.steps.size > 0 ? '; each is shown on the step it concerns, drawn in red' : ''}.
           </p>
         )}
       </div>
@@ -245,77 +224,28 @@ export function PipelineEditor({
       />
       {mode === 'yaml' ? (
         <section className="panel">
-          <YamlView text={yamlText} error={yamlError} readOnly={readOnly} onChange={(t) => setYamlText(t)} />
+          <YamlView
+            text={yamlText}
+            error={yamlError}
+            issues={issues}
+            readOnly={readOnly}
+            onChange={(t) => setYamlText(t)}
+          />
         </section>
       ) : (
-        <>
-          <section className="panel" aria-label="pipeline">
-            <PipelineFields spec={spec} issues={issues} readOnly={readOnly} onChange={edit} />
-          </section>
-          <section className="panel" aria-labelledby="editor-steps">
-            <div className="spread">
-              <h2 id="editor-steps">Steps</h2>
-              <div className="row">
-                {(['flow', 'task'] as const).map((k) => (
-                  <button
-                    key={k}
-                    type="button"
-                    className="secondary"
-                    disabled={readOnly}
-                    onClick={() => edit(addStep(spec, newStep(spec, k)))}
-                  >
-                    Add {k} step
-                  </button>
-                ))}
-              </div>
-            </div>
-            <p className="hint">
-              Drag from a step's right handle to another step's left handle: the second then needs the first.
-              Select an edge and press Delete to remove it. Click a step to go to its settings.
-            </p>
-            <Canvas
-              spec={spec}
-              selected={selected}
-              flagged={flagged}
-              readOnly={readOnly}
-              onSelect={select}
-              onConnect={(from, to) => {
-                const cycle = cycleIf(spec, from, to);
-                if (cycle) setNotice(cycle);
-                else edit(addNeed(spec, from, to));
-              }}
-              onDisconnect={(from, to) => edit(removeNeed(spec, from, to))}
-            />
-          </section>
-          {steps.length === 0 && (
-            <p className="muted empty">No steps yet: add a flow step (source → sinks) or a task.</p>
-          )}
-          {steps.map((s, i) => (
-            <StepPanel
-              // Index keyed: typing a new id must not remount the panel under the cursor.
-              // biome-ignore lint/suspicious/noArrayIndexKey: steps have no other stable identity
-              key={i}
-              ref={(el) => {
-                panels.current[i] = el;
-              }}
-              spec={spec}
-              index={i}
-              issues={grouped.steps.get(i)}
-              selected={selected === i}
-              readOnly={readOnly}
-              onChange={edit}
-              onSelect={() => setSelected(i)}
-              onRemove={() => {
-                if (window.confirm(`Remove step "${s.id}"?`)) {
-                  edit(removeStep(spec, i));
-                  // The server's paths count steps by index: after a removal they point elsewhere.
-                  setServer([]);
-                  setSelected(null);
-                }
-              }}
-            />
-          ))}
-        </>
+        <FormView
+          spec={spec}
+          issues={issues}
+          grouped={grouped}
+          flagged={flagged}
+          pipelineFlagged={pipelineFlagged}
+          selected={selected}
+          readOnly={readOnly}
+          onSelect={setSelected}
+          onChange={edit}
+          onNotice={setNotice}
+          onRenumbered={() => setServer([])}
+        />
       )}
     </div>
   );

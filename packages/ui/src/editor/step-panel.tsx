@@ -1,4 +1,4 @@
-import { forwardRef, useId } from 'react';
+import { useId } from 'react';
 import type { PipelineSpec, StepSpec } from '../api/types.ts';
 import type { Value } from '../components/schema-form.tsx';
 import { ComponentEditor } from './component-editor.tsx';
@@ -26,16 +26,14 @@ export interface StepPanelProps {
   spec: PipelineSpec;
   index: number;
   issues: StepIssues | undefined;
-  selected: boolean;
   readOnly: boolean;
   onChange: (spec: PipelineSpec) => void;
   onRemove: () => void;
-  onSelect: () => void;
 }
 
 /** One step: its options, then its flow's components or its task, with the problems found in it. */
-export const StepPanel = forwardRef<HTMLElement, StepPanelProps>(function StepPanel(props, ref) {
-  const { spec, index: i, issues, selected, readOnly, onChange } = props;
+export function StepPanel(props: StepPanelProps) {
+  const { spec, index: i, issues, readOnly, onChange } = props;
   const step = spec.steps![i]!;
   const kind = stepKind(step);
   const headingId = useId();
@@ -45,12 +43,7 @@ export const StepPanel = forwardRef<HTMLElement, StepPanelProps>(function StepPa
   const optionKeys = ['id', 'needs', 'retry', 'timeout', ...(kind === 'task' ? ['credential'] : [])];
   const shownAbove = own.filter((l) => !optionKeys.includes(l.rest.split(/[.[]/)[0]!));
   return (
-    <section
-      ref={ref}
-      className={`panel step-panel${selected ? ' selected' : ''}${issues?.count ? ' has-issues' : ''}`}
-      aria-labelledby={headingId}
-      onFocus={props.onSelect}
-    >
+    <section className={`panel step-panel${issues?.count ? ' has-issues' : ''}`} aria-labelledby={headingId}>
       <div className="spread">
         <h3 id={headingId}>
           Step {i + 1}: {step.id || '(no id)'} <small className="muted">{kind}</small>
@@ -145,4 +138,4 @@ export const StepPanel = forwardRef<HTMLElement, StepPanelProps>(function StepPa
       )}
     </section>
   );
-});
+}

@@ -21,28 +21,35 @@ export interface LinePosition {
  * not parse or the path names nothing in it at all.
  */
 export function lineOfPath(text: string, path: string): LinePosition | null {
+  return pathLocator(text)?.(path) ?? null;
+}
+
+/** lineOfPath for many paths of one text, which is parsed once; null when it does not parse. */
+export function pathLocator(text: string): ((path: string) => LinePosition | null) | null {
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter });
   if (doc.errors.length > 0 || !doc.contents) return null;
-  let segs = parsePath(path);
-  if (segs[0] === 'spec') segs = segs.slice(1);
-  if (segs[0] === '(root)') segs = [];
-  let node: unknown = doc.contents;
-  let offset: number | null = null;
-  for (const seg of segs) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p.key) === String(seg));
-      if (!pair) break;
-      offset = rangeStart(pair.key);
-      node = pair.value;
-    } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
-      node = node.items[seg];
-      offset = rangeStart(node);
-    } else break;
-  }
-  if (offset === null) return segs.length === 0 ? { line: 1, column: 1 } : null;
-  const { line, col } = counter.linePos(offset);
-  return { line, column: col };
+  return (path) => {
+    let segs = parsePath(path);
+    if (segs[0] === 'spec') segs = segs.slice(1);
+    if (segs[0] === '(root)') segs = [];
+    let node: unknown = doc.contents;
+    let offset: number | null = null;
+    for (const seg of segs) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => keyText(p.key) === String(seg));
+        if (!pair) break;
+        offset = rangeStart(pair.key);
+        node = pair.value;
+      } else if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+        node = node.items[seg];
+        offset = rangeStart(node);
+      } else break;
+    }
+    if (offset === null) return segs.length === 0 ? { line: 1, column: 1 } : null;
+    const { line, col } = counter.linePos(offset);
+    return { line, column: col };
+  };
 }
 
 const keyText = (key: unknown): string | null =>
@@ -55,11 +62,11 @@ const UNKNOWN_KEY = /^unknown property "(.+)"$/;
 
 /** `issues` as problems at their lines in `text`; an unknown key is marked on the key itself. */
 export function issueProblems(text: string, issues: readonly Issue[]): YamlProblem[] {
+  const locate = issues.length > 0 ? pathLocator(text) : null;
+  if (!locate) return [];
   return issues.flatMap((issue) => {
     const unknown = UNKNOWN_KEY.exec(issue.message);
-    const at =
-      (unknown && lineOfPath(text, `${issue.path}[${JSON.stringify(unknown[1])}]`)) ??
-      lineOfPath(text, issue.path);
+    const at = (unknown && locate(`${issue.path}[${JSON.stringify(unknown[1])}]`)) ?? locate(issue.path);
     if (!at) return [];
     const where = issue.path.replace(/^spec\./, '');
     return [{ ...at, message: `${where}: ${issue.message}`, severity: 'error' as const }];
