@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_PASSWORD, adminApi, launch, newPage, type Served, SHOTS, serve, signIn } from './harness.ts';
 
 // The pipeline editor as an admin uses it: a flow step and a task step built from the connector
-// forms, the YAML view, a problem shown on its step, then the saved pipeline run live to success.
+// forms in the panel beside the drawing, the YAML view, a problem shown on its step, the saved
+// pipeline run live to success, then the server's problems marked in the YAML text and completion.
 
 let server: Served;
 let browser: Browser;
@@ -21,6 +22,12 @@ const step = (n: number) => page.getByRole('region', { name: new RegExp(`^Step $
 const component = (s: Locator, heading: RegExp) =>
   s.getByRole('listitem').filter({ has: page.getByRole('heading', { name: heading }) });
 const editorStatus = () => page.getByRole('status').first();
+/** A step's node on the canvas (React Flow names it by our ariaLabel). */
+const node = (id: string) => page.getByRole('group', { name: `step ${id}` });
+const canvas = () => page.locator('.editor-canvas');
+const settings = () => page.getByRole('complementary', { name: 'settings' });
+/** The YAML view's line holding `text`. */
+const yamlLine = (text: string) => page.locator('.cm-line', { hasText: text });
 
 /** Presses on `from`, moves in steps (React Flow follows the pointer) and lets go on `to`. */
 async function drag(from: Locator, to: Locator) {
@@ -56,7 +63,8 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     await page.getByRole('link', { name: 'New pipeline' }).click();
     await page.getByRole('heading', { name: 'New pipeline', level: 1 }).waitFor();
 
-    const fields = page.getByRole('region', { name: 'pipeline' });
+    // Nothing is selected yet: the pipeline's own fields sit beside the (empty) drawing.
+    const fields = settings().getByRole('region', { name: 'pipeline' });
     await fields.getByRole('textbox', { name: /^Name/ }).fill('e2e-orders');
     await fields.getByRole('textbox', { name: /^Parameters/ }).fill(
       JSON.stringify({
@@ -67,8 +75,9 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
 
     // The flow step: csv → filter → ndjson. The sink's path is left empty on purpose (see below),
     // and the filter is written wrong, for the server to find.
+    // Adding a step selects it: its settings replace the pipeline's.
     await page.getByRole('button', { name: 'Add flow step' }).click();
-    const flow = step(1);
+    const flow = settings().getByRole('region', { name: /^Step 1:/ });
     await flow.getByRole('textbox', { name: /^Step id/ }).fill('load');
     await page.getByRole('region', { name: /^Step 1: load/ }).waitFor();
     const source = component(flow, /^1\. source/);
@@ -87,7 +96,7 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
 
     // The task step: shell, one argument per line.
     await page.getByRole('button', { name: 'Add task step' }).click();
-    const task = step(2);
+    const task = settings().getByRole('region', { name: /^Step 2:/ });
     await task.getByRole('textbox', { name: /^Step id/ }).fill('count');
     await expect.poll(() => task.getByRole('combobox', { name: /^Task/ }).inputValue()).toBe('shell');
     await task.getByRole('textbox', { name: /^command/ }).fill('wc\n-l\nout/e2e.ndjson');
@@ -101,12 +110,27 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     );
     await page.getByLabel('count needs load').waitFor();
     await expect.poll(() => needs.isChecked()).toBe(true);
+
+    // Clicking a node opens that step beside the drawing; the background, the pipeline's fields.
+    await node('load').click();
+    await step(1).waitFor();
+    expect(await step(2).count()).toBe(0);
+    const [drawing, side] = [(await canvas().boundingBox())!, (await settings().boundingBox())!];
+    expect(side.x).toBeGreaterThanOrEqual(drawing.x + drawing.width);
+    expect(drawing.width).toBeGreaterThan(600);
+    expect(drawing.height).toBeGreaterThan(500);
+    await canvas()
+      .locator('.react-flow__pane')
+      .click({ position: { x: 10, y: 10 } });
+    await fields.waitFor();
+    await node('count').click();
+    await step(2).waitFor();
   });
 
   it('shows the same pipeline as YAML and back', async () => {
     await page.getByRole('button', { name: 'YAML', pressed: false }).click();
-    const yaml = page.getByRole('textbox', { name: /^Pipeline spec \(YAML\)/ });
-    const text = await yaml.inputValue();
+    const yaml = page.getByRole('textbox', { name: 'Pipeline spec (YAML)' });
+    const text = await yaml.innerText();
     for (const part of [
       'name: e2e-orders',
       'minAmount:',
@@ -121,9 +145,22 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     ])
       expect(text, part).toContain(part);
     expect(text).toMatch(/needs:\s*(\[\s*load\s*\]|\n\s*- load)/);
-    await shot('editor-yaml');
+    // Text that does not parse is marked at its line, and the form refuses it until it is fixed.
+    await yamlLine('name: e2e-orders').click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('name: twice');
+    await yamlLine('name: twice').locator('.cm-lintRange-error').waitFor();
     await page.getByRole('button', { name: 'Form', pressed: false }).click();
-    // The form shows what the YAML held.
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toMatch(/^Line 2\b/);
+    await yamlLine('name: twice').click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Shift+Home');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.press('Backspace');
+    await expect.poll(() => page.locator('.cm-lintRange-error').count()).toBe(0);
+    await page.getByRole('button', { name: 'Form', pressed: false }).click();
+    // The form shows what the YAML held, with the step that was open still open.
     await step(2).waitFor();
     expect(
       await step(2)
@@ -131,6 +168,7 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
         .inputValue(),
     ).toBe('wc\n-l\nout/e2e.ndjson');
     expect(await step(2).getByRole('checkbox', { name: 'load' }).isChecked()).toBe(true);
+    await node('load').click();
     expect(
       await component(step(1), /^2\. transform filter/)
         .getByRole('textbox', { name: /^where/ })
@@ -141,7 +179,12 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
   it('shows each problem on the step it concerns, then saves', async () => {
     const flow = step(1);
     const sinkPath = component(flow, /^3\. sink ndjson/).getByRole('textbox', { name: /^path/ });
-    // The editor's own check: the sink's path is required.
+    const tab = (id: string) =>
+      page
+        .getByRole('group', { name: 'Open the settings of' })
+        .getByRole('button', { name: new RegExp(`^${id}`) });
+    // The editor's own check: the sink's path is required. The step with the problem opens.
+    await node('count').click();
     await page.getByRole('button', { name: 'Create pipeline' }).click();
     await expect
       .poll(() => editorStatus().textContent())
@@ -149,7 +192,9 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     await expect.poll(() => flow.getByRole('heading', { level: 3 }).textContent()).toMatch(/1 problem/);
     expect(await sinkPath.getAttribute('aria-invalid')).toBe('true');
     expect(await component(flow, /^3\. sink/).textContent()).toMatch(/is required/);
-    expect(await step(2).getByRole('heading', { level: 3 }).textContent()).not.toMatch(/problem/);
+    expect(await tab('load').textContent()).toMatch(/has problems/);
+    expect(await tab('count').textContent()).not.toMatch(/problem/);
+    await expect.poll(() => node('load').getAttribute('style')).toMatch(/rgb\(254, 226, 226\)|#fee2e2/);
     expect(page.url()).toMatch(/\/pipelines\/new$/);
 
     await sinkPath.fill('out/e2e.ndjson');
@@ -160,13 +205,14 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     const where = component(flow, /^2\. transform filter/).getByRole('textbox', { name: /^where/ });
     await expect.poll(() => where.getAttribute('aria-invalid'), { timeout: 10_000 }).toBe('true');
     await expect.poll(() => flow.getByRole('heading', { level: 3 }).textContent()).toMatch(/1 problem/);
-    expect(await step(2).getByRole('heading', { level: 3 }).textContent()).not.toMatch(/problem/);
+    expect(await tab('count').textContent()).not.toMatch(/problem/);
     expect(page.url()).toMatch(/\/pipelines\/new$/);
 
     expect(await component(flow, /^2\. transform filter/).textContent()).toMatch(/invalid CEL expression/);
     await where.fill('amount >= params.minAmount');
     await page.getByRole('button', { name: 'Validate' }).click();
     await expect.poll(() => editorStatus().textContent()).toMatch(/No problems found in the editor/);
+    await settings().evaluate((el) => el.scrollTo(0, 0));
     await shot('editor');
     await page.getByRole('button', { name: 'Create pipeline' }).click();
     await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
@@ -206,6 +252,57 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     for (const r of rows)
       expect(typeof r.amount === 'number' && r.amount >= 20, JSON.stringify(r)).toBe(true);
   }, 90_000);
+
+  it('stacks the settings under the drawing on a narrow screen', async () => {
+    await page.goto(`${server.url}/pipelines/${pipelineId}/edit`);
+    await page.getByRole('heading', { name: 'Edit e2e-orders', level: 1 }).waitFor();
+    await page.setViewportSize({ width: 820, height: 900 });
+    try {
+      await node('load').click();
+      await step(1).waitFor();
+      const [drawing, side] = [(await canvas().boundingBox())!, (await settings().boundingBox())!];
+      expect(side.y).toBeGreaterThanOrEqual(drawing.y + drawing.height);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(820);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  it("marks the server's problems at their line in the YAML view, and completes names", async () => {
+    await page.getByRole('button', { name: 'YAML', pressed: false }).click();
+    // An unknown key under the source's with:, typed on a new line after its path (the new line
+    // keeps the indentation), then the server's check.
+    await yamlLine('path: data/orders.csv').click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('delimter: x');
+    await page.keyboard.press('Escape');
+    await page.getByRole('button', { name: 'Validate' }).click();
+    await yamlLine('delimter: x').locator('.cm-lintRange-error').waitFor({ timeout: 10_000 });
+    expect(await yamlLine('path: data/orders.csv').locator('.cm-lintRange-error').count()).toBe(0);
+    expect(await page.locator('.cm-gutter-lint .cm-lint-marker-error').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('.editor ul.issues').first().textContent())
+      .toMatch(/steps\[0\]\.flow\[0\]\.with .*unknown property "delimter"/);
+    await shot('editor-yaml');
+
+    // Completion: the connector names of a kind after `source: `, from the catalogue.
+    // (The text ends with a newline: the last line is empty.)
+    await page.getByRole('textbox', { name: 'Pipeline spec (YAML)' }).click();
+    await page.keyboard.press('Control+End');
+    await page.keyboard.type('- source: ');
+    const offered = page.locator('.cm-tooltip-autocomplete');
+    await offered.waitFor();
+    await expect.poll(() => offered.textContent()).toMatch(/csv/);
+    expect(await offered.textContent()).toMatch(/ndjson/);
+    expect(await offered.textContent()).not.toMatch(/shell/);
+    await page.keyboard.press('Escape');
+
+    // Leaving with unsaved edits asks first.
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.waitForURL(/\/pipelines\/[0-9a-f-]{36}$/);
+  }, 60_000);
 
   it('logged no console error', () => {
     // The browser logs the deliberately rejected create's 400; nothing else may appear.

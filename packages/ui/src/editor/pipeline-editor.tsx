@@ -213,7 +213,12 @@ export function PipelineEditor({
         {count > 0 && (
           <p className="error">
             {count} problem{count > 1 ? 's' : ''} to fix
-            {grouped.steps.size > 0 ? '; each is shown on the step it concerns, drawn in red' : ''}.
+            {mode === 'yaml'
+              ? '; each is marked at its line'
+              : grouped.steps.size > 0
+                ? '; each is shown on the step it concerns, drawn in red'
+                : ''}
+            .
           </p>
         )}
       </div>

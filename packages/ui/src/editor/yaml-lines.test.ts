@@ -45,7 +45,7 @@ describe('lineOfPath', () => {
 describe('issueProblems', () => {
   it("marks an unknown key on its own line, not its map's", () => {
     const problems = issueProblems(text, [
-      { path: 'spec.steps[0].flow[0].with', message: 'unknown property "pathx"' },
+      { path: 'spec.steps[0].flow[0].with', message: 'step "load": unknown property "pathx"' },
       { path: 'steps[1].needs[0]', message: 'unknown step "lod"' },
       { path: 'parameters', message: 'not in the text' },
     ]);
@@ -53,7 +53,7 @@ describe('issueProblems', () => {
       {
         line: 8,
         column: 11,
-        message: 'steps[0].flow[0].with: unknown property "pathx"',
+        message: 'steps[0].flow[0].with: step "load": unknown property "pathx"',
         severity: 'error',
       },
       { line: 12, column: 13, message: 'steps[1].needs[0]: unknown step "lod"', severity: 'error' },

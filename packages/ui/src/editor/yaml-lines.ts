@@ -57,8 +57,11 @@ const keyText = (key: unknown): string | null =>
 
 const rangeStart = (node: unknown): number | null => (node as Node | null)?.range?.[0] ?? null;
 
-/** The schema check's wording for a key it does not know; its issue's path is the map holding it. */
-const UNKNOWN_KEY = /^unknown property "(.+)"$/;
+/**
+ * The schema check's wording for a key it does not know (after the server's `step "x": ` prefix,
+ * if any); its issue's path is the map holding the key.
+ */
+const UNKNOWN_KEY = /(?:^|: )unknown property "(.+)"$/;
 
 /** `issues` as problems at their lines in `text`; an unknown key is marked on the key itself. */
 export function issueProblems(text: string, issues: readonly Issue[]): YamlProblem[] {
