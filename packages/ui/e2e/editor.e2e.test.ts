@@ -276,8 +276,13 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     await yamlLine('path: data/orders.csv').click();
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
-    await page.keyboard.type('delimter: x');
+    // Under with:, the keys of the csv source's schema are offered, with their descriptions.
+    await page.keyboard.type('delim');
+    const keys = page.locator('.cm-tooltip-autocomplete');
+    await expect.poll(() => keys.textContent()).toMatch(/delimiter/);
+    await expect.poll(() => page.locator('.cm-completionInfo').textContent()).toMatch(/Field separator/);
     await page.keyboard.press('Escape');
+    await page.keyboard.type('ter: x');
     await page.getByRole('button', { name: 'Validate' }).click();
     await yamlLine('delimter: x').locator('.cm-lintRange-error').waitFor({ timeout: 10_000 });
     expect(await yamlLine('path: data/orders.csv').locator('.cm-lintRange-error').count()).toBe(0);
