@@ -11,6 +11,7 @@ import {
   Position,
   ReactFlow,
   useReactFlow,
+  useStore,
 } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import { useEffect, useMemo, useState } from 'react';
@@ -48,15 +49,19 @@ function labelOf(spec: PipelineSpec, i: number): string {
 // A few steps are drawn a little larger than life; a long pipeline shrinks to fit, but stays legible.
 const FIT = { maxZoom: 1.2, minZoom: 0.5, padding: 0.15 };
 
-/** Fits the drawing again when steps come or go (fitView alone fits only the first drawing). */
+/**
+ * Fits the drawing again when steps come or go (fitView alone fits only the first drawing) and
+ * when the canvas changes size: crossing the narrow layout's width, or a resized window.
+ */
 function Refit({ count }: { count: number }) {
   const flow = useReactFlow();
-  // biome-ignore lint/correctness/useExhaustiveDependencies: `count` is the trigger, not an input
+  const size = useStore((s) => `${s.width}x${s.height}`);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `count` and `size` are triggers, not inputs
   useEffect(() => {
     // After React Flow has measured the new nodes.
     const t = setTimeout(() => void flow.fitView(FIT), 50);
     return () => clearTimeout(t);
-  }, [count, flow]);
+  }, [count, size, flow]);
   return null;
 }
 
