@@ -1,7 +1,7 @@
+import { createRegistry } from '@sluice/connectors';
 import { type ConnectorDefinition, didYouMean } from '@sluice/core';
 import pc from 'picocolors';
 import { userSchema } from '../connector-docs.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 import { table } from '../render/format.ts';
 
