@@ -40,7 +40,13 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     expect(list.text).not.toContain(secretUrl);
     expect(list.body.total).toBe(1);
     expect(
-      (await call('POST', '/credentials', { name: 'warehouse', connectorType: 'postgres', data: {} })).status,
+      (
+        await call('POST', '/credentials', {
+          name: 'warehouse',
+          connectorType: 'postgres',
+          data: { url: secretUrl },
+        })
+      ).status,
     ).toBe(409);
 
     expect((await call('POST', `/credentials/${created.body.id}/test`)).body).toMatchObject({ ok: true });
@@ -57,7 +63,7 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     const c = await call('POST', '/credentials', {
       name: 'other',
       connectorType: 'postgres',
-      data: { password: 'pw-123456' },
+      data: { url: 'postgres://etl:pw-123456@127.0.0.1:1/none' },
     });
     const [row] = (await p.database.db.select().from(credentials)).filter((r) => r.id === c.body.id);
     await expect(unseal('another key entirely', row!.encryptedData)).rejects.toThrow(

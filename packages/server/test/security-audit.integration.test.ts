@@ -53,7 +53,7 @@ describe('audit log', () => {
     const cred = await call('POST', '/credentials', {
       name: 'db',
       connectorType: 'postgres',
-      data: { password: 'hunter2-hunter2' },
+      data: { url: 'postgres://etl:hunter2-hunter2@127.0.0.1:1/none' },
     });
     await call('PUT', `/credentials/${cred.body.id}`, { description: 'the warehouse' });
     await call('DELETE', `/credentials/${cred.body.id}`);
