@@ -59,7 +59,11 @@ afterAll(async () => {
 describe('POST /alerts/channels/test', () => {
   it('delivers a test notice to a webhook as typed in the form and answers ok, audited', async () => {
     const r = await api('POST', '/alerts/channels/test', {
-      channel: { type: 'webhook', url: `${base}/hook`, headers: { authorization: `Bearer ${HEADER_SECRET}` } },
+      channel: {
+        type: 'webhook',
+        url: `${base}/hook`,
+        headers: { authorization: `Bearer ${HEADER_SECRET}` },
+      },
     });
     expect(r.status, r.text).toBe(200);
     expect(r.body).toMatchObject({ type: 'webhook', notice: 'test', target: base, ok: true, attempts: 1 });
@@ -73,7 +77,9 @@ describe('POST /alerts/channels/test', () => {
   });
 
   it('answers a failed delivery with its error and a target without the secret path, after one try', async () => {
-    const failed = await api('POST', '/alerts/channels/test', { channel: { type: 'slack', url: `${base}/fail` } });
+    const failed = await api('POST', '/alerts/channels/test', {
+      channel: { type: 'slack', url: `${base}/fail` },
+    });
     expect(failed.status).toBe(200);
     expect(failed.body).toMatchObject({ ok: false, attempts: 1, target: base, error: 'HTTP 500: boom' });
     expect(failed.text).not.toContain('/fail');
@@ -111,8 +117,8 @@ describe('POST /alerts/channels/test', () => {
     );
     const unknown = await api('POST', '/alerts/channels/test', { channel: { type: 'pager' } });
     expect(unknown.status).toBe(400);
-    expect((await operator('POST', '/alerts/channels/test', { channel: { type: 'slack', url: base } })).status).toBe(
-      403,
-    );
+    expect(
+      (await operator('POST', '/alerts/channels/test', { channel: { type: 'slack', url: base } })).status,
+    ).toBe(403);
   });
 });

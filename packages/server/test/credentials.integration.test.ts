@@ -96,7 +96,9 @@ describe.each(backends)('credentials on $name', ({ name }) => {
       data: { url: SERVER_URL },
     });
     expect(ok.status, ok.text).toBe(201);
-    expect(await paths({ data: { url: '' } }, 'PUT', `/credentials/${ok.body.id}`)).toEqual(['body.data.url']);
+    expect(await paths({ data: { url: '' } }, 'PUT', `/credentials/${ok.body.id}`)).toEqual([
+      'body.data.url',
+    ]);
     // A connector type with no credential schema (or none in the catalogue) takes any fields.
     const free = await call('POST', '/credentials', {
       name: 'smtp-any',

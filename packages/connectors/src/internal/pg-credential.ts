@@ -10,7 +10,8 @@ export const PgCredential = Type.Object(
     url: Type.String({
       minLength: 1,
       writeOnly: true,
-      description: 'PostgreSQL connection url with the password, e.g. postgres://user:password@host:5432/database',
+      description:
+        'PostgreSQL connection url with the password, e.g. postgres://user:password@host:5432/database',
       examples: ['postgres://etl:secret@db.internal:5432/warehouse'],
     }),
   },

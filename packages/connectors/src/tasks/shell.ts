@@ -254,7 +254,7 @@ export const shellTask = defineTask({
     {
       env: Type.Record(Type.String(), Type.String(), {
         writeOnly: true,
-        description: 'Variables added to the environment of the command; the step\'s own `env` adds to them.',
+        description: "Variables added to the environment of the command; the step's own `env` adds to them.",
       }),
     },
     { additionalProperties: false },

@@ -37,7 +37,11 @@ export function KeyValueRows({
           {secret ? (
             <SecretInput label={`${noun} ${i + 1} value`} value={v} onChange={(x) => set(i, [k, x])} />
           ) : (
-            <input aria-label={`${noun} ${i + 1} value`} value={v} onChange={(e) => set(i, [k, e.target.value])} />
+            <input
+              aria-label={`${noun} ${i + 1} value`}
+              value={v}
+              onChange={(e) => set(i, [k, e.target.value])}
+            />
           )}
           <button
             type="button"

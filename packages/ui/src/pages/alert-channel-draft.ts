@@ -1,4 +1,4 @@
-import { type Pair, objectOf, pairsOf } from '../components/key-value-rows.tsx';
+import { objectOf, type Pair, pairsOf } from '../components/key-value-rows.tsx';
 
 // A channel as the form edits it: every type's fields at once, as typed, so switching the type
 // back and forth loses nothing; `toChannel` makes the API's shape (docs/operations.md#channels).

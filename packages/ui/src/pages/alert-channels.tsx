@@ -5,7 +5,14 @@ import { KeyValueRows } from '../components/key-value-rows.tsx';
 import { Labelled } from '../components/labelled.tsx';
 import { SecretInput } from '../components/secret-input.tsx';
 import { useCredentialNames } from '../editor/catalog.ts';
-import { CHANNEL_TYPES, type ChannelType, type Draft, draftIssues, draftOf, toChannel } from './alert-channel-draft.ts';
+import {
+  CHANNEL_TYPES,
+  type ChannelType,
+  type Draft,
+  draftIssues,
+  draftOf,
+  toChannel,
+} from './alert-channel-draft.ts';
 
 /** One delivery's outcome, as POST /alerts/channels/test and the history answer it. */
 export interface Delivery {
@@ -18,7 +25,15 @@ export interface Delivery {
   error?: string;
 }
 
-function TypeFields({ d, set, err }: { d: Draft; set: (p: Partial<Draft>) => void; err: Record<string, string> }) {
+function TypeFields({
+  d,
+  set,
+  err,
+}: {
+  d: Draft;
+  set: (p: Partial<Draft>) => void;
+  err: Record<string, string>;
+}) {
   const names = useCredentialNames().data ?? [];
   const listId = useId();
   if (d.type !== 'email')
@@ -26,7 +41,11 @@ function TypeFields({ d, set, err }: { d: Draft; set: (p: Partial<Draft>) => voi
       <>
         <Labelled
           label={d.type === 'slack' ? 'Incoming webhook URL' : 'URL'}
-          hint={d.type === 'slack' ? 'Its path is the secret: masked once saved.' : 'The event is POSTed here as JSON.'}
+          hint={
+            d.type === 'slack'
+              ? 'Its path is the secret: masked once saved.'
+              : 'The event is POSTed here as JSON.'
+          }
           error={err.url}
         >
           {(aria) =>
@@ -78,13 +97,27 @@ function TypeFields({ d, set, err }: { d: Draft; set: (p: Partial<Draft>) => voi
       </label>
       <Labelled label="From" error={err.from}>
         {(aria) => (
-          <input placeholder="sluice@localhost" value={d.from} onChange={(e) => set({ from: e.target.value })} {...aria} />
+          <input
+            placeholder="sluice@localhost"
+            value={d.from}
+            onChange={(e) => set({ from: e.target.value })}
+            {...aria}
+          />
         )}
       </Labelled>
-      <Labelled label="Credential" hint="A stored credential with user and password fields (preferred)." error={err.credential}>
+      <Labelled
+        label="Credential"
+        hint="A stored credential with user and password fields (preferred)."
+        error={err.credential}
+      >
         {(aria) => (
           <>
-            <input list={listId} value={d.credential} onChange={(e) => set({ credential: e.target.value })} {...aria} />
+            <input
+              list={listId}
+              value={d.credential}
+              onChange={(e) => set({ credential: e.target.value })}
+              {...aria}
+            />
             <datalist id={listId}>
               {names.map((c) => (
                 <option key={c.name} value={c.name} />
@@ -99,7 +132,12 @@ function TypeFields({ d, set, err }: { d: Draft; set: (p: Partial<Draft>) => voi
         </Labelled>
         <Labelled label="Password" error={err.password}>
           {(aria) => (
-            <SecretInput label="SMTP password" value={d.password} onChange={(password) => set({ password })} {...aria} />
+            <SecretInput
+              label="SMTP password"
+              value={d.password}
+              onChange={(password) => set({ password })}
+              {...aria}
+            />
           )}
         </Labelled>
       </div>
@@ -203,7 +241,9 @@ export function ChannelsEditor({
   return (
     <fieldset>
       <legend>Channels</legend>
-      {drafts.length === 0 && <small className="hint">No channels: events are only kept in the history.</small>}
+      {drafts.length === 0 && (
+        <small className="hint">No channels: events are only kept in the history.</small>
+      )}
       {drafts.map((d, i) => (
         <ChannelEditor
           key={d.key}

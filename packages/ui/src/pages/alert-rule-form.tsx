@@ -38,8 +38,9 @@ function channelIssuesOf(error: unknown): Record<number, Record<string, string>>
   for (const d of error.details) {
     const m = /^body\.channels\[(\d+)\]\.(\w+)/.exec(d.path);
     if (!m) continue;
-    const at = (out[Number(m[1])] ??= {});
+    const at = out[Number(m[1])] ?? {};
     at[m[2]!] ??= d.message;
+    out[Number(m[1])] = at;
   }
   return out;
 }
