@@ -99,7 +99,7 @@ describe('audit log', () => {
     expect(one('pipeline.execute').newValue).toMatchObject({ jobId: run.body.jobId });
     expect(one('job.cancel').resourceId).toBe(run.body.jobId);
     expect(one('job.retry').resourceId).toBe(run.body.jobId);
-    expect(one('credential.create').newValue).toMatchObject({ name: 'db', fields: { password: '********' } });
+    expect(one('credential.create').newValue).toMatchObject({ name: 'db', fields: { url: '********' } });
     expect(one('credential.update').oldValue).toMatchObject({ name: 'db', description: '' });
     expect(one('credential.delete').resourceId).toBe(cred.body.id);
     expect(one('user.create').newValue).toMatchObject({ username: 'ops', role: 'viewer' });
