@@ -240,3 +240,36 @@ describe('validate', () => {
     ]);
   });
 });
+
+describe('secret fields', () => {
+  it('masks a writeOnly string while it is typed, with a Show/Hide toggle', () => {
+    const secret: JsonSchema = {
+      type: 'object',
+      required: ['url'],
+      properties: { url: { type: 'string', writeOnly: true, description: 'Connection url.' } },
+    };
+    let last: Value = {};
+    function Secret() {
+      const [value, setValue] = useState<Value>({});
+      return (
+        <SchemaFields
+          schema={secret}
+          value={value}
+          onChange={(v) => {
+            last = v;
+            setValue(v);
+          }}
+        />
+      );
+    }
+    render(<Secret />);
+    const input = screen.getByLabelText('url') as HTMLInputElement;
+    expect(input.type).toBe('password');
+    fireEvent.change(input, { target: { value: 'postgres://u:pw@db/x' } });
+    expect(last).toEqual({ url: 'postgres://u:pw@db/x' });
+    fireEvent.click(screen.getByRole('button', { name: 'Show url' }));
+    expect(input.type).toBe('text');
+    fireEvent.click(screen.getByRole('button', { name: 'Hide url' }));
+    expect(input.type).toBe('password');
+  });
+});
