@@ -241,28 +241,30 @@ describe('validate', () => {
   });
 });
 
+const secretSchema: JsonSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: { url: { type: 'string', writeOnly: true, description: 'Connection url.' } },
+};
+
+function SecretHarness({ onValue }: { onValue: (v: Value) => void }) {
+  const [value, setValue] = useState<Value>({});
+  return (
+    <SchemaFields
+      schema={secretSchema}
+      value={value}
+      onChange={(v) => {
+        onValue(v);
+        setValue(v);
+      }}
+    />
+  );
+}
+
 describe('secret fields', () => {
   it('masks a writeOnly string while it is typed, with a Show/Hide toggle', () => {
-    const secret: JsonSchema = {
-      type: 'object',
-      required: ['url'],
-      properties: { url: { type: 'string', writeOnly: true, description: 'Connection url.' } },
-    };
     let last: Value = {};
-    function Secret() {
-      const [value, setValue] = useState<Value>({});
-      return (
-        <SchemaFields
-          schema={secret}
-          value={value}
-          onChange={(v) => {
-            last = v;
-            setValue(v);
-          }}
-        />
-      );
-    }
-    render(<Secret />);
+    render(<SecretHarness onValue={(v) => (last = v)} />);
     const input = screen.getByLabelText('url') as HTMLInputElement;
     expect(input.type).toBe('password');
     fireEvent.change(input, { target: { value: 'postgres://u:pw@db/x' } });
