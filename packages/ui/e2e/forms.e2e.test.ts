@@ -1,17 +1,16 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, launch, newPage, type Served, SHOTS, serve, signIn } from './harness.ts';
+import { closeSession, openSession, type Session, SHOTS } from './harness.ts';
 
 // The alert-channel and credential forms (issue 15), against a real `sluice serve`, a webhook
 // receiver this test starts, and the local PostgreSQL a credential is tested against.
 const PG_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const HEADER_SECRET = 'e2e-header-secret-77';
 
-let server: Served;
-let browser: Browser;
+let session: Session;
 let page: Page;
 let errors: string[];
 let receiver: Server;
@@ -29,16 +28,12 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  server = await serve(20_000 + Math.floor(Math.random() * 2000));
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ({ page, errors } = await newPage(context));
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  session = await openSession();
+  ({ page, errors } = session);
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await closeSession(session);
   receiver?.close();
 });
 
