@@ -49,8 +49,11 @@ describe('forms', () => {
     await channel.getByLabel('Type').selectOption('webhook');
     // A mistake is shown at its field, and nothing is sent.
     await channel.getByLabel(/^URL/).fill('ftp://nope');
-    await form.getByRole('button', { name: 'Create rule' }).click();
+    await channel.getByRole('button', { name: 'Send test' }).click();
     await channel.getByText('must start with http:// or https://').waitFor();
+    await form.getByRole('button', { name: 'Create rule' }).click();
+    expect(await page.getByRole('table', { name: 'alert rules' }).count()).toBe(0);
+    expect(received).toEqual([]);
     await channel.getByLabel(/^URL/).fill(`${base}/hook`);
     await channel.getByRole('button', { name: 'Add header' }).click();
     await channel.getByLabel('header 1 name').fill('authorization');

@@ -1,5 +1,5 @@
 import { useMutation } from '@tanstack/react-query';
-import { useId } from 'react';
+import { useId, useState } from 'react';
 import { api } from '../api/client.ts';
 import { KeyValueRows } from '../components/key-value-rows.tsx';
 import { Labelled } from '../components/labelled.tsx';
@@ -163,7 +163,9 @@ function ChannelEditor({
   onRemove: () => void;
 }) {
   const own = draftIssues(d);
-  const err = { ...serverIssues, ...(showIssues ? own : {}) };
+  // Messages wait until the user tries to save or test: a half-typed URL is not yet a mistake.
+  const [tried, setTried] = useState(false);
+  const err = { ...serverIssues, ...(showIssues || tried ? own : {}) };
   // The rule's id and the channel's place let a masked secret stand for the stored one.
   const test = useMutation({
     mutationFn: () =>
@@ -201,7 +203,10 @@ function ChannelEditor({
           type="button"
           className="secondary"
           disabled={test.isPending}
-          onClick={() => Object.keys(own).length === 0 && test.mutate()}
+          onClick={() => {
+            setTried(true);
+            if (Object.keys(own).length === 0) test.mutate();
+          }}
         >
           {test.isPending ? 'Sending…' : 'Send test'}
         </button>
