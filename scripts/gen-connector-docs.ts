@@ -1,7 +1,7 @@
 // Regenerates docs/connectors.md from the connector schemas (a test fails when it is stale).
 import { writeFileSync } from 'node:fs';
+import { createRegistry } from '@sluice/connectors';
 import { renderConnectorDocs } from '../packages/cli/src/connector-docs.ts';
-import { createRegistry } from '../packages/cli/src/registry.ts';
 
 const path = new URL('../docs/connectors.md', import.meta.url);
 writeFileSync(path, renderConnectorDocs(createRegistry()));

@@ -12,6 +12,7 @@ type Schema = {
   properties?: Record<string, Schema>;
   required?: string[];
   additionalProperties?: boolean | Schema;
+  writeOnly?: boolean;
 };
 
 /**
@@ -58,19 +59,14 @@ export function renderConnectorDocs(registry: Registry): string {
 }
 
 function renderOne(d: ConnectorDefinition): string[] {
-  const schema = userSchema(d.config as Schema);
   const lines = [`### \`${d.name}\` (${d.kind}, v${d.version})`, '', d.summary, ''];
-  const props = Object.entries(schema.properties ?? {});
-  if (props.length > 0) {
-    lines.push('| option | type | required | default | description |', '|---|---|---|---|---|');
-    for (const [name, p] of props) {
-      const required = schema.required?.includes(name) ? 'yes' : '';
-      const def = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
-      lines.push(
-        `| \`${name}\` | ${typeOf(p)} | ${required} | ${def} | ${(p.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
-      );
-    }
-    lines.push('');
+  lines.push(...optionTable(userSchema(d.config as Schema), 'option'));
+  if (d.credentialSchema) {
+    lines.push(
+      `A stored credential (\`credential: <name>\`, connector \`${d.name}\`) may supply these fields; secret ones are never shown again:`,
+      '',
+      ...optionTable(userSchema(d.credentialSchema as Schema), 'credential field'),
+    );
   }
   if (d.example !== undefined) {
     const key = d.kind === 'task' ? 'task' : d.kind;
@@ -81,6 +77,21 @@ function renderOne(d: ConnectorDefinition): string[] {
     lines.push('```yaml', stringify([snippet]).trimEnd(), '```', '');
   }
   return lines;
+}
+
+function optionTable(schema: Schema, noun: string): string[] {
+  const props = Object.entries(schema.properties ?? {});
+  if (props.length === 0) return [];
+  const lines = [`| ${noun} | type | required | default | description |`, '|---|---|---|---|---|'];
+  for (const [name, p] of props) {
+    const required = schema.required?.includes(name) ? 'yes' : '';
+    const def = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
+    const secret = p.writeOnly ? ' (secret)' : '';
+    lines.push(
+      `| \`${name}\` | ${typeOf(p)}${secret} | ${required} | ${def} | ${(p.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+    );
+  }
+  return [...lines, ''];
 }
 
 function typeOf(s: Schema): string {

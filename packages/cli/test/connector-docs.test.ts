@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { createRegistry } from '@sluice/connectors';
 import { describe, expect, it } from 'vitest';
 import { renderConnectorDocs } from '../src/connector-docs.ts';
-import { createRegistry } from '../src/registry.ts';
 
 describe('docs/connectors.md', () => {
   it('matches the connector schemas (run `npm run docs:connectors` after changing a connector)', () => {

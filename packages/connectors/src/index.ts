@@ -1,53 +1,16 @@
-import type { ConnectorDefinition } from '@sluice/core';
-import { csvSink } from './sinks/csv.ts';
-import { jsonSink } from './sinks/json.ts';
-import { ndjsonSink } from './sinks/ndjson.ts';
-import { postgresSink } from './sinks/postgres.ts';
-import { csvSource } from './sources/csv.ts';
-import { jsonSource } from './sources/json.ts';
-import { ndjsonSource } from './sources/ndjson.ts';
-import { postgresSource } from './sources/postgres.ts';
-import { shellTask } from './tasks/shell.ts';
-import { castTransform } from './transforms/cast.ts';
-import { dedupeTransform } from './transforms/dedupe.ts';
-import { filterTransform } from './transforms/filter.ts';
-import { mapTransform } from './transforms/map.ts';
-import { selectTransform } from './transforms/select.ts';
-import { validateTransform } from './transforms/validate.ts';
-
-export {
-  castTransform,
-  csvSink,
-  csvSource,
-  dedupeTransform,
-  filterTransform,
-  jsonSink,
-  jsonSource,
-  mapTransform,
-  ndjsonSink,
-  ndjsonSource,
-  postgresSink,
-  postgresSource,
-  selectTransform,
-  shellTask,
-  validateTransform,
-};
-
-/** Every built-in connector, for `new Registry().register(...builtinConnectors)`. */
-export const builtinConnectors: readonly ConnectorDefinition[] = [
-  csvSource,
-  jsonSource,
-  ndjsonSource,
-  postgresSource,
-  castTransform,
-  dedupeTransform,
-  filterTransform,
-  mapTransform,
-  selectTransform,
-  validateTransform,
-  csvSink,
-  jsonSink,
-  ndjsonSink,
-  postgresSink,
-  shellTask,
-] as ConnectorDefinition[];
+export { builtinConnectors, createRegistry } from './registry.ts';
+export { csvSink } from './sinks/csv.ts';
+export { jsonSink } from './sinks/json.ts';
+export { ndjsonSink } from './sinks/ndjson.ts';
+export { postgresSink } from './sinks/postgres.ts';
+export { csvSource } from './sources/csv.ts';
+export { jsonSource } from './sources/json.ts';
+export { ndjsonSource } from './sources/ndjson.ts';
+export { postgresSource } from './sources/postgres.ts';
+export { shellTask } from './tasks/shell.ts';
+export { castTransform } from './transforms/cast.ts';
+export { dedupeTransform } from './transforms/dedupe.ts';
+export { filterTransform } from './transforms/filter.ts';
+export { mapTransform } from './transforms/map.ts';
+export { selectTransform } from './transforms/select.ts';
+export { validateTransform } from './transforms/validate.ts';

@@ -179,6 +179,13 @@ export interface ChunkedRead<C> {
   parse(ctx: ComponentContext<C>, chunk: Buffer, start: ChunkStart, shared: Json): Iterable<Row[]>;
 }
 
+/**
+ * `credentialSchema`: the config fields a stored credential may supply (POST /api/v1/credentials
+ * with this connector's name), as a JSON Schema object. Secret fields carry `writeOnly: true`:
+ * the UI masks them and the API never returns them. The platform checks a credential's data
+ * against it when it is stored; a connector without one takes any fields. A credential's fields
+ * fill in `config` before it is checked, so each property here must be one of `config`'s.
+ */
 export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly kind: 'source';
   readonly name: string;
@@ -186,6 +193,8 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** The fields a stored credential may supply; see the note above SourceDefinition. */
+  readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Lets the parallel path run this source's parsing in worker threads. */
@@ -212,6 +221,8 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** The fields a stored credential may supply; see the note above SourceDefinition. */
+  readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** True when one input row may become several; the flow then skips the row-count balance. */
@@ -340,6 +351,8 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** The fields a stored credential may supply; see the note above SourceDefinition. */
+  readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** True when `recover` finds checkpoints at the destination (exactly-once across crashes). */
@@ -373,6 +386,8 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   readonly summary: string;
   readonly config: S;
   readonly example?: Static<S>;
+  /** The fields a stored credential may supply; see the note above SourceDefinition. */
+  readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */

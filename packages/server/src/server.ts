@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { builtinConnectors } from '@sluice/connectors';
-import { ErrorCode, FatalError, Registry } from '@sluice/core';
+import { createRegistry } from '@sluice/connectors';
+import { ErrorCode, FatalError, type Registry } from '@sluice/core';
 import { type App, buildApp } from './api/app.ts';
 import { openPlatform, type Platform, type PlatformOptions } from './platform.ts';
 import { startScheduler } from './services/schedules.ts';
@@ -62,7 +62,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     : undefined;
   const platform = await openPlatform({
     ...o,
-    registry: o.registry ?? new Registry().register(...builtinConnectors),
+    registry: o.registry ?? createRegistry(),
     ...(o.tls ? { serverFiles: [...(o.serverFiles ?? []), o.tls.certFile, o.tls.keyFile] } : {}),
   });
   const stops: (() => Promise<void> | void)[] = [];
@@ -103,7 +103,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
 export async function startWorkerProcess(o: Omit<ServeOptions, 'port' | 'host' | 'scheduler'>) {
   const platform = await openPlatform({
     ...o,
-    registry: o.registry ?? new Registry().register(...builtinConnectors),
+    registry: o.registry ?? createRegistry(),
   });
   const w = await startWorker(platform, typeof o.worker === 'object' ? o.worker : {});
   return {

@@ -40,7 +40,13 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     expect(list.text).not.toContain(secretUrl);
     expect(list.body.total).toBe(1);
     expect(
-      (await call('POST', '/credentials', { name: 'warehouse', connectorType: 'postgres', data: {} })).status,
+      (
+        await call('POST', '/credentials', {
+          name: 'warehouse',
+          connectorType: 'postgres',
+          data: { url: secretUrl },
+        })
+      ).status,
     ).toBe(409);
 
     expect((await call('POST', `/credentials/${created.body.id}/test`)).body).toMatchObject({ ok: true });
@@ -53,11 +59,60 @@ describe.each(backends)('credentials on $name', ({ name }) => {
     expect((await call('POST', `/credentials/${created.body.id}/test`)).status).toBe(404);
   });
 
+  it("checks data against the connector's credential schema, which the catalogue shows", async () => {
+    const catalogue = await call('GET', '/connectors');
+    const pg = (catalogue.body.items as { name: string; credentialSchema?: unknown }[]).filter(
+      (c) => c.name === 'postgres',
+    );
+    expect(pg).toHaveLength(2); // source and sink
+    for (const c of pg)
+      expect(c.credentialSchema).toMatchObject({
+        required: ['url'],
+        properties: { url: { type: 'string', writeOnly: true } },
+      });
+    expect(
+      (catalogue.body.items as { name: string; credentialSchema?: unknown }[]).find((c) => c.name === 'csv')
+        ?.credentialSchema,
+    ).toBeUndefined();
+
+    const paths = async (body: unknown, method: 'POST' | 'PUT' = 'POST', url = '/credentials') => {
+      const r = await call(method, url, body);
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.error.code).toBe('VALIDATION_FAILED');
+      return (r.body.error.details as { path: string }[]).map((d) => d.path);
+    };
+    expect(
+      await paths({ name: 'pg-bad', connectorType: 'postgres', data: { host: 'db', password: 'pw-secret' } }),
+    ).toEqual(expect.arrayContaining(['body.data.url', 'body.data.host', 'body.data.password']));
+    expect(await paths({ name: 'pg-bad', connectorType: 'postgres', data: { url: 42 } })).toEqual([
+      'body.data.url',
+    ]);
+    const shell = await paths({ name: 'sh-bad', connectorType: 'shell', data: { env: { TOKEN: 1 } } });
+    expect(shell).toEqual(['body.data.env.TOKEN']);
+
+    const ok = await call('POST', '/credentials', {
+      name: 'pg-good',
+      connectorType: 'postgres',
+      data: { url: SERVER_URL },
+    });
+    expect(ok.status, ok.text).toBe(201);
+    expect(await paths({ data: { url: '' } }, 'PUT', `/credentials/${ok.body.id}`)).toEqual([
+      'body.data.url',
+    ]);
+    // A connector type with no credential schema (or none in the catalogue) takes any fields.
+    const free = await call('POST', '/credentials', {
+      name: 'smtp-any',
+      connectorType: 'smtp',
+      data: { user: 'alerts', password: 'x-y-z-secret' },
+    });
+    expect(free.status, free.text).toBe(201);
+  });
+
   it('refuses to decrypt with another master key', async () => {
     const c = await call('POST', '/credentials', {
       name: 'other',
       connectorType: 'postgres',
-      data: { password: 'pw-123456' },
+      data: { url: 'postgres://etl:pw-123456@127.0.0.1:1/none' },
     });
     const [row] = (await p.database.db.select().from(credentials)).filter((r) => r.id === c.body.id);
     await expect(unseal('another key entirely', row!.encryptedData)).rejects.toThrow(

@@ -53,7 +53,7 @@ describe('audit log', () => {
     const cred = await call('POST', '/credentials', {
       name: 'db',
       connectorType: 'postgres',
-      data: { password: 'hunter2-hunter2' },
+      data: { url: 'postgres://etl:hunter2-hunter2@127.0.0.1:1/none' },
     });
     await call('PUT', `/credentials/${cred.body.id}`, { description: 'the warehouse' });
     await call('DELETE', `/credentials/${cred.body.id}`);
@@ -99,7 +99,7 @@ describe('audit log', () => {
     expect(one('pipeline.execute').newValue).toMatchObject({ jobId: run.body.jobId });
     expect(one('job.cancel').resourceId).toBe(run.body.jobId);
     expect(one('job.retry').resourceId).toBe(run.body.jobId);
-    expect(one('credential.create').newValue).toMatchObject({ name: 'db', fields: { password: '********' } });
+    expect(one('credential.create').newValue).toMatchObject({ name: 'db', fields: { url: '********' } });
     expect(one('credential.update').oldValue).toMatchObject({ name: 'db', description: '' });
     expect(one('credential.delete').resourceId).toBe(cred.body.id);
     expect(one('user.create').newValue).toMatchObject({ username: 'ops', role: 'viewer' });

@@ -75,6 +75,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'PUT /alerts/rules/{id}': A,
   'DELETE /alerts/rules/{id}': A,
   'POST /alerts/rules/{id}/test': A,
+  'POST /alerts/channels/test': A,
   'GET /alerts/events': ALL,
   'GET /health': 'public',
   'GET /ready': 'public',

@@ -1,26 +1,30 @@
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, adminApi, launch, newPage, type Served, SHOTS, serve, signIn } from './harness.ts';
+import {
+  ADMIN_PASSWORD,
+  adminApi,
+  closeSession,
+  openSession,
+  type Served,
+  type Session,
+  SHOTS,
+  signIn,
+} from './harness.ts';
 
+let session: Session;
 let server: Served;
-let browser: Browser;
 let page: Page;
 let errors: string[];
 let api: Awaited<ReturnType<typeof adminApi>>;
 
 beforeAll(async () => {
-  server = await serve(20_000 + Math.floor(Math.random() * 2000));
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ({ page, errors } = await newPage(context));
+  session = await openSession({ signedIn: false });
+  ({ server, page, errors } = session);
   api = await adminApi(server.url);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeSession(session));
 
 /** The value uPlot's legend shows beside a series label. */
 const legend = (chart: Locator, label: string) =>

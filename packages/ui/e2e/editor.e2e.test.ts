@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_PASSWORD, adminApi, launch, newPage, type Served, SHOTS, serve, signIn } from './harness.ts';
+import { adminApi, closeSession, openSession, type Served, type Session, SHOTS } from './harness.ts';
 
 // The pipeline editor as an admin uses it: a flow step and a task step built from the connector
 // forms in the panel beside the drawing, the YAML view, a problem shown on its step, the saved
 // pipeline run live to success, then the server's problems marked in the YAML text and completion.
 
+let session: Session;
 let server: Served;
-let browser: Browser;
 let page: Page;
 let errors: string[];
 let pipelineId: string;
@@ -45,17 +45,11 @@ async function drag(from: Locator, to: Locator) {
 }
 
 beforeAll(async () => {
-  server = await serve(20_000 + Math.floor(Math.random() * 2000));
-  browser = await launch();
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  ({ page, errors } = await newPage(context));
-  await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  session = await openSession();
+  ({ server, page, errors } = session);
 }, 180_000);
 
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+afterAll(() => closeSession(session));
 
 describe('the pipeline editor in Chromium against sluice serve', () => {
   it('builds a flow step and a task step that needs it', async () => {

@@ -114,3 +114,27 @@ export async function adminApi(url: string) {
     return (text ? JSON.parse(text) : undefined) as T;
   };
 }
+
+/** A fresh server and a desktop-sized page in Chromium: what each browser test file starts from. */
+export interface Session {
+  server: Served;
+  browser: Browser;
+  page: Page;
+  /** Console errors and uncaught exceptions of `page` (see newPage). */
+  errors: string[];
+}
+
+/** Starts a server and a browser page on it, signed in as admin unless `signedIn` is false. */
+export async function openSession({ signedIn = true } = {}): Promise<Session> {
+  const server = await serve(20_000 + Math.floor(Math.random() * 2000));
+  const browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const { page, errors } = await newPage(context);
+  if (signedIn) await signIn(page, server.url, 'admin', ADMIN_PASSWORD);
+  return { server, browser, page, errors };
+}
+
+export async function closeSession(s: Session | undefined): Promise<void> {
+  await s?.browser.close();
+  await s?.server.stop();
+}

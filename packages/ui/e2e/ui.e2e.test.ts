@@ -108,7 +108,8 @@ describe('the web UI in Chromium against sluice serve', () => {
     await rule.getByLabel('Name').fill('a job failed');
     await rule.getByLabel('Condition').selectOption('job_failed');
     await rule.getByLabel(/Cooldown/).fill('0');
-    await rule.getByLabel(/Channels/).fill(JSON.stringify([{ type: 'webhook', url: hookUrl }]));
+    await rule.getByRole('button', { name: 'Add channel' }).click();
+    await rule.getByRole('group', { name: 'Channel 1' }).getByLabel(/^URL/).fill(hookUrl);
     await rule.getByRole('button', { name: 'Create rule' }).click();
     await page.getByRole('table', { name: 'alert rules' }).getByText('a job failed').waitFor();
 

@@ -240,3 +240,38 @@ describe('validate', () => {
     ]);
   });
 });
+
+const secretSchema: JsonSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: { url: { type: 'string', writeOnly: true, description: 'Connection url.' } },
+};
+
+function SecretHarness({ onValue }: { onValue: (v: Value) => void }) {
+  const [value, setValue] = useState<Value>({});
+  return (
+    <SchemaFields
+      schema={secretSchema}
+      value={value}
+      onChange={(v) => {
+        onValue(v);
+        setValue(v);
+      }}
+    />
+  );
+}
+
+describe('secret fields', () => {
+  it('masks a writeOnly string while it is typed, with a Show/Hide toggle', () => {
+    let last: Value = {};
+    render(<SecretHarness onValue={(v) => (last = v)} />);
+    const input = screen.getByLabelText('url') as HTMLInputElement;
+    expect(input.type).toBe('password');
+    fireEvent.change(input, { target: { value: 'postgres://u:pw@db/x' } });
+    expect(last).toEqual({ url: 'postgres://u:pw@db/x' });
+    fireEvent.click(screen.getByRole('button', { name: 'Show url' }));
+    expect(input.type).toBe('text');
+    fireEvent.click(screen.getByRole('button', { name: 'Hide url' }));
+    expect(input.type).toBe('password');
+  });
+});

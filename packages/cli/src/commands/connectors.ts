@@ -1,7 +1,7 @@
+import { createRegistry } from '@sluice/connectors';
 import { type ConnectorDefinition, didYouMean } from '@sluice/core';
 import pc from 'picocolors';
 import { userSchema } from '../connector-docs.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 import { table } from '../render/format.ts';
 
@@ -32,7 +32,12 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   if (flags.json) {
     process.stdout.write(
       `${JSON.stringify(
-        found.map((d) => ({ ...describe(d), schema: userSchema(d.config), example: d.example })),
+        found.map((d) => ({
+          ...describe(d),
+          schema: userSchema(d.config),
+          ...(d.credentialSchema ? { credentialSchema: userSchema(d.credentialSchema) } : {}),
+          example: d.example,
+        })),
         null,
         2,
       )}\n`,
@@ -42,6 +47,10 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
   for (const d of found) {
     process.stdout.write(`${pc.bold(`${d.kind} ${d.name}`)} ${pc.dim(`v${d.version}`)}\n${d.summary}\n\n`);
     process.stdout.write(`${pc.bold('config schema')}\n${JSON.stringify(userSchema(d.config), null, 2)}\n`);
+    if (d.credentialSchema)
+      process.stdout.write(
+        `\n${pc.bold('credential fields')} ${pc.dim('(a stored credential may supply these; writeOnly ones are secret)')}\n${JSON.stringify(userSchema(d.credentialSchema), null, 2)}\n`,
+      );
     if (d.example !== undefined) {
       process.stdout.write(
         `\n${pc.bold('example')}\n  - ${d.kind}: ${d.name}\n    with: ${JSON.stringify(d.example)}\n`,

@@ -1,7 +1,7 @@
+import { createRegistry } from '@sluice/connectors';
 import { createLogger, findUi, openPlatform, readiness } from '@sluice/server';
 import pc from 'picocolors';
 import { databaseUrl, dataDir as dataDirOf } from '../platform-location.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 
 interface Check {

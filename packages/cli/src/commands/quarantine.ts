@@ -1,6 +1,6 @@
+import { createRegistry } from '@sluice/connectors';
 import { ConfigError, coerceParams, type RunReport, replayQuarantine } from '@sluice/core';
 import { loadSpec } from '../load-spec.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 import { failedReport, printReport, runConsole } from './run.ts';
 

@@ -1,7 +1,7 @@
+import { createRegistry } from '@sluice/connectors';
 import { coerceParams, type RunEvent, type RunReport, runPipeline, toSluiceError } from '@sluice/core';
 import pc from 'picocolors';
 import { loadSpec } from '../load-spec.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 import { ProgressDisplay } from '../render/progress.ts';
 import { renderSummary } from '../render/summary.ts';

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { delimiter, resolve } from 'node:path';
+import { createRegistry } from '@sluice/connectors';
 import { ErrorCode, FatalError, parseSpecText } from '@sluice/core';
 import {
   createPipeline,
@@ -12,7 +13,6 @@ import {
 } from '@sluice/server';
 import pc from 'picocolors';
 import { databaseOptions, databaseUrl, dataDir } from '../platform-location.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 
 export interface PlatformFlags {

@@ -1,7 +1,7 @@
+import { createRegistry } from '@sluice/connectors';
 import { coerceParams, planPipeline, toSluiceError } from '@sluice/core';
 import pc from 'picocolors';
 import { loadSpec } from '../load-spec.ts';
-import { createRegistry } from '../registry.ts';
 import { printError } from '../render/errors.ts';
 
 /** `sluice validate`: 0 when the spec would run, 2 with every problem listed when not. */

@@ -1,6 +1,6 @@
+import { createRegistry } from '@sluice/connectors';
 import { expect, it } from 'vitest';
 import { renderConnectorDocs } from '../../src/connector-docs.ts';
-import { createRegistry } from '../../src/registry.ts';
 import { sluice } from '../helpers.ts';
 
 // `sluice connectors` and docs/connectors.md showed every option with a default as required

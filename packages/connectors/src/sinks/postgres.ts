@@ -17,6 +17,7 @@ import type pg from 'pg';
 import { connect, type PgConnection, pgError } from '../internal/pg-conn.ts';
 import { CopyEncoder } from '../internal/pg-copy.ts';
 import { CopyIn, loadCopyIn, within } from '../internal/pg-copy-in.ts';
+import { PgCredential } from '../internal/pg-credential.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 import {
   CHECKPOINT_TABLE,
@@ -539,6 +540,7 @@ export const postgresSink = defineSink({
   version: '1.0.0',
   summary: 'Writes rows to a PostgreSQL table with COPY, exactly once: data and checkpoint commit together.',
   config: Config,
+  credentialSchema: PgCredential,
   transactional: true,
   rowEncoder: {
     create(ctx, state) {

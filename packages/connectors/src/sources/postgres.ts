@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
 import { connect, pgError, sluiceTypes } from '../internal/pg-conn.ts';
+import { PgCredential } from '../internal/pg-credential.ts';
 import { identList, qualified, quoteIdent } from '../internal/pg-ident.ts';
 
 const Config = Type.Object(
@@ -196,6 +197,7 @@ export const postgresSource = defineSource({
   version: '1.0.0',
   summary: 'Reads rows from a PostgreSQL table or query with a server-side cursor, optionally incrementally.',
   config: Config,
+  credentialSchema: PgCredential,
   example: {
     url: 'postgres://etl@localhost:5432/shop',
     table: 'orders',

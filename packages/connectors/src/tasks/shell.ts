@@ -249,6 +249,16 @@ export const shellTask = defineTask({
   version: '1.0.0',
   summary: 'Runs a program with arguments (no shell), streaming its output to the log.',
   config: Config,
+  // Secrets a command needs (an API token) travel as environment variables from a credential.
+  credentialSchema: Type.Object(
+    {
+      env: Type.Record(Type.String(), Type.String(), {
+        writeOnly: true,
+        description: "Variables added to the environment of the command; the step's own `env` adds to them.",
+      }),
+    },
+    { additionalProperties: false },
+  ),
   example: {
     command: ['wc', '-l', 'data/orders.csv'],
     timeout: 60_000,

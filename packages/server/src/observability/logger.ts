@@ -46,7 +46,13 @@ export function createLogger(o: LoggerOptions = {}): Logger {
       ? {
           transport: {
             target: 'pino-pretty',
-            options: { translateTime: 'SYS:HH:MM:ss', ignore: 'service,pid,hostname' },
+            // One line per event on a terminal: the ids a log shipper needs would fill the
+            // console four lines at a time, so the step and job lead and end the line instead.
+            options: {
+              translateTime: 'SYS:HH:MM:ss',
+              ignore: 'service,pid,hostname,jobId,stepId,componentId,traceId',
+              messageFormat: '{if stepId}{stepId}: {end}{msg}{if jobId} (job {jobId}){end}',
+            },
           },
         }
       : {}),

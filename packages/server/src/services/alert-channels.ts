@@ -10,7 +10,7 @@ import { audit } from './audit.ts';
 
 /** What a channel is told: never a channel's own configuration, never a credential. */
 export interface AlertNotice {
-  /** `firing` and `resolved` follow an alert's life; `test` comes from POST /alerts/rules/{id}/test. */
+  /** `firing` and `resolved` follow an alert's life; `test` comes from the test routes (POST /alerts/rules/{id}/test, /alerts/channels/test). */
   status: 'firing' | 'resolved' | 'test';
   eventId: string | null;
   rule: { id: string; name: string };
@@ -201,11 +201,20 @@ function targetOf(c: Channel): string {
   }
 }
 
-/** Delivers to one channel, retrying with exponential backoff; never throws. */
-export async function deliverTo(p: Platform, c: Channel, index: number, n: AlertNotice): Promise<Delivery> {
+/**
+ * Delivers to one channel, retrying with exponential backoff; never throws. `attempts` overrides
+ * the configured tries (a test from the form tries once: a person is waiting for the answer).
+ */
+export async function deliverTo(
+  p: Platform,
+  c: Channel,
+  index: number,
+  n: AlertNotice,
+  tries?: { attempts: number },
+): Promise<Delivery> {
   const o = alertOptions(p);
   const policy = retry(handleAll, {
-    maxAttempts: Math.max(0, o.deliveryAttempts - 1),
+    maxAttempts: Math.max(0, (tries?.attempts ?? o.deliveryAttempts) - 1),
     backoff: growingBackoff(o.firstRetryMs, o.maxRetryMs),
   });
   let attempts = 0;

@@ -1,10 +1,10 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { ErrorCode, type Issue, SluiceError } from '@sluice/core';
+import type { Issue } from '@sluice/core';
 import { and, asc, count, eq } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { alertEvents, alertRules } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
+import { invalid, issuesOf } from './schema-issues.ts';
 
 // A pattern, not `format: 'uuid'`: TypeBox's Value checks know no formats unless registered.
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$' });
@@ -159,7 +159,7 @@ function maskChannel(c: Channel): Channel {
 }
 
 // A client edits what it was shown: a masked value sent back means "keep the stored one".
-function unmask(next: Channel[], old: Channel[]): Channel[] {
+export function unmask(next: Channel[], old: Channel[]): Channel[] {
   return next.map((c, i) => {
     const before = old[i];
     if (c.type === 'slack' && before?.type === 'slack' && c.url === maskUrl(before.url))
@@ -177,19 +177,6 @@ function unmask(next: Channel[], old: Channel[]): Channel[] {
   });
 }
 
-// One issue per path: TypeBox reports a missing property twice (required, then its type).
-function issuesOf(schema: TSchema, value: unknown, at: string): Issue[] {
-  const byPath = new Map<string, string>();
-  for (const e of Value.Errors(schema, value)) {
-    const path = e.path
-      .split('/')
-      .slice(1)
-      .reduce((s, k) => (/^\d+$/.test(k) ? `${s}[${k}]` : `${s}.${k}`), at);
-    if (!byPath.has(path)) byPath.set(path, e.message);
-  }
-  return [...byPath].map(([path, message]) => ({ path, message }));
-}
-
 /**
  * Checks the condition and each channel against the schema of its `type` (a discriminated union
  * checked branch by branch, so a mistake is reported at its own path, not as "matches no branch").
@@ -203,22 +190,19 @@ export function checkRule(input: Partial<AlertRuleInput>): void {
     else issues.push(...issuesOf(schema, input.condition, 'body.condition'));
   }
   (input.channels ?? []).forEach((c, i) => {
-    const schema = CHANNELS[(c as { type: ChannelType }).type];
-    if (!schema)
-      issues.push({
-        path: `body.channels[${i}].type`,
-        message: `must be one of ${CHANNEL_TYPES.join(', ')}`,
-      });
-    else issues.push(...issuesOf(schema, c, `body.channels[${i}]`));
-    if (c.type === 'email' && c.password !== undefined && c.credential !== undefined)
-      issues.push({ path: `body.channels[${i}].password`, message: 'give password or credential, not both' });
+    issues.push(...channelIssues(c, `body.channels[${i}]`));
   });
-  if (issues.length)
-    throw new SluiceError(
-      ErrorCode.VALIDATION,
-      `invalid alert rule: ${issues.map((x) => `${x.path} ${x.message}`).join('; ')}`,
-      { issues },
-    );
+  if (issues.length) throw invalid('alert rule', issues);
+}
+
+/** A channel's mistakes at paths under `at`, checked against the schema of its `type`. */
+export function channelIssues(c: Channel, at: string): Issue[] {
+  const schema = CHANNELS[(c as { type: ChannelType }).type];
+  if (!schema) return [{ path: `${at}.type`, message: `must be one of ${CHANNEL_TYPES.join(', ')}` }];
+  const issues = issuesOf(schema, c, at);
+  if (c.type === 'email' && c.password !== undefined && c.credential !== undefined)
+    issues.push({ path: `${at}.password`, message: 'give password or credential, not both' });
+  return issues;
 }
 
 const taken = (err: unknown, name: string) =>

@@ -5,6 +5,7 @@ import { conflict, notFound } from '../api/errors.ts';
 import { credentials } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { seal, unseal } from '../security/secrets.ts';
+import { invalid, issuesOf } from './schema-issues.ts';
 
 type Row = typeof credentials.$inferSelect;
 const MASK = '********';
@@ -39,7 +40,20 @@ const taken = (err: unknown, name: string) =>
     ? conflict(`a credential named "${name}" exists already`)
     : err;
 
+/**
+ * Checks a credential's data against its connector's `credentialSchema`, when the connector
+ * declares one: a field the connector would not take fails here, where it is typed, rather than
+ * in a step at run time. Other connector types (or none known) take any fields.
+ */
+export function checkCredentialData(p: Platform, connectorType: string, data: Record<string, unknown>) {
+  const schema = p.registry.find(connectorType).find((d) => d.credentialSchema)?.credentialSchema;
+  if (!schema) return;
+  const issues = issuesOf(schema, data, 'body.data');
+  if (issues.length) throw invalid(`credential for ${connectorType}`, issues);
+}
+
 export async function createCredential(p: Platform, input: CredentialInput, user: string | null) {
+  checkCredentialData(p, input.connectorType, input.data);
   const encryptedData = await seal(p.masterKey, input.data);
   try {
     const [c] = await p.database.db
@@ -72,6 +86,7 @@ export async function credentialSummary(p: Platform, id: string) {
 
 export async function updateCredential(p: Platform, id: string, input: Partial<CredentialInput>) {
   const old = await get(p, id);
+  if (input.data !== undefined) checkCredentialData(p, input.connectorType ?? old.connectorType, input.data);
   const encryptedData = input.data === undefined ? old.encryptedData : await seal(p.masterKey, input.data);
   try {
     const [c] = await p.database.db

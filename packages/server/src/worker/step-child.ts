@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { builtinConnectors } from '@sluice/connectors';
+import { createRegistry } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
   ErrorCode,
@@ -7,7 +7,7 @@ import {
   exportCircuits,
   FatalError,
   importCircuits,
-  Registry,
+  type Registry,
   type RunEvent,
   replayQuarantine,
   runPipeline,
@@ -44,7 +44,7 @@ const release = (runId: number) => {
 const registries = new Map<string, Promise<Registry>>();
 
 async function loadRegistry(modules: string[]): Promise<Registry> {
-  const registry = new Registry().register(...builtinConnectors);
+  const registry = createRegistry();
   for (const m of modules) {
     let mod: Record<string, unknown>;
     try {

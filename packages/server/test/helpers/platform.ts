@@ -1,8 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinConnectors } from '@sluice/connectors';
-import { Registry } from '@sluice/core';
+import { createRegistry } from '@sluice/connectors';
 import { eq } from 'drizzle-orm';
 import type { App } from '../../src/api/app.ts';
 import { jobExecutions } from '../../src/db/schema.ts';
@@ -57,7 +56,7 @@ export async function testPlatform(
   const p = await openPlatform({
     dataDir,
     ...(url ? { databaseUrl: url } : {}),
-    registry: new Registry().register(...builtinConnectors),
+    registry: createRegistry(),
     filesDir,
     jobAttempts: o.jobAttempts ?? 1,
     retryDelaySeconds: 1,

@@ -64,6 +64,10 @@ export interface JsonSchema {
   minLength?: number;
   pattern?: string;
   additionalProperties?: boolean | JsonSchema;
+  /** A secret: masked while typed, never shown again once stored. */
+  writeOnly?: boolean;
+  format?: string;
+  examples?: unknown[];
 }
 
 export interface Job {
@@ -133,4 +137,6 @@ export interface Connector {
   version: string;
   kind: 'source' | 'transform' | 'sink' | 'task';
   summary: string;
+  /** The fields a stored credential for it holds; absent when it declares none. */
+  credentialSchema?: JsonSchema;
 }

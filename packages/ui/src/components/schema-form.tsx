@@ -1,5 +1,6 @@
 import { useId, useState } from 'react';
 import type { JsonSchema } from '../api/types.ts';
+import { SecretInput } from './secret-input.tsx';
 
 // The server's wording (core's ajvIssues): a word as itself, anything else as JSON.
 const show = (v: unknown) =>
@@ -292,16 +293,22 @@ function Field(props: FieldProps) {
     );
   }
   if (t === 'string') {
+    const text = {
+      id: `${id}-control`,
+      name,
+      value: value === undefined ? '' : String(value),
+      placeholder: schema.default === undefined ? '' : String(schema.default),
+      ...aria,
+    };
+    const set = (v: string) => onChange(v === '' ? undefined : v);
     return (
-      <label>
+      <label htmlFor={text.id}>
         {label}
-        <input
-          name={name}
-          value={value === undefined ? '' : String(value)}
-          placeholder={schema.default === undefined ? '' : String(schema.default)}
-          onChange={(e) => onChange(e.target.value === '' ? undefined : e.target.value)}
-          {...aria}
-        />
+        {schema.writeOnly || schema.format === 'password' ? (
+          <SecretInput label={schema.title ?? name} onChange={set} {...text} />
+        ) : (
+          <input onChange={(e) => set(e.target.value)} {...text} />
+        )}
         {messages}
       </label>
     );

@@ -2,23 +2,30 @@ import { useId } from 'react';
 import type { Connector } from '../api/types.ts';
 import { useConnectors } from './catalog.ts';
 
-/** A labelled choice among the catalog's connectors of one kind; a name not in it stays selectable. */
+/**
+ * A labelled choice among the catalog's connectors of one kind, or of every kind by name when
+ * `kind` is absent (a credential is for "postgres", source and sink alike); a name not in the
+ * catalog stays selectable.
+ */
 export function ConnectorPicker({
   kind,
   value,
   onChange,
   disabled,
 }: {
-  kind: Connector['kind'];
+  kind?: Connector['kind'];
   value: string;
   onChange: (name: string) => void;
   disabled?: boolean;
 }) {
   const id = useId();
   const catalog = useConnectors();
-  const mine = (catalog.data ?? []).filter((c) => c.kind === kind);
+  const mine = (catalog.data ?? []).filter((c, i, all) =>
+    kind ? c.kind === kind : all.findIndex((o) => o.name === c.name) === i,
+  );
   const known = mine.some((c) => c.name === value);
-  const summary = mine.find((c) => c.name === value)?.summary;
+  // A name's summary is one kind's (postgres: "Reads rows…"): only shown when a kind was asked for.
+  const summary = kind && mine.find((c) => c.name === value)?.summary;
   return (
     <label>
       <span>{kind === 'task' ? 'Task' : 'Connector'}</span>
@@ -28,11 +35,11 @@ export function ConnectorPicker({
         onChange={(e) => onChange(e.target.value)}
         aria-describedby={summary ? `${id}-summary` : undefined}
       >
-        <option value="">{catalog.isPending ? 'loading…' : `choose a ${kind}…`}</option>
+        <option value="">{catalog.isPending ? 'loading…' : `choose a ${kind ?? 'connector'}…`}</option>
         {value && !known && <option value={value}>{value} (not in the catalog)</option>}
         {mine.map((c) => (
           <option key={c.name} value={c.name}>
-            {c.name} {c.version}
+            {kind ? `${c.name} ${c.version}` : c.name}
           </option>
         ))}
       </select>

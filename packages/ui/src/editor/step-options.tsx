@@ -1,39 +1,8 @@
 import { useId, useState } from 'react';
 import type { PipelineSpec, StepSpec } from '../api/types.ts';
+import { Labelled } from '../components/labelled.tsx';
 import type { Location } from './issues.ts';
 import { addNeed, cycleIf, removeNeed, renameStep, updateStep, withField } from './spec-model.ts';
-
-/** A labelled input with its problem under it, tied together for screen readers. */
-function Labelled({
-  label,
-  hint,
-  error,
-  children,
-}: {
-  label: string;
-  hint?: string;
-  error?: string;
-  children: (aria: Record<string, unknown>) => React.ReactNode;
-}) {
-  const id = useId();
-  const aria = {
-    id: `${id}-control`,
-    'aria-invalid': error ? true : undefined,
-    'aria-describedby': error ? `${id}-err` : undefined,
-  };
-  return (
-    <label htmlFor={`${id}-control`}>
-      <span>{label}</span>
-      {hint && <small>{hint}</small>}
-      {children(aria)}
-      {error && (
-        <span className="field-error" id={`${id}-err`}>
-          {error}
-        </span>
-      )}
-    </label>
-  );
-}
 
 const DIGITS = /^\d+$/;
 

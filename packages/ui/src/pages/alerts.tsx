@@ -6,26 +6,9 @@ import { api, currentSession, get } from '../api/client.ts';
 import type { Page, Pipeline } from '../api/types.ts';
 import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { Status, when } from '../components/status.tsx';
+import type { Delivery } from './alert-channels.tsx';
+import { type Condition, type Rule, RuleForm, THRESHOLDS } from './alert-rule-form.tsx';
 
-type Condition = { type: string; pipelineId?: string } & Record<string, unknown>;
-interface Rule {
-  id: string;
-  name: string;
-  condition: Condition;
-  severity: string;
-  cooldownSeconds: number;
-  channels: ({ type: string } & Record<string, unknown>)[];
-  enabled: boolean;
-}
-interface Delivery {
-  channel: number;
-  type: string;
-  notice: string;
-  target: string;
-  ok: boolean;
-  attempts: number;
-  error?: string;
-}
 interface AlertEvent {
   id: string;
   ruleId: string;
@@ -41,139 +24,9 @@ interface AlertEvent {
   deliveries: Delivery[];
 }
 
-// The thresholds each condition takes (docs/operations.md#alerts), as number fields.
-const THRESHOLDS: Record<string, [string, string][]> = {
-  job_failed: [],
-  consecutive_failures: [['count', 'failed runs in a row']],
-  duration_above: [['seconds', 'seconds']],
-  failure_rate: [
-    ['percent', '% of runs failed'],
-    ['windowMinutes', 'window (minutes)'],
-    ['minRuns', 'at least this many runs'],
-  ],
-  quarantine_rate: [['percent', '% of rows read quarantined']],
-  freshness: [['windowMinutes', 'a success within (minutes)']],
-};
-
 export function describeCondition(c: Condition): string {
   const t = (THRESHOLDS[c.type] ?? []).filter(([k]) => c[k] !== undefined).map(([k]) => `${k} ${c[k]}`);
   return t.length ? `${c.type} (${t.join(', ')})` : c.type;
-}
-
-const EXAMPLE = '[{"type": "slack", "url": "https://hooks.slack.com/services/…"}]';
-
-function RuleForm({
-  rule,
-  pipelines,
-  onDone,
-}: {
-  rule: Rule | null;
-  pipelines: Pipeline[];
-  onDone: () => void;
-}) {
-  const [name, setName] = useState(rule?.name ?? '');
-  const [type, setType] = useState(rule?.condition.type ?? 'job_failed');
-  const [pipelineId, setPipelineId] = useState(rule?.condition.pipelineId ?? '');
-  const [values, setValues] = useState<Record<string, string>>(
-    Object.fromEntries(
-      Object.entries(rule?.condition ?? {})
-        .filter(([k]) => k !== 'type' && k !== 'pipelineId')
-        .map(([k, v]) => [k, String(v)]),
-    ),
-  );
-  const [severity, setSeverity] = useState(rule?.severity ?? 'warning');
-  const [cooldown, setCooldown] = useState(String(rule?.cooldownSeconds ?? 300));
-  const [channels, setChannels] = useState(rule ? JSON.stringify(rule.channels, null, 2) : '[]');
-  const save = useMutation({
-    mutationFn: async () => {
-      let ch: unknown;
-      try {
-        ch = JSON.parse(channels || '[]');
-      } catch (err) {
-        throw new Error(`Channels are not valid JSON: ${(err as Error).message}`);
-      }
-      const condition: Record<string, unknown> = { type, ...(pipelineId ? { pipelineId } : {}) };
-      for (const [k] of THRESHOLDS[type] ?? []) if (values[k]) condition[k] = Number(values[k]);
-      const body = { name, condition, severity, cooldownSeconds: Number(cooldown), channels: ch };
-      return rule
-        ? api<Rule>('PUT', `/alerts/rules/${rule.id}`, body)
-        : api<Rule>('POST', '/alerts/rules', body);
-    },
-    onSuccess: onDone,
-  });
-  return (
-    <form
-      className="stack"
-      aria-label={rule ? `Edit alert rule ${rule.name}` : 'New alert rule'}
-      onSubmit={(e) => {
-        e.preventDefault();
-        save.mutate();
-      }}
-    >
-      <label>
-        Name
-        <input value={name} onChange={(e) => setName(e.target.value)} required />
-      </label>
-      <label>
-        Condition
-        <select value={type} onChange={(e) => setType(e.target.value)}>
-          {Object.keys(THRESHOLDS).map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        Pipeline
-        <select value={pipelineId} onChange={(e) => setPipelineId(e.target.value)}>
-          <option value="">every pipeline</option>
-          {pipelines.map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      {(THRESHOLDS[type] ?? []).map(([k, label]) => (
-        <label key={k}>
-          {label}
-          <input
-            type="number"
-            min={0}
-            step="any"
-            value={values[k] ?? ''}
-            onChange={(e) => setValues({ ...values, [k]: e.target.value })}
-            required={k !== 'minRuns'}
-          />
-        </label>
-      ))}
-      <label>
-        Severity
-        <select value={severity} onChange={(e) => setSeverity(e.target.value)}>
-          <option value="info">info</option>
-          <option value="warning">warning</option>
-          <option value="critical">critical</option>
-        </select>
-      </label>
-      <label>
-        Cooldown <small>seconds without a new alert for the same rule and pipeline</small>
-        <input type="number" min={0} value={cooldown} onChange={(e) => setCooldown(e.target.value)} />
-      </label>
-      <label>
-        Channels{' '}
-        <small>
-          JSON: webhook {'{url, headers?}'}, slack {'{url}'}, email {'{to, host, port?, credential?}'}; e.g.{' '}
-          {EXAMPLE}
-        </small>
-        <textarea rows={4} value={channels} onChange={(e) => setChannels(e.target.value)} />
-      </label>
-      <ErrorNote error={save.error} />
-      <button type="submit" disabled={save.isPending}>
-        {rule ? 'Save rule' : 'Create rule'}
-      </button>
-    </form>
-  );
 }
 
 function deliveriesText(ds: Delivery[]): string {

@@ -63,6 +63,16 @@ export function ConnectorsPage() {
                 <pre>{JSON.stringify(detail.data.example, null, 2)}</pre>
                 <h3>Config schema</h3>
                 <pre>{JSON.stringify(detail.data.schema, null, 2)}</pre>
+                {open.credentialSchema && (
+                  <>
+                    <h3>Credential fields</h3>
+                    <p className="muted">
+                      A stored credential for {open.name} may supply these (secret ones are{' '}
+                      <code>writeOnly</code>).
+                    </p>
+                    <pre>{JSON.stringify(open.credentialSchema, null, 2)}</pre>
+                  </>
+                )}
               </>
             ) : (
               <Loading />

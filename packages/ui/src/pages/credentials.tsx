@@ -5,6 +5,7 @@ import { api, currentSession, get } from '../api/client.ts';
 import type { Page } from '../api/types.ts';
 import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { when } from '../components/status.tsx';
+import { NewCredential } from './credential-form.tsx';
 
 interface Credential {
   id: string;
@@ -13,72 +14,6 @@ interface Credential {
   description: string;
   fields: Record<string, string>;
   updatedAt: string;
-}
-
-function NewCredential({ onDone }: { onDone: () => void }) {
-  const [name, setName] = useState('');
-  const [connectorType, setType] = useState('postgres');
-  const [fields, setFields] = useState<[string, string][]>([['url', '']]);
-  const create = useMutation({
-    mutationFn: () =>
-      api('POST', '/credentials', {
-        name,
-        connectorType,
-        data: Object.fromEntries(fields.filter(([k]) => k.trim())),
-      }),
-    onSuccess: onDone,
-  });
-  return (
-    <form
-      className="stack"
-      aria-label="New credential"
-      onSubmit={(e) => {
-        e.preventDefault();
-        create.mutate();
-      }}
-    >
-      <label>
-        Name <small>what steps write after credential:</small>
-        <input
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          required
-          pattern="[A-Za-z0-9][A-Za-z0-9_.\-]*"
-        />
-      </label>
-      <label>
-        For connector
-        <input value={connectorType} onChange={(e) => setType(e.target.value)} required />
-      </label>
-      <fieldset>
-        <legend>Secret fields (encrypted, never shown again)</legend>
-        {fields.map(([k, v], i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: a row's position is its identity while its name is typed
-          <div className="row" key={i}>
-            <input
-              aria-label={`field ${i + 1} name`}
-              value={k}
-              onChange={(e) => setFields(fields.map((f, j) => (j === i ? [e.target.value, f[1]] : f)))}
-            />
-            <input
-              aria-label={`field ${i + 1} value`}
-              type="password"
-              autoComplete="new-password"
-              value={v}
-              onChange={(e) => setFields(fields.map((f, j) => (j === i ? [f[0], e.target.value] : f)))}
-            />
-          </div>
-        ))}
-        <button type="button" className="secondary" onClick={() => setFields([...fields, ['', '']])}>
-          Add field
-        </button>
-      </fieldset>
-      <ErrorNote error={create.error} />
-      <button type="submit" disabled={create.isPending}>
-        Save credential
-      </button>
-    </form>
-  );
 }
 
 export function CredentialsPage() {

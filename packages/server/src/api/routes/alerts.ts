@@ -1,7 +1,13 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { Platform } from '../../platform.ts';
-import { type AlertEventFilter, listAlertEvents, testRule } from '../../services/alert-events.ts';
+import {
+  type AlertEventFilter,
+  type ChannelTest,
+  listAlertEvents,
+  testChannel,
+  testRule,
+} from '../../services/alert-events.ts';
 import {
   type AlertRuleInput,
   CHANNEL_TYPES,
@@ -200,6 +206,38 @@ export const alertRoutes =
         },
       },
       async (req) => testRule(p, idOf(req)),
+    );
+    app.post(
+      '/alerts/channels/test',
+      {
+        config: {
+          access: 'alerts:write',
+          audit: { action: 'alert_channel.test', resourceType: 'alert_rule' },
+        },
+        schema: {
+          summary:
+            'Send a test notice to one channel as configured (before saving it) and answer the outcome',
+          tags,
+          body: Type.Object(
+            {
+              channel: ChannelIn,
+              ruleId: Type.Optional(
+                Type.String({
+                  format: 'uuid',
+                  description:
+                    'The saved rule the channel is edited in: a masked secret sent back means its stored value.',
+                }),
+              ),
+              index: Type.Optional(
+                Type.Integer({ minimum: 0, maximum: 19, description: "The channel's place in that rule." }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
+          response: { 200: DeliverySchema, ...errors },
+        },
+      },
+      async (req) => testChannel(p, req.body as ChannelTest),
     );
     app.get(
       '/alerts/events',

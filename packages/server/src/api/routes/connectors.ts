@@ -16,6 +16,12 @@ const Summary = Type.Object({
   version: Type.String(),
   kind: Kind,
   summary: Type.String(),
+  credentialSchema: Type.Optional(
+    Type.Unknown({
+      description:
+        'JSON Schema of the fields a stored credential for it may hold (secret ones `writeOnly`); absent when it takes none.',
+    }),
+  ),
 });
 const Detail = Type.Composite([Summary, Type.Object({ schema: Type.Unknown(), example: Type.Unknown() })]);
 const NameParams = Type.Object({ name: Text(NAME_MAX, { minLength: 1 }) });
@@ -25,6 +31,7 @@ const summary = (d: ConnectorDefinition) => ({
   version: d.version,
   kind: d.kind,
   summary: d.summary,
+  ...(d.credentialSchema ? { credentialSchema: d.credentialSchema } : {}),
 });
 
 export const connectorRoutes =
