@@ -20,6 +20,16 @@ const COLORS: Record<string, string> = {
   cancelled: '#eef0f3',
 };
 
+const COLUMN = 240;
+const ROW = 72;
+const NODE_WIDTH = 180;
+
+/**
+ * Without a zoom ceiling, fitView blows a one-step pipeline up to fill the box (a node ~4x its
+ * size); past the floor, an eight-step chain's labels become unreadable, so the view pans instead.
+ */
+const FIT = { padding: 0.15, minZoom: 0.5, maxZoom: 1 } as const;
+
 /** Columns by depth in the DAG (a step sits right of everything it needs), rows within a column. */
 export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> {
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -39,13 +49,13 @@ export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> 
     const d = depthOf(s.id);
     const r = rows.get(d) ?? 0;
     rows.set(d, r + 1);
-    out.set(s.id, { x: d * 240, y: r * 90 });
+    out.set(s.id, { x: d * COLUMN, y: r * ROW });
   }
   return out;
 }
 
 export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: string) => void }) {
-  const { nodes, edges } = useMemo(() => {
+  const { nodes, edges, height } = useMemo(() => {
     const pos = layout(steps);
     const nodes: Node[] = steps.map((s) => ({
       id: s.id,
@@ -57,8 +67,9 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
       style: {
         background: COLORS[s.status ?? 'pending'] ?? '#fff',
         border: '1px solid #94a3b8',
-        borderRadius: 8,
-        width: 180,
+        borderRadius: 6,
+        width: NODE_WIDTH,
+        padding: '6px 8px',
         fontSize: 12,
       },
       ariaLabel: `step ${s.id}${s.status ? `: ${s.status}` : ''}`,
@@ -72,14 +83,19 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
         animated: s.status === 'running',
       })),
     );
-    return { nodes, edges };
+    // The box grows with the tallest column, so a wide fan-out is not squeezed below the zoom floor.
+    const rows = Math.max(1, ...[...pos.values()].map((p) => p.y / ROW + 1));
+    return { nodes, edges, height: Math.min(480, Math.max(160, rows * ROW + 96)) };
   }, [steps]);
   return (
-    <div className="dag">
+    <div className="dag" style={{ height }}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         fitView
+        fitViewOptions={FIT}
+        minZoom={0.25}
+        maxZoom={2}
         nodesDraggable={false}
         nodesConnectable={false}
         onNodeClick={(_e, n) => onSelect?.(n.id)}
