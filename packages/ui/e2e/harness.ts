@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHOTS = join(root, 'docs/ui');
@@ -113,4 +114,37 @@ export async function adminApi(url: string) {
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
+}
+
+export type AdminApi = Awaited<ReturnType<typeof adminApi>>;
+
+export interface ServedBrowser {
+  server: Served;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** The page's console errors, for a closing "no console errors" test. */
+  errors: string[];
+  api: AdminApi;
+}
+
+/**
+ * A file's fixture: a server on a random port above `portBase` (files run in parallel, so each
+ * takes its own range), Chromium with a 1280×900 page, and an admin API client, ready in
+ * `beforeAll` and stopped in `afterAll`. Its fields are filled in then, so read them in tests.
+ */
+export function servedBrowser(portBase: number): ServedBrowser {
+  const s = {} as ServedBrowser;
+  beforeAll(async () => {
+    s.server = await serve(portBase + Math.floor(Math.random() * 2000));
+    s.browser = await launch();
+    s.context = await s.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    ({ page: s.page, errors: s.errors } = await newPage(s.context));
+    s.api = await adminApi(s.server.url);
+  }, 180_000);
+  afterAll(async () => {
+    await s.browser?.close();
+    await s.server?.stop();
+  });
+  return s;
 }

@@ -20,15 +20,16 @@ const COLORS: Record<string, string> = {
   cancelled: '#eef0f3',
 };
 
-const COLUMN = 240;
+const COLUMN = 190;
 const ROW = 72;
-const NODE_WIDTH = 180;
+const NODE_WIDTH = 150;
 
 /**
  * Without a zoom ceiling, fitView blows a one-step pipeline up to fill the box (a node ~4x its
- * size); past the floor, an eight-step chain's labels become unreadable, so the view pans instead.
+ * size). Below 0.7 the 12 px labels drop under 9 px and stop being readable, so a longer chain
+ * than fits keeps that zoom and the view pans instead; eight steps in a row fit a 1200 px box.
  */
-const FIT = { padding: 0.15, minZoom: 0.5, maxZoom: 1 } as const;
+const FIT = { padding: 0.08, minZoom: 0.7, maxZoom: 1 } as const;
 
 /** Columns by depth in the DAG (a step sits right of everything it needs), rows within a column. */
 export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> {

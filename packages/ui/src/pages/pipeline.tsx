@@ -10,13 +10,10 @@ import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { StepStatePanel } from '../components/step-state.tsx';
 import { ParametersTable } from '../pipeline/parameters.tsx';
-import { RecentJobs } from '../pipeline/recent-jobs.tsx';
+import { RECENT, RecentJobs } from '../pipeline/recent-jobs.tsx';
 import { type Schedule, SchedulesPanel } from '../pipeline/schedules.tsx';
 import { SpecPanel } from '../pipeline/spec-panel.tsx';
 import { type Version, VersionDiff } from '../pipeline/version-diff.tsx';
-
-/** How many recent jobs the page fetches: the sparkline's width. */
-const RECENT = 30;
 
 export function stepsOf(spec: PipelineSpec) {
   if (spec.flow) return [{ id: 'main', needs: [], label: 'main (flow)' }];

@@ -22,12 +22,14 @@ export const describe = (j: Job) => `${j.id.slice(0, 8)} · ${j.status} · ${dur
  * One bar per job, oldest on the left, as tall as its duration against the longest shown; the
  * colour is its status. Hovering or focusing a bar names the job; clicking opens it.
  */
-export function DurationSparkline({ jobs }: { jobs: Job[] }) {
+export function DurationSparkline({ jobs, slots = 30 }: { jobs: Job[]; slots?: number }) {
   const navigate = useNavigate();
   const [focus, setFocus] = useState<Job | null>(null);
   const oldestFirst = [...jobs].reverse();
   const longest = Math.max(1, ...oldestFirst.map((j) => j.durationMs ?? 0));
-  const width = oldestFirst.length * SLOT;
+  // A fixed width with the newest bar at the right edge: bars keep their place as jobs arrive.
+  const width = Math.max(slots, oldestFirst.length) * SLOT;
+  const left = width - oldestFirst.length * SLOT;
   return (
     <figure
       className="sparkline"
@@ -37,10 +39,11 @@ export function DurationSparkline({ jobs }: { jobs: Job[] }) {
       <svg
         viewBox={`0 0 ${width} ${HEIGHT}`}
         preserveAspectRatio="none"
-        style={{ maxWidth: width * 1.5 }}
+        style={{ maxWidth: width }}
         height={HEIGHT}
       >
         <title>Job durations, oldest first; each bar links to its job</title>
+        <line x1={0} x2={width} y1={HEIGHT - 0.5} y2={HEIGHT - 0.5} stroke="var(--line)" />
         {oldestFirst.map((j, i) => {
           const h = Math.max(FLOOR, ((j.durationMs ?? 0) / longest) * HEIGHT);
           return (
@@ -59,7 +62,7 @@ export function DurationSparkline({ jobs }: { jobs: Job[] }) {
               <rect
                 className="spark-mark"
                 data-status={j.status}
-                x={i * SLOT + (SLOT - BAR) / 2}
+                x={left + i * SLOT + (SLOT - BAR) / 2}
                 y={HEIGHT - h}
                 width={BAR}
                 height={h}

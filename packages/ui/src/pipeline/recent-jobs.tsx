@@ -4,6 +4,8 @@ import { Empty } from '../components/feedback.tsx';
 import { duration, Status, when } from '../components/status.tsx';
 import { DurationSparkline } from './duration-sparkline.tsx';
 
+/** How many recent jobs the page fetches: the sparkline's width. */
+export const RECENT = 30;
 /** How many of the recent jobs the table lists; the sparkline shows all that were fetched. */
 const LISTED = 10;
 
@@ -14,7 +16,7 @@ export function RecentJobs({ jobs, total }: { jobs: Job[] | undefined; total: nu
       <h2 id="recent-heading">Recent jobs</h2>
       {jobs?.length ? (
         <>
-          <DurationSparkline jobs={jobs} />
+          <DurationSparkline jobs={jobs} slots={RECENT} />
           <table aria-label="recent jobs">
             <tbody>
               {jobs.slice(0, LISTED).map((j) => (

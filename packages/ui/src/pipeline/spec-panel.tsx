@@ -1,8 +1,8 @@
 import { useEffect, useState } from 'react';
 import { Link } from 'react-router';
-import { stringify } from 'yaml';
 import type { PipelineSpec } from '../api/types.ts';
 import { YamlCode } from '../components/yaml-code.tsx';
+import { specToYaml } from '../editor/yaml-text.ts';
 
 type Copied = 'idle' | 'copied' | 'failed';
 
@@ -16,7 +16,8 @@ export function SpecPanel({
   version: number;
   editHref: string | null;
 }) {
-  const text = stringify(spec);
+  // In the documented key order, as the editor's YAML view shows it (jsonb sorts keys by length).
+  const text = specToYaml(spec);
   const [copied, setCopied] = useState<Copied>('idle');
   useEffect(() => {
     if (copied === 'idle') return;

@@ -1,8 +1,8 @@
 import { diffLines } from 'diff';
 import { useState } from 'react';
-import { stringify } from 'yaml';
 import type { PipelineSpec } from '../api/types.ts';
 import { when } from '../components/status.tsx';
+import { specToYaml } from '../editor/yaml-text.ts';
 
 export interface Version {
   version: number;
@@ -15,7 +15,7 @@ export interface Version {
 export function VersionDiff({ versions }: { versions: Version[] }) {
   const [a, setA] = useState(versions[1]?.version ?? versions[0]!.version);
   const [b, setB] = useState(versions[0]!.version);
-  const text = (v: number) => stringify(versions.find((x) => x.version === v)?.spec ?? {});
+  const text = (v: number) => specToYaml(versions.find((x) => x.version === v)?.spec ?? ({} as PipelineSpec));
   const pick = (label: string, value: number, set: (v: number) => void) => (
     <label className="inline">
       {label}
