@@ -31,33 +31,35 @@ export function ParametersTable({ schema }: { schema: JsonSchema | null | undefi
     <section className="panel" aria-labelledby="parameters-heading">
       <h2 id="parameters-heading">Parameters</h2>
       {entries.length ? (
-        <table aria-label="parameters">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Type</th>
-              <th>Required</th>
-              <th>Default</th>
-              <th>Description</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map(([name, s]) => (
-              <tr key={name}>
-                <td>
-                  <code>{name}</code>
-                </td>
-                <td>
-                  {typeOf(s)}
-                  {limits(s) && <div className="muted">{limits(s)}</div>}
-                </td>
-                <td>{required.has(name) ? 'yes' : 'no'}</td>
-                <td>{s.default === undefined ? '—' : <code>{JSON.stringify(s.default)}</code>}</td>
-                <td>{s.description ?? s.title ?? ''}</td>
+        <div className="scroll-x">
+          <table aria-label="parameters">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Type</th>
+                <th>Required</th>
+                <th>Default</th>
+                <th>Description</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {entries.map(([name, s]) => (
+                <tr key={name}>
+                  <td>
+                    <code>{name}</code>
+                  </td>
+                  <td>
+                    {typeOf(s)}
+                    {limits(s) && <div className="muted">{limits(s)}</div>}
+                  </td>
+                  <td>{required.has(name) ? 'yes' : 'no'}</td>
+                  <td>{s.default === undefined ? '—' : <code>{JSON.stringify(s.default)}</code>}</td>
+                  <td>{s.description ?? s.title ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
         <Empty>This pipeline takes no parameters.</Empty>
       )}

@@ -17,23 +17,25 @@ export function RecentJobs({ jobs, total }: { jobs: Job[] | undefined; total: nu
       {jobs?.length ? (
         <>
           <DurationSparkline jobs={jobs} slots={RECENT} />
-          <table aria-label="recent jobs">
-            <tbody>
-              {jobs.slice(0, LISTED).map((j) => (
-                <tr key={j.id}>
-                  <td>
-                    <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
-                  </td>
-                  <td>
-                    <Status status={j.status} />
-                  </td>
-                  <td>{j.triggerType}</td>
-                  <td>{when(j.createdAt)}</td>
-                  <td className="num">{duration(j.durationMs)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div className="scroll-x">
+            <table aria-label="recent jobs">
+              <tbody>
+                {jobs.slice(0, LISTED).map((j) => (
+                  <tr key={j.id}>
+                    <td>
+                      <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
+                    </td>
+                    <td>
+                      <Status status={j.status} />
+                    </td>
+                    <td>{j.triggerType}</td>
+                    <td>{when(j.createdAt)}</td>
+                    <td className="num">{duration(j.durationMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
           {total > LISTED && (
             <Link to={`/jobs?pipelineId=${jobs[0]!.pipelineId}`}>All {total} jobs of this pipeline</Link>
           )}
