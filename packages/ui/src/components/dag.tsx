@@ -20,8 +20,14 @@ const COLORS: Record<string, string> = {
   cancelled: '#eef0f3',
 };
 
-const COLUMN = 190;
-const ROW = 72;
+/** Where `layout` puts columns and rows, in flow units (the editor's canvas has wider nodes). */
+export interface Spacing {
+  column: number;
+  row: number;
+}
+const EDITOR_SPACING: Spacing = { column: 240, row: 90 };
+// 150 px nodes with a 40 px gap for the arrow: a read-only view, so no room kept for handles.
+const VIEW_SPACING: Spacing = { column: 190, row: 72 };
 const NODE_WIDTH = 150;
 
 /**
@@ -32,7 +38,10 @@ const NODE_WIDTH = 150;
 const FIT = { padding: 0.08, minZoom: 0.7, maxZoom: 1 } as const;
 
 /** Columns by depth in the DAG (a step sits right of everything it needs), rows within a column. */
-export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> {
+export function layout(
+  steps: DagStep[],
+  spacing: Spacing = EDITOR_SPACING,
+): Map<string, { x: number; y: number }> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const depth = new Map<string, number>();
   const depthOf = (id: string, seen = new Set<string>()): number => {
@@ -50,14 +59,14 @@ export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> 
     const d = depthOf(s.id);
     const r = rows.get(d) ?? 0;
     rows.set(d, r + 1);
-    out.set(s.id, { x: d * COLUMN, y: r * ROW });
+    out.set(s.id, { x: d * spacing.column, y: r * spacing.row });
   }
   return out;
 }
 
 export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: string) => void }) {
   const { nodes, edges, height } = useMemo(() => {
-    const pos = layout(steps);
+    const pos = layout(steps, VIEW_SPACING);
     const nodes: Node[] = steps.map((s) => ({
       id: s.id,
       position: pos.get(s.id)!,
@@ -85,8 +94,8 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
       })),
     );
     // The box grows with the tallest column, so a wide fan-out is not squeezed below the zoom floor.
-    const rows = Math.max(1, ...[...pos.values()].map((p) => p.y / ROW + 1));
-    return { nodes, edges, height: Math.min(480, Math.max(160, rows * ROW + 96)) };
+    const rows = Math.max(1, ...[...pos.values()].map((p) => p.y / VIEW_SPACING.row + 1));
+    return { nodes, edges, height: Math.min(480, Math.max(160, rows * VIEW_SPACING.row + 96)) };
   }, [steps]);
   return (
     <div className="dag" style={{ height }}>
