@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 export const SHOTS = join(root, 'docs/ui');
@@ -125,8 +126,8 @@ export interface Session {
 }
 
 /** Starts a server and a browser page on it, signed in as admin unless `signedIn` is false. */
-export async function openSession({ signedIn = true } = {}): Promise<Session> {
-  const server = await serve(20_000 + Math.floor(Math.random() * 2000));
+export async function openSession({ signedIn = true, portBase = 20_000 } = {}): Promise<Session> {
+  const server = await serve(portBase + Math.floor(Math.random() * 2000));
   const browser = await launch();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const { page, errors } = await newPage(context);
@@ -137,4 +138,33 @@ export async function openSession({ signedIn = true } = {}): Promise<Session> {
 export async function closeSession(s: Session | undefined): Promise<void> {
   await s?.browser.close();
   await s?.server.stop();
+}
+
+export type AdminApi = Awaited<ReturnType<typeof adminApi>>;
+
+export interface ServedBrowser {
+  server: Served;
+  browser: Browser;
+  context: BrowserContext;
+  page: Page;
+  /** The page's console errors, for a closing "no console errors" test. */
+  errors: string[];
+  api: AdminApi;
+}
+
+/**
+ * A file's fixture: a server on a random port above `portBase` (files run in parallel, so each
+ * takes its own range), Chromium with a 1280×900 page, and an admin API client, ready in
+ * `beforeAll` and stopped in `afterAll`. Its fields are filled in then, so read them in tests.
+ */
+export function servedBrowser(portBase: number): ServedBrowser {
+  const s = {} as ServedBrowser;
+  let session: Session | undefined;
+  beforeAll(async () => {
+    session = await openSession({ signedIn: false, portBase });
+    Object.assign(s, session, { context: session.page.context() });
+    s.api = await adminApi(s.server.url);
+  }, 180_000);
+  afterAll(() => closeSession(session));
+  return s;
 }

@@ -20,8 +20,28 @@ const COLORS: Record<string, string> = {
   cancelled: '#eef0f3',
 };
 
+/** Where `layout` puts columns and rows, in flow units (the editor's canvas has wider nodes). */
+export interface Spacing {
+  column: number;
+  row: number;
+}
+const EDITOR_SPACING: Spacing = { column: 240, row: 90 };
+// 150 px nodes with a 40 px gap for the arrow: a read-only view, so no room kept for handles.
+const VIEW_SPACING: Spacing = { column: 190, row: 72 };
+const NODE_WIDTH = 150;
+
+/**
+ * Without a zoom ceiling, fitView blows a one-step pipeline up to fill the box (a node ~4x its
+ * size). Below 0.7 the 12 px labels drop under 9 px and stop being readable, so a longer chain
+ * than fits keeps that zoom and the view pans instead; eight steps in a row fit a 1200 px box.
+ */
+const FIT = { padding: 0.08, minZoom: 0.7, maxZoom: 1 } as const;
+
 /** Columns by depth in the DAG (a step sits right of everything it needs), rows within a column. */
-export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> {
+export function layout(
+  steps: DagStep[],
+  spacing: Spacing = EDITOR_SPACING,
+): Map<string, { x: number; y: number }> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const depth = new Map<string, number>();
   const depthOf = (id: string, seen = new Set<string>()): number => {
@@ -39,14 +59,14 @@ export function layout(steps: DagStep[]): Map<string, { x: number; y: number }> 
     const d = depthOf(s.id);
     const r = rows.get(d) ?? 0;
     rows.set(d, r + 1);
-    out.set(s.id, { x: d * 240, y: r * 90 });
+    out.set(s.id, { x: d * spacing.column, y: r * spacing.row });
   }
   return out;
 }
 
 export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: string) => void }) {
-  const { nodes, edges } = useMemo(() => {
-    const pos = layout(steps);
+  const { nodes, edges, height } = useMemo(() => {
+    const pos = layout(steps, VIEW_SPACING);
     const nodes: Node[] = steps.map((s) => ({
       id: s.id,
       position: pos.get(s.id)!,
@@ -57,8 +77,9 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
       style: {
         background: COLORS[s.status ?? 'pending'] ?? '#fff',
         border: '1px solid #94a3b8',
-        borderRadius: 8,
-        width: 180,
+        borderRadius: 6,
+        width: NODE_WIDTH,
+        padding: '6px 8px',
         fontSize: 12,
       },
       ariaLabel: `step ${s.id}${s.status ? `: ${s.status}` : ''}`,
@@ -72,14 +93,19 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
         animated: s.status === 'running',
       })),
     );
-    return { nodes, edges };
+    // The box grows with the tallest column, so a wide fan-out is not squeezed below the zoom floor.
+    const rows = Math.max(1, ...[...pos.values()].map((p) => p.y / VIEW_SPACING.row + 1));
+    return { nodes, edges, height: Math.min(480, Math.max(160, rows * VIEW_SPACING.row + 96)) };
   }, [steps]);
   return (
-    <div className="dag">
+    <div className="dag" style={{ height }}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
         fitView
+        fitViewOptions={FIT}
+        minZoom={0.25}
+        maxZoom={2}
         nodesDraggable={false}
         nodesConnectable={false}
         onNodeClick={(_e, n) => onSelect?.(n.id)}

@@ -1,8 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { diffLines } from 'diff';
 import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
-import { stringify } from 'yaml';
 import { can } from '../access.ts';
 import { api, currentSession, get } from '../api/client.ts';
 import { useLive } from '../api/live.ts';
@@ -10,23 +8,12 @@ import type { Job, Page, Pipeline, PipelineSpec } from '../api/types.ts';
 import { Dag } from '../components/dag.tsx';
 import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { RunForm } from '../components/run-form.tsx';
-import { duration, Status, when } from '../components/status.tsx';
 import { StepStatePanel } from '../components/step-state.tsx';
-
-interface Version {
-  version: number;
-  spec: PipelineSpec;
-  createdBy: string | null;
-  createdAt: string;
-}
-interface Schedule {
-  id: string;
-  name: string;
-  cron: string;
-  timezone: string;
-  paused: boolean;
-  nextRunAt: string | null;
-}
+import { ParametersTable } from '../pipeline/parameters.tsx';
+import { RECENT, RecentJobs } from '../pipeline/recent-jobs.tsx';
+import { type Schedule, SchedulesPanel } from '../pipeline/schedules.tsx';
+import { SpecPanel } from '../pipeline/spec-panel.tsx';
+import { type Version, VersionDiff } from '../pipeline/version-diff.tsx';
 
 export function stepsOf(spec: PipelineSpec) {
   if (spec.flow) return [{ id: 'main', needs: [], label: 'main (flow)' }];
@@ -35,45 +22,6 @@ export function stepsOf(spec: PipelineSpec) {
     needs: s.needs ?? [],
     label: `${s.id} · ${s.task ?? (s.flow ?? []).map((c) => c.source ?? c.transform ?? c.sink).join(' → ')}`,
   }));
-}
-
-function VersionDiff({ versions }: { versions: Version[] }) {
-  const [a, setA] = useState(versions[1]?.version ?? versions[0]!.version);
-  const [b, setB] = useState(versions[0]!.version);
-  const text = (v: number) => stringify(versions.find((x) => x.version === v)?.spec ?? {});
-  const pick = (label: string, value: number, set: (v: number) => void) => (
-    <label className="inline">
-      {label}
-      <select value={value} onChange={(e) => set(Number(e.target.value))}>
-        {versions.map((v) => (
-          <option key={v.version} value={v.version}>
-            v{v.version} — {when(v.createdAt)}
-            {v.createdBy ? ` by ${v.createdBy}` : ''}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
-  return (
-    <>
-      <div className="row">
-        {pick('From', a, setA)}
-        {pick('To', b, setB)}
-      </div>
-      <section className="diff panel" aria-label={`changes from v${a} to v${b}`}>
-        {diffLines(text(a), text(b)).map((part, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: diff parts are positional and recomputed as a whole
-          <pre key={i} className={part.added ? 'add' : part.removed ? 'del' : ''}>
-            {part.value
-              .replace(/\n$/, '')
-              .split('\n')
-              .map((l) => `${part.added ? '+' : part.removed ? '-' : ' '} ${l}`)
-              .join('\n')}
-          </pre>
-        ))}
-      </section>
-    </>
-  );
 }
 
 export default function PipelinePage() {
@@ -89,7 +37,7 @@ export default function PipelinePage() {
   });
   const jobs = useQuery({
     queryKey: ['jobs', 'pipeline', id],
-    queryFn: () => get<Page<Job>>(`/jobs?pipelineId=${id}&limit=10`),
+    queryFn: () => get<Page<Job>>(`/jobs?pipelineId=${id}&limit=${RECENT}`),
   });
   const schedules = useQuery({
     queryKey: ['schedules', id],
@@ -161,49 +109,17 @@ export default function PipelinePage() {
         <h2>Steps</h2>
         <Dag steps={stepsOf(p.spec)} />
       </section>
-      <StepStatePanel pipelineId={id} role={role} />
       <div className="cols">
-        <section className="panel">
-          <h2>Recent runs</h2>
-          {jobs.data?.items.length ? (
-            <table>
-              <tbody>
-                {jobs.data.items.map((j) => (
-                  <tr key={j.id}>
-                    <td>
-                      <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
-                    </td>
-                    <td>
-                      <Status status={j.status} />
-                    </td>
-                    <td>{j.triggerType}</td>
-                    <td>{when(j.createdAt)}</td>
-                    <td className="num">{duration(j.durationMs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ) : (
-            <Empty>No runs yet.</Empty>
-          )}
-        </section>
-        <section className="panel">
-          <h2>Schedules</h2>
-          {schedules.data?.items.length ? (
-            <ul>
-              {schedules.data.items.map((s) => (
-                <li key={s.id}>
-                  <code>{s.cron}</code> ({s.timezone}){' '}
-                  {s.paused ? <Status status="paused" /> : <>next {when(s.nextRunAt)}</>}
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <Empty>Not scheduled.</Empty>
-          )}
-          <Link to={`/schedules?pipelineId=${id}`}>Manage schedules</Link>
-        </section>
+        <RecentJobs jobs={jobs.data?.items} total={jobs.data?.total ?? 0} />
+        <SchedulesPanel pipelineId={id} schedules={schedules.data?.items} />
       </div>
+      <ParametersTable schema={p.parameters ?? p.spec.parameters} />
+      <SpecPanel
+        spec={p.spec}
+        version={p.version}
+        editHref={can(role, 'pipelines:write') ? `/pipelines/${id}/edit` : null}
+      />
+      <StepStatePanel pipelineId={id} role={role} />
       <section className="panel">
         <h2>Versions</h2>
         {versions.data && versions.data.items.length > 1 ? (
