@@ -11,7 +11,7 @@ interface ComponentStats {
 }
 interface Report {
   components?: ComponentStats[];
-  resources?: { cpuMs: number; peakRssBytes: number };
+  resources?: { cpuMs: number; peakRssBytes: number; peakScope?: 'step' | 'process' };
 }
 
 /** Each component's share of its flow's time, from the step report: where the time went. */
@@ -31,6 +31,14 @@ export function shares(components: ComponentStats[]) {
 
 const mb = (b: number) => `${Math.round(b / 1048576)} MB`;
 
+/**
+ * The step's own peak, or — from a process whose mark could not be reset, or a report from before
+ * the scope was kept — the peak of a process that may have run other steps first: said so.
+ */
+export function peakLabel(r: NonNullable<Report['resources']>): string {
+  return `${r.peakScope === 'step' ? 'peak memory' : 'process peak memory'} ${mb(r.peakRssBytes)}`;
+}
+
 export function RunProfile({ steps }: { steps: Step[] }) {
   const profiled = steps.filter((s) => s.report);
   if (profiled.length === 0) return <p className="muted">No step has finished yet.</p>;
@@ -46,9 +54,7 @@ export function RunProfile({ steps }: { steps: Step[] }) {
               {s.stepId}{' '}
               <small className="muted">
                 {duration(s.durationMs)}
-                {r.resources
-                  ? `, CPU ${duration(r.resources.cpuMs)}, peak memory ${mb(r.resources.peakRssBytes)}`
-                  : ''}
+                {r.resources ? `, CPU ${duration(r.resources.cpuMs)}, ${peakLabel(r.resources)}` : ''}
               </small>
             </h3>
             {top && rows.length > 1 && (
