@@ -10,7 +10,10 @@ const MB = 1024 * 1024;
 const ballast = join(import.meta.dirname, 'fixtures', 'ballast.ts');
 
 /** Runs the spec's only step in the pool; resolves with its report and the process that ran it. */
-async function step(hosts: StepHostPool, spec: { steps: { id: string }[] }) {
+async function step(
+  hosts: StepHostPool,
+  spec: { name: string; steps: { id: string; [k: string]: unknown }[] },
+) {
   const workDir = mkdtempSync(join(tmpdir(), 'sluice-mem-'));
   let pid = 0;
   const report = await runStepProcess({
