@@ -51,9 +51,11 @@ it("says when a peak is the process's, not the step's own", () => {
       steps={[
         step('a', { cpuMs: 1, peakRssBytes: 60 * 1048576, peakScope: 'process' }),
         step('b', { cpuMs: 1, peakRssBytes: 70 * 1048576 }),
+        { ...step('c', { cpuMs: 1, peakRssBytes: 80 * 1048576, peakScope: 'step' }), kind: 'task' } as Step,
       ]}
     />,
   );
+  expect(screen.getByText(/peak memory 80 MB \(step process; its commands not counted\)/)).toBeTruthy();
   expect(screen.getByText(/process peak memory 60 MB/)).toBeTruthy();
   expect(screen.getByText(/process peak memory 70 MB/)).toBeTruthy();
 });

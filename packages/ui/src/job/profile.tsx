@@ -33,10 +33,13 @@ const mb = (b: number) => `${Math.round(b / 1048576)} MB`;
 
 /**
  * The step's own peak, or — from a process whose mark could not be reset, or a report from before
- * the scope was kept — the peak of a process that may have run other steps first: said so.
+ * the scope was kept — the peak of a process that may have run other steps first: said so. A
+ * task's commands are processes of their own, which the figure does not count: said too, or a
+ * `wc -l` would seem to take what the engine around it holds.
  */
-export function peakLabel(r: NonNullable<Report['resources']>): string {
-  return `${r.peakScope === 'step' ? 'peak memory' : 'process peak memory'} ${mb(r.peakRssBytes)}`;
+export function peakLabel(r: NonNullable<Report['resources']>, kind?: string): string {
+  const label = r.peakScope === 'step' ? 'peak memory' : 'process peak memory';
+  return `${label} ${mb(r.peakRssBytes)}${kind === 'task' ? ' (step process; its commands not counted)' : ''}`;
 }
 
 export function RunProfile({ steps }: { steps: Step[] }) {
@@ -54,7 +57,7 @@ export function RunProfile({ steps }: { steps: Step[] }) {
               {s.stepId}{' '}
               <small className="muted">
                 {duration(s.durationMs)}
-                {r.resources ? `, CPU ${duration(r.resources.cpuMs)}, ${peakLabel(r.resources)}` : ''}
+                {r.resources ? `, CPU ${duration(r.resources.cpuMs)}, ${peakLabel(r.resources, s.kind)}` : ''}
               </small>
             </h3>
             {top && rows.length > 1 && (
