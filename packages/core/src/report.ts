@@ -59,8 +59,17 @@ export interface ReplayCounts {
 export interface StepResources {
   /** CPU time, user and system, of the step's process. */
   cpuMs: number;
-  /** Peak resident memory of the step's process. */
+  /**
+   * Peak resident memory of the step's process while it ran the step (commands the step starts
+   * are processes of their own, not counted).
+   */
   peakRssBytes: number;
+  /**
+   * `step`: the peak while this step ran. `process`: the process's peak since it started, which
+   * includes earlier steps it ran (the platform could not reset the mark).
+   * @defaultValue 'process' when absent (reports from before the field)
+   */
+  peakScope?: 'step' | 'process';
 }
 
 export interface RunReport {

@@ -104,6 +104,8 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     expect(job.status).toBe('success');
     const detail = await call('GET', `/jobs/${r.body.jobId}`);
     expect(detail.body).toMatchObject({
+      // Issue 15: the job page names the pipeline, from the detail alone.
+      pipelineName: 'run',
       status: 'success',
       triggerType: 'api',
       parameters: { min: 3 },
@@ -154,6 +156,7 @@ describe.each(backends)('REST API on $name', ({ name }) => {
     expect(c.body.success).toBeGreaterThanOrEqual(1);
     const filtered = await call('GET', `/jobs?pipelineId=${pipeline.id}&status=success`);
     expect(filtered.body.items.map((j: { id: string }) => j.id)).toEqual([r.body.jobId]);
+    expect(filtered.body.items[0].pipelineName).toBe('run');
     expect((await call('POST', `/jobs/${r.body.jobId}/cancel`)).status).toBe(409);
     expect((await call('POST', `/jobs/${r.body.jobId}/retry`, {})).status).toBe(409);
   });

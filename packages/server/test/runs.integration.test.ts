@@ -46,9 +46,10 @@ describe.each(backends)('runs on $name: dead letters, schedules, live events', (
     expect(failed.attempt).toBe(2);
     expect(failed.deadLetteredAt).not.toBeNull();
     const dlq = (await (await fetch(`${base}/api/v1/dlq`, { headers: p.auth })).json()) as {
-      items: { id: string }[];
+      items: { id: string; pipelineName?: string }[];
     };
-    expect(dlq.items.map((j: { id: string }) => j.id)).toContain(jobId);
+    // Issue 15: entries name their pipeline, as the page links it.
+    expect(dlq.items.find((j) => j.id === jobId)).toMatchObject({ pipelineName: 'doomed' });
     writeFileSync(flag, '');
     const requeued = await fetch(`${base}/api/v1/dlq/${jobId}/requeue`, { method: 'POST', headers: p.auth });
     expect(requeued.status).toBe(202);

@@ -35,6 +35,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'POST /jobs/{id}/cancel': AO,
   'POST /jobs/{id}/retry': A,
   'POST /jobs/{id}/quarantine/replay': AO,
+  'GET /jobs/{id}/quarantine': ALL,
   'GET /jobs/{id}/logs': ALL,
   'GET /jobs/{id}/artifacts': ALL,
   'GET /jobs/{id}/artifacts/{name}': ALL,

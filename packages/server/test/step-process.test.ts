@@ -12,6 +12,7 @@ import { stepEnv } from '../src/worker/step-entry.ts';
 import { StepHostPool } from '../src/worker/step-hosts.ts';
 import { runStepProcess } from '../src/worker/step-process.ts';
 import { refusingPort } from './helpers/net.ts';
+import { stepRun } from './helpers/step-run.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
@@ -19,20 +20,7 @@ let serial = 0;
 /** A `sleep` argument no other process has: days long, so only a kill ends it, and unique for pgrep. */
 const marker = () => `${86_400 + process.pid}.${Date.now()}${serial++}`;
 
-function base(workDir: string, spec: unknown, stepId: string) {
-  return {
-    spec,
-    stepId,
-    jobId: 'job-1',
-    params: {},
-    workDir,
-    stateDir: join(workDir, '.state'),
-    resume: false,
-    env: { PATH: process.env.PATH ?? '' },
-    signal: new AbortController().signal,
-    onEvent: () => {},
-  };
-}
+const base = stepRun;
 
 const alive = (arg: string) => {
   try {

@@ -230,7 +230,7 @@ describe('the pipeline editor in Chromium against sluice serve', () => {
     await page.getByLabel(/minAmount/).fill('20');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.getByRole('heading', { name: /Job .* success/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: /job [0-9a-f]{8} · success/ }).waitFor({ timeout: 60_000 });
     const log = page.getByRole('log', { name: 'job log' });
     await expect.poll(() => log.textContent(), { timeout: 10_000 }).toMatch(/\[load\][\s\S]*\[count\]/);
     const timeline = page.getByRole('list', { name: 'step timeline' });

@@ -53,7 +53,14 @@ describe('the web UI in Chromium against sluice serve', () => {
     await shot('pipeline');
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/jobs\/[0-9a-f-]{36}$/);
-    await page.getByRole('heading', { name: /Job .* success/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: /job [0-9a-f]{8} · success/ }).waitFor({ timeout: 60_000 });
+    // Issue 15: the pipeline by name, the short id and the status, in the heading and the tab.
+    const jobId = page.url().split('/').pop()!;
+    expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe(
+      `orders-example · job ${jobId.slice(0, 8)} · success`,
+    );
+    expect(await page.title()).toBe(`orders-example · job ${jobId.slice(0, 8)} · success — Sluice`);
+    await page.getByRole('link', { name: 'orders-example' }).waitFor();
     const log = page.getByRole('log', { name: 'job log' });
     await expect.poll(() => log.textContent(), { timeout: 10_000 }).toMatch(/load-orders/);
     await expect.poll(() => page.getByLabel('integrity report').textContent()).toMatch(/every flow balances/);
@@ -75,7 +82,7 @@ describe('the web UI in Chromium against sluice serve', () => {
     const original = page.url();
     await page.getByRole('button', { name: 'Replay quarantine' }).click();
     await page.waitForURL((u) => /\/jobs\/[0-9a-f-]{36}$/.test(u.pathname) && u.href !== original);
-    await page.getByRole('heading', { name: /Job .* success/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: /job [0-9a-f]{8} · success/ }).waitFor({ timeout: 60_000 });
     await page.getByText('Replay of').waitFor();
     // The spec is unchanged: every row fails again and stays quarantined, none is written twice.
     const steps = page.getByRole('table', { name: 'steps' });
@@ -85,6 +92,41 @@ describe('the web UI in Chromium against sluice serve', () => {
     await shot('job-replayed');
     await page.getByRole('link', { name: /^job [0-9a-f]{8}$/ }).click();
     await page.waitForURL(original);
+  }, 90_000);
+
+  it("pages through a step's quarantined rows, each with its record's text", async () => {
+    // 45 rows from a JSON source that the cast sets aside: more than two pages of 20.
+    const rows = Array.from({ length: 45 }, (_, i) => JSON.stringify({ id: i + 1, amount: `bad${i + 1}` }));
+    writeFileSync(join(server.filesDir, 'bad-amounts.ndjson'), `${rows.join('\n')}\n`);
+    const pipeline = await api<{ id: string }>('POST', '/pipelines', {
+      spec: {
+        name: 'bad-amounts',
+        steps: [
+          {
+            id: 'load',
+            flow: [
+              { source: 'ndjson', with: { path: 'bad-amounts.ndjson' } },
+              { transform: 'cast', with: { fields: { amount: 'integer' } } },
+              { sink: 'ndjson', with: { path: 'out/bad-amounts.ndjson' } },
+            ],
+          },
+        ],
+      },
+    });
+    const { jobId } = await api<{ jobId: string }>('POST', `/pipelines/${pipeline.id}/execute`, {});
+    await page.goto(`${server.url}/jobs/${jobId}`);
+    await page.getByRole('heading', { name: /^bad-amounts · job [0-9a-f]{8} · success/ }).waitFor({
+      timeout: 60_000,
+    });
+    await page.getByText(/45\s+quarantined rows/).waitFor();
+    const table = page.getByRole('table', { name: 'quarantined rows of load' });
+    await expect.poll(() => table.textContent()).toContain('"amount":"bad1"');
+    await page.getByText('page 1 of 3 (45 in all)').waitFor();
+    await page.getByRole('navigation', { name: 'pages' }).getByRole('button', { name: 'Next' }).click();
+    await page.getByText('page 2 of 3 (45 in all)').waitFor();
+    await expect.poll(() => table.textContent()).toContain('"amount":"bad21"');
+    expect(await table.textContent()).not.toContain('"amount":"bad1"}');
+    await page.getByRole('button', { name: 'Download load.quarantine.ndjson' }).waitFor();
   }, 90_000);
 
   it('retries a failed job from the failed step, with an alert raised and resolved on the way', async () => {
@@ -133,7 +175,7 @@ describe('the web UI in Chromium against sluice serve', () => {
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/\/jobs\//);
     const failedUrl = page.url();
-    await page.getByRole('heading', { name: /Job .* failed/ }).waitFor({ timeout: 90_000 });
+    await page.getByRole('heading', { name: /job [0-9a-f]{8} · failed/ }).waitFor({ timeout: 90_000 });
     await page.getByRole('link', { name: 'Alerts' }).click();
     const history = page.getByRole('table', { name: 'alert history' });
     await expect.poll(() => history.textContent(), { timeout: 15_000 }).toMatch(/firing.*a job failed/);
@@ -143,7 +185,7 @@ describe('the web UI in Chromium against sluice serve', () => {
     writeFileSync(join(server.filesDir, 'ready.flag'), '');
     await page.getByRole('button', { name: 'Retry from failed step' }).click();
     // The same job runs again from its failed step: `prepare` is not run a second time.
-    await page.getByRole('heading', { name: /Job .* success/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: /job [0-9a-f]{8} · success/ }).waitFor({ timeout: 60_000 });
     expect(page.url()).toBe(failedUrl);
     await expect.poll(() => page.getByRole('row', { name: /^prepare/ }).textContent()).toMatch(/success/);
     await expect

@@ -34,11 +34,28 @@ it('says where the time went, with the step process’s CPU and peak memory', ()
     durationMs: 1000,
     report: {
       components: [component('load.0:csv', 380), component('load.1:postgres', 620)],
-      resources: { cpuMs: 900, peakRssBytes: 150 * 1048576 },
+      resources: { cpuMs: 900, peakRssBytes: 150 * 1048576, peakScope: 'step' },
     },
   } as unknown as Step;
   render(<RunProfile steps={[step]} />);
   expect(screen.getByText(/62% of the flow/)).toBeTruthy();
   expect(screen.getByText(/peak memory 150 MB/)).toBeTruthy();
   expect(screen.getByRole('table', { name: 'profile of load' })).toBeTruthy();
+});
+
+it("says when a peak is the process's, not the step's own", () => {
+  const step = (id: string, resources: object) =>
+    ({ stepId: id, durationMs: 10, report: { components: [], resources } }) as unknown as Step;
+  render(
+    <RunProfile
+      steps={[
+        step('a', { cpuMs: 1, peakRssBytes: 60 * 1048576, peakScope: 'process' }),
+        step('b', { cpuMs: 1, peakRssBytes: 70 * 1048576 }),
+        { ...step('c', { cpuMs: 1, peakRssBytes: 80 * 1048576, peakScope: 'step' }), kind: 'task' } as Step,
+      ]}
+    />,
+  );
+  expect(screen.getByText(/peak memory 80 MB \(step process; its commands not counted\)/)).toBeTruthy();
+  expect(screen.getByText(/process peak memory 60 MB/)).toBeTruthy();
+  expect(screen.getByText(/process peak memory 70 MB/)).toBeTruthy();
 });

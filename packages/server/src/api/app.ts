@@ -25,6 +25,7 @@ import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
+import { quarantineRoutes } from './routes/quarantine.ts';
 import { queueRoutes } from './routes/queue.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { userRoutes } from './routes/users.ts';
@@ -145,6 +146,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       await api.register(pipelineRoutes(p));
       await api.register(credentialRoutes(p));
       await api.register(jobRoutes(p));
+      await api.register(quarantineRoutes(p));
       await api.register(scheduleRoutes(p));
       await api.register(queueRoutes(p));
       await api.register(wsRoutes(p));

@@ -36,7 +36,9 @@ export const JobSchema = Type.Object({
   id: Type.String(),
   pipelineId: Type.String(),
   pipelineName: Type.Optional(
-    Type.String({ description: "The pipeline's name, in job lists (GET /jobs, GET /dlq)." }),
+    Type.String({
+      description: "The pipeline's name, in job lists (GET /jobs, GET /dlq) and GET /jobs/{id}.",
+    }),
   ),
   pipelineVersion: Type.Integer(),
   status: Type.String(),

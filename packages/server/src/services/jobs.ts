@@ -116,6 +116,28 @@ export async function getJob(p: Platform, id: string): Promise<JobExecution> {
   return j;
 }
 
+/**
+ * Jobs with their pipeline's name: every view of a job shows the pipeline by name. Left join: a
+ * job outlives nothing it points at, but a missing name must not hide the job.
+ */
+const namedJobs = (p: Platform) =>
+  p.database.db
+    .select({ job: jobExecutions, pipelineName: pipelines.name })
+    .from(jobExecutions)
+    .leftJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId));
+
+const namedView = (r: { job: JobExecution; pipelineName: string | null }) => ({
+  ...jobView(r.job),
+  ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
+});
+
+/** One job as GET /jobs/{id} shows it: with its pipeline's name. */
+export async function getJobView(p: Platform, id: string) {
+  const [r] = await namedJobs(p).where(eq(jobExecutions.id, id));
+  if (!r) throw notFound('job', id);
+  return namedView(r);
+}
+
 export interface JobFilter {
   limit: number;
   offset: number;
@@ -137,23 +159,14 @@ export async function listJobs(p: Platform, f: JobFilter) {
     f.deadLettered ? isNotNull(jobExecutions.deadLetteredAt) : undefined,
   ];
   const where = and(...conds);
-  const rows = await p.database.db
-    .select({ job: jobExecutions, pipelineName: pipelines.name })
-    .from(jobExecutions)
-    .leftJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId))
+  const rows = await namedJobs(p)
     .where(where)
     .orderBy(desc(jobExecutions.createdAt))
     .limit(f.limit)
     .offset(f.offset);
   const [total] = await p.database.db.select({ n: count() }).from(jobExecutions).where(where);
-  // Lists show the pipeline by name; a deleted pipeline's jobs keep the name it had.
-  return {
-    items: rows.map((r) => ({
-      ...jobView(r.job),
-      ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
-    })),
-    total: total!.n,
-  };
+  // A deleted pipeline's jobs keep the name it had (pipelines are deleted softly).
+  return { items: rows.map(namedView), total: total!.n };
 }
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {

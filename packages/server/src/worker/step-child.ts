@@ -18,6 +18,7 @@ import {
 } from '@sluice/core';
 import { takeSpawned, watchSpawns } from './spawn-watch.ts';
 import { STEP_MARK_VAR } from './step-kill.ts';
+import { collectBetweenSteps, startPeakWindow } from './step-memory.ts';
 import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
 import { redactor } from './step-redact.ts';
 
@@ -90,6 +91,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
   const send = sender(redact);
   const { runId } = m;
   const sendCircuits = () => send({ type: 'circuits', runId, circuits: exportCircuits() });
+  const peak = startPeakWindow();
   try {
     importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
@@ -131,8 +133,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
-      // maxRSS is in kilobytes: the process's peak (over the steps it ran), not its size now.
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      ...peak.end(),
     };
     await sendCircuits();
     release(runId);
@@ -161,6 +162,8 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       },
     });
   } finally {
+    // After the result went out (the parent is not kept waiting), before the next step arrives.
+    collectBetweenSteps();
     cpuBefore = process.cpuUsage();
   }
 }

@@ -70,7 +70,8 @@ export class StepHost {
     this.child = fork(entry.path, [], {
       detached: true,
       env: { ...env, [STEP_MARK_VAR]: this.mark },
-      execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`],
+      // --expose-gc: the process collects between steps, so each step's peak memory is its own.
+      execArgv: [...entry.execArgv, `--max-old-space-size=${memoryMb}`, '--expose-gc'],
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     });
     this.stderr = new StderrTail(this.child.stderr);

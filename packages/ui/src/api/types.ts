@@ -73,7 +73,7 @@ export interface JsonSchema {
 export interface Job {
   id: string;
   pipelineId: string;
-  /** In job lists (GET /jobs, GET /dlq). */
+  /** In job lists (GET /jobs, GET /dlq) and a job's detail; absent when the pipeline row is gone. */
   pipelineName?: string;
   pipelineVersion: number;
   status: JobStatus;

@@ -11,7 +11,7 @@ interface ComponentStats {
 }
 interface Report {
   components?: ComponentStats[];
-  resources?: { cpuMs: number; peakRssBytes: number };
+  resources?: { cpuMs: number; peakRssBytes: number; peakScope?: 'step' | 'process' };
 }
 
 /** Each component's share of its flow's time, from the step report: where the time went. */
@@ -31,6 +31,17 @@ export function shares(components: ComponentStats[]) {
 
 const mb = (b: number) => `${Math.round(b / 1048576)} MB`;
 
+/**
+ * The step's own peak, or — from a process whose mark could not be reset, or a report from before
+ * the scope was kept — the peak of a process that may have run other steps first: said so. A
+ * task's commands are processes of their own, which the figure does not count: said too, or a
+ * `wc -l` would seem to take what the engine around it holds.
+ */
+export function peakLabel(r: NonNullable<Report['resources']>, kind?: string): string {
+  const label = r.peakScope === 'step' ? 'peak memory' : 'process peak memory';
+  return `${label} ${mb(r.peakRssBytes)}${kind === 'task' ? ' (step process; its commands not counted)' : ''}`;
+}
+
 export function RunProfile({ steps }: { steps: Step[] }) {
   const profiled = steps.filter((s) => s.report);
   if (profiled.length === 0) return <p className="muted">No step has finished yet.</p>;
@@ -46,9 +57,7 @@ export function RunProfile({ steps }: { steps: Step[] }) {
               {s.stepId}{' '}
               <small className="muted">
                 {duration(s.durationMs)}
-                {r.resources
-                  ? `, CPU ${duration(r.resources.cpuMs)}, peak memory ${mb(r.resources.peakRssBytes)}`
-                  : ''}
+                {r.resources ? `, CPU ${duration(r.resources.cpuMs)}, ${peakLabel(r.resources, s.kind)}` : ''}
               </small>
             </h3>
             {top && rows.length > 1 && (

@@ -1,77 +1,98 @@
-import { useQuery } from '@tanstack/react-query';
-import { currentSession } from '../api/client.ts';
+import { keepPreviousData, useQuery } from '@tanstack/react-query';
+import { useState } from 'react';
+import { download, get } from '../api/client.ts';
+import type { Page } from '../api/types.ts';
 import { ErrorNote } from '../components/feedback.tsx';
+import { Pager } from '../components/pager.tsx';
+import { count } from '../components/status.tsx';
 
-export const SAMPLE = 20;
+/** Rows per page of a step's quarantine. */
+export const QUARANTINE_PAGE = 20;
 
-interface Quarantined {
-  step?: string;
-  component?: string;
-  reason?: string;
-  file?: string;
+/** An entry of GET /jobs/{id}/quarantine. */
+export interface QuarantinedRow {
+  index: number;
+  component: string;
+  reason: string;
   line?: number;
-  raw?: string;
+  /** The record's text: the source's raw text, or the row (as JSON) a transform or sink set aside. */
+  raw: string;
 }
 
-/** The first quarantined rows of a step, with their reasons and line numbers. */
-export function QuarantineSample({ jobId, artifact }: { jobId: string; artifact: string }) {
-  const sample = useQuery({
-    queryKey: ['quarantine', jobId, artifact],
-    queryFn: async () => {
-      const r = await fetch(`/api/v1/jobs/${jobId}/artifacts/${encodeURIComponent(artifact)}`, {
-        headers: { authorization: `Bearer ${currentSession()?.accessToken ?? ''}` },
-      });
-      if (!r.ok) throw new Error(`cannot read ${artifact}: ${r.status}`);
-      // Only the head of the file is read: a sample, whatever the quarantine's size.
-      const reader = r.body!.getReader();
-      let text = '';
-      const decoder = new TextDecoder();
-      while (text.split('\n').length <= SAMPLE) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        text += decoder.decode(value, { stream: true });
-      }
-      await reader.cancel();
-      return text
-        .split('\n')
-        .filter((l) => l.trim())
-        .slice(0, SAMPLE)
-        .map((l) => {
-          try {
-            return JSON.parse(l) as Quarantined;
-          } catch {
-            return { raw: l } as Quarantined;
-          }
-        });
-    },
+/**
+ * One step's quarantined rows, page by page from the server (the file may be large: only a page
+ * travels), with the whole file to download.
+ */
+export function QuarantineTable({
+  jobId,
+  stepId,
+  artifact,
+}: {
+  jobId: string;
+  stepId: string;
+  artifact: string;
+}) {
+  const [offset, setOffset] = useState(0);
+  const page = useQuery({
+    queryKey: ['quarantine', jobId, stepId, offset],
+    queryFn: () =>
+      get<Page<QuarantinedRow>>(
+        `/jobs/${jobId}/quarantine?step=${encodeURIComponent(stepId)}&limit=${QUARANTINE_PAGE}&offset=${offset}`,
+      ),
+    // The page shown stays while the next loads: the table does not jump.
+    placeholderData: keepPreviousData,
   });
+  const [failed, setFailed] = useState<unknown>(null);
+  const total = page.data?.total ?? 0;
   return (
     <>
-      <ErrorNote error={sample.error} />
-      {sample.data && (
-        <div className="table-wrap">
-          <table aria-label={`quarantined rows of ${artifact}`}>
-            <thead>
-              <tr>
-                <th>Line</th>
-                <th>Reason</th>
-                <th>Raw</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sample.data.map((q, i) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: a sample is positional and fetched whole
-                <tr key={i}>
-                  <td className="num">{q.line ?? '—'}</td>
-                  <td>{q.reason}</td>
-                  <td>
-                    <code>{q.raw}</code>
-                  </td>
+      <div className="spread">
+        <p>
+          <strong>{count(total)}</strong> quarantined {total === 1 ? 'row' : 'rows'}
+        </p>
+        <button
+          type="button"
+          className="link"
+          // The API wants a bearer token, which a plain link cannot send: fetched, then saved.
+          onClick={() =>
+            download(`/jobs/${jobId}/artifacts/${encodeURIComponent(artifact)}`, artifact).catch(setFailed)
+          }
+        >
+          Download {artifact}
+        </button>
+      </div>
+      <ErrorNote error={page.error ?? failed} />
+      {page.data && (
+        <>
+          <div className="table-wrap">
+            <table aria-label={`quarantined rows of ${stepId}`}>
+              <thead>
+                <tr>
+                  <th className="num">#</th>
+                  <th className="num">Line</th>
+                  <th>Reason</th>
+                  <th>Record</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+              </thead>
+              <tbody>
+                {page.data.items.map((q) => (
+                  <tr key={q.index}>
+                    <td className="num">{q.index + 1}</td>
+                    <td className="num">{q.line ?? '—'}</td>
+                    <td>
+                      {q.reason}
+                      <div className="muted">{q.component}</div>
+                    </td>
+                    <td>
+                      <code>{q.raw}</code>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <Pager total={total} limit={QUARANTINE_PAGE} offset={offset} onOffset={setOffset} />
+        </>
       )}
     </>
   );

@@ -4,6 +4,7 @@ import { can } from '../access.ts';
 import { api, currentSession, get } from '../api/client.ts';
 import type { Job, Page } from '../api/types.ts';
 import { ErrorNote, Listing } from '../components/feedback.tsx';
+import { PipelineLink } from '../components/pipeline-link.tsx';
 import { when } from '../components/status.tsx';
 
 export function DlqPage() {
@@ -27,6 +28,7 @@ export function DlqPage() {
             <thead>
               <tr>
                 <th>Job</th>
+                <th>Pipeline</th>
                 <th>Attempts</th>
                 <th>Error</th>
                 <th>Failed</th>
@@ -38,6 +40,9 @@ export function DlqPage() {
                 <tr key={j.id}>
                   <td>
                     <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
+                  </td>
+                  <td>
+                    <PipelineLink job={j} />
                   </td>
                   <td>{j.attempt}</td>
                   <td>{j.error?.message}</td>

@@ -6,10 +6,12 @@ import { useLive } from '../api/live.ts';
 import type { Job, ReplayCounts, Step } from '../api/types.ts';
 import { Dag } from '../components/dag.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
+import { jobTitle, PipelineLink } from '../components/pipeline-link.tsx';
 import { count, duration, Progress, Status, when } from '../components/status.tsx';
+import { useDocumentTitle } from '../components/title.ts';
 import { JobLogs } from '../job/logs.tsx';
 import { RunProfile } from '../job/profile.tsx';
-import { QuarantineSample } from '../job/quarantine.tsx';
+import { QuarantineTable } from '../job/quarantine.tsx';
 import { Timeline } from '../job/timeline.tsx';
 
 interface Artifact {
@@ -61,18 +63,22 @@ export default function JobPage() {
     onSuccess: (r) => void navigate(`/jobs/${r.jobId}`),
   });
 
+  useDocumentTitle(job.data ? jobTitle(job.data) : undefined);
+
   if (job.error) return <ErrorNote error={job.error} />;
   if (!job.data) return <Loading />;
   const j = job.data;
   const list = steps.data?.items ?? [];
   const done = FINISHED.includes(j.status);
-  const quarantines = (artifacts.data?.items ?? []).filter((a) => a.kind === 'quarantine');
+  const quarantines = (artifacts.data?.items ?? []).flatMap((a) =>
+    a.kind === 'quarantine' && a.stepId ? [{ ...a, stepId: a.stepId }] : [],
+  );
   const replayable = list.some((s) => s.kind === 'flow' && s.status === 'success' && s.rowsQuarantined > 0);
   return (
     <>
       <div className="spread">
-        <h1>
-          Job {j.id.slice(0, 8)} <Status status={j.status} />
+        <h1 title={`job ${j.id}`}>
+          {j.pipelineName ?? j.pipelineId.slice(0, 8)} · job {j.id.slice(0, 8)} · <Status status={j.status} />
         </h1>
         <div className="row">
           {!done && can(role, 'jobs:cancel') && (
@@ -107,7 +113,7 @@ export default function JobPage() {
         <dl className="kv">
           <dt>Pipeline</dt>
           <dd>
-            <Link to={`/pipelines/${j.pipelineId}`}>{j.pipelineId.slice(0, 8)}</Link> v{j.pipelineVersion}
+            <PipelineLink job={j} />
           </dd>
           {j.replayOf && (
             <>
@@ -257,8 +263,8 @@ export default function JobPage() {
       </section>
       {quarantines.map((q) => (
         <section className="panel" key={q.name}>
-          <h2>Quarantined rows of {q.stepId ?? q.name}</h2>
-          <QuarantineSample jobId={id} artifact={q.name} />
+          <h2>Quarantined rows of {q.stepId}</h2>
+          <QuarantineTable jobId={id} stepId={q.stepId} artifact={q.name} />
         </section>
       ))}
       <section className="panel">

@@ -4,6 +4,7 @@ import { get } from '../api/client.ts';
 import type { Job, Page, Pipeline } from '../api/types.ts';
 import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { Pager } from '../components/pager.tsx';
+import { PipelineLink } from '../components/pipeline-link.tsx';
 import { duration, Status, when } from '../components/status.tsx';
 
 const LIMIT = 50;
@@ -35,7 +36,6 @@ export function JobsPage() {
     queryKey: ['pipelines', 'names'],
     queryFn: () => get<Page<Pipeline>>('/pipelines?limit=500'),
   });
-  const names = new Map(pipelines.data?.items.map((p) => [p.id, p.name]));
   return (
     <>
       <h1>Jobs</h1>
@@ -100,10 +100,7 @@ export function JobsPage() {
                     <Link to={`/jobs/${j.id}`}>{j.id.slice(0, 8)}</Link>
                   </td>
                   <td>
-                    <Link to={`/pipelines/${j.pipelineId}`}>
-                      {names.get(j.pipelineId) ?? j.pipelineId.slice(0, 8)}
-                    </Link>{' '}
-                    v{j.pipelineVersion}
+                    <PipelineLink job={j} />
                   </td>
                   <td>
                     <Status status={j.status} />

@@ -3,14 +3,21 @@ import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATUSES, TRIGGER_TYPES } from '../../db/schema.ts';
 import type { Platform } from '../../platform.ts';
 import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
-import { cancelJob, getJob, jobView, listJobs, listSteps, retryJob, stepView } from '../../services/jobs.ts';
+import {
+  cancelJob,
+  getJob,
+  getJobView,
+  jobView,
+  listJobs,
+  listSteps,
+  retryJob,
+  stepView,
+} from '../../services/jobs.ts';
 import { readLog } from '../../services/logs.ts';
-import { replayJobQuarantine } from '../../services/replay.ts';
 import { notFound } from '../errors.ts';
 import { DateTime, NAME_MAX, Slug, Text, Uuid } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery, pageQuery } from '../pagination.ts';
 import { JobSchema, LogLineSchema, StepSchema } from '../schemas.ts';
-import { actor } from './pipelines.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['jobs'];
@@ -68,7 +75,7 @@ export const jobRoutes =
           response: { 200: JobSchema, ...errors },
         },
       },
-      async (req) => jobView(await getJob(p, (req.params as { id: string }).id)),
+      async (req) => getJobView(p, (req.params as { id: string }).id),
     );
     app.post(
       '/jobs/:id/cancel',
@@ -99,41 +106,6 @@ export const jobRoutes =
         const body = (req.body ?? {}) as { fromFailedStep?: boolean };
         const j = await retryJob(p, (req.params as { id: string }).id, body.fromFailedStep ?? true);
         return reply.status(202).send({ jobId: j.id });
-      },
-    );
-    app.post(
-      '/jobs/:id/quarantine/replay',
-      {
-        config: { access: 'jobs:replay', audit: { action: 'job.quarantine.replay', resourceType: 'job' } },
-        schema: {
-          summary:
-            "Replay a finished job's quarantined rows through the pipeline's current version into the same sinks, as a new job",
-          description:
-            'Queues a job (`replayOf` the job whose quarantine it replays) with a step per flow step that succeeded ' +
-            'with quarantined rows. Rows that fail again stay quarantined with the new reason. 409 while the job ' +
-            'runs, when it has nothing to replay, or while another replay of it is queued or running.',
-          tags,
-          params: IdParams,
-          body: Type.Optional(
-            Type.Object(
-              {
-                triggerType: Type.Optional(
-                  Type.Union([Type.Literal('manual'), Type.Literal('api')], { default: 'api' }),
-                ),
-              },
-              { additionalProperties: false },
-            ),
-          ),
-          response: { 202: Type.Object({ jobId: Type.String() }), ...errors },
-        },
-      },
-      async (req, reply) => {
-        const body = (req.body ?? {}) as { triggerType?: 'manual' | 'api' };
-        const jobId = await replayJobQuarantine(p, (req.params as { id: string }).id, {
-          triggerType: body.triggerType ?? 'api',
-          triggeredBy: actor(req),
-        });
-        return reply.status(202).send({ jobId });
       },
     );
     app.get(
