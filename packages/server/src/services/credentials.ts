@@ -132,10 +132,9 @@ export async function listCredentials(p: Platform, q: { limit: number; offset: n
 export async function testCredential(p: Platform, id: string): Promise<{ ok: boolean; message: string }> {
   const c = await get(p, id);
   if (c.connectorType !== 'postgres') {
-    throw new SluiceError(
-      ErrorCode.VALIDATION,
-      `no connection test for connector type "${c.connectorType}" yet (postgres credentials can be tested)`,
-    );
+    const message = `no connection test for connector type "${c.connectorType}" yet (postgres credentials can be tested)`;
+    // The fault is the stored credential's type, so that is the path the answer names.
+    throw new SluiceError(ErrorCode.VALIDATION, message, { issues: [{ path: 'credential.connectorType', message }] });
   }
   const data = (await unseal(p.masterKey, c.encryptedData)) as Record<string, string | number>;
   const client = new pg.Client(
