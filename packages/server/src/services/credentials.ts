@@ -134,7 +134,9 @@ export async function testCredential(p: Platform, id: string): Promise<{ ok: boo
   if (c.connectorType !== 'postgres') {
     const message = `no connection test for connector type "${c.connectorType}" yet (postgres credentials can be tested)`;
     // The fault is the stored credential's type, so that is the path the answer names.
-    throw new SluiceError(ErrorCode.VALIDATION, message, { issues: [{ path: 'credential.connectorType', message }] });
+    throw new SluiceError(ErrorCode.VALIDATION, message, {
+      issues: [{ path: 'credential.connectorType', message }],
+    });
   }
   const data = (await unseal(p.masterKey, c.encryptedData)) as Record<string, string | number>;
   const client = new pg.Client(
