@@ -10,11 +10,19 @@ export interface LiveMessage {
 
 /**
  * Subscribes to a live channel (`job:<id>`, `pipeline:<id>`, `global`) while mounted, and
- * reconnects with backoff after a drop (a restart, a refreshed token).
+ * reconnects with backoff after a drop (a restart, a refreshed token). `onReady` runs each time
+ * the subscription is sent: what changed before it (between a page's first fetch and the socket
+ * opening, or while it was down) sent no message, so a page fetches again there.
  */
-export function useLive(channel: string | null, onMessage: (m: LiveMessage) => void): void {
+export function useLive(
+  channel: string | null,
+  onMessage: (m: LiveMessage) => void,
+  onReady?: () => void,
+): void {
   const handler = useRef(onMessage);
   handler.current = onMessage;
+  const ready = useRef(onReady);
+  ready.current = onReady;
   useEffect(() => {
     if (!channel) return;
     let socket: WebSocket | null = null;
@@ -29,6 +37,7 @@ export function useLive(channel: string | null, onMessage: (m: LiveMessage) => v
       socket.onopen = () => {
         delay = 500;
         socket?.send(JSON.stringify({ type: 'subscribe', channel }));
+        ready.current?.();
       };
       socket.onmessage = (e) => {
         try {

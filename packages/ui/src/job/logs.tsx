@@ -33,18 +33,23 @@ export function JobLogs({ jobId, steps }: { jobId: string; steps: string[] }) {
   // A new stored page replaces what the socket added: it already holds those lines.
   // biome-ignore lint/correctness/useExhaustiveDependencies: the reset is caused by a new page, not read from it
   useEffect(() => setLive([]), [stored.data]);
-  useLive(`job:${jobId}`, (m: LiveMessage) => {
-    if (m.type !== 'log') return;
-    const p = m.payload as { level: string; stepId?: string; message: string };
-    if (LEVELS.indexOf(p.level) < LEVELS.indexOf(level)) return;
-    if (stepId && p.stepId !== stepId) return;
-    if (search && !p.message.toLowerCase().includes(search.toLowerCase())) return;
-    setLive((l) =>
-      [...l, { time: m.timestamp, level: p.level, stepId: p.stepId ?? null, message: p.message }].slice(
-        -MAX_LINES,
-      ),
-    );
-  });
+  useLive(
+    `job:${jobId}`,
+    (m: LiveMessage) => {
+      if (m.type !== 'log') return;
+      const p = m.payload as { level: string; stepId?: string; message: string };
+      if (LEVELS.indexOf(p.level) < LEVELS.indexOf(level)) return;
+      if (stepId && p.stepId !== stepId) return;
+      if (search && !p.message.toLowerCase().includes(search.toLowerCase())) return;
+      setLive((l) =>
+        [...l, { time: m.timestamp, level: p.level, stepId: p.stepId ?? null, message: p.message }].slice(
+          -MAX_LINES,
+        ),
+      );
+    },
+    // Lines logged before the subscription reached the server are in the stored page.
+    () => void stored.refetch(),
+  );
   const lines: Line[] = [
     ...(stored.data?.items ?? []).map((l) => ({
       time: l.time ?? l.at ?? '',

@@ -28,7 +28,12 @@ export default function JobPage() {
   const qc = useQueryClient();
   const navigate = useNavigate();
   const role = currentSession()?.user.role;
-  const job = useQuery({ queryKey: ['job', id], queryFn: () => get<Job>(`/jobs/${id}`) });
+  // Live messages move the page; a slow poll until the job ends covers any the socket missed.
+  const job = useQuery({
+    queryKey: ['job', id],
+    queryFn: () => get<Job>(`/jobs/${id}`),
+    refetchInterval: (q) => (q.state.data && FINISHED.includes(q.state.data.status) ? false : 5000),
+  });
   const steps = useQuery({
     queryKey: ['steps', id],
     queryFn: () => get<{ items: Step[] }>(`/jobs/${id}/steps`),
@@ -37,11 +42,19 @@ export default function JobPage() {
     queryKey: ['artifacts', id, job.data?.status],
     queryFn: () => get<{ items: Artifact[] }>(`/jobs/${id}/artifacts`),
   });
-  useLive(`job:${id}`, (m) => {
-    if (m.type === 'log') return;
+  const refresh = () => {
     void qc.invalidateQueries({ queryKey: ['steps', id] });
-    if (m.type !== 'progress') void qc.invalidateQueries({ queryKey: ['job', id] });
-  });
+    void qc.invalidateQueries({ queryKey: ['job', id] });
+  };
+  useLive(
+    `job:${id}`,
+    (m) => {
+      if (m.type === 'log') return;
+      void qc.invalidateQueries({ queryKey: ['steps', id] });
+      if (m.type !== 'progress') void qc.invalidateQueries({ queryKey: ['job', id] });
+    },
+    refresh,
+  );
   const cancel = useMutation({
     mutationFn: () => api<Job>('POST', `/jobs/${id}/cancel`),
     onSuccess: () => qc.invalidateQueries({ queryKey: ['job', id] }),
