@@ -8,11 +8,8 @@
 import { resolve } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import type { Json, Row, SourceContext } from '@sluice/core';
-import {
-  type CsvSourceConfig,
-  csvSource,
-  csvSourceConfig,
-} from '../../packages/connectors/src/sources/csv.ts';
+import { type CsvSourceConfig, csvSourceConfig } from '../../packages/connectors/src/csv/config.ts';
+import { csvSource } from '../../packages/connectors/src/csv/source.ts';
 
 const [input, mode] = process.argv.slice(2);
 if (!input || (mode !== 'strings' && mode !== 'typed'))

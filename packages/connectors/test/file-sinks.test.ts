@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Row, type SinkDefinition, SluiceError, SOURCE_LINE } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvSink } from '../src/sinks/csv.ts';
-import { jsonSink } from '../src/sinks/json.ts';
-import { ndjsonSink } from '../src/sinks/ndjson.ts';
+import { csvSink } from '../src/csv/sink.ts';
+import { jsonSink } from '../src/json/sink.ts';
+import { ndjsonSink } from '../src/ndjson/sink.ts';
 import { sinkConformance } from './conformance.ts';
 import { openSink } from './harness.ts';
 

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { Row, SinkDefinition, SourceDefinition } from '@sluice/core';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { csvSink } from '../src/sinks/csv.ts';
-import { ndjsonSink } from '../src/sinks/ndjson.ts';
-import { csvSource } from '../src/sources/csv.ts';
-import { ndjsonSource } from '../src/sources/ndjson.ts';
+import { csvSink } from '../src/csv/sink.ts';
+import { csvSource } from '../src/csv/source.ts';
+import { ndjsonSink } from '../src/ndjson/sink.ts';
+import { ndjsonSource } from '../src/ndjson/source.ts';
 import { openSink, readSource } from './harness.ts';
 
 let dir: string;

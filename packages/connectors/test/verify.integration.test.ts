@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { defineSink, Registry, type RunReport, runPipeline } from '@sluice/core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { builtinConnectors } from '../src/index.ts';
-import { ndjsonSink } from '../src/sinks/ndjson.ts';
+import { ndjsonSink } from '../src/ndjson/sink.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 
 // Issue 14 §2: a sink with `verify: content` reads back what it wrote and compares checksums

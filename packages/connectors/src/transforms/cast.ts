@@ -8,8 +8,8 @@ import {
   checkCastOptions,
   describeCastFailure,
   isCastFailure,
-} from '../internal/cast.ts';
-import { builtinWorker } from '../internal/worker-module.ts';
+} from '../shared/cast.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
 
 const CastTypeSchema = Type.Unsafe<CastType>({
   type: 'string',

@@ -7,7 +7,7 @@ import {
   type Row,
   SOURCE_LINE,
 } from '@sluice/core';
-import { builtinWorker } from '../internal/worker-module.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
   {

@@ -8,7 +8,7 @@ import {
   SOURCE_LINE,
   toRowValue,
 } from '@sluice/core';
-import { builtinWorker } from '../internal/worker-module.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
 import { firstLine, rejectRow } from './filter.ts';
 
 const config = Type.Object(

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, compileRowValidator, defineTransform, type Row, SOURCE_LINE } from '@sluice/core';
-import { builtinWorker } from '../internal/worker-module.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
   {

@@ -1,0 +1,56 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
+import { jsonRows } from '../ndjson/sink.ts';
+import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
+
+export const jsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
+export type JsonSinkConfig = Static<typeof jsonSinkConfig>;
+
+const TRAILER = '\n]\n';
+
+export const jsonSink = defineSink({
+  name: 'json',
+  version: '1.0.0',
+  summary:
+    'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
+  config: jsonSinkConfig,
+  example: { path: 'out/orders.json', overwrite: true, verify: 'content' },
+  check: fileOutputIssues,
+  // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
+  // separator depends only on how many rows precede and a resumed file matches a clean one.
+  rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },
+  worker: builtinWorker,
+  async open(ctx: SinkContext<JsonSinkConfig>): Promise<SinkWriter> {
+    const out = await fileOutput(ctx, 'lines');
+    const encode = jsonRows(ctx.componentId, [0x2c, 0x0a], []);
+    // Appending (a replay) to a file that holds rows: its next row needs the comma too.
+    let hadRows = false;
+    const writeEncoded = async (data: Uint8Array, rows: number) => {
+      ctx.signal.throwIfAborted();
+      if (rows > 0) await out.append(out.rows === 0 && !hadRows ? data.subarray(1) : data, rows);
+    };
+    return {
+      async start(resume) {
+        await out.start(resume);
+        // A resumed file already holds the `[`: the checkpoint's length always includes it.
+        if (resume === undefined) await out.append('[', 0, 0);
+      },
+      async startAppend(resume) {
+        // Without its trailer, a file holds `[` and, when it has rows, more.
+        const { bytes } = await out.startAppend(resume, TRAILER);
+        hadRows = bytes > 1;
+        if (bytes === 0) await out.append('[', 0);
+      },
+      async write(rows) {
+        await writeEncoded(encode(rows, out.rows), rows.length);
+      },
+      encoderState: () => null,
+      writeEncoded,
+      commit: () => out.commit(),
+      // Two lines of framing: `[` (the first row's separator leaves its line feed) and `]`.
+      close: () => out.close(TRAILER, 2),
+      abort: () => out.abort(),
+    };
+  },
+});
