@@ -1,5 +1,6 @@
 import type { ChunkedRead, ChunkSplit, Json, Row, SourceContext } from '@sluice/core';
 import { openFileInput } from '../shared/file-input.ts';
+import { oneLocalFile } from '../shared/file-set.ts';
 import { countLines } from '../shared/line-cut.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { CsvCutter } from './cut.ts';
@@ -19,7 +20,12 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
   async split(ctx, minBytes) {
     const cfg = ctx.config;
     // The cutter compares bytes: a delimiter or quote beyond ASCII is several bytes in UTF-8.
-    if (gzipped(cfg) || cfg.delimiter.charCodeAt(0) > 0x7f || cfg.quote.charCodeAt(0) > 0x7f)
+    if (
+      !oneLocalFile(cfg) ||
+      gzipped(cfg) ||
+      cfg.delimiter.charCodeAt(0) > 0x7f ||
+      cfg.quote.charCodeAt(0) > 0x7f
+    )
       return undefined;
     const where = `${ctx.componentId} (${cfg.path})`;
     const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
@@ -82,6 +88,7 @@ async function firstRecord(
   const cfg = ctx.config;
   const input = await openFileInput(cfg.path, {
     ctx,
+    options: cfg,
     start: from.offset,
     compression: 'none',
     signal: ctx.signal,

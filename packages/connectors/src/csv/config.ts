@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CAST_TYPES } from '../shared/cast.ts';
+import { fileSourceProperties } from '../shared/file-source-options.ts';
 
 const ColumnTypeSchema = Type.Union(
   CAST_TYPES.map((t) => Type.Literal(t)),
@@ -13,10 +14,7 @@ const ColumnTypeSchema = Type.Union(
 
 export const csvSourceConfig = Type.Object(
   {
-    path: Type.String({
-      minLength: 1,
-      description: "File to read. Relative paths resolve against the spec file's directory.",
-    }),
+    ...fileSourceProperties,
     header: Type.Boolean({ default: true, description: 'The first record holds the column names.' }),
     columns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {

@@ -1,5 +1,6 @@
 import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
 import { openFileInput } from '../shared/file-input.ts';
+import { overFiles } from '../shared/file-set.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';
@@ -9,10 +10,12 @@ import { type CsvPosition, checkConfig, csvParser, fullBatches, gzipped, toPosit
 export const csvSource = defineSource({
   name: 'csv',
   version: '1.0.0',
-  summary: 'Reads a CSV file (RFC 4180, optionally gzipped) as rows, with typed columns and resume.',
+  summary:
+    'Reads CSV files (RFC 4180, optionally gzipped; local, S3, SFTP or HTTP; one file or a glob) as rows, with typed columns and resume.',
   config: csvSourceConfig,
   example: {
     path: 'data/orders.csv.gz',
+    incremental: false,
     header: true,
     delimiter: ',',
     quote: '"',
@@ -26,7 +29,7 @@ export const csvSource = defineSource({
     chunkSize: 1 << 20,
   },
   check: checkConfig,
-  read: readCsv,
+  read: overFiles(readCsv),
   chunked: csvChunks,
   worker: builtinWorker,
 });
@@ -41,6 +44,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
   if (resume) rows.setColumns(resume.columns);
   const input = await openFileInput(cfg.path, {
     ctx,
+    options: cfg,
     start: resume?.offset ?? 0,
     compression: cfg.compression,
     signal: ctx.signal,

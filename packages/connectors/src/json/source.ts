@@ -12,6 +12,7 @@ import {
 } from '@sluice/core';
 import { jsonFileSourceProperties } from '../ndjson/source.ts';
 import { openFileInput } from '../shared/file-input.ts';
+import { overFiles } from '../shared/file-set.ts';
 import { clip, describeJson, RAW_LIMIT } from '../shared/json-lines.ts';
 import { JsonProblem, JsonValueReader } from '../shared/json-value.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
@@ -34,13 +35,14 @@ export const jsonSource = defineSource({
   config: jsonSourceConfig,
   example: {
     path: 'data/customers.json',
+    incremental: false,
     compression: 'auto',
     batchSize: 1024,
     chunkSize: 1 << 17,
     bigNumbers: 'quarantine',
     maxDepth: 1000,
   },
-  read: readJson,
+  read: overFiles(readJson),
 });
 
 enum S {
@@ -330,6 +332,7 @@ async function* readJson(ctx: SourceContext<JsonSourceConfig>): AsyncGenerator<S
     ctx.resumeFrom === undefined ? { offset: 0, index: 0, line: 1 } : toPosition(ctx.resumeFrom, where);
   const input = await openFileInput(cfg.path, {
     ctx,
+    options: cfg,
     start: from.offset,
     compression: cfg.compression,
     signal: ctx.signal,

@@ -2,6 +2,8 @@ import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, resolveLocalPath, type SourceBatch, type SourceContext } from '@sluice/core';
 import { openFileInput } from '../shared/file-input.ts';
+import { oneLocalFile, overFiles } from '../shared/file-set.ts';
+import { fileSourceProperties } from '../shared/file-source-options.ts';
 import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
@@ -13,10 +15,7 @@ const MAX_DEPTH = 2000;
 
 /** Config properties shared by the JSON file sources. */
 export const jsonFileSourceProperties = {
-  path: Type.String({
-    minLength: 1,
-    description: "File to read (UTF-8). Relative paths resolve against the spec file's directory.",
-  }),
+  ...fileSourceProperties,
   compression: Type.Union([Type.Literal('auto'), Type.Literal('gzip'), Type.Literal('none')], {
     default: 'auto',
     description: '`auto` decompresses files whose name ends in .gz.',
@@ -61,17 +60,22 @@ export const ndjsonSource = defineSource({
   config: ndjsonSourceConfig,
   example: {
     path: 'data/events.ndjson.gz',
+    incremental: false,
     compression: 'auto',
     batchSize: 1024,
     chunkSize: 1 << 17,
     bigNumbers: 'quarantine',
     maxDepth: 1000,
   },
-  read: readNdjson,
+  read: overFiles(readNdjson),
   chunked: {
     async split(ctx, minBytes) {
       const cfg = ctx.config;
-      if (cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz')))
+      if (
+        !oneLocalFile(cfg) ||
+        cfg.compression === 'gzip' ||
+        (cfg.compression === 'auto' && cfg.path.endsWith('.gz'))
+      )
         return undefined;
       const path = await resolveLocalPath(ctx, cfg.path, `${ctx.componentId}: config.path`);
       const where = `${ctx.componentId} (${cfg.path})`;
@@ -103,6 +107,7 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   const input = await openFileInput(cfg.path, {
     ctx,
+    options: cfg,
     start: resume?.offset ?? 0,
     compression: cfg.compression,
     signal: ctx.signal,

@@ -1,13 +1,14 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { ErrorCode, FatalError, type PathContext, resolveLocalPath, SluiceError } from '@sluice/core';
+import { ErrorCode, FatalError } from '@sluice/core';
+import { type LocationContext, openLocation } from '../location/index.ts';
+import type { LocationOptions } from '../location/options.ts';
 
 export interface FileInput {
-  /** Absolute path that was opened (symlinks resolved when the run restricts paths). */
+  /** What was opened: an absolute local path (symlinks resolved when the run restricts paths) or a URL. */
   path: string;
-  /** Size of the file on disk, for progress. */
+  /** Size of the file as stored, for progress. */
   size: number;
   /** Whether the content is gzip-compressed (offsets then count decompressed bytes). */
   gzip: boolean;
@@ -19,7 +20,9 @@ export interface FileInput {
 
 export interface OpenOptions {
   /** The component's context: relative paths resolve against its `baseDir`; its path policy applies. */
-  ctx: PathContext;
+  ctx: LocationContext;
+  /** How to reach a remote path (the config's `s3`, `sftp`, `http` groups). */
+  options?: LocationOptions;
   /** Offset in the (decompressed) content to start from; a resumed read passes its checkpoint. */
   start?: number;
   /** `auto` decompresses files whose name ends in `.gz`. */
@@ -35,35 +38,63 @@ export interface OpenOptions {
  * policy forbids fails with PATH_FORBIDDEN before anything about it is looked at.
  */
 export async function openFileInput(path: string, opts: OpenOptions): Promise<FileInput> {
-  const abs = await resolveLocalPath(opts.ctx, path, opts.where);
-  let size: number;
+  const location = await openLocation(path, opts.options ?? {}, opts.ctx, opts.where);
+  let entry: Awaited<ReturnType<typeof location.stat>>;
   try {
-    const st = await stat(abs);
-    if (st.isDirectory())
-      throw new SluiceError(ErrorCode.NOT_FOUND, `${opts.where}: ${abs} is a directory, not a file`);
-    size = st.size;
+    entry = await location.stat(path, opts.signal);
   } catch (err) {
-    if (err instanceof SluiceError) throw err;
-    throw new SluiceError(
-      ErrorCode.NOT_FOUND,
-      `${opts.where}: file not found: ${abs}` +
-        (isAbsolute(path) ? '' : ` (relative paths resolve against ${opts.ctx.baseDir})`),
-      { cause: err },
-    );
+    await location.close();
+    throw err;
   }
-  const gzip = opts.compression === 'gzip' || (opts.compression !== 'none' && abs.endsWith('.gz'));
+  const gzip = opts.compression === 'gzip' || (opts.compression !== 'none' && /\.gz$/i.test(entry.url));
   const start = opts.start ?? 0;
-  const highWaterMark = opts.chunkSize ?? 1 << 20;
+  const chunkSize = opts.chunkSize ?? 1 << 20;
+  let read = 0;
   // A plain file seeks; gzip cannot, so a resumed .gz read decompresses and skips to `start`.
-  const raw = createReadStream(abs, { start: gzip ? 0 : start, highWaterMark, signal: opts.signal });
-  let chunks: AsyncIterable<Buffer> = raw;
-  if (gzip) {
-    const gunzip = createGunzip({ chunkSize: highWaterMark });
-    // pipe() does not pass the file's errors on: the gunzip would wait for more input forever.
-    raw.once('error', (err) => gunzip.destroy(err));
-    chunks = gunzipped(skip(raw.pipe(gunzip), start), `${opts.where}: ${abs}`, opts.compression === 'gzip');
+  const raw = counted(
+    location.read(path, { start: gzip ? 0 : start, signal: opts.signal, chunkSize }),
+    (n) => {
+      read += n;
+    },
+  );
+  const chunks = gzip
+    ? gunzipped(
+        skip(gunzip(raw, chunkSize), start),
+        `${opts.where}: ${entry.url}`,
+        opts.compression === 'gzip',
+      )
+    : raw;
+  return {
+    path: entry.url,
+    size: entry.size,
+    gzip,
+    chunks: closing(chunks, location),
+    bytesRead: () => read,
+  };
+}
+
+async function* counted(chunks: AsyncIterable<Buffer>, add: (n: number) => void): AsyncGenerator<Buffer> {
+  for await (const c of chunks) {
+    add(c.length);
+    yield c;
   }
-  return { path: abs, size, gzip, chunks, bytesRead: () => raw.bytesRead };
+}
+
+/** The location's connections end with the read, however it ends. */
+async function* closing(chunks: AsyncIterable<Buffer>, location: { close(): Promise<void> }) {
+  try {
+    yield* chunks;
+  } finally {
+    await location.close();
+  }
+}
+
+function gunzip(source: AsyncIterable<Buffer>, chunkSize: number): AsyncIterable<Buffer> {
+  const z = createGunzip({ chunkSize });
+  // The file's errors reach the reader through the gunzip (which pipeline destroys with them);
+  // a reader that stops early destroys the gunzip, and pipeline then ends the file's read.
+  pipeline(Readable.from(source), z).catch(() => undefined);
+  return z;
 }
 
 /**

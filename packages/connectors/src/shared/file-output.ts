@@ -19,6 +19,10 @@ import {
   verifyMismatch,
   verifyProperty,
 } from '@sluice/core';
+import type { LocationOptions } from '../location/options.ts';
+import { locationProperties } from '../location/options.ts';
+import { plainPath, schemeOf } from '../location/url.ts';
+import { remoteFinal, stagingPath } from './remote-output.ts';
 import { Resume, resumeState } from './resume-state.ts';
 
 /** Config properties every file sink has. */
@@ -26,14 +30,17 @@ export const fileSinkProperties = {
   path: Type.String({
     minLength: 1,
     description:
-      "File to write. Relative paths resolve against the spec file's directory; missing directories are " +
-      'created. Rows go to `<path>.partial`, renamed to `path` only when the step succeeds.',
+      "File to write: a local path (relative paths resolve against the spec file's directory; missing " +
+      'directories are created), s3://bucket/key or sftp://user@host:port/dir/file. Rows go to ' +
+      '`<path>.partial` (for a remote path, a staging file on this machine), which becomes `path` only ' +
+      'when the step succeeds: renamed locally, uploaded in one atomic put to a remote store.',
   }),
   overwrite: Type.Boolean({
     default: true,
     description: 'Replace the file if it exists. When false, the step fails before writing anything.',
   }),
   verify: verifyProperty,
+  ...locationProperties,
 };
 
 /** The `check` of a sink whose config holds `fileSinkProperties`. */
@@ -55,14 +62,20 @@ export function fileOutputIssues(cfg: { path: string }): Issue[] {
  * run's path policy: either may already be a symlink leading elsewhere.
  */
 export async function fileOutput(
-  ctx: SinkContext<{ path: string; overwrite: boolean; verify: VerifyLevel }>,
+  ctx: SinkContext<{ path: string; overwrite: boolean; verify: VerifyLevel } & LocationOptions>,
   syntax: RecordSyntax,
 ): Promise<FileOutput> {
   const { path, overwrite, verify } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
-  const abs = await resolveLocalPath(ctx, path, where);
+  const opts = { overwrite, signal: ctx.signal, where, verify, syntax };
+  if (schemeOf(path) !== 'file') {
+    const staged = await stagingPath(ctx, path);
+    const final = remoteFinal(path, ctx.config, ctx, where, ctx.signal);
+    return new FileOutput({ ...opts, path: staged, final });
+  }
+  const abs = await resolveLocalPath(ctx, plainPath(path), where);
   if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
-  return new FileOutput({ path: abs, overwrite, signal: ctx.signal, where, verify, syntax });
+  return new FileOutput({ ...opts, path: abs });
 }
 
 /** What a file sink's `commit` returns and gets back in `start` on resume. */
@@ -89,6 +102,42 @@ export interface FileOutputOptions {
   verify: VerifyLevel;
   /** How records are told apart in the file, to count (and digest) them. */
   syntax: RecordSyntax;
+  /**
+   * Where the finished file goes when it is not `path` on this machine (a remote store): `path`
+   * is then a local staging file, and `close` publishes it there instead of renaming it.
+   * @defaultValue the local file `path`
+   */
+  final?: FinalFile;
+}
+
+/** Where a finished output is published: its size there (undefined when absent), and the publishing. */
+export interface FinalFile {
+  /** What the run report names as the output's location. */
+  readonly name: string;
+  /** Size of what is there now; undefined when nothing is, `dir` for a directory. */
+  size(): Promise<number | 'dir' | undefined>;
+  /** Makes the complete, durable `partial` the final file, atomically. */
+  publish(partial: string): Promise<void>;
+  /** Copies the final file's bytes to `to` (a replay appends to them). */
+  fetch(to: string): Promise<void>;
+}
+
+/** The final file on this machine: `.partial` is renamed over it. */
+function localFinal(path: string): FinalFile {
+  return {
+    name: path,
+    async size() {
+      const st = await stat(path).catch(() => undefined);
+      return st === undefined ? undefined : st.isDirectory() ? 'dir' : st.size;
+    },
+    async publish(partial) {
+      await rename(partial, path);
+      await syncDir(dirname(path));
+    },
+    async fetch(to) {
+      await copyFile(path, to, constants.COPYFILE_FICLONE);
+    },
+  };
 }
 
 // Text is written in pieces of about this many characters: few write calls per batch stream,
@@ -109,6 +158,7 @@ export class FileOutput {
   readonly path: string;
   readonly partialPath: string;
   readonly #opts: FileOutputOptions;
+  readonly #final: FinalFile;
   #handle: FileHandle | undefined;
   /** Bytes on disk in `.partial` (written, not buffered). */
   #bytes = 0;
@@ -133,6 +183,7 @@ export class FileOutput {
     this.#opts = opts;
     this.path = opts.path;
     this.partialPath = `${opts.path}.partial`;
+    this.#final = opts.final ?? localFinal(opts.path);
   }
 
   /** Rows appended so far, including those before the checkpoint resumed from. */
@@ -198,9 +249,9 @@ export class FileOutput {
     this.#opts.signal.throwIfAborted();
     await this.#checkFinalPath();
     await mkdir(dirname(this.path), { recursive: true });
-    const size = (await stat(this.path).catch(() => undefined))?.size;
-    if (size === undefined) return this.start(undefined);
-    await copyFile(this.path, this.partialPath, constants.COPYFILE_FICLONE);
+    const size = await this.#final.size();
+    if (typeof size !== 'number') return this.start(undefined);
+    await this.#final.fetch(this.partialPath);
     this.#handle = await open(this.partialPath, 'r+');
     let bytes = size;
     if (trailer !== '') {
@@ -210,7 +261,7 @@ export class FileOutput {
       if (!tail.equals(want)) {
         throw new SluiceError(
           ErrorCode.CONFIG,
-          `${this.#opts.where}: cannot append to ${this.path}: it does not end with ${JSON.stringify(trailer)} ` +
+          `${this.#opts.where}: cannot append to ${this.#final.name}: it does not end with ${JSON.stringify(trailer)} ` +
             'as this sink writes it (was it edited or cut short?). Restore the file, or move it away to write the rows to a new one.',
         );
       }
@@ -250,7 +301,7 @@ export class FileOutput {
     if (this.#closed) {
       throw new SluiceError(
         ErrorCode.CHECKPOINT,
-        `${this.#opts.where}: ${this.path} was already completed by the run being resumed, yet rows arrived ` +
+        `${this.#opts.where}: ${this.#final.name} was already completed by the run being resumed, yet rows arrived ` +
           'for it; rerun without --resume',
       );
     }
@@ -276,8 +327,8 @@ export class FileOutput {
    * The resumed run has nothing to write and `close` has nothing to do.
    */
   async #closedAt(state: FileOutputState): Promise<boolean> {
-    const size = (await stat(this.path).catch(() => undefined))?.size;
-    this.#closed = size !== undefined && size >= state.bytes && size - state.bytes <= MAX_TRAILER_BYTES;
+    const size = await this.#final.size();
+    this.#closed = typeof size === 'number' && size >= state.bytes && size - state.bytes <= MAX_TRAILER_BYTES;
     if (this.#closed) {
       this.#bytes = state.bytes;
       this.#rows = state.rows;
@@ -291,7 +342,7 @@ export class FileOutput {
    * verify it, and moves it to its final path; a file that fails verification is not moved.
    */
   async close(trailer = '', trailerRecords = 0): Promise<SinkResult> {
-    if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.path };
+    if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.#final.name };
     if (trailer !== '') this.#put(trailer);
     this.#records += trailerRecords;
     await this.#flush();
@@ -302,12 +353,11 @@ export class FileOutput {
     this.#handle = undefined;
     const verification = await this.#verify();
     await this.#checkFinalPath();
-    await rename(this.partialPath, this.path);
-    await syncDir(dirname(this.path));
+    await this.#final.publish(this.partialPath);
     return {
       rowsWritten: this.#rows - this.#startRows,
       bytes: this.#bytes,
-      location: this.path,
+      location: this.#final.name,
       verification,
     };
   }
@@ -404,18 +454,18 @@ export class FileOutput {
   }
 
   async #checkFinalPath(): Promise<void> {
-    const st = await stat(this.path).catch(() => undefined);
-    if (st === undefined) return;
-    if (st.isDirectory()) {
+    const size = await this.#final.size();
+    if (size === undefined) return;
+    if (size === 'dir') {
       throw new SluiceError(
         ErrorCode.CONFIG,
-        `${this.#opts.where}: ${this.path} is a directory; set config.path to a file name inside it.`,
+        `${this.#opts.where}: ${this.#final.name} is a directory; set config.path to a file name inside it.`,
       );
     }
     if (!this.#opts.overwrite && !this.#appending) {
       throw new SluiceError(
         ErrorCode.CONFIG,
-        `${this.#opts.where}: ${this.path} already exists and config.overwrite is false. ` +
+        `${this.#opts.where}: ${this.#final.name} already exists and config.overwrite is false. ` +
           'Move or delete the file, choose another path, or set overwrite: true.',
       );
     }

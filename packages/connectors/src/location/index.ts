@@ -1,0 +1,35 @@
+import type { PathContext } from '@sluice/core';
+import { ErrorCode, FatalError } from '@sluice/core';
+import { localLocation } from './local.ts';
+import type { LocationOptions } from './options.ts';
+import type { Location } from './types.ts';
+import { schemeOf } from './url.ts';
+
+/** What opening a location needs of the component that opens it. */
+export interface LocationContext extends PathContext {
+  /** The step's circuit breaker for an endpoint (`host:port`), when the host runs circuits. */
+  guardConnect?<T>(endpoint: string, connect: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The location that holds `path`. Remote stores are imported when first used: a run that reads
+ * local files never loads an SDK.
+ */
+export async function openLocation(
+  path: string,
+  options: LocationOptions,
+  ctx: LocationContext,
+  where: string,
+): Promise<Location> {
+  const scheme = schemeOf(path);
+  switch (scheme) {
+    case 'file':
+      return localLocation(ctx, where);
+    default:
+      throw new FatalError(
+        `${where}: "${scheme}://" is not a location Sluice reads; use a local path, s3://bucket/key, ` +
+          'sftp://user@host/path or https://host/path',
+        { code: ErrorCode.CONFIG },
+      );
+  }
+}

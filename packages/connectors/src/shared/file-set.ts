@@ -1,0 +1,112 @@
+import type { Json, SourceBatch, SourceContext } from '@sluice/core';
+import { ErrorCode, SluiceError } from '@sluice/core';
+import { isGlob, matchFiles } from '../location/files.ts';
+import { openLocation } from '../location/index.ts';
+import type { LocationOptions } from '../location/options.ts';
+import type { LocationEntry } from '../location/types.ts';
+import { schemeOf } from '../location/url.ts';
+
+/** What `overFiles` needs of a file source's config (`fileSourceProperties`). */
+export interface FileSetConfig extends LocationOptions {
+  path: string;
+  fileField?: string | undefined;
+  incremental: boolean;
+}
+
+/** A checkpoint of a many-file read: the file being read and where in it (its reader's position). */
+type SetPosition = { file: string; at: Json | null };
+
+// The files an incremental source has read, by address: what tells a new or changed file.
+const SEEN = 'files';
+type Seen = Record<string, { size: number; modified?: string; etag?: string }>;
+
+/**
+ * Turns a one-file reader into one that reads what `path` names: one file, or every file a glob
+ * matches, in name order, each through the same reader (so chunk sizes, quarantine with line
+ * numbers and resume work alike). Positions then name the file; a resumed run skips the files
+ * before it. A single file read without `fileField` or `incremental` is passed straight through,
+ * its positions as they always were.
+ */
+export function overFiles<C extends FileSetConfig>(
+  readOne: (ctx: SourceContext<C>) => AsyncGenerator<SourceBatch>,
+): (ctx: SourceContext<C>) => AsyncGenerator<SourceBatch> {
+  return async function* read(ctx) {
+    const cfg = ctx.config;
+    if (!isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental) {
+      yield* readOne(ctx);
+      return;
+    }
+    const where = `${ctx.componentId}: config.path`;
+    const location = await openLocation(cfg.path, cfg, ctx, where);
+    let files: LocationEntry[];
+    try {
+      files = await matchFiles(location, cfg.path, { baseDir: ctx.baseDir, signal: ctx.signal, where });
+    } finally {
+      await location.close();
+    }
+    const seen = (cfg.incremental ? ctx.state.get(SEEN) : undefined) as Seen | undefined;
+    const todo = seen ? files.filter((f) => changed(seen[f.url], f)) : files;
+    const resume = ctx.resumeFrom === undefined ? undefined : toSetPosition(ctx.resumeFrom, where);
+    const total = todo.reduce((n, f) => n + f.size, 0);
+    let before = 0;
+    for (const file of todo) {
+      if (resume && file.url < resume.file) {
+        before += file.size;
+        continue;
+      }
+      const at = resume && file.url === resume.file ? resume.at : null;
+      const one = { ...ctx, config: { ...cfg, path: file.url }, resumeFrom: at ?? undefined };
+      for await (const b of readOne(one as SourceContext<C>)) {
+        if (cfg.fileField !== undefined) for (const r of b.rows) r[cfg.fileField] = file.url;
+        yield {
+          rows: b.rows,
+          position: { file: file.url, at: b.position ?? null } satisfies SetPosition,
+          progress: { done: before + Math.min(b.progress?.done ?? 0, file.size), total },
+        };
+      }
+      before += file.size;
+    }
+    if (cfg.incremental) {
+      const next: Seen = { ...seen };
+      for (const f of files) next[f.url] = stamp(f);
+      // Kept only when the whole step succeeds, as a SQL cursor is.
+      ctx.state.set(SEEN, next as Json);
+    }
+  };
+}
+
+function stamp(f: LocationEntry): Seen[string] {
+  return {
+    size: f.size,
+    ...(f.modified ? { modified: f.modified.toISOString() } : {}),
+    ...(f.etag ? { etag: f.etag } : {}),
+  };
+}
+
+function changed(before: Seen[string] | undefined, now: LocationEntry): boolean {
+  if (before === undefined) return true;
+  const s = stamp(now);
+  return s.size !== before.size || s.etag !== before.etag || s.modified !== before.modified;
+}
+
+function toSetPosition(p: Json, where: string): SetPosition {
+  const o = p as Partial<SetPosition> | null;
+  if (o === null || typeof o !== 'object' || typeof o.file !== 'string' || !('at' in o)) {
+    throw new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${where}: the checkpoint is not a many-file position ({file, at}); it was written by another ` +
+        'version or config of this step. Run without --resume to start over',
+    );
+  }
+  return { file: o.file, at: o.at ?? null };
+}
+
+/**
+ * Whether the parallel path may read this config: one local file, read whole. Globs, remote
+ * stores, `fileField` and `incremental` read serially, through `overFiles`.
+ */
+export function oneLocalFile(cfg: FileSetConfig): boolean {
+  return (
+    schemeOf(cfg.path) === 'file' && !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental
+  );
+}
