@@ -105,11 +105,18 @@ program
 
 program
   .command('connectors')
-  .description('List the connectors, or show one with its config schema and an example.')
+  .description(
+    'List the connectors, or show one with its config schema and an example; --check runs its connection check.',
+  )
   .argument('[name]', 'a connector name')
   .option('--json', 'print as JSON')
-  .action((name: string | undefined, opts) => {
-    process.exitCode = connectorsCommand(name, opts);
+  .option(
+    '--check',
+    'connect with --with as a run would (a database, a file on its store) and say what was found',
+  )
+  .option('--with <json>', 'config fields for --check: a JSON object, or @file holding one')
+  .action(async (name: string | undefined, opts) => {
+    process.exitCode = await connectorsCommand(name, opts);
   });
 
 function collectList(value: string, previous: string[]): string[] {

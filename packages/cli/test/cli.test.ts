@@ -113,6 +113,37 @@ describe('sluice connectors', () => {
     expect(far.code).toBe(2);
     expect(far.stderr).toContain('unknown connector "mysql". Run `sluice connectors` for the list.');
   });
+
+  it("runs a connector's connection check with --check, naming what it found or what is wrong", async () => {
+    const file = join(tmp(), 'check.csv');
+    writeFileSync(file, 'id\n1\n');
+    const found = await sluice(['connectors', 'csv', '--check', '--with', JSON.stringify({ path: file })]);
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toContain(`ok source csv: found ${file} (5 B)`);
+    const withFile = join(tmp(), 'with.json');
+    writeFileSync(withFile, JSON.stringify({ path: `${file}.missing` }));
+    const missing = await sluice(['connectors', 'csv', '--check', '--with', `@${withFile}`, '--json']);
+    expect(missing.code).toBe(1);
+    expect(JSON.parse(missing.stdout)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/file not found/),
+    });
+    const noPath = await sluice(['connectors', 'csv', '--check']);
+    expect(noPath.stderr).toContain('--with.path: is required');
+    const shell = await sluice(['connectors', 'shell', '--check']);
+    expect(shell.stderr).toContain('connector "shell" has no connection check');
+    const pw = 'not-my-real-password';
+    const refused = await sluice([
+      'connectors',
+      'postgres',
+      '--check',
+      '--with',
+      JSON.stringify({ url: `postgres://u:${pw}@127.0.0.1:1/x` }),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('cannot connect to PostgreSQL at 127.0.0.1:1');
+    expect(refused.stderr).not.toContain(pw);
+  });
 });
 
 describe('sluice run', () => {

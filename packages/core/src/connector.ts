@@ -1,6 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Issue } from './errors.ts';
-import type { PathPolicy } from './paths.ts';
+import type { PathContext, PathPolicy } from './paths.ts';
 import type { SinkVerification } from './verify.ts';
 
 /** A JSON-serialisable value: what checkpoints and sink states are made of. */
@@ -72,6 +72,31 @@ export interface ComponentContext<C> {
 export interface CheckContext {
   /** The run's parameters (their defaults when the spec is checked without any). */
   readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** What a definition's `checkConnection` may use: paths resolve as in a run, under its policy. */
+export interface ConnectionCheckContext extends PathContext {
+  readonly signal: AbortSignal;
+}
+
+/**
+ * How a connector proves that a config reaches its system. Used by the credentials API's Test,
+ * the UI's credential form and `sluice connectors check`, with a credential's fields merged into
+ * what the caller gives, as a step's `with:` is merged.
+ */
+export interface ConnectionCheck<S extends TSchema = TSchema> {
+  /**
+   * The config fields the check needs, a subset of the connector's `config` (a postgres url, a
+   * file's path and store settings): a test need not name a table or a format. Checked first;
+   * what fails is refused at its path.
+   */
+  readonly config: S;
+  /**
+   * Connects and authenticates as a run would, changes nothing, and resolves to what it found
+   * (`connected to db:5432 as etl`, `found s3://b/k (2.0 MiB)`); otherwise throws what a run would
+   * (CONNECTION_FAILED, NOT_FOUND, CONFIG), its message free of secrets.
+   */
+  check(config: Static<S>, ctx: ConnectionCheckContext): Promise<string>;
 }
 
 /**
@@ -197,6 +222,8 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /** Proves a config reaches its system; see ConnectionCheck. */
+  readonly connection?: ConnectionCheck;
   /** Lets the parallel path run this source's parsing in worker threads. */
   readonly chunked?: ChunkedRead<Static<S>>;
   /** The worker module that can load this connector (see WorkerModule). */
@@ -355,6 +382,8 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /** Proves a config reaches its system; see ConnectionCheck. */
+  readonly connection?: ConnectionCheck;
   /** True when `recover` finds checkpoints at the destination (exactly-once across crashes). */
   readonly transactional?: boolean;
   /** Lets the parallel path encode rows in worker threads; the writer then has `writeEncoded`. */
@@ -390,6 +419,8 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /** Proves a config reaches its system; see ConnectionCheck. */
+  readonly connection?: ConnectionCheck;
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */
   run(ctx: TaskContext<Static<S>>): Promise<TaskResult | undefined>;
 }

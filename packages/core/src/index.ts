@@ -3,6 +3,7 @@ export type { AjvError, AjvIssuesOptions } from './ajv-issues.ts';
 export { ajvIssues } from './ajv-issues.ts';
 export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
+export { checkConnectorConnection } from './connection-check.ts';
 export type {
   CheckContext,
   ChunkedRead,
@@ -10,6 +11,8 @@ export type {
   ChunkStart,
   ComponentContext,
   ConfigCheck,
+  ConnectionCheck,
+  ConnectionCheckContext,
   ConnectorDefinition,
   ConnectorKind,
   Json,
@@ -76,7 +79,7 @@ export { coerceParams, resolveParams } from './params.ts';
 export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
-export { planPipeline } from './plan.ts';
+export { planPipeline, withCredential } from './plan.ts';
 export { didYouMean, Registry } from './registry.ts';
 export type { ReplayOptions } from './replay.ts';
 export { replayQuarantine } from './replay.ts';

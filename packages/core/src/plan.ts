@@ -152,7 +152,7 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * A credential's fields fill in a config: `with` wins field by field, and objects (a shell task's
  * `env`) are merged one level deep so a config can add to what the credential supplies.
  */
-function withCredential(
+export function withCredential(
   secret: Readonly<Record<string, unknown>>,
   config: Record<string, unknown>,
 ): Record<string, unknown> {

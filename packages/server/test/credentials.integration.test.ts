@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/api/app.ts';
@@ -70,10 +70,17 @@ describe.each(backends)('credentials on $name', ({ name }) => {
         required: ['url'],
         properties: { url: { type: 'string', writeOnly: true } },
       });
+    // File connectors take the store's settings and secrets (s3, sftp, http groups).
     expect(
       (catalogue.body.items as { name: string; credentialSchema?: unknown }[]).find((c) => c.name === 'csv')
         ?.credentialSchema,
-    ).toBeUndefined();
+    ).toMatchObject({
+      properties: {
+        s3: { properties: { secretAccessKey: { writeOnly: true } } },
+        sftp: { properties: { password: { writeOnly: true } } },
+        http: { properties: { bearerToken: { writeOnly: true } } },
+      },
+    });
 
     const paths = async (body: unknown, method: 'POST' | 'PUT' = 'POST', url = '/credentials') => {
       const r = await call(method, url, body);
@@ -106,6 +113,43 @@ describe.each(backends)('credentials on $name', ({ name }) => {
       data: { user: 'alerts', password: 'x-y-z-secret' },
     });
     expect(free.status, free.text).toBe(201);
+  });
+
+  it("tests every connector's credential with its own connection check", async () => {
+    writeFileSync(join(p.filesDir, 'cred-check.csv'), 'id\n1\n');
+    const files = await call('POST', '/credentials', { name: 'files', connectorType: 'csv', data: {} });
+    expect(files.status, files.text).toBe(201);
+    const test = (id: string, body?: unknown) => call('POST', `/credentials/${id}/test`, body);
+    const found = await test(files.body.id, { config: { path: 'cred-check.csv' } });
+    expect(found.body, found.text).toEqual({
+      ok: true,
+      message: expect.stringMatching(/^found .*cred-check\.csv \(5 B\)$/),
+    });
+    // A file credential holds no path: the test names the field it needs.
+    const noPath = await test(files.body.id);
+    expect(noPath.status).toBe(400);
+    expect((noPath.body.error.details as { path: string }[]).map((d) => d.path)).toEqual([
+      'body.config.path',
+    ]);
+    const missing = await test(files.body.id, { config: { path: 'nowhere.csv' } });
+    expect(missing.body).toMatchObject({ ok: false, message: expect.stringMatching(/file not found/) });
+    const outside = await test(files.body.id, { config: { path: '/etc/passwd' } });
+    expect(outside.body).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/outside the directories/),
+    });
+    // A connector that reaches no external system has nothing to test.
+    const shell = await call('POST', '/credentials', {
+      name: 'sh',
+      connectorType: 'shell',
+      data: { env: {} },
+    });
+    const none = await test(shell.body.id);
+    expect(none.status).toBe(400);
+    expect(none.body.error.details[0]).toMatchObject({
+      path: 'credential.connectorType',
+      message: expect.stringMatching(/has no connection check/),
+    });
   });
 
   it('refuses to decrypt with another master key', async () => {

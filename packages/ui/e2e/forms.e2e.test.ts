@@ -117,7 +117,38 @@ describe('forms', () => {
     await row.getByRole('button', { name: 'Test' }).click();
     await expect
       .poll(() => row.getByRole('status').textContent(), { timeout: 15_000 })
-      .toMatch(/^connected to 127\.0\.0\.1:5432 as postgres/);
+      .toMatch(/^connected to 127\.0\.0\.1:5432\/\w+ as postgres/);
+  }, 60_000);
+
+  it('creates a file credential with S3 keys in their group, and tests it against a path', async () => {
+    await page.getByRole('button', { name: 'New credential' }).click();
+    const form = page.getByRole('form', { name: 'New credential' });
+    await form.getByLabel(/^Name/).fill('landing');
+    await form
+      .getByLabel('Connector')
+      .selectOption({ label: 'csv (source)' })
+      .catch(() => form.getByLabel('Connector').selectOption('csv'));
+    const s3 = form.locator('fieldset', { has: page.locator('legend', { hasText: /^s3$/ }) });
+    await s3
+      .getByLabel(/accessKeyId/)
+      .and(page.locator('input'))
+      .fill('AKIAEXAMPLE');
+    const secret = s3.getByLabel(/secretAccessKey/).and(page.locator('input'));
+    await secret.fill('example-secret-key');
+    expect(await secret.getAttribute('type')).toBe('password');
+    await form.getByRole('button', { name: 'Save credential' }).click();
+    const row = page.getByRole('row', { name: /landing/ });
+    await expect.poll(() => row.textContent()).toMatch(/landing.*csv.*s3: \*{8}/);
+    expect(await page.content()).not.toContain('example-secret-key');
+    // A file credential is tested against a path; Test waits for one.
+    const test = row.getByRole('button', { name: 'Test' });
+    expect(await test.isDisabled()).toBe(true);
+    await row.getByLabel('Path to test landing against').fill('data/orders.csv');
+    await test.click();
+    await expect
+      .poll(() => row.getByRole('status').textContent(), { timeout: 15_000 })
+      .toMatch(/^found .*data\/orders\.csv \(\d+(\.\d)? (B|KiB)\)$/);
+    await page.screenshot({ path: join(SHOTS, 'credential-file-test.png'), fullPage: true });
   }, 60_000);
 
   it('logged no console error', () => {

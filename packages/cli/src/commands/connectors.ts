@@ -1,13 +1,21 @@
+import { readFileSync } from 'node:fs';
 import { createRegistry } from '@sluice/connectors';
-import { type ConnectorDefinition, didYouMean } from '@sluice/core';
+import { type ConnectorDefinition, checkConnectorConnection, didYouMean, type Registry } from '@sluice/core';
 import pc from 'picocolors';
 import { userSchema } from '../connector-docs.ts';
 import { printError } from '../render/errors.ts';
 import { table } from '../render/format.ts';
 
-/** `sluice connectors [name]`: the catalog, or one connector's schema and example. */
-export function connectorsCommand(name: string | undefined, flags: { json?: boolean }): number {
+/**
+ * `sluice connectors [name]`: the catalog, or one connector's schema and example; with `--check`,
+ * its connection check run on `--with` (a JSON object, or @file holding one).
+ */
+export async function connectorsCommand(
+  name: string | undefined,
+  flags: { json?: boolean; check?: boolean; with?: string },
+): Promise<number> {
   const registry = createRegistry();
+  if (flags.check) return checkCommand(registry, name, flags);
   if (!name) {
     const all = registry.list();
     if (flags.json) {
@@ -16,8 +24,9 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
     }
     // The first sentence keeps the table one line per connector; `sluice connectors <name>` has the rest.
     const brief = (summary: string) => summary.split(/(?<=\.) /)[0]!;
-    const rows = all.map((d) => [d.name, d.kind, d.version, brief(d.summary)]);
-    process.stdout.write(`${table(['name', 'kind', 'version', 'summary'], rows)}\n`);
+    const checks = (d: ConnectorDefinition) => ('connection' in d && d.connection ? 'yes' : '');
+    const rows = all.map((d) => [d.name, d.kind, d.version, checks(d), brief(d.summary)]);
+    process.stdout.write(`${table(['name', 'kind', 'version', 'check', 'summary'], rows)}\n`);
     return 0;
   }
   const found = registry.find(name);
@@ -59,6 +68,52 @@ export function connectorsCommand(name: string | undefined, flags: { json?: bool
     process.stdout.write('\n');
   }
   return 0;
+}
+
+async function checkCommand(
+  registry: Registry,
+  name: string | undefined,
+  flags: { json?: boolean; with?: string },
+): Promise<number> {
+  try {
+    if (!name)
+      throw new Error(
+        '--check needs a connector name: sluice connectors postgres --check --with \'{"url": "…"}\'',
+      );
+    const config = readWith(flags.with);
+    const r = await checkConnectorConnection(
+      registry,
+      name,
+      config,
+      { baseDir: process.cwd(), stepId: `check ${name}`, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) },
+      { name: 'name', config: '--with' },
+    );
+    if (flags.json) process.stdout.write(`${JSON.stringify({ ok: true, message: r.message })}\n`);
+    else process.stdout.write(`${pc.green('ok')} ${r.connector.kind} ${name}: ${r.message}\n`);
+    return 0;
+  } catch (err) {
+    if (flags.json)
+      process.stdout.write(`${JSON.stringify({ ok: false, message: (err as Error).message })}\n`);
+    else printError(err);
+    return 1;
+  }
+}
+
+const CHECK_TIMEOUT_MS = 30_000;
+
+/** `--with`: a JSON object, or `@file` holding one (secrets then stay out of the shell history). */
+function readWith(arg: string | undefined): Record<string, unknown> {
+  if (arg === undefined) return {};
+  const text = arg.startsWith('@') ? readFileSync(arg.slice(1), 'utf8') : arg;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`--with is not JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error('--with must be a JSON object of config fields, e.g. {"path": "s3://bucket/in/"}');
+  return value as Record<string, unknown>;
 }
 
 function describe(d: ConnectorDefinition) {

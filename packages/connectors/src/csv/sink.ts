@@ -8,7 +8,9 @@ import {
   SluiceError,
   SOURCE_LINE,
 } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
 import { ByteWriter } from '../shared/byte-writer.ts';
+import { fileSinkConnection } from '../shared/file-check.ts';
 import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
@@ -51,6 +53,8 @@ export const csvSink = defineSink({
     'Writes rows to a CSV file (RFC 4180 quoting; null as an empty field, "" as a quoted empty string), ' +
     'crash-safe and resumable.',
   config: csvSinkConfig,
+  credentialSchema: fileCredential,
+  connection: fileSinkConnection,
   example: {
     path: 'out/orders.csv',
     overwrite: true,

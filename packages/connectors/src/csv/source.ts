@@ -1,4 +1,6 @@
 import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
+import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
@@ -13,6 +15,8 @@ export const csvSource = defineSource({
   summary:
     'Reads CSV files (RFC 4180, optionally gzipped; local, S3, SFTP or HTTP; one file or a glob) as rows, with typed columns and resume.',
   config: csvSourceConfig,
+  credentialSchema: fileCredential,
+  connection: fileSourceConnection,
   example: {
     path: 'data/orders.csv.gz',
     incremental: false,

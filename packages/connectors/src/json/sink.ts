@@ -1,6 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
 import { jsonRows } from '../ndjson/sink.ts';
+import { fileSinkConnection } from '../shared/file-check.ts';
 import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
@@ -15,6 +17,8 @@ export const jsonSink = defineSink({
   summary:
     'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
   config: jsonSinkConfig,
+  credentialSchema: fileCredential,
+  connection: fileSinkConnection,
   example: { path: 'out/orders.json', overwrite: true, verify: 'content' },
   check: fileOutputIssues,
   // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the

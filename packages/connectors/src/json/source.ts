@@ -10,7 +10,9 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
 import { jsonFileSourceProperties } from '../ndjson/source.ts';
+import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { clip, describeJson, RAW_LIMIT } from '../shared/json-lines.ts';
@@ -33,6 +35,8 @@ export const jsonSource = defineSource({
     'Reads a file holding one JSON array of objects (optionally gzipped), streaming element by element; ' +
     'elements that are not objects go to quarantine.',
   config: jsonSourceConfig,
+  credentialSchema: fileCredential,
+  connection: fileSourceConnection,
   example: {
     path: 'data/customers.json',
     incremental: false,

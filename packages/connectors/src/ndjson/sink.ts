@@ -8,6 +8,8 @@ import {
   SluiceError,
   SOURCE_LINE,
 } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
+import { fileSinkConnection } from '../shared/file-check.ts';
 import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { JsonRowEncoder } from './encode.ts';
@@ -20,6 +22,8 @@ export const ndjsonSink = defineSink({
   version: '1.0.0',
   summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
   config: ndjsonSinkConfig,
+  credentialSchema: fileCredential,
+  connection: fileSinkConnection,
   example: { path: 'out/orders.ndjson', overwrite: true, verify: 'count' },
   check: fileOutputIssues,
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, resolveLocalPath, type SourceBatch, type SourceContext } from '@sluice/core';
+import { fileCredential } from '../location/options.ts';
+import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { oneLocalFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
@@ -58,6 +60,8 @@ export const ndjsonSource = defineSource({
   summary:
     'Reads newline-delimited JSON (one object per line, optionally gzipped) as rows; bad lines go to quarantine.',
   config: ndjsonSourceConfig,
+  credentialSchema: fileCredential,
+  connection: fileSourceConnection,
   example: {
     path: 'data/events.ndjson.gz',
     incremental: false,

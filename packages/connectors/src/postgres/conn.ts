@@ -1,4 +1,5 @@
-import { ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import { Type } from '@sinclair/typebox';
+import { type ConnectionCheck, ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
 import type pg from 'pg';
 
 /** Where a connection goes, for messages: never includes the password. */
@@ -265,3 +266,18 @@ export function pgError(err: unknown, where: string, target: PgTarget, doing = '
       });
   }
 }
+
+/** The postgres source's and sink's connection check: connect, `SELECT 1`, say where it landed. */
+export const pgConnection = {
+  config: Type.Object({ url: Type.String({ minLength: 1 }) }),
+  async check(config: { url: string }, ctx: { signal: AbortSignal; stepId: string }): Promise<string> {
+    const conn = await connect(config.url, { where: ctx.stepId });
+    try {
+      ctx.signal.throwIfAborted();
+      await conn.client.query('SELECT 1');
+      return `connected to ${conn.target.address}/${conn.target.database} as ${conn.target.user}`;
+    } finally {
+      await conn.client.end().catch(() => undefined);
+    }
+  },
+} satisfies ConnectionCheck;

@@ -15,7 +15,7 @@ import {
 } from '@sluice/core';
 import type pg from 'pg';
 import { builtinWorker } from '../shared/worker-module.ts';
-import { connect, type PgConnection, pgError } from './conn.ts';
+import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
 import { CopyEncoder } from './copy.ts';
 import { CopyIn, loadCopyIn, within } from './copy-in.ts';
 import { PgCredential } from './credential.ts';
@@ -541,6 +541,7 @@ export const postgresSink = defineSink({
   summary: 'Writes rows to a PostgreSQL table with COPY, exactly once: data and checkpoint commit together.',
   config: Config,
   credentialSchema: PgCredential,
+  connection: pgConnection,
   transactional: true,
   rowEncoder: {
     create(ctx, state) {

@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
-import { connect, pgError, sluiceTypes } from './conn.ts';
+import { connect, pgConnection, pgError, sluiceTypes } from './conn.ts';
 import { PgCredential } from './credential.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
 
@@ -198,6 +198,7 @@ export const postgresSource = defineSource({
   summary: 'Reads rows from a PostgreSQL table or query with a server-side cursor, optionally incrementally.',
   config: Config,
   credentialSchema: PgCredential,
+  connection: pgConnection,
   example: {
     url: 'postgres://etl@localhost:5432/shop',
     table: 'orders',

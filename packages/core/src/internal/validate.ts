@@ -1,6 +1,6 @@
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { ajvIssues, ajvProblems, pointerToPath } from '../ajv-issues.ts';
+import { type AjvIssuesOptions, ajvIssues, ajvProblems, pointerToPath } from '../ajv-issues.ts';
 import { ConfigError, type Issue } from '../errors.ts';
 import { celProblem } from '../expression.ts';
 import { ajvRegExp, patternProblem } from './regex.ts';
@@ -86,10 +86,15 @@ function compile(schema: object): ValidateFunction {
 }
 
 /** Validates `value` (mutated: defaults filled) and returns the problems with paths under `base`. */
-export function validateAgainst(schema: object, value: unknown, base: string): Issue[] {
+export function validateAgainst(
+  schema: object,
+  value: unknown,
+  base: string,
+  options: AjvIssuesOptions = {},
+): Issue[] {
   const fn = compile(schema);
   if (fn(value)) return [];
-  return ajvIssues(fn.errors, base);
+  return ajvIssues(fn.errors, base, options);
 }
 
 /**

@@ -198,3 +198,12 @@ function where(text: string, message: string): string {
   if (!at || /\(line \d+ column \d+\)/.test(message)) return '';
   return ` at ${lineColumn(text, Number(at[1]))}`;
 }
+
+/**
+ * A route whose body is optional: a request sent with none (no payload, or `null`) is checked as
+ * `{}`, so its defaults apply. JSON Schema has no "optional" at the top: without this, a bare POST
+ * fails with "body must be object".
+ */
+export async function optionalBody(req: { body: unknown }): Promise<void> {
+  if (req.body === undefined || req.body === null) req.body = {};
+}

@@ -1,6 +1,5 @@
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { ConfigError, checkConnectorConnection, withCredential } from '@sluice/core';
 import { asc, count, eq } from 'drizzle-orm';
-import pg from 'pg';
 import { conflict, notFound } from '../api/errors.ts';
 import { credentials } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
@@ -126,37 +125,66 @@ export async function listCredentials(p: Platform, q: { limit: number; offset: n
 }
 
 /**
- * Connects with a credential and says whether it worked. PostgreSQL credentials (`url`, or
- * host/port/user/password/database) are tried with `SELECT 1`; the answer never repeats a secret.
+ * Connects with a credential, through its connector's own `checkConnection` (postgres connects
+ * and runs `SELECT 1`; a file connector finds `config.path` on its store), and says whether it
+ * worked. `config` supplies what the credential does not hold (a file credential's `path`); it
+ * is merged as a step's `with:` is. A refused config is a 400 at `body.config.…`; a failed
+ * connection is `ok: false` with the error, never repeating a secret.
  */
-export async function testCredential(p: Platform, id: string): Promise<{ ok: boolean; message: string }> {
+export async function testCredential(
+  p: Platform,
+  id: string,
+  config: Record<string, unknown> = {},
+): Promise<{ ok: boolean; message: string }> {
   const c = await get(p, id);
-  if (c.connectorType !== 'postgres') {
-    const message = `no connection test for connector type "${c.connectorType}" yet (postgres credentials can be tested)`;
-    // The fault is the stored credential's type, so that is the path the answer names.
-    throw new SluiceError(ErrorCode.VALIDATION, message, {
-      issues: [{ path: 'credential.connectorType', message }],
-    });
-  }
-  const data = (await unseal(p.masterKey, c.encryptedData)) as Record<string, string | number>;
-  const client = new pg.Client(
-    data.url
-      ? { connectionString: String(data.url), connectionTimeoutMillis: 5000 }
-      : { ...data, connectionTimeoutMillis: 5000 },
-  );
-  client.on('error', () => undefined);
+  const data = (await unseal(p.masterKey, c.encryptedData)) as Record<string, unknown>;
+  const ctx = {
+    baseDir: p.filesDir,
+    stepId: `credential "${c.name}"`,
+    paths: p.paths,
+    signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
+  };
+  const paths = { name: 'credential.connectorType', config: 'body.config' };
   try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return { ok: true, message: `connected to ${client.host}:${client.port} as ${client.user}` };
+    const r = await checkConnectorConnection(
+      p.registry,
+      c.connectorType,
+      withCredential(data, config),
+      ctx,
+      paths,
+    );
+    return { ok: true, message: r.message };
   } catch (err) {
-    const secrets = Object.values(data)
-      .map(String)
-      .filter((v) => v.length >= 4);
-    let message = (err as Error).message;
-    for (const s of secrets) message = message.replaceAll(s, MASK);
-    return { ok: false, message };
-  } finally {
-    await client.end().catch(() => undefined);
+    // A config the schema refuses is the request's fault: the caller fixes body.config.
+    if (err instanceof ConfigError) throw err;
+    const schema = p.registry.find(c.connectorType).find((d) => d.credentialSchema)?.credentialSchema;
+    return { ok: false, message: masked((err as Error).message, data, schema) };
   }
+}
+
+const TEST_TIMEOUT_MS = 15_000;
+
+/**
+ * The message with the credential's secrets replaced by the mask: its `writeOnly` fields when the
+ * connector declares a credential schema, else every value it holds (nested too).
+ */
+function masked(message: string, data: unknown, schema: unknown): string {
+  const secrets: string[] = [];
+  const collect = (
+    v: unknown,
+    s: { writeOnly?: boolean; properties?: Record<string, unknown> } | undefined,
+  ) => {
+    if (typeof v === 'string' || typeof v === 'number') {
+      if (s === undefined || s.writeOnly) secrets.push(String(v));
+    } else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) {
+        collect(x, s === undefined ? undefined : ((s.properties?.[k] ?? { writeOnly: true }) as typeof s));
+      }
+    }
+  };
+  collect(data, schema as never);
+  let out = message;
+  for (const v of secrets.filter((x) => x.length >= 4).sort((a, b) => b.length - a.length))
+    out = out.replaceAll(v, MASK);
+  return out;
 }

@@ -139,4 +139,6 @@ export interface Connector {
   summary: string;
   /** The fields a stored credential for it holds; absent when it declares none. */
   credentialSchema?: JsonSchema;
+  /** The config its connection check needs (a file's `path`, say); absent when it has no check. */
+  connectionCheck?: JsonSchema;
 }

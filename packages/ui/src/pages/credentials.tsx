@@ -5,6 +5,7 @@ import { api, currentSession, get } from '../api/client.ts';
 import type { Page } from '../api/types.ts';
 import { ErrorNote, Listing } from '../components/feedback.tsx';
 import { when } from '../components/status.tsx';
+import { useConnectors } from '../editor/catalog.ts';
 import { NewCredential } from './credential-form.tsx';
 
 interface Credential {
@@ -26,8 +27,19 @@ export function CredentialsPage() {
     queryFn: () => get<Page<Credential>>('/credentials?limit=500'),
   });
   const refresh = () => qc.invalidateQueries({ queryKey: ['credentials'] });
+  const catalog = useConnectors();
+  // What a test needs beyond the credential: a file credential is tested against a path.
+  const [paths, setPaths] = useState<Record<string, string>>({});
+  const checkOf = (c: Credential) =>
+    (catalog.data ?? []).find((k) => k.name === c.connectorType && k.connectionCheck)?.connectionCheck;
+  const needsPath = (c: Credential) => Boolean(checkOf(c)?.properties?.path);
   const test = useMutation({
-    mutationFn: (c: Credential) => api<{ ok: boolean; message: string }>('POST', `/credentials/${c.id}/test`),
+    mutationFn: (c: Credential) =>
+      api<{ ok: boolean; message: string }>(
+        'POST',
+        `/credentials/${c.id}/test`,
+        needsPath(c) ? { config: { path: paths[c.id] ?? '' } } : {},
+      ),
     onSuccess: (r, c) => setTested((t) => ({ ...t, [c.id]: r })),
   });
   const remove = useMutation({
@@ -86,7 +98,25 @@ export function CredentialsPage() {
                   <td>
                     {can(role, 'credentials:write') && (
                       <div className="row">
-                        <button type="button" className="secondary" onClick={() => test.mutate(c)}>
+                        {needsPath(c) && (
+                          <input
+                            aria-label={`Path to test ${c.name} against`}
+                            placeholder="s3://bucket/in/ or a path"
+                            value={paths[c.id] ?? ''}
+                            onChange={(e) => setPaths((p) => ({ ...p, [c.id]: e.target.value }))}
+                          />
+                        )}
+                        <button
+                          type="button"
+                          className="secondary"
+                          disabled={!checkOf(c) || (needsPath(c) && !paths[c.id])}
+                          title={
+                            checkOf(c)
+                              ? 'Connect with this credential'
+                              : `${c.connectorType} has no connection check`
+                          }
+                          onClick={() => test.mutate(c)}
+                        >
                           Test
                         </button>
                         <button

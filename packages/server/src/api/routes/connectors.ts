@@ -22,6 +22,13 @@ const Summary = Type.Object({
         'JSON Schema of the fields a stored credential for it may hold (secret ones `writeOnly`); absent when it takes none.',
     }),
   ),
+  connectionCheck: Type.Optional(
+    Type.Unknown({
+      description:
+        'JSON Schema of the config its connection check needs (POST /credentials/{id}/test merges the ' +
+        "credential's fields with the request's `config`); absent when it has no check.",
+    }),
+  ),
 });
 const Detail = Type.Composite([Summary, Type.Object({ schema: Type.Unknown(), example: Type.Unknown() })]);
 const NameParams = Type.Object({ name: Text(NAME_MAX, { minLength: 1 }) });
@@ -32,6 +39,7 @@ const summary = (d: ConnectorDefinition) => ({
   kind: d.kind,
   summary: d.summary,
   ...(d.credentialSchema ? { credentialSchema: d.credentialSchema } : {}),
+  ...('connection' in d && d.connection ? { connectionCheck: d.connection.config } : {}),
 });
 
 export const connectorRoutes =

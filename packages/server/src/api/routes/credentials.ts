@@ -12,6 +12,7 @@ import {
 } from '../../services/credentials.ts';
 import { Description, Slug } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
+import { optionalBody } from '../validation.ts';
 import { actor } from './pipelines.ts';
 
 const tags = ['credentials'];
@@ -114,13 +115,34 @@ export const credentialRoutes =
           access: 'credentials:write',
           audit: { action: 'credential.test', resourceType: 'credential' },
         },
+        preValidation: optionalBody,
         schema: {
           summary: 'Connect with a credential and report ok or the error',
+          description:
+            "Runs the connector's connection check with the credential's fields. `config` supplies what " +
+            "the credential does not hold, as a step's `with:` would: a file credential is tested against " +
+            '`config.path` (an s3://, sftp:// or https:// path, or a local one).',
           tags,
           params: IdParams,
+          body: Type.Optional(
+            Type.Object(
+              {
+                config: Type.Optional(
+                  Type.Record(Type.String(), Type.Unknown(), {
+                    description:
+                      'Config fields the test adds to the credential, e.g. {"path": "s3://bucket/in/"}',
+                  }),
+                ),
+              },
+              { additionalProperties: false },
+            ),
+          ),
           response: { 200: Type.Object({ ok: Type.Boolean(), message: Type.String() }), ...errors },
         },
       },
-      async (req) => testCredential(p, (req.params as { id: string }).id),
+      async (req) => {
+        const body = (req.body ?? {}) as { config?: Record<string, unknown> };
+        return testCredential(p, (req.params as { id: string }).id, body.config);
+      },
     );
   };

@@ -18,6 +18,7 @@ import { notFound } from '../errors.ts';
 import { DateTime, NAME_MAX, Slug, Text, Uuid } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery, pageQuery } from '../pagination.ts';
 import { JobSchema, LogLineSchema, StepSchema } from '../schemas.ts';
+import { optionalBody } from '../validation.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['jobs'];
@@ -94,6 +95,7 @@ export const jobRoutes =
       '/jobs/:id/retry',
       {
         config: { access: 'jobs:retry', audit: { action: 'job.retry', resourceType: 'job' } },
+        preValidation: optionalBody,
         schema: {
           summary: 'Run a failed job again, from its failed step (default) or from the start',
           tags,

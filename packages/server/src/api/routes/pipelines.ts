@@ -16,6 +16,7 @@ import {
 import { Description, NAME_MAX, Slug, Text } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery } from '../pagination.ts';
 import { PipelineListSchema, PipelineSchema, VersionSchema } from '../schemas.ts';
+import { optionalBody } from '../validation.ts';
 
 const Spec = Type.Record(Type.String(), Type.Unknown(), {
   description:
@@ -185,6 +186,7 @@ export const pipelineRoutes =
       '/pipelines/:id/validate',
       {
         config: { access: 'pipelines:read', yamlSpec: true },
+        preValidation: optionalBody,
         schema: {
           summary: 'Check a spec (the body’s, or the current one): DAG, connectors and their configs',
           tags,
@@ -243,6 +245,7 @@ export const pipelineRoutes =
           access: 'pipelines:execute',
           audit: { action: 'pipeline.execute', resourceType: 'pipeline' },
         },
+        preValidation: optionalBody,
         schema: {
           summary: 'Run a pipeline: validates parameters, queues the job, answers at once',
           tags,

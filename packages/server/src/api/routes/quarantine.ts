@@ -5,6 +5,7 @@ import { readQuarantine } from '../../services/quarantine.ts';
 import { replayJobQuarantine } from '../../services/replay.ts';
 import { Slug } from '../fields.ts';
 import { ErrorBody, IdParams, Page, pageQuery } from '../pagination.ts';
+import { optionalBody } from '../validation.ts';
 import { actor } from './pipelines.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -64,6 +65,7 @@ export const quarantineRoutes =
       '/jobs/:id/quarantine/replay',
       {
         config: { access: 'jobs:replay', audit: { action: 'job.quarantine.replay', resourceType: 'job' } },
+        preValidation: optionalBody,
         schema: {
           summary:
             "Replay a finished job's quarantined rows through the pipeline's current version into the same sinks, as a new job",
