@@ -51,6 +51,12 @@ export function isMissing(err: unknown): boolean {
   );
 }
 
+/** Whether the store refused the request's credentials or their rights. */
+export function isDenied(err: unknown): boolean {
+  const e = err as SdkError;
+  return e.$metadata?.httpStatusCode === 403 || DENIED.has(e.name ?? '');
+}
+
 /**
  * Turns what the SDK threw into a SluiceError saying what failed, where and what to do. Aborts
  * pass through unchanged: they are the caller's own doing, not a store failure.
@@ -76,7 +82,7 @@ export function s3Error(
   if (isMissing(err)) {
     return new SluiceError(ErrorCode.NOT_FOUND, `${where}: object not found: ${what.url}`, { cause: err });
   }
-  if (status === 403 || DENIED.has(e.name ?? '')) {
+  if (isDenied(err)) {
     const key = creds.accessKeyId === undefined ? '' : ` with access key id ${creds.accessKeyId}`;
     return new SluiceError(
       ErrorCode.CONFIG,

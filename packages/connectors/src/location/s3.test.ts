@@ -214,10 +214,45 @@ describe('s3 location', () => {
     }
   }, 30_000);
 
-  it('rejects malformed settings with CONFIG', async () => {
+  it('takes the endpoint, region and keys from the environment as the SDK does', async () => {
+    const vars = ['AWS_ENDPOINT_URL_S3', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+    const saved = vars.map((v) => process.env[v]);
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_S3: s3.endpoint,
+      AWS_REGION: 'eu-west-3',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    });
+    try {
+      await withS3(async (l) => {
+        await l.put('s3://loc/env.txt', await local('from env'), signal);
+        expect(await readAll(l, 's3://loc/env.txt')).toBe('from env');
+      }, {});
+      const signed = s3.requests.filter((r) => r.startsWith('PUT /loc/env.txt'));
+      expect(signed).toHaveLength(1);
+      // A denial names the key id the chain found, and where it came from.
+      process.env.AWS_ACCESS_KEY_ID = 'ENVKEY';
+      const err = await withS3((l) => errorOf(l.stat('s3://loc/env.txt', signal)), {});
+      expect(err.code).toBe(ErrorCode.CONFIG);
+      expect(err.message).toContain("access key id ENVKEY from the SDK's default chain");
+    } finally {
+      vars.forEach((v, i) => {
+        if (saved[i] === undefined) delete process.env[v];
+        else process.env[v] = saved[i];
+      });
+    }
+  });
+
+  it('refuses half a key pair, a bad endpoint, and a folder where an object is wanted', async () => {
     const { accessKeyId, ...noSecret } = { ...options, secretAccessKey: undefined };
     await expect(openLocation('s3://loc/x', { s3: { ...noSecret, accessKeyId } }, ctx, 'w')).rejects.toThrow(
       /s3\.accessKeyId and s3\.secretAccessKey go together/,
+    );
+    await expect(openLocation('s3://loc/x', { s3: { endpoint: 'minio:9000' } }, ctx, 'w')).rejects.toThrow(
+      /invalid s3\.endpoint "minio:9000": write a URL such as http:\/\/127\.0\.0\.1:9000/,
+    );
+    await expect(openLocation('s3://loc/x', { s3: { sessionToken: 'tok' } }, ctx, 'w')).rejects.toThrow(
+      /s3\.sessionToken belongs to a temporary key pair/,
     );
     await withS3(async (l) => {
       await expect(l.stat('s3://loc/', signal)).rejects.toThrow(/names a folder, not an object/);

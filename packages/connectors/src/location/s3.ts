@@ -7,64 +7,23 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  S3Client,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { LocationContext } from './index.ts';
 import type { S3Options } from './options.ts';
-import { type CredentialNote, isMissing, s3Error } from './s3-errors.ts';
+import { s3Connection } from './s3-client.ts';
+import { isDenied, isMissing, s3Error } from './s3-errors.ts';
 import type { Location, LocationEntry } from './types.ts';
 
 const S3_URL = /^s3:\/\/([^/]+)\/?(.*)$/is;
-
-/** How the client is built when the config leaves it open (the SDK's own conventions). */
-const S3_DEFAULTS = {
-  region: 'us-east-1',
-  /** Time allowed to open a connection; a dead endpoint then fails (retryably) instead of hanging. */
-  connectionTimeoutMs: 10_000,
-} as const satisfies { region: string; connectionTimeoutMs: number };
 
 /**
  * Objects in an S3 bucket or an S3-compatible store (MinIO, Ceph, s3rver), as `s3://bucket/key`.
  * One client per location; `close` destroys it and its sockets.
  */
 export function s3Location(options: S3Options | undefined, ctx: LocationContext, where: string): Location {
-  const o = options ?? {};
-  if ((o.accessKeyId === undefined) !== (o.secretAccessKey === undefined)) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${where}: s3.accessKeyId and s3.secretAccessKey go together; set both, or neither to use the ` +
-        "SDK's default credentials (AWS_ACCESS_KEY_ID…)",
-    );
-  }
-  const region = o.region ?? process.env.AWS_REGION ?? S3_DEFAULTS.region;
-  const endpoint = o.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
-  const config: S3ClientConfig = {
-    region,
-    // An S3-compatible store rarely has a DNS name per bucket: address it as endpoint/bucket/key.
-    forcePathStyle: o.forcePathStyle ?? endpoint !== undefined,
-    requestHandler: { connectionTimeout: S3_DEFAULTS.connectionTimeoutMs },
-    ...(endpoint === undefined ? {} : { endpoint }),
-    ...(o.accessKeyId !== undefined && o.secretAccessKey !== undefined
-      ? {
-          credentials: {
-            accessKeyId: o.accessKeyId,
-            secretAccessKey: o.secretAccessKey,
-            ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
-          },
-        }
-      : {}),
-  };
-  const client = new S3Client(config);
-  const putting = abortGate(client);
-  const hostPort = endpointHostPort(endpoint, region, where);
-  const creds: CredentialNote =
-    o.accessKeyId !== undefined
-      ? { accessKeyId: o.accessKeyId, source: 'config s3.accessKeyId' }
-      : { source: "the SDK's default chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, instance role…)" };
-
+  const { client, endpoint, hostPort, creds, putting } = s3Connection(options, where);
   // The first request goes through the step's circuit breaker: it is the one that connects.
   let connected = false;
   const guarded = async <T>(request: () => Promise<T>): Promise<T> => {
@@ -74,9 +33,10 @@ export function s3Location(options: S3Options | undefined, ctx: LocationContext,
     return result;
   };
   const fail = async (err: unknown, url: string, bucket: string): Promise<unknown> => {
-    // Name the key in use when the SDK chain chose it; its secret never appears.
+    // On a denial, name the key the SDK chain chose (never its secret). Only then: resolving the
+    // chain again after it failed may probe the instance metadata endpoint, which takes seconds.
     const note =
-      creds.accessKeyId === undefined
+      creds.accessKeyId === undefined && isDenied(err)
         ? {
             ...creds,
             accessKeyId: await client.config
@@ -85,7 +45,7 @@ export function s3Location(options: S3Options | undefined, ctx: LocationContext,
               .catch(() => undefined),
           }
         : creds;
-    return s3Error(err, where, { url, bucket, endpoint: endpoint ?? `https://${hostPort}` }, note);
+    return s3Error(err, where, { url, bucket, endpoint }, note);
   };
   const call = async <T>(url: string, bucket: string, request: () => Promise<T>): Promise<T> => {
     // Errors are made SluiceErrors inside the guard: the breaker counts retryable CONNECTION ones.
@@ -220,34 +180,6 @@ export function s3Location(options: S3Options | undefined, ctx: LocationContext,
   };
 }
 
-const GATED = new Set([
-  'PutObjectCommand',
-  'CreateMultipartUploadCommand',
-  'UploadPartCommand',
-  'CompleteMultipartUploadCommand',
-]);
-
-/**
- * Stops the requests of an aborted put before they are sent: lib-storage gives its requests no
- * abort signal, and parts already read would otherwise go on to a CompleteMultipartUpload. The
- * upload sees the failure and aborts its multipart upload itself. Returns the map a put enters
- * its signal in, keyed `bucket/key`.
- */
-function abortGate(client: S3Client): Map<string, AbortSignal> {
-  const putting = new Map<string, AbortSignal>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== undefined && GATED.has(context.commandName)) {
-        const { Bucket, Key } = args.input as { Bucket?: string; Key?: string };
-        putting.get(`${Bucket}/${Key}`)?.throwIfAborted();
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'sluicePutAbortGate' },
-  );
-  return putting;
-}
-
 /** The bucket and key of `s3://bucket/key` (the key may be empty or a prefix). */
 export function parseS3Url(url: string, where: string): { bucket: string; key: string } {
   const m = S3_URL.exec(url);
@@ -258,18 +190,4 @@ export function parseS3Url(url: string, where: string): { bucket: string; key: s
     );
   }
   return { bucket: m[1]!, key: m[2]! };
-}
-
-/** The `host:port` of the store, the key of its circuit breaker. */
-function endpointHostPort(endpoint: string | undefined, region: string, where: string): string {
-  if (endpoint === undefined) return `s3.${region}.amazonaws.com:443`;
-  try {
-    const u = new URL(endpoint);
-    return `${u.hostname}:${u.port || (u.protocol === 'http:' ? '80' : '443')}`;
-  } catch {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${where}: invalid s3.endpoint "${endpoint}": write a URL such as http://127.0.0.1:9000`,
-    );
-  }
 }
