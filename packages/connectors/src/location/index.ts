@@ -25,6 +25,8 @@ export async function openLocation(
   switch (scheme) {
     case 'file':
       return localLocation(ctx, where);
+    case 's3':
+      return (await import('./s3.ts')).s3Location(options.s3, ctx, where);
     default:
       throw new FatalError(
         `${where}: "${scheme}://" is not a location Sluice reads; use a local path, s3://bucket/key, ` +
