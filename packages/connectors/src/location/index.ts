@@ -25,6 +25,11 @@ export async function openLocation(
   switch (scheme) {
     case 'file':
       return localLocation(ctx, where);
+    case 'sftp':
+      return (await import('./sftp.ts')).sftpLocation(options.sftp, path, ctx, where);
+    case 'http':
+    case 'https':
+      return (await import('./http.ts')).httpLocation(options.http, ctx, where);
     default:
       throw new FatalError(
         `${where}: "${scheme}://" is not a location Sluice reads; use a local path, s3://bucket/key, ` +
