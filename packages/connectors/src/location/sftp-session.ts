@@ -83,7 +83,14 @@ export class SftpSession {
   }
 
   get user(): string {
-    return this.#options.username ?? this.#address.user ?? 'root';
+    const user = this.#options.username ?? this.#address.user;
+    if (user === undefined) {
+      throw new FatalError(
+        `${this.#where}: ${this.#address.base} names no user; write sftp://user@host/path or set sftp.username`,
+        { code: ErrorCode.CONFIG },
+      );
+    }
+    return user;
   }
 
   get endpoint(): string {
@@ -113,6 +120,7 @@ export class SftpSession {
       error: () => this.#forget(client),
     });
     const o = this.#options;
+    const username = this.user;
     const pinned = o.hostKey?.replace(/=+$/, '');
     this.#presentedKey = undefined;
     const connect = async () => {
@@ -120,7 +128,7 @@ export class SftpSession {
         await client.connect({
           host: this.#address.host,
           port: this.#address.port,
-          username: this.user,
+          username,
           ...(o.password === undefined ? {} : { password: o.password }),
           ...(o.privateKey === undefined ? {} : { privateKey: o.privateKey }),
           ...(o.passphrase === undefined ? {} : { passphrase: o.passphrase }),

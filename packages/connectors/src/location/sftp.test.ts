@@ -136,6 +136,20 @@ describe('sftp location', () => {
     expect(byPassword.message).not.toContain(secret);
   });
 
+  it('asks for a user when neither the URL nor sftp.username names one', async () => {
+    const anonymous = `sftp://127.0.0.1:${sshd.port}${sshd.root}/x`;
+    const err = await failure(using(good(), (l) => l.stat(anonymous, signal), anonymous));
+    expect(err.code).toBe(ErrorCode.CONFIG);
+    expect(err.message).toMatch(/names no user/);
+    await writeFile(join(sshd.root, 'x'), 'abc');
+    const named = await using(
+      { ...good(), username: sshd.user },
+      (l) => l.stat(anonymous, signal),
+      anonymous,
+    );
+    expect(named.size).toBe(3);
+  });
+
   it('reports a server that does not answer as a retryable CONNECTION failure', async () => {
     const closed = `sftp://root@127.0.0.1:1${sshd.root}/x`;
     const err = await failure(using(good(), (l) => l.stat(closed, signal), closed));
