@@ -36,6 +36,7 @@ export async function request(
   signal: AbortSignal,
   where: string,
 ): Promise<Opened> {
+  signal.throwIfAborted();
   const controller = new AbortController();
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;

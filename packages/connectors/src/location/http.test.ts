@@ -26,7 +26,7 @@ const cut = new Set<string>();
 
 /**
  * Serves `files` under a mode prefix: /files (ranges), /norange (ignores Range), /cut and
- * /cutnorange (the first GET of each file stops half-way), /fail (500), /auth (needs the bearer
+ * /cutnorange and /cutchange (the first GET of each file stops half-way), /fail (500), /auth (needs the bearer
  * token), /nohead (refuses HEAD), /stall (never answers).
  */
 function serve(req: IncomingMessage, res: ServerResponse) {
@@ -45,7 +45,12 @@ function serve(req: IncomingMessage, res: ServerResponse) {
   if (mode === 'nohead' && req.method === 'HEAD') return void res.writeHead(405).end();
   if (body === undefined) return void res.writeHead(404).end();
   const ranges = mode !== 'norange' && mode !== 'cutnorange';
-  const headers: Record<string, string | number> = { etag: `"${name}-v1"`, 'last-modified': MODIFIED };
+  // /cutchange: the file is replaced after the cut, so the resumed request shows another ETag.
+  const version = mode === 'cutchange' && cut.has(req.url!) ? 'v2' : 'v1';
+  const headers: Record<string, string | number> = {
+    etag: `"${name}-${version}"`,
+    'last-modified': MODIFIED,
+  };
   if (ranges) headers['accept-ranges'] = 'bytes';
   const m = ranges ? /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '') : null;
   let part = body;
@@ -174,6 +179,13 @@ describe('http location', () => {
     const err = await failure(text(l, `${base}/cutnorange/data.txt`));
     expect([err.code, err.retryable]).toEqual([ErrorCode.CONNECTION, true]);
     expect(err.message).toMatch(/broke at byte 18 and the server does not take byte ranges/);
+  });
+
+  it('does not splice two versions of a file that changed during a resumed read', async () => {
+    const l = await open();
+    const err = await failure(text(l, `${base}/cutchange/data.txt`));
+    expect([err.code, err.retryable]).toEqual([ErrorCode.CONNECTION, true]);
+    expect(err.message).toMatch(/changed while it was being read/);
   });
 
   it('gives up on a server that does not answer within timeoutMs', async () => {

@@ -98,6 +98,34 @@ describe('sftp location', () => {
     });
   });
 
+  it('leaves the target and no temporary file behind when a put fails, and stops a read on abort', async () => {
+    await mkdir(join(sshd.root, 'c/target'), { recursive: true });
+    await writeFile(join(sshd.root, 'c/target/inside.txt'), 'keep');
+    await writeFile(join(sshd.root, 'c/big.bin'), Buffer.alloc(1 << 20, 7));
+    const from = join(local, 'small.txt');
+    await writeFile(from, 'new');
+    await using(good(), async (l) => {
+      // A non-empty directory cannot be renamed over: the upload succeeds, the rename fails.
+      await expect(l.put(url('c/target'), from, signal)).rejects.toThrow();
+      const left = [];
+      for await (const e of l.list(url('c/'), signal)) left.push(e.url);
+      expect(left.sort()).toEqual([url('c/big.bin'), url('c/target/inside.txt')]);
+
+      const stop = new AbortController();
+      let got = 0;
+      const reading = (async () => {
+        for await (const c of l.read(url('c/big.bin'), { signal: stop.signal, chunkSize: 1024 })) {
+          got += c.length;
+          stop.abort(new Error('cancelled by test'));
+        }
+      })();
+      await expect(reading).rejects.toThrow('cancelled by test');
+      expect(got).toBeLessThan(1 << 20);
+      // The connection is still good after the abandoned read.
+      expect((await l.stat(url('c/big.bin'), signal)).size).toBe(1 << 20);
+    });
+  });
+
   it('names a missing file or a directory as NOT_FOUND', async () => {
     await mkdir(join(sshd.root, 'dir'), { recursive: true });
     await using(good(), async (l) => {
