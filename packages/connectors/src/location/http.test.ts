@@ -142,6 +142,7 @@ describe('http location', () => {
     expect(missing.message).not.toContain('sig=abc');
     const refused = await failure(l.stat(`${base}/auth/data.txt`, signal));
     expect(refused.code).toBe(ErrorCode.CONFIG);
+    expect(refused.message).toMatch(/refused access \(HTTP 401 Unauthorized\); check http.bearerToken/);
     const broken = await failure(text(l, `${base}/fail/data.txt`));
     expect([broken.code, broken.retryable]).toEqual([ErrorCode.CONNECTION, true]);
     const down = await openLocation('http://127.0.0.1:1/x', {}, ctx, 'w');

@@ -42,9 +42,12 @@ export function httpLocation(
         const head = await request(url, { method: 'HEAD', headers: headers() }, timeoutMs, signal, where);
         head.cancel();
         const res = head.response;
-        // Some servers refuse HEAD, or answer it without a length; one byte of a GET tells both.
+        // Some servers refuse HEAD (405, 501, or 403 for a link presigned for GET only) or answer
+        // it without a length; one byte of a GET tells both. A missing file or a failing server
+        // would answer the GET the same way.
         if (res.ok && res.headers.get('content-length') !== null) return entry(url, res);
-        if (!res.ok && res.status !== 405 && res.status !== 501) throw statusFailure(res, url, where);
+        if (res.status === 404 || res.status === 410 || res.status >= 500)
+          throw statusFailure(res, url, where);
         const probe = await get(url, signal, { Range: 'bytes=0-0' });
         probe.cancel();
         if (!probe.response.ok) throw statusFailure(probe.response, url, where);
