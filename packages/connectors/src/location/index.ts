@@ -27,6 +27,11 @@ export async function openLocation(
       return localLocation(ctx, where);
     case 's3':
       return (await import('./s3.ts')).s3Location(options.s3, ctx, where);
+    case 'sftp':
+      return (await import('./sftp.ts')).sftpLocation(options.sftp, path, ctx, where);
+    case 'http':
+    case 'https':
+      return (await import('./http.ts')).httpLocation(options.http, ctx, where);
     default:
       throw new FatalError(
         `${where}: "${scheme}://" is not a location Sluice reads; use a local path, s3://bucket/key, ` +

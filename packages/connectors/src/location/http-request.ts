@@ -1,0 +1,158 @@
+import { ErrorCode, FatalError, RetryableError, SluiceError } from '@sluice/core';
+import type { HttpOptions } from './options.ts';
+
+/** @defaultValue of `http.timeoutMs` when the config has no `http` group (the schema fills it otherwise). */
+export const HTTP_DEFAULTS = { timeoutMs: 30_000 } as const satisfies Partial<HttpOptions>;
+
+/**
+ * A URL as messages show it: without its query, which often carries a signature or a token
+ * (presigned S3 links, `?access_token=`), and without user info.
+ */
+export function shown(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}${u.search === '' ? '' : '?…'}`;
+  } catch {
+    return url.replace(/[?#].*$/, '?…');
+  }
+}
+
+/** An open response whose body is read through `chunks`, each wait for bytes bounded by the timeout. */
+export interface Opened {
+  readonly response: Response;
+  chunks(): AsyncGenerator<Uint8Array>;
+  /** Drops the response (its body unread or partly read). */
+  cancel(): void;
+}
+
+/**
+ * Sends one request. The timeout bounds the wait for the response and then every wait for the
+ * next piece of its body, so a server that stalls mid-file fails instead of hanging the step.
+ */
+export async function request(
+  url: string,
+  init: { method: 'GET' | 'HEAD'; headers: Record<string, string> },
+  timeoutMs: number,
+  signal: AbortSignal,
+  where: string,
+): Promise<Opened> {
+  signal.throwIfAborted();
+  const controller = new AbortController();
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, timeoutMs);
+  };
+  const stop = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', stop, { once: true });
+  const done = () => {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', stop);
+  };
+  const failed = (err: unknown, doing: string): unknown => {
+    done();
+    if (signal.aborted) return signal.reason;
+    if (timedOut) {
+      return new RetryableError(
+        `${where}: ${shown(url)}: no ${doing} within ${timeoutMs} ms; the server is slow or stalled ` +
+          '(raise http.timeoutMs if it is only slow)',
+        { cause: err },
+      );
+    }
+    return networkFailure(err, url, doing, where);
+  };
+  arm();
+  let response: Response;
+  try {
+    response = await fetch(url, { ...init, signal: controller.signal, redirect: 'follow' });
+  } catch (err) {
+    throw failed(err, 'response');
+  }
+  return {
+    response,
+    async *chunks() {
+      const reader = response.body?.getReader();
+      if (reader === undefined) {
+        done();
+        return;
+      }
+      try {
+        for (;;) {
+          arm();
+          let next: Awaited<ReturnType<typeof reader.read>>;
+          try {
+            next = await reader.read();
+          } catch (err) {
+            throw failed(err, 'bytes');
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        done();
+        reader.cancel().catch(() => undefined);
+      }
+    },
+    cancel() {
+      done();
+      response.body?.cancel().catch(() => undefined);
+    },
+  };
+}
+
+/** A request that did not get an answer: a retryable CONNECTION failure, or CONFIG for a name that does not resolve. */
+export function networkFailure(err: unknown, url: string, doing: string, where: string): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  if (cause?.code === 'ENOTFOUND') {
+    return new FatalError(`${where}: ${shown(url)}: the host is not found; check the URL`, {
+      code: ErrorCode.CONFIG,
+      cause: err,
+    });
+  }
+  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  return new RetryableError(
+    `${where}: ${shown(url)}: the connection failed while waiting for ${doing} (${detail})`,
+    {
+      cause: err,
+    },
+  );
+}
+
+/** An answer that is not the file: NOT_FOUND, CONFIG (refused, bad request) or retryable (5xx, 429, 408). */
+export function statusFailure(response: Response, url: string, where: string): SluiceError {
+  const status = `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`;
+  const at = `${where}: ${shown(url)}`;
+  switch (response.status) {
+    case 404:
+    case 410:
+      return new SluiceError(ErrorCode.NOT_FOUND, `${where}: file not found: ${shown(url)} (${status})`);
+    case 401:
+    case 403:
+      return new FatalError(
+        `${at}: the server refused access (${status}); check http.bearerToken or http.headers in the ` +
+          'config or its credential',
+        { code: ErrorCode.CONFIG },
+      );
+    case 408:
+    case 429:
+      return retryable(response, `${at}: the server is busy (${status}); try again later`);
+  }
+  if (response.status >= 500)
+    return retryable(response, `${at}: the server failed (${status}); try again later`);
+  return new FatalError(`${at}: the server answered ${status}; check the URL and http.headers`, {
+    code: ErrorCode.CONFIG,
+  });
+}
+
+function retryable(response: Response, message: string): RetryableError {
+  const after = Number(response.headers.get('retry-after'));
+  return new RetryableError(
+    message,
+    Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {},
+  );
+}
