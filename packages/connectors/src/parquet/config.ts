@@ -9,7 +9,12 @@ export const parquetSourceConfig = Type.Object(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
         description:
-          'Top-level columns to read (the others are never fetched); default all. A name the file lacks fails the step.',
+          'Top-level columns to read (the others are never fetched); default all. A name the file lacks ' +
+          'fails the step. Types: INT32/INT64 become numbers, or decimal strings past 2^53; DECIMAL becomes a number when a ' +
+          'double holds it exactly, else its exact decimal string; TIMESTAMP (any unit) becomes ' +
+          '`YYYY-MM-DDTHH:MM:SS.sssZ` (6 or 9 fraction digits when micros or nanos are not zero); DATE ' +
+          '`YYYY-MM-DD`; BYTE_ARRAY without a string annotation base64; LIST, MAP and STRUCT arrays and ' +
+          'objects. A value with no JSON form (NaN, a date out of range) sends its row to quarantine.',
       }),
     ),
     // 1024 rows: as fast as 4096 and less memory (measured in csv).
@@ -20,19 +25,11 @@ export const parquetSourceConfig = Type.Object(
       description: 'Rows per batch.',
     }),
   },
-  {
-    additionalProperties: false,
-    description:
-      'Types: INT32/INT64 become numbers, or decimal strings past 2^53; DECIMAL becomes a number when a ' +
-      'double holds it exactly, else its exact decimal string; TIMESTAMP (any unit) becomes ' +
-      '`YYYY-MM-DDTHH:MM:SS.sssZ` (6 or 9 fraction digits when micros or nanos are not zero); DATE ' +
-      '`YYYY-MM-DD`; BYTE_ARRAY without a string annotation base64; LIST, MAP and STRUCT arrays and ' +
-      'objects. A value with no JSON form (NaN, a date out of range) sends its row to quarantine.',
-  },
+  { additionalProperties: false },
 );
 export type ParquetSourceConfig = Static<typeof parquetSourceConfig>;
 
-/** Column types a sink config may declare; see `parquetColumnTypes` in schema.ts. */
+/** Column types a sink config may declare; how each is stored is in schema.ts. */
 export const PARQUET_COLUMN_TYPES = [
   'string',
   'integer',
