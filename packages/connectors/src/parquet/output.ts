@@ -1,5 +1,4 @@
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
@@ -12,7 +11,7 @@ import {
   SluiceError,
   verifyMismatch,
 } from '@sluice/core';
-import { type FileMetaData, parquetMetadata, type RowGroup, type SchemaElement } from 'hyparquet';
+import type { RowGroup, SchemaElement } from 'hyparquet';
 import { ParquetWriter } from 'hyparquet-writer';
 import { plainPath, schemeOf } from '../location/url.ts';
 import type { FinalFile } from '../shared/file-output.ts';
@@ -20,6 +19,7 @@ import { remoteFinal, stagingPath } from '../shared/remote-output.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { ParquetColumnType, ParquetSinkConfig } from './config.ts';
 import { CODECS, FileByteWriter, fromJsonTagged, toJsonTagged, writeCompressors } from './file-writer.ts';
+import { localFinal, readFooter } from './footer.ts';
 import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
 
 // hyparquet-writer bundles its own copy of hyparquet's types; the shapes are the same.
@@ -292,47 +292,6 @@ export class ParquetOutput {
       );
     }
   }
-}
-
-/** The file's metadata, from its footer (the last 8 bytes give its length). */
-async function readFooter(
-  handle: FileHandle,
-  size: number,
-  where: string,
-): Promise<FileMetaData & { metadata_length: number }> {
-  const tail = Buffer.alloc(Math.min(size, 8));
-  await handle.read(tail, 0, tail.length, size - tail.length);
-  const length = tail.length === 8 && tail.toString('latin1', 4) === 'PAR1' ? tail.readUInt32LE(0) : -1;
-  if (length < 0 || length + 12 > size) {
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${where}: not a complete Parquet file (no footer); restore it or write a new one.`,
-    );
-  }
-  const footer = Buffer.alloc(length + 8);
-  await handle.read(footer, 0, footer.length, size - footer.length);
-  const meta = parquetMetadata(
-    footer.buffer.slice(footer.byteOffset, footer.byteOffset + footer.length) as ArrayBuffer,
-    { geoparquet: false },
-  );
-  return meta;
-}
-
-/** The final file on this machine: the partial file is renamed over it. */
-function localFinal(path: string): FinalFile {
-  return {
-    name: path,
-    async size() {
-      const st = await stat(path).catch(() => undefined);
-      return st === undefined ? undefined : st.isDirectory() ? 'dir' : st.size;
-    },
-    async publish(partial) {
-      await rename(partial, path);
-    },
-    async fetch(to) {
-      await copyFile(path, to, constants.COPYFILE_FICLONE);
-    },
-  };
 }
 
 const toState = resumeState(
