@@ -4,6 +4,8 @@ export { jsonSink } from './json/sink.ts';
 export { jsonSource } from './json/source.ts';
 export { ndjsonSink } from './ndjson/sink.ts';
 export { ndjsonSource } from './ndjson/source.ts';
+export { parquetSink } from './parquet/sink.ts';
+export { parquetSource } from './parquet/source.ts';
 export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { builtinConnectors, createRegistry } from './registry.ts';

@@ -5,6 +5,8 @@ import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
+import { parquetSink } from './parquet/sink.ts';
+import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
@@ -20,6 +22,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
   jsonSource,
   ndjsonSource,
+  parquetSource,
   postgresSource,
   castTransform,
   dedupeTransform,
@@ -30,6 +33,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSink,
   jsonSink,
   ndjsonSink,
+  parquetSink,
   postgresSink,
   shellTask,
 ] as ConnectorDefinition[];

@@ -1,0 +1,305 @@
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import {
+  ErrorCode,
+  type Json,
+  type Row,
+  resolveLocalPath,
+  type SinkContext,
+  type SinkResult,
+  SluiceError,
+  verifyMismatch,
+} from '@sluice/core';
+import type { RowGroup, SchemaElement } from 'hyparquet';
+import { ParquetWriter } from 'hyparquet-writer';
+import { plainPath, schemeOf } from '../location/url.ts';
+import type { FinalFile } from '../shared/file-output.ts';
+import { remoteFinal, stagingPath } from '../shared/remote-output.ts';
+import { Resume, resumeState } from '../shared/resume-state.ts';
+import type { ParquetColumnType, ParquetSinkConfig } from './config.ts';
+import { CODECS, FileByteWriter, fromJsonTagged, toJsonTagged, writeCompressors } from './file-writer.ts';
+import { localFinal, readFooter } from './footer.ts';
+import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
+
+// hyparquet-writer bundles its own copy of hyparquet's types; the shapes are the same.
+type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]['schema'];
+type WriterRowGroups = ParquetWriter['row_groups'];
+
+/**
+ * The parquet sink's file: row groups go to `<path>.partial` (a local staging file for a remote
+ * path), and `close` writes the footer and renames (or uploads) it into place. Parquet's footer
+ * describes every row group, so a checkpoint keeps their metadata: a resumed run truncates the
+ * partial file to the checkpoint, writes more row groups after it and one footer for them all.
+ */
+export class ParquetOutput {
+  readonly #ctx: SinkContext<ParquetSinkConfig>;
+  readonly #where: string;
+  readonly #partial: string;
+  readonly #final: FinalFile;
+  #handle: FileHandle | undefined;
+  #writer: FileByteWriter | undefined;
+  #parquet: ParquetWriter | undefined;
+  #columns: [string, ParquetColumnType][] | undefined;
+  #buffer: Row[] = [];
+  /** Rows in the file, those of earlier attempts (or the file appended to) included. */
+  #rows = 0;
+  #startRows = 0;
+  #appending = false;
+  /** A resume found the output already published by the run it resumes. */
+  #closed = false;
+
+  private constructor(ctx: SinkContext<ParquetSinkConfig>, partial: string, final: FinalFile) {
+    this.#ctx = ctx;
+    this.#where = `${ctx.componentId}: config.path`;
+    this.#partial = partial;
+    this.#final = final;
+  }
+
+  static async create(ctx: SinkContext<ParquetSinkConfig>): Promise<ParquetOutput> {
+    const { path } = ctx.config;
+    const where = `${ctx.componentId}: config.path`;
+    if (schemeOf(path) !== 'file') {
+      const staged = await stagingPath(ctx, path);
+      return new ParquetOutput(
+        ctx,
+        `${staged}.partial`,
+        remoteFinal(path, ctx.config, ctx, where, ctx.signal),
+      );
+    }
+    const abs = await resolveLocalPath(ctx, plainPath(path), where);
+    if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
+    return new ParquetOutput(ctx, `${abs}.partial`, localFinal(abs));
+  }
+
+  async start(resume: Json | undefined): Promise<void> {
+    this.#ctx.signal.throwIfAborted();
+    await mkdir(dirname(this.#partial), { recursive: true });
+    if (resume === undefined) {
+      await this.#checkFinal();
+      this.#open(await open(this.#partial, 'w+'), 0);
+      return;
+    }
+    const state = toState(resume, this.#where);
+    const size = (await stat(this.#partial).catch(() => undefined))?.size;
+    if (size === undefined && typeof (await this.#final.size()) === 'number') {
+      // Published by the run being resumed, which crashed before recording its success.
+      this.#closed = true;
+      return;
+    }
+    if (size === undefined || size < state.bytes) {
+      throw new SluiceError(
+        ErrorCode.CHECKPOINT,
+        `${this.#where}: cannot resume: the checkpoint expects ${this.#partial} to hold ${state.bytes} bytes ` +
+          `(${state.rows} rows), but it ${size === undefined ? 'does not exist' : `holds ${size}`}. Rerun without --resume.`,
+      );
+    }
+    await this.#checkFinal();
+    const handle = await open(this.#partial, 'r+');
+    await handle.truncate(state.bytes);
+    this.#open(handle, state.bytes);
+    this.#rows = this.#startRows = state.rows;
+    if (state.schema !== null) {
+      const schema = fromJsonTagged(state.schema as Json) as SchemaElement[];
+      this.#resumeWriter(schema, fromJsonTagged(state.rowGroups as Json) as RowGroup[]);
+    }
+  }
+
+  /** A quarantine replay: the final file's row groups are kept and new ones follow them. */
+  async startAppend(resume: Json | undefined): Promise<void> {
+    this.#appending = true;
+    if (resume !== undefined) return this.start(resume);
+    await this.#checkFinal();
+    await mkdir(dirname(this.#partial), { recursive: true });
+    if (typeof (await this.#final.size()) !== 'number') return this.start(undefined);
+    await this.#final.fetch(this.#partial);
+    const handle = await open(this.#partial, 'r+');
+    const { size } = await handle.stat();
+    const meta = await readFooter(handle, size, `${this.#where}: ${this.#final.name}`);
+    // The footer is cut off; the row groups (and any page indexes) before it stay where they are.
+    const body = size - 8 - meta.metadata_length;
+    await handle.truncate(body);
+    this.#open(handle, body);
+    this.#rows = this.#startRows = Number(meta.num_rows);
+    this.#resumeWriter(meta.schema, meta.row_groups);
+  }
+
+  async write(rows: Row[]): Promise<void> {
+    for (const row of rows) {
+      this.#buffer.push(row);
+      if (this.#buffer.length >= this.#ctx.config.rowGroupSize) await this.#flushGroup();
+    }
+  }
+
+  async commit(): Promise<Json> {
+    this.#noRowsIfClosed();
+    await this.#flushGroup();
+    const writer = this.#writer!;
+    await writer.flush();
+    await this.#handle!.sync();
+    return {
+      bytes: writer.offset,
+      rows: this.#rows,
+      schema: this.#parquet ? toJsonTagged(this.#parquet.schema) : null,
+      rowGroups: toJsonTagged(this.#parquet?.row_groups ?? []),
+    };
+  }
+
+  async close(): Promise<SinkResult> {
+    if (this.#closed) return { rowsWritten: 0, location: this.#final.name };
+    await this.#flushGroup();
+    // No row at all: a file with the declared columns (or none), still a valid Parquet file.
+    this.#parquet ??= this.#newWriter(Object.entries(this.#ctx.config.schema ?? {}));
+    await this.#parquet.finish();
+    const handle = this.#handle!;
+    await handle.sync();
+    const bytes = this.#writer!.offset;
+    const { size } = await handle.stat();
+    const meta = await readFooter(handle, size, `${this.#where}: ${this.#partial}`);
+    await handle.close();
+    this.#handle = undefined;
+    const verification = {
+      level: 'count' as const,
+      rowsHanded: this.#rows - this.#startRows,
+      rowsFound: Number(meta.num_rows) - this.#startRows,
+    };
+    if (size !== bytes || verification.rowsFound !== verification.rowsHanded) {
+      throw verifyMismatch(
+        this.#ctx.componentId,
+        `${this.#partial} (${bytes} bytes written, ${size} on disk)`,
+        verification,
+      );
+    }
+    await this.#checkFinal();
+    await this.#final.publish(this.#partial);
+    return { rowsWritten: verification.rowsHanded, bytes, location: this.#final.name, verification };
+  }
+
+  async abort(): Promise<void> {
+    this.#buffer = [];
+    const handle = this.#handle;
+    this.#handle = undefined;
+    await handle?.close();
+  }
+
+  #open(handle: FileHandle, at: number): void {
+    this.#handle = handle;
+    this.#writer = new FileByteWriter(handle, at);
+  }
+
+  #newWriter(columns: [string, ParquetColumnType][]): ParquetWriter {
+    this.#columns = columns;
+    return new ParquetWriter({
+      writer: this.#writer!,
+      schema: schemaElements(columns) as WriterSchema,
+      codec: CODECS[this.#ctx.config.compression],
+      compressors: writeCompressors,
+      createdBy: 'sluice',
+    });
+  }
+
+  #resumeWriter(schema: SchemaElement[], rowGroups: RowGroup[]): void {
+    const columns = schema.slice(1).map((e): [string, ParquetColumnType] => {
+      const t = typeOfElement(e);
+      if (t === undefined || (e.num_children ?? 0) > 0) {
+        throw new SluiceError(
+          ErrorCode.CONFIG,
+          `${this.#where}: cannot append to ${this.#final.name}: its column ${e.name} (${e.type}` +
+            `${e.converted_type ? ` ${e.converted_type}` : ''}) is not one this sink writes. Write the rows to a new file.`,
+        );
+      }
+      return [e.name, t];
+    });
+    this.#columns = columns;
+    this.#parquet = new ParquetWriter({
+      writer: this.#writer!,
+      schema: schema as WriterSchema,
+      codec: CODECS[this.#ctx.config.compression],
+      compressors: writeCompressors,
+      createdBy: 'sluice',
+    });
+    // The constructor wrote the leading magic again; the file already has it.
+    this.#writer!.discard();
+    this.#parquet.row_groups = rowGroups as WriterRowGroups;
+    this.#parquet.num_rows = rowGroups.reduce((n, g) => n + g.num_rows, 0n);
+  }
+
+  /** Encodes the buffered rows as one row group; rows that do not fit the columns go to quarantine. */
+  async #flushGroup(): Promise<void> {
+    const rows = this.#buffer;
+    if (rows.length === 0) return;
+    this.#noRowsIfClosed();
+    this.#buffer = [];
+    this.#parquet ??= this.#newWriter(columnTypes(rows, this.#ctx.config.schema));
+    const columns = this.#columns!;
+    const known = new Set(columns.map(([n]) => n));
+    const data: unknown[][] = columns.map(() => []);
+    const cells: unknown[] = new Array(columns.length);
+    rowLoop: for (const row of rows) {
+      for (const [k, v] of Object.entries(row)) {
+        if (!known.has(k) && v !== null && v !== undefined) {
+          this.#ctx.quarantine({
+            reason: `field ${k} is not a column of the file (${[...known].join(', ')}); name it in config.schema`,
+            row,
+          });
+          continue rowLoop;
+        }
+      }
+      for (let c = 0; c < columns.length; c++) {
+        const [name, type] = columns[c]!;
+        const r = convert(row[name], type);
+        if (!r.ok) {
+          this.#ctx.quarantine({ reason: `column ${name} (${type}): ${r.reason}`, row });
+          continue rowLoop;
+        }
+        cells[c] = r.value;
+      }
+      for (let c = 0; c < columns.length; c++) data[c]!.push(cells[c]);
+    }
+    const count = data[0]?.length ?? 0;
+    if (count === 0) return;
+    this.#ctx.signal.throwIfAborted();
+    // No page indexes: they sit after the row groups and are not kept across a checkpoint.
+    await this.#parquet.write({
+      columnData: columns.map(([name], c) => ({ name, data: data[c] as never, offsetIndex: false })),
+      rowGroupSize: count,
+    });
+    this.#rows += count;
+  }
+
+  #noRowsIfClosed(): void {
+    if (!this.#closed) return;
+    throw new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${this.#where}: ${this.#final.name} was already completed by the run being resumed, yet rows arrived for it; rerun without --resume`,
+    );
+  }
+
+  async #checkFinal(): Promise<void> {
+    const size = await this.#final.size();
+    if (size === undefined) return;
+    if (size === 'dir') {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${this.#where}: ${this.#final.name} is a directory; set config.path to a file name inside it.`,
+      );
+    }
+    if (!this.#ctx.config.overwrite && !this.#appending) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${this.#where}: ${this.#final.name} already exists and config.overwrite is false. ` +
+          'Move or delete the file, choose another path, or set overwrite: true.',
+      );
+    }
+  }
+}
+
+const toState = resumeState(
+  Type.Object({
+    bytes: Resume.bytes,
+    rows: Resume.rows,
+    schema: Type.Unknown(),
+    rowGroups: Type.Unknown(),
+  }),
+  'sink',
+);

@@ -1,0 +1,146 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Row } from '@sluice/core';
+import { parquetMetadata } from 'hyparquet';
+import { parquetWriteFile } from 'hyparquet-writer';
+import { describe, expect, it } from 'vitest';
+import { readSource, sourceContext } from '../../test/harness.ts';
+import type { ParquetSourceConfig } from './config.ts';
+import { parquetSource } from './source.ts';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-parquet-src-'));
+
+/** 300 rows in three row groups of 100. */
+function threeGroups(path: string) {
+  const n = 300;
+  parquetWriteFile({
+    filename: path,
+    columnData: [
+      { name: 'id', data: Array.from({ length: n }, (_, i) => i), type: 'INT32' },
+      { name: 'name', data: Array.from({ length: n }, (_, i) => `name ${i}`), type: 'STRING' },
+      { name: 'score', data: Array.from({ length: n }, (_, i) => i / 4), type: 'DOUBLE' },
+    ],
+    rowGroupSize: 100,
+  });
+  return Array.from({ length: n }, (_, i) => ({ id: i, name: `name ${i}`, score: i / 4 }));
+}
+
+describe('parquet source', () => {
+  it('reads only the selected columns', async () => {
+    const path = join(tmp(), 'cols.parquet');
+    const rows = threeGroups(path);
+    const r = await readSource(parquetSource, { path, columns: ['score', 'id'] });
+    expect(r.rows).toEqual(rows.map(({ id, score }) => ({ score, id })));
+    await expect(readSource(parquetSource, { path, columns: ['nope'] })).rejects.toThrow(
+      /config.columns names nope, which .* does not have; its columns are id, name, score/,
+    );
+  });
+
+  it('streams row group by row group: a batch comes before the later groups are read', async () => {
+    const path = join(tmp(), 'stream.parquet');
+    const rows = threeGroups(path);
+    const { ctx } = sourceContext<ParquetSourceConfig>(parquetSource, { path, batchSize: 30 });
+    const it = parquetSource.read(ctx)[Symbol.asyncIterator]();
+    const first = await it.next();
+    expect(first.value.rows).toEqual(rows.slice(0, 30));
+    expect(first.value.position).toEqual({ rowGroup: 0, row: 30 });
+    expect(first.value.progress).toEqual({ done: 30, total: 300 });
+    // Overwrite the third row group's bytes: a reader that had loaded the file would not notice.
+    const buf = readFileSync(path);
+    const meta = parquetMetadata(
+      buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer,
+    );
+    const third = meta.row_groups[2]!.columns[0]!.meta_data!;
+    const fd = openSync(path, 'r+');
+    writeSync(
+      fd,
+      Buffer.alloc(Number(third.total_compressed_size), 0xff),
+      0,
+      undefined,
+      Number(third.data_page_offset),
+    );
+    closeSync(fd);
+    const seen: Row[] = [...first.value.rows];
+    const failure = await (async () => {
+      for (let r = await it.next(); !r.done; r = await it.next()) seen.push(...r.value.rows);
+    })().catch((e: unknown) => e);
+    expect(seen.slice(0, 200)).toEqual(rows.slice(0, 200));
+    expect(
+      failure instanceof Error || JSON.stringify(seen.slice(200)) !== JSON.stringify(rows.slice(200)),
+    ).toBe(true);
+  });
+
+  it('resumes from a position inside a row group with exactly the rest', async () => {
+    const path = join(tmp(), 'resume.parquet');
+    const rows = threeGroups(path);
+    const r = await readSource(
+      parquetSource,
+      { path, batchSize: 70 },
+      { resumeFrom: { rowGroup: 1, row: 40 } },
+    );
+    expect(r.rows).toEqual(rows.slice(140));
+    expect(r.positions[0]).toEqual({ rowGroup: 1, row: 100 });
+    const end = await readSource(parquetSource, { path }, { resumeFrom: { rowGroup: 2, row: 100 } });
+    expect(end.rows).toEqual([]);
+    await expect(readSource(parquetSource, { path }, { resumeFrom: { offset: 3 } })).rejects.toThrow(
+      /cannot resume/,
+    );
+  });
+
+  it('reads a glob of files in name order with fileField, and resumes in the second', async () => {
+    const dir = tmp();
+    parquetWriteFile({
+      filename: join(dir, 'a.parquet'),
+      columnData: [{ name: 'n', data: [1, 2], type: 'INT32' }],
+    });
+    parquetWriteFile({
+      filename: join(dir, 'b.parquet'),
+      columnData: [{ name: 'n', data: [3], type: 'INT32' }],
+    });
+    const r = await readSource(parquetSource, { path: join(dir, '*.parquet'), fileField: 'file' });
+    expect(r.rows).toEqual([
+      { n: 1, file: join(dir, 'a.parquet') },
+      { n: 2, file: join(dir, 'a.parquet') },
+      { n: 3, file: join(dir, 'b.parquet') },
+    ]);
+    const rest = await readSource(
+      parquetSource,
+      { path: join(dir, '*.parquet'), fileField: 'file' },
+      { resumeFrom: { file: join(dir, 'b.parquet'), at: null } },
+    );
+    expect(rest.rows).toEqual([{ n: 3, file: join(dir, 'b.parquet') }]);
+  });
+
+  it('quarantines a row whose value has no JSON form, naming the column', async () => {
+    const path = join(tmp(), 'nan.parquet');
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'id', data: [1, 2, 3], type: 'INT32' },
+        { name: 'x', data: [0.5, Number.NaN, 2], type: 'DOUBLE' },
+      ],
+    });
+    const r = await readSource(parquetSource, { path });
+    expect(r.rows).toEqual([
+      { id: 1, x: 0.5 },
+      { id: 3, x: 2 },
+    ]);
+    expect(r.harness.quarantined).toEqual([
+      { reason: 'row group 0, row 1: column x: NaN has no JSON form', row: { id: 2, x: null } },
+    ]);
+    expect(r.harness.origin).toBe(path);
+  });
+
+  it('names the file when it is not Parquet, and a missing file as not found', async () => {
+    const dir = tmp();
+    const path = join(dir, 'bad.parquet');
+    writeFileSync(path, 'not parquet at all');
+    await expect(readSource(parquetSource, { path })).rejects.toThrow(
+      /bad\.parquet: cannot read it as Parquet/,
+    );
+    await expect(readSource(parquetSource, { path: join(dir, 'none.parquet') })).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+    });
+  });
+});
