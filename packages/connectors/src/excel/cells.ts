@@ -94,7 +94,8 @@ export const MAX_CELL_TEXT = 32_767;
 export const DATE_FORMAT = 'yyyy-mm-dd';
 const TIMESTAMP_FORMAT = 'yyyy-mm-dd hh:mm:ss.000';
 
-const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
  * A row value as a cell value for the writer. Dates stay text unless `asDate` (the column is in
@@ -107,13 +108,17 @@ export function writeCell(
 ): { value: unknown; numFmt?: string } | { problem: string } {
   if (v === null || v === undefined) return { value: null };
   if (v instanceof Date) {
-    return Number.isNaN(v.getTime()) ? { problem: 'is an invalid date' } : { value: v, numFmt: TIMESTAMP_FORMAT };
+    return Number.isNaN(v.getTime())
+      ? { problem: 'is an invalid date' }
+      : { value: v, numFmt: TIMESTAMP_FORMAT };
   }
   if (asDate && typeof v === 'string') {
     const m = ISO_DATE.exec(v);
     const d = m ? new Date(m[4] === undefined ? `${v}T00:00:00Z` : m[8] ? v : `${v}Z`) : undefined;
     if (d === undefined || Number.isNaN(d.getTime())) {
-      return { problem: `is listed in dateColumns but ${JSON.stringify(v)} is not an ISO 8601 date or timestamp` };
+      return {
+        problem: `is listed in dateColumns but ${JSON.stringify(v)} is not an ISO 8601 date or timestamp`,
+      };
     }
     return { value: d, numFmt: m?.[4] === undefined ? DATE_FORMAT : TIMESTAMP_FORMAT };
   }

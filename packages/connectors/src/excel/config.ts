@@ -32,7 +32,12 @@ export const excelSourceConfig = Type.Object(
           'the width of the first row read); with a header they replace its names and must be as many.',
       }),
     ),
-    batchSize: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: 'Rows per batch.' }),
+    batchSize: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 1024,
+      description: 'Rows per batch.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -45,7 +50,7 @@ export const excelSinkConfig = Type.Object(
       minLength: 1,
       maxLength: 31,
       // Excel's own rules for a sheet name.
-      pattern: "^[^\\\\/?*\\[\\]:]+$",
+      pattern: '^[^\\\\/?*\\[\\]:]+$',
       default: 'Sheet1',
       description: 'Name of the one sheet written (at most 31 characters, none of \\ / ? * [ ] :).',
     }),

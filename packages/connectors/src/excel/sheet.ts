@@ -53,12 +53,34 @@ export function openSheet(
 ): OpenedSheet {
   const input = Readable.from(chunks, { objectMode: false });
   // `pipe` (exceljs feeds its unzipper with it) does not pass the input's errors on: the unzip
-  // would wait forever. Every wait on the reader races the input's failure instead.
-  const failed = new Promise<never>((_, reject) => {
-    input.once('error', reject);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-  failed.catch(() => undefined);
+  // would wait forever. Every wait on the reader is woken by the input's failure or an abort
+  // instead. (Not Promise.race with one long-lived promise: each race leaves a reaction on it
+  // that keeps the value it settled with alive, every row read, until the read ends.)
+  let failure: { error: unknown } | undefined;
+  let wake: ((err: unknown) => void) | undefined;
+  const fail = (error: unknown): void => {
+    failure ??= { error };
+    wake?.(failure.error);
+  };
+  input.on('error', fail);
+  const onAbort = () => fail(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  const race = <T>(p: Promise<T>): Promise<T> =>
+    failure !== undefined
+      ? Promise.reject(failure.error)
+      : new Promise<T>((resolve, reject) => {
+          wake = reject;
+          p.then(resolve, reject).finally(() => {
+            wake = undefined;
+          });
+        });
+  const next = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await race(p);
+    } catch (err) {
+      throw named(err, file);
+    }
+  };
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
     // Styles tell a date from a number (a date is a number with a date format).
     styles: 'cache',
@@ -80,15 +102,15 @@ export function openSheet(
     const sheets = reader[Symbol.asyncIterator]();
     try {
       for (;;) {
-        const next = await race(sheets.next(), failed, file);
-        if (next.done) break;
-        const ws = next.value;
+        const step = await next(sheets.next());
+        if (step.done) break;
+        const ws = step.value;
         // A sheet not iterated is skipped: exceljs drains its part.
         if (!matches(ws)) continue;
         name = ws.name ?? name;
         // Whole arrays, not row by row: one await per parsed piece of XML instead of one per row.
         const it = ws.parse();
-        for (let r = await race(it.next(), failed, file); !r.done; r = await race(it.next(), failed, file)) {
+        for (let r = await next(it.next()); !r.done; r = await next(it.next())) {
           const rows = r.value.filter((e) => e.eventType === 'row').map((e) => e.value as SheetRow);
           if (rows.length > 0) yield rows;
         }
@@ -103,6 +125,7 @@ export function openSheet(
       );
     } finally {
       // Ends the file's read (and the location's connections) however the read ends.
+      signal.removeEventListener('abort', onAbort);
       input.destroy();
     }
   }
@@ -114,18 +137,15 @@ export function openSheet(
   };
 }
 
-async function race<T>(p: Promise<T>, failed: Promise<never>, file: string): Promise<T> {
-  try {
-    return await Promise.race([p, failed]);
-  } catch (err) {
-    if (err instanceof SluiceError || (err as Error)?.name === 'AbortError') throw err;
-    if (err instanceof Error && /signature|zip|invalid|unexpected end|FILE_ENDED/i.test(err.message)) {
-      throw new FatalError(
-        `${file}: not a readable .xlsx workbook (${err.message}). Check that the file is an Excel 2007+ ` +
-          'workbook (.xlsx, not .xls or .csv) and was copied whole.',
-        { code: ErrorCode.CONFIG, cause: err },
-      );
-    }
-    throw err;
+/** Names a zip or XML failure as a file that is not a workbook; other errors pass as they are. */
+function named(err: unknown, file: string): unknown {
+  if (err instanceof SluiceError || (err as Error)?.name === 'AbortError') return err;
+  if (err instanceof Error && /signature|zip|invalid|unexpected end|FILE_ENDED/i.test(err.message)) {
+    return new FatalError(
+      `${file}: not a readable .xlsx workbook (${err.message}). Check that the file is an Excel 2007+ ` +
+        'workbook (.xlsx, not .xls or .csv) and was copied whole.',
+      { code: ErrorCode.CONFIG, cause: err },
+    );
   }
+  return err;
 }

@@ -1,7 +1,7 @@
+import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { once } from 'node:events';
 import {
   defineSink,
   ErrorCode,
@@ -48,7 +48,12 @@ export const excelSink = defineSink({
     ...fileOutputIssues(cfg),
     ...(/\.xlsx$/i.test(cfg.path)
       ? []
-      : [{ path: 'path', message: `${cfg.path} does not end in .xlsx; Excel refuses to open a workbook named otherwise` }]),
+      : [
+          {
+            path: 'path',
+            message: `${cfg.path} does not end in .xlsx; Excel refuses to open a workbook named otherwise`,
+          },
+        ]),
   ],
   async open(ctx: SinkContext<ExcelSinkConfig>): Promise<SinkWriter> {
     const cfg = ctx.config;
@@ -105,7 +110,13 @@ export const excelSink = defineSink({
       // As the source reads it back: dates as ISO text, a date-only format as YYYY-MM-DD.
       // Excel keeps no empty text: '' reads back as an empty cell.
       const seen = row.map(({ value: v, numFmt }) =>
-        v instanceof Date ? (numFmt === DATE_FORMAT ? v.toISOString().slice(0, 10) : v.toISOString()) : v === '' ? null : v,
+        v instanceof Date
+          ? numFmt === DATE_FORMAT
+            ? v.toISOString().slice(0, 10)
+            : v.toISOString()
+          : v === ''
+            ? null
+            : v,
       );
       if (seen.every((v) => v === null)) blank++;
       else if (content) handed.add(seen);
@@ -124,7 +135,13 @@ export const excelSink = defineSink({
         await checkFinal(target.final, cfg.overwrite, where);
         await mkdir(dirname(target.partial), { recursive: true });
         file = createWriteStream(target.partial);
-        book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: file, useStyles: true, useSharedStrings: false });
+        // A file that cannot be created fails the start, not a later write.
+        await once(file, 'open');
+        book = new ExcelJS.stream.xlsx.WorkbookWriter({
+          stream: file,
+          useStyles: true,
+          useSharedStrings: false,
+        });
         sheet = book.addWorksheet(cfg.sheet);
         if (cfg.columns) fix(cfg.columns);
       },
@@ -174,7 +191,14 @@ export const excelSink = defineSink({
     };
 
     async function verify(partial: string): Promise<SinkVerification> {
-      const found = await readBack(partial, cfg.sheet, cfg.header ? 2 : 1, columns?.length ?? 0, content, ctx.signal);
+      const found = await readBack(
+        partial,
+        cfg.sheet,
+        cfg.header ? 2 : 1,
+        columns?.length ?? 0,
+        content,
+        ctx.signal,
+      );
       // A row whose every value is null has no cell: the sheet shows it as an empty row.
       const v: SinkVerification = { level: cfg.verify, rowsHanded: rows, rowsFound: found.rows + blank };
       let ok = found.rows + blank === rows;

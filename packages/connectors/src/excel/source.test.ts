@@ -39,7 +39,14 @@ describe('excel source', () => {
       ]);
       ws.getCell('D2').numFmt = 'yyyy-mm-dd hh:mm:ss';
       ws.getCell('E2').numFmt = 'yyyy-mm-dd';
-      ws.addRow([-2, '', false, null, null, { formula: 'TODAY()', result: new Date('2026-01-05T00:00:00Z') }]);
+      ws.addRow([
+        -2,
+        '',
+        false,
+        null,
+        null,
+        { formula: 'TODAY()', result: new Date('2026-01-05T00:00:00Z') },
+      ]);
       ws.getCell('F3').numFmt = 'dd/mm/yyyy';
     });
     const r = await readSource(excelSource, { path });
@@ -93,7 +100,9 @@ describe('excel source', () => {
     await expect(readSource(excelSource, { path, sheet: 'Third' })).rejects.toThrow(
       /no sheet "Third"; the workbook has "First", "Second"/,
     );
-    await expect(readSource(excelSource, { path, sheet: 3 })).rejects.toMatchObject({ code: ErrorCode.CONFIG });
+    await expect(readSource(excelSource, { path, sheet: 3 })).rejects.toMatchObject({
+      code: ErrorCode.CONFIG,
+    });
   });
 
   it('names empty header cells colN, refuses duplicate names with their cells, and honours headerRow and columns', async () => {

@@ -54,7 +54,11 @@ async function* readExcel(ctx: SourceContext<ExcelSourceConfig>): AsyncGenerator
     out = [];
     yielded = reached;
     const position: ExcelPosition = { row: reached };
-    return { rows, position: position as unknown as Json, progress: { done: input.bytesRead(), total: input.size } };
+    return {
+      rows,
+      position: position as unknown as Json,
+      progress: { done: input.bytesRead(), total: input.size },
+    };
   };
   try {
     for await (const rows of sheet.rows) {

@@ -114,7 +114,11 @@ export class SheetTable {
   }
 
   #reject(row: SheetRow, reason: string, partial: Row): undefined {
-    this.#quarantine({ reason: `${reason} (sheet row ${row.number})`, line: row.number, raw: JSON.stringify(partial) });
+    this.#quarantine({
+      reason: `${reason} (sheet row ${row.number})`,
+      line: row.number,
+      raw: JSON.stringify(partial),
+    });
     return undefined;
   }
 }
