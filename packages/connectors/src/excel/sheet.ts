@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { ErrorCode, FatalError, SluiceError } from '@sluice/core';
-import ExcelJS from 'exceljs';
 import type { ReadCell } from './cells.ts';
+import { exceljs } from './lib.ts';
 
 /** A row of the sheet as the streaming reader hands it over. */
 export interface SheetRow {
@@ -81,26 +81,28 @@ export function openSheet(
       throw named(err, file);
     }
   };
-  const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    // Styles tell a date from a number (a date is a number with a date format).
-    styles: 'cache',
-    sharedStrings: 'cache',
-    hyperlinks: 'ignore',
-    worksheets: 'emit',
-    entries: 'ignore',
-  }) as unknown as BookReader;
+  let reader: BookReader | undefined;
   let name = typeof sheet === 'string' ? sheet : `#${sheet}`;
 
   const matches = (ws: SheetReader): boolean => {
-    const names = reader.model?.sheets?.map((s) => s.name);
+    const names = reader?.model?.sheets?.map((s) => s.name);
     // Without the workbook part yet, sheets are numbered by their part (sheet1.xml, ...).
     const position = ws.name !== undefined && names ? names.indexOf(ws.name) + 1 : Number(ws.id);
     return typeof sheet === 'string' ? ws.name === sheet : position === sheet;
   };
 
   async function* rows(): AsyncGenerator<SheetRow[]> {
-    const sheets = reader[Symbol.asyncIterator]();
     try {
+      const ExcelJS = await exceljs();
+      reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
+        // Styles tell a date from a number (a date is a number with a date format).
+        styles: 'cache',
+        sharedStrings: 'cache',
+        hyperlinks: 'ignore',
+        worksheets: 'emit',
+        entries: 'ignore',
+      }) as unknown as BookReader;
+      const sheets = reader[Symbol.asyncIterator]();
       for (;;) {
         const step = await next(sheets.next());
         if (step.done) break;
@@ -133,7 +135,7 @@ export function openSheet(
   return {
     rows: rows(),
     name: () => name,
-    date1904: () => reader.properties?.model?.date1904 === true,
+    date1904: () => reader?.properties?.model?.date1904 === true,
   };
 }
 

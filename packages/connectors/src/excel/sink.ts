@@ -14,11 +14,12 @@ import {
   SOURCE_LINE,
   verifyMismatch,
 } from '@sluice/core';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import { fileOutputIssues } from '../shared/file-output.ts';
 import { DATE_FORMAT, writeCell } from './cells.ts';
 import { type ExcelSinkConfig, excelSinkConfig } from './config.ts';
 import { RowSum } from './digest.ts';
+import { exceljs } from './lib.ts';
 import { checkFinal, type WorkbookTarget, workbookTarget } from './output.ts';
 import { readBack } from './verify.ts';
 
@@ -137,7 +138,8 @@ export const excelSink = defineSink({
         file = createWriteStream(target.partial);
         // A file that cannot be created fails the start, not a later write.
         await once(file, 'open');
-        book = new ExcelJS.stream.xlsx.WorkbookWriter({
+        const { stream } = await exceljs();
+        book = new stream.xlsx.WorkbookWriter({
           stream: file,
           useStyles: true,
           useSharedStrings: false,
