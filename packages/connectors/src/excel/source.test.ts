@@ -1,10 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, SOURCE_LINE } from '@sluice/core';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { readSource } from '../../test/harness.ts';
+import { readSource, sourceContext } from '../../test/harness.ts';
+import type { ExcelSourceConfig } from './config.ts';
 import { excelSource } from './source.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-excel-src-'));
@@ -168,6 +169,32 @@ describe('excel source', () => {
     await expect(readSource(excelSource, { path: join(dir, 'none.xlsx') })).rejects.toMatchObject({
       code: ErrorCode.NOT_FOUND,
     });
+  });
+
+  it('stops mid-sheet when cancelled, and refuses a workbook cut short', async () => {
+    const path = await book((wb) => {
+      const ws = wb.addWorksheet('S');
+      ws.addRow(['i']);
+      for (let i = 1; i <= 5000; i++) ws.addRow([i]);
+    });
+    const ac = new AbortController();
+    const { ctx } = sourceContext<ExcelSourceConfig>(
+      excelSource,
+      { path, batchSize: 100 },
+      { signal: ac.signal },
+    );
+    let read = 0;
+    const run = (async () => {
+      for await (const b of excelSource.read(ctx)) {
+        read += b.rows.length;
+        ac.abort(new Error('cancelled by test'));
+      }
+    })();
+    await expect(run).rejects.toThrow('cancelled by test');
+    expect(read).toBe(100);
+    const cut = join(dir, 'cut.xlsx');
+    writeFileSync(cut, readFileSync(path).subarray(0, 3000));
+    await expect(readSource(excelSource, { path: cut })).rejects.toMatchObject({ code: ErrorCode.CONFIG });
   });
 
   it('reads every file a glob matches, naming the file', async () => {

@@ -70,7 +70,11 @@ async function* readExcel(ctx: SourceContext<ExcelSourceConfig>): AsyncGenerator
         reached = row.number;
         const r = table.row(row);
         if (r !== undefined) out.push(r);
-        if (out.length >= cfg.batchSize) yield batch();
+        if (out.length >= cfg.batchSize) {
+          yield batch();
+          // One parsed piece of XML can hold many batches: a cancel between them stops here.
+          ctx.signal.throwIfAborted();
+        }
       }
     }
     ctx.signal.throwIfAborted();
