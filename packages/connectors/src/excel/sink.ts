@@ -52,7 +52,7 @@ export const excelSink = defineSink({
       : [
           {
             path: 'path',
-            message: `${cfg.path} does not end in .xlsx; Excel refuses to open a workbook named otherwise`,
+            message: `${cfg.path} does not end in .xlsx, and Excel refuses to open a workbook named otherwise; name the file .xlsx`,
           },
         ]),
   ],
