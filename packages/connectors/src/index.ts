@@ -1,5 +1,7 @@
 export { csvSink } from './csv/sink.ts';
 export { csvSource } from './csv/source.ts';
+export { excelSink } from './excel/sink.ts';
+export { excelSource } from './excel/source.ts';
 export { jsonSink } from './json/sink.ts';
 export { jsonSource } from './json/source.ts';
 export { ndjsonSink } from './ndjson/sink.ts';

@@ -1,6 +1,8 @@
 import { type ConnectorDefinition, Registry } from '@sluice/core';
 import { csvSink } from './csv/sink.ts';
 import { csvSource } from './csv/source.ts';
+import { excelSink } from './excel/sink.ts';
+import { excelSource } from './excel/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
@@ -20,6 +22,7 @@ import { validateTransform } from './transforms/validate.ts';
 /** Every built-in connector; `createRegistry()` registers them all. */
 export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
+  excelSource,
   jsonSource,
   ndjsonSource,
   parquetSource,
@@ -31,6 +34,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   selectTransform,
   validateTransform,
   csvSink,
+  excelSink,
   jsonSink,
   ndjsonSink,
   parquetSink,
