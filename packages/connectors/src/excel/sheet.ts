@@ -107,8 +107,14 @@ export function openSheet(
         const step = await next(sheets.next());
         if (step.done) break;
         const ws = step.value;
-        // A sheet not iterated is skipped: exceljs drains its part.
-        if (!matches(ws)) continue;
+        if (!matches(ws)) {
+          // Parsed through, not left to exceljs to skip: a sheet it spooled to a temporary file
+          // (stored before the shared strings) is deleted under a read it still starts, an
+          // uncaught ENOENT that would end the process.
+          const skip = ws.parse();
+          for (let r = await next(skip.next()); !r.done; r = await next(skip.next()));
+          continue;
+        }
         name = ws.name ?? name;
         // Whole arrays, not row by row: one await per parsed piece of XML instead of one per row.
         const it = ws.parse();
