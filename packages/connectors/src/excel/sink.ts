@@ -16,11 +16,12 @@ import {
 } from '@sluice/core';
 import type ExcelJS from 'exceljs';
 import { fileOutputIssues } from '../shared/file-output.ts';
+import { checkFinal } from '../shared/output-target.ts';
 import { DATE_FORMAT, writeCell } from './cells.ts';
 import { type ExcelSinkConfig, excelSinkConfig } from './config.ts';
 import { RowSum } from './digest.ts';
 import { exceljs } from './lib.ts';
-import { checkFinal, type WorkbookTarget, workbookTarget } from './output.ts';
+import { type WorkbookTarget, workbookTarget } from './output.ts';
 import { readBack } from './verify.ts';
 
 /** Excel's limit on the rows of a sheet. */

@@ -1,8 +1,6 @@
-import { constants } from 'node:fs';
-import { copyFile, type FileHandle, rename, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { type FileMetaData, parquetMetadata } from 'hyparquet';
-import type { FinalFile } from '../shared/file-output.ts';
 
 /** The file's metadata, from its footer (the last 8 bytes give its length). */
 export async function readFooter(
@@ -26,21 +24,4 @@ export async function readFooter(
     { geoparquet: false },
   );
   return meta;
-}
-
-/** The final file on this machine: the partial file is renamed over it. */
-export function localFinal(path: string): FinalFile {
-  return {
-    name: path,
-    async size() {
-      const st = await stat(path).catch(() => undefined);
-      return st === undefined ? undefined : st.isDirectory() ? 'dir' : st.size;
-    },
-    async publish(partial) {
-      await rename(partial, path);
-    },
-    async fetch(to) {
-      await copyFile(path, to, constants.COPYFILE_FICLONE);
-    },
-  };
 }

@@ -5,7 +5,6 @@ import {
   ErrorCode,
   type Json,
   type Row,
-  resolveLocalPath,
   type SinkContext,
   type SinkResult,
   SluiceError,
@@ -13,13 +12,12 @@ import {
 } from '@sluice/core';
 import type { RowGroup, SchemaElement } from 'hyparquet';
 import { ParquetWriter } from 'hyparquet-writer';
-import { plainPath, schemeOf } from '../location/url.ts';
-import type { FinalFile } from '../shared/file-output.ts';
-import { remoteFinal, stagingPath } from '../shared/remote-output.ts';
+import type { FinalFile } from '../shared/final-file.ts';
+import { checkFinal, outputTarget } from '../shared/output-target.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { ParquetColumnType, ParquetSinkConfig } from './config.ts';
 import { CODECS, FileByteWriter, fromJsonTagged, toJsonTagged, writeCompressors } from './file-writer.ts';
-import { localFinal, readFooter } from './footer.ts';
+import { readFooter } from './footer.ts';
 import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
 
 // hyparquet-writer bundles its own copy of hyparquet's types; the shapes are the same.
@@ -57,19 +55,9 @@ export class ParquetOutput {
   }
 
   static async create(ctx: SinkContext<ParquetSinkConfig>): Promise<ParquetOutput> {
-    const { path } = ctx.config;
     const where = `${ctx.componentId}: config.path`;
-    if (schemeOf(path) !== 'file') {
-      const staged = await stagingPath(ctx, path);
-      return new ParquetOutput(
-        ctx,
-        `${staged}.partial`,
-        remoteFinal(path, ctx.config, ctx, where, ctx.signal),
-      );
-    }
-    const abs = await resolveLocalPath(ctx, plainPath(path), where);
-    if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
-    return new ParquetOutput(ctx, `${abs}.partial`, localFinal(abs));
+    const { file, final } = await outputTarget(ctx, where);
+    return new ParquetOutput(ctx, `${file}.partial`, final);
   }
 
   async start(resume: Json | undefined): Promise<void> {
@@ -276,21 +264,7 @@ export class ParquetOutput {
   }
 
   async #checkFinal(): Promise<void> {
-    const size = await this.#final.size();
-    if (size === undefined) return;
-    if (size === 'dir') {
-      throw new SluiceError(
-        ErrorCode.CONFIG,
-        `${this.#where}: ${this.#final.name} is a directory; set config.path to a file name inside it.`,
-      );
-    }
-    if (!this.#ctx.config.overwrite && !this.#appending) {
-      throw new SluiceError(
-        ErrorCode.CONFIG,
-        `${this.#where}: ${this.#final.name} already exists and config.overwrite is false. ` +
-          'Move or delete the file, choose another path, or set overwrite: true.',
-      );
-    }
+    await checkFinal(this.#final, this.#ctx.config.overwrite || this.#appending, this.#where);
   }
 }
 

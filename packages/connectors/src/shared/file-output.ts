@@ -1,5 +1,5 @@
-import { constants, existsSync } from 'node:fs';
-import { copyFile, type FileHandle, mkdir, open, rename, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { type FileHandle, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
@@ -10,7 +10,6 @@ import {
   type Json,
   RecordDigest,
   type RecordSyntax,
-  resolveLocalPath,
   type SinkContext,
   type SinkResult,
   type SinkVerification,
@@ -21,8 +20,8 @@ import {
 } from '@sluice/core';
 import type { LocationOptions } from '../location/options.ts';
 import { locationProperties } from '../location/options.ts';
-import { plainPath, schemeOf } from '../location/url.ts';
-import { remoteFinal, stagingPath } from './remote-output.ts';
+import type { FinalFile } from './final-file.ts';
+import { checkFinal, localFinal, outputTarget } from './output-target.ts';
 import { Resume, resumeState } from './resume-state.ts';
 
 /** Config properties every file sink has. */
@@ -65,17 +64,10 @@ export async function fileOutput(
   ctx: SinkContext<{ path: string; overwrite: boolean; verify: VerifyLevel } & LocationOptions>,
   syntax: RecordSyntax,
 ): Promise<FileOutput> {
-  const { path, overwrite, verify } = ctx.config;
+  const { overwrite, verify } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
-  const opts = { overwrite, signal: ctx.signal, where, verify, syntax };
-  if (schemeOf(path) !== 'file') {
-    const staged = await stagingPath(ctx, path);
-    const final = remoteFinal(path, ctx.config, ctx, where, ctx.signal);
-    return new FileOutput({ ...opts, path: staged, final });
-  }
-  const abs = await resolveLocalPath(ctx, plainPath(path), where);
-  if (ctx.paths) await resolveLocalPath(ctx, `${abs}.partial`, where);
-  return new FileOutput({ ...opts, path: abs });
+  const { file, final } = await outputTarget(ctx, where);
+  return new FileOutput({ overwrite, signal: ctx.signal, where, verify, syntax, path: file, final });
 }
 
 /** What a file sink's `commit` returns and gets back in `start` on resume. */
@@ -108,36 +100,6 @@ export interface FileOutputOptions {
    * @defaultValue the local file `path`
    */
   final?: FinalFile;
-}
-
-/** Where a finished output is published: its size there (undefined when absent), and the publishing. */
-export interface FinalFile {
-  /** What the run report names as the output's location. */
-  readonly name: string;
-  /** Size of what is there now; undefined when nothing is, `dir` for a directory. */
-  size(): Promise<number | 'dir' | undefined>;
-  /** Makes the complete, durable `partial` the final file, atomically. */
-  publish(partial: string): Promise<void>;
-  /** Copies the final file's bytes to `to` (a replay appends to them). */
-  fetch(to: string): Promise<void>;
-}
-
-/** The final file on this machine: `.partial` is renamed over it. */
-function localFinal(path: string): FinalFile {
-  return {
-    name: path,
-    async size() {
-      const st = await stat(path).catch(() => undefined);
-      return st === undefined ? undefined : st.isDirectory() ? 'dir' : st.size;
-    },
-    async publish(partial) {
-      await rename(partial, path);
-      await syncDir(dirname(path));
-    },
-    async fetch(to) {
-      await copyFile(path, to, constants.COPYFILE_FICLONE);
-    },
-  };
 }
 
 // Text is written in pieces of about this many characters: few write calls per batch stream,
@@ -454,21 +416,7 @@ export class FileOutput {
   }
 
   async #checkFinalPath(): Promise<void> {
-    const size = await this.#final.size();
-    if (size === undefined) return;
-    if (size === 'dir') {
-      throw new SluiceError(
-        ErrorCode.CONFIG,
-        `${this.#opts.where}: ${this.#final.name} is a directory; set config.path to a file name inside it.`,
-      );
-    }
-    if (!this.#opts.overwrite && !this.#appending) {
-      throw new SluiceError(
-        ErrorCode.CONFIG,
-        `${this.#opts.where}: ${this.#final.name} already exists and config.overwrite is false. ` +
-          'Move or delete the file, choose another path, or set overwrite: true.',
-      );
-    }
+    await checkFinal(this.#final, this.#opts.overwrite || this.#appending, this.#opts.where);
   }
 
   #mismatch(state: FileOutputState, problem: string, cause?: unknown): SluiceError {
@@ -487,19 +435,6 @@ async function writeAt(handle: FileHandle, data: Buffer, length: number, positio
   while (done < length) {
     const { bytesWritten } = await handle.write(data, done, length - done, position + done);
     done += bytesWritten;
-  }
-}
-
-/** A rename is durable only once its directory is synced; some file systems refuse, which is fine. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r').catch(() => undefined);
-  if (handle === undefined) return;
-  try {
-    await handle.sync();
-  } catch {
-    // Not every platform lets a directory be fsynced (EISDIR/EPERM); the rename itself is done.
-  } finally {
-    await handle.close();
   }
 }
 

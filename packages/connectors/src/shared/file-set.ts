@@ -61,7 +61,7 @@ export function overFiles<C extends FileSetConfig>(
         yield {
           rows: b.rows,
           position: { file: file.url, at: b.position ?? null } satisfies SetPosition,
-          progress: { done: before + Math.min(b.progress?.done ?? 0, file.size), total },
+          progress: { done: before + inFile(b.progress, file.size), total },
         };
       }
       before += file.size;
@@ -73,6 +73,16 @@ export function overFiles<C extends FileSetConfig>(
       ctx.state.set(SEEN, next as Json);
     }
   };
+}
+
+/**
+ * Bytes of a file done, whatever unit its reader counts in: a reader that gives a total (rows for
+ * parquet, bytes for text) is scaled to the file's size, one that does not is taken as bytes.
+ */
+function inFile(p: SourceBatch['progress'], size: number): number {
+  if (p === undefined) return 0;
+  const bytes = p.total ? (p.done / p.total) * size : p.done;
+  return Math.min(Math.round(bytes), size);
 }
 
 function stamp(f: LocationEntry): Seen[string] {

@@ -9,7 +9,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import { type LocationContext, openLocation } from '../location/index.ts';
 import type { LocationOptions } from '../location/options.ts';
 import type { Location } from '../location/types.ts';
-import type { FinalFile } from './file-output.ts';
+import type { FinalFile } from './final-file.ts';
 
 /**
  * Where a sink stages a remote output while it writes: on this machine, under
