@@ -5,7 +5,7 @@ import { countLines } from '../shared/line-cut.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { CsvCutter } from './cut.ts';
 import { CsvRows } from './rows.ts';
-import { type CsvPosition, csvParser, fullBatches, gzipped, toPosition } from './setup.ts';
+import { type CsvPosition, compressed, csvParser, fullBatches, toPosition } from './setup.ts';
 
 // The first record is read in pieces this big: enough for any header, little when it is short.
 const PROBE_BYTES = 1 << 16;
@@ -22,7 +22,7 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
     // The cutter compares bytes: a delimiter or quote beyond ASCII is several bytes in UTF-8.
     if (
       !oneLocalFile(cfg) ||
-      gzipped(cfg) ||
+      compressed(cfg) ||
       cfg.delimiter.charCodeAt(0) > 0x7f ||
       cfg.quote.charCodeAt(0) > 0x7f
     )

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CAST_TYPES } from '../shared/cast.ts';
+import { compressionProperty } from '../shared/compression.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
 
 const ColumnTypeSchema = Type.Union(
@@ -43,10 +44,7 @@ export const csvSourceConfig = Type.Object(
       default: 'utf8',
       description: 'Text encoding. Invalid UTF-8 stops the read with an error naming the byte offsets.',
     }),
-    compression: Type.Union([Type.Literal('auto'), Type.Literal('gzip'), Type.Literal('none')], {
-      default: 'auto',
-      description: '`auto` decompresses files whose name ends in .gz.',
-    }),
+    compression: compressionProperty(true),
     skipEmptyLines: Type.Boolean({ default: true, description: 'Skip lines with no characters at all.' }),
     schema: Type.Optional(
       Type.Record(Type.String(), ColumnTypeSchema, {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { ChunkStart, Issue } from '@sluice/core';
+import { codecOf } from '../shared/compression.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { CsvParser } from './parse.ts';
@@ -48,8 +49,9 @@ export function checkConfig(cfg: CsvSourceConfig): Issue[] {
   return issues;
 }
 
-export function gzipped(cfg: CsvSourceConfig): boolean {
-  return cfg.compression === 'gzip' || (cfg.compression === 'auto' && cfg.path.endsWith('.gz'));
+/** Whether the configured file is read through a decompressor (which cannot seek to a chunk). */
+export function compressed(cfg: CsvSourceConfig): boolean {
+  return codecOf(cfg.path, cfg.compression) !== undefined;
 }
 
 export const toPosition = resumeState(

@@ -11,13 +11,13 @@ import {
 import { fileCredential } from '../location/options.ts';
 import { ByteWriter } from '../shared/byte-writer.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
+import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 export const csvSinkConfig = Type.Object(
   {
-    ...fileSinkProperties,
+    ...textSinkProperties,
     header: Type.Boolean({ default: true, description: 'Write the column names as the first record.' }),
     columns: Type.Optional(
       Type.Array(Type.String(), {
@@ -51,20 +51,21 @@ export const csvSink = defineSink({
   version: '1.0.0',
   summary:
     'Writes rows to a CSV file (RFC 4180 quoting; null as an empty field, "" as a quoted empty string), ' +
-    'crash-safe and resumable.',
+    'crash-safe and resumable; .gz and .zst names are written compressed.',
   config: csvSinkConfig,
   credentialSchema: fileCredential,
   connection: fileSinkConnection,
   example: {
     path: 'out/orders.csv',
     overwrite: true,
+    compression: 'auto',
     header: true,
     delimiter: ',',
     newline: '\n',
     verify: 'count',
   },
   check: (cfg) => [
-    ...fileOutputIssues(cfg),
+    ...textOutputIssues(cfg),
     ...(cfg.delimiter === '"' || cfg.delimiter === '\n' || cfg.delimiter === '\r'
       ? [
           {

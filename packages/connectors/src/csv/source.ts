@@ -7,13 +7,13 @@ import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';
 import { CsvRows } from './rows.ts';
-import { type CsvPosition, checkConfig, csvParser, fullBatches, gzipped, toPosition } from './setup.ts';
+import { type CsvPosition, checkConfig, compressed, csvParser, fullBatches, toPosition } from './setup.ts';
 
 export const csvSource = defineSource({
   name: 'csv',
   version: '1.0.0',
   summary:
-    'Reads CSV files (RFC 4180, optionally gzipped; local, S3, SFTP or HTTP; one file or a glob) as rows, with typed columns and resume.',
+    'Reads CSV files (RFC 4180, optionally gzip or zstd compressed; local, S3, SFTP or HTTP; one file or a glob) as rows, with typed columns and resume.',
   config: csvSourceConfig,
   credentialSchema: fileCredential,
   connection: fileSourceConnection,
@@ -53,7 +53,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     compression: cfg.compression,
     signal: ctx.signal,
     // zlib refuses output chunks under 64 bytes; smaller reads only make sense for plain files.
-    chunkSize: gzipped(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
+    chunkSize: compressed(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
   });
   ctx.setOrigin(input.path);
@@ -66,7 +66,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
       lastOffset = offset;
       const out = rows.rows;
       rows.rows = [];
-      const progress = { done: input.gzip ? input.bytesRead() : offset, total: input.size };
+      const progress = { done: input.codec ? input.bytesRead() : offset, total: input.size };
       // Before any record (an empty file) there are no columns to resume with: start over instead.
       if (rows.columns === null) return { rows: out, progress };
       const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };
@@ -85,7 +85,7 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
     yield* drain();
     if (rows.rows.length > 0 || parser.offset !== lastOffset) yield batch();
   } finally {
-    // Closes the file (and gunzip) when the runner stops early, on abort or on an error.
+    // Closes the file (and its decompressor) when the runner stops early, on abort or on an error.
     await chunks.return?.();
   }
 }

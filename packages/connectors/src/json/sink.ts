@@ -3,10 +3,10 @@ import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { jsonRows } from '../ndjson/sink.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
+import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
-export const jsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
+export const jsonSinkConfig = Type.Object(textSinkProperties, { additionalProperties: false });
 export type JsonSinkConfig = Static<typeof jsonSinkConfig>;
 
 const TRAILER = '\n]\n';
@@ -15,12 +15,12 @@ export const jsonSink = defineSink({
   name: 'json',
   version: '1.0.0',
   summary:
-    'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable.',
+    'Writes rows to a file holding one JSON array of objects (one per line), crash-safe and resumable; .gz and .zst names are written compressed.',
   config: jsonSinkConfig,
   credentialSchema: fileCredential,
   connection: fileSinkConnection,
-  example: { path: 'out/orders.json', overwrite: true, verify: 'content' },
-  check: fileOutputIssues,
+  example: { path: 'out/orders.json', overwrite: true, compression: 'auto', verify: 'content' },
+  check: textOutputIssues,
   // Every row is preceded by `,\n`; the writer drops the comma of the file's first row, so the
   // separator depends only on how many rows precede and a resumed file matches a clean one.
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [0x2c, 0x0a], [], true) },
@@ -41,9 +41,10 @@ export const jsonSink = defineSink({
         if (resume === undefined) await out.append('[', 0, 0);
       },
       async startAppend(resume) {
-        // Without its trailer, a file holds `[` and, when it has rows, more.
-        const { bytes } = await out.startAppend(resume, TRAILER);
-        hadRows = bytes > 1;
+        // Without its trailer, a file holds `[` and, when it has rows, the line break after it: a
+        // record. (Its length cannot tell once compressed; older checkpoints have no records.)
+        const { bytes, records } = await out.startAppend(resume, TRAILER);
+        hadRows = (records ?? (bytes > 1 ? 1 : 0)) > 0;
         if (bytes === 0) await out.append('[', 0);
       },
       async write(rows) {

@@ -32,7 +32,7 @@ export const jsonSource = defineSource({
   name: 'json',
   version: '1.0.0',
   summary:
-    'Reads a file holding one JSON array of objects (optionally gzipped), streaming element by element; ' +
+    'Reads a file holding one JSON array of objects (optionally gzip or zstd compressed), streaming element by element; ' +
     'elements that are not objects go to quarantine.',
   config: jsonSourceConfig,
   credentialSchema: fileCredential,
@@ -355,7 +355,7 @@ async function* readJson(ctx: SourceContext<JsonSourceConfig>): AsyncGenerator<S
     return {
       rows,
       position,
-      progress: { done: input.gzip ? input.bytesRead() : scanner.offset, total: input.size },
+      progress: { done: input.codec ? input.bytesRead() : scanner.offset, total: input.size },
     };
   };
   try {

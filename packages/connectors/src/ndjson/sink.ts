@@ -10,22 +10,23 @@ import {
 } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, fileOutputIssues, fileSinkProperties } from '../shared/file-output.ts';
+import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { JsonRowEncoder } from './encode.ts';
 
-export const ndjsonSinkConfig = Type.Object(fileSinkProperties, { additionalProperties: false });
+export const ndjsonSinkConfig = Type.Object(textSinkProperties, { additionalProperties: false });
 export type NdjsonSinkConfig = Static<typeof ndjsonSinkConfig>;
 
 export const ndjsonSink = defineSink({
   name: 'ndjson',
   version: '1.0.0',
-  summary: 'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable.',
+  summary:
+    'Writes rows to a newline-delimited JSON file (one object per line), crash-safe and resumable; .gz and .zst names are written compressed.',
   config: ndjsonSinkConfig,
   credentialSchema: fileCredential,
   connection: fileSinkConnection,
-  example: { path: 'out/orders.ndjson', overwrite: true, verify: 'count' },
-  check: fileOutputIssues,
+  example: { path: 'out/orders.ndjson.gz', overwrite: true, compression: 'auto', verify: 'count' },
+  check: textOutputIssues,
   rowEncoder: { create: (ctx) => jsonRows(ctx.componentId, [], [0x0a], true) },
   worker: builtinWorker,
   async open(ctx: SinkContext<NdjsonSinkConfig>): Promise<SinkWriter> {

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, resolveLocalPath, type SourceBatch, type SourceContext } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
+import { codecOf, compressionProperty } from '../shared/compression.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { oneLocalFile, overFiles } from '../shared/file-set.ts';
@@ -18,10 +19,7 @@ const MAX_DEPTH = 2000;
 /** Config properties shared by the JSON file sources. */
 export const jsonFileSourceProperties = {
   ...fileSourceProperties,
-  compression: Type.Union([Type.Literal('auto'), Type.Literal('gzip'), Type.Literal('none')], {
-    default: 'auto',
-    description: '`auto` decompresses files whose name ends in .gz.',
-  }),
+  compression: compressionProperty(true),
   // 1024 rows: as fast as 4096 and less memory (measured in csv).
   batchSize: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1024, description: 'Rows per batch.' }),
   chunkSize: Type.Integer({
@@ -51,14 +49,14 @@ export const jsonFileSourceProperties = {
 export const ndjsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
 export type NdjsonSourceConfig = Static<typeof ndjsonSourceConfig>;
 
-/** Byte offset after the last line read (in the decompressed text for .gz) and the next line's number. */
+/** Byte offset after the last line read (in the decompressed text for .gz and .zst) and the next line's number. */
 type NdjsonPosition = { offset: number; line: number };
 
 export const ndjsonSource = defineSource({
   name: 'ndjson',
   version: '1.0.0',
   summary:
-    'Reads newline-delimited JSON (one object per line, optionally gzipped) as rows; bad lines go to quarantine.',
+    'Reads newline-delimited JSON (one object per line, optionally gzip or zstd compressed) as rows; bad lines go to quarantine.',
   config: ndjsonSourceConfig,
   credentialSchema: fileCredential,
   connection: fileSourceConnection,
@@ -75,12 +73,7 @@ export const ndjsonSource = defineSource({
   chunked: {
     async split(ctx, minBytes) {
       const cfg = ctx.config;
-      if (
-        !oneLocalFile(cfg) ||
-        cfg.compression === 'gzip' ||
-        (cfg.compression === 'auto' && cfg.path.endsWith('.gz'))
-      )
-        return undefined;
+      if (!oneLocalFile(cfg) || codecOf(cfg.path, cfg.compression)) return undefined;
       const path = await resolveLocalPath(ctx, cfg.path, `${ctx.componentId}: config.path`);
       const where = `${ctx.componentId} (${cfg.path})`;
       const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
@@ -132,7 +125,7 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
     return {
       rows: out,
       position,
-      progress: { done: input.gzip ? input.bytesRead() : offset, total: input.size },
+      progress: { done: input.codec ? input.bytesRead() : offset, total: input.size },
     };
   };
 

@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import {
   DigestState,
-  digestFile,
   ErrorCode,
   type Issue,
   type Json,
@@ -20,6 +19,15 @@ import {
 } from '@sluice/core';
 import type { LocationOptions } from '../location/options.ts';
 import { locationProperties } from '../location/options.ts';
+import { digestOutput, textHead, trailerFrameStart } from './compressed-file.ts';
+import {
+  type Codec,
+  type Compression,
+  codecOf,
+  compressFrame,
+  compressionProperty,
+  suffixCodec,
+} from './compression.ts';
 import type { FinalFile } from './final-file.ts';
 import { checkFinal, localFinal, outputTarget } from './output-target.ts';
 import { Resume, resumeState } from './resume-state.ts';
@@ -42,37 +50,65 @@ export const fileSinkProperties = {
   ...locationProperties,
 };
 
-/** The `check` of a sink whose config holds `fileSinkProperties`. */
+/** Config properties of the sinks that write text (csv, ndjson, json), which may be compressed. */
+export const textSinkProperties = { ...fileSinkProperties, compression: compressionProperty(false) };
+
+/**
+ * The `check` of a sink whose config holds `fileSinkProperties` and writes a binary format
+ * (Parquet, Excel): those compress inside the file, so a .gz or .zst name would mislead readers.
+ */
 export function fileOutputIssues(cfg: { path: string }): Issue[] {
-  if (!/\.gz$/i.test(cfg.path)) return [];
+  const codec = suffixCodec(cfg.path);
+  if (codec === undefined) return [];
   return [
     {
       path: 'path',
       message:
-        `${cfg.path} ends in .gz, but file sinks write uncompressed text. Drop the .gz suffix ` +
-        '(and compress the file in a later task step if needed).',
+        `${cfg.path} names a ${codec} file, but this sink writes a binary format that compresses inside ` +
+        'the file (Parquet: config.compression; an .xlsx is a zip already). Drop the suffix.',
+    },
+  ];
+}
+
+/** The `check` of a sink whose config holds `textSinkProperties`: the name and the codec agree. */
+export function textOutputIssues(cfg: { path: string; compression: Compression }): Issue[] {
+  const named = suffixCodec(cfg.path);
+  if (cfg.compression === 'auto' || named === undefined || named === cfg.compression) return [];
+  const wrote = cfg.compression === 'none' ? 'uncompressed text' : `${cfg.compression} data`;
+  return [
+    {
+      path: 'compression',
+      message:
+        `${cfg.path} names a ${named} file, but compression: ${cfg.compression} would write ${wrote} into it, ` +
+        'which readers would refuse. Set compression: auto (by the name), or change the suffix.',
     },
   ];
 }
 
 /**
- * Builds the writer for a sink whose config holds `fileSinkProperties` (and passed
- * `fileOutputIssues`). Both files it writes, the final one and `.partial`, are checked against the
+ * Builds the writer for a sink whose config holds `textSinkProperties` (and passed
+ * `textOutputIssues`). Both files it writes, the final one and `.partial`, are checked against the
  * run's path policy: either may already be a symlink leading elsewhere.
  */
 export async function fileOutput(
-  ctx: SinkContext<{ path: string; overwrite: boolean; verify: VerifyLevel } & LocationOptions>,
+  ctx: SinkContext<
+    { path: string; overwrite: boolean; verify: VerifyLevel; compression: Compression } & LocationOptions
+  >,
   syntax: RecordSyntax,
 ): Promise<FileOutput> {
   const { overwrite, verify } = ctx.config;
   const where = `${ctx.componentId}: config.path`;
   const { file, final } = await outputTarget(ctx, where);
-  return new FileOutput({ overwrite, signal: ctx.signal, where, verify, syntax, path: file, final });
+  const codec = codecOf(ctx.config.path, ctx.config.compression);
+  return new FileOutput({ overwrite, signal: ctx.signal, where, verify, syntax, path: file, final, codec });
 }
 
 /** What a file sink's `commit` returns and gets back in `start` on resume. */
 export type FileOutputState = {
-  /** Length of the `.partial` file at the checkpoint; anything after it is discarded on resume. */
+  /**
+   * Length of the `.partial` file at the checkpoint; anything after it is discarded on resume.
+   * A compressed file ends a gzip member or zstd frame there.
+   */
   bytes: number;
   /** Rows in the file at the checkpoint. */
   rows: number;
@@ -100,13 +136,22 @@ export interface FileOutputOptions {
    * @defaultValue the local file `path`
    */
   final?: FinalFile;
+  /**
+   * Compress the file: every flush (and so every checkpoint) ends a gzip member or zstd frame, so
+   * the file can be cut back to any checkpoint and continued with a new one, and stays a file
+   * that any gzip or zstd reader reads whole.
+   * @defaultValue plain text
+   */
+  codec?: Codec;
 }
 
 // Text is written in pieces of about this many characters: few write calls per batch stream,
 // and memory stays bounded whatever the batch size.
 const FLUSH_BYTES = 1 << 20;
-// The longest text a sink writes at close after its last checkpoint (the json sink's `]`).
+// The longest text a sink writes at close after its last checkpoint (the json sink's `]`), and
+// the same as a gzip member or zstd frame of its own.
 const MAX_TRAILER_BYTES = 16;
+const MAX_TRAILER_FRAME_BYTES = 64;
 
 /**
  * The crash-safe writer behind the file sinks: data goes to `<path>.partial`, `commit` fsyncs it
@@ -192,7 +237,7 @@ export class FileOutput {
       // then stand for what was written (they were made durable at that checkpoint).
       this.#digest = state.digest
         ? new RecordDigest(this.#opts.syntax, true, state.digest)
-        : await digestFile(this.partialPath, this.#opts.syntax, true, state.bytes, false);
+        : await digestOutput(this.partialPath, this.#opts.codec, this.#opts.syntax, true, state.bytes, false);
     }
     return state;
   }
@@ -216,7 +261,10 @@ export class FileOutput {
     await this.#final.fetch(this.partialPath);
     this.#handle = await open(this.partialPath, 'r+');
     let bytes = size;
-    if (trailer !== '') {
+    if (trailer !== '' && this.#opts.codec) {
+      bytes = await this.#trailerStart(size, trailer);
+      await this.#handle.truncate(bytes);
+    } else if (trailer !== '') {
       const want = Buffer.from(trailer);
       const tail = Buffer.alloc(want.length);
       if (size >= want.length) await this.#handle.read(tail, 0, want.length, size - want.length);
@@ -233,8 +281,9 @@ export class FileOutput {
     this.#bytes = bytes;
     // Verification covers the whole file: its records so far are counted (and digested) as if
     // this run had written them; the last one may stay open (the json sink's last row).
-    const prior = await digestFile(
+    const prior = await digestOutput(
       this.partialPath,
+      this.#opts.codec,
       this.#opts.syntax,
       this.#opts.verify === 'content',
       bytes,
@@ -242,13 +291,27 @@ export class FileOutput {
     );
     this.#records = prior.records;
     if (this.#opts.verify === 'content') this.#digest = prior;
-    return { bytes, rows: 0 };
+    return { bytes, rows: 0, records: this.#records };
+  }
+
+  /** Where the compressed `.partial` (a copy of the final file) holds its trailer, as `close` wrote it. */
+  async #trailerStart(size: number, trailer: string): Promise<number> {
+    const codec = this.#opts.codec!;
+    const at = await trailerFrameStart(this.partialPath, size, codec, trailer);
+    if (at !== undefined) return at;
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `${this.#opts.where}: cannot append to ${this.#final.name}: its last ${codec === 'gzip' ? 'gzip member' : 'zstd frame'} ` +
+        `does not hold just ${JSON.stringify(trailer)} as this sink writes it (was it written by another tool, edited or cut short?). ` +
+        'Restore the file, or move it away to write the rows to a new one.',
+    );
   }
 
   /** The first `length` bytes of `.partial` (fewer if it is shorter): what an appending sink checks. */
   async head(length: number): Promise<Buffer> {
     await this.#flush();
     await this.#settle();
+    if (this.#opts.codec) return textHead(this.partialPath, this.#opts.codec, length);
     const buf = Buffer.alloc(length);
     const { bytesRead } = await this.#open().read(buf, 0, length, 0);
     return buf.subarray(0, bytesRead);
@@ -290,7 +353,8 @@ export class FileOutput {
    */
   async #closedAt(state: FileOutputState): Promise<boolean> {
     const size = await this.#final.size();
-    this.#closed = typeof size === 'number' && size >= state.bytes && size - state.bytes <= MAX_TRAILER_BYTES;
+    const trailer = this.#opts.codec ? MAX_TRAILER_FRAME_BYTES : MAX_TRAILER_BYTES;
+    this.#closed = typeof size === 'number' && size >= state.bytes && size - state.bytes <= trailer;
     if (this.#closed) {
       this.#bytes = state.bytes;
       this.#rows = state.rows;
@@ -305,7 +369,11 @@ export class FileOutput {
    */
   async close(trailer = '', trailerRecords = 0): Promise<SinkResult> {
     if (this.#closed) return { rowsWritten: 0, bytes: this.#bytes, location: this.#final.name };
-    if (trailer !== '') this.#put(trailer);
+    if (trailer !== '') {
+      // Compressed, the trailer is a member (frame) of its own, which an append cuts off again.
+      if (this.#opts.codec) await this.#flush();
+      this.#put(trailer);
+    }
     this.#records += trailerRecords;
     await this.#flush();
     await this.#settle();
@@ -332,7 +400,7 @@ export class FileOutput {
     const { verify, syntax, where } = this.#opts;
     const framing = this.#records - this.#rows;
     const size = (await stat(this.partialPath)).size;
-    const found = await digestFile(this.partialPath, syntax, verify === 'content');
+    const found = await digestOutput(this.partialPath, this.#opts.codec, syntax, verify === 'content');
     const v: SinkVerification = {
       level: verify,
       rowsHanded: this.#rows,
@@ -389,14 +457,24 @@ export class FileOutput {
     const data = this.#scratch;
     const length = this.#length;
     this.#digest?.feed(data, 0, length);
-    const writing = writeAt(this.#open(), data, length, this.#bytes);
+    const codec = this.#opts.codec;
+    const writing = codec
+      ? this.#writeFrame(codec, data.subarray(0, length))
+      : writeAt(this.#open(), data, length, this.#bytes);
     // Its failure is thrown by the next flush, commit, close or abort, never left unhandled.
     writing.catch(() => undefined);
     this.#writing = writing;
-    this.#bytes += length;
+    if (!codec) this.#bytes += length;
     this.#scratch = this.#spare;
     this.#spare = data;
     this.#length = 0;
+  }
+
+  /** Writes `text` as one gzip member or zstd frame; its length is known only once compressed. */
+  async #writeFrame(codec: Codec, text: Uint8Array): Promise<void> {
+    const frame = await compressFrame(codec, text);
+    await writeAt(this.#open(), frame, frame.length, this.#bytes);
+    this.#bytes += frame.length;
   }
 
   async #settle(): Promise<void> {
