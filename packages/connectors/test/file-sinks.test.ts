@@ -161,8 +161,10 @@ describe.each([
     expect((await readFile(path)).equals(before)).toBe(true);
   });
 
-  it('refuses a .gz path rather than write uncompressed text under it', async () => {
-    await expect(openSink(def, { ...extra, path: fresh('gz.gz') })).rejects.toThrow(/ends in \.gz/);
+  it('refuses to write uncompressed text under a .gz name', async () => {
+    await expect(openSink(def, { ...extra, path: fresh('gz.gz'), compression: 'none' })).rejects.toThrow(
+      /names a gzip file, but compression: none would write uncompressed text into it/,
+    );
   });
 });
 

@@ -69,7 +69,7 @@ export async function* decompress(
 ): AsyncGenerator<Buffer> {
   const name = codec === 'gzip' ? 'gzip' : 'zstd';
   const fail = (problem: 'format' | 'short' | 'corrupt', err: unknown): FatalError => {
-    const detail = `${name}: ${(err as Error).message}`;
+    const detail = `${codec === 'gzip' ? 'zlib' : 'zstd'}: ${(err as Error).message}`;
     const message =
       problem === 'format'
         ? `not a ${name} file (${detail}); ${explicit ? 'set compression: auto or none' : `remove the ${codec === 'gzip' ? '.gz' : '.zst'} suffix or set compression: none`}`

@@ -25,7 +25,7 @@ it('refuses at plan time what the components refuse at run time, at each JSON pa
     { transform: 'map', with: { rename: { a: 'x', b: 'x' } } },
     { transform: 'select', with: { fields: ['a'], rename: { b: 'c' } } },
     { sink: 'csv', with: { path: 'out.csv', delimiter: '"' } },
-    { sink: 'ndjson', with: { path: 'out.ndjson.gz' } },
+    { sink: 'ndjson', with: { path: 'out.ndjson.gz', compression: 'zstd' } },
   ]);
   expect(issues.map((i) => i.path)).toEqual([
     'steps[0].flow[0].with.quote',
@@ -33,7 +33,7 @@ it('refuses at plan time what the components refuse at run time, at each JSON pa
     'steps[0].flow[2].with.rename.b',
     'steps[0].flow[3].with.rename.b',
     'steps[0].flow[4].with.delimiter',
-    'steps[0].flow[5].with.path',
+    'steps[0].flow[5].with.compression',
   ]);
   expect(issues[1]!.message).toMatch(/step "load": invalid date format "MMM DD YYYY"/);
   expect(issues[2]!.message).toMatch(/"b" and "a" are both renamed to "x"/);
