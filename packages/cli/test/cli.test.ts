@@ -1,6 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { sluice } from './helpers.ts';
 
@@ -205,6 +206,31 @@ describe('sluice run', () => {
     const report = JSON.parse(r.stdout);
     expect(report.error.code).toBe('QUARANTINE_LIMIT');
     expect(report.steps[1].status).toBe('skipped');
+  });
+
+  it('reads a .csv.zst and writes a .ndjson.gz, by their names alone', async () => {
+    const dir = tmp();
+    const { init, compress } = await import('@bokuweb/zstd-wasm');
+    await init();
+    const csv = `id,name\n${Array.from({ length: 300 }, (_, i) => `${i},n${i}`).join('\n')}\n`;
+    writeFileSync(join(dir, 'in.csv.zst'), compress(Buffer.from(csv), 3));
+    const spec = writeSpec(
+      dir,
+      'name: zst\nflow:\n  - source: csv\n    with: { path: in.csv.zst, batchSize: 64 }\n' +
+        '  - sink: ndjson\n    with: { path: out.ndjson.gz, verify: content }\n',
+    );
+    const r = await sluice(['run', spec, '--json', '--state-dir', tmp()]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ status: 'success', integrity: { ok: true } });
+    expect(report.steps[0]).toMatchObject({ rowsRead: 300, rowsWritten: 300 });
+    const rows = gunzipSync(readFileSync(join(dir, 'out.ndjson.gz')))
+      .toString()
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(300);
+    expect(rows[299]).toEqual({ id: '299', name: 'n299' });
   });
 
   it('reports a missing input file with its path', async () => {
