@@ -216,5 +216,17 @@ describe('files any gzip or zstd reader reads whole', () => {
       const text = execFileSync(`/usr/bin/${tool}`, ['-dc', path]).toString();
       expect(lines(text)).toEqual(sample);
     });
+
+    it.skipIf(!hasTool(tool))(`reads what ${tool} wrote, two streams concatenated`, async () => {
+      const text = sample.map((r) => JSON.stringify(r)).join('\n');
+      const half = `${text.slice(0, text.indexOf('\n', 50))}\n`;
+      const packed = [half, text.slice(half.length)].map((t) =>
+        execFileSync(`/usr/bin/${tool}`, ['-c'], { input: t }),
+      );
+      const path = fresh(`by-${tool}.ndjson.${codec}`);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, Buffer.concat(packed));
+      expect((await readSource(ndjsonSource, { path })).rows.map(plain)).toEqual(sample);
+    });
   }
 });

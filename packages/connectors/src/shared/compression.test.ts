@@ -3,6 +3,7 @@ import { ErrorCode, FatalError } from '@sluice/core';
 import { decompress as fzstd } from 'fzstd';
 import { describe, expect, it } from 'vitest';
 import { type Codec, codecOf, compressFrame, decompress, decompressSmall } from './compression.ts';
+import { ZstdFrames } from './zstd-frames.ts';
 
 async function* pieces(data: Buffer, size: number): AsyncGenerator<Buffer> {
   for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size);
@@ -73,5 +74,36 @@ describe('gzip', () => {
     file[12] ^= 0xff;
     const err = await failure(text(file, 'gzip'));
     expect(err?.message).toMatch(/^f: the gzip data is corrupt/);
+  });
+});
+
+describe('ZstdFrames', () => {
+  const frames = async () => {
+    const a = await compressFrame('zstd', Buffer.from('id,name\n'.repeat(5000)));
+    const b = await compressFrame('zstd', Buffer.from('x'));
+    // A skippable frame (magic 0x184D2A50, 3 bytes of content) between them, as some writers add.
+    const skippable = Buffer.from([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    return Buffer.concat([a, skippable, b]);
+  };
+
+  it('ends complete only between frames, whatever the pieces', async () => {
+    const data = await frames();
+    for (const size of [1, 5, 1 << 20]) {
+      const f = new ZstdFrames();
+      for (let i = 0; i < data.length; i += size) f.feed(data.subarray(i, i + size));
+      expect(f.complete).toBe(true);
+      expect(f.bad).toBeUndefined();
+    }
+    for (const cut of [1, 4, 9, data.length - 12, data.length - 1]) {
+      const f = new ZstdFrames();
+      f.feed(data.subarray(0, cut));
+      expect(f.complete).toBe(false);
+    }
+  });
+
+  it('says when the data is not zstd', () => {
+    const f = new ZstdFrames();
+    f.feed(Buffer.from('id,name\n'));
+    expect(f.bad).toMatch(/no zstd frame starts here \(magic bytes 69 64 2c 6e\)/);
   });
 });

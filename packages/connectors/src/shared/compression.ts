@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Type } from '@sinclair/typebox';
 import { ErrorCode, FatalError } from '@sluice/core';
+import { ZstdFrames } from './zstd-frames.ts';
 
 /** How a file's bytes are compressed: told in the config, or `auto` by its name. */
 export type Compression = 'auto' | 'gzip' | 'zstd' | 'none';
@@ -88,7 +89,9 @@ export async function* decompress(
       : native.createZstdDecompress!();
   // The file's errors reach the reader through the decompressor (which pipeline destroys with
   // them); a reader that stops early destroys it, and pipeline then ends the file's read.
-  pipeline(Readable.from(source), z).catch(() => undefined);
+  // node:zlib's zstd ends a truncated frame quietly (Node 22.15 to 24): the frames are followed.
+  const input = codec === 'zstd' ? framed(source, fail) : source;
+  pipeline(Readable.from(input), z).catch(() => undefined);
   try {
     yield* z as AsyncIterable<Buffer>;
   } catch (err) {
@@ -102,6 +105,20 @@ export async function* decompress(
     if (code === 'Z_DATA_ERROR' || code.startsWith('ZSTD_')) throw fail('corrupt', err);
     throw err;
   }
+}
+
+/** The raw zstd stream, checked to end between frames (see ZstdFrames). */
+async function* framed(
+  source: AsyncIterable<Buffer>,
+  fail: (problem: 'format' | 'short' | 'corrupt', err: unknown) => FatalError,
+): AsyncGenerator<Buffer> {
+  const frames = new ZstdFrames();
+  for await (const chunk of source) {
+    frames.feed(chunk);
+    if (frames.bad !== undefined) throw fail('format', new Error(frames.bad));
+    yield chunk;
+  }
+  if (!frames.complete) throw fail('short', new Error('the last frame is incomplete'));
 }
 
 async function* fzstdStream(

@@ -1,0 +1,78 @@
+/**
+ * Follows the frame structure of a zstd stream (RFC 8878: frame headers, block headers, checksums,
+ * skippable frames) without decoding it, to tell a stream that ends between frames from one cut
+ * short. node:zlib's zstd decoder (Node 22.15 to 24) ends a truncated frame without an error
+ * (nodejs/node#64592), which would read a cut-short file as a shorter one.
+ */
+type Step = 'magic' | 'size' | 'fhd' | 'block';
+
+export class ZstdFrames {
+  /** Bytes to collect before the next step (`#head` then holds them), or 0 while skipping. */
+  #need = 4;
+  #head: number[] = [];
+  #skip = 0;
+  #step: Step = 'magic';
+  #checksum = false;
+  #last = false;
+  /** Set when the stream does not start like a zstd frame. */
+  bad: string | undefined;
+
+  /** Whether the bytes so far end exactly after a complete frame (or hold none). */
+  get complete(): boolean {
+    return this.#step === 'magic' && this.#head.length === 0 && this.#skip === 0;
+  }
+
+  feed(chunk: Uint8Array): void {
+    let i = 0;
+    while (i < chunk.length && this.bad === undefined) {
+      if (this.#skip > 0) {
+        const n = Math.min(this.#skip, chunk.length - i);
+        this.#skip -= n;
+        i += n;
+        continue;
+      }
+      this.#head.push(chunk[i++]!);
+      if (this.#head.length === this.#need) this.#next();
+    }
+  }
+
+  #next(): void {
+    const h = this.#head;
+    this.#head = [];
+    switch (this.#step) {
+      case 'magic': {
+        const magic = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
+        if (magic === 0xfd2fb528) return this.#expect('fhd', 1);
+        if (magic >>> 4 === 0x184d2a5) return this.#expect('size', 4);
+        this.bad = `no zstd frame starts here (magic bytes ${h.map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
+        return;
+      }
+      case 'size':
+        this.#skip = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
+        return this.#expect('magic', 4);
+      case 'fhd': {
+        const fhd = h[0]!;
+        const single = (fhd >> 5) & 1;
+        this.#checksum = ((fhd >> 2) & 1) === 1;
+        const fcs = [single, 2, 4, 8][fhd >> 6]!;
+        const rest = (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcs;
+        this.#skip = rest;
+        return this.#expect('block', 3);
+      }
+      case 'block': {
+        const b = h[0]! | (h[1]! << 8) | (h[2]! << 16);
+        this.#last = (b & 1) === 1;
+        // An RLE block's content is one byte, repeated; the others store their size.
+        this.#skip = ((b >> 1) & 3) === 1 ? 1 : b >>> 3;
+        if (!this.#last) return this.#expect('block', 3);
+        this.#skip += this.#checksum ? 4 : 0;
+        return this.#expect('magic', 4);
+      }
+    }
+  }
+
+  #expect(step: Step, need: number): void {
+    this.#step = step;
+    this.#need = need;
+  }
+}
