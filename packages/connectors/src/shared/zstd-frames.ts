@@ -13,7 +13,6 @@ export class ZstdFrames {
   #skip = 0;
   #step: Step = 'magic';
   #checksum = false;
-  #last = false;
   /** Set when the stream does not start like a zstd frame. */
   bad: string | undefined;
 
@@ -36,37 +35,45 @@ export class ZstdFrames {
     }
   }
 
+  /** Reads the header just collected and says what comes next: bytes to skip, then a step. */
   #next(): void {
     const h = this.#head;
     this.#head = [];
+    const le32 = () => (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
     switch (this.#step) {
       case 'magic': {
-        const magic = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
-        if (magic === 0xfd2fb528) return this.#expect('fhd', 1);
-        if (magic >>> 4 === 0x184d2a5) return this.#expect('size', 4);
-        this.bad = `no zstd frame starts here (magic bytes ${h.map((b) => b.toString(16).padStart(2, '0')).join(' ')})`;
-        return;
+        const magic = le32();
+        if (magic === 0xfd2fb528) this.#expect('fhd', 1);
+        else if (magic >>> 4 === 0x184d2a5) this.#expect('size', 4);
+        else {
+          const bytes = h.map((b) => b.toString(16).padStart(2, '0')).join(' ');
+          this.bad = `no zstd frame starts here (magic bytes ${bytes})`;
+        }
+        break;
       }
       case 'size':
-        this.#skip = (h[0]! | (h[1]! << 8) | (h[2]! << 16) | (h[3]! << 24)) >>> 0;
-        return this.#expect('magic', 4);
+        this.#skip = le32();
+        this.#expect('magic', 4);
+        break;
       case 'fhd': {
         const fhd = h[0]!;
         const single = (fhd >> 5) & 1;
         this.#checksum = ((fhd >> 2) & 1) === 1;
-        const fcs = [single, 2, 4, 8][fhd >> 6]!;
-        const rest = (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + fcs;
-        this.#skip = rest;
-        return this.#expect('block', 3);
+        // Window descriptor (absent in a single segment), dictionary id, frame content size.
+        this.#skip = (single ? 0 : 1) + [0, 1, 2, 4][fhd & 3]! + [single, 2, 4, 8][fhd >> 6]!;
+        this.#expect('block', 3);
+        break;
       }
       case 'block': {
         const b = h[0]! | (h[1]! << 8) | (h[2]! << 16);
-        this.#last = (b & 1) === 1;
         // An RLE block's content is one byte, repeated; the others store their size.
         this.#skip = ((b >> 1) & 3) === 1 ? 1 : b >>> 3;
-        if (!this.#last) return this.#expect('block', 3);
-        this.#skip += this.#checksum ? 4 : 0;
-        return this.#expect('magic', 4);
+        if ((b & 1) === 0) this.#expect('block', 3);
+        else {
+          this.#skip += this.#checksum ? 4 : 0;
+          this.#expect('magic', 4);
+        }
+        break;
       }
     }
   }
