@@ -1,11 +1,11 @@
+type Step = 'magic' | 'size' | 'fhd' | 'block';
+
 /**
  * Follows the frame structure of a zstd stream (RFC 8878: frame headers, block headers, checksums,
  * skippable frames) without decoding it, to tell a stream that ends between frames from one cut
  * short. node:zlib's zstd decoder (Node 22.15 to 24) ends a truncated frame without an error
  * (nodejs/node#64592), which would read a cut-short file as a shorter one.
  */
-type Step = 'magic' | 'size' | 'fhd' | 'block';
-
 export class ZstdFrames {
   /** Bytes to collect before the next step (`#head` then holds them), or 0 while skipping. */
   #need = 4;
