@@ -19,7 +19,8 @@ export function compressionProperty(reading: boolean) {
       description: reading
         ? '`auto` decompresses files whose name ends in .gz (gzip) or .zst/.zstd (Zstandard).'
         : '`auto` compresses when `path` ends in .gz (gzip) or .zst/.zstd (Zstandard). The file is written ' +
-          'as one gzip member or zstd frame per checkpoint, which every gzip and zstd reader reads whole.',
+          'as gzip members or zstd frames that end at every checkpoint (and every ~1 MiB of text), which ' +
+          'every gzip and zstd reader reads as one file.',
     },
   );
 }
