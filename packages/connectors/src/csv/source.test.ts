@@ -12,6 +12,7 @@ import {
   type SourceBatch,
 } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compressFrame } from '../shared/compression.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { csvSource } from './source.ts';
 
@@ -148,6 +149,21 @@ describe('csv source', () => {
     expect((await read({ path: unnamed, compression: 'gzip' })).rows).toHaveLength(2);
   });
 
+  it('reads zstd files, by name or when told', async () => {
+    const text = 'id,v\n1,é\n2,"x\ny"\n';
+    const zst = await compressFrame('zstd', Buffer.from(text));
+    for (const name of ['data.csv.zst', 'data.csv.zstd']) {
+      const run = await read({ path: await file(zst, name) });
+      expect(plain(run.rows)).toEqual([
+        { id: '1', v: 'é' },
+        { id: '2', v: 'x\ny' },
+      ]);
+      expect(run.batches.at(-1)!.position).toMatchObject({ offset: Buffer.byteLength(text) });
+    }
+    const unnamed = await file(zst, 'zstd-data.bin');
+    expect((await read({ path: unnamed, compression: 'zstd' })).rows).toHaveLength(2);
+  });
+
   it('decodes multi-byte characters split across every chunk boundary', async () => {
     const text = 'name,note\n"Zoë, 🎉",a€b\n日本,"x""y\nz"\nplain,𝄞\n';
     const path = await file(text);
@@ -261,8 +277,12 @@ describe('csv source', () => {
     const lines = ['id,v'];
     for (let i = 1; i <= 50; i++) lines.push(i % 7 === 0 ? `${i},"multi\nline ü"` : `${i},v${i}é`);
     const text = `${lines.join('\n')}\n`;
-    for (const name of ['resume.csv', 'resume.csv.gz']) {
-      const path = await file(name.endsWith('.gz') ? gzipSync(text) : text, name);
+    const zst = await compressFrame('zstd', Buffer.from(text));
+    for (const name of ['resume.csv', 'resume.csv.gz', 'resume.csv.zst']) {
+      const path = await file(
+        name.endsWith('.gz') ? gzipSync(text) : name.endsWith('.zst') ? zst : text,
+        name,
+      );
       const full = await read({ path, batchSize: 6, chunkSize: 16 });
       expect(full.rows).toHaveLength(50);
       for (const [k, batch] of full.batches.entries()) {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourceConformance } from '../../test/conformance.ts';
 import { readSource, sourceContext } from '../../test/harness.ts';
 import { ndjsonSource } from '../ndjson/source.ts';
+import { compressFrame } from '../shared/compression.ts';
 import { jsonSource } from './source.ts';
 
 let dir: string;
@@ -88,6 +89,18 @@ describe('ndjson source', () => {
     const path = await file(gzipSync(text), 'ndjson.gz');
     const r = await readSource(ndjsonSource, { path, batchSize: 1 });
     expect(plain(r.rows)).toEqual([{ a: 1 }, { a: 'é🚚' }, { b: 2 }, { c: 3 }]);
+    await resumesEverywhere(ndjsonSource, { path, batchSize: 1 });
+  });
+
+  it('reads .zst files in several frames with the line numbers and offsets of the text, and resumes inside them', async () => {
+    const cut = text.indexOf('not json');
+    const frames = [text.slice(0, cut), text.slice(cut)].map((t) => compressFrame('zstd', Buffer.from(t)));
+    const path = await file(Buffer.concat(await Promise.all(frames)), 'ndjson.zst');
+    const r = await readSource(ndjsonSource, { path, batchSize: 1 });
+    const asText = await readSource(ndjsonSource, { path: await file(text, 'ndjson') });
+    expect(plain(r.rows)).toEqual(plain(asText.rows));
+    expect(lines(r.rows)).toEqual([1, 3, 7, 9]);
+    expect(r.harness.quarantined).toEqual(asText.harness.quarantined);
     await resumesEverywhere(ndjsonSource, { path, batchSize: 1 });
   });
 
@@ -177,6 +190,13 @@ describe('json source', () => {
 
   it('reads .gz files and resumes inside them', async () => {
     const path = await file(gzipSync(JSON.stringify(sample)), 'json.gz');
+    const r = await readSource(jsonSource, { path, batchSize: 2 });
+    expect(plain(r.rows)).toEqual(sample);
+    await resumesEverywhere(jsonSource, { path, batchSize: 2 });
+  });
+
+  it('reads .zst files and resumes inside them', async () => {
+    const path = await file(await compressFrame('zstd', Buffer.from(JSON.stringify(sample))), 'json.zst');
     const r = await readSource(jsonSource, { path, batchSize: 2 });
     expect(plain(r.rows)).toEqual(sample);
     await resumesEverywhere(jsonSource, { path, batchSize: 2 });
