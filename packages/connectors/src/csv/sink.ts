@@ -11,7 +11,8 @@ import {
 import { fileCredential } from '../location/options.ts';
 import { ByteWriter } from '../shared/byte-writer.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
+import { fileOutput } from '../shared/file-output.ts';
+import { textOutputIssues, textSinkProperties } from '../shared/file-sink-config.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 

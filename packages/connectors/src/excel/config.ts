@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { fileSinkProperties } from '../shared/file-output.ts';
+import { fileSinkProperties } from '../shared/file-sink-config.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
 
 export const excelSourceConfig = Type.Object(

@@ -15,7 +15,7 @@ import {
   verifyMismatch,
 } from '@sluice/core';
 import type ExcelJS from 'exceljs';
-import { fileOutputIssues } from '../shared/file-output.ts';
+import { fileOutputIssues } from '../shared/file-sink-config.ts';
 import { checkFinal } from '../shared/output-target.ts';
 import { DATE_FORMAT, writeCell } from './cells.ts';
 import { type ExcelSinkConfig, excelSinkConfig } from './config.ts';

@@ -3,7 +3,8 @@ import { defineSink, type SinkContext, type SinkWriter } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { jsonRows } from '../ndjson/sink.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
+import { fileOutput } from '../shared/file-output.ts';
+import { textOutputIssues, textSinkProperties } from '../shared/file-sink-config.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 export const jsonSinkConfig = Type.Object(textSinkProperties, { additionalProperties: false });

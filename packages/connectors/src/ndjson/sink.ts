@@ -10,7 +10,8 @@ import {
 } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { fileSinkConnection } from '../shared/file-check.ts';
-import { fileOutput, textOutputIssues, textSinkProperties } from '../shared/file-output.ts';
+import { fileOutput } from '../shared/file-output.ts';
+import { textOutputIssues, textSinkProperties } from '../shared/file-sink-config.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { JsonRowEncoder } from './encode.ts';
 

@@ -1,5 +1,5 @@
 import { defineSink, type Issue, type SinkContext, type SinkWriter } from '@sluice/core';
-import { fileOutputIssues } from '../shared/file-output.ts';
+import { fileOutputIssues } from '../shared/file-sink-config.ts';
 import { type ParquetSinkConfig, parquetSinkConfig } from './config.ts';
 import { ParquetOutput } from './output.ts';
 
