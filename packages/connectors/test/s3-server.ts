@@ -39,3 +39,13 @@ export async function startS3(): Promise<S3Server> {
     },
   };
 }
+
+/** The AWS_* variables that point the SDK's default chain at the server, as an operator sets them. */
+export function awsEnv(s3: S3Server): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
+  };
+}

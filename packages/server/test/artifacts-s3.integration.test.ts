@@ -1,12 +1,14 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3RVER_KEYS, type S3Server, startS3 } from '../../connectors/test/s3-server.ts';
+import { awsEnv, type S3Server, startS3 } from '../../connectors/test/s3-server.ts';
 import { applyRetention } from '../src/services/retention.ts';
+import { FileStore } from '../src/storage/file-store.ts';
 import { S3Store } from '../src/storage/s3-store.ts';
 import { backends } from './helpers/backends.ts';
-import { waitForJob } from './helpers/platform.ts';
+import { testPlatform, waitForJob } from './helpers/platform.ts';
 import { runningPlatform } from './helpers/running.ts';
 
 // Issue 16: `sluice serve --artifacts s3://bucket/prefix` keeps job logs, reports, quarantine files
@@ -17,10 +19,7 @@ beforeAll(async () => {
   s3 = await startS3();
   await s3.bucket('sluice');
   // As an operator configures it: the SDK's own environment variables.
-  process.env.AWS_ENDPOINT_URL_S3 = s3.endpoint;
-  process.env.AWS_ACCESS_KEY_ID = S3RVER_KEYS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = S3RVER_KEYS.secretAccessKey;
-  process.env.AWS_REGION = 'us-east-1';
+  Object.assign(process.env, awsEnv(s3));
 });
 afterAll(async () => {
   await s3?.close();
@@ -116,4 +115,19 @@ describe.each(backends)('artifacts on S3 on $name', ({ name }) => {
       await other.close();
     }
   });
+});
+
+it('keeps artifacts in a local directory given instead, out of the pipelines’ reach', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-artifacts-'));
+  const p = await testPlatform('pglite', { artifacts: dir });
+  try {
+    expect(p.store).toBeInstanceOf(FileStore);
+    expect((p.store as FileStore).root).toBe(dir);
+    expect(p.paths.denied).toContain(realpathSync(dir));
+  } finally {
+    await p.close();
+  }
+  await expect(testPlatform('pglite', { artifacts: 'https://host/dir' })).rejects.toThrow(
+    /https:\/\/ is not supported there/,
+  );
 });

@@ -10,7 +10,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { S3Options } from './options.ts';
-import { s3Connection } from './s3-client.ts';
+import { credentialNote, s3Connection } from './s3-client.ts';
 import { isMissing, s3Error } from './s3-errors.ts';
 
 /** One object as a listing shows it. */
@@ -49,12 +49,18 @@ export interface S3Bucket {
 const DELETE_BATCH = 1000;
 
 export function s3Bucket(bucket: string, options: S3Options | undefined, where: string): S3Bucket {
-  const { client, endpoint, creds } = s3Connection(options, where);
+  const conn = s3Connection(options, where);
+  const { client, endpoint, creds } = conn;
   const call = async <T>(key: string, request: () => Promise<T>): Promise<T> => {
     try {
       return await request();
     } catch (err) {
-      throw s3Error(err, where, { url: `s3://${bucket}/${key}`, bucket, endpoint }, creds);
+      throw s3Error(
+        err,
+        where,
+        { url: `s3://${bucket}/${key}`, bucket, endpoint },
+        await credentialNote(conn, err),
+      );
     }
   };
   return {
@@ -66,7 +72,12 @@ export function s3Bucket(bucket: string, options: S3Options | undefined, where: 
       } catch (err) {
         // A HEAD answer has no body: its 404 can only mean the bucket.
         if (isMissing(err)) Object.assign(err as Error, { name: 'NoSuchBucket' });
-        const e = s3Error(err, where, { url: `s3://${bucket}`, bucket, endpoint }, creds);
+        const e = s3Error(
+          err,
+          where,
+          { url: `s3://${bucket}`, bucket, endpoint },
+          await credentialNote(conn, err),
+        );
         if (!(e instanceof SluiceError) || e.code === ErrorCode.CONNECTION) {
           // Said for a process starting, which will not retry: what to check, not "retries this".
           const detail = `${(err as Error).name}: ${(err as Error).message}`;
