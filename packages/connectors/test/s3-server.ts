@@ -12,6 +12,8 @@ export interface S3Server {
   readonly requests: string[];
   /** Creates an empty bucket. */
   bucket(name: string): Promise<void>;
+  /** Deletes a bucket with everything in it, as an outage of the store would look to a client. */
+  removeBucket(name: string): Promise<void>;
   /** Stops the server and removes its files. */
   close(): Promise<void>;
 }
@@ -30,6 +32,9 @@ export async function startS3(): Promise<S3Server> {
     requests,
     bucket: async (name) => {
       await server.store.putBucket(name);
+    },
+    removeBucket: async (name) => {
+      await server.store.deleteBucket(name);
     },
     close: async () => {
       // Clients keep connections alive; the server would otherwise wait for them to time out.

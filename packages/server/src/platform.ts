@@ -91,13 +91,16 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
   const serverFiles = [...(o.serverFiles ?? []), ...(artifactsDir ? [artifactsDir] : [])];
   // Checked before anything is opened: an unsafe root refuses to start.
   const paths = await pathRoots({ filesDir, allowPaths: o.allowPaths ?? [], dataDir, serverFiles });
+  const log = o.log ?? createLogger();
   // Opened first: an unreachable bucket fails the start before the database is touched.
   const store =
     typeof o.artifacts === 'object'
       ? o.artifacts
       : artifactsDir
         ? new FileStore(artifactsDir)
-        : await S3Store.open(o.artifacts!);
+        : await S3Store.open(o.artifacts!, {
+            onFlushError: (err) => log.warn({ err }, 'job log lines wait for the artifacts store; retrying'),
+          });
   let database: Database;
   try {
     database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
@@ -118,7 +121,6 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
     );
     const masterKey = await loadMasterKey(dataDir);
     const version = o.version ?? '0.1.0';
-    const log = o.log ?? createLogger();
     const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,

@@ -72,6 +72,29 @@ describe('S3 store', () => {
     expect(await reader.size('b.log'), 'over flushBytes: uploaded before append returned').toBe(14);
   });
 
+  it('keeps appended text whose upload failed, and uploads it later, timed or flushed', async () => {
+    await s3.bucket('flaky');
+    const errors: unknown[] = [];
+    const s = await S3Store.open('s3://flaky/x', {
+      s3: s3Options,
+      flushMs: 50,
+      onFlushError: (e) => errors.push(e),
+    });
+    open.push(s);
+    await s3.removeBucket('flaky');
+    await s.append('log', 'a\n');
+    while (errors.length === 0) await new Promise((r) => setTimeout(r, 20));
+    expect(String(errors[0])).toMatch(/bucket "flaky" does not exist/);
+    await s.append('log', 'b\n');
+    await expect(s.flush('log')).rejects.toThrow(/bucket "flaky" does not exist/);
+    await s3.bucket('flaky');
+    await s.append('log', 'c\n');
+    await s.flush('log');
+    const reader = await S3Store.open('s3://flaky/x', { s3: s3Options });
+    open.push(reader);
+    expect(await text(reader.read('log'))).toBe('a\nb\nc\n');
+  });
+
   it('continues the numbering of segments another process left', async () => {
     const first = await store('p3');
     await first.append('log', 'a\n');

@@ -11,10 +11,12 @@ export interface S3StoreOptions {
   flushMs?: number;
   /** …or as soon as this many bytes wait for one key. @defaultValue 65536 */
   flushBytes?: number;
+  /** Told when a timed upload fails (its text is kept and tried again a flushMs later). */
+  onFlushError?: (err: unknown) => void;
 }
 
 const S3_STORE_DEFAULTS = { flushMs: 1000, flushBytes: 64 * 1024 } as const satisfies Required<
-  Omit<S3StoreOptions, 's3'>
+  Omit<S3StoreOptions, 's3' | 'onFlushError'>
 >;
 
 /** Segments a reader fetches ahead of the one it hands on: a log of many small segments reads at list speed. */
@@ -45,7 +47,8 @@ export class S3Store implements BlobStore {
   readonly url: string;
   readonly #bucket: S3Bucket;
   readonly #prefix: string;
-  readonly #o: Required<Omit<S3StoreOptions, 's3'>>;
+  readonly #o: Required<Omit<S3StoreOptions, 's3' | 'onFlushError'>>;
+  readonly #onFlushError: (err: unknown) => void;
   readonly #writer = randomBytes(4).toString('hex');
   readonly #pending = new Map<string, Pending>();
   #timer: NodeJS.Timeout | undefined;
@@ -58,6 +61,7 @@ export class S3Store implements BlobStore {
       flushMs: o.flushMs ?? S3_STORE_DEFAULTS.flushMs,
       flushBytes: o.flushBytes ?? S3_STORE_DEFAULTS.flushBytes,
     };
+    this.#onFlushError = o.onFlushError ?? (() => undefined);
   }
 
   /**
@@ -257,7 +261,8 @@ export class S3Store implements BlobStore {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      this.flush().catch(() => {
+      this.flush().catch((err: unknown) => {
+        this.#onFlushError(err);
         if ([...this.#pending.values()].some((p) => p.chunks.length > 0)) this.#arm();
       });
     }, this.#o.flushMs);
