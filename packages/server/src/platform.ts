@@ -88,7 +88,9 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
   const exposed = pipelineEnv(o.pipelineEnv ?? []);
   const filesDir = resolve(o.filesDir ?? process.cwd());
   const artifactsDir = artifactsDirectory(o.artifacts, dataDir);
-  const serverFiles = [...(o.serverFiles ?? []), ...(artifactsDir ? [artifactsDir] : [])];
+  // The default lies in the data directory, denied already; another one is denied like it.
+  const given = typeof o.artifacts === 'string' && o.artifacts !== '' ? artifactsDir : undefined;
+  const serverFiles = [...(o.serverFiles ?? []), ...(given ? [given] : [])];
   // Checked before anything is opened: an unsafe root refuses to start.
   const paths = await pathRoots({ filesDir, allowPaths: o.allowPaths ?? [], dataDir, serverFiles });
   const log = o.log ?? createLogger();
