@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RVER_KEYS, type S3Server, startS3 } from '../../connectors/test/s3-server.ts';
+import { liveSegments, parseSegment } from '../src/storage/s3-segments.ts';
 import { S3Store, type S3StoreOptions } from '../src/storage/s3-store.ts';
 
 let s3: S3Server;
@@ -93,6 +94,44 @@ describe('S3 store', () => {
     const reader = await S3Store.open('s3://flaky/x', { s3: s3Options });
     open.push(reader);
     expect(await text(reader.read('log'))).toBe('a\nb\nc\n');
+  });
+
+  it('compacts a key’s segments into one object when its writer flushes it, and reads the same', async () => {
+    const writer = await store('p7');
+    const reader = await store('p7');
+    const lines = Array.from({ length: 20 }, (_, i) => `line ${i}\n`);
+    for (const line of lines) {
+      await writer.append('log', line);
+      await writer.flush(); // all keys: no compaction, as the timer does
+    }
+    expect(listed('p7/log.seg/')).toHaveLength(20);
+    expect(await text(reader.read('log'))).toBe(lines.join(''));
+    await writer.flush('log'); // the job's end
+    const compacted = listed('p7/log.seg/').filter((k) => k.includes('-from-'));
+    expect(compacted).toEqual([expect.stringMatching(/\/log\.seg\/00000020-[0-9a-f]+-from-00000001$/)]);
+    const before = s3.requests.length;
+    expect(await text(reader.read('log'))).toBe(lines.join(''));
+    expect(await text(reader.read('log', 7))).toBe(lines.join('').slice(7));
+    const gets = s3.requests.slice(before).filter((r) => r.startsWith('GET /artifacts/p7/log.seg/'));
+    expect(gets, 'one object per read, the segments deleted').toHaveLength(2);
+    // A later append (a dead-letter line) goes on after the compaction.
+    await writer.append('log', 'after\n');
+    await writer.flush('log');
+    expect(listed('p7/log.seg/').at(-1)).toMatch(/\/log\.seg\/00000021-[0-9a-f]+$/);
+    expect(await text(reader.read('log'))).toBe(`${lines.join('')}after\n`);
+  });
+
+  it('reads around a compaction not yet finished: the segments it covers are ignored', () => {
+    const seg = (name: string) => parseSegment({ key: `k.seg/${name}`, size: 1 })!;
+    const live = liveSegments([
+      seg('00000001-aa'),
+      seg('00000002-aa'),
+      seg('00000002-bb'),
+      seg('00000002-aa-from-00000001'),
+      seg('00000002-bb-from-00000001'),
+      seg('00000003-aa'),
+    ]);
+    expect(live.map((s) => s.key)).toEqual(['k.seg/00000002-aa-from-00000001', 'k.seg/00000003-aa']);
   });
 
   it('continues the numbering of segments another process left', async () => {

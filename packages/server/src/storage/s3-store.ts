@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { openS3Bucket, type S3Bucket, type S3Object, type S3Options } from '@sluice/connectors';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { type BlobStore, cleanKey } from './file-store.ts';
+import { liveSegments, parseSegment, SEGMENTS, type Segment, segmentName } from './s3-segments.ts';
 
 export interface S3StoreOptions {
   /** The client's settings; the SDK's defaults and AWS_* environment variables when absent. */
@@ -21,8 +22,11 @@ const S3_STORE_DEFAULTS = { flushMs: 1000, flushBytes: 64 * 1024 } as const sati
 
 /** Segments a reader fetches ahead of the one it hands on: a log of many small segments reads at list speed. */
 const READ_AHEAD = 8;
-const SEGMENTS = '.seg/';
-const SEGMENT_NAME = /\.seg\/(\d+)-[^/]*$/;
+/**
+ * A key's explicit flush (its job's end) compacts its segments into one object from this many on:
+ * each is a request for every reader of the log, and a long job leaves thousands.
+ */
+const COMPACT_AT = 16;
 
 /** Appends to one key this store has not uploaded yet, and the number of its next segment. */
 interface Pending {
@@ -109,7 +113,7 @@ export class S3Store implements BlobStore {
     await this.#drop(k);
     await this.#bucket.put(k, data);
     // The value is replaced whole: segments appended before would otherwise follow it.
-    await this.#bucket.delete((await this.#segments(k)).map((s) => s.key));
+    await this.#bucket.delete((await this.#segments(k, true)).map((s) => s.key));
   }
 
   read(key: string, start = 0): Readable {
@@ -117,38 +121,56 @@ export class S3Store implements BlobStore {
     const store = this;
     return Readable.from(
       (async function* () {
-        const parts = await store.#parts(k);
-        if (parts === undefined) {
-          throw new SluiceError(ErrorCode.NOT_FOUND, `no stored file "${key}" in ${store.url}`);
-        }
-        // Skips the parts before `start`; the first one read may begin inside.
-        let skip = start;
-        const wanted: { key: string; from: number }[] = [];
-        for (const part of parts) {
-          if (skip >= part.size) skip -= part.size;
-          else {
-            wanted.push({ key: part.key, from: skip });
-            skip = 0;
+        let done = 0;
+        for (let attempt = 1; ; attempt++) {
+          const parts = await store.#parts(k);
+          if (parts === undefined) {
+            throw new SluiceError(ErrorCode.NOT_FOUND, `no stored file "${key}" in ${store.url}`);
           }
-        }
-        const ahead: Promise<AsyncIterable<Uint8Array> | Buffer>[] = [];
-        let next = 0;
-        while (next < wanted.length || ahead.length > 0) {
-          while (ahead.length < READ_AHEAD && next < wanted.length) {
-            const w = wanted[next++]!;
-            // The whole object may be large: streamed, not fetched ahead. Segments are small.
-            const got = SEGMENT_NAME.test(w.key) ? store.#fetch(w.key, w.from) : store.#open(w.key, w.from);
-            got.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
-            ahead.push(got);
-            if (!SEGMENT_NAME.test(w.key)) break;
+          try {
+            for await (const chunk of store.#stream(parts, start + done)) {
+              done += chunk.length;
+              yield chunk;
+            }
+            return;
+          } catch (err) {
+            // A compaction replaced the segments listed: the same bytes, listed again.
+            if (!(err instanceof Vanished) || attempt === 3) throw err;
           }
-          const body = await ahead.shift()!;
-          if (body instanceof Buffer) yield body;
-          else yield* body;
         }
       })(),
       { objectMode: false },
     );
+  }
+
+  /** The bytes of `parts` from `start` on, fetching small segments ahead. */
+  async *#stream(parts: S3Object[], start: number): AsyncGenerator<Uint8Array> {
+    // Skips the parts before `start`; the first one read may begin inside.
+    let skip = start;
+    const wanted: { key: string; from: number; small: boolean }[] = [];
+    for (const part of parts) {
+      if (skip >= part.size) skip -= part.size;
+      else {
+        const small = (part as Partial<Segment>).compacted === false;
+        wanted.push({ key: part.key, from: skip, small });
+        skip = 0;
+      }
+    }
+    const ahead: Promise<AsyncIterable<Uint8Array> | Buffer>[] = [];
+    let next = 0;
+    while (next < wanted.length || ahead.length > 0) {
+      while (ahead.length < READ_AHEAD && next < wanted.length) {
+        const w = wanted[next++]!;
+        // The whole object and compactions may be large: streamed, not fetched ahead.
+        const got = w.small ? this.#fetch(w.key, w.from) : this.#open(w.key, w.from);
+        got.catch(() => undefined); // awaited in turn below; not an unhandled rejection meanwhile
+        ahead.push(got);
+        if (!w.small) break;
+      }
+      const body = await ahead.shift()!;
+      if (body instanceof Buffer) yield body;
+      else yield* body;
+    }
   }
 
   async size(key: string): Promise<number | undefined> {
@@ -169,9 +191,17 @@ export class S3Store implements BlobStore {
   async flush(key?: string): Promise<void> {
     if (key !== undefined) {
       const k = this.#key(key);
+      if (!this.#pending.has(k)) return;
       await this.#flushKey(k);
-      // Its writer is done with it (a job's end): the next append, if any, lists the segments again.
+      // In the key's chain: no upload of this process's numbers the compaction while it runs.
       const p = this.#pending.get(k);
+      if (p) {
+        const compact = p.chain.then(() => this.#compact(k));
+        p.chain = compact.catch(() => undefined);
+        // Only an optimisation: the segments it would replace still make the value.
+        await compact.catch(this.#onFlushError);
+      }
+      // Its writer is done with it (a job's end): the next append, if any, lists the segments again.
       if (p && p.chunks.length === 0) this.#pending.delete(k);
       return;
     }
@@ -199,20 +229,29 @@ export class S3Store implements BlobStore {
     return whole === undefined ? segments : [{ key: k, size: whole }, ...segments];
   }
 
-  /** The key's segments in number order (then by writer, for two that took the same number). */
-  async #segments(k: string): Promise<S3Object[]> {
-    const found: (S3Object & { n: number })[] = [];
+  /** The key's segments that make its value, in order (see liveSegments); `all` adds those a compaction covers. */
+  async #segments(k: string, all = false): Promise<Segment[]> {
+    const found: Segment[] = [];
     for await (const o of this.#bucket.list(`${k}${SEGMENTS}`)) {
-      const m = SEGMENT_NAME.exec(o.key);
-      if (m) found.push({ ...o, n: Number(m[1]) });
+      const seg = parseSegment(o);
+      if (seg) found.push(seg);
     }
-    found.sort((a, b) => a.n - b.n || (a.key < b.key ? -1 : 1));
-    return found.map(({ key, size }) => ({ key, size }));
+    return all ? found : liveSegments(found);
+  }
+
+  /** Replaces the key's segments by one object holding their bytes, then deletes them. */
+  async #compact(k: string): Promise<void> {
+    const segs = await this.#segments(k);
+    if (segs.length < COMPACT_AT) return;
+    const first = segs[0]!.first;
+    const last = segs.at(-1)!.last;
+    await this.#bucket.put(segmentName(k, last, this.#writer, first), this.#stream(segs, 0));
+    await this.#bucket.delete(segs.map((s) => s.key));
   }
 
   async #open(key: string, from: number): Promise<AsyncIterable<Uint8Array>> {
     const body = await this.#bucket.get(key, from);
-    if (body === undefined) throw vanished(key, this.url);
+    if (body === undefined) throw new Vanished(key, this.url);
     return body;
   }
 
@@ -237,8 +276,8 @@ export class S3Store implements BlobStore {
     p.chunks = [];
     p.bytes = 0;
     try {
-      p.next ??= (await this.#segments(k)).reduce((n, s) => Math.max(n, segmentNumber(s.key)), 0) + 1;
-      await this.#bucket.put(`${k}${SEGMENTS}${String(p.next).padStart(8, '0')}-${this.#writer}`, text);
+      p.next ??= (await this.#segments(k)).reduce((n, s) => Math.max(n, s.last), 0) + 1;
+      await this.#bucket.put(segmentName(k, p.next, this.#writer), text);
       p.next++;
     } catch (err) {
       // Kept, ahead of what came since, for the next flush: a failed upload loses no line.
@@ -271,16 +310,17 @@ export class S3Store implements BlobStore {
   }
 }
 
-const segmentNumber = (key: string) => Number(SEGMENT_NAME.exec(key)?.[1] ?? 0);
-
 /** Whether `key` is `prefix` itself, under it as a folder, or one of its segments. */
 function within(key: string, prefix: string): boolean {
   return key === prefix || key.startsWith(`${prefix}/`) || key.startsWith(`${prefix}${SEGMENTS}`);
 }
 
-function vanished(key: string, url: string): SluiceError {
-  return new SluiceError(
-    ErrorCode.NOT_FOUND,
-    `${url}: object ${key} was removed while it was read (retention, or another process)`,
-  );
+/** An object listed a moment ago is gone: compacted (read again) or removed by retention. */
+class Vanished extends SluiceError {
+  constructor(key: string, url: string) {
+    super(
+      ErrorCode.NOT_FOUND,
+      `${url}: object ${key} was removed while it was read (retention, or another process)`,
+    );
+  }
 }
