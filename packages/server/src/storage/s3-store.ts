@@ -156,7 +156,7 @@ export class S3Store implements BlobStore {
         skip = 0;
       }
     }
-    const ahead: Promise<AsyncIterable<Uint8Array> | Buffer>[] = [];
+    const ahead: Promise<AsyncIterable<Uint8Array> | Uint8Array[]>[] = [];
     let next = 0;
     while (next < wanted.length || ahead.length > 0) {
       while (ahead.length < READ_AHEAD && next < wanted.length) {
@@ -167,9 +167,7 @@ export class S3Store implements BlobStore {
         ahead.push(got);
         if (!w.small) break;
       }
-      const body = await ahead.shift()!;
-      if (body instanceof Buffer) yield body;
-      else yield* body;
+      yield* await ahead.shift()!;
     }
   }
 
@@ -255,10 +253,11 @@ export class S3Store implements BlobStore {
     return body;
   }
 
-  async #fetch(key: string, from: number): Promise<Buffer> {
+  /** A small object whole, so that several can be fetched at once. */
+  async #fetch(key: string, from: number): Promise<Uint8Array[]> {
     const parts: Uint8Array[] = [];
     for await (const c of await this.#open(key, from)) parts.push(c);
-    return Buffer.concat(parts);
+    return [Buffer.concat(parts)];
   }
 
   /** Uploads what waits for the key as its next segment, after any upload of it in progress. */
