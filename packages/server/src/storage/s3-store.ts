@@ -45,7 +45,9 @@ interface Pending {
  * `<key>.seg/<number>-<writer>`: a second after the first waiting append, at 64 KiB, and on
  * `flush`. A key's value is its whole object (from `write`), if any, followed by its segments in
  * number order. The writer id in a segment's name keeps two processes that append to the same key
- * (a job handed from one worker to another) from overwriting each other's segment.
+ * (a job handed from one worker to another) from overwriting each other's segment. When the writer
+ * flushes one key (its job's end), 16 segments or more are compacted into one (s3-segments.ts).
+ * A process killed without close loses the text it had not uploaded yet: at most about a second.
  */
 export class S3Store implements BlobStore {
   readonly url: string;
