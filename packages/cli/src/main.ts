@@ -159,6 +159,10 @@ const withPlatform = (c: Command) =>
       [],
     )
     .option(
+      '--artifacts <where>',
+      'where job logs, reports, quarantine files and saved output go: s3://bucket/prefix (credentials and endpoint from AWS_* variables) or a directory; every server and worker of a platform must name the same (default <data-dir>/files, or SLUICE_ARTIFACTS)',
+    )
+    .option(
       '--steps-per-process <n>',
       'steps of one pipeline a step process runs before it is replaced; 1 = a fresh process per step (default 100)',
       positiveInt,

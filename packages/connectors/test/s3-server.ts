@@ -12,6 +12,8 @@ export interface S3Server {
   readonly requests: string[];
   /** Creates an empty bucket. */
   bucket(name: string): Promise<void>;
+  /** Deletes a bucket with everything in it, as an outage of the store would look to a client. */
+  removeBucket(name: string): Promise<void>;
   /** Stops the server and removes its files. */
   close(): Promise<void>;
 }
@@ -31,11 +33,24 @@ export async function startS3(): Promise<S3Server> {
     bucket: async (name) => {
       await server.store.putBucket(name);
     },
+    removeBucket: async (name) => {
+      await server.store.deleteBucket(name);
+    },
     close: async () => {
       // Clients keep connections alive; the server would otherwise wait for them to time out.
       server.httpServer.closeAllConnections();
       await server.close();
       await rm(directory, { recursive: true, force: true });
     },
+  };
+}
+
+/** The AWS_* variables that point the SDK's default chain at the server, as an operator sets them. */
+export function awsEnv(s3: S3Server): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_S3: s3.endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_KEYS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_KEYS.secretAccessKey,
+    AWS_REGION: 'us-east-1',
   };
 }

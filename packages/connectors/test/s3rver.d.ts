@@ -15,6 +15,9 @@ declare module 's3rver' {
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;
     readonly httpServer: Server;
-    readonly store: { putBucket(name: string): Promise<unknown> };
+    readonly store: {
+      putBucket(name: string): Promise<unknown>;
+      deleteBucket(name: string): Promise<unknown>;
+    };
   }
 }

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
-import type { PathPolicy, Registry } from '@sluice/core';
+import { fileURLToPath } from 'node:url';
+import { ErrorCode, type PathPolicy, type Registry, SluiceError } from '@sluice/core';
 import type { PgBoss } from 'pg-boss';
 import { migrate } from './db/migrate.ts';
 import { type Database, DEFAULT_DATA_DIR, openDatabase } from './db/open.ts';
@@ -12,6 +13,7 @@ import { pathRoots } from './security/path-roots.ts';
 import { pipelineEnv } from './security/pipeline-env.ts';
 import { loadMasterKey } from './security/secrets.ts';
 import { type BlobStore, FileStore } from './storage/file-store.ts';
+import { S3Store } from './storage/s3-store.ts';
 
 /** Everything the API, scheduler and worker share in one process. */
 export interface Platform {
@@ -71,21 +73,43 @@ export interface PlatformOptions {
    * @defaultValue none
    */
   pipelineEnv?: string[];
+  /**
+   * Where job logs, reports, quarantine files and saved output are kept: `s3://bucket/prefix`
+   * (credentials and endpoint from the AWS_* environment variables), a local directory, or a store
+   * of your own. Every API server and worker of one platform must name the same place.
+   * @defaultValue `<dataDir>/files`
+   */
+  artifacts?: string | BlobStore;
 }
 
-/** Opens the database (migrating it), the queue, the event bus and the file store. */
+/** Opens the artifact store, the database (migrating it), the queue and the event bus. */
 export async function openPlatform(o: PlatformOptions): Promise<Platform & { close(): Promise<void> }> {
   const dataDir = resolve(o.dataDir ?? DEFAULT_DATA_DIR);
   const exposed = pipelineEnv(o.pipelineEnv ?? []);
   const filesDir = resolve(o.filesDir ?? process.cwd());
+  const artifactsDir = artifactsDirectory(o.artifacts, dataDir);
+  // The default lies in the data directory, denied already; another one is denied like it.
+  const given = typeof o.artifacts === 'string' && o.artifacts !== '' ? artifactsDir : undefined;
+  const serverFiles = [...(o.serverFiles ?? []), ...(given ? [given] : [])];
   // Checked before anything is opened: an unsafe root refuses to start.
-  const paths = await pathRoots({
-    filesDir,
-    allowPaths: o.allowPaths ?? [],
-    dataDir,
-    ...(o.serverFiles ? { serverFiles: o.serverFiles } : {}),
-  });
-  const database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
+  const paths = await pathRoots({ filesDir, allowPaths: o.allowPaths ?? [], dataDir, serverFiles });
+  const log = o.log ?? createLogger();
+  // Opened first: an unreachable bucket fails the start before the database is touched.
+  const store =
+    typeof o.artifacts === 'object'
+      ? o.artifacts
+      : artifactsDir
+        ? new FileStore(artifactsDir)
+        : await S3Store.open(o.artifacts!, {
+            onFlushError: (err) => log.warn({ err }, 'job log lines wait for the artifacts store; retrying'),
+          });
+  let database: Database;
+  try {
+    database = await openDatabase({ dataDir, ...(o.databaseUrl ? { url: o.databaseUrl } : {}) });
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw err;
+  }
   try {
     await migrate(database);
     const queue = await createQueue(
@@ -99,7 +123,6 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
     );
     const masterKey = await loadMasterKey(dataDir);
     const version = o.version ?? '0.1.0';
-    const log = o.log ?? createLogger();
     const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,
@@ -107,7 +130,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       queue,
       bus,
       registry: o.registry,
-      store: new FileStore(join(dataDir, 'files')),
+      store,
       dataDir,
       version,
       tracing,
@@ -118,6 +141,8 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       paths,
       pipelineEnv: exposed,
       close: async () => {
+        // Appends still waiting for upload go first, while everything else still works.
+        await store.close().catch((err) => log.error({ err }, 'could not store the last appended log lines'));
         await tracing.shutdown().catch(() => undefined);
         await bus.close().catch(() => undefined);
         await queue.stop({ graceful: false }).catch(() => undefined);
@@ -126,6 +151,26 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
     };
   } catch (err) {
     await database.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The local directory the artifacts go to: the default, or the option's path (plain or
+ * `file://`); undefined for an S3 URL or a store object. Another scheme is refused here.
+ */
+function artifactsDirectory(artifacts: PlatformOptions['artifacts'], dataDir: string): string | undefined {
+  if (artifacts === undefined || artifacts === '') return join(dataDir, 'files');
+  if (typeof artifacts === 'object') return undefined;
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(artifacts)?.[1]?.toLowerCase();
+  if (scheme === 's3') return undefined;
+  if (scheme === 'file') return resolve(fileURLToPath(artifacts));
+  if (scheme !== undefined) {
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `artifacts store "${artifacts}": ${scheme}:// is not supported there; give s3://bucket/prefix or a local directory`,
+    );
+  }
+  return resolve(artifacts);
 }

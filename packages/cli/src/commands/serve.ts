@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { delimiter, resolve } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 import { createRegistry } from '@sluice/connectors';
 import { ErrorCode, FatalError, parseSpecText } from '@sluice/core';
 import {
@@ -24,6 +24,7 @@ export interface PlatformFlags {
   stepsPerProcess?: number;
   pipelineEnv?: string[];
   allowPath?: string[];
+  artifacts?: string;
 }
 
 /** `--pipeline-env` entries, else SLUICE_PIPELINE_ENV's comma-separated list. */
@@ -48,6 +49,16 @@ function allowedPaths(f: PlatformFlags): string[] {
   return dirs.map((d) => resolve(d));
 }
 
+/**
+ * `--artifacts`, else SLUICE_ARTIFACTS: `s3://bucket/prefix` or a directory; the platform's
+ * default (`<data dir>/files`) when neither is set.
+ */
+function artifactsOption(f: PlatformFlags): { artifacts?: string } {
+  const where = f.artifacts ?? (process.env.SLUICE_ARTIFACTS || undefined);
+  if (where === undefined) return {};
+  return { artifacts: /^[a-z][a-z0-9+.-]*:\/\//i.test(where) ? where : resolve(where) };
+}
+
 function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> {
   const url = databaseUrl(f);
   if (!url && process.env.DATABASE_URL)
@@ -60,6 +71,7 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     filesDir: resolve(f.filesDir ?? process.cwd()),
     pipelineEnv: exposedEnv(f),
     allowPaths: allowedPaths(f),
+    ...artifactsOption(f),
     registry: createRegistry(),
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
@@ -168,6 +180,7 @@ export async function serveCommand(
     process.stdout.write(
       `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
         `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
+        `  job logs and artifacts: ${opts.artifacts ?? join(opts.dataDir ?? '', 'files')}\n` +
         allowedLine(opts.allowPaths ?? []) +
         (seeded.length > 0
           ? `  example pipelines ready to run: ${seeded.join(', ')} (open ${server.url}/pipelines, or POST /api/v1/pipelines/<id>/execute)\n`

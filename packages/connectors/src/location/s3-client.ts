@@ -1,7 +1,7 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { S3Options } from './options.ts';
-import type { CredentialNote } from './s3-errors.ts';
+import { type CredentialNote, isDenied } from './s3-errors.ts';
 
 /** How the client is built when the config leaves it open (the SDK's own conventions). */
 const S3_DEFAULTS = {
@@ -113,4 +113,20 @@ function endpointHostPort(endpoint: string | undefined, region: string, where: s
     );
   }
   return `${u.hostname}:${u.port || (u.protocol === 'http:' ? '80' : '443')}`;
+}
+
+/**
+ * What an error's message may say of the credentials: on a denial, also the key the SDK chain
+ * chose (never its secret). Only then: resolving the chain again after it failed may probe the
+ * instance metadata endpoint, which takes seconds.
+ */
+export async function credentialNote(conn: S3Connection, err: unknown): Promise<CredentialNote> {
+  if (conn.creds.accessKeyId !== undefined || !isDenied(err)) return conn.creds;
+  return {
+    ...conn.creds,
+    accessKeyId: await conn.client.config
+      .credentials()
+      .then((c) => c.accessKeyId)
+      .catch(() => undefined),
+  };
 }

@@ -12,8 +12,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import type { LocationContext } from './index.ts';
 import type { S3Options } from './options.ts';
-import { s3Connection } from './s3-client.ts';
-import { isDenied, isMissing, s3Error } from './s3-errors.ts';
+import { credentialNote, s3Connection } from './s3-client.ts';
+import { isMissing, s3Error } from './s3-errors.ts';
 import type { Location, LocationEntry } from './types.ts';
 
 const S3_URL = /^s3:\/\/([^/]+)\/?(.*)$/is;
@@ -23,7 +23,8 @@ const S3_URL = /^s3:\/\/([^/]+)\/?(.*)$/is;
  * One client per location; `close` destroys it and its sockets.
  */
 export function s3Location(options: S3Options | undefined, ctx: LocationContext, where: string): Location {
-  const { client, endpoint, hostPort, creds, putting } = s3Connection(options, where);
+  const conn = s3Connection(options, where);
+  const { client, endpoint, hostPort, putting } = conn;
   // The first request goes through the step's circuit breaker: it is the one that connects.
   let connected = false;
   const guarded = async <T>(request: () => Promise<T>): Promise<T> => {
@@ -32,21 +33,8 @@ export function s3Location(options: S3Options | undefined, ctx: LocationContext,
     connected = true;
     return result;
   };
-  const fail = async (err: unknown, url: string, bucket: string): Promise<unknown> => {
-    // On a denial, name the key the SDK chain chose (never its secret). Only then: resolving the
-    // chain again after it failed may probe the instance metadata endpoint, which takes seconds.
-    const note =
-      creds.accessKeyId === undefined && isDenied(err)
-        ? {
-            ...creds,
-            accessKeyId: await client.config
-              .credentials()
-              .then((c) => c.accessKeyId)
-              .catch(() => undefined),
-          }
-        : creds;
-    return s3Error(err, where, { url, bucket, endpoint }, note);
-  };
+  const fail = async (err: unknown, url: string, bucket: string): Promise<unknown> =>
+    s3Error(err, where, { url, bucket, endpoint }, await credentialNote(conn, err));
   const call = async <T>(url: string, bucket: string, request: () => Promise<T>): Promise<T> => {
     // Errors are made SluiceErrors inside the guard: the breaker counts retryable CONNECTION ones.
     return guarded(async () => {

@@ -9,12 +9,17 @@ type Kind = Artifact['kind'];
 
 export const artifactKey = (jobId: string, name: string) => `jobs/${jobId}/${name}`;
 
-/** Indexes a file of the store as one of a job's artifacts (again: the size is brought up to date). */
+/**
+ * Indexes a file of the store as one of a job's artifacts (again: the size is brought up to date).
+ * Its appends are flushed first: indexing is what the end of a job does to its log, and from then
+ * on every API server must read the whole of it.
+ */
 export async function indexArtifact(
   p: Platform,
   a: { jobId: string; stepId?: string; name: string; kind: Kind; contentType: string },
 ): Promise<void> {
   const key = artifactKey(a.jobId, a.name);
+  await p.store.flush(key);
   const size = (await p.store.size(key)) ?? 0;
   await p.database.db
     .insert(artifacts)

@@ -39,6 +39,7 @@ export async function testPlatform(
     log?: Logger;
     pipelineEnv?: string[];
     allowPaths?: string[];
+    artifacts?: string;
   } = {},
 ): Promise<TestPlatform> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
@@ -65,6 +66,7 @@ export async function testPlatform(
     log: o.log ?? createLogger({ level: 'silent' }),
     ...(o.pipelineEnv ? { pipelineEnv: o.pipelineEnv } : {}),
     ...(o.allowPaths ? { allowPaths: o.allowPaths } : {}),
+    ...(o.artifacts ? { artifacts: o.artifacts } : {}),
   });
   const adminToken = await tokenFor(p, 'admin');
   return {
