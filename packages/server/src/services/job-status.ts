@@ -4,12 +4,19 @@ import { type JobExecution, jobExecutions, type StepExecution, stepExecutions } 
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
+import { evaluateJobAlerts } from './alerts.ts';
+import { indexArtifact } from './artifacts.ts';
 
 // The rows a worker writes as it runs a job, and the live events that go with them: the worker's
 // job-runner decides what happens, these record it. A status change is written before it is
 // announced, so a client that hears of it and reads the row sees it.
 
 export type JobEnd = 'success' | 'failed' | 'cancelled' | 'timeout';
+
+/** The rows a job's steps read: its `rowsProcessed`. */
+export function rowsProcessed(steps: readonly StepReport[]): number {
+  return steps.reduce((a, r) => a + r.rowsRead, 0);
+}
 
 /** Keeps the trace a job's spans joined on its row (jobs made before trace ids were chosen at once). */
 export async function saveJobTrace(p: Platform, jobId: string, traceId: string): Promise<void> {
@@ -121,11 +128,8 @@ export async function handBack(p: Platform, job: JobExecution, attempt: number):
   await announceQueued(p, job);
 }
 
-/**
- * Records how the job ended on its row; returns its duration, measured from its first start.
- * Its log line, artifacts and alerts are the caller's (see job-runner's finish).
- */
-export async function endJob(
+/** Records how the job ended on its row; returns its duration, measured from its first start. */
+async function endJob(
   p: Platform,
   job: JobExecution,
   status: JobEnd,
@@ -147,4 +151,42 @@ export async function endJob(
     })
     .where(eq(jobExecutions.id, job.id));
   return durationMs;
+}
+
+/** Ends the job: its row, its last log line, its log's size, the live `complete` event, its alerts. */
+export async function finishJob(
+  p: Platform,
+  job: JobExecution,
+  status: JobEnd,
+  attempt: number,
+  o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
+): Promise<{ status: JobEnd; error?: ErrorReport }> {
+  const durationMs = await endJob(p, job, status, attempt, o);
+  const steps = o.steps ?? [];
+  await writeLog(p, job.pipelineId, job.id, {
+    level: status === 'success' ? 'INFO' : 'ERROR',
+    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
+  });
+  await indexArtifact(p, {
+    jobId: job.id,
+    name: 'log.ndjson',
+    kind: 'log',
+    contentType: 'application/x-ndjson',
+  });
+  p.bus.emit(job.pipelineId, {
+    type: 'complete',
+    payload: {
+      jobId: job.id,
+      status,
+      durationMs,
+      summary: {
+        stepsTotal: steps.length,
+        stepsSuccess: steps.filter((s) => s.status === 'success').length,
+        stepsFailed: steps.filter((s) => s.status === 'failed').length,
+        rowsProcessed: rowsProcessed(steps),
+      },
+    },
+  });
+  await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
+  return { status, ...(o.error ? { error: o.error } : {}) };
 }

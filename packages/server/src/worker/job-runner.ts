@@ -16,14 +16,13 @@ import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
-import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
 import {
   announceQueued,
-  endJob,
+  finishJob,
   handBack,
-  type JobEnd,
   requeueJob,
+  rowsProcessed,
   saveJobTrace,
   saveStepResult,
   saveStepsNotRun,
@@ -113,10 +112,7 @@ export async function runJob(
 }
 
 /** How an attempt left the job, for its span. */
-interface Ending {
-  status: string;
-  error?: ErrorReport;
-}
+type Ending = { status: string; error?: ErrorReport };
 
 async function runAttempt(
   p: Platform,
@@ -130,13 +126,13 @@ async function runAttempt(
   const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
     writeLog(p, job.pipelineId, jobId, { level, message });
   if (attempt > job.maxAttempts) {
-    return finish(p, job, 'failed', attempt - 1, {
+    return finishJob(p, job, 'failed', attempt - 1, {
       error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
       deadLetter: true,
     });
   }
   const started = new Date();
-  // `finish` measures the duration from the job's first start: keep it on the row in hand too.
+  // `finishJob` measures the duration from the job's first start: keep it on the row in hand too.
   job.startedAt ??= started;
   await startAttempt(p, job, o.workerId, attempt);
   await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
@@ -154,7 +150,7 @@ async function runAttempt(
     span.setAttribute('sluice.pipeline.name', plan.name);
   } catch (err) {
     const e = toSluiceError(err);
-    return finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
+    return finishJob(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
   }
   const rows = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
   const workspace = join(p.dataDir, 'work', jobId);
@@ -266,9 +262,9 @@ async function runAttempt(
   );
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const integrity = { ...runIntegrity(all), rowsProcessed: sum(all) };
-  if (cancelled && !failed) return finish(p, job, 'cancelled', attempt, { integrity, steps: all });
-  if (!failed) return finish(p, job, 'success', attempt, { integrity, steps: all });
+  const integrity = { ...runIntegrity(all), rowsProcessed: rowsProcessed(all) };
+  if (cancelled && !failed) return finishJob(p, job, 'cancelled', attempt, { integrity, steps: all });
+  if (!failed) return finishJob(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {
     code: ErrorCode.INTERNAL,
     message: `step ${failed.id} failed`,
@@ -290,7 +286,7 @@ async function runAttempt(
     await announceQueued(p, job);
     return { status: 'queued', error };
   }
-  return finish(p, job, status, attempt, {
+  return finishJob(p, job, status, attempt, {
     error,
     integrity,
     steps: all,
@@ -319,46 +315,4 @@ function connectorsOf(step: ResolvedStep): string {
   return step.kind === 'task'
     ? step.task.connector
     : [step.source, ...step.transforms, ...step.sinks].map((c) => c.connector).join(' → ');
-}
-
-function sum(rs: StepReport[]): number {
-  return rs.reduce((a, r) => a + r.rowsRead, 0);
-}
-
-/** Ends the job: its row, its last log line, its log's size, the live `complete` event, its alerts. */
-async function finish(
-  p: Platform,
-  job: JobExecution,
-  status: JobEnd,
-  attempt: number,
-  o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
-): Promise<Ending> {
-  const durationMs = await endJob(p, job, status, attempt, o);
-  const steps = o.steps ?? [];
-  await writeLog(p, job.pipelineId, job.id, {
-    level: status === 'success' ? 'INFO' : 'ERROR',
-    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
-  });
-  await indexArtifact(p, {
-    jobId: job.id,
-    name: 'log.ndjson',
-    kind: 'log',
-    contentType: 'application/x-ndjson',
-  });
-  p.bus.emit(job.pipelineId, {
-    type: 'complete',
-    payload: {
-      jobId: job.id,
-      status,
-      durationMs,
-      summary: {
-        stepsTotal: steps.length,
-        stepsSuccess: steps.filter((s) => s.status === 'success').length,
-        stepsFailed: steps.filter((s) => s.status === 'failed').length,
-        rowsProcessed: sum(steps),
-      },
-    },
-  });
-  await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
-  return { status, ...(o.error ? { error: o.error } : {}) };
 }
