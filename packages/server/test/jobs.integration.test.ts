@@ -232,7 +232,11 @@ describe.each(backends)('jobs on $name', ({ name }) => {
       {
         spec: {
           name: 'planned-once',
-          parameters: { type: 'object', properties: { word: { type: 'string' }, file: { type: 'string' } } },
+          parameters: {
+            type: 'object',
+            properties: { word: { type: 'string' }, file: { type: 'string' } },
+            required: ['word', 'file'],
+          },
           steps: [
             {
               id: 'say',
