@@ -112,7 +112,10 @@ export async function runJob(
 }
 
 /** How an attempt left the job, for its span. */
-type Ending = { status: string; error?: ErrorReport };
+interface Ending {
+  status: string;
+  error?: ErrorReport;
+}
 
 async function runAttempt(
   p: Platform,
@@ -201,6 +204,7 @@ async function runAttempt(
       ...(o.hosts ? { pool: { hosts: o.hosts, key: job.pipelineId } } : {}),
       signal: cancel,
       onEvent: events.onEvent,
+      // The row says running, with the process that runs it, before the step is sent there.
       onSpawn: (pid) => startStep(p, job, row, { workerId: o.workerId, pid }),
     });
     await events.settled();
