@@ -78,11 +78,11 @@ export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
-export type { Plan, PlannedFlow, PlannedStep, PlannedTask } from './plan.ts';
+export type { Plan, PlannedFlow, PlannedStep, PlannedStepBase, PlannedTask, PlanOptions } from './plan.ts';
 export { planPipeline, withCredential } from './plan.ts';
 export { didYouMean, Registry } from './registry.ts';
 export type { ReplayOptions } from './replay.ts';
-export { replayQuarantine } from './replay.ts';
+export { replayPlanned, replayQuarantine } from './replay.ts';
 export type {
   ErrorReport,
   ReplayCounts,
@@ -94,8 +94,18 @@ export type {
   StepStatus,
 } from './report.ts';
 export { reconcile, runIntegrity, verifiedLevel } from './report.ts';
-export type { LogLevel, RunEvent, RunOptions } from './run.ts';
-export { runPipeline } from './run.ts';
+export type {
+  BindOptions,
+  ResolvedComponent,
+  ResolvedFlow,
+  ResolvedPlan,
+  ResolvedStep,
+  ResolvedTask,
+} from './resolved-plan.ts';
+/** Plan once, run elsewhere: a plan as data without secrets, and binding it back to connectors. */
+export { bindPlan, RESOLVED_PLAN_FORMAT, resolvePlan } from './resolved-plan.ts';
+export type { LogLevel, PlannedRunOptions, RunEvent, RunOptions } from './run.ts';
+export { runPipeline, runPlanned } from './run.ts';
 export {
   ComponentSpec,
   findCycle,

@@ -31,7 +31,8 @@ export interface RetryPolicy {
   circuit: CircuitSettings | false;
 }
 
-interface PlannedStepBase {
+/** What every planned step has, whether bound to definitions (PlannedStep) or not (ResolvedStep). */
+export interface PlannedStepBase {
   id: string;
   needs: string[];
   retry: RetryPolicy;
@@ -53,7 +54,8 @@ export type PlannedStep = PlannedFlow | PlannedTask;
 
 export interface Plan {
   name: string;
-  spec: PipelineSpec;
+  /** The normalised spec; absent on a plan bound from a ResolvedPlan, which keeps only its steps. */
+  spec?: PipelineSpec;
   params: Record<string, unknown>;
   steps: PlannedStep[];
 }
@@ -148,6 +150,29 @@ function unknownConnectors(doc: unknown, registry: Registry): Issue[] {
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A component names a credential the run was not given. */
+export function credentialUnavailable(stepId: string, credential: string, at: string): Issue {
+  return {
+    path: join(at, 'credential'),
+    message: `step "${stepId}": credential "${credential}" is not available: credentials are stored on the platform (POST /api/v1/credentials) and handed to the steps of its jobs`,
+  };
+}
+
+/** Checks a component's config (filling in its defaults), adding its problems to `issues` under the step's name. */
+export function checkComponent(
+  registry: Registry,
+  def: ConnectorDefinition,
+  config: unknown,
+  where: { at: string; stepId: string; componentId: string; params: Readonly<Record<string, unknown>> },
+  issues: Issue[],
+): void {
+  const problems = registry.check(def, config, `${where.at}.with`, {
+    params: where.params,
+    componentId: where.componentId,
+  });
+  for (const p of problems) issues.push({ path: p.path, message: `step "${where.stepId}": ${p.message}` });
+}
+
 /**
  * A credential's fields fill in a config: `with` wins field by field, and objects (a shell task's
  * `env`) are merged one level deep so a config can add to what the credential supplies.
@@ -211,10 +236,7 @@ function planStep(
     let resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
     const secret = credential === undefined ? undefined : opts.credentials?.[credential];
     if (credential !== undefined && opts.credentials && !secret)
-      issues.push({
-        path: join(at, 'credential'),
-        message: `step "${step.id}": credential "${credential}" is not available: credentials are stored on the platform (POST /api/v1/credentials) and handed to the steps of its jobs`,
-      });
+      issues.push(credentialUnavailable(step.id, credential, at));
     if (secret) resolved = withCredential(secret, resolved as Record<string, unknown>);
     // Flow components are numbered by position; a task step has one component, named by the step.
     const index = at.match(/flow\[(\d+)\]$/)?.[1];
@@ -223,10 +245,14 @@ function planStep(
       : index === undefined
         ? `${step.id}:${name}`
         : `${step.id}.${index}:${name}`;
-    if (credential === undefined || opts.credentials) {
-      const problems = registry.check(def, resolved, `${at}.with`, { params: scope.params, componentId: id });
-      for (const p of problems) issues.push({ path: p.path, message: `step "${step.id}": ${p.message}` });
-    }
+    if (credential === undefined || opts.credentials)
+      checkComponent(
+        registry,
+        def,
+        resolved,
+        { at, stepId: step.id, componentId: id, params: scope.params },
+        issues,
+      );
     return {
       def,
       config: resolved,

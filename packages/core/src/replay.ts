@@ -7,9 +7,10 @@ import { readJson } from './internal/files.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import { hasReplayWork } from './internal/replay-entries.ts';
 import { replayStep } from './internal/replay-step.ts';
-import { type PlannedFlow, planPipeline } from './plan.ts';
+import type { PlannedFlow } from './plan.ts';
 import { type RunReport, runReport, type StepReport } from './report.ts';
-import type { LogLevel, RunOptions } from './run.ts';
+import { bindPlan, type ResolvedPlan, resolvePlan } from './resolved-plan.ts';
+import { type LogLevel, planOptions, type RunOptions } from './run.ts';
 
 /** As for a run (see RunOptions); `stateDir` names the run whose quarantine is replayed. */
 export interface ReplayOptions
@@ -45,35 +46,42 @@ export interface ReplayOptions
  * with `replay` counts; its `quarantine` is what is still open afterwards.
  */
 export async function replayQuarantine(doc: unknown, opts: ReplayOptions): Promise<RunReport> {
-  const plan = planPipeline(doc, {
-    registry: opts.registry,
-    params: opts.params ?? {},
-    env: opts.env ?? process.env,
-    ...(opts.envNote ? { envNote: opts.envNote } : {}),
-    credentials: opts.credentials ?? {},
-  });
+  return replayPlanned(resolvePlan(doc, planOptions(opts)), opts);
+}
+
+/** Replays as replayQuarantine does, by a plan made once (see runPlanned). */
+export async function replayPlanned(
+  resolved: ResolvedPlan,
+  opts: Omit<ReplayOptions, 'params' | 'env' | 'envNote'>,
+): Promise<RunReport> {
   const started = Date.now();
   const baseDir = resolve(opts.baseDir ?? process.cwd());
-  const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
+  const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', resolved.name));
   const signal = opts.signal ?? new AbortController().signal;
   const emit = opts.onEvent ?? (() => {});
   const run = await readJson<{ steps?: Record<string, StepReport> }>(join(stateDir, 'run.json'));
   if (!run) {
     throw new SluiceError(
       ErrorCode.NOT_FOUND,
-      `no run of pipeline "${plan.name}" in ${stateDir}: nothing to replay (run it first, or name the ` +
+      `no run of pipeline "${resolved.name}" in ${stateDir}: nothing to replay (run it first, or name the ` +
         'directory of the run with --run)',
     );
   }
-  const flows = plan.steps.filter((s): s is PlannedFlow => s.kind === 'flow');
+  const flows = resolved.steps.filter((s) => s.kind === 'flow');
   const unknown = (opts.steps ?? []).filter((id) => !flows.some((s) => s.id === id));
   if (unknown.length > 0) {
     throw new ConfigError(
-      `no flow step ${unknown.map((u) => `"${u}"`).join(', ')} in pipeline "${plan.name}" (its flow steps: ${flows.map((s) => s.id).join(', ')})`,
+      `no flow step ${unknown.map((u) => `"${u}"`).join(', ')} in pipeline "${resolved.name}" (its flow steps: ${flows.map((s) => s.id).join(', ')})`,
       unknown.map((u) => ({ path: 'steps', message: `unknown flow step "${u}"` })),
     );
   }
-  const chosen = flows.filter((s) => opts.steps === undefined || opts.steps.includes(s.id));
+  // Only the steps replayed are bound: each needs only its own credentials.
+  const picked = flows.filter((s) => opts.steps === undefined || opts.steps.includes(s.id));
+  const bound = bindPlan(
+    { ...resolved, steps: picked },
+    { registry: opts.registry, credentials: opts.credentials ?? {} },
+  );
+  const chosen = bound.steps as PlannedFlow[];
 
   const reports: StepReport[] = [];
   for (const step of chosen) {
@@ -111,11 +119,11 @@ export async function replayQuarantine(doc: unknown, opts: ReplayOptions): Promi
     let report: StepReport;
     try {
       const r = await replayStep(step, {
-        pipeline: opts.runKey ?? plan.name,
+        pipeline: opts.runKey ?? resolved.name,
         stepDir,
         baseDir,
         paths: opts.paths,
-        params: plan.params,
+        params: resolved.params,
         signal,
         logger,
         onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
@@ -191,7 +199,7 @@ export async function replayQuarantine(doc: unknown, opts: ReplayOptions): Promi
   }
   const quarantine = await collectQuarantine(stateDir, open);
   if (quarantine.path === null) await rm(join(stateDir, 'quarantine.ndjson'), { force: true });
-  return runReport({ pipeline: plan.name, started, params: plan.params, steps: reports, quarantine });
+  return runReport({ pipeline: resolved.name, started, params: resolved.params, steps: reports, quarantine });
 }
 
 function failed(

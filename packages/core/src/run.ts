@@ -19,7 +19,7 @@ import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import type { PathPolicy } from './paths.ts';
-import { type PlannedStep, type PlannedTask, planPipeline } from './plan.ts';
+import type { PlannedStep, PlannedTask } from './plan.ts';
 import type { Registry } from './registry.ts';
 import {
   type ErrorReport,
@@ -32,6 +32,7 @@ import {
   type StepStatus,
   verifiedLevel,
 } from './report.ts';
+import { bindPlan, type ResolvedPlan, resolvePlan } from './resolved-plan.ts';
 import { fileStepStateStore, type StepStateStore, stateDirOf } from './state.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -114,18 +115,37 @@ interface RunState {
 }
 
 /**
- * Runs a pipeline spec to the end and reports what happened. Invalid specs throw a ConfigError
- * before anything runs; failures while running are reported, not thrown.
+ * Runs a pipeline spec to the end and reports what happened: plans it (resolvePlan), then runs
+ * the plan (runPlanned). Invalid specs throw a ConfigError before anything runs; failures while
+ * running are reported, not thrown.
  */
 export async function runPipeline(doc: unknown, opts: RunOptions): Promise<RunReport> {
-  const plan = planPipeline(doc, {
+  // Async, so a spec refused is a rejected promise, as every failure of a run is.
+  return runPlanned(resolvePlan(doc, planOptions(opts)), opts);
+}
+
+/** What a run's options say about planning (see PlanOptions). */
+export function planOptions(opts: Pick<RunOptions, 'registry' | 'params' | 'env' | 'envNote'>) {
+  return {
     registry: opts.registry,
     params: opts.params ?? {},
     env: opts.env ?? process.env,
     ...(opts.envNote ? { envNote: opts.envNote } : {}),
-    credentials: opts.credentials ?? {},
-  });
-  const steps = selectSteps(plan.steps, opts.steps);
+  };
+}
+
+/** The options of a run of a plan made already: parameters and environment are in the plan. */
+export type PlannedRunOptions = Omit<RunOptions, 'params' | 'env' | 'envNote'>;
+
+/**
+ * Runs a plan made once (resolvePlan), perhaps in another process: its steps are bound to this
+ * process's registry and to `credentials` (bindPlan), then run as runPipeline runs them. Only the
+ * steps chosen (`steps`) are bound, so a step needs only its own credentials.
+ */
+export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions): Promise<RunReport> {
+  const chosen = { ...resolved, steps: selectSteps(resolved.steps, opts.steps) };
+  const plan = bindPlan(chosen, { registry: opts.registry, credentials: opts.credentials ?? {} });
+  const steps = plan.steps;
   const started = Date.now();
   const baseDir = resolve(opts.baseDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
@@ -340,7 +360,11 @@ async function clearRunFiles(stepsDir: string): Promise<void> {
   }
 }
 
-function selectSteps(all: PlannedStep[], only: readonly string[] | undefined): PlannedStep[] {
+/** The steps chosen by id, each needing only chosen steps; throws for an id the plan lacks. */
+export function selectSteps<S extends { id: string; needs: string[] }>(
+  all: S[],
+  only: readonly string[] | undefined,
+): S[] {
   if (only === undefined) return all;
   const unknown = only.filter((id) => !all.some((s) => s.id === id));
   if (unknown.length > 0) {

@@ -225,4 +225,57 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect((await steps()).status).toBe('cancelled');
   });
+
+  it('runs the plan stored when the job was made; a job made without one is planned from its spec', async () => {
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'planned-once',
+          parameters: {
+            type: 'object',
+            properties: { word: { type: 'string' }, file: { type: 'string' } },
+            required: ['word', 'file'],
+          },
+          steps: [
+            {
+              id: 'say',
+              task: 'shell',
+              with: { command: ['sh', '-c', 'echo "$0" > "$1"', '${params.word}', '${params.file}'] },
+            },
+          ],
+        },
+      },
+      null,
+    );
+    // No worker while the jobs wait: their rows can be changed before one is taken.
+    await worker.stop();
+    const stored = await executePipeline(p, pipeline.id, {
+      parameters: { word: 'from-the-spec', file: 'stored.txt' },
+      triggerType: 'manual',
+    });
+    const legacy = await executePipeline(p, pipeline.id, {
+      parameters: { word: 'planned-late', file: 'legacy.txt' },
+      triggerType: 'manual',
+    });
+    const [row] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, stored));
+    // Parameters are filled in once, when the job is made; the spec's placeholders are gone.
+    const plan = row!.plan as { params: object; steps: { task: { config: { command: string[] } } }[] };
+    expect(plan.params).toEqual({ word: 'from-the-spec', file: 'stored.txt' });
+    expect(plan.steps[0]!.task.config.command).toEqual([
+      'sh',
+      '-c',
+      'echo "$0" > "$1"',
+      'from-the-spec',
+      'stored.txt',
+    ]);
+    plan.steps[0]!.task.config.command[3] = 'from-the-plan';
+    await p.database.db.update(jobExecutions).set({ plan }).where(eq(jobExecutions.id, stored));
+    await p.database.db.update(jobExecutions).set({ plan: null }).where(eq(jobExecutions.id, legacy));
+    worker = await startWorker(p, { concurrency: 2, killGraceMs: 1000 });
+    expect(await waitForJob(p, stored)).toMatchObject({ status: 'success' });
+    expect(await waitForJob(p, legacy)).toMatchObject({ status: 'success' });
+    expect(readFileSync(join(p.filesDir, 'stored.txt'), 'utf8')).toBe('from-the-plan\n');
+    expect(readFileSync(join(p.filesDir, 'legacy.txt'), 'utf8')).toBe('planned-late\n');
+  });
 });

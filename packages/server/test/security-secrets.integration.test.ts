@@ -114,6 +114,24 @@ describe('credentials in steps', () => {
     const run = await call('POST', `/pipelines/${id}/execute`, {});
     const job = await waitForJob(p, run.body.jobId);
     expect(job.status).toBe('success');
+    // The job ran by the plan stored when it was made: it names the credential, never its fields,
+    // which only the step's process merges in.
+    expect(job.plan).toMatchObject({
+      format: 1,
+      steps: [
+        {
+          id: 'run',
+          task: {
+            connector: 'shell',
+            credential: 'api-key',
+            config: { command: ['sh', '-c', expect.any(String)] },
+          },
+        },
+      ],
+    });
+    expect(JSON.stringify(job.plan)).not.toContain(SECRET);
+    const [planned] = (job.plan as { steps: { task: { config: object } }[] }).steps;
+    expect(planned!.task.config).not.toHaveProperty('env');
     const logs = await call('GET', `/jobs/${run.body.jobId}/logs?limit=500`);
     expect(logs.text).toContain('the key is ********');
     expect(logs.text).toContain('stderr has ********');

@@ -103,15 +103,33 @@ describe('a step in its own process', { timeout: 30_000 }, () => {
     });
   });
 
-  it('reports a failing step and a bad spec', async () => {
+  it('reports a failing step and a plan it cannot run', async () => {
     const w = dir();
     const r = await runStepProcess(base(w, shell('false'), 's'));
     expect(r).toMatchObject({
       status: 'failed',
       error: { message: expect.stringMatching(/exited with code 1/) },
     });
-    const bad = await runStepProcess(base(w, { name: 'p', steps: [{ id: 's', task: 'nope' }] }, 's'));
-    expect(bad).toMatchObject({ status: 'failed', error: { code: 'CONFIG_INVALID' } });
+    // The plan was checked where it was made; the step's process still refuses what it cannot
+    // run: a connector its registry lacks, a config its credential leaves invalid.
+    const unknown = base(w, shell('true'), 's');
+    const [task] = unknown.plan.steps;
+    if (task?.kind === 'task') task.task.connector = 'nope';
+    const bad = await runStepProcess(unknown);
+    expect(bad).toMatchObject({
+      status: 'failed',
+      error: {
+        code: 'CONFIG_INVALID',
+        issues: [{ path: 'steps[0].task', message: expect.stringContaining('unknown task "nope"') }],
+      },
+    });
+    const named = { name: 'p', steps: [{ id: 's', task: 'shell', credential: 'sh' }] };
+    const incomplete = await runStepProcess({ ...base(w, named, 's'), secrets: { sh: { env: { A: '1' } } } });
+    expect(incomplete).toMatchObject({
+      status: 'failed',
+      error: { code: 'CONFIG_INVALID', issues: [{ path: expect.stringMatching(/^steps\[0\]\.with/) }] },
+    });
+    expect(JSON.stringify(incomplete.error)).toContain('command');
   });
 
   it('cancels a running command and leaves no process behind', async () => {

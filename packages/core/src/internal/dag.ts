@@ -6,11 +6,11 @@ import type { StepReport, StepStatus } from '../report.ts';
  * Starts every step whose needs have succeeded, up to `concurrency` at once; a step whose need
  * failed, was skipped or was cancelled is skipped itself, and nothing new starts once cancelled.
  */
-export async function scheduleDag(
-  steps: PlannedStep[],
+export async function scheduleDag<S extends Pick<PlannedStep, 'id' | 'kind' | 'needs'>>(
+  steps: S[],
   concurrency: number,
   signal: AbortSignal,
-  run: (s: PlannedStep) => Promise<StepReport>,
+  run: (s: S) => Promise<StepReport>,
 ): Promise<Map<string, StepReport>> {
   const reports = new Map<string, StepReport>();
   const running = new Map<string, Promise<void>>();

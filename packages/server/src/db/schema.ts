@@ -167,6 +167,11 @@ export const jobExecutions = pgTable(
     triggeredBy: text('triggered_by'),
     scheduleId: uuid('schedule_id'),
     parameters: jsonb('parameters').notNull().default({}),
+    /**
+     * The pipeline planned once when the job was made (core's ResolvedPlan: no secrets); its
+     * steps run by it. Null on jobs made before plans were stored: those are planned from the spec.
+     */
+    plan: jsonb('plan'),
     createdAt: created(),
     queuedAt: at('queued_at'),
     startedAt: at('started_at'),

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { ErrorCode, FatalError, RESOLVED_PLAN_FORMAT, type ResolvedPlan } from '@sluice/core';
 import { and, count, desc, eq, gte, inArray, isNotNull, lte, type SQL, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import {
@@ -94,6 +95,8 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         triggeredBy: input.triggeredBy ?? null,
         scheduleId: input.scheduleId ?? null,
         parameters: plan.params,
+        // Planned once, here: the worker and the steps' processes run this, not the spec again.
+        plan,
         queuedAt: new Date(),
         maxAttempts: p.jobAttempts,
         // Chosen now, so the worker's spans join it without writing it back.
@@ -108,6 +111,27 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   });
   p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
   return jobId;
+}
+
+/**
+ * The plan a job runs: the one stored when it was made, or, for a job made before plans were
+ * stored, its pipeline version planned now with the job's parameters.
+ */
+export async function jobPlan(p: Platform, job: JobExecution): Promise<ResolvedPlan> {
+  const stored = job.plan as ResolvedPlan | null;
+  if (stored === null)
+    return planStored(
+      p,
+      await getSpec(p, job.pipelineId, job.pipelineVersion),
+      job.parameters as Record<string, unknown>,
+    );
+  if (stored.format !== RESOLVED_PLAN_FORMAT) {
+    throw new FatalError(
+      `job ${job.id} was planned in format ${String(stored.format)}, which this worker (format ${RESOLVED_PLAN_FORMAT}) cannot run: run it on a worker of the server's version, or run the pipeline again`,
+      { code: ErrorCode.SPEC },
+    );
+  }
+  return stored;
 }
 
 export async function getJob(p: Platform, id: string): Promise<JobExecution> {

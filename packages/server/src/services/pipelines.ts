@@ -1,4 +1,12 @@
-import { ConfigError, ErrorCode, type Issue, normalizeSpec, planPipeline, toSluiceError } from '@sluice/core';
+import {
+  ConfigError,
+  ErrorCode,
+  type Issue,
+  normalizeSpec,
+  type ResolvedPlan,
+  resolvePlan,
+  toSluiceError,
+} from '@sluice/core';
 import { and, count, desc, eq, ilike, isNull, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
@@ -57,11 +65,12 @@ function credentialRefs(spec: unknown): { name: string; path: string }[] {
 }
 
 /**
- * Plans a stored pipeline the way a worker will run it: `${env.…}` sees only the variables the
- * operator exposed to pipelines, at validation, at execution and for schedules alike.
+ * Plans a stored pipeline the way its jobs run it, as data without secrets (core's ResolvedPlan,
+ * what a job stores): `${env.…}` sees only the variables the operator exposed to pipelines, at
+ * validation, at execution and for schedules alike.
  */
-export function planStored(p: Platform, spec: unknown, params: Record<string, unknown>) {
-  return planPipeline(spec, {
+export function planStored(p: Platform, spec: unknown, params: Record<string, unknown>): ResolvedPlan {
+  return resolvePlan(spec, {
     registry: p.registry,
     params,
     // Parameters come in a request body (execute, schedules) or a job's row.

@@ -63,6 +63,8 @@ export async function replayJobQuarantine(
         triggerType: input.triggerType,
         triggeredBy: input.triggeredBy,
         parameters: origin.parameters,
+        // The worker runs the steps it has rows for, by this plan (see job-runner).
+        plan,
         queuedAt: new Date(),
         maxAttempts: p.jobAttempts,
         replayOf: origin.id,

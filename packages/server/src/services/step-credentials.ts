@@ -1,4 +1,4 @@
-import type { PlannedStep } from '@sluice/core';
+import type { PlannedStep, ResolvedStep } from '@sluice/core';
 import { inArray } from 'drizzle-orm';
 import { credentials } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
@@ -6,7 +6,7 @@ import { unseal } from '../security/secrets.ts';
 import { audit } from './audit.ts';
 
 /** The credentials a step's components name. */
-export function credentialsOf(step: PlannedStep): string[] {
+export function credentialsOf(step: PlannedStep | ResolvedStep): string[] {
   const parts = step.kind === 'flow' ? [step.source, ...step.transforms, ...step.sinks] : [step.task];
   return [...new Set(parts.flatMap((c) => (c.credential ? [c.credential] : [])))];
 }
@@ -29,7 +29,7 @@ export async function missingCredentials(p: Platform, names: string[]): Promise<
  */
 export async function stepCredentials(
   p: Platform,
-  step: PlannedStep,
+  step: PlannedStep | ResolvedStep,
   by: { workerId: string; jobId: string },
 ): Promise<Record<string, Record<string, unknown>>> {
   const names = credentialsOf(step);

@@ -3,32 +3,39 @@ import type { Span } from '@opentelemetry/api';
 import {
   ErrorCode,
   type ErrorReport,
-  type PlannedStep,
-  planPipeline,
+  type ResolvedPlan,
+  type ResolvedStep,
   runIntegrity,
   type StepReport,
   type StepState,
   scheduleDag,
   toSluiceError,
 } from '@sluice/core';
-import { and, eq, inArray } from 'drizzle-orm';
-import { type JobExecution, jobExecutions, stepExecutions } from '../db/schema.ts';
+import type { JobExecution } from '../db/schema.ts';
 import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
-import { JOBS_QUEUE } from '../queue/boss.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
-import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
-import { evaluateJobAlerts } from '../services/alerts.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
-import { getJob, jobSteps } from '../services/jobs.ts';
+import {
+  announceQueued,
+  finishJob,
+  handBack,
+  requeueJob,
+  rowsProcessed,
+  saveJobTrace,
+  saveStepResult,
+  saveStepsNotRun,
+  startAttempt,
+  startStep,
+} from '../services/job-status.ts';
+import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
-import { getSpec } from '../services/pipelines.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
-import { saveStepResult, stepEvents, writeLog } from './step-recorder.ts';
+import { stepEvents, writeLog } from './step-recorder.ts';
 import type { PathAlias } from './step-redact.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
@@ -92,10 +99,7 @@ export async function runJob(
   });
   if (!job.traceId) {
     job.traceId = span.spanContext().traceId;
-    await p.database.db
-      .update(jobExecutions)
-      .set({ traceId: job.traceId })
-      .where(eq(jobExecutions.id, jobId));
+    await saveJobTrace(p, jobId, job.traceId);
   }
   jobTrace.set(jobId, job.traceId);
   let end: Ending = { status: 'unknown' };
@@ -125,25 +129,15 @@ async function runAttempt(
   const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
     writeLog(p, job.pipelineId, jobId, { level, message });
   if (attempt > job.maxAttempts) {
-    return finish(p, job, 'failed', attempt - 1, {
+    return finishJob(p, job, 'failed', attempt - 1, {
       error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
       deadLetter: true,
     });
   }
   const started = new Date();
-  // `finish` measures the duration from the job's first start: keep it on the row in hand too.
+  // `finishJob` measures the duration from the job's first start: keep it on the row in hand too.
   job.startedAt ??= started;
-  await p.database.db
-    .update(jobExecutions)
-    .set({
-      status: 'running',
-      workerId: o.workerId,
-      attempt,
-      startedAt: job.startedAt,
-      completedAt: null,
-    })
-    .where(eq(jobExecutions.id, jobId));
-  p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, status: 'running' } });
+  await startAttempt(p, job, o.workerId, attempt);
   await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
   // Listed from its first line (a job that never finishes, dead-lettered, still has it); its size
   // is brought up to date when the job ends.
@@ -151,21 +145,15 @@ async function runAttempt(
     await indexArtifact(p, { jobId, name: 'log.ndjson', kind: 'log', contentType: 'application/x-ndjson' });
   }
 
-  let spec: unknown;
-  let plan: ReturnType<typeof planPipeline>;
+  // Planned when the job was made: every step's process runs this plan, not the spec again.
+  let plan: ResolvedPlan;
   try {
-    spec = await getSpec(p, job.pipelineId, job.pipelineVersion);
-    plan = planPipeline(spec, {
-      registry: p.registry,
-      params: job.parameters as Record<string, unknown>,
-      env: p.pipelineEnv,
-      envNote: PIPELINE_ENV_NOTE,
-    });
+    plan = await jobPlan(p, job);
     span.updateName(`job ${plan.name}`);
     span.setAttribute('sluice.pipeline.name', plan.name);
   } catch (err) {
     const e = toSluiceError(err);
-    return finish(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
+    return finishJob(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
   }
   const rows = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
   const workspace = join(p.dataDir, 'work', jobId);
@@ -194,11 +182,10 @@ async function runAttempt(
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
-      spec,
+      plan,
       secrets,
       stepId: step.id,
       jobId: replayOf ?? jobId,
-      params: plan.params,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
       paths: p.paths,
@@ -210,8 +197,6 @@ async function runAttempt(
         stepState = s;
       },
       env: stepEnv(),
-      vars: p.pipelineEnv,
-      envNote: PIPELINE_ENV_NOTE,
       aliases: aliases(p, workspace),
       memoryMb: o.stepMemoryMb,
       ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
@@ -220,24 +205,7 @@ async function runAttempt(
       signal: cancel,
       onEvent: events.onEvent,
       // The row says running, with the process that runs it, before the step is sent there.
-      onSpawn: async (pid) => {
-        await p.database.db
-          .update(stepExecutions)
-          .set({
-            status: 'running',
-            attempt: row.attempt + 1,
-            startedAt: new Date(),
-            workerId: o.workerId,
-            progress: 0,
-            pid,
-          })
-          .where(eq(stepExecutions.id, row.id))
-          .catch(() => undefined);
-        p.bus.emit(job.pipelineId, {
-          type: 'status',
-          payload: { jobId, stepId: step.id, status: 'running' },
-        });
-      },
+      onSpawn: (pid) => startStep(p, job, row, { workerId: o.workerId, pid }),
     });
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
@@ -291,19 +259,16 @@ async function runAttempt(
     return { status: 'queued' };
   }
   const all = steps.map((s) => reports.get(s.id)!);
-  for (const r of all) {
-    if (ran.has(r.id) || r.status === 'success') continue;
-    // Steps the DAG never started: skipped behind a failure, or cancelled.
-    await p.database.db
-      .update(stepExecutions)
-      .set({ status: r.status, error: r.error ?? null })
-      .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, r.id)));
-  }
+  await saveStepsNotRun(
+    p,
+    jobId,
+    all.filter((r) => !ran.has(r.id) && r.status !== 'success'),
+  );
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const integrity = { ...runIntegrity(all), rowsProcessed: sum(all) };
-  if (cancelled && !failed) return finish(p, job, 'cancelled', attempt, { integrity, steps: all });
-  if (!failed) return finish(p, job, 'success', attempt, { integrity, steps: all });
+  const integrity = { ...runIntegrity(all), rowsProcessed: rowsProcessed(all) };
+  if (cancelled && !failed) return finishJob(p, job, 'cancelled', attempt, { integrity, steps: all });
+  if (!failed) return finishJob(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {
     code: ErrorCode.INTERNAL,
     message: `step ${failed.id} failed`,
@@ -317,50 +282,20 @@ async function runAttempt(
       Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)),
       untilProbe(all),
     );
-    await p.database.db
-      .update(jobExecutions)
-      .set({ status: 'queued', queuedAt: new Date(), error })
-      .where(eq(jobExecutions.id, jobId));
-    await p.queue.send(JOBS_QUEUE, { jobId }, { startAfter: delay });
+    await requeueJob(p, job, error, delay);
     await log(
       'WARN',
       `${error.message}; attempt ${attempt + 1} of ${job.maxAttempts} in ${delay} s, from the failed step`,
     );
-    await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
+    await announceQueued(p, job);
     return { status: 'queued', error };
   }
-  return finish(p, job, status, attempt, {
+  return finishJob(p, job, status, attempt, {
     error,
     integrity,
     steps: all,
     deadLetter: !permanent && !cancelled,
   });
-}
-
-/**
- * A worker stopping (SIGTERM) gives its job back: unfinished steps return to pending (they resume
- * from their checkpoints), the attempt is not counted, and the job is queued for another worker.
- */
-async function handBack(p: Platform, job: JobExecution, attempt: number): Promise<void> {
-  await p.database.db
-    .update(stepExecutions)
-    .set({ status: 'pending', error: null, pid: null })
-    .where(
-      and(
-        eq(stepExecutions.jobId, job.id),
-        inArray(stepExecutions.status, ['running', 'cancelled', 'skipped']),
-      ),
-    );
-  await p.database.db
-    .update(jobExecutions)
-    .set({ status: 'queued', attempt: attempt - 1, queuedAt: new Date(), workerId: null })
-    .where(eq(jobExecutions.id, job.id));
-  await p.queue.send(JOBS_QUEUE, { jobId: job.id });
-  await writeLog(p, job.pipelineId, job.id, {
-    level: 'WARN',
-    message: 'handed back to the queue: its worker is shutting down',
-  });
-  await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'queued' } });
 }
 
 /**
@@ -380,63 +315,8 @@ function aliases(p: Platform, workspace: string): PathAlias[] {
 }
 
 /** The connectors a step runs, for span attributes: `shell`, or `csv → filter → postgres`. */
-function connectorsOf(step: PlannedStep): string {
+function connectorsOf(step: ResolvedStep): string {
   return step.kind === 'task'
-    ? step.task.def.name
-    : [step.source, ...step.transforms, ...step.sinks].map((c) => c.def.name).join(' → ');
-}
-
-function sum(rs: StepReport[]): number {
-  return rs.reduce((a, r) => a + r.rowsRead, 0);
-}
-
-async function finish(
-  p: Platform,
-  job: JobExecution,
-  status: 'success' | 'failed' | 'cancelled' | 'timeout',
-  attempt: number,
-  o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
-): Promise<Ending> {
-  const now = new Date();
-  const start = job.startedAt ?? now;
-  const durationMs = now.getTime() - start.getTime();
-  await p.database.db
-    .update(jobExecutions)
-    .set({
-      status,
-      attempt,
-      completedAt: now,
-      durationMs,
-      error: o.error ?? null,
-      ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
-      ...(o.deadLetter ? { deadLetteredAt: now } : {}),
-    })
-    .where(eq(jobExecutions.id, job.id));
-  const steps = o.steps ?? [];
-  await writeLog(p, job.pipelineId, job.id, {
-    level: status === 'success' ? 'INFO' : 'ERROR',
-    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
-  });
-  await indexArtifact(p, {
-    jobId: job.id,
-    name: 'log.ndjson',
-    kind: 'log',
-    contentType: 'application/x-ndjson',
-  });
-  p.bus.emit(job.pipelineId, {
-    type: 'complete',
-    payload: {
-      jobId: job.id,
-      status,
-      durationMs,
-      summary: {
-        stepsTotal: steps.length,
-        stepsSuccess: steps.filter((s) => s.status === 'success').length,
-        stepsFailed: steps.filter((s) => s.status === 'failed').length,
-        rowsProcessed: sum(steps),
-      },
-    },
-  });
-  await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
-  return { status, ...(o.error ? { error: o.error } : {}) };
+    ? step.task.connector
+    : [step.source, ...step.transforms, ...step.sinks].map((c) => c.connector).join(' → ');
 }

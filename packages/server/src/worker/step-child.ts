@@ -9,8 +9,8 @@ import {
   importCircuits,
   type Registry,
   type RunEvent,
-  replayQuarantine,
-  runPipeline,
+  replayPlanned,
+  runPlanned,
   type StepResources,
   type StepState,
   type StepStateStore,
@@ -112,16 +112,13 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
       ...(m.paths ? { paths: m.paths } : {}),
-      params: m.params,
-      env: m.vars ?? m.env ?? {},
-      ...(m.envNote ? { envNote: m.envNote } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
       signal: abort.signal,
       onEvent: (event: RunEvent) => void send({ type: 'event', runId, event }),
     };
     const report = m.replay
-      ? await replayQuarantine(m.spec, options)
-      : await runPipeline(m.spec, {
+      ? await replayPlanned(m.plan, options)
+      : await runPlanned(m.plan, {
           ...options,
           state,
           resume: m.resume,

@@ -1,4 +1,12 @@
-import type { ErrorReport, PathPolicy, RunEvent, SavedCircuit, StepReport, StepState } from '@sluice/core';
+import type {
+  ErrorReport,
+  PathPolicy,
+  ResolvedPlan,
+  RunEvent,
+  SavedCircuit,
+  StepReport,
+  StepState,
+} from '@sluice/core';
 import type { PathAlias } from './step-redact.ts';
 
 /** What the worker sends a step's process: a `run`, perhaps a `cancel`; the next `run` only after its result. */
@@ -6,11 +14,14 @@ export interface RunMessage {
   type: 'run';
   /** Numbers the runs of one process: a message about another run than the current is stale. */
   runId: number;
-  spec: unknown;
+  /**
+   * The job's plan, made once when the job was (core's ResolvedPlan): parameters and `${env.…}`
+   * filled in, no secrets. The process binds the step it runs to its registry and `secrets`.
+   */
+  plan: ResolvedPlan;
   stepId: string;
   /** Names the run at destinations that keep checkpoints: the job id. */
   jobId: string;
-  params: Record<string, unknown>;
   /** The step process's working directory, under the job's workspace. */
   workDir: string;
   /** Relative paths in the spec resolve here. @defaultValue workDir */
@@ -34,10 +45,6 @@ export interface RunMessage {
   modules?: string[];
   /** The step process's environment (never inherited from the worker): what its commands see. */
   env?: Record<string, string>;
-  /** What the spec reads as `${env.X}`: the variables exposed to pipelines. @defaultValue env */
-  vars?: Record<string, string>;
-  /** Said when `${env.X}` names a variable `vars` lacks. */
-  envNote?: string;
   /** The server's directories, shown by these names in everything the step sends back. */
   aliases?: PathAlias[];
   /**

@@ -1,4 +1,4 @@
-import type { RunEvent, StepReport } from '@sluice/core';
+import type { RunEvent } from '@sluice/core';
 import { and, eq } from 'drizzle-orm';
 import { stepExecutions } from '../db/schema.ts';
 import type { LogLevelName } from '../events/messages.ts';
@@ -86,25 +86,4 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
     }
   };
   return { onEvent, settled: () => pending };
-}
-
-/** Records a step's outcome on its row. */
-export async function saveStepResult(p: Platform, jobId: string, r: StepReport, attemptBase: number) {
-  await p.database.db
-    .update(stepExecutions)
-    .set({
-      status: r.status,
-      ...(r.status === 'success' ? { progress: 100 } : {}),
-      attempt: attemptBase + Math.max(1, r.attempts),
-      completedAt: new Date(),
-      durationMs: r.durationMs,
-      rowsRead: r.rowsRead,
-      rowsWritten: r.rowsWritten,
-      rowsFiltered: r.rowsFiltered,
-      rowsQuarantined: r.rowsQuarantined,
-      report: r,
-      error: r.error ?? null,
-      pid: null,
-    })
-    .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, r.id)));
 }

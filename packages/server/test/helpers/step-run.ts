@@ -1,12 +1,28 @@
 import { join } from 'node:path';
+import { createRegistry } from '@sluice/connectors';
+import { type ConnectorDefinition, resolvePlan } from '@sluice/core';
+import * as ballast from '../fixtures/ballast.ts';
+import * as counter from '../fixtures/counter.ts';
+import * as hog from '../fixtures/hog.ts';
+import * as misbehaving from '../fixtures/misbehaving.ts';
+
+// The worker plans with its platform's registry; the fixtures' connectors are in the step
+// process's only through `modules`, so the tests plan with both, as a platform that has them would.
+const registry = createRegistry().register(
+  ...[ballast, counter, hog, misbehaving].flatMap((m) => Object.values(m) as ConnectorDefinition[]),
+);
+
+/** A spec planned as the platform plans a job's (no secrets, parameters' defaults). */
+export function planOf(spec: unknown) {
+  return resolvePlan(spec, { registry, params: {}, env: {} });
+}
 
 /** The options of a step run in `workDir`, as the worker would send them (no pool, nothing heard). */
 export function stepRun(workDir: string, spec: unknown, stepId: string) {
   return {
-    spec,
+    plan: planOf(spec),
     stepId,
     jobId: 'job-1',
-    params: {},
     workDir,
     stateDir: join(workDir, '.state'),
     resume: false,
