@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Row } from '@sluice/core';
 import { sinkConformance, sourceConformance } from '../../test/conformance.ts';
+import { unreachableS3 } from '../../test/conformance-checks.ts';
 import { openSink, readSource } from '../../test/harness.ts';
 import { parquetSink } from './sink.ts';
 import { parquetSource } from './source.ts';
@@ -19,6 +20,8 @@ sourceConformance('parquet', {
   def: parquetSource,
   resumable: true,
   badConfig: { path: 'x.parquet', batchSize: 0 },
+  badPath: 'with.batchSize',
+  secret: unreachableS3('in.parquet'),
   sample,
   async setup(rows) {
     const path = join(tmp(), 'in.parquet');
@@ -33,6 +36,9 @@ sourceConformance('parquet', {
 sinkConformance('parquet', {
   def: parquetSink,
   badConfig: { path: 'x.parquet', compression: 'lzo' },
+  badPath: 'with.compression',
+  resumable: true,
+  secret: unreachableS3('out.parquet'),
   sample,
   async setup() {
     return { path: join(tmp(), 'out.parquet'), rowGroupSize: 2, schema: { amount: 'number' } };
