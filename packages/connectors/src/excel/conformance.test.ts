@@ -5,9 +5,18 @@ import type { Row } from '@sluice/core';
 import ExcelJS from 'exceljs';
 import { sinkConformance, sourceConformance } from '../../test/conformance.ts';
 import { unreachableS3 } from '../../test/conformance-checks.ts';
+import { cliSinkConformance, cliSourceConformance } from '../../test/conformance-cli.ts';
 import { readSource } from '../../test/harness.ts';
 import { excelSink } from './sink.ts';
 import { excelSource } from './source.ts';
+
+async function workbook(path: string, columns: string[], rows: Row[]): Promise<void> {
+  const wb = new ExcelJS.Workbook();
+  const ws = wb.addWorksheet('Sheet1');
+  ws.addRow(columns);
+  for (const r of rows) ws.addRow(columns.map((c) => r[c]));
+  await wb.xlsx.writeFile(path);
+}
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-excel-conf-'));
 const sample: Row[] = [
@@ -27,11 +36,7 @@ sourceConformance('excel', {
   sample,
   async setup(rows: Row[]) {
     const path = join(tmp(), 'in.xlsx');
-    const wb = new ExcelJS.Workbook();
-    const ws = wb.addWorksheet('Sheet1');
-    ws.addRow(['id', 'name', 'note']);
-    for (const r of rows) ws.addRow([r.id, r.name, r.note]);
-    await wb.xlsx.writeFile(path);
+    await workbook(path, ['id', 'name', 'note'], rows);
     return { path };
   },
 });
@@ -51,4 +56,20 @@ sinkConformance('excel', {
     (await readSource(excelSource, { path: config.path })).rows.map((r) =>
       Object.fromEntries(Object.entries(r)),
     ),
+});
+
+cliSourceConformance('excel', 'excel', {
+  async input(rows, dir) {
+    await workbook(join(dir, 'in.xlsx'), ['id', 'name'], rows);
+    return { path: 'in.xlsx', batchSize: 50 };
+  },
+  secret: unreachableS3('in.xlsx'),
+});
+
+cliSinkConformance('excel', 'excel', {
+  output: async () => ({ path: 'out.xlsx' }),
+  readBack: async (c, dir) => (await readSource(excelSource, { path: join(dir, c.path as string) })).rows,
+  verify: 'content',
+  resumable: { refused: /cannot resume.*Rerun the step without --resume/s },
+  secret: unreachableS3('out.xlsx'),
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Row } from '@sluice/core';
 import { sinkConformance, sourceConformance } from '../../test/conformance.ts';
 import { unreachableS3 } from '../../test/conformance-checks.ts';
+import { cliSinkConformance, cliSourceConformance } from '../../test/conformance-cli.ts';
 import { openSink, readSource } from '../../test/harness.ts';
 import { parquetSink } from './sink.ts';
 import { parquetSource } from './source.ts';
@@ -46,4 +47,24 @@ sinkConformance('parquet', {
   async readBack(config) {
     return (await readSource(parquetSource, { path: config.path })).rows;
   },
+});
+
+cliSourceConformance('parquet', 'parquet', {
+  async input(rows, dir) {
+    const { writer } = await openSink(parquetSink, { path: join(dir, 'in.parquet'), rowGroupSize: 100 });
+    await writer.start(undefined);
+    await writer.write(rows);
+    await writer.close();
+    return { path: 'in.parquet', batchSize: 50 };
+  },
+  secret: unreachableS3('in.parquet'),
+});
+
+// The parquet sink proves counts only (its footer's row count); it refuses verify: content.
+cliSinkConformance('parquet', 'parquet', {
+  output: async () => ({ path: 'out.parquet', rowGroupSize: 100 }),
+  readBack: async (c, dir) => (await readSource(parquetSource, { path: join(dir, c.path as string) })).rows,
+  verify: 'count',
+  resumable: true,
+  secret: unreachableS3('out.parquet'),
 });
