@@ -4,6 +4,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { postgresSink, postgresSource } from '../src/index.ts';
 import { sinkConformance, sourceConformance } from './conformance.ts';
 import type { SecretCase } from './conformance-checks.ts';
+import { cliSinkConformance, cliSourceConformance } from './conformance-cli.ts';
 
 const URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `conf_${randomBytes(5).toString('hex')}`;
@@ -70,4 +71,33 @@ sinkConformance('postgres', {
     );
     return r.rows;
   },
+});
+
+cliSourceConformance('postgres', 'postgres', {
+  async input(rows) {
+    const t = `cli${++tables}`;
+    await admin.query(`CREATE TABLE ${schema}.${t} (id integer primary key, name text)`);
+    await admin.query(`INSERT INTO ${schema}.${t} SELECT * FROM unnest($1::int[], $2::text[])`, [
+      rows.map((r) => r.id),
+      rows.map((r) => r.name),
+    ]);
+    return { url: URL, schema, table: t, orderBy: ['id'], batchSize: 50 };
+  },
+  secret: unreachablePg({ table: 't' }),
+});
+
+cliSinkConformance('postgres', 'postgres', {
+  output: async () => ({
+    url: URL,
+    schema,
+    checkpointSchema: schema,
+    table: `cli${++tables}`,
+    createTable: true,
+  }),
+  async readBack(config) {
+    return (await admin.query(`SELECT id, name FROM ${schema}.${config.table as string}`)).rows;
+  },
+  verify: 'content',
+  resumable: true,
+  secret: unreachablePg({ table: 't' }),
 });
