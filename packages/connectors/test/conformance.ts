@@ -9,7 +9,7 @@ import {
 } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { expectNoSecret, expectRejectedAt, type SecretCase } from './conformance-checks.ts';
-import { createTransform, openSink, readSource, runTask } from './harness.ts';
+import { createTransform, openSink, readSource, runTask, sinkContext, sourceContext } from './harness.ts';
 
 /**
  * The suite every connector passes (STYLE rule 4). A case supplies a config that reads known
@@ -75,7 +75,6 @@ export function sourceConformance(name: string, c: SourceCase): void {
     it('stops when cancelled mid-read: the next batch is not delivered, the error says cancelled', async () => {
       const config = await c.setup(c.sample);
       const ac = new AbortController();
-      const { sourceContext } = await import('./harness.ts');
       const { ctx } = sourceContext(c.def, { ...config, batchSize: 1 }, { signal: ac.signal });
       const rows: Row[] = [];
       const err = await (async () => {
@@ -95,7 +94,6 @@ export function sourceConformance(name: string, c: SourceCase): void {
     if (c.secret !== 'none') {
       const secret = c.secret;
       it('keeps its secret out of the error and the log when it cannot connect', async () => {
-        const { sourceContext } = await import('./harness.ts');
         const { ctx, harness } = sourceContext(c.def, await secret.config());
         const err = await (async () => {
           for await (const _ of c.def.read(ctx));
@@ -166,7 +164,6 @@ export function sinkConformance(name: string, c: SinkCase): void {
     if (c.secret !== 'none') {
       const secret = c.secret;
       it('keeps its secret out of the error and the log when it cannot connect', async () => {
-        const { sinkContext } = await import('./harness.ts');
         const { ctx, harness } = sinkContext(c.def, await secret.config());
         const err = await (async () => {
           const w = await c.def.open(ctx);
