@@ -9,9 +9,11 @@ import {
   filterTransform,
   mapTransform,
   selectTransform,
+  shellTask,
   validateTransform,
 } from '../src/index.ts';
-import { sourceConformance, transformConformance } from './conformance.ts';
+import { sourceConformance, taskConformance, transformConformance } from './conformance.ts';
+import { unreachableS3 } from './conformance-checks.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-conf-'));
 const people: Row[] = [
@@ -26,6 +28,8 @@ sourceConformance('csv', {
   def: csvSource,
   resumable: true,
   badConfig: { path: 'x.csv', delimiter: ';;' },
+  badPath: 'with.delimiter',
+  secret: unreachableS3('in.csv'),
   sample: people,
   async setup(rows) {
     const path = join(tmp(), 'in.csv');
@@ -44,6 +48,7 @@ transformConformance('filter', {
   def: filterTransform,
   config: { where: 'active' },
   badConfig: { where: 1 },
+  badPath: 'with.where',
   input,
 });
 transformConformance('map', {
@@ -54,29 +59,47 @@ transformConformance('map', {
     drop: ['active'],
   },
   badConfig: { set: 'x' },
+  badPath: 'with.set',
   input,
 });
 transformConformance('select', {
   def: selectTransform,
   config: { fields: ['id'] },
   badConfig: { fields: 'id' },
+  badPath: 'with.fields',
   input,
 });
 transformConformance('cast', {
   def: castTransform,
   config: { fields: { amount: 'string', id: 'string' } },
   badConfig: { fields: { id: 'float128' } },
+  badPath: 'with.fields.id',
   input,
 });
 transformConformance('validate', {
   def: validateTransform,
   config: { schema: { type: 'object', required: ['id'] } },
   badConfig: { schema: 'object' },
+  badPath: 'with.schema',
   input,
 });
 transformConformance('dedupe', {
   def: dedupeTransform,
   config: { key: ['id'] },
   badConfig: { key: [] },
+  badPath: 'with.key',
   input,
+});
+
+// A shell task has no secret field of its own; what a user hands it in `env` must still stay out
+// of its failure and its log (the command's own output is the user's to keep clean).
+taskConformance('shell', {
+  def: shellTask,
+  badConfig: { command: [] },
+  badPath: 'with.command',
+  endless: { command: ['sleep', '30'] },
+  secret: {
+    secret: 'conformance-shell-T0ken',
+    config: () => ({ command: ['sh', '-c', 'exit 3'], env: { API_TOKEN: 'conformance-shell-T0ken' } }),
+  },
 });

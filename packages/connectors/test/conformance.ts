@@ -1,12 +1,15 @@
 import {
-  Registry,
+  ErrorCode,
   type Row,
   type SinkDefinition,
   type SourceDefinition,
+  type TaskDefinition,
   type TransformDefinition,
+  toSluiceError,
 } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { createTransform, openSink, readSource } from './harness.ts';
+import { expectNoSecret, expectRejectedAt, type SecretCase } from './conformance-checks.ts';
+import { createTransform, openSink, readSource, runTask, sinkContext, sourceContext } from './harness.ts';
 
 /**
  * The suite every connector passes (STYLE rule 4). A case supplies a config that reads known
@@ -16,12 +19,18 @@ export interface SourceCase {
   def: SourceDefinition;
   /** Prepares an input holding `rows` and returns the config that reads it. */
   setup(rows: Row[]): Promise<Record<string, unknown>>;
-  /** A config the schema must reject. */
+  /** A config the schema must reject, and the JSON path of its one bad key (`with.delimiter`). */
   badConfig: Record<string, unknown>;
+  badPath: string;
   /** Rows the source yields for `sample`, as the source types them. */
   sample: Row[];
   /** Whether the source can resume from a position. */
   resumable: boolean;
+  /**
+   * A config carrying a secret that fails to connect (wrong host, refused login); absent only for a
+   * connector with no secret field, which the case must then say (`secret: 'none'`).
+   */
+  secret: SecretCase | 'none';
 }
 
 // Entries only: the SOURCE_LINE symbol a source may set is not part of the data.
@@ -29,8 +38,8 @@ const plain = (rows: Row[]) => rows.map((r) => Object.fromEntries(Object.entries
 
 export function sourceConformance(name: string, c: SourceCase): void {
   describe(`${name} source conformance`, () => {
-    it('rejects a bad config with a path', () => {
-      expect(new Registry().check(c.def, c.badConfig, 'with').length).toBeGreaterThan(0);
+    it('rejects a bad config with the JSON path of the bad key', () => {
+      expectRejectedAt(c.def, c.badConfig, c.badPath);
     });
 
     it('reads nothing from an empty input', async () => {
@@ -53,16 +62,49 @@ export function sourceConformance(name: string, c: SourceCase): void {
       expect(plain([...first.rows, ...rest.rows])).toEqual(c.sample);
     });
 
-    it('stops when cancelled', async () => {
+    it('stops when cancelled: nothing is read once the signal is aborted', async () => {
       const config = await c.setup(c.sample);
       const ac = new AbortController();
       ac.abort(new Error('cancelled by test'));
-      const r = await readSource(c.def, { ...config, batchSize: 1 }, { signal: ac.signal }).catch(
+      const early = await readSource(c.def, { ...config, batchSize: 1 }, { signal: ac.signal }).catch(
         (e: unknown) => e,
       );
-      // Either the read throws the abort, or it ends without reading everything.
-      if (!(r instanceof Error)) expect((r as { rows: Row[] }).rows.length).toBeLessThan(c.sample.length);
+      if (!(early instanceof Error)) expect((early as { rows: Row[] }).rows).toEqual([]);
     });
+
+    it('stops when cancelled mid-read: the next batch is not delivered, the error says cancelled', async () => {
+      const config = await c.setup(c.sample);
+      const ac = new AbortController();
+      const { ctx } = sourceContext(c.def, { ...config, batchSize: 1 }, { signal: ac.signal });
+      const rows: Row[] = [];
+      const err = await (async () => {
+        for await (const b of c.def.read(ctx)) {
+          rows.push(...b.rows);
+          ac.abort(new Error('cancelled by test'));
+        }
+      })().catch((e: unknown) => e);
+      expect(rows.length).toBeLessThan(c.sample.length);
+      // A source either throws (the abort reason, or ABORTED) or ends; it never reads on silently.
+      if (err !== undefined) {
+        const e = toSluiceError(err);
+        expect(e.code === ErrorCode.ABORTED || e.message.includes('cancelled by test'), e.message).toBe(true);
+      }
+    });
+
+    if (c.secret !== 'none') {
+      const secret = c.secret;
+      it('keeps its secret out of the error and the log when it cannot connect', async () => {
+        const { ctx, harness } = sourceContext(c.def, await secret.config());
+        const err = await (async () => {
+          for await (const _ of c.def.read(ctx));
+        })().catch((e: unknown) => e);
+        expectNoSecret(err, harness.logs, secret.secret);
+      });
+    } else {
+      it('declares it holds no secret: no writeOnly field in its config or credential schema', () => {
+        expect(JSON.stringify([c.def.config, c.def.credentialSchema ?? null])).not.toContain('writeOnly');
+      });
+    }
   });
 }
 
@@ -73,13 +115,21 @@ export interface SinkCase {
   /** Reads the destination back, as rows comparable with what was written. */
   readBack(config: Record<string, unknown>): Promise<Row[]>;
   badConfig: Record<string, unknown>;
+  badPath: string;
   sample: Row[];
+  /**
+   * Whether the sink resumes after a crash and appends (a quarantine replay). One that cannot
+   * must refuse both clearly, never restart silently: `{ refused: /pattern of its error/ }`.
+   */
+  resumable: true | { refused: RegExp };
+  /** See SourceCase.secret. */
+  secret: SecretCase | 'none';
 }
 
 export function sinkConformance(name: string, c: SinkCase): void {
   describe(`${name} sink conformance`, () => {
-    it('rejects a bad config with a path', () => {
-      expect(new Registry().check(c.def, c.badConfig, 'with').length).toBeGreaterThan(0);
+    it('rejects a bad config with the JSON path of the bad key', () => {
+      expectRejectedAt(c.def, c.badConfig, c.badPath);
     });
 
     it('writes nothing for an empty input and says so', async () => {
@@ -99,6 +149,49 @@ export function sinkConformance(name: string, c: SinkCase): void {
       expect((await writer.close()).rowsWritten).toBe(c.sample.length);
       expect(await c.readBack(config)).toEqual(c.sample);
     });
+
+    it('cancelled before its first checkpoint, leaves nothing visible at the destination', async () => {
+      const config = await c.setup();
+      const ac = new AbortController();
+      const { writer } = await openSink(c.def, config, { signal: ac.signal });
+      await writer.start(undefined);
+      await writer.write(c.sample.slice(0, 2));
+      ac.abort(new Error('cancelled by test'));
+      await writer.abort(ac.signal.reason);
+      expect(await readBackOrNone(c, config)).toEqual([]);
+    });
+
+    if (c.secret !== 'none') {
+      const secret = c.secret;
+      it('keeps its secret out of the error and the log when it cannot connect', async () => {
+        const { ctx, harness } = sinkContext(c.def, await secret.config());
+        const err = await (async () => {
+          const w = await c.def.open(ctx);
+          await w.start(undefined);
+          await w.write(c.sample);
+          await w.close();
+        })().catch((e: unknown) => e);
+        expectNoSecret(err, harness.logs, secret.secret);
+      });
+    }
+
+    if (c.resumable !== true) {
+      const refused = c.resumable.refused;
+      it('declares it cannot resume, and refuses a resume and an append clearly', async () => {
+        const config = await c.setup();
+        const a = await openSink(c.def, config, { key: `conformance/${name}/refuse/${Date.now()}` });
+        await a.writer.start(undefined);
+        await a.writer.write(c.sample.slice(0, 1));
+        const state = await a.writer.commit({ seq: 1, position: 1 });
+        await a.writer.abort(new Error('crash'));
+        const b = await openSink(c.def, config);
+        await expect(b.writer.start(state ?? { seq: 1 })).rejects.toThrow(refused);
+        await b.writer.abort(new Error('refused'));
+        expect(c.def.transactional).not.toBe(true);
+        expect(b.writer.startAppend, 'a sink that cannot resume must not offer append').toBeUndefined();
+      });
+      return;
+    }
 
     it('resumes after a crash with no duplicate and no missing row', async () => {
       const config = await c.setup();
@@ -149,17 +242,28 @@ export function sinkConformance(name: string, c: SinkCase): void {
   });
 }
 
+/** The destination's rows, or none when the sink never made it (a file not written). */
+async function readBackOrNone(c: SinkCase, config: Record<string, unknown>): Promise<Row[]> {
+  try {
+    return await c.readBack(config);
+  } catch (e) {
+    if (toSluiceError(e).code === ErrorCode.NOT_FOUND) return [];
+    throw e;
+  }
+}
+
 export interface TransformCase {
   def: TransformDefinition;
   config: Record<string, unknown>;
   badConfig: Record<string, unknown>;
+  badPath: string;
   input: Row[];
 }
 
 export function transformConformance(name: string, c: TransformCase): void {
   describe(`${name} transform conformance`, () => {
-    it('rejects a bad config with a path', () => {
-      expect(new Registry().check(c.def, c.badConfig, 'with').length).toBeGreaterThan(0);
+    it('rejects a bad config with the JSON path of the bad key', () => {
+      expectRejectedAt(c.def, c.badConfig, c.badPath);
     });
 
     it('maps an empty batch to an empty batch', async () => {
@@ -174,4 +278,42 @@ export function transformConformance(name: string, c: TransformCase): void {
       expect(input).toEqual(c.input);
     });
   });
+}
+
+export interface TaskCase {
+  def: TaskDefinition;
+  badConfig: Record<string, unknown>;
+  badPath: string;
+  /** A config whose run lasts until it is cancelled. */
+  endless: Record<string, unknown>;
+  secret: SecretCase | 'none';
+}
+
+export function taskConformance(name: string, c: TaskCase): void {
+  describe(`${name} task conformance`, () => {
+    it('rejects a bad config with the JSON path of the bad key', () => {
+      expectRejectedAt(c.def, c.badConfig, c.badPath);
+    });
+
+    it('stops when cancelled, with the cancel as its error', async () => {
+      const ac = new AbortController();
+      const running = runTask(c.def, c.endless, { signal: ac.signal }).catch((e: unknown) => e);
+      setImmediate(() => ac.abort(new Error('cancelled by test')));
+      const e = toSluiceError(await running);
+      expect(e.code === ErrorCode.ABORTED || e.message.includes('cancelled by test'), e.message).toBe(true);
+    });
+
+    if (c.secret !== 'none') {
+      const secret = c.secret;
+      it('keeps its secret out of the error and the log when it fails', async () => {
+        const { promise, harness } = runTaskWithHarness(c.def, await secret.config());
+        expectNoSecret(await promise.catch((e: unknown) => e), harness.logs, secret.secret);
+      });
+    }
+  });
+}
+
+function runTaskWithHarness(def: TaskDefinition, config: Record<string, unknown>) {
+  const logs: string[] = [];
+  return { promise: runTask(def, config, { logs }), harness: { logs } };
 }

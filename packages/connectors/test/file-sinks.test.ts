@@ -8,6 +8,7 @@ import { csvSink } from '../src/csv/sink.ts';
 import { jsonSink } from '../src/json/sink.ts';
 import { ndjsonSink } from '../src/ndjson/sink.ts';
 import { sinkConformance } from './conformance.ts';
+import { unreachableS3 } from './conformance-checks.ts';
 import { openSink } from './harness.ts';
 
 let dir: string;
@@ -39,6 +40,9 @@ sinkConformance('ndjson', {
   setup: async () => ({ path: fresh('ndjson') }),
   readBack: async (c) => (existsSync(c.path as string) ? await ndjsonLines(c.path as string) : []),
   badConfig: { path: '' },
+  badPath: 'with.path',
+  resumable: true,
+  secret: unreachableS3('out.ndjson'),
   sample,
 });
 
@@ -47,6 +51,9 @@ sinkConformance('json', {
   setup: async () => ({ path: fresh('json') }),
   readBack: async (c) => JSON.parse(await readFile(c.path as string, 'utf8')) as Row[],
   badConfig: { path: 'x.json', pretty: true },
+  badPath: 'with.pretty',
+  resumable: true,
+  secret: unreachableS3('out.json'),
   sample,
 });
 
@@ -61,6 +68,9 @@ sinkConformance('csv', {
       .map(([id, name, note]) => ({ id: Number(id), name, note }));
   },
   badConfig: { path: 'x.csv', delimiter: ';;' },
+  badPath: 'with.delimiter',
+  resumable: true,
+  secret: unreachableS3('out.csv', { columns: ['id', 'name', 'note'] }),
   sample,
 });
 

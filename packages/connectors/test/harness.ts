@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type ComponentContext,
   type ConnectorDefinition,
@@ -9,6 +12,8 @@ import {
   type SinkDefinition,
   type SourceContext,
   type SourceDefinition,
+  type TaskContext,
+  type TaskDefinition,
   type TransformDefinition,
 } from '@sluice/core';
 
@@ -130,4 +135,20 @@ export async function createTransform(def: TransformDefinition, config: unknown,
   );
   const fn = await def.create({ ...ctx, params: opts.params ?? {} });
   return { run: async (rows: Row[]) => await fn(rows), harness: h };
+}
+
+/** Runs a task to its end in a fresh directory; its log lines go to `opts.logs`. */
+export async function runTask(
+  def: TaskDefinition,
+  config: unknown,
+  opts: ContextOptions & { logs?: string[] } = {},
+) {
+  const h: Harness = { quarantined: [], logs: opts.logs ?? [], origin: undefined, merged: 0 };
+  const dir = opts.baseDir ?? mkdtempSync(join(tmpdir(), 'sluice-task-'));
+  const ctx: TaskContext<unknown> = {
+    ...base(def, config, h, opts.signal ?? new AbortController().signal, dir),
+    workDir: dir,
+    stepDir: join(dir, '.state'),
+  };
+  return await def.run(ctx);
 }

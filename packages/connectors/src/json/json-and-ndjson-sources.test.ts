@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { type Json, type Row, SOURCE_LINE, type SourceBatch, type SourceDefinition } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sourceConformance } from '../../test/conformance.ts';
+import { unreachableS3 } from '../../test/conformance-checks.ts';
 import { readSource, sourceContext } from '../../test/harness.ts';
 import { ndjsonSource } from '../ndjson/source.ts';
 import { compressFrame } from '../shared/compression.ts';
@@ -40,6 +41,8 @@ sourceConformance('ndjson', {
   def: ndjsonSource,
   resumable: true,
   badConfig: { path: 'x.ndjson', batchSize: 0 },
+  badPath: 'with.batchSize',
+  secret: unreachableS3('in.ndjson'),
   sample,
   setup: async (rows) => ({ path: await file(rows.map((r) => `${JSON.stringify(r)}\n`).join(''), 'ndjson') }),
 });
@@ -48,6 +51,8 @@ sourceConformance('json', {
   def: jsonSource,
   resumable: true,
   badConfig: { path: 'x.json', compression: 'zip' },
+  badPath: 'with.compression',
+  secret: unreachableS3('in.json'),
   sample,
   setup: async (rows) => ({ path: await file(JSON.stringify(rows, null, 2), 'json') }),
 });

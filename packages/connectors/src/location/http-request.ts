@@ -63,7 +63,7 @@ export async function request(
         { cause: err },
       );
     }
-    return networkFailure(err, url, doing, where);
+    return networkFailure(err, url, doing, where, Object.values(init.headers));
   };
   arm();
   let response: Response;
@@ -104,17 +104,39 @@ export async function request(
   };
 }
 
-/** A request that did not get an answer: a retryable CONNECTION failure, or CONFIG for a name that does not resolve. */
-export function networkFailure(err: unknown, url: string, doing: string, where: string): SluiceError {
+/**
+ * A request that did not get an answer: a retryable CONNECTION failure, or CONFIG for a name that
+ * does not resolve or a request that could not be built. `headers` are the values sent, masked
+ * wherever a message repeats them: fetch quotes an invalid header value whole, token included.
+ */
+export function networkFailure(
+  err: unknown,
+  url: string,
+  doing: string,
+  where: string,
+  headers: readonly string[] = [],
+): SluiceError {
   if (err instanceof SluiceError) return err;
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  // Also as fetch normalises a value (trimmed) before it quotes it.
+  const secrets = headers.flatMap((v) => [v, v.trim()]).filter((v) => v.length >= 4);
+  const masked = (text: string) => secrets.reduce((t, value) => t.replaceAll(value, '***'), text);
+  // fetch builds the request before connecting: a TypeError without a network cause is the
+  // request itself (a line break in a token or header), which no retry can fix.
+  if (err instanceof TypeError && cause === undefined) {
+    return new FatalError(
+      `${where}: ${shown(url)}: the request cannot be sent (${masked(err.message)}); check http.headers ` +
+        'and http.bearerToken for line breaks or other characters HTTP does not allow',
+      { code: ErrorCode.CONFIG },
+    );
+  }
   if (cause?.code === 'ENOTFOUND') {
     return new FatalError(`${where}: ${shown(url)}: the host is not found; check the URL`, {
       code: ErrorCode.CONFIG,
       cause: err,
     });
   }
-  const detail = cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
+  const detail = masked(cause?.code ?? cause?.message ?? (err instanceof Error ? err.message : String(err)));
   return new RetryableError(
     `${where}: ${shown(url)}: the connection failed while waiting for ${doing} (${detail})`,
     {

@@ -22,6 +22,7 @@ export async function openLocation(
   where: string,
 ): Promise<Location> {
   const scheme = schemeOf(path);
+  refuseUserInfo(path, scheme, where);
   switch (scheme) {
     case 'file':
       return localLocation(ctx, where);
@@ -39,4 +40,31 @@ export async function openLocation(
         { code: ErrorCode.CONFIG },
       );
   }
+}
+
+const CREDENTIALS_GO = {
+  s3: 's3.accessKeyId and s3.secretAccessKey (or a stored credential)',
+  http: 'http.bearerToken, or an Authorization header in http.headers (or a stored credential)',
+} as const;
+
+/**
+ * `s3://key:secret@bucket/…` or `https://user:password@host/…`: nothing reads credentials from
+ * there (fetch refuses such a URL), and the path is shown in logs, errors and the run report, so
+ * the secret would be too. Refused before anything shows it, without repeating it.
+ */
+function refuseUserInfo(path: string, scheme: string, where: string): void {
+  const kind = scheme === 's3' ? 's3' : scheme === 'http' || scheme === 'https' ? 'http' : undefined;
+  if (kind === undefined) return;
+  let url: URL;
+  try {
+    url = new URL(path);
+  } catch {
+    return; // the location reports a malformed URL itself
+  }
+  if (url.username === '' && url.password === '') return;
+  throw new FatalError(
+    `${where}: ${scheme}://…@${url.host}${url.pathname}: the path carries credentials (user:password@), ` +
+      `which would show wherever the path is shown; remove them from the path and give them as ${CREDENTIALS_GO[kind]}`,
+    { code: ErrorCode.CONFIG },
+  );
 }

@@ -146,10 +146,12 @@ export class ParquetOutput {
     const meta = await readFooter(handle, size, `${this.#where}: ${this.#partial}`);
     await handle.close();
     this.#handle = undefined;
+    // The whole file, rows before a resumed checkpoint included, as the other file sinks and the
+    // engine report it: a resumed run's report then shows the rows the file holds.
     const verification = {
       level: 'count' as const,
-      rowsHanded: this.#rows - this.#startRows,
-      rowsFound: Number(meta.num_rows) - this.#startRows,
+      rowsHanded: this.#rows,
+      rowsFound: Number(meta.num_rows),
     };
     if (size !== bytes || verification.rowsFound !== verification.rowsHanded) {
       throw verifyMismatch(
@@ -160,7 +162,7 @@ export class ParquetOutput {
     }
     await this.#checkFinal();
     await this.#final.publish(this.#partial);
-    return { rowsWritten: verification.rowsHanded, bytes, location: this.#final.name, verification };
+    return { rowsWritten: this.#rows - this.#startRows, bytes, location: this.#final.name, verification };
   }
 
   async abort(): Promise<void> {
