@@ -15,6 +15,7 @@ import { ndjsonSink } from '../src/ndjson/sink.ts';
 import { ndjsonSource } from '../src/ndjson/source.ts';
 import { MAGIC } from '../src/shared/compression.ts';
 import { sinkConformance } from './conformance.ts';
+import { unreachableS3 } from './conformance-checks.ts';
 import { openSink, readSource } from './harness.ts';
 import { S3RVER_KEYS, type S3Server, startS3 } from './s3-server.ts';
 
@@ -66,6 +67,9 @@ sinkConformance('ndjson.zst', {
   setup: async () => ({ path: fresh('out.ndjson.zst') }),
   readBack: async (c) => lines(await unpacked(c.path as string)),
   badConfig: { path: 'x.ndjson.zst', compression: 'gzip' },
+  badPath: 'with.compression',
+  resumable: true,
+  secret: unreachableS3('out.ndjson.zst'),
   sample,
 });
 
@@ -74,6 +78,9 @@ sinkConformance('json.gz', {
   setup: async () => ({ path: fresh('out.json.gz') }),
   readBack: async (c) => JSON.parse(await unpacked(c.path as string)) as Row[],
   badConfig: { path: 'x.json.gz', compression: 'none' },
+  badPath: 'with.compression',
+  resumable: true,
+  secret: unreachableS3('out.json.gz'),
   sample,
 });
 
@@ -82,6 +89,9 @@ sinkConformance('json.zst', {
   setup: async () => ({ path: fresh('out.json.zst') }),
   readBack: async (c) => JSON.parse(await unpacked(c.path as string)) as Row[],
   badConfig: { path: 'x.json', compression: 'lz4' },
+  badPath: 'with.compression',
+  resumable: true,
+  secret: unreachableS3('out.json.zst'),
   sample,
 });
 
@@ -95,6 +105,9 @@ sinkConformance('csv.gz', {
     return r.rows.map(plain);
   },
   badConfig: { path: 'x.csv.zst', compression: 'gzip' },
+  badPath: 'with.compression',
+  resumable: true,
+  secret: unreachableS3('out.csv.gz', { columns: ['id', 'name', 'note'] }),
   sample,
 });
 
