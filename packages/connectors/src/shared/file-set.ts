@@ -112,11 +112,14 @@ function toSetPosition(p: Json, where: string): SetPosition {
 }
 
 /**
- * Whether the parallel path may read this config: one local file, read whole. Globs, remote
- * stores, `fileField` and `incremental` read serially, through `overFiles`.
+ * Whether the parallel path may read this config: one file, read whole, wherever it is. Globs,
+ * `fileField` and `incremental` read serially, through `overFiles`.
  */
+export function oneFile(cfg: FileSetConfig): boolean {
+  return !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental;
+}
+
+/** `oneFile`, and a local one: for a source whose parallel path reads only local files. */
 export function oneLocalFile(cfg: FileSetConfig): boolean {
-  return (
-    schemeOf(cfg.path) === 'file' && !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental
-  );
+  return schemeOf(cfg.path) === 'file' && oneFile(cfg);
 }
