@@ -38,16 +38,17 @@ export function remoteBytes(
 }
 
 /**
- * The bytes of `url` in [start, size), read as ranged reads of S3_PART_BYTES with up to
- * S3_PARTS_AHEAD in flight, yielded in order. Parts still in flight when the reader stops (early,
+ * The bytes of `url` in [start, size), read as ranged reads of `parts.bytes` with up to
+ * `parts.ahead` in flight, yielded in order. Parts still in flight when the reader stops (early,
  * on an error or an abort) are aborted.
  */
-async function* inParts(
+export async function* inParts(
   location: Location,
   url: string,
   start: number,
   size: number,
   outer: AbortSignal,
+  parts: { bytes: number; ahead: number } = { bytes: S3_PART_BYTES, ahead: S3_PARTS_AHEAD },
 ): AsyncGenerator<Buffer> {
   const stop = new AbortController();
   const signal = AbortSignal.any([outer, stop.signal]);
@@ -60,8 +61,8 @@ async function* inParts(
   const queue: Promise<Buffer[]>[] = [];
   let next = start;
   const fill = (): void => {
-    while (queue.length < S3_PARTS_AHEAD && next < size) {
-      const end = Math.min(size, next + S3_PART_BYTES);
+    while (queue.length < parts.ahead && next < size) {
+      const end = Math.min(size, next + parts.bytes);
       const part = collect(next, end);
       // Awaited in turn below; one that fails meanwhile must not count as unhandled.
       part.catch(() => undefined);
