@@ -4,7 +4,6 @@ import { isGlob, matchFiles } from '../location/files.ts';
 import { openLocation } from '../location/index.ts';
 import type { LocationOptions } from '../location/options.ts';
 import type { LocationEntry } from '../location/types.ts';
-import { schemeOf } from '../location/url.ts';
 
 /** What `overFiles` needs of a file source's config (`fileSourceProperties`). */
 export interface FileSetConfig extends LocationOptions {
@@ -117,9 +116,4 @@ function toSetPosition(p: Json, where: string): SetPosition {
  */
 export function oneFile(cfg: FileSetConfig): boolean {
   return !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental;
-}
-
-/** `oneFile`, and a local one: for a source whose parallel path reads only local files. */
-export function oneLocalFile(cfg: FileSetConfig): boolean {
-  return schemeOf(cfg.path) === 'file' && oneFile(cfg);
 }

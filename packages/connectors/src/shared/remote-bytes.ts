@@ -37,6 +37,33 @@ export function remoteBytes(
   };
 }
 
+/** One file for the parallel path, wherever it is: its address, size and, when remote, its bytes. */
+export interface ChunkInput {
+  path: string;
+  size: number;
+  bytes?: (start: number, signal: AbortSignal) => AsyncIterable<Uint8Array>;
+}
+
+/**
+ * Looks up `path` for the parallel path; undefined when it cannot be looked up (missing, say), so
+ * that the serial path, reading it, fails with its own message.
+ */
+export async function chunkInput(
+  ctx: SourceContext<LocationOptions>,
+  path: string,
+  where: string,
+): Promise<ChunkInput | undefined> {
+  const location = await openLocation(path, ctx.config, ctx, where);
+  try {
+    const entry = await location.stat(path, ctx.signal).catch(() => undefined);
+    if (entry === undefined) return undefined;
+    const bytes = remoteBytes(ctx, entry.url, entry.size, where);
+    return { path: entry.url, size: entry.size, ...(bytes ? { bytes } : {}) };
+  } finally {
+    await location.close();
+  }
+}
+
 /**
  * The bytes of `url` in [start, size), read as ranged reads of `parts.bytes` with up to
  * `parts.ahead` in flight, yielded in order. Parts still in flight when the reader stops (early,
