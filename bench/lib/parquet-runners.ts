@@ -1,7 +1,7 @@
 /**
  * W5: the bench data as Parquet → filter → map → Parquet, Sluice against DuckDB on the same file.
  * The input is written once per data set by DuckDB (`COPY … (FORMAT parquet)`: snappy, row groups
- * of 122,880 rows), from the CSV typed as the specs type it (id BIGINT, amount DOUBLE, quantity
+ * of ~123,000 rows, each column chunk one page), from the CSV typed as the specs type it (id BIGINT, amount DOUBLE, quantity
  * INTEGER, active BOOLEAN, the rest VARCHAR). Each output's rows are counted by DuckDB.
  */
 import { execFileSync } from 'node:child_process';

@@ -219,7 +219,7 @@ CPU and memory counted for no runner; Sluice on the local file runs interleaved 
 ${table(res, 'w2-s3')}
 ## W5: Parquet → filter → map → Parquet file
 The input, \`bench/data/orders-${d.label}.parquet\`, is the CSV written once by DuckDB
-(\`COPY … (FORMAT parquet)\`, snappy, row groups of 122,880 rows; id BIGINT, amount DOUBLE,
+(\`COPY … (FORMAT parquet)\`, snappy, DuckDB's row groups of ~123,000 rows (9 for 1M), each column chunk one page; id BIGINT, amount DOUBLE,
 quantity INTEGER, active BOOLEAN, the other columns VARCHAR). Every output's rows are counted by DuckDB.
 
 ${table(res, 'w5')}
