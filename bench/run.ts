@@ -1,11 +1,11 @@
 /**
- * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL)
- * and W2 (CSV → NDJSON), and CSV parsers alone (parse), checks every runner's row counts and
- * writes bench/RESULTS.md.
+ * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL),
+ * W2 (CSV → NDJSON), W2 from S3 (the CSV in an S3-compatible server), W5 (Parquet → Parquet) and
+ * CSV parsers alone (parse), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,parse,
- * --runners sluice,sluice-content,floor,naive-node,duckdb,udsv,csv-parse,
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w5,parse,
+ * --runners sluice,sluice-content,sluice-local,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
  * --out FILE (bench/RESULTS.md).
  */
@@ -24,8 +24,11 @@ import {
   type Runner,
   runnersFor,
   sluiceCliExists,
+  WORKLOADS,
   type Workload,
 } from './lib/runners.ts';
+import { startS3 } from './lib/s3.ts';
+import { s3Runners } from './lib/s3-runners.ts';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const repoRoot = dirname(benchDir);
@@ -35,7 +38,7 @@ const { values: opts } = parseArgs({
   options: {
     rows: { type: 'string', default: '1000000' },
     reps: { type: 'string', default: '3' },
-    workloads: { type: 'string', default: 'w1,w2,parse' },
+    workloads: { type: 'string', default: WORKLOADS.join(',') },
     runners: { type: 'string', default: RUNNER_IDS.join(',') },
     'rss-growth': { type: 'boolean', default: false },
     'growth-rows': { type: 'string', default: '5000000' },
@@ -47,8 +50,8 @@ const reps = Number(opts.reps);
 const workloads = opts.workloads.split(',') as Workload[];
 const only = new Set(opts.runners.split(','));
 for (const w of workloads)
-  if (w !== 'w1' && w !== 'w2' && w !== 'parse')
-    throw new Error(`--workloads: unknown workload ${w}; use w1,w2,parse`);
+  if (!WORKLOADS.includes(w))
+    throw new Error(`--workloads: unknown workload ${w}; use ${WORKLOADS.join(',')}`);
 for (const r of only)
   if (!(RUNNER_IDS as readonly string[]).includes(r))
     throw new Error(`--runners: unknown runner ${r}; use ${RUNNER_IDS.join(',')}`);
@@ -126,6 +129,8 @@ function machine(loadBefore: string): Record<string, string> {
     'DuckDB (@duckdb/node-api)': pkg('@duckdb/node-api'),
     udsv: pkg('udsv'),
     'csv-parse': pkg('csv-parse'),
+    s3rver: pkg('s3rver'),
+    'hyparquet / hyparquet-writer': `${pkg('hyparquet')} / ${pkg('hyparquet-writer')}`,
     'load average (1/5/15 min) before → after': `${loadBefore} → ${load()}`,
     commit: `${git('rev-parse', '--short', 'HEAD')}${git('status', '--porcelain', '--untracked-files=no') ? ' (with uncommitted changes)' : ''}`,
   };
@@ -141,7 +146,19 @@ async function main(): Promise<number> {
   if (only.has('sluice') || only.has('sluice-content'))
     execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
   const results: RunnerResult[] = [];
-  for (const w of workloads) results.push(...(await runAll(runnersFor(ctx, w, only), reps, data.label)));
+  for (const w of workloads) {
+    if (w !== 'w2-s3') {
+      results.push(...(await runAll(runnersFor(ctx, w, only), reps, data.label)));
+      continue;
+    }
+    log('w2-s3: starting s3rver, uploading the CSV when bench/data/s3rver lacks it …');
+    const s3 = await startS3(benchDir, dataDir, data);
+    try {
+      results.push(...(await runAll(s3Runners(ctx, s3, only), reps, data.label)));
+    } finally {
+      await s3.close();
+    }
+  }
 
   let growth: Growth | undefined;
   if (opts['rss-growth']) {

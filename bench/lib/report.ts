@@ -31,7 +31,16 @@ export interface Results {
   baseline?: RunnerResult & { rows: number };
 }
 
-export const TARGETS = { w1VsFloor: 2.0, w2VsDuckdb: 1.5, rssMb: 200, rssGrowth: 0.15 } as const;
+export const TARGETS = {
+  w1VsFloor: 2.0,
+  w2VsDuckdb: 1.5,
+  rssMb: 200,
+  rssGrowth: 0.15,
+  /** W2 from S3 at this fraction of the speed of the same file on local disk, or more. */
+  s3VsLocal: 0.7,
+  w5VsDuckdb: 2.0,
+  w5RssMb: 250,
+} as const;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -49,19 +58,30 @@ const ratio = (a: number | undefined, b: number | undefined): string =>
   a !== undefined && b !== undefined ? `${(a / b).toFixed(2)}×` : '–';
 const int = (n: number): string => Math.round(n).toLocaleString('en-US');
 
+/** Per workload: the runner every row is compared with, and a second comparison when there is one. */
+const COMPARED: Record<Workload, { base: [string, string]; also?: [string, string] }> = {
+  w1: { base: ['floor', 'vs floor'] },
+  w2: { base: ['floor', 'vs floor'], also: ['duckdb', 'vs DuckDB'] },
+  'w2-s3': { base: ['floor', 'vs GetObject'], also: ['sluice-local', 'vs local file'] },
+  w5: { base: ['duckdb', 'vs DuckDB'] },
+  parse: { base: ['udsv', 'vs udsv'] },
+};
+
 function table(res: Results, workload: Workload): string {
   const rows = res.results.filter((r) => r.workload === workload);
   if (rows.length === 0) return '_Not run._\n';
-  // Each row against the floor (W1, W2) or, parsing alone, against udsv; W2 also against DuckDB.
-  const parse = workload === 'parse';
-  const base = medianWall(rows.find((r) => r.id === (parse ? 'udsv' : 'floor')));
-  const duck = medianWall(rows.find((r) => r.id === 'duckdb'));
-  const w2 = workload === 'w2';
-  const head = `| runner | what it runs | median wall (s) | rows/s | peak RSS (MB) | ${parse ? 'vs udsv' : 'vs floor'} |${w2 ? ' vs DuckDB |' : ''} walls (s) |`;
-  const rule = `|---|---|---:|---:|---:|---:|${w2 ? '---:|' : ''}---|`;
+  const {
+    base: [baseId, baseHead],
+    also,
+  } = COMPARED[workload];
+  const base = medianWall(rows.find((r) => r.id === baseId));
+  const other = also && medianWall(rows.find((r) => r.id === also[0]));
+  const head = `| runner | what it runs | median wall (s) | rows/s | peak RSS (MB) | ${baseHead} |${also ? ` ${also[1]} |` : ''} walls (s) |`;
+  const rule = `|---|---|---:|---:|---:|---:|${also ? '---:|' : ''}---|`;
   const lines = rows.map((r) => {
     const wall = medianWall(r);
-    if (wall === undefined) return `| ${r.id} | ${r.label} | **FAILED** | | | |${w2 ? ' |' : ''} see below |`;
+    if (wall === undefined)
+      return `| ${r.id} | ${r.label} | **FAILED** | | | |${also ? ' |' : ''} see below |`;
     const cells = [
       r.id,
       r.label,
@@ -70,7 +90,7 @@ function table(res: Results, workload: Workload): string {
       mb(peakRss(r)!),
       ratio(wall, base),
     ];
-    if (w2) cells.push(ratio(wall, duck));
+    if (also) cells.push(ratio(wall, other));
     cells.push(r.samples.map((s) => secs(s.wallMs)).join(', '));
     return `| ${cells.join(' | ')} |`;
   });
@@ -95,6 +115,13 @@ function targets(res: Results): string {
     (x) => x !== undefined,
   );
   const rss = rssValues.length ? Math.max(...rssValues) : undefined;
+  const s3 = medianWall(get('w2-s3', 'sluice'));
+  const s3Local = medianWall(get('w2-s3', 'sluice-local'));
+  // Speed is the inverse of wall time: local wall ÷ S3 wall.
+  const s3Speed = s3 !== undefined && s3Local !== undefined ? s3Local / s3 : undefined;
+  const w5 = medianWall(get('w5', 'sluice'));
+  const w5Duck = medianWall(get('w5', 'duckdb'));
+  const w5Rss = peakRss(get('w5', 'sluice'));
   const g = res.growth;
   const growth = g && !g.error ? (g.largeRss - g.smallRss) / g.smallRss : undefined;
   const rows: [string, string, boolean | undefined][] = [
@@ -112,6 +139,21 @@ function targets(res: Results): string {
       `W2: Sluice ≤ ${TARGETS.w2VsDuckdb.toFixed(1)}× DuckDB`,
       ratio(w2, w2Duck),
       w2 !== undefined && w2Duck !== undefined ? w2 / w2Duck <= TARGETS.w2VsDuckdb : undefined,
+    ],
+    [
+      `W2 from S3: Sluice ≥ ${TARGETS.s3VsLocal}× the speed of the same file on local disk (local wall ÷ S3 wall)`,
+      s3Speed === undefined ? '–' : `${s3Speed.toFixed(2)}×`,
+      s3Speed === undefined ? undefined : s3Speed >= TARGETS.s3VsLocal,
+    ],
+    [
+      `W5: Sluice ≤ ${TARGETS.w5VsDuckdb.toFixed(1)}× DuckDB (Parquet → Parquet)`,
+      ratio(w5, w5Duck),
+      w5 !== undefined && w5Duck !== undefined ? w5 / w5Duck <= TARGETS.w5VsDuckdb : undefined,
+    ],
+    [
+      `W5: Sluice peak RSS ≤ ${TARGETS.w5RssMb} MB`,
+      w5Rss === undefined ? '–' : `${mb(w5Rss)} MB`,
+      w5Rss === undefined ? undefined : w5Rss <= TARGETS.w5RssMb * 1e6,
     ],
     [
       `Sluice peak RSS ≤ ${TARGETS.rssMb} MB (W1 and W2)`,
@@ -170,6 +212,17 @@ ${targets(res)}
 ${table(res, 'w1')}
 ## W2: CSV → filter → map → NDJSON file
 ${table(res, 'w2')}${growth}${baseline}
+## W2 from S3: the same CSV in an S3-compatible server → filter → map → NDJSON file
+The server is s3rver (the one the connector tests use) in its own process on this machine, its
+CPU and memory counted for no runner; Sluice on the local file runs interleaved with it.
+
+${table(res, 'w2-s3')}
+## W5: Parquet → filter → map → Parquet file
+The input, \`bench/data/orders-${d.label}.parquet\`, is the CSV written once by DuckDB
+(\`COPY … (FORMAT parquet)\`, snappy, DuckDB's row groups of ~123,000 rows (9 for 1M), each column chunk one page; id BIGINT, amount DOUBLE,
+quantity INTEGER, active BOOLEAN, the other columns VARCHAR). Every output's rows are counted by DuckDB.
+
+${table(res, 'w5')}
 ## Parse only: the same CSV file, records counted and dropped
 Each parser on one thread in its own process, every column read as text unless said otherwise;
 the runners must agree on the record count and on the characters of \`notes\` (quoted fields,

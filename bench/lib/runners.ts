@@ -7,11 +7,16 @@ import { join } from 'node:path';
 import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
+import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
 
-/** W1 and W2 are flows; `parse` times CSV parsers alone on the same file. */
-export type Workload = 'w1' | 'w2' | 'parse';
+/**
+ * W1, W2, W2 from S3 and W5 are flows; `parse` times CSV parsers alone on the same file.
+ * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness.
+ */
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w5' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w5', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -37,11 +42,11 @@ export interface BenchContext {
 }
 
 export const SLUICE_CLI = 'packages/cli/bin/sluice.js';
-const NODE = process.execPath;
+export const NODE = process.execPath;
 
-const sample = (m: Measured): Sample => ({ wallMs: m.wallMs, peakRssBytes: m.peakRssBytes });
+export const sample = (m: Measured): Sample => ({ wallMs: m.wallMs, peakRssBytes: m.peakRssBytes });
 
-function expectEqual(what: string, got: number, want: number): void {
+export function expectEqual(what: string, got: number, want: number): void {
   if (got !== want) throw new Error(`row count check failed: ${what} is ${got}, expected ${want}`);
 }
 
@@ -106,30 +111,61 @@ function checkReport(report: SluiceReport, data: DataSet): void {
   expectEqual('sluice report steps[0].rowsQuarantined', step.rowsQuarantined ?? 0, 0);
 }
 
-/** Sluice with its sink at `verify: count` (the spec as committed) or `content` (the `-content` spec). */
-function sluice(ctx: BenchContext, workload: 'w1' | 'w2', verify: 'count' | 'content' = 'count'): Runner {
-  const name = verify === 'count' ? workload : `${workload}-content`;
-  const spec = specFor(ctx, name);
-  const suffix = verify === 'count' ? '' : '_content';
-  const output = join(ctx.outDir, `w2-sluice${suffix}-${ctx.data.label}.ndjson`);
+/** What a Sluice runner runs: a committed spec (at this data size) and how its output is checked. */
+export interface SluiceRun {
+  id: string;
+  workload: Workload;
+  /** The spec's name in bench/specs, without `.yaml`. */
+  spec: string;
+  label: string;
+  /** Variables the CLI runs with, besides the harness's own. */
+  env?: NodeJS.ProcessEnv;
+  /** Resets the destination, outside the timing. */
+  prepare(): void;
+  /** Checks the destination, after the report was checked. */
+  check(): void;
+}
+
+/** The Sluice CLI on a spec: its JSON report must say success with every row read and the filter's rows written. */
+export function sluiceRunner(ctx: BenchContext, r: SluiceRun): Runner {
+  const spec = specFor(ctx, r.spec);
   let report: SluiceReport = {};
   return {
-    id: verify === 'count' ? 'sluice' : 'sluice-content',
-    workload,
-    label: `\`sluice run ${name}.yaml --json\` (sink \`verify: ${verify}\`)`,
-    prepare: () => (workload === 'w1' ? recreateTable(`w1_sluice${suffix}`) : removeFile(output)),
+    id: r.id,
+    workload: r.workload,
+    label: r.label,
+    prepare: r.prepare,
     async run() {
-      const env = { ...process.env, BENCH_DATABASE_URL: DATABASE_URL };
+      const env = { ...process.env, ...r.env, BENCH_DATABASE_URL: DATABASE_URL };
       const m = await measure(NODE, [SLUICE_CLI, 'run', spec, '--json'], { cwd: ctx.repoRoot, env });
       report = parseReport(assertOk('sluice', m));
       return sample(m);
     },
     verify() {
       checkReport(report, ctx.data);
-      if (workload === 'w1') verifyTable(`w1_sluice${suffix}`, ctx.data);
-      else expectEqual(`lines in ${output}`, countLines(output), ctx.data.activeRows);
+      r.check();
     },
   };
+}
+
+/** Lines of an NDJSON output: one per row the filter kept. */
+export function checkLines(ctx: BenchContext, path: string): void {
+  expectEqual(`lines in ${path}`, countLines(path), ctx.data.activeRows);
+}
+
+/** Sluice with its sink at `verify: count` (the spec as committed) or `content` (the `-content` spec). */
+function sluice(ctx: BenchContext, workload: 'w1' | 'w2', verify: 'count' | 'content' = 'count'): Runner {
+  const name = verify === 'count' ? workload : `${workload}-content`;
+  const suffix = verify === 'count' ? '' : '_content';
+  const output = join(ctx.outDir, `w2-sluice${suffix}-${ctx.data.label}.ndjson`);
+  return sluiceRunner(ctx, {
+    id: verify === 'count' ? 'sluice' : 'sluice-content',
+    workload,
+    spec: name,
+    label: `\`sluice run ${name}.yaml --json\` (sink \`verify: ${verify}\`)`,
+    prepare: () => (workload === 'w1' ? recreateTable(`w1_sluice${suffix}`) : removeFile(output)),
+    check: () => (workload === 'w1' ? verifyTable(`w1_sluice${suffix}`, ctx.data) : checkLines(ctx, output)),
+  });
 }
 
 function copyFloor(ctx: BenchContext): Runner {
@@ -210,6 +246,7 @@ function readFloor(ctx: BenchContext): Runner {
 export const RUNNER_IDS = [
   'sluice',
   'sluice-content',
+  'sluice-local',
   'floor',
   'naive-node',
   'duckdb',
@@ -220,6 +257,8 @@ export const RUNNER_IDS = [
 /** The runners of `workload` whose ids are in `only`, in the order the results table lists them. */
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
   if (workload === 'parse') return parseRunners(ctx, only);
+  if (workload === 'w5') return parquetRunners(ctx, only);
+  if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   const all =
     workload === 'w1'
       ? [sluice(ctx, 'w1'), sluice(ctx, 'w1', 'content'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ParallelOptions } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { byLine, errorOf, figures, perComponent, run, tinyChunks } from './parallel-harness.ts';
+import { awkwardCsv, byLine, errorOf, figures, perComponent, run, tinyChunks } from './parallel-harness.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,28 +15,6 @@ afterAll(async () => {
 });
 let n = 0;
 const sub = (name: string) => join(dir, `${n++}-${name}`);
-
-/** A CSV with what makes cutting hard: quoted CRLFs and LFs, doubled and stray quotes, a BOM, ragged rows. */
-function awkwardCsv(rows: number, eol = '\r\n', bom = true): string {
-  let s = `${bom ? '\uFEFF' : ''}id,name,amount,active,country,note${eol}`;
-  for (let i = 1; i <= rows; i++) {
-    const note =
-      i % 7 === 0
-        ? `"multi${eol}line ""q"" ${i}"`
-        : i % 11 === 0
-          ? '"a,b\nc"'
-          : i % 13 === 0
-            ? `stray"quote ${i}`
-            : i % 17 === 0
-              ? '""'
-              : `plain ${i}`;
-    if (i % 97 === 0) s += `${i},ragged${eol}`;
-    else if (i % 89 === 0)
-      s += eol; // an empty line
-    else s += `${i},"name é 🚚 ${i}",${(i % 1000) / 10},${i % 2 === 0},de,${note}${eol}`;
-  }
-  return s;
-}
 
 const flow = (input: string, out: string, extra: object[] = []) => ({
   name: 'par',

@@ -81,3 +81,25 @@ export function perComponent(entries: Record<string, unknown>[]): Record<string,
   }
   return out;
 }
+
+/** A CSV with what makes cutting hard: quoted CRLFs and LFs, doubled and stray quotes, a BOM, ragged rows. */
+export function awkwardCsv(rows: number, eol = '\r\n', bom = true): string {
+  let s = `${bom ? '\uFEFF' : ''}id,name,amount,active,country,note${eol}`;
+  for (let i = 1; i <= rows; i++) {
+    const note =
+      i % 7 === 0
+        ? `"multi${eol}line ""q"" ${i}"`
+        : i % 11 === 0
+          ? '"a,b\nc"'
+          : i % 13 === 0
+            ? `stray"quote ${i}`
+            : i % 17 === 0
+              ? '""'
+              : `plain ${i}`;
+    if (i % 97 === 0) s += `${i},ragged${eol}`;
+    else if (i % 89 === 0)
+      s += eol; // an empty line
+    else s += `${i},"name é 🚚 ${i}",${(i % 1000) / 10},${i % 2 === 0},de,${note}${eol}`;
+  }
+  return s;
+}

@@ -8,7 +8,7 @@ import S3rver from 's3rver';
 export interface S3Server {
   /** Its base URL, http://127.0.0.1:<port>, for `s3.endpoint`. */
   readonly endpoint: string;
-  /** Every request it has received, as `METHOD /path?query`, oldest first. */
+  /** Every request it has received, as `METHOD /path?query` (then ` Range: bytes=…` when it asked for one), oldest first. */
   readonly requests: string[];
   /** Creates an empty bucket. */
   bucket(name: string): Promise<void>;
@@ -26,7 +26,9 @@ export async function startS3(): Promise<S3Server> {
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const { port } = await server.run();
   const requests: string[] = [];
-  server.httpServer.on('request', (req: IncomingMessage) => requests.push(`${req.method} ${req.url}`));
+  server.httpServer.on('request', (req: IncomingMessage) =>
+    requests.push(`${req.method} ${req.url}${req.headers.range ? ` Range: ${req.headers.range}` : ''}`),
+  );
   return {
     endpoint: `http://127.0.0.1:${port}`,
     requests,

@@ -160,8 +160,15 @@ export interface ChunkStart {
  * between records, so every chunk holds whole records.
  */
 export interface ChunkSplit {
-  /** The file to read, absolute. */
+  /** The file to read: an absolute local path, or the URL `bytes` reads. */
   readonly path: string;
+  /**
+   * The input's bytes from `start` to its end, in order, when it is not a local file (an object
+   * in S3, a file on SFTP or behind HTTP); the main thread cuts them as it cuts a local file's.
+   * Must stop reading and release its connections when the iteration ends early or `signal`
+   * aborts. Without it, `path` is opened as a local file.
+   */
+  readonly bytes?: (start: number, signal: AbortSignal) => AsyncIterable<Uint8Array>;
   /** Its size in bytes, for progress. */
   readonly size: number;
   /** Where the first chunk starts (after a header, or at the position resumed from). */

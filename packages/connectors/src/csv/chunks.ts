@@ -1,7 +1,8 @@
 import type { ChunkedRead, ChunkSplit, Json, Row, SourceContext } from '@sluice/core';
 import { openFileInput } from '../shared/file-input.ts';
-import { oneLocalFile } from '../shared/file-set.ts';
+import { oneFile } from '../shared/file-set.ts';
 import { countLines } from '../shared/line-cut.ts';
+import { remoteBytes } from '../shared/remote-bytes.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { CsvCutter } from './cut.ts';
 import { CsvRows } from './rows.ts';
@@ -11,7 +12,8 @@ import { type CsvPosition, compressed, csvParser, fullBatches, toPosition } from
 const PROBE_BYTES = 1 << 16;
 
 /**
- * The CSV source on the parallel path. The main thread reads the first record itself (the header,
+ * The CSV source on the parallel path, for one file wherever it is (a remote one is streamed to
+ * the main thread, see remoteBytes). The main thread reads the first record itself (the header,
  * which fixes the columns, and the record terminator), then cuts the rest at record boundaries;
  * each chunk is parsed by the same CsvParser and CsvRows as `read` uses, started at the chunk's
  * offset and line with the columns known, exactly as a resumed read starts.
@@ -21,7 +23,7 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
     const cfg = ctx.config;
     // The cutter compares bytes: a delimiter or quote beyond ASCII is several bytes in UTF-8.
     if (
-      !oneLocalFile(cfg) ||
+      !oneFile(cfg) ||
       compressed(cfg) ||
       cfg.delimiter.charCodeAt(0) > 0x7f ||
       cfg.quote.charCodeAt(0) > 0x7f
@@ -37,8 +39,10 @@ export const csvChunks: ChunkedRead<CsvSourceConfig> = {
     // A header is read here, once; without one (or on resume) the first chunk starts with the
     // record just read, whose bytes the cutter need not scan.
     const header = cfg.header && resume === undefined;
+    const bytes = remoteBytes(ctx, first.path, size, `${ctx.componentId}: config.path`);
     return {
       path: first.path,
+      ...(bytes ? { bytes } : {}),
       size,
       start: header ? end : from,
       shared: columns,

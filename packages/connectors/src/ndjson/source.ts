@@ -1,14 +1,14 @@
-import { stat } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSource, resolveLocalPath, type SourceBatch, type SourceContext } from '@sluice/core';
+import { defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { codecOf, compressionProperty } from '../shared/compression.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
-import { oneLocalFile, overFiles } from '../shared/file-set.ts';
+import { oneFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
 import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
+import { chunkInput } from '../shared/remote-bytes.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
@@ -73,17 +73,14 @@ export const ndjsonSource = defineSource({
   chunked: {
     async split(ctx, minBytes) {
       const cfg = ctx.config;
-      if (!oneLocalFile(cfg) || codecOf(cfg.path, cfg.compression)) return undefined;
-      const path = await resolveLocalPath(ctx, cfg.path, `${ctx.componentId}: config.path`);
+      if (!oneFile(cfg) || codecOf(cfg.path, cfg.compression)) return undefined;
       const where = `${ctx.componentId} (${cfg.path})`;
       const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
-      const size = (await stat(path).catch(() => undefined))?.size;
-      // A missing file fails on the serial path, with its message.
-      if (size === undefined || size - (resume?.offset ?? 0) < minBytes) return undefined;
-      ctx.setOrigin(path);
+      const input = await chunkInput(ctx, cfg.path, `${ctx.componentId}: config.path`);
+      if (input === undefined || input.size - (resume?.offset ?? 0) < minBytes) return undefined;
+      ctx.setOrigin(input.path);
       return {
-        path,
-        size,
+        ...input,
         start: { offset: resume?.offset ?? 0, line: resume?.line ?? 1 },
         shared: null,
         batchRows: cfg.batchSize,

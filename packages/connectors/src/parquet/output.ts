@@ -39,7 +39,10 @@ export class ParquetOutput {
   #writer: FileByteWriter | undefined;
   #parquet: ParquetWriter | undefined;
   #columns: [string, ParquetColumnType][] | undefined;
+  /** The first row group's rows, held until they fix the columns. */
   #buffer: Row[] = [];
+  /** The row group being filled, as column values, once the columns are known. */
+  #group: Group | undefined;
   /** Rows in the file, those of earlier attempts (or the file appended to) included. */
   #rows = 0;
   #startRows = 0;
@@ -113,9 +116,13 @@ export class ParquetOutput {
   }
 
   async write(rows: Row[]): Promise<void> {
+    const size = this.#ctx.config.rowGroupSize;
     for (const row of rows) {
-      this.#buffer.push(row);
-      if (this.#buffer.length >= this.#ctx.config.rowGroupSize) await this.#flushGroup();
+      // Once the columns are known (after the first row group), rows become column values as
+      // they come and die young; the first group's rows are held to infer the columns from.
+      if (this.#group) this.#take(row);
+      else this.#buffer.push(row);
+      if ((this.#group?.count ?? this.#buffer.length) >= size) await this.#flushGroup();
     }
   }
 
@@ -167,6 +174,7 @@ export class ParquetOutput {
 
   async abort(): Promise<void> {
     this.#buffer = [];
+    this.#group = undefined;
     const handle = this.#handle;
     this.#handle = undefined;
     await handle?.close();
@@ -179,6 +187,7 @@ export class ParquetOutput {
 
   #newWriter(columns: [string, ParquetColumnType][]): ParquetWriter {
     this.#columns = columns;
+    this.#group = this.#newGroup();
     return new ParquetWriter({
       writer: this.#writer!,
       schema: schemaElements(columns) as WriterSchema,
@@ -201,6 +210,7 @@ export class ParquetOutput {
       return [e.name, t];
     });
     this.#columns = columns;
+    this.#group = this.#newGroup();
     this.#parquet = new ParquetWriter({
       writer: this.#writer!,
       schema: schema as WriterSchema,
@@ -217,44 +227,65 @@ export class ParquetOutput {
   /** Encodes the buffered rows as one row group; rows that do not fit the columns go to quarantine. */
   async #flushGroup(): Promise<void> {
     const rows = this.#buffer;
-    if (rows.length === 0) return;
-    this.#noRowsIfClosed();
-    this.#buffer = [];
-    this.#parquet ??= this.#newWriter(columnTypes(rows, this.#ctx.config.schema));
-    const columns = this.#columns!;
-    const known = new Set(columns.map(([n]) => n));
-    const data: unknown[][] = columns.map(() => []);
-    const cells: unknown[] = new Array(columns.length);
-    rowLoop: for (const row of rows) {
-      for (const [k, v] of Object.entries(row)) {
-        if (!known.has(k) && v !== null && v !== undefined) {
-          this.#ctx.quarantine({
-            reason: `field ${k} is not a column of the file (${[...known].join(', ')}); name it in config.schema`,
-            row,
-          });
-          continue rowLoop;
-        }
-      }
-      for (let c = 0; c < columns.length; c++) {
-        const [name, type] = columns[c]!;
-        const r = convert(row[name], type);
-        if (!r.ok) {
-          this.#ctx.quarantine({ reason: `column ${name} (${type}): ${r.reason}`, row });
-          continue rowLoop;
-        }
-        cells[c] = r.value;
-      }
-      for (let c = 0; c < columns.length; c++) data[c]!.push(cells[c]);
+    if (rows.length > 0) {
+      this.#noRowsIfClosed();
+      this.#buffer = [];
+      this.#parquet ??= this.#newWriter(columnTypes(rows, this.#ctx.config.schema));
+      for (const row of rows) this.#take(row);
     }
-    const count = data[0]?.length ?? 0;
-    if (count === 0) return;
+    const group = this.#group;
+    if (group === undefined || group.count === 0) return;
+    this.#noRowsIfClosed();
+    this.#group = this.#newGroup();
     this.#ctx.signal.throwIfAborted();
     // No page indexes: they sit after the row groups and are not kept across a checkpoint.
-    await this.#parquet.write({
-      columnData: columns.map(([name], c) => ({ name, data: data[c] as never, offsetIndex: false })),
-      rowGroupSize: count,
+    await this.#parquet!.write({
+      columnData: this.#columns!.map(([name], c) => ({
+        name,
+        data: group.data[c] as never,
+        offsetIndex: false,
+      })),
+      rowGroupSize: group.count,
     });
-    this.#rows += count;
+    this.#rows += group.count;
+  }
+
+  /** Adds a row to the row group being filled, or sends it to quarantine when it does not fit the columns. */
+  #take(row: Row): void {
+    const group = this.#group!;
+    const columns = this.#columns!;
+    for (const k in row) {
+      const v = row[k];
+      if (!group.known.has(k) && v !== null && v !== undefined) {
+        this.#ctx.quarantine({
+          reason: `field ${k} is not a column of the file (${[...group.known].join(', ')}); name it in config.schema`,
+          row,
+        });
+        return;
+      }
+    }
+    const cells = group.cells;
+    for (let c = 0; c < columns.length; c++) {
+      const [name, type] = columns[c]!;
+      const r = convert(row[name], type);
+      if (!r.ok) {
+        this.#ctx.quarantine({ reason: `column ${name} (${type}): ${r.reason}`, row });
+        return;
+      }
+      cells[c] = r.value;
+    }
+    for (let c = 0; c < columns.length; c++) group.data[c]!.push(cells[c]);
+    group.count++;
+  }
+
+  #newGroup(): Group {
+    const columns = this.#columns!;
+    return {
+      known: new Set(columns.map(([n]) => n)),
+      data: columns.map(() => []),
+      cells: new Array(columns.length),
+      count: 0,
+    };
   }
 
   #noRowsIfClosed(): void {
@@ -268,6 +299,14 @@ export class ParquetOutput {
   async #checkFinal(): Promise<void> {
     await checkFinal(this.#final, this.#ctx.config.overwrite || this.#appending, this.#where);
   }
+}
+
+/** A row group being filled: each column's values, and the row being converted. */
+interface Group {
+  known: Set<string>;
+  data: unknown[][];
+  cells: unknown[];
+  count: number;
 }
 
 const toState = resumeState(

@@ -4,7 +4,6 @@ import { isGlob, matchFiles } from '../location/files.ts';
 import { openLocation } from '../location/index.ts';
 import type { LocationOptions } from '../location/options.ts';
 import type { LocationEntry } from '../location/types.ts';
-import { schemeOf } from '../location/url.ts';
 
 /** What `overFiles` needs of a file source's config (`fileSourceProperties`). */
 export interface FileSetConfig extends LocationOptions {
@@ -112,11 +111,9 @@ function toSetPosition(p: Json, where: string): SetPosition {
 }
 
 /**
- * Whether the parallel path may read this config: one local file, read whole. Globs, remote
- * stores, `fileField` and `incremental` read serially, through `overFiles`.
+ * Whether the parallel path may read this config: one file, read whole, wherever it is. Globs,
+ * `fileField` and `incremental` read serially, through `overFiles`.
  */
-export function oneLocalFile(cfg: FileSetConfig): boolean {
-  return (
-    schemeOf(cfg.path) === 'file' && !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental
-  );
+export function oneFile(cfg: FileSetConfig): boolean {
+  return !isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental;
 }

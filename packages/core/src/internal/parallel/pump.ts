@@ -15,7 +15,7 @@ import type { Meter } from '../meter.ts';
 import type { ChunkDone, ChunkTask, LogEntry } from './messages.ts';
 import { serialOrder } from './order.ts';
 import { WorkerPool } from './pool.ts';
-import { Buffers, type Chunk, ChunkReader } from './reader.ts';
+import { Buffers, type Chunk, ChunkReader, type PieceFile, streamed } from './reader.ts';
 import type { ParallelSettings } from './settings.ts';
 
 /** Called once a batch or chunk reached every sink: progress, limits, checkpoints (see flow.ts). */
@@ -109,7 +109,7 @@ export async function runChunks(
   );
   let merging: Promise<void> | undefined;
   let failed: { reason: unknown } | undefined;
-  const file = await open(split.path, 'r').catch(async (err) => {
+  const file = await openInput(split, h.signal).catch(async (err) => {
     await pool.close();
     throw err;
   });
@@ -237,6 +237,11 @@ export async function runChunks(
       total: split.size,
     });
   }
+}
+
+/** A local file is read at its positions; any other input, as the stream the source gives. */
+async function openInput(split: ChunkSplit, signal: AbortSignal): Promise<PieceFile> {
+  return split.bytes ? streamed(split.bytes(split.start.offset, signal)) : open(split.path, 'r');
 }
 
 function forward(h: ChunkHooks, logs: LogEntry[]): void {

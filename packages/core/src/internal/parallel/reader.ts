@@ -1,5 +1,43 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { ChunkSplit, ChunkStart } from '../../connector.ts';
+
+/**
+ * What ChunkReader reads from: a local file's handle, or `streamed` bytes. Reads come in order,
+ * each at the position where the one before ended; 0 bytes read means the end of the input.
+ */
+export interface PieceFile {
+  read(buf: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A stream of bytes (a ChunkSplit's `bytes`) as a PieceFile. The stream's pieces are copied into
+ * the reader's buffer as they come, whatever their size; closing ends the stream's iteration,
+ * which lets its producer release its connections.
+ */
+export function streamed(source: AsyncIterable<Uint8Array>): PieceFile {
+  const it = source[Symbol.asyncIterator]();
+  let piece: Uint8Array = new Uint8Array(0);
+  let ended = false;
+  return {
+    async read(buf, offset, length) {
+      while (piece.length === 0 && !ended) {
+        const next = await it.next();
+        if (next.done) ended = true;
+        else piece = next.value;
+      }
+      const n = Math.min(length, piece.length);
+      buf.set(piece.subarray(0, n), offset);
+      piece = piece.subarray(n);
+      return { bytesRead: n };
+    },
+    async close() {
+      if (!ended) {
+        ended = true;
+        await it.return?.();
+      }
+    },
+  };
+}
 
 export interface Chunk {
   /** The chunk's bytes: a view at the start of its own ArrayBuffer, which can be transferred. */
@@ -15,7 +53,7 @@ export interface Chunk {
  * makes the chunk grow until it ends. The cutter scans each byte once.
  */
 export class ChunkReader {
-  readonly #file: FileHandle;
+  readonly #file: PieceFile;
   readonly #split: ChunkSplit;
   #pending: Uint8Array = new Uint8Array(0);
   #scanned = 0;
@@ -31,7 +69,7 @@ export class ChunkReader {
   readonly #alloc: (bytes: number) => Uint8Array;
 
   /** `alloc`: a buffer of that many bytes at the start of an ArrayBuffer of its own (see Buffers). */
-  constructor(file: FileHandle, split: ChunkSplit, chunkBytes: number, alloc: (bytes: number) => Uint8Array) {
+  constructor(file: PieceFile, split: ChunkSplit, chunkBytes: number, alloc: (bytes: number) => Uint8Array) {
     this.#file = file;
     this.#split = split;
     this.#alloc = alloc;
