@@ -69,7 +69,8 @@ let trips = 0;
   });
   trips = await roundTrips(url);
   const flags = ['--concurrency', '4'];
-  const workers = await Promise.all([spawnWorker(url, tmpdir(), flags), spawnWorker(url, tmpdir(), flags)]);
+  const on = { ...p, filesDir: tmpdir() };
+  const workers = await Promise.all([spawnWorker(on, flags), spawnWorker(on, flags)]);
   rows.push({
     backend: 'PostgreSQL',
     runner: 'Sluice, 2 worker processes',

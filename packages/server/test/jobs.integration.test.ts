@@ -1,20 +1,29 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions } from '../src/db/schema.ts';
-import { cancelJob, executePipeline, listSteps, retryJob } from '../src/services/jobs.ts';
+import { rotateMasterKey } from '../src/security/rotate.ts';
+import { unseal } from '../src/security/secrets.ts';
+import { createCredential } from '../src/services/credentials.ts';
+import { cancelJob, executePipeline, jobPlan, listSteps, retryJob } from '../src/services/jobs.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { logKey } from '../src/worker/step-recorder.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { backends } from './helpers/backends.ts';
 import { type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
 
+// The value of a variable exposed to pipelines, and of a credential: neither may be in a job's row.
+const EXPOSED = 'Exp0sed-J0b-T0ken-41c7';
+const SECRET = 'Cr3dential-V4lue-9e02';
+process.env.JOBS_TEST_EXPOSED_TOKEN = EXPOSED;
+
 describe.each(backends)('jobs on $name', ({ name }) => {
   let p: TestPlatform;
   let worker: Worker;
   beforeAll(async () => {
-    p = await testPlatform(name);
+    p = await testPlatform(name, { pipelineEnv: ['JOBS_TEST_EXPOSED_TOKEN'] });
     worker = await startWorker(p, { concurrency: 2, killGraceMs: 1000 });
   });
   afterAll(async () => {
@@ -260,7 +269,10 @@ describe.each(backends)('jobs on $name', ({ name }) => {
     });
     const [row] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, stored));
     // Parameters are filled in once, when the job is made; the spec's placeholders are gone.
-    const plan = row!.plan as { params: object; steps: { task: { config: { command: string[] } } }[] };
+    const plan = (await unseal(p.masterKey, row!.plan!)) as {
+      params: object;
+      steps: { task: { config: { command: string[] } } }[];
+    };
     expect(plan.params).toEqual({ word: 'from-the-spec', file: 'stored.txt' });
     expect(plan.steps[0]!.task.config.command).toEqual([
       'sh',
@@ -270,12 +282,84 @@ describe.each(backends)('jobs on $name', ({ name }) => {
       'stored.txt',
     ]);
     plan.steps[0]!.task.config.command[3] = 'from-the-plan';
-    await p.database.db.update(jobExecutions).set({ plan }).where(eq(jobExecutions.id, stored));
+    // Stored in clear, as a development build did for an hour before plans were sealed: it runs too.
+    await p.database.db
+      .update(jobExecutions)
+      .set({ plan: JSON.stringify(plan) })
+      .where(eq(jobExecutions.id, stored));
     await p.database.db.update(jobExecutions).set({ plan: null }).where(eq(jobExecutions.id, legacy));
     worker = await startWorker(p, { concurrency: 2, killGraceMs: 1000 });
     expect(await waitForJob(p, stored)).toMatchObject({ status: 'success' });
     expect(await waitForJob(p, legacy)).toMatchObject({ status: 'success' });
     expect(readFileSync(join(p.filesDir, 'stored.txt'), 'utf8')).toBe('from-the-plan\n');
     expect(readFileSync(join(p.filesDir, 'legacy.txt'), 'utf8')).toBe('planned-late\n');
+  });
+
+  // Last: it rotates the master key, which the jobs of the tests before would not survive.
+  it('stores the plan sealed; a job queued before a master key rotation runs after it', async () => {
+    await createCredential(
+      p,
+      { name: 'job-key', connectorType: 'shell', data: { env: { API_KEY: SECRET } } },
+      null,
+    );
+    const pipeline = await createPipeline(
+      p,
+      {
+        spec: {
+          name: 'sealed-plan',
+          parameters: { type: 'object', properties: { file: { type: 'string' } }, required: ['file'] },
+          steps: [
+            {
+              id: 'say',
+              task: 'shell',
+              credential: 'job-key',
+              with: {
+                command: [
+                  'sh',
+                  '-c',
+                  'printf "%s %s" "$0" "$API_KEY" > "$1"',
+                  '${env.JOBS_TEST_EXPOSED_TOKEN}',
+                  '${params.file}',
+                ],
+              },
+            },
+          ],
+        },
+      },
+      null,
+    );
+    const rawPlan = async (id: string) =>
+      (await p.database.query<{ plan: string }>('SELECT plan FROM job_executions WHERE id = $1', [id]))[0]!
+        .plan;
+    const before = await executePipeline(p, pipeline.id, {
+      parameters: { file: 'before.txt' },
+      triggerType: 'manual',
+    });
+    expect(await waitForJob(p, before)).toMatchObject({ status: 'success' });
+    expect(readFileSync(join(p.filesDir, 'before.txt'), 'utf8')).toBe(`${EXPOSED} ${SECRET}`);
+    for (const value of [EXPOSED, SECRET]) expect(await rawPlan(before)).not.toContain(value);
+
+    await worker.stop();
+    const queued = await executePipeline(p, pipeline.id, {
+      parameters: { file: 'after.txt' },
+      triggerType: 'manual',
+    });
+    const newKey = randomBytes(32).toString('base64');
+    const rotated = await rotateMasterKey(p.database, {
+      oldKey: p.masterKey,
+      newKey,
+      dataDir: p.dataDir,
+      keyFromFile: false,
+    });
+    expect(rotated.jobPlans).toBeGreaterThanOrEqual(2);
+    const [row] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, queued));
+    await expect(jobPlan(p, row!), 'the old key opens it no more').rejects.toThrow(
+      `the plan of job ${queued} cannot be decrypted with this master key`,
+    );
+    for (const value of [EXPOSED, SECRET]) expect(await rawPlan(queued)).not.toContain(value);
+    // The processes restarted with the new key, as after `sluice keys rotate`.
+    worker = await startWorker({ ...p, masterKey: newKey }, { concurrency: 2, killGraceMs: 1000 });
+    expect(await waitForJob(p, queued)).toMatchObject({ status: 'success' });
+    expect(readFileSync(join(p.filesDir, 'after.txt'), 'utf8')).toBe(`${EXPOSED} ${SECRET}`);
   });
 });

@@ -76,7 +76,7 @@ it('a job whose worker was killed mid-step completes on another; each row once, 
   const rowsRead = async (jobId: string) => (await listSteps(p, jobId))[0]!.rowsRead;
 
   await insert(1, 10);
-  const a = await spawnWorker(url, p.filesDir);
+  const a = await spawnWorker(p);
   onTestFinished(() => a.stop());
   const first = await executePipeline(p, pipeline.id, { triggerType: 'api' });
   expect((await waitForJob(p, first, undefined, 60_000)).status).toBe('success');

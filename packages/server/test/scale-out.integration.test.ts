@@ -13,10 +13,7 @@ let workers: Awaited<ReturnType<typeof spawnWorker>>[] = [];
 beforeAll(async () => {
   p = await testPlatform('postgres');
   app = await buildApp(p);
-  workers = await Promise.all([
-    spawnWorker(p.database.url!, p.filesDir),
-    spawnWorker(p.database.url!, p.filesDir),
-  ]);
+  workers = await Promise.all([spawnWorker(p), spawnWorker(p)]);
 });
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop()));

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/api/app.ts';
 import { openPlatform } from '../src/platform.ts';
 import { rotateMasterKey } from '../src/security/rotate.ts';
+import { unseal } from '../src/security/secrets.ts';
 import { totpCode } from '../src/security/totp.ts';
 import { signBody } from '../src/services/webhooks.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
@@ -11,12 +12,15 @@ import { apiCaller, type TestPlatform, testPlatform, tokenFor, waitForJob } from
 
 // A value no one would type: if it shows up anywhere on disk or in an answer, it leaked.
 const SECRET = 'Pl41ntext-S3cret-b7e1f0c2';
+// The value of a variable the operator exposes to pipelines (`--pipeline-env`): a job's plan holds it.
+const EXPOSED = 'Exp0sed-T0ken-5d9a3e81';
+process.env.SECRETS_TEST_EXPOSED_TOKEN = EXPOSED;
 
 let p: TestPlatform;
 let app: App;
 let worker: Worker;
 beforeAll(async () => {
-  p = await testPlatform('pglite');
+  p = await testPlatform('pglite', { pipelineEnv: ['SECRETS_TEST_EXPOSED_TOKEN'] });
   app = await buildApp(p, { rateLimit: 100_000 });
   worker = await startWorker(p, { killGraceMs: 1000 });
 }, 60_000);
@@ -109,14 +113,24 @@ describe('credentials in steps', () => {
     const id = await pipeline('leaky', {
       task: 'shell',
       credential: 'api-key',
-      with: { command: ['sh', '-c', 'echo "the key is $API_KEY"; echo "stderr has $API_KEY" >&2'] },
+      with: {
+        command: [
+          'sh',
+          '-c',
+          'echo "the key is $API_KEY"; echo "stderr has $API_KEY" >&2',
+          '${env.SECRETS_TEST_EXPOSED_TOKEN}',
+        ],
+      },
     });
     const run = await call('POST', `/pipelines/${id}/execute`, {});
     const job = await waitForJob(p, run.body.jobId);
     expect(job.status).toBe('success');
-    // The job ran by the plan stored when it was made: it names the credential, never its fields,
-    // which only the step's process merges in.
-    expect(job.plan).toMatchObject({
+    // The job ran by the plan stored when it was made, sealed: it holds the exposed variable's value.
+    expect(job.plan).not.toContain(EXPOSED);
+    expect(job.plan).not.toContain(SECRET);
+    const plan = await unseal(p.masterKey, job.plan!);
+    // It names the credential, never its fields, which only the step's process merges in.
+    expect(plan).toMatchObject({
       format: 1,
       steps: [
         {
@@ -124,13 +138,13 @@ describe('credentials in steps', () => {
           task: {
             connector: 'shell',
             credential: 'api-key',
-            config: { command: ['sh', '-c', expect.any(String)] },
+            config: { command: ['sh', '-c', expect.any(String), EXPOSED] },
           },
         },
       ],
     });
-    expect(JSON.stringify(job.plan)).not.toContain(SECRET);
-    const [planned] = (job.plan as { steps: { task: { config: object } }[] }).steps;
+    expect(JSON.stringify(plan)).not.toContain(SECRET);
+    const [planned] = (plan as { steps: { task: { config: object } }[] }).steps;
     expect(planned!.task.config).not.toHaveProperty('env');
     const logs = await call('GET', `/jobs/${run.body.jobId}/logs?limit=500`);
     expect(logs.text).toContain('the key is ********');
@@ -153,7 +167,7 @@ describe('credentials in steps', () => {
     await app.close();
     await p.close(); // PGlite writes everything out: now the files are what a thief would read
     closed = true;
-    for (const needle of [SECRET, enrol.body.secret as string, hook.body.secret as string])
+    for (const needle of [SECRET, EXPOSED, enrol.body.secret as string, hook.body.secret as string])
       expect(filesHolding(p.dataDir, needle), needle).toEqual([]);
 
     // Every sealed value survives a key rotation, under the new key only.
@@ -163,7 +177,7 @@ describe('credentials in steps', () => {
       dataDir: p.dataDir,
       keyFromFile: true,
     });
-    expect(rotated).toMatchObject({ credentials: 1, totpSecrets: 1, webhookSecrets: 2 });
+    expect(rotated).toMatchObject({ credentials: 1, totpSecrets: 1, webhookSecrets: 2, jobPlans: 2 });
     await reopened.close();
     const after = await openPlatform({ dataDir: p.dataDir, registry: p.registry });
     try {

@@ -10,10 +10,8 @@ import { spawnWorker } from './helpers/worker-process.ts';
 // Scale-out on a PostgreSQL server: a worker process killed with SIGKILL mid-step must not lose
 // its job. (On the embedded database the worker is the server; its restart recovers the same way.)
 let p: TestPlatform;
-let url: string;
 beforeAll(async () => {
   p = await testPlatform('postgres', { jobAttempts: 2 });
-  url = p.database.url!;
 });
 afterAll(async () => {
   await p.close();
@@ -37,7 +35,7 @@ it('takes up the job of a worker killed mid-step, and completes it', async () =>
     },
     null,
   );
-  const a = await spawnWorker(url, p.filesDir);
+  const a = await spawnWorker(p);
   onTestFinished(() => a.stop());
   const jobId = await executePipeline(p, pipeline.id, { triggerType: 'api' });
   // Killed once the step is under way: its process started and the shell wrote its first mark.

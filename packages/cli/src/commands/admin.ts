@@ -127,7 +127,7 @@ export async function keysRotateCommand(f: DbFlags) {
       }),
     );
     process.stdout.write(
-      `${pc.green('✓')} re-encrypted ${r.credentials} credentials, ${r.totpSecrets} TOTP secrets, ${r.webhookSecrets} webhook secrets\n` +
+      `${pc.green('✓')} re-encrypted ${r.credentials} credentials, ${r.totpSecrets} TOTP secrets, ${r.webhookSecrets} webhook secrets, ${r.jobPlans} job plans\n` +
         (r.keyFile
           ? `  the new key is in ${r.keyFile}\n`
           : process.env.SLUICE_NEW_MASTER_KEY

@@ -168,10 +168,12 @@ export const jobExecutions = pgTable(
     scheduleId: uuid('schedule_id'),
     parameters: jsonb('parameters').notNull().default({}),
     /**
-     * The pipeline planned once when the job was made (core's ResolvedPlan: no secrets); its
-     * steps run by it. Null on jobs made before plans were stored: those are planned from the spec.
+     * The pipeline planned once when the job was made (core's ResolvedPlan), sealed with the master
+     * key like a credential: it holds no credential, but it does hold the values of the `${env.…}`
+     * variables the operator exposed. Its steps run by it. Null on jobs made before plans were
+     * stored: those are planned from the spec.
      */
-    plan: jsonb('plan'),
+    plan: text('plan'),
     createdAt: created(),
     queuedAt: at('queued_at'),
     startedAt: at('started_at'),

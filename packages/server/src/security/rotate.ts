@@ -3,7 +3,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq, isNotNull, or } from 'drizzle-orm';
 import type { Database } from '../db/open.ts';
-import { credentials, pipelines, users } from '../db/schema.ts';
+import { credentials, jobExecutions, pipelines, users } from '../db/schema.ts';
 import { audit } from '../services/audit.ts';
 import { seal, unseal } from './secrets.ts';
 
@@ -11,6 +11,8 @@ export interface Rotation {
   credentials: number;
   totpSecrets: number;
   webhookSecrets: number;
+  /** Jobs' stored plans, finished or not: a retry runs its job's plan again. */
+  jobPlans: number;
   /** The key file written, when the old key came from one; else the new key must be set by hand. */
   keyFile: string | null;
   newKey: string;
@@ -20,8 +22,8 @@ const reseal = async (oldKey: string, newKey: string, sealed: string) =>
   seal(newKey, await unseal(oldKey, sealed));
 
 /**
- * Re-encrypts every sealed value (credentials, TOTP secrets, webhook secrets) under a new master
- * key in one transaction: all or nothing. With a key file, the new key is written beside it first
+ * Re-encrypts every sealed value (credentials, TOTP secrets, webhook secrets, jobs' plans) under a
+ * new master key in one transaction: all or nothing, so a job queued before still runs after. With a key file, the new key is written beside it first
  * and renamed over it only after the commit, so a crash leaves either the old key with the old
  * data or `master.key.new` beside the re-encrypted data (rename it to finish).
  */
@@ -58,7 +60,27 @@ export async function rotateMasterKey(
         .update(pipelines)
         .set({ webhookSecret: await reseal(o.oldKey, newKey, h.webhookSecret!) })
         .where(eq(pipelines.id, h.id));
-    const result = { credentials: creds.length, totpSecrets: people.length, webhookSecrets: hooks.length };
+    const plans = await tx
+      .select({ id: jobExecutions.id, plan: jobExecutions.plan })
+      .from(jobExecutions)
+      .where(isNotNull(jobExecutions.plan))
+      .for('update');
+    for (const j of plans) {
+      // A plan stored in clear by a development build (it has a format) is sealed now.
+      const clear = (JSON.parse(j.plan!) as { format?: unknown }).format !== undefined;
+      await tx
+        .update(jobExecutions)
+        .set({
+          plan: clear ? await seal(newKey, JSON.parse(j.plan!)) : await reseal(o.oldKey, newKey, j.plan!),
+        })
+        .where(eq(jobExecutions.id, j.id));
+    }
+    const result = {
+      credentials: creds.length,
+      totpSecrets: people.length,
+      webhookSecrets: hooks.length,
+      jobPlans: plans.length,
+    };
     await audit(
       tx,
       { userId: null, username: 'sluice keys rotate' },

@@ -6,7 +6,7 @@ import { ErrorCode, FatalError } from '@sluice/core';
 
 const derive = promisify(pbkdf2);
 // DESIGN.md §3: AES-256-GCM under a key derived by PBKDF2-SHA256, 600,000 iterations, 32-byte
-// salt, 12-byte nonce, 16-byte tag. A fresh salt and nonce for every value encrypted.
+// salt, 12-byte nonce, 16-byte tag. A fresh nonce for every value encrypted.
 const ITERATIONS = 600_000;
 
 interface Sealed {
@@ -17,15 +17,42 @@ interface Sealed {
   data: string;
 }
 
+// A derivation costs 0.15–0.3 s of CPU here, and every job seals its plan when it is made and unseals
+// it when it runs: one derivation each would cap a 2-core machine at a few jobs a second. So a
+// process seals everything under one salt per master key (the salt defeats precomputation; one
+// per value adds nothing when all values share the master key) with a fresh nonce per value —
+// random 96-bit nonces are safe for 2^32 values per key — and remembers the keys it derived.
+const sealing = new Map<string, { salt: Buffer; key: Promise<Buffer> }>();
+const derived = new Map<string, Promise<Buffer>>();
+// Salts seen when unsealing: one per process that sealed (and per key rotation); bounded anyway.
+const MAX_DERIVED = 256;
+
+function keyFor(masterKey: string, salt: Buffer): Promise<Buffer> {
+  const id = `${salt.toString('base64')}\0${masterKey}`;
+  let key = derived.get(id);
+  if (!key) {
+    if (derived.size >= MAX_DERIVED) derived.delete(derived.keys().next().value!);
+    key = derive(masterKey, salt, ITERATIONS, 32, 'sha256');
+    // A failed derivation is not remembered.
+    key.catch(() => derived.delete(id));
+    derived.set(id, key);
+  }
+  return key;
+}
+
 export async function seal(masterKey: string, plain: unknown): Promise<string> {
-  const salt = randomBytes(32);
+  let mine = sealing.get(masterKey);
+  if (!mine) {
+    const salt = randomBytes(32);
+    mine = { salt, key: keyFor(masterKey, salt) };
+    sealing.set(masterKey, mine);
+  }
   const nonce = randomBytes(12);
-  const key = await derive(masterKey, salt, ITERATIONS, 32, 'sha256');
-  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  const cipher = createCipheriv('aes-256-gcm', await mine.key, nonce);
   const data = Buffer.concat([cipher.update(JSON.stringify(plain), 'utf8'), cipher.final()]);
   const sealed: Sealed = {
     v: 1,
-    salt: salt.toString('base64'),
+    salt: mine.salt.toString('base64'),
     nonce: nonce.toString('base64'),
     tag: cipher.getAuthTag().toString('base64'),
     data: data.toString('base64'),
@@ -33,9 +60,10 @@ export async function seal(masterKey: string, plain: unknown): Promise<string> {
   return JSON.stringify(sealed);
 }
 
-export async function unseal(masterKey: string, text: string): Promise<unknown> {
+/** `what` names the value in the error a wrong master key raises (a credential, by default). */
+export async function unseal(masterKey: string, text: string, what = 'a credential'): Promise<unknown> {
   const s = JSON.parse(text) as Sealed;
-  const key = await derive(masterKey, Buffer.from(s.salt, 'base64'), ITERATIONS, 32, 'sha256');
+  const key = await keyFor(masterKey, Buffer.from(s.salt, 'base64'));
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(s.nonce, 'base64'));
   decipher.setAuthTag(Buffer.from(s.tag, 'base64'));
   try {
@@ -43,7 +71,7 @@ export async function unseal(masterKey: string, text: string): Promise<unknown> 
     return JSON.parse(plain.toString('utf8'));
   } catch {
     throw new FatalError(
-      'a credential cannot be decrypted with this master key: SLUICE_MASTER_KEY (or the key file) differs from the one it was stored with',
+      `${what} cannot be decrypted with this master key: SLUICE_MASTER_KEY (or the key file) differs from the one it was stored with`,
       { code: ErrorCode.CONFIG },
     );
   }

@@ -13,6 +13,7 @@ import {
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { enqueueInTransaction } from '../queue/boss.ts';
+import { seal, unseal } from '../security/secrets.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -84,6 +85,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   const pipeline = await livePipeline(p, pipelineId);
   const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
   const plan = planStored(p, spec, input.parameters ?? {});
+  const sealed = await sealPlan(p, plan);
   const jobId = await p.database.db.transaction(async (tx) => {
     const [job] = await tx
       .insert(jobExecutions)
@@ -96,7 +98,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         scheduleId: input.scheduleId ?? null,
         parameters: plan.params,
         // Planned once, here: the worker and the steps' processes run this, not the spec again.
-        plan,
+        plan: sealed,
         queuedAt: new Date(),
         maxAttempts: p.jobAttempts,
         // Chosen now, so the worker's spans join it without writing it back.
@@ -113,18 +115,25 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   return jobId;
 }
 
+/** A plan as a job row stores it: it holds the values of the `${env.…}` variables exposed. */
+export const sealPlan = (p: Platform, plan: ResolvedPlan): Promise<string> => seal(p.masterKey, plan);
+
 /**
  * The plan a job runs: the one stored when it was made, or, for a job made before plans were
  * stored, its pipeline version planned now with the job's parameters.
  */
 export async function jobPlan(p: Platform, job: JobExecution): Promise<ResolvedPlan> {
-  const stored = job.plan as ResolvedPlan | null;
-  if (stored === null)
+  if (job.plan === null)
     return planStored(
       p,
       await getSpec(p, job.pipelineId, job.pipelineVersion),
       job.parameters as Record<string, unknown>,
     );
+  const text = JSON.parse(job.plan) as { format?: unknown };
+  // A plan stored in clear (by a development build of an hour before plans were sealed) has a format.
+  const stored = (
+    text.format === undefined ? await unseal(p.masterKey, job.plan, `the plan of job ${job.id}`) : text
+  ) as ResolvedPlan;
   if (stored.format !== RESOLVED_PLAN_FORMAT) {
     throw new FatalError(
       `job ${job.id} was planned in format ${String(stored.format)}, which this worker (format ${RESOLVED_PLAN_FORMAT}) cannot run: run it on a worker of the server's version, or run the pipeline again`,

@@ -4,7 +4,7 @@ import { conflict } from '../api/errors.ts';
 import { jobExecutions, stepExecutions, type TriggerType } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { enqueueInTransaction } from '../queue/boss.ts';
-import { FINISHED, getJob, jobSteps } from './jobs.ts';
+import { FINISHED, getJob, jobSteps, sealPlan } from './jobs.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 /**
@@ -43,6 +43,7 @@ export async function replayJobQuarantine(
             `(${quarantined.map((s) => s.stepId).join(', ')})`,
     );
   }
+  const sealed = await sealPlan(p, plan);
   const jobId = await p.database.db.transaction(async (tx) => {
     const [busy] = await tx
       .select({ id: jobExecutions.id })
@@ -64,7 +65,7 @@ export async function replayJobQuarantine(
         triggeredBy: input.triggeredBy,
         parameters: origin.parameters,
         // The worker runs the steps it has rows for, by this plan (see job-runner).
-        plan,
+        plan: sealed,
         queuedAt: new Date(),
         maxAttempts: p.jobAttempts,
         replayOf: origin.id,

@@ -2,20 +2,33 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Platform } from '../../src/platform.ts';
 
 const bin = join(import.meta.dirname, '../../../cli/bin/sluice.js');
 
-/** Starts `sluice worker` as its own process against a PostgreSQL server; resolves once it takes jobs. */
+/**
+ * Starts `sluice worker` as its own process against the platform's PostgreSQL server, with its
+ * master key (every job's plan is sealed with it); resolves once it takes jobs.
+ */
 export async function spawnWorker(
-  url: string,
-  filesDir: string,
+  p: Pick<Platform, 'database' | 'masterKey'> & { filesDir: string },
   extra: string[] = [],
 ): Promise<{ child: ChildProcess; id: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-worker-'));
   const child = spawn(
     process.execPath,
-    [bin, 'worker', '--database-url', url, '--data-dir', dataDir, '--files-dir', filesDir, ...extra],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    [
+      bin,
+      'worker',
+      '--database-url',
+      p.database.url!,
+      '--data-dir',
+      dataDir,
+      '--files-dir',
+      p.filesDir,
+      ...extra,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLUICE_MASTER_KEY: p.masterKey } },
   );
   // A test that fails or times out must not leave a worker running on: it dies with the test.
   process.once('exit', () => child.kill('SIGKILL'));

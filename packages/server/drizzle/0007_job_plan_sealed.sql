@@ -1,0 +1,1 @@
+ALTER TABLE "job_executions" ALTER COLUMN "plan" SET DATA TYPE text;
