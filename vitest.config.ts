@@ -2,10 +2,15 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Vitest's default on a 2-core machine is one worker (cores - 1), which ran every file one after
+    // another: most test time is spent waiting on processes, databases and sockets, not on the CPU.
+    maxWorkers: 2,
     projects: [
       {
         test: {
           name: 'unit',
+          // Two files at once share two cores: a CPU-bound case can take longer than the default 5 s.
+          testTimeout: 20_000,
           include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'scripts/**/*.test.ts'],
           exclude: ['**/*.integration.test.ts', '**/*.e2e.test.ts', '**/node_modules/**', 'packages/ui/**'],
         },
@@ -33,6 +38,8 @@ export default defineConfig({
           // The UI in Debian's Chromium (playwright-core) against a real `sluice serve`.
           name: 'browser',
           include: ['packages/ui/e2e/**/*.e2e.test.ts'],
+          // Each file drives Chromium against its own server: one at a time on 2 cores.
+          maxWorkers: 1,
           testTimeout: 120_000,
           hookTimeout: 180_000,
           sequence: { groupOrder: 2 },
