@@ -81,22 +81,29 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
   };
 }
 
-/** Stops cleanly on Ctrl-C or SIGTERM: running steps are left to resume on the next start. */
-function untilSignal(close: () => Promise<void>): Promise<number> {
-  return new Promise((done) => {
-    const stop = () => {
-      process.stderr.write('stopping…\n');
-      close().then(
-        () => done(0),
-        (err) => {
-          printError(err);
-          done(1);
-        },
-      );
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+/**
+ * Stops cleanly on Ctrl-C or SIGTERM: running steps are left to resume on the next start. The
+ * handlers are installed before the process starts anything, so a signal that arrives while it
+ * starts (a supervisor stopping it early) stops it as soon as it is up instead of killing it
+ * mid-start; they stay installed until the process exits, so a second signal is not fatal either.
+ */
+function onStopSignal(): (close: () => Promise<void>) => Promise<number> {
+  const signalled = new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  return async (close) => {
+    await signalled;
+    process.stderr.write('stopping…\n');
+    try {
+      await close();
+      return 0;
+    } catch (err) {
+      printError(err);
+      return 1;
+    }
+  };
 }
 
 /** Seeds the example pipelines once: on a platform that has no pipeline yet. */
@@ -151,6 +158,7 @@ export async function serveCommand(
     rateLimit?: number;
   },
 ): Promise<number> {
+  const untilSignal = onStopSignal();
   try {
     if (Boolean(flags.tlsCert) !== Boolean(flags.tlsKey))
       throw new FatalError('--tls-cert and --tls-key go together: give both, or neither', {
@@ -197,6 +205,7 @@ export async function serveCommand(
 
 /** `sluice worker`: more workers for a platform on a PostgreSQL server. */
 export async function workerCommand(flags: PlatformFlags): Promise<number> {
+  const untilSignal = onStopSignal();
   try {
     const w = await startWorkerProcess(platformOptions(flags));
     process.stdout.write(`${pc.green('✓')} worker ${w.id} is taking jobs. Ctrl-C stops it.\n`);
