@@ -340,6 +340,7 @@ class PostgresWriter implements SinkWriter {
   async #admit(rows: Row[]): Promise<Row[]> {
     // A second pass checks the values of columns the first one started writing.
     for (let pass = 0; pass < 3; pass++) {
+      if (this.#fit!.fits(rows)) break;
       const found = this.#fit!.scan(rows);
       if (!found) break;
       const plan = planBatch(found, rows, {
@@ -392,12 +393,12 @@ class PostgresWriter implements SinkWriter {
     }
   }
 
-  /** Records a change for the report; logs it the first time (rows and values: their first batch). */
+  /** Records a change for the report and logs it; rows and values only in their first batch. */
   #note(c: SchemaChange): void {
-    if (!this.#changes.add(c)) return;
+    const first = this.#changes.add(c);
     const text = changeText(c, this.#location);
     if (c.change === 'column_added' || c.change === 'type_widened') this.#ctx.log.info(text);
-    else this.#ctx.log.warn(`${text}; the run report has the total`);
+    else if (first) this.#ctx.log.warn(`${text}; the run report has the total`);
   }
 
   #copyFailed(err: unknown): Error {
