@@ -276,6 +276,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       m.ms += performance.now() - t0;
       m.rowsOut = ackedBefore[i]! + result.rowsWritten;
       if (result.location !== undefined) m.location = result.location;
+      if (result.schemaChanges?.length) m.schemaChanges = result.schemaChanges;
       // A sink that proves nothing itself is held to the count the engine can check: what it was
       // handed (less what it set aside) against what the destination acknowledged.
       m.verified = result.verification ?? {
