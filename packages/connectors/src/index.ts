@@ -14,6 +14,8 @@ export { parquetSource } from './parquet/source.ts';
 export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { builtinConnectors, createRegistry } from './registry.ts';
+export type { CastType } from './shared/cast.ts';
+export { type InferredSchema, sampleSchema } from './shared/infer.ts';
 export { shellTask } from './shell/task.ts';
 export { castTransform } from './transforms/cast.ts';
 export { dedupeTransform } from './transforms/dedupe.ts';

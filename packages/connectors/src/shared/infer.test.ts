@@ -96,7 +96,7 @@ describe('infer: true', () => {
     ]);
     expect(out[9]!.note).toBe('');
     expect(harness.logs).toEqual([
-      'info test.0:csv: types inferred from the first 1000 rows: id integer, price number, day date, zip string, note string',
+      'info types inferred from the first 1000 rows: id integer, price number, day date, zip string, note string',
     ]);
     expect(harness.quarantined.map((q) => q.line)).toEqual([1101, 1151, 1191]);
     expect(harness.quarantined[0]!.reason).toBe(
@@ -139,7 +139,7 @@ describe('infer: true', () => {
         { id: 2, at: '2024-03-02T10:00:00.000Z', v: 0.5 },
       ]);
       expect(harness.logs).toEqual([
-        `info test.0:${def.name}: types inferred from the first 20 rows: id integer, at timestamp, v number`,
+        `info types inferred from the first 20 rows: id integer, at timestamp, v number`,
       ]);
       expect(harness.quarantined).toHaveLength(1);
       expect(harness.quarantined[0]!.reason).toMatch(/^field "id": cannot cast "thirty-one" to integer/);

@@ -250,7 +250,7 @@ function castsFor<C extends InferConfig>(
 }
 
 function logInferred(ctx: ComponentContext<unknown>, s: InferredSchema): void {
-  ctx.log.info(`${ctx.componentId}: types inferred from the first ${s.rows} rows: ${describeSchema(s)}`);
+  ctx.log.info(`types inferred from the first ${s.rows} rows: ${describeSchema(s)}`);
 }
 
 /**
