@@ -93,6 +93,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     log: env.logger(c.id),
     guardConnect: (endpoint, connect) =>
       guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),
+    count: (name, n) => meter.count(name, n),
     quarantine(entry: QuarantineEntry) {
       meter.rowsQuarantined++;
       quarantined++;

@@ -27,6 +27,8 @@ export interface ComponentStats {
   /** Time spent inside this component. */
   durationMs: number;
   location?: string;
+  /** What the component counted itself (see ComponentContext.count), by name: cache hits, say. */
+  counters?: Record<string, number>;
 }
 
 export class Meter {
@@ -43,6 +45,8 @@ export class Meter {
   verified: SinkVerification | undefined;
   /** Set when the component's rows are hashed (see ComponentStats.checksum). */
   checksum: Checksum | undefined;
+  /** Created by the first `count`: most components count nothing of their own. */
+  counters: Record<string, number> | undefined;
 
   constructor(id: string, connector: string, kind: ConnectorKind, hashing = false) {
     this.id = id;
@@ -56,7 +60,14 @@ export class Meter {
     this.checksum?.addRows(rows);
   }
 
+  count(name: string, n: number): void {
+    this.counters ??= {};
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
   restore(s: ComponentStats): void {
+    // A resumed run goes on counting from what the checkpoint recorded, as the row counts do.
+    if (s.counters) this.counters = { ...s.counters };
     this.rowsIn = s.rowsIn;
     this.rowsOut = s.rowsOut;
     this.rowsQuarantined = s.rowsQuarantined;
@@ -90,6 +101,7 @@ export class Meter {
     if (this.checksum) s.checksum = this.checksum.toString();
     if (this.location !== undefined) s.location = this.location;
     if (this.verified !== undefined) s.verified = this.verified;
+    if (this.counters) s.counters = { ...this.counters };
     return s;
   }
 }
