@@ -5,6 +5,7 @@ import { excelSink } from './excel/sink.ts';
 import { excelSource } from './excel/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
+import { lookupTransform } from './lookup/transform.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
@@ -30,6 +31,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   castTransform,
   dedupeTransform,
   filterTransform,
+  lookupTransform,
   mapTransform,
   selectTransform,
   validateTransform,
