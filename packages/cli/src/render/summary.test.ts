@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import type { RunReport } from '@sluice/core';
 import { expect, it } from 'vitest';
 import { renderSummary } from './summary.ts';
@@ -37,7 +38,7 @@ it("shows each component's own counters under its step", () => {
     integrity: { ok: true, problems: [] },
     quarantine: { rows: 0, path: 'q.ndjson' },
   } as unknown as RunReport;
-  const text = renderSummary(report).replace(/\x1b\[[0-9;]*m/g, '');
+  const text = stripVTControlCharacters(renderSummary(report));
   expect(text).toContain('enrich.1:lookup: cache.hits 9,000 · cache.misses 1,000');
   expect(text).not.toContain('enrich.2:map:');
 });
