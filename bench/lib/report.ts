@@ -244,6 +244,8 @@ Every row gets a customer id (\`int(id) % 100000 + 1\`) and three fields looked 
 \`bench.w4_customers\` (100,000 rows, primary key \`id\`); \`no-lookup\` runs the same flow without
 the lookup. The cache (LRU, 100,000 entries) starts empty in each run: each of the first 100,000 rows
 misses (one \`ANY($1)\` query per batch of misses), every later row hits.
+\`no-lookup\` runs on the parallel path (its CSV parsed, mapped and encoded in worker threads, one
+per core); a flow with a lookup, which does I/O, runs on the main thread only.
 
 ${table(res, 'w4')}
 ## W5: Parquet → filter → map → Parquet file
