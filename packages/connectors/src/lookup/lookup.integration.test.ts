@@ -178,7 +178,7 @@ describe('lookup from Redis', () => {
       expect(await t.run([{ id: 1 }, { id: '2' }, { id: 3 }, { id: 1 }])).toEqual([
         { id: 1, name: 'Ada', tier: 'gold' },
         { id: '2', name: 'Bo', tier: 'silver' },
-        { id: 3 },
+        { id: 3, name: null, tier: null },
         { id: 1, name: 'Ada', tier: 'gold' },
       ]);
       expect(t.harness.counters).toMatchObject({ 'lookup.keysFetched': 3, 'cache.misses': 4 });

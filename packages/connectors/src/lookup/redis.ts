@@ -32,7 +32,12 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
   const url = cfg.url!;
   const where = `${ctx.componentId}: Redis at ${endpointOf(url)}`;
   const project = projector(cfg.fields, Object.values(cfg.key)[0]!);
-  const fields = cfg.fields ? Object.values(cfg.fields) : undefined;
+  // Without `fields`, the ones seen so far: values need not all have the same fields.
+  const seen = new Set<string>(cfg.fields ? Object.values(cfg.fields) : []);
+  const found = (into: Map<string, Row>, key: string, row: Row) => {
+    into.set(key, row);
+    if (!cfg.fields) for (const f in row) seen.add(f);
+  };
   let client: { destroy(): void } | undefined;
 
   const open = async () => {
@@ -75,7 +80,7 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
       opening ??= open();
       const c = await opening;
       const names = keys.map((k) => cfg.keyPrefix + k);
-      const found = new Map<string, Row>();
+      const rows = new Map<string, Row>();
       if (cfg.valueType === 'json') {
         let values: (string | null)[];
         try {
@@ -97,9 +102,9 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
               `${where}: key ${names[i]} does not hold a JSON object (${v.slice(0, 80)}) — valueType json needs objects; use valueType hash for hashes`,
               { code: ErrorCode.CONFIG },
             );
-          found.set(keys[i]!, project(rec as Record<string, unknown>));
+          found(rows, keys[i]!, project(rec as Record<string, unknown>));
         }
-        return found;
+        return rows;
       }
       let hashes: Record<string, string>[];
       try {
@@ -111,13 +116,13 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
         const h = hashes[i]!;
         // HGETALL answers an absent key with an empty hash.
         for (const _ in h) {
-          found.set(keys[i]!, project({ ...h }));
+          found(rows, keys[i]!, project({ ...h }));
           break;
         }
       }
-      return found;
+      return rows;
     },
-    fields: () => fields,
+    fields: () => (seen.size > 0 ? [...seen] : undefined),
     async close() {
       opening = undefined;
       const c = client;
