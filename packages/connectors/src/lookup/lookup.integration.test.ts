@@ -111,6 +111,36 @@ describe('lookup from PostgreSQL', () => {
     }
   });
 
+  it('refetches an entry once its ttl passed, and gives the same rows with lfu and compression', async () => {
+    const ttl = await lookup({ ...cfg(), fields: { name: 'name' }, cache: { policy: 'ttl', ttl: '50ms' } });
+    try {
+      expect((await ttl.run([{ customer_id: 1 }]))[0]!.name).toBe('Ada');
+      await db.admin.query(`UPDATE ${db.schema}.customers SET name = 'Ada L.' WHERE id = 1`);
+      expect((await ttl.run([{ customer_id: 1 }]))[0]!.name).toBe('Ada'); // still cached
+      await new Promise((r) => setTimeout(r, 80));
+      expect((await ttl.run([{ customer_id: 1 }]))[0]!.name).toBe('Ada L.');
+      expect(ttl.harness.counters).toMatchObject({
+        'cache.expired': 1,
+        'lookup.keysFetched': 2,
+        'cache.hits': 1,
+      });
+    } finally {
+      ttl.close();
+    }
+    const lfu = await lookup({ ...cfg(), cache: { policy: 'lfu', maxEntries: 2, compress: true } });
+    try {
+      const batch = [1, 2, 1, 7, 1].map((customer_id) => ({ customer_id }));
+      const names = async () => (await lfu.run(batch)).map((r) => r.name);
+      expect(await names()).toEqual(['Ada L.', 'Bo', 'Ada L.', 'Cy', 'Ada L.']);
+      expect(await names()).toEqual(['Ada L.', 'Bo', 'Ada L.', 'Cy', 'Ada L.']);
+      // Three keys, two entries: each batch evicts, and the rows come out right all the same.
+      expect(lfu.harness.counters!['cache.evictions']).toBeGreaterThanOrEqual(2);
+      expect(lfu.harness.counters!['cache.hits']).toBeGreaterThanOrEqual(2);
+    } finally {
+      lfu.close();
+    }
+  });
+
   it('fails with the table named when it does not exist', async () => {
     const t = await lookup({ ...cfg(), table: 'nope' });
     try {
