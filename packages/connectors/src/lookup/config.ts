@@ -221,7 +221,7 @@ export function checkLookup(cfg: LookupConfig): Issue[] {
 /** The file format an extension says (compressed files too: `x.csv.gz` is csv), if any. */
 export function formatOf(path: string): 'csv' | 'ndjson' | 'json' | 'parquet' | undefined {
   const p = path.toLowerCase().replace(/\.(gz|zst|zstd|br)$/, '');
-  if (p.endsWith('.csv') || p.endsWith('.tsv')) return 'csv';
+  if (p.endsWith('.csv')) return 'csv';
   if (p.endsWith('.ndjson') || p.endsWith('.jsonl')) return 'ndjson';
   if (p.endsWith('.json')) return 'json';
   if (p.endsWith('.parquet')) return 'parquet';
