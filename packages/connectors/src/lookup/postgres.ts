@@ -104,7 +104,10 @@ export function postgresBackend(ctx: ComponentContext<LookupConfig>): LookupBack
     },
     fields: () => fields,
     async close() {
+      // A connection still being opened is closed once it is: a cancel during connect leaks none.
+      const pending = opening;
       opening = undefined;
+      await pending?.catch(() => undefined);
       const c = conn;
       conn = undefined;
       await c?.client.end().catch(() => undefined);

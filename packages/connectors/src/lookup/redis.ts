@@ -124,7 +124,10 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
     },
     fields: () => (seen.size > 0 ? [...seen] : undefined),
     async close() {
+      // A client still connecting is destroyed once it is: a cancel during connect leaks none.
+      const pending = opening;
       opening = undefined;
+      await pending?.catch(() => undefined);
       const c = client;
       client = undefined;
       c?.destroy();
