@@ -4,8 +4,9 @@
  * CSV parsers alone (parse), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w5,parse,
- * --runners sluice,sluice-content,sluice-local,floor,naive-node,duckdb,udsv,csv-parse,
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w4,w5,parse (some only:
+ * their sections replace those in --out, the rest is kept),
+ * --runners sluice,sluice-content,sluice-local,no-lookup,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
  * --out FILE (bench/RESULTS.md).
  */
@@ -17,7 +18,14 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DataSet, ensureData } from './generate.ts';
 import { sql } from './lib/pg.ts';
-import { type Growth, medianWall, peakRss, type RunnerResult, renderResults } from './lib/report.ts';
+import {
+  type Growth,
+  medianWall,
+  peakRss,
+  type RunnerResult,
+  renderResults,
+  spliceResults,
+} from './lib/report.ts';
 import {
   type BenchContext,
   RUNNER_IDS,
@@ -89,6 +97,8 @@ async function runAll(runners: Runner[], times: number, tag: string): Promise<Ru
         const s = await runner.run();
         runner.verify();
         result.samples.push(s);
+        const note = runner.note?.();
+        if (note) result.note = note;
         log(
           `${tag} ${runner.workload} ${runner.id} rep ${rep}: ${(s.wallMs / 1000).toFixed(2)} s, ${(s.peakRssBytes / 1e6).toFixed(0)} MB`,
         );
@@ -187,9 +197,10 @@ async function main(): Promise<number> {
   }
 
   const argv = process.argv.slice(2).join(' ');
+  const host = machine(loadBefore);
   const md = renderResults({
     date: new Date().toISOString(),
-    machine: machine(loadBefore),
+    machine: host,
     data,
     reps,
     command: `npm run bench${argv ? ` -- ${argv}` : ''}`,
@@ -203,7 +214,15 @@ async function main(): Promise<number> {
     previous = readFileSync(opts.out, 'utf8');
   } catch {}
   const platform = previous.indexOf('<!-- platform -->');
-  writeFileSync(opts.out, platform >= 0 ? `${md.trimEnd()}\n\n${previous.slice(platform)}` : md);
+  const engine = platform >= 0 ? previous.slice(0, platform) : previous;
+  // Some workloads only: their sections replace those of the last full run, the rest stays.
+  const partial = engine.includes('## Targets') && WORKLOADS.some((w) => !workloads.includes(w));
+  const note =
+    `> Measured by \`npm run bench -- ${argv}\` on ${new Date().toISOString()} at commit ` +
+    `${host.commit}, load average (1/5/15 min) ${host['load average (1/5/15 min) before → after']}; ` +
+    'the machine and other sections are those of the run above.';
+  const body = partial ? spliceResults(engine, md, workloads, note) : md;
+  writeFileSync(opts.out, platform >= 0 ? `${body.trimEnd()}\n\n${previous.slice(platform)}` : body);
   process.stdout.write(md);
   const failed = results.filter((r) => r.error).map((r) => `${r.workload} ${r.id}`);
   if (growth?.error) failed.push('rss growth');

@@ -1,6 +1,6 @@
 /** Renders bench/RESULTS.md from the measured samples. Memory is in MB (10^6 bytes), the stricter reading of the target. */
 import type { DataSet } from '../generate.ts';
-import type { Sample, Workload } from './runners.ts';
+import { type Sample, WORKLOADS, type Workload } from './runners.ts';
 
 export interface RunnerResult {
   id: string;
@@ -8,6 +8,8 @@ export interface RunnerResult {
   label: string;
   samples: Sample[];
   error?: string;
+  /** What the runner's last repetition reported besides time and memory. */
+  note?: string;
 }
 
 export interface Growth {
@@ -40,6 +42,9 @@ export const TARGETS = {
   s3VsLocal: 0.7,
   w5VsDuckdb: 2.0,
   w5RssMb: 250,
+  /** W4: throughput with the lookup at this fraction of the same flow's without it, or more. */
+  w4VsNoLookup: 0.5,
+  w4RssMb: 300,
 } as const;
 
 const median = (xs: number[]): number => {
@@ -63,6 +68,7 @@ const COMPARED: Record<Workload, { base: [string, string]; also?: [string, strin
   w1: { base: ['floor', 'vs floor'] },
   w2: { base: ['floor', 'vs floor'], also: ['duckdb', 'vs DuckDB'] },
   'w2-s3': { base: ['floor', 'vs GetObject'], also: ['sluice-local', 'vs local file'] },
+  w4: { base: ['no-lookup', 'vs no lookup'] },
   w5: { base: ['duckdb', 'vs DuckDB'] },
   parse: { base: ['udsv', 'vs udsv'] },
 };
@@ -94,10 +100,11 @@ function table(res: Results, workload: Workload): string {
     cells.push(r.samples.map((s) => secs(s.wallMs)).join(', '));
     return `| ${cells.join(' | ')} |`;
   });
+  const notes = rows.filter((r) => r.note && !r.error).map((r) => `\n${r.id}: ${r.note}\n`);
   const errors = rows
     .filter((r) => r.error)
     .map((r) => `\n**${r.id} failed:**\n\n\`\`\`\n${r.error}\n\`\`\`\n`);
-  return [head, rule, ...lines].join('\n') + '\n' + errors.join('');
+  return [head, rule, ...lines].join('\n') + '\n' + notes.join('') + errors.join('');
 }
 
 function verdict(ok: boolean | undefined): string {
@@ -122,6 +129,11 @@ function targets(res: Results): string {
   const w5 = medianWall(get('w5', 'sluice'));
   const w5Duck = medianWall(get('w5', 'duckdb'));
   const w5Rss = peakRss(get('w5', 'sluice'));
+  const w4 = medianWall(get('w4', 'sluice'));
+  const w4Base = medianWall(get('w4', 'no-lookup'));
+  const w4Rss = peakRss(get('w4', 'sluice'));
+  // Throughput is the inverse of wall time: the flow without the lookup's wall ÷ the one with it.
+  const w4Speed = w4 !== undefined && w4Base !== undefined ? w4Base / w4 : undefined;
   const g = res.growth;
   const growth = g && !g.error ? (g.largeRss - g.smallRss) / g.smallRss : undefined;
   const rows: [string, string, boolean | undefined][] = [
@@ -144,6 +156,16 @@ function targets(res: Results): string {
       `W2 from S3: Sluice ≥ ${TARGETS.s3VsLocal}× the speed of the same file on local disk (local wall ÷ S3 wall)`,
       s3Speed === undefined ? '–' : `${s3Speed.toFixed(2)}×`,
       s3Speed === undefined ? undefined : s3Speed >= TARGETS.s3VsLocal,
+    ],
+    [
+      `W4: with the lookup ≥ ${TARGETS.w4VsNoLookup}× the throughput without (no-lookup wall ÷ lookup wall)`,
+      w4Speed === undefined ? '–' : `${w4Speed.toFixed(2)}×`,
+      w4Speed === undefined ? undefined : w4Speed >= TARGETS.w4VsNoLookup,
+    ],
+    [
+      `W4: Sluice peak RSS ≤ ${TARGETS.w4RssMb} MB (with the lookup and its cache)`,
+      w4Rss === undefined ? '–' : `${mb(w4Rss)} MB`,
+      w4Rss === undefined ? undefined : w4Rss <= TARGETS.w4RssMb * 1e6,
     ],
     [
       `W5: Sluice ≤ ${TARGETS.w5VsDuckdb.toFixed(1)}× DuckDB (Parquet → Parquet)`,
@@ -217,6 +239,15 @@ The server is s3rver (the one the connector tests use) in its own process on thi
 CPU and memory counted for no runner; Sluice on the local file runs interleaved with it.
 
 ${table(res, 'w2-s3')}
+## W4: CSV → map → lookup in a 100k-row PostgreSQL table → NDJSON file
+Every row gets a customer id (\`int(id) % 100000 + 1\`) and three fields looked up by it in
+\`bench.w4_customers\` (100,000 rows, primary key \`id\`); \`no-lookup\` runs the same flow without
+the lookup. The cache (LRU, 100,000 entries) starts empty in each run: each of the first 100,000 rows
+misses (one \`ANY($1)\` query per batch of misses), every later row hits.
+\`no-lookup\` runs on the parallel path (its CSV parsed, mapped and encoded in worker threads, one
+per core); a flow with a lookup, which does I/O, runs on the main thread only.
+
+${table(res, 'w4')}
 ## W5: Parquet → filter → map → Parquet file
 The input, \`bench/data/orders-${d.label}.parquet\`, is the CSV written once by DuckDB
 (\`COPY … (FORMAT parquet)\`, snappy, DuckDB's row groups of ~123,000 rows (9 for 1M), each column chunk one page; id BIGINT, amount DOUBLE,
@@ -229,4 +260,65 @@ the runners must agree on the record count and on the characters of \`notes\` (q
 embedded newlines). What Sluice's parser does that udsv does not: see README.md.
 
 ${table(res, 'parse')}`;
+}
+
+/** How each workload's section and target rows begin in RESULTS.md. */
+const HEADINGS: Record<Workload, string> = {
+  w1: 'W1:',
+  w2: 'W2:',
+  'w2-s3': 'W2 from S3:',
+  w4: 'W4:',
+  w5: 'W5:',
+  parse: 'Parse only:',
+};
+
+/**
+ * A run of some workloads only (`--workloads w4`) updates their sections and target rows in the
+ * previous RESULTS.md, each marked with `note` (when and how it was measured), and keeps the rest:
+ * figures of one run are not thrown away by a run of another workload.
+ */
+export function spliceResults(
+  previous: string,
+  fresh: string,
+  ran: readonly Workload[],
+  note: string,
+): string {
+  const split = (md: string) => md.trimEnd().split(/\n(?=## )/);
+  const prev = split(previous);
+  const next = split(fresh);
+  const order = (w: Workload) => WORKLOADS.indexOf(w);
+  const workloadOf = (text: string, prefix: string) =>
+    WORKLOADS.find((w) => text.startsWith(`${prefix}${HEADINGS[w]}`));
+  for (const w of ran) {
+    const mine = next.find((x) => x.startsWith(`## ${HEADINGS[w]}`));
+    if (!mine) continue;
+    const marked = mine.replace('\n', `\n${note}\n\n`);
+    const at = prev.findIndex((x) => x.startsWith(`## ${HEADINGS[w]}`));
+    if (at >= 0) prev[at] = marked;
+    else {
+      const later = prev.findIndex((x) => {
+        const o = workloadOf(x, '## ');
+        return o !== undefined && order(o) > order(w);
+      });
+      prev.splice(later >= 0 ? later : prev.length, 0, marked);
+    }
+  }
+  const t = prev.findIndex((x) => x.startsWith('## Targets'));
+  const freshTargets = next.find((x) => x.startsWith('## Targets'))?.split('\n') ?? [];
+  if (t >= 0) {
+    const lines = prev[t]!.split('\n');
+    for (const w of ran) {
+      const rows = freshTargets.filter((l) => workloadOf(l, '| ') === w);
+      const kept = lines.filter((l) => workloadOf(l, '| ') !== w);
+      let at = kept.findIndex((l) => {
+        const o = workloadOf(l, '| ');
+        return o !== undefined && order(o) > order(w);
+      });
+      if (at < 0) at = kept.findLastIndex((l) => l.startsWith('| ')) + 1;
+      kept.splice(at, 0, ...rows);
+      lines.splice(0, lines.length, ...kept);
+    }
+    prev[t] = lines.join('\n');
+  }
+  return `${prev.join('\n')}\n`;
 }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
+import { lookupRunners } from './lookup-runners.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
 import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
@@ -13,10 +14,11 @@ import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
 
 /**
  * W1, W2, W2 from S3 and W5 are flows; `parse` times CSV parsers alone on the same file.
- * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness.
+ * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness. W4
+ * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w5' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w5', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w4' | 'w5' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w4', 'w5', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -31,6 +33,8 @@ export interface Runner {
   prepare(): void;
   run(): Promise<Sample>;
   verify(): void;
+  /** What the last run reported beyond time and memory (a lookup's cache counters), for RESULTS.md. */
+  note?(): string | undefined;
 }
 
 export interface BenchContext {
@@ -61,7 +65,7 @@ function verifyTable(table: string, data: DataSet): void {
  * other sizes get a copy in bench/data with the file names swapped (relative paths still resolve,
  * since bench/data/../data is bench/data).
  */
-function specFor(ctx: BenchContext, name: string): string {
+export function specFor(ctx: BenchContext, name: string): string {
   const template = join(ctx.benchDir, 'specs', `${name}.yaml`);
   if (ctx.data.label === '1m') return template;
   const path = join(ctx.dataDir, `${name}-${ctx.data.label}.yaml`);
@@ -70,20 +74,21 @@ function specFor(ctx: BenchContext, name: string): string {
   return path;
 }
 
-interface SluiceStep {
+export interface SluiceStep {
   id?: string;
+  components?: { id: string; counters?: Record<string, number> }[];
   rowsRead?: number;
   rowsWritten?: number;
   rowsQuarantined?: number;
 }
-interface SluiceReport {
+export interface SluiceReport {
   status?: string;
   steps?: SluiceStep[];
   error?: { code?: string; message?: string };
   integrity?: { ok?: boolean; problems?: string[] };
 }
 
-function parseReport(m: Measured): SluiceReport {
+export function parseReport(m: Measured): SluiceReport {
   const text = m.stdout.trim();
   try {
     return JSON.parse(text) as SluiceReport;
@@ -94,7 +99,7 @@ function parseReport(m: Measured): SluiceReport {
   }
 }
 
-function checkReport(report: SluiceReport, data: DataSet): void {
+export function checkReport(report: SluiceReport, data: DataSet, written = data.activeRows): void {
   if (report.status !== 'success') {
     throw new Error(
       `sluice run ended with status ${report.status}: ${JSON.stringify(report.error ?? report)}`,
@@ -107,7 +112,7 @@ function checkReport(report: SluiceReport, data: DataSet): void {
   if (!step || report.steps?.length !== 1)
     throw new Error(`expected one step in the report, got ${JSON.stringify(report.steps)}`);
   expectEqual('sluice report steps[0].rowsRead', step.rowsRead ?? -1, data.rows);
-  expectEqual('sluice report steps[0].rowsWritten', step.rowsWritten ?? -1, data.activeRows);
+  expectEqual('sluice report steps[0].rowsWritten', step.rowsWritten ?? -1, written);
   expectEqual('sluice report steps[0].rowsQuarantined', step.rowsQuarantined ?? 0, 0);
 }
 
@@ -247,6 +252,7 @@ export const RUNNER_IDS = [
   'sluice',
   'sluice-content',
   'sluice-local',
+  'no-lookup',
   'floor',
   'naive-node',
   'duckdb',
@@ -258,6 +264,7 @@ export const RUNNER_IDS = [
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
   if (workload === 'parse') return parseRunners(ctx, only);
   if (workload === 'w5') return parquetRunners(ctx, only);
+  if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   const all =
     workload === 'w1'

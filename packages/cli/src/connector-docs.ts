@@ -80,18 +80,23 @@ function renderOne(d: ConnectorDefinition): string[] {
 }
 
 function optionTable(schema: Schema, noun: string): string[] {
-  const props = Object.entries(schema.properties ?? {});
-  if (props.length === 0) return [];
+  if (Object.keys(schema.properties ?? {}).length === 0) return [];
   const lines = [`| ${noun} | type | required | default | description |`, '|---|---|---|---|---|'];
-  for (const [name, p] of props) {
+  optionRows(schema, '', lines);
+  return [...lines, ''];
+}
+
+/** A row per option; the options of an object option follow it as `parent.option` (`cache.ttl`). */
+function optionRows(schema: Schema, prefix: string, lines: string[]): void {
+  for (const [name, p] of Object.entries(schema.properties ?? {})) {
     const required = schema.required?.includes(name) ? 'yes' : '';
     const def = p.default === undefined ? '' : `\`${JSON.stringify(p.default)}\``;
     const secret = p.writeOnly ? ' (secret)' : '';
     lines.push(
-      `| \`${name}\` | ${typeOf(p)}${secret} | ${required} | ${def} | ${(p.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
+      `| \`${prefix}${name}\` | ${typeOf(p)}${secret} | ${required} | ${def} | ${(p.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`,
     );
+    if (p.type === 'object' && p.properties) optionRows(p, `${prefix}${name}.`, lines);
   }
-  return [...lines, ''];
 }
 
 function typeOf(s: Schema): string {

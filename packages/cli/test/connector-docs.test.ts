@@ -13,4 +13,11 @@ describe('docs/connectors.md', () => {
     const docs = renderConnectorDocs(createRegistry());
     for (const d of createRegistry().list()) expect(docs).toContain(`### \`${d.name}\` (${d.kind}`);
   });
+
+  it("lists an object option's own options under it, as parent.option", () => {
+    const docs = renderConnectorDocs(createRegistry());
+    const lookup = docs.slice(docs.indexOf('### `lookup`'), docs.indexOf('### `map`'));
+    expect(lookup).toMatch(/\| `cache` \| object \|[^\n]*\n\| `cache\.policy` \|/);
+    expect(lookup).toContain('| `cache.ttl` | number \\| string |');
+  });
 });

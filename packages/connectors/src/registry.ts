@@ -5,6 +5,7 @@ import { excelSink } from './excel/sink.ts';
 import { excelSource } from './excel/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
+import { lookupTransform } from './lookup/transform.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
@@ -36,6 +37,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   dedupeTransform,
   filterTransform,
   flattenTransform,
+  lookupTransform,
   mapTransform,
   renameTransform,
   selectTransform,

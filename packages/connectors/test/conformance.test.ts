@@ -7,6 +7,7 @@ import {
   csvSource,
   dedupeTransform,
   filterTransform,
+  lookupTransform,
   mapTransform,
   selectTransform,
   shellTask,
@@ -81,6 +82,15 @@ transformConformance('validate', {
   config: { schema: { type: 'object', required: ['id'] } },
   badConfig: { schema: 'object' },
   badPath: 'with.schema',
+  input,
+});
+const countries = join(tmp(), 'countries.csv');
+writeFileSync(countries, 'code,name\nbr,Brazil\npt,Portugal\n');
+transformConformance('lookup', {
+  def: lookupTransform,
+  config: { from: 'file', path: countries, key: { country: 'code' }, fields: { name: 'country_name' } },
+  badConfig: { from: 'file', path: countries, key: { country: 'code' }, cache: { maxBytes: 'lots' } },
+  badPath: 'with.cache.maxBytes',
   input,
 });
 transformConformance('dedupe', {

@@ -25,6 +25,8 @@ export interface Harness {
   origin: string | undefined;
   /** Rows a sink reported as merged by key. */
   merged: number;
+  /** What the component counted (ComponentContext.count), by name. */
+  counters?: Record<string, number>;
 }
 
 const registry = new Registry();
@@ -50,6 +52,10 @@ function base<C>(
     params: {},
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     quarantine: (e) => h.quarantined.push(e),
+    count: (name, n) => {
+      h.counters ??= {};
+      h.counters[name] = (h.counters[name] ?? 0) + n;
+    },
   };
 }
 

@@ -73,6 +73,13 @@ export interface ComponentContext<C> {
   guardConnect?<T>(endpoint: string, connect: () => Promise<T>): Promise<T>;
   /** Sends a bad row to the run's quarantine; the flow goes on. */
   quarantine(entry: QuarantineEntry): void;
+  /**
+   * Adds `n` to this component's counter `name` (`cache.hits`, say): counters reach the run
+   * report (ComponentStats.counters), the CLI summary and the platform's `/metrics`. Call it once
+   * per batch with the batch's total, not per row. Absent where the host keeps no counters (a
+   * hand-built context in a test): `ctx.count?.(name, n)`.
+   */
+  count?(name: string, n: number): void;
 }
 
 /** What a definition's `check` may use: nothing that needs I/O. */

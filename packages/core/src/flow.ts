@@ -105,6 +105,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     tempDir: join(tempRoot, c.id.replace(/[^\w.-]+/g, '_')),
     guardConnect: (endpoint, connect) =>
       guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),
+    count: (name, n) => meter.count(name, n),
     quarantine(entry: QuarantineEntry) {
       meter.rowsQuarantined++;
       quarantined++;

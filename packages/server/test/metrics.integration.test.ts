@@ -104,6 +104,7 @@ describe.each(backends)('GET /metrics on $name', ({ name }) => {
     worker = await startWorker(p, { concurrency: 3, killGraceMs: 1000 });
     app = await buildApp(p, { uiDir: false });
     writeFileSync(join(p.filesDir, 'good.csv'), 'id,amount\n1,5\n2,50\n3,500\n');
+    writeFileSync(join(p.filesDir, 'names.csv'), 'id,name\n1,one\n2,two\n');
     writeFileSync(join(p.filesDir, 'dirty.csv'), 'a,b\n1,2\n3\n4,5\n6\n7,8\n');
     [ok, broken, dirty] = await Promise.all([
       run(
@@ -114,6 +115,7 @@ describe.each(backends)('GET /metrics on $name', ({ name }) => {
               id: 'copy',
               flow: [
                 { source: 'csv', with: { path: 'good.csv' } },
+                { transform: 'lookup', with: { from: 'file', path: 'names.csv', key: { id: 'id' } } },
                 { sink: 'ndjson', with: { path: 'good.ndjson' } },
               ],
             },
@@ -195,6 +197,12 @@ describe.each(backends)('GET /metrics on $name', ({ name }) => {
     expect(one(samples, 'etl_records_processed_total', { pipeline: 'ok', step: 'copy' })).toBe(3);
     expect(one(samples, 'etl_records_quarantined_total', { pipeline: 'dirty', step: 'load' })).toBe(2);
     expect(one(samples, 'etl_records_quarantined_total', { pipeline: 'ok', step: 'copy' })).toBe(0);
+
+    // What a component counted itself: the lookup found 2 of the 3 ids it fetched.
+    expect(series(samples, 'sluice_component_counter_total')).toEqual({
+      'component=copy.1:lookup,name=lookup.keysFetched,pipeline=ok,step=copy': 3,
+      'component=copy.1:lookup,name=lookup.notFound,pipeline=ok,step=copy': 1,
+    });
 
     const code = (step(broken, 'fail').error as { code: string }).code;
     expect(code).toBe('TASK_FAILED');

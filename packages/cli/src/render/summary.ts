@@ -53,6 +53,11 @@ export function renderSummary(report: RunReport): string {
     );
     for (const c of s.components)
       for (const change of c.schemaChanges ?? []) out.push(pc.yellow(`  ${c.id}: ${schemaChange(change)}`));
+    for (const c of s.components) {
+      if (!c.counters) continue;
+      const figures = Object.entries(c.counters).map(([name, n]) => `${name} ${int(n)}`);
+      out.push(pc.dim(`${c.id}: ${figures.join(' · ')}`));
+    }
     if (s.output) out.push(pc.dim(s.output.trimEnd()));
   }
   const { ok, problems, unchecked = [] } = report.integrity;

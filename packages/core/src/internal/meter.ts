@@ -34,6 +34,8 @@ export interface ComponentStats {
   location?: string;
   /** A sink's changes to its destination's schema, and what its schema contract set aside. */
   schemaChanges?: SchemaChange[];
+  /** What the component counted itself (see ComponentContext.count), by name: cache hits, say. */
+  counters?: Record<string, number>;
 }
 
 export class Meter {
@@ -51,6 +53,8 @@ export class Meter {
   schemaChanges: SchemaChange[] | undefined;
   /** Set when the component's rows are hashed (see ComponentStats.checksum). */
   checksum: Checksum | undefined;
+  /** Created by the first `count`: most components count nothing of their own. */
+  counters: Record<string, number> | undefined;
 
   readonly #reshapes: boolean;
 
@@ -67,7 +71,14 @@ export class Meter {
     this.checksum?.addRows(rows);
   }
 
+  count(name: string, n: number): void {
+    this.counters ??= {};
+    this.counters[name] = (this.counters[name] ?? 0) + n;
+  }
+
   restore(s: ComponentStats): void {
+    // A resumed run goes on counting from what the checkpoint recorded, as the row counts do.
+    if (s.counters) this.counters = { ...s.counters };
     this.rowsIn = s.rowsIn;
     this.rowsOut = s.rowsOut;
     this.rowsQuarantined = s.rowsQuarantined;
@@ -104,6 +115,7 @@ export class Meter {
     if (this.location !== undefined) s.location = this.location;
     if (this.verified !== undefined) s.verified = this.verified;
     if (this.schemaChanges !== undefined) s.schemaChanges = this.schemaChanges;
+    if (this.counters) s.counters = { ...this.counters };
     return s;
   }
 }

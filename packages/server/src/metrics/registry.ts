@@ -104,6 +104,13 @@ export function createMetrics(p: Platform): Metrics {
     ['type'],
     (s) => s.errors,
   );
+  counter(
+    'sluice_component_counter_total',
+    "What components of finished jobs' steps counted themselves (a lookup's cache.hits, cache.misses, " +
+      'cache.evictions), by pipeline name, step id, component id and counter name.',
+    ['pipeline', 'step', 'component', 'name'],
+    (s) => s.componentCounters,
+  );
   gauge('etl_active_jobs', 'Jobs running now, fleet-wide.', (s) => s.activeJobs);
   gauge(
     'etl_queue_depth',

@@ -33,6 +33,8 @@ export interface Snapshot {
   processed: Series[];
   quarantined: Series[];
   errors: Series[];
+  /** What components counted themselves (ComponentStats.counters: a lookup's cache hits, say). */
+  componentCounters: Series[];
   activeJobs: number;
   queueDepth: number;
   workers: number;
@@ -98,6 +100,21 @@ FROM job_executions j
 WHERE j.status IN ('failed', 'timeout')
   AND NOT EXISTS (SELECT 1 FROM step_executions s WHERE s.job_id = j.id AND s.status = 'failed')
 GROUP BY 1`;
+
+// Components' own counters, from the reports of finished steps: only reports holding a counter
+// are expanded (the containment test skips the rest before any jsonb is unnested), and the sums
+// leave the database as a few rows per pipeline, step, component and counter.
+const COUNTERS_SQL = `
+SELECT p.name AS pipeline, s.step_id, c->>'id' AS component, k.key AS name, sum(k.value::float8) AS n
+FROM step_executions s
+JOIN job_executions j ON j.id = s.job_id
+JOIN pipelines p ON p.id = j.pipeline_id
+CROSS JOIN LATERAL jsonb_array_elements(s.report->'components') c
+CROSS JOIN LATERAL jsonb_each_text(c->'counters') k
+WHERE j.status IN (${FINISHED_SQL})
+  AND s.report @> '{"components": [{"counters": {}}]}'
+  AND jsonb_typeof(c->'counters') = 'object'
+GROUP BY 1, 2, 3, 4`;
 
 // Both gauges use an index (job_executions_status) or a table of one row per live process.
 const GAUGES_SQL = `
@@ -166,6 +183,9 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
     CONNECTORS_SQL,
   );
   const jobErrors = await q<{ type: string; n: number }>(JOB_ERRORS_SQL);
+  const counters = await q<{ pipeline: string; step_id: string; component: string; name: string; n: number }>(
+    COUNTERS_SQL,
+  );
   const [gauges] = await q<{ active: number; workers: number }>(GAUGES_SQL);
   // pg-boss keeps the queue's counts on its queue table (refreshed by its monitor pass, every 10 s
   // here): reading them costs one row, not a count over the job table.
@@ -204,6 +224,10 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
       (r) => ({ type: r.type }),
       (r) => Number(r.n),
     ),
+    componentCounters: counters.map((r) => ({
+      labels: { pipeline: r.pipeline, step: r.step_id, component: r.component, name: r.name },
+      value: Number(r.n),
+    })),
     activeJobs: Number(gauges?.active ?? 0),
     workers: Number(gauges?.workers ?? 0),
     queueDepth: queue.reduce((a, s) => a + (s.queuedCount ?? 0), 0),
