@@ -72,7 +72,11 @@ export const LookupConfig = Type.Object(
     table: Type.Optional(
       Type.String({ minLength: 1, description: 'postgres: the table to look rows up in (or give `query`).' }),
     ),
-    schema: Type.String({ minLength: 1, default: 'public', description: 'postgres: the schema of `table`.' }),
+    dbSchema: Type.String({
+      minLength: 1,
+      default: 'public',
+      description: 'postgres: the PostgreSQL schema of `table` (named as on the postgres source and sink).',
+    }),
     query: Type.Optional(
       Type.String({
         minLength: 1,

@@ -12,14 +12,10 @@ import { lookupTransform } from './transform.ts';
 
 const REDIS = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-/** A lookup transform whose connections close when the test ends (the flow's abort does that in a run). */
+/** A lookup transform whose connections close when the test ends (the flow closes its stage in a run). */
 async function lookup(config: Record<string, unknown>, baseDir?: string) {
-  const ac = new AbortController();
-  const t = await createTransform(lookupTransform, config, {
-    signal: ac.signal,
-    ...(baseDir ? { baseDir } : {}),
-  });
-  return { ...t, close: () => ac.abort(new Error('test over')) };
+  const t = await createTransform(lookupTransform, config, baseDir ? { baseDir } : {});
+  return { ...t, close: () => t.finish() };
 }
 
 describe('lookup from PostgreSQL', () => {
@@ -30,7 +26,7 @@ describe('lookup from PostgreSQL', () => {
   const cfg = () => ({
     from: 'postgres',
     url: PG,
-    schema: db.schema,
+    dbSchema: db.schema,
     table: 'customers',
     key: { customer_id: 'id' },
   });

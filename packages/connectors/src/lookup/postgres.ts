@@ -39,8 +39,8 @@ export function postgresBackend(ctx: ComponentContext<LookupConfig>): LookupBack
   const cfg = ctx.config;
   const [keyColumn] = Object.values(cfg.key) as [string];
   const text = cfg.query?.trim().replace(/;+\s*$/, '');
-  const from = text === undefined ? qualified(cfg.schema, cfg.table!) : `(\n${text}\n)`;
-  const what = text === undefined ? `${cfg.schema}.${cfg.table}` : 'the lookup query';
+  const from = text === undefined ? qualified(cfg.dbSchema, cfg.table!) : `(\n${text}\n)`;
+  const what = text === undefined ? `${cfg.dbSchema}.${cfg.table}` : 'the lookup query';
   const qk = `t.${quoteIdent(keyColumn)}`;
   const cols = cfg.fields ? identList([...new Set([keyColumn, ...Object.keys(cfg.fields)])]) : 't.*';
   const sql = `SELECT ${cols}, ${qk}::text AS ${quoteIdent(KEY_ALIAS)} FROM ${from} AS t WHERE ${qk} = ANY($1)`;

@@ -7,9 +7,9 @@ import { postgresBackend } from './postgres.ts';
 import { redisBackend } from './redis.ts';
 
 /**
- * A connection unused this long is closed (the next miss opens another). Until the engine closes
- * transforms at the end of a flow, this is what lets a finished `sluice run` exit: an open socket
- * would keep the process alive. With a warm cache no batch needs the backend, so it closes early.
+ * A connection unused this long is closed (the next miss opens another): with a warm cache no
+ * batch needs the backend, and a database's connection slots are better given back. The stage's
+ * `close` ends it for good when the flow ends.
  */
 const IDLE_CLOSE_MS = 1000;
 
@@ -74,15 +74,14 @@ function create(ctx: ComponentContext<LookupConfig>) {
     clearTimeout(idle);
     void backend.close();
   };
-  ctx.signal.addEventListener('abort', release, { once: true });
   const source =
     cfg.from === 'postgres'
-      ? `${cfg.query ? 'the lookup query' : `${cfg.schema}.${cfg.table}`} (column ${keyColumn})`
+      ? `${cfg.query ? 'the lookup query' : `${cfg.dbSchema}.${cfg.table}`} (column ${keyColumn})`
       : cfg.from === 'redis'
         ? `Redis keys ${cfg.keyPrefix}<${keyField}>`
         : `${cfg.path} (field ${keyColumn})`;
 
-  return async (rows: Row[]): Promise<Row[]> => {
+  const push = async (rows: Row[]): Promise<Row[]> => {
     const n = rows.length;
     const keys: (string | undefined)[] = new Array(n);
     const values: (Row | null | undefined)[] = new Array(n);
@@ -158,6 +157,13 @@ function create(ctx: ComponentContext<LookupConfig>) {
     count('lookup.notFound', notFound);
     return out;
   };
+  return {
+    push,
+    close: async () => {
+      clearTimeout(idle);
+      await backend.close();
+    },
+  };
 }
 
 export const lookupTransform = defineTransform({
@@ -175,7 +181,7 @@ export const lookupTransform = defineTransform({
     from: 'postgres',
     url: 'postgres://etl@localhost:5432/shop',
     table: 'customers',
-    schema: 'public',
+    dbSchema: 'public',
     key: { customer_id: 'id' },
     fields: { name: 'customer_name', tier: 'customer_tier' },
     keyPrefix: '',
