@@ -86,6 +86,27 @@ describe('postgres sink schema contract', { timeout: 120_000 }, () => {
     expect(report.steps[0]!.integrity?.ok).toBe(true);
   });
 
+  it('evolve with upsert and content verification: the staging table follows the target', async () => {
+    await db.admin.query(`ALTER TABLE ${db.schema}.out ADD PRIMARY KEY (id)`);
+    const { report } = await load(
+      [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+        { id: 1, name: 'long name', tag: 'x' },
+        { id: 3_000_000_000, name: 'c', tag: 'y' },
+      ],
+      { mode: 'upsert', key: ['id'], verify: 'content' },
+    );
+    expect(report.status, JSON.stringify(report.error)).toBe('success');
+    expect(sinkOf(report).verified).toMatchObject({ level: 'content', rowsHanded: 4, rowsFound: 4 });
+    expect(await rows('SELECT id::text AS i, name, tag FROM $s.out ORDER BY id')).toEqual([
+      { i: '1', name: 'long name', tag: 'x' },
+      { i: '2', name: 'b', tag: null },
+      { i: '3000000000', name: 'c', tag: 'y' },
+    ]);
+    expect(await types()).toEqual(['id:bigint', 'name:text', 'tag:text']);
+  });
+
   it('freeze fails the step naming the column and how to allow it; nothing of its transaction stays', async () => {
     const { report } = await load(mixed, { schema: 'freeze' });
     expect(report.status).toBe('failed');

@@ -377,7 +377,8 @@ class PostgresWriter implements SinkWriter {
     // Read again: a concurrent run may have added a column first, with a type of its own.
     this.#existing = await this.#describe();
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
-    this.#setColumns([...this.#columns!, ...plan.write, ...plan.add.map((a) => a.column)]);
+    const more = [...plan.write, ...plan.add.map((a) => a.column)].filter((c) => !this.#columns!.includes(c));
+    this.#setColumns([...this.#columns!, ...new Set(more)]);
     if (this.#stage) {
       await this.#query(`DROP TABLE ${this.#stage}`);
       for (const sql of stageSql(this.#stage, this.#target, this.#columns!)) await this.#query(sql);
