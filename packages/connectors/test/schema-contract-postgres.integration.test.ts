@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Registry, type RunReport } from '@sluice/core';
+import type { Static } from '@sinclair/typebox';
+import { type Json, Registry, type RunReport, type SinkContext } from '@sluice/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { postgresSink } from '../src/postgres/sink.ts';
 import { postgresSource } from '../src/postgres/source.ts';
@@ -84,6 +85,79 @@ describe('postgres sink schema contract', { timeout: 120_000 }, () => {
       { change: 'type_widened', column: 'extra', from: 'bigint', type: 'numeric' },
     ]);
     expect(report.steps[0]!.integrity?.ok).toBe(true);
+  });
+
+  it('evolve with upsert and content verification: the staging table follows the target', async () => {
+    await db.admin.query(`ALTER TABLE ${db.schema}.out ADD PRIMARY KEY (id)`);
+    const { report } = await load(
+      [
+        { id: 1, name: 'a' },
+        { id: 2, name: 'b' },
+        { id: 1, name: 'long name', tag: 'x' },
+        { id: 3_000_000_000, name: 'c', tag: 'y' },
+      ],
+      { mode: 'upsert', key: ['id'], verify: 'content' },
+    );
+    expect(report.status, JSON.stringify(report.error)).toBe('success');
+    expect(sinkOf(report).verified).toMatchObject({ level: 'content', rowsHanded: 4, rowsFound: 4 });
+    expect(await rows('SELECT id::text AS i, name, tag FROM $s.out ORDER BY id')).toEqual([
+      { i: '1', name: 'long name', tag: 'x' },
+      { i: '2', name: 'b', tag: null },
+      { i: '3000000000', name: 'c', tag: 'y' },
+    ]);
+    expect(await types()).toEqual(['id:bigint', 'name:text', 'tag:text']);
+  });
+
+  it('adds a column in the transaction of its rows: a crash takes it back, a resume adds it again', async () => {
+    const logs: string[] = [];
+    const open = async (resume?: Json) => {
+      const ctx: SinkContext<Static<typeof postgresSink.config>> = {
+        config: {
+          url: TEST_DATABASE_URL,
+          table: 'out',
+          dbSchema: db.schema,
+          checkpointSchema: db.schema,
+          mode: 'append',
+          schema: 'evolve',
+          createTable: false,
+          inferRows: 1000,
+          verify: 'count',
+        },
+        signal: new AbortController().signal,
+        stepId: 'load',
+        componentId: 'load.1:postgres',
+        baseDir: dir,
+        params: {},
+        log: { debug() {}, info: (m) => void logs.push(m), warn() {}, error() {} },
+        quarantine() {},
+        checkpointKey: 'contract/load/load.1',
+        merged() {},
+      };
+      const w = await postgresSink.open(ctx);
+      await w.recover?.();
+      await w.start(resume);
+      return w;
+    };
+    const first = await open();
+    await first.write([{ id: 1, a: 'kept' }]);
+    await first.commit({ seq: 1, position: 1 });
+    await first.write([{ id: 2, b: 'lost' }]);
+    await first.abort(new Error('killed'));
+    expect(await types()).toEqual(['id:integer', 'name:character varying', 'a:text']);
+    const again = await open({ seq: 1 });
+    await again.write([{ id: 2, b: 'again' }]);
+    expect((await again.close()).schemaChanges).toEqual([
+      { change: 'column_added', column: 'b', type: 'text' },
+    ]);
+    expect(await rows('SELECT id, a, b FROM $s.out ORDER BY id')).toEqual([
+      { id: 1, a: 'kept', b: null },
+      { id: 2, a: null, b: 'again' },
+    ]);
+    expect(logs.filter((l) => l.startsWith('added column'))).toEqual([
+      `added column "a" text to ${db.schema}.out (schema: evolve)`,
+      `added column "b" text to ${db.schema}.out (schema: evolve)`,
+      `added column "b" text to ${db.schema}.out (schema: evolve)`,
+    ]);
   });
 
   it('freeze fails the step naming the column and how to allow it; nothing of its transaction stays', async () => {

@@ -420,15 +420,17 @@ export interface SinkWriter {
   /**
    * Sinks with a `rowEncoder`: the state the encoder needs (the columns), once it is fixed, and
    * undefined until then (a CSV sink learns its columns from the first row it is written). May be
-   * called any time after `start`.
+   * called any time after `start`, and again after writes: a state may change (a table that gained
+   * a column), and chunks encoded since are encoded for the new one.
    */
   encoderState?(): Json | undefined;
   /**
-   * Sinks with a `rowEncoder`: appends what the encoder made of `rows` rows, as `write` would have.
-   * `data` is the sink's only until this resolves (its buffer is then used again): a sink that
-   * keeps bytes longer (queued for a socket, say) copies them.
+   * Sinks with a `rowEncoder`: appends what the encoder made of `rows` rows, as `write` would have,
+   * given `state` (the `encoderState` the bytes were encoded for: chunks encoded before a change
+   * may arrive after it). `data` is the sink's only until this resolves (its buffer is then used
+   * again): a sink that keeps bytes longer (queued for a socket, say) copies them.
    */
-  writeEncoded?(data: Uint8Array, rows: number): Promise<void>;
+  writeEncoded?(data: Uint8Array, rows: number, state: Json): Promise<void>;
 }
 
 /**

@@ -167,7 +167,7 @@ class PostgresWriter implements SinkWriter {
   #existing: TableColumn[] | undefined;
   #table = new Map<string, TableColumn>();
   #fit: Fit | undefined;
-  /** The state handed to the encoders in worker threads: their bytes are for its columns. */
+  /** The encoders' state for the columns written now (see encoderState). */
   #encoded: EncoderState | undefined;
   /** createTable: rows held back to infer the table from (see inferRows). */
   #buffered: Row[] = [];
@@ -377,7 +377,8 @@ class PostgresWriter implements SinkWriter {
     // Read again: a concurrent run may have added a column first, with a type of its own.
     this.#existing = await this.#describe();
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
-    this.#setColumns([...this.#columns!, ...plan.write, ...plan.add.map((a) => a.column)]);
+    const more = [...plan.write, ...plan.add.map((a) => a.column)].filter((c) => !this.#columns!.includes(c));
+    this.#setColumns([...this.#columns!, ...new Set(more)]);
     if (this.#stage) {
       await this.#query(`DROP TABLE ${this.#stage}`);
       for (const sql of stageSql(this.#stage, this.#target, this.#columns!)) await this.#query(sql);
@@ -454,22 +455,25 @@ class PostgresWriter implements SinkWriter {
 
   encoderState(): Json | undefined {
     if (this.#columns === undefined) return undefined;
-    // Fixed once given: bytes encoded for it may arrive after the columns grew (see #send).
-    this.#encoded ??= {
-      columns: this.#columns,
-      arrayColumns: this.#arrayColumns,
-      types: this.#columns.map((c) => this.#table.get(c)!.type),
-    };
+    // One object per list of columns: `#send` tells lists apart by identity.
+    if (this.#encoded?.columns !== this.#columns) {
+      this.#encoded = {
+        columns: this.#columns,
+        arrayColumns: this.#arrayColumns,
+        types: this.#columns.map((c) => this.#table.get(c)!.type),
+      };
+    }
     return this.#encoded;
   }
 
-  async writeEncoded(data: Uint8Array): Promise<void> {
+  async writeEncoded(data: Uint8Array, _rows: number, state: Json): Promise<void> {
     const signal = this.#ctx.signal;
     if (signal.aborted) throw signal.reason;
     // The COPY stream holds what it is given until the socket took it, for an unknown time: the
     // bytes are copied into the encoder's slab, as `write` encodes them, and `data` is free.
     this.#encoder.bytes(data);
-    await this.#send(this.#encoder.take(), this.#encoded!.columns);
+    // Bytes encoded before the columns grew are for the columns of their time.
+    await this.#send(this.#encoder.take(), (state as EncoderState).columns);
   }
 
   /** Queues COPY data of `columns`, opening the COPY first when none is open for them. */

@@ -103,6 +103,15 @@ export interface ReplayCounts {
   notReplayable: number;
 }
 
+/** A sink's change to its destination's schema, in a step report's components (core's SchemaChange). */
+export interface SchemaChange {
+  change: 'column_added' | 'type_widened' | 'rows_discarded' | 'values_dropped';
+  column: string;
+  type?: string;
+  from?: string;
+  count?: number;
+}
+
 export interface Step {
   id: string;
   jobId: string;

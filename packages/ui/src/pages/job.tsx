@@ -12,6 +12,7 @@ import { useDocumentTitle } from '../components/title.ts';
 import { JobLogs } from '../job/logs.tsx';
 import { RunProfile } from '../job/profile.tsx';
 import { QuarantineTable } from '../job/quarantine.tsx';
+import { SchemaNote } from '../job/schema-note.tsx';
 import { Timeline } from '../job/timeline.tsx';
 
 interface Artifact {
@@ -244,6 +245,7 @@ export default function JobPage() {
                     {s.stepId}
                     {s.error && <div className="field-error">{s.error.message}</div>}
                     <ReplayNote replay={s.report?.replay as ReplayCounts | undefined} />
+                    <SchemaNote report={s.report} />
                   </td>
                   <td>
                     <Status status={s.status} />

@@ -60,6 +60,8 @@ const MAIN_AHEAD = 6;
 
 interface InFlight {
   chunk: Chunk;
+  /** The encoder states the chunk was encoded for (see SinkWriter.writeEncoded). */
+  states: (Json | undefined)[];
   done: Promise<ChunkDone>;
   /** The chunk's work ended (its promise settled): merging it will not wait. */
   settled: boolean;
@@ -138,8 +140,8 @@ export async function runChunks(
       states: [...states],
       spare: buffers.get(0).buffer as ArrayBuffer,
     });
-    const track = (chunk: Chunk, done: Promise<ChunkDone>): void => {
-      const f: InFlight = { chunk, done, settled: false };
+    const track = (chunk: Chunk, t: ChunkTask, done: Promise<ChunkDone>): void => {
+      const f: InFlight = { chunk, states: t.states, done, settled: false };
       // Awaited in order below; a failure of a later chunk must not go unhandled meanwhile.
       done.then(
         () => (f.settled = true),
@@ -159,14 +161,16 @@ export async function runChunks(
       while (toWorkers && inflight.length < room && pool.workerRoom(CHUNKS_PER_THREAD)) {
         const chunk = await nextChunk();
         if (chunk === undefined) break;
-        track(chunk, pool.toWorker(task(chunk), CHUNKS_PER_THREAD));
+        const t = task(chunk);
+        track(chunk, t, pool.toWorker(t, CHUNKS_PER_THREAD));
       }
       const next = inflight[0];
       // Rather than wait for a worker's chunk, the main thread works on the next one itself.
       if (pool.sharesWork && (next === undefined || !next.settled) && inflight.length < room) {
         const chunk = await nextChunk();
         if (chunk !== undefined) {
-          track(chunk, pool.runHere(task(chunk)));
+          const t = task(chunk);
+          track(chunk, t, pool.runHere(t));
           continue;
         }
       }
@@ -183,11 +187,12 @@ export async function runChunks(
       // One chunk's writes wait in the background while the next is worked on; each merge
       // starts after the one before it ended, so sinks and checkpoints see chunks in order.
       await merging;
-      merging = merge(done, next.chunk).then(() => {
+      merging = merge(done, next.chunk, next.states).then(() => {
         // Every buffer comes back: sinks copy what they keep (see SinkWriter.writeEncoded).
         for (const b of done.returned) buffers.put(b);
         for (const out of done.sinks) if ('data' in out) buffers.put(out.data.buffer as ArrayBuffer);
-        for (let i = 0; i < states.length; i++) states[i] ??= h.writers[i]!.encoderState?.();
+        // Taken again after every chunk: a writer's state may change (a table gained a column).
+        for (let i = 0; i < states.length; i++) states[i] = h.writers[i]!.encoderState?.() ?? states[i];
       });
       // Awaited above or below; meanwhile its error stops the loop before more is handed out.
       merging.catch((err: unknown) => {
@@ -204,7 +209,7 @@ export async function runChunks(
     await file.close();
   }
 
-  async function merge(done: ChunkDone, chunk: Chunk): Promise<void> {
+  async function merge(done: ChunkDone, chunk: Chunk, used: (Json | undefined)[]): Promise<void> {
     done.figures.forEach((f, c) => {
       const m = h.meters[c]!;
       if (c > 0 && c < firstSink) m.rowsIn += f.rowsIn;
@@ -225,7 +230,7 @@ export async function runChunks(
       const writes = h.writers.map((w, i) => {
         h.meters[firstSink + i]!.rowsIn += done.rows;
         const out = done.sinks[i]!;
-        if ('data' in out) return w.writeEncoded!(out.data, done.rows);
+        if ('data' in out) return w.writeEncoded!(out.data, done.rows, used[i]!);
         return writeBatches(w, withLines(out.rows, out.lines), out.ends);
       });
       await Promise.all(writes);
