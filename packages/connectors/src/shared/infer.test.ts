@@ -147,9 +147,12 @@ describe('infer: true', () => {
   });
 
   it('json: a declared schema casts without infer', async () => {
-    const path = await file('[{"id": "7", "d": "2024-01-01"}, {"id": "x", "d": null}]');
-    const { rows, harness } = await readSource(jsonSource, { path, schema: { id: 'integer' } });
-    expect(plain(rows)).toEqual([{ id: 7, d: '2024-01-01' }]);
+    const path = await file('[{"id": "7", "d": "2024-01-01"}, {"id": "x", "d": null}, {"id": "", "d": ""}]');
+    const { rows, harness } = await readSource(jsonSource, { path, schema: { id: 'integer', d: 'string' } });
+    expect(plain(rows)).toEqual([
+      { id: 7, d: '2024-01-01' },
+      { id: null, d: '' },
+    ]);
     expect(harness.quarantined[0]!.reason).toMatch(
       /cannot cast "x" to integer.*\(type declared in schema\)$/,
     );

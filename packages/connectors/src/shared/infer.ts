@@ -151,25 +151,54 @@ export function describeSchema(s: InferredSchema): string {
   );
 }
 
+/** Casts one row in place; false when a value does not fit (the row is then left as it was read). */
+type CastRow = (row: Row) => boolean;
+
+/**
+ * The cast of a row to `types`, as code generated for them: named property loads and stores stay
+ * monomorphic over a source's rows, where `row[name]` in a loop over the names measured 3x slower
+ * than the source's own declared-schema path (1M CSV rows: 8.5 s against 2.9 s).
+ */
+function compileCastRow(names: string[], types: CastType[], casts: Caster[]): CastRow {
+  let body = 'let v, r;\n';
+  names.forEach((name, j) => {
+    const key = JSON.stringify(name);
+    // A field named like an Object.prototype member is read only when the row has it.
+    const read =
+      name in Object.prototype ? `(Object.hasOwn(row, ${key}) ? row[${key}] : undefined)` : `row[${key}]`;
+    // Empty text is null for every type but string, as in an unquoted CSV field: compared here,
+    // not looked up in a set of null values, which hashed every fresh string (measured 2x slower).
+    const empty = types[j] === 'string' ? '' : `if (v === '') { row[${key}] = null; } else `;
+    body += `v = ${read}; if (v !== undefined && v !== null) { ${empty}{ r = C[${j}](v); if (r !== v) { if (isFailure(r)) return false; row[${key}] = r; } } }\n`;
+  });
+  body += 'return true;';
+  return new Function('C', 'isFailure', `return function castRow(row) {\n${body}\n};`)(
+    casts,
+    isCastFailure,
+  ) as CastRow;
+}
+
 /**
  * Casts rows in place to `types`; a row with a value that does not fit is quarantined (every
- * failing field named) and left out of the result. `why` ends each reason (where the type came from).
+ * failing field named) and left out of the result. `why` ends each reason (where the type came
+ * from). `text`: the rows hold only strings and nulls (csv), so string fields need no cast.
  */
 export function rowCaster(
   ctx: ComponentContext<unknown>,
   types: Readonly<Record<string, CastType>>,
   why: string,
+  text = false,
 ): (rows: Row[]) => Row[] {
-  const names = Object.keys(types);
+  const names = Object.keys(types).filter((f) => !(text && types[f] === 'string'));
   const kinds = names.map((n) => types[n]!);
-  // Empty text is null for every type but string, as in an unquoted CSV field.
-  const casts: Caster[] = kinds.map((t) => caster(t, t === 'string' ? {} : { nullValues: [''] }));
+  const casts: Caster[] = kinds.map((t) => caster(t));
   const n = names.length;
+  const castRow = compileCastRow(names, kinds, casts);
   const reject = (row: Row): void => {
     const reasons: string[] = [];
     for (let j = 0; j < n; j++) {
       const v = Object.hasOwn(row, names[j]!) ? row[names[j]!] : undefined;
-      if (v === undefined) continue;
+      if (v === undefined || (v === '' && kinds[j] !== 'string')) continue;
       const r = casts[j]!(v);
       if (isCastFailure(r)) reasons.push(describeCastFailure(names[j]!, v, kinds[j]!, r));
     }
@@ -180,22 +209,12 @@ export function rowCaster(
   return (rows) => {
     if (n === 0) return rows;
     let k = 0;
-    next: for (let i = 0; i < rows.length; i++) {
+    for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      for (let j = 0; j < n; j++) {
-        const name = names[j]!;
-        const v = Object.hasOwn(row, name) ? row[name] : undefined;
-        if (v === undefined) continue;
-        const r = casts[j]!(v);
-        if (r === v) continue;
-        if (isCastFailure(r)) {
-          reject(row);
-          continue next;
-        }
-        // The source made this row for this batch alone: it is cast in place, no copy.
-        row[name] = r;
-      }
-      rows[k++] = row;
+      // The source made this row for this batch alone: it is cast in place, no copy. Fields
+      // before a failing one are already cast: the quarantine shows them so, with the reason.
+      if (castRow(row)) rows[k++] = row;
+      else reject(row);
     }
     rows.length = k;
     return rows;
@@ -241,9 +260,10 @@ function castsFor<C extends InferConfig>(
   const schema = castDeclared ? ctx.config.schema : undefined;
   const declared =
     schema && Object.keys(schema).length > 0 ? rowCaster(ctx, schema, 'type declared in schema') : undefined;
+  // A reader that casts its declared schema itself is a text reader (csv): its values are strings.
   const guessed =
     inferred && Object.keys(inferred.types).length > 0
-      ? rowCaster(ctx, inferred.types, inferredWhy(inferred.rows))
+      ? rowCaster(ctx, inferred.types, inferredWhy(inferred.rows), !castDeclared)
       : undefined;
   if (declared && guessed) return (rows) => guessed(declared(rows));
   return declared ?? guessed;
