@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CastOptions, castOptionsIssue, castValue, isCastFailure } from './cast.ts';
+import { type CastOptions, caster, castOptionsIssue, castValue, isCastFailure } from './cast.ts';
 
 const day = (v: unknown, opts: CastOptions) => castValue(v, 'date', opts);
 const at = (v: unknown, opts: CastOptions) => castValue(v, 'timestamp', opts);
@@ -40,6 +40,16 @@ describe('dates through date-fns patterns', () => {
     expect(reason(r)).toBe(
       'matches none of the formats "yyyy-MM-dd", "MMM d yyyy", "yyyy/MM/dd HH:mm", "d MMMM yyyy"',
     );
+  });
+
+  it('gives the same answers for repeated values, past the texts it keeps', () => {
+    const c = caster('date', { format: 'MMM d yyyy' });
+    const days: string[] = [];
+    for (let i = 0; i < 5000; i++) days.push(`Jan ${(i % 31) + 1} ${1000 + Math.floor(i / 31)}`);
+    for (const round of [1, 2]) {
+      expect(days.map(c).slice(-2), `round ${round}`).toEqual(['1161-01-08', '1161-01-09']);
+      expect(reason(c('Jan 32 2000'))).toBe('matches none of the formats "MMM d yyyy"');
+    }
   });
 
   it('refuses impossible dates and trailing text', () => {
