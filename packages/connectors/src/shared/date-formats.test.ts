@@ -89,6 +89,13 @@ describe('dates through date-fns patterns', () => {
     expect(bad).toMatchObject({ option: 'format', index: 1 });
     expect(bad?.message).toMatch(/^invalid date format "MMM q yyyy"/);
     expect(castOptionsIssue('date', { format: 'MMM yyyy' })?.message).toMatch(/does not hold a full date/);
+    expect(castOptionsIssue('date', { format: 'MMM DD yyyy' })?.message).toMatch(
+      /DD is the day of the year: use dd for the day of the month/,
+    );
+    expect(castOptionsIssue('date', { format: "dd/MM/YYYY 'DD'" })?.message).toMatch(
+      /YYYY is the week-numbering year: use yyyy/,
+    );
+    expect(castOptionsIssue('date', { format: "yyyy-DDD 'DD'" })).toBeNull();
     expect(castOptionsIssue('date', { format: 'yyyy-mm-dd' })?.message).toMatch(/does not hold a full date/);
     expect(castOptionsIssue('timestamp', { format: 'yyyy-MM-dd HH:mm:ss nope' })?.message).toMatch(
       /^invalid timestamp format .*unescaped latin alphabet character.*Use iso, unix, unix_ms or a date-fns pattern/,
