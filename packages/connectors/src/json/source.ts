@@ -49,7 +49,7 @@ export const jsonSource = defineSource({
     inferRows: 1000,
     maxDepth: 1000,
   },
-  read: typedRead(overFiles(readJson), true),
+  read: typedRead(overFiles(readJson), { castDeclared: true }),
 });
 
 enum S {
