@@ -3,7 +3,7 @@ import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
-import { type TypedOptions, typedChunks, typedRead } from '../shared/infer.ts';
+import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';

@@ -6,17 +6,12 @@ import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { oneFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
-import {
-  ColumnTypeSchema,
-  inferProperties,
-  type TypedOptions,
-  typedChunks,
-  typedRead,
-} from '../shared/infer.ts';
+import { ColumnTypeSchema, inferProperties } from '../shared/infer.ts';
 import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
 import { chunkInput } from '../shared/remote-bytes.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
+import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 // Encoders, checksums and worker threads downstream recurse on nested values (JSON.stringify,
