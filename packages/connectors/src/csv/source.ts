@@ -3,12 +3,32 @@ import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
-import { typedChunks, typedRead } from '../shared/infer.ts';
+import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';
 import { CsvRows } from './rows.ts';
 import { type CsvPosition, checkConfig, compressed, csvParser, fullBatches, toPosition } from './setup.ts';
+
+// A quarantined row is written back as its record (for a replay to parse again): its values are
+// still the text read, as a row is only cast once every value fits.
+const typing: TypedOptions<CsvSourceConfig> = {
+  castDeclared: false,
+  raw: (row, cfg) => {
+    if (cfg.fileField !== undefined) return undefined;
+    const q = cfg.quote;
+    const special = new RegExp(`[${escapeClass(cfg.delimiter)}${escapeClass(q)}\\r\\n]`);
+    const cells = Object.values(row).map((v) => {
+      const text = v === null || v === undefined ? '' : String(v);
+      return special.test(text) ? `${q}${text.replaceAll(q, q + q)}${q}` : text;
+    });
+    return cells.join(cfg.delimiter);
+  },
+};
+
+function escapeClass(c: string): string {
+  return c.replace(/[\\\]^-]/g, '\\$&');
+}
 
 export const csvSource = defineSource({
   name: 'csv',
@@ -36,8 +56,8 @@ export const csvSource = defineSource({
     chunkSize: 1 << 20,
   },
   check: checkConfig,
-  read: typedRead(overFiles(readCsv), false),
-  chunked: typedChunks(csvChunks, readCsv, false),
+  read: typedRead(overFiles(readCsv), typing),
+  chunked: typedChunks(csvChunks, readCsv, typing),
   worker: builtinWorker,
 });
 

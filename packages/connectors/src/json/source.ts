@@ -15,10 +15,10 @@ import { jsonFileSourceProperties } from '../ndjson/source.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
-import { typedRead } from '../shared/infer.ts';
 import { clip, describeJson, RAW_LIMIT } from '../shared/json-lines.ts';
 import { JsonProblem, JsonValueReader } from '../shared/json-value.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
+import { typedRead } from '../shared/typed-read.ts';
 
 export const jsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
 export type JsonSourceConfig = Static<typeof jsonSourceConfig>;
@@ -49,7 +49,7 @@ export const jsonSource = defineSource({
     inferRows: 1000,
     maxDepth: 1000,
   },
-  read: typedRead(overFiles(readJson), true),
+  read: typedRead(overFiles(readJson), { castDeclared: true }),
 });
 
 enum S {

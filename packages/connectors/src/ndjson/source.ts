@@ -6,11 +6,12 @@ import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { oneFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
-import { ColumnTypeSchema, inferProperties, typedChunks, typedRead } from '../shared/infer.ts';
+import { ColumnTypeSchema, inferProperties } from '../shared/infer.ts';
 import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
 import { chunkInput } from '../shared/remote-bytes.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
+import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 // Encoders, checksums and worker threads downstream recurse on nested values (JSON.stringify,
@@ -62,6 +63,13 @@ export type NdjsonSourceConfig = Static<typeof ndjsonSourceConfig>;
 /** Byte offset after the last line read (in the decompressed text for .gz and .zst) and the next line's number. */
 type NdjsonPosition = { offset: number; line: number };
 
+// A quarantined row is one line again: JSON.stringify leaves out SOURCE_LINE, and a fileField
+// would not be a field of the line (its row is not rebuilt then).
+const typing: TypedOptions<NdjsonSourceConfig> = {
+  castDeclared: true,
+  raw: (row, cfg) => (cfg.fileField === undefined ? JSON.stringify(row) : undefined),
+};
+
 export const ndjsonSource = defineSource({
   name: 'ndjson',
   version: '1.0.0',
@@ -81,8 +89,8 @@ export const ndjsonSource = defineSource({
     inferRows: 1000,
     maxDepth: 1000,
   },
-  read: typedRead(overFiles(readNdjson), true),
-  chunked: typedChunks(ndjsonChunks(), readNdjson, true),
+  read: typedRead(overFiles(readNdjson), typing),
+  chunked: typedChunks(ndjsonChunks(), readNdjson, typing),
   worker: builtinWorker,
 });
 

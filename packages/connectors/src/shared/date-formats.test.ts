@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CastOptions, castOptionsIssue, castValue, isCastFailure } from './cast.ts';
+import { type CastOptions, caster, castOptionsIssue, castValue, isCastFailure } from './cast.ts';
 
 const day = (v: unknown, opts: CastOptions) => castValue(v, 'date', opts);
 const at = (v: unknown, opts: CastOptions) => castValue(v, 'timestamp', opts);
@@ -42,6 +42,16 @@ describe('dates through date-fns patterns', () => {
     );
   });
 
+  it('gives the same answers for repeated values, past the texts it keeps', () => {
+    const c = caster('date', { format: 'MMM d yyyy' });
+    const days: string[] = [];
+    for (let i = 0; i < 5000; i++) days.push(`Jan ${(i % 31) + 1} ${1000 + Math.floor(i / 31)}`);
+    for (const round of [1, 2]) {
+      expect(days.map(c).slice(-2), `round ${round}`).toEqual(['1161-01-08', '1161-01-09']);
+      expect(reason(c('Jan 32 2000'))).toBe('matches none of the formats "MMM d yyyy"');
+    }
+  });
+
   it('refuses impossible dates and trailing text', () => {
     expect(isCastFailure(day('Feb 30 2001', { format: 'MMM d yyyy' }))).toBe(true);
     expect(isCastFailure(day('Jun 12 1998 extra', { format: 'MMM d yyyy' }))).toBe(true);
@@ -79,6 +89,13 @@ describe('dates through date-fns patterns', () => {
     expect(bad).toMatchObject({ option: 'format', index: 1 });
     expect(bad?.message).toMatch(/^invalid date format "MMM q yyyy"/);
     expect(castOptionsIssue('date', { format: 'MMM yyyy' })?.message).toMatch(/does not hold a full date/);
+    expect(castOptionsIssue('date', { format: 'MMM DD yyyy' })?.message).toMatch(
+      /DD is the day of the year: use dd for the day of the month/,
+    );
+    expect(castOptionsIssue('date', { format: "dd/MM/YYYY 'DD'" })?.message).toMatch(
+      /YYYY is the week-numbering year: use yyyy/,
+    );
+    expect(castOptionsIssue('date', { format: "yyyy-DDD 'DD'" })).toBeNull();
     expect(castOptionsIssue('date', { format: 'yyyy-mm-dd' })?.message).toMatch(/does not hold a full date/);
     expect(castOptionsIssue('timestamp', { format: 'yyyy-MM-dd HH:mm:ss nope' })?.message).toMatch(
       /^invalid timestamp format .*unescaped latin alphabet character.*Use iso, unix, unix_ms or a date-fns pattern/,

@@ -11,8 +11,37 @@ import type { Locale } from 'date-fns';
 
 const require = createRequire(import.meta.url);
 
-type Parse = (text: string, pattern: string, reference: Date, opts: { locale?: Locale }) => Date;
-type Format = (date: Date, pattern: string, opts: { locale?: Locale }) => string;
+interface Options {
+  locale?: Locale;
+  useAdditionalWeekYearTokens: true;
+  useAdditionalDayOfYearTokens: true;
+}
+type Parse = (text: string, pattern: string, reference: Date, opts: Options) => Date;
+type Format = (date: Date, pattern: string, opts: Options) => string;
+
+/**
+ * date-fns console.warns on every call with a `D…` or `Y…` token (and throws for some): a warning
+ * per row. The tokens that are a likely slip (D, DD: day of the year, not of the month; Y…: the
+ * week-numbering year) are refused by checkDatePattern instead, and the warnings turned off.
+ */
+function options(locale: Locale | undefined): Options {
+  const opts: Options = { useAdditionalWeekYearTokens: true, useAdditionalDayOfYearTokens: true };
+  if (locale) opts.locale = locale;
+  return opts;
+}
+
+/** The slip a pattern's letters show (see options), or null. */
+function protectedToken(pattern: string): string | null {
+  // Quoted text ('at', '' for a quote) is literal.
+  const bare = pattern.replace(/'(?:[^']|'')*'?/g, ' ');
+  for (const run of bare.match(/D+|Y+/g) ?? []) {
+    if (run[0] === 'Y')
+      return `${run} is the week-numbering year: use ${'y'.repeat(run.length)} for the year`;
+    if (run.length <= 2)
+      return `${run} is the day of the year: use ${'d'.repeat(run.length)} for the day of the month`;
+  }
+  return null;
+}
 
 let lib: { parse: Parse; format: Format } | undefined;
 
@@ -64,7 +93,9 @@ const ELSEWHERE = new Date(1970, 0, 1, 0, 0, 0, 0);
  */
 export function checkDatePattern(pattern: string, locale: Locale | undefined): string | null {
   const { parse, format } = dateFns();
-  const opts = locale ? { locale } : {};
+  const slip = protectedToken(pattern);
+  if (slip !== null) return slip;
+  const opts = options(locale);
   let text: string;
   try {
     text = format(PROBE, pattern, opts);
@@ -100,7 +131,7 @@ export interface PatternParse {
 /** A parser for an already checked pattern. */
 export function patternParser(pattern: string, locale: Locale | undefined): PatternParse {
   const { parse } = dateFns();
-  const opts = locale ? { locale } : {};
+  const opts = options(locale);
   const bare = pattern.replace(/'[^']*'/g, '');
   const absolute = /[XxTt]/.test(bare);
   const fn = (text: string): Date | null => {

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Row, SOURCE_LINE } from '@sluice/core';
+import { type Row, replayQuarantine, SOURCE_LINE } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSource } from '../../test/harness.ts';
-import { byLine, figures, run, tinyChunks } from '../../test/parallel-harness.ts';
+import { byLine, figures, registry, run, tinyChunks } from '../../test/parallel-harness.ts';
 import { csvSource } from '../csv/source.ts';
 import { jsonSource } from '../json/source.ts';
 import { ndjsonSource } from '../ndjson/source.ts';
@@ -147,9 +147,12 @@ describe('infer: true', () => {
   });
 
   it('json: a declared schema casts without infer', async () => {
-    const path = await file('[{"id": "7", "d": "2024-01-01"}, {"id": "x", "d": null}]');
-    const { rows, harness } = await readSource(jsonSource, { path, schema: { id: 'integer' } });
-    expect(plain(rows)).toEqual([{ id: 7, d: '2024-01-01' }]);
+    const path = await file('[{"id": "7", "d": "2024-01-01"}, {"id": "x", "d": null}, {"id": "", "d": ""}]');
+    const { rows, harness } = await readSource(jsonSource, { path, schema: { id: 'integer', d: 'string' } });
+    expect(plain(rows)).toEqual([
+      { id: 7, d: '2024-01-01' },
+      { id: null, d: '' },
+    ]);
     expect(harness.quarantined[0]!.reason).toMatch(
       /cannot cast "x" to integer.*\(type declared in schema\)$/,
     );
@@ -184,6 +187,41 @@ describe('infer on the parallel path', { timeout: 60_000 }, () => {
       expect(byLine(threaded.quarantine)).toEqual(byLine(serial.quarantine));
       expect(serial.quarantine).toHaveLength(3);
       expect(JSON.parse((await readFile(a, 'utf8')).split('\n')[0]!)).toMatchObject({ id: 1, price: 1.5 });
+    }
+  });
+});
+
+describe('a row quarantined by inference', { timeout: 60_000 }, () => {
+  it('is replayed, once the field is declared, as the record it was read from', async () => {
+    const ndjson = [
+      { id: '1', name: 'a' },
+      { id: '2', name: 'c' },
+      { id: 'x3', name: 'say "hi"' },
+    ];
+    for (const [source, body] of [
+      ['csv', 'id,name\n1,"a, b"\n2,c\nx3,"say ""hi"""\n'],
+      ['ndjson', `${ndjson.map((r) => JSON.stringify(r)).join('\n')}\n`],
+    ] as const) {
+      const path = await file(body);
+      const out = join(dir, `replay-${source}.ndjson`);
+      const stateDir = `${out}-state`;
+      const spec = (schema: object) => ({
+        name: 'replay',
+        flow: [
+          { source, with: { path, infer: true, inferRows: 2, schema } },
+          { sink: 'ndjson', with: { path: out } },
+        ],
+      });
+      const first = await run(spec({}), stateDir, false);
+      expect(first.report.steps[0]!.rowsQuarantined).toBe(1);
+      const replay = await replayQuarantine(spec({ id: 'string' }), { registry, stateDir });
+      expect(replay.status, JSON.stringify(replay.error)).toBe('success');
+      const lines = (await readFile(out, 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(lines.at(-1)).toEqual({ id: 'x3', name: 'say "hi"' });
+      expect(lines[0]).toEqual({ id: 1, name: source === 'csv' ? 'a, b' : 'a' });
     }
   });
 });

@@ -2,19 +2,11 @@
  * Type inference for the text file sources (csv, json, ndjson): the first `inferRows` rows are
  * held back, a type is chosen per field from them, and every row, the held ones first, is then
  * cast as if that type had been declared in `schema:`. A value that does not fit quarantines its
- * row, naming the field and the inferred type.
+ * row, naming the field and the inferred type. The casting itself is in typed-read.ts.
  */
 import { Type } from '@sinclair/typebox';
-import type { ChunkedRead, ComponentContext, Json, Row, SourceBatch, SourceContext } from '@sluice/core';
-import { SOURCE_LINE } from '@sluice/core';
-import {
-  CAST_TYPES,
-  type Caster,
-  type CastType,
-  caster,
-  describeCastFailure,
-  isCastFailure,
-} from './cast.ts';
+import type { Row, SourceBatch, SourceContext } from '@sluice/core';
+import { CAST_TYPES, type CastType, caster, isCastFailure } from './cast.ts';
 
 /** What inference needs of a source's config. */
 export interface InferConfig {
@@ -151,57 +143,6 @@ export function describeSchema(s: InferredSchema): string {
   );
 }
 
-/**
- * Casts rows in place to `types`; a row with a value that does not fit is quarantined (every
- * failing field named) and left out of the result. `why` ends each reason (where the type came from).
- */
-export function rowCaster(
-  ctx: ComponentContext<unknown>,
-  types: Readonly<Record<string, CastType>>,
-  why: string,
-): (rows: Row[]) => Row[] {
-  const names = Object.keys(types);
-  const kinds = names.map((n) => types[n]!);
-  // Empty text is null for every type but string, as in an unquoted CSV field.
-  const casts: Caster[] = kinds.map((t) => caster(t, t === 'string' ? {} : { nullValues: [''] }));
-  const n = names.length;
-  const reject = (row: Row): void => {
-    const reasons: string[] = [];
-    for (let j = 0; j < n; j++) {
-      const v = Object.hasOwn(row, names[j]!) ? row[names[j]!] : undefined;
-      if (v === undefined) continue;
-      const r = casts[j]!(v);
-      if (isCastFailure(r)) reasons.push(describeCastFailure(names[j]!, v, kinds[j]!, r));
-    }
-    const reason = `${reasons.join('; ')} (${why})`;
-    const line = row[SOURCE_LINE];
-    ctx.quarantine(line === undefined ? { reason, row } : { reason, row, line });
-  };
-  return (rows) => {
-    if (n === 0) return rows;
-    let k = 0;
-    next: for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      for (let j = 0; j < n; j++) {
-        const name = names[j]!;
-        const v = Object.hasOwn(row, name) ? row[name] : undefined;
-        if (v === undefined) continue;
-        const r = casts[j]!(v);
-        if (r === v) continue;
-        if (isCastFailure(r)) {
-          reject(row);
-          continue next;
-        }
-        // The source made this row for this batch alone: it is cast in place, no copy.
-        row[name] = r;
-      }
-      rows[k++] = row;
-    }
-    rows.length = k;
-    return rows;
-  };
-}
-
 /** Reads the first `inferRows` rows of `read` (no more) and infers their schema. */
 export async function sampleSchema<C extends InferConfig>(
   ctx: SourceContext<C>,
@@ -224,102 +165,4 @@ export async function sampleSchema<C extends InferConfig>(
     await gen.return(undefined);
   }
   return inferSchema(sample, new Set(Object.keys(ctx.config.schema ?? {})));
-}
-
-type Read<C> = (ctx: SourceContext<C>) => AsyncGenerator<SourceBatch>;
-
-function inferredWhy(rows: number): string {
-  return `type inferred from the first ${rows} rows; declare the field in schema to choose its type`;
-}
-
-/** The casts for a source's rows: the declared schema (when the reader does not cast it itself), then the inferred one. */
-function castsFor<C extends InferConfig>(
-  ctx: ComponentContext<C>,
-  castDeclared: boolean,
-  inferred: InferredSchema | undefined,
-): ((rows: Row[]) => Row[]) | undefined {
-  const schema = castDeclared ? ctx.config.schema : undefined;
-  const declared =
-    schema && Object.keys(schema).length > 0 ? rowCaster(ctx, schema, 'type declared in schema') : undefined;
-  const guessed =
-    inferred && Object.keys(inferred.types).length > 0
-      ? rowCaster(ctx, inferred.types, inferredWhy(inferred.rows))
-      : undefined;
-  if (declared && guessed) return (rows) => guessed(declared(rows));
-  return declared ?? guessed;
-}
-
-function logInferred(ctx: ComponentContext<unknown>, s: InferredSchema): void {
-  ctx.log.info(`types inferred from the first ${s.rows} rows: ${describeSchema(s)}`);
-}
-
-/**
- * Wraps a source's `read` with its `schema` (when `castDeclared`: csv casts its own) and `infer`.
- * The sample is held, not read twice: the input may be a pipe or a remote stream.
- */
-export function typedRead<C extends InferConfig>(read: Read<C>, castDeclared: boolean): Read<C> {
-  return async function* typed(ctx) {
-    const cfg = ctx.config;
-    if (!cfg.infer) {
-      const cast = castsFor(ctx, castDeclared, undefined);
-      if (cast === undefined) yield* read(ctx);
-      else for await (const b of read(ctx)) yield { ...b, rows: cast(b.rows) };
-      return;
-    }
-    const gen = read(ctx);
-    try {
-      const held: SourceBatch[] = [];
-      let count = 0;
-      let next = await gen.next();
-      for (; !next.done; next = await gen.next()) {
-        held.push(next.value);
-        count += next.value.rows.length;
-        if (count >= cfg.inferRows) break;
-      }
-      const sample = held.flatMap((b) => b.rows).slice(0, cfg.inferRows);
-      const inferred = inferSchema(sample, new Set(Object.keys(cfg.schema ?? {})));
-      logInferred(ctx, inferred);
-      const cast = castsFor(ctx, castDeclared, inferred) ?? ((rows: Row[]) => rows);
-      for (const b of held) yield { ...b, rows: cast(b.rows) };
-      held.length = 0;
-      if (next.done) return;
-      for (next = await gen.next(); !next.done; next = await gen.next()) {
-        yield { ...next.value, rows: cast(next.value.rows) };
-      }
-    } finally {
-      await gen.return(undefined);
-    }
-  };
-}
-
-interface TypedShared {
-  inner: Json;
-  inferred: InferredSchema | null;
-}
-
-/**
- * The same for a source's parallel path: the main thread infers from the head of the file in
- * `split` (reading it once more: a chunked input is a file, which can be read again) and hands
- * the types to every chunk, so that all chunks cast alike.
- */
-export function typedChunks<C extends InferConfig>(
-  chunked: ChunkedRead<C>,
-  read: Read<C>,
-  castDeclared: boolean,
-): ChunkedRead<C> {
-  return {
-    async split(ctx, minBytes) {
-      const split = await chunked.split(ctx, minBytes);
-      if (split === undefined) return undefined;
-      const inferred = ctx.config.infer ? await sampleSchema(ctx, read) : undefined;
-      if (inferred) logInferred(ctx, inferred);
-      const shared: TypedShared = { inner: split.shared, inferred: inferred ?? null };
-      return { ...split, shared: shared as unknown as Json };
-    },
-    *parse(ctx, chunk, start, shared) {
-      const { inner, inferred } = shared as unknown as TypedShared;
-      const cast = castsFor(ctx, castDeclared, inferred ?? undefined);
-      for (const rows of chunked.parse(ctx, chunk, start, inner)) yield cast ? cast(rows) : rows;
-    },
-  };
 }

@@ -1,4 +1,4 @@
-import { SOURCE_LINE } from '@sluice/core';
+import { ConfigError, SOURCE_LINE } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { createTransform } from '../../test/harness.ts';
 import { unnestTransform } from './unnest.ts';
@@ -68,5 +68,11 @@ describe('unnest', () => {
     expect(harness.quarantined[1]!.reason).toMatch(
       /element 1 of "items" has a field "id" that the row already holds/,
     );
+  });
+
+  it('refuses an index field named like the array field, at its path', async () => {
+    const err = await createTransform(unnestTransform, { field: 'items', index: 'items' }).catch((e) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues[0]!.path).toBe('with.index');
   });
 });

@@ -51,7 +51,7 @@ export const unnestTransform = defineTransform({
   worker: builtinWorker,
   create(ctx) {
     const { field, prefix, keepEmpty, index } = ctx.config;
-    if (index === '__proto__' || (index !== undefined && index === field && prefix === undefined)) {
+    if (index === '__proto__' || index === field) {
       throw new ConfigError(`${ctx.componentId}: invalid config for transform "unnest"`, [
         { path: 'with.index', message: 'cannot be "__proto__" nor the array field itself' },
       ]);
