@@ -139,7 +139,7 @@ for (const [name, load] of Object.entries(strategies)) {
   const r = await c.runAndReadAll('SELECT country, count(*), sum(amount) FROM input GROUP BY country');
   const t2 = performance.now();
   console.log(
-    `${name.padEnd(16)} load ${(t1 - t0).toFixed(0).padStart(6)} ms  query ${(t2 - t1).toFixed(0).padStart(5)} ms  groups ${r.rowCount}`,
+    `${name.padEnd(16)} load ${(t1 - t0).toFixed(0).padStart(6)} ms  query ${(t2 - t1).toFixed(0).padStart(5)} ms  groups ${r.currentRowCount}`,
   );
   c.closeSync();
   db.closeSync();

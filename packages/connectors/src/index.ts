@@ -15,6 +15,8 @@ export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { builtinConnectors, createRegistry } from './registry.ts';
 export { shellTask } from './shell/task.ts';
+export type { InputResolver } from './sql/inputs.ts';
+export { sqlTransform, sqlTransformWith } from './sql/transform.ts';
 export { castTransform } from './transforms/cast.ts';
 export { dedupeTransform } from './transforms/dedupe.ts';
 export { filterTransform } from './transforms/filter.ts';

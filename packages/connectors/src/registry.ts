@@ -12,6 +12,7 @@ import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
+import { sqlTransform } from './sql/transform.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
@@ -32,6 +33,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   filterTransform,
   mapTransform,
   selectTransform,
+  sqlTransform,
   validateTransform,
   csvSink,
   excelSink,
