@@ -13,6 +13,7 @@ import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
+import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
@@ -28,6 +29,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSource,
   parquetSource,
   postgresSource,
+  aggregateTransform,
   castTransform,
   dedupeTransform,
   filterTransform,
