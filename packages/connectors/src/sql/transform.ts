@@ -1,4 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Row, type TransformStage } from '@sluice/core';
 import { fileCredential, locationProperties } from '../location/options.ts';
@@ -85,14 +87,18 @@ export function sqlTransformWith(resolver: InputResolver) {
       const c = ctx.config;
       let session: Session | undefined;
       let table: InputTable | undefined;
+      // A context built by hand (a test) has no tempDir: the stage then makes and removes its own.
+      let ownTemp: string | undefined;
+      let tempDir = ctx.tempDir;
       // Opened on the first batch, not here: `create` also runs when a spec is only validated.
       const open = async (): Promise<InputTable> => {
         if (table) return table;
-        await mkdir(ctx.tempDir, { recursive: true });
+        if (tempDir === undefined) tempDir = ownTemp = await mkdtemp(join(tmpdir(), 'sluice-sql-'));
+        else await mkdir(tempDir, { recursive: true });
         session = await openSession({
           memoryLimit: c.memoryLimit ?? defaultMemoryLimit(),
           threads: c.threads,
-          tempDir: ctx.tempDir,
+          tempDir,
         });
         table = new InputTable(session.conn, 'input', (e) => ctx.quarantine(e));
         return table;
@@ -112,8 +118,8 @@ export function sqlTransformWith(resolver: InputResolver) {
               'invalid sql transform query',
               problems.map((p) => ({ ...p, path: `with.${p.path}` })),
             );
-          const files = await attachInputs(conn, c.inputs ?? {}, ctx, resolver);
-          await lockDown(conn, files, ctx.tempDir);
+          const files = await attachInputs(conn, c.inputs ?? {}, { ...ctx, tempDir: tempDir! }, resolver);
+          await lockDown(conn, files, tempDir!);
           // A long query stops when the flow is cancelled, not when it would have finished.
           const interrupt = () => conn.interrupt();
           ctx.signal.addEventListener('abort', interrupt, { once: true });
@@ -145,6 +151,7 @@ export function sqlTransformWith(resolver: InputResolver) {
         async close(): Promise<void> {
           session?.close();
           session = undefined;
+          if (ownTemp !== undefined) await rm(ownTemp, { recursive: true, force: true });
         },
       };
     },
