@@ -1,6 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Issue } from '@sluice/core';
-import { openSession } from './session.ts';
 
 /** What can be said of a query without DuckDB (the synchronous check). */
 export function queryIssues(query: string): Issue[] {
@@ -50,6 +49,7 @@ export async function statementIssues(conn: DuckDBConnection, query: string): Pr
  * rows arrive (they are the rows' fields), so names are bound when the query runs, not here.
  */
 export async function validateQuery(query: string): Promise<Issue[]> {
+  const { openSession } = await import('./session.ts');
   const session = await openSession({ memoryLimit: '64MB', threads: 1, tempDir: '' });
   try {
     return await statementIssues(session.conn, query);

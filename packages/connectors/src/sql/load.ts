@@ -109,10 +109,19 @@ export class InputTable {
   #emptyMarker = false;
   #rows = 0;
 
-  constructor(conn: DuckDBConnection, table: string, quarantine: (entry: QuarantineEntry) => void) {
+  /** Lower-cased names of the fields to load; undefined: all (see referencedColumns). */
+  readonly #only: Set<string> | undefined;
+
+  constructor(
+    conn: DuckDBConnection,
+    table: string,
+    quarantine: (entry: QuarantineEntry) => void,
+    only?: Set<string>,
+  ) {
     this.#conn = conn;
     this.#table = table;
     this.#quarantine = quarantine;
+    this.#only = only;
   }
 
   /** Rows appended so far. */
@@ -156,11 +165,13 @@ export class InputTable {
    */
   #plan(rows: readonly Row[], bad: Set<number>): { column: Column; add: boolean }[] {
     const changes = new Map<Column, { column: Column; add: boolean }>();
+    const only = this.#only;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       let reason: string | undefined;
       const kinds: [string, Kind][] = [];
       for (const field in row) {
+        if (only !== undefined && !only.has(field.toLowerCase())) continue;
         if (field.includes('\0')) {
           reason = `field name ${JSON.stringify(field)} holds a NUL character, which DuckDB names cannot`;
           break;

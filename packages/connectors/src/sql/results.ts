@@ -21,7 +21,7 @@ import { dateFromDays, decimal, isoFromUnits, Unmappable } from '../parquet/valu
  * as a string (a bigint would not survive JSON.stringify in the sinks); DECIMAL as a number when
  * the double prints back as the same decimal, else its text; DATE `YYYY-MM-DD`; TIMESTAMP[TZ]
  * ISO 8601 in UTC with its sub-millisecond digits; LIST, ARRAY, STRUCT, MAP as arrays and objects;
- * JSON columns parsed; BLOB base64; other types (TIME, INTERVAL, UUID, BIT) DuckDB's text for them.
+ * JSON parsed; BLOB base64; other types (TIME, INTERVAL, UUID, BIT) DuckDB's text for them.
  */
 type Convert = (v: DuckDBValue, type: DuckDBType) => unknown;
 
@@ -51,7 +51,7 @@ const BY_TYPE: Partial<Record<DuckDBTypeId, Convert>> = {
   [DuckDBTypeId.UHUGEINT]: integer,
   [DuckDBTypeId.BIGNUM]: integer,
   [DuckDBTypeId.DECIMAL]: (v) => decimal((v as DuckDBDecimalValue).value, (v as DuckDBDecimalValue).scale),
-  [DuckDBTypeId.VARCHAR]: (v) => v,
+  [DuckDBTypeId.VARCHAR]: (v, type) => (type.alias === 'JSON' ? JSON.parse(v as string) : v),
   [DuckDBTypeId.ENUM]: text,
   [DuckDBTypeId.UUID]: text,
   [DuckDBTypeId.DATE]: (v) => orText(v, dateFromDays((v as DuckDBDateValue).days)),
@@ -114,19 +114,18 @@ export const toRowValue: DuckDBValueConverter<unknown> = (value, type, self) => 
  */
 export async function* resultBatches(result: DuckDBResult, batchRows: number): AsyncGenerator<Row[]> {
   const names = result.columnNames();
-  // The JSON alias is on the result's column types only, not on the types a chunk's vectors carry.
-  const json = result.columnTypes().map((t) => t.alias === 'JSON');
+  // The result's types, not the chunks': only they carry the JSON alias (of nested types too).
+  const types = result.columnTypes();
   let batch: Row[] = [];
   for (;;) {
     const chunk = await result.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
-    const columns = chunk.convertColumns(toRowValue);
-    for (let j = 0; j < names.length; j++) {
-      if (!json[j]) continue;
-      const col = columns[j]!;
-      for (let i = 0; i < col.length; i++)
-        if (typeof col[i] === 'string') col[i] = JSON.parse(col[i] as string);
-    }
+    const columns = types.map((t, j) => {
+      const vector = chunk.getColumnVector(j);
+      const out: unknown[] = new Array(chunk.rowCount);
+      for (let i = 0; i < out.length; i++) out[i] = toRowValue(vector.getItem(i), t, toRowValue);
+      return out;
+    });
     const n = chunk.rowCount;
     for (let i = 0; i < n; i++) {
       const row: Row = {};

@@ -195,10 +195,10 @@ describe('sql transform: values', () => {
   });
 
   it('quarantines rows that cannot be loaded, with the reason', async () => {
-    const { rows, quarantined } = await runSql({ query: 'SELECT count(*) AS n FROM input' }, [
+    const { rows, quarantined } = await runSql({ query: 'SELECT count(*) AS n, max(a) AS a FROM input' }, [
       [{ a: 1 }, { a: 2, A: 3 }, { a: 10n ** 40n }, { a: () => 1 }, { a: new Date(Number.NaN) }],
     ]);
-    expect(rows).toEqual([{ n: 1 }]);
+    expect(rows).toEqual([{ n: 1, a: 1 }]);
     expect(quarantined.map((q) => q.reason)).toEqual([
       expect.stringMatching(/"a" and "A" differ only in case/),
       expect.stringMatching(/outside DuckDB's HUGEINT range/),
@@ -283,4 +283,20 @@ describe('sql transform: memory', () => {
       db.closeSync();
     }
   }, 60_000);
+});
+
+describe('sql transform: columns loaded', () => {
+  const rows = [{ a: 1, b: 'x', c: { d: true } }];
+  it('loads only the fields the query names, and every field when it reads them all', async () => {
+    expect((await runSql({ query: 'SELECT a FROM input' }, [rows])).rows).toEqual([{ a: 1 }]);
+    expect((await runSql({ query: 'SELECT * FROM input' }, [rows])).rows).toEqual(rows);
+    expect((await runSql({ query: 'SELECT t AS row FROM input t' }, [rows])).rows).toEqual([
+      { row: rows[0] },
+    ]);
+  });
+
+  it('does not quarantine a row for a field the query does not read', async () => {
+    const r = await runSql({ query: 'SELECT sum(a) AS s FROM input' }, [[{ a: 1, f: () => 0 }, { a: 2 }]]);
+    expect(r).toMatchObject({ rows: [{ s: 3 }], quarantined: [] });
+  });
 });

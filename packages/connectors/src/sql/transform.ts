@@ -5,10 +5,10 @@ import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Row, type TransformStage } from '@sluice/core';
 import { fileCredential, locationProperties } from '../location/options.ts';
 import { queryIssues, statementIssues, validateQuery } from './check.ts';
+import { referencedColumns } from './columns.ts';
 import { attachInputs, type InputResolver, inputIssues, namedInput, noDatasets } from './inputs.ts';
 import { InputTable } from './load.ts';
-import { resultBatches } from './results.ts';
-import { defaultMemoryLimit, lockDown, openSession, queryError, type Session } from './session.ts';
+import type { Session } from './session.ts';
 
 const config = Type.Object(
   {
@@ -85,6 +85,7 @@ export function sqlTransformWith(resolver: InputResolver) {
     validate: (c) => validateQuery(c.query),
     create(ctx): TransformStage {
       const c = ctx.config;
+      let engine: typeof import('./engine.ts') | undefined;
       let session: Session | undefined;
       let table: InputTable | undefined;
       // A context built by hand (a test) has no tempDir: the stage then makes and removes its own.
@@ -93,14 +94,24 @@ export function sqlTransformWith(resolver: InputResolver) {
       // Opened on the first batch, not here: `create` also runs when a spec is only validated.
       const open = async (): Promise<InputTable> => {
         if (table) return table;
+        engine ??= await import('./engine.ts');
         if (tempDir === undefined) tempDir = ownTemp = await mkdtemp(join(tmpdir(), 'sluice-sql-'));
         else await mkdir(tempDir, { recursive: true });
-        session = await openSession({
-          memoryLimit: c.memoryLimit ?? defaultMemoryLimit(),
+        session = await engine.openSession({
+          memoryLimit: c.memoryLimit ?? engine.defaultMemoryLimit(),
           threads: c.threads,
           tempDir,
         });
-        table = new InputTable(session.conn, 'input', (e) => ctx.quarantine(e));
+        const conn = session.conn;
+        // Checked before any row is loaded: a query that cannot run fails the step at once.
+        const problems = await statementIssues(conn, c.query);
+        if (problems.length > 0)
+          throw new ConfigError(
+            'invalid sql transform query',
+            problems.map((p) => ({ ...p, path: `with.${p.path}` })),
+          );
+        const only = await referencedColumns(conn, c.query);
+        table = new InputTable(conn, 'input', (e) => ctx.quarantine(e), only);
         return table;
       };
       return {
@@ -112,14 +123,8 @@ export function sqlTransformWith(resolver: InputResolver) {
           const input = await open();
           await input.end();
           const conn = session!.conn;
-          const problems = await statementIssues(conn, c.query);
-          if (problems.length > 0)
-            throw new ConfigError(
-              'invalid sql transform query',
-              problems.map((p) => ({ ...p, path: `with.${p.path}` })),
-            );
           const files = await attachInputs(conn, c.inputs ?? {}, { ...ctx, tempDir: tempDir! }, resolver);
-          await lockDown(conn, files, tempDir!);
+          await engine!.lockDown(conn, files, tempDir!);
           // A long query stops when the flow is cancelled, not when it would have finished.
           const interrupt = () => conn.interrupt();
           ctx.signal.addEventListener('abort', interrupt, { once: true });
@@ -136,13 +141,13 @@ export function sqlTransformWith(resolver: InputResolver) {
                 });
                 return;
               }
-              throw queryError(err);
+              throw engine!.queryError(err);
             }
             try {
-              yield* resultBatches(result, BATCH_ROWS);
+              yield* engine!.resultBatches(result, BATCH_ROWS);
             } catch (err) {
               if (ctx.signal.aborted) throw err;
-              throw queryError(err);
+              throw engine!.queryError(err);
             }
           } finally {
             ctx.signal.removeEventListener('abort', interrupt);
