@@ -107,6 +107,8 @@ export class InputTable {
   #created = false;
   /** The table holds only the placeholder column "#empty" (no field seen yet). */
   #emptyMarker = false;
+  /** Field → its lower-cased name, or null when the query does not read it: computed once per name. */
+  readonly #keys = new Map<string, string | null>();
   #rows = 0;
 
   /** Lower-cased names of the fields to load; undefined: all (see referencedColumns). */
@@ -165,46 +167,28 @@ export class InputTable {
    */
   #plan(rows: readonly Row[], bad: Set<number>): { column: Column; add: boolean }[] {
     const changes = new Map<Column, { column: Column; add: boolean }>();
-    const only = this.#only;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      let reason: string | undefined;
-      const kinds: [string, Kind][] = [];
-      for (const field in row) {
-        if (only !== undefined && !only.has(field.toLowerCase())) continue;
-        if (field.includes('\0')) {
-          reason = `field name ${JSON.stringify(field)} holds a NUL character, which DuckDB names cannot`;
-          break;
-        }
-        const k = kindOf(row[field]);
-        if (k instanceof Unloadable) {
-          reason = `field ${JSON.stringify(field)} cannot be loaded into DuckDB: ${k.reason}`;
-          break;
-        }
-        const col = this.#byName.get(field.toLowerCase());
-        if (col !== undefined && col.name !== field) {
-          reason =
-            `fields ${JSON.stringify(col.name)} and ${JSON.stringify(field)} differ only in case, and ` +
-            'DuckDB column names ignore case; rename one before the sql transform (map)';
-          break;
-        }
-        kinds.push([field, k]);
-      }
+      // First whether the row can go in at all, then (allocating nothing per row) its columns.
+      const reason = this.#refusal(row);
       if (reason !== undefined) {
         bad.add(i);
         this.#quarantine({ reason, row });
         continue;
       }
-      for (const [field, k] of kinds) {
-        let col = this.#byName.get(field.toLowerCase());
+      for (const field in row) {
+        const key = this.#keyOf(field);
+        if (key === null) continue;
+        const k = kindOf(row[field]) as Kind;
+        let col = this.#byName.get(key);
         if (col === undefined) {
           col = { name: field, type: k ?? 'VARCHAR', untyped: k === null };
           this.#columns.push(col);
-          this.#byName.set(field.toLowerCase(), col);
+          this.#byName.set(key, col);
           changes.set(col, { column: col, add: true });
           continue;
         }
-        if (k === null) continue;
+        if (k === null || (k === col.type && !col.untyped)) continue;
         const type = col.untyped ? k : widen(col.type, k);
         col.untyped = false;
         if (type === col.type) continue;
@@ -213,6 +197,39 @@ export class InputTable {
       }
     }
     return [...changes.values()];
+  }
+
+  #keyOf(field: string): string | null {
+    let key = this.#keys.get(field);
+    if (key === undefined) {
+      const lower = field.toLowerCase();
+      key = this.#only === undefined || this.#only.has(lower) ? lower : null;
+      this.#keys.set(field, key);
+    }
+    return key;
+  }
+
+  /** Why `row` cannot be loaded, or undefined when it can. */
+  #refusal(row: Row): string | undefined {
+    for (const field in row) {
+      const key = this.#keyOf(field);
+      if (key === null) continue;
+      if (field.includes('\0'))
+        return `field name ${JSON.stringify(field)} holds a NUL character, which DuckDB names cannot`;
+      const k = kindOf(row[field]);
+      if (k instanceof Unloadable)
+        return `field ${JSON.stringify(field)} cannot be loaded into DuckDB: ${k.reason}`;
+      // Against the column of that name, or (a new field, rarely) the row's other fields.
+      let other = this.#byName.get(key)?.name;
+      if (other === undefined)
+        for (const f of Object.keys(row)) if (f !== field && this.#keyOf(f) === key) other = f;
+      if (other !== undefined && other !== field)
+        return (
+          `fields ${JSON.stringify(other)} and ${JSON.stringify(field)} differ only in case, and ` +
+          'DuckDB column names ignore case; rename one before the sql transform (map)'
+        );
+    }
+    return undefined;
   }
 
   /** Applies column changes: DDL cannot run while an appender holds the table, so it is closed and reopened. */

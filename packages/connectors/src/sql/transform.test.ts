@@ -195,17 +195,26 @@ describe('sql transform: values', () => {
   });
 
   it('quarantines rows that cannot be loaded, with the reason', async () => {
-    const { rows, quarantined } = await runSql({ query: 'SELECT count(*) AS n, max(a) AS a FROM input' }, [
-      [{ a: 1 }, { a: 2, A: 3 }, { a: 10n ** 40n }, { a: () => 1 }, { a: new Date(Number.NaN) }],
+    const query = 'SELECT count(*) AS n, max(a) AS a, max(b) AS b FROM input';
+    const { rows, quarantined } = await runSql({ query }, [
+      [
+        { b: 0, B: 1 },
+        { a: 1 },
+        { a: 2, A: 3 },
+        { a: 10n ** 40n },
+        { a: () => 1 },
+        { a: new Date(Number.NaN) },
+      ],
     ]);
-    expect(rows).toEqual([{ n: 1, a: 1 }]);
+    expect(rows).toEqual([{ n: 1, a: 1, b: 5 }]);
     expect(quarantined.map((q) => q.reason)).toEqual([
+      expect.stringMatching(/"B" and "b" differ only in case/),
       expect.stringMatching(/"a" and "A" differ only in case/),
       expect.stringMatching(/outside DuckDB's HUGEINT range/),
       expect.stringMatching(/a function has no SQL value/),
       expect.stringMatching(/an invalid Date/),
     ]);
-    expect(quarantined[0]!.row).toEqual({ a: 2, A: 3 });
+    expect(quarantined[1]!.row).toEqual({ a: 2, A: 3 });
   });
 
   it('runs on an empty input: count(*) is 0; a query naming columns gives no rows, with a warning', async () => {
