@@ -199,7 +199,7 @@ describe('sql transform: values', () => {
     const { rows, quarantined } = await runSql({ query }, [
       [
         { b: 0, B: 1 },
-        { a: 1 },
+        { a: 1, b: 5 },
         { a: 2, A: 3 },
         { a: 10n ** 40n },
         { a: () => 1 },
