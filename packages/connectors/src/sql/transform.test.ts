@@ -1,4 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -307,5 +309,61 @@ describe('sql transform: columns loaded', () => {
   it('does not quarantine a row for a field the query does not read', async () => {
     const r = await runSql({ query: 'SELECT sum(a) AS s FROM input' }, [[{ a: 1, f: () => 0 }, { a: 2 }]]);
     expect(r).toMatchObject({ rows: [{ s: 3 }], quarantined: [] });
+  });
+});
+
+describe('sql transform: named inputs', () => {
+  it('fetches an http(s) input through the location layer into the temporary directory', async () => {
+    const server = createServer((req, res) => {
+      if (req.url !== '/codes.csv') return void res.writeHead(404).end();
+      res
+        .writeHead(200, { 'content-type': 'text/csv', 'content-length': '22' })
+        .end('code,name\nFR,France\n\n\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const { rows } = await runSql(
+        {
+          query: 'SELECT o.id, c.name FROM input o JOIN codes c ON c.code = o.country ORDER BY o.id',
+          inputs: { codes: { path: `http://127.0.0.1:${port}/codes.csv` } },
+        },
+        [orders],
+      );
+      expect(rows).toEqual([
+        { id: 1, name: 'France' },
+        { id: 3, name: 'France' },
+      ]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('says that datasets are not available, naming the input', async () => {
+    const err = await runSql({ query: 'SELECT * FROM a', inputs: { a: { dataset: 'airports' } } }, [
+      orders,
+    ]).catch((e) => e);
+    expect(err.message).toMatch(/with\.inputs\.a: dataset "airports" cannot be read here/);
+  });
+
+  it('refuses an input without a path or a dataset, or named input', () => {
+    const issues = (inputs: unknown) =>
+      (() => {
+        try {
+          validConfig(sqlTransform, { query: 'SELECT 1', inputs });
+          return [];
+        } catch (e) {
+          return (e as { issues: unknown[] }).issues;
+        }
+      })();
+    expect(issues({ x: {} })).toEqual([
+      { path: 'with.inputs.x', message: expect.stringMatching(/exactly one of/) },
+    ]);
+    expect(issues({ Input: { path: 'a.csv' } })).toEqual([
+      { path: 'with.inputs.Input', message: expect.stringMatching(/"input" is the table of the rows/) },
+    ]);
+    expect(issues({ x: { path: 'a.txt' } })).toEqual([
+      { path: 'with.inputs.x.path', message: expect.stringMatching(/cannot tell the format/) },
+    ]);
   });
 });
