@@ -18,13 +18,13 @@ interface Ran {
 }
 
 /** Runs the transform as the flow does: every batch pushed, then `finish`, then `close`. */
-async function runSql(config: Record<string, unknown>, batches: Row[][]): Promise<Ran> {
+async function runSql(config: Record<string, unknown>, batches: Row[][], signal?: AbortSignal): Promise<Ran> {
   const quarantined: QuarantineEntry[] = [];
   const warnings: string[] = [];
   const ignore = () => {};
   const stage = sqlTransform.create({
     config: validConfig(sqlTransform, config),
-    signal: new AbortController().signal,
+    signal: signal ?? new AbortController().signal,
     stepId: 'test',
     componentId: 'test.1:sql',
     baseDir: dir,
@@ -365,5 +365,19 @@ describe('sql transform: named inputs', () => {
     expect(issues({ x: { path: 'a.txt' } })).toEqual([
       { path: 'with.inputs.x.path', message: expect.stringMatching(/cannot tell the format/) },
     ]);
+  });
+});
+
+describe('sql transform: cancel', () => {
+  it('interrupts a running query when the flow is aborted', async () => {
+    const abort = new AbortController();
+    const started = Date.now();
+    setTimeout(() => abort.abort(), 500);
+    // Hours of work: only the interrupt ends it.
+    const query = 'SELECT count(*) AS n FROM input, range(100000000000) t(i) WHERE hash(i + id) = 7';
+    const err = await runSql({ query, threads: 1 }, [orders], abort.signal).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String(err.message)).toMatch(/INTERRUPT|interrupted/i);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
