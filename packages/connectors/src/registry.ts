@@ -17,8 +17,11 @@ import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
+import { flattenTransform } from './transforms/flatten.ts';
 import { mapTransform } from './transforms/map.ts';
+import { renameTransform } from './transforms/rename.ts';
 import { selectTransform } from './transforms/select.ts';
+import { unnestTransform } from './transforms/unnest.ts';
 import { validateTransform } from './transforms/validate.ts';
 
 /** Every built-in connector; `createRegistry()` registers them all. */
@@ -33,9 +36,12 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   castTransform,
   dedupeTransform,
   filterTransform,
+  flattenTransform,
   mapTransform,
+  renameTransform,
   selectTransform,
   sqlTransform,
+  unnestTransform,
   validateTransform,
   csvSink,
   excelSink,
