@@ -4,7 +4,7 @@
  * CSV parsers alone (parse), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w4,w5,parse (some only:
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w3,w4,w5,parse (some only:
  * their sections replace those in --out, the rest is kept),
  * --runners sluice,sluice-content,sluice-local,no-lookup,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),

@@ -40,6 +40,8 @@ export const TARGETS = {
   rssGrowth: 0.15,
   /** W2 from S3 at this fraction of the speed of the same file on local disk, or more. */
   s3VsLocal: 0.7,
+  w3VsDuckdb: 1.5,
+  w3RssMb: 300,
   w5VsDuckdb: 2.0,
   w5RssMb: 250,
   /** W4: throughput with the lookup at this fraction of the same flow's without it, or more. */
@@ -68,6 +70,7 @@ const COMPARED: Record<Workload, { base: [string, string]; also?: [string, strin
   w1: { base: ['floor', 'vs floor'] },
   w2: { base: ['floor', 'vs floor'], also: ['duckdb', 'vs DuckDB'] },
   'w2-s3': { base: ['floor', 'vs GetObject'], also: ['sluice-local', 'vs local file'] },
+  w3: { base: ['duckdb', 'vs DuckDB'] },
   w4: { base: ['no-lookup', 'vs no lookup'] },
   w5: { base: ['duckdb', 'vs DuckDB'] },
   parse: { base: ['udsv', 'vs udsv'] },
@@ -126,6 +129,9 @@ function targets(res: Results): string {
   const s3Local = medianWall(get('w2-s3', 'sluice-local'));
   // Speed is the inverse of wall time: local wall ÷ S3 wall.
   const s3Speed = s3 !== undefined && s3Local !== undefined ? s3Local / s3 : undefined;
+  const w3 = medianWall(get('w3', 'sluice'));
+  const w3Duck = medianWall(get('w3', 'duckdb'));
+  const w3Rss = peakRss(get('w3', 'sluice'));
   const w5 = medianWall(get('w5', 'sluice'));
   const w5Duck = medianWall(get('w5', 'duckdb'));
   const w5Rss = peakRss(get('w5', 'sluice'));
@@ -156,6 +162,16 @@ function targets(res: Results): string {
       `W2 from S3: Sluice ≥ ${TARGETS.s3VsLocal}× the speed of the same file on local disk (local wall ÷ S3 wall)`,
       s3Speed === undefined ? '–' : `${s3Speed.toFixed(2)}×`,
       s3Speed === undefined ? undefined : s3Speed >= TARGETS.s3VsLocal,
+    ],
+    [
+      `W3: Sluice ≤ ${TARGETS.w3VsDuckdb.toFixed(1)}× DuckDB (CSV → sql GROUP BY → NDJSON)`,
+      ratio(w3, w3Duck),
+      w3 !== undefined && w3Duck !== undefined ? w3 / w3Duck <= TARGETS.w3VsDuckdb : undefined,
+    ],
+    [
+      `W3: Sluice peak RSS ≤ ${TARGETS.w3RssMb} MB (DuckDB's memory counted)`,
+      w3Rss === undefined ? '–' : `${mb(w3Rss)} MB`,
+      w3Rss === undefined ? undefined : w3Rss <= TARGETS.w3RssMb * 1e6,
     ],
     [
       `W4: with the lookup ≥ ${TARGETS.w4VsNoLookup}× the throughput without (no-lookup wall ÷ lookup wall)`,
@@ -239,6 +255,11 @@ The server is s3rver (the one the connector tests use) in its own process on thi
 CPU and memory counted for no runner; Sluice on the local file runs interleaved with it.
 
 ${table(res, 'w2-s3')}
+## W3: CSV → sql (GROUP BY country, count and sum) → NDJSON file
+The query of \`bench/specs/w3.yaml\` against DuckDB running it on the same CSV alone (typed as the spec
+types it); both outputs are checked for one row per country and counts adding up to the input's rows.
+
+${table(res, 'w3')}
 ## W4: CSV → map → lookup in a 100k-row PostgreSQL table → NDJSON file
 Every row gets a customer id (\`int(id) % 100000 + 1\`) and three fields looked up by it in
 \`bench.w4_customers\` (100,000 rows, primary key \`id\`); \`no-lookup\` runs the same flow without
@@ -267,6 +288,7 @@ const HEADINGS: Record<Workload, string> = {
   w1: 'W1:',
   w2: 'W2:',
   'w2-s3': 'W2 from S3:',
+  w3: 'W3:',
   w4: 'W4:',
   w5: 'W5:',
   parse: 'Parse only:',

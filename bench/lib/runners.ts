@@ -11,14 +11,15 @@ import { assertOk, type Measured, measure } from './measure.ts';
 import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
+import { sqlRunners } from './sql-runners.ts';
 
 /**
- * W1, W2, W2 from S3 and W5 are flows; `parse` times CSV parsers alone on the same file.
+ * W1, W2, W2 from S3, W3 and W5 are flows; `parse` times CSV parsers alone on the same file.
  * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness. W4
  * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w4' | 'w5' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w4', 'w5', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -125,6 +126,8 @@ export interface SluiceRun {
   label: string;
   /** Variables the CLI runs with, besides the harness's own. */
   env?: NodeJS.ProcessEnv;
+  /** Rows the report must say were written. @defaultValue the rows the filter keeps */
+  rowsWritten?: number;
   /** Resets the destination, outside the timing. */
   prepare(): void;
   /** Checks the destination, after the report was checked. */
@@ -147,7 +150,7 @@ export function sluiceRunner(ctx: BenchContext, r: SluiceRun): Runner {
       return sample(m);
     },
     verify() {
-      checkReport(report, ctx.data);
+      checkReport(report, ctx.data, r.rowsWritten);
       r.check();
     },
   };
@@ -264,6 +267,7 @@ export const RUNNER_IDS = [
 export function runnersFor(ctx: BenchContext, workload: Workload, only: ReadonlySet<string>): Runner[] {
   if (workload === 'parse') return parseRunners(ctx, only);
   if (workload === 'w5') return parquetRunners(ctx, only);
+  if (workload === 'w3') return sqlRunners(ctx, only);
   if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   const all =

@@ -1,9 +1,10 @@
 // DuckDB peer for the workloads: read the input, filter and map in SQL, write the result.
-// W1 writes CSV for `psql \copy` (run and timed by the harness); W2 writes NDJSON; W5 reads and
+// W1 writes CSV for `psql \copy` (run and timed by the harness); W2 writes NDJSON; W3 aggregates
+// into NDJSON; W5 reads and
 // writes Parquet. Runs as its own process so its memory is measured apart from the harness.
 // Two helpers for the harness, not timed: `parquet` writes W5's input (the CSV typed as the specs
 // type it), `count` prints a Parquet file's rows.
-// Usage: node duckdb.mjs <w1|w2|w5|parquet> <input> <output> | node duckdb.mjs count <file.parquet>
+// Usage: node duckdb.mjs <w1|w2|w3|w5|parquet> <input> <output> | node duckdb.mjs count <file.parquet>
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const [workload, input, output] = process.argv.slice(2);
@@ -31,6 +32,13 @@ switch (workload) {
   case 'w2':
     await conn.run(`COPY (${select(csv('DECIMAL(12,2)'))}) TO ${lit(output)} (FORMAT json)`);
     break;
+  case 'w3':
+    // The same query as the W3 spec, on the CSV typed as the spec types it.
+    await conn.run(
+      `COPY (SELECT country, count(*) AS orders, sum(amount) AS amount FROM ${csv('DOUBLE')}
+        GROUP BY country ORDER BY country) TO ${lit(output)} (FORMAT json)`,
+    );
+    break;
   case 'w5':
     await conn.run(`COPY (${select(`read_parquet(${lit(input)})`)}) TO ${lit(output)} (FORMAT parquet)`);
     break;
@@ -44,6 +52,6 @@ switch (workload) {
     break;
   }
   default:
-    throw new Error(`unknown workload ${workload}: expected w1, w2, w5, parquet or count`);
+    throw new Error(`unknown workload ${workload}: expected w1, w2, w3, w5, parquet or count`);
 }
 conn.closeSync();

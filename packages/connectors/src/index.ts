@@ -18,6 +18,8 @@ export { builtinConnectors, createRegistry } from './registry.ts';
 export type { CastType } from './shared/cast.ts';
 export { type InferredSchema, sampleSchema } from './shared/infer.ts';
 export { shellTask } from './shell/task.ts';
+export type { InputResolver } from './sql/inputs.ts';
+export { sqlTransform, sqlTransformWith } from './sql/transform.ts';
 export { castTransform } from './transforms/cast.ts';
 export { dedupeTransform } from './transforms/dedupe.ts';
 export { filterTransform } from './transforms/filter.ts';

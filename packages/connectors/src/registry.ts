@@ -13,6 +13,7 @@ import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
+import { sqlTransform } from './sql/transform.ts';
 import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
@@ -41,6 +42,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   mapTransform,
   renameTransform,
   selectTransform,
+  sqlTransform,
   unnestTransform,
   validateTransform,
   csvSink,

@@ -290,6 +290,14 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly credentialSchema?: TSchema;
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /**
+   * Optional: problems only an asynchronous library can find (DuckDB parsing a SQL query), at paths
+   * relative to the config as for `check`. Called, once `check` and `create` found none, wherever
+   * a spec is checked: `sluice validate`, the start of a run and the platform's API (see
+   * checkDeferred). It may start in-process resources it releases before resolving; it must not
+   * reach external systems nor depend on files an earlier step writes.
+   */
+  validate?(config: Static<S>, ctx: CheckContext): Promise<Issue[]>;
   /** True when one input row may become several; the flow then skips the row-count balance. */
   readonly fanOut?: boolean;
   /**

@@ -44,6 +44,7 @@ export {
   defineTransform,
   SOURCE_LINE,
 } from './connector.ts';
+export { checkDeferred } from './deferred-check.ts';
 /** The first place a parsed value nests deeper than a limit (iterative: safe on hostile input). */
 export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
 export type { Issue } from './errors.ts';

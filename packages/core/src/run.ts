@@ -2,6 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
+import { checkDeferred } from './deferred-check.ts';
 import {
   CircuitOpenError,
   ConfigError,
@@ -145,6 +146,7 @@ export type PlannedRunOptions = Omit<RunOptions, 'params' | 'env' | 'envNote'>;
 export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions): Promise<RunReport> {
   const chosen = { ...resolved, steps: selectSteps(resolved.steps, opts.steps) };
   const plan = bindPlan(chosen, { registry: opts.registry, credentials: opts.credentials ?? {} });
+  await checkDeferred(plan);
   const steps = plan.steps;
   const started = Date.now();
   const baseDir = resolve(opts.baseDir ?? process.cwd());

@@ -1,5 +1,5 @@
 import { createRegistry } from '@sluice/connectors';
-import { coerceParams, planPipeline, toSluiceError } from '@sluice/core';
+import { checkDeferred, coerceParams, planPipeline, toSluiceError } from '@sluice/core';
 import pc from 'picocolors';
 import { loadSpec } from '../load-spec.ts';
 import { printError } from '../render/errors.ts';
@@ -13,6 +13,7 @@ export async function validateCommand(
     const { doc } = await loadSpec(specPath);
     const schema = (doc as { parameters?: object } | null)?.parameters;
     const plan = planPipeline(doc, { registry: createRegistry(), params: coerceParams(schema, flags.param) });
+    await checkDeferred(plan);
     if (flags.json) {
       process.stdout.write(
         `${JSON.stringify({ valid: true, pipeline: plan.name, steps: plan.steps.map((s) => s.id) })}\n`,

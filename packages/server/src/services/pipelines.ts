@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  checkDeferred,
   ErrorCode,
   type Issue,
   normalizeSpec,
@@ -39,6 +40,8 @@ export interface PipelineView {
 export async function validateSpec(p: Platform, spec: unknown): Promise<{ ok: boolean; issues: Issue[] }> {
   const v = checkSpec(p, spec);
   if (!v.ok) return v;
+  const deferred = await deferredIssues(p, spec);
+  if (deferred.length > 0) return { ok: false, issues: deferred };
   const named = credentialRefs(spec);
   const missing = new Set(await missingCredentials(p, [...new Set(named.map((n) => n.name))]));
   const issues = named
@@ -78,6 +81,23 @@ export function planStored(p: Platform, spec: unknown, params: Record<string, un
     env: p.pipelineEnv,
     envNote: PIPELINE_ENV_NOTE,
   });
+}
+
+/** What the components' asynchronous checks find (a sql transform's query parsed by DuckDB). */
+async function deferredIssues(p: Platform, spec: unknown): Promise<Issue[]> {
+  let plan: ResolvedPlan;
+  try {
+    plan = planStored(p, spec, {});
+  } catch {
+    // Parameters without defaults: configs that use them are checked when a job runs.
+    return [];
+  }
+  try {
+    await checkDeferred(plan, p.registry);
+    return [];
+  } catch (err) {
+    return issuesOf(err);
+  }
 }
 
 function checkSpec(p: Platform, spec: unknown): { ok: boolean; issues: Issue[] } {
