@@ -11,6 +11,7 @@ import {
   type SourceContext,
   type TransformFn,
 } from './connector.ts';
+import type { DatasetArea } from './dataset.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
 import { guardConnect } from './internal/circuits.ts';
@@ -42,6 +43,8 @@ export interface FlowEnv {
   onFailure?(components: ComponentStats[]): void;
   /** Worker threads for flows that can use them; undefined runs every flow on this thread. */
   parallel?: ParallelSettings | undefined;
+  /** The run's datasets, for the components that read or write one. */
+  datasets?: DatasetArea | undefined;
 }
 
 export interface FlowResult {
@@ -90,6 +93,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     baseDir: env.baseDir,
     paths: env.paths,
     params: env.params,
+    datasets: env.datasets,
     log: env.logger(c.id),
     guardConnect: (endpoint, connect) =>
       guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),
