@@ -29,6 +29,7 @@ const EDITOR_SPACING: Spacing = { column: 240, row: 90 };
 // 150 px nodes with a 40 px gap for the arrow: a read-only view, so no room kept for handles.
 const VIEW_SPACING: Spacing = { column: 190, row: 72 };
 const NODE_WIDTH = 150;
+const LINKED_SPACING: Spacing = { column: 330, row: 72 };
 
 /**
  * Without a zoom ceiling, fitView blows a one-step pipeline up to fill the box (a node ~4x its
@@ -83,7 +84,8 @@ export function Dag({
   onSelect?: (id: string) => void;
 }) {
   const { nodes, edges, height } = useMemo(() => {
-    const pos = layout(steps, VIEW_SPACING);
+    // A labelled edge needs room between the columns for its label ("orders · 1,234 rows").
+    const pos = layout(steps, links.length > 0 ? LINKED_SPACING : VIEW_SPACING);
     const nodes: Node[] = steps.map((s) => ({
       id: s.id,
       position: pos.get(s.id)!,
