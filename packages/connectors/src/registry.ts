@@ -14,6 +14,7 @@ import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
+import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
@@ -30,6 +31,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSource,
   parquetSource,
   postgresSource,
+  aggregateTransform,
   castTransform,
   dedupeTransform,
   filterTransform,

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  asStage,
   type ComponentContext,
   type ConnectorDefinition,
   type DatasetArea,
@@ -144,8 +145,21 @@ export async function createTransform(def: TransformDefinition, config: unknown,
     opts.signal ?? new AbortController().signal,
     opts.baseDir ?? process.cwd(),
   );
-  const fn = await def.create({ ...ctx, params: opts.params ?? {} });
-  return { run: async (rows: Row[]) => await fn(rows), harness: h };
+  const stage = asStage(await def.create({ ...ctx, params: opts.params ?? {} }));
+  return {
+    run: async (rows: Row[]) => await stage.push(rows),
+    /** The rows a stage held until its input ended, then closes it. */
+    finish: async () => {
+      const out: Row[] = [];
+      try {
+        if (stage.finish) for await (const rows of stage.finish()) out.push(...rows);
+      } finally {
+        await stage.close?.();
+      }
+      return out;
+    },
+    harness: h,
+  };
 }
 
 /** Runs a task to its end in a fresh directory; its log lines go to `opts.logs`. */

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
+  asStage,
   type ComponentContext,
   ConfigError,
   FatalError,
@@ -37,7 +38,7 @@ async function make<S extends TSchema>(
     log: silent,
     quarantine: (e) => quarantined.push(e),
   };
-  return { run: await def.create(ctx), quarantined };
+  return { run: asStage(await def.create(ctx)).push, quarantined };
 }
 
 /** Rows as a source would emit them: each remembers its line. */

@@ -57,6 +57,13 @@ export interface ComponentContext<C> {
   readonly params: Readonly<Record<string, unknown>>;
   readonly log: Logger;
   /**
+   * A directory of this component's own for temporary files (a database's spill files): not created
+   * until the component needs it (`mkdir -p`), removed by the runner when the flow ends, whether it
+   * succeeded or not. Under the step's state directory, so it is on the disk the run was given.
+   * Absent in a hand-built context (a test): a component then makes a temporary directory itself.
+   */
+  readonly tempDir?: string;
+  /**
    * Opens a connection to an external endpoint (`host:port`) through the process's circuit
    * breaker for it, with the step's `retry.circuit` settings: call it around the connect, not
    * around queries. Throws CIRCUIT_OPEN without calling `connect` while the circuit is open;
@@ -260,6 +267,23 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
  */
 export type TransformFn = (rows: Row[]) => Row[] | Promise<Row[]>;
 
+/**
+ * What `create` may return instead of a TransformFn: a stage that may hold rows back until its
+ * input ends, and that holds resources the runner must release.
+ */
+export interface TransformStage {
+  /** As a TransformFn: the rows that go on now (none, for a stage that holds its input). */
+  push: TransformFn;
+  /**
+   * Called once, after the last batch was pushed, and never after a failure: yields the rows held
+   * back, in batches of about a source's size (a few thousand rows), so sinks receive them as a
+   * stream. Stop promptly when `ctx.signal` aborts.
+   */
+  finish?(): AsyncIterable<Row[]>;
+  /** Releases what the stage holds (a database, temporary files); called once, on success or failure. */
+  close?(): Promise<void>;
+}
+
 export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly kind: 'transform';
   readonly name: string;
@@ -280,6 +304,19 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
    * or batches, no I/O. Such a transform may run on chunks of the input in several worker threads.
    */
   readonly rowLocal?: boolean;
+  /**
+   * True when the transform holds rows until its input ends (an aggregation, a SQL query over all
+   * rows; its stage's `finish` yields them). A flow holding one checkpoints only at its end: a
+   * checkpoint before would record source rows that no sink holds yet, so a crash reruns the flow
+   * from its start, its sinks starting afresh.
+   */
+  readonly holdsInput?: boolean;
+  /**
+   * True when rows out are not the rows in less those filtered or quarantined (an aggregation, a
+   * join): the reconciliation balances the rows before it and after it separately, and the report
+   * labels the change of count as the transform's doing, not as a loss.
+   */
+  readonly reshapes?: boolean;
   readonly worker?: WorkerModule;
   /**
    * Called once per run, before the first batch: compile expressions and schemas here. It is
@@ -289,7 +326,9 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
    * rather than leave it to the first batch. A `create` that returns a promise is only checked
    * when the run starts.
    */
-  create(ctx: ComponentContext<Static<S>>): TransformFn | Promise<TransformFn>;
+  create(
+    ctx: ComponentContext<Static<S>>,
+  ): TransformFn | TransformStage | Promise<TransformFn | TransformStage>;
 }
 
 export interface SinkContext<C> extends ComponentContext<C> {

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type ComponentContext,
@@ -9,7 +10,6 @@ import {
   SOURCE_LINE,
   type SourceBatch,
   type SourceContext,
-  type TransformFn,
 } from './connector.ts';
 import type { DatasetArea } from './dataset.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
@@ -19,6 +19,7 @@ import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
+import { asStage, StageChain } from './internal/stages.ts';
 import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 import { verifyLevelOf } from './verify.ts';
@@ -74,7 +75,12 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   // the checksum of what went in beside each sink's checksums of what it handed over and found.
   const hashSource = step.sinks.some((s) => verifyLevelOf(s.config) === 'content');
   const srcMeter = new Meter(step.source.id, step.source.def.name, 'source', hashSource);
-  const tMeters = step.transforms.map((t) => new Meter(t.id, t.def.name, 'transform'));
+  const tMeters = step.transforms.map(
+    (t) => new Meter(t.id, t.def.name, 'transform', false, t.def.reshapes === true),
+  );
+  // A transform holding its input has rows no sink holds yet: only the final checkpoint is true.
+  const holds = step.transforms.some((t) => t.def.holdsInput === true);
+  const tempRoot = join(env.stepDir, 'tmp');
   const sMeters = step.sinks.map((s) => new Meter(s.id, s.def.name, 'sink'));
   const meters = [srcMeter, ...tMeters, ...sMeters];
   const transactional = step.sinks.map((s) => s.def.transactional === true);
@@ -95,6 +101,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     params: env.params,
     datasets: env.datasets,
     log: env.logger(c.id),
+    tempDir: join(tempRoot, c.id.replace(/[^\w.-]+/g, '_')),
     guardConnect: (endpoint, connect) =>
       guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),
     quarantine(entry: QuarantineEntry) {
@@ -114,6 +121,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
 
   const writers: SinkWriter[] = [];
   let iterator: AsyncIterator<SourceBatch> | undefined;
+  let chain: StageChain | undefined;
   try {
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
@@ -216,7 +224,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       if (at !== undefined) {
         position = at;
         sinceCheckpoint += sourceRows;
-        if (sinceCheckpoint >= step.checkpointEvery) {
+        if (sinceCheckpoint >= step.checkpointEvery && !holds) {
           await checkpoint(false);
           sinceCheckpoint = 0;
         }
@@ -259,32 +267,26 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           delivered,
         });
       } else {
-        const fns: TransformFn[] = [];
+        const stages = [];
         for (let i = 0; i < step.transforms.length; i++) {
           const t = step.transforms[i]!;
-          fns.push(await t.def.create(context(t, tMeters[i]!)));
+          stages.push(asStage(await t.def.create(context(t, tMeters[i]!))));
         }
+        chain = new StageChain(stages, tMeters);
         iterator = step.source.def.read(sourceCtx)[Symbol.asyncIterator]();
         for (;;) {
-          let t0 = performance.now();
+          const t0 = performance.now();
           const next = await iterator.next();
           srcMeter.ms += performance.now() - t0;
           if (next.done) break;
           const batch = next.value;
-          let rows = batch.rows;
-          srcMeter.emitted(rows);
-          for (let i = 0; i < fns.length; i++) {
-            const m = tMeters[i]!;
-            m.rowsIn += rows.length;
-            t0 = performance.now();
-            const out = fns[i]!(rows);
-            rows = out instanceof Promise ? await out : out;
-            m.ms += performance.now() - t0;
-            m.emitted(rows);
-          }
+          srcMeter.emitted(batch.rows);
+          const rows = await chain.push(batch.rows);
           if (rows.length > 0) await writeAll(writers, sMeters, rows);
           await delivered(batch.rows.length, batch.position, batch.progress);
         }
+        for await (const rows of chain.finish(signal)) await writeAll(writers, sMeters, rows);
+        await chain.close(false);
       }
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       await checkpoint(true);
@@ -307,6 +309,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     }
     const closed = writers.splice(0);
     await quarantine.close();
+    await rm(tempRoot, { recursive: true, force: true });
     // The checkpoint stays until the run records the step's success (run.ts removes it then): a
     // crash in between resumes from the final checkpoint, which only closes the sinks.
     return {
@@ -322,8 +325,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     env.onFailure?.(meters.map((m) => m.stats()));
     abort.abort(err);
     await iterator?.return?.().catch(() => undefined);
+    await chain?.close(true);
     await Promise.all(writers.map((w) => w.abort(err).catch(() => undefined)));
     await quarantine.close().catch(() => undefined);
+    await rm(tempRoot, { recursive: true, force: true }).catch(() => undefined);
     throw err;
   }
 }

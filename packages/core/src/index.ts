@@ -33,6 +33,7 @@ export type {
   TaskResult,
   TransformDefinition,
   TransformFn,
+  TransformStage,
   WorkerModule,
 } from './connector.ts';
 export {
@@ -84,6 +85,7 @@ export type { ParallelOptions } from './internal/parallel/settings.ts';
 export { serveFlowChunks } from './internal/parallel/worker.ts';
 export type { RecordSyntax } from './internal/record-digest.ts';
 export { DigestState, digestFile, RecordDigest } from './internal/record-digest.ts';
+export { asStage } from './internal/stages.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { PathContext, PathPolicy } from './paths.ts';

@@ -178,18 +178,36 @@ export function reconcile(
       );
     }
   }
-  if (source && sinks.length === 1 && !fanOut) {
-    const read = source.rowsIn;
-    const filtered = sum(components, 'rowsFiltered');
-    const quarantined = sum(components, 'rowsQuarantined');
-    const written = sinks[0]!.rowsOut;
-    if (read !== written + filtered + quarantined) {
-      problems.push(
-        `rows read (${read}) ≠ written (${written}) + filtered (${filtered}) + quarantined (${quarantined})`,
-      );
-    }
-  }
+  if (source && sinks.length === 1 && !fanOut) problems.push(...balance([source, ...transforms], sinks[0]!));
   return { ok: problems.length === 0, problems };
+}
+
+/**
+ * Every row read is written, filtered or quarantined. A transform that reshapes (an aggregation)
+ * cuts the chain in two: the rows before it balance against the rows it took, and the rows after
+ * it against the rows it gave, since its own change of count is no loss.
+ */
+function balance(chain: ComponentStats[], sink: ComponentStats): string[] {
+  const problems: string[] = [];
+  const cuts = [0, ...chain.flatMap((c, i) => (c.reshaped ? [i] : [])), chain.length];
+  for (let k = 0; k + 1 < cuts.length; k++) {
+    const a = cuts[k]!;
+    const b = cuts[k + 1]!;
+    // A source's bad rows are in what it read; a reshaping transform's are in what it took.
+    const between = chain.slice(a === 0 ? 0 : a + 1, b);
+    const toSink = b === chain.length;
+    if (toSink) between.push(sink);
+    const from =
+      a === 0 ? `rows read (${chain[0]!.rowsIn})` : `rows out of ${chain[a]!.id} (${chain[a]!.rowsOut})`;
+    const start = a === 0 ? chain[0]!.rowsIn : chain[a]!.rowsOut;
+    const end = toSink ? sink.rowsOut : chain[b]!.rowsIn;
+    const to = toSink ? `written (${end})` : `rows into ${chain[b]!.id} (${end})`;
+    const filtered = sum(between, 'rowsFiltered');
+    const quarantined = sum(between, 'rowsQuarantined');
+    if (start !== end + filtered + quarantined)
+      problems.push(`${from} ≠ ${to} + filtered (${filtered}) + quarantined (${quarantined})`);
+  }
+  return problems;
 }
 
 function sum(cs: ComponentStats[], k: 'rowsFiltered' | 'rowsQuarantined'): number {

@@ -9,6 +9,7 @@ import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
+import { checkMasterKey } from './security/key-check.ts';
 import { pathRoots } from './security/path-roots.ts';
 import { pipelineEnv } from './security/pipeline-env.ts';
 import { loadMasterKey } from './security/secrets.ts';
@@ -112,6 +113,9 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
   }
   try {
     await migrate(database);
+    // Before anything starts: a wrong key must stop the process, not fail its jobs one by one.
+    const masterKey = await loadMasterKey(dataDir);
+    await checkMasterKey(database, masterKey);
     const queue = await createQueue(
       database,
       o.heartbeatSeconds ? { heartbeatSeconds: o.heartbeatSeconds } : {},
@@ -121,7 +125,6 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
         ? pgliteNotifier(database.pglite!)
         : pgNotifier(database.url!, database.pool!, () => undefined),
     );
-    const masterKey = await loadMasterKey(dataDir);
     const version = o.version ?? '0.1.0';
     const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {

@@ -179,6 +179,15 @@ describe('credentials in steps', () => {
     });
     expect(rotated).toMatchObject({ credentials: 1, totpSecrets: 1, webhookSecrets: 2, jobPlans: 2 });
     await reopened.close();
+    // A process started with the old key refuses to start, instead of failing every job later.
+    process.env.SLUICE_MASTER_KEY = reopened.masterKey;
+    try {
+      await expect(openPlatform({ dataDir: p.dataDir, registry: p.registry })).rejects.toThrow(
+        /the stored credential "[^"]+" cannot be decrypted with this master key.*same SLUICE_MASTER_KEY/,
+      );
+    } finally {
+      delete process.env.SLUICE_MASTER_KEY;
+    }
     const after = await openPlatform({ dataDir: p.dataDir, registry: p.registry });
     try {
       expect(after.masterKey).toBe(rotated.newKey);

@@ -42,7 +42,8 @@ export function renderSummary(report: RunReport): string {
           c.id + (c.location ? ` → ${c.location}` : ''),
           int(c.rowsIn),
           int(c.rowsOut),
-          int(c.rowsFiltered),
+          // Its rows out are not its rows in less a filter's: the change of count is what it does.
+          c.reshaped ? pc.dim('reshapes') : int(c.rowsFiltered),
           int(c.rowsQuarantined),
           proof(c),
           duration(c.durationMs),

@@ -24,6 +24,11 @@ export interface ComponentStats {
   checksum?: string;
   /** A sink's proof of what it wrote (see SinkVerification), once it closed. */
   verified?: SinkVerification;
+  /**
+   * A transform whose rows out are not its rows in less those it dropped (an aggregation): its
+   * change of count is its doing, so none of it counts as filtered (see `reshapes`).
+   */
+  reshaped?: boolean;
   /** Time spent inside this component. */
   durationMs: number;
   location?: string;
@@ -44,8 +49,11 @@ export class Meter {
   /** Set when the component's rows are hashed (see ComponentStats.checksum). */
   checksum: Checksum | undefined;
 
-  constructor(id: string, connector: string, kind: ConnectorKind, hashing = false) {
+  readonly #reshapes: boolean;
+
+  constructor(id: string, connector: string, kind: ConnectorKind, hashing = false, reshapes = false) {
     this.id = id;
+    this.#reshapes = reshapes;
     this.connector = connector;
     this.kind = kind;
     if (hashing) this.checksum = new Checksum();
@@ -71,8 +79,9 @@ export class Meter {
   }
 
   stats(): ComponentStats {
-    const filtered =
-      this.kind === 'transform'
+    const filtered = this.#reshapes
+      ? 0
+      : this.kind === 'transform'
         ? Math.max(0, this.rowsIn - this.rowsOut - this.rowsQuarantined)
         : this.kind === 'sink'
           ? this.rowsMerged
@@ -87,6 +96,7 @@ export class Meter {
       rowsFiltered: filtered,
       durationMs: Math.round(this.ms),
     };
+    if (this.#reshapes) s.reshaped = true;
     if (this.checksum) s.checksum = this.checksum.toString();
     if (this.location !== undefined) s.location = this.location;
     if (this.verified !== undefined) s.verified = this.verified;

@@ -40,6 +40,20 @@ export function parseEntries(text: string): QuarantineRecord[] {
 }
 
 export function targetOf(step: PlannedFlow, rec: QuarantineRecord): Target {
+  const target = entryOf(step, rec);
+  // A transform that holds its whole input (an aggregation) made its output from the rows it had:
+  // a row added later would need the whole input again, which only a new run of the step has.
+  const from = target.at === 'source' ? 0 : target.at === 'transform' ? target.index : -1;
+  const holder = from < 0 ? undefined : step.transforms.slice(from).find((t) => t.def.holdsInput === true);
+  if (holder)
+    return {
+      at: 'none',
+      why: `it would pass through ${holder.id}, which works on the whole input at once; run the step again instead`,
+    };
+  return target;
+}
+
+function entryOf(step: PlannedFlow, rec: QuarantineRecord): Target {
   const row =
     rec.row !== null && typeof rec.row === 'object' && !Array.isArray(rec.row) ? { ...rec.row } : undefined;
   // The row came back from JSON without its source line; quarantined again, it needs it.

@@ -9,6 +9,7 @@ import {
   type SinkWriter,
   SOURCE_LINE,
   type TransformFn,
+  type TransformStage,
 } from '../connector.ts';
 import type { DatasetArea } from '../dataset.ts';
 import { ErrorCode, FatalError, SluiceError, toSluiceError } from '../errors.ts';
@@ -22,6 +23,7 @@ import { readJson } from './files.ts';
 import { type ComponentStats, Meter } from './meter.ts';
 import { QuarantineFile, type QuarantineRecord } from './quarantine.ts';
 import { parseEntries, reparser, targetOf } from './replay-entries.ts';
+import { asStage, closeStages } from './stages.ts';
 
 export interface ReplayEnv {
   /** Names the run at destinations that keep checkpoints (the run key, as for the run). */
@@ -152,6 +154,7 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
   };
 
   const writers: SinkWriter[] = [];
+  const stages: TransformStage[] = [];
   try {
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
@@ -234,7 +237,9 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
       const fns: TransformFn[] = [];
       for (let i = 0; i < step.transforms.length; i++) {
         const t = step.transforms[i]!;
-        fns.push(await t.def.create(context(t, tMeters[i]!)));
+        const stage = asStage(await t.def.create(context(t, tMeters[i]!)));
+        stages.push(stage);
+        fns.push(stage.push);
       }
       const parse = reparser(step, context(step.source, srcMeter), signal);
       const every = Math.max(1, Math.min(step.checkpointEvery, MAX_ENTRIES_PER_CHECKPOINT));
@@ -301,6 +306,7 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
         env.onProgress({ rowsRead: position, done: position, total: entries.length });
       }
       if (entries.length === 0) await checkpoint(true);
+      await closeStages(stages, false);
     }
 
     for (let i = 0; i < writers.length; i++) {
@@ -323,6 +329,7 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     return await finish(from);
   } catch (err) {
     abort.abort(err);
+    await closeStages(stages, true);
     await Promise.all(writers.map((w) => w.abort(err).catch(() => undefined)));
     await quarantine.close().catch(() => undefined);
     throw err;

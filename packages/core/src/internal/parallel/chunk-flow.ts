@@ -11,6 +11,7 @@ import {
 import { ErrorCode, SluiceError } from '../../errors.ts';
 import type { LogLevel } from '../../run.ts';
 import { Meter } from '../meter.ts';
+import { asStage } from '../stages.ts';
 import type { ChunkDone, ChunkTask, FlowComponent, InitMessage, LogEntry, SinkOutput } from './messages.ts';
 
 type Encode = (rows: Row[]) => Uint8Array;
@@ -47,7 +48,8 @@ export class ChunkFlow {
     flow.#contexts = init.components.map((c, i) => flow.#context(c, i));
     for (let i = 1; i < defs.length; i++) {
       const def = defs[i]!;
-      if (def.kind === 'transform') flow.#transforms.push(await def.create(flow.#contexts[i]!));
+      // A row-local transform holds nothing (see `rowLocal`): its stage is its push alone.
+      if (def.kind === 'transform') flow.#transforms.push(asStage(await def.create(flow.#contexts[i]!)).push);
     }
     return flow;
   }
