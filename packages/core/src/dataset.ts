@@ -116,7 +116,10 @@ export interface DatasetStep {
 
 /** The datasets a component names (through its definition's `datasets`), none for most. */
 export function datasetRefs(def: ConnectorDefinition, config: unknown): DatasetRef[] {
-  return 'datasets' in def && def.datasets ? def.datasets(config as never) : [];
+  if (!('datasets' in def) || !def.datasets) return [];
+  // A config not checked yet (its credential's fields come later, in the step's process) may lack
+  // the name: nothing to check until it is there.
+  return def.datasets(config as never).filter((r) => typeof r.name === 'string');
 }
 
 /**
