@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { defineSink, defineSource } from './connector.ts';
-import { type DatasetStep, datasetArea, datasetIssues, resolveDataset } from './dataset.ts';
+import {
+  balanceDatasets,
+  type DatasetStep,
+  datasetArea,
+  datasetHandoffs,
+  datasetIssues,
+  resolveDataset,
+} from './dataset.ts';
+import type { StepReport } from './report.ts';
 
 const reader = defineSource({
   name: 'reads',
@@ -27,8 +35,10 @@ const step = (id: string, needs: string[], reads: string[], writes?: string): Da
   id,
   needs,
   components: [
-    { def: reader, config: { names: reads }, path: `${id}.flow[0]` },
-    ...(writes ? [{ def: writer, config: { name: writes }, path: `${id}.flow[1]` }] : []),
+    { def: reader, config: { names: reads }, path: `${id}.flow[0]`, id: `${id}.0:reads` },
+    ...(writes
+      ? [{ def: writer, config: { name: writes }, path: `${id}.flow[1]`, id: `${id}.1:writes` }]
+      : []),
   ],
 });
 
@@ -49,7 +59,11 @@ describe('datasetIssues', () => {
   });
 
   it('ignores a name not there yet (a config whose credential fills it in later)', () => {
-    const s: DatasetStep = { id: 'a', needs: [], components: [{ def: writer, config: {}, path: 'p' }] };
+    const s: DatasetStep = {
+      id: 'a',
+      needs: [],
+      components: [{ def: writer, config: {}, path: 'p', id: 'a.0:writes' }],
+    };
     expect(datasetIssues([s])).toEqual([]);
   });
 });
@@ -76,5 +90,39 @@ describe('datasetArea and resolveDataset', () => {
     expect(await area.meta('x')).toBeUndefined();
     expect(() => area.pathFor('../x')).toThrow(/"\.\.\/x" is not a dataset name/);
     await expect(resolveDataset({ stepId: 'load' }, 'x', 'w')).rejects.toThrow(/this run keeps no datasets/);
+  });
+});
+
+describe('balanceDatasets', () => {
+  const handoffs = datasetHandoffs([
+    step('a', [], [], 'x'),
+    step('b', ['a'], ['x']),
+    step('c', ['a'], ['x']),
+  ]);
+  const report = (id: string, component: string, rowsOut: number, status = 'success'): StepReport =>
+    ({ id, status, components: [{ id: component, rowsOut }] }) as unknown as StepReport;
+
+  it('sets the rows each reading source read against the rows the writer wrote', () => {
+    const steps = [report('a', 'a.1:writes', 10), report('b', 'b.0:reads', 10), report('c', 'c.0:reads', 9)];
+    expect(balanceDatasets(handoffs, steps)).toEqual({
+      datasets: [
+        {
+          name: 'x',
+          writer: 'a',
+          rowsWritten: 10,
+          readers: [
+            { step: 'b', rowsRead: 10 },
+            { step: 'c', rowsRead: 9 },
+          ],
+        },
+      ],
+      problems: ['dataset "x": step "c" read 9 rows, step "a" wrote 10'],
+    });
+  });
+
+  it('leaves out steps that did not succeed', () => {
+    const steps = [report('a', 'a.1:writes', 10), report('b', 'b.0:reads', 3, 'failed')];
+    expect(balanceDatasets(handoffs, steps).problems).toEqual([]);
+    expect(balanceDatasets(handoffs, [report('a', 'a.1:writes', 10, 'failed')]).datasets).toEqual([]);
   });
 });

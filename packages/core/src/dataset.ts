@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ComponentContext, ConnectorDefinition } from './connector.ts';
 import { ErrorCode, type Issue, SluiceError } from './errors.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
+import type { StepReport } from './report.ts';
 
 /** What a dataset name may be: it becomes a file name, so nothing that leaves its directory. */
 export const DATASET_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
@@ -111,7 +112,7 @@ export interface DatasetRef {
 export interface DatasetStep {
   id: string;
   needs: readonly string[];
-  components: readonly { def: ConnectorDefinition; config: unknown; path: string }[];
+  components: readonly { def: ConnectorDefinition; config: unknown; path: string; id: string }[];
 }
 
 /** The datasets a component names (through its definition's `datasets`), none for most. */
@@ -184,4 +185,68 @@ function dependsOn(needs: Map<string, readonly string[]>, from: string, on: stri
     todo.push(...(needs.get(id) ?? []));
   }
   return false;
+}
+
+/** Which component writes a dataset and which sources read it (by step and component id). */
+export interface DatasetHandoff {
+  name: string;
+  writer: { step: string; component: string };
+  readers: { step: string; component: string }[];
+}
+
+/**
+ * The hand-offs a run can balance: a dataset's writer and the sources reading it (a transform that
+ * reads one, a SQL input, counts no rows of it alone).
+ */
+export function datasetHandoffs(steps: readonly DatasetStep[]): DatasetHandoff[] {
+  const byName = new Map<string, DatasetHandoff>();
+  const reads: { name: string; step: string; component: string }[] = [];
+  for (const s of steps)
+    for (const c of s.components)
+      for (const ref of datasetRefs(c.def, c.config)) {
+        if (ref.access === 'write')
+          byName.set(ref.name, { name: ref.name, writer: { step: s.id, component: c.id }, readers: [] });
+        else if (c.def.kind === 'source') reads.push({ name: ref.name, step: s.id, component: c.id });
+      }
+  for (const r of reads) byName.get(r.name)?.readers.push({ step: r.step, component: r.component });
+  return [...byName.values()];
+}
+
+/** A dataset's rows as its writer wrote them and as each reader that finished read them. */
+export interface DatasetBalance {
+  name: string;
+  writer: string;
+  rowsWritten: number;
+  readers: { step: string; rowsRead: number }[];
+}
+
+/**
+ * Balances each dataset across the steps that finished: every source that read it read the rows
+ * its writer wrote. A step that did not succeed proves nothing and is left out.
+ */
+export function balanceDatasets(
+  handoffs: readonly DatasetHandoff[],
+  steps: readonly StepReport[],
+): { datasets: DatasetBalance[]; problems: string[] } {
+  const rowsOf = (step: string, component: string) => {
+    const r = steps.find((s) => s.id === step && s.status === 'success');
+    return r?.components.find((c) => c.id === component)?.rowsOut;
+  };
+  const datasets: DatasetBalance[] = [];
+  const problems: string[] = [];
+  for (const h of handoffs) {
+    const rowsWritten = rowsOf(h.writer.step, h.writer.component);
+    if (rowsWritten === undefined) continue;
+    const readers = h.readers.flatMap((r) => {
+      const rowsRead = rowsOf(r.step, r.component);
+      return rowsRead === undefined ? [] : [{ step: r.step, rowsRead }];
+    });
+    datasets.push({ name: h.name, writer: h.writer.step, rowsWritten, readers });
+    for (const r of readers)
+      if (r.rowsRead !== rowsWritten)
+        problems.push(
+          `dataset "${h.name}": step "${r.step}" read ${r.rowsRead} rows, step "${h.writer.step}" wrote ${rowsWritten}`,
+        );
+  }
+  return { datasets, problems };
 }

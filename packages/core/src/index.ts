@@ -43,10 +43,19 @@ export {
   defineTransform,
   SOURCE_LINE,
 } from './connector.ts';
-export type { DatasetArea, DatasetColumn, DatasetMeta, DatasetRef, DatasetStep } from './dataset.ts';
+export type {
+  DatasetArea,
+  DatasetBalance,
+  DatasetColumn,
+  DatasetHandoff,
+  DatasetMeta,
+  DatasetRef,
+  DatasetStep,
+} from './dataset.ts';
 export {
   DATASET_NAME_PATTERN,
   datasetArea,
+  datasetHandoffs,
   datasetIssues,
   datasetRefs,
   resolveDataset,

@@ -2,7 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
-import { type DatasetArea, datasetArea } from './dataset.ts';
+import { type DatasetArea, datasetArea, datasetHandoffs } from './dataset.ts';
 import {
   CircuitOpenError,
   ConfigError,
@@ -20,7 +20,7 @@ import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import type { PathPolicy } from './paths.ts';
-import type { PlannedStep, PlannedTask } from './plan.ts';
+import { datasetStep, type PlannedStep, type PlannedTask } from './plan.ts';
 import type { Registry } from './registry.ts';
 import {
   type ErrorReport,
@@ -351,7 +351,14 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
   state.status = runStatus(done);
   await save();
   const quarantine = await collectQuarantine(stateDir, done);
-  return runReport({ pipeline: plan.name, started, params: plan.params, steps: done, quarantine });
+  return runReport({
+    pipeline: plan.name,
+    started,
+    params: plan.params,
+    steps: done,
+    quarantine,
+    datasets: datasetHandoffs(steps.map(datasetStep)),
+  });
 }
 
 /**

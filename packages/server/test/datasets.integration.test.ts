@@ -55,6 +55,12 @@ describe.each(backends)('datasets between the steps of a job on $name', ({ name 
     const job = await waitForJob(ctx.p, run.body.jobId);
     expect(job.status, JSON.stringify(job.error)).toBe('success');
     jobId = job.id;
+    expect(job.integrity).toMatchObject({
+      ok: true,
+      datasets: [
+        { name: 'orders', writer: 'extract', rowsWritten: kept, readers: [{ step: 'load', rowsRead: kept }] },
+      ],
+    });
   });
 
   it('lists the dataset with its writer, its reader and the rows each saw', async () => {

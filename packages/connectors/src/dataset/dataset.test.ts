@@ -65,6 +65,13 @@ describe('datasets between steps', () => {
     const [extract, load] = report.steps;
     expect(extract).toMatchObject({ rowsRead: 4, rowsWritten: 3, rowsFiltered: 1 });
     expect(load).toMatchObject({ rowsRead: 3, rowsWritten: 3 });
+    // Balanced across the steps: the rows the reader read are the rows the writer wrote.
+    expect(report.integrity).toMatchObject({
+      ok: true,
+      datasets: [
+        { name: 'orders', writer: 'extract', rowsWritten: 3, readers: [{ step: 'load', rowsRead: 3 }] },
+      ],
+    });
     const meta = JSON.parse(readFileSync(join(stateDir, 'datasets', 'orders.json'), 'utf8')) as DatasetMeta;
     expect(meta).toMatchObject({ name: 'orders', rows: 3, writtenBy: 'extract' });
     expect(meta.checksum).toMatch(/^[0-9a-f]{16}$/);

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { previewDatasetFile } from '@sluice/connectors';
 import {
   type DatasetMeta,
+  type DatasetStep,
   datasetArea,
   datasetRefs,
   type ResolvedComponent,
@@ -25,22 +26,35 @@ const META = '.dataset.json';
 /** The job's dataset area on the worker: its workspace's `datasets/` (see core's DatasetArea). */
 export const datasetsDirOf = (p: Platform, jobId: string) => join(p.dataDir, 'work', jobId, 'datasets');
 
+/** A plan's steps as core's dataset checks see them, bound to this server's registry. */
+export function datasetSteps(p: Platform, plan: ResolvedPlan): DatasetStep[] {
+  return plan.steps.map((step) => ({
+    id: step.id,
+    needs: step.needs,
+    components: componentsOf(step).flatMap((c) => {
+      const def = tryGet(p, c);
+      return def ? [{ def, config: c.config, path: c.path, id: c.id }] : [];
+    }),
+  }));
+}
+
 /** The datasets each step of a plan reads and writes, by name (connectors declare them). */
 export function datasetUses(
   p: Platform,
   plan: ResolvedPlan,
 ): Map<string, { reads: string[]; writes: string[] }> {
-  const uses = new Map<string, { reads: string[]; writes: string[] }>();
-  for (const step of plan.steps) {
-    const u = { reads: [] as string[], writes: [] as string[] };
-    for (const c of componentsOf(step)) {
-      const def = tryGet(p, c);
-      for (const ref of def ? datasetRefs(def, c.config) : [])
-        (ref.access === 'read' ? u.reads : u.writes).push(ref.name);
-    }
-    uses.set(step.id, u);
-  }
-  return uses;
+  return new Map(
+    datasetSteps(p, plan).map((s) => {
+      const refs = s.components.flatMap((c) => datasetRefs(c.def, c.config));
+      return [
+        s.id,
+        {
+          reads: refs.filter((r) => r.access === 'read').map((r) => r.name),
+          writes: refs.filter((r) => r.access === 'write').map((r) => r.name),
+        },
+      ];
+    }),
+  );
 }
 
 // A connector this server lacks (a worker's plugin module) declares nothing here.

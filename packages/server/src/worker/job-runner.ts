@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import {
+  datasetHandoffs,
   ErrorCode,
   type ErrorReport,
   type ResolvedPlan,
@@ -17,7 +18,13 @@ import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
-import { datasetsDirOf, datasetUses, fetchDatasets, storeDatasets } from '../services/datasets.ts';
+import {
+  datasetSteps,
+  datasetsDirOf,
+  datasetUses,
+  fetchDatasets,
+  storeDatasets,
+} from '../services/datasets.ts';
 import {
   announceQueued,
   finishJob,
@@ -273,7 +280,8 @@ async function runAttempt(
   );
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const integrity = { ...runIntegrity(all), rowsProcessed: rowsProcessed(all) };
+  const handoffs = datasetHandoffs(datasetSteps(p, plan));
+  const integrity = { ...runIntegrity(all, handoffs), rowsProcessed: rowsProcessed(all) };
   if (cancelled && !failed) return finishJob(p, job, 'cancelled', attempt, { integrity, steps: all });
   if (!failed) return finishJob(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {
