@@ -44,6 +44,8 @@ describe('datasets on the job page in Chromium against sluice serve', () => {
     const edge = page.locator('.react-flow__edge-text', { hasText: 'orders · 10 rows' });
     await edge.waitFor({ timeout: 30_000 });
 
+    const balance = page.getByRole('list', { name: 'datasets balance' });
+    expect(await balance.textContent()).toBe('dataset orders: 10 written by extract, 10 read by load');
     const table = page.getByRole('table', { name: 'datasets' });
     const row = table.getByRole('row', { name: /orders/ });
     // Of the 12 rows, the csv source sets one aside (a field too many) and the cast another.

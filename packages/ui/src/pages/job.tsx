@@ -201,6 +201,7 @@ export default function JobPage() {
                     : Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0
                       ? 'problems found'
                       : `not proven: ${Array.isArray(j.integrity.unchecked) ? j.integrity.unchecked.join(', ') : 'a step'} did not finish`}
+                  <DatasetBalances datasets={j.integrity.datasets as DatasetBalance[] | undefined} />
                   {Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0 && (
                     <ul>
                       {(j.integrity.problems as string[]).map((p) => (
@@ -316,6 +317,29 @@ export default function JobPage() {
         </ul>
       </section>
     </>
+  );
+}
+
+/** A dataset as the job's integrity balanced it across its writer and readers. */
+interface DatasetBalance {
+  name: string;
+  writer: string;
+  rowsWritten: number;
+  readers: { step: string; rowsRead: number }[];
+}
+
+/** Each dataset's rows as written and as read, one line per dataset. */
+function DatasetBalances({ datasets }: { datasets: DatasetBalance[] | undefined }) {
+  if (!Array.isArray(datasets) || datasets.length === 0) return null;
+  return (
+    <ul aria-label="datasets balance">
+      {datasets.map((d) => (
+        <li key={d.name}>
+          dataset {d.name}: {count(d.rowsWritten)} written by {d.writer}
+          {d.readers.map((r) => `, ${count(r.rowsRead)} read by ${r.step}`).join('')}
+        </li>
+      ))}
+    </ul>
   );
 }
 
