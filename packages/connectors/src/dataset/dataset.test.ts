@@ -162,6 +162,13 @@ describe('datasets between steps', () => {
     expect(issues[1]!.message).toMatch(/no step writes dataset "order" \(datasets written: orders\)/);
   });
 
+  it('refuses verify: content, which a dataset cannot prove, at its path', () => {
+    const doc = twoSteps();
+    const extract = doc.steps[0] as { flow: { with: Record<string, unknown> }[] };
+    extract.flow[2]!.with.verify = 'content';
+    expect(issuesOf(doc).map((i) => i.path)).toEqual(['steps[0].flow[2].with.verify']);
+  });
+
   it('refuses a name that would leave the dataset area, at its path', () => {
     const doc = twoSteps();
     const extract = doc.steps[0] as { flow: { with: { name: string } }[] };
