@@ -132,6 +132,33 @@ describe.each(backends)('datasets between the steps of a job on $name', ({ name 
     });
   });
 
+  it('runs a reader on a worker whose workspace lost the dataset: fetched from the artifact store first', async () => {
+    // A step between them removes the job's dataset area, as a worker taking up a retried job
+    // on another machine would not have it.
+    const wipe = `rm -rf '${join(ctx.p.dataDir, 'work')}'/*/datasets`;
+    const doc = spec(name, true);
+    const load = doc.steps[1] as { needs?: string[] };
+    load.needs = ['wipe'];
+    const created = await ctx.admin('POST', '/pipelines', {
+      spec: {
+        ...doc,
+        name: `datasets-fetch-${name}`,
+        steps: [
+          doc.steps[0],
+          { id: 'wipe', needs: ['extract'], task: 'shell', with: { command: ['sh', '-c', wipe] } },
+          doc.steps[1],
+        ],
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    const run = await ctx.admin('POST', `/pipelines/${created.body.id}/execute`, {});
+    const job = await waitForJob(ctx.p, run.body.jobId);
+    expect(job.status, JSON.stringify(job.error)).toBe('success');
+    expect(job.integrity).toMatchObject({
+      datasets: [{ name: 'orders', rowsWritten: kept, readers: [{ step: 'load', rowsRead: kept }] }],
+    });
+  });
+
   it('refuses a pipeline whose reader does not need the writer, at the path of the name', async () => {
     const r = await ctx.admin('POST', '/pipelines', {
       spec: { ...spec(name, false), name: `datasets-bad-${name}` },
