@@ -73,6 +73,10 @@ describe('datasets on the job page in Chromium against sluice serve', () => {
     ]);
     expect(file.suggestedFilename()).toBe('orders.parquet');
     await page.screenshot({ path: join(SHOTS, 'job-datasets.png'), fullPage: true });
+
+    // The pipeline's own DAG names the dataset on its edge before any job ran.
+    await page.goto(`${ui.server.url}/pipelines/${created.id}`);
+    await page.locator('.react-flow__edge-text', { hasText: 'dataset orders' }).waitFor();
     expect(ui.errors).toEqual([]);
   }, 180_000);
 });

@@ -1,6 +1,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { download, get } from '../api/client.ts';
+import type { ComponentSpec, PipelineSpec } from '../api/types.ts';
 import { ErrorNote } from '../components/feedback.tsx';
 import { count } from '../components/status.tsx';
 
@@ -34,6 +35,23 @@ export function datasetLinks(datasets: Dataset[]) {
       to: r.stepId,
       label: `${d.name} · ${count(d.rows)} rows`,
     })),
+  );
+}
+
+/**
+ * The edges a pipeline's datasets add to its DAG before any run: a `sink: dataset` to each
+ * `source: dataset` of the same name, labelled with the name (rows are known only once a job ran).
+ */
+export function specDatasetLinks(spec: PipelineSpec) {
+  const named = (c: ComponentSpec) => (typeof c.with?.name === 'string' ? c.with.name : undefined);
+  const writers = new Map<string, string>();
+  for (const s of spec.steps ?? [])
+    for (const c of s.flow ?? []) if (c.sink === 'dataset' && named(c)) writers.set(named(c)!, s.id);
+  return (spec.steps ?? []).flatMap((s) =>
+    (s.flow ?? []).flatMap((c) => {
+      const from = c.source === 'dataset' ? writers.get(named(c) ?? '') : undefined;
+      return from ? [{ from, to: s.id, label: `dataset ${named(c)}` }] : [];
+    }),
   );
 }
 
