@@ -110,6 +110,16 @@ describe.each(backends)('datasets between the steps of a job on $name', ({ name 
     expect(body.subarray(-4).toString('latin1')).toBe('PAR1');
   });
 
+  it('describes its routes in the OpenAPI document', async () => {
+    const doc = JSON.parse((await ctx.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).body);
+    const paths = Object.keys(doc.paths).filter((k) => k.includes('/datasets'));
+    expect(paths.sort()).toEqual([
+      '/api/v1/jobs/{id}/datasets',
+      '/api/v1/jobs/{id}/datasets/{name}/download',
+      '/api/v1/jobs/{id}/datasets/{name}/preview',
+    ]);
+  });
+
   it('answers 404 for a dataset the job has not, and 401 without a token', async () => {
     const r = await viewer('GET', `/jobs/${jobId}/datasets/nope/preview`);
     expect(r.status).toBe(404);
