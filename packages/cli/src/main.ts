@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { connectorsCommand } from './commands/connectors.ts';
+import { inferCommand } from './commands/infer.ts';
 import { quarantineCommand } from './commands/quarantine.ts';
 import { runCommand } from './commands/run.ts';
 import { stateCommand } from './commands/state.ts';
@@ -68,6 +69,19 @@ program
   .option('--json', 'print the result as JSON')
   .action(async (spec: string, opts) => {
     process.exitCode = await validateCommand(spec, opts);
+  });
+
+program
+  .command('infer')
+  .description(
+    'Print the types of the first rows (inferRows, default 1000) of each csv, json and ndjson source as YAML to paste into its schema:.',
+  )
+  .argument('<spec>', 'path to the pipeline spec')
+  .option('--step <id>', 'only this step')
+  .option('-p, --param <key=value>', 'a run parameter (repeatable)', collectParam, {})
+  .option('--json', 'print as JSON')
+  .action(async (spec: string, opts) => {
+    process.exitCode = await inferCommand(spec, opts);
   });
 
 program

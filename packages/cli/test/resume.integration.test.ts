@@ -43,7 +43,7 @@ flow:
   - transform: map
     with: { set: { cents: "amount * 100" } }
   - sink: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, checkpointSchema: ${schema}, table: loaded, createTable: true }
+    with: { url: "${TEST_DATABASE_URL}", dbSchema: ${schema}, checkpointSchema: ${schema}, table: loaded, createTable: true }
 `,
     );
   });

@@ -26,9 +26,9 @@ describe('an incremental run killed with SIGKILL', { timeout: 120_000 }, () => {
 checkpointEvery: 10000
 flow:
   - source: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, table: src, batchSize: 5000, incremental: { column: id } }
+    with: { url: "${TEST_DATABASE_URL}", dbSchema: ${schema}, table: src, batchSize: 5000, incremental: { column: id } }
   - sink: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, checkpointSchema: ${schema}, table: ${mode}_dst, createTable: true, mode: ${mode}${mode === 'upsert' ? ', key: [id]' : ''} }
+    with: { url: "${TEST_DATABASE_URL}", dbSchema: ${schema}, checkpointSchema: ${schema}, table: ${mode}_dst, createTable: true, mode: ${mode}${mode === 'upsert' ? ', key: [id]' : ''} }
 `,
     );
     return path;

@@ -23,9 +23,9 @@ describe('sluice state', { timeout: 60_000 }, () => {
       `name: incr-cli
 flow:
   - source: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, table: src, incremental: { column: id } }
+    with: { url: "${TEST_DATABASE_URL}", dbSchema: ${schema}, table: src, incremental: { column: id } }
   - sink: postgres
-    with: { url: "${TEST_DATABASE_URL}", schema: ${schema}, checkpointSchema: ${schema}, table: dst, createTable: true, mode: upsert, key: [id] }
+    with: { url: "${TEST_DATABASE_URL}", dbSchema: ${schema}, checkpointSchema: ${schema}, table: dst, createTable: true, mode: upsert, key: [id] }
 `,
     );
   });

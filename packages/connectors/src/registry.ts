@@ -18,8 +18,11 @@ import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
 import { filterTransform } from './transforms/filter.ts';
+import { flattenTransform } from './transforms/flatten.ts';
 import { mapTransform } from './transforms/map.ts';
+import { renameTransform } from './transforms/rename.ts';
 import { selectTransform } from './transforms/select.ts';
+import { unnestTransform } from './transforms/unnest.ts';
 import { validateTransform } from './transforms/validate.ts';
 
 /** Every built-in connector; `createRegistry()` registers them all. */
@@ -35,8 +38,11 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   castTransform,
   dedupeTransform,
   filterTransform,
+  flattenTransform,
   mapTransform,
+  renameTransform,
   selectTransform,
+  unnestTransform,
   validateTransform,
   csvSink,
   datasetSink,

@@ -51,7 +51,7 @@ sourceConformance('postgres', {
     const t = await freshTable();
     for (const r of rows)
       await admin.query(`INSERT INTO ${schema}.${t} VALUES ($1, $2, $3)`, [r.id, r.name, r.note]);
-    return { url: URL, schema, table: t, orderBy: ['id'] };
+    return { url: URL, dbSchema: schema, table: t, orderBy: ['id'] };
   },
 });
 
@@ -63,7 +63,7 @@ sinkConformance('postgres', {
   secret: unreachablePg({ table: 't' }),
   sample,
   async setup() {
-    return { url: URL, schema, table: await freshTable() };
+    return { url: URL, dbSchema: schema, table: await freshTable() };
   },
   async readBack(config) {
     const r = await admin.query(
@@ -81,7 +81,7 @@ cliSourceConformance('postgres', 'postgres', {
       rows.map((r) => r.id),
       rows.map((r) => r.name),
     ]);
-    return { url: URL, schema, table: t, orderBy: ['id'], batchSize: 50 };
+    return { url: URL, dbSchema: schema, table: t, orderBy: ['id'], batchSize: 50 };
   },
   secret: unreachablePg({ table: 't' }),
 });
@@ -89,7 +89,7 @@ cliSourceConformance('postgres', 'postgres', {
 cliSinkConformance('postgres', 'postgres', {
   output: async () => ({
     url: URL,
-    schema,
+    dbSchema: schema,
     checkpointSchema: schema,
     table: `cli${++tables}`,
     createTable: true,

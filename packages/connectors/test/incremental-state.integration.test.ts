@@ -31,7 +31,7 @@ describe('incremental state across runs', { timeout: 60_000 }, () => {
         source: 'postgres',
         with: {
           url: TEST_DATABASE_URL,
-          schema: db.schema,
+          dbSchema: db.schema,
           table: 'src',
           batchSize: 2,
           incremental: { column: 'id' },
@@ -41,7 +41,7 @@ describe('incremental state across runs', { timeout: 60_000 }, () => {
         sink: 'postgres',
         with: {
           url: TEST_DATABASE_URL,
-          schema: db.schema,
+          dbSchema: db.schema,
           table: 'dst',
           createTable: true,
           checkpointSchema: db.schema,

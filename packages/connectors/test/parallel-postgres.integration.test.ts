@@ -37,7 +37,7 @@ describe('a flow into PostgreSQL in worker threads', { timeout: 120_000 }, () =>
         { source: 'csv', with: { path, schema: { id: 'integer', amount: 'number' } } },
         { transform: 'filter', with: { where: 'amount < 100.0' } },
         { transform: 'map', with: { set: { cents: 'amount * 100.0', name: 'name.upperAscii()' } } },
-        { sink: 'postgres', with: { url: TEST_DATABASE_URL, schema: db.schema, table, createTable: true } },
+        { sink: 'postgres', with: { url: TEST_DATABASE_URL, dbSchema: db.schema, table, createTable: true } },
       ],
     });
     const serial = await run(spec('serial'), join(dir, 's'), false);
@@ -77,7 +77,7 @@ describe('a flow into PostgreSQL in worker threads', { timeout: 120_000 }, () =>
         { source: 'csv', with: { path, schema: { id: 'integer', amount: 'number' } } },
         {
           sink: 'postgres',
-          with: { url: TEST_DATABASE_URL, schema: db.schema, table: 'loaded', createTable: true },
+          with: { url: TEST_DATABASE_URL, dbSchema: db.schema, table: 'loaded', createTable: true },
         },
       ],
     };

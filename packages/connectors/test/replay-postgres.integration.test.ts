@@ -21,7 +21,13 @@ const spec = (amount: string) => ({
         { transform: 'cast', with: { fields: { amount } } },
         {
           sink: 'postgres',
-          with: { url: URL, schema: db.schema, table: 'out', checkpointSchema: db.schema, mode: 'truncate' },
+          with: {
+            url: URL,
+            dbSchema: db.schema,
+            table: 'out',
+            checkpointSchema: db.schema,
+            mode: 'truncate',
+          },
         },
       ],
     },

@@ -52,7 +52,7 @@ describe('verify', { timeout: 60_000 }, () => {
   });
   const pgSink = (more: object = {}) => ({
     sink: 'postgres',
-    with: { url: TEST_DATABASE_URL, schema: db.schema, table: 'dst', checkpointSchema: db.schema, ...more },
+    with: { url: TEST_DATABASE_URL, dbSchema: db.schema, table: 'dst', checkpointSchema: db.schema, ...more },
   });
   const run = (s: object): Promise<RunReport> =>
     runPipeline(s, { registry, stateDir: join(dir, '.sluice'), baseDir: dir, parallel: false });

@@ -355,6 +355,23 @@ export interface SinkResult {
    * a mismatch does not return: it throws `verifyMismatch` before the data becomes visible.
    */
   verification?: SinkVerification;
+  /** What the sink changed in the destination's schema, or set aside under its schema contract. */
+  schemaChanges?: SchemaChange[];
+}
+
+/**
+ * One change a sink made to its destination's schema (a column added, a type widened), or what its
+ * schema contract set aside (rows discarded, values dropped), for the run report.
+ */
+export interface SchemaChange {
+  change: 'column_added' | 'type_widened' | 'rows_discarded' | 'values_dropped';
+  column: string;
+  /** The column's type after the change (column_added, type_widened). */
+  type?: string;
+  /** The column's type before the change (type_widened). */
+  from?: string;
+  /** Rows discarded or values dropped over this column (rows_discarded, values_dropped). */
+  count?: number;
 }
 
 /**
@@ -426,9 +443,11 @@ export interface SinkWriter {
  * `write` would send for a batch, given the writer's `encoderState`. Rows the destination cannot
  * take go to `ctx.quarantine`, as `write` would send them. The bytes returned need only stay
  * valid until the next call (the caller copies them), so an encoder may reuse its buffer.
+ * It returns undefined when only the writer can deal with the rows (a field the state has no
+ * column for, which the writer may add): the chunk's rows then go to the writer's `write`.
  */
 export interface RowEncoder<C> {
-  create(ctx: ComponentContext<C>, state: Json): (rows: Row[]) => Uint8Array;
+  create(ctx: ComponentContext<C>, state: Json): (rows: Row[]) => Uint8Array | undefined;
 }
 
 export interface SinkDefinition<S extends TSchema = TSchema> {

@@ -13,7 +13,12 @@ import {
 } from './connector.ts';
 import type { DatasetArea } from './dataset.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
-import { type Checkpoint, CheckpointStore, fingerprintOf } from './internal/checkpoint.ts';
+import {
+  type CheckpointParts,
+  CheckpointStore,
+  commitCheckpoint,
+  fingerprintOf,
+} from './internal/checkpoint.ts';
 import { guardConnect } from './internal/circuits.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
@@ -162,41 +167,17 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     let seq = from?.seq ?? 0;
     let position: Json = from?.position ?? null;
 
+    const parts: CheckpointParts = {
+      store,
+      writers,
+      transactional,
+      meters,
+      flushQuarantine: () => quarantine.flush(),
+      fingerprint,
+    };
     const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
-      // Sinks report what they refused or merged first, so the counts below are complete.
-      for (const w of writers) await w.flush?.();
-      const q = await quarantine.flush();
-      // Once this checkpoint is committed, so is every row a sink received and did not set aside;
-      // a sink's meter shows it only after its own commit, so a failed commit is not counted.
-      const acked = sMeters.map((m) => m.rowsToAcknowledge);
-      const sinks: (Json | null)[] = [];
-      for (let i = 0; i < writers.length; i++) {
-        if (transactional[i]) {
-          sinks.push(null);
-          continue;
-        }
-        sinks.push((await writers[i]!.commit({ seq, position })) ?? null);
-        sMeters[i]!.rowsOut = acked[i]!;
-      }
-      const stats = meters.map((m) => m.stats());
-      for (let i = 0; i < sMeters.length; i++) stats[1 + tMeters.length + i]!.rowsOut = acked[i]!;
-      const cp: Checkpoint = {
-        seq,
-        position,
-        sinks,
-        quarantine: q,
-        stats,
-        state: { ...state },
-        final,
-        fingerprint,
-      };
-      await store.save(cp);
-      for (let i = 0; i < writers.length; i++) {
-        if (!transactional[i]) continue;
-        await writers[i]!.commit({ seq, position });
-        sMeters[i]!.rowsOut = acked[i]!;
-      }
+      const acked = await commitCheckpoint(parts, { seq, position, state, final });
       log.info(
         `checkpoint ${seq}${final ? ' (final)' : ''} committed after row ${srcMeter.rowsIn}` +
           `: ${acked.map((a, i) => `${step.sinks[i]!.id} ${a}`).join(', ')} rows written` +
@@ -299,6 +280,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       m.ms += performance.now() - t0;
       m.rowsOut = ackedBefore[i]! + result.rowsWritten;
       if (result.location !== undefined) m.location = result.location;
+      if (result.schemaChanges?.length) m.schemaChanges = result.schemaChanges;
       // A sink that proves nothing itself is held to the count the engine can check: what it was
       // handed (less what it set aside) against what the destination acknowledged.
       m.verified = result.verification ?? {

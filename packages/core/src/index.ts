@@ -20,6 +20,7 @@ export type {
   QuarantineEntry,
   Row,
   RowEncoder,
+  SchemaChange,
   SinkContext,
   SinkDefinition,
   SinkResult,

@@ -54,13 +54,13 @@ it('a job whose worker was killed mid-step completes on another; each row once, 
         flow: [
           {
             source: 'postgres',
-            with: { url, schema, table: 'src', batchSize: 5000, incremental: { column: 'id' } },
+            with: { url, dbSchema: schema, table: 'src', batchSize: 5000, incremental: { column: 'id' } },
           },
           {
             sink: 'postgres',
             with: {
               url,
-              schema,
+              dbSchema: schema,
               checkpointSchema: schema,
               table: 'dst',
               createTable: true,

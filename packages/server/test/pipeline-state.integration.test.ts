@@ -28,7 +28,7 @@ describe.each(backends)('state kept between jobs, on $name', ({ name }) => {
         {
           id: 'read',
           source: 'postgres',
-          with: { url: SERVER_URL, schema, table: 'src', incremental: { column: 'id' } },
+          with: { url: SERVER_URL, dbSchema: schema, table: 'src', incremental: { column: 'id' } },
         },
         { sink: 'ndjson', with: { path: `out-${name}.ndjson` } },
       ],

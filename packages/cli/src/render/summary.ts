@@ -1,4 +1,4 @@
-import { type ComponentStats, type RunReport, verifiedLevel } from '@sluice/core';
+import { type ComponentStats, type RunReport, type SchemaChange, verifiedLevel } from '@sluice/core';
 import pc from 'picocolors';
 import { duration, int, rate, table } from './format.ts';
 
@@ -51,6 +51,8 @@ export function renderSummary(report: RunReport): string {
         ]),
       ),
     );
+    for (const c of s.components)
+      for (const change of c.schemaChanges ?? []) out.push(pc.yellow(`  ${c.id}: ${schemaChange(change)}`));
     if (s.output) out.push(pc.dim(s.output.trimEnd()));
   }
   const { ok, problems, unchecked = [] } = report.integrity;
@@ -96,4 +98,18 @@ export function renderSummary(report: RunReport): string {
 function proof(c: ComponentStats): string {
   if (c.verified) return c.verified.found === undefined ? c.verified.level : `content ${c.verified.found}`;
   return c.checksum ?? '';
+}
+
+/** One line of a sink's schema changes (see SinkResult.schemaChanges). */
+function schemaChange(c: SchemaChange): string {
+  switch (c.change) {
+    case 'column_added':
+      return `added column "${c.column}" (${c.type})`;
+    case 'type_widened':
+      return `widened column "${c.column}" from ${c.from} to ${c.type}`;
+    case 'rows_discarded':
+      return `discarded ${int(c.count ?? 0)} rows for field "${c.column}" (schema contract)`;
+    case 'values_dropped':
+      return `dropped ${int(c.count ?? 0)} values of field "${c.column}" (schema contract)`;
+  }
 }

@@ -1,17 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { CAST_TYPES } from '../shared/cast.ts';
 import { compressionProperty } from '../shared/compression.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
-
-const ColumnTypeSchema = Type.Union(
-  CAST_TYPES.map((t) => Type.Literal(t)),
-  {
-    description:
-      'string; integer (safe range); number (decimal); boolean (true/false, 1/0, yes/no); ' +
-      'date (YYYY-MM-DD, kept as that string); timestamp (ISO 8601, read as UTC without an offset; becomes YYYY-MM-DDTHH:MM:SS.sssZ). ' +
-      'The same rules as the cast transform.',
-  },
-);
+import { ColumnTypeSchema, inferProperties } from '../shared/infer.ts';
 
 export const csvSourceConfig = Type.Object(
   {
@@ -51,8 +41,10 @@ export const csvSourceConfig = Type.Object(
         description:
           'Column types to cast to. Columns not listed stay strings. A value that does not cast sends its ' +
           'row to quarantine; an empty unquoted value in a non-string column becomes null.',
+        examples: [{ id: 'integer', amount: 'number', created_at: 'timestamp' }],
       }),
     ),
+    ...inferProperties,
     nullValues: Type.Array(Type.String(), {
       default: [],
       description: 'Unquoted values read as null in every column, e.g. ["NULL", "NA"].',

@@ -3,6 +3,7 @@ import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
+import { typedChunks, typedRead } from '../shared/infer.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';
@@ -27,14 +28,16 @@ export const csvSource = defineSource({
     encoding: 'utf8',
     compression: 'auto',
     skipEmptyLines: true,
+    infer: false,
+    inferRows: 1000,
     schema: { id: 'integer', amount: 'number', created_at: 'timestamp' },
     nullValues: ['NULL'],
     batchSize: 4096,
     chunkSize: 1 << 20,
   },
   check: checkConfig,
-  read: overFiles(readCsv),
-  chunked: csvChunks,
+  read: typedRead(overFiles(readCsv), false),
+  chunked: typedChunks(csvChunks, readCsv, false),
   worker: builtinWorker,
 });
 

@@ -15,6 +15,7 @@ import { jsonFileSourceProperties } from '../ndjson/source.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
+import { typedRead } from '../shared/infer.ts';
 import { clip, describeJson, RAW_LIMIT } from '../shared/json-lines.ts';
 import { JsonProblem, JsonValueReader } from '../shared/json-value.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
@@ -44,9 +45,11 @@ export const jsonSource = defineSource({
     batchSize: 1024,
     chunkSize: 1 << 17,
     bigNumbers: 'quarantine',
+    infer: true,
+    inferRows: 1000,
     maxDepth: 1000,
   },
-  read: overFiles(readJson),
+  read: typedRead(overFiles(readJson), true),
 });
 
 enum S {

@@ -1,11 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
+import { type ChunkedRead, defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { codecOf, compressionProperty } from '../shared/compression.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { oneFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
+import { ColumnTypeSchema, inferProperties, typedChunks, typedRead } from '../shared/infer.ts';
 import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
 import { chunkInput } from '../shared/remote-bytes.ts';
@@ -36,6 +37,15 @@ export const jsonFileSourceProperties = {
       'no double holds (past 2^53), and decimals with more digits than it keeps. `quarantine` sends the ' +
       'row to quarantine, naming the field; `string` keeps the number exact, as its text.',
   }),
+  schema: Type.Optional(
+    Type.Record(Type.String(), ColumnTypeSchema, {
+      description:
+        'Field types to cast to (as the cast transform does); other fields keep their JSON types. A value ' +
+        'that does not cast sends its row to quarantine; empty text is null in a non-string field.',
+      examples: [{ id: 'integer', amount: 'number', created_at: 'timestamp' }],
+    }),
+  ),
+  ...inferProperties,
   maxDepth: Type.Integer({
     minimum: 1,
     maximum: MAX_DEPTH,
@@ -67,10 +77,17 @@ export const ndjsonSource = defineSource({
     batchSize: 1024,
     chunkSize: 1 << 17,
     bigNumbers: 'quarantine',
+    infer: true,
+    inferRows: 1000,
     maxDepth: 1000,
   },
-  read: overFiles(readNdjson),
-  chunked: {
+  read: typedRead(overFiles(readNdjson), true),
+  chunked: typedChunks(ndjsonChunks(), readNdjson, true),
+  worker: builtinWorker,
+});
+
+function ndjsonChunks(): ChunkedRead<NdjsonSourceConfig> {
+  return {
     async split(ctx, minBytes) {
       const cfg = ctx.config;
       if (!oneFile(cfg) || codecOf(cfg.path, cfg.compression)) return undefined;
@@ -91,9 +108,8 @@ export const ndjsonSource = defineSource({
     },
     parse: (ctx, chunk, start) =>
       new NdjsonLines(ctx, start, ctx.config.batchSize, ctx.config).batches(chunk),
-  },
-  worker: builtinWorker,
-});
+  };
+}
 
 async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;

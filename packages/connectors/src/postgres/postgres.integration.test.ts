@@ -30,7 +30,7 @@ type SinkConfig = Static<typeof postgresSink.config>;
 
 function sourceCtx(config: Partial<SourceConfig>, state = new Map<string, Json>(), resumeFrom?: Json) {
   const ctx: SourceContext<SourceConfig> = {
-    config: { url: URL, schema, batchSize: 3, ...config },
+    config: { url: URL, dbSchema: schema, batchSize: 3, ...config },
     signal: new AbortController().signal,
     stepId: 'load',
     componentId: 'load.0:postgres',
@@ -56,10 +56,12 @@ function sinkCtx(config: Partial<SinkConfig>, quarantined: QuarantineEntry[] = [
     config: {
       url: URL,
       table: 'out',
-      schema,
+      dbSchema: schema,
       checkpointSchema: schema,
       mode: 'append',
+      schema: 'evolve',
       createTable: false,
+      inferRows: 1000,
       verify: 'count',
       ...config,
     },
@@ -398,9 +400,9 @@ describe('postgres sink', () => {
     expect(missing.message).toMatch(
       /table t_\w+\.absent does not exist in database "test" at 127\.0\.0\.1:5432 — create it, or set createTable: true/,
     );
-    const w = await openWriter({});
+    const w = await openWriter({ schema: 'freeze' });
     const err = await w.write([{ id: 1, nam: 'typo' }]).catch((e) => e);
-    expect(err.message).toMatch(/has no column "nam" \(its columns: id, name\)/);
+    expect(err.message).toMatch(/has no column "nam" \(its columns: id, name\), and schema: freeze/);
     await w.abort(err);
   });
 

@@ -4,8 +4,10 @@ import {
   defineSink,
   ErrorCode,
   FatalError,
+  type Issue,
   type Json,
   type Row,
+  type SchemaChange,
   type SinkContext,
   type SinkResult,
   type SinkVerification,
@@ -16,11 +18,14 @@ import {
 import type pg from 'pg';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
+import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
 import { CopyEncoder } from './copy.ts';
 import { CopyIn, loadCopyIn, within } from './copy-in.ts';
 import { PgCredential } from './credential.ts';
+import { type BatchPlan, ChangeLog, changeText, planBatch } from './evolve.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
 import {
+  addColumnSql,
   CHECKPOINT_TABLE,
   checkpointTableSql,
   createTableSql,
@@ -31,6 +36,7 @@ import {
   schemaExists,
   stageSql,
   type TableColumn,
+  widenColumnSql,
 } from './table.ts';
 
 const Config = Type.Object(
@@ -41,9 +47,29 @@ const Config = Type.Object(
     }),
     table: Type.String({
       minLength: 1,
-      description: 'Target table name (taken literally: no schema prefix).',
+      description: 'Target table name (taken literally: no schema prefix; see dbSchema).',
     }),
-    schema: Type.String({ minLength: 1, default: 'public', description: 'Schema of the target table.' }),
+    dbSchema: Type.String({
+      minLength: 1,
+      default: 'public',
+      description: 'PostgreSQL schema (namespace) of the target table.',
+      examples: ['public', 'analytics'],
+    }),
+    // A string checked by `check`, not an enum: an old spec's `schema: analytics` (the namespace,
+    // before dbSchema) then gets a message saying where the namespace went.
+    schema: Type.Unsafe<SchemaContract>({
+      type: 'string',
+      default: 'evolve',
+      examples: [...CONTRACTS],
+      description:
+        'Schema contract: what happens to a field the table has no column for, or a value too wide for ' +
+        "its column's type. evolve adds the column (ALTER TABLE ADD COLUMN, its type inferred from the " +
+        'batch) and widens types where no value can change: smallint → integer → bigint → numeric, ' +
+        'varchar(n) → text; freeze fails the step naming the column; discard_row quarantines such rows; ' +
+        'discard_value writes the row without such values. Fields null in every row ask for nothing. ' +
+        "Changes are made in the run's transaction, logged, and listed in the run report. Other type " +
+        "mismatches (a word in an integer column) are PostgreSQL's to refuse, as before.",
+    }),
     checkpointSchema: Type.String({
       minLength: 1,
       default: 'sluice',
@@ -72,16 +98,26 @@ const Config = Type.Object(
     createTable: Type.Boolean({
       default: false,
       description:
-        'Create the table when it is missing, with column types inferred from the first batch: integers ' +
-        'bigint, other numbers double precision, booleans boolean, Dates timestamptz, objects and arrays ' +
-        'jsonb, strings and mixed values text.',
+        'Create the table when it is missing, with the fields of the first inferRows rows as columns ' +
+        'and types inferred from all their values: integers bigint, other numbers double precision, ' +
+        'booleans boolean, Dates timestamptz, objects and arrays jsonb, strings, mixed and all-null ' +
+        'values text.',
+    }),
+    inferRows: Type.Integer({
+      minimum: 1,
+      default: 1000,
+      description:
+        'With createTable: rows held back to infer the new table from, so a field null in the first ' +
+        'batch still gets its type. Fewer when the input ends, or a checkpoint comes, first.',
+      examples: [1000, 10000],
     }),
     columns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
         uniqueItems: true,
         description:
-          'Fields to write, in order; default: the fields of the first row. Other fields are not written.',
+          'Fields to write; other fields are not written, whatever the schema contract. Default: every ' +
+          'field of the rows (the contract decides about those the table has no column for).',
       }),
     ),
     verify: verifyProperty,
@@ -125,11 +161,20 @@ class PostgresWriter implements SinkWriter {
   readonly #checkpoints: string;
   /** The run's key and the target: runs of one name loading different tables keep apart. */
   readonly #key: string;
+  /** The columns written now: a new array whenever they change (a COPY is for one list). */
   #columns: string[] | undefined;
   #arrayColumns: boolean[] = [];
   #existing: TableColumn[] | undefined;
+  #table = new Map<string, TableColumn>();
+  #fit: Fit | undefined;
+  /** The state handed to the encoders in worker threads: their bytes are for its columns. */
+  #encoded: EncoderState | undefined;
+  /** createTable: rows held back to infer the table from (see inferRows). */
+  #buffered: Row[] = [];
+  #keyChecked = false;
+  readonly #changes = new ChangeLog();
   #stage: string | undefined;
-  #copy: CopyIn | undefined;
+  #copy: { stream: CopyIn; columns: string[] } | undefined;
   readonly #encoder = new CopyEncoder();
   #checkpointTableReady = false;
   #inTransaction = false;
@@ -145,9 +190,9 @@ class PostgresWriter implements SinkWriter {
     this.#ctx = ctx;
     this.#conn = conn;
     this.#where = ctx.componentId;
-    this.#target = qualified(ctx.config.schema, ctx.config.table);
+    this.#target = qualified(ctx.config.dbSchema, ctx.config.table);
     this.#checkpoints = qualified(ctx.config.checkpointSchema, CHECKPOINT_TABLE);
-    this.#key = `${ctx.checkpointKey} → ${ctx.config.schema}.${ctx.config.table}`;
+    this.#key = `${ctx.checkpointKey} → ${ctx.config.dbSchema}.${ctx.config.table}`;
     ctx.signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -158,7 +203,7 @@ class PostgresWriter implements SinkWriter {
   };
 
   get #location(): string {
-    return `${this.#ctx.config.schema}.${this.#ctx.config.table}`;
+    return `${this.#ctx.config.dbSchema}.${this.#ctx.config.table}`;
   }
 
   async #query(sql: string, params?: unknown[], doing = 'run a query'): Promise<pg.QueryResult> {
@@ -201,13 +246,13 @@ class PostgresWriter implements SinkWriter {
 
   async start(resume: Json | undefined): Promise<void> {
     await this.#ensureCheckpointTable();
-    const { schema, table, createTable, mode } = this.#ctx.config;
+    const { dbSchema, table, createTable, mode } = this.#ctx.config;
     try {
       this.#existing = await describeTable(this.#conn.client, this.#target);
       if (!this.#existing && !createTable) {
-        const hint = (await schemaExists(this.#conn.client, schema))
-          ? `create it, or set createTable: true${table.includes('.') ? ` (for schema.table set schema: and table: apart)` : ''}`
-          : `schema "${schema}" does not exist either`;
+        const hint = (await schemaExists(this.#conn.client, dbSchema))
+          ? `create it, or set createTable: true${table.includes('.') ? ` (for schema.table set dbSchema: and table: apart)` : ''}`
+          : `schema "${dbSchema}" does not exist either`;
         throw new FatalError(
           `${this.#where}: table ${this.#location} does not exist in database "${this.#conn.target.database}" at ` +
             `${this.#conn.target.address} — ${hint}`,
@@ -254,53 +299,106 @@ class PostgresWriter implements SinkWriter {
     );
   }
 
-  /** Settles columns on the first rows: creates the table, checks fields, prepares upsert staging. */
-  async #prepare(rows: Row[]): Promise<string[]> {
+  /** Settles the table on the first rows: creates it (createTable), reads its columns, prepares staging. */
+  async #prepare(rows: Row[]): Promise<void> {
     const { key, mode, columns: configured } = this.#ctx.config;
-    const columns = configured ?? Object.keys(rows[0]!);
-    if (columns.length === 0) {
-      throw new FatalError(
-        `${this.#where}: the first row has no fields; list the fields to write in columns`,
-        {
-          code: ErrorCode.CONFIG,
-        },
-      );
-    }
     if (!this.#existing) {
+      const columns = configured ?? fieldsOf(rows);
+      if (columns.length === 0) {
+        throw new FatalError(
+          `${this.#where}: the first rows have no fields, so table ${this.#location} cannot be created from ` +
+            'them; list the fields to write in columns, or create the table',
+          { code: ErrorCode.CONFIG },
+        );
+      }
       const types = inferColumnTypes(rows, columns);
       await this.#query(createTableSql(this.#target, columns, types, mode === 'upsert' ? key : undefined));
-      this.#existing = columns.map((name) => ({ name, isArray: false }));
-      this.#ctx.log.info(`created table ${this.#location}`, { columns, types });
+      this.#existing = columns.map((name, i) => ({ name, type: types[i]!, isArray: false }));
+      this.#ctx.log.info(`created table ${this.#location} from ${rows.length} row(s)`, { columns, types });
     }
-    const known = new Map(this.#existing.map((c) => [c.name, c]));
-    const missing = columns.filter((c) => !known.has(c));
-    if (missing.length > 0) {
-      throw new FatalError(
-        `${this.#where}: table ${this.#location} has no column ${missing.map((m) => `"${m}"`).join(', ')} ` +
-          `(its columns: ${[...known.keys()].join(', ')}); add the column, rename the field, or list the ` +
-          'fields to write in columns',
-        { code: ErrorCode.CONFIG },
-      );
-    }
-    const keyMissing = (key ?? []).filter((k) => !columns.includes(k));
-    if (mode === 'upsert' && keyMissing.length > 0) {
-      throw new FatalError(
-        `${this.#where}: key column(s) ${keyMissing.join(', ')} are not among the written fields`,
-        {
-          code: ErrorCode.CONFIG,
-        },
-      );
-    }
-    this.#arrayColumns = columns.map((c) => known.get(c)!.isArray);
+    this.#table = new Map(this.#existing.map((c) => [c.name, c]));
+    this.#setColumns((configured ?? Object.keys(rows[0]!)).filter((c) => this.#table.has(c)));
     // Content verification stages every mode: the staged rows are what the sink handed over, typed
     // by the table, but with none of its triggers, rules or constraints.
     if (mode === 'upsert' || this.#ctx.config.verify === 'content') {
       this.#stage = quoteIdent('sluice_stage');
-      for (const sql of stageSql(this.#stage, this.#target, columns)) await this.#query(sql);
+      for (const sql of stageSql(this.#stage, this.#target, this.#columns!)) await this.#query(sql);
       if (mode !== 'upsert') await this.#query(`CREATE TEMP TABLE IF NOT EXISTS ${WRITTEN} (t tid)`);
     }
+  }
+
+  #setColumns(columns: string[]): void {
     this.#columns = columns;
-    return columns;
+    this.#arrayColumns = columns.map((c) => this.#table.get(c)!.isArray);
+    this.#fit = new Fit([...this.#table.values()], columns, this.#ctx.config.columns);
+  }
+
+  /**
+   * Applies the schema contract to a batch: adds and widens columns (evolve), fails (freeze), sets
+   * rows (discard_row) or values (discard_value) aside; returns the rows to write.
+   */
+  async #admit(rows: Row[]): Promise<Row[]> {
+    // A second pass checks the values of columns the first one started writing.
+    for (let pass = 0; pass < 3; pass++) {
+      if (this.#fit!.fits(rows)) break;
+      const found = this.#fit!.scan(rows);
+      if (!found) break;
+      const plan = planBatch(found, rows, {
+        contract: this.#ctx.config.schema,
+        table: this.#table,
+        where: this.#where,
+        location: this.#location,
+        target: this.#target,
+      });
+      for (const d of plan.discarded) this.#ctx.quarantine({ reason: d.reason, row: rows[d.index]! });
+      for (const c of plan.counted) this.#note(c);
+      rows = plan.rows;
+      if (plan.add.length + plan.widen.length + plan.write.length === 0) break;
+      await this.#reshape(plan);
+    }
+    return rows;
+  }
+
+  /**
+   * Makes the table's changes in the run's transaction (PostgreSQL's DDL is transactional: a
+   * rollback takes a column back with the rows that needed it) and writes the new columns too.
+   */
+  async #reshape(plan: BatchPlan): Promise<void> {
+    // No DDL while a COPY is open, and staged rows go in before the stage is made again.
+    await this.#endCopy();
+    for (const { column, type } of plan.add) {
+      await this.#query(addColumnSql(this.#target, column, type), [], `add column "${column}"`);
+      this.#note({ change: 'column_added', column, type });
+    }
+    for (const { column, from, to } of plan.widen) {
+      await this.#query(widenColumnSql(this.#target, column, to), [], `widen column "${column}"`);
+      this.#note({ change: 'type_widened', column, from, type: to });
+    }
+    // Read again: a concurrent run may have added a column first, with a type of its own.
+    this.#existing = await this.#describe();
+    this.#table = new Map(this.#existing.map((c) => [c.name, c]));
+    this.#setColumns([...this.#columns!, ...plan.write, ...plan.add.map((a) => a.column)]);
+    if (this.#stage) {
+      await this.#query(`DROP TABLE ${this.#stage}`);
+      for (const sql of stageSql(this.#stage, this.#target, this.#columns!)) await this.#query(sql);
+    }
+  }
+
+  async #describe(): Promise<TableColumn[]> {
+    try {
+      return (await describeTable(this.#conn.client, this.#target)) ?? [];
+    } catch (err) {
+      if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
+      throw pgError(err, this.#where, this.#conn.target, 'inspect the table');
+    }
+  }
+
+  /** Records a change for the report and logs it; rows and values only in their first batch. */
+  #note(c: SchemaChange): void {
+    const first = this.#changes.add(c);
+    const text = changeText(c, this.#location);
+    if (c.change === 'column_added' || c.change === 'type_widened') this.#ctx.log.info(text);
+    else if (first) this.#ctx.log.warn(`${text}; the run report has the total`);
   }
 
   #copyFailed(err: unknown): Error {
@@ -312,18 +410,57 @@ class PostgresWriter implements SinkWriter {
     const signal = this.#ctx.signal;
     if (signal.aborted) throw signal.reason;
     if (rows.length === 0) return;
-    const columns = this.#columns ?? (await this.#prepare(rows));
+    if (!this.#existing) {
+      // createTable: the table is inferred from more than one batch (see inferRows).
+      for (const r of rows) this.#buffered.push(r);
+      if (this.#buffered.length < this.#ctx.config.inferRows) return;
+      rows = this.#buffered;
+      this.#buffered = [];
+    }
+    await this.#writeRows(rows);
+  }
+
+  async #writeRows(given: Row[]): Promise<void> {
+    if (!this.#columns) await this.#prepare(given);
+    const rows = await this.#admit(given);
+    if (rows.length === 0) return;
+    const columns = this.#columns!;
+    if (!this.#keyChecked) this.#checkColumns(columns);
     const step = this.#ctx.config.batchRows ?? rows.length;
     for (let i = 0; i < rows.length; i += step) {
       const to = Math.min(rows.length, i + step);
-      await this.#send(copyRows(this.#ctx, this.#encoder, rows, columns, this.#arrayColumns, i, to));
+      await this.#send(copyRows(this.#ctx, this.#encoder, rows, columns, this.#arrayColumns, i, to), columns);
     }
   }
 
+  #checkColumns(columns: string[]): void {
+    const { key, mode } = this.#ctx.config;
+    if (columns.length === 0) {
+      throw new FatalError(
+        `${this.#where}: no field of the rows has a column in table ${this.#location} (its columns: ` +
+          `${[...this.#table.keys()].join(', ')}); rename the fields, or set schema: evolve to add columns`,
+        { code: ErrorCode.CONFIG },
+      );
+    }
+    const keyMissing = (key ?? []).filter((k) => !columns.includes(k));
+    if (mode === 'upsert' && keyMissing.length > 0) {
+      throw new FatalError(
+        `${this.#where}: key column(s) ${keyMissing.join(', ')} are not among the written fields`,
+        { code: ErrorCode.CONFIG },
+      );
+    }
+    this.#keyChecked = true;
+  }
+
   encoderState(): Json | undefined {
-    return this.#columns === undefined
-      ? undefined
-      : { columns: this.#columns, arrayColumns: this.#arrayColumns };
+    if (this.#columns === undefined) return undefined;
+    // Fixed once given: bytes encoded for it may arrive after the columns grew (see #send).
+    this.#encoded ??= {
+      columns: this.#columns,
+      arrayColumns: this.#arrayColumns,
+      types: this.#columns.map((c) => this.#table.get(c)!.type),
+    };
+    return this.#encoded;
   }
 
   async writeEncoded(data: Uint8Array): Promise<void> {
@@ -332,23 +469,37 @@ class PostgresWriter implements SinkWriter {
     // The COPY stream holds what it is given until the socket took it, for an unknown time: the
     // bytes are copied into the encoder's slab, as `write` encodes them, and `data` is free.
     this.#encoder.bytes(data);
-    await this.#send(this.#encoder.take());
+    await this.#send(this.#encoder.take(), this.#encoded!.columns);
   }
 
-  /** Queues COPY data, opening the COPY first when none is open. */
-  async #send(data: Uint8Array): Promise<void> {
+  /** Queues COPY data of `columns`, opening the COPY first when none is open for them. */
+  async #send(data: Uint8Array, columns: string[]): Promise<void> {
     if (data.length === 0) return;
     const signal = this.#ctx.signal;
-    this.#copy ??= new CopyIn(
-      this.#conn.client,
-      `COPY ${this.#stage ?? this.#target} (${identList(this.#columns!)}) FROM STDIN`,
-      COPY_BUFFER_BYTES,
-    );
+    if (this.#copy && this.#copy.columns !== columns) await this.#endCopy();
+    this.#copy ??= {
+      stream: new CopyIn(
+        this.#conn.client,
+        `COPY ${this.#stage ?? this.#target} (${identList(columns)}) FROM STDIN`,
+        COPY_BUFFER_BYTES,
+      ),
+      columns,
+    };
     try {
-      await this.#copy.write(data, signal);
+      await this.#copy.stream.write(data, signal);
     } catch (err) {
       throw signal.aborted ? err : this.#copyFailed(err);
     }
+  }
+
+  async flush(): Promise<void> {
+    // Rows held back for createTable go in before a checkpoint can count them as written.
+    if (this.#buffered.length > 0) {
+      const rows = this.#buffered;
+      this.#buffered = [];
+      await this.#writeRows(rows);
+    }
+    await this.#endCopy();
   }
 
   /**
@@ -356,10 +507,11 @@ class PostgresWriter implements SinkWriter {
    * rows that found no row of their own (a key seen twice, or already present with nothing to
    * update) are reported as merged.
    */
-  async flush(): Promise<void> {
-    const copy = this.#copy;
-    if (!copy) return;
+  async #endCopy(): Promise<void> {
+    const open = this.#copy;
+    if (!open) return;
     this.#copy = undefined;
+    const copy = open.stream;
     let copied: number;
     try {
       copied = await copy.end();
@@ -371,12 +523,12 @@ class PostgresWriter implements SinkWriter {
       return;
     }
     const { key, mode, verify } = this.#ctx.config;
-    const columns = this.#columns!;
+    const columns = open.columns;
     const stage = this.#stage;
     if (mode !== 'upsert') {
       // Only content verification stages rows in this mode: they go on as they are, and the
       // rows the table took are then read back by their tuple ids.
-      const handed = await this.#digest(`SELECT * FROM ${stage}`);
+      const handed = await this.#digest(columns, `SELECT * FROM ${stage}`);
       const res = await this.#query(
         `WITH ins AS (INSERT INTO ${this.#target} (${identList(columns)}) SELECT ${identList(columns)} ` +
           `FROM ${stage} ORDER BY "sluice$ord" RETURNING ctid) INSERT INTO ${WRITTEN} SELECT ctid FROM ins`,
@@ -385,6 +537,7 @@ class PostgresWriter implements SinkWriter {
       );
       this.#pending += res.rowCount ?? 0;
       const found = await this.#digest(
+        columns,
         `SELECT * FROM ${this.#target} WHERE ctid = ANY(ARRAY(SELECT t FROM ${WRITTEN}))`,
       );
       await this.#query(`TRUNCATE ${stage}, ${WRITTEN}`);
@@ -395,6 +548,7 @@ class PostgresWriter implements SinkWriter {
     const handed =
       verify === 'content'
         ? await this.#digest(
+            columns,
             `SELECT DISTINCT ON (${keys}) * FROM ${stage} ORDER BY ${keys}, "sluice$ord" DESC`,
           )
         : undefined;
@@ -408,15 +562,18 @@ class PostgresWriter implements SinkWriter {
     if (copied > affected) this.#ctx.merged(copied - affected);
     // Read back by key: a key whose row was already there as staged (nothing to update) counts too.
     const found = handed
-      ? await this.#digest(`SELECT * FROM ${this.#target} WHERE (${keys}) IN (SELECT ${keys} FROM ${stage})`)
+      ? await this.#digest(
+          columns,
+          `SELECT * FROM ${this.#target} WHERE (${keys}) IN (SELECT ${keys} FROM ${stage})`,
+        )
       : undefined;
     await this.#query(`TRUNCATE ${stage}`);
     if (handed && found) this.#check(handed, found);
   }
 
   /** Rows of `from` (a query) and the sum of their digests, over the written columns. */
-  async #digest(from: string): Promise<{ rows: number; sum: bigint }> {
-    const res = await this.#query(rowDigestSql(from, this.#columns!), [], `verify ${this.#location}`);
+  async #digest(columns: string[], from: string): Promise<{ rows: number; sum: bigint }> {
+    const res = await this.#query(rowDigestSql(from, columns), [], `verify ${this.#location}`);
     const row = res.rows[0] as { rows: string; sum: string };
     return { rows: Number(row.rows), sum: BigInt(row.sum) };
   }
@@ -476,6 +633,7 @@ class PostgresWriter implements SinkWriter {
       rowsWritten: this.#committed,
       location: this.#location,
       ...(this.#ctx.config.verify === 'content' ? { verification: this.#verification() } : {}),
+      ...(this.#changes.list().length > 0 ? { schemaChanges: this.#changes.list() } : {}),
     };
   }
 
@@ -496,7 +654,7 @@ class PostgresWriter implements SinkWriter {
 
   async abort(error: unknown): Promise<void> {
     this.#ctx.signal.removeEventListener('abort', this.#onAbort);
-    await this.#copy?.cancel(error instanceof Error ? error : new Error(String(error)), 5000);
+    await this.#copy?.stream.cancel(error instanceof Error ? error : new Error(String(error)), 5000);
     this.#copy = undefined;
     if (this.#inTransaction)
       await within(
@@ -526,14 +684,35 @@ function copyRows(
 ): Buffer {
   const batch = encoder.encode(rows, columns, arrayColumns, from, to);
   for (const bad of batch.rejected) {
-    const table = `${ctx.config.schema}.${ctx.config.table}`;
+    const table = `${ctx.config.dbSchema}.${ctx.config.table}`;
     ctx.quarantine({ reason: `${bad.reason} (table ${table})`, row: rows[bad.index]! });
   }
   return batch.data;
 }
 
 /** What the encoder needs from the writer, which learns it from the table and the first rows. */
-type EncoderState = { columns: string[]; arrayColumns: boolean[] };
+type EncoderState = { columns: string[]; arrayColumns: boolean[]; types: string[] };
+
+/** Every field of `rows`, in the order they first appear. */
+function fieldsOf(rows: readonly Row[]): string[] {
+  const seen = new Set<string>();
+  for (const row of rows) for (const k of Object.keys(row)) seen.add(k);
+  return [...seen];
+}
+
+/** An old spec's `schema: analytics` meant the namespace, which is `dbSchema` now. */
+function check(config: Config): Issue[] {
+  const value: unknown = config.schema;
+  if (isContract(value)) return [];
+  return [
+    {
+      path: 'schema',
+      message:
+        `\`schema\` is the schema contract (${CONTRACTS.join(', ')}); the table's PostgreSQL schema is ` +
+        `now \`dbSchema: ${String(value)}\``,
+    },
+  ];
+}
 
 export const postgresSink = defineSink({
   name: 'postgres',
@@ -545,9 +724,16 @@ export const postgresSink = defineSink({
   transactional: true,
   rowEncoder: {
     create(ctx, state) {
-      const { columns, arrayColumns } = state as EncoderState;
+      const { columns, arrayColumns, types } = state as EncoderState;
       const encoder = new CopyEncoder();
+      const fit = new Fit(
+        columns.map((name, i) => ({ name, type: types[i]! })),
+        columns,
+        ctx.config.columns,
+      );
       return (rows) => {
+        // A field with no column yet, or a value too wide for one: the writer applies the contract.
+        if (!fit.fits(rows)) return undefined;
         encoder.reuse();
         return copyRows(ctx, encoder, rows, columns, arrayColumns, 0, rows.length);
       };
@@ -557,13 +743,16 @@ export const postgresSink = defineSink({
   example: {
     url: 'postgres://etl@localhost:5432/warehouse',
     table: 'orders',
-    schema: 'public',
+    dbSchema: 'public',
     checkpointSchema: 'sluice',
     mode: 'upsert',
     key: ['order_id'],
+    schema: 'evolve',
     createTable: false,
+    inferRows: 1000,
     verify: 'count',
   },
+  check,
   async open(ctx) {
     const { mode, key } = ctx.config;
     if (mode === 'upsert' && (key === undefined || key.length === 0)) {

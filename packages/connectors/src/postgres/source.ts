@@ -21,10 +21,22 @@ const Config = Type.Object(
     table: Type.Optional(
       Type.String({
         minLength: 1,
-        description: 'Table to read (name only, see schema). Give either query or table.',
+        description: 'Table to read (name only, see dbSchema). Give either query or table.',
       }),
     ),
-    schema: Type.String({ minLength: 1, default: 'public', description: 'Schema of `table`.' }),
+    dbSchema: Type.String({
+      minLength: 1,
+      default: 'public',
+      description: 'PostgreSQL schema (namespace) of `table`.',
+      examples: ['public', 'analytics'],
+    }),
+    // Kept only to say where it went: a config with it is refused (see check).
+    schema: Type.Optional(
+      Type.String({
+        description: 'Renamed dbSchema (the namespace of `table`); refused with a message saying so.',
+        deprecated: true,
+      }),
+    ),
     columns: Type.Optional(
       Type.Array(Type.String({ minLength: 1 }), {
         minItems: 1,
@@ -81,6 +93,11 @@ interface Plan {
 function check(cfg: Config): Issue[] {
   const { query, table, columns, incremental } = cfg;
   const issues: Issue[] = [];
+  if (cfg.schema !== undefined)
+    issues.push({
+      path: 'schema',
+      message: `\`schema\` was renamed: the table's PostgreSQL schema is now \`dbSchema: ${cfg.schema}\``,
+    });
   if ((query === undefined) === (table === undefined))
     issues.push({ path: 'query', message: 'give either query (SQL) or table, not both and not neither' });
   if (query !== undefined && columns !== undefined)
@@ -98,13 +115,13 @@ function check(cfg: Config): Issue[] {
 }
 
 function plan(ctx: SourceContext<Config>): Plan {
-  const { query, table, schema, columns, incremental, orderBy } = ctx.config;
+  const { query, table, dbSchema, columns, incremental, orderBy } = ctx.config;
   const col = incremental?.column;
   // The query is wrapped in a subquery only when we add clauses, so any SQL the server accepts works as is.
   const text = query?.trim().replace(/;+\s*$/, '');
   const from =
     text === undefined
-      ? `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(schema, table!)}`
+      ? `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(dbSchema, table!)}`
       : undefined;
   // Newlines, so a trailing `-- comment` in the query cannot swallow the closing parenthesis.
   const base = from ?? `SELECT * FROM (\n${text}\n) AS q`;
@@ -126,7 +143,7 @@ function plan(ctx: SourceContext<Config>): Plan {
 async function* read(
   ctx: SourceContext<Config>,
 ): AsyncGenerator<{ rows: Row[]; position?: Json; progress: { done: number } }> {
-  const { batchSize, orderBy, table, schema } = ctx.config;
+  const { batchSize, orderBy, table, dbSchema } = ctx.config;
   const p = plan(ctx);
   // Loaded before connecting: a failed import then leaves no connection open.
   const { default: Cursor } = await import('pg-cursor');
@@ -137,7 +154,7 @@ async function* read(
     onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
   const { client, target } = conn;
-  const what = table !== undefined ? `${schema}.${table}` : 'the query';
+  const what = table !== undefined ? `${dbSchema}.${table}` : 'the query';
   ctx.setOrigin(`${target.url} ${what}`);
   const cursor = client.query(new Cursor<Row>(p.sql, p.params, { types: sluiceTypes }));
   // Ending the client makes a pending read fail at once; the cancel stops the server's work too.
@@ -202,7 +219,7 @@ export const postgresSource = defineSource({
   example: {
     url: 'postgres://etl@localhost:5432/shop',
     table: 'orders',
-    schema: 'public',
+    dbSchema: 'public',
     batchSize: 5000,
     incremental: { column: 'updated_at' },
   },

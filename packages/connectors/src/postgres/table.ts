@@ -4,6 +4,8 @@ import { identList, quoteIdent } from './ident.ts';
 
 export interface TableColumn {
   name: string;
+  /** The type as PostgreSQL's format_type spells it: `integer`, `character varying(20)`. */
+  type: string;
   /** A PostgreSQL array type: JS arrays are sent as array literals rather than JSON. */
   isArray: boolean;
 }
@@ -13,14 +15,16 @@ export async function describeTable(
   client: pg.Client,
   qualifiedName: string,
 ): Promise<TableColumn[] | undefined> {
-  const res = await client.query<{ name: string; is_array: boolean }>(
-    `SELECT a.attname AS name, t.typcategory = 'A' AS is_array
+  const res = await client.query<{ name: string; type: string; is_array: boolean }>(
+    `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, t.typcategory = 'A' AS is_array
        FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
       WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
       ORDER BY a.attnum`,
     [qualifiedName],
   );
-  return res.rows.length === 0 ? undefined : res.rows.map((r) => ({ name: r.name, isArray: r.is_array }));
+  return res.rows.length === 0
+    ? undefined
+    : res.rows.map((r) => ({ name: r.name, type: r.type, isArray: r.is_array }));
 }
 
 export async function schemaExists(client: pg.Client, schema: string): Promise<boolean> {
@@ -91,6 +95,16 @@ export function createTableSql(
   const defs = columns.map((c, i) => `${quoteIdent(c)} ${types[i]}`);
   if (primaryKey && primaryKey.length > 0) defs.push(`PRIMARY KEY (${identList(primaryKey)})`);
   return `CREATE TABLE IF NOT EXISTS ${qualifiedName} (${defs.join(', ')})`;
+}
+
+/** Adds a column; IF NOT EXISTS, as another sink may have added it since the table was read. */
+export function addColumnSql(qualifiedName: string, column: string, type: string): string {
+  return `ALTER TABLE ${qualifiedName} ADD COLUMN IF NOT EXISTS ${quoteIdent(column)} ${type}`;
+}
+
+/** Widens a column's type; every value of the old type converts (see contract.ts). */
+export function widenColumnSql(qualifiedName: string, column: string, type: string): string {
+  return `ALTER TABLE ${qualifiedName} ALTER COLUMN ${quoteIdent(column)} TYPE ${type}`;
 }
 
 export const CHECKPOINT_TABLE = 'checkpoints';

@@ -6,6 +6,8 @@
  * produces (a cast runs once per cell: millions of times per run).
  */
 
+import type { Locale } from 'date-fns';
+import { checkDatePattern, dateLocale, patternParser } from './date-formats.ts';
 import { describeLoss, numberLoss } from './json-numbers.ts';
 
 export const CAST_TYPES = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const;
@@ -17,11 +19,15 @@ export type TimestampFormat = (typeof TIMESTAMP_FORMATS)[number];
 
 export interface CastOptions {
   /**
-   * `date`: a pattern of `YYYY`, `MM`, `DD` and separators, e.g. `DD/MM/YYYY`.
-   * `timestamp`: `iso`, `unix` (seconds) or `unix_ms`. Other types take no format.
+   * `date`: a pattern of `YYYY`, `MM`, `DD` and separators, e.g. `DD/MM/YYYY` (read by hand, fast),
+   * or a date-fns pattern (`MMM d yyyy`). `timestamp`: `iso`, `unix` (seconds), `unix_ms` or a
+   * date-fns pattern. A list is tried in order, the first that reads the value wins. Other types
+   * take no format.
    * @defaultValue `YYYY-MM-DD` for dates, `iso` for timestamps
    */
-  format?: string;
+  format?: string | readonly string[];
+  /** The date-fns locale of month and day names (`fr`, `de`, `en-GB`). @defaultValue en-US */
+  locale?: string;
   /** @defaultValue true: null and undefined become null; false: they fail. */
   nullable?: boolean;
   /** Strings that mean null (compared exactly, before casting). @defaultValue none */
@@ -59,24 +65,68 @@ const EPOCH_NEEDS_FORMAT = new CastFailure(
 );
 const WRONG_TYPE = new CastFailure('a value of this JavaScript type cannot be cast to this type');
 
+/** What is wrong with a type's options: the message, the option, and the index in a list of formats. */
+export interface CastOptionsIssue {
+  message: string;
+  option?: 'format' | 'locale';
+  index?: number;
+}
+
+/** Checks a type's format and locale; null when they are valid. */
+export function castOptionsIssue(type: CastType, opts: CastOptions = {}): CastOptionsIssue | null {
+  if (!CAST_TYPES.includes(type)) {
+    return { message: `unknown type "${type}"; use one of ${CAST_TYPES.join(', ')}` };
+  }
+  const dated = type === 'date' || type === 'timestamp';
+  let locale: Locale | undefined;
+  if (opts.locale !== undefined) {
+    if (!dated)
+      return { message: `type "${type}" takes no locale (only date and timestamp do)`, option: 'locale' };
+    const found = dateLocale(opts.locale);
+    if (typeof found === 'string') return { message: found, option: 'locale' };
+    locale = found;
+  }
+  if (opts.format === undefined) return null;
+  if (!dated)
+    return { message: `type "${type}" takes no format (only date and timestamp do)`, option: 'format' };
+  const list = typeof opts.format === 'string' ? [opts.format] : opts.format;
+  if (list.length === 0) return { message: 'list at least one format', option: 'format' };
+  for (let i = 0; i < list.length; i++) {
+    const message = formatProblem(type, list[i]!, locale);
+    if (message !== null) {
+      return typeof opts.format === 'string'
+        ? { message, option: 'format' }
+        : { message, option: 'format', index: i };
+    }
+  }
+  return null;
+}
+
 /** Checks a type/format pair; returns a message for the user or null when it is valid. */
 export function checkCastOptions(type: CastType, opts: CastOptions = {}): string | null {
-  if (!CAST_TYPES.includes(type)) return `unknown type "${type}"; use one of ${CAST_TYPES.join(', ')}`;
-  if (opts.format === undefined) return null;
-  if (type === 'date') return datePattern(opts.format) ? null : dateFormatHelp(opts.format);
-  if (type === 'timestamp') {
-    return (TIMESTAMP_FORMATS as readonly string[]).includes(opts.format)
-      ? null
-      : `unknown timestamp format "${opts.format}"; use one of ${TIMESTAMP_FORMATS.join(', ')}`;
+  return castOptionsIssue(type, opts)?.message ?? null;
+}
+
+function formatProblem(
+  type: 'date' | 'timestamp',
+  format: string,
+  locale: Locale | undefined,
+): string | null {
+  if (type === 'date' ? datePattern(format) : (TIMESTAMP_FORMATS as readonly string[]).includes(format)) {
+    return null;
   }
-  return `type "${type}" takes no format (only date and timestamp do)`;
+  const problem = checkDatePattern(format, locale);
+  if (problem === null) return null;
+  return type === 'date'
+    ? `invalid date format "${format}": ${problem}. Use a date-fns pattern (yyyy-MM-dd, dd/MM/yyyy, MMM d yyyy) or YYYY, MM and DD once each with separators (DD/MM/YYYY)`
+    : `invalid timestamp format "${format}": ${problem}. Use iso, unix, unix_ms or a date-fns pattern such as yyyy/MM/dd HH:mm`;
 }
 
 /** Builds the caster for one column; throws on an invalid type/format (see checkCastOptions). */
 export function caster(type: CastType, opts: CastOptions = {}): Caster {
   const problem = checkCastOptions(type, opts);
   if (problem) throw new Error(problem);
-  const base = baseCaster(type, opts.format);
+  const base = baseCaster(type, opts);
   const nullable = opts.nullable !== false;
   const nulls = opts.nullValues && opts.nullValues.length > 0 ? new Set(opts.nullValues) : undefined;
   return (value) => {
@@ -117,7 +167,7 @@ function show(value: unknown): string {
   return String(value);
 }
 
-function baseCaster(type: CastType, format: string | undefined): Caster {
+function baseCaster(type: CastType, opts: CastOptions): Caster {
   switch (type) {
     case 'string':
       return toStringValue;
@@ -128,14 +178,54 @@ function baseCaster(type: CastType, format: string | undefined): Caster {
     case 'boolean':
       return toBoolean;
     case 'date':
-      return format === undefined || format === 'YYYY-MM-DD' ? toIsoDate : toDateWith(datePattern(format)!);
-    case 'timestamp':
-      return format === 'unix'
-        ? toTimestampFromEpoch(1000)
-        : format === 'unix_ms'
-          ? toTimestampFromEpoch(1)
-          : toTimestamp;
+    case 'timestamp': {
+      const { format } = opts;
+      if (format === undefined) return type === 'date' ? toIsoDate : toTimestamp;
+      const locale = opts.locale === undefined ? undefined : (dateLocale(opts.locale) as Locale);
+      const list = typeof format === 'string' ? [format] : format;
+      const each = list.map((f) => formatCaster(type, f, locale));
+      if (each.length === 1 && typeof format === 'string' && !usesDateFns(type, format)) return each[0]!;
+      const none = new CastFailure(
+        `matches none of the formats ${list.map((f) => JSON.stringify(f)).join(', ')}` +
+          (opts.locale === undefined ? '' : ` (locale ${opts.locale})`),
+      );
+      return (v) => {
+        let first: unknown;
+        for (let i = 0; i < each.length; i++) {
+          const r = each[i]!(v);
+          if (!isCastFailure(r)) return r;
+          first ??= r;
+        }
+        return typeof v === 'string' ? none : first;
+      };
+    }
   }
+}
+
+function usesDateFns(type: 'date' | 'timestamp', format: string): boolean {
+  return type === 'date'
+    ? datePattern(format) === null
+    : !(TIMESTAMP_FORMATS as readonly string[]).includes(format);
+}
+
+/** The caster for one format of a date or timestamp (checked already). */
+function formatCaster(type: 'date' | 'timestamp', format: string, locale: Locale | undefined): Caster {
+  if (type === 'date' && !usesDateFns(type, format)) {
+    return format === 'YYYY-MM-DD' ? toIsoDate : toDateWith(datePattern(format)!);
+  }
+  if (type === 'timestamp' && !usesDateFns(type, format)) {
+    if (format === 'unix') return toTimestampFromEpoch(1000);
+    return format === 'unix_ms' ? toTimestampFromEpoch(1) : toTimestamp;
+  }
+  const parse = patternParser(format, locale);
+  const fallback = type === 'date' ? toIsoDate : toTimestamp;
+  return (v) => {
+    if (typeof v !== 'string') return fallback(v);
+    const d = parse(v);
+    if (d === null) return type === 'date' ? NOT_DATE : NOT_TIMESTAMP;
+    // The text was read as UTC (or held its offset): the day is the instant's in UTC.
+    return type === 'date' ? d.toISOString().slice(0, 10) : d.toISOString();
+  };
 }
 
 function toStringValue(v: unknown): unknown {
@@ -323,10 +413,6 @@ function datePattern(format: string): DatePattern | null {
     literals.push([i, c]);
   }
   return { length: format.length, year, month, day, literals };
-}
-
-function dateFormatHelp(format: string): string {
-  return `invalid date format "${format}": use YYYY, MM and DD once each with separators, e.g. DD/MM/YYYY or YYYYMMDD`;
 }
 
 function toDateWith(p: DatePattern): Caster {

@@ -5,7 +5,7 @@ import {
   type Caster,
   type CastType,
   caster,
-  checkCastOptions,
+  castOptionsIssue,
   describeCastFailure,
   isCastFailure,
 } from '../shared/cast.ts';
@@ -30,10 +30,26 @@ const config = Type.Object(
           {
             type: CastTypeSchema,
             format: Type.Optional(
+              Type.Union(
+                [Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })],
+                {
+                  description:
+                    'date: YYYY-MM-DD (default, fast), a pattern of YYYY, MM and DD with separators (DD/MM/YYYY, ' +
+                    'also fast), or a date-fns pattern (dd/MM/yy, MMM d yyyy, d MMMM yyyy, EEE, d MMM yyyy); ' +
+                    'timestamp: iso (default, ISO-8601), unix (epoch seconds), unix_ms (epoch milliseconds) or a ' +
+                    'date-fns pattern (yyyy/MM/dd HH:mm, dd.MM.yyyy HH:mm:ss, with X for an offset). A list is ' +
+                    'tried in order and the first that reads the value wins: that is how several layouts in one ' +
+                    'column are read. Text without an offset is taken as UTC. Patterns are checked by `sluice validate`.',
+                  examples: ['dd/MM/yyyy', ['yyyy-MM-dd', 'MMM d yyyy', 'yyyy/MM/dd HH:mm']],
+                },
+              ),
+            ),
+            locale: Type.Optional(
               Type.String({
                 description:
-                  'date: a pattern of YYYY, MM and DD, e.g. DD/MM/YYYY (default YYYY-MM-DD); ' +
-                  'timestamp: iso (default), unix (epoch seconds) or unix_ms (epoch milliseconds)',
+                  'The language of month and day names in date-fns patterns: a date-fns locale such as fr, de, ' +
+                  'es, en-GB or pt-BR (default en-US). Names match in any case.',
+                examples: ['fr', 'de'],
               }),
             ),
             nullable: Type.Optional(
@@ -49,7 +65,10 @@ const config = Type.Object(
       {
         description:
           'Fields to cast: name → type, or name → {type, format, nullable}. Other fields pass as they are.',
-        examples: [{ id: 'integer', amount: 'number', day: { type: 'date', format: 'DD/MM/YYYY' } }],
+        examples: [
+          { id: 'integer', amount: 'number', day: { type: 'date', format: 'DD/MM/YYYY' } },
+          { released: { type: 'date', format: ['d MMMM yyyy', 'dd/MM/yyyy'], locale: 'fr' } },
+        ],
       },
     ),
     nullValues: Type.Array(Type.String(), {
@@ -64,8 +83,9 @@ export const castTransform = defineTransform({
   name: 'cast',
   version: '1.0.0',
   summary:
-    'Converts fields to string, integer, number, boolean, date or timestamp. A row with a value that does ' +
-    'not convert is quarantined whole, with the field, value, type and source line.',
+    'Converts fields to string, integer, number, boolean, date or timestamp (dates in any layout through ' +
+    'date-fns patterns and locales). A row with a value that does not convert is quarantined whole, with ' +
+    'the field, value, type, formats tried and source line.',
   config,
   example: {
     fields: {
@@ -73,6 +93,7 @@ export const castTransform = defineTransform({
       amount: 'number',
       paid: 'boolean',
       created: { type: 'timestamp', nullable: false },
+      released: { type: 'date', format: ['MMM d yyyy', 'yyyy/MM/dd HH:mm'] },
     },
     nullValues: ['', 'NULL'],
   },
@@ -88,12 +109,11 @@ export const castTransform = defineTransform({
     for (const name of names) {
       const spec = fields[name]!;
       const opts = typeof spec === 'string' ? { type: spec } : spec;
-      const problem = checkCastOptions(opts.type, opts);
+      const problem = castOptionsIssue(opts.type, opts);
       if (problem) {
-        issues.push({
-          path: `with.fields.${name}${opts.format === undefined ? '' : '.format'}`,
-          message: problem,
-        });
+        const option = problem.option === undefined ? '' : `.${problem.option}`;
+        const index = problem.index === undefined ? '' : `.${problem.index}`;
+        issues.push({ path: `with.fields.${name}${option}${index}`, message: problem.message });
         continue;
       }
       types.push(opts.type);

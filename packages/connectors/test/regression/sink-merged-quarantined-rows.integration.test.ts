@@ -26,7 +26,10 @@ it('balances rows a sink merged by key or quarantined, across checkpoints', asyn
     name: 'merge',
     flow: [
       { source: 'ndjson', with: { path: 'in.ndjson', batchSize: 2 } },
-      { sink: 'postgres', with: { url: URL, schema: db.schema, table: 'out', mode: 'upsert', key: ['id'] } },
+      {
+        sink: 'postgres',
+        with: { url: URL, dbSchema: db.schema, table: 'out', mode: 'upsert', key: ['id'] },
+      },
     ],
     checkpointEvery: 2,
   };

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
-import type { ComponentStats } from './meter.ts';
+import type { ComponentStats, Meter } from './meter.ts';
 
 export interface Checkpoint {
   seq: number;
@@ -107,4 +107,62 @@ export class CheckpointStore {
 /** A short stable hash of a step's definition, to refuse resuming a checkpoint of another one. */
 export function fingerprintOf(definition: unknown): string {
   return createHash('sha256').update(JSON.stringify(definition)).digest('hex').slice(0, 16);
+}
+
+/** What a flow (or a quarantine replay) checkpoints with. */
+export interface CheckpointParts {
+  store: CheckpointStore;
+  writers: readonly SinkWriter[];
+  transactional: readonly boolean[];
+  /** Every component's meter, the sinks' last. */
+  meters: readonly Meter[];
+  flushQuarantine(): Promise<{ bytes: number; rows: number }>;
+  fingerprint: string;
+}
+
+/**
+ * Commits checkpoint `seq` at `position`: file sinks are made durable first, then the checkpoint
+ * file records their state with the position, then transactional sinks commit the same `seq` in
+ * their own transaction. Returns the rows each sink has acknowledged with it.
+ */
+export async function commitCheckpoint(
+  p: CheckpointParts,
+  c: { seq: number; position: Json; state: Record<string, Json>; final: boolean },
+): Promise<number[]> {
+  const { writers, transactional } = p;
+  const sMeters = p.meters.slice(p.meters.length - writers.length);
+  // Sinks report what they refused or merged first, so the counts below are complete.
+  for (const w of writers) await w.flush?.();
+  const quarantine = await p.flushQuarantine();
+  // Once this checkpoint is committed, so is every row a sink received and did not set aside;
+  // a sink's meter shows it only after its own commit, so a failed commit is not counted.
+  const acked = sMeters.map((m) => m.rowsToAcknowledge);
+  const at = { seq: c.seq, position: c.position };
+  const sinks: (Json | null)[] = [];
+  for (let i = 0; i < writers.length; i++) {
+    if (transactional[i]) {
+      sinks.push(null);
+      continue;
+    }
+    sinks.push((await writers[i]!.commit(at)) ?? null);
+    sMeters[i]!.rowsOut = acked[i]!;
+  }
+  const stats = p.meters.map((m) => m.stats());
+  const first = stats.length - writers.length;
+  for (let i = 0; i < writers.length; i++) stats[first + i]!.rowsOut = acked[i]!;
+  await p.store.save({
+    ...at,
+    sinks,
+    quarantine,
+    stats,
+    state: { ...c.state },
+    final: c.final,
+    fingerprint: p.fingerprint,
+  });
+  for (let i = 0; i < writers.length; i++) {
+    if (!transactional[i]) continue;
+    await writers[i]!.commit(at);
+    sMeters[i]!.rowsOut = acked[i]!;
+  }
+  return acked;
 }

@@ -1,4 +1,4 @@
-import type { ConnectorKind, Row } from '../connector.ts';
+import type { ConnectorKind, Row, SchemaChange } from '../connector.ts';
 import type { SinkVerification } from '../verify.ts';
 import { Checksum } from './checksum.ts';
 
@@ -32,6 +32,8 @@ export interface ComponentStats {
   /** Time spent inside this component. */
   durationMs: number;
   location?: string;
+  /** A sink's changes to its destination's schema, and what its schema contract set aside. */
+  schemaChanges?: SchemaChange[];
 }
 
 export class Meter {
@@ -46,6 +48,7 @@ export class Meter {
   ms = 0;
   location: string | undefined;
   verified: SinkVerification | undefined;
+  schemaChanges: SchemaChange[] | undefined;
   /** Set when the component's rows are hashed (see ComponentStats.checksum). */
   checksum: Checksum | undefined;
 
@@ -100,6 +103,7 @@ export class Meter {
     if (this.checksum) s.checksum = this.checksum.toString();
     if (this.location !== undefined) s.location = this.location;
     if (this.verified !== undefined) s.verified = this.verified;
+    if (this.schemaChanges !== undefined) s.schemaChanges = this.schemaChanges;
     return s;
   }
 }

@@ -2,7 +2,6 @@ import { copyFile, mkdir, readFile, rename, stat, writeFile } from 'node:fs/prom
 import { join } from 'node:path';
 import {
   type ComponentContext,
-  type Json,
   type Logger,
   type QuarantineEntry,
   type Row,
@@ -17,7 +16,13 @@ import { writeAll } from '../flow.ts';
 import type { PathPolicy } from '../paths.ts';
 import type { PlannedComponent, PlannedFlow } from '../plan.ts';
 import type { ReplayCounts } from '../report.ts';
-import { type Checkpoint, CheckpointStore, fingerprintOf } from './checkpoint.ts';
+import {
+  type Checkpoint,
+  type CheckpointParts,
+  CheckpointStore,
+  commitCheckpoint,
+  fingerprintOf,
+} from './checkpoint.ts';
 import { guardConnect } from './circuits.ts';
 import { readJson } from './files.ts';
 import { type ComponentStats, Meter } from './meter.ts';
@@ -199,38 +204,17 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     let seq = from?.seq ?? 0;
     let position = typeof from?.position === 'number' ? from.position : 0;
 
+    const parts: CheckpointParts = {
+      store,
+      writers,
+      transactional,
+      meters,
+      flushQuarantine: () => quarantine.flush(),
+      fingerprint,
+    };
     const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
-      for (const w of writers) await w.flush?.();
-      const q = await quarantine.flush();
-      const acked = sMeters.map((m) => m.rowsToAcknowledge);
-      const sinks: (Json | null)[] = [];
-      for (let i = 0; i < writers.length; i++) {
-        if (transactional[i]) {
-          sinks.push(null);
-          continue;
-        }
-        sinks.push((await writers[i]!.commit({ seq, position })) ?? null);
-        sMeters[i]!.rowsOut = acked[i]!;
-      }
-      const stats = meters.map((m) => m.stats());
-      for (let i = 0; i < sMeters.length; i++) stats[1 + tMeters.length + i]!.rowsOut = acked[i]!;
-      const cp: Checkpoint = {
-        seq,
-        position,
-        sinks,
-        quarantine: q,
-        stats,
-        state: { notReplayable },
-        final,
-        fingerprint,
-      };
-      await store.save(cp);
-      for (let i = 0; i < writers.length; i++) {
-        if (!transactional[i]) continue;
-        await writers[i]!.commit({ seq, position });
-        sMeters[i]!.rowsOut = acked[i]!;
-      }
+      await commitCheckpoint(parts, { seq, position, state: { notReplayable }, final });
     };
 
     if (!from?.final) {

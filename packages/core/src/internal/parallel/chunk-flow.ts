@@ -14,7 +14,10 @@ import { Meter } from '../meter.ts';
 import { asStage } from '../stages.ts';
 import type { ChunkDone, ChunkTask, FlowComponent, InitMessage, LogEntry, SinkOutput } from './messages.ts';
 
-type Encode = (rows: Row[]) => Uint8Array;
+type Encode = (rows: Row[]) => Uint8Array | undefined;
+
+/** An encoder gave a batch back (see RowEncoder): the chunk runs again, its rows for the writers. */
+const DEFERRED = Symbol('deferred');
 
 /**
  * One flow's components applied to one chunk at a time, in a worker thread or for the main
@@ -62,6 +65,18 @@ export class ChunkFlow {
   }
 
   async run(task: ChunkTask): Promise<{ done: ChunkDone; transfer: ArrayBuffer[] }> {
+    try {
+      return await this.#run(task);
+    } catch (err) {
+      if (err !== DEFERRED) throw err;
+      // Rare (a new field, say): parsing the chunk again costs less than keeping every chunk's rows.
+      this.#quarantined = [];
+      this.#logs = [];
+      return this.#run({ ...task, states: task.states.map(() => undefined) });
+    }
+  }
+
+  async #run(task: ChunkTask): Promise<{ done: ChunkDone; transfer: ArrayBuffer[] }> {
     const init = this.#init;
     const chunk = Buffer.from(task.data, 0, task.length);
     const meters = init.components.map((c, i) => new Meter(c.id, c.name, c.kind, i === 0 && init.hashSource));
@@ -109,7 +124,9 @@ export class ChunkFlow {
         if (state === undefined) continue;
         t0 = performance.now();
         // Copied at once: the encoder may write the next batch over these bytes.
-        outs[i]!.push(this.#encoder(firstSink + i, state)(rows));
+        const bytes = this.#encoder(firstSink + i, state)(rows);
+        if (bytes === undefined) throw DEFERRED;
+        outs[i]!.push(bytes);
         meters[firstSink + i]!.ms += performance.now() - t0;
       }
     }
