@@ -122,7 +122,7 @@ describe('balanceDatasets', () => {
 
   it('leaves out steps that did not succeed', () => {
     const steps = [report('a', 'a.1:writes', 10), report('b', 'b.0:reads', 3, 'failed')];
-    expect(balanceDatasets(handoffs, steps).problems).toEqual([]);
+    expect(balanceDatasets(handoffs, steps)).toEqual({ datasets: [], problems: [] });
     expect(balanceDatasets(handoffs, [report('a', 'a.1:writes', 10, 'failed')]).datasets).toEqual([]);
   });
 });

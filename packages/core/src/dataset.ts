@@ -222,7 +222,8 @@ export interface DatasetBalance {
 
 /**
  * Balances each dataset across the steps that finished: every source that read it read the rows
- * its writer wrote. A step that did not succeed proves nothing and is left out.
+ * its writer wrote. A step that did not succeed proves nothing and is left out, and so is a
+ * dataset no finished step read.
  */
 export function balanceDatasets(
   handoffs: readonly DatasetHandoff[],
@@ -241,6 +242,8 @@ export function balanceDatasets(
       const rowsRead = rowsOf(r.step, r.component);
       return rowsRead === undefined ? [] : [{ step: r.step, rowsRead }];
     });
+    // Nothing to balance until a reader finished (a run of the writer step alone, say).
+    if (readers.length === 0) continue;
     datasets.push({ name: h.name, writer: h.writer.step, rowsWritten, readers });
     for (const r of readers)
       if (r.rowsRead !== rowsWritten)
