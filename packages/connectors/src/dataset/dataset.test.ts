@@ -112,6 +112,25 @@ describe('datasets between steps', () => {
     expect(report.steps[0]!.error!.message).toMatch(/dataset "orders" is not what step "extract" wrote/);
   });
 
+  it('fails the reader before any row goes on when the file does not hold the rows recorded', async () => {
+    const dir = tmp();
+    input(dir);
+    const stateDir = join(dir, 'state');
+    await runPipeline(twoSteps(), { registry, baseDir: dir, stateDir, parallel: false });
+    const metaFile = join(stateDir, 'datasets', 'orders.json');
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as DatasetMeta;
+    writeFileSync(metaFile, JSON.stringify({ ...meta, rows: 4 }));
+    const report = await runPipeline(twoSteps(), {
+      registry,
+      baseDir: dir,
+      stateDir,
+      parallel: false,
+      steps: ['load'],
+    });
+    expect(report.steps[0]).toMatchObject({ rowsRead: 0, rowsWritten: 0 });
+    expect(report.steps[0]!.error!.message).toMatch(/dataset "orders" .* holds 3 rows, 4 were recorded/);
+  });
+
   it('refuses a read whose writer the step does not need, at the path of the name', () => {
     const doc = twoSteps();
     delete (doc.steps[1] as { needs?: string[] }).needs;

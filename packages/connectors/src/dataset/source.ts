@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   Checksum,
@@ -11,6 +11,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
+import { readFooter } from '../parquet/footer.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { datasetName, readDatasetFile } from './area.ts';
 
@@ -56,12 +57,7 @@ async function* readDataset(ctx: SourceContext<DatasetSourceConfig>): AsyncGener
   const { name, batchSize } = ctx.config;
   const where = `${ctx.componentId}: config.name`;
   const { path, meta } = await resolveDataset(ctx, name, where);
-  const size = (await stat(path).catch(() => undefined))?.size;
-  if (size !== meta.bytes)
-    throw mismatch(
-      meta,
-      `its file ${path} ${size === undefined ? 'is missing' : `holds ${size} bytes`}, ${meta.bytes} were recorded`,
-    );
+  await checkFile(path, meta);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   const sum = resume ? Checksum.from(resume.checksum) : new Checksum();
   let rows = resume?.rows ?? 0;
@@ -80,6 +76,22 @@ async function* readDataset(ctx: SourceContext<DatasetSourceConfig>): AsyncGener
       meta,
       `read ${rows} rows with checksum ${sum}, ${meta.rows} rows with checksum ${meta.checksum} were written`,
     );
+}
+
+/** Before any row goes on: the file is there, of the size recorded, and its footer counts the rows recorded. */
+async function checkFile(path: string, meta: DatasetMeta): Promise<void> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) throw mismatch(meta, `its file ${path} is missing`);
+  try {
+    const { size } = await handle.stat();
+    if (size !== meta.bytes)
+      throw mismatch(meta, `its file ${path} holds ${size} bytes, ${meta.bytes} were recorded`);
+    const rows = Number((await readFooter(handle, size, `dataset "${meta.name}": ${path}`)).num_rows);
+    if (rows !== meta.rows)
+      throw mismatch(meta, `its file ${path} holds ${rows} rows, ${meta.rows} were recorded`);
+  } finally {
+    await handle.close();
+  }
 }
 
 function mismatch(meta: DatasetMeta, what: string): SluiceError {
