@@ -1,5 +1,9 @@
 export { csvSink } from './csv/sink.ts';
 export { csvSource } from './csv/source.ts';
+export { describeDataset } from './dataset/area.ts';
+export { previewDatasetFile } from './dataset/preview.ts';
+export { datasetSink } from './dataset/sink.ts';
+export { datasetSource } from './dataset/source.ts';
 export { excelSink } from './excel/sink.ts';
 export { excelSource } from './excel/source.ts';
 export { jsonSink } from './json/sink.ts';

@@ -1,6 +1,8 @@
 import { type ConnectorDefinition, Registry } from '@sluice/core';
 import { csvSink } from './csv/sink.ts';
 import { csvSource } from './csv/source.ts';
+import { datasetSink } from './dataset/sink.ts';
+import { datasetSource } from './dataset/source.ts';
 import { excelSink } from './excel/sink.ts';
 import { excelSource } from './excel/source.ts';
 import { jsonSink } from './json/sink.ts';
@@ -28,6 +30,7 @@ import { validateTransform } from './transforms/validate.ts';
 /** Every built-in connector; `createRegistry()` registers them all. */
 export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
+  datasetSource,
   excelSource,
   jsonSource,
   ndjsonSource,
@@ -46,6 +49,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   unnestTransform,
   validateTransform,
   csvSink,
+  datasetSink,
   excelSink,
   jsonSink,
   ndjsonSink,

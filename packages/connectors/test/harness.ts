@@ -5,6 +5,8 @@ import {
   asStage,
   type ComponentContext,
   type ConnectorDefinition,
+  type DatasetArea,
+  datasetArea,
   type Json,
   type QuarantineEntry,
   Registry,
@@ -31,6 +33,14 @@ export interface Harness {
 
 const registry = new Registry();
 
+// The run's dataset area as the harness gives it, one per test process: a test names its datasets
+// uniquely (its own prefix), as a test of a database uses its own schema.
+let harnessDatasets: DatasetArea | undefined;
+export function harnessDatasetArea(): DatasetArea {
+  harnessDatasets ??= datasetArea(mkdtempSync(join(tmpdir(), 'sluice-harness-datasets-')));
+  return harnessDatasets;
+}
+
 export function validConfig<C>(def: ConnectorDefinition, config: unknown): C {
   return registry.validate<C>(def, config, 'with');
 }
@@ -50,6 +60,7 @@ function base<C>(
     componentId: `test.0:${def.name}`,
     baseDir,
     params: {},
+    datasets: harnessDatasetArea(),
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     quarantine: (e) => h.quarantined.push(e),
     count: (name, n) => {

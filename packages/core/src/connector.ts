@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { DatasetArea, DatasetRef } from './dataset.ts';
 import type { Issue } from './errors.ts';
 import type { PathContext, PathPolicy } from './paths.ts';
 import type { SinkVerification } from './verify.ts';
@@ -71,6 +72,11 @@ export interface ComponentContext<C> {
    * context in a test): connect directly.
    */
   guardConnect?<T>(endpoint: string, connect: () => Promise<T>): Promise<T>;
+  /**
+   * The run's datasets, the Parquet files steps hand each other (see resolveDataset). Absent where
+   * the host keeps none (a hand-built context in a test).
+   */
+  readonly datasets?: DatasetArea | undefined;
   /** Sends a bad row to the run's quarantine; the flow goes on. */
   quarantine(entry: QuarantineEntry): void;
   /**
@@ -241,6 +247,12 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly example?: Static<S>;
   /** The fields a stored credential may supply; see the note above SourceDefinition. */
   readonly credentialSchema?: TSchema;
+  /**
+   * The datasets this component reads or writes with this config (a `source: dataset`'s name, a
+   * SQL transform's inputs): planning refuses a read that no step it needs writes, and two writers
+   * of one name; the platform stores what a step wrote. Must not do I/O.
+   */
+  datasets?(config: Static<S>): DatasetRef[];
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Proves a config reaches its system; see ConnectionCheck. */
@@ -288,6 +300,8 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   readonly example?: Static<S>;
   /** The fields a stored credential may supply; see the note above SourceDefinition. */
   readonly credentialSchema?: TSchema;
+  /** The datasets this component reads or writes; see SourceDefinition.datasets. */
+  datasets?(config: Static<S>): DatasetRef[];
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /**
@@ -462,6 +476,8 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly example?: Static<S>;
   /** The fields a stored credential may supply; see the note above SourceDefinition. */
   readonly credentialSchema?: TSchema;
+  /** The datasets this component reads or writes; see SourceDefinition.datasets. */
+  datasets?(config: Static<S>): DatasetRef[];
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Proves a config reaches its system; see ConnectionCheck. */

@@ -11,6 +11,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from './connector.ts';
+import type { DatasetArea } from './dataset.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import {
   type CheckpointParts,
@@ -48,6 +49,8 @@ export interface FlowEnv {
   onFailure?(components: ComponentStats[]): void;
   /** Worker threads for flows that can use them; undefined runs every flow on this thread. */
   parallel?: ParallelSettings | undefined;
+  /** The run's datasets, for the components that read or write one. */
+  datasets?: DatasetArea | undefined;
 }
 
 export interface FlowResult {
@@ -101,6 +104,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     baseDir: env.baseDir,
     paths: env.paths,
     params: env.params,
+    datasets: env.datasets,
     log: env.logger(c.id),
     tempDir: join(tempRoot, c.id.replace(/[^\w.-]+/g, '_')),
     guardConnect: (endpoint, connect) =>

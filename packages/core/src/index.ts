@@ -44,6 +44,23 @@ export {
   defineTransform,
   SOURCE_LINE,
 } from './connector.ts';
+export type {
+  DatasetArea,
+  DatasetBalance,
+  DatasetColumn,
+  DatasetHandoff,
+  DatasetMeta,
+  DatasetRef,
+  DatasetStep,
+} from './dataset.ts';
+export {
+  DATASET_NAME_PATTERN,
+  datasetArea,
+  datasetHandoffs,
+  datasetIssues,
+  datasetRefs,
+  resolveDataset,
+} from './dataset.ts';
 export { checkDeferred } from './deferred-check.ts';
 /** The first place a parsed value nests deeper than a limit (iterative: safe on hostile input). */
 export { MAX_SPEC_DEPTH, nestingDepthIssue } from './depth.ts';
@@ -61,6 +78,8 @@ export {
 export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { growingBackoff } from './internal/backoff.ts';
+/** Order-independent checksum of rows: what datasets record and their readers compare. */
+export { Checksum } from './internal/checksum.ts';
 export type { CircuitMeta, CircuitSettings, CircuitStateName, SavedCircuit } from './internal/circuits.ts';
 export {
   CIRCUIT_DEFAULTS,

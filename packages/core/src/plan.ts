@@ -5,6 +5,7 @@ import type {
   TaskDefinition,
   TransformDefinition,
 } from './connector.ts';
+import { datasetIssues } from './dataset.ts';
 import { ConfigError, type Issue, type SluiceError } from './errors.ts';
 import { CIRCUIT_DEFAULTS, type CircuitSettings } from './internal/circuits.ts';
 import { interpolate, type Scope } from './interpolate.ts';
@@ -110,6 +111,9 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
     const planned = planStep(step, shortForm ? '' : `steps[${i}]`, opts, scope, issues);
     if (planned) steps.push(planned);
   });
+  // Only once every step planned: a dataset's writer may be any step, and a step that failed to
+  // plan would make its readers look unserved.
+  if (issues.length === 0) issues.push(...datasetIssues(steps.map(datasetStep)));
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
   return { name: spec.name, spec, params, steps };
 }
@@ -281,6 +285,12 @@ function planStep(
     transforms: all.filter((p) => p.def.kind === 'transform') as PlannedComponent<TransformDefinition>[],
     sinks: all.filter((p) => p.def.kind === 'sink') as PlannedComponent<SinkDefinition>[],
   };
+}
+
+/** A planned step as the dataset checks see it. */
+export function datasetStep(step: PlannedStep) {
+  const components = step.kind === 'task' ? [step.task] : [step.source, ...step.transforms, ...step.sinks];
+  return { id: step.id, needs: step.needs, components };
 }
 
 function circuitSettings(spec: { failures?: number; halfOpenAfter?: number | string } | false | undefined) {

@@ -1,6 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from './connector.ts';
+import { datasetArea } from './dataset.ts';
 import { ConfigError, ErrorCode, SluiceError, toSluiceError } from './errors.ts';
 import { emptyStep } from './internal/dag.ts';
 import { readJson } from './internal/files.ts';
@@ -24,6 +25,7 @@ export interface ReplayOptions
     | 'env'
     | 'envNote'
     | 'credentials'
+    | 'datasets'
     | 'runKey'
     | 'signal'
     | 'onEvent'
@@ -124,6 +126,7 @@ export async function replayPlanned(
         baseDir,
         paths: opts.paths,
         params: resolved.params,
+        datasets: opts.datasets ?? datasetArea(join(stateDir, 'datasets')),
         signal,
         logger,
         onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),

@@ -1,3 +1,4 @@
+import { balanceDatasets, type DatasetBalance, type DatasetHandoff } from './dataset.ts';
 import type { ComponentStats } from './internal/meter.ts';
 import type { VerifyLevel } from './verify.ts';
 
@@ -92,6 +93,8 @@ export interface RunIntegrity {
   problems: string[];
   /** Flows that did not finish (failed, cancelled, skipped): nothing about them is proven. */
   unchecked?: string[];
+  /** The datasets steps handed each other: rows written against rows each reading source read. */
+  datasets?: DatasetBalance[];
   /**
    * The weakest level at which the sinks of the finished flows verified what they wrote:
    * `content` only when every one read its rows back. Absent when no flow finished.
@@ -112,6 +115,8 @@ export function runReport(o: {
   params: Record<string, unknown>;
   steps: StepReport[];
   quarantine: RunReport['quarantine'];
+  /** The datasets the steps hand each other, to balance across them. */
+  datasets?: readonly DatasetHandoff[];
 }): RunReport {
   const firstError = o.steps.find((s) => s.status === 'failed')?.error ?? o.steps.find((s) => s.error)?.error;
   return {
@@ -121,15 +126,21 @@ export function runReport(o: {
     durationMs: Date.now() - o.started,
     params: o.params,
     steps: o.steps,
-    integrity: runIntegrity(o.steps),
+    integrity: runIntegrity(o.steps, o.datasets),
     quarantine: o.quarantine,
     ...(firstError ? { error: firstError } : {}),
   };
 }
 
 /** A run's (or a job's) integrity from its steps' reports. */
-export function runIntegrity(steps: readonly StepReport[]): RunIntegrity {
-  const problems = steps.flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`));
+export function runIntegrity(
+  steps: readonly StepReport[],
+  handoffs: readonly DatasetHandoff[] = [],
+): RunIntegrity {
+  const balance = balanceDatasets(handoffs, steps);
+  const problems = steps
+    .flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`))
+    .concat(balance.problems);
   const unchecked = steps.filter((s) => s.kind === 'flow' && s.integrity === undefined).map((s) => s.id);
   const verified = verifiedLevel(steps.filter((s) => s.integrity !== undefined));
   return {
@@ -137,6 +148,7 @@ export function runIntegrity(steps: readonly StepReport[]): RunIntegrity {
     problems,
     ...(unchecked.length > 0 ? { unchecked } : {}),
     ...(verified ? { verified } : {}),
+    ...(balance.datasets.length > 0 ? { datasets: balance.datasets } : {}),
   };
 }
 

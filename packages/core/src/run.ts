@@ -2,6 +2,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
 import type { Logger } from './connector.ts';
+import { type DatasetArea, datasetArea, datasetHandoffs } from './dataset.ts';
 import { checkDeferred } from './deferred-check.ts';
 import {
   CircuitOpenError,
@@ -20,7 +21,7 @@ import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
 import type { PathPolicy } from './paths.ts';
-import type { PlannedStep, PlannedTask } from './plan.ts';
+import { datasetStep, type PlannedStep, type PlannedTask } from './plan.ts';
 import type { Registry } from './registry.ts';
 import {
   type ErrorReport,
@@ -97,6 +98,11 @@ export interface RunOptions {
    * tail): the platform passes one that knows the step's credentials.
    */
   redact?: <T>(value: T) => T;
+  /**
+   * Where the run's datasets are kept (see DatasetArea): the platform passes the job's workspace.
+   * @defaultValue `<stateDir>/datasets`
+   */
+  datasets?: DatasetArea;
   /** Stored credentials by name, for components that name one (`credential:`). */
   credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   onEvent?: (event: RunEvent) => void;
@@ -153,6 +159,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
   const runFile = join(stateDir, 'run.json');
   const stepState = opts.state ?? fileStepStateStore(stateDirOf(stateDir));
+  const datasets = opts.datasets ?? datasetArea(join(stateDir, 'datasets'));
   const redact = opts.redact ?? (<T>(v: T) => v);
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;
@@ -251,6 +258,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       onProgress: (p) => emit({ type: 'progress', stepId: step.id, ...p }),
       onFailure: (cs) => partial.set(step.id, cs),
       parallel,
+      datasets,
     });
     forgets.set(step.id, result.forget);
     const cs = result.components;
@@ -294,6 +302,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       workDir: baseDir,
       stepDir,
       params: plan.params,
+      datasets,
       log: logger(step.id, c.id),
       guardConnect: (endpoint, connect) =>
         guardConnect(endpoint, connect, {
@@ -344,7 +353,14 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
   state.status = runStatus(done);
   await save();
   const quarantine = await collectQuarantine(stateDir, done);
-  return runReport({ pipeline: plan.name, started, params: plan.params, steps: done, quarantine });
+  return runReport({
+    pipeline: plan.name,
+    started,
+    params: plan.params,
+    steps: done,
+    quarantine,
+    datasets: datasetHandoffs(steps.map(datasetStep)),
+  });
 }
 
 /**

@@ -70,6 +70,13 @@ export function renderSummary(report: RunReport): string {
   out.push(
     `\n${verdict} · ${(STATUS[report.status] ?? String)(report.status)} in ${duration(report.durationMs)}`,
   );
+  for (const d of report.integrity.datasets ?? [])
+    out.push(
+      pc.dim(
+        `dataset ${d.name}: ${int(d.rowsWritten)} written by ${d.writer}` +
+          d.readers.map((r) => `, ${int(r.rowsRead)} read by ${r.step}`).join(''),
+      ),
+    );
   for (const s of report.steps) {
     const r = s.replay;
     if (!r) continue;

@@ -10,6 +10,7 @@ import {
   type TransformFn,
   type TransformStage,
 } from '../connector.ts';
+import type { DatasetArea } from '../dataset.ts';
 import { ErrorCode, FatalError, SluiceError, toSluiceError } from '../errors.ts';
 import { writeAll } from '../flow.ts';
 import type { PathPolicy } from '../paths.ts';
@@ -37,6 +38,7 @@ export interface ReplayEnv {
   baseDir: string;
   paths?: PathPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
+  datasets?: DatasetArea | undefined;
   signal: AbortSignal;
   logger(componentId: string): Logger;
   onProgress(p: { rowsRead: number; done: number; total: number }): void;
@@ -106,6 +108,7 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     baseDir: env.baseDir,
     paths: env.paths,
     params: env.params,
+    datasets: env.datasets,
     log: env.logger(c.id),
     guardConnect: (endpoint, connect) =>
       guardConnect(endpoint, connect, { settings: step.retry.circuit, log: env.logger(c.id), where: c.id }),

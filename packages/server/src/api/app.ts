@@ -21,6 +21,7 @@ import { alertRoutes } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { credentialRoutes } from './routes/credentials.ts';
+import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
@@ -147,6 +148,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       await api.register(credentialRoutes(p));
       await api.register(jobRoutes(p));
       await api.register(quarantineRoutes(p));
+      await api.register(datasetRoutes(p));
       await api.register(scheduleRoutes(p));
       await api.register(queueRoutes(p));
       await api.register(wsRoutes(p));

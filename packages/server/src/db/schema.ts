@@ -238,7 +238,7 @@ export const artifacts = pgTable(
       .references(() => jobExecutions.id, { onDelete: 'cascade' }),
     stepId: text('step_id'),
     name: text('name').notNull(),
-    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output'] }).notNull(),
+    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset'] }).notNull(),
     storageKey: text('storage_key').notNull(),
     size: count('size'),
     contentType: text('content_type').notNull(),

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import {
+  datasetHandoffs,
   ErrorCode,
   type ErrorReport,
   type ResolvedPlan,
@@ -17,6 +18,13 @@ import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
 import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
+import {
+  datasetSteps,
+  datasetsDirOf,
+  datasetUses,
+  fetchDatasets,
+  storeDatasets,
+} from '../services/datasets.ts';
 import {
   announceQueued,
   finishJob,
@@ -164,6 +172,7 @@ async function runAttempt(
   const steps = replayOf
     ? plan.steps.filter((s) => rows.has(s.id)).map((s) => ({ ...s, needs: [] }))
     : plan.steps;
+  const uses = datasetUses(p, plan);
   const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
 
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
@@ -180,6 +189,8 @@ async function runAttempt(
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
+    const datasets = uses.get(step.id) ?? { reads: [], writes: [] };
+    await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
       plan,
@@ -190,6 +201,7 @@ async function runAttempt(
       baseDir: p.filesDir,
       paths: p.paths,
       stateDir: stateDirOf(step.id),
+      datasetsDir: datasetsDirOf(p, replayOf ?? jobId),
       resume: row.attempt > 0,
       ...(replayOf ? { replay: true } : {}),
       ...(saved === undefined ? {} : { state: saved }),
@@ -221,6 +233,8 @@ async function runAttempt(
     if (r.status === 'success' && stepState !== undefined) {
       await saveStepState(p.database.db, { pipelineId: job.pipelineId, stepId: step.id, jobId }, stepState);
     }
+    // Stored before the success is recorded: a step that reads them may run on another worker.
+    if (r.status === 'success') await storeDatasets(p, replayOf ?? jobId, step.id, datasets.writes);
     await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts); after a
@@ -266,7 +280,8 @@ async function runAttempt(
   );
   const failed = all.find((r) => r.status === 'failed');
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
-  const integrity = { ...runIntegrity(all), rowsProcessed: rowsProcessed(all) };
+  const handoffs = datasetHandoffs(datasetSteps(p, plan));
+  const integrity = { ...runIntegrity(all, handoffs), rowsProcessed: rowsProcessed(all) };
   if (cancelled && !failed) return finishJob(p, job, 'cancelled', attempt, { integrity, steps: all });
   if (!failed) return finishJob(p, job, 'success', attempt, { integrity, steps: all });
   const error: ErrorReport = failed.error ?? {

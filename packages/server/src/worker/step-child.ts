@@ -2,6 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { createRegistry } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
+  datasetArea,
   ErrorCode,
   emptyStep,
   exportCircuits,
@@ -111,6 +112,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       runKey: m.jobId,
       baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
+      ...(m.datasetsDir ? { datasets: datasetArea(m.datasetsDir) } : {}),
       ...(m.paths ? { paths: m.paths } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
       signal: abort.signal,

@@ -27,6 +27,11 @@ export interface RunMessage {
   /** Relative paths in the spec resolve here. @defaultValue workDir */
   baseDir?: string;
   stateDir: string;
+  /**
+   * The job's dataset area (its workspace's `datasets/`), shared by its steps: where flows write
+   * and read the datasets they hand each other. @defaultValue `<stateDir>/datasets`
+   */
+  datasetsDir?: string;
   /** Where the step may open local paths (the platform's roots); anywhere when absent. */
   paths?: PathPolicy;
   resume: boolean;

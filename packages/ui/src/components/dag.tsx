@@ -29,6 +29,7 @@ const EDITOR_SPACING: Spacing = { column: 240, row: 90 };
 // 150 px nodes with a 40 px gap for the arrow: a read-only view, so no room kept for handles.
 const VIEW_SPACING: Spacing = { column: 190, row: 72 };
 const NODE_WIDTH = 150;
+const LINKED_SPACING: Spacing = { column: 330, row: 72 };
 
 /**
  * Without a zoom ceiling, fitView blows a one-step pipeline up to fill the box (a node ~4x its
@@ -64,9 +65,27 @@ export function layout(
   return out;
 }
 
-export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: string) => void }) {
+/** A labelled edge between two steps beside `needs` (a dataset one wrote and the other reads). */
+export interface DagLink {
+  from: string;
+  to: string;
+  label: string;
+}
+
+const NO_LINKS: DagLink[] = [];
+
+export function Dag({
+  steps,
+  links = NO_LINKS,
+  onSelect,
+}: {
+  steps: DagStep[];
+  links?: DagLink[];
+  onSelect?: (id: string) => void;
+}) {
   const { nodes, edges, height } = useMemo(() => {
-    const pos = layout(steps, VIEW_SPACING);
+    // A labelled edge needs room between the columns for its label ("orders · 1,234 rows").
+    const pos = layout(steps, links.length > 0 ? LINKED_SPACING : VIEW_SPACING);
     const nodes: Node[] = steps.map((s) => ({
       id: s.id,
       position: pos.get(s.id)!,
@@ -93,10 +112,29 @@ export function Dag({ steps, onSelect }: { steps: DagStep[]; onSelect?: (id: str
         animated: s.status === 'running',
       })),
     );
+    // A link along a `needs` edge labels it; one between steps needed only transitively is drawn
+    // dashed, so the DAG still shows which step's data a step reads.
+    const ids = new Set(steps.map((s) => s.id));
+    for (const l of links) {
+      if (!ids.has(l.from) || !ids.has(l.to)) continue;
+      const edge = edges.find((e) => e.source === l.from && e.target === l.to);
+      const label = edge?.label ? `${edge.label}; ${l.label}` : l.label;
+      if (edge) Object.assign(edge, { label, ariaLabel: `${l.from} to ${l.to}: ${label}` });
+      else
+        edges.push({
+          id: `${l.from}=>${l.to}`,
+          source: l.from,
+          target: l.to,
+          label: l.label,
+          ariaLabel: `${l.from} to ${l.to}: ${l.label}`,
+          style: { strokeDasharray: '4 3' },
+          markerEnd: { type: MarkerType.ArrowClosed },
+        });
+    }
     // The box grows with the tallest column, so a wide fan-out is not squeezed below the zoom floor.
     const rows = Math.max(1, ...[...pos.values()].map((p) => p.y / VIEW_SPACING.row + 1));
     return { nodes, edges, height: Math.min(480, Math.max(160, rows * VIEW_SPACING.row + 96)) };
-  }, [steps]);
+  }, [steps, links]);
   return (
     <div className="dag" style={{ height }}>
       <ReactFlow

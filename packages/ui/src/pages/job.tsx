@@ -1,4 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { can } from '../access.ts';
 import { api, currentSession, download, get } from '../api/client.ts';
@@ -9,6 +10,7 @@ import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { jobTitle, PipelineLink } from '../components/pipeline-link.tsx';
 import { count, duration, Progress, Status, when } from '../components/status.tsx';
 import { useDocumentTitle } from '../components/title.ts';
+import { type Dataset, DatasetsPanel, datasetLinks } from '../job/datasets.tsx';
 import { JobLogs } from '../job/logs.tsx';
 import { RunProfile } from '../job/profile.tsx';
 import { QuarantineTable } from '../job/quarantine.tsx';
@@ -43,6 +45,13 @@ export default function JobPage() {
     queryKey: ['artifacts', id, job.data?.status],
     queryFn: () => get<{ items: Artifact[] }>(`/jobs/${id}/artifacts`),
   });
+  // Stored as each writing step succeeds: asked again when a step's status changes.
+  const succeeded = (steps.data?.items ?? []).filter((s) => s.status === 'success').length;
+  const datasets = useQuery({
+    queryKey: ['datasets', id, job.data?.status, succeeded],
+    queryFn: () => get<{ items: Dataset[] }>(`/jobs/${id}/datasets`),
+  });
+  const links = useMemo(() => datasetLinks(datasets.data?.items ?? []), [datasets.data]);
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: ['steps', id] });
     void qc.invalidateQueries({ queryKey: ['job', id] });
@@ -193,6 +202,7 @@ export default function JobPage() {
                     : Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0
                       ? 'problems found'
                       : `not proven: ${Array.isArray(j.integrity.unchecked) ? j.integrity.unchecked.join(', ') : 'a step'} did not finish`}
+                  <DatasetBalances datasets={j.integrity.datasets as DatasetBalance[] | undefined} />
                   {Array.isArray(j.integrity.problems) && j.integrity.problems.length > 0 && (
                     <ul>
                       {(j.integrity.problems as string[]).map((p) => (
@@ -216,6 +226,7 @@ export default function JobPage() {
               status: s.status,
               label: `${s.stepId} · ${s.status}`,
             }))}
+            links={links}
           />
         </section>
         <section className="panel">
@@ -276,6 +287,12 @@ export default function JobPage() {
         <h2>Log</h2>
         <JobLogs jobId={id} steps={list.map((s) => s.stepId)} />
       </section>
+      {(datasets.data?.items.length ?? 0) > 0 && (
+        <section className="panel">
+          <h2>Datasets</h2>
+          <DatasetsPanel jobId={id} datasets={datasets.data!.items} />
+        </section>
+      )}
       {quarantines.map((q) => (
         <section className="panel" key={q.name}>
           <h2>Quarantined rows of {q.stepId}</h2>
@@ -302,6 +319,29 @@ export default function JobPage() {
         </ul>
       </section>
     </>
+  );
+}
+
+/** A dataset as the job's integrity balanced it across its writer and readers. */
+interface DatasetBalance {
+  name: string;
+  writer: string;
+  rowsWritten: number;
+  readers: { step: string; rowsRead: number }[];
+}
+
+/** Each dataset's rows as written and as read, one line per dataset. */
+function DatasetBalances({ datasets }: { datasets: DatasetBalance[] | undefined }) {
+  if (!Array.isArray(datasets) || datasets.length === 0) return null;
+  return (
+    <ul aria-label="datasets balance">
+      {datasets.map((d) => (
+        <li key={d.name}>
+          dataset {d.name}: {count(d.rowsWritten)} written by {d.writer}
+          {d.readers.map((r) => `, ${count(r.rowsRead)} read by ${r.step}`).join('')}
+        </li>
+      ))}
+    </ul>
   );
 }
 

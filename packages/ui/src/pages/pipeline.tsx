@@ -9,6 +9,7 @@ import { Dag } from '../components/dag.tsx';
 import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { StepStatePanel } from '../components/step-state.tsx';
+import { specDatasetLinks } from '../job/datasets.tsx';
 import { ParametersTable } from '../pipeline/parameters.tsx';
 import { RECENT, RecentJobs } from '../pipeline/recent-jobs.tsx';
 import { type Schedule, SchedulesPanel } from '../pipeline/schedules.tsx';
@@ -107,7 +108,7 @@ export default function PipelinePage() {
       )}
       <section className="panel">
         <h2>Steps</h2>
-        <Dag steps={stepsOf(p.spec)} />
+        <Dag steps={stepsOf(p.spec)} links={specDatasetLinks(p.spec)} />
       </section>
       <div className="cols">
         <RecentJobs jobs={jobs.data?.items} total={jobs.data?.total ?? 0} />

@@ -1,0 +1,217 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { previewDatasetFile } from '@sluice/connectors';
+import {
+  type DatasetMeta,
+  type DatasetStep,
+  datasetArea,
+  datasetRefs,
+  type ResolvedComponent,
+  type ResolvedPlan,
+  type ResolvedStep,
+  type Row,
+  type StepReport,
+} from '@sluice/core';
+import { notFound } from '../api/errors.ts';
+import type { Platform } from '../platform.ts';
+import { artifactKey, indexArtifact, listArtifacts } from './artifacts.ts';
+import { getJob, jobPlan, jobSteps } from './jobs.ts';
+
+// A dataset is kept as two artifacts of its job: its Parquet file and its writer's record.
+const FILE = '.dataset.parquet';
+const META = '.dataset.json';
+
+/** The job's dataset area on the worker: its workspace's `datasets/` (see core's DatasetArea). */
+export const datasetsDirOf = (p: Platform, jobId: string) => join(p.dataDir, 'work', jobId, 'datasets');
+
+/** A plan's steps as core's dataset checks see them, bound to this server's registry. */
+export function datasetSteps(p: Platform, plan: ResolvedPlan): DatasetStep[] {
+  return plan.steps.map((step) => ({
+    id: step.id,
+    needs: step.needs,
+    components: componentsOf(step).flatMap((c) => {
+      const def = tryGet(p, c);
+      return def ? [{ def, config: c.config, path: c.path, id: c.id }] : [];
+    }),
+  }));
+}
+
+/** The datasets each step of a plan reads and writes, by name (connectors declare them). */
+export function datasetUses(
+  p: Platform,
+  plan: ResolvedPlan,
+): Map<string, { reads: string[]; writes: string[] }> {
+  return new Map(
+    datasetSteps(p, plan).map((s) => {
+      const refs = s.components.flatMap((c) => datasetRefs(c.def, c.config));
+      return [
+        s.id,
+        {
+          reads: refs.filter((r) => r.access === 'read').map((r) => r.name),
+          writes: refs.filter((r) => r.access === 'write').map((r) => r.name),
+        },
+      ];
+    }),
+  );
+}
+
+// A connector this server lacks (a worker's plugin module) declares nothing here.
+function tryGet(p: Platform, c: ResolvedComponent) {
+  try {
+    return p.registry.get(c.kind, c.connector, c.id);
+  } catch {
+    return undefined;
+  }
+}
+
+const componentsOf = (s: ResolvedStep): ResolvedComponent[] =>
+  s.kind === 'task' ? [s.task] : [s.source, ...s.transforms, ...s.sinks];
+
+/**
+ * Before a step runs: the datasets it reads are in the job's dataset area, fetched from the
+ * artifact store when this worker lacks them (a retried job taken up by another worker). One the
+ * store lacks too is left for the step to report.
+ */
+export async function fetchDatasets(p: Platform, jobId: string, names: readonly string[]): Promise<void> {
+  const area = datasetArea(datasetsDirOf(p, jobId));
+  for (const name of names) {
+    const meta = await area.meta(name);
+    const size = await stat(area.pathFor(name)).then(
+      (s) => s.size,
+      () => undefined,
+    );
+    if (meta && size === meta.bytes) continue;
+    const stored = await storedMeta(p, jobId, name);
+    if (!stored) continue;
+    await download(p, artifactKey(jobId, `${name}${FILE}`), area.pathFor(name));
+    await area.record(stored);
+  }
+}
+
+/** After a step succeeded: the datasets it wrote go to the artifact store, for the API and other workers. */
+export async function storeDatasets(
+  p: Platform,
+  jobId: string,
+  stepId: string,
+  names: readonly string[],
+): Promise<void> {
+  const area = datasetArea(datasetsDirOf(p, jobId));
+  for (const name of names) {
+    const meta = await area.meta(name);
+    if (!meta) continue;
+    // The file first: a record in the store always describes a file that is there.
+    await p.store.write(artifactKey(jobId, `${name}${FILE}`), createReadStream(area.pathFor(name)));
+    await indexArtifact(p, {
+      jobId,
+      stepId,
+      name: `${name}${FILE}`,
+      kind: 'dataset',
+      contentType: 'application/vnd.apache.parquet',
+    });
+    await p.store.write(artifactKey(jobId, `${name}${META}`), JSON.stringify(meta, null, 2));
+    await indexArtifact(p, {
+      jobId,
+      stepId,
+      name: `${name}${META}`,
+      kind: 'dataset',
+      contentType: 'application/json',
+    });
+  }
+}
+
+async function storedMeta(p: Platform, jobId: string, name: string): Promise<DatasetMeta | undefined> {
+  const key = artifactKey(jobId, `${name}${META}`);
+  if ((await p.store.size(key)) === undefined) return undefined;
+  const chunks: Buffer[] = [];
+  for await (const c of p.store.read(key)) chunks.push(c as Buffer);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as DatasetMeta;
+}
+
+/** Copies a stored value to a local file, whole or not at all (through a temporary name). */
+async function download(p: Platform, key: string, path: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  const tmp = `${path}.${process.pid}.download`;
+  await pipeline(p.store.read(key), createWriteStream(tmp));
+  await rename(tmp, path);
+}
+
+/** A dataset of a job as the API lists it. */
+export interface DatasetView {
+  name: string;
+  writerStep: string;
+  readerSteps: { stepId: string; status: string; rowsRead: number | null }[];
+  rows: number;
+  bytes: number;
+  checksum: string;
+  columns: DatasetMeta['columns'];
+  writtenAt: string;
+}
+
+/** The datasets a job's steps wrote (those stored so far), with the steps that read each. */
+export async function listDatasets(p: Platform, jobId: string): Promise<DatasetView[]> {
+  const job = await getJob(p, jobId);
+  const names = (await listArtifacts(p, jobId))
+    .filter((a) => a.kind === 'dataset' && a.name.endsWith(META))
+    .map((a) => a.name.slice(0, -META.length));
+  if (names.length === 0) return [];
+  const uses = datasetUses(p, await jobPlan(p, job));
+  const steps = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
+  const out: DatasetView[] = [];
+  for (const name of names) {
+    const meta = await storedMeta(p, jobId, name);
+    if (!meta) continue;
+    const readers = [...uses].filter(([, u]) => u.reads.includes(name)).map(([id]) => id);
+    out.push({
+      name,
+      writerStep: meta.writtenBy,
+      readerSteps: readers.map((stepId) => {
+        const s = steps.get(stepId);
+        const report = s?.report as StepReport | null | undefined;
+        return {
+          stepId,
+          status: s?.status ?? 'pending',
+          rowsRead: s?.status === 'success' && report ? report.rowsRead : null,
+        };
+      }),
+      rows: meta.rows,
+      bytes: meta.bytes,
+      checksum: meta.checksum,
+      columns: meta.columns,
+      writtenAt: meta.writtenAt,
+    });
+  }
+  return out;
+}
+
+/** The stored Parquet file of one dataset of a job: its key, or NOT_FOUND. */
+export async function datasetFile(p: Platform, jobId: string, name: string) {
+  await getJob(p, jobId);
+  const meta = await storedMeta(p, jobId, name);
+  if (!meta) throw notFound(`dataset "${name}" of job`, jobId);
+  return { key: artifactKey(jobId, `${name}${FILE}`), meta };
+}
+
+/**
+ * The first `limit` rows of a dataset. Parquet keeps its index at the end, so the file is read
+ * from a local copy: the worker's own when this process has it, otherwise one fetched from the
+ * store once (named by its checksum, so a dataset written again is fetched again).
+ */
+export async function previewDataset(
+  p: Platform,
+  jobId: string,
+  name: string,
+  limit: number,
+  signal: AbortSignal,
+): Promise<{ meta: DatasetMeta; rows: Row[] }> {
+  const { key, meta } = await datasetFile(p, jobId, name);
+  const area = datasetArea(datasetsDirOf(p, jobId));
+  const local = await area.meta(name).catch(() => undefined);
+  let path = area.pathFor(name);
+  if (local?.checksum !== meta.checksum || (await stat(path).catch(() => undefined))?.size !== meta.bytes) {
+    path = join(p.dataDir, 'work', jobId, 'preview', `${name}.${meta.checksum}.parquet`);
+    if ((await stat(path).catch(() => undefined))?.size !== meta.bytes) await download(p, key, path);
+  }
+  return { meta, rows: await previewDatasetFile(path, limit, signal) };
+}
