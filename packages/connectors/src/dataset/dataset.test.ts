@@ -131,6 +131,85 @@ describe('datasets between steps', () => {
     expect(report.steps[0]!.error!.message).toMatch(/dataset "orders" .* holds 3 rows, 4 were recorded/);
   });
 
+  it('is a table a sql transform of a later step joins, and a sql input must wait for its writer', async () => {
+    const dir = tmp();
+    input(dir);
+    writeFileSync(join(dir, 'notes.ndjson'), '{"note":"a","label":"first"}\n{"note":"d","label":"last"}\n');
+    const doc = twoSteps([
+      {
+        id: 'report',
+        needs: ['extract'],
+        flow: [
+          { source: 'ndjson', with: { path: 'notes.ndjson' } },
+          {
+            transform: 'sql',
+            with: {
+              query: 'SELECT i.label, o.qty FROM input i JOIN orders o USING (note) ORDER BY o.qty',
+              inputs: { orders: { dataset: 'orders' } },
+            },
+          },
+          { sink: 'ndjson', with: { path: 'report.ndjson' } },
+        ],
+      },
+    ]);
+    const report = await runPipeline(doc, {
+      registry,
+      baseDir: dir,
+      stateDir: join(dir, 'state'),
+      parallel: false,
+    });
+    expect(report.status, JSON.stringify(report.steps.map((s) => s.error))).toBe('success');
+    expect(readFileSync(join(dir, 'report.ndjson'), 'utf8')).toBe(
+      '{"label":"last","qty":1}\n{"label":"first","qty":2}\n',
+    );
+    delete (doc.steps[2] as { needs?: string[] }).needs;
+    expect(issuesOf(doc)).toEqual([
+      {
+        path: 'steps[2].flow[1].with.inputs.orders.dataset',
+        message:
+          'step "report" reads dataset "orders", which step "extract" writes, but does not wait for it: add needs: [extract]',
+      },
+    ]);
+  });
+
+  it('is a table a lookup of a later step enriches rows from', async () => {
+    const dir = tmp();
+    input(dir);
+    writeFileSync(join(dir, 'refs.ndjson'), '{"order":3}\n{"order":9}\n');
+    const doc = twoSteps([
+      {
+        id: 'enrich',
+        needs: ['extract'],
+        flow: [
+          { source: 'ndjson', with: { path: 'refs.ndjson' } },
+          {
+            transform: 'lookup',
+            with: {
+              from: 'dataset',
+              dataset: 'orders',
+              key: { order: 'id' },
+              fields: { qty: 'qty' },
+              onMiss: 'keep',
+            },
+          },
+          { sink: 'ndjson', with: { path: 'enriched.ndjson' } },
+        ],
+      },
+    ]);
+    const report = await runPipeline(doc, {
+      registry,
+      baseDir: dir,
+      stateDir: join(dir, 'state'),
+      parallel: false,
+    });
+    expect(report.status, JSON.stringify(report.steps.map((s) => s.error))).toBe('success');
+    expect(readFileSync(join(dir, 'enriched.ndjson'), 'utf8')).toBe(
+      '{"order":3,"qty":5}\n{"order":9,"qty":null}\n',
+    );
+    delete (doc.steps[2] as { needs?: string[] }).needs;
+    expect(issuesOf(doc)[0]?.path).toBe('steps[2].flow[1].with.dataset');
+  });
+
   it('refuses a read whose writer the step does not need, at the path of the name', () => {
     const doc = twoSteps();
     delete (doc.steps[1] as { needs?: string[] }).needs;

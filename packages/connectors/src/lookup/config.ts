@@ -53,13 +53,13 @@ const Cache = Type.Object(
 
 export const LookupConfig = Type.Object(
   {
-    from: Type.Unsafe<'postgres' | 'redis' | 'file'>({
+    from: Type.Unsafe<'postgres' | 'redis' | 'file' | 'dataset'>({
       type: 'string',
-      enum: ['postgres', 'redis', 'file'],
+      enum: ['postgres', 'redis', 'file', 'dataset'],
       description:
-        'Where rows are looked up: a PostgreSQL table or query, Redis keys (hashes or JSON strings), or a ' +
-        'file (CSV, NDJSON, JSON, Parquet) loaded into memory once.',
-      examples: ['postgres', 'redis', 'file'],
+        'Where rows are looked up: a PostgreSQL table or query, Redis keys (hashes or JSON strings), a ' +
+        'file (CSV, NDJSON, JSON, Parquet) or a dataset an earlier step wrote, loaded into memory once.',
+      examples: ['postgres', 'redis', 'file', 'dataset'],
     }),
     url: Type.Optional(
       Type.String({
@@ -105,6 +105,15 @@ export const LookupConfig = Type.Object(
         description:
           'file: the file to load, local or remote (s3://, sftp://, https://) as for the file sources.',
         examples: ['ref/customers.csv', 's3://ref/customers.parquet'],
+      }),
+    ),
+    dataset: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'dataset: the name of a dataset an earlier step of the run wrote (`sink: dataset`); the step must ' +
+          'need that step.',
+        examples: ['customers'],
       }),
     ),
     format: Type.Optional(
@@ -191,6 +200,7 @@ const ONLY: Record<string, LookupConfig['from'][]> = {
   query: ['postgres'],
   path: ['file'],
   format: ['file'],
+  dataset: ['dataset'],
 };
 
 /** Options that need or exclude each other, by `from`, beyond what the schema says. */
@@ -208,6 +218,8 @@ export function checkLookup(cfg: LookupConfig): Issue[] {
     bad('table', 'give either table or query, not both and not neither');
   if (cfg.from === 'file' && cfg.path === undefined)
     bad('path', 'from: file needs the path of the file to load');
+  if (cfg.from === 'dataset' && cfg.dataset === undefined)
+    bad('dataset', 'from: dataset needs the name of the dataset to load');
   if (cfg.from === 'file' && cfg.path !== undefined && cfg.format === undefined && !formatOf(cfg.path))
     bad(
       'format',

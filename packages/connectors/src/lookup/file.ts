@@ -81,12 +81,15 @@ export async function loadTable(
 }
 
 /** Looks rows up in a file loaded whole on the first batch (see loadTable); nothing to close. */
-export function fileBackend(ctx: ComponentContext<LookupConfig>, path = ctx.config.path!): LookupBackend {
+export function fileBackend(
+  ctx: ComponentContext<LookupConfig>,
+  path: () => Promise<string> = async () => ctx.config.path!,
+): LookupBackend {
   let loading: Promise<{ rows: Map<string, Row>; fields: string[] }> | undefined;
   let fields: string[] | undefined;
   return {
     async fetch(keys) {
-      loading ??= loadTable(ctx, path);
+      loading ??= path().then((p) => loadTable(ctx, p));
       const table = await loading;
       fields = table.fields;
       const found = new Map<string, Row>();

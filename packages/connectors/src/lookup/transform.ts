@@ -1,4 +1,11 @@
-import { type ComponentContext, defineTransform, ErrorCode, FatalError, type Row } from '@sluice/core';
+import {
+  type ComponentContext,
+  defineTransform,
+  ErrorCode,
+  FatalError,
+  type Row,
+  resolveDataset,
+} from '@sluice/core';
 import type { LookupBackend } from './backend.ts';
 import { createCache, type LookupCache } from './cache.ts';
 import { cacheOptions, checkLookup, LookupConfig, LookupCredential } from './config.ts';
@@ -50,6 +57,12 @@ function backendFor(ctx: ComponentContext<LookupConfig>): LookupBackend {
       return redisBackend(ctx);
     case 'file':
       return fileBackend(ctx);
+    case 'dataset':
+      // Resolved on the first batch, not here: `create` also runs when a spec is only validated.
+      return fileBackend(
+        ctx,
+        async () => (await resolveDataset(ctx, ctx.config.dataset!, `${ctx.componentId}: with.dataset`)).path,
+      );
   }
 }
 
@@ -64,7 +77,7 @@ function create(ctx: ComponentContext<LookupConfig>) {
   const [[keyField, keyColumn]] = Object.entries(cfg.key) as [[string, string]];
   const backend = backendFor(ctx);
   const cache: LookupCache<Row | null> | undefined =
-    cfg.from === 'file' ? undefined : createCache<Row | null>(cacheOptions(cfg));
+    cfg.from === 'file' || cfg.from === 'dataset' ? undefined : createCache<Row | null>(cacheOptions(cfg));
   const count = (name: string, n: number) => {
     if (n > 0) ctx.count?.(name, n);
   };
@@ -79,7 +92,9 @@ function create(ctx: ComponentContext<LookupConfig>) {
       ? `${cfg.query ? 'the lookup query' : `${cfg.dbSchema}.${cfg.table}`} (column ${keyColumn})`
       : cfg.from === 'redis'
         ? `Redis keys ${cfg.keyPrefix}<${keyField}>`
-        : `${cfg.path} (field ${keyColumn})`;
+        : cfg.from === 'dataset'
+          ? `dataset "${cfg.dataset}" (field ${keyColumn})`
+          : `${cfg.path} (field ${keyColumn})`;
 
   const push = async (rows: Row[]): Promise<Row[]> => {
     const n = rows.length;
@@ -190,5 +205,7 @@ export const lookupTransform = defineTransform({
     cache: { policy: 'lru', maxEntries: 100_000, maxBytes: '64MiB', ttl: '10m', compress: false },
   },
   check: (cfg) => checkLookup(cfg),
+  datasets: (cfg) =>
+    cfg.dataset === undefined ? [] : [{ name: cfg.dataset, access: 'read', path: 'dataset' }],
   create,
 });

@@ -9,6 +9,7 @@ import {
   ConfigError,
   ErrorCode,
   FatalError,
+  resolveDataset,
   resolveLocalPath,
   SluiceError,
 } from '@sluice/core';
@@ -61,25 +62,6 @@ export interface NamedInput {
   dataset?: string | undefined;
   format?: InputFormat | undefined;
 }
-
-/**
- * Where a `{ dataset: name }` input is found: a local Parquet file. The platform supplies the
- * resolver that knows its datasets (`sqlTransformWith`); the default refuses with a clear message.
- */
-export interface InputResolver {
-  /** The local Parquet file holding dataset `name`; throws NOT_FOUND (naming `where`) when there is none. */
-  dataset(name: string, where: string): Promise<string>;
-}
-
-export const noDatasets: InputResolver = {
-  async dataset(name, where) {
-    throw new SluiceError(
-      ErrorCode.NOT_FOUND,
-      `${where}: dataset "${name}" cannot be read here: datasets are not available to the sql transform ` +
-        'in this build; give the file instead (`path:`)',
-    );
-  },
-};
 
 /** A name the query can use unquoted, not `input`. */
 export const INPUT_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -160,7 +142,6 @@ export async function attachInputs(
   conn: DuckDBConnection,
   inputs: Record<string, NamedInput>,
   ctx: ComponentContext<LocationOptions> & { readonly tempDir: string },
-  resolver: InputResolver,
 ): Promise<string[]> {
   const files: string[] = [];
   for (const [name, def] of Object.entries(inputs)) {
@@ -168,7 +149,8 @@ export async function attachInputs(
     let file: string;
     let format: InputFormat;
     if (def.dataset !== undefined) {
-      file = await resolver.dataset(def.dataset, where);
+      // The run's dataset area: the Parquet file an earlier step wrote (the plan checked it needs it).
+      file = (await resolveDataset(ctx, def.dataset, `${where}.dataset`)).path;
       format = 'parquet';
     } else {
       const path = def.path!;

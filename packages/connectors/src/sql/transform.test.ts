@@ -339,11 +339,13 @@ describe('sql transform: named inputs', () => {
     }
   });
 
-  it('says that datasets are not available, naming the input', async () => {
+  it('says a dataset cannot be read where the run keeps none, naming the input', async () => {
     const err = await runSql({ query: 'SELECT * FROM a', inputs: { a: { dataset: 'airports' } } }, [
       orders,
     ]).catch((e) => e);
-    expect(err.message).toMatch(/with\.inputs\.a: dataset "airports" cannot be read here/);
+    expect(err.message).toMatch(
+      /with\.inputs\.a\.dataset: dataset "airports" cannot be read here: this run keeps no datasets/,
+    );
   });
 
   it('refuses an input without a path or a dataset, or named input', () => {
