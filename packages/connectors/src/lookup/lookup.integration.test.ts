@@ -62,7 +62,7 @@ describe('lookup from PostgreSQL', () => {
       expect(again.map((r) => r.customer_name)).toEqual(['Ada', null]);
       expect(t.harness.counters).toMatchObject({ 'cache.hits': 2, 'lookup.keysFetched': 5 });
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
@@ -79,7 +79,7 @@ describe('lookup from PostgreSQL', () => {
         { c: 2, shout: null },
       ]);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
@@ -95,7 +95,7 @@ describe('lookup from PostgreSQL', () => {
       ]);
       expect(q.harness.quarantined[0]!.row).toEqual({ customer_id: 42 });
     } finally {
-      q.close();
+      await q.close();
     }
     const f = await lookup({ ...cfg(), onMiss: 'fail' });
     try {
@@ -103,7 +103,7 @@ describe('lookup from PostgreSQL', () => {
         /customer_id = "42" not found in .*customers \(column id\) — onMiss is fail/,
       );
     } finally {
-      f.close();
+      await f.close();
     }
   });
 
@@ -121,7 +121,7 @@ describe('lookup from PostgreSQL', () => {
         'cache.hits': 1,
       });
     } finally {
-      ttl.close();
+      await ttl.close();
     }
     const lfu = await lookup({ ...cfg(), cache: { policy: 'lfu', maxEntries: 2, compress: true } });
     try {
@@ -133,7 +133,7 @@ describe('lookup from PostgreSQL', () => {
       expect(lfu.harness.counters!['cache.evictions']).toBeGreaterThanOrEqual(2);
       expect(lfu.harness.counters!['cache.hits']).toBeGreaterThanOrEqual(2);
     } finally {
-      lfu.close();
+      await lfu.close();
     }
   });
 
@@ -144,7 +144,7 @@ describe('lookup from PostgreSQL', () => {
         /nope.*does not exist.*check the schema and table/,
       );
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
@@ -209,7 +209,7 @@ describe('lookup from Redis', () => {
       ]);
       expect(t.harness.counters).toMatchObject({ 'lookup.keysFetched': 3, 'cache.misses': 4 });
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
@@ -228,7 +228,7 @@ describe('lookup from Redis', () => {
       expect(t.harness.quarantined[0]!.reason).toMatch(/id = "5" not found in Redis keys/);
       await expect(t.run([{ id: 'bad' }])).rejects.toThrow(/does not hold a JSON object/);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 
@@ -237,7 +237,7 @@ describe('lookup from Redis', () => {
     try {
       await expect(t.run([{ id: 1 }])).rejects.toThrow(/Redis at 127\.0\.0\.1:1.*cannot connect/);
     } finally {
-      t.close();
+      await t.close();
     }
   });
 });
