@@ -92,6 +92,22 @@ export interface ComponentContext<C> {
 export interface CheckContext {
   /** The run's parameters (their defaults when the spec is checked without any). */
   readonly params: Readonly<Record<string, unknown>>;
+  /**
+   * For a transform's `validate`: the columns rows reach it with, when the config of every
+   * component before it says (see KnownColumn); absent when any of them leaves them unknown.
+   */
+  readonly input?: readonly KnownColumn[];
+}
+
+/**
+ * A column rows are known to carry before any is read: named by a source's declared columns or a
+ * `select`'s fields, and typed (a cast type: string, integer, number, boolean, date, timestamp)
+ * where the config declares that too. Lets a check bind names (a SQL query's column references)
+ * without reading data.
+ */
+export interface KnownColumn {
+  readonly name: string;
+  readonly type?: string;
 }
 
 /** What a definition's `checkConnection` may use: paths resolve as in a run, under its policy. */
@@ -255,6 +271,11 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   datasets?(config: Static<S>): DatasetRef[];
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /**
+   * Optional: the columns every row leaves with, when the config alone says (declared names, not
+   * a header read from the data), else undefined. Pure: no I/O. See KnownColumn.
+   */
+  columns?(config: Static<S>): readonly KnownColumn[] | undefined;
   /** Proves a config reaches its system; see ConnectionCheck. */
   readonly connection?: ConnectionCheck;
   /** Lets the parallel path run this source's parsing in worker threads. */
@@ -304,6 +325,12 @@ export interface TransformDefinition<S extends TSchema = TSchema> {
   datasets?(config: Static<S>): DatasetRef[];
   /** See ConfigCheck. */
   check?(config: Static<S>, ctx: CheckContext): Issue[];
+  /**
+   * Optional: the columns rows leave with, given those they arrive with (`input`, undefined when
+   * unknown), when the config says; undefined otherwise. Without this hook the columns after the
+   * transform are unknown. Pure: no I/O. See KnownColumn.
+   */
+  columns?(config: Static<S>, input: readonly KnownColumn[] | undefined): readonly KnownColumn[] | undefined;
   /**
    * Optional: problems only an asynchronous library can find (DuckDB parsing a SQL query), at paths
    * relative to the config as for `check`. Called, once `check` and `create` found none, wherever

@@ -1,3 +1,4 @@
+import type { ConnectorDefinition, KnownColumn } from './connector.ts';
 import { ConfigError, type Issue } from './errors.ts';
 import type { PlannedComponent, PlannedStep } from './plan.ts';
 import type { Registry } from './registry.ts';
@@ -23,14 +24,31 @@ export async function checkDeferred(
 ): Promise<void> {
   const issues: Issue[] = [];
   const params = plan.params ?? {};
+  const defOf = (c: PlannedComponent | ResolvedComponent, kind: 'source' | 'transform') =>
+    'def' in c ? c.def : registry?.find(c.connector).find((d) => d.kind === kind);
   for (const step of plan.steps) {
     if (step.kind !== 'flow') continue;
+    // The columns rows carry at each point, while every component so far declares them.
+    let known = columnsAfter(defOf(step.source, 'source'), step.source.config, undefined);
     for (const c of step.transforms as readonly (PlannedComponent | ResolvedComponent)[]) {
-      const def = 'def' in c ? c.def : registry?.find(c.connector).find((d) => d.kind === 'transform');
-      if (def?.kind !== 'transform' || def.validate === undefined) continue;
-      for (const i of await def.validate(c.config as never, { params }))
-        issues.push({ path: under(c.path, i.path), message: `step "${step.id}": ${i.message}` });
+      const def = defOf(c, 'transform');
+      if (def?.kind === 'transform' && def.validate !== undefined) {
+        const ctx = { params, ...(known === undefined ? {} : { input: known }) };
+        for (const i of await def.validate(c.config as never, ctx))
+          issues.push({ path: under(c.path, i.path), message: `step "${step.id}": ${i.message}` });
+      }
+      known = columnsAfter(def, c.config, known);
     }
   }
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
+}
+
+function columnsAfter(
+  def: ConnectorDefinition | undefined,
+  config: unknown,
+  input: readonly KnownColumn[] | undefined,
+): readonly KnownColumn[] | undefined {
+  if (def?.kind === 'source') return def.columns?.(config as never);
+  if (def?.kind === 'transform') return def.columns?.(config as never, input);
+  return undefined;
 }

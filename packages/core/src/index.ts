@@ -16,6 +16,7 @@ export type {
   ConnectorDefinition,
   ConnectorKind,
   Json,
+  KnownColumn,
   Logger,
   QuarantineEntry,
   Row,

@@ -3,6 +3,7 @@ import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
+import { withType } from '../shared/known-columns.ts';
 import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
@@ -36,6 +37,13 @@ export const csvSource = defineSource({
   summary:
     'Reads CSV files (RFC 4180, optionally gzip or zstd compressed; local, S3, SFTP or HTTP; one file or a glob) as rows, with typed columns and resume.',
   config: csvSourceConfig,
+  // Declared names only: a header is data, read at run time.
+  columns: (c) =>
+    c.columns === undefined
+      ? undefined
+      : [...c.columns, ...(c.fileField === undefined ? [] : [c.fileField])].map((n) =>
+          withType(n, c.schema?.[n] ?? (c.infer ? undefined : 'string')),
+        ),
   credentialSchema: fileCredential,
   connection: fileSourceConnection,
   example: {

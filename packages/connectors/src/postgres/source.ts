@@ -212,6 +212,8 @@ async function* read(
 export const postgresSource = defineSource({
   name: 'postgres',
   version: '1.0.0',
+  // A table's listed columns; a query's are DuckDB-free to know only by asking the server.
+  columns: (c) => (c.query === undefined && c.columns ? c.columns.map((name) => ({ name })) : undefined),
   summary: 'Reads rows from a PostgreSQL table or query with a server-side cursor, optionally incrementally.',
   config: Config,
   credentialSchema: PgCredential,

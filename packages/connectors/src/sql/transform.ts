@@ -77,7 +77,7 @@ export const sqlTransform = defineTransform({
   holdsInput: true,
   reshapes: true,
   check: (c) => [...queryIssues(c.query), ...inputIssues(c.inputs)],
-  validate: (c) => validateQuery(c.query),
+  validate: (c, ctx) => validateQuery(c.query, ctx.input, Object.keys(c.inputs ?? {}).length),
   // Read from the run's dataset area: the plan checks that the step needs the one writing each.
   datasets: (c) =>
     Object.entries(c.inputs ?? {}).flatMap(([name, i]) =>

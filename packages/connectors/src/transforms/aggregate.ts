@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineTransform, ErrorCode, FatalError, type Issue, type Row } from '@sluice/core';
+import { pick, withType } from '../shared/known-columns.ts';
 import { keyPart } from '../shared/row-key.ts';
 import {
   type Accumulator,
@@ -59,6 +60,14 @@ const config = Type.Object(
 /** Rows per batch the aggregates are handed on in. */
 const OUT_BATCH = 5000;
 
+/** What a measure's values are, given those of its input field (when known). */
+function measureType(op: AggregateOp, input: string | undefined): string | undefined {
+  if (op === 'count' || op === 'count_distinct') return 'integer';
+  if (op === 'avg') return 'number';
+  if (op === 'sum') return input === 'integer' ? 'integer' : 'number';
+  return input;
+}
+
 export const aggregateTransform = defineTransform({
   name: 'aggregate',
   version: '1.0.0',
@@ -75,6 +84,13 @@ export const aggregateTransform = defineTransform({
   },
   holdsInput: true,
   reshapes: true,
+  // Known from the config alone: the groups' keys, then one column per measure.
+  columns: (c, input) => [
+    ...pick(c.groupBy, input),
+    ...Object.entries(c.fields).map(([name, m]) =>
+      withType(name, measureType(m.op, pick([m.field ?? ''], input)[0]!.type)),
+    ),
+  ],
   check(c) {
     const issues: Issue[] = [];
     for (const [name, m] of Object.entries(c.fields)) {

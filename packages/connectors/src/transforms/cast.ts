@@ -9,6 +9,7 @@ import {
   describeCastFailure,
   isCastFailure,
 } from '../shared/cast.ts';
+import { retyped } from '../shared/known-columns.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const CastTypeSchema = Type.Unsafe<CastType>({
@@ -99,6 +100,11 @@ export const castTransform = defineTransform({
   },
   rowLocal: true,
   worker: builtinWorker,
+  columns: (c, input) =>
+    retyped(
+      input,
+      Object.fromEntries(Object.entries(c.fields).map(([k, v]) => [k, typeof v === 'string' ? v : v.type])),
+    ),
   create(ctx) {
     const { fields, nullValues } = ctx.config;
     const names = Object.keys(fields);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineTransform, type Row } from '@sluice/core';
+import { sameColumns } from '../shared/known-columns.ts';
 import { keyPart } from '../shared/row-key.ts';
 
 const config = Type.Object(
@@ -27,6 +28,7 @@ const config = Type.Object(
 export const dedupeTransform = defineTransform({
   name: 'dedupe',
   version: '1.0.0',
+  columns: sameColumns,
   summary:
     'Drops rows whose key fields were already seen, keeping the first (the drops count as filtered). ' +
     'Memory grows with the number of distinct keys (about 100 bytes plus the key text each), and the ' +

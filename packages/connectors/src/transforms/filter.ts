@@ -7,6 +7,7 @@ import {
   type Row,
   SOURCE_LINE,
 } from '@sluice/core';
+import { sameColumns } from '../shared/known-columns.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -42,6 +43,7 @@ export const filterTransform = defineTransform({
   example: { where: 'status == "paid" && amount >= params.minAmount', onError: 'quarantine' },
   rowLocal: true,
   worker: builtinWorker,
+  columns: sameColumns,
   create(ctx) {
     const { where, onError } = ctx.config;
     const expr = compileExpression(where, ctx.params, `${ctx.componentId} with.where`);

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Issue, type Row, SOURCE_LINE } from '@sluice/core';
+import { renamed } from '../shared/known-columns.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -26,6 +27,7 @@ export const renameTransform = defineTransform({
   example: { fields: { cust_id: 'customer_id', ts: 'created_at' } },
   rowLocal: true,
   worker: builtinWorker,
+  columns: (c, input) => renamed(input, c.fields),
   create(ctx) {
     const renames = new Map(Object.entries(ctx.config.fields));
     const issues: Issue[] = [];

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Issue, type Row, SOURCE_LINE } from '@sluice/core';
+import { pick, withType } from '../shared/known-columns.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -28,6 +29,8 @@ export const selectTransform = defineTransform({
   example: { fields: ['id', 'email', 'created_at'], rename: { created_at: 'signed_up_at' } },
   rowLocal: true,
   worker: builtinWorker,
+  columns: (c, input) =>
+    pick(c.fields, input).map((col) => withType(c.rename[col.name] ?? col.name, col.type)),
   create(ctx) {
     const { fields, rename } = ctx.config;
     const issues: Issue[] = [];

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, compileRowValidator, defineTransform, type Row, SOURCE_LINE } from '@sluice/core';
+import { sameColumns } from '../shared/known-columns.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -29,6 +30,7 @@ const config = Type.Object(
 export const validateTransform = defineTransform({
   name: 'validate',
   version: '1.0.0',
+  columns: sameColumns,
   summary:
     'Checks every row against a JSON Schema; rows that fail are quarantined with the reasons and source line, ' +
     'the rest go on unchanged.',
