@@ -377,6 +377,12 @@ export interface SinkContext<C> extends ComponentContext<C> {
   /** Stable identity of this sink across runs of the step, for checkpoints kept at the destination. */
   readonly checkpointKey: string;
   /**
+   * The columns rows reach the sink with, where the spec declares them (a typed source, a
+   * `select`, a `cast`: see KnownColumn); absent when unknown. A sink creating a table takes
+   * declared types over those it would infer from values.
+   */
+  readonly columns?: readonly KnownColumn[];
+  /**
    * Reports rows the destination folded into another row with the same key (an upsert that saw a
    * key twice before one commit). They count as filtered, so the reconciliation still balances.
    */

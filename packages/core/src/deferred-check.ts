@@ -1,5 +1,5 @@
-import type { ConnectorDefinition, KnownColumn } from './connector.ts';
 import { ConfigError, type Issue } from './errors.ts';
+import { columnsAlong } from './known-columns.ts';
 import type { PlannedComponent, PlannedStep } from './plan.ts';
 import type { Registry } from './registry.ts';
 import type { ResolvedComponent, ResolvedStep } from './resolved-plan.ts';
@@ -28,27 +28,19 @@ export async function checkDeferred(
     'def' in c ? c.def : registry?.find(c.connector).find((d) => d.kind === kind);
   for (const step of plan.steps) {
     if (step.kind !== 'flow') continue;
-    // The columns rows carry at each point, while every component so far declares them.
-    let known = columnsAfter(defOf(step.source, 'source'), step.source.config, undefined);
-    for (const c of step.transforms as readonly (PlannedComponent | ResolvedComponent)[]) {
-      const def = defOf(c, 'transform');
-      if (def?.kind === 'transform' && def.validate !== undefined) {
-        const ctx = { params, ...(known === undefined ? {} : { input: known }) };
-        for (const i of await def.validate(c.config as never, ctx))
-          issues.push({ path: under(c.path, i.path), message: `step "${step.id}": ${i.message}` });
-      }
-      known = columnsAfter(def, c.config, known);
+    const transforms = (step.transforms as readonly (PlannedComponent | ResolvedComponent)[]).map((c) => ({
+      c,
+      def: defOf(c, 'transform'),
+      config: c.config,
+    }));
+    const along = columnsAlong({ def: defOf(step.source, 'source'), config: step.source.config }, transforms);
+    for (const [i, { c, def }] of transforms.entries()) {
+      if (def?.kind !== 'transform' || def.validate === undefined) continue;
+      const known = along[i];
+      const ctx = { params, ...(known === undefined ? {} : { input: known }) };
+      for (const issue of await def.validate(c.config as never, ctx))
+        issues.push({ path: under(c.path, issue.path), message: `step "${step.id}": ${issue.message}` });
     }
   }
   if (issues.length > 0) throw new ConfigError('invalid pipeline spec', issues);
-}
-
-function columnsAfter(
-  def: ConnectorDefinition | undefined,
-  config: unknown,
-  input: readonly KnownColumn[] | undefined,
-): readonly KnownColumn[] | undefined {
-  if (def?.kind === 'source') return def.columns?.(config as never);
-  if (def?.kind === 'transform') return def.columns?.(config as never, input);
-  return undefined;
 }

@@ -25,6 +25,7 @@ import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
 import { asStage, StageChain } from './internal/stages.ts';
+import { sinkColumns } from './known-columns.ts';
 import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 import { verifyLevelOf } from './verify.ts';
@@ -129,12 +130,14 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   let iterator: AsyncIterator<SourceBatch> | undefined;
   let chain: StageChain | undefined;
   try {
+    const known = sinkColumns(step);
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
       const m = sMeters[i]!;
       const ctx = {
         ...context(s, m),
         checkpointKey: `${env.pipeline}/${step.id}/${s.id}`,
+        ...known,
         merged: (rows: number) => {
           m.rowsMerged += rows;
         },

@@ -37,6 +37,7 @@ import {
   stageSql,
   type TableColumn,
   widenColumnSql,
+  withDeclaredTypes,
 } from './table.ts';
 
 const Config = Type.Object(
@@ -101,7 +102,8 @@ const Config = Type.Object(
         'Create the table when it is missing, with the fields of the first inferRows rows as columns ' +
         'and types inferred from all their values: integers bigint, other numbers double precision, ' +
         'booleans boolean, Dates timestamptz, objects and arrays jsonb, strings, mixed and all-null ' +
-        'values text.',
+        'values text. A type the spec declares before the sink (a source `schema`, a `cast`) wins: ' +
+        'integer bigint, number double precision, boolean, date date, timestamp timestamptz, string text.',
     }),
     inferRows: Type.Integer({
       minimum: 1,
@@ -311,7 +313,7 @@ class PostgresWriter implements SinkWriter {
           { code: ErrorCode.CONFIG },
         );
       }
-      const types = inferColumnTypes(rows, columns);
+      const types = withDeclaredTypes(columns, inferColumnTypes(rows, columns), this.#ctx.columns);
       await this.#query(createTableSql(this.#target, columns, types, mode === 'upsert' ? key : undefined));
       this.#existing = columns.map((name, i) => ({ name, type: types[i]!, isArray: false }));
       this.#ctx.log.info(`created table ${this.#location} from ${rows.length} row(s)`, { columns, types });

@@ -1,4 +1,4 @@
-import type { Row } from '@sluice/core';
+import type { KnownColumn, Row } from '@sluice/core';
 import type pg from 'pg';
 import { identList, quoteIdent } from './ident.ts';
 
@@ -84,6 +84,27 @@ export function inferColumnTypes(rows: readonly Row[], columns: readonly string[
     }
     return SQL_TYPE[kind ?? 'text'];
   });
+}
+
+/** The column type for a type the spec declares (a cast type; see KnownColumn). */
+const DECLARED_SQL: Readonly<Record<string, string>> = {
+  string: 'text',
+  integer: 'bigint',
+  number: 'double precision',
+  boolean: 'boolean',
+  // cast gives ISO text, which PostgreSQL reads into these.
+  date: 'date',
+  timestamp: 'timestamptz',
+};
+
+/** `inferred` with each column the spec declares a type for taking that type instead. */
+export function withDeclaredTypes(
+  columns: readonly string[],
+  inferred: readonly string[],
+  declared: readonly KnownColumn[] | undefined,
+): string[] {
+  const types = new Map(declared?.map((c) => [c.name, DECLARED_SQL[c.type ?? '']]));
+  return columns.map((c, i) => types.get(c) ?? inferred[i]!);
 }
 
 export function createTableSql(

@@ -13,6 +13,7 @@ import {
 import type { DatasetArea } from '../dataset.ts';
 import { ErrorCode, FatalError, SluiceError, toSluiceError } from '../errors.ts';
 import { writeAll } from '../flow.ts';
+import { sinkColumns } from '../known-columns.ts';
 import type { PathPolicy } from '../paths.ts';
 import type { PlannedComponent, PlannedFlow } from '../plan.ts';
 import type { ReplayCounts } from '../report.ts';
@@ -161,12 +162,14 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
   const writers: SinkWriter[] = [];
   const stages: TransformStage[] = [];
   try {
+    const known = sinkColumns(step);
     for (let i = 0; i < step.sinks.length; i++) {
       const s = step.sinks[i]!;
       const m = sMeters[i]!;
       const w = await s.def.open({
         ...context(s, m),
         checkpointKey: `${env.pipeline}/${step.id}/${s.id}/replay`,
+        ...known,
         merged: (rows: number) => {
           m.rowsMerged += rows;
         },
