@@ -90,7 +90,12 @@ export async function startApi(records: Row[], o: ApiOptions = {}) {
     const size = Number(q.get('per_page') ?? q.get('limit') ?? o.pageSize ?? 2);
     const slice = (from: number) => all.slice(from, from + size);
     const page = Number(q.get('page') ?? 1);
-    const base = `http://${s.headers.host}${s.url.pathname}`;
+    // Next links keep the request's other parameters (per_page), as GitHub's do.
+    const pageUrl = (n: number, absolute = true) => {
+      const u = new URL(s.url.pathname + s.url.search, `http://${s.headers.host}`);
+      u.searchParams.set('page', String(n));
+      return absolute ? u.toString() : u.pathname + u.search;
+    };
     switch (s.url.pathname) {
       case '/one':
         return send(res, 200, all);
@@ -105,14 +110,14 @@ export async function startApi(records: Row[], o: ApiOptions = {}) {
       }
       case '/link': {
         const more = page * size < all.length;
-        const link = `<${base}?page=1>; rel="first"${more ? `, <${base}?page=${page + 1}>; rel="next"` : ''}`;
+        const link = `<${pageUrl(1)}>; rel="first"${more ? `, <${pageUrl(page + 1)}>; rel="next"` : ''}`;
         return send(res, 200, slice((page - 1) * size), { Link: link });
       }
       case '/next': {
         const more = page * size < all.length;
         return send(res, 200, {
           results: slice((page - 1) * size),
-          links: { next: more ? `/next?page=${page + 1}` : null },
+          links: { next: more ? pageUrl(page + 1, false) : null },
         });
       }
       case '/ndjson': {

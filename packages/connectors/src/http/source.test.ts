@@ -189,7 +189,10 @@ describe('http source: resilience', () => {
 
   it('a 500 then success: the page is asked again', async () => {
     const a = await api(records, {
-      intercept: (_, res, n) => n === 1 && (send(res, 500, { error: 'boom' }), true),
+      intercept: (_, res, n) => {
+        if (n === 1) send(res, 500, { error: 'boom' });
+        return n === 1;
+      },
     });
     const r = await read({ url: `${a.url}/one` });
     expect(r.rows).toHaveLength(5);
