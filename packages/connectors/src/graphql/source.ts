@@ -70,7 +70,7 @@ export const graphqlSource = defineSource({
     variables: { owner: 'octo' },
     records: 'data.repository.issues.nodes',
     cursorVariable: 'after',
-    auth: { type: 'bearer', token: '${GITHUB_TOKEN}' },
+    auth: { type: 'bearer', token: '${env.GITHUB_TOKEN}' },
     timeoutMs: 30_000,
     retries: { attempts: 5, initialDelayMs: 500, maxDelayMs: 30_000 },
     batchSize: 1000,

@@ -63,7 +63,7 @@ export const httpAuth = Type.Object(
   {
     additionalProperties: false,
     description: 'How requests authenticate; secrets usually come from a stored credential.',
-    examples: [{ type: 'bearer', token: '${GITHUB_TOKEN}' }],
+    examples: [{ type: 'bearer', token: '${env.GITHUB_TOKEN}' }],
   },
 );
 

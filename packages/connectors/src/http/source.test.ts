@@ -154,6 +154,23 @@ describe('http source: auth', () => {
     expect(err.message).not.toContain('wrong-secret');
   });
 
+  it('connection check: one request with the auth, an OAuth2 token fetched first; refusals say so, masked', async () => {
+    const a = await api(records, { oauth: { clientId: 'cid', clientSecret: 'csecret-1', expiresIn: 60 } });
+    const ctx = { signal: new AbortController().signal, baseDir: '.', stepId: 'check' };
+    const auth = { type: 'oauth2', tokenUrl: `${a.url}/token`, clientId: 'cid', clientSecret: 'csecret-1' };
+    const check = (cfg: Record<string, unknown>) =>
+      httpSource.connection!.check({ timeoutMs: 5000, ...cfg } as never, ctx);
+    expect(await check({ url: `${a.url}/one`, auth })).toMatch(
+      /\/one answered HTTP 200 \(\d+ bytes\) with oauth2 auth/,
+    );
+    expect(a.seen).toHaveLength(1);
+    const err = (await check({ url: `${a.url}/one`, auth: { type: 'bearer', token: 'bad-token-9' } }).catch(
+      (e: Error) => e,
+    )) as Error;
+    expect(err.message).toMatch(/refused access \(HTTP 401/);
+    expect(err.message).not.toContain('bad-token-9');
+  });
+
   it('refuses an auth type without its secret, at its path', () => {
     expect(
       httpSource.check?.({ url: 'http://x', auth: { type: 'bearer' } } as never, { params: {} }),

@@ -33,7 +33,8 @@ export const httpSourceConfig = Type.Object(
     body: Type.Optional(
       Type.Unknown({
         description:
-          'A JSON body sent with every page request (for POST search endpoints); send `Content-Type` in headers if the server needs it.',
+          'A JSON body sent with every page request (for POST search endpoints), with `Content-Type: ' +
+          'application/json` unless headers name another.',
       }),
     ),
     records: Type.Optional(
@@ -78,7 +79,7 @@ export const httpSource = defineSource({
     format: 'auto',
     pagination: { type: 'cursor', path: 'meta.next_cursor', param: 'cursor' },
     incremental: { field: 'updated_at', param: 'updated_since' },
-    auth: { type: 'bearer', token: '${API_TOKEN}' },
+    auth: { type: 'bearer', token: '${env.API_TOKEN}' },
     rateLimit: 5,
     timeoutMs: 30_000,
     retries: { attempts: 5, initialDelayMs: 500, maxDelayMs: 30_000 },
