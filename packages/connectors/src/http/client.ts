@@ -74,6 +74,18 @@ export class HttpClient {
     return this.#auth.secrets();
   }
 
+  /**
+   * `url` without the query parameter an API key travels in: a next-page link that echoes the key
+   * must not carry it into a checkpoint (the key is added again as the request leaves).
+   */
+  withoutAuth(url: string): string {
+    const a = this.#o.auth;
+    if (a?.type !== 'apiKey' || a.in !== 'query') return url;
+    const u = new URL(url);
+    u.searchParams.delete(a.name ?? 'X-API-Key');
+    return u.toString();
+  }
+
   /** Masks every secret the client knows of in `text`. */
   masked(text: string): string {
     return mask(text, this.secrets());
@@ -88,7 +100,7 @@ export class HttpClient {
     let backoff = growingBackoff(initialDelayMs, maxDelayMs).next();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#guard(req.url, () => this.#once(req, label));
+        return await this.#once(req, label);
       } catch (err) {
         const signal = this.#ctx.signal;
         if (signal.aborted) throw signal.reason;
@@ -115,13 +127,23 @@ export class HttpClient {
         { ...this.#o.headers, ...req.headers },
         this.#ctx.signal,
       );
-      const opened = await request(
-        url,
-        { method: req.method, headers, body: req.body },
-        this.#o.timeoutMs,
-        this.#ctx.signal,
-        where,
-      );
+      // Only the request goes through the host's circuit, not the token fetch before it (which has
+      // its own): a circuit lets one probe through when half-open, and a nested call would be refused.
+      const opened = await this.#guard(url, async () => {
+        const o = await request(
+          url,
+          { method: req.method, headers, body: req.body },
+          this.#o.timeoutMs,
+          this.#ctx.signal,
+          where,
+        );
+        // A 5xx counts against the host; other refusals are the request's, not the host's.
+        if (o.response.status >= 500) {
+          o.cancel();
+          throw this.#failed(statusFailure(o.response, url, where, WORDING));
+        }
+        return o;
+      });
       const res = opened.response;
       if (res.status === 401 && again && this.#auth.refused()) {
         opened.cancel();

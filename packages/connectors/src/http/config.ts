@@ -154,7 +154,8 @@ export type Incremental = Static<typeof incrementalSchema>;
 /** Pagination and auth problems the schema cannot see. */
 export function requestIssues(cfg: { auth?: Static<typeof httpAuth> | undefined; url: string }): Issue[] {
   const issues = authIssues(cfg.auth);
-  if (!/^https?:\/\//i.test(cfg.url))
+  // A URL still holding `${…}` names a variable that is not set: that is reported on its own.
+  if (!/^https?:\/\//i.test(cfg.url) && !cfg.url.includes('${'))
     issues.push({ path: 'url', message: 'must be an http:// or https:// URL' });
   return issues;
 }

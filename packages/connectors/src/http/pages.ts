@@ -76,7 +76,9 @@ export async function* readPages(
     ctx.log.debug(`${ctx.componentId}: ${label}`);
     const got = await client.send(req, label);
     ctx.setOrigin(shown(req.url));
-    const { rows, next } = pager.read(req, got, `${ctx.componentId}: ${label}`);
+    const read = pager.read(req, got, `${ctx.componentId}: ${label}`);
+    const { rows } = read;
+    const next = read.next && { ...read.next, url: client.withoutAuth(read.next.url) };
     if (next !== undefined && next.url === req.url && next.body === req.body) {
       throw new SluiceError(
         ErrorCode.INTEGRITY,
