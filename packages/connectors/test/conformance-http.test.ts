@@ -93,3 +93,18 @@ cliSourceConformance('http', 'http', {
   },
   secret: unreachableBearer,
 });
+
+cliSourceConformance('graphql', 'graphql', {
+  async input(rows) {
+    const a = await api(rows);
+    return {
+      url: `${a.url}/graphql`,
+      query:
+        'query($first: Int, $after: String) { items(first: $first, after: $after) { nodes { id name } pageInfo { endCursor hasNextPage } } }',
+      variables: { first: 50 },
+      records: 'data.items.nodes',
+      batchSize: 50,
+    };
+  },
+  secret: unreachableOauth,
+});
