@@ -4,6 +4,7 @@ import type { CsvSourceConfig } from '../csv/config.ts';
 import { CsvRows } from '../csv/rows.ts';
 import { csvParser, fullBatches } from '../csv/setup.ts';
 import { describeJson, NdjsonLines } from '../shared/json-lines.ts';
+import { hasLossyNumber, numberLoss } from '../shared/json-numbers.ts';
 
 export type PageFormat = 'json' | 'ndjson' | 'csv';
 
@@ -24,7 +25,15 @@ export function formatOf(configured: 'auto' | PageFormat, contentType: string | 
 export function parseJsonPage(body: Buffer, page: string): unknown {
   const text = body.toString('utf8');
   try {
-    return JSON.parse(text);
+    const doc: unknown = JSON.parse(text);
+    // A number a double would change (an id past 2^53, a long decimal) is kept exact, as its text,
+    // as the ndjson source's `bigNumbers: string` keeps it: an API's ids must not change in transit.
+    if (!hasLossyNumber(text, body, 0, body.length)) return doc;
+    return parseLossless(text, null, {
+      parseNumber: (literal) => (numberLoss(literal) === undefined ? Number(literal) : literal),
+      // JSON.parse keeps the last of repeated keys; so must this.
+      onDuplicateKey: (d) => d.newValue,
+    });
   } catch (err) {
     let detail = (err as Error).message;
     try {

@@ -75,6 +75,18 @@ describe('http source: pagination', () => {
     expect(a.seen.map((s) => s.url.searchParams.get('cursor'))).toEqual([null, '2', '4']);
   });
 
+  it('keeps numbers a double would change exact, as text', async () => {
+    const a = await api([{ id: 12345678901234567890, n: 1.5 }], {
+      intercept: (_, res) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('[{"id": 12345678901234567890, "n": 1.5, "s": "12345678901234567890"}]');
+        return true;
+      },
+    });
+    const r = await read({ url: `${a.url}/one` });
+    expect(r.rows).toEqual([{ id: '12345678901234567890', n: 1.5, s: '12345678901234567890' }]);
+  });
+
   it('parses Link headers', () => {
     expect(linkNext('<https://x/a?page=2>; rel="next", <https://x/a?page=9>; rel="last"')).toBe(
       'https://x/a?page=2',

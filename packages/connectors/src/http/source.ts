@@ -42,7 +42,8 @@ export const httpSourceConfig = Type.Object(
         minLength: 1,
         description:
           'Dot path of the records in a JSON response (data.items). Without it the response must be an array. ' +
-          'NDJSON and CSV responses are records line by line.',
+          'NDJSON and CSV responses are records line by line. Numbers a double would change (ids past 2^53) ' +
+          'are kept exact, as text.',
         examples: ['data.items'],
       }),
     ),
