@@ -110,9 +110,8 @@ export class HttpClient {
         if (asked > LONGEST_WAIT_MS) throw e;
         const wait = Math.max(asked, backoff.duration);
         backoff = backoff.next(undefined);
-        this.#ctx.log.warn(
-          `${this.#where}: ${label}: ${e.message}; try ${attempt + 1} of ${attempts} in ${Math.round(wait)} ms`,
-        );
+        // The message names the step, the page and its URL already.
+        this.#ctx.log.warn(`${e.message}; try ${attempt + 1} of ${attempts} in ${Math.round(wait)} ms`);
         await sleep(wait, undefined, { signal });
       }
     }

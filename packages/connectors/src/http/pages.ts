@@ -72,9 +72,10 @@ export async function* readPages(
   let done = 0;
   while (req !== null) {
     ctx.signal.throwIfAborted();
+    // Request failures name the URL themselves; a page that does not parse needs it named here.
     const label = `page ${req.n} (${shown(req.url)})`;
     ctx.log.debug(`${ctx.componentId}: ${label}`);
-    const got = await client.send(req, label);
+    const got = await client.send(req, `page ${req.n}`);
     ctx.setOrigin(shown(req.url));
     const read = pager.read(req, got, `${ctx.componentId}: ${label}`);
     const { rows } = read;

@@ -239,7 +239,7 @@ describe('http source: resilience', () => {
       timeoutMs: 150,
       retries: { attempts: 2, initialDelayMs: 10, maxDelayMs: 10 },
     }).catch((e: Error) => e)) as Error;
-    expect(err.message).toMatch(/page 1 .*no response within 150 ms/);
+    expect(err.message).toMatch(/page 1: http:\/\/127\.0\.0\.1:\d+\/one\?…: no response within 150 ms/);
     expect(err.message).not.toContain('secret-in-url');
     expect(a.seen).toHaveLength(2);
     expect(Date.now() - t0).toBeLessThan(3000);
