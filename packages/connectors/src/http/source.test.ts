@@ -76,7 +76,7 @@ describe('http source: pagination', () => {
   });
 
   it('keeps numbers a double would change exact, as text', async () => {
-    const a = await api([{ id: 12345678901234567890, n: 1.5 }], {
+    const a = await api([], {
       intercept: (_, res) => {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.end('[{"id": 12345678901234567890, "n": 1.5, "s": "12345678901234567890"}]');
