@@ -1,10 +1,11 @@
 /**
  * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL),
- * W2 (CSV → NDJSON), W2 from S3 (the CSV in an S3-compatible server), W5 (Parquet → Parquet) and
+ * W2 (CSV → NDJSON), W2 from S3 (the CSV in an S3-compatible server), W5 (Parquet → Parquet), W7
+ * (an HTTP API → NDJSON) and
  * CSV parsers alone (parse), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w3,w4,w5,parse (some only:
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w3,w4,w5,w7,parse (some only:
  * their sections replace those in --out, the rest is kept),
  * --runners sluice,sluice-content,sluice-local,no-lookup,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
@@ -17,6 +18,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DataSet, ensureData } from './generate.ts';
+import { httpRunners, startApi } from './lib/http-runners.ts';
 import { sql } from './lib/pg.ts';
 import {
   type Growth,
@@ -157,6 +159,15 @@ async function main(): Promise<number> {
     execFileSync(process.execPath, ['scripts/build-cli.mjs'], { stdio: 'inherit' });
   const results: RunnerResult[] = [];
   for (const w of workloads) {
+    if (w === 'w7') {
+      const api = await startApi(benchDir, data.rows);
+      try {
+        results.push(...(await runAll(httpRunners(ctx, api, only), reps, data.label)));
+      } finally {
+        await api.close();
+      }
+      continue;
+    }
     if (w !== 'w2-s3') {
       results.push(...(await runAll(runnersFor(ctx, w, only), reps, data.label)));
       continue;

@@ -47,6 +47,8 @@ export const TARGETS = {
   /** W4: throughput with the lookup at this fraction of the same flow's without it, or more. */
   w4VsNoLookup: 0.5,
   w4RssMb: 300,
+  /** W7: the http source's throughput at this fraction of the plain fetch-and-write floor's, or more. */
+  w7VsFloor: 0.5,
 } as const;
 
 const median = (xs: number[]): number => {
@@ -73,6 +75,7 @@ const COMPARED: Record<Workload, { base: [string, string]; also?: [string, strin
   w3: { base: ['duckdb', 'vs DuckDB'] },
   w4: { base: ['no-lookup', 'vs no lookup'] },
   w5: { base: ['duckdb', 'vs DuckDB'] },
+  w7: { base: ['floor', 'vs floor'] },
   parse: { base: ['udsv', 'vs udsv'] },
 };
 
@@ -135,6 +138,8 @@ function targets(res: Results): string {
   const w5 = medianWall(get('w5', 'sluice'));
   const w5Duck = medianWall(get('w5', 'duckdb'));
   const w5Rss = peakRss(get('w5', 'sluice'));
+  const w7 = medianWall(get('w7', 'sluice'));
+  const w7Floor = medianWall(get('w7', 'floor'));
   const w4 = medianWall(get('w4', 'sluice'));
   const w4Base = medianWall(get('w4', 'no-lookup'));
   const w4Rss = peakRss(get('w4', 'sluice'));
@@ -192,6 +197,12 @@ function targets(res: Results): string {
       `W5: Sluice peak RSS ≤ ${TARGETS.w5RssMb} MB`,
       w5Rss === undefined ? '–' : `${mb(w5Rss)} MB`,
       w5Rss === undefined ? undefined : w5Rss <= TARGETS.w5RssMb * 1e6,
+    ],
+    [
+      `W7: Sluice ≥ ${TARGETS.w7VsFloor}× the floor's throughput (HTTP API → NDJSON)`,
+      // Throughput is the inverse of wall time: floor wall ÷ Sluice wall.
+      ratio(w7Floor, w7),
+      w7 !== undefined && w7Floor !== undefined ? w7Floor / w7 >= TARGETS.w7VsFloor : undefined,
     ],
     [
       `Sluice peak RSS ≤ ${TARGETS.rssMb} MB (W1 and W2)`,
@@ -275,6 +286,12 @@ The input, \`bench/data/orders-${d.label}.parquet\`, is the CSV written once by 
 quantity INTEGER, active BOOLEAN, the other columns VARCHAR). Every output's rows are counted by DuckDB.
 
 ${table(res, 'w5')}
+## W7: an HTTP API → NDJSON file
+\`bench/peers/http-api.mjs\` in its own process serves ${int(d.rows)} generated orders as JSON pages of
+1,000 (\`?page=N&per_page=1000\`, a page past the end is \`[]\`); the floor is a plain Node script
+fetching the same pages and writing their records as NDJSON.
+
+${table(res, 'w7')}
 ## Parse only: the same CSV file, records counted and dropped
 Each parser on one thread in its own process, every column read as text unless said otherwise;
 the runners must agree on the record count and on the characters of \`notes\` (quoted fields,
@@ -291,6 +308,7 @@ const HEADINGS: Record<Workload, string> = {
   w3: 'W3:',
   w4: 'W4:',
   w5: 'W5:',
+  w7: 'W7:',
   parse: 'Parse only:',
 };
 

@@ -17,9 +17,10 @@ import { sqlRunners } from './sql-runners.ts';
  * W1, W2, W2 from S3, W3 and W5 are flows; `parse` times CSV parsers alone on the same file.
  * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness. W4
  * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
+ * W7 (http-runners.ts) reads an HTTP API that the harness starts, like W2 from S3.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w7' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'w7', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -270,6 +271,7 @@ export function runnersFor(ctx: BenchContext, workload: Workload, only: Readonly
   if (workload === 'w3') return sqlRunners(ctx, only);
   if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
+  if (workload === 'w7') throw new Error('W7 runners come from httpRunners, with the server');
   const all =
     workload === 'w1'
       ? [sluice(ctx, 'w1'), sluice(ctx, 'w1', 'content'), copyFloor(ctx), naiveNode(ctx), duckdb(ctx, 'w1')]

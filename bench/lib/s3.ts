@@ -3,12 +3,12 @@
  * use) in a child process over bench/data/s3rver, holding the bench CSV in the bucket `bench`.
  * Its CPU and memory are its own, counted for no runner.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DataSet } from '../generate.ts';
+import { startChildServer } from './child-server.ts';
 
 export const S3_BUCKET = 'bench';
 
@@ -21,12 +21,11 @@ export interface BenchS3 {
 }
 
 export async function startS3(benchDir: string, dataDir: string, data: DataSet): Promise<BenchS3> {
-  const child = spawn(
-    process.execPath,
-    [join(benchDir, 'peers', 's3rver.mjs'), join(dataDir, 's3rver'), S3_BUCKET],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  const port = await listening(child);
+  const server = await startChildServer(join(benchDir, 'peers', 's3rver.mjs'), [
+    join(dataDir, 's3rver'),
+    S3_BUCKET,
+  ]);
+  const port = server.port;
   const endpoint = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
@@ -53,26 +52,10 @@ export async function startS3(benchDir: string, dataDir: string, data: DataSet):
       await new Upload({ client, params, partSize: 16 << 20 }).done();
     }
   } catch (err) {
-    child.kill();
+    server.child.kill();
     throw err;
   } finally {
     client.destroy();
   }
-  return {
-    key,
-    env,
-    close: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.stdin?.end();
-      }),
-  };
-}
-
-function listening(child: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`s3rver exited (code ${code}) before listening`)));
-    child.stdout?.once('data', (b: Buffer) => resolve((JSON.parse(b.toString()) as { port: number }).port));
-  });
+  return { key, env, close: server.close };
 }

@@ -6,6 +6,8 @@ export { datasetSink } from './dataset/sink.ts';
 export { datasetSource } from './dataset/source.ts';
 export { excelSink } from './excel/sink.ts';
 export { excelSource } from './excel/source.ts';
+export { graphqlSource } from './graphql/source.ts';
+export { httpSource } from './http/source.ts';
 export { jsonSink } from './json/sink.ts';
 export { jsonSource } from './json/source.ts';
 export { openS3Bucket } from './location/open-bucket.ts';

@@ -5,6 +5,8 @@ import { datasetSink } from './dataset/sink.ts';
 import { datasetSource } from './dataset/source.ts';
 import { excelSink } from './excel/sink.ts';
 import { excelSource } from './excel/source.ts';
+import { graphqlSource } from './graphql/source.ts';
+import { httpSource } from './http/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { lookupTransform } from './lookup/transform.ts';
@@ -32,6 +34,8 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSource,
   datasetSource,
   excelSource,
+  graphqlSource,
+  httpSource,
   jsonSource,
   ndjsonSource,
   parquetSource,

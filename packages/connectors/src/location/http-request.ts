@@ -17,6 +17,13 @@ export function shown(url: string): string {
   }
 }
 
+/** What `request` sends: a method, headers, and a body for the methods that take one. */
+export interface RequestInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array | undefined;
+}
+
 /** An open response whose body is read through `chunks`, each wait for bytes bounded by the timeout. */
 export interface Opened {
   readonly response: Response;
@@ -31,7 +38,7 @@ export interface Opened {
  */
 export async function request(
   url: string,
-  init: { method: 'GET' | 'HEAD'; headers: Record<string, string> },
+  init: RequestInit,
   timeoutMs: number,
   signal: AbortSignal,
   where: string,
@@ -68,7 +75,13 @@ export async function request(
   arm();
   let response: Response;
   try {
-    response = await fetch(url, { ...init, signal: controller.signal, redirect: 'follow' });
+    response = await fetch(url, {
+      method: init.method,
+      headers: init.headers,
+      ...(init.body === undefined ? {} : { body: init.body }),
+      signal: controller.signal,
+      redirect: 'follow',
+    });
   } catch (err) {
     throw failed(err, 'response');
   }
@@ -145,36 +158,82 @@ export function networkFailure(
   );
 }
 
+/** What statusFailure's messages call the resource and the options that set access to it. */
+export interface StatusWording {
+  /** @defaultValue 'file' */
+  resource: string;
+  /** @defaultValue 'http.bearerToken or http.headers' */
+  access: string;
+  /** @defaultValue 'http.headers' */
+  request: string;
+}
+
+const FILE_WORDING = {
+  resource: 'file',
+  access: 'http.bearerToken or http.headers',
+  request: 'http.headers',
+} as const satisfies StatusWording;
+
 /** An answer that is not the file: NOT_FOUND, CONFIG (refused, bad request) or retryable (5xx, 429, 408). */
-export function statusFailure(response: Response, url: string, where: string): SluiceError {
+export function statusFailure(
+  response: Response,
+  url: string,
+  where: string,
+  wording: StatusWording = FILE_WORDING,
+): SluiceError {
   const status = `HTTP ${response.status}${response.statusText === '' ? '' : ` ${response.statusText}`}`;
   const at = `${where}: ${shown(url)}`;
   switch (response.status) {
     case 404:
     case 410:
-      return new SluiceError(ErrorCode.NOT_FOUND, `${where}: file not found: ${shown(url)} (${status})`);
+      return new SluiceError(
+        ErrorCode.NOT_FOUND,
+        `${where}: ${wording.resource} not found: ${shown(url)} (${status})`,
+      );
     case 401:
     case 403:
       return new FatalError(
-        `${at}: the server refused access (${status}); check http.bearerToken or http.headers in the ` +
-          'config or its credential',
+        `${at}: the server refused access (${status}); check ${wording.access} in the config or its credential`,
         { code: ErrorCode.CONFIG },
       );
     case 408:
-    case 429:
       return retryable(response, `${at}: the server is busy (${status}); try again later`);
+    case 429:
+      // RATE_LIMITED, not CONNECTION: a host that asks to slow down is up, and must not open its circuit.
+      return retryable(
+        response,
+        `${at}: the server is busy (${status}); try again later`,
+        ErrorCode.RATE_LIMITED,
+      );
   }
   if (response.status >= 500)
     return retryable(response, `${at}: the server failed (${status}); try again later`);
-  return new FatalError(`${at}: the server answered ${status}; check the URL and http.headers`, {
+  return new FatalError(`${at}: the server answered ${status}; check the URL and ${wording.request}`, {
     code: ErrorCode.CONFIG,
   });
 }
 
-function retryable(response: Response, message: string): RetryableError {
-  const after = Number(response.headers.get('retry-after'));
-  return new RetryableError(
-    message,
-    Number.isFinite(after) && after > 0 ? { retryAfterMs: after * 1000 } : {},
-  );
+function retryable(response: Response, message: string, code?: ErrorCode): RetryableError {
+  const after = retryAfterMs(response.headers.get('retry-after'));
+  return new RetryableError(message, {
+    ...(after === undefined ? {} : { retryAfterMs: after }),
+    ...(code === undefined ? {} : { code }),
+  });
+}
+
+/** A `Retry-After` header as a wait: delay-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === '') return undefined;
+  const text = header.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** The whole body of an opened response (each wait for bytes bounded by the request's timeout). */
+export async function readBody(opened: Opened): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of opened.chunks())
+    parts.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  return Buffer.concat(parts);
 }
