@@ -16,6 +16,7 @@ import {
   verifyProperty,
 } from '@sluice/core';
 import type pg from 'pg';
+import { fieldsOf } from '../shared/column-kinds.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
 import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
@@ -696,13 +697,6 @@ function copyRows(
 
 /** What the encoder needs from the writer, which learns it from the table and the first rows. */
 type EncoderState = { columns: string[]; arrayColumns: boolean[]; types: string[] };
-
-/** Every field of `rows`, in the order they first appear. */
-function fieldsOf(rows: readonly Row[]): string[] {
-  const seen = new Set<string>();
-  for (const row of rows) for (const k of Object.keys(row)) seen.add(k);
-  return [...seen];
-}
 
 /** An old spec's `schema: analytics` meant the namespace, which is `dbSchema` now. */
 function check(config: Config): Issue[] {
