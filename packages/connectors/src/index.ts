@@ -23,6 +23,8 @@ export type { CastType } from './shared/cast.ts';
 export { type InferredSchema, sampleSchema } from './shared/infer.ts';
 export { shellTask } from './shell/task.ts';
 export { sqlTransform } from './sql/transform.ts';
+export { sqliteSink } from './sqlite/sink.ts';
+export { sqliteSource } from './sqlite/source.ts';
 export { castTransform } from './transforms/cast.ts';
 export { dedupeTransform } from './transforms/dedupe.ts';
 export { filterTransform } from './transforms/filter.ts';

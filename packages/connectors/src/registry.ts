@@ -16,6 +16,8 @@ import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
+import { sqliteSink } from './sqlite/sink.ts';
+import { sqliteSource } from './sqlite/source.ts';
 import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
@@ -36,6 +38,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSource,
   parquetSource,
   postgresSource,
+  sqliteSource,
   aggregateTransform,
   castTransform,
   dedupeTransform,
@@ -55,6 +58,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSink,
   parquetSink,
   postgresSink,
+  sqliteSink,
   shellTask,
 ] as ConnectorDefinition[];
 

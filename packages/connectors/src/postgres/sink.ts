@@ -17,6 +17,13 @@ import {
 } from '@sluice/core';
 import type pg from 'pg';
 import { fieldsOf } from '../shared/column-kinds.ts';
+import {
+  appendAfterInterruption,
+  hex64,
+  keyProperty,
+  modeProperty,
+  upsertNeedsKey,
+} from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
 import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
@@ -78,24 +85,8 @@ const Config = Type.Object(
         "Schema of Sluice's own where the sink keeps its checkpoints (table checkpoints, created with the " +
         'schema when missing; one row per running step and sink, removed when the run succeeds).',
     }),
-    // An enum, not a union of literals: a wrong value then reads "must be one of ...".
-    mode: Type.Unsafe<'append' | 'truncate' | 'upsert'>({
-      type: 'string',
-      enum: ['append', 'truncate', 'upsert'],
-      default: 'append',
-      description:
-        'append adds rows (a new run is refused while a run that was interrupted after committing rows can ' +
-        'still resume: --resume it, or it would write those rows twice); truncate empties the table in the same transaction as the first rows (never ' +
-        'on resume); upsert inserts or updates by `key` (the last row of a batch wins for a repeated key).',
-    }),
-    key: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        uniqueItems: true,
-        description:
-          'Columns identifying a row, required for upsert; a primary key or unique index must cover them.',
-      }),
-    ),
+    mode: modeProperty,
+    key: keyProperty,
     createTable: Type.Boolean({
       default: false,
       description:
@@ -131,13 +122,7 @@ const Config = Type.Object(
       }),
     ),
   },
-  {
-    additionalProperties: false,
-    // Checked with the rest of the config before the run starts, not when the sink opens.
-    if: { properties: { mode: { const: 'upsert' } }, required: ['mode'] },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable.
-    then: { required: ['key'] },
-  },
+  upsertNeedsKey,
 );
 type Config = Static<typeof Config>;
 
@@ -148,11 +133,6 @@ const COPY_BUFFER_BYTES = 2 << 20;
 
 /** Tuple ids of the rows a flush inserted, to read them back (verify content, modes append and truncate). */
 const WRITTEN = 'sluice_written';
-
-/** A 64-bit sum as 16 hex digits: the sums of the flushes wrap as the digests' SQL sum does not. */
-function hex64(sum: bigint): string {
-  return BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
-}
 
 class PostgresWriter implements SinkWriter {
   readonly #ctx: SinkContext<Config>;
@@ -291,13 +271,7 @@ class PostgresWriter implements SinkWriter {
   }
 
   #refuseAppendAfterInterruption(seq: number): never {
-    throw new FatalError(
-      `${this.#where}: an earlier run of this step stopped after committing rows to ${this.#location} ` +
-        `(its checkpoint ${String(seq)} is still in ${this.#checkpoints}); a new run in mode "append" would ` +
-        'write them again. Continue that run with --resume (on the platform: retry its job), or, to append ' +
-        `anyway, delete its checkpoint: DELETE FROM ${this.#checkpoints} WHERE key = '${this.#key.replaceAll("'", "''")}'`,
-      { code: ErrorCode.CHECKPOINT },
-    );
+    throw appendAfterInterruption(this.#where, this.#location, this.#checkpoints, this.#key, seq);
   }
 
   /** Settles the table on the first rows: creates it (createTable), reads its columns, prepares staging. */
