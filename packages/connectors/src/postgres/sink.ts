@@ -10,16 +10,14 @@ import {
   type SchemaChange,
   type SinkContext,
   type SinkResult,
-  type SinkVerification,
   type SinkWriter,
-  verifyMismatch,
   verifyProperty,
 } from '@sluice/core';
 import type pg from 'pg';
 import { fieldsOf } from '../shared/column-kinds.ts';
 import {
   appendAfterInterruption,
-  hex64,
+  ContentProof,
   keyProperty,
   modeProperty,
   upsertNeedsKey,
@@ -162,8 +160,7 @@ class PostgresWriter implements SinkWriter {
   #pending = 0;
   #committed = 0;
   /** verify content: rows and checksum handed over and found, summed over this attempt's flushes. */
-  #handed = { rows: 0, sum: 0n };
-  #found = { rows: 0, sum: 0n };
+  readonly #proof = new ContentProof();
   /** Started by `startAppend` (a replay): the table keeps its rows whatever the mode. */
   #append = false;
 
@@ -520,7 +517,7 @@ class PostgresWriter implements SinkWriter {
         `SELECT * FROM ${this.#target} WHERE ctid = ANY(ARRAY(SELECT t FROM ${WRITTEN}))`,
       );
       await this.#query(`TRUNCATE ${stage}, ${WRITTEN}`);
-      this.#check(handed, found);
+      this.#proof.add(handed, found, this.#where, `table ${this.#location}`);
       return;
     }
     const keys = identList(key!);
@@ -547,7 +544,7 @@ class PostgresWriter implements SinkWriter {
         )
       : undefined;
     await this.#query(`TRUNCATE ${stage}`);
-    if (handed && found) this.#check(handed, found);
+    if (handed && found) this.#proof.add(handed, found, this.#where, `table ${this.#location}`);
   }
 
   /** Rows of `from` (a query) and the sum of their digests, over the written columns. */
@@ -561,23 +558,6 @@ class PostgresWriter implements SinkWriter {
    * Adds one flush's digests to the attempt's and fails, before the transaction commits (the
    * runner then rolls it back), when what the table holds is not what was handed to it.
    */
-  #check(handed: { rows: number; sum: bigint }, found: { rows: number; sum: bigint }): void {
-    this.#handed = { rows: this.#handed.rows + handed.rows, sum: this.#handed.sum + handed.sum };
-    this.#found = { rows: this.#found.rows + found.rows, sum: this.#found.sum + found.sum };
-    if (handed.rows !== found.rows || handed.sum !== found.sum) {
-      throw verifyMismatch(this.#where, `table ${this.#location}`, this.#verification());
-    }
-  }
-
-  #verification(): SinkVerification {
-    return {
-      level: 'content',
-      rowsHanded: this.#handed.rows,
-      rowsFound: this.#found.rows,
-      handed: hex64(this.#handed.sum),
-      found: hex64(this.#found.sum),
-    };
-  }
 
   async #commitTransaction(): Promise<void> {
     await this.#query('COMMIT', [], 'commit');
@@ -611,7 +591,7 @@ class PostgresWriter implements SinkWriter {
     return {
       rowsWritten: this.#committed,
       location: this.#location,
-      ...(this.#ctx.config.verify === 'content' ? { verification: this.#verification() } : {}),
+      ...(this.#ctx.config.verify === 'content' ? { verification: this.#proof.verification() } : {}),
       ...(this.#changes.list().length > 0 ? { schemaChanges: this.#changes.list() } : {}),
     };
   }

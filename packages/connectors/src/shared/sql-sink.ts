@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { ErrorCode, FatalError } from '@sluice/core';
+import { ErrorCode, FatalError, type SinkVerification, verifyMismatch } from '@sluice/core';
 
 /** What the SQL sinks (postgres, sqlite) share: the write modes, their key, and their refusals. */
 
@@ -57,4 +57,40 @@ export function appendAfterInterruption(
 /** A 64-bit sum as 16 hex digits: the sums of the flushes wrap as the digests' SQL sum does not. */
 export function hex64(sum: bigint): string {
   return BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
+}
+
+/** Rows and the sum of their digests, as a SQL sink's content verification counts them. */
+export interface Digest {
+  rows: number;
+  sum: bigint;
+}
+
+/**
+ * A SQL sink's `verify: content` proof over an attempt's flushes: what each flush handed over and
+ * what it then found in the table.
+ */
+export class ContentProof {
+  #handed: Digest = { rows: 0, sum: 0n };
+  #found: Digest = { rows: 0, sum: 0n };
+
+  /**
+   * Adds one flush's digests and throws, before the transaction commits (the runner then rolls it
+   * back), when what the table holds is not what was handed to it.
+   */
+  add(handed: Digest, found: Digest, where: string, location: string): void {
+    this.#handed = { rows: this.#handed.rows + handed.rows, sum: this.#handed.sum + handed.sum };
+    this.#found = { rows: this.#found.rows + found.rows, sum: this.#found.sum + found.sum };
+    if (handed.rows !== found.rows || handed.sum !== found.sum)
+      throw verifyMismatch(where, location, this.verification());
+  }
+
+  verification(): SinkVerification {
+    return {
+      level: 'content',
+      rowsHanded: this.#handed.rows,
+      rowsFound: this.#found.rows,
+      handed: hex64(this.#handed.sum),
+      found: hex64(this.#found.sum),
+    };
+  }
 }

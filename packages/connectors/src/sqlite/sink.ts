@@ -7,9 +7,7 @@ import {
   type Row,
   type SinkContext,
   type SinkResult,
-  type SinkVerification,
   type SinkWriter,
-  verifyMismatch,
   verifyProperty,
 } from '@sluice/core';
 import { identList, quoteIdent } from '../postgres/ident.ts';
@@ -17,7 +15,7 @@ import { createTableSql } from '../postgres/table.ts';
 import { fieldsOf, inferColumnKinds } from '../shared/column-kinds.ts';
 import {
   appendAfterInterruption,
-  hex64,
+  ContentProof,
   keyProperty,
   modeProperty,
   upsertNeedsKey,
@@ -104,8 +102,7 @@ class SqliteWriter implements SinkWriter {
   #inTransaction = false;
   #pending = 0;
   #committed = 0;
-  #handed = { rows: 0, sum: 0n };
-  #found = { rows: 0, sum: 0n };
+  readonly #proof = new ContentProof();
   /** Started by `startAppend` (a replay): the table keeps its rows whatever the mode. */
   #append = false;
 
@@ -317,24 +314,7 @@ class SqliteWriter implements SinkWriter {
     }
     this.#exec(`DELETE FROM ${STAGE}`, 'clear staging');
     this.#stagedRows = 0;
-    if (handed && found) this.#check(handed, found);
-  }
-
-  #check(handed: { rows: number; sum: bigint }, found: { rows: number; sum: bigint }): void {
-    this.#handed = { rows: this.#handed.rows + handed.rows, sum: this.#handed.sum + handed.sum };
-    this.#found = { rows: this.#found.rows + found.rows, sum: this.#found.sum + found.sum };
-    if (handed.rows !== found.rows || handed.sum !== found.sum)
-      throw verifyMismatch(this.#where, this.#location, this.#verification());
-  }
-
-  #verification(): SinkVerification {
-    return {
-      level: 'content',
-      rowsHanded: this.#handed.rows,
-      rowsFound: this.#found.rows,
-      handed: hex64(this.#handed.sum),
-      found: hex64(this.#found.sum),
-    };
+    if (handed && found) this.#proof.add(handed, found, this.#where, this.#location);
   }
 
   async flush(): Promise<void> {
@@ -372,7 +352,7 @@ class SqliteWriter implements SinkWriter {
     return {
       rowsWritten: this.#committed,
       location: this.#location,
-      ...(this.#ctx.config.verify === 'content' ? { verification: this.#verification() } : {}),
+      ...(this.#ctx.config.verify === 'content' ? { verification: this.#proof.verification() } : {}),
     };
   }
 
