@@ -23,6 +23,7 @@ export type { CastType } from './shared/cast.ts';
 export { type InferredSchema, sampleSchema } from './shared/infer.ts';
 export { shellTask } from './shell/task.ts';
 export { sqlTransform } from './sql/transform.ts';
+export { sqlTask } from './sql-task/task.ts';
 export { sqliteSink } from './sqlite/sink.ts';
 export { sqliteSource } from './sqlite/source.ts';
 export { castTransform } from './transforms/cast.ts';

@@ -16,6 +16,7 @@ import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
+import { sqlTask } from './sql-task/task.ts';
 import { sqliteSink } from './sqlite/sink.ts';
 import { sqliteSource } from './sqlite/source.ts';
 import { aggregateTransform } from './transforms/aggregate.ts';
@@ -60,6 +61,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   postgresSink,
   sqliteSink,
   shellTask,
+  sqlTask,
 ] as ConnectorDefinition[];
 
 /**

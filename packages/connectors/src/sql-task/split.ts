@@ -26,7 +26,8 @@ export class ScriptError extends Error {
 }
 
 const PLACEHOLDER = /^\$\{params\.([A-Za-z_][A-Za-z0-9_]*)\}/;
-const ANY_PLACEHOLDER = /\$\{(?:params|env)\.[A-Za-z_][A-Za-z0-9_]*\}/;
+const ANY_PLACEHOLDER = /(?<!\$)\$\{(?:params|env)\.[A-Za-z_][A-Za-z0-9_]*\}/;
+const ESCAPED = /\$\$\{(?=(?:params|env)\.)/g;
 const DOLLAR_TAG = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/;
 const TRIGGER = /^CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b/i;
 const DELIMITER = /^DELIMITER[ \t]+(\S+)[ \t]*(?:\r?\n|$)/i;
@@ -85,9 +86,11 @@ export function splitScript(script: string, dialect: Dialect): Statement[] {
     startLine = 0;
     depth = 0;
   };
-  const quoteInside = (from: number, to: number) => {
-    const m = ANY_PLACEHOLDER.exec(script.slice(from, to));
-    if (!m) return;
+  /** A quoted run as sent: `$${` unescaped; a placeholder in it cannot be bound, and is refused. */
+  const quoted = (from: number, to: number): string => {
+    const piece = script.slice(from, to);
+    const m = ANY_PLACEHOLDER.exec(piece);
+    if (!m) return piece.replace(ESCAPED, '${');
     const before = script.slice(from, from + m.index);
     throw new ScriptError(
       `${m[0]} stands inside a quoted string or name, where it cannot be bound as a value: remove the ` +
@@ -126,8 +129,7 @@ export function splitScript(script: string, dialect: Dialect): Statement[] {
       // PostgreSQL's E'…' strings take backslash escapes, as MySQL's strings do.
       const eString = dialect === 'postgres' && /(^|[^\w])[eE]$/.test(text);
       const end = quoteEnd(script, i, c, c !== '`' && (dialect === 'mysql' || (c === "'" && eString)));
-      quoteInside(i, end);
-      add(script.slice(i, end));
+      add(quoted(i, end));
       i = advance(i, end);
       continue;
     }
@@ -157,8 +159,7 @@ export function splitScript(script: string, dialect: Dialect): Statement[] {
       if (tag) {
         const close = script.indexOf(tag[0], i + tag[0].length);
         const end = close < 0 ? script.length : close + tag[0].length;
-        quoteInside(i, end);
-        add(script.slice(i, end));
+        add(quoted(i, end));
         i = advance(i, end);
         continue;
       }
