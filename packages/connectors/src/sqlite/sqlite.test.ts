@@ -1,10 +1,11 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, type Json, Registry, type Row, toSluiceError } from '@sluice/core';
+import { ErrorCode, type Json, Registry, type Row, runPipeline, toSluiceError } from '@sluice/core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSink, readSource } from '../../test/harness.ts';
+import { createRegistry } from '../registry.ts';
 import { sqliteSink } from './sink.ts';
 import { sqliteSource } from './source.ts';
 
@@ -255,5 +256,41 @@ describe('sqlite source and sink', () => {
     clearInterval(timer);
     expect(r.rows).toHaveLength(60_000);
     expect(ticks).toBeGreaterThan(5);
+  });
+
+  it('opens no database outside the roots of a path policy (source, sink and sql task)', async () => {
+    const root = realpathSync(mkdtempSync(join(dir, 'root-')));
+    const outside = join(realpathSync(dir), `outside${++n}.db`);
+    withDb(outside, (db) => db.exec('CREATE TABLE t (id INTEGER)'));
+    writeFileSync(join(root, 'in.ndjson'), '{"id":1}\n');
+    const run = (steps: object[]) =>
+      runPipeline(
+        { name: `h-sqlite-paths-${++n}`, steps },
+        {
+          registry: createRegistry(),
+          baseDir: root,
+          stateDir: join(root, `state${n}`),
+          paths: { roots: [root] },
+        },
+      );
+    const flows = [
+      [
+        { source: 'sqlite', with: { path: outside, table: 't' } },
+        { sink: 'ndjson', with: { path: 'o.ndjson' } },
+      ],
+      [
+        { source: 'ndjson', with: { path: 'in.ndjson' } },
+        { sink: 'sqlite', with: { path: outside, table: 't' } },
+      ],
+    ];
+    for (const flow of flows) {
+      const report = await run([{ id: 's', flow }]);
+      expect(report.error?.code, JSON.stringify(report.error)).toBe('PATH_FORBIDDEN');
+    }
+    const task = await run([
+      { id: 's', task: 'sql', with: { url: `sqlite://${outside}`, sql: 'DROP TABLE t' } },
+    ]);
+    expect(task.error?.code).toBe('PATH_FORBIDDEN');
+    expect(withDb(outside, (db) => db.prepare('SELECT count(*) FROM t').pluck().get())).toBe(0);
   });
 });
