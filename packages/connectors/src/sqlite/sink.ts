@@ -32,11 +32,8 @@ import {
 import {
   checkpointTableSql,
   describeTable,
-  digest,
-  foundByKeySql,
-  handedSql,
   isBlobColumn,
-  mergeSql,
+  mergeStage,
   SQLITE_TYPE,
   STAGE,
   stageSql,
@@ -275,44 +272,15 @@ class SqliteWriter implements SinkWriter {
   /** Moves staged rows into the table (upsert, or verify content), verifying them when asked. */
   #merge(): void {
     if (!this.#staged || this.#stagedRows === 0) return;
-    const { mode, key, verify } = this.#ctx.config;
-    const columns = this.#columns!;
+    const { mode, key, verify, table } = this.#ctx.config;
     const upsertKey = mode === 'upsert' ? key! : undefined;
-    const content = verify === 'content';
-    const handed = content
-      ? this.#run('verify', () => digest(this.#db, handedSql(columns, upsertKey)))
-      : undefined;
-    let found: { rows: number; sum: bigint } | undefined;
-    if (upsertKey !== undefined) {
-      const affected = this.#run(`upsert into ${this.#location}`, () =>
-        this.#db.prepare(mergeSql(this.#ctx.config.table, columns, upsertKey)).run(),
-      ).changes;
-      this.#pending += affected;
-      if (this.#stagedRows > affected) this.#ctx.merged(this.#stagedRows - affected);
-      if (content)
-        found = this.#run('verify', () =>
-          digest(this.#db, foundByKeySql(this.#ctx.config.table, columns, upsertKey)),
-        );
-    } else {
-      const cols = identList(columns);
-      const ids = this.#run(`insert into ${this.#location}`, () =>
-        this.#db
-          .prepare(
-            `INSERT INTO main.${this.#target} (${cols}) SELECT ${cols} FROM ${STAGE} ORDER BY rowid RETURNING rowid`,
-          )
-          .pluck()
-          .all(),
-      ) as number[];
-      this.#pending += ids.length;
-      found = this.#run('verify', () =>
-        digest(
-          this.#db,
-          `SELECT ${cols} FROM main.${this.#target} WHERE rowid IN (SELECT value FROM json_each(?))`,
-          [JSON.stringify(ids)],
-        ),
-      );
-    }
-    this.#exec(`DELETE FROM ${STAGE}`, 'clear staging');
+    const doing = `${upsertKey ? 'upsert' : 'insert'} into ${this.#location}`;
+    const { written, handed, found } = this.#run(doing, () =>
+      mergeStage(this.#db, table, this.#columns!, upsertKey, verify === 'content'),
+    );
+    this.#pending += written;
+    // A key staged twice, or already there as staged with nothing to update, was merged.
+    if (upsertKey && this.#stagedRows > written) this.#ctx.merged(this.#stagedRows - written);
     this.#stagedRows = 0;
     if (handed && found) this.#proof.add(handed, found, this.#where, this.#location);
   }

@@ -1,6 +1,7 @@
 import { Checksum, type Row } from '@sluice/core';
 import { identList, quoteIdent } from '../postgres/ident.ts';
 import type { ColumnKind } from '../shared/column-kinds.ts';
+import type { Digest } from '../shared/sql-sink.ts';
 import type { Database } from './db.ts';
 
 export interface TableColumn {
@@ -58,7 +59,7 @@ function latestStaged(key: readonly string[]): string {
 }
 
 /** Moves the latest staged row of each key into the target: inserted, or updating the row of its key. */
-export function mergeSql(target: string, columns: readonly string[], key: readonly string[]): string {
+function mergeSql(target: string, columns: readonly string[], key: readonly string[]): string {
   const cols = identList(columns);
   const updates = columns
     .filter((c) => !key.includes(c))
@@ -72,19 +73,19 @@ export function mergeSql(target: string, columns: readonly string[], key: readon
 }
 
 /** What a flush hands over with content verification: the staged rows that reach the table. */
-export function handedSql(columns: readonly string[], key: readonly string[] | undefined): string {
+function handedSql(columns: readonly string[], key: readonly string[] | undefined): string {
   const from = `SELECT ${identList(columns)} FROM ${STAGE}`;
   return key === undefined ? from : `${from} WHERE rowid IN (${latestStaged(key)})`;
 }
 
 /** What the table holds of the staged keys, after the merge. */
-export function foundByKeySql(target: string, columns: readonly string[], key: readonly string[]): string {
+function foundByKeySql(target: string, columns: readonly string[], key: readonly string[]): string {
   const keys = identList(key);
   return `SELECT ${identList(columns)} FROM main.${quoteIdent(target)} WHERE (${keys}) IN (SELECT ${keys} FROM ${STAGE})`;
 }
 
 /** How many rows a query yields and an order-independent checksum of them, as SQLite returns them. */
-export function digest(db: Database, sql: string, params: unknown[] = []): { rows: number; sum: bigint } {
+export function digest(db: Database, sql: string, params: unknown[] = []): Digest {
   const sum = new Checksum();
   let rows = 0;
   const batch: Row[] = [];
@@ -101,4 +102,40 @@ export function digest(db: Database, sql: string, params: unknown[] = []): { row
   }
   sum.addRows(batch);
   return { rows, sum: BigInt(`0x${sum.toString()}`) };
+}
+
+/**
+ * Moves the staged rows into the table and empties the stage: upserted by `key`, or appended in
+ * the order given. Returns the rows the table took and, with `content`, the digests of what was
+ * handed over and of what the table then holds of it (appended rows found by the rowids the
+ * insert returned, upserted ones by key).
+ */
+export function mergeStage(
+  db: Database,
+  table: string,
+  columns: readonly string[],
+  key: readonly string[] | undefined,
+  content: boolean,
+): { written: number; handed?: Digest; found?: Digest } {
+  const handed = content ? digest(db, handedSql(columns, key)) : undefined;
+  let written: number;
+  let found: Digest | undefined;
+  if (key !== undefined) {
+    written = db.prepare(mergeSql(table, columns, key)).run().changes;
+    if (content) found = digest(db, foundByKeySql(table, columns, key));
+  } else {
+    const cols = identList(columns);
+    const target = `main.${quoteIdent(table)}`;
+    const ids = db
+      .prepare(`INSERT INTO ${target} (${cols}) SELECT ${cols} FROM ${STAGE} ORDER BY rowid RETURNING rowid`)
+      .pluck()
+      .all();
+    written = ids.length;
+    if (content)
+      found = digest(db, `SELECT ${cols} FROM ${target} WHERE rowid IN (SELECT value FROM json_each(?))`, [
+        JSON.stringify(ids),
+      ]);
+  }
+  db.exec(`DELETE FROM ${STAGE}`);
+  return { written, ...(handed ? { handed } : {}), ...(found ? { found } : {}) };
 }
