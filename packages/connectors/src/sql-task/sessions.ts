@@ -1,4 +1,12 @@
-import { ErrorCode, FatalError, RetryableError, type SluiceError, type TaskContext } from '@sluice/core';
+import { Type } from '@sinclair/typebox';
+import {
+  type ConnectionCheck,
+  ErrorCode,
+  FatalError,
+  RetryableError,
+  type SluiceError,
+  type TaskContext,
+} from '@sluice/core';
 import { connect, maskUrl, pgError } from '../postgres/conn.ts';
 import { openDatabase, sqliteError, toSqlite } from '../sqlite/db.ts';
 import type { Dialect } from './split.ts';
@@ -33,7 +41,10 @@ export function sqlitePath(url: string): string {
   return rest.startsWith('//') ? rest.slice(2) : rest;
 }
 
-type Ctx = TaskContext<unknown>;
+/** What opening a session needs of a task's context (or of a connection check's). */
+type Ctx = Pick<TaskContext<unknown>, 'workDir' | 'stepId' | 'paths' | 'guardConnect'> & {
+  log?: TaskContext<unknown>['log'];
+};
 
 export async function openSession(ctx: Ctx, url: string, where: string): Promise<SqlSession> {
   const dialect = dialectOf(url);
@@ -57,7 +68,7 @@ async function postgresSession(ctx: Ctx, url: string, where: string): Promise<Sq
   const conn = await connect(url, {
     where,
     guard: ctx.guardConnect,
-    onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
+    onError: (err) => ctx.log?.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
   const target = `PostgreSQL ${conn.target.url}`;
   return {
@@ -130,7 +141,7 @@ async function mysqlSession(ctx: Ctx, url: string, where: string): Promise<SqlSe
     }
   };
   const conn = await (ctx.guardConnect ? ctx.guardConnect(endpoint, open) : open());
-  conn.on('error', (err: Error) => ctx.log.warn(`connection to MySQL lost: ${err.message}`));
+  conn.on('error', (err: Error) => ctx.log?.warn(`connection to MySQL lost: ${err.message}`));
   return {
     dialect: 'mysql',
     target,
@@ -166,10 +177,14 @@ async function mysqlSession(ctx: Ctx, url: string, where: string): Promise<SqlSe
 
 async function sqliteSession(ctx: Ctx, url: string, where: string): Promise<SqlSession> {
   // Relative to the task's directory, under the run's path policy, as every local path.
-  const { db, file } = await openDatabase({ ...ctx, baseDir: ctx.workDir }, sqlitePath(url), {
-    create: true,
-    where: `${where}: config.url`,
-  });
+  const { db, file } = await openDatabase(
+    { stepId: ctx.stepId, paths: ctx.paths, baseDir: ctx.workDir },
+    sqlitePath(url),
+    {
+      create: true,
+      where: `${where}: config.url`,
+    },
+  );
   return {
     dialect: 'sqlite',
     target: `SQLite ${file}`,
@@ -189,3 +204,18 @@ async function sqliteSession(ctx: Ctx, url: string, where: string): Promise<SqlS
     },
   };
 }
+
+/** The sql task's connection check (a credential's Test): connects, runs SELECT 1, says where. */
+export const sqlConnection = {
+  config: Type.Object({ url: Type.String({ minLength: 1 }) }),
+  async check(config: { url: string }, ctx) {
+    const session = await openSession({ ...ctx, workDir: ctx.baseDir }, config.url, ctx.stepId);
+    try {
+      ctx.signal.throwIfAborted();
+      await session.run('SELECT 1', []);
+      return `connected to ${session.target}`;
+    } finally {
+      await session.close();
+    }
+  },
+} satisfies ConnectionCheck;

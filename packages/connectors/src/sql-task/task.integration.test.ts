@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { taskConformance } from '../../test/conformance.ts';
 import { sqlTask } from './task.ts';
 import { sqlTaskCases } from './task-cases.ts';
@@ -76,4 +76,17 @@ taskConformance('sql (MariaDB)', {
     secret: SECRET,
     config: () => ({ url: `mysql://root:${SECRET}@127.0.0.1:1/test`, sql: 'SELECT 1' }),
   },
+});
+
+it('checks a connection as a credential test does: connects, says where, hides the password', async () => {
+  const ctx = { signal: new AbortController().signal, stepId: 'test', baseDir: process.cwd() };
+  await expect(sqlTask.connection!.check({ url: PG }, ctx)).resolves.toMatch(
+    /^connected to PostgreSQL postgres:/,
+  );
+  await expect(sqlTask.connection!.check({ url: MYSQL }, ctx)).resolves.toMatch(/^connected to MySQL mysql:/);
+  const err = await sqlTask
+    .connection!.check({ url: `mysql://root:${SECRET}@127.0.0.1:1/test` }, ctx)
+    .catch((e: Error) => e);
+  expect((err as Error).message).toMatch(/could not connect/);
+  expect((err as Error).message).not.toContain(SECRET);
 });

@@ -12,7 +12,7 @@ import {
   type TaskResult,
   toSluiceError,
 } from '@sluice/core';
-import { dialectOf, openSession } from './sessions.ts';
+import { dialectOf, openSession, sqlConnection } from './sessions.ts';
 import { type Dialect, ScriptError, type Statement, splitScript } from './split.ts';
 
 const Config = Type.Object(
@@ -137,7 +137,7 @@ async function run(ctx: TaskContext<Config>): Promise<TaskResult> {
   const at = (s: Statement, i: number) =>
     `statement ${i + 1} of ${statements.length} (${source} line ${s.line}: ${head(s.text)})`;
   if (ctx.signal.aborted) throw ctx.signal.reason;
-  const session = await openSession(ctx as TaskContext<unknown>, url, where);
+  const session = await openSession(ctx, url, where);
   const onAbort = () => void session.cancel();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   const counts: number[] = [];
@@ -222,6 +222,7 @@ export const sqlTask = defineTask({
     },
     { additionalProperties: false },
   ),
+  connection: sqlConnection,
   rawFields: ['sql'],
   example: {
     url: 'postgres://etl@db:5432/warehouse',
