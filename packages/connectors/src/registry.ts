@@ -18,6 +18,9 @@ import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
+import { sqlTask } from './sql-task/task.ts';
+import { sqliteSink } from './sqlite/sink.ts';
+import { sqliteSource } from './sqlite/source.ts';
 import { aggregateTransform } from './transforms/aggregate.ts';
 import { castTransform } from './transforms/cast.ts';
 import { dedupeTransform } from './transforms/dedupe.ts';
@@ -40,6 +43,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSource,
   parquetSource,
   postgresSource,
+  sqliteSource,
   aggregateTransform,
   castTransform,
   dedupeTransform,
@@ -59,7 +63,9 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSink,
   parquetSink,
   postgresSink,
+  sqliteSink,
   shellTask,
+  sqlTask,
 ] as ConnectorDefinition[];
 
 /**

@@ -552,6 +552,13 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
   check?(config: Static<S>, ctx: CheckContext): Issue[];
   /** Proves a config reaches its system; see ConnectionCheck. */
   readonly connection?: ConnectionCheck;
+  /**
+   * Top-level config fields whose text is not interpolated (a SQL statement): `${params.x}` in
+   * them reaches `run` as written, for the task to bind as a value from `ctx.params`, so no value
+   * can change the statement. When the spec is checked each parameter they name must exist, as
+   * elsewhere; `${env.X}` is refused in them. `$${` stays as written too.
+   */
+  readonly rawFields?: readonly string[];
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */
   run(ctx: TaskContext<Static<S>>): Promise<TaskResult | undefined>;
 }

@@ -15,12 +15,21 @@ export interface Scope {
  * `${params.x}` takes the parameter's own type (a number stays a number); elsewhere values are
  * spliced in as text. `$${` escapes a literal `${`.
  */
-export function interpolate(value: unknown, scope: Scope, path: string, issues: Issue[]): unknown {
+export function interpolate(
+  value: unknown,
+  scope: Scope,
+  path: string,
+  issues: Issue[],
+  raw?: readonly string[],
+): unknown {
   if (typeof value === 'string') return interpolateString(value, scope, path, issues);
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, scope, `${path}[${i}]`, issues));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, scope, `${path}.${k}`, issues);
+    for (const [k, v] of Object.entries(value))
+      out[k] = raw?.includes(k)
+        ? checkRaw(v, scope, `${path}.${k}`, issues)
+        : interpolate(v, scope, `${path}.${k}`, issues);
     return out;
   }
   return value;
@@ -56,4 +65,26 @@ function interpolateString(s: string, scope: Scope, path: string, issues: Issue[
       }),
     )
     .join('${');
+}
+
+/**
+ * A raw field (see TaskDefinition.rawFields) keeps its text: the component binds each
+ * `${params.x}` as a value. Only the names are checked here, so a missing parameter is found
+ * when the spec is checked, as anywhere else; `${env.X}` is refused, as no value can be bound for it.
+ */
+function checkRaw(value: unknown, scope: Scope, path: string, issues: Issue[]): unknown {
+  if (typeof value !== 'string') return value;
+  for (const part of value.split('$${')) {
+    for (const [, kind, name] of part.matchAll(PLACEHOLDER)) {
+      if (kind === 'env')
+        issues.push({
+          path,
+          message:
+            `\`\${env.${name}}\` cannot be used here: this text is not interpolated, its \`\${params.x}\` are ` +
+            'bound as values; declare a parameter and pass the variable as its value',
+        });
+      else lookup(kind!, name!, scope, path, issues);
+    }
+  }
+  return value;
 }

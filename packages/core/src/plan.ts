@@ -237,7 +237,8 @@ function planStep(
       issues.push({ path: join(at, kind), message: (err as SluiceError).message });
       return null;
     }
-    let resolved = interpolate(config ?? {}, scope, `${at}.with`, issues);
+    const raw = def.kind === 'task' ? (def as TaskDefinition).rawFields : undefined;
+    let resolved = interpolate(config ?? {}, scope, `${at}.with`, issues, raw);
     const secret = credential === undefined ? undefined : opts.credentials?.[credential];
     if (credential !== undefined && opts.credentials && !secret)
       issues.push(credentialUnavailable(step.id, credential, at));

@@ -292,6 +292,10 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
     stepSignal: AbortSignal,
   ): Promise<StepReport> => {
     const c = step.task;
+    // What the task counts itself (a SQL task's affected rows) reaches the report, the CLI summary
+    // and /metrics as a flow component's counters do.
+    const counters: Record<string, number> = {};
+    const t0 = Date.now();
     const result = await c.def.run({
       config: c.config,
       signal: stepSignal,
@@ -313,9 +317,29 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       quarantine: () => {
         throw new SluiceError(ErrorCode.INTERNAL, `task ${c.id} cannot quarantine rows`);
       },
+      count: (name, n) => {
+        counters[name] = (counters[name] ?? 0) + n;
+      },
     });
+    const counted: ComponentStats[] =
+      Object.keys(counters).length === 0
+        ? []
+        : [
+            {
+              id: c.id,
+              connector: c.def.name,
+              kind: 'task',
+              rowsIn: 0,
+              rowsOut: 0,
+              rowsQuarantined: 0,
+              rowsFiltered: 0,
+              durationMs: Date.now() - t0,
+              counters,
+            },
+          ];
     return {
       ...emptyStep(step, 'success'),
+      components: counted,
       ...(result?.output === undefined ? {} : { output: result.output }),
     };
   };

@@ -10,12 +10,18 @@ import {
   type SchemaChange,
   type SinkContext,
   type SinkResult,
-  type SinkVerification,
   type SinkWriter,
-  verifyMismatch,
   verifyProperty,
 } from '@sluice/core';
 import type pg from 'pg';
+import { fieldsOf } from '../shared/column-kinds.ts';
+import {
+  appendAfterInterruption,
+  ContentProof,
+  keyProperty,
+  modeProperty,
+  upsertNeedsKey,
+} from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
 import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
@@ -78,24 +84,8 @@ const Config = Type.Object(
         "Schema of Sluice's own where the sink keeps its checkpoints (table checkpoints, created with the " +
         'schema when missing; one row per running step and sink, removed when the run succeeds).',
     }),
-    // An enum, not a union of literals: a wrong value then reads "must be one of ...".
-    mode: Type.Unsafe<'append' | 'truncate' | 'upsert'>({
-      type: 'string',
-      enum: ['append', 'truncate', 'upsert'],
-      default: 'append',
-      description:
-        'append adds rows (a new run is refused while a run that was interrupted after committing rows can ' +
-        'still resume: --resume it, or it would write those rows twice); truncate empties the table in the same transaction as the first rows (never ' +
-        'on resume); upsert inserts or updates by `key` (the last row of a batch wins for a repeated key).',
-    }),
-    key: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        uniqueItems: true,
-        description:
-          'Columns identifying a row, required for upsert; a primary key or unique index must cover them.',
-      }),
-    ),
+    mode: modeProperty,
+    key: keyProperty,
     createTable: Type.Boolean({
       default: false,
       description:
@@ -132,13 +122,7 @@ const Config = Type.Object(
       }),
     ),
   },
-  {
-    additionalProperties: false,
-    // Checked with the rest of the config before the run starts, not when the sink opens.
-    if: { properties: { mode: { const: 'upsert' } }, required: ['mode'] },
-    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable.
-    then: { required: ['key'] },
-  },
+  upsertNeedsKey,
 );
 type Config = Static<typeof Config>;
 
@@ -149,11 +133,6 @@ const COPY_BUFFER_BYTES = 2 << 20;
 
 /** Tuple ids of the rows a flush inserted, to read them back (verify content, modes append and truncate). */
 const WRITTEN = 'sluice_written';
-
-/** A 64-bit sum as 16 hex digits: the sums of the flushes wrap as the digests' SQL sum does not. */
-function hex64(sum: bigint): string {
-  return BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
-}
 
 class PostgresWriter implements SinkWriter {
   readonly #ctx: SinkContext<Config>;
@@ -183,8 +162,7 @@ class PostgresWriter implements SinkWriter {
   #pending = 0;
   #committed = 0;
   /** verify content: rows and checksum handed over and found, summed over this attempt's flushes. */
-  #handed = { rows: 0, sum: 0n };
-  #found = { rows: 0, sum: 0n };
+  readonly #proof = new ContentProof();
   /** Started by `startAppend` (a replay): the table keeps its rows whatever the mode. */
   #append = false;
 
@@ -292,13 +270,7 @@ class PostgresWriter implements SinkWriter {
   }
 
   #refuseAppendAfterInterruption(seq: number): never {
-    throw new FatalError(
-      `${this.#where}: an earlier run of this step stopped after committing rows to ${this.#location} ` +
-        `(its checkpoint ${String(seq)} is still in ${this.#checkpoints}); a new run in mode "append" would ` +
-        'write them again. Continue that run with --resume (on the platform: retry its job), or, to append ' +
-        `anyway, delete its checkpoint: DELETE FROM ${this.#checkpoints} WHERE key = '${this.#key.replaceAll("'", "''")}'`,
-      { code: ErrorCode.CHECKPOINT },
-    );
+    throw appendAfterInterruption(this.#where, this.#location, this.#checkpoints, this.#key, seq);
   }
 
   /** Settles the table on the first rows: creates it (createTable), reads its columns, prepares staging. */
@@ -547,7 +519,7 @@ class PostgresWriter implements SinkWriter {
         `SELECT * FROM ${this.#target} WHERE ctid = ANY(ARRAY(SELECT t FROM ${WRITTEN}))`,
       );
       await this.#query(`TRUNCATE ${stage}, ${WRITTEN}`);
-      this.#check(handed, found);
+      this.#proof.add(handed, found, this.#where, `table ${this.#location}`);
       return;
     }
     const keys = identList(key!);
@@ -574,7 +546,7 @@ class PostgresWriter implements SinkWriter {
         )
       : undefined;
     await this.#query(`TRUNCATE ${stage}`);
-    if (handed && found) this.#check(handed, found);
+    if (handed && found) this.#proof.add(handed, found, this.#where, `table ${this.#location}`);
   }
 
   /** Rows of `from` (a query) and the sum of their digests, over the written columns. */
@@ -588,23 +560,6 @@ class PostgresWriter implements SinkWriter {
    * Adds one flush's digests to the attempt's and fails, before the transaction commits (the
    * runner then rolls it back), when what the table holds is not what was handed to it.
    */
-  #check(handed: { rows: number; sum: bigint }, found: { rows: number; sum: bigint }): void {
-    this.#handed = { rows: this.#handed.rows + handed.rows, sum: this.#handed.sum + handed.sum };
-    this.#found = { rows: this.#found.rows + found.rows, sum: this.#found.sum + found.sum };
-    if (handed.rows !== found.rows || handed.sum !== found.sum) {
-      throw verifyMismatch(this.#where, `table ${this.#location}`, this.#verification());
-    }
-  }
-
-  #verification(): SinkVerification {
-    return {
-      level: 'content',
-      rowsHanded: this.#handed.rows,
-      rowsFound: this.#found.rows,
-      handed: hex64(this.#handed.sum),
-      found: hex64(this.#found.sum),
-    };
-  }
 
   async #commitTransaction(): Promise<void> {
     await this.#query('COMMIT', [], 'commit');
@@ -638,7 +593,7 @@ class PostgresWriter implements SinkWriter {
     return {
       rowsWritten: this.#committed,
       location: this.#location,
-      ...(this.#ctx.config.verify === 'content' ? { verification: this.#verification() } : {}),
+      ...(this.#ctx.config.verify === 'content' ? { verification: this.#proof.verification() } : {}),
       ...(this.#changes.list().length > 0 ? { schemaChanges: this.#changes.list() } : {}),
     };
   }
@@ -698,13 +653,6 @@ function copyRows(
 
 /** What the encoder needs from the writer, which learns it from the table and the first rows. */
 type EncoderState = { columns: string[]; arrayColumns: boolean[]; types: string[] };
-
-/** Every field of `rows`, in the order they first appear. */
-function fieldsOf(rows: readonly Row[]): string[] {
-  const seen = new Set<string>();
-  for (const row of rows) for (const k of Object.keys(row)) seen.add(k);
-  return [...seen];
-}
 
 /** An old spec's `schema: analytics` meant the namespace, which is `dbSchema` now. */
 function check(config: Config): Issue[] {

@@ -1,5 +1,14 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
+import {
+  BatchCutter,
+  incrementalProperty,
+  orderByProperty,
+  readSql,
+  readStart,
+  sourceColumnsProperty,
+  sqlSourceIssues,
+} from '../shared/sql-source.ts';
 import { connect, pgConnection, pgError, sluiceTypes } from './conn.ts';
 import { PgCredential } from './credential.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
@@ -37,114 +46,44 @@ const Config = Type.Object(
         deprecated: true,
       }),
     ),
-    columns: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        uniqueItems: true,
-        description: 'Columns of `table` to read; default: all.',
-      }),
-    ),
+    columns: sourceColumnsProperty,
     batchSize: Type.Integer({
       minimum: 1,
       default: 5000,
       description: 'Rows fetched from the server-side cursor per batch.',
     }),
-    incremental: Type.Optional(
-      Type.Object(
-        {
-          column: Type.String({
-            minLength: 1,
-            description:
-              'Column that grows with every new row (a serial id, an insert timestamp). Rows are read in ' +
-              'its order; the next run reads only rows with a greater value. Rows where it is NULL are ' +
-              'never read. Rows committed later with a value at or below the last one read are missed.',
-          }),
-        },
-        {
-          additionalProperties: false,
-          description:
-            'Read only rows added since the last successful run; also makes an interrupted run resumable.',
-        },
-      ),
-    ),
-    orderBy: Type.Optional(
-      Type.Array(Type.String({ minLength: 1 }), {
-        minItems: 1,
-        description:
-          'Columns giving the rows a stable, unique order (a primary key). Without incremental, a run can ' +
-          'resume after a failure only when this is set: it skips the rows already read with OFFSET. ' +
-          'Ignored with incremental, which orders by its column.',
-      }),
-    ),
+    incremental: incrementalProperty,
+    orderBy: orderByProperty,
   },
   { additionalProperties: false },
 );
 type Config = Static<typeof Config>;
 
-interface Plan {
-  sql: string;
-  params: unknown[];
-  /** Rows skipped on resume (OFFSET), counted in progress. */
-  skipped: number;
-  cursorColumn?: string;
-}
-
 /** Options that exclude or need each other, beyond what the schema can say. */
 function check(cfg: Config): Issue[] {
-  const { query, table, columns, incremental } = cfg;
   const issues: Issue[] = [];
   if (cfg.schema !== undefined)
     issues.push({
       path: 'schema',
       message: `\`schema\` was renamed: the table's PostgreSQL schema is now \`dbSchema: ${cfg.schema}\``,
     });
-  if ((query === undefined) === (table === undefined))
-    issues.push({ path: 'query', message: 'give either query (SQL) or table, not both and not neither' });
-  if (query !== undefined && columns !== undefined)
-    issues.push({
-      path: 'columns',
-      message: 'columns applies to table only; with query, list the columns in the SELECT',
-    });
-  const col = incremental?.column;
-  if (col !== undefined && columns !== undefined && !columns.includes(col))
-    issues.push({
-      path: 'incremental.column',
-      message: `"${col}" must be one of columns (${columns.join(', ')})`,
-    });
-  return issues;
-}
-
-function plan(ctx: SourceContext<Config>): Plan {
-  const { query, table, dbSchema, columns, incremental, orderBy } = ctx.config;
-  const col = incremental?.column;
-  // The query is wrapped in a subquery only when we add clauses, so any SQL the server accepts works as is.
-  const text = query?.trim().replace(/;+\s*$/, '');
-  const from =
-    text === undefined
-      ? `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(dbSchema, table!)}`
-      : undefined;
-  // Newlines, so a trailing `-- comment` in the query cannot swallow the closing parenthesis.
-  const base = from ?? `SELECT * FROM (\n${text}\n) AS q`;
-  const resume = ctx.resumeFrom as { cursor?: Json; rows?: number } | undefined;
-  if (col !== undefined) {
-    const last = resume?.cursor ?? ctx.state.get('cursor');
-    const c = quoteIdent(col);
-    return last === undefined || last === null
-      ? { sql: `${base} WHERE ${c} IS NOT NULL ORDER BY ${c}`, params: [], skipped: 0, cursorColumn: col }
-      : { sql: `${base} WHERE ${c} > $1 ORDER BY ${c}`, params: [last], skipped: 0, cursorColumn: col };
-  }
-  if (orderBy !== undefined) {
-    const skipped = typeof resume?.rows === 'number' ? resume.rows : 0;
-    return { sql: `${base} ORDER BY ${identList(orderBy)} OFFSET ${skipped}`, params: [], skipped };
-  }
-  return { sql: text ?? from!, params: [], skipped: 0 };
+  return [...issues, ...sqlSourceIssues(cfg)];
 }
 
 async function* read(
   ctx: SourceContext<Config>,
 ): AsyncGenerator<{ rows: Row[]; position?: Json; progress: { done: number } }> {
-  const { batchSize, orderBy, table, dbSchema } = ctx.config;
-  const p = plan(ctx);
+  const { batchSize, table, dbSchema, columns } = ctx.config;
+  const start = readStart(ctx);
+  const p = readSql(ctx.config, start, {
+    tableSelect:
+      table === undefined
+        ? undefined
+        : `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(dbSchema, table)}`,
+    param: '$1',
+    offset: (n) => `OFFSET ${n}`,
+    quote: quoteIdent,
+  });
   // Loaded before connecting: a failed import then leaves no connection open.
   const { default: Cursor } = await import('pg-cursor');
   const conn = await connect(ctx.config.url, {
@@ -163,9 +102,7 @@ async function* read(
     void client.end().catch(() => undefined);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const col = p.cursorColumn;
-  let done = p.skipped;
-  let carry: Row[] = [];
+  const cutter = new BatchCutter(ctx, start.skip);
   try {
     for (;;) {
       let got: Row[];
@@ -176,29 +113,8 @@ async function* read(
         throw pgError(err, ctx.componentId, target, `read ${what}`);
       }
       const last = got.length < batchSize;
-      let rows = carry.length > 0 ? carry.concat(got) : got;
-      carry = [];
-      if (col !== undefined && !last && rows.length > 0) {
-        // Resuming means `WHERE col > last`: a batch must not end inside a run of equal values,
-        // or the rest of that run would be skipped. Hold the run back until the value changes.
-        const value = rows[rows.length - 1]![col];
-        let k = rows.length - 1;
-        while (k > 0 && rows[k - 1]![col] === value) k--;
-        carry = rows.slice(k);
-        rows = k === 0 ? [] : rows.slice(0, k);
-      }
-      if (rows.length > 0) {
-        done += rows.length;
-        let position: Json | undefined;
-        if (col !== undefined) {
-          const value = rows[rows.length - 1]![col] as Json;
-          ctx.state.set('cursor', value);
-          position = { cursor: value };
-        } else if (orderBy !== undefined) {
-          position = { rows: done };
-        }
-        yield position === undefined ? { rows, progress: { done } } : { rows, position, progress: { done } };
-      }
+      const batch = cutter.cut(got, last);
+      if (batch !== undefined) yield batch;
       if (last) break;
       if (ctx.signal.aborted) throw ctx.signal.reason;
     }
