@@ -25,6 +25,7 @@ import { type Delivered, runChunks } from './internal/parallel/pump.ts';
 import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
 import { asStage, StageChain } from './internal/stages.ts';
+import type { NetPolicy } from './net-policy.ts';
 import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 import { verifyLevelOf } from './verify.ts';
@@ -37,6 +38,7 @@ export interface FlowEnv {
   loadState(): Promise<Record<string, Json> | undefined>;
   baseDir: string;
   paths?: PathPolicy | undefined;
+  network?: NetPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   resume: boolean;
@@ -103,6 +105,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     componentId: c.id,
     baseDir: env.baseDir,
     paths: env.paths,
+    network: env.network,
     params: env.params,
     datasets: env.datasets,
     log: env.logger(c.id),
@@ -239,6 +242,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           hashSource,
           baseDir: env.baseDir,
           paths: env.paths,
+          network: env.network,
           params: env.params,
           signal,
           writers,
