@@ -173,6 +173,18 @@ const withPlatform = (c: Command) =>
       [],
     )
     .option(
+      '--deny-hosts <list>',
+      'hosts pipelines may not connect to, comma-separated: names, wildcards (*.internal), addresses and CIDR ranges (10.0.0.0/8); link-local and cloud metadata addresses (169.254.0.0/16, fe80::/10, fd00:ec2::254) are refused always (repeatable; or SLUICE_DENY_HOSTS)',
+      collectList,
+      [],
+    )
+    .option(
+      '--allow-hosts <list>',
+      'the only hosts pipelines may connect to, in the same forms (* for every host); an address or range named here is reached even when link-local; --deny-hosts wins over it (repeatable; or SLUICE_ALLOW_HOSTS)',
+      collectList,
+      [],
+    )
+    .option(
       '--artifacts <where>',
       'where job logs, reports, quarantine files and saved output go: s3://bucket/prefix (credentials and endpoint from AWS_* variables) or a directory; every server and worker of a platform must name the same (default <data-dir>/files, or SLUICE_ARTIFACTS)',
     )

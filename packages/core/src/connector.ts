@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { DatasetArea, DatasetRef } from './dataset.ts';
 import type { Issue } from './errors.ts';
+import type { NetContext, NetPolicy } from './net-policy.ts';
 import type { PathContext, PathPolicy } from './paths.ts';
 import type { SinkVerification } from './verify.ts';
 
@@ -54,6 +55,13 @@ export interface ComponentContext<C> {
    * gets every local path it opens from `resolveLocalPath(ctx, path, where)`, which applies it.
    */
   readonly paths?: PathPolicy | undefined;
+  /**
+   * Where network connections may lead, when the run narrows it (the platform's --deny-hosts and
+   * --allow-hosts). A component checks every host a config names with `checkHost`/`checkUrl`, or
+   * connects through `guardedLookup`, which apply it and the built-in refusal of link-local and
+   * cloud metadata addresses (which holds even when this is absent).
+   */
+  readonly network?: NetPolicy | undefined;
   readonly params: Readonly<Record<string, unknown>>;
   readonly log: Logger;
   /**
@@ -111,7 +119,7 @@ export interface KnownColumn {
 }
 
 /** What a definition's `checkConnection` may use: paths resolve as in a run, under its policy. */
-export interface ConnectionCheckContext extends PathContext {
+export interface ConnectionCheckContext extends PathContext, Pick<NetContext, 'network'> {
   readonly signal: AbortSignal;
 }
 

@@ -23,6 +23,11 @@ export const ErrorCode = {
   CHECKPOINT: 'CHECKPOINT_INVALID',
   /** A step named a local path outside the directories the run may open (the platform's roots). */
   PATH_FORBIDDEN: 'PATH_FORBIDDEN',
+  /**
+   * A step would connect to a host the run's network policy refuses: a link-local or cloud
+   * metadata address, or one the platform's --deny-hosts / --allow-hosts keep out (net-policy.ts).
+   */
+  HOST_FORBIDDEN: 'HOST_FORBIDDEN',
   /** A request to the platform's API failed its schema. */
   VALIDATION: 'VALIDATION_FAILED',
   /** A request the API cannot read: bad URL encoding, a malformed header. */

@@ -26,6 +26,7 @@ import { type ParallelSettings, parallelWorker } from './internal/parallel/setti
 import { QuarantineFile } from './internal/quarantine.ts';
 import { asStage, StageChain } from './internal/stages.ts';
 import { sinkColumns } from './known-columns.ts';
+import type { NetPolicy } from './net-policy.ts';
 import type { PathPolicy } from './paths.ts';
 import type { PlannedComponent, PlannedFlow } from './plan.ts';
 import { verifyLevelOf } from './verify.ts';
@@ -38,6 +39,7 @@ export interface FlowEnv {
   loadState(): Promise<Record<string, Json> | undefined>;
   baseDir: string;
   paths?: PathPolicy | undefined;
+  network?: NetPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   resume: boolean;
@@ -104,6 +106,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     componentId: c.id,
     baseDir: env.baseDir,
     paths: env.paths,
+    network: env.network,
     params: env.params,
     datasets: env.datasets,
     log: env.logger(c.id),
@@ -242,6 +245,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           hashSource,
           baseDir: env.baseDir,
           paths: env.paths,
+          network: env.network,
           params: env.params,
           signal,
           writers,

@@ -20,6 +20,7 @@ export interface ReplayOptions
     | 'registry'
     | 'baseDir'
     | 'paths'
+    | 'network'
     | 'stateDir'
     | 'params'
     | 'env'
@@ -125,6 +126,7 @@ export async function replayPlanned(
         stepDir,
         baseDir,
         paths: opts.paths,
+        network: opts.network,
         params: resolved.params,
         datasets: opts.datasets ?? datasetArea(join(stateDir, 'datasets')),
         signal,

@@ -20,6 +20,7 @@ import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
+import type { NetPolicy } from './net-policy.ts';
 import type { PathPolicy } from './paths.ts';
 import { datasetStep, type PlannedStep, type PlannedTask } from './plan.ts';
 import type { Registry } from './registry.ts';
@@ -60,6 +61,11 @@ export interface RunOptions {
    * @defaultValue none: any path the process may open
    */
   paths?: PathPolicy;
+  /**
+   * Narrows the hosts steps may connect to (see NetPolicy): the platform passes --deny-hosts and
+   * --allow-hosts. @defaultValue none: every host but link-local and cloud metadata addresses
+   */
+  network?: NetPolicy;
   /**
    * This run's checkpoints and quarantine (`steps/`, emptied by every run that does not resume)
    * and, unless `state` is given, the pipeline's step state (`state/`, kept across runs).
@@ -249,6 +255,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       loadState: () => stepState.load(step.id),
       baseDir,
       paths: opts.paths,
+      network: opts.network,
       params: plan.params,
       signal: stepSignal,
       resume,
@@ -303,6 +310,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       componentId: c.id,
       baseDir,
       paths: opts.paths,
+      network: opts.network,
       workDir: baseDir,
       stepDir,
       params: plan.params,

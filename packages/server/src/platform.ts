@@ -1,6 +1,13 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCode, type PathPolicy, type Registry, SluiceError } from '@sluice/core';
+import {
+  ErrorCode,
+  type NetPolicy,
+  netPolicy,
+  type PathPolicy,
+  type Registry,
+  SluiceError,
+} from '@sluice/core';
 import type { PgBoss } from 'pg-boss';
 import { migrate } from './db/migrate.ts';
 import { type Database, DEFAULT_DATA_DIR, openDatabase } from './db/open.ts';
@@ -37,6 +44,8 @@ export interface Platform {
    * the server's code (security/path-roots.ts). Every step process applies it.
    */
   paths: PathPolicy;
+  /** Where steps may connect: the operator's --deny-hosts and --allow-hosts (core's NetPolicy). */
+  network: NetPolicy;
   /** Encrypts credentials (security/secrets.ts): SLUICE_MASTER_KEY or `<dataDir>/master.key`. */
   masterKey: string;
   /** Spans of jobs and steps (observability/tracing.ts). */
@@ -59,6 +68,13 @@ export interface PlatformOptions {
    * @defaultValue none
    */
   allowPaths?: string[];
+  /**
+   * Hosts pipelines may not connect to, besides the link-local and cloud metadata addresses never
+   * reached (names, `*.suffix` wildcards, addresses, CIDR ranges). @defaultValue none
+   */
+  denyHosts?: string[];
+  /** When given, the only hosts pipelines may connect to (same forms; `*` for every host). @defaultValue none */
+  allowHosts?: string[];
   /** Files of the server's outside the data directory that pipelines must not reach (the TLS key). */
   serverFiles?: string[];
   jobAttempts?: number;
@@ -94,6 +110,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
   const serverFiles = [...(o.serverFiles ?? []), ...(given ? [given] : [])];
   // Checked before anything is opened: an unsafe root refuses to start.
   const paths = await pathRoots({ filesDir, allowPaths: o.allowPaths ?? [], dataDir, serverFiles });
+  const network = netPolicy({ deny: o.denyHosts ?? [], allow: o.allowHosts ?? [] });
   const log = o.log ?? createLogger();
   // Opened first: an unreachable bucket fails the start before the database is touched.
   const store =
@@ -142,6 +159,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       retryDelaySeconds: o.retryDelaySeconds ?? 5,
       filesDir,
       paths,
+      network,
       pipelineEnv: exposed,
       close: async () => {
         // Appends still waiting for upload go first, while everything else still works.

@@ -24,6 +24,8 @@ export interface PlatformFlags {
   stepsPerProcess?: number;
   pipelineEnv?: string[];
   allowPath?: string[];
+  denyHosts?: string[];
+  allowHosts?: string[];
   artifacts?: string;
 }
 
@@ -49,6 +51,15 @@ function allowedPaths(f: PlatformFlags): string[] {
   return dirs.map((d) => resolve(d));
 }
 
+/** `--deny-hosts`/`--allow-hosts` lists (comma-separated, repeatable), else SLUICE_DENY_HOSTS/SLUICE_ALLOW_HOSTS. */
+function hostList(given: string[] | undefined, variable: string): string[] {
+  const list = given?.length ? given : [process.env[variable] ?? ''];
+  return list
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
 /**
  * `--artifacts`, else SLUICE_ARTIFACTS: `s3://bucket/prefix` or a directory; the platform's
  * default (`<data dir>/files`) when neither is set.
@@ -71,6 +82,8 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     filesDir: resolve(f.filesDir ?? process.cwd()),
     pipelineEnv: exposedEnv(f),
     allowPaths: allowedPaths(f),
+    denyHosts: hostList(f.denyHosts, 'SLUICE_DENY_HOSTS'),
+    allowHosts: hostList(f.allowHosts, 'SLUICE_ALLOW_HOSTS'),
     ...artifactsOption(f),
     registry: createRegistry(),
     worker: {
@@ -123,6 +136,16 @@ async function seedExamples(
 
 function allowedLine(dirs: string[]): string {
   return dirs.length > 0 ? `  pipelines may also open files in ${dirs.join(', ')}\n` : '';
+}
+
+function hostsLine(deny: string[], allow: string[]): string {
+  const parts = [
+    ...(allow.length > 0 ? [`only ${allow.join(', ')}`] : []),
+    ...(deny.length > 0 ? [`never ${deny.join(', ')}`] : []),
+  ];
+  return parts.length > 0
+    ? `  pipelines may connect to ${parts.join('; ')} (and never to link-local addresses)\n`
+    : '';
 }
 
 function firstLogin(admin: { username: string; password: string | null } | null): string {
@@ -190,6 +213,7 @@ export async function serveCommand(
         `  database: ${db}; pipeline files resolve in ${opts.filesDir}\n` +
         `  job logs and artifacts: ${opts.artifacts ?? join(opts.dataDir ?? '', 'files')}\n` +
         allowedLine(opts.allowPaths ?? []) +
+        hostsLine(opts.denyHosts ?? [], opts.allowHosts ?? []) +
         (seeded.length > 0
           ? `  example pipelines ready to run: ${seeded.join(', ')} (open ${server.url}/pipelines, or POST /api/v1/pipelines/<id>/execute)\n`
           : '') +

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCode, type SluiceError } from '@sluice/core';
+import { ErrorCode, netPolicy, type SluiceError } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readSource } from '../../test/harness.ts';
 import { csvSource } from '../csv/source.ts';
@@ -132,6 +132,22 @@ describe('http location', () => {
       ['GET', 'bytes=0-0'],
     ]);
     expect(guarded).toContain(`127.0.0.1:${new URL(base).port}`);
+  });
+
+  it('refuses the cloud metadata address, and a name resolving to a denied address', async () => {
+    const l = await open();
+    const meta = await failure(l.stat('http://169.254.169.254/latest/meta-data/', signal));
+    expect(meta.code).toBe(ErrorCode.HOST_FORBIDDEN);
+    expect(meta.message).toMatch(/the host 169\.254\.169\.254 is refused by the built-in rule/);
+    const denied = await openLocation(
+      `${base}/files/x`,
+      {},
+      { ...ctx, network: netPolicy({ deny: ['127.0.0.0/8', '::1'] }) },
+      'test.0:csv: config.path',
+    );
+    const named = await failure(denied.stat(`http://localhost:${new URL(base).port}/files/data.txt`, signal));
+    expect(named.code).toBe(ErrorCode.HOST_FORBIDDEN);
+    expect(named.message).toMatch(/the host localhost \(address .*\) is refused by --deny-hosts/);
   });
 
   it('maps 404, 401 and 500 to NOT_FOUND, CONFIG and a retryable CONNECTION', async () => {

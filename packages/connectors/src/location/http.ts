@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCode, FatalError, RetryableError, SluiceError } from '@sluice/core';
+import { checkUrl, ErrorCode, FatalError, RetryableError, SluiceError } from '@sluice/core';
 import { HTTP_DEFAULTS, type Opened, request, shown, statusFailure } from './http-request.ts';
 import type { LocationContext } from './index.ts';
 import type { HttpOptions } from './options.ts';
@@ -27,7 +27,11 @@ export function httpLocation(
   const guarded = <T>(url: string, f: () => Promise<T>): Promise<T> => {
     const u = new URL(url);
     const endpoint = `${u.hostname}:${u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : u.port}`;
-    return ctx.guardConnect ? ctx.guardConnect(endpoint, f) : f();
+    // The host and what it resolves to are checked before fetch connects. fetch resolves the name
+    // again (undici is not importable here to give it our lookup), so a DNS answer that changes
+    // in between, or a redirect to another host, is not checked: residual risk, see net-check.ts.
+    const checked = () => checkUrl(ctx, url, where).then(f);
+    return ctx.guardConnect ? ctx.guardConnect(endpoint, checked) : checked();
   };
   const get = (url: string, signal: AbortSignal, extra?: Record<string, string>) =>
     request(url, { method: 'GET', headers: headers(extra) }, timeoutMs, signal, where);

@@ -1,4 +1,4 @@
-import type { PathContext } from '@sluice/core';
+import type { NetContext, PathContext } from '@sluice/core';
 import { ErrorCode, FatalError } from '@sluice/core';
 import { localLocation } from './local.ts';
 import type { LocationOptions } from './options.ts';
@@ -6,7 +6,7 @@ import type { Location } from './types.ts';
 import { schemeOf } from './url.ts';
 
 /** What opening a location needs of the component that opens it. */
-export interface LocationContext extends PathContext {
+export interface LocationContext extends PathContext, Pick<NetContext, 'network'> {
   /** The step's circuit breaker for an endpoint (`host:port`), when the host runs circuits. */
   guardConnect?<T>(endpoint: string, connect: () => Promise<T>): Promise<T>;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, FatalError, RetryableError, SluiceError } from '@sluice/core';
+import { checkHost, ErrorCode, FatalError, RetryableError, SluiceError } from '@sluice/core';
 import SftpClient from 'ssh2-sftp-client';
 import type { LocationContext } from './index.ts';
 import type { SftpOptions } from './options.ts';
@@ -124,9 +124,12 @@ export class SftpSession {
     const pinned = o.hostKey?.replace(/=+$/, '');
     this.#presentedKey = undefined;
     const connect = async () => {
+      // ssh2 is handed the address that was checked, not the name: no second lookup to rebind.
+      // The host key check does not depend on the name, so nothing is lost by it.
+      const [checked] = await checkHost(this.#ctx, this.#address.host, `${this.#where} path`);
       try {
         await client.connect({
-          host: this.#address.host,
+          host: checked?.address ?? this.#address.host,
           port: this.#address.port,
           username,
           ...(o.password === undefined ? {} : { password: o.password }),

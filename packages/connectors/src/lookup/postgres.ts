@@ -54,6 +54,7 @@ export function postgresBackend(ctx: ComponentContext<LookupConfig>): LookupBack
       where: ctx.componentId,
       utc: true,
       guard: ctx.guardConnect,
+      net: ctx,
       onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
     });
     // The key column's type and the columns there are, without reading a row.

@@ -1,4 +1,11 @@
-import { type ComponentContext, ErrorCode, FatalError, RetryableError, type Row } from '@sluice/core';
+import {
+  type ComponentContext,
+  checkUrl,
+  ErrorCode,
+  FatalError,
+  RetryableError,
+  type Row,
+} from '@sluice/core';
 import { type LookupBackend, projector } from './backend.ts';
 import type { LookupConfig } from './config.ts';
 
@@ -41,6 +48,8 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
   let client: { destroy(): void } | undefined;
 
   const open = async () => {
+    // Checked before the client resolves the name again itself: residual risk, see core's net-check.ts.
+    await checkUrl(ctx, url, `${where} url`);
     const { createClient } = await import('redis');
     // No reconnecting behind the step's back: a lost server fails the batch, and the step's retry
     // policy and circuit breaker decide what happens next.

@@ -1,5 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { type ConnectionCheck, ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import {
+  type ConnectionCheck,
+  checkHost,
+  ErrorCode,
+  FatalError,
+  type NetContext,
+  RetryableError,
+  type SluiceError,
+} from '@sluice/core';
 import type pg from 'pg';
 
 /** Where a connection goes, for messages: never includes the password. */
@@ -24,6 +32,8 @@ export interface ConnectOptions {
   onError?: (err: Error) => void;
   /** The component's circuit breaker (`ctx.guardConnect`): connecting goes through it, keyed `host:port`. */
   guard?: (<T>(endpoint: string, connect: () => Promise<T>) => Promise<T>) | undefined;
+  /** The component's context, for its network policy; the built-in refusals only when absent. */
+  net?: NetContext | undefined;
 }
 
 export interface PgConnection {
@@ -147,6 +157,9 @@ export async function connect(url: string, opts: ConnectOptions): Promise<PgConn
   };
   client.on('error', (err) => opts.onError?.(err));
   const open = async (): Promise<void> => {
+    // pg resolves the host again when it connects (it takes no lookup), so a DNS answer that
+    // changes in between is not checked: residual risk, see core's net-check.ts.
+    if (client.host) await checkHost(opts.net ?? {}, client.host, `${opts.where} url`);
     try {
       await client.connect();
     } catch (err) {

@@ -602,6 +602,7 @@ class PostgresWriter implements SinkWriter {
     const conn = await connect(this.#ctx.config.url, {
       where: this.#where,
       guard: this.#ctx.guardConnect,
+      net: this.#ctx,
       onError: () => undefined,
     });
     try {
@@ -720,6 +721,7 @@ export const postgresSink = defineSink({
     const conn = await connect(ctx.config.url, {
       where: ctx.componentId,
       guard: ctx.guardConnect,
+      net: ctx,
       onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
     });
     return new PostgresWriter(ctx, conn);

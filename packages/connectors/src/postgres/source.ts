@@ -90,6 +90,7 @@ async function* read(
     where: ctx.componentId,
     utc: true,
     guard: ctx.guardConnect,
+    net: ctx,
     onError: (err) => ctx.log.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
   const { client, target } = conn;

@@ -14,6 +14,7 @@ import type { DatasetArea } from '../dataset.ts';
 import { ErrorCode, FatalError, SluiceError, toSluiceError } from '../errors.ts';
 import { writeAll } from '../flow.ts';
 import { sinkColumns } from '../known-columns.ts';
+import type { NetPolicy } from '../net-policy.ts';
 import type { PathPolicy } from '../paths.ts';
 import type { PlannedComponent, PlannedFlow } from '../plan.ts';
 import type { ReplayCounts } from '../report.ts';
@@ -38,6 +39,7 @@ export interface ReplayEnv {
   stepDir: string;
   baseDir: string;
   paths?: PathPolicy | undefined;
+  network?: NetPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   datasets?: DatasetArea | undefined;
   signal: AbortSignal;
@@ -108,6 +110,7 @@ export async function replayStep(step: PlannedFlow, env: ReplayEnv): Promise<Rep
     componentId: c.id,
     baseDir: env.baseDir,
     paths: env.paths,
+    network: env.network,
     params: env.params,
     datasets: env.datasets,
     log: env.logger(c.id),

@@ -22,6 +22,7 @@ const STATUS: Record<ErrorCode, number> = {
   // A well-formed request the server refuses on policy, whoever sends it: a path outside the
   // directories pipelines may open. The code tells it apart from a role's missing permission.
   [ErrorCode.PATH_FORBIDDEN]: 403,
+  [ErrorCode.HOST_FORBIDDEN]: 403,
   [ErrorCode.RATE_LIMITED]: 429,
   [ErrorCode.CONNECTION]: 502,
   // The endpoint is known to be down: the request was not even sent; try again later.

@@ -98,21 +98,28 @@ function programDirs(): string[] {
 }
 
 /**
- * Records a step refused a path: who ran the job, with which parameters, and what was refused.
- * The refusal is the platform working, but repeated ones are someone probing the server's files.
+ * Records a step refused a path or a host: who ran the job, with which parameters, and what was
+ * refused. The refusal is the platform working, but repeated ones are someone probing the
+ * server's files or its network.
  */
+const AUDITED: Partial<Record<string, string>> = {
+  [ErrorCode.PATH_FORBIDDEN]: 'job.path_forbidden',
+  [ErrorCode.HOST_FORBIDDEN]: 'job.host_forbidden',
+};
+
 export async function auditPathForbidden(
   p: Platform,
   job: Pick<JobExecution, 'id' | 'pipelineId' | 'triggeredBy' | 'parameters'>,
   workerId: string,
   error: ErrorReport,
 ): Promise<void> {
-  if (error.code !== ErrorCode.PATH_FORBIDDEN) return;
+  const action = AUDITED[error.code];
+  if (action === undefined) return;
   await audit(
     p.database.db,
     { userId: null, username: `worker:${workerId}` },
     {
-      action: 'job.path_forbidden',
+      action,
       resourceType: 'job',
       resourceId: job.id,
       newValue: {

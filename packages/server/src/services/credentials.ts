@@ -142,6 +142,7 @@ export async function testCredential(
     baseDir: p.filesDir,
     stepId: `credential "${c.name}"`,
     paths: p.paths,
+    network: p.network,
     signal: AbortSignal.timeout(TEST_TIMEOUT_MS),
   };
   const paths = { name: 'credential.connectorType', config: 'body.config' };

@@ -76,6 +76,7 @@ const PERMANENT = new Set<string>([
   ErrorCode.QUARANTINE_LIMIT,
   ErrorCode.ABORTED,
   ErrorCode.PATH_FORBIDDEN,
+  ErrorCode.HOST_FORBIDDEN,
 ]);
 
 // An attempt that starts while a step's circuit is still open only fails fast again and spends the
@@ -200,6 +201,7 @@ async function runAttempt(
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
       paths: p.paths,
+      network: p.network,
       stateDir: stateDirOf(step.id),
       datasetsDir: datasetsDirOf(p, replayOf ?? jobId),
       resume: row.attempt > 0,

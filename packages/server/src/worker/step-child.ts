@@ -114,6 +114,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       stateDir: m.stateDir,
       ...(m.datasetsDir ? { datasets: datasetArea(m.datasetsDir) } : {}),
       ...(m.paths ? { paths: m.paths } : {}),
+      ...(m.network ? { network: m.network } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
       signal: abort.signal,
       onEvent: (event: RunEvent) => void send({ type: 'event', runId, event }),

@@ -1,5 +1,6 @@
 import type {
   ErrorReport,
+  NetPolicy,
   PathPolicy,
   ResolvedPlan,
   RunEvent,
@@ -34,6 +35,8 @@ export interface RunMessage {
   datasetsDir?: string;
   /** Where the step may open local paths (the platform's roots); anywhere when absent. */
   paths?: PathPolicy;
+  /** Where the step may connect beyond the built-in refusals (--deny-hosts, --allow-hosts). */
+  network?: NetPolicy;
   resume: boolean;
   /**
    * Replay the quarantine of the run in `stateDir` (a finished job's) instead of running the step:

@@ -39,6 +39,7 @@ export async function testPlatform(
     log?: Logger;
     pipelineEnv?: string[];
     allowPaths?: string[];
+    denyHosts?: string[];
     artifacts?: string;
   } = {},
 ): Promise<TestPlatform> {
@@ -66,6 +67,7 @@ export async function testPlatform(
     log: o.log ?? createLogger({ level: 'silent' }),
     ...(o.pipelineEnv ? { pipelineEnv: o.pipelineEnv } : {}),
     ...(o.allowPaths ? { allowPaths: o.allowPaths } : {}),
+    ...(o.denyHosts ? { denyHosts: o.denyHosts } : {}),
     ...(o.artifacts ? { artifacts: o.artifacts } : {}),
   });
   const adminToken = await tokenFor(p, 'admin');

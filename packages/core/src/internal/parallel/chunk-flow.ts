@@ -188,6 +188,7 @@ export class ChunkFlow {
       componentId: c.id,
       baseDir: this.#init.baseDir,
       paths: this.#init.paths,
+      network: this.#init.network,
       params: this.#init.params,
       log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
       quarantine: (entry) => {

@@ -7,6 +7,7 @@ import {
   SluiceError,
   toSluiceError,
 } from '../../errors.ts';
+import type { NetPolicy } from '../../net-policy.ts';
 import type { PathPolicy } from '../../paths.ts';
 import type { LogLevel } from '../../run.ts';
 
@@ -26,6 +27,7 @@ export interface InitMessage {
   stepId: string;
   baseDir: string;
   paths?: PathPolicy;
+  network?: NetPolicy;
   params: Readonly<Record<string, unknown>>;
   /** Source, transforms, sinks, in flow order: a message's component index points here. */
   components: FlowComponent[];

@@ -8,6 +8,7 @@ import {
   SOURCE_LINE,
   type WorkerModule,
 } from '../../connector.ts';
+import type { NetPolicy } from '../../net-policy.ts';
 import type { PathPolicy } from '../../paths.ts';
 import type { PlannedFlow } from '../../plan.ts';
 import type { LogLevel } from '../../run.ts';
@@ -32,6 +33,7 @@ export interface ChunkHooks {
   hashSource: boolean;
   baseDir: string;
   paths?: PathPolicy | undefined;
+  network?: NetPolicy | undefined;
   params: Readonly<Record<string, unknown>>;
   signal: AbortSignal;
   writers: SinkWriter[];
@@ -93,6 +95,7 @@ export async function runChunks(
       stepId: step.id,
       baseDir: h.baseDir,
       ...(h.paths ? { paths: h.paths } : {}),
+      ...(h.network ? { network: h.network } : {}),
       params: h.params,
       components: components.map((c) => ({
         kind: c.def.kind,
