@@ -27,7 +27,7 @@ export function httpConnection(
       const log = { debug() {}, info() {}, warn() {}, error() {} };
       const client = new HttpClient(
         { ...cfg, retries: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 } },
-        { signal: ctx.signal, log },
+        { signal: ctx.signal, log, network: ctx.network },
         `${what} check`,
       );
       const got = await client.send(probe(cfg.url), 'request');

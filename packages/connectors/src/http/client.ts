@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   type ComponentContext,
+  checkUrl,
   ErrorCode,
   FatalError,
   growingBackoff,
+  type NetContext,
   RetryableError,
   type SluiceError,
   toSluiceError,
@@ -47,18 +49,17 @@ const LONGEST_WAIT_MS = 15 * 60_000;
  * through the circuit breaker of its host. One per step run: it keeps the OAuth2 token and the
  * time of the last request.
  */
+/** What the client uses of a component's context (a credential's Test has no step). */
+type ClientContext = Pick<ComponentContext<unknown>, 'signal' | 'log' | 'guardConnect'> & NetContext;
+
 export class HttpClient {
   readonly #o: ClientOptions;
-  readonly #ctx: Pick<ComponentContext<unknown>, 'signal' | 'log' | 'guardConnect'>;
+  readonly #ctx: ClientContext;
   readonly #where: string;
   readonly #auth: Authorizer;
   #last = Number.NEGATIVE_INFINITY;
 
-  constructor(
-    options: ClientOptions,
-    ctx: Pick<ComponentContext<unknown>, 'signal' | 'log' | 'guardConnect'>,
-    where: string,
-  ) {
+  constructor(options: ClientOptions, ctx: ClientContext, where: string) {
     this.#o = options;
     this.#ctx = ctx;
     this.#where = where;
@@ -187,7 +188,9 @@ export class HttpClient {
     this.#last = performance.now();
   }
 
-  #guard<T>(url: string, send: () => Promise<T>): Promise<T> {
+  async #guard<T>(url: string, send: () => Promise<T>): Promise<T> {
+    // Every URL, the token endpoint's and each next link's too: a server's answer picks them.
+    await checkUrl(this.#ctx, url, this.#where);
     const guard = this.#ctx.guardConnect;
     if (guard === undefined) return send();
     const u = new URL(url);

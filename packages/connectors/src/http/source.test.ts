@@ -294,3 +294,27 @@ describe('http source: incremental', () => {
     expect(state.get('incremental')).toEqual({ field: 'updated_at', value: '2026-01-05' });
   });
 });
+
+describe('http source: outbound network policy', () => {
+  it('refuses a cloud metadata address, typed or handed over by a next link', async () => {
+    await expect(read({ url: 'http://169.254.169.254/latest/meta-data/' })).rejects.toMatchObject({
+      code: 'HOST_FORBIDDEN',
+      message: expect.stringMatching(/169\.254\.169\.254/),
+    });
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader('link', '<http://169.254.169.254/latest/>; rel="next"');
+      res.end('[{"id":1}]');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const { port } = server.address() as { port: number };
+      await expect(
+        read({ url: `http://127.0.0.1:${port}/`, pagination: { type: 'link' } }),
+      ).rejects.toMatchObject({ code: 'HOST_FORBIDDEN' });
+    } finally {
+      server.close();
+    }
+  });
+});
