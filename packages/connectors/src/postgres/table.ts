@@ -1,5 +1,6 @@
 import type { Row } from '@sluice/core';
 import type pg from 'pg';
+import { type ColumnKind, inferColumnTypes as inferKinds } from '../shared/column-kind.ts';
 import { identList, quoteIdent } from './ident.ts';
 
 export interface TableColumn {
@@ -32,9 +33,7 @@ export async function schemaExists(client: pg.Client, schema: string): Promise<b
   return res.rows.length > 0;
 }
 
-type Kind = 'int' | 'float' | 'bool' | 'text' | 'json' | 'timestamp' | 'bytes';
-
-const SQL_TYPE: Record<Kind, string> = {
+const SQL_TYPE: Record<ColumnKind, string> = {
   int: 'bigint',
   float: 'double precision',
   bool: 'boolean',
@@ -44,46 +43,9 @@ const SQL_TYPE: Record<Kind, string> = {
   bytes: 'bytea',
 };
 
-const INT8_MAX = 2 ** 63;
-
-function kindOf(v: unknown): Kind | undefined {
-  switch (typeof v) {
-    case 'number':
-      return Number.isInteger(v) && Math.abs(v) < INT8_MAX ? 'int' : 'float';
-    case 'bigint':
-      return 'int';
-    case 'boolean':
-      return 'bool';
-    case 'string':
-      return 'text';
-    case 'object':
-      if (v === null) return undefined;
-      if (v instanceof Date) return 'timestamp';
-      if (v instanceof Uint8Array) return 'bytes';
-      return 'json';
-    default:
-      return undefined;
-  }
-}
-
-function merge(a: Kind | undefined, b: Kind | undefined): Kind | undefined {
-  if (a === undefined || a === b) return b;
-  if (b === undefined) return a;
-  if ((a === 'int' && b === 'float') || (a === 'float' && b === 'int')) return 'float';
-  // Mixed kinds (numbers and strings, say): text takes any of them without a failed COPY.
-  return 'text';
-}
-
-/** SQL types for `columns`, inferred from every value in `rows` (all nulls → text). */
+/** PostgreSQL types for `columns`, inferred from every value in `rows` (all nulls → text). */
 export function inferColumnTypes(rows: readonly Row[], columns: readonly string[]): string[] {
-  return columns.map((c) => {
-    let kind: Kind | undefined;
-    for (const row of rows) {
-      kind = merge(kind, kindOf(row[c]));
-      if (kind === 'text') break;
-    }
-    return SQL_TYPE[kind ?? 'text'];
-  });
+  return inferKinds(rows, columns, SQL_TYPE);
 }
 
 export function createTableSql(
