@@ -8,6 +8,8 @@ import { excelSource } from './excel/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { lookupTransform } from './lookup/transform.ts';
+import { mysqlSink } from './mysql/sink.ts';
+import { mysqlSource } from './mysql/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
@@ -33,6 +35,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   datasetSource,
   excelSource,
   jsonSource,
+  mysqlSource,
   ndjsonSource,
   parquetSource,
   postgresSource,
@@ -52,6 +55,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   datasetSink,
   excelSink,
   jsonSink,
+  mysqlSink,
   ndjsonSink,
   parquetSink,
   postgresSink,

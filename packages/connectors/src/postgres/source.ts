@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
+import { holdEqualRun } from '../shared/cursor-run.ts';
 import { connect, pgConnection, pgError, sluiceTypes } from './conn.ts';
 import { PgCredential } from './credential.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
@@ -178,15 +179,7 @@ async function* read(
       const last = got.length < batchSize;
       let rows = carry.length > 0 ? carry.concat(got) : got;
       carry = [];
-      if (col !== undefined && !last && rows.length > 0) {
-        // Resuming means `WHERE col > last`: a batch must not end inside a run of equal values,
-        // or the rest of that run would be skipped. Hold the run back until the value changes.
-        const value = rows[rows.length - 1]![col];
-        let k = rows.length - 1;
-        while (k > 0 && rows[k - 1]![col] === value) k--;
-        carry = rows.slice(k);
-        rows = k === 0 ? [] : rows.slice(0, k);
-      }
+      if (col !== undefined && !last) ({ rows, carry } = holdEqualRun(rows, col));
       if (rows.length > 0) {
         done += rows.length;
         let position: Json | undefined;
