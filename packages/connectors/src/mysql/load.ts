@@ -10,7 +10,7 @@ const ESCAPES = /[\\\n\r\t\0]/g;
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0' };
 
 /** LOAD DATA's default escaping (ESCAPED BY '\\'): most strings need none and go out as they are. */
-function escape(s: string): string {
+function escapeField(s: string): string {
   return SPECIAL.test(s) ? s.replace(ESCAPES, (c) => ESCAPED[c]!) : s;
 }
 
@@ -104,7 +104,7 @@ export class LoadEncoder {
         for (; i < columns.length; i++) {
           const v = row[columns[i]!];
           if (i > 0) line += '\t';
-          line += v === null || v === undefined ? '\\N' : escape(text(v, kinds[i]!));
+          line += v === null || v === undefined ? '\\N' : escapeField(text(v, kinds[i]!));
         }
       } catch (err) {
         if (!(err instanceof LoadValueError)) throw err;

@@ -177,9 +177,11 @@ async function* readOne(
       let rows = carry.length > 0 ? carry.concat(got) : got;
       carry = [];
       if (col !== undefined) ({ rows, carry } = holdEqualRun(rows, col));
-      if (rows.length > 0) yield batch(ctx, rows, (done += rows.length));
+      done += rows.length;
+      if (rows.length > 0) yield batch(ctx, rows, done);
     }
-    if (carry.length > 0) yield batch(ctx, carry, (done += carry.length));
+    done += carry.length;
+    if (carry.length > 0) yield batch(ctx, carry, done);
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     throw myError(err, ctx.componentId, conn.target, `read ${what}`);
