@@ -11,6 +11,7 @@ import { assertOk, type Measured, measure } from './measure.ts';
 import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
+import { mysqlRunners } from './mysql-runners.ts';
 import { sqlRunners } from './sql-runners.ts';
 
 /**
@@ -18,8 +19,8 @@ import { sqlRunners } from './sql-runners.ts';
  * W2 from S3 needs its server (s3-runners.ts), so `runnersFor` leaves it to the harness. W4
  * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w6' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'w6', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -268,6 +269,7 @@ export function runnersFor(ctx: BenchContext, workload: Workload, only: Readonly
   if (workload === 'parse') return parseRunners(ctx, only);
   if (workload === 'w5') return parquetRunners(ctx, only);
   if (workload === 'w3') return sqlRunners(ctx, only);
+  if (workload === 'w6') return mysqlRunners(ctx, only);
   if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   const all =
