@@ -9,7 +9,7 @@ import { type BenchContext, expectEqual, type Runner, sample, sluiceRunner } fro
 
 export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const COLUMNS = `id bigint, uuid char(36), name text, email text, country varchar(8), amount decimal(12,2),
-  quantity int, created_at datetime(6), active boolean, notes text, total decimal(20,4)`;
+  quantity int, created_at datetime(6), active boolean, notes text, total double`;
 
 function clientArgs(): string[] {
   const u = new URL(MYSQL_URL);
@@ -49,7 +49,8 @@ export function mysqlRunners(ctx: BenchContext, only: ReadonlySet<string>): Runn
       id: 'sluice',
       workload: 'w6',
       spec: 'w6',
-      label: '`sluice run w6.yaml --json` (csv source, filter, map, mysql sink: LOAD DATA LOCAL, `verify: count`)',
+      label:
+        '`sluice run w6.yaml --json` (csv source, filter, map, mysql sink: LOAD DATA LOCAL, `verify: count`)',
       env: { BENCH_MYSQL_URL: MYSQL_URL },
       prepare: () => recreate('w6_sluice'),
       check: () => check(ctx, 'w6_sluice'),

@@ -8,10 +8,10 @@ import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
 import { lookupRunners } from './lookup-runners.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
+import { mysqlRunners } from './mysql-runners.ts';
 import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
-import { mysqlRunners } from './mysql-runners.ts';
 import { sqlRunners } from './sql-runners.ts';
 
 /**
