@@ -63,3 +63,61 @@ describe('mysql types', () => {
     expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
   });
 });
+
+describe('mysql sink modes and source state', () => {
+  it('upserts by key (last row wins), then reads incrementally across two runs', async () => {
+    const ck = `${t}_ck`;
+    const tb = `${t}_up`;
+    const cfg = {
+      url: URL,
+      table: tb,
+      checkpointTable: ck,
+      mode: 'upsert',
+      key: ['id'],
+      createTable: true,
+      inferRows: 1,
+    };
+    const a = await openSink(mysqlSink, cfg);
+    await a.writer.start(undefined);
+    await a.writer.write([
+      { id: 1, v: 'a' },
+      { id: 2, v: 'b' },
+      { id: 1, v: 'c' },
+    ]);
+    await a.writer.close();
+    const state = new Map();
+    const first = await readSource(
+      mysqlSource,
+      { url: URL, table: tb, incremental: { column: 'id' } },
+      { state },
+    );
+    expect(first.rows).toEqual([
+      { id: 1, v: 'c' },
+      { id: 2, v: 'b' },
+    ]);
+    await admin.query(`INSERT INTO ${tb} VALUES (3, 'd')`);
+    const second = await readSource(
+      mysqlSource,
+      { url: URL, table: tb, incremental: { column: 'id' } },
+      { state },
+    );
+    expect(second.rows).toEqual([{ id: 3, v: 'd' }]);
+    await admin.query(`DROP TABLE ${tb}`);
+  });
+
+  it('says which part of the config is wrong, never the password', async () => {
+    const fail = (url: string) =>
+      readSource(mysqlSource, { url, table: 'x' }).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+    const password = await fail('mysql://root:Secret9@127.0.0.1:3306/test');
+    expect(password).toMatch(/refused user "root".*with\.url/);
+    expect(password).not.toContain('Secret9');
+    expect(await fail('mysql://root@127.0.0.1:3306/hmysql_nodb')).toMatch(
+      /database "hmysql_nodb" does not exist.*with\.url/,
+    );
+    const missing = await readSource(mysqlSource, { url: URL, table: `${t}_none` }).catch((e: Error) => e);
+    expect(String((missing as Error).message)).toMatch(/with\.table/);
+  });
+});
