@@ -121,3 +121,27 @@ describe('mysql sink modes and source state', () => {
     expect(String((missing as Error).message)).toMatch(/with\.table/);
   });
 });
+
+describe('mysql schema contracts and truncate', () => {
+  it('evolve adds and widens columns; freeze refuses; truncate replaces the rows', async () => {
+    const tb = `${t}_sc`;
+    await admin.query(`CREATE TABLE ${tb} (id int primary key, v varchar(2))`);
+    const cfg = { url: URL, table: tb, checkpointTable: `${t}_ck` };
+    const frozen = await openSink(mysqlSink, { ...cfg, schema: 'freeze' });
+    await frozen.writer.start(undefined);
+    await expect(frozen.writer.write([{ id: 1, v: 'long' }])).rejects.toThrow(/freeze/);
+    await frozen.writer.abort(new Error('refused'));
+    const a = await openSink(mysqlSink, { ...cfg, schema: 'evolve' });
+    await a.writer.start(undefined);
+    await a.writer.write([{ id: 1, v: 'long', extra: 5 }]);
+    const res = await a.writer.close();
+    expect(res.schemaChanges?.map((c) => c.change).sort()).toEqual(['column_added', 'type_widened']);
+    const b = await openSink(mysqlSink, { ...cfg, mode: 'truncate' });
+    await b.writer.start(undefined);
+    await b.writer.write([{ id: 2, v: 'x', extra: 6 }]);
+    await b.writer.close();
+    const [rows] = await admin.query(`SELECT id, v, extra FROM ${tb}`);
+    expect(rows).toEqual([{ id: 2, v: 'x', extra: 6 }]);
+    await admin.query(`DROP TABLE ${tb}`);
+  });
+});
