@@ -75,6 +75,7 @@ const COMPARED: Record<Workload, { base: [string, string]; also?: [string, strin
   w3: { base: ['duckdb', 'vs DuckDB'] },
   w4: { base: ['no-lookup', 'vs no lookup'] },
   w5: { base: ['duckdb', 'vs DuckDB'] },
+  w6: { base: ['floor', 'vs floor'] },
   w7: { base: ['floor', 'vs floor'] },
   parse: { base: ['udsv', 'vs udsv'] },
 };
@@ -308,6 +309,7 @@ const HEADINGS: Record<Workload, string> = {
   w3: 'W3:',
   w4: 'W4:',
   w5: 'W5:',
+  w6: 'W6:',
   w7: 'W7:',
   parse: 'Parse only:',
 };

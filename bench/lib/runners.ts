@@ -8,6 +8,7 @@ import type { DataSet } from '../generate.ts';
 import { countLines, removeFile } from './files.ts';
 import { lookupRunners } from './lookup-runners.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
+import { mysqlRunners } from './mysql-runners.ts';
 import { parquetRunners } from './parquet-runners.ts';
 import { parseRunners } from './parse-runners.ts';
 import { copyArgs, DATABASE_URL, recreateTable, tableStats } from './pg.ts';
@@ -19,8 +20,8 @@ import { sqlRunners } from './sql-runners.ts';
  * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
  * W7 (http-runners.ts) reads an HTTP API that the harness starts, like W2 from S3.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w7' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'w7', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w6' | 'w7' | 'parse';
+export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'w6', 'w7', 'parse'];
 
 export interface Sample {
   wallMs: number;
@@ -269,6 +270,7 @@ export function runnersFor(ctx: BenchContext, workload: Workload, only: Readonly
   if (workload === 'parse') return parseRunners(ctx, only);
   if (workload === 'w5') return parquetRunners(ctx, only);
   if (workload === 'w3') return sqlRunners(ctx, only);
+  if (workload === 'w6') return mysqlRunners(ctx, only);
   if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   if (workload === 'w7') throw new Error('W7 runners come from httpRunners, with the server');

@@ -10,6 +10,8 @@ import { httpSource } from './http/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { lookupTransform } from './lookup/transform.ts';
+import { mysqlSink } from './mysql/sink.ts';
+import { mysqlSource } from './mysql/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
@@ -40,6 +42,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   graphqlSource,
   httpSource,
   jsonSource,
+  mysqlSource,
   ndjsonSource,
   parquetSource,
   postgresSource,
@@ -60,6 +63,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   datasetSink,
   excelSink,
   jsonSink,
+  mysqlSink,
   ndjsonSink,
   parquetSink,
   postgresSink,

@@ -9,6 +9,9 @@ import {
   type SluiceError,
 } from '@sluice/core';
 import type pg from 'pg';
+import { maskUrl, NODE_REASON } from '../shared/db-url.ts';
+
+export { maskUrl };
 
 /** Where a connection goes, for messages: never includes the password. */
 export interface PgTarget {
@@ -44,19 +47,6 @@ export interface PgConnection {
    * socket alone leaves a busy backend working until it next writes to the client.
    */
   cancel(): Promise<void>;
-}
-
-/** Masks the password of a postgres:// url (userinfo and a `password=` parameter). */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    if (u.searchParams.has('password')) u.searchParams.set('password', '***');
-    return u.toString().replace('password=%2A%2A%2A', 'password=***');
-  } catch {
-    // Not a url (a libpq key=value string): mask what looks like a password anyway.
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
-  }
 }
 
 const OID = { int8: 20, numeric: 1700, date: 1082, timestamp: 1114, timestamptz: 1184 } as const;
@@ -183,17 +173,6 @@ export async function connect(url: string, opts: ConnectOptions): Promise<PgConn
   };
   return { client, target, cancel };
 }
-
-const NODE_REASON: Record<string, string> = {
-  ECONNREFUSED: 'connection refused — is the server running and the url right?',
-  ETIMEDOUT: 'timed out — is the host reachable (firewall, VPN, security group)?',
-  EHOSTUNREACH: 'host unreachable — is the host reachable from this machine?',
-  ENETUNREACH: 'network unreachable — check the host in the url and this machine’s network',
-  ECONNRESET: 'the connection was reset — the server or a proxy dropped it',
-  EPIPE: 'the connection was closed by the server',
-  ENOTFOUND: 'host name not found — check the host in the url',
-  EAI_AGAIN: 'the host name could not be resolved right now (DNS) — retrying may help',
-};
 
 // SQLSTATEs that a retry can fix: the connection or the transaction, not the request, failed.
 function retryableState(code: string): boolean {

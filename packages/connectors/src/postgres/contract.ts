@@ -1,236 +1,40 @@
-import type { Row } from '@sluice/core';
+import {
+  type ColumnType,
+  Fit as LadderFit,
+  type Limit,
+  limitOf as ladderLimitOf,
+  neededType as ladderNeededType,
+  widest as ladderWidest,
+  type TypeLadder,
+} from '../shared/schema-contract.ts';
 
-/** What the sink does with a field the table has no column for, or a value its column's type cannot hold. */
-export const CONTRACTS = ['evolve', 'freeze', 'discard_row', 'discard_value'] as const;
-export type SchemaContract = (typeof CONTRACTS)[number];
-
-export function isContract(v: unknown): v is SchemaContract {
-  return (CONTRACTS as readonly unknown[]).includes(v);
-}
-
-/** One column of the target as the checks see it: `type` as PostgreSQL's format_type spells it. */
-export interface ColumnType {
-  name: string;
-  type: string;
-}
-
-// The widening ladder for whole numbers. numeric holds any of them, and any finite fraction.
-const INTEGERS = [
-  { type: 'smallint', max: 2 ** 15 },
-  { type: 'integer', max: 2 ** 31 },
-  { type: 'bigint', max: 2 ** 63 },
-] as const;
+export { CONTRACTS, isContract, type SchemaContract } from '../shared/schema-contract.ts';
 
 const VARCHAR = /^character varying\((\d+)\)$/;
 
-/**
- * A column whose type a value may outgrow: whole-number types (widened up the ladder to numeric)
- * and varchar(n) (widened to text). Other types are left to PostgreSQL, as they were: numeric to
- * text, say, would change how every reader sorts and sums the column, so it is never done.
- */
-export type Limit = { kind: 'int'; rung: number } | { kind: 'varchar'; length: number };
+/** PostgreSQL's types a value may outgrow, as format_type spells them (see TypeLadder). */
+export const PG_LADDER: TypeLadder = {
+  ints: [
+    { type: 'smallint', max: 2 ** 15 },
+    { type: 'integer', max: 2 ** 31 },
+    { type: 'bigint', max: 2 ** 63 },
+  ],
+  numeric: 'numeric',
+  varchar(type) {
+    const m = VARCHAR.exec(type);
+    return m ? Number(m[1]) : undefined;
+  },
+  text: 'text',
+};
 
-export function limitOf(type: string): Limit | undefined {
-  const rung = INTEGERS.findIndex((i) => i.type === type);
-  if (rung >= 0) return { kind: 'int', rung };
-  const m = VARCHAR.exec(type);
-  return m ? { kind: 'varchar', length: Number(m[1]) } : undefined;
-}
+export const limitOf = (type: string): Limit | undefined => ladderLimitOf(PG_LADDER, type);
+export const neededType = (limit: Limit, v: unknown): string | undefined =>
+  ladderNeededType(PG_LADDER, limit, v);
+export const widest = (a: string | undefined, b: string): string => ladderWidest(PG_LADDER, a, b);
 
-/** Whole-number text: an optional sign and digits only (what JSON, CSV and most sources send). */
-function isDigits(s: string): boolean {
-  const n = s.length;
-  let i = s.charCodeAt(0) === 0x2d || s.charCodeAt(0) === 0x2b ? 1 : 0;
-  if (i === n) return false;
-  for (; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) return false;
-  }
-  return true;
-}
-
-/** Digits any value of each whole-number type can have: 32767, 2147483647, 9223372036854775807. */
-const SAFE_DIGITS = [4, 9, 18];
-
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-/** Index of the narrowest whole-number type holding `v`, 3 (numeric) when none does. */
-function intRung(v: number | bigint): number {
-  for (let r = 0; r < INTEGERS.length; r++) {
-    const max = INTEGERS[r]!.max;
-    if (typeof v === 'bigint' ? v >= -BigInt(max) && v < BigInt(max) : v >= -max && v < max) return r;
-  }
-  return INTEGERS.length;
-}
-
-/**
- * The type `v` needs in a column of `limit`, or undefined when the column holds it as it is.
- * Values that are no number at all (a word in an integer column) are left to PostgreSQL, which
- * refuses them as it always did: widening is for values that outgrow a type, not for wrong ones.
- */
-export function neededType(limit: Limit, v: unknown): string | undefined {
-  if (v === null || v === undefined) return undefined;
-  if (limit.kind === 'varchar') {
-    const s = typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
-    // varchar(n) counts characters; UTF-16 units are at least as many, so most values stop here.
-    if (s === undefined || s.length <= limit.length) return undefined;
-    let chars = 0;
-    for (const _ of s) chars++;
-    return chars > limit.length ? 'text' : undefined;
-  }
-  let rung: number;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return undefined;
-    rung = Number.isInteger(v) ? intRung(v) : INTEGERS.length;
-  } else if (typeof v === 'bigint') {
-    rung = intRung(v);
-  } else if (typeof v === 'string') {
-    const s = v.trim();
-    if (isDigits(s)) {
-      // Digits that fit the column whatever they are need no parsing (measured: BigInt() of every
-      // id doubled the check's time); others are parsed exactly, beyond a double's precision.
-      const digits = s.charCodeAt(0) <= 0x2d ? s.length - 1 : s.length;
-      if (digits <= SAFE_DIGITS[limit.rung]!) return undefined;
-      rung = intRung(BigInt(s));
-    } else if (DECIMAL.test(s)) rung = INTEGERS.length;
-    else return undefined;
-  } else return undefined;
-  if (rung <= limit.rung) return undefined;
-  return rung < INTEGERS.length ? INTEGERS[rung]!.type : 'numeric';
-}
-
-/** The wider of two types a column was found to need (both from `neededType`). */
-export function widest(a: string | undefined, b: string): string {
-  if (a === undefined) return b;
-  const rank = (t: string) =>
-    t === 'text' ? 9 : t === 'numeric' ? 3 : INTEGERS.findIndex((i) => i.type === t);
-  return rank(b) > rank(a) ? b : a;
-}
-
-/**
- * `row => every limited column's value fits`, with one property read per column written out:
- * `row[name]` in a loop is one megamorphic site for every name (see compilePick in copy.ts).
- */
-function compileValueCheck(limited: readonly { name: string; limit: Limit }[]): (row: Row) => boolean {
-  if (limited.length === 0) return () => true;
-  const body = limited
-    .map((l, i) => `if (need(limits[${i}], row[${JSON.stringify(l.name)}]) !== undefined) return false;`)
-    .join('\n');
-  return new Function('need', 'limits', `return (row) => {\n${body}\nreturn true;\n}`)(
-    neededType,
-    limited.map((l) => l.limit),
-  ) as (row: Row) => boolean;
-}
-
-/** What a batch needs of the table before it can be written (see `Fit.scan`). */
-export interface Findings {
-  /** Fields with no column in the table, each with the rows that have a value for it. */
-  newFields: Map<string, number[]>;
-  /** Columns of the table the batch has values for that are not being written yet. */
-  unwritten: string[];
-  /** Columns whose type a value outgrew: the type needed and the rows with such values. */
-  widen: Map<string, { type: string; rows: number[] }>;
-}
-
-/**
- * Checks rows against the table's columns: fields it has no column for and values its columns'
- * types cannot hold. Pure, so that the worker threads' encoder uses it too.
- */
-export class Fit {
-  readonly #table: Map<string, Limit | undefined>;
-  readonly #written: Set<string>;
-  /** Configured `columns`: other fields are not written, so they are never new. */
-  readonly #only: Set<string> | undefined;
-  readonly #limited: { name: string; limit: Limit }[];
-  /** A key order seen with every key written: rows with it need no look-up per key. */
-  #order: string[] | undefined;
-  readonly #values: (row: Row) => boolean;
-
+/** The shared Fit on PostgreSQL's types. */
+export class Fit extends LadderFit {
   constructor(table: readonly ColumnType[], written: readonly string[], only?: readonly string[]) {
-    this.#table = new Map(table.map((c) => [c.name, limitOf(c.type)]));
-    this.#written = new Set(written);
-    this.#only = only ? new Set(only) : undefined;
-    this.#limited = written.flatMap((name) => {
-      const limit = this.#table.get(name);
-      return limit ? [{ name, limit }] : [];
-    });
-    this.#values = compileValueCheck(this.#limited);
-  }
-
-  /**
-   * True when every row can be written as it is: each field written, each value fits. The fast
-   * path, run on every batch (measured on 500k rows of 8 fields: ~35 ms, encoding them ~200 ms).
-   */
-  fits(rows: readonly Row[]): boolean {
-    const values = this.#values;
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      if (!this.#keysFit(row) || !values(row)) return false;
-    }
-    return true;
-  }
-
-  #keysFit(row: Row): boolean {
-    const order = this.#order;
-    if (order !== undefined) {
-      // Rows of one source mostly share their keys' order: names compared by identity.
-      let i = 0;
-      let same = true;
-      for (const k in row) {
-        if (k !== order[i++]) {
-          same = false;
-          break;
-        }
-      }
-      if (same && i === order.length) return true;
-    }
-    let all = true;
-    for (const k in row) {
-      if (this.#written.has(k) || (this.#only !== undefined && !this.#only.has(k))) continue;
-      all = false;
-      if (row[k] !== undefined && row[k] !== null) return false;
-    }
-    if (all && order === undefined) this.#order = Object.keys(row);
-    return true;
-  }
-
-  /** What `rows` need, row by row, or undefined when they need nothing. */
-  scan(rows: readonly Row[]): Findings | undefined {
-    let found: Findings | undefined;
-    const need = (): Findings => {
-      found ??= { newFields: new Map(), unwritten: [], widen: new Map() };
-      return found;
-    };
-    const written = this.#written;
-    const only = this.#only;
-    const limited = this.#limited;
-    for (let r = 0; r < rows.length; r++) {
-      const row = rows[r]!;
-      for (const k in row) {
-        if (written.has(k) || (only !== undefined && !only.has(k))) continue;
-        // A field whose value is missing writes nothing, so it asks for no column.
-        if (row[k] === undefined || row[k] === null) continue;
-        const f = need();
-        if (this.#table.has(k)) {
-          if (!f.unwritten.includes(k)) f.unwritten.push(k);
-        } else {
-          const at = f.newFields.get(k);
-          if (at) at.push(r);
-          else f.newFields.set(k, [r]);
-        }
-      }
-      for (let c = 0; c < limited.length; c++) {
-        const { name, limit } = limited[c]!;
-        const type = neededType(limit, row[name]);
-        if (type === undefined) continue;
-        const f = need();
-        const w = f.widen.get(name);
-        if (w) {
-          w.type = widest(w.type, type);
-          w.rows.push(r);
-        } else f.widen.set(name, { type, rows: [r] });
-      }
-    }
-    return found;
+    super(PG_LADDER, table, written, only);
   }
 }

@@ -15,6 +15,7 @@ import {
 } from '@sluice/core';
 import type pg from 'pg';
 import { fieldsOf } from '../shared/column-kinds.ts';
+import { type BatchPlan, ChangeLog, changeText, planBatch } from '../shared/schema-evolve.ts';
 import {
   appendAfterInterruption,
   ContentProof,
@@ -28,7 +29,6 @@ import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
 import { CopyEncoder } from './copy.ts';
 import { CopyIn, loadCopyIn, within } from './copy-in.ts';
 import { PgCredential } from './credential.ts';
-import { type BatchPlan, ChangeLog, changeText, planBatch } from './evolve.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
 import {
   addColumnSql,
@@ -322,7 +322,10 @@ class PostgresWriter implements SinkWriter {
         table: this.#table,
         where: this.#where,
         location: this.#location,
-        target: this.#target,
+        infer: inferColumnTypes,
+        addColumnSql: (column, type) =>
+          `ALTER TABLE ${this.#target} ADD COLUMN ${quoteIdent(column)} ${type}`,
+        widenColumnSql: (column, type) => widenColumnSql(this.#target, column, type),
       });
       for (const d of plan.discarded) this.#ctx.quarantine({ reason: d.reason, row: rows[d.index]! });
       for (const c of plan.counted) this.#note(c);

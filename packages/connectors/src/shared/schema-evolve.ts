@@ -1,6 +1,5 @@
 import { ErrorCode, FatalError, type Row, type SchemaChange } from '@sluice/core';
-import type { Findings, SchemaContract } from './contract.ts';
-import { inferColumnTypes, type TableColumn } from './table.ts';
+import type { Findings, SchemaContract } from './schema-contract.ts';
 
 /** What a batch's findings come to under the contract: the table changes to make and the rows to write. */
 export interface BatchPlan {
@@ -20,13 +19,17 @@ export interface BatchPlan {
 
 export interface PlanContext {
   contract: SchemaContract;
-  table: ReadonlyMap<string, TableColumn>;
+  /** The table's columns by name, with their types as the database spells them. */
+  table: ReadonlyMap<string, { type: string }>;
   /** `componentId`, to begin messages with. */
   where: string;
   /** `schema.table`, for messages. */
   location: string;
-  /** The table, quoted, for the SQL a message suggests. */
-  target: string;
+  /** Types for new columns, inferred from the batch's values (the database's inferColumnTypes). */
+  infer(rows: readonly Row[], columns: readonly string[]): string[];
+  /** The SQL that adds a column, and that widens one, for a message to suggest under freeze. */
+  addColumnSql(column: string, type: string): string;
+  widenColumnSql(column: string, type: string): string;
 }
 
 const quoted = (names: Iterable<string>) => [...names].map((n) => `"${n}"`).join(', ');
@@ -38,7 +41,7 @@ export function planBatch(found: Findings, rows: Row[], p: PlanContext): BatchPl
   switch (p.contract) {
     case 'evolve': {
       const fields = [...found.newFields.keys()];
-      const types = inferColumnTypes(rows, fields);
+      const types = p.infer(rows, fields);
       plan.add = fields.map((column, i) => ({ column, type: types[i]! }));
       plan.widen = [...found.widen].map(([column, w]) => ({
         column,
@@ -102,11 +105,11 @@ function frozen(found: Findings, rows: Row[], p: PlanContext): FatalError {
   const fixes: string[] = [];
   if (found.newFields.size > 0) {
     const fields = [...found.newFields.keys()];
-    const types = inferColumnTypes(rows, fields);
+    const types = p.infer(rows, fields);
     problems.push(
       `table ${p.location} has no column ${quoted(fields)} (its columns: ${[...p.table.keys()].join(', ')})`,
     );
-    fixes.push(...fields.map((f, i) => `ALTER TABLE ${p.target} ADD COLUMN "${f}" ${types[i]}`));
+    fixes.push(...fields.map((f, i) => p.addColumnSql(f, types[i]!)));
   }
   for (const [column, w] of found.widen) {
     const value = rows[w.rows[0]!]![column];
@@ -115,7 +118,7 @@ function frozen(found: Findings, rows: Row[], p: PlanContext): FatalError {
         typeof value === 'bigint' ? value.toString() : value,
       )}`,
     );
-    fixes.push(`ALTER TABLE ${p.target} ALTER COLUMN "${column}" TYPE ${w.type}`);
+    fixes.push(p.widenColumnSql(column, w.type));
   }
   return new FatalError(
     `${p.where}: ${problems.join('; ')}, and schema: freeze changes no column. Set schema: evolve to ` +
