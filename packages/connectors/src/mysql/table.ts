@@ -1,5 +1,5 @@
 import type { Row } from '@sluice/core';
-import { type ColumnKind, inferColumnTypes as inferKinds } from '../shared/column-kind.ts';
+import { type ColumnKind, inferColumnKinds } from '../shared/column-kinds.ts';
 import type { TypeLadder } from '../shared/schema-contract.ts';
 import type { MyConnection } from './conn.ts';
 import { idList, quoteId } from './ident.ts';
@@ -80,7 +80,7 @@ const SQL_TYPE: Record<ColumnKind, string> = {
 
 /** MySQL types for `columns`, inferred from every value in `rows` (all nulls → longtext). */
 export function inferColumnTypes(rows: readonly Row[], columns: readonly string[]): string[] {
-  return inferKinds(rows, columns, SQL_TYPE);
+  return inferColumnKinds(rows, columns).map((kind) => SQL_TYPE[kind ?? 'text']);
 }
 
 export function createTableSql(
