@@ -110,9 +110,9 @@ describe('sluice connectors', () => {
     const unknown = await sluice(['connectors', 'filtr']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('Did you mean "filter"');
-    const far = await sluice(['connectors', 'mysql']);
+    const far = await sluice(['connectors', 'teradata']);
     expect(far.code).toBe(2);
-    expect(far.stderr).toContain('unknown connector "mysql". Run `sluice connectors` for the list.');
+    expect(far.stderr).toContain('unknown connector "teradata". Run `sluice connectors` for the list.');
   });
 
   it("runs a connector's connection check with --check, naming what it found or what is wrong", async () => {
