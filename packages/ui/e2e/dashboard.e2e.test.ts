@@ -64,7 +64,19 @@ describe('the dashboard in Chromium against sluice serve', () => {
       )
       .toEqual(['failed', 'failed', 'success']);
 
-    await page.goto(server.url);
+    // The page and the test must see the same 24 hours: when the clock turns an hour between
+    // the two reads of the summary, load again. The jobs' bar is then the last one with jobs.
+    type Summary = { hourly: { hour: string; success: number; failed: number; total: number; rows: number }[] };
+    let summary: Summary;
+    for (;;) {
+      const before = await api<Summary>('GET', '/metrics/summary');
+      await page.goto(server.url);
+      await page.getByRole('region', { name: 'Jobs per hour, last 24 hours' }).locator('canvas').waitFor();
+      summary = await api<Summary>('GET', '/metrics/summary');
+      if (before.hourly.at(-1)!.hour === summary.hourly.at(-1)!.hour) break;
+    }
+    const at = summary.hourly.findLastIndex((h) => h.total > 0);
+    const last = summary.hourly[at]!;
     const jobs = page.getByRole('region', { name: 'Jobs per hour, last 24 hours' });
     await jobs.locator('canvas').waitFor();
     // Axes (drawn on the canvas, each with its box) and a legend naming every series.
@@ -72,14 +84,9 @@ describe('the dashboard in Chromium against sluice serve', () => {
     for (const label of ['Hour', 'Succeeded', 'Failed', 'Other'])
       await jobs.locator('.u-legend .u-series').filter({ hasText: label }).first().waitFor();
 
-    // Hovering the last bar (this hour) shows its counts.
-    const summary = await api<{ hourly: { success: number; failed: number; rows: number }[] }>(
-      'GET',
-      '/metrics/summary',
-    );
-    const last = summary.hourly.at(-1)!;
+    // Hovering the bar of the hour that ran the jobs shows its counts.
     const over = (await jobs.locator('.u-over').boundingBox())!;
-    await page.mouse.move(over.x + over.width * (23.5 / 24), over.y + over.height / 2);
+    await page.mouse.move(over.x + over.width * ((at + 0.5) / 24), over.y + over.height / 2);
     await expect.poll(() => legend(jobs, 'Succeeded')).toBe(String(last.success));
     expect(await legend(jobs, 'Failed')).toBe(String(last.failed));
     expect(await legend(jobs, 'Hour')).toMatch(/^\d\d:\d\d–\d\d:\d\d$/);
@@ -88,7 +95,7 @@ describe('the dashboard in Chromium against sluice serve', () => {
     await rows.locator('canvas').waitFor();
     expect(await rows.locator('.u-axis').count()).toBe(2);
     const rowsOver = (await rows.locator('.u-over').boundingBox())!;
-    await page.mouse.move(rowsOver.x + rowsOver.width * (23.5 / 24), rowsOver.y + rowsOver.height / 2);
+    await page.mouse.move(rowsOver.x + rowsOver.width * ((at + 0.5) / 24), rowsOver.y + rowsOver.height / 2);
     await expect.poll(() => legend(rows, 'Rows read')).toBe(last.rows.toLocaleString('en-US'));
     expect(await legend(rows, 'Rows/s')).toMatch(/^[\d,.]+$/);
 
@@ -102,7 +109,7 @@ describe('the dashboard in Chromium against sluice serve', () => {
     expect(await recent.getByRole('link', { name: 'nightly-broken' }).count()).toBe(2);
     expect(await recent.getByRole('link', { name: /^#[0-9a-f]{8}$/ }).count()).toBe(2);
 
-    await page.mouse.move(over.x + over.width * (23.5 / 24), over.y + over.height / 2);
+    await page.mouse.move(over.x + over.width * ((at + 0.5) / 24), over.y + over.height / 2);
     await page.screenshot({ path: join(SHOTS, 'dashboard.png'), fullPage: true });
     expect(errors).toEqual([]);
   });

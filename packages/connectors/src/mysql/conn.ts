@@ -1,5 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import { type ConnectionCheck, ErrorCode, FatalError, RetryableError, type SluiceError } from '@sluice/core';
+import {
+  type ConnectionCheck,
+  checkHost,
+  ErrorCode,
+  FatalError,
+  type NetContext,
+  RetryableError,
+  type SluiceError,
+} from '@sluice/core';
 import type mysql from 'mysql2';
 import { maskUrl, NODE_REASON } from '../shared/db-url.ts';
 
@@ -36,6 +44,8 @@ export interface ConnectOptions {
   guard?: (<T>(endpoint: string, connect: () => Promise<T>) => Promise<T>) | undefined;
   /** Called for errors on an idle connection (the server went away). */
   onError?: (err: Error) => void;
+  /** The run's network policy: the host is checked before connecting. */
+  net?: NetContext | undefined;
 }
 
 let module: typeof mysql | undefined;
@@ -148,6 +158,9 @@ export async function connect(url: string, opts: ConnectOptions): Promise<MyConn
       conn.query({ sql, values: params, ...more }, (err, res) => (err ? reject(err) : resolve(res as T)));
     });
   const open = async (): Promise<void> => {
+    // mysql2 resolves the host again when it connects, so a DNS answer that changes in between is
+    // not checked: residual risk, see core's net-check.ts.
+    await checkHost(opts.net ?? {}, options.host ?? '127.0.0.1', `${opts.where} url`);
     try {
       await new Promise<void>((resolve, reject) => conn.connect((err) => (err ? reject(err) : resolve())));
       // UTC: TIMESTAMP values convert to and from UTC, and DATETIME is read and written as UTC.
@@ -283,8 +296,11 @@ export function myError(err: unknown, where: string, target: MyTarget, doing = '
 /** The mysql source's and sink's connection check: log in, `SELECT 1`, say where it landed. */
 export const myConnection = {
   config: Type.Object({ url: Type.String({ minLength: 1 }) }),
-  async check(config: { url: string }, ctx: { signal: AbortSignal; stepId: string }): Promise<string> {
-    const c = await connect(config.url, { where: ctx.stepId });
+  async check(
+    config: { url: string },
+    ctx: { signal: AbortSignal; stepId: string } & NetContext,
+  ): Promise<string> {
+    const c = await connect(config.url, { where: ctx.stepId, net: ctx });
     try {
       ctx.signal.throwIfAborted();
       const rows = await c.query<{ v: string }[]>('SELECT VERSION() AS v');

@@ -98,7 +98,7 @@ export async function* readPartitions(
   let done = resume?.rows ?? 0;
   try {
     for (const r of ranges) {
-      const c = await connect(ctx.config.url, { where: ctx.componentId, guard: ctx.guardConnect });
+      const c = await connect(ctx.config.url, { where: ctx.componentId, guard: ctx.guardConnect, net: ctx });
       conns.push(c);
       const sql = `${base} WHERE ${k} ${r.after === null ? '>=' : '>'} ? AND ${k} <= ? ORDER BY ${k}`;
       readers.push(streamRows(c, sql, [r.after ?? r.from, r.to], batchSize, ctx.signal));

@@ -598,6 +598,7 @@ async function open(ctx: SinkContext<Config>): Promise<MyConnection> {
   const c = await connect(ctx.config.url, {
     where: ctx.componentId,
     guard: ctx.guardConnect,
+    net: ctx,
     onError: (err) => ctx.log.warn(`connection to MySQL lost: ${err.message}`),
   });
   try {

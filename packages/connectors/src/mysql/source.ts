@@ -131,6 +131,7 @@ async function* read(
   const conn = await connect(cfg.url, {
     where: ctx.componentId,
     guard: ctx.guardConnect,
+    net: ctx,
     onError: (err) => ctx.log.warn(`connection to MySQL lost: ${err.message}`),
   });
   const what = cfg.table !== undefined ? `table ${cfg.table}` : 'the query';

@@ -1,12 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import {
-  type ConnectionCheck,
-  ErrorCode,
-  FatalError,
-  RetryableError,
-  type SluiceError,
-  type TaskContext,
-} from '@sluice/core';
+import { type ConnectionCheck, ErrorCode, FatalError, type TaskContext } from '@sluice/core';
+import { connect as connectMysql, myError } from '../mysql/conn.ts';
 import { connect, maskUrl, pgError } from '../postgres/conn.ts';
 import { openDatabase, sqliteError, toSqlite } from '../sqlite/db.ts';
 import type { Dialect } from './split.ts';
@@ -42,7 +36,7 @@ export function sqlitePath(url: string): string {
 }
 
 /** What opening a session needs of a task's context (or of a connection check's). */
-type Ctx = Pick<TaskContext<unknown>, 'workDir' | 'stepId' | 'paths' | 'guardConnect'> & {
+type Ctx = Pick<TaskContext<unknown>, 'workDir' | 'stepId' | 'paths' | 'guardConnect' | 'network'> & {
   log?: TaskContext<unknown>['log'];
 };
 
@@ -68,6 +62,7 @@ async function postgresSession(ctx: Ctx, url: string, where: string): Promise<Sq
   const conn = await connect(url, {
     where,
     guard: ctx.guardConnect,
+    net: ctx,
     onError: (err) => ctx.log?.warn(`connection to PostgreSQL lost: ${err.message}`),
   });
   const target = `PostgreSQL ${conn.target.url}`;
@@ -88,31 +83,6 @@ async function postgresSession(ctx: Ctx, url: string, where: string): Promise<Sq
   };
 }
 
-/** The mysql2 errors a new attempt may get past: the server was away, or a lock wait or deadlock. */
-const MYSQL_RETRYABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'PROTOCOL_CONNECTION_LOST',
-  'ER_LOCK_DEADLOCK',
-  'ER_LOCK_WAIT_TIMEOUT',
-  'ER_CON_COUNT_ERROR',
-]);
-
-function mysqlError(err: unknown, where: string, target: string, doing: string): SluiceError {
-  const e = err as Error & { code?: string; sqlMessage?: string };
-  const what = e.sqlMessage ?? e.message;
-  const msg = `${where}: ${target}: could not ${doing}: ${what}`;
-  if (e.code !== undefined && MYSQL_RETRYABLE.has(e.code)) return new RetryableError(msg, { cause: err });
-  const code =
-    e.code === 'ER_ACCESS_DENIED_ERROR' || e.code === 'ER_DBACCESS_DENIED_ERROR' || e.code === 'ENOTFOUND'
-      ? ErrorCode.CONNECTION
-      : e.code === 'ER_NO_SUCH_TABLE' || e.code === 'ER_BAD_DB_ERROR'
-        ? ErrorCode.NOT_FOUND
-        : ErrorCode.TASK_FAILED;
-  return new FatalError(msg, { code, cause: err });
-}
-
 /** mysql2 binds scalars, Dates and Buffers; other objects go as their JSON text, undefined as NULL. */
 function mysqlValue(v: unknown): unknown {
   if (v === undefined) return null;
@@ -121,57 +91,34 @@ function mysqlValue(v: unknown): unknown {
 }
 
 async function mysqlSession(ctx: Ctx, url: string, where: string): Promise<SqlSession> {
-  const mysql = await import('mysql2/promise');
-  // mysql2 reads mysql:// urls; mariadb:// is the same protocol.
-  const uri = url.replace(/^mariadb:/i, 'mysql:');
-  const target = `MySQL ${maskUrl(url)}`;
-  let endpoint = 'mysql';
-  try {
-    const u = new URL(uri);
-    endpoint = `${u.hostname}:${u.port || '3306'}`;
-  } catch {
-    throw new FatalError(`${where}: invalid MySQL url ${maskUrl(url)}`, { code: ErrorCode.CONFIG });
-  }
-  const open = async () => {
-    try {
-      // Several statements per query stay off: the task sends one at a time, binds and all.
-      return await mysql.createConnection({ uri, multipleStatements: false, connectTimeout: 15_000 });
-    } catch (err) {
-      throw mysqlError(err, where, target, 'connect');
-    }
-  };
-  const conn = await (ctx.guardConnect ? ctx.guardConnect(endpoint, open) : open());
-  conn.on('error', (err: Error) => ctx.log?.warn(`connection to MySQL lost: ${err.message}`));
+  // The mysql connectors' session: the same url rules, network policy, errors and KILL QUERY.
+  const c = await connectMysql(url, {
+    where,
+    guard: ctx.guardConnect,
+    net: ctx,
+    onError: (err) => ctx.log?.warn(`connection to MySQL lost: ${err.message}`),
+  });
+  // Bound statements are prepared on the server (execute): the values never enter the SQL. Others
+  // go as plain queries, as some statements (CREATE PROCEDURE) cannot be prepared.
+  const execute = (sql: string, values: unknown[]) =>
+    new Promise<unknown>((resolve, reject) => {
+      c.conn.execute(sql, values.map(mysqlValue) as never[], (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
+    });
   return {
     dialect: 'mysql',
-    target,
+    target: `MySQL ${c.target.url}`,
     async run(sql, values) {
       try {
-        // Bound statements are prepared on the server (execute): the values never enter the SQL.
-        // Others go as plain queries, as some statements (CREATE PROCEDURE) cannot be prepared.
-        const [res] =
-          values.length > 0
-            ? await conn.execute(sql, values.map(mysqlValue) as never[])
-            : await conn.query(sql);
+        const res = values.length > 0 ? await execute(sql, values) : await c.query(sql);
         return Array.isArray(res) ? res.length : ((res as { affectedRows?: number }).affectedRows ?? 0);
       } catch (err) {
-        throw mysqlError(err, where, target, 'run the statement');
+        throw myError(err, where, c.target, 'run the statement');
       }
     },
-    async cancel() {
-      // KILL QUERY from a second session stops the statement; the connection stays usable.
-      try {
-        const other = await mysql.createConnection({ uri, connectTimeout: 5000 });
-        try {
-          await other.query(`KILL QUERY ${conn.threadId}`);
-        } finally {
-          await other.end().catch(() => undefined);
-        }
-      } catch {
-        // Gone already: nothing is left to cancel.
-      }
-    },
-    close: () => conn.end().catch(() => undefined),
+    cancel: () => c.cancel(),
+    close: () => c.end(),
   };
 }
 

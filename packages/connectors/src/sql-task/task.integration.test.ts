@@ -87,6 +87,6 @@ it('checks a connection as a credential test does: connects, says where, hides t
   const err = await sqlTask
     .connection!.check({ url: `mysql://root:${SECRET}@127.0.0.1:1/test` }, ctx)
     .catch((e: Error) => e);
-  expect((err as Error).message).toMatch(/could not connect/);
+  expect((err as Error).message).toMatch(/cannot connect to MySQL at 127.0.0.1:1/);
   expect((err as Error).message).not.toContain(SECRET);
 });
