@@ -5,19 +5,33 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeSession, openSession, type Session, SHOTS } from './harness.ts';
 
-// The alert-channel and credential forms (issue 15), against a real `sluice serve`, a webhook
-// receiver this test starts, and the local PostgreSQL a credential is tested against.
+// The alert-channel and credential forms (issues 15 and 18), against a real `sluice serve`, a
+// webhook receiver and HTTP API this test starts, and the local PostgreSQL and MariaDB a
+// credential is tested against.
 const PG_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const HEADER_SECRET = 'e2e-header-secret-77';
+const MYSQL_URL = process.env.SLUICE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+const API_TOKEN = 'e2e-api-token-31';
 
 let session: Session;
 let page: Page;
 let errors: string[];
 let receiver: Server;
 const received: { headers: IncomingHttpHeaders; body: { status: string } }[] = [];
+/** The Authorization header of each request to the receiver's /api/ endpoints. */
+const apiCalls: (string | undefined)[] = [];
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
+    // /api/: an HTTP API for the credential test; /api/private refuses every caller.
+    if (req.url?.startsWith('/api/')) {
+      apiCalls.push(req.headers.authorization);
+      const ok = req.url === '/api/orders' && req.headers.authorization === `Bearer ${API_TOKEN}`;
+      res
+        .writeHead(ok ? 200 : 403, { 'content-type': 'application/json' })
+        .end(ok ? '[]' : '{"error":"forbidden"}');
+      return;
+    }
     let body = '';
     req.on('data', (d) => {
       body += String(d);
@@ -149,6 +163,52 @@ describe('forms', () => {
       .poll(() => row.getByRole('status').textContent(), { timeout: 15_000 })
       .toMatch(/^found .*data\/orders\.csv \(\d+(\.\d)? (B|KiB)\)$/);
     await page.screenshot({ path: join(SHOTS, 'credential-file-test.png'), fullPage: true });
+  }, 60_000);
+
+  it('creates a MariaDB credential and tests it: connected, with the server named', async () => {
+    await page.getByRole('button', { name: 'New credential' }).click();
+    const form = page.getByRole('form', { name: 'New credential' });
+    await form.getByLabel(/^Name/).fill('shop-db');
+    await form.getByLabel('Connector').selectOption('mysql');
+    await form.locator('input[name="url"]').fill(MYSQL_URL);
+    await form.getByRole('button', { name: 'Save credential' }).click();
+    const row = page.getByRole('row', { name: /shop-db/ });
+    await expect.poll(() => row.textContent()).toMatch(/shop-db.*mysql.*url: \*{8}/);
+    await row.getByRole('button', { name: 'Test' }).click();
+    await expect
+      .poll(() => row.getByRole('status').textContent(), { timeout: 15_000 })
+      .toMatch(/^connected to 127\.0\.0\.1:3306\/test as root \(server .*MariaDB/);
+  }, 60_000);
+
+  it('creates an HTTP credential with a bearer token and tests it against an endpoint', async () => {
+    const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    await page.getByRole('button', { name: 'New credential' }).click();
+    const form = page.getByRole('form', { name: 'New credential' });
+    await form.getByLabel(/^Name/).fill('orders-api');
+    await form.getByLabel('Connector').selectOption('http');
+    const auth = form.locator('fieldset', { has: page.locator('legend', { hasText: /^auth$/ }) });
+    await auth.getByLabel(/^type/).selectOption('bearer');
+    const token = auth.locator('input[name="token"]');
+    await token.fill(API_TOKEN);
+    expect(await token.getAttribute('type')).toBe('password');
+    await form.getByRole('button', { name: 'Save credential' }).click();
+    const row = page.getByRole('row', { name: /orders-api/ });
+    await expect.poll(() => row.textContent()).toMatch(/orders-api.*http.*auth: \*{8}/);
+    expect(await page.content()).not.toContain(API_TOKEN);
+    // The credential holds the auth only: Test asks for the url to try it on.
+    const test = row.getByRole('button', { name: 'Test' });
+    expect(await test.isDisabled()).toBe(true);
+    await row.getByLabel('URL to test orders-api against').fill(`${base}/api/orders`);
+    await test.click();
+    await expect
+      .poll(() => row.getByRole('status').textContent(), { timeout: 15_000 })
+      .toBe(`${base}/api/orders answered HTTP 200 (2 bytes) with bearer auth`);
+    expect(apiCalls.at(-1)).toBe(`Bearer ${API_TOKEN}`);
+    // A url that refuses the token says so, and the token stays hidden.
+    await row.getByLabel('URL to test orders-api against').fill(`${base}/api/private`);
+    await test.click();
+    await expect.poll(() => row.getByRole('status').textContent(), { timeout: 15_000 }).toMatch(/HTTP 403/);
+    expect(await row.getByRole('status').textContent()).not.toContain(API_TOKEN);
   }, 60_000);
 
   it('logged no console error', () => {

@@ -28,18 +28,26 @@ export function CredentialsPage() {
   });
   const refresh = () => qc.invalidateQueries({ queryKey: ['credentials'] });
   const catalog = useConnectors();
-  // What a test needs beyond the credential: a file credential is tested against a path.
-  const [paths, setPaths] = useState<Record<string, string>>({});
-  const checkOf = (c: Credential) =>
-    (catalog.data ?? []).find((k) => k.name === c.connectorType && k.connectionCheck)?.connectionCheck;
-  const needsPath = (c: Credential) => Boolean(checkOf(c)?.properties?.path);
+  // What a test needs beyond the credential: a file credential is tested against a path, an HTTP
+  // one (which holds only the auth) against a url.
+  const [targets, setTargets] = useState<Record<string, string>>({});
+  const connectorOf = (c: Credential) =>
+    (catalog.data ?? []).find((k) => k.name === c.connectorType && k.connectionCheck);
+  const checkOf = (c: Credential) => connectorOf(c)?.connectionCheck;
+  const targetOf = (c: Credential): 'path' | 'url' | undefined => {
+    const k = connectorOf(c);
+    const held = k?.credentialSchema?.properties ?? {};
+    return (['path', 'url'] as const).find((f) => k?.connectionCheck?.properties?.[f] && !held[f]);
+  };
   const test = useMutation({
-    mutationFn: (c: Credential) =>
-      api<{ ok: boolean; message: string }>(
+    mutationFn: (c: Credential) => {
+      const field = targetOf(c);
+      return api<{ ok: boolean; message: string }>(
         'POST',
         `/credentials/${c.id}/test`,
-        needsPath(c) ? { config: { path: paths[c.id] ?? '' } } : {},
-      ),
+        field ? { config: { [field]: targets[c.id] ?? '' } } : {},
+      );
+    },
     onSuccess: (r, c) => setTested((t) => ({ ...t, [c.id]: r })),
   });
   const remove = useMutation({
@@ -98,18 +106,22 @@ export function CredentialsPage() {
                   <td>
                     {can(role, 'credentials:write') && (
                       <div className="row">
-                        {needsPath(c) && (
+                        {targetOf(c) && (
                           <input
-                            aria-label={`Path to test ${c.name} against`}
-                            placeholder="s3://bucket/in/ or a path"
-                            value={paths[c.id] ?? ''}
-                            onChange={(e) => setPaths((p) => ({ ...p, [c.id]: e.target.value }))}
+                            aria-label={`${targetOf(c) === 'path' ? 'Path' : 'URL'} to test ${c.name} against`}
+                            placeholder={
+                              targetOf(c) === 'path'
+                                ? 's3://bucket/in/ or a path'
+                                : 'https://api.example.com/v1/items'
+                            }
+                            value={targets[c.id] ?? ''}
+                            onChange={(e) => setTargets((p) => ({ ...p, [c.id]: e.target.value }))}
                           />
                         )}
                         <button
                           type="button"
                           className="secondary"
-                          disabled={!checkOf(c) || (needsPath(c) && !paths[c.id])}
+                          disabled={!checkOf(c) || (targetOf(c) !== undefined && !targets[c.id])}
                           title={
                             checkOf(c)
                               ? 'Connect with this credential'
