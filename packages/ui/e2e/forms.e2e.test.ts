@@ -138,10 +138,7 @@ describe('forms', () => {
     await page.getByRole('button', { name: 'New credential' }).click();
     const form = page.getByRole('form', { name: 'New credential' });
     await form.getByLabel(/^Name/).fill('landing');
-    await form
-      .getByLabel('Connector')
-      .selectOption({ label: 'csv (source)' })
-      .catch(() => form.getByLabel('Connector').selectOption('csv'));
+    await form.getByLabel('Connector').selectOption('csv');
     const s3 = form.locator('fieldset', { has: page.locator('legend', { hasText: /^s3$/ }) });
     await s3
       .getByLabel(/accessKeyId/)
