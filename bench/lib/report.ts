@@ -47,6 +47,8 @@ export const TARGETS = {
   /** W4: throughput with the lookup at this fraction of the same flow's without it, or more. */
   w4VsNoLookup: 0.5,
   w4RssMb: 300,
+  /** W6: the mysql sink's flow within this multiple of the `mariadb` client's LOAD DATA LOCAL floor. */
+  w6VsFloor: 1.5,
   /** W7: the http source's throughput at this fraction of the plain fetch-and-write floor's, or more. */
   w7VsFloor: 0.5,
 } as const;
@@ -139,6 +141,8 @@ function targets(res: Results): string {
   const w5 = medianWall(get('w5', 'sluice'));
   const w5Duck = medianWall(get('w5', 'duckdb'));
   const w5Rss = peakRss(get('w5', 'sluice'));
+  const w6 = medianWall(get('w6', 'sluice'));
+  const w6Floor = medianWall(get('w6', 'floor'));
   const w7 = medianWall(get('w7', 'sluice'));
   const w7Floor = medianWall(get('w7', 'floor'));
   const w4 = medianWall(get('w4', 'sluice'));
@@ -198,6 +202,11 @@ function targets(res: Results): string {
       `W5: Sluice peak RSS ≤ ${TARGETS.w5RssMb} MB`,
       w5Rss === undefined ? '–' : `${mb(w5Rss)} MB`,
       w5Rss === undefined ? undefined : w5Rss <= TARGETS.w5RssMb * 1e6,
+    ],
+    [
+      `W6: Sluice ≤ ${TARGETS.w6VsFloor.toFixed(1)}× the \`mariadb\` LOAD DATA LOCAL floor (CSV → MariaDB)`,
+      ratio(w6, w6Floor),
+      w6 !== undefined && w6Floor !== undefined ? w6 / w6Floor <= TARGETS.w6VsFloor : undefined,
     ],
     [
       `W7: Sluice ≥ ${TARGETS.w7VsFloor}× the floor's throughput (HTTP API → NDJSON)`,
@@ -287,6 +296,12 @@ The input, \`bench/data/orders-${d.label}.parquet\`, is the CSV written once by 
 quantity INTEGER, active BOOLEAN, the other columns VARCHAR). Every output's rows are counted by DuckDB.
 
 ${table(res, 'w5')}
+## W6: CSV → filter → map → MariaDB table
+W1's flow into \`w6_sluice\` (a typed table made before each repetition) through the mysql sink's
+\`LOAD DATA LOCAL INFILE\` stream; the floor is the \`mariadb\` client loading the already filtered
+and mapped CSV the same way. Both tables are checked for ${int(d.activeRows)} rows and the sum of \`quantity\`.
+
+${table(res, 'w6')}
 ## W7: an HTTP API → NDJSON file
 \`bench/peers/http-api.mjs\` in its own process serves ${int(d.rows)} generated orders as JSON pages of
 1,000 (\`?page=N&per_page=1000\`, a page past the end is \`[]\`); the floor is a plain Node script
