@@ -7,6 +7,7 @@ export { datasetSource } from './dataset/source.ts';
 export { excelSink } from './excel/sink.ts';
 export { excelSource } from './excel/source.ts';
 export { graphqlSource } from './graphql/source.ts';
+export { httpSink } from './http/sink.ts';
 export { httpSource } from './http/source.ts';
 export { jsonSink } from './json/sink.ts';
 export { jsonSource } from './json/source.ts';

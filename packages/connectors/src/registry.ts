@@ -6,6 +6,7 @@ import { datasetSource } from './dataset/source.ts';
 import { excelSink } from './excel/sink.ts';
 import { excelSource } from './excel/source.ts';
 import { graphqlSource } from './graphql/source.ts';
+import { httpSink } from './http/sink.ts';
 import { httpSource } from './http/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
@@ -62,6 +63,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   csvSink,
   datasetSink,
   excelSink,
+  httpSink,
   jsonSink,
   mysqlSink,
   ndjsonSink,

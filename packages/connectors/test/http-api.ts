@@ -181,3 +181,39 @@ export function send(
   res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * An Intercept that takes rows as an API honouring `Idempotency-Key` would: a JSON array, NDJSON
+ * lines or one object per request, kept in `rows`; a request whose key it has seen is answered
+ * 200 again and its rows are not taken twice. `refuse` answers a request instead (a 422, say).
+ */
+export function rowsReceiver(refuse?: Intercept) {
+  const rows: Row[] = [];
+  const keys = new Set<string>();
+  const intercept: Intercept = async (s, res, n) => {
+    if (refuse && (await refuse(s, res, n))) return true;
+    const key = s.headers['idempotency-key'];
+    if (typeof key === 'string' && keys.has(key)) {
+      send(res, 200, { duplicate: true });
+      return true;
+    }
+    let got: Row | Row[];
+    try {
+      got = /ndjson/.test(s.headers['content-type'] ?? '')
+        ? s.body
+            .split('\n')
+            .filter((l) => l !== '')
+            .map((l) => JSON.parse(l) as Row)
+        : (JSON.parse(s.body) as Row | Row[]);
+    } catch {
+      send(res, 400, { error: 'the body is not JSON' });
+      return true;
+    }
+    const taken = Array.isArray(got) ? got : [got];
+    rows.push(...taken);
+    if (typeof key === 'string') keys.add(key);
+    send(res, 201, { accepted: taken.length });
+    return true;
+  };
+  return { rows, intercept };
+}

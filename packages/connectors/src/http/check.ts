@@ -4,7 +4,7 @@ import { shown } from '../location/http-request.ts';
 import { httpAuth } from './auth.ts';
 import { HttpClient, type Sent } from './client.ts';
 
-/** The fields a connection check of an HTTP source needs: where, and how it authenticates. */
+/** The fields a connection check of an HTTP connector needs: where, and how it authenticates. */
 const checkConfig = Type.Object({
   url: Type.String({ minLength: 1 }),
   headers: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String())),
@@ -15,7 +15,8 @@ const checkConfig = Type.Object({
 /**
  * A check that sends one request (`probe` builds it from the url) with the config's auth, an
  * OAuth2 token fetched first, and no retry: the credentials page shows at once whether the
- * endpoint answers and takes the credentials. Nothing is changed: sources only read.
+ * endpoint answers and takes the credentials. `probe` must change nothing: a source's reads, the
+ * sink's OPTIONS.
  */
 export function httpConnection(
   probe: (url: string) => Sent,

@@ -10,10 +10,10 @@ import {
   type SluiceError,
   toSluiceError,
 } from '@sluice/core';
-import { readBody, request, statusFailure } from '../location/http-request.ts';
+import { readBody, request, type StatusWording, statusFailure } from '../location/http-request.ts';
 import { type Authorizer, authorizer, type HttpAuth, mask } from './auth.ts';
 
-/** What the client needs of a source's config (see requestProperties). */
+/** What the client needs of a connector's config (see sendingProperties). */
 export interface ClientOptions {
   headers?: Record<string, string> | undefined;
   auth?: HttpAuth | undefined;
@@ -26,10 +26,19 @@ export interface Sent {
   method: string;
   url: string;
   headers?: Record<string, string>;
-  body?: string;
+  body?: string | Uint8Array;
+  /**
+   * True when a 4xx answer other than 401, 403, 408 and 429 is the server's verdict on what was
+   * sent (a sink's rows it will not take), returned to the caller rather than thrown. 401 and 403
+   * still throw: they are the credentials', whatever was sent.
+   */
+  refusalIsAnswer?: boolean;
 }
 
-/** An answered request: its status was 2xx and its whole body was read. */
+/**
+ * An answered request: its status was 2xx (or a refusal, see Sent.refusalIsAnswer) and its whole
+ * body was read.
+ */
 export interface Received {
   url: string;
   status: number;
@@ -57,12 +66,15 @@ export class HttpClient {
   readonly #ctx: ClientContext;
   readonly #where: string;
   readonly #auth: Authorizer;
+  readonly #wording: StatusWording;
   #last = Number.NEGATIVE_INFINITY;
 
-  constructor(options: ClientOptions, ctx: ClientContext, where: string) {
+  /** `wording` names what a request is about in status errors (a source's `page`, a sink's `request`). */
+  constructor(options: ClientOptions, ctx: ClientContext, where: string, wording: StatusWording = WORDING) {
     this.#o = options;
     this.#ctx = ctx;
     this.#where = where;
+    this.#wording = wording;
     this.#auth = authorizer(options.auth, {
       timeoutMs: options.timeoutMs,
       where,
@@ -140,7 +152,7 @@ export class HttpClient {
         // A 5xx counts against the host; other refusals are the request's, not the host's.
         if (o.response.status >= 500) {
           o.cancel();
-          throw this.#failed(statusFailure(o.response, url, where, WORDING));
+          throw this.#failed(statusFailure(o.response, url, where, this.#wording));
         }
         return o;
       });
@@ -149,9 +161,9 @@ export class HttpClient {
         opened.cancel();
         continue;
       }
-      if (!res.ok) {
+      if (!res.ok && !(req.refusalIsAnswer && isRefusal(res.status))) {
         opened.cancel();
-        throw this.#failed(statusFailure(res, url, where, WORDING));
+        throw this.#failed(statusFailure(res, url, where, this.#wording));
       }
       return {
         url: res.url || req.url,
@@ -197,6 +209,13 @@ export class HttpClient {
     const port = u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port;
     return guard.call(this.#ctx, `${u.hostname}:${port}`, send) as Promise<T>;
   }
+}
+
+/** A 4xx that is about what was sent, not about who sent it or when (see Sent.refusalIsAnswer). */
+function isRefusal(status: number): boolean {
+  return (
+    status >= 400 && status < 500 && status !== 401 && status !== 403 && status !== 408 && status !== 429
+  );
 }
 
 const WORDING = {

@@ -3,10 +3,10 @@ import type { Issue } from '@sluice/core';
 import { authIssues, httpAuth } from './auth.ts';
 
 /**
- * The options every HTTP source takes (http, graphql): where requests go, how they authenticate,
- * how fast and how patiently they are sent. One group so the two sources cannot drift apart.
+ * How every HTTP connector (the http and graphql sources, the http sink) sends its requests: how
+ * they authenticate, how fast and how patiently they are sent. One group so they cannot drift apart.
  */
-export const requestProperties = {
+export const sendingProperties = {
   headers: Type.Optional(
     Type.Record(Type.String({ minLength: 1 }), Type.String(), {
       description: 'Request headers, e.g. {"Accept": "application/vnd.github+json"}.',
@@ -52,9 +52,14 @@ export const requestProperties = {
       description:
         'How a request that failed for a passing reason (5xx, 408, 429, a timeout, a broken connection) is ' +
         'sent again. A `Retry-After` header (seconds or a date) sets the wait when it is longer. When the ' +
-        'tries run out the step fails with a retryable error, and the step retry resumes after the last page committed.',
+        'tries run out the step fails with a retryable error, and the step retry resumes from its last checkpoint.',
     },
   ),
+};
+
+/** The options every HTTP source takes (http, graphql): how requests are sent, and rows per batch. */
+export const requestProperties = {
+  ...sendingProperties,
   batchSize: Type.Integer({
     minimum: 1,
     maximum: 1_000_000,
