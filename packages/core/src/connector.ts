@@ -169,9 +169,40 @@ export interface StateStore {
   set(key: string, value: Json): void;
 }
 
+/**
+ * What a streaming source (a queue) hands the flow so that a message is acknowledged only once its
+ * rows are safe: see SourceContext.acknowledger.
+ */
+export interface Acknowledger {
+  /**
+   * Called after each checkpoint commits, with the `position` of the last batch it covers: every
+   * row read up to that batch is in every sink (or quarantined), so the messages they came from
+   * may be acknowledged. A failure fails the step; the messages are then delivered again.
+   */
+  commit(position: Json): Promise<void>;
+  /**
+   * Called once when the flow is over, after the final checkpoint's `commit` or after a failure:
+   * releases the connection the acknowledgements need. Must not throw.
+   */
+  close(): Promise<void>;
+}
+
 export interface SourceContext<C> extends ComponentContext<C> {
   /** The `position` of the last committed batch when resuming; undefined on a fresh run. */
   readonly resumeFrom: Json | undefined;
+  /**
+   * Aborted when the flow is asked to stop but may first write what it read (a cancel of a
+   * streaming flow): the source stops reading, yields what it holds and returns; `signal` aborts
+   * only if draining takes too long. Never aborted for a source that is not `streaming`; absent in a
+   * hand-built context.
+   */
+  readonly stop?: AbortSignal;
+  /**
+   * A streaming source registers how its messages are acknowledged (once, before its first
+   * batch). Its generator's `finally` must then leave the connection open for `close`. Absent in a
+   * hand-built context: a streaming source then refuses to run rather than never acknowledge.
+   */
+  acknowledger?(a: Acknowledger): void;
   /** Persistent state of this source; written to disk only when the whole step succeeds. */
   readonly state: StateStore;
   /** Names the origin of quarantined rows (a file path); shown in the quarantine. */
@@ -286,6 +317,14 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   columns?(config: Static<S>): readonly KnownColumn[] | undefined;
   /** Proves a config reaches its system; see ConnectionCheck. */
   readonly connection?: ConnectionCheck;
+  /**
+   * True for a source whose input never ends by itself (a queue): the flow runs until the source
+   * returns (its own `stopAfter`) or is stopped, checkpoints every `checkpointInterval` as well as
+   * every `checkpointEvery` rows, drains on cancel, and acknowledges through the Acknowledger the
+   * source registers. Such a source yields at least once per second while it waits (an empty
+   * batch, when no message came) so that time-based checkpoints and stops are timely.
+   */
+  readonly streaming?: boolean;
   /** Lets the parallel path run this source's parsing in worker threads. */
   readonly chunked?: ChunkedRead<Static<S>>;
   /** The worker module that can load this connector (see WorkerModule). */

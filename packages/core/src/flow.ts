@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type Acknowledger,
   type ComponentContext,
   type Json,
   type Logger,
@@ -78,7 +79,28 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
   const store = new CheckpointStore(join(env.stepDir, 'checkpoint.json'), step.id);
   const quarantine = new QuarantineFile(join(env.stepDir, 'quarantine.ndjson'));
   const abort = new AbortController();
-  const signal = AbortSignal.any([env.signal, abort.signal]);
+  // A stream (a queue) never ends by itself. Asked to stop, it drains: the source stops reading,
+  // what it read is written, checkpointed and acknowledged, and only then does the flow end as
+  // cancelled. Its components are aborted only when draining takes longer than DRAIN_MS.
+  const streaming = step.source.def.streaming === true;
+  const stop = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drain = (): void => {
+    stop.abort(env.signal.reason);
+    drainTimer = setTimeout(() => abort.abort(env.signal.reason), DRAIN_MS);
+  };
+  if (streaming) {
+    if (env.signal.aborted) drain();
+    else env.signal.addEventListener('abort', drain, { once: true });
+  }
+  const signal = streaming ? abort.signal : AbortSignal.any([env.signal, abort.signal]);
+  const intervalMs = step.checkpointIntervalMs ?? (streaming ? DEFAULT_STREAM_INTERVAL_MS : undefined);
+  let ack: Acknowledger | undefined;
+  const closeAck = async (): Promise<void> => {
+    const a = ack;
+    ack = undefined;
+    await a?.close();
+  };
   // The source's rows are hashed only for a sink that verifies content: the report then holds
   // the checksum of what went in beside each sink's checksums of what it handed over and found.
   const hashSource = step.sinks.some((s) => verifyLevelOf(s.config) === 'content');
@@ -182,9 +204,13 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       flushQuarantine: () => quarantine.flush(),
       fingerprint,
     };
+    let lastCheckpoint = performance.now();
     const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
       const acked = await commitCheckpoint(parts, { seq, position, state, final });
+      lastCheckpoint = performance.now();
+      // Only now are the rows up to `position` safe: the messages they came from may go.
+      await ack?.commit(position);
       log.info(
         `checkpoint ${seq}${final ? ' (final)' : ''} committed after row ${srcMeter.rowsIn}` +
           `: ${acked.map((a, i) => `${step.sinks[i]!.id} ${a}`).join(', ')} rows written` +
@@ -212,7 +238,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       if (at !== undefined) {
         position = at;
         sinceCheckpoint += sourceRows;
-        if (sinceCheckpoint >= step.checkpointEvery && !holds) {
+        const due =
+          sinceCheckpoint >= step.checkpointEvery ||
+          (intervalMs !== undefined && sinceCheckpoint > 0 && now - lastCheckpoint >= intervalMs);
+        if (due && !holds) {
           await checkpoint(false);
           sinceCheckpoint = 0;
         }
@@ -233,6 +262,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         setOrigin: (o) => {
           if (o !== origin) log.info(`${step.source.id} reading ${o}`);
           origin = o;
+        },
+        stop: stop.signal,
+        acknowledger: (a) => {
+          ack = a;
         },
       };
       const worker = env.parallel && parallelWorker(step);
@@ -279,6 +312,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       }
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       await checkpoint(true);
+      await closeAck();
     }
 
     for (let i = 0; i < writers.length; i++) {
@@ -300,6 +334,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     const closed = writers.splice(0);
     await quarantine.close();
     await rm(tempRoot, { recursive: true, force: true });
+    // A drained stream wrote and acknowledged what it read; the step still ends as cancelled.
+    if (streaming && env.signal.aborted) throw env.signal.reason;
     // The checkpoint stays until the run records the step's success (run.ts removes it then): a
     // crash in between resumes from the final checkpoint, which only closes the sinks.
     return {
@@ -315,11 +351,15 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     env.onFailure?.(meters.map((m) => m.stats()));
     abort.abort(err);
     await iterator?.return?.().catch(() => undefined);
+    await closeAck().catch(() => undefined);
     await chain?.close(true);
     await Promise.all(writers.map((w) => w.abort(err).catch(() => undefined)));
     await quarantine.close().catch(() => undefined);
     await rm(tempRoot, { recursive: true, force: true }).catch(() => undefined);
     throw err;
+  } finally {
+    clearTimeout(drainTimer);
+    env.signal.removeEventListener('abort', drain);
   }
 }
 
@@ -342,6 +382,12 @@ export function lifecycleLog(log: Logger): Pick<Logger, 'info' | 'warn'> {
     warn: (message) => log.warn(message, { lifecycle: true }),
   };
 }
+
+/** A streaming flow's `checkpointInterval` when the step sets none. */
+export const DEFAULT_STREAM_INTERVAL_MS = 5000;
+
+/** How long a cancelled stream may take to write and acknowledge what it read before it is aborted. */
+const DRAIN_MS = 30_000;
 
 /** How often a running flow logs how far it got. */
 const PROGRESS_LOG_MS = 5000;

@@ -5,6 +5,7 @@ export type { ConfigInput } from './builder.ts';
 export { FlowBuilder, PipelineBuilder, pipeline } from './builder.ts';
 export { checkConnectorConnection } from './connection-check.ts';
 export type {
+  Acknowledger,
   CheckContext,
   ChunkedRead,
   ChunkSplit,

@@ -40,6 +40,8 @@ export interface PlannedStepBase {
   timeoutMs: number | undefined;
   maxQuarantine: number | undefined;
   checkpointEvery: number;
+  /** The step's `checkpointInterval`; undefined when not given (see DEFAULT_STREAM_INTERVAL_MS). */
+  checkpointIntervalMs: number | undefined;
 }
 export interface PlannedFlow extends PlannedStepBase {
   kind: 'flow';
@@ -211,6 +213,7 @@ function planStep(
     timeoutMs: toMs(step.timeout) || undefined,
     maxQuarantine: step.maxQuarantine,
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
+    checkpointIntervalMs: toMs(step.checkpointInterval) || undefined,
   };
   if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
     issues.push({
@@ -279,6 +282,18 @@ function planStep(
   });
   if (parts.some((p) => p === null)) return null;
   const all = parts as PlannedComponent[];
+  // A stage that holds its input until the input ends never lets a stream checkpoint: its messages
+  // would wait unacknowledged until the broker stops sending.
+  if (all[0]?.def.kind === 'source' && (all[0].def as SourceDefinition).streaming)
+    for (const t of all)
+      if (t.def.kind === 'transform' && (t.def as TransformDefinition).holdsInput)
+        issues.push({
+          path: join(t.path, 'transform'),
+          message:
+            `step "${step.id}": ${t.def.name} holds every row until its input ends, and ${all[0].def.name}'s ` +
+            "input never ends: aggregate in the destination, or bound the read with the source's stopAfter and " +
+            'run the aggregation in a later step',
+        });
   return {
     ...base,
     kind: 'flow',

@@ -85,8 +85,8 @@ export function resolvePlan(doc: unknown, opts: Omit<PlanOptions, 'credentials'>
 }
 
 function resolveStep(step: PlannedStep): ResolvedStep {
-  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery } = step;
-  const base = { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery };
+  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs } = step;
+  const base = { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs };
   if (step.kind === 'task') return { ...base, kind: 'task', task: resolveComponent(step.task) };
   return {
     ...base,
@@ -165,8 +165,16 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
     };
   };
   const steps = resolved.steps.map((step): PlannedStep | null => {
-    const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery } = step;
-    const base = { id, needs: [...needs], retry, timeoutMs, maxQuarantine, checkpointEvery };
+    const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs } = step;
+    const base = {
+      id,
+      needs: [...needs],
+      retry,
+      timeoutMs,
+      maxQuarantine,
+      checkpointEvery,
+      checkpointIntervalMs,
+    };
     if (step.kind === 'task') {
       const task = bind<TaskDefinition>(step, step.task);
       return task ? { ...base, kind: 'task', task } : null;

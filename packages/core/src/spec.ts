@@ -95,6 +95,12 @@ const StepOptions = {
   checkpointEvery: Type.Optional(
     Type.Integer({ minimum: 1, description: 'Rows between checkpoints (default 100000).' }),
   ),
+  checkpointInterval: Type.Optional(
+    Type.Union(Duration.anyOf, {
+      description:
+        'Longest time between checkpoints while rows flow (default 5s for a streaming source such as a queue, none otherwise).',
+    }),
+  ),
 };
 
 export const StepSpec = Type.Object(

@@ -23,6 +23,7 @@ const STEP = [
   'timeout',
   'maxQuarantine',
   'checkpointEvery',
+  'checkpointInterval',
 ];
 const COMPONENT = ['source', 'transform', 'sink', 'id', 'credential', 'with'];
 
