@@ -161,6 +161,12 @@ export interface SourceBatch {
   position?: Json;
   /** Work done and, when known, total work (bytes for files) for progress and ETA. */
   progress?: { done: number; total?: number };
+  /**
+   * Asks for a checkpoint right after this batch (it needs a `position`): a streaming source whose
+   * broker stops delivering until messages are acknowledged (a full prefetch window) asks, rather
+   * than wait for `checkpointEvery` rows or `checkpointInterval`.
+   */
+  checkpoint?: boolean;
 }
 
 /** Values kept between runs of the same pipeline step (an incremental cursor, say). */

@@ -219,9 +219,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     };
 
     let sinceCheckpoint = 0;
+    let moved = false;
     // Once a batch (or a chunk) reached every sink: progress, the quarantine limit and, every
     // `checkpointEvery` source rows, a checkpoint at the position after it.
-    const delivered: Delivered = async (sourceRows, at, progress) => {
+    const delivered: Delivered = async (sourceRows, at, progress, asked) => {
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       checkQuarantine(step, env, quarantined, quarantine.path);
       env.onProgress({ rowsRead: srcMeter.rowsIn, ...(progress ?? {}) });
@@ -236,14 +237,18 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         log.info(`read ${srcMeter.rowsIn} rows (${rate} rows/s${share})`);
       }
       if (at !== undefined) {
+        // A new position is progress even with no row in the batch: its messages may all have
+        // been quarantined, and they too wait for a checkpoint to be acknowledged.
+        moved ||= at !== position;
         position = at;
         sinceCheckpoint += sourceRows;
         const due =
           sinceCheckpoint >= step.checkpointEvery ||
-          (intervalMs !== undefined && sinceCheckpoint > 0 && now - lastCheckpoint >= intervalMs);
+          (moved && (asked === true || (intervalMs !== undefined && now - lastCheckpoint >= intervalMs)));
         if (due && !holds) {
           await checkpoint(false);
           sinceCheckpoint = 0;
+          moved = false;
         }
       }
       if (signal.aborted) throw signal.reason;
@@ -305,7 +310,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           srcMeter.emitted(batch.rows);
           const rows = await chain.push(batch.rows);
           if (rows.length > 0) await writeAll(writers, sMeters, rows);
-          await delivered(batch.rows.length, batch.position, batch.progress);
+          await delivered(batch.rows.length, batch.position, batch.progress, batch.checkpoint);
         }
         for await (const rows of chain.finish(signal)) await writeAll(writers, sMeters, rows);
         await chain.close(false);

@@ -54,6 +54,8 @@ const memoryQueue = defineSource({
     everyMs: Type.Integer({ default: 0 }),
     batch: Type.Integer({ default: 10 }),
     stopAfter: Type.Optional(Type.Integer()),
+    /** At most this many unacknowledged messages, as a broker's prefetch allows. */
+    window: Type.Optional(Type.Integer()),
   }),
   async *read(ctx) {
     const q = queues.get(ctx.config.queue)!;
@@ -75,8 +77,9 @@ const memoryQueue = defineSource({
     while (!stop.aborted && read < limit) {
       const rows: Row[] = [];
       const started = Date.now();
+      const window = ctx.config.window ?? Number.POSITIVE_INFINITY;
       while (rows.length < ctx.config.batch && read < limit && !stop.aborted && Date.now() - started < 20) {
-        if (q.delivered >= q.messages.length) {
+        if (q.delivered >= q.messages.length || q.delivered - q.acked >= window) {
           await sleep(5);
           continue;
         }
@@ -84,7 +87,7 @@ const memoryQueue = defineSource({
         rows.push({ id: q.messages[q.delivered++] });
         read++;
       }
-      yield { rows, position: { delivered: q.delivered } };
+      yield { rows, position: { delivered: q.delivered }, checkpoint: q.delivered - q.acked >= window };
     }
   },
 });
@@ -139,6 +142,19 @@ describe('streaming flows', () => {
     for (const a of q.acks) expect(a.committed).toBeGreaterThanOrEqual(a.upTo);
     expect(q.acks.map((a) => a.upTo)).toEqual([10, 20, 30, 35]);
     expect(q.closed).toBe(true);
+  });
+
+  it('checkpoints when the source asks (its prefetch window is full), before checkpointEvery', async () => {
+    const dir = tmp();
+    const table = join(dir, 'out.json');
+    const q = queue('window', 40, table);
+    const report = await runPipeline(
+      streamSpec('window', table, { stopAfter: 40, window: 15, batch: 5 }, { checkpointInterval: '1h' }),
+      { registry: registry(), stateDir: dir },
+    );
+    expect(report.status).toBe('success');
+    expect(q.acks.map((a) => a.upTo)).toEqual([15, 30, 40]);
+    for (const a of q.acks) expect(a.committed).toBeGreaterThanOrEqual(a.upTo);
   });
 
   it('checkpoints every checkpointInterval while few rows trickle in', async () => {

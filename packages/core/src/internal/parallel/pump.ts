@@ -24,6 +24,8 @@ export type Delivered = (
   sourceRows: number,
   at: Json | undefined,
   progress?: { done: number; total?: number },
+  /** The source asked for a checkpoint after this batch (SourceBatch.checkpoint). */
+  asked?: boolean,
 ) => Promise<void>;
 
 /** What the flow lends the parallel path: its writers, meters and bookkeeping. */
