@@ -23,6 +23,8 @@ export { parquetSink } from './parquet/sink.ts';
 export { parquetSource } from './parquet/source.ts';
 export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
+export { rabbitmqSink } from './rabbitmq/sink.ts';
+export { rabbitmqSource } from './rabbitmq/source.ts';
 export { builtinConnectors, createRegistry } from './registry.ts';
 export type { CastType } from './shared/cast.ts';
 export { type InferredSchema, sampleSchema } from './shared/infer.ts';

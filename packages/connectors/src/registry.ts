@@ -19,6 +19,8 @@ import { parquetSink } from './parquet/sink.ts';
 import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
+import { rabbitmqSink } from './rabbitmq/sink.ts';
+import { rabbitmqSource } from './rabbitmq/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
 import { sqlTask } from './sql-task/task.ts';
@@ -47,6 +49,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSource,
   parquetSource,
   postgresSource,
+  rabbitmqSource,
   sqliteSource,
   aggregateTransform,
   castTransform,
@@ -69,6 +72,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   ndjsonSink,
   parquetSink,
   postgresSink,
+  rabbitmqSink,
   sqliteSink,
   shellTask,
   sqlTask,

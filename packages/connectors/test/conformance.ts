@@ -75,7 +75,7 @@ export function sourceConformance(name: string, c: SourceCase): void {
     it('stops when cancelled mid-read: the next batch is not delivered, the error says cancelled', async () => {
       const config = await c.setup(c.sample);
       const ac = new AbortController();
-      const { ctx } = sourceContext(c.def, { ...config, batchSize: 1 }, { signal: ac.signal });
+      const { ctx, harness } = sourceContext(c.def, { ...config, batchSize: 1 }, { signal: ac.signal });
       const rows: Row[] = [];
       const err = await (async () => {
         for await (const b of c.def.read(ctx)) {
@@ -83,6 +83,7 @@ export function sourceConformance(name: string, c: SourceCase): void {
           ac.abort(new Error('cancelled by test'));
         }
       })().catch((e: unknown) => e);
+      await harness.acknowledger?.close();
       expect(rows.length).toBeLessThan(c.sample.length);
       // A source either throws (the abort reason, or ABORTED) or ends; it never reads on silently.
       if (err !== undefined) {
@@ -98,6 +99,7 @@ export function sourceConformance(name: string, c: SourceCase): void {
         const err = await (async () => {
           for await (const _ of c.def.read(ctx));
         })().catch((e: unknown) => e);
+        await harness.acknowledger?.close();
         expectNoSecret(err, harness.logs, secret.secret);
       });
     } else {

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type Acknowledger,
   asStage,
   type ComponentContext,
   type ConnectorDefinition,
@@ -29,6 +30,8 @@ export interface Harness {
   merged: number;
   /** What the component counted (ComponentContext.count), by name. */
   counters?: Record<string, number>;
+  /** What a streaming source registered to acknowledge its messages (SourceContext.acknowledger). */
+  acknowledger?: Acknowledger;
 }
 
 const registry = new Registry();
@@ -76,6 +79,8 @@ export interface ContextOptions {
   resumeFrom?: Json;
   state?: Map<string, Json>;
   params?: Record<string, unknown>;
+  /** A streaming source's stop signal (SourceContext.stop): aborted, it drains and returns. */
+  stop?: AbortSignal;
 }
 
 export function sourceContext<C>(def: SourceDefinition, config: unknown, opts: ContextOptions = {}) {
@@ -88,6 +93,10 @@ export function sourceContext<C>(def: SourceDefinition, config: unknown, opts: C
     setOrigin: (o) => {
       h.origin = o;
     },
+    stop: opts.stop ?? new AbortController().signal,
+    acknowledger: (a) => {
+      h.acknowledger = a;
+    },
   };
   return { ctx, harness: h, state };
 }
@@ -99,20 +108,30 @@ export interface ReadResult {
   harness: Harness;
 }
 
-/** Reads a source to the end (or `maxBatches`), collecting rows and the position after each batch. */
+/**
+ * Reads a source to the end (or `maxBatches`), collecting rows and the position after each batch.
+ * A streaming source's messages are then acknowledged up to the last position, as a flow does once
+ * its sinks committed them (`acknowledge: false` leaves them unacknowledged, as a crash would).
+ */
 export async function readSource(
   def: SourceDefinition,
   config: unknown,
-  opts: ContextOptions & { maxBatches?: number } = {},
+  opts: ContextOptions & { maxBatches?: number; acknowledge?: boolean } = {},
 ): Promise<ReadResult> {
   const { ctx, harness } = sourceContext(def, config, opts);
   const rows: Row[] = [];
   const positions: Json[] = [];
   let batches = 0;
-  for await (const b of def.read(ctx)) {
-    rows.push(...b.rows);
-    if (b.position !== undefined) positions.push(b.position);
-    if (++batches === opts.maxBatches) break;
+  try {
+    for await (const b of def.read(ctx)) {
+      rows.push(...b.rows);
+      if (b.position !== undefined) positions.push(b.position);
+      if (++batches === opts.maxBatches) break;
+    }
+    const last = positions.at(-1);
+    if (opts.acknowledge !== false && last !== undefined) await harness.acknowledger?.commit(last);
+  } finally {
+    await harness.acknowledger?.close();
   }
   return { rows, positions, batches, harness };
 }

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { expectRejectedAt } from '../../test/conformance-checks.ts';
 import { openSink } from '../../test/harness.ts';
 import { type Api, type Intercept, rowsReceiver, send, startApi } from '../../test/http-api.ts';
-import { httpSink, idempotencyKey } from './sink.ts';
+import { sendId as idempotencyKey } from '../shared/send-ids.ts';
+import { httpSink } from './sink.ts';
 
 // The http sink against a real HTTP server each test starts (node:http on port 0), which keeps
 // the rows it takes as an API honouring Idempotency-Key would (see rowsReceiver).

@@ -1,4 +1,3 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   defineSink,
@@ -14,6 +13,7 @@ import {
 } from '@sluice/core';
 import { shown } from '../location/http-request.ts';
 import { jsonRows } from '../ndjson/sink.ts';
+import { freshSendState, type SendState, sendId, sendStateFrom } from '../shared/send-ids.ts';
 import { httpCredential } from './auth.ts';
 import { httpConnection } from './check.ts';
 import { HttpClient, type Received, withDefaultHeaders } from './client.ts';
@@ -76,17 +76,6 @@ export const httpSinkConfig = Type.Object(
 );
 export type HttpSinkConfig = Static<typeof httpSinkConfig>;
 
-/** What a checkpoint keeps: the run's nonce and how many requests were answered. */
-interface SinkState {
-  nonce: string;
-  sent: number;
-}
-
-/** The key of request `seq` (from 0) of the run `nonce`: a retried or resumed request sends it again. */
-export function idempotencyKey(nonce: string, seq: number): string {
-  return createHash('sha256').update(`${nonce}:${seq}`).digest('hex').slice(0, 32);
-}
-
 /** Longest excerpt of a refusal's body quoted in a quarantine reason or an error. */
 const EXCERPT_BYTES = 300;
 
@@ -100,7 +89,7 @@ class HttpWriter implements SinkWriter {
   readonly #client: HttpClient;
   readonly #encode: (rows: Row[], rowsBefore?: number) => Buffer;
   readonly #unit: number;
-  #state: SinkState = { nonce: '', sent: 0 };
+  #state: SendState = { nonce: '', sent: 0 };
   #pending: Row[] = [];
   #handed = 0;
   #accepted = 0;
@@ -117,7 +106,7 @@ class HttpWriter implements SinkWriter {
   }
 
   async start(resume: Json | undefined): Promise<void> {
-    this.#state = resume === undefined ? { nonce: randomUUID(), sent: 0 } : toState(resume, this.#where);
+    this.#state = resume === undefined ? freshSendState() : sendStateFrom(resume, this.#where);
   }
 
   /** Nothing sent is ever taken back, so a replay's rows are simply sent after the others. */
@@ -179,7 +168,7 @@ class HttpWriter implements SinkWriter {
       {
         method,
         url,
-        headers: { [idempotencyHeader]: idempotencyKey(this.#state.nonce, seq) },
+        headers: { [idempotencyHeader]: sendId(this.#state.nonce, seq) },
         body,
         refusalIsAnswer: true,
       },
@@ -251,23 +240,6 @@ function bodyEncoder(
     const data = rows(batch, before);
     return Buffer.concat([OPEN, data.subarray(1), CLOSE]);
   };
-}
-
-function toState(value: Json, where: string): SinkState {
-  const s = value as Partial<SinkState> | null;
-  if (
-    s === null ||
-    typeof s !== 'object' ||
-    typeof s.nonce !== 'string' ||
-    s.nonce === '' ||
-    !Number.isInteger(s.sent) ||
-    (s.sent as number) < 0
-  )
-    throw new FatalError(
-      `${where}: the checkpoint to resume from is not one of this sink's (${JSON.stringify(value)})`,
-      { code: ErrorCode.CHECKPOINT },
-    );
-  return { nonce: s.nonce, sent: s.sent as number };
 }
 
 function sinkIssues(cfg: HttpSinkConfig): Issue[] {
