@@ -51,7 +51,7 @@ export interface CliSinkCase extends KillResume {
   secret: CliSecret;
 }
 
-interface Run {
+export interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -59,8 +59,15 @@ interface Run {
   report: RunReport | undefined;
 }
 
-/** Runs `sluice run <spec> --json`; with `killAt`, SIGKILLs it once that many checkpoints are committed. */
-async function sluice(dir: string, args: string[], killAt?: number): Promise<Run> {
+/**
+ * Runs `sluice run <spec> --json`; with `killAt`, SIGKILLs it once it committed that many
+ * checkpoints (a resumed run counts its own), or `afterMs` after it started.
+ */
+export async function sluice(
+  dir: string,
+  args: string[],
+  killAt?: number | { afterMs: number },
+): Promise<Run> {
   const child = spawn(
     process.execPath,
     [SLUICE_BIN, 'run', ...args, '--json', '--state-dir', join(dir, 'state')],
@@ -76,13 +83,16 @@ async function sluice(dir: string, args: string[], killAt?: number): Promise<Run
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
-    if (killAt === undefined || !new RegExp(`checkpoint ${killAt} committed`).test(stderr)) return;
+    if (typeof killAt !== 'number' || (stderr.match(/checkpoint \d+ committed/g)?.length ?? 0) < killAt) return;
     // Not read any more, the pipe fills and the child blocks writing its log (stderr is synchronous
     // on a pipe): the kill lands mid-run however fast the connector is.
     child.stderr.pause();
     child.kill('SIGKILL');
   });
+  const timer =
+    typeof killAt === 'object' ? setTimeout(() => child.kill('SIGKILL'), killAt.afterMs) : undefined;
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  clearTimeout(timer);
   let report: RunReport | undefined;
   try {
     report = JSON.parse(stdout) as RunReport;
