@@ -86,7 +86,29 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
   const plan = planStored(p, spec, input.parameters ?? {});
   const sealed = await sealPlan(p, plan);
+  const streams = streamingSteps(p, plan);
   const jobId = await p.database.db.transaction(async (tx) => {
+    if (streams.length > 0) {
+      // Two jobs consuming one queue would split its messages and each other's checkpoints: a
+      // streaming pipeline runs as one job at a time. The lock makes two concurrent executes wait
+      // for each other, in every API process sharing the database.
+      await tx.execute(sql`SELECT pg_advisory_xact_lock(hashtextextended(${`stream:${pipelineId}`}, 0))`);
+      const [active] = await tx
+        .select({ id: jobExecutions.id, status: jobExecutions.status })
+        .from(jobExecutions)
+        .where(
+          and(
+            eq(jobExecutions.pipelineId, pipelineId),
+            inArray(jobExecutions.status, ['pending', 'queued', 'running']),
+          ),
+        )
+        .limit(1);
+      if (active)
+        throw conflict(
+          `pipeline "${pipeline.name}" streams from a queue (step "${streams[0]}") and job ${active.id} is ${active.status}: ` +
+            'a stream runs as one job at a time; cancel that job first (it drains and acknowledges what it read)',
+        );
+    }
     const [job] = await tx
       .insert(jobExecutions)
       .values({
@@ -113,6 +135,15 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   });
   p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
   return jobId;
+}
+
+/** The flow steps of `plan` whose source never ends by itself (a queue: SourceDefinition.streaming). */
+export function streamingSteps(p: Platform, plan: ResolvedPlan): string[] {
+  return plan.steps.flatMap((s) => {
+    if (s.kind !== 'flow') return [];
+    // The plan was made with this registry: its source is known.
+    return p.registry.get('source', s.source.connector).streaming ? [s.id] : [];
+  });
 }
 
 /** A plan as a job row stores it: it holds the values of the `${env.…}` variables exposed. */
