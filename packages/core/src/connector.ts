@@ -167,6 +167,11 @@ export interface SourceBatch {
    * than wait for `checkpointEvery` rows or `checkpointInterval`.
    */
   checkpoint?: boolean;
+  /**
+   * A streaming source: messages waiting at the broker for this consumer when it last asked
+   * (queue depth, a consumer's pending count), for the platform's lag gauge. Omit when unknown.
+   */
+  lag?: number;
 }
 
 /** Values kept between runs of the same pipeline step (an incremental cursor, say). */

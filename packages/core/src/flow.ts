@@ -48,7 +48,13 @@ export interface FlowEnv {
   succeededBefore?: boolean;
   maxQuarantine: number | undefined;
   logger(componentId: string): Logger;
-  onProgress(p: { rowsRead: number; done?: number; total?: number }): void;
+  onProgress(p: {
+    rowsRead: number;
+    done?: number;
+    total?: number;
+    lag?: number;
+    checkpointAt?: number;
+  }): void;
   /** Receives the figures reached when the flow fails, for the failed step's report. */
   onFailure?(components: ComponentStats[]): void;
   /** Worker threads for flows that can use them; undefined runs every flow on this thread. */
@@ -205,10 +211,12 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       fingerprint,
     };
     let lastCheckpoint = performance.now();
+    let checkpointAt: number | undefined;
     const checkpoint = async (final: boolean): Promise<void> => {
       seq++;
       const acked = await commitCheckpoint(parts, { seq, position, state, final });
       lastCheckpoint = performance.now();
+      checkpointAt = Date.now();
       // Only now are the rows up to `position` safe: the messages they came from may go.
       await ack?.commit(position);
       log.info(
@@ -222,10 +230,15 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
     let moved = false;
     // Once a batch (or a chunk) reached every sink: progress, the quarantine limit and, every
     // `checkpointEvery` source rows, a checkpoint at the position after it.
-    const delivered: Delivered = async (sourceRows, at, progress, asked) => {
+    const delivered: Delivered = async (sourceRows, at, progress, asked, lag) => {
       srcMeter.rowsIn = srcMeter.rowsOut + srcMeter.rowsQuarantined;
       checkQuarantine(step, env, quarantined, quarantine.path);
-      env.onProgress({ rowsRead: srcMeter.rowsIn, ...(progress ?? {}) });
+      env.onProgress({
+        rowsRead: srcMeter.rowsIn,
+        ...(progress ?? {}),
+        ...(lag === undefined ? {} : { lag }),
+        ...(checkpointAt === undefined ? {} : { checkpointAt }),
+      });
       const now = performance.now();
       if (now - lastNote >= PROGRESS_LOG_MS) {
         lastNote = now;
@@ -310,7 +323,7 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
           srcMeter.emitted(batch.rows);
           const rows = await chain.push(batch.rows);
           if (rows.length > 0) await writeAll(writers, sMeters, rows);
-          await delivered(batch.rows.length, batch.position, batch.progress, batch.checkpoint);
+          await delivered(batch.rows.length, batch.position, batch.progress, batch.checkpoint, batch.lag);
         }
         for await (const rows of chain.finish(signal)) await writeAll(writers, sMeters, rows);
         await chain.close(false);

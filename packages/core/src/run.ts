@@ -42,7 +42,17 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export type RunEvent =
   | { type: 'step'; stepId: string; status: StepStatus; attempt: number; error?: ErrorReport }
-  | { type: 'progress'; stepId: string; rowsRead: number; done?: number; total?: number }
+  | {
+      type: 'progress';
+      stepId: string;
+      rowsRead: number;
+      done?: number;
+      total?: number;
+      /** A stream's messages waiting at the broker (SourceBatch.lag), when its source says. */
+      lag?: number;
+      /** When the flow's last checkpoint committed (epoch ms), once one has. */
+      checkpointAt?: number;
+    }
   | {
       type: 'log';
       level: LogLevel;

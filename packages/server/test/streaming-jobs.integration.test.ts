@@ -41,6 +41,26 @@ describe('a streaming pipeline on the platform', () => {
       )
       .toEqual(['running', 50]);
 
+    // Its step says it streams, how many messages wait and when it last checkpointed (the 5 s
+    // interval), and /metrics reports the same.
+    await expect
+      .poll(
+        async () => {
+          const step = (await ctx.admin('GET', `/jobs/${jobId}/steps`)).body.items[0];
+          return [step.streaming, step.lag, typeof step.checkpointedAt];
+        },
+        { timeout: 30_000, interval: 250 },
+      )
+      .toEqual([true, 0, 'string']);
+    const name = created.body.name as string;
+    const metrics = (await ctx.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toContain(`etl_stream_rows_total{pipeline="${name}",step="main"} 50`);
+    expect(metrics).toContain(`etl_stream_lag{pipeline="${name}",step="main"} 0`);
+    const at = new RegExp(
+      `etl_stream_last_checkpoint_timestamp_seconds\\{pipeline="${name}",step="main"\\} ([\\d.e+]+)`,
+    ).exec(metrics);
+    expect(Math.abs(Number(at?.[1]) - Date.now() / 1000)).toBeLessThan(60);
+
     const second = await ctx.admin('POST', `/pipelines/${id}/execute`, {});
     expect(second.status).toBe(409);
     expect(second.body.error.message).toMatch(

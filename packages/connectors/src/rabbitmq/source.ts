@@ -20,6 +20,9 @@ import {
 } from '../shared/stream-options.ts';
 import { AmqpCredential, amqpConnection, amqpError, connect } from './conn.ts';
 
+/** How often the source asks the broker how many messages wait (its lag). */
+const LAG_EVERY_MS = 2000;
+
 const Config = Type.Object(
   {
     url: Type.String({
@@ -129,6 +132,19 @@ async function* read(ctx: SourceContext<Config>) {
   ctx.setOrigin(`${target.url} queue ${cfg.queue}`);
 
   const stopAfter = new StopAfter(cfg.stopAfter);
+  // Messages ready in the queue, asked now and then on the consuming channel, for the lag gauge.
+  let lag: number | undefined;
+  let lagAskedAt = Number.NEGATIVE_INFINITY;
+  const askLag = (): void => {
+    if (performance.now() - lagAskedAt < LAG_EVERY_MS) return;
+    lagAskedAt = performance.now();
+    ch.checkQueue(cfg.queue).then(
+      (r) => {
+        lag = r.messageCount;
+      },
+      () => undefined,
+    );
+  };
   let read = 0;
   let position: Position = { channel: self, tag: 0, read: 0 };
   try {
@@ -136,10 +152,11 @@ async function* read(ctx: SourceContext<Config>) {
       const want = Math.min(cfg.batchSize, stopAfter.room);
       const messages = await inbox.take(want, BATCH_WAIT_MS, [ctx.signal, ctx.stop]);
       ctx.signal.throwIfAborted();
+      askLag();
       stopAfter.took(messages.length);
       if (messages.length === 0) {
         // Nothing came: the same position, so an idle stream makes no checkpoint.
-        yield { rows: [], position: position as unknown as Json };
+        yield { rows: [], position: position as unknown as Json, ...(lag === undefined ? {} : { lag }) };
         continue;
       }
       const rows: Row[] = [];
@@ -167,7 +184,12 @@ async function* read(ctx: SourceContext<Config>) {
       read += messages.length;
       position = { channel: self, tag: messages.at(-1)!.fields.deliveryTag, read };
       // A full window gets no more deliveries until a checkpoint acknowledges some: ask for one.
-      yield { rows, position: position as unknown as Json, checkpoint: read - acked >= cfg.prefetch };
+      yield {
+        rows,
+        position: position as unknown as Json,
+        checkpoint: read - acked >= cfg.prefetch,
+        ...(lag === undefined ? {} : { lag }),
+      };
     }
   } finally {
     // No more deliveries; the channel stays open for the final acknowledgement (the Acknowledger

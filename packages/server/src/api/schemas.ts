@@ -81,6 +81,13 @@ export const StepSchema = Type.Object({
   rowsFiltered: Type.Integer(),
   rowsQuarantined: Type.Integer(),
   bytes: Type.Integer(),
+  streaming: Type.Boolean({
+    description: 'A flow from a queue: it runs until cancelled (see docs/streaming.md).',
+  }),
+  lag: Nullable(
+    Type.Integer({ description: "A stream's messages waiting at the broker, as its source last said." }),
+  ),
+  checkpointedAt: Nullable(Ts),
   error: Any,
   report: Any,
 });

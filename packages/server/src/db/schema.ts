@@ -221,6 +221,12 @@ export const stepExecutions = pgTable(
     rowsFiltered: count('rows_filtered'),
     rowsQuarantined: count('rows_quarantined'),
     bytes: count('bytes'),
+    /** A flow whose source never ends (a queue): its job runs until cancelled. */
+    streaming: boolean('streaming').notNull().default(false),
+    /** A stream's messages waiting at the broker, as its source last said; null when it does not. */
+    lag: bigint('lag', { mode: 'number' }),
+    /** When the running flow's last checkpoint committed. */
+    checkpointedAt: at('checkpointed_at'),
     report: jsonb('report'),
     error: jsonb('error'),
     workerId: text('worker_id'),

@@ -111,6 +111,32 @@ export function createMetrics(p: Platform): Metrics {
     ['pipeline', 'step', 'component', 'name'],
     (s) => s.componentCounters,
   );
+  counter(
+    'etl_stream_rows_total',
+    'Rows read by flows from a queue, running ones included (saved once a second), by pipeline name and step id.',
+    ['pipeline', 'step'],
+    (s) => s.streamRows,
+  );
+  const labelledGauge = (name: string, help: string, pick: (s: Snapshot) => Series[]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['pipeline', 'step'],
+      registers,
+      async collect() {
+        fill(this, pick(await snapshot()));
+      },
+    });
+  labelledGauge(
+    'etl_stream_lag',
+    "Messages waiting at the broker for a running stream's consumer, as its source last said, by pipeline name and step id.",
+    (s) => s.streamLag,
+  );
+  labelledGauge(
+    'etl_stream_last_checkpoint_timestamp_seconds',
+    "When a running stream's last checkpoint committed (Unix time): alert on `time() - this`, by pipeline name and step id.",
+    (s) => s.streamCheckpoint,
+  );
   gauge('etl_active_jobs', 'Jobs running now, fleet-wide.', (s) => s.activeJobs);
   gauge(
     'etl_queue_depth',

@@ -35,6 +35,10 @@ export interface Snapshot {
   errors: Series[];
   /** What components counted themselves (ComponentStats.counters: a lookup's cache hits, say). */
   componentCounters: Series[];
+  /** Flows from a queue (docs/streaming.md): rows read, running or not; lag and last checkpoint while running. */
+  streamRows: Series[];
+  streamLag: Series[];
+  streamCheckpoint: Series[];
   activeJobs: number;
   queueDepth: number;
   workers: number;
@@ -116,6 +120,18 @@ WHERE j.status IN (${FINISHED_SQL})
   AND jsonb_typeof(c->'counters') = 'object'
 GROUP BY 1, 2, 3, 4`;
 
+// Streams are read while they run, not only once finished: a stream may run for days. Their steps
+// are few (one job per streaming pipeline at a time); the flag is on the step row.
+const STREAMS_SQL = `
+SELECT p.name AS pipeline, s.step_id, coalesce(sum(s.rows_read), 0)::float8 AS rows,
+  sum(s.lag) FILTER (WHERE s.status = 'running')::float8 AS lag,
+  extract(epoch FROM max(s.checkpointed_at) FILTER (WHERE s.status = 'running'))::float8 AS checkpointed
+FROM step_executions s
+JOIN job_executions j ON j.id = s.job_id
+JOIN pipelines p ON p.id = j.pipeline_id
+WHERE s.streaming
+GROUP BY 1, 2`;
+
 // Both gauges use an index (job_executions_status) or a table of one row per live process.
 const GAUGES_SQL = `
 SELECT (SELECT count(*)::int FROM job_executions WHERE status = 'running') AS active,
@@ -186,6 +202,13 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
   const counters = await q<{ pipeline: string; step_id: string; component: string; name: string; n: number }>(
     COUNTERS_SQL,
   );
+  const streams = await q<{
+    pipeline: string;
+    step_id: string;
+    rows: number;
+    lag: number | null;
+    checkpointed: number | null;
+  }>(STREAMS_SQL);
   const [gauges] = await q<{ active: number; workers: number }>(GAUGES_SQL);
   // pg-boss keeps the queue's counts on its queue table (refreshed by its monitor pass, every 10 s
   // here): reading them costs one row, not a count over the job table.
@@ -228,6 +251,18 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
       labels: { pipeline: r.pipeline, step: r.step_id, component: r.component, name: r.name },
       value: Number(r.n),
     })),
+    streamRows: streams.map((r) => ({
+      labels: { pipeline: r.pipeline, step: r.step_id },
+      value: Number(r.rows),
+    })),
+    streamLag: streams.flatMap((r) =>
+      r.lag === null ? [] : [{ labels: { pipeline: r.pipeline, step: r.step_id }, value: Number(r.lag) }],
+    ),
+    streamCheckpoint: streams.flatMap((r) =>
+      r.checkpointed === null
+        ? []
+        : [{ labels: { pipeline: r.pipeline, step: r.step_id }, value: Number(r.checkpointed) }],
+    ),
     activeJobs: Number(gauges?.active ?? 0),
     workers: Number(gauges?.workers ?? 0),
     queueDepth: queue.reduce((a, s) => a + (s.queuedCount ?? 0), 0),

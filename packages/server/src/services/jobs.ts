@@ -64,6 +64,9 @@ export function stepView(s: StepExecution) {
     rowsFiltered: s.rowsFiltered,
     rowsQuarantined: s.rowsQuarantined,
     bytes: s.bytes,
+    streaming: s.streaming,
+    lag: s.lag,
+    checkpointedAt: iso(s.checkpointedAt),
     error: s.error ?? null,
     report: s.report ?? null,
   };
@@ -127,9 +130,15 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         traceId: randomBytes(16).toString('hex'),
       })
       .returning();
-    await tx
-      .insert(stepExecutions)
-      .values(plan.steps.map((s) => ({ jobId: job!.id, stepId: s.id, kind: s.kind, needs: [...s.needs] })));
+    await tx.insert(stepExecutions).values(
+      plan.steps.map((s) => ({
+        jobId: job!.id,
+        stepId: s.id,
+        kind: s.kind,
+        needs: [...s.needs],
+        streaming: streams.includes(s.id),
+      })),
+    );
     await enqueueInTransaction(p.queue, tx, { jobId: job!.id });
     return job!.id;
   });

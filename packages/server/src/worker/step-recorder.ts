@@ -68,7 +68,12 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
       chain(async () => {
         await p.database.db
           .update(stepExecutions)
-          .set({ progress, rowsRead: e.rowsRead })
+          .set({
+            progress,
+            rowsRead: e.rowsRead,
+            ...(e.lag === undefined ? {} : { lag: e.lag }),
+            ...(e.checkpointAt === undefined ? {} : { checkpointedAt: new Date(e.checkpointAt) }),
+          })
           .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, stepId)));
         p.bus.emit(pipelineId, {
           type: 'progress',

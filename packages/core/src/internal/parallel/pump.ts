@@ -26,6 +26,8 @@ export type Delivered = (
   progress?: { done: number; total?: number },
   /** The source asked for a checkpoint after this batch (SourceBatch.checkpoint). */
   asked?: boolean,
+  /** SourceBatch.lag. */
+  lag?: number,
 ) => Promise<void>;
 
 /** What the flow lends the parallel path: its writers, meters and bookkeeping. */
