@@ -129,6 +129,11 @@ export interface Step {
   rowsFiltered: number;
   rowsQuarantined: number;
   bytes: number;
+  /** A flow from a queue: it runs until cancelled. */
+  streaming?: boolean;
+  /** A running stream's messages waiting at the broker, when its source says. */
+  lag?: number | null;
+  checkpointedAt?: string | null;
   error: { message: string; code?: string } | null;
   report: Record<string, unknown> | null;
 }

@@ -15,6 +15,7 @@ import { JobLogs } from '../job/logs.tsx';
 import { RunProfile } from '../job/profile.tsx';
 import { QuarantineTable } from '../job/quarantine.tsx';
 import { SchemaNote } from '../job/schema-note.tsx';
+import { StreamNote } from '../job/stream-note.tsx';
 import { Timeline } from '../job/timeline.tsx';
 
 interface Artifact {
@@ -257,6 +258,7 @@ export default function JobPage() {
                     {s.error && <div className="field-error">{s.error.message}</div>}
                     <ReplayNote replay={s.report?.replay as ReplayCounts | undefined} />
                     <SchemaNote report={s.report} />
+                    <StreamNote step={s} />
                   </td>
                   <td>
                     <Status status={s.status} />
