@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertEvents, jobExecutions, stepExecutions } from '../src/db/schema.ts';
 import { type Condition, createRule, updateRule } from '../src/services/alert-rules.ts';
@@ -115,6 +115,41 @@ describe.each(backends)('alert rules on $name', ({ name }) => {
       fire: (pipe, t) => job(pipe, t, 'success', { read: 200, quarantined: 30 }),
       clear: (pipe, t) => job(pipe, t, 'success', { read: 200, quarantined: 1 }),
       message: /quarantined 30 of 200 rows read \(15%, at or over 10%\)/,
+    },
+    {
+      condition: { type: 'stream_stale', minutes: 5 },
+      // A running stream whose last checkpoint is 10 minutes old with messages waiting; cleared by
+      // a checkpoint of now.
+      fire: async (pipe, t) => {
+        const j = await job(pipe, t, 'running');
+        await p.database.db.insert(stepExecutions).values({
+          jobId: j,
+          stepId: 'main',
+          kind: 'flow',
+          status: 'running',
+          streaming: true,
+          startedAt: new Date(t.getTime() - 3600 * S),
+          checkpointedAt: new Date(t.getTime() - 600 * S),
+          lag: 40,
+        });
+      },
+      clear: (pipe, t) =>
+        p.database.db
+          .update(stepExecutions)
+          .set({ checkpointedAt: t })
+          .where(
+            and(
+              eq(stepExecutions.streaming, true),
+              inArray(
+                stepExecutions.jobId,
+                p.database.db
+                  .select({ id: jobExecutions.id })
+                  .from(jobExecutions)
+                  .where(eq(jobExecutions.pipelineId, pipe)),
+              ),
+            ),
+          ),
+      message: /step "main" last checkpointed 10 min ago with 40 messages waiting; the window is 5 min/,
     },
     {
       condition: { type: 'freshness', windowMinutes: 1 },

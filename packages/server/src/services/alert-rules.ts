@@ -57,6 +57,16 @@ export const CONDITIONS = {
     { windowMinutes: Type.Integer({ minimum: 1, description: 'A successful run must finish this often.' }) },
     'No run of the pipeline succeeded within the window (counted from its creation before its first success).',
   ),
+  stream_stale: cond(
+    'stream_stale',
+    {
+      minutes: Type.Integer({
+        minimum: 1,
+        description: 'A running stream must checkpoint this often while messages wait.',
+      }),
+    },
+    "The pipeline's running stream (a flow from a queue) has not checkpointed for `minutes` while messages wait for it.",
+  ),
 } as const;
 export type ConditionType = keyof typeof CONDITIONS;
 export type Condition = { [K in ConditionType]: Static<(typeof CONDITIONS)[K]> }[ConditionType];

@@ -129,6 +129,41 @@ const CHECKS: {
       message: `pipeline "${p.name}": job ${j.id} quarantined ${quarantined} of ${read} rows read (${pct(rate)}, at or over ${c.percent}%)`,
     };
   },
+  stream_stale: async (tx, c, p, now) => {
+    const [s] = await tx
+      .select({
+        jobId: stepExecutions.jobId,
+        stepId: stepExecutions.stepId,
+        startedAt: stepExecutions.startedAt,
+        checkpointedAt: stepExecutions.checkpointedAt,
+        lag: stepExecutions.lag,
+      })
+      .from(stepExecutions)
+      .innerJoin(jobExecutions, eq(jobExecutions.id, stepExecutions.jobId))
+      .where(
+        and(
+          eq(jobExecutions.pipelineId, p.id),
+          eq(stepExecutions.streaming, true),
+          eq(stepExecutions.status, 'running'),
+        ),
+      )
+      .orderBy(desc(stepExecutions.startedAt))
+      .limit(1);
+    // A stream that is not running is no stalled stream (job_failed watches one that failed).
+    if (!s) return { firing: false };
+    // An idle stream (nothing waits) has nothing to checkpoint: quiet is not stale.
+    const since = s.checkpointedAt ?? s.startedAt ?? now;
+    const age = now.getTime() - since.getTime();
+    if (age <= c.minutes * 60_000 || s.lag === 0) return { firing: false };
+    const waiting = s.lag === null ? '' : ` with ${s.lag} messages waiting`;
+    return {
+      firing: true,
+      jobId: s.jobId,
+      message: s.checkpointedAt
+        ? `pipeline "${p.name}": step "${s.stepId}" last checkpointed ${secs(age)} ago${waiting}; the window is ${c.minutes} min`
+        : `pipeline "${p.name}": step "${s.stepId}" has not checkpointed since it started ${secs(age)} ago${waiting}; the window is ${c.minutes} min`,
+    };
+  },
   freshness: async (tx, c, p, now) => {
     const [ok] = await tx
       .select({ at: jobExecutions.completedAt })

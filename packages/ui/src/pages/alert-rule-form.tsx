@@ -29,6 +29,7 @@ export const THRESHOLDS: Record<string, [string, string][]> = {
   ],
   quarantine_rate: [['percent', '% of rows read quarantined']],
   freshness: [['windowMinutes', 'a success within (minutes)']],
+  stream_stale: [['minutes', 'a checkpoint within (minutes) while messages wait']],
 };
 
 /** The save's errors at `body.channels[i].<field>`, by channel and field, to show at the field. */
