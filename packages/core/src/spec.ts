@@ -120,6 +120,13 @@ export const PipelineSpec = Type.Object(
   {
     name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }),
     description: Type.Optional(Type.String()),
+    autostart: Type.Optional(
+      Type.Boolean({
+        description:
+          'Platform: start a job of this pipeline whenever `sluice serve` starts and none is running. Only for a ' +
+          'pipeline that reads a queue (its flow runs until cancelled).',
+      }),
+    ),
     parameters: Type.Optional(
       Type.Record(Type.String(), Type.Unknown(), {
         description: 'JSON Schema of run parameters.',
@@ -188,7 +195,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   if (!spec.flow && !spec.steps)
     issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
   if (spec.flow) {
-    const { flow, name, description, parameters, ...options } = spec;
+    const { flow, name, description, parameters, autostart, ...options } = spec;
     const main: StepSpec = { id: 'main', flow, ...options };
     for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
     delete spec.flow;
@@ -196,6 +203,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void name;
     void description;
     void parameters;
+    void autostart;
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

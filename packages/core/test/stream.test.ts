@@ -235,4 +235,32 @@ describe('streaming flows', () => {
       ),
     ).toThrow(/flow\[1\]\.transform: step "main": hold-all holds every row until its input ends/);
   });
+
+  it('accepts autostart on a pipeline that reads a queue, and refuses it on one that does not', () => {
+    const plan = planPipeline(
+      {
+        name: 'auto',
+        autostart: true,
+        flow: [
+          { source: 'memory-queue', with: { queue: 'x' } },
+          { sink: 'json-table', with: { path: '/tmp/x.json' } },
+        ],
+      },
+      { registry: registry() },
+    );
+    expect(plan.spec.autostart).toBe(true);
+    expect(() =>
+      planPipeline(
+        {
+          name: 'auto',
+          autostart: true,
+          flow: [
+            { source: 'count', with: { rows: 1 } },
+            { sink: 'json-table', with: { path: '/tmp/x.json' } },
+          ],
+        },
+        { registry: registry() },
+      ),
+    ).toThrow(/autostart: only a pipeline that reads a queue/);
+  });
 });

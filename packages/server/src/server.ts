@@ -3,6 +3,7 @@ import { createRegistry } from '@sluice/connectors';
 import { ErrorCode, FatalError, type Registry } from '@sluice/core';
 import { type App, buildApp } from './api/app.ts';
 import { openPlatform, type Platform, type PlatformOptions } from './platform.ts';
+import { autostartStreams } from './services/autostart.ts';
 import { startScheduler } from './services/schedules.ts';
 import { ensureSystemSchedules } from './services/system-tasks.ts';
 import { ensureFirstAdmin } from './services/users.ts';
@@ -78,7 +79,10 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
       const w = await startWorker(platform, typeof o.worker === 'object' ? o.worker : {});
       stops.push(() => w.stop());
     }
-    if (o.scheduler !== false) stops.push(startScheduler(platform));
+    if (o.scheduler !== false) {
+      stops.push(startScheduler(platform));
+      await autostartStreams(platform);
+    }
     await ensureSystemSchedules(platform, o.retentionDays ?? Number(process.env.SLUICE_RETENTION_DAYS ?? 30));
     const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
     return {

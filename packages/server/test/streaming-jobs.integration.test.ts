@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AMQP_URL, freshQueue, publish, queueDepth } from '../../connectors/test/amqp.ts';
+import { autostartStreams } from '../src/services/autostart.ts';
 import { waitForJob } from './helpers/platform.ts';
 import { runningPlatform } from './helpers/running.ts';
 
@@ -83,5 +84,47 @@ describe('a streaming pipeline on the platform', () => {
     expect(again.status).toBe(202);
     await ctx.admin('POST', `/jobs/${again.body.jobId}/cancel`, {});
     expect((await waitForJob(ctx.p, again.body.jobId as string)).status).toBe('cancelled');
+  }, 120_000);
+
+  it('starts pipelines marked autostart with the server, once, and refuses autostart without a queue', async () => {
+    const queue = await freshQueue('autostart');
+    const created = await ctx.admin('POST', '/pipelines', {
+      spec: {
+        name: `autostarted-${queue.slice(-8)}`,
+        autostart: true,
+        flow: [
+          { source: 'rabbitmq', with: { url: AMQP_URL, queue, meta: false } },
+          { sink: 'ndjson', with: { path: 'auto.ndjson' } },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const started = await autostartStreams(ctx.p);
+    const mine = [];
+    for (const jobId of started) {
+      const job = await ctx.admin('GET', `/jobs/${jobId}`);
+      if (job.body.pipelineId === created.body.id) mine.push(job.body);
+    }
+    expect(mine).toMatchObject([{ triggerType: 'api', triggeredBy: 'autostart' }]);
+    // A second server starting meanwhile finds it running and starts nothing.
+    expect(await autostartStreams(ctx.p)).not.toContain(mine[0].id);
+    await ctx.admin('POST', `/jobs/${mine[0].id}/cancel`, {});
+    expect((await waitForJob(ctx.p, mine[0].id as string)).status).toBe('cancelled');
+
+    const refused = await ctx.admin('POST', '/pipelines', {
+      spec: {
+        name: 'autostart-files',
+        autostart: true,
+        flow: [
+          { source: 'csv', with: { path: 'in.csv' } },
+          { sink: 'ndjson', with: { path: 'out.ndjson' } },
+        ],
+      },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.details).toContainEqual({
+      path: 'spec.autostart',
+      message: expect.stringMatching(/only a pipeline that reads a queue/),
+    });
   }, 120_000);
 });
