@@ -1,11 +1,11 @@
 /**
  * `npm run bench [-- options]`: generates the data, times every runner on W1 (CSV → PostgreSQL),
  * W2 (CSV → NDJSON), W2 from S3 (the CSV in an S3-compatible server), W5 (Parquet → Parquet), W7
- * (an HTTP API → NDJSON) and
+ * (an HTTP API → NDJSON), W8 (a RabbitMQ queue → PostgreSQL) and
  * CSV parsers alone (parse), checks every runner's row counts and writes bench/RESULTS.md.
  * Exits 1 when any runner failed or delivered the wrong number of rows.
  *
- * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w3,w4,w5,w7,parse (some only:
+ * Options: --rows N (1000000), --reps N (3), --workloads w1,w2,w2-s3,w3,w4,w5,w6,w7,w8,parse (some only:
  * their sections replace those in --out, the rest is kept),
  * --runners sluice,sluice-content,sluice-local,no-lookup,floor,naive-node,duckdb,udsv,csv-parse,
  * --rss-growth (also runs W2 Sluice on --growth-rows, default 5000000, to check memory stays flat),
@@ -95,7 +95,7 @@ async function runAll(runners: Runner[], times: number, tag: string): Promise<Ru
       const result = results[i]!;
       if (result.error) continue;
       try {
-        runner.prepare();
+        await runner.prepare();
         const s = await runner.run();
         runner.verify();
         result.samples.push(s);

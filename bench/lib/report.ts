@@ -51,6 +51,8 @@ export const TARGETS = {
   w6VsFloor: 1.5,
   /** W7: the http source's throughput at this fraction of the plain fetch-and-write floor's, or more. */
   w7VsFloor: 0.5,
+  /** W8: a queue drained into PostgreSQL at this fraction of the plain consumer's rows/s, or more. */
+  w8VsFloor: 0.7,
 } as const;
 
 const median = (xs: number[]): number => {
@@ -79,10 +81,11 @@ const COMPARED: Record<Workload, { base: [string, string]; also?: [string, strin
   w5: { base: ['duckdb', 'vs DuckDB'] },
   w6: { base: ['floor', 'vs floor'] },
   w7: { base: ['floor', 'vs floor'] },
+  w8: { base: ['floor', 'vs floor'] },
   parse: { base: ['udsv', 'vs udsv'] },
 };
 
-function table(res: Results, workload: Workload): string {
+function table(res: Results, workload: Workload, sourceRows = res.data.rows): string {
   const rows = res.results.filter((r) => r.workload === workload);
   if (rows.length === 0) return '_Not run._\n';
   const {
@@ -101,7 +104,7 @@ function table(res: Results, workload: Workload): string {
       r.id,
       r.label,
       secs(wall),
-      int(res.data.rows / (wall / 1000)),
+      int(sourceRows / (wall / 1000)),
       mb(peakRss(r)!),
       ratio(wall, base),
     ];
@@ -143,6 +146,8 @@ function targets(res: Results): string {
   const w5Rss = peakRss(get('w5', 'sluice'));
   const w6 = medianWall(get('w6', 'sluice'));
   const w6Floor = medianWall(get('w6', 'floor'));
+  const w8 = medianWall(get('w8', 'sluice'));
+  const w8Floor = medianWall(get('w8', 'floor'));
   const w7 = medianWall(get('w7', 'sluice'));
   const w7Floor = medianWall(get('w7', 'floor'));
   const w4 = medianWall(get('w4', 'sluice'));
@@ -213,6 +218,12 @@ function targets(res: Results): string {
       // Throughput is the inverse of wall time: floor wall ÷ Sluice wall.
       ratio(w7Floor, w7),
       w7 !== undefined && w7Floor !== undefined ? w7Floor / w7 >= TARGETS.w7VsFloor : undefined,
+    ],
+    [
+      `W8: Sluice ≥ ${TARGETS.w8VsFloor}× the plain consumer's rows/s (RabbitMQ → PostgreSQL)`,
+      // Both move the same messages: throughput is the inverse of wall time.
+      ratio(w8Floor, w8),
+      w8 !== undefined && w8Floor !== undefined ? w8Floor / w8 >= TARGETS.w8VsFloor : undefined,
     ],
     [
       `Sluice peak RSS ≤ ${TARGETS.rssMb} MB (W1 and W2)`,
@@ -308,6 +319,13 @@ ${table(res, 'w6')}
 fetching the same pages and writing their records as NDJSON.
 
 ${table(res, 'w7')}
+## W8: a RabbitMQ queue → PostgreSQL table
+${int(Math.min(d.rows, 200_000))} JSON orders published to the durable queue \`bench-w8\` before each repetition
+(not timed); both runners consume them with a prefetch of 2,000 and write them to PostgreSQL,
+acknowledging only after the rows committed. The floor is a plain amqplib consumer COPYing each
+batch of 500. Both tables are checked for every id once.
+
+${table(res, 'w8', Math.min(d.rows, 200_000))}
 ## Parse only: the same CSV file, records counted and dropped
 Each parser on one thread in its own process, every column read as text unless said otherwise;
 the runners must agree on the record count and on the characters of \`notes\` (quoted fields,
@@ -326,6 +344,7 @@ const HEADINGS: Record<Workload, string> = {
   w5: 'W5:',
   w6: 'W6:',
   w7: 'W7:',
+  w8: 'W8:',
   parse: 'Parse only:',
 };
 

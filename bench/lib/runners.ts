@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DataSet } from '../generate.ts';
+import { amqpRunners } from './amqp-runners.ts';
 import { countLines, removeFile } from './files.ts';
 import { lookupRunners } from './lookup-runners.ts';
 import { assertOk, type Measured, measure } from './measure.ts';
@@ -20,8 +21,19 @@ import { sqlRunners } from './sql-runners.ts';
  * (lookup-runners.ts) enriches every row from a PostgreSQL table, against the same flow without.
  * W7 (http-runners.ts) reads an HTTP API that the harness starts, like W2 from S3.
  */
-export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w6' | 'w7' | 'parse';
-export const WORKLOADS: readonly Workload[] = ['w1', 'w2', 'w2-s3', 'w3', 'w4', 'w5', 'w6', 'w7', 'parse'];
+export type Workload = 'w1' | 'w2' | 'w2-s3' | 'w3' | 'w4' | 'w5' | 'w6' | 'w7' | 'w8' | 'parse';
+export const WORKLOADS: readonly Workload[] = [
+  'w1',
+  'w2',
+  'w2-s3',
+  'w3',
+  'w4',
+  'w5',
+  'w6',
+  'w7',
+  'w8',
+  'parse',
+];
 
 export interface Sample {
   wallMs: number;
@@ -33,7 +45,8 @@ export interface Runner {
   workload: Workload;
   /** What the runner does, for the results table. */
   label: string;
-  prepare(): void;
+  /** Resets the destination (and fills a source that needs it), outside the timing. */
+  prepare(): void | Promise<void>;
   run(): Promise<Sample>;
   verify(): void;
   /** What the last run reported beyond time and memory (a lookup's cache counters), for RESULTS.md. */
@@ -128,6 +141,10 @@ export interface SluiceRun {
   label: string;
   /** Variables the CLI runs with, besides the harness's own. */
   env?: NodeJS.ProcessEnv;
+  /** Arguments after the spec (`--param n=…`). */
+  args?: string[];
+  /** Rows the report must say were read. @defaultValue the bench data's rows */
+  rowsRead?: number;
   /** Rows the report must say were written. @defaultValue the rows the filter keeps */
   rowsWritten?: number;
   /** Resets the destination, outside the timing. */
@@ -147,12 +164,19 @@ export function sluiceRunner(ctx: BenchContext, r: SluiceRun): Runner {
     prepare: r.prepare,
     async run() {
       const env = { ...process.env, ...r.env, BENCH_DATABASE_URL: DATABASE_URL };
-      const m = await measure(NODE, [SLUICE_CLI, 'run', spec, '--json'], { cwd: ctx.repoRoot, env });
+      const m = await measure(NODE, [SLUICE_CLI, 'run', spec, ...(r.args ?? []), '--json'], {
+        cwd: ctx.repoRoot,
+        env,
+      });
       report = parseReport(assertOk('sluice', m));
       return sample(m);
     },
     verify() {
-      checkReport(report, ctx.data, r.rowsWritten);
+      checkReport(
+        report,
+        r.rowsRead === undefined ? ctx.data : { ...ctx.data, rows: r.rowsRead },
+        r.rowsWritten,
+      );
       r.check();
     },
   };
@@ -271,6 +295,7 @@ export function runnersFor(ctx: BenchContext, workload: Workload, only: Readonly
   if (workload === 'w5') return parquetRunners(ctx, only);
   if (workload === 'w3') return sqlRunners(ctx, only);
   if (workload === 'w6') return mysqlRunners(ctx, only);
+  if (workload === 'w8') return amqpRunners(ctx, only);
   if (workload === 'w4') return lookupRunners(ctx, only);
   if (workload === 'w2-s3') throw new Error('W2 from S3 runners come from s3Runners, with the server');
   if (workload === 'w7') throw new Error('W7 runners come from httpRunners, with the server');

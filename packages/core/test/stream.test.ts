@@ -248,7 +248,7 @@ describe('streaming flows', () => {
       },
       { registry: registry() },
     );
-    expect(plan.spec.autostart).toBe(true);
+    expect(plan.spec?.autostart).toBe(true);
     expect(() =>
       planPipeline(
         {
