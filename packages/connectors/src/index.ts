@@ -15,6 +15,8 @@ export { openS3Bucket } from './location/open-bucket.ts';
 export type { S3Options } from './location/options.ts';
 export type { S3Bucket, S3Object } from './location/s3-bucket.ts';
 export { lookupTransform } from './lookup/transform.ts';
+export { mqttSink } from './mqtt/sink.ts';
+export { mqttSource } from './mqtt/source.ts';
 export { mysqlSink } from './mysql/sink.ts';
 export { mysqlSource } from './mysql/source.ts';
 export { ndjsonSink } from './ndjson/sink.ts';

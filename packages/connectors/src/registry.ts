@@ -11,6 +11,8 @@ import { httpSource } from './http/source.ts';
 import { jsonSink } from './json/sink.ts';
 import { jsonSource } from './json/source.ts';
 import { lookupTransform } from './lookup/transform.ts';
+import { mqttSink } from './mqtt/sink.ts';
+import { mqttSource } from './mqtt/source.ts';
 import { mysqlSink } from './mysql/sink.ts';
 import { mysqlSource } from './mysql/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
@@ -45,6 +47,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   graphqlSource,
   httpSource,
   jsonSource,
+  mqttSource,
   mysqlSource,
   ndjsonSource,
   parquetSource,
@@ -68,6 +71,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   excelSink,
   httpSink,
   jsonSink,
+  mqttSink,
   mysqlSink,
   ndjsonSink,
   parquetSink,

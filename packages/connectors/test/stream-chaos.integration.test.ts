@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AMQP_URL, freshQueue, publish, queueDepth } from './amqp.ts';
 import { sluice } from './conformance-cli.ts';
+import { fresh, MQTT_URL, primeSession, publish as publishMqtt } from './mqtt.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 
 // The issue's chaos test: a queue drained into PostgreSQL by `sluice run` processes that are
@@ -12,6 +13,23 @@ import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 // the upsert on the message's id makes the table hold each message exactly once.
 const N = 20_000;
 const db = freshSchemaPerTest();
+
+/**
+ * Runs `spec` with `sluice run`, SIGKILLing it at each of `kills` (after that many checkpoints of
+ * the run, or after a delay) and resuming it each time, then once more to the end.
+ */
+async function killFiveTimesThenFinish(dir: string, spec: string, kills: (number | { afterMs: number })[]) {
+  for (const [i, killAt] of kills.entries()) {
+    const run = await sluice(dir, i === 0 ? [spec] : [spec, '--resume'], killAt);
+    expect(
+      run.signal,
+      `run ${i + 1} must be killed, not end (code ${run.code}, stderr: ${run.stderr.slice(-500)})`,
+    ).toBe('SIGKILL');
+  }
+  const done = await sluice(dir, [spec, '--resume']);
+  expect(done.code, done.stderr.slice(-2000)).toBe(0);
+  expect(done.report?.status).toBe('success');
+}
 
 const order = (i: number) => ({ id: i, name: `order ${i}, "quoted"`, amount: (i * 7) % 1000 });
 
@@ -58,16 +76,7 @@ describe('a stream killed five times', () => {
     );
     // Kills at a checkpoint (right after its messages were acknowledged) and at arbitrary times
     // (before connecting, between a commit and its acknowledgement, mid-batch).
-    const kills: (number | { afterMs: number })[] = [3, { afterMs: 700 }, 2, { afterMs: 1200 }, 4];
-    for (const [i, killAt] of kills.entries()) {
-      const run = await sluice(dir, i === 0 ? [spec] : [spec, '--resume'], killAt);
-      expect(run.signal, `run ${i + 1} must be killed, not end (code ${run.code}, stderr: ${run.stderr.slice(-500)}, report: ${run.stdout.slice(0, 1500)})`).toBe(
-        'SIGKILL',
-      );
-    }
-    const done = await sluice(dir, [spec, '--resume']);
-    expect(done.code, done.stderr.slice(-2000)).toBe(0);
-    expect(done.report?.status).toBe('success');
+    await killFiveTimesThenFinish(dir, spec, [3, { afterMs: 700 }, 2, { afterMs: 1200 }, 4]);
 
     const { rows } = await db.admin.query<{ id: string; name: string; amount: number }>(
       `SELECT id, name, amount FROM ${table} ORDER BY id`,
@@ -81,5 +90,59 @@ describe('a stream killed five times', () => {
     // Every message acknowledged: none ready, and none unacknowledged (those come back when a
     // consumer's connection closes, and every run's has).
     expect(await queueDepth(queue)).toBe(0);
+  }, 180_000);
+
+  it('MQTT → PostgreSQL upsert: every message exactly once in the table, none left in the session', async () => {
+    // Fewer than Mosquitto keeps for an offline session (max_queued_messages, 1000 by default).
+    const M = 900;
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-chaos-mqtt-'));
+    const { topic, clientId } = fresh('chaos');
+    await primeSession(clientId, topic);
+    await publishMqtt(
+      topic,
+      Array.from({ length: M }, (_, i) => order(i + 1)),
+    );
+    const table = `${db.schema}.orders`;
+    await db.admin.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, name text, amount integer)`);
+    const spec = join(dir, 'chaos.yaml');
+    writeFileSync(
+      spec,
+      JSON.stringify({
+        name: 'chaos-mqtt',
+        retry: { attempts: 1 },
+        flow: [
+          {
+            source: 'mqtt',
+            with: {
+              url: MQTT_URL,
+              topics: [topic],
+              clientId,
+              window: 10,
+              batchSize: 10,
+              meta: false,
+              stopAfter: { idleSeconds: 2 },
+            },
+          },
+          {
+            sink: 'postgres',
+            with: {
+              url: TEST_DATABASE_URL,
+              dbSchema: db.schema,
+              table: 'orders',
+              mode: 'upsert',
+              key: ['id'],
+            },
+          },
+        ],
+      }),
+    );
+    await killFiveTimesThenFinish(dir, spec, [3, 2, { afterMs: 800 }, 4, 3]);
+    const { rows } = await db.admin.query<{ id: string; name: string; amount: number }>(
+      `SELECT id, name, amount FROM ${table} ORDER BY id`,
+    );
+    expect(rows.length).toBe(M);
+    expect(rows.filter((r, i) => r.name !== order(i + 1).name || r.amount !== order(i + 1).amount)).toEqual(
+      [],
+    );
   }, 180_000);
 });

@@ -9,7 +9,7 @@ import {
   type SluiceError,
 } from '@sluice/core';
 import type mysql from 'mysql2';
-import { maskUrl, NODE_REASON } from '../shared/db-url.ts';
+import { maskUrl, NODE_REASON, serviceUrl } from '../shared/db-url.ts';
 
 /** Where a connection goes, for messages: never includes the password. */
 export interface MyTarget {
@@ -103,23 +103,7 @@ export function typeCast(field: Field, next: () => unknown): unknown {
 
 /** Host, port, user, password and database of a mysql:// (or mariadb://) url. */
 export function parseUrl(url: string, where: string): mysql.ConnectionOptions & { database: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new FatalError(
-      `${where}: with.url is not a url (${maskUrl(url)}); write mysql://user:password@host:3306/database`,
-      {
-        code: ErrorCode.CONFIG,
-      },
-    );
-  }
-  if (u.protocol !== 'mysql:' && u.protocol !== 'mariadb:') {
-    throw new FatalError(
-      `${where}: with.url must start with mysql:// (or mariadb://), not ${u.protocol}// (${maskUrl(url)})`,
-      { code: ErrorCode.CONFIG },
-    );
-  }
+  const u = serviceUrl(url, where, ['mysql', 'mariadb'], 'mysql://user:password@host:3306/database');
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
   return {
     host: u.hostname || '127.0.0.1',

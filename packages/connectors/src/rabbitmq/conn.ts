@@ -9,7 +9,7 @@ import {
   type SluiceError,
 } from '@sluice/core';
 import type { ChannelModel } from 'amqplib';
-import { maskUrl, NODE_REASON } from '../shared/db-url.ts';
+import { type DialOptions, maskUrl, serviceUrl, socketFailure } from '../shared/db-url.ts';
 
 /** Where a connection goes, for messages: never the password. */
 export interface AmqpTarget {
@@ -26,14 +26,7 @@ export interface AmqpConnection {
   target: AmqpTarget;
 }
 
-export interface ConnectOptions {
-  /** Prefix of every message: the component that connects. */
-  where: string;
-  /** The component's circuit breaker (`ctx.guardConnect`), keyed `host:port`. */
-  guard?: (<T>(endpoint: string, connect: () => Promise<T>) => Promise<T>) | undefined;
-  /** The run's network policy: the host is checked before connecting. */
-  net?: NetContext | undefined;
-}
+export type ConnectOptions = DialOptions;
 
 let module: typeof import('amqplib') | undefined;
 
@@ -45,22 +38,7 @@ async function loadAmqp(): Promise<typeof import('amqplib')> {
 
 /** The target of an amqp:// (or amqps://) url; a CONFIG error naming `with.url` when it is not one. */
 export function parseUrl(url: string, where: string): AmqpTarget & { host: string } {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new FatalError(
-      `${where}: with.url is not a url (${maskUrl(url)}); write amqp://user:password@host:5672/vhost`,
-      {
-        code: ErrorCode.CONFIG,
-      },
-    );
-  }
-  if (u.protocol !== 'amqp:' && u.protocol !== 'amqps:')
-    throw new FatalError(
-      `${where}: with.url must start with amqp:// (or amqps://), not ${u.protocol}// (${maskUrl(url)})`,
-      { code: ErrorCode.CONFIG },
-    );
+  const u = serviceUrl(url, where, ['amqp', 'amqps'], 'amqp://user:password@host:5672/vhost');
   const host = u.hostname || '127.0.0.1';
   const port = u.port || (u.protocol === 'amqps:' ? '5671' : '5672');
   return {
@@ -108,13 +86,8 @@ export function amqpError(err: unknown, where: string, target: AmqpTarget, doing
   const e = (err instanceof Error ? err : new Error(String(err))) as Error & { code?: string | number };
   const at = `${where}: `;
   const server = `RabbitMQ at ${target.address}`;
-  const code = typeof e.code === 'string' ? e.code : '';
-  if (NODE_REASON[code] !== undefined) {
-    const text = `${at}cannot connect to ${server} (with.url ${target.url}): ${NODE_REASON[code]}`;
-    return code === 'ENOTFOUND' || code === 'ENETUNREACH'
-      ? new FatalError(text, { code: ErrorCode.CONNECTION, cause: err })
-      : new RetryableError(text, { cause: err });
-  }
+  const socket = socketFailure(err, at, server, target.url, doing);
+  if (socket) return socket;
   const msg = e.message;
   if (/ACCESS[-_]REFUSED|\b403\b/.test(msg)) {
     const vhostRefused = /vhost/i.test(msg);

@@ -14,6 +14,7 @@ import { MessageInbox } from '../shared/message-inbox.ts';
 import {
   BATCH_WAIT_MS,
   bodyRow,
+  flowHooks,
   StopAfter,
   stopAfterIssues,
   streamSourceProperties,
@@ -58,13 +59,7 @@ interface Position {
 
 async function* read(ctx: SourceContext<Config>) {
   const cfg = ctx.config;
-  if (ctx.acknowledger === undefined || ctx.stop === undefined)
-    throw new FatalError(
-      `${ctx.componentId}: a queue source runs in a flow, which acknowledges its messages`,
-      {
-        code: ErrorCode.INTERNAL,
-      },
-    );
+  const flow = flowHooks(ctx);
   const { model, target } = await connect(cfg.url, {
     where: ctx.componentId,
     guard: ctx.guardConnect,
@@ -97,7 +92,7 @@ async function* read(ctx: SourceContext<Config>) {
   // position from an earlier run names tags of a channel that is gone, whose messages came again).
   const self = randomUUID();
   let acked = 0;
-  ctx.acknowledger({
+  flow.register({
     async commit(position: Json) {
       const p = position as unknown as Position;
       if (p?.channel !== self || p.read <= acked) return;
@@ -148,9 +143,9 @@ async function* read(ctx: SourceContext<Config>) {
   let read = 0;
   let position: Position = { channel: self, tag: 0, read: 0 };
   try {
-    while (!ctx.stop.aborted && !stopAfter.done) {
+    while (!flow.stop.aborted && !stopAfter.done) {
       const want = Math.min(cfg.batchSize, stopAfter.room);
-      const messages = await inbox.take(want, BATCH_WAIT_MS, [ctx.signal, ctx.stop]);
+      const messages = await inbox.take(want, BATCH_WAIT_MS, [ctx.signal, flow.stop]);
       ctx.signal.throwIfAborted();
       askLag();
       stopAfter.took(messages.length);

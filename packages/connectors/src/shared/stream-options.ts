@@ -1,5 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { Issue, Row } from '@sluice/core';
+import {
+  type Acknowledger,
+  ErrorCode,
+  FatalError,
+  type Issue,
+  type Row,
+  type SourceContext,
+} from '@sluice/core';
 import { stringifyRow } from '../ndjson/sink.ts';
 
 /**
@@ -166,4 +173,23 @@ export function rowBody(
       reason: `format ${format} sends the row's \`body\` field, and this row has ${body === undefined ? 'none' : `a ${typeof body} there`}; map one, or use format: json`,
     };
   return format === 'text' ? Buffer.from(body, 'utf8') : Buffer.from(body, 'base64');
+}
+
+/**
+ * The flow's hooks a queue source needs (SourceContext.acknowledger and stop): a hand-built context
+ * without them cannot acknowledge, so the source refuses to run rather than never acknowledge.
+ */
+export function flowHooks(ctx: SourceContext<unknown>): {
+  register(a: Acknowledger): void;
+  stop: AbortSignal;
+} {
+  const { acknowledger, stop } = ctx;
+  if (acknowledger === undefined || stop === undefined)
+    throw new FatalError(
+      `${ctx.componentId}: a queue source runs in a flow, which acknowledges its messages`,
+      {
+        code: ErrorCode.INTERNAL,
+      },
+    );
+  return { register: (a) => acknowledger.call(ctx, a), stop };
 }
