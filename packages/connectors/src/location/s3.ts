@@ -9,7 +9,7 @@ import {
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ErrorCode, SluiceError } from '@sluice/core';
+import { checkHost, ErrorCode, SluiceError } from '@sluice/core';
 import type { LocationContext } from './index.ts';
 import type { S3Options } from './options.ts';
 import { credentialNote, s3Connection } from './s3-client.ts';
@@ -28,7 +28,15 @@ export function s3Location(options: S3Options | undefined, ctx: LocationContext,
   // The first request goes through the step's circuit breaker: it is the one that connects.
   let connected = false;
   const guarded = async <T>(request: () => Promise<T>): Promise<T> => {
-    if (connected || ctx.guardConnect === undefined) return request();
+    if (connected) return request();
+    // The endpoint may come from a config a user typed: the network policy decides before the
+    // first request (the SDK resolves the name again itself: residual risk, see net-check.ts).
+    await checkHost(ctx, hostPort.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1'), `${where} s3.endpoint`);
+    if (ctx.guardConnect === undefined) {
+      const result = await request();
+      connected = true;
+      return result;
+    }
     const result = await ctx.guardConnect(hostPort, request);
     connected = true;
     return result;
