@@ -144,7 +144,13 @@ export class HttpClient {
       const opened = await this.#guard(url, async () => {
         const o = await request(
           url,
-          { method: req.method, headers, body: req.body },
+          {
+            method: req.method,
+            headers,
+            body: req.body,
+            // A server's redirect is checked like the URL it answers for.
+            redirects: (to) => checkUrl(this.#ctx, to, `${this.#where} (a redirect)`),
+          },
           this.#o.timeoutMs,
           this.#ctx.signal,
           where,

@@ -22,7 +22,16 @@ export interface RequestInit {
   method: string;
   headers: Record<string, string>;
   body?: string | Uint8Array | undefined;
+  /**
+   * Checks each URL a redirect leads to before it is followed (the network policy: a server's
+   * answer must not send a step where its config could not). Without it fetch follows redirects.
+   */
+  redirects?: (to: string) => Promise<unknown>;
 }
+
+/** Redirects followed at most, as browsers and fetch do. */
+const MAX_REDIRECTS = 20;
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
 /** An open response whose body is read through `chunks`, each wait for bytes bounded by the timeout. */
 export interface Opened {
@@ -75,14 +84,20 @@ export async function request(
   arm();
   let response: Response;
   try {
-    response = await fetch(url, {
-      method: init.method,
-      headers: init.headers,
-      ...(init.body === undefined ? {} : { body: init.body }),
-      signal: controller.signal,
-      redirect: 'follow',
-    });
+    response = init.redirects
+      ? await following(url, init, init.redirects, controller.signal, where)
+      : await fetch(url, {
+          method: init.method,
+          headers: init.headers,
+          ...(init.body === undefined ? {} : { body: init.body }),
+          signal: controller.signal,
+          redirect: 'follow',
+        });
   } catch (err) {
+    if (err instanceof SluiceError) {
+      done();
+      throw err;
+    }
     throw failed(err, 'response');
   }
   return {
@@ -115,6 +130,56 @@ export async function request(
       response.body?.cancel().catch(() => undefined);
     },
   };
+}
+
+/**
+ * fetch with each redirect checked before it is followed: 303 (and 301/302 after a POST) turn the
+ * request into a GET without a body, and credentials are not sent on to another origin.
+ */
+async function following(
+  url: string,
+  init: RequestInit,
+  check: (to: string) => Promise<unknown>,
+  signal: AbortSignal,
+  where: string,
+): Promise<Response> {
+  let at = url;
+  let method = init.method;
+  let body = init.body;
+  let headers = init.headers;
+  for (let hop = 0; ; hop++) {
+    const response = await fetch(at, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body }),
+      signal,
+      redirect: 'manual',
+    });
+    const location = response.headers.get('location');
+    if (!REDIRECT.has(response.status) || location === null) return response;
+    response.body?.cancel().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS)
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${where}: ${shown(url)} redirected more than ${MAX_REDIRECTS} times`,
+      );
+    const next = new URL(location, at);
+    await check(next.toString());
+    if (
+      response.status === 303 ||
+      ((response.status === 301 || response.status === 302) && method === 'POST')
+    ) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET';
+      body = undefined;
+    }
+    if (next.origin !== new URL(at).origin)
+      headers = Object.fromEntries(
+        Object.entries(headers).filter(
+          ([k]) => !['authorization', 'cookie', 'proxy-authorization'].includes(k.toLowerCase()),
+        ),
+      );
+    at = next.toString();
+  }
 }
 
 /**

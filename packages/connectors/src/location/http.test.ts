@@ -39,6 +39,10 @@ function serve(req: IncomingMessage, res: ServerResponse) {
   });
   const body = files[name];
   if (mode === 'stall') return;
+  // /moved/<name>: a redirect to /files/<name>; /meta/<name>: a redirect to the metadata address.
+  if (mode === 'moved') return void res.writeHead(302, { location: `/files/${name}` }).end();
+  if (mode === 'meta')
+    return void res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end();
   if (mode === 'fail') return void res.writeHead(500).end('boom');
   if (mode === 'auth' && req.headers.authorization !== `Bearer ${TOKEN}`)
     return void res.writeHead(401).end();
@@ -150,6 +154,14 @@ describe('http location', () => {
     expect(named.message).toMatch(/the host localhost \(address .*\) is refused by --deny-hosts/);
   });
 
+  it('follows a redirect, and refuses one that leads where the policy forbids', async () => {
+    const l = await open();
+    expect(await text(l, `${base}/moved/data.txt`)).toBe(files['data.txt']!.toString());
+    const refused = await failure(l.stat(`${base}/meta/data.txt`, signal));
+    expect(refused.code).toBe(ErrorCode.HOST_FORBIDDEN);
+    expect(refused.message).toMatch(/\(a redirect\): .*169\.254\.169\.254 is refused by the built-in rule/);
+  });
+
   it('maps 404, 401 and 500 to NOT_FOUND, CONFIG and a retryable CONNECTION', async () => {
     const l = await open();
     const missing = await failure(l.stat(`${base}/files/nope.csv?sig=abc`, signal));
@@ -168,11 +180,15 @@ describe('http location', () => {
 
   it('reads byte ranges with Range requests', async () => {
     const l = await open();
+    const before = seen.length;
     expect(await text(l, `${base}/files/data.txt`, { start: 3, end: 7 })).toBe('3456');
     expect(await text(l, `${base}/files/data.txt`, { start: 30 })).toBe('uvwxyz');
     expect(await text(l, `${base}/files/data.txt`, { start: 36 })).toBe('');
     expect(await text(l, `${base}/files/data.txt`)).toBe(files['data.txt']!.toString());
-    const ranges = seen.filter((s) => s.path === '/files/data.txt' && s.method === 'GET').map((s) => s.range);
+    const ranges = seen
+      .slice(before)
+      .filter((s) => s.path === '/files/data.txt' && s.method === 'GET')
+      .map((s) => s.range);
     expect(ranges).toEqual(['bytes=3-6', 'bytes=30-', 'bytes=36-', undefined]);
   });
 

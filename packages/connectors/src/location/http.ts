@@ -24,17 +24,19 @@ export function httpLocation(
     ...(options?.bearerToken === undefined ? {} : { Authorization: `Bearer ${options.bearerToken}` }),
     ...extra,
   });
+  const redirects = (to: string) => checkUrl(ctx, to, `${where} (a redirect)`);
   const guarded = <T>(url: string, f: () => Promise<T>): Promise<T> => {
     const u = new URL(url);
     const endpoint = `${u.hostname}:${u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : u.port}`;
-    // The host and what it resolves to are checked before fetch connects. fetch resolves the name
-    // again (undici is not importable here to give it our lookup), so a DNS answer that changes
-    // in between, or a redirect to another host, is not checked: residual risk, see net-check.ts.
+    // The host and what it resolves to are checked before fetch connects, and again for every
+    // redirect (`redirects` below). fetch resolves the name again (undici is not importable here
+    // to give it our lookup), so a DNS answer that changes in between is not checked: residual
+    // risk, see net-check.ts.
     const checked = () => checkUrl(ctx, url, where).then(f);
     return ctx.guardConnect ? ctx.guardConnect(endpoint, checked) : checked();
   };
   const get = (url: string, signal: AbortSignal, extra?: Record<string, string>) =>
-    request(url, { method: 'GET', headers: headers(extra) }, timeoutMs, signal, where);
+    request(url, { method: 'GET', headers: headers(extra), redirects }, timeoutMs, signal, where);
   const readOnly = () =>
     Promise.reject(new FatalError(`${where}: http locations are read-only`, { code: ErrorCode.CONFIG }));
 
@@ -43,7 +45,13 @@ export function httpLocation(
     writable: false,
     stat: (url, signal) =>
       guarded(url, async () => {
-        const head = await request(url, { method: 'HEAD', headers: headers() }, timeoutMs, signal, where);
+        const head = await request(
+          url,
+          { method: 'HEAD', headers: headers(), redirects },
+          timeoutMs,
+          signal,
+          where,
+        );
         head.cancel();
         const res = head.response;
         // Some servers refuse HEAD (405, 501, or 403 for a link presigned for GET only) or answer
