@@ -144,4 +144,43 @@ describe('mysql schema contracts and truncate', () => {
     expect(rows).toEqual([{ id: 2, v: 'x', extra: 6 }]);
     await admin.query(`DROP TABLE ${tb}`);
   });
+
+  it('discard_row quarantines a row that does not fit, discard_value writes it without the value', async () => {
+    const tb = `${t}_dc`;
+    await admin.query(`CREATE TABLE ${tb} (id int primary key, v varchar(3))`);
+    const cfg = { url: URL, table: tb, checkpointTable: `${t}_ck` };
+    const rows = [
+      { id: 1, v: 'ok' },
+      { id: 2, v: 'too long' },
+      { id: 3, v: 'abc', extra: 9 },
+    ];
+    const byRow = await openSink(mysqlSink, { ...cfg, schema: 'discard_row' });
+    await byRow.writer.start(undefined);
+    await byRow.writer.write(rows);
+    const r1 = await byRow.writer.close();
+    expect(r1.rowsWritten).toBe(1);
+    expect(byRow.harness.quarantined.map((q) => q.row?.id).sort()).toEqual([2, 3]);
+    expect(byRow.harness.quarantined.find((q) => q.row?.id === 2)!.reason).toMatch(/"v"/);
+    expect((await admin.query(`SELECT id, v FROM ${tb} ORDER BY id`))[0]).toEqual([{ id: 1, v: 'ok' }]);
+
+    await admin.query(`DELETE FROM ${tb}`);
+    const byValue = await openSink(mysqlSink, { ...cfg, schema: 'discard_value' });
+    await byValue.writer.start(undefined);
+    await byValue.writer.write(rows);
+    const r2 = await byValue.writer.close();
+    expect(r2.rowsWritten).toBe(3);
+    expect(byValue.harness.quarantined).toEqual([]);
+    expect(r2.schemaChanges?.map((c) => [c.change, c.column])).toEqual(
+      expect.arrayContaining([
+        ['values_dropped', 'v'],
+        ['values_dropped', 'extra'],
+      ]),
+    );
+    expect((await admin.query(`SELECT id, v FROM ${tb} ORDER BY id`))[0]).toEqual([
+      { id: 1, v: 'ok' },
+      { id: 2, v: null },
+      { id: 3, v: 'abc' },
+    ]);
+    await admin.query(`DROP TABLE ${tb}`);
+  });
 });
