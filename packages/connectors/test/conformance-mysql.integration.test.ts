@@ -81,6 +81,19 @@ cliSourceConformance('mysql', 'mysql', {
   secret: unreachable({ table: 't' }),
 });
 
+// The same kill and resume with the table read in key ranges by parallel connections: each range
+// resumes from its own position.
+cliSourceConformance('mysql partitions', 'mysql', {
+  async input(rows) {
+    const t = await freshTable('id int primary key, name text');
+    const values = rows.map((r) => [r.id, r.name]);
+    for (let i = 0; i < values.length; i += 1000)
+      await admin.query(`INSERT INTO \`${t}\` (id, name) VALUES ?`, [values.slice(i, i + 1000)]);
+    return { url: URL, table: t, partitions: 3, batchSize: 50 };
+  },
+  secret: unreachable({ table: 't', partitions: 3 }),
+});
+
 cliSinkConformance('mysql', 'mysql', {
   output: async () => {
     const t = `${prefix}_cli${made.length + 1}`;
