@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, type Row, type RunEvent, runPipeline, toSluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { openSink, readSource } from '../../test/harness.ts';
+import { openSink, readSource, sourceContext } from '../../test/harness.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from '../../test/pg-schema.ts';
 import {
   addEntries,
@@ -238,6 +238,30 @@ describe('redis-stream source in a flow', () => {
     // Everything written was acknowledged; nothing else was delivered.
     expect(await pendingCount(stream, 'g')).toBe(0);
     expect(await groupLag(stream, 'g')).toBe(3000 - written.length);
+  });
+
+  it("reports the group's lag, and a lost connection is retryable", async () => {
+    const stream = freshStream('lag');
+    await addEntries(stream, numbered(10));
+    const made = sourceContext(redisStreamSource, { url: REDIS_URL, stream, group: 'g', batchSize: 2 });
+    // A name of its own: the connection is found by it (CLIENT LIST) and only it is killed.
+    const name = `test.0:redis-stream-${stream.slice(-8)}`;
+    const { harness } = made;
+    const ctx = { ...made.ctx, componentId: name };
+    const lags: (number | undefined)[] = [];
+    const err = await (async () => {
+      for await (const b of redisStreamSource.read(ctx as Parameters<typeof redisStreamSource.read>[0])) {
+        lags.push(b.lag);
+        // Once the lag came back, the server drops the source's connection.
+        if (b.lag !== undefined && lags.length > 1)
+          for (const c of await (await redis()).clientList())
+            if (c.name === name) await (await redis()).clientKill({ filter: 'ID', id: c.id });
+      }
+    })().catch((e: unknown) => e);
+    await harness.acknowledger?.close();
+    expect(lags.find((l) => l !== undefined)).toBe(10);
+    expect(toSluiceError(err).retryable).toBe(true);
+    expect((err as Error).message).toMatch(/lost the connection to Redis at 127\.0\.0\.1:6379/);
   });
 
   it('creates a missing stream and group (MKSTREAM), and refuses a key of another type with CONFIG', async () => {

@@ -68,7 +68,12 @@ export async function connectRedis(
     // not checked (residual risk, see core's net-check.ts).
     await checkHost(opts.net ?? {}, decodeURIComponent(host), `${opts.where} url`);
     const { createClient } = await loadRedis();
-    const c = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 15_000 } });
+    const c = createClient({
+      url,
+      // CLIENT LIST names the component holding a connection (no spaces allowed).
+      name: opts.where.replace(/\s+/g, '-'),
+      socket: { reconnectStrategy: false, connectTimeout: 15_000 },
+    });
     // Without a listener an 'error' event would crash the process.
     c.on('error', (err: Error) =>
       opts.onError?.(`Redis at ${target.address}: ${maskSecret(err.message, url)}`),
