@@ -27,6 +27,8 @@ export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { rabbitmqSink } from './rabbitmq/sink.ts';
 export { rabbitmqSource } from './rabbitmq/source.ts';
+export { redisStreamSink } from './redis-stream/sink.ts';
+export { redisStreamSource } from './redis-stream/source.ts';
 export { builtinConnectors, createRegistry } from './registry.ts';
 export type { CastType } from './shared/cast.ts';
 export { type InferredSchema, sampleSchema } from './shared/infer.ts';

@@ -23,6 +23,8 @@ import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { rabbitmqSink } from './rabbitmq/sink.ts';
 import { rabbitmqSource } from './rabbitmq/source.ts';
+import { redisStreamSink } from './redis-stream/sink.ts';
+import { redisStreamSource } from './redis-stream/source.ts';
 import { shellTask } from './shell/task.ts';
 import { sqlTransform } from './sql/transform.ts';
 import { sqlTask } from './sql-task/task.ts';
@@ -53,6 +55,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   parquetSource,
   postgresSource,
   rabbitmqSource,
+  redisStreamSource,
   sqliteSource,
   aggregateTransform,
   castTransform,
@@ -77,6 +80,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   parquetSink,
   postgresSink,
   rabbitmqSink,
+  redisStreamSink,
   sqliteSink,
   shellTask,
   sqlTask,

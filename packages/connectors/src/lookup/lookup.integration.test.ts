@@ -235,7 +235,7 @@ describe('lookup from Redis', () => {
   it('says which server it cannot reach', async () => {
     const t = await lookup({ from: 'redis', url: 'redis://127.0.0.1:1', key: { id: 'id' } });
     try {
-      await expect(t.run([{ id: 1 }])).rejects.toThrow(/Redis at 127\.0\.0\.1:1.*cannot connect/);
+      await expect(t.run([{ id: 1 }])).rejects.toThrow(/cannot connect to Redis at 127\.0\.0\.1:1/);
     } finally {
       await t.close();
     }

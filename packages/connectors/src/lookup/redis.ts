@@ -1,33 +1,7 @@
-import {
-  type ComponentContext,
-  checkUrl,
-  ErrorCode,
-  FatalError,
-  RetryableError,
-  type Row,
-} from '@sluice/core';
+import { type ComponentContext, ErrorCode, FatalError, RetryableError, type Row } from '@sluice/core';
+import { connectRedis, parseRedisUrl, type RedisClient } from '../shared/redis-conn.ts';
 import { type LookupBackend, projector } from './backend.ts';
 import type { LookupConfig } from './config.ts';
-
-/** The url without its password, for messages. */
-function masked(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
-  }
-}
-
-function endpointOf(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || '6379'}`;
-  } catch {
-    return url;
-  }
-}
 
 /**
  * Looks rows up in Redis under `${keyPrefix}${key}`: hashes with HGETALL (sent together, so a
@@ -37,7 +11,7 @@ function endpointOf(url: string): string {
 export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend {
   const cfg = ctx.config;
   const url = cfg.url!;
-  const where = `${ctx.componentId}: Redis at ${endpointOf(url)}`;
+  const where = `${ctx.componentId}: Redis at ${parseRedisUrl(url, ctx.componentId).address}`;
   const project = projector(cfg.fields, Object.values(cfg.key)[0]!);
   // Without `fields`, the ones seen so far: values need not all have the same fields.
   const seen = new Set<string>(cfg.fields ? Object.values(cfg.fields) : []);
@@ -47,26 +21,13 @@ export function redisBackend(ctx: ComponentContext<LookupConfig>): LookupBackend
   };
   let client: { destroy(): void } | undefined;
 
-  const open = async () => {
-    // Checked before the client resolves the name again itself: residual risk, see core's net-check.ts.
-    await checkUrl(ctx, url, `${where} url`);
-    const { createClient } = await import('redis');
-    // No reconnecting behind the step's back: a lost server fails the batch, and the step's retry
-    // policy and circuit breaker decide what happens next.
-    const c = createClient({ url, socket: { reconnectStrategy: false, connectTimeout: 15_000 } });
-    c.on('error', (err: Error) => ctx.log.warn(`${where}: ${err.message}`));
-    const connect = async () => {
-      try {
-        await c.connect();
-      } catch (err) {
-        c.destroy();
-        throw new RetryableError(
-          `${where} (${masked(url)}): cannot connect: ${(err as Error).message} — is the server running and the url right?`,
-          { cause: err },
-        );
-      }
-    };
-    await (ctx.guardConnect ? ctx.guardConnect(endpointOf(url), connect) : connect());
+  const open = async (): Promise<RedisClient> => {
+    const { client: c } = await connectRedis(url, {
+      where: ctx.componentId,
+      guard: ctx.guardConnect,
+      net: ctx,
+      onError: (message) => ctx.log.warn(`${ctx.componentId}: ${message}`),
+    });
     client = c;
     return c;
   };

@@ -61,7 +61,7 @@ const streamSourceConfig = Type.Object(streamSourceProperties);
 export type StreamSourceOptions = Static<typeof streamSourceConfig>;
 
 /** What a config check of a queue source finds wrong with `stopAfter` (an empty object). */
-export function stopAfterIssues(o: StreamSourceOptions): Issue[] {
+export function stopAfterIssues(o: Pick<StreamSourceOptions, 'stopAfter'>): Issue[] {
   const s = o.stopAfter;
   if (s === undefined || s.messages !== undefined || s.idleSeconds !== undefined || s.duration !== undefined)
     return [];
