@@ -83,7 +83,8 @@ export async function sluice(
   });
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
-    if (typeof killAt !== 'number' || (stderr.match(/checkpoint \d+ committed/g)?.length ?? 0) < killAt) return;
+    if (typeof killAt !== 'number' || (stderr.match(/checkpoint \d+ committed/g)?.length ?? 0) < killAt)
+      return;
     // Not read any more, the pipe fills and the child blocks writing its log (stderr is synchronous
     // on a pipe): the kill lands mid-run however fast the connector is.
     child.stderr.pause();
@@ -268,4 +269,25 @@ export function cliSinkConformance(name: string, connector: string, c: CliSinkCa
       return sluice(dir, [writeSpec(dir, 'secret', 100, flow('in.ndjson', config))]);
     });
   });
+}
+
+/**
+ * Runs `spec` with `sluice run`, SIGKILLing it at each of `kills` (after that many checkpoints of
+ * the run, or after a delay) and resuming it each time, then once more to the end.
+ */
+export async function killFiveTimesThenFinish(
+  dir: string,
+  spec: string,
+  kills: (number | { afterMs: number })[],
+) {
+  for (const [i, killAt] of kills.entries()) {
+    const run = await sluice(dir, i === 0 ? [spec] : [spec, '--resume'], killAt);
+    expect(
+      run.signal,
+      `run ${i + 1} must be killed, not end (code ${run.code}, stderr: ${run.stderr.slice(-500)})`,
+    ).toBe('SIGKILL');
+  }
+  const done = await sluice(dir, [spec, '--resume']);
+  expect(done.code, done.stderr.slice(-2000)).toBe(0);
+  expect(done.report?.status).toBe('success');
 }

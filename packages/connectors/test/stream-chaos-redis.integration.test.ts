@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sluice } from './conformance-cli.ts';
+import { killFiveTimesThenFinish } from './conformance-cli.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 import { addEntries, freshStream, groupLag, pendingCount, REDIS_URL } from './redis-stream.ts';
 
@@ -61,17 +61,7 @@ describe('a Redis stream killed five times', () => {
     );
     // Kills at a checkpoint (right after its entries were acknowledged) and at arbitrary times
     // (before connecting, between a commit and its XACK, mid-batch).
-    const kills = [3, { afterMs: 700 }, 2, { afterMs: 1200 }, 4];
-    for (const [i, killAt] of kills.entries()) {
-      const run = await sluice(dir, i === 0 ? [spec] : [spec, '--resume'], killAt);
-      expect(
-        run.signal,
-        `run ${i + 1} must be killed, not end (code ${run.code}, stderr: ${run.stderr.slice(-500)})`,
-      ).toBe('SIGKILL');
-    }
-    const done = await sluice(dir, [spec, '--resume']);
-    expect(done.code, done.stderr.slice(-2000)).toBe(0);
-    expect(done.report?.status).toBe('success');
+    await killFiveTimesThenFinish(dir, spec, [3, { afterMs: 700 }, 2, { afterMs: 1200 }, 4]);
 
     const { rows } = await db.admin.query<{ id: string; name: string; amount: number }>(
       `SELECT id, name, amount FROM ${table} ORDER BY id`,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AMQP_URL, freshQueue, publish, queueDepth } from './amqp.ts';
-import { sluice } from './conformance-cli.ts';
+import { killFiveTimesThenFinish } from './conformance-cli.ts';
 import { fresh, MQTT_URL, primeSession, publish as publishMqtt } from './mqtt.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 
@@ -13,23 +13,6 @@ import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 // the upsert on the message's id makes the table hold each message exactly once.
 const N = 20_000;
 const db = freshSchemaPerTest();
-
-/**
- * Runs `spec` with `sluice run`, SIGKILLing it at each of `kills` (after that many checkpoints of
- * the run, or after a delay) and resuming it each time, then once more to the end.
- */
-async function killFiveTimesThenFinish(dir: string, spec: string, kills: (number | { afterMs: number })[]) {
-  for (const [i, killAt] of kills.entries()) {
-    const run = await sluice(dir, i === 0 ? [spec] : [spec, '--resume'], killAt);
-    expect(
-      run.signal,
-      `run ${i + 1} must be killed, not end (code ${run.code}, stderr: ${run.stderr.slice(-500)})`,
-    ).toBe('SIGKILL');
-  }
-  const done = await sluice(dir, [spec, '--resume']);
-  expect(done.code, done.stderr.slice(-2000)).toBe(0);
-  expect(done.report?.status).toBe('success');
-}
 
 const order = (i: number) => ({ id: i, name: `order ${i}, "quoted"`, amount: (i * 7) % 1000 });
 
