@@ -2,6 +2,7 @@ import { ErrorCode, netPolicy, type SluiceError } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
 import { connect as connectMysql, myConnection } from '../src/mysql/conn.ts';
 import { connect as connectPostgres } from '../src/postgres/conn.ts';
+import { connectRedis, redisConnection } from '../src/shared/redis-conn.ts';
 import { openSession } from '../src/sql-task/sessions.ts';
 
 // Database connections dial a host a user typed: the run's network policy decides before any
@@ -56,5 +57,34 @@ describe('database connections under the network policy', () => {
       expect(e.code, url).toBe(ErrorCode.HOST_FORBIDDEN);
       expect(e.message, url).toContain('is refused by --deny-hosts');
     }
+  });
+});
+
+// Redis connections: the lookup transform and redis-stream share them (shared/redis-conn.ts).
+describe('Redis connections under the network policy', () => {
+  it('refuses the metadata address by the built-in rule, and a denied host without showing the password', async () => {
+    const meta = await failure(
+      connectRedis('redis://169.254.169.254:6379/0', { where: 'read.0:redis-stream', net: {} }),
+    );
+    expect(meta.code).toBe(ErrorCode.HOST_FORBIDDEN);
+    expect(meta.message).toMatch(
+      /^read\.0:redis-stream url: .*169\.254\.169\.254 is refused by the built-in rule/,
+    );
+    for (const url of ['redis://etl:s3cret-pw@127.0.0.1:6379/0', 'redis://etl:s3cret-pw@[::1]:6379/0']) {
+      const e = await failure(connectRedis(url, { where: 'read.0:redis-stream', net: loopbackDenied }));
+      expect(e.code, url).toBe(ErrorCode.HOST_FORBIDDEN);
+      expect(e.message, url).toContain('is refused by --deny-hosts');
+      expect(e.message, url).not.toContain('s3cret-pw');
+    }
+  });
+
+  it("the connection check (the credentials page's Test) refuses a denied host", async () => {
+    const e = await failure(
+      redisConnection.check(
+        { url: 'redis://127.0.0.1:6379' },
+        { signal: AbortSignal.timeout(5000), stepId: 'credential', ...loopbackDenied },
+      ),
+    );
+    expect(e.code).toBe(ErrorCode.HOST_FORBIDDEN);
   });
 });
