@@ -19,10 +19,14 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 const BINARY = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
 const DATETIME = new Set(['datetime', 'timestamp']);
 
-type Kind = 'binary' | 'datetime' | 'plain';
+/** How a column's values are written: what the encoder needs to know of the table. */
+export type Kind = 'binary' | 'datetime' | 'plain';
 
-function kindOf(c: TableColumn): Kind {
-  return BINARY.has(c.dataType) ? 'binary' : DATETIME.has(c.dataType) ? 'datetime' : 'plain';
+export function kindsOf(columns: readonly string[], table: ReadonlyMap<string, TableColumn>): Kind[] {
+  return columns.map((name) => {
+    const c = table.get(name)!;
+    return BINARY.has(c.dataType) ? 'binary' : DATETIME.has(c.dataType) ? 'datetime' : 'plain';
+  });
 }
 
 /** The text of one non-null value for a column of `kind`, before escaping. */
@@ -67,11 +71,12 @@ export interface LoadBatch {
  */
 export class LoadEncoder {
   readonly #columns: readonly string[];
-  readonly #kinds: Kind[];
+  readonly #kinds: readonly Kind[];
 
-  constructor(columns: readonly string[], table: ReadonlyMap<string, TableColumn>) {
+  /** Plain data, so that a worker thread can make one from the writer's encoder state. */
+  constructor(columns: readonly string[], kinds: readonly Kind[]) {
     this.#columns = columns;
-    this.#kinds = columns.map((c) => kindOf(table.get(c)!));
+    this.#kinds = kinds;
   }
 
   statement(into: string): string {
