@@ -716,7 +716,12 @@ export const mysqlSink = defineSink({
         ctx.config.columns,
       );
       // A field with no column yet, or a value too wide for one: the writer applies the contract.
-      return (rows) => (fit.fits(rows) ? loadRows(ctx, encoder, rows, location).data : undefined);
+      return (rows) => {
+        if (!fit.fits(rows)) return undefined;
+        // The caller copied the last bytes: the slab is written over instead of growing garbage.
+        encoder.reuse();
+        return loadRows(ctx, encoder, rows, location).data;
+      };
     },
   },
   worker: builtinWorker,
