@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { type ParallelOptions, Registry, type RunOptions, type RunReport, runPipeline } from '@sluice/core';
+import { expect } from 'vitest';
 import { builtinConnectors } from '../src/index.ts';
 
 export const registry = new Registry().register(...builtinConnectors);
@@ -35,6 +36,26 @@ export async function run(
       return rest;
     });
   return { report, quarantine };
+}
+
+/**
+ * Runs `spec` in threads and cancels it once more than `after` rows were read, then resumes it
+ * with other chunk sizes; fails unless the first run was cancelled and the second succeeded from
+ * a checkpoint past the start.
+ */
+export async function cancelThenResume(spec: unknown, stateDir: string, after: number): Promise<Outcome> {
+  const abort = new AbortController();
+  const first = await run(spec, stateDir, tinyChunks(900), {
+    signal: abort.signal,
+    onEvent: (e) => {
+      if (e.type === 'progress' && e.rowsRead > after) abort.abort();
+    },
+  });
+  expect(first.report.status).toBe('cancelled');
+  const resumed = await run(spec, stateDir, tinyChunks(1300), { resume: true });
+  expect(resumed.report.status, JSON.stringify(resumed.report.error)).toBe('success');
+  expect(resumed.report.steps[0]!.resumedFromRow).toBeGreaterThan(0);
+  return resumed;
 }
 
 /** What must not depend on threads: every count and checksum of every component. */

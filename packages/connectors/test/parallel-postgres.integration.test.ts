@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { byLine, figures, run, tinyChunks } from './parallel-harness.ts';
+import { byLine, cancelThenResume, figures, run, tinyChunks } from './parallel-harness.ts';
 import { freshSchemaPerTest, TEST_DATABASE_URL } from './pg-schema.ts';
 
 let dir: string;
@@ -81,18 +81,7 @@ describe('a flow into PostgreSQL in worker threads', { timeout: 120_000 }, () =>
         },
       ],
     };
-    const state = join(dir, 'resume-state');
-    const abort = new AbortController();
-    const first = await run(spec, state, tinyChunks(900), {
-      signal: abort.signal,
-      onEvent: (e) => {
-        if (e.type === 'progress' && e.rowsRead > 1500) abort.abort();
-      },
-    });
-    expect(first.report.status).toBe('cancelled');
-    const resumed = await run(spec, state, tinyChunks(1300), { resume: true });
-    expect(resumed.report.status, JSON.stringify(resumed.report.error)).toBe('success');
-    expect(resumed.report.steps[0]!.resumedFromRow).toBeGreaterThan(0);
+    const resumed = await cancelThenResume(spec, join(dir, 'resume-state'), 1500);
     const r = await db.admin.query(
       `SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${db.schema}.loaded`,
     );

@@ -1,6 +1,6 @@
-import { Readable } from 'node:stream';
 import { type Static, Type } from '@sinclair/typebox';
 import {
+  type ComponentContext,
   defineSink,
   ErrorCode,
   FatalError,
@@ -17,10 +17,12 @@ import {
 } from '@sluice/core';
 import { CONTRACTS, Fit, type SchemaContract } from '../shared/schema-contract.ts';
 import { type BatchPlan, ChangeLog, changeText, planBatch } from '../shared/schema-evolve.ts';
+import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type MyConnection, myConnection, myError } from './conn.ts';
 import { MyCredential } from './credential.ts';
 import { idList, quoteId } from './ident.ts';
-import { LoadEncoder } from './load.ts';
+import { type Kind, kindsOf, LoadEncoder } from './load.ts';
+import { type LoadResult, LoadStream } from './load-stream.ts';
 import {
   addColumnSql,
   checkpointTableSql,
@@ -117,18 +119,19 @@ const STAGE = 'sluice_stage';
 /** A 64-bit sum as 16 hex digits, as the PostgreSQL sink reports them. */
 const hex64 = (sum: bigint): string => BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
 
-interface LoadResult {
-  affectedRows: number;
-  warningStatus: number;
-}
+// LOAD DATA bytes Node may queue ahead of the server, so encoding the next batch overlaps the
+// server's work; as for the PostgreSQL sink's COPY, a few MiB at most, or every commit waits,
+// idle, for the server to drain the queue.
+const LOAD_BUFFER_BYTES = 2 << 20;
 
 /**
- * Rows go in with `LOAD DATA LOCAL INFILE` from a stream, one statement per batch. Measured here
- * (MariaDB 10.11, 200k rows of the W1 shape, one transaction): multi-row INSERTs of 1000 and 5000
- * rows took 2.32 s and 2.04 s, LOAD DATA of 5000- and 50000-row chunks 1.59 s and 1.67 s: the
- * server parses no SQL per value, and the client escapes less. LOAD DATA LOCAL turns data errors
- * into warnings (the server cannot stop a client's upload), so a load with any warning, or with
- * fewer rows than sent, fails the step: nothing is truncated or skipped silently.
+ * Rows go in with `LOAD DATA LOCAL INFILE` from a stream, one statement per checkpoint (or per
+ * list of columns) fed batch by batch (see LoadStream). Measured here (MariaDB 10.11, 200k rows of
+ * the W1 shape, one transaction): multi-row INSERTs of 1000 and 5000 rows took 2.32 s and 2.04 s,
+ * LOAD DATA of 5000- and 50000-row chunks 1.59 s and 1.67 s: the server parses no SQL per value,
+ * and the client escapes less. LOAD DATA LOCAL turns data errors into warnings (the server cannot
+ * stop a client's upload), so a load with any warning, or with fewer rows than sent, fails the
+ * step: nothing is truncated or skipped silently.
  */
 class MysqlWriter implements SinkWriter {
   readonly #ctx: SinkContext<Config>;
@@ -139,7 +142,12 @@ class MysqlWriter implements SinkWriter {
   #table = new Map<string, TableColumn>();
   #columns: string[] | undefined;
   #fit: Fit | undefined;
+  #kinds: Kind[] = [];
   #encoder: LoadEncoder | undefined;
+  /** The encoders' state for the columns written now (see encoderState). */
+  #encoded: EncoderState | undefined;
+  /** The open LOAD DATA statement, for one list of columns; ended by a flush or a change. */
+  #load: { stream: LoadStream; columns: string[]; into: string } | undefined;
   #staged = false;
   /** Columns of the primary key when all are written: verify content reads rows back by them. */
   #readBackKey: string[] | undefined;
@@ -287,11 +295,14 @@ class MysqlWriter implements SinkWriter {
   #setColumns(columns: string[]): void {
     this.#columns = columns;
     this.#fit = new Fit(MY_LADDER, [...this.#table.values()], columns, this.#ctx.config.columns);
-    this.#encoder = new LoadEncoder(columns, this.#table);
+    this.#kinds = kindsOf(columns, this.#table);
+    this.#encoder = new LoadEncoder(columns, this.#kinds);
   }
 
   /** DDL commits the open transaction in MySQL; a new one begins by itself (autocommit is off). */
   async #ddl(sql: string, doing: string): Promise<void> {
+    // The session takes no other statement while a load is open (and the load may fail the step).
+    await this.#endLoad();
     if (this.#dirty) {
       await this.#query('ROLLBACK');
       this.#dirty = false;
@@ -378,14 +389,85 @@ class MysqlWriter implements SinkWriter {
     const admitted = await this.#admit(given);
     if (admitted.length === 0) return;
     if (!this.#keyChecked) this.#checkColumns();
-    const batch = this.#encoder!.encode(admitted);
-    for (const bad of batch.rejected)
-      this.#ctx.quarantine({ reason: `${bad.reason} (table ${this.#location})`, row: admitted[bad.index]! });
-    if (batch.rows === 0) return;
+    const batch = loadRows(this.#ctx, this.#encoder!, admitted, this.#location);
+    await this.#send(batch.data, batch.rows, this.#columns!, this.#kinds);
+  }
+
+  encoderState(): Json | undefined {
+    if (this.#columns === undefined) return undefined;
+    // One object per list of columns: `#send` tells lists apart by identity.
+    if (this.#encoded?.columns !== this.#columns) {
+      this.#encoded = {
+        columns: this.#columns,
+        kinds: this.#kinds,
+        types: this.#columns.map((c) => this.#table.get(c)!.type),
+        location: this.#location,
+      };
+    }
+    return this.#encoded;
+  }
+
+  async writeEncoded(data: Uint8Array, _rows: number, state: Json): Promise<void> {
+    if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
+    // Chunks may reach the sink before any batch went through `write` (which checks this).
+    if (!this.#keyChecked) this.#checkColumns();
+    const { columns, kinds } = state as EncoderState;
+    // The stream holds the bytes until the socket took them: a copy, as `data` is reused. Every
+    // row is one line (a line feed in a value is escaped), and quarantined rows have none.
+    await this.#send(Buffer.from(data), lineCount(data), columns, kinds);
+  }
+
+  /**
+   * Appends `rows` encoded rows of `columns` to the open load, first opening one for them when
+   * none is (bytes encoded before the columns grew are for the columns of their time).
+   */
+  async #send(data: Uint8Array, rows: number, columns: string[], kinds: readonly Kind[]): Promise<void> {
+    if (rows === 0) return;
+    if (this.#load && this.#load.columns !== columns) await this.#endLoad();
+    const into = this.#staged ? STAGE : this.#ctx.config.table;
+    this.#load ??= {
+      stream: new LoadStream(this.#c, new LoadEncoder(columns, kinds).statement(into), LOAD_BUFFER_BYTES),
+      columns,
+      into,
+    };
     this.#dirty = true;
-    await this.#load(this.#staged ? STAGE : this.#ctx.config.table, batch.data, batch.rows);
-    if (this.#staged) await this.#mergeStage();
-    else this.#pending += batch.rows;
+    try {
+      await this.#load.stream.write(data, rows);
+    } catch (err) {
+      throw this.#loadFailed(err, into);
+    }
+  }
+
+  #loadFailed(err: unknown, into: string): Error {
+    if (this.#ctx.signal.aborted) return this.#ctx.signal.reason;
+    const doing = `load rows into ${into === STAGE ? 'the staging table' : this.#location}`;
+    return myError(err, this.#where, this.#c.target, doing);
+  }
+
+  /** Ends the open load, checks that the server took every row, and merges staged rows. */
+  async #endLoad(): Promise<void> {
+    const open = this.#load;
+    if (!open) return;
+    this.#load = undefined;
+    const rows = open.stream.rows;
+    let done: LoadResult;
+    try {
+      done = await open.stream.end();
+    } catch (err) {
+      throw this.#loadFailed(err, open.into);
+    }
+    if (done.warningStatus > 0 || done.affectedRows !== rows) {
+      const warnings =
+        await this.#query<{ Level: string; Code: number; Message: string }[]>('SHOW WARNINGS LIMIT 5');
+      throw new FatalError(
+        `${this.#where}: MySQL took ${done.affectedRows} of ${rows} row(s) into ${this.#location} with ` +
+          `${done.warningStatus} warning(s): ${warnings.map((w) => w.Message).join('; ') || 'none listed'} — ` +
+          'check the values against the column types (nothing of this checkpoint was committed)',
+        { code: ErrorCode.INTEGRITY },
+      );
+    }
+    if (open.into === STAGE) await this.#mergeStage();
+    else this.#pending += rows;
   }
 
   #checkColumns(): void {
@@ -406,32 +488,6 @@ class MysqlWriter implements SinkWriter {
         },
       );
     this.#keyChecked = true;
-  }
-
-  async #load(into: string, data: Buffer, rows: number): Promise<void> {
-    const doing = `load rows into ${into === STAGE ? 'the staging table' : this.#location}`;
-    const done = await this.#loadWith(into, data, doing);
-    if (done.warningStatus > 0 || done.affectedRows !== rows) {
-      const warnings =
-        await this.#query<{ Level: string; Code: number; Message: string }[]>('SHOW WARNINGS LIMIT 5');
-      throw new FatalError(
-        `${this.#where}: MySQL took ${done.affectedRows} of ${rows} row(s) into ${this.#location} with ` +
-          `${done.warningStatus} warning(s): ${warnings.map((w) => w.Message).join('; ') || 'none listed'} — ` +
-          'check the values against the column types (nothing of this checkpoint was committed)',
-        { code: ErrorCode.INTEGRITY },
-      );
-    }
-  }
-
-  async #loadWith(into: string, data: Buffer, doing: string): Promise<LoadResult> {
-    try {
-      return await this.#c.query<LoadResult>(this.#encoder!.statement(into), undefined, {
-        infileStreamFactory: () => Readable.from([data]),
-      });
-    } catch (err) {
-      if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
-      throw myError(err, this.#where, this.#c.target, doing);
-    }
   }
 
   /** Moves staged rows into the table (upsert, or append under verify content) and verifies them. */
@@ -526,10 +582,12 @@ class MysqlWriter implements SinkWriter {
   }
 
   async flush(): Promise<void> {
-    if (this.#buffered.length === 0) return;
-    const rows = this.#buffered;
-    this.#buffered = [];
-    await this.#writeRows(rows);
+    if (this.#buffered.length > 0) {
+      const rows = this.#buffered;
+      this.#buffered = [];
+      await this.#writeRows(rows);
+    }
+    await this.#endLoad();
   }
 
   async #commitTransaction(): Promise<void> {
@@ -576,8 +634,10 @@ class MysqlWriter implements SinkWriter {
     }
   }
 
-  async abort(_error: unknown): Promise<void> {
+  async abort(error: unknown): Promise<void> {
     this.#ctx.signal.removeEventListener('abort', this.#onAbort);
+    this.#load?.stream.cancel(error instanceof Error ? error : new Error(String(error)));
+    this.#load = undefined;
     // Dropping the session rolls back its transaction; a ROLLBACK first frees the locks sooner.
     await Promise.race([
       this.#c.query('ROLLBACK').catch(() => undefined),
@@ -585,6 +645,32 @@ class MysqlWriter implements SinkWriter {
     ]);
     this.#c.destroy();
   }
+}
+
+/** What the encoder needs from the writer, which learns it from the table and the first rows. */
+type EncoderState = { columns: string[]; kinds: Kind[]; types: string[]; location: string };
+
+/**
+ * `rows` as LOAD DATA lines; rows with a value MySQL cannot take go to quarantine. The writer's
+ * `write` and the parallel path's encoder (in a worker thread) both use it.
+ */
+function loadRows(
+  ctx: ComponentContext<Config>,
+  encoder: LoadEncoder,
+  rows: readonly Row[],
+  location: string,
+): { data: Buffer; rows: number } {
+  const batch = encoder.encode(rows);
+  for (const bad of batch.rejected)
+    ctx.quarantine({ reason: `${bad.reason} (table ${location})`, row: rows[bad.index]! });
+  return batch;
+}
+
+/** Rows in LOAD DATA bytes: one line feed ends each (one inside a value is escaped as `\n`). */
+function lineCount(data: Uint8Array): number {
+  let n = 0;
+  for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) n++;
+  return n;
 }
 
 function fieldsOf(rows: readonly Row[]): string[] {
@@ -619,6 +705,26 @@ export const mysqlSink = defineSink({
   credentialSchema: MyCredential,
   connection: myConnection,
   transactional: true,
+  rowEncoder: {
+    create(ctx, state) {
+      const { columns, kinds, types, location } = state as EncoderState;
+      const encoder = new LoadEncoder(columns, kinds);
+      const fit = new Fit(
+        MY_LADDER,
+        columns.map((name, i) => ({ name, type: types[i]! })),
+        columns,
+        ctx.config.columns,
+      );
+      // A field with no column yet, or a value too wide for one: the writer applies the contract.
+      return (rows) => {
+        if (!fit.fits(rows)) return undefined;
+        // The caller copied the last bytes: the slab is written over instead of growing garbage.
+        encoder.reuse();
+        return loadRows(ctx, encoder, rows, location).data;
+      };
+    },
+  },
+  worker: builtinWorker,
   example: {
     url: 'mysql://etl@localhost:3306/warehouse',
     table: 'customers',

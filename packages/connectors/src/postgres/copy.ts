@@ -1,5 +1,6 @@
 import type { Row } from '@sluice/core';
-import { ByteWriter, MAX_NUMBER_BYTES, writeNumber, writeUtf8 } from '../shared/byte-writer.ts';
+import { ByteWriter, MAX_NUMBER_BYTES, writeNumber } from '../shared/byte-writer.ts';
+import { compilePick, type Pick, writeTabText } from '../shared/tab-text.ts';
 
 /** A value PostgreSQL cannot take; the row goes to quarantine with this reason. */
 export class CopyValueError extends Error {
@@ -166,7 +167,9 @@ export class CopyEncoder extends ByteWriter {
       const v = values[c];
       if (typeof v === 'string') {
         this.reserve(v.length * 3 + 1);
-        this.pos = writeCopyString(this.slab, this.pos, v);
+        const end = writeTabText(this.slab, this.pos, v, false);
+        if (end < 0) throw new CopyValueError(NUL_MESSAGE);
+        this.pos = end;
       } else if (typeof v === 'number' && Number.isFinite(v)) {
         this.reserve(MAX_NUMBER_BYTES + 1);
         this.pos = writeNumber(this.slab, this.pos, v);
@@ -176,19 +179,6 @@ export class CopyEncoder extends ByteWriter {
       this.byte(c === n - 1 ? 0x0a : 0x09);
     }
   }
-}
-
-/** Copies a row's values of `columns`, in order, into `into`. */
-type Pick = (row: Row, into: unknown[]) => void;
-
-/**
- * A pick for `columns` with one property read per column written out, so that each read site
- * sees one name (and, rows sharing a hidden class, one shape): `row[columns[c]]` in a loop is one
- * site for every name, and its megamorphic lookups were ~20% of the encoder's time (measured).
- */
-function compilePick(columns: readonly string[]): Pick {
-  const body = columns.map((c, i) => `v[${i}] = r[${JSON.stringify(c)}];`).join('\n');
-  return new Function('r', 'v', body) as Pick;
 }
 
 /** `encode` as one string, for callers that want text. */
@@ -201,37 +191,6 @@ export function encodeCopyText(
 ): EncodedText {
   const { data, ...rest } = new CopyEncoder().encode(rows, columns, arrayColumns, from, to);
   return { text: data.toString('utf8'), ...rest };
-}
-
-/**
- * Writes `s` with COPY's escapes as UTF-8 at `p` (room for 3 bytes a unit reserved); returns the
- * end. A lone surrogate becomes U+FFFD, as it did when the text was encoded with Buffer.from.
- */
-function writeCopyString(b: Uint8Array, p: number, s: string): number {
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) {
-      if (c >= 0x20 && c !== 0x5c) b[p++] = c;
-      else if (c === 0) throw new CopyValueError(NUL_MESSAGE);
-      else {
-        const e = c === 0x5c ? 0x5c : c === 0x0a ? 0x6e : c === 0x0d ? 0x72 : c === 0x09 ? 0x74 : -1;
-        if (e >= 0) b[p++] = 0x5c;
-        b[p++] = e >= 0 ? e : c;
-      }
-    } else {
-      const q = writeUtf8(b, p, s, i, c);
-      if (q < 0) {
-        b[p++] = 0xef;
-        b[p++] = 0xbf;
-        b[p++] = 0xbd;
-      } else {
-        if (c >= 0xd800 && c <= 0xdbff) i++;
-        p = q;
-      }
-    }
-  }
-  return p;
 }
 
 function encodeRowByRow(

@@ -117,7 +117,7 @@ export function widest(ladder: TypeLadder, a: string | undefined, b: string): st
 
 /**
  * `row => every limited column's value fits`, with one property read per column written out:
- * `row[name]` in a loop is one megamorphic site for every name (see compilePick in copy.ts).
+ * `row[name]` in a loop is one megamorphic site for every name (see compilePick in tab-text.ts).
  */
 function compileValueCheck(
   ladder: TypeLadder,
