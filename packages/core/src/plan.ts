@@ -116,7 +116,11 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   // Only once every step planned: a dataset's writer may be any step, and a step that failed to
   // plan would make its readers look unserved.
   if (issues.length === 0) issues.push(...datasetIssues(steps.map(datasetStep)));
-  if (spec.autostart && issues.length === 0 && !steps.some((s) => s.kind === 'flow' && s.source.def.streaming))
+  if (
+    spec.autostart &&
+    issues.length === 0 &&
+    !steps.some((s) => s.kind === 'flow' && s.source.def.streaming)
+  )
     issues.push({
       path: 'autostart',
       message:

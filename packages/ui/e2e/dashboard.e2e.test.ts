@@ -66,7 +66,9 @@ describe('the dashboard in Chromium against sluice serve', () => {
 
     // The page and the test must see the same 24 hours: when the clock turns an hour between
     // the two reads of the summary, load again. The jobs' bar is then the last one with jobs.
-    type Summary = { hourly: { hour: string; success: number; failed: number; total: number; rows: number }[] };
+    type Summary = {
+      hourly: { hour: string; success: number; failed: number; total: number; rows: number }[];
+    };
     let summary: Summary;
     for (;;) {
       const before = await api<Summary>('GET', '/metrics/summary');
