@@ -19,6 +19,8 @@ export { mqttSink } from './mqtt/sink.ts';
 export { mqttSource } from './mqtt/source.ts';
 export { mysqlSink } from './mysql/sink.ts';
 export { mysqlSource } from './mysql/source.ts';
+export { natsSink } from './nats/sink.ts';
+export { natsSource } from './nats/source.ts';
 export { ndjsonSink } from './ndjson/sink.ts';
 export { ndjsonSource } from './ndjson/source.ts';
 export { parquetSink } from './parquet/sink.ts';

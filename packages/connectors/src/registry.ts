@@ -15,6 +15,8 @@ import { mqttSink } from './mqtt/sink.ts';
 import { mqttSource } from './mqtt/source.ts';
 import { mysqlSink } from './mysql/sink.ts';
 import { mysqlSource } from './mysql/source.ts';
+import { natsSink } from './nats/sink.ts';
+import { natsSource } from './nats/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
@@ -51,6 +53,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   jsonSource,
   mqttSource,
   mysqlSource,
+  natsSource,
   ndjsonSource,
   parquetSource,
   postgresSource,
@@ -76,6 +79,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   jsonSink,
   mqttSink,
   mysqlSink,
+  natsSink,
   ndjsonSink,
   parquetSink,
   postgresSink,

@@ -5,6 +5,7 @@ import {
   CONTENT_TYPE,
   fieldOr,
   type OutMessage,
+  oneDestination,
   QueueWriter,
   queueSinkProperties,
 } from '../shared/queue-sink.ts';
@@ -99,15 +100,7 @@ export const mqttSink = defineSink({
     batchSize: 500,
     verify: 'count',
   },
-  check: (cfg) =>
-    (cfg.topic === undefined) === (cfg.topicField === undefined)
-      ? [
-          {
-            path: cfg.topic === undefined ? 'topic' : 'topicField',
-            message: 'give either topic or topicField',
-          },
-        ]
-      : [],
+  check: (cfg) => oneDestination(cfg, 'topic', 'topicField'),
   async open(ctx) {
     // A throwaway session: a publisher has nothing for the broker to keep between runs.
     const { client, target } = await connect(ctx.config.url, {

@@ -25,6 +25,11 @@ export class MessageInbox<M> {
     return this.#items.length;
   }
 
+  /** Every message held, failed or not: what a closing source gives back to its broker. */
+  takeAll(): M[] {
+    return this.#items.splice(0);
+  }
+
   /**
    * Up to `max` messages: as soon as `max` are here, else whatever came within `waitMs` (maybe none).
    * Returns early, with what is here, when either signal aborts.

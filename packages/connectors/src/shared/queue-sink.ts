@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { Json, Row, SinkContext, SinkResult, SinkWriter } from '@sluice/core';
+import type { Issue, Json, Row, SinkContext, SinkResult, SinkWriter } from '@sluice/core';
 import { freshSendState, type SendState, sendId, sendStateFrom } from './send-ids.ts';
 import { rowBody } from './stream-options.ts';
 
@@ -170,4 +170,14 @@ export function fieldOr(
   return {
     reason: `the ${what} field "${field}" is ${v === undefined ? 'missing' : typeof v === 'string' ? 'empty' : `a ${typeof v}, not text`}`,
   };
+}
+
+/** A config check: exactly one of a fixed destination (`topic`, `subject`) and its per-row field. */
+export function oneDestination<C extends object>(
+  cfg: C,
+  fixed: keyof C & string,
+  field: keyof C & string,
+): Issue[] {
+  if ((cfg[fixed] === undefined) !== (cfg[field] === undefined)) return [];
+  return [{ path: cfg[fixed] === undefined ? fixed : field, message: `give either ${fixed} or ${field}` }];
 }

@@ -9,6 +9,9 @@ import {
 } from '@sluice/core';
 import { stringifyRow } from '../ndjson/sink.ts';
 
+/** A duration option's pattern (`500ms`, `30s`, `10m`, `1h`), for a config schema. */
+export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h)$';
+
 /**
  * What every queue source (rabbitmq, nats, mqtt, redis-stream) shares: how a body becomes a row,
  * where the message's metadata goes, how a bounded read ends, and how many messages a batch holds.
@@ -42,7 +45,7 @@ export const streamSourceProperties = {
         ),
         duration: Type.Optional(
           Type.String({
-            pattern: '^\\d+(\\.\\d+)?(ms|s|m|h)$',
+            pattern: DURATION_PATTERN,
             description: 'Stop after reading for this long: `30s`, `10m`, `1h`.',
           }),
         ),
@@ -72,6 +75,13 @@ export function stopAfterIssues(o: Pick<StreamSourceOptions, 'stopAfter'>): Issu
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 } as const;
 
+/** Milliseconds of a duration that matched DURATION_PATTERN (the schema checked it first). */
+export function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(d);
+  if (m === null) throw new Error(`not a duration: ${d}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
 /** Decides when a bounded read is over (see `stopAfter`); always false for an unbounded one. */
 export class StopAfter {
   readonly #messages: number;
@@ -83,10 +93,8 @@ export class StopAfter {
   constructor(o: StreamSourceOptions['stopAfter']) {
     this.#messages = o?.messages ?? Number.POSITIVE_INFINITY;
     this.#idleMs = o?.idleSeconds === undefined ? Number.POSITIVE_INFINITY : o.idleSeconds * 1000;
-    const m = o?.duration === undefined ? undefined : /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(o.duration);
-    this.#endsAt = m
-      ? performance.now() + Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS]
-      : Number.POSITIVE_INFINITY;
+    this.#endsAt =
+      o?.duration === undefined ? Number.POSITIVE_INFINITY : performance.now() + durationMs(o.duration);
   }
 
   /** How many more messages the read may take (Infinity when unbounded by count). */
