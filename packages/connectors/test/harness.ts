@@ -199,6 +199,7 @@ export async function runTask(
     ...base(def, config, h, opts.signal ?? new AbortController().signal, dir),
     workDir: dir,
     stepDir: join(dir, '.state'),
+    filesDir: join(dir, '.state', 'files'),
   };
   return await def.run(ctx);
 }

@@ -585,6 +585,13 @@ export interface TaskResult {
   /** A short text for the report, e.g. the command's last output line. */
   output?: string;
   metrics?: Record<string, number>;
+  /**
+   * Files the task hands to later steps, by output name (`report` for a download saved as
+   * report.csv): each path must lie inside `ctx.filesDir`. The runner records each file's size and
+   * SHA-256 in the step's report, a later step reads it as `${steps.<id>.files.<name>}`, and the
+   * platform keeps it as an artifact of the job (fetched again by a worker that lacks it).
+   */
+  files?: Record<string, string>;
 }
 
 export interface TaskContext<C> extends ComponentContext<C> {
@@ -595,6 +602,11 @@ export interface TaskContext<C> extends ComponentContext<C> {
    * keeps for the user (a command's full output) go here. A new run that does not resume clears it.
    */
   readonly stepDir: string;
+  /**
+   * Where the task writes the files it hands to later steps (see TaskResult.files): empty when an
+   * attempt starts, created by the runner before `run` is called.
+   */
+  readonly filesDir: string;
 }
 
 export interface TaskDefinition<S extends TSchema = TSchema> {
@@ -617,6 +629,11 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
    * elsewhere; `${env.X}` is refused in them. `$${` stays as written too.
    */
   readonly rawFields?: readonly string[];
+  /**
+   * The names of the files a config makes the task hand on (TaskResult.files), known before it
+   * runs: a later step's `${steps.<id>.files.<name>}` is checked against them when the spec is.
+   */
+  outputs?(config: Static<S>): string[];
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */
   run(ctx: TaskContext<Static<S>>): Promise<TaskResult | undefined>;
 }

@@ -117,6 +117,7 @@ export type {
   RunIntegrity,
   RunReport,
   RunStatus,
+  StepOutputFile,
   StepReport,
   StepResources,
   StepStatus,

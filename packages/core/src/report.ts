@@ -36,6 +36,16 @@ export interface StepReport {
   resources?: StepResources;
   /** Set when the report is of a quarantine replay (see replay.ts), not of a run. */
   replay?: ReplayCounts;
+  /** Files a task step handed on (TaskResult.files), by output name. */
+  files?: Record<string, StepOutputFile>;
+}
+
+/** A file a task step handed to later steps, as the runner found it when the task returned. */
+export interface StepOutputFile {
+  /** Where it is on the machine that ran the step (the platform moves it with the job). */
+  path: string;
+  bytes: number;
+  sha256: string;
 }
 
 /**

@@ -20,6 +20,7 @@ import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
 import { type ParallelOptions, parallelSettings } from './internal/parallel/settings.ts';
 import { collectQuarantine } from './internal/quarantine.ts';
+import { freshFilesDir, recordStepFiles } from './internal/step-files.ts';
 import type { NetPolicy } from './net-policy.ts';
 import type { PathPolicy } from './paths.ts';
 import { datasetStep, type PlannedStep, type PlannedTask } from './plan.ts';
@@ -313,6 +314,8 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
     // and /metrics as a flow component's counters do.
     const counters: Record<string, number> = {};
     const t0 = Date.now();
+    const filesDir = join(stepDir, 'files');
+    await freshFilesDir(filesDir);
     const result = await c.def.run({
       config: c.config,
       signal: stepSignal,
@@ -323,6 +326,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       network: opts.network,
       workDir: baseDir,
       stepDir,
+      filesDir,
       params: plan.params,
       datasets,
       log: logger(step.id, c.id),
@@ -355,10 +359,12 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
               counters,
             },
           ];
+    const files = await recordStepFiles(result?.files, filesDir, c.id);
     return {
       ...emptyStep(step, 'success'),
       components: counted,
       ...(result?.output === undefined ? {} : { output: result.output }),
+      ...(files === undefined ? {} : { files }),
     };
   };
 

@@ -22,6 +22,7 @@ function context(config: Partial<Config> & Pick<Config, 'command'>, signal = new
     baseDir: dir,
     workDir: dir,
     stepDir: join(dir, '.state'),
+    filesDir: join(dir, '.state', 'files'),
     params: {},
     log: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
     quarantine() {},

@@ -32,6 +32,7 @@ export async function runSql(
     baseDir: workDir,
     workDir,
     stepDir: join(workDir, '.state'),
+    filesDir: join(workDir, '.state', 'files'),
     params,
     log: { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') },
     quarantine: () => undefined,
