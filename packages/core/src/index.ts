@@ -99,6 +99,7 @@ export { serveFlowChunks } from './internal/parallel/worker.ts';
 export type { RecordSyntax } from './internal/record-digest.ts';
 export { DigestState, digestFile, RecordDigest } from './internal/record-digest.ts';
 export { asStage } from './internal/stages.ts';
+export { sha256File } from './internal/step-files.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { checkHost, checkUrl, guardedLookup, netForbidden } from './net-check.ts';
 export type { NetContext, NetPolicy, Refusal } from './net-policy.ts';
@@ -146,5 +147,6 @@ export {
 } from './spec.ts';
 export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
 export { fileStepStateStore, stateDirOf } from './state.ts';
+export type { RunFacts } from './step-refs.ts';
 export type { SinkVerification, VerifyLevel } from './verify.ts';
 export { verifyMismatch, verifyProperty } from './verify.ts';

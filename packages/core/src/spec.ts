@@ -83,10 +83,22 @@ export const RetrySpec = Type.Object(
   { additionalProperties: false },
 );
 
+const When = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('always')], {
+  description:
+    'When the step runs once the steps it needs have finished: `success` (default) when all succeeded, ' +
+    '`failure` when one failed (it is skipped otherwise), `always` whatever they did (not after a cancel). ' +
+    'A step that reports a failure, e.g. a notify step, uses `failure` or `always`.',
+});
+export type StepWhen = Static<typeof When>;
+
 const StepOptions = {
   needs: Type.Optional(
-    Type.Array(Type.String(), { uniqueItems: true, description: 'Steps that must succeed before this one.' }),
+    Type.Array(Type.String(), {
+      uniqueItems: true,
+      description: 'Steps that must finish before this one (and succeed, unless `when` says otherwise).',
+    }),
   ),
+  when: Type.Optional(When),
   retry: Type.Optional(RetrySpec),
   timeout: Type.Optional(Duration),
   maxQuarantine: Type.Optional(

@@ -16,6 +16,7 @@ export type { Role } from './security/tokens.ts';
 export { ROLES } from './security/tokens.ts';
 export type { ServeOptions, Server } from './server.ts';
 export { startServer, startWorkerProcess } from './server.ts';
+export { createCredential } from './services/credentials.ts';
 export { executePipeline } from './services/jobs.ts';
 export { createPipeline, getPipeline, listPipelines } from './services/pipelines.ts';
 export type { UserChange, UserView } from './services/users.ts';

@@ -244,7 +244,7 @@ export const artifacts = pgTable(
       .references(() => jobExecutions.id, { onDelete: 'cascade' }),
     stepId: text('step_id'),
     name: text('name').notNull(),
-    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset'] }).notNull(),
+    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset', 'file'] }).notNull(),
     storageKey: text('storage_key').notNull(),
     size: count('size'),
     contentType: text('content_type').notNull(),

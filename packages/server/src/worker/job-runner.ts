@@ -1,9 +1,11 @@
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import {
   datasetHandoffs,
   ErrorCode,
   type ErrorReport,
+  type PathPolicy,
   type ResolvedPlan,
   type ResolvedStep,
   runIntegrity,
@@ -40,6 +42,7 @@ import {
 import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
+import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
@@ -175,6 +178,20 @@ async function runAttempt(
     : plan.steps;
   const uses = datasetUses(p, plan);
   const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
+  // What `${steps.<id>.…}` reads: the steps finished before this attempt, then each as it ends.
+  const finished = new Map<string, StepReport>();
+  for (const [id, r] of rows)
+    if (r.report && r.status === 'success') finished.set(id, r.report as StepReport);
+  // The job's handed-on files lie in its workspace under the data directory, which steps may not
+  // open; these folders of it they may (the policy compares paths with symlinks resolved).
+  const realData = await realpath(p.dataDir).catch(() => p.dataDir);
+  const paths: PathPolicy = {
+    ...p.paths,
+    granted: plan.steps.map((s) =>
+      stepFilesDir(join(realData, 'work', replayOf ?? jobId, 'state', s.id), s.id),
+    ),
+  };
+  const run = { id: jobId, url: p.publicUrl ? `${p.publicUrl}/jobs/${jobId}` : '' };
 
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;
@@ -192,6 +209,7 @@ async function runAttempt(
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
     const datasets = uses.get(step.id) ?? { reads: [], writes: [] };
     await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
+    const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
       plan,
@@ -200,9 +218,11 @@ async function runAttempt(
       jobId: replayOf ?? jobId,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
-      paths: p.paths,
+      paths,
       network: p.network,
       stateDir: stateDirOf(step.id),
+      upstream,
+      run,
       datasetsDir: datasetsDirOf(p, replayOf ?? jobId),
       resume: row.attempt > 0,
       ...(replayOf ? { replay: true } : {}),
@@ -237,6 +257,9 @@ async function runAttempt(
     }
     // Stored before the success is recorded: a step that reads them may run on another worker.
     if (r.status === 'success') await storeDatasets(p, replayOf ?? jobId, step.id, datasets.writes);
+    if (r.status === 'success' && !replayOf)
+      await storeStepFiles(p, jobId, r, stepFilesDir(stateDirOf(step.id), step.id));
+    finished.set(step.id, r);
     await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts); after a
