@@ -66,6 +66,7 @@ function reasonOf(err: unknown, credential: CredentialValues, timeout: number): 
 
 export interface FailedAction {
   where: string;
+  stepId: string;
   /** `with.actions[2]`. */
   at: string;
   /** describe()'s text. */
@@ -83,7 +84,7 @@ export function actionError(err: unknown, f: FailedAction, credential: Credentia
   const reason = own ? credential.mask(err.message) : reasonOf(err, credential, f.timeout);
   const files =
     f.saved.length > 0
-      ? `. The page at the failure: ${f.saved.join(' and ')} (on the platform, the job's artifacts <step>.${FAILURE_FILES.screenshot} and <step>.${FAILURE_FILES.html})`
+      ? `. The page at the failure: ${f.saved.join(' and ')} (on the platform, the job's artifacts ${f.stepId}.${FAILURE_FILES.screenshot} and ${f.stepId}.${FAILURE_FILES.html})`
       : '';
   const message = `${f.where}: ${f.at} (${credential.mask(f.shown)}) failed: ${reason}${files}`;
   // No `cause`: Playwright's own message may hold a credential value.

@@ -152,7 +152,7 @@ describe('browser task', () => {
       `test.0:browser: with.actions[4] (wait for text "Welcome") failed: did not finish within 1500 ms ` +
         `(the action's timeout); waiting for getByText('Welcome').first() to be visible. The page at the failure: ` +
         `${join(stepDir, 'failure.html')} and ${join(stepDir, 'failure.png')} ` +
-        "(on the platform, the job's artifacts <step>.failure.png and <step>.failure.html)",
+        "(on the platform, the job's artifacts test.failure.png and test.failure.html)",
     );
     expect(readFileSync(join(stepDir, 'failure.png')).subarray(1, 4).toString()).toBe('PNG');
     const html = readFileSync(join(stepDir, 'failure.html'), 'utf8');
@@ -216,6 +216,16 @@ describe('browser task', () => {
     const pgid = chromiumGroup(logs);
     expect(pgid).toBeGreaterThan(0);
     expect(inGroup(pgid)).toEqual([]);
+  });
+
+  it('refuses requests the network policy forbids, such as the cloud metadata address', async () => {
+    const err = await runTask(browserTask, {
+      actions: [{ goto: 'http://169.254.169.254/latest/meta-data/' }],
+    }).catch((e: Error) => e);
+    expect((err as { code?: string }).code).toBe('HOST_FORBIDDEN');
+    expect((err as Error).message).toMatch(
+      /^step "test": test\.0:browser: a request of the page: the host 169\.254\.169\.254 is refused by the built-in rule .* \(with\.actions\[0\]: goto http:\/\/169\.254\.169\.254\/latest\/meta-data\/\)$/,
+    );
   });
 
   it('says which credential field an action names that the credential lacks, without values', async () => {

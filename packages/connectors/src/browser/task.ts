@@ -1,11 +1,12 @@
 import { mkdir } from 'node:fs/promises';
-import { defineTask, type TaskContext, type TaskResult } from '@sluice/core';
+import { defineTask, FatalError, type TaskContext, type TaskResult } from '@sluice/core';
 import { type ActionScope, actionFiles, describe, perform } from './actions.ts';
 import { checkBrowserConfig } from './check.ts';
 import { BrowserConfig, BrowserCredential } from './config.ts';
 import { CredentialValues } from './credential.ts';
 import { actionError, captureFailure, clearFailure } from './failure.ts';
 import { chromiumPath, launchChromium } from './launch.ts';
+import { guardRequests } from './net.ts';
 
 async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
   const cfg = ctx.config;
@@ -30,6 +31,7 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
       acceptDownloads: cfg.acceptDownloads,
       viewport: cfg.viewport,
     });
+    const guard = await guardRequests(context, ctx, `${where}: a request of the page`);
     const page = await context.newPage();
     page.setDefaultTimeout(cfg.timeout);
     page.setDefaultNavigationTimeout(cfg.timeout);
@@ -52,9 +54,14 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
         await perform(action, i, at, scope);
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
+        const refused = guard.refusal();
+        if (refused)
+          throw new FatalError(credential.mask(`${refused.message} (${at}: ${shown})`), {
+            code: refused.code,
+          });
         const saved = await captureFailure(page, ctx.stepDir, scope.secretFields, credential);
         const timeout = action.waitFor?.timeout ?? cfg.timeout;
-        throw actionError(err, { where, at, shown, timeout, saved }, credential);
+        throw actionError(err, { where, stepId: ctx.stepId, at, shown, timeout, saved }, credential);
       }
     }
     const names = Object.keys(scope.files);
