@@ -1,3 +1,4 @@
+export { browserTask } from './browser/task.ts';
 export { csvSink } from './csv/sink.ts';
 export { csvSource } from './csv/source.ts';
 export { describeDataset } from './dataset/area.ts';

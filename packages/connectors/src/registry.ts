@@ -1,4 +1,5 @@
 import { type ConnectorDefinition, Registry } from '@sluice/core';
+import { browserTask } from './browser/task.ts';
 import { csvSink } from './csv/sink.ts';
 import { csvSource } from './csv/source.ts';
 import { datasetSink } from './dataset/sink.ts';
@@ -86,6 +87,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   rabbitmqSink,
   redisStreamSink,
   sqliteSink,
+  browserTask,
   shellTask,
   sqlTask,
 ] as ConnectorDefinition[];

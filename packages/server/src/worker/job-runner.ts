@@ -271,17 +271,20 @@ async function runAttempt(
       kind: 'quarantine' as const,
       contentType: 'application/x-ndjson',
     };
-    // A shell task's complete output, with saveOutput: its log lines are cut at 2,000 characters.
-    const output = (name: string) => ({
+    // Files a task leaves in its step directory for the user: a shell task's complete output (with
+    // saveOutput: its log lines are cut at 2,000 characters), the page a browser task failed on.
+    const output = (name: string, contentType = 'text/plain; charset=utf-8') => ({
       path: join(state, 'steps', step.id, name),
       suffix: name,
       kind: 'output' as const,
-      contentType: 'text/plain; charset=utf-8',
+      contentType,
     });
     await saveStepArtifacts(p, jobId, step.id, r, [
       ...(r.rowsQuarantined > 0 ? [quarantine] : []),
       output('stdout.log'),
       output('stderr.log'),
+      output('failure.png', 'image/png'),
+      output('failure.html', 'text/html; charset=utf-8'),
     ]);
     const level = r.status === 'success' ? 'INFO' : 'ERROR';
     await writeLog(p, job.pipelineId, jobId, {
