@@ -62,6 +62,14 @@ export const pdfSourceConfig = Type.Object(
           'Default: the header, or col1..colN.',
       }),
     ),
+    pageField: Type.Optional(
+      Type.String({
+        minLength: 1,
+        description:
+          'tables mode: adds this field to every row, the page it came from (quarantine entries of later ' +
+          'steps carry only the line on its page).',
+      }),
+    ),
     emptyCells: Type.Union([Type.Literal('quarantine'), Type.Literal('null')], {
       default: 'quarantine',
       description:
@@ -102,8 +110,14 @@ export function checkPdfConfig(cfg: PdfSourceConfig): Issue[] {
       message: `names ${cfg.fields.length} fields, but ${cols.length} column boundaries make ${cols.length + 1} columns`,
     });
   }
+  if (cfg.pageField !== undefined && cfg.fields?.includes(cfg.pageField)) {
+    issues.push({
+      path: 'pageField',
+      message: `names ${JSON.stringify(cfg.pageField)}, which is one of config.fields`,
+    });
+  }
   if (cfg.mode === 'text') {
-    for (const key of ['columns', 'fields'] as const) {
+    for (const key of ['columns', 'fields', 'pageField'] as const) {
       if (cfg[key] !== undefined)
         issues.push({ path: key, message: 'is for mode: tables; set mode: tables or remove it' });
     }

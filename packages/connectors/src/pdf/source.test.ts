@@ -94,8 +94,15 @@ describe('pdf source, tables mode', () => {
       ...REPORT,
       columns: [140, 400],
       fields: ['day', 'who', 'sum'],
+      pageField: 'page',
     });
-    expect(plain(r.rows)).toEqual(asRead(data).map((x) => ({ day: x.date, who: x.account, sum: x.amount })));
+    expect(plain(r.rows)).toEqual(
+      asRead(data).map((x) => ({ day: x.date, who: x.account, sum: x.amount, page: 1 })),
+    );
+    const clash = await readSource(pdfSource, { path, ...REPORT, pageField: 'amount' }).catch(
+      (e: unknown) => e,
+    );
+    expect(toSluiceError(clash).message).toMatch(/config\.pageField "amount" is also a column of the table/);
   });
 
   it('without a header names the columns col1..colN', async () => {

@@ -27,6 +27,7 @@ export class PdfTable {
   readonly #header: { page: number; line: number; cells: string } | undefined;
   readonly #match: Pattern | undefined;
   readonly #emptyOk: boolean;
+  readonly #pageField: string | undefined;
   readonly #quarantine: (e: QuarantineEntry) => void;
 
   constructor(
@@ -68,6 +69,14 @@ export class PdfTable {
       );
     }
     this.fields = cfg.fields ?? names ?? Array.from({ length: width }, (_, i) => `col${i + 1}`);
+    this.#pageField = cfg.pageField;
+    if (this.#pageField !== undefined && this.fields.includes(this.#pageField)) {
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `${where}: config.pageField ${JSON.stringify(this.#pageField)} is also a column of the table ` +
+          `(${this.fields.join(', ')}); choose another name`,
+      );
+    }
   }
 
   #isRow(line: Line): boolean {
@@ -95,6 +104,7 @@ export class PdfTable {
     this.fields.forEach((f, i) => {
       row[f] = cells[i] === '' ? null : cells[i];
     });
+    if (this.#pageField !== undefined) row[this.#pageField] = page;
     row[SOURCE_LINE] = line.number;
     return row;
   }
