@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorCode, Registry, SOURCE_LINE, toSluiceError } from '@sluice/core';
@@ -238,6 +240,24 @@ describe('pdf source, files that are not text PDFs', () => {
     expect(toSluiceError(err2).message).toMatch(/^PDF .* cannot be read \(.+\): it is damaged or not a PDF/);
   });
 
+  it('reads a report over HTTP as from a local file', async () => {
+    const data = bookings(3);
+    const bytes = await reportPdf(data);
+    const server = createServer((req, res) => {
+      if (req.url !== '/reports/jan.pdf') return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/pdf', 'content-length': bytes.length }).end(bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const path = `http://127.0.0.1:${(server.address() as AddressInfo).port}/reports/jan.pdf`;
+      const r = await readSource(pdfSource, { path, ...REPORT });
+      expect(plain(r.rows)).toEqual(asRead(data));
+      expect(r.harness.origin).toBe(path);
+    } finally {
+      server.close();
+    }
+  });
+
   it('reports a missing file as NOT_FOUND', async () => {
     const err = await readSource(pdfSource, { path: join(dir, 'none.pdf') }).catch((e: unknown) => e);
     expect(toSluiceError(err).code).toBe(ErrorCode.NOT_FOUND);
@@ -267,5 +287,6 @@ describe('pdf source config', () => {
       { path: 'steps[1].with.header', message: 'is for mode: tables; set mode: tables or remove it' },
     ]);
     expect(check({ path: 'a.pdf', ...REPORT })).toEqual([]);
+    expect(check(structuredClone(pdfSource.example!))).toEqual([]);
   });
 });
