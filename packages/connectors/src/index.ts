@@ -26,6 +26,7 @@ export { ndjsonSink } from './ndjson/sink.ts';
 export { ndjsonSource } from './ndjson/source.ts';
 export { parquetSink } from './parquet/sink.ts';
 export { parquetSource } from './parquet/source.ts';
+export { pdfSource } from './pdf/source.ts';
 export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { rabbitmqSink } from './rabbitmq/sink.ts';

@@ -22,6 +22,7 @@ import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
 import { parquetSink } from './parquet/sink.ts';
 import { parquetSource } from './parquet/source.ts';
+import { pdfSource } from './pdf/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { rabbitmqSink } from './rabbitmq/sink.ts';
@@ -57,6 +58,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   natsSource,
   ndjsonSource,
   parquetSource,
+  pdfSource,
   postgresSource,
   rabbitmqSource,
   redisStreamSource,

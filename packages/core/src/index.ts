@@ -98,6 +98,8 @@ export type { ParallelOptions } from './internal/parallel/settings.ts';
 export { serveFlowChunks } from './internal/parallel/worker.ts';
 export type { RecordSyntax } from './internal/record-digest.ts';
 export { DigestState, digestFile, RecordDigest } from './internal/record-digest.ts';
+export type { Pattern } from './internal/regex.ts';
+export { compilePattern, patternProblem } from './internal/regex.ts';
 export { asStage } from './internal/stages.ts';
 export { sha256File } from './internal/step-files.ts';
 export { compileRowValidator } from './internal/validate.ts';
