@@ -111,7 +111,7 @@ export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedStepBase, PlannedTask, PlanOptions } from './plan.ts';
 export { planPipeline, withCredential } from './plan.ts';
-export { didYouMean, Registry } from './registry.ts';
+export { didYouMean, Registry, similarNames } from './registry.ts';
 export type { ReplayOptions } from './replay.ts';
 export { replayPlanned, replayQuarantine } from './replay.ts';
 export type {

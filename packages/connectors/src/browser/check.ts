@@ -1,17 +1,8 @@
 import { extname } from 'node:path';
-import { didYouMean, type Issue } from '@sluice/core';
-import { distance } from 'fastest-levenshtein';
+import { didYouMean, type Issue, similarNames } from '@sluice/core';
 import { actionFiles } from './actions.ts';
 import { ACTION_KINDS, type BrowserConfig } from './config.ts';
 import { usesCredential } from './credential.ts';
-
-/** Action names a typo is probably one of: a third of the name's letters wrong at most. */
-function closest(name: string): string[] {
-  const lower = name.toLowerCase();
-  return ACTION_KINDS.filter(
-    (k) => distance(k.toLowerCase(), lower) <= Math.max(1, Math.floor(Math.max(k.length, name.length) / 3)),
-  );
-}
 
 const EXTRACT_FORMATS = ['.csv', '.ndjson'];
 
@@ -25,7 +16,7 @@ export function checkBrowserConfig(cfg: BrowserConfig): Issue[] {
     for (const k of keys.filter((k) => !known.has(k)))
       issues.push({
         path: `${at}.${k}`,
-        message: `unknown action "${k}".${didYouMean(closest(k))} An action is one of: ${ACTION_KINDS.join(', ')}`,
+        message: `unknown action "${k}".${didYouMean(similarNames(k, ACTION_KINDS))} An action is one of: ${ACTION_KINDS.join(', ')}`,
       });
     const kinds = keys.filter((k) => known.has(k));
     if (kinds.length === 0 && keys.length === 0)
