@@ -54,6 +54,8 @@ export interface Platform {
   log: Logger;
   /** What `${env.X}` reads in pipelines: the variables the operator exposed (security/pipeline-env.ts). */
   pipelineEnv: Readonly<Record<string, string>>;
+  /** Where people reach the UI (`https://sluice.example.com`), for links to job pages; none when unset. */
+  publicUrl?: string;
 }
 
 export interface PlatformOptions {
@@ -97,6 +99,11 @@ export interface PlatformOptions {
    * @defaultValue `<dataDir>/files`
    */
   artifacts?: string | BlobStore;
+  /**
+   * Where people reach the UI, for links to job pages in outbound webhooks.
+   * @defaultValue none (SLUICE_PUBLIC_URL in `sluice serve`)
+   */
+  publicUrl?: string;
 }
 
 /** Opens the artifact store, the database (migrating it), the queue and the event bus. */
@@ -161,6 +168,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       paths,
       network,
       pipelineEnv: exposed,
+      ...(o.publicUrl ? { publicUrl: o.publicUrl } : {}),
       close: async () => {
         // Appends still waiting for upload go first, while everything else still works.
         await store.close().catch((err) => log.error({ err }, 'could not store the last appended log lines'));
