@@ -145,6 +145,33 @@ export const PipelineSpec = Type.Object(
         'x-json-schema': true,
       }),
     ),
+    triggers: Type.Optional(
+      Type.Object(
+        {
+          onSuccessOf: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), {
+              description:
+                'Platform: names of pipelines whose every successful job starts a job of this one (any of them, ' +
+                'not all). Loops (a → b → a) are refused when the pipeline is saved; a name no pipeline has yet is a ' +
+                'warning. The upstream job’s parameters this pipeline declares are passed on under the same names.',
+            }),
+          ),
+          params: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), {
+              description:
+                'Platform: parameters of the started job, over those passed on by name. Strings may use ' +
+                '`${upstream.params.x}`, `${upstream.jobId}`, `${upstream.pipeline}` and `${upstream.completedAt}`; ' +
+                'a string that is one placeholder keeps the value’s type.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Platform: what starts this pipeline besides schedules, webhooks and people (docs/webhooks.md).',
+        },
+      ),
+    ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
       Type.Array(ComponentSpec, { minItems: 2, description: 'Short form: a one-step pipeline.' }),
@@ -207,7 +234,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   if (!spec.flow && !spec.steps)
     issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
   if (spec.flow) {
-    const { flow, name, description, parameters, autostart, ...options } = spec;
+    const { flow, name, description, parameters, autostart, triggers, ...options } = spec;
     const main: StepSpec = { id: 'main', flow, ...options };
     for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
     delete spec.flow;
@@ -216,6 +243,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void description;
     void parameters;
     void autostart;
+    void triggers;
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

@@ -15,6 +15,7 @@ const TABLE = {
   'users:read': ['admin'],
   'audit:read': ['admin'],
   'alerts:write': ['admin'],
+  'webhooks:write': ['admin', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof TABLE;

@@ -86,6 +86,8 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     denyHosts: hostList(f.denyHosts, 'SLUICE_DENY_HOSTS'),
     allowHosts: hostList(f.allowHosts, 'SLUICE_ALLOW_HOSTS'),
     ...artifactsOption(f),
+    // Where people reach the UI: outbound webhooks link to job pages under it.
+    ...(process.env.SLUICE_PUBLIC_URL ? { publicUrl: process.env.SLUICE_PUBLIC_URL } : {}),
     registry: createRegistry(),
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),

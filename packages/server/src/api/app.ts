@@ -25,6 +25,7 @@ import { datasetRoutes } from './routes/datasets.ts';
 import { healthRoutes } from './routes/health.ts';
 import { hookRoutes } from './routes/hooks.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { outboundHookRoutes } from './routes/outbound-hooks.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { quarantineRoutes } from './routes/quarantine.ts';
 import { queueRoutes } from './routes/queue.ts';
@@ -143,6 +144,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       await api.register(authRoutes(p));
       await api.register(userRoutes(p));
       await api.register(hookRoutes(p));
+      await api.register(outboundHookRoutes(p));
       await api.register(connectorRoutes(p));
       await api.register(pipelineRoutes(p));
       await api.register(credentialRoutes(p));

@@ -59,6 +59,9 @@ export const JobSchema = Type.Object({
   retryOf: Nullable(Type.String()),
   /** Set on a quarantine replay: the job whose quarantined rows it replays. */
   replayOf: Nullable(Type.String()),
+  upstreamJobId: Nullable(
+    Type.String({ description: 'The job whose success started this one (trigger `pipeline`).' }),
+  ),
   traceId: Nullable(Type.String()),
   cancelRequested: Type.Boolean(),
   deadLetteredAt: Nullable(Ts),

@@ -152,7 +152,8 @@ export const JOB_STATUSES = [
   'cancelled',
   'timeout',
 ] as const;
-export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook'] as const;
+/** `pipeline`: started by another pipeline's success (its spec's `triggers.onSuccessOf`). */
+export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook', 'pipeline'] as const;
 
 export const jobExecutions = pgTable(
   'job_executions',
@@ -187,6 +188,8 @@ export const jobExecutions = pgTable(
     retryOf: uuid('retry_of'),
     /** Set on a quarantine replay: the job whose quarantined rows it replays (whose workspace holds them). */
     replayOf: uuid('replay_of'),
+    /** Set on a job another pipeline's success started (trigger `pipeline`): that job. */
+    upstreamJobId: uuid('upstream_job_id'),
     traceId: text('trace_id'),
     cancelRequestedAt: at('cancel_requested_at'),
     deadLetteredAt: at('dead_lettered_at'),
@@ -195,6 +198,11 @@ export const jobExecutions = pgTable(
     index('job_executions_status').on(t.status),
     index('job_executions_pipeline').on(t.pipelineId),
     index('job_executions_created').on(t.createdAt),
+    // One job per downstream pipeline and upstream job: starting dependents twice (a redelivered
+    // queue message) makes no second job.
+    uniqueIndex('job_executions_upstream')
+      .on(t.upstreamJobId, t.pipelineId)
+      .where(sql`${t.upstreamJobId} IS NOT NULL`),
   ],
 );
 
@@ -344,6 +352,51 @@ export const runRollups = pgTable(
   (t) => [primaryKey({ columns: [t.hour, t.pipelineId] })],
 );
 
+export const HOOK_EVENTS = ['success', 'failure', 'end'] as const;
+
+/**
+ * Outbound webhooks: a URL told when a job of the pipeline (or, with `pipelineId` null, of any
+ * pipeline) ends. Not the inbound webhook trigger (`pipelines.webhookSecret`).
+ */
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: id(),
+    pipelineId: uuid('pipeline_id').references(() => pipelines.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    events: jsonb('events').$type<(typeof HOOK_EVENTS)[number][]>().notNull(),
+    /** Sealed (security/secrets.ts) HMAC key of X-Sluice-Signature; never shown again. */
+    secret: text('secret'),
+    enabled: boolean('enabled').notNull().default(true),
+    description: text('description').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [index('webhook_subscriptions_pipeline').on(t.pipelineId)],
+);
+
+/** One row per attempt to deliver a job's end to a subscription; `deliveryId` is shared by the attempts. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    deliveryId: uuid('delivery_id').notNull(),
+    subscriptionId: uuid('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    jobId: uuid('job_id').notNull(),
+    event: text('event', { enum: HOOK_EVENTS }).notNull(),
+    attempt: integer('attempt').notNull(),
+    ok: boolean('ok').notNull(),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    at: at('at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_subscription').on(t.subscriptionId, t.at)],
+);
+
 export type Pipeline = typeof pipelines.$inferSelect;
 export type PipelineVersion = typeof pipelineVersions.$inferSelect;
 export type Schedule = typeof schedules.$inferSelect;
@@ -353,3 +406,5 @@ export type Artifact = typeof artifacts.$inferSelect;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type StepStatusName = (typeof STEP_STATUSES)[number];
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+export type WebhookSubscription = typeof webhookSubscriptions.$inferSelect;

@@ -27,6 +27,9 @@ export const ROLE_TABLE = {
   'audit:read': ['admin'],
   'alerts:read': ['admin', 'operator', 'viewer'],
   'alerts:write': ['admin'],
+  /** Outbound webhooks (a pipeline's and the global ones) and their delivery log. */
+  'webhooks:read': ['admin', 'operator', 'viewer'],
+  'webhooks:write': ['admin', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof ROLE_TABLE;

@@ -4,6 +4,7 @@ import { type JobExecution, jobExecutions, type StepExecution, stepExecutions } 
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
+import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
 import { indexArtifact } from './artifacts.ts';
 
@@ -138,18 +139,21 @@ async function endJob(
 ): Promise<number> {
   const now = new Date();
   const durationMs = now.getTime() - (job.startedAt ?? now).getTime();
-  await p.database.db
-    .update(jobExecutions)
-    .set({
-      status,
-      attempt,
-      completedAt: now,
-      durationMs,
-      error: o.error ?? null,
-      ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
-      ...(o.deadLetter ? { deadLetteredAt: now } : {}),
-    })
-    .where(eq(jobExecutions.id, job.id));
+  await p.database.db.transaction(async (tx) => {
+    await tx
+      .update(jobExecutions)
+      .set({
+        status,
+        attempt,
+        completedAt: now,
+        durationMs,
+        error: o.error ?? null,
+        ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
+        ...(o.deadLetter ? { deadLetteredAt: now } : {}),
+      })
+      .where(eq(jobExecutions.id, job.id));
+    await afterJobEnded(p, tx, job, status);
+  });
   return durationMs;
 }
 

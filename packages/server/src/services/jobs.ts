@@ -14,6 +14,7 @@ import {
 import type { Platform } from '../platform.ts';
 import { enqueueInTransaction } from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
+import { afterJobEnded } from './after-job.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -40,6 +41,7 @@ export function jobView(j: JobExecution) {
     integrity: j.integrity ?? null,
     retryOf: j.retryOf,
     replayOf: j.replayOf,
+    upstreamJobId: j.upstreamJobId,
     traceId: j.traceId,
     cancelRequested: j.cancelRequestedAt !== null,
     deadLetteredAt: iso(j.deadLetteredAt),
@@ -77,6 +79,8 @@ export interface ExecuteInput {
   triggerType: TriggerType;
   triggeredBy?: string | null;
   scheduleId?: string | null;
+  /** The job whose success started this one (trigger `pipeline`). */
+  upstreamJobId?: string | null;
 }
 
 /**
@@ -121,6 +125,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         triggerType: input.triggerType,
         triggeredBy: input.triggeredBy ?? null,
         scheduleId: input.scheduleId ?? null,
+        upstreamJobId: input.upstreamJobId ?? null,
         parameters: plan.params,
         // Planned once, here: the worker and the steps' processes run this, not the spec again.
         plan: sealed,
@@ -277,11 +282,15 @@ export async function cancelJob(p: Platform, id: string): Promise<JobExecution> 
       .returning();
     return j!;
   }
-  const [j] = await p.database.db
-    .update(jobExecutions)
-    .set({ status: 'cancelled', cancelRequestedAt: now, completedAt: now })
-    .where(and(eq(jobExecutions.id, id), inArray(jobExecutions.status, ['pending', 'queued'])))
-    .returning();
+  const j = await p.database.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobExecutions)
+      .set({ status: 'cancelled', cancelRequestedAt: now, completedAt: now })
+      .where(and(eq(jobExecutions.id, id), inArray(jobExecutions.status, ['pending', 'queued'])))
+      .returning();
+    if (row) await afterJobEnded(p, tx, row, 'cancelled');
+    return row;
+  });
   if (!j) return cancelJob(p, id); // it started meanwhile
   await p.database.db
     .update(stepExecutions)

@@ -41,6 +41,7 @@ import {
 } from '../services/job-status.ts';
 import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
+import { jobUrl } from '../services/job-summary.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { stepEnv } from './step-entry.ts';
@@ -191,7 +192,7 @@ async function runAttempt(
       stepFilesDir(join(realData, 'work', replayOf ?? jobId, 'state', s.id), s.id),
     ),
   };
-  const run = { id: jobId, url: p.publicUrl ? `${p.publicUrl}/jobs/${jobId}` : '' };
+  const run = { id: jobId, url: jobUrl(p, jobId) ?? '' };
 
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;

@@ -15,6 +15,7 @@ import { RECENT, RecentJobs } from '../pipeline/recent-jobs.tsx';
 import { type Schedule, SchedulesPanel } from '../pipeline/schedules.tsx';
 import { SpecPanel } from '../pipeline/spec-panel.tsx';
 import { type Version, VersionDiff } from '../pipeline/version-diff.tsx';
+import { PipelineLinks, WebhooksPanel } from '../pipeline/webhooks.tsx';
 
 export function stepsOf(spec: PipelineSpec) {
   if (spec.flow) return [{ id: 'main', needs: [], label: 'main (flow)' }];
@@ -92,6 +93,7 @@ export default function PipelinePage() {
         </div>
       </div>
       {p.description && <p>{p.description}</p>}
+      <PipelineLinks pipelineId={id} />
       <ErrorNote error={remove.error ?? webhook.error} />
       {hook && (
         <div className="notice" role="status">
@@ -114,6 +116,7 @@ export default function PipelinePage() {
         <RecentJobs jobs={jobs.data?.items} total={jobs.data?.total ?? 0} />
         <SchedulesPanel pipelineId={id} schedules={schedules.data?.items} />
       </div>
+      <WebhooksPanel pipelineId={id} />
       <ParametersTable schema={p.parameters ?? p.spec.parameters} />
       <SpecPanel
         spec={p.spec}
