@@ -4,6 +4,7 @@ import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { afterBackfillJob } from '../services/backfills.ts';
 import { feedJobs } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
 import { StepHostPool } from './step-hosts.ts';
@@ -95,8 +96,10 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       })
       .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
       .returning();
-    if (job)
+    if (job) {
       await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
+      await afterBackfillJob(p, job.backfillId);
+    }
   });
   // Last: once it runs, jobs run, so nothing after it may fail and leave it running unowned.
   const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
