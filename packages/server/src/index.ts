@@ -9,6 +9,8 @@ export { DEFAULT_DATA_DIR, openDatabase } from './db/open.ts';
 export { createLogger } from './observability/logger.ts';
 export type { Platform, PlatformOptions } from './platform.ts';
 export { openPlatform } from './platform.ts';
+export type { Every, Interval } from './scheduler/intervals.ts';
+export { backfillIntervals, EVERY, MAX_INTERVALS } from './scheduler/intervals.ts';
 export type { Rotation } from './security/rotate.ts';
 export { rotateMasterKey } from './security/rotate.ts';
 export { loadMasterKey } from './security/secrets.ts';

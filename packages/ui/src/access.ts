@@ -5,6 +5,7 @@ const TABLE = {
   'pipelines:write': ['admin'],
   'pipelines:execute': ['admin', 'operator'],
   'pipelines:reset-state': ['admin', 'operator'],
+  'backfills:write': ['admin', 'operator'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],
   'jobs:replay': ['admin', 'operator'],

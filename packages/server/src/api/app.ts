@@ -19,6 +19,7 @@ import { installAuth } from './auth-hook.ts';
 import { clientErrorHandler, frameworkErrors, installErrorHandlers } from './errors.ts';
 import { alertRoutes } from './routes/alerts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { backfillRoutes } from './routes/backfills.ts';
 import { connectorRoutes } from './routes/connectors.ts';
 import { credentialRoutes } from './routes/credentials.ts';
 import { datasetRoutes } from './routes/datasets.ts';
@@ -152,6 +153,7 @@ export async function buildApp(p: Platform, o: AppOptions = {}): Promise<App> {
       await api.register(quarantineRoutes(p));
       await api.register(datasetRoutes(p));
       await api.register(scheduleRoutes(p));
+      await api.register(backfillRoutes(p));
       await api.register(queueRoutes(p));
       await api.register(wsRoutes(p));
       await api.register(alertRoutes(p));

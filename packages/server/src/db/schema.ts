@@ -152,8 +152,11 @@ export const JOB_STATUSES = [
   'cancelled',
   'timeout',
 ] as const;
-/** `pipeline`: started by another pipeline's success (its spec's `triggers.onSuccessOf`). */
-export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook', 'pipeline'] as const;
+/**
+ * `pipeline`: started by another pipeline's success (its spec's `triggers.onSuccessOf`);
+ * `backfill`: one interval of a backfill.
+ */
+export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook', 'pipeline', 'backfill'] as const;
 
 export const jobExecutions = pgTable(
   'job_executions',
@@ -193,9 +196,12 @@ export const jobExecutions = pgTable(
     traceId: text('trace_id'),
     cancelRequestedAt: at('cancel_requested_at'),
     deadLetteredAt: at('dead_lettered_at'),
+    /** The backfill that made this job, one per interval (its parameters say which). */
+    backfillId: uuid('backfill_id'),
   },
   (t) => [
     index('job_executions_status').on(t.status),
+    index('job_executions_backfill').on(t.backfillId),
     index('job_executions_pipeline').on(t.pipelineId),
     index('job_executions_created').on(t.createdAt),
     // One job per downstream pipeline and upstream job: starting dependents twice (a redelivered
@@ -204,6 +210,46 @@ export const jobExecutions = pgTable(
       .on(t.upstreamJobId, t.pipelineId)
       .where(sql`${t.upstreamJobId} IS NOT NULL`),
   ],
+);
+
+export const BACKFILL_STATUSES = ['running', 'success', 'failed', 'cancelled'] as const;
+
+/**
+ * A pipeline run once per interval of a date range, at most `concurrency` jobs at once. The whole
+ * interval list is kept here and `cursor` says how many have jobs: whoever advances it (the
+ * creating request, a job's end, the scheduler's tick after a restart) creates those jobs in the
+ * same transaction, so an interval never gets two jobs or none.
+ */
+export const backfills = pgTable(
+  'backfills',
+  {
+    id: id(),
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    /** Every job runs this version: the one current when the backfill was made. */
+    pipelineVersion: integer('pipeline_version').notNull(),
+    /** Set when the intervals are a schedule's missed slots. */
+    scheduleId: uuid('schedule_id'),
+    every: text('every', { enum: ['hour', 'day', 'week', 'month', 'schedule'] }).notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    rangeFrom: text('range_from').notNull(),
+    rangeTo: text('range_to').notNull(),
+    concurrency: integer('concurrency').notNull(),
+    /** Parameters every job gets, besides its interval's date/start/end. */
+    parameters: jsonb('parameters').notNull().default({}),
+    /** `{date, start, end}` per interval, in order. */
+    intervals: jsonb('intervals').notNull(),
+    /** The parameters of the intervals the pipeline declares: date, start, end. */
+    intervalParams: jsonb('interval_params').$type<string[]>().notNull(),
+    cursor: integer('cursor').notNull().default(0),
+    status: text('status', { enum: BACKFILL_STATUSES }).notNull().default('running'),
+    error: text('error'),
+    createdBy: text('created_by'),
+    createdAt: created(),
+    completedAt: at('completed_at'),
+  },
+  (t) => [index('backfills_pipeline').on(t.pipelineId, t.createdAt), index('backfills_status').on(t.status)],
 );
 
 export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
@@ -403,6 +449,8 @@ export type Schedule = typeof schedules.$inferSelect;
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type StepExecution = typeof stepExecutions.$inferSelect;
 export type Artifact = typeof artifacts.$inferSelect;
+export type Backfill = typeof backfills.$inferSelect;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type StepStatusName = (typeof STEP_STATUSES)[number];
 export type TriggerType = (typeof TRIGGER_TYPES)[number];

@@ -7,6 +7,7 @@ import { writeLog } from '../worker/step-recorder.ts';
 import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
 import { indexArtifact } from './artifacts.ts';
+import { afterBackfillJob } from './backfills.ts';
 
 // The rows a worker writes as it runs a job, and the live events that go with them: the worker's
 // job-runner decides what happens, these record it. A status change is written before it is
@@ -192,5 +193,6 @@ export async function finishJob(
     },
   });
   await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
+  await afterBackfillJob(p, job.backfillId); // never throws: its next interval may start
   return { status, ...(o.error ? { error: o.error } : {}) };
 }

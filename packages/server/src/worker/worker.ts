@@ -5,6 +5,7 @@ import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
 import { afterJobEnded, workAfterJobs } from '../services/after-job.ts';
+import { afterBackfillJob } from '../services/backfills.ts';
 import { feedJobs } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
 import { StepHostPool } from './step-hosts.ts';
@@ -100,8 +101,10 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       if (row) await afterJobEnded(p, tx, row, 'failed');
       return row;
     });
-    if (job)
+    if (job) {
       await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
+      await afterBackfillJob(p, job.backfillId);
+    }
   });
   // Outbound webhooks and dependent pipelines, queued as jobs end (services/after-job.ts).
   const stopAfterJobs = await workAfterJobs(p);
