@@ -36,9 +36,12 @@ export function sluice(
 }
 
 /** Starts `sluice <args>` (serve or worker) and waits until it says it is ready ("Ctrl-C stops it"). */
-export async function startSluice(args: string[]): Promise<{ child: ChildProcess; banner: string }> {
+export async function startSluice(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; banner: string }> {
   const child = spawn(process.execPath, [SLUICE_BIN, ...args], {
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const banner = await new Promise<string>((resolve, reject) => {
