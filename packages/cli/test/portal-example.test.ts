@@ -37,7 +37,9 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
   );
   stops.push(() => child.kill('SIGTERM'));
   const portal = `http://127.0.0.1:${portalPort}`;
-  expect(banner).toContain(`demo portal (sign-in and reports; notifications at /notifications) for the examples at ${portal}`);
+  expect(banner).toContain(
+    `demo portal (sign-in and reports; notifications at /notifications) for the examples at ${portal}`,
+  );
   expect(banner).toMatch(/example pipelines ready to run: portal-report/);
   const password = /sign in as admin with password (\S+)/.exec(banner)![1]!;
   const base = `http://127.0.0.1:${port}/api/v1`;
@@ -51,7 +53,10 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
   const api = async (method: string, path: string, body?: unknown) => {
     const r = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: `Bearer ${accessToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     return (await r.json()) as Record<string, unknown> & { items?: Record<string, unknown>[] };
@@ -77,7 +82,11 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
   const valid = made.filter((t) => t.amount !== 'n/a');
   const steps = (await api('GET', `/jobs/${run.jobId}/steps`)).items!;
   const byId = Object.fromEntries(steps.map((s) => [s.stepId, s]));
-  expect(byId.transactions).toMatchObject({ status: 'success', rowsRead: made.length, rowsWritten: valid.length });
+  expect(byId.transactions).toMatchObject({
+    status: 'success',
+    rowsRead: made.length,
+    rowsWritten: valid.length,
+  });
   expect(byId.transactions!.rowsQuarantined).toBe(made.length - valid.length);
   expect(byId.positions).toMatchObject({ status: 'success', rowsWritten: 5 });
   expect(byId.summary).toMatchObject({ status: 'success' });
@@ -85,15 +94,22 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
   // The downloads are the job's artifacts, with the sizes and checksums in the step's report.
   const artifacts = (await api('GET', `/jobs/${run.jobId}/artifacts`)).items!;
   const names = artifacts.map((a) => a.name);
-  expect(names).toEqual(expect.arrayContaining(['extract.file.transactions.csv', 'extract.file.positions.pdf']));
-  const report = (byId.extract as { report: { files: Record<string, { bytes: number; sha256: string }> } }).report;
-  expect(artifacts.find((a) => a.name === 'extract.file.positions.pdf')!.size).toBe(report.files.positions!.bytes);
+  expect(names).toEqual(
+    expect.arrayContaining(['extract.file.transactions.csv', 'extract.file.positions.pdf']),
+  );
+  const report = (byId.extract as { report: { files: Record<string, { bytes: number; sha256: string }> } })
+    .report;
+  expect(artifacts.find((a) => a.name === 'extract.file.positions.pdf')!.size).toBe(
+    report.files.positions!.bytes,
+  );
   expect(report.files.transactions!.sha256).toMatch(/^[0-9a-f]{64}$/);
 
   const db = new Database(join(filesDir, 'out', 'portal.db'), { readonly: true });
   try {
     expect(db.prepare('SELECT count(*) AS n FROM transactions').get()).toEqual({ n: valid.length });
-    const summary = db.prepare('SELECT account, transactions FROM account_summary ORDER BY account').all() as {
+    const summary = db
+      .prepare('SELECT account, transactions FROM account_summary ORDER BY account')
+      .all() as {
       account: string;
       transactions: number;
     }[];
