@@ -19,6 +19,7 @@ import { natsSink } from './nats/sink.ts';
 import { natsSource } from './nats/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
+import { notifyTask } from './notify/task.ts';
 import { parquetSink } from './parquet/sink.ts';
 import { parquetSource } from './parquet/source.ts';
 import { postgresSink } from './postgres/sink.ts';
@@ -86,6 +87,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   rabbitmqSink,
   redisStreamSink,
   sqliteSink,
+  notifyTask,
   shellTask,
   sqlTask,
 ] as ConnectorDefinition[];

@@ -1,0 +1,144 @@
+import { isIP } from 'node:net';
+import {
+  type ComponentContext,
+  checkHost,
+  ErrorCode,
+  FatalError,
+  type NetContext,
+  RetryableError,
+  type SluiceError,
+} from '@sluice/core';
+import nodemailer from 'nodemailer';
+
+/** Where mail is handed over and who signs in: a notify task's `smtp`, an alert channel's fields. */
+export interface SmtpSettings {
+  host: string;
+  /** @defaultValue 587 */
+  port?: number | undefined;
+  /** TLS from the first byte; else STARTTLS when the server offers it. @defaultValue port === 465 */
+  secure?: boolean | undefined;
+  user?: string | undefined;
+  password?: string | undefined;
+  /** @defaultValue 'sluice@localhost' */
+  from?: string | undefined;
+}
+
+export interface MailMessage {
+  to: string[];
+  cc?: string[] | undefined;
+  bcc?: string[] | undefined;
+  subject: string;
+  text: string;
+  /** Local files, already resolved under the run's path policy. */
+  attachments?: { filename: string; path: string }[] | undefined;
+}
+
+export interface SmtpSendOptions {
+  /** Bounds connecting, the greeting and every wait for the server after. */
+  timeoutMs: number;
+  /** Names the sender in messages: `step "notify": notify task`, `email channel`. */
+  where: string;
+  /** The run's network policy; absent, only the built-in refusals hold. */
+  net?: NetContext | undefined;
+  /** Stops the session: the send then rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
+  guardConnect?: ComponentContext<unknown>['guardConnect'];
+}
+
+export interface MailSent {
+  /** Recipients the server accepted, and those it refused while taking the message for others. */
+  accepted: string[];
+  rejected: string[];
+  /** `host:port`, for messages. */
+  server: string;
+}
+
+export const SMTP_DEFAULTS = { port: 587, from: 'sluice@localhost' } as const satisfies Partial<SmtpSettings>;
+
+/**
+ * Sends one message in one SMTP session. The host is checked against the network policy and the
+ * session goes to the address that was checked (the name stays the TLS server name), so a DNS
+ * answer that changes in between cannot lead it elsewhere. Throws RetryableError for what a later
+ * try may not meet (no connection, a timeout, a 4xx reply) and FatalError for what it will
+ * (a refused login, a 5xx reply such as an unknown mailbox); no message holds the password.
+ */
+export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSendOptions): Promise<MailSent> {
+  const port = smtp.port ?? SMTP_DEFAULTS.port;
+  const server = `${smtp.host}:${port}`;
+  const where = `${o.where}: SMTP server ${server}`;
+  const [checked] = await checkHost(o.net ?? {}, smtp.host, `${o.where} smtp.host`);
+  o.signal?.throwIfAborted();
+  const transport = nodemailer.createTransport({
+    host: checked?.address ?? smtp.host,
+    port,
+    secure: smtp.secure ?? port === 465,
+    ...(isIP(smtp.host) === 0 ? { tls: { servername: smtp.host } } : {}),
+    ...(smtp.user ? { auth: { user: smtp.user, pass: smtp.password ?? '' } } : {}),
+    connectionTimeout: o.timeoutMs,
+    greetingTimeout: o.timeoutMs,
+    socketTimeout: o.timeoutMs,
+  });
+  // nodemailer takes no signal: closing the transport ends the session, and the send rejects.
+  const stop = () => transport.close();
+  o.signal?.addEventListener('abort', stop, { once: true });
+  const send = async () => {
+    try {
+      return await transport.sendMail({
+        from: smtp.from ?? SMTP_DEFAULTS.from,
+        to: mail.to,
+        ...(mail.cc?.length ? { cc: mail.cc } : {}),
+        ...(mail.bcc?.length ? { bcc: mail.bcc } : {}),
+        subject: mail.subject,
+        text: mail.text,
+        ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
+      });
+    } catch (err) {
+      if (o.signal?.aborted) throw o.signal.reason;
+      throw smtpFailure(err, where, smtp);
+    }
+  };
+  try {
+    const info = o.guardConnect ? await o.guardConnect(server, send) : await send();
+    const addresses = (list: unknown[] | undefined) =>
+      (list ?? []).map((a) => (typeof a === 'string' ? a : (a as { address: string }).address));
+    return { accepted: addresses(info.accepted), rejected: addresses(info.rejected), server };
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+    transport.close();
+  }
+}
+
+/** nodemailer's error as one of ours: its `code` says which stage failed, `responseCode` what the server said. */
+function smtpFailure(err: unknown, where: string, smtp: SmtpSettings): SluiceError {
+  const e = err as Error & { code?: string; responseCode?: number; response?: string };
+  const masked = (text: string) =>
+    smtp.password && smtp.password.length >= 4 ? text.replaceAll(smtp.password, '***') : text;
+  const said = masked(e.response?.trim() || e.message);
+  if (e.code === 'EAUTH')
+    return new FatalError(
+      `${where} refused the login of user "${smtp.user ?? ''}" (${said}); check smtp.user and smtp.password ` +
+        'in the config or its credential',
+      { code: ErrorCode.CONFIG },
+    );
+  if (e.responseCode !== undefined && e.responseCode >= 400 && e.responseCode < 500)
+    return new RetryableError(`${where} deferred the message (${said}); try again later`, {
+      code: ErrorCode.TASK_FAILED,
+    });
+  if (e.responseCode !== undefined && e.responseCode >= 500)
+    return new FatalError(`${where} refused the message (${said}); check the recipients and smtp.from`, {
+      code: ErrorCode.TASK_FAILED,
+    });
+  if (e.code === 'ECONNECTION' || e.code === 'ETIMEDOUT' || e.code === 'ESOCKET' || e.code === 'EDNS')
+    return new RetryableError(
+      `${where}: the connection failed (${masked(e.message)}); check smtp.host, smtp.port and smtp.secure ` +
+        '(true for port 465, false for 587 and 25)',
+    );
+  if (e.code === 'ETLS')
+    return new FatalError(
+      `${where}: TLS failed (${masked(e.message)}); check smtp.secure and the certificate`,
+      {
+        code: ErrorCode.CONFIG,
+      },
+    );
+  return new FatalError(`${where}: ${masked(e.message)}`, { code: ErrorCode.TASK_FAILED });
+}
