@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, Socket } from 'node:net';
 import {
   type ComponentContext,
   checkHost,
@@ -68,7 +68,10 @@ export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSen
   const where = `${o.where}: SMTP server ${server}`;
   const [checked] = await checkHost(o.net ?? {}, smtp.host, `${o.where} smtp.host`);
   o.signal?.throwIfAborted();
+  // nodemailer takes no signal: it connects a socket of ours, which a cancel destroys.
+  const socket = new Socket();
   const transport = nodemailer.createTransport({
+    getSocket: (_options, callback) => callback(null, { socket }),
     host: checked?.address ?? smtp.host,
     port,
     secure: smtp.secure ?? port === 465,
@@ -78,20 +81,31 @@ export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSen
     greetingTimeout: o.timeoutMs,
     socketTimeout: o.timeoutMs,
   });
-  // nodemailer takes no signal: closing the transport ends the session, and the send rejects.
-  const stop = () => transport.close();
+  // nodemailer hears of a socket closed before the greeting only when the greeting times out:
+  // a cancel destroys the socket and leaves at once, and the send settles unheard.
+  let cancel: (reason: unknown) => void = () => undefined;
+  const cancelled = new Promise<never>((_resolve, reject) => {
+    cancel = reject;
+  });
+  cancelled.catch(() => undefined);
+  const stop = () => {
+    socket.destroy();
+    cancel(o.signal?.reason);
+  };
   o.signal?.addEventListener('abort', stop, { once: true });
   const send = async () => {
+    const sending = transport.sendMail({
+      from: smtp.from ?? SMTP_DEFAULTS.from,
+      to: mail.to,
+      ...(mail.cc?.length ? { cc: mail.cc } : {}),
+      ...(mail.bcc?.length ? { bcc: mail.bcc } : {}),
+      subject: mail.subject,
+      text: mail.text,
+      ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
+    });
+    sending.catch(() => undefined);
     try {
-      return await transport.sendMail({
-        from: smtp.from ?? SMTP_DEFAULTS.from,
-        to: mail.to,
-        ...(mail.cc?.length ? { cc: mail.cc } : {}),
-        ...(mail.bcc?.length ? { bcc: mail.bcc } : {}),
-        subject: mail.subject,
-        text: mail.text,
-        ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
-      });
+      return await Promise.race([sending, cancelled]);
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason;
       throw smtpFailure(err, where, smtp);
@@ -105,6 +119,7 @@ export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSen
   } finally {
     o.signal?.removeEventListener('abort', stop);
     transport.close();
+    socket.destroy();
   }
 }
 
