@@ -51,6 +51,10 @@ taskConformance('notify', {
 });
 
 describe('notify: config', () => {
+  it('has an example that passes its own schema and checks', () => {
+    expect(createRegistry().check(notifyTask, structuredClone(notifyTask.example), 'with')).toEqual([]);
+  });
+
   it('rejects what a channel needs or cannot use at the JSON path at fault', () => {
     const smtp = { host: 'smtp.example.com' };
     expectRejectedAt(notifyTask, { channel: 'sms', message: 'x' }, 'with.channel');
