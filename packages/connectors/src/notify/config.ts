@@ -30,7 +30,7 @@ const address = Type.String({
   description: 'An email address: `ops@example.com` or `Ops <ops@example.com>`.',
 });
 
-const Smtp = Type.Object(
+export const Smtp = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'The SMTP server.', examples: ['smtp.example.com'] }),
     port: Type.Integer({

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCode, runPipeline, toSluiceError } from '@sluice/core';
+import { checkConnectorConnection, ErrorCode, runPipeline, toSluiceError } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectNoSecret, failureOf } from '../../test/conformance-checks.ts';
 import { runTask } from '../../test/harness.ts';
@@ -196,5 +196,22 @@ describe('notify: email', () => {
       to: ['ops@example.com'],
     });
     expect(JSON.stringify(report)).not.toContain(PASSWORD);
+  });
+
+  it("a credential's Test signs in to the SMTP server and sends nothing", async () => {
+    const before = smtp.mails.length;
+    const test = (password: string) =>
+      checkConnectorConnection(
+        createRegistry(),
+        'notify',
+        { smtp: server({ password }) },
+        { signal: new AbortController().signal, baseDir: dir, stepId: 'credential test' },
+        { name: 'connectorType', config: 'data' },
+      );
+    expect((await test(PASSWORD)).message).toMatch(/^connected to the SMTP server 127\.0\.0\.1:\d+ as etl$/);
+    const err = await failureOf(test('wrong-password'));
+    expect(err).toMatchObject({ code: ErrorCode.CONFIG });
+    expect(err.message).toMatch(/refused the login of user "etl"/);
+    expect(smtp.mails.length).toBe(before);
   });
 });

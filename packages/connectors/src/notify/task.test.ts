@@ -1,6 +1,6 @@
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
-import { ErrorCode, planPipeline, toSluiceError } from '@sluice/core';
+import { checkConnectorConnection, ErrorCode, planPipeline, toSluiceError } from '@sluice/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { taskConformance } from '../../test/conformance.ts';
 import { expectRejectedAt } from '../../test/conformance-checks.ts';
@@ -170,5 +170,19 @@ describe('notify: cancel and failures', () => {
       const err = toSluiceError(await runTask(notifyTask, config).catch((e: unknown) => e));
       expect(err, err.message).toMatchObject({ retryable: true, code: ErrorCode.CONNECTION });
     }
+  });
+
+  it("a Slack credential's Test checks the host without posting, and does not show the URL", async () => {
+    const { message } = await checkConnectorConnection(
+      createRegistry(),
+      'notify',
+      { webhookUrl: `http://127.0.0.1:${httpPort}/services/${SLACK_SECRET}` },
+      { signal: new AbortController().signal, baseDir: process.cwd(), stepId: 'credential test' },
+      { name: 'connectorType', config: 'data' },
+    );
+    expect(message).toBe(
+      `Slack webhook http://127.0.0.1:${httpPort}/…: the host resolves and the network policy allows it; ` +
+        'nothing was posted (a webhook is only tested by a message)',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { defineTask, type TaskContext, type TaskResult } from '@sluice/core';
 import { NOTIFY_DEFAULTS, NotifyConfig, NotifyCredential, notifyIssues } from './config.ts';
+import { notifyConnection } from './connection.ts';
 import { sendEmail } from './email.ts';
 import { sendSlack } from './slack.ts';
 import { sendWebhook } from './webhook.ts';
@@ -38,6 +39,7 @@ export const notifyTask = defineTask({
   config: NotifyConfig,
   credentialSchema: NotifyCredential,
   check: notifyIssues,
+  connection: notifyConnection,
   example: {
     channel: 'email',
     to: ['ops@example.com'],

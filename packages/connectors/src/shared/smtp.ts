@@ -63,6 +63,41 @@ export const SMTP_DEFAULTS = { port: 587, from: 'sluice@localhost' } as const sa
  * (a refused login, a 5xx reply such as an unknown mailbox); no message holds the password.
  */
 export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSendOptions): Promise<MailSent> {
+  return session(smtp, o, async (transport, server) => {
+    const info = await transport.sendMail({
+      from: smtp.from ?? SMTP_DEFAULTS.from,
+      to: mail.to,
+      ...(mail.cc?.length ? { cc: mail.cc } : {}),
+      ...(mail.bcc?.length ? { bcc: mail.bcc } : {}),
+      subject: mail.subject,
+      text: mail.text,
+      ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
+    });
+    const addresses = (list: unknown[] | undefined) =>
+      (list ?? []).map((a) => (typeof a === 'string' ? a : (a as { address: string }).address));
+    return { accepted: addresses(info.accepted), rejected: addresses(info.rejected), server };
+  });
+}
+
+/**
+ * Connects and signs in as sendMail would, sending nothing (a credential's Test); resolves to
+ * what it found. Throws as sendMail does.
+ */
+export async function verifySmtp(smtp: SmtpSettings, o: SmtpSendOptions): Promise<string> {
+  return session(smtp, o, async (transport, server) => {
+    await transport.verify();
+    return `connected to the SMTP server ${server}${smtp.user ? ` as ${smtp.user}` : ''}`;
+  });
+}
+
+type Transport = ReturnType<typeof nodemailer.createTransport>;
+
+/** One SMTP session for `use`: checked, cancellable, bounded by the timeout, its errors ours. */
+async function session<T>(
+  smtp: SmtpSettings,
+  o: SmtpSendOptions,
+  use: (transport: Transport, server: string) => Promise<T>,
+): Promise<T> {
   const port = smtp.port ?? SMTP_DEFAULTS.port;
   const server = `${smtp.host}:${port}`;
   const where = `${o.where}: SMTP server ${server}`;
@@ -82,7 +117,7 @@ export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSen
     socketTimeout: o.timeoutMs,
   });
   // nodemailer hears of a socket closed before the greeting only when the greeting times out:
-  // a cancel destroys the socket and leaves at once, and the send settles unheard.
+  // a cancel destroys the socket and leaves at once, and the session settles unheard.
   let cancel: (reason: unknown) => void = () => undefined;
   const cancelled = new Promise<never>((_resolve, reject) => {
     cancel = reject;
@@ -93,29 +128,18 @@ export async function sendMail(smtp: SmtpSettings, mail: MailMessage, o: SmtpSen
     cancel(o.signal?.reason);
   };
   o.signal?.addEventListener('abort', stop, { once: true });
-  const send = async () => {
-    const sending = transport.sendMail({
-      from: smtp.from ?? SMTP_DEFAULTS.from,
-      to: mail.to,
-      ...(mail.cc?.length ? { cc: mail.cc } : {}),
-      ...(mail.bcc?.length ? { bcc: mail.bcc } : {}),
-      subject: mail.subject,
-      text: mail.text,
-      ...(mail.attachments?.length ? { attachments: mail.attachments } : {}),
-    });
-    sending.catch(() => undefined);
+  const run = async () => {
+    const using = use(transport, server);
+    using.catch(() => undefined);
     try {
-      return await Promise.race([sending, cancelled]);
+      return await Promise.race([using, cancelled]);
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason;
       throw smtpFailure(err, where, smtp);
     }
   };
   try {
-    const info = o.guardConnect ? await o.guardConnect(server, send) : await send();
-    const addresses = (list: unknown[] | undefined) =>
-      (list ?? []).map((a) => (typeof a === 'string' ? a : (a as { address: string }).address));
-    return { accepted: addresses(info.accepted), rejected: addresses(info.rejected), server };
+    return o.guardConnect ? await o.guardConnect(server, run) : await run();
   } finally {
     o.signal?.removeEventListener('abort', stop);
     transport.close();
