@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { connectorsCommand } from './commands/connectors.ts';
 import { inferCommand } from './commands/infer.ts';
 import { quarantineCommand } from './commands/quarantine.ts';
@@ -10,6 +10,8 @@ import { validateCommand } from './commands/validate.ts';
 // files) only when used: `sluice run` starts without any of it.
 const platform = () => import('./commands/serve.ts');
 const admin = () => import('./commands/admin.ts');
+// Backfill computes its intervals with the scheduler's calendar (croner), which lives in the server.
+const backfill = () => import('./commands/backfill.ts');
 
 function collectParam(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
@@ -59,6 +61,31 @@ program
   .option('-q, --quiet', 'no progress display')
   .action(async (spec: string, opts) => {
     process.exitCode = await runCommand(spec, opts);
+  });
+
+program
+  .command('backfill')
+  .description(
+    'Run a spec once per hour, day, week or month of [--from, --to): each run gets its interval as ${params.date} (and ${params.start}, ${params.end}) and its own state directory.',
+  )
+  .argument('<spec>', 'path to the pipeline spec; it must declare date, start or end in `parameters`')
+  .requiredOption('--from <date>', 'first interval start: 2026-11-01 (or 2026-11-01T05:00 for hours)')
+  .requiredOption('--to <date>', 'exclusive end: intervals that start before it run')
+  .addOption(
+    new Option('--every <interval>', 'interval length, aligned to the calendar (weeks start on Monday)')
+      .choices(['hour', 'day', 'week', 'month'])
+      .makeOptionMandatory(),
+  )
+  .option('--concurrency <n>', 'runs at once (default 1)', (v) => positiveInt(v))
+  .option('--timezone <zone>', 'IANA time zone of the dates (default UTC)')
+  .option('-p, --param <key=value>', 'a parameter every run gets (repeatable)', collectParam, {})
+  .option(
+    '--state-dir <dir>',
+    'runs keep their state under <dir>/backfill/<date> (default .sluice/runs/<name>)',
+  )
+  .option('--json', "print one JSON document with every interval's outcome and report")
+  .action(async (spec: string, opts) => {
+    process.exitCode = await (await backfill()).backfillCommand(spec, opts);
   });
 
 program

@@ -1,3 +1,4 @@
+export { browserTask } from './browser/task.ts';
 export { csvSink } from './csv/sink.ts';
 export { csvSource } from './csv/source.ts';
 export { describeDataset } from './dataset/area.ts';
@@ -26,6 +27,7 @@ export { ndjsonSource } from './ndjson/source.ts';
 export { notifyTask } from './notify/task.ts';
 export { parquetSink } from './parquet/sink.ts';
 export { parquetSource } from './parquet/source.ts';
+export { pdfSource } from './pdf/source.ts';
 export { postgresSink } from './postgres/sink.ts';
 export { postgresSource } from './postgres/source.ts';
 export { rabbitmqSink } from './rabbitmq/sink.ts';

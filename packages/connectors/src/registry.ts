@@ -1,4 +1,5 @@
 import { type ConnectorDefinition, Registry } from '@sluice/core';
+import { browserTask } from './browser/task.ts';
 import { csvSink } from './csv/sink.ts';
 import { csvSource } from './csv/source.ts';
 import { datasetSink } from './dataset/sink.ts';
@@ -22,6 +23,7 @@ import { ndjsonSource } from './ndjson/source.ts';
 import { notifyTask } from './notify/task.ts';
 import { parquetSink } from './parquet/sink.ts';
 import { parquetSource } from './parquet/source.ts';
+import { pdfSource } from './pdf/source.ts';
 import { postgresSink } from './postgres/sink.ts';
 import { postgresSource } from './postgres/source.ts';
 import { rabbitmqSink } from './rabbitmq/sink.ts';
@@ -57,6 +59,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   natsSource,
   ndjsonSource,
   parquetSource,
+  pdfSource,
   postgresSource,
   rabbitmqSource,
   redisStreamSource,
@@ -87,6 +90,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   rabbitmqSink,
   redisStreamSink,
   sqliteSink,
+  browserTask,
   notifyTask,
   shellTask,
   sqlTask,

@@ -25,12 +25,12 @@ export async function primeSession(clientId: string, topic: string, qos: 1 | 2 =
   await c.endAsync();
 }
 
-/** Publishes each body (objects as JSON) at QoS 1, each acknowledged by the broker. */
-export async function publish(topic: string, bodies: (object | string)[]): Promise<void> {
+/** Publishes each body (objects as JSON) at QoS 1 (or 2), each acknowledged by the broker. */
+export async function publish(topic: string, bodies: (object | string)[], qos: 1 | 2 = 1): Promise<void> {
   const c = await mqtt.connectAsync(MQTT_URL, { protocolVersion: 5 });
   try {
     for (const b of bodies)
-      await c.publishAsync(topic, typeof b === 'string' ? b : JSON.stringify(b), { qos: 1 });
+      await c.publishAsync(topic, typeof b === 'string' ? b : JSON.stringify(b), { qos });
   } finally {
     await c.endAsync();
   }

@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ComponentContext, ConnectorDefinition } from './connector.ts';
 import { ErrorCode, type Issue, SluiceError } from './errors.ts';
+import { dependsOn } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
 import type { StepReport } from './report.ts';
 
@@ -172,19 +173,6 @@ export function datasetIssues(steps: readonly DatasetStep[]): Issue[] {
       });
   }
   return issues;
-}
-
-function dependsOn(needs: Map<string, readonly string[]>, from: string, on: string): boolean {
-  const seen = new Set<string>();
-  const todo = [...(needs.get(from) ?? [])];
-  while (todo.length > 0) {
-    const id = todo.pop()!;
-    if (id === on) return true;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    todo.push(...(needs.get(id) ?? []));
-  }
-  return false;
 }
 
 /** Which component writes a dataset and which sources read it (by step and component id). */

@@ -98,7 +98,10 @@ export type { ParallelOptions } from './internal/parallel/settings.ts';
 export { serveFlowChunks } from './internal/parallel/worker.ts';
 export type { RecordSyntax } from './internal/record-digest.ts';
 export { DigestState, digestFile, RecordDigest } from './internal/record-digest.ts';
+export type { Pattern } from './internal/regex.ts';
+export { compilePattern, patternProblem } from './internal/regex.ts';
 export { asStage } from './internal/stages.ts';
+export { sha256File } from './internal/step-files.ts';
 export { compileRowValidator } from './internal/validate.ts';
 export { checkHost, checkUrl, guardedLookup, netForbidden } from './net-check.ts';
 export type { NetContext, NetPolicy, Refusal } from './net-policy.ts';
@@ -108,7 +111,7 @@ export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedStepBase, PlannedTask, PlanOptions } from './plan.ts';
 export { planPipeline, withCredential } from './plan.ts';
-export { didYouMean, Registry } from './registry.ts';
+export { didYouMean, Registry, similarNames } from './registry.ts';
 export type { ReplayOptions } from './replay.ts';
 export { replayPlanned, replayQuarantine } from './replay.ts';
 export type {
@@ -146,5 +149,6 @@ export {
 } from './spec.ts';
 export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
 export { fileStepStateStore, stateDirOf } from './state.ts';
+export type { RunFacts } from './step-refs.ts';
 export type { SinkVerification, VerifyLevel } from './verify.ts';
 export { verifyMismatch, verifyProperty } from './verify.ts';

@@ -16,6 +16,12 @@ export interface PathPolicy {
    * absolute, with symlinks resolved. @defaultValue none
    */
   readonly denied?: readonly string[];
+  /**
+   * Directories open to the run even inside a denied path: on the platform, the folders where a
+   * job's tasks hand files to its later steps (TaskContext.filesDir), in the job's workspace under
+   * the data directory. Absolute, with symlinks resolved. @defaultValue none
+   */
+  readonly granted?: readonly string[];
 }
 
 /** What `resolveLocalPath` needs of a component's context. */
@@ -74,6 +80,7 @@ export async function resolveLocalPath(ctx: PathContext, path: string, where: st
   const shown = real === path ? path : `${path} (${real})`;
   // The roots are not listed: the message is read by whoever may read the job, and the server's
   // layout is none of their business. The operator knows them (`sluice serve` prints them).
+  if (policy.granted?.some((g) => isWithin(g, real))) return real;
   if (policy.denied?.some((d) => isWithin(d, real))) {
     throw forbidden(ctx, where, `${shown} is among the server's own files, which pipelines may never open`);
   }

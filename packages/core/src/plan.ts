@@ -11,7 +11,16 @@ import { CIRCUIT_DEFAULTS, type CircuitSettings } from './internal/circuits.ts';
 import { interpolate, type Scope } from './interpolate.ts';
 import { resolveParams } from './params.ts';
 import type { Registry } from './registry.ts';
-import { type ComponentSpec, join, normalizeSpec, type PipelineSpec, type StepSpec, toMs } from './spec.ts';
+import {
+  type ComponentSpec,
+  join,
+  normalizeSpec,
+  type PipelineSpec,
+  type StepSpec,
+  type StepWhen,
+  toMs,
+} from './spec.ts';
+import { stepRefIssues } from './step-refs.ts';
 
 export interface PlannedComponent<D extends ConnectorDefinition = ConnectorDefinition> {
   def: D;
@@ -42,6 +51,8 @@ export interface PlannedStepBase {
   checkpointEvery: number;
   /** The step's `checkpointInterval`; undefined when not given (see DEFAULT_STREAM_INTERVAL_MS). */
   checkpointIntervalMs: number | undefined;
+  /** When the step runs once its needs have finished (see StepOptions.when); absent: `success`. */
+  when?: StepWhen;
 }
 export interface PlannedFlow extends PlannedStepBase {
   kind: 'flow';
@@ -115,7 +126,7 @@ export function planPipeline(doc: unknown, opts: PlanOptions): Plan {
   });
   // Only once every step planned: a dataset's writer may be any step, and a step that failed to
   // plan would make its readers look unserved.
-  if (issues.length === 0) issues.push(...datasetIssues(steps.map(datasetStep)));
+  if (issues.length === 0) issues.push(...datasetIssues(steps.map(datasetStep)), ...stepRefIssues(steps));
   if (
     spec.autostart &&
     issues.length === 0 &&
@@ -225,11 +236,17 @@ function planStep(
     maxQuarantine: step.maxQuarantine,
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
     checkpointIntervalMs: toMs(step.checkpointInterval) || undefined,
+    ...(step.when === undefined || step.when === 'success' ? {} : { when: step.when }),
   };
   if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
     issues.push({
       path: join(path, 'retry.circuit.halfOpenAfter'),
       message: `step "${step.id}": a circuit that probes after 0 ms never fails fast; give a positive duration or set \`circuit: false\``,
+    });
+  if (step.when !== undefined && step.when !== 'success' && base.needs.length === 0)
+    issues.push({
+      path: join(path, 'when'),
+      message: `step "${step.id}": \`when: ${step.when}\` is about the steps this one needs, and it needs none: add needs: [...]`,
     });
   if (toMs(step.timeout) === 0)
     issues.push({

@@ -54,13 +54,7 @@ export class Registry {
    * (a suggestion of an unrelated name, `csv` for `mysql`, misleads more than it helps).
    */
   suggest(name: string, kind?: ConnectorKind): string[] {
-    const names = [...new Set(this.list(kind).map((d) => d.name))];
-    const wanted = name.toLowerCase();
-    return names
-      .map((n) => ({ n, d: typoDistance(n.toLowerCase(), wanted) }))
-      .filter(({ n, d }) => d <= maxTypos(n, wanted))
-      .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
-      .map(({ n }) => n);
+    return similarNames(name, [...new Set(this.list(kind).map((d) => d.name))]);
   }
 
   /**
@@ -90,6 +84,19 @@ export class Registry {
  */
 function maxTypos(a: string, b: string): number {
   return Math.max(1, Math.floor(Math.max(a.length, b.length) / 3));
+}
+
+/**
+ * Of `names`, those a typo away from `name`, closest first: what "did you mean" suggests for a
+ * connector, an action, a field.
+ */
+export function similarNames(name: string, names: readonly string[]): string[] {
+  const wanted = name.toLowerCase();
+  return names
+    .map((n) => ({ n, d: typoDistance(n.toLowerCase(), wanted) }))
+    .filter(({ n, d }) => d <= maxTypos(n, wanted))
+    .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+    .map(({ n }) => n);
 }
 
 /** ` Did you mean "a" or "b"?`, or nothing when there is nothing to suggest. */

@@ -128,10 +128,15 @@ export function runReport(o: {
   /** The datasets the steps hand each other, to balance across them. */
   datasets?: readonly DatasetHandoff[];
 }): RunReport {
-  const firstError = o.steps.find((s) => s.status === 'failed')?.error ?? o.steps.find((s) => s.error)?.error;
+  const status = runStatus(o.steps);
+  // A run that succeeded has no error, though a `when: failure` step it skipped says why.
+  const firstError =
+    status === 'success'
+      ? undefined
+      : (o.steps.find((s) => s.status === 'failed')?.error ?? o.steps.find((s) => s.error)?.error);
   return {
     pipeline: o.pipeline,
-    status: runStatus(o.steps),
+    status,
     startedAt: new Date(o.started).toISOString(),
     durationMs: Date.now() - o.started,
     params: o.params,
@@ -151,7 +156,11 @@ export function runIntegrity(
   const problems = steps
     .flatMap((s) => (s.integrity?.problems ?? []).map((p) => `${s.id}: ${p}`))
     .concat(balance.problems);
-  const unchecked = steps.filter((s) => s.kind === 'flow' && s.integrity === undefined).map((s) => s.id);
+  // A flow skipped by its `when` moved nothing, in a run that succeeded: nothing of it to check.
+  const succeeded = runStatus(steps) === 'success';
+  const unchecked = steps
+    .filter((s) => s.kind === 'flow' && s.integrity === undefined && !(succeeded && s.status === 'skipped'))
+    .map((s) => s.id);
   const verified = verifiedLevel(steps.filter((s) => s.integrity !== undefined));
   return {
     ok: problems.length === 0 && unchecked.length === 0,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
@@ -38,6 +39,7 @@ import {
 } from './report.ts';
 import { bindPlan, type ResolvedPlan, resolvePlan } from './resolved-plan.ts';
 import { fileStepStateStore, type StepStateStore, stateDirOf } from './state.ts';
+import { fillStep, type RunFacts } from './step-refs.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -120,6 +122,16 @@ export interface RunOptions {
    * @defaultValue `<stateDir>/datasets`
    */
   datasets?: DatasetArea;
+  /**
+   * Reports of steps that finished outside this run (the platform runs each step of a job in its
+   * own process): what `${steps.<id>.…}` reads besides the steps this run finishes.
+   */
+  upstream?: Readonly<Record<string, StepReport>>;
+  /**
+   * What `${run.id}` and `${run.url}` say: the platform passes its job's id and page.
+   * @defaultValue a new id per run and no URL
+   */
+  run?: { id: string; url?: string; startedAt?: number };
   /** Stored credentials by name, for components that name one (`credential:`). */
   credentials?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   onEvent?: (event: RunEvent) => void;
@@ -172,6 +184,12 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
   await checkDeferred(plan);
   const steps = plan.steps;
   const started = Date.now();
+  const facts: RunFacts = {
+    id: opts.run?.id ?? randomUUID(),
+    pipeline: plan.name,
+    url: opts.run?.url ?? '',
+    startedAt: opts.run?.startedAt ?? started,
+  };
   const baseDir = resolve(opts.baseDir ?? process.cwd());
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
   const runFile = join(stateDir, 'run.json');
@@ -203,6 +221,8 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
     return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
   };
 
+  const finished = () =>
+    new Map<string, StepReport>([...Object.entries(opts.upstream ?? {}), ...Object.entries(state.steps)]);
   const partial = new Map<string, ComponentStats[]>();
   const forgets = new Map<string, () => Promise<void>>();
   const runStep = async (step: PlannedStep): Promise<StepReport> => {
@@ -235,10 +255,12 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
         const stepSignal = timeout ? AbortSignal.any([signal, timeout.signal]) : signal;
         // A retried flow resumes from its own checkpoint: what was committed stays committed.
         const resume = attempts > 1 || opts.resume === true;
+        // Filled at each attempt from the reports on record: what earlier steps did is settled.
+        const filled = fillStep(step, finished(), facts);
         try {
-          return step.kind === 'flow'
-            ? await flowStep(step, stepDir, stepSignal, resume)
-            : await taskStep(step, stepDir, stepSignal);
+          return filled.kind === 'flow'
+            ? await flowStep(filled, stepDir, stepSignal, resume)
+            : await taskStep(filled, stepDir, stepSignal);
         } finally {
           timeout?.clear();
         }
@@ -343,6 +365,8 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
         counters[name] = (counters[name] ?? 0) + n;
       },
     });
+    // A task's own figures (a command's exit code) are counters of the report, as `${steps.<id>.metrics.<name>}`.
+    Object.assign(counters, result?.metrics);
     const counted: ComponentStats[] =
       Object.keys(counters).length === 0
         ? []
@@ -440,9 +464,16 @@ export function selectSteps<S extends { id: string; needs: string[] }>(
     );
   }
   const chosen = new Set(only);
+  // A step's `when` is about the steps it needs: with some of them left out, whoever chose the
+  // steps decided already that it runs.
   return all
     .filter((s) => chosen.has(s.id))
-    .map((s) => ({ ...s, needs: s.needs.filter((n) => chosen.has(n)) }));
+    .map((s) => {
+      const needs = s.needs.filter((n) => chosen.has(n));
+      if (needs.length === s.needs.length) return s;
+      const { when: _decided, ...rest } = s as S & { when?: unknown };
+      return { ...rest, needs } as S;
+    });
 }
 
 function totals(cs: ComponentStats[]) {

@@ -83,10 +83,22 @@ export const RetrySpec = Type.Object(
   { additionalProperties: false },
 );
 
+const When = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('always')], {
+  description:
+    'When the step runs once the steps it needs have finished: `success` (default) when all succeeded, ' +
+    '`failure` when one failed (it is skipped otherwise), `always` whatever they did (not after a cancel). ' +
+    'A step that reports a failure, e.g. a notify step, uses `failure` or `always`.',
+});
+export type StepWhen = Static<typeof When>;
+
 const StepOptions = {
   needs: Type.Optional(
-    Type.Array(Type.String(), { uniqueItems: true, description: 'Steps that must succeed before this one.' }),
+    Type.Array(Type.String(), {
+      uniqueItems: true,
+      description: 'Steps that must finish before this one (and succeed, unless `when` says otherwise).',
+    }),
   ),
+  when: Type.Optional(When),
   retry: Type.Optional(RetrySpec),
   timeout: Type.Optional(Duration),
   maxQuarantine: Type.Optional(
@@ -132,6 +144,33 @@ export const PipelineSpec = Type.Object(
         description: 'JSON Schema of run parameters.',
         'x-json-schema': true,
       }),
+    ),
+    triggers: Type.Optional(
+      Type.Object(
+        {
+          onSuccessOf: Type.Optional(
+            Type.Array(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' }), {
+              description:
+                'Platform: names of pipelines whose every successful job starts a job of this one (any of them, ' +
+                'not all). Loops (a → b → a) are refused when the pipeline is saved; a name no pipeline has yet is a ' +
+                'warning. The upstream job’s parameters this pipeline declares are passed on under the same names.',
+            }),
+          ),
+          params: Type.Optional(
+            Type.Record(Type.String(), Type.Unknown(), {
+              description:
+                'Platform: parameters of the started job, over those passed on by name. Strings may use ' +
+                '`${upstream.params.x}`, `${upstream.jobId}`, `${upstream.pipeline}` and `${upstream.completedAt}`; ' +
+                'a string that is one placeholder keeps the value’s type.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'Platform: what starts this pipeline besides schedules, webhooks and people (docs/webhooks.md).',
+        },
+      ),
     ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
@@ -195,7 +234,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   if (!spec.flow && !spec.steps)
     issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
   if (spec.flow) {
-    const { flow, name, description, parameters, autostart, ...options } = spec;
+    const { flow, name, description, parameters, autostart, triggers, ...options } = spec;
     const main: StepSpec = { id: 'main', flow, ...options };
     for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
     delete spec.flow;
@@ -204,6 +243,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void description;
     void parameters;
     void autostart;
+    void triggers;
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

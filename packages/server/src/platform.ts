@@ -54,6 +54,11 @@ export interface Platform {
   log: Logger;
   /** What `${env.X}` reads in pipelines: the variables the operator exposed (security/pipeline-env.ts). */
   pipelineEnv: Readonly<Record<string, string>>;
+  /**
+   * Where people reach the UI, for links sent out (a job page in `${run.url}`): PlatformOptions'
+   * `publicUrl`, else the server's own address once it listens; empty for a lone worker.
+   */
+  publicUrl: string;
 }
 
 export interface PlatformOptions {
@@ -97,6 +102,8 @@ export interface PlatformOptions {
    * @defaultValue `<dataDir>/files`
    */
   artifacts?: string | BlobStore;
+  /** Where people reach the UI (`https://sluice.example.com`), for links sent out. @defaultValue SLUICE_PUBLIC_URL */
+  publicUrl?: string;
 }
 
 /** Opens the artifact store, the database (migrating it), the queue and the event bus. */
@@ -161,6 +168,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
       paths,
       network,
       pipelineEnv: exposed,
+      publicUrl: (o.publicUrl ?? process.env.SLUICE_PUBLIC_URL ?? '').replace(/\/+$/, ''),
       close: async () => {
         // Appends still waiting for upload go first, while everything else still works.
         await store.close().catch((err) => log.error({ err }, 'could not store the last appended log lines'));

@@ -85,6 +85,7 @@ export async function startServer(o: ServeOptions = {}): Promise<Server> {
     }
     await ensureSystemSchedules(platform, o.retentionDays ?? Number(process.env.SLUICE_RETENTION_DAYS ?? 30));
     const url = await app.listen({ port: o.port ?? 8080, host: o.host ?? '127.0.0.1' });
+    platform.publicUrl ||= url;
     return {
       url,
       firstAdmin,

@@ -225,6 +225,11 @@ describe('a step in its own process', { timeout: 30_000 }, () => {
       expect(r.status).toBe('success');
       expect(events).toContainEqual(expect.objectContaining({ type: 'log', message: '[]' }));
       expect(stepEnv({ SLUICE_MASTER_KEY: 'k', HOME: '/h' })).toEqual({ HOME: '/h' });
+      // Where Chromium is on this worker is a setting of the browser task, not a secret.
+      expect(stepEnv({ SLUICE_CHROMIUM: '/opt/chromium', HOME: '/h' })).toEqual({
+        SLUICE_CHROMIUM: '/opt/chromium',
+        HOME: '/h',
+      });
     } finally {
       delete process.env.SLUICE_TEST_SECRET;
     }

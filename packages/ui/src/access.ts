@@ -5,6 +5,7 @@ const TABLE = {
   'pipelines:write': ['admin'],
   'pipelines:execute': ['admin', 'operator'],
   'pipelines:reset-state': ['admin', 'operator'],
+  'backfills:write': ['admin', 'operator'],
   'jobs:cancel': ['admin', 'operator'],
   'jobs:retry': ['admin'],
   'jobs:replay': ['admin', 'operator'],
@@ -15,6 +16,7 @@ const TABLE = {
   'users:read': ['admin'],
   'audit:read': ['admin'],
   'alerts:write': ['admin'],
+  'webhooks:write': ['admin', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof TABLE;

@@ -12,6 +12,7 @@ import {
   startWorkerProcess,
 } from '@sluice/server';
 import pc from 'picocolors';
+import { type Companion, seedCompanionCredentials, startCompanions } from '../example-companions.ts';
 import { databaseOptions, databaseUrl, dataDir } from '../platform-location.ts';
 import { printError } from '../render/errors.ts';
 
@@ -85,6 +86,8 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     denyHosts: hostList(f.denyHosts, 'SLUICE_DENY_HOSTS'),
     allowHosts: hostList(f.allowHosts, 'SLUICE_ALLOW_HOSTS'),
     ...artifactsOption(f),
+    // Where people reach the UI: outbound webhooks link to job pages under it.
+    ...(process.env.SLUICE_PUBLIC_URL ? { publicUrl: process.env.SLUICE_PUBLIC_URL } : {}),
     registry: createRegistry(),
     worker: {
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
@@ -123,9 +126,11 @@ function onStopSignal(): (close: () => Promise<void>) => Promise<number> {
 async function seedExamples(
   server: Awaited<ReturnType<typeof startServer>>,
   files: string[],
+  companions: readonly Companion[],
 ): Promise<string[]> {
   const existing = await listPipelines(server.platform, { limit: 1, offset: 0 });
   if (existing.total > 0) return [];
+  await seedCompanionCredentials(server.platform, companions);
   const names: string[] = [];
   for (const file of files) {
     const spec = parseSpecText(await readFile(file, 'utf8'), file);
@@ -203,10 +208,9 @@ export async function serveCommand(
     }).catch((err) => {
       throw portInUse(err, host, port) ?? err;
     });
-    const seeded = await seedExamples(
-      server,
-      (flags.example ?? []).map((f) => resolve(f)),
-    );
+    const examples = (flags.example ?? []).map((f) => resolve(f));
+    const companions = await startCompanions(examples, note);
+    const seeded = await seedExamples(server, examples, companions);
     const db = opts.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${opts.dataDir}`;
     process.stdout.write(
       `${pc.green('✓')} Sluice is running at ${pc.bold(server.url)}  (API ${server.url}/api/v1, reference ${server.url}/docs)\n` +
@@ -217,10 +221,14 @@ export async function serveCommand(
         (seeded.length > 0
           ? `  example pipelines ready to run: ${seeded.join(', ')} (open ${server.url}/pipelines, or POST /api/v1/pipelines/<id>/execute)\n`
           : '') +
+        companions.map((c) => `  ${c.label} for the examples at ${c.url}\n`).join('') +
         firstLogin(server.firstAdmin) +
         '  Ctrl-C stops it.\n',
     );
-    return await untilSignal(server.close);
+    return await untilSignal(async () => {
+      await server.close();
+      for (const c of companions) await c.close();
+    });
   } catch (err) {
     printError(err);
     return 1;

@@ -157,7 +157,7 @@ export const csvSink = defineSink({
 });
 
 /** Encodes rows as CSV records for fixed columns. */
-class RecordEncoder {
+export class RecordEncoder {
   readonly columns: string[];
   readonly #delimiter: string;
   readonly #special: RegExp;

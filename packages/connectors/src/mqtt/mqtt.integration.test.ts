@@ -77,6 +77,27 @@ describe('mqtt source in a flow', () => {
     expect(await leftIn(clientId, topic)).toEqual([]);
   });
 
+  it('at QoS 2 holds each PUBREC until its row is committed: unacknowledged messages come again, once', async () => {
+    const { topic, clientId } = fresh('qos2');
+    await primeSession(clientId, topic, 2);
+    await publish(topic, [{ id: 1 }, { id: 2 }, { id: 3 }], 2);
+    const config = { url: MQTT_URL, topics: [topic], clientId, qos: 2, stopAfter: { messages: 3 } };
+    const first = await readSource(mqttSource, config, { acknowledge: false });
+    expect(first.rows.map((r) => [r.id, (r._meta as { qos: number }).qos])).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 2],
+    ]);
+    const second = await readSource(mqttSource, config);
+    expect(second.rows.map((r) => [r.id, (r._meta as { redelivered: boolean }).redelivered])).toEqual([
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
+    // Acknowledged (PUBREC, then the broker's PUBREL answered): the session holds none of them.
+    expect(await leftIn(clientId, topic)).toEqual([]);
+  });
+
   it('quarantines a body that is not a JSON object, and acknowledges it too', async () => {
     const { topic, clientId } = fresh('bad');
     await primeSession(clientId, topic);

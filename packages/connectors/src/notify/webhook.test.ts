@@ -165,4 +165,32 @@ describe('notify: webhook', () => {
     expect(JSON.parse(req.body).message).toBe('report for 2026-11-30');
     expect(JSON.stringify(report)).not.toContain(SECRET);
   });
+
+  it('in a pipeline: the runner fills the default texts and the summary with the run and earlier steps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-notify-webhook-'));
+    const report = await runPipeline(
+      {
+        name: 'notify-filled',
+        steps: [
+          { id: 'count', task: 'shell', with: { command: ['echo', 'seven'] } },
+          {
+            id: 'tell',
+            needs: ['count'],
+            task: 'notify',
+            with: { channel: 'webhook', url: `${api.url}/open`, data: { said: '${steps.count.output}' } },
+          },
+        ],
+      },
+      { registry: createRegistry(), baseDir: dir, stateDir: join(dir, 'state') },
+    );
+    expect(report.status, JSON.stringify(report.error)).toBe('success');
+    const body = JSON.parse(last('/open').body);
+    expect(body.subject).toBe('[Sluice] notify-filled: success');
+    expect(body.message).toMatch(
+      /^Pipeline notify-filled success after \d+ ms \(run \S+, started \d{4}-\d\d-\d\dT/,
+    );
+    expect(body.run).toMatchObject({ pipeline: 'notify-filled', status: 'success', url: '' });
+    expect(typeof body.run.durationMs).toBe('number');
+    expect(body.data).toEqual({ said: 'seven' });
+  });
 });

@@ -331,6 +331,9 @@ class SqliteWriter implements SinkWriter {
     try {
       db.prepare(`DELETE FROM ${this.#checkpoints} WHERE key = ?`).run(this.#key);
     } catch (err) {
+      // No checkpoint table: the database was replaced since the run wrote (or it never
+      // checkpointed); there is nothing of the run's to remove.
+      if (/no such table/.test((err as Error).message)) return;
       throw sqliteError(err, this.#where, file, "remove the run's checkpoint");
     } finally {
       db.close();

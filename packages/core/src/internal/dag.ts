@@ -3,10 +3,11 @@ import type { PlannedStep } from '../plan.ts';
 import type { StepReport, StepStatus } from '../report.ts';
 
 /**
- * Starts every step whose needs have succeeded, up to `concurrency` at once; a step whose need
- * failed, was skipped or was cancelled is skipped itself, and nothing new starts once cancelled.
+ * Starts every step once its needs have finished and its `when` holds: by default when they all
+ * succeeded; a step whose need failed, was skipped or was cancelled is skipped itself. Nothing new
+ * starts once cancelled.
  */
-export async function scheduleDag<S extends Pick<PlannedStep, 'id' | 'kind' | 'needs'>>(
+export async function scheduleDag<S extends Pick<PlannedStep, 'id' | 'kind' | 'needs' | 'when'>>(
   steps: S[],
   concurrency: number,
   signal: AbortSignal,
@@ -15,23 +16,32 @@ export async function scheduleDag<S extends Pick<PlannedStep, 'id' | 'kind' | 'n
   const reports = new Map<string, StepReport>();
   const running = new Map<string, Promise<void>>();
   const pending = new Set(steps);
+  const skip = (s: S, status: StepStatus, why: string) => {
+    pending.delete(s);
+    reports.set(s.id, {
+      ...emptyStep(s, status),
+      error: { code: ErrorCode.ABORTED, message: why, step: s.id },
+    });
+  };
   while (pending.size > 0 || running.size > 0) {
     for (const s of [...pending]) {
-      const needs = s.needs.map((n) => reports.get(n));
-      const blocked = needs.find((r) => r && r.status !== 'success');
-      if (blocked || signal.aborted) {
-        pending.delete(s);
-        const status: StepStatus = signal.aborted ? 'cancelled' : 'skipped';
-        const why = signal.aborted
-          ? 'the run was cancelled'
-          : `skipped because step "${blocked!.id}" ${blocked!.status}`;
-        reports.set(s.id, {
-          ...emptyStep(s, status),
-          error: { code: ErrorCode.ABORTED, message: why, step: s.id },
-        });
+      if (signal.aborted) {
+        skip(s, 'cancelled', 'the run was cancelled');
         continue;
       }
-      if (needs.every((r) => r?.status === 'success') && running.size < concurrency) {
+      const needs = s.needs.map((n) => reports.get(n));
+      const when = s.when ?? 'success';
+      const blocked = needs.find((r) => r && r.status !== 'success');
+      if (when === 'success' && blocked) {
+        skip(s, 'skipped', `skipped because step "${blocked.id}" ${blocked.status}`);
+        continue;
+      }
+      if (!needs.every((r) => r !== undefined)) continue;
+      if (when === 'failure' && !blocked) {
+        skip(s, 'skipped', 'skipped because every step it needs succeeded (when: failure)');
+        continue;
+      }
+      if (running.size < concurrency) {
         pending.delete(s);
         running.set(
           s.id,
@@ -62,4 +72,18 @@ export function emptyStep(step: Pick<PlannedStep, 'id' | 'kind'>, status: StepSt
     durationMs: 0,
     components: [],
   };
+}
+
+/** Whether step `from` waits, directly or through other steps, for step `on`. */
+export function dependsOn(needs: Map<string, readonly string[]>, from: string, on: string): boolean {
+  const seen = new Set<string>();
+  const todo = [...(needs.get(from) ?? [])];
+  while (todo.length > 0) {
+    const id = todo.pop()!;
+    if (id === on) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    todo.push(...(needs.get(id) ?? []));
+  }
+  return false;
 }

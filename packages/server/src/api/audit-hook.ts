@@ -9,6 +9,8 @@ export interface AuditRule {
   resourceType: string;
   /** The state before the change (for updates and deletes), loaded by the route's `:id`. */
   before?: (p: Platform, id: string) => Promise<unknown>;
+  /** The answer's `id` names the resource, not the route's `:id` (a webhook created under its pipeline). */
+  idFromAnswer?: boolean;
 }
 
 declare module 'fastify' {
@@ -21,9 +23,9 @@ declare module 'fastify' {
   }
 }
 
-function resourceId(req: FastifyRequest, body: unknown): string | null {
+function resourceId(req: FastifyRequest, body: unknown, fromAnswer = false): string | null {
   const params = req.params as { id?: string } | undefined;
-  if (params?.id) return params.id;
+  if (params?.id && !fromAnswer) return params.id;
   const b = body as { id?: unknown; jobId?: unknown } | null;
   if (typeof b?.id === 'string') return b.id;
   if (typeof b?.jobId === 'string') return b.jobId;
@@ -55,7 +57,7 @@ export function installAudit(app: FastifyInstance, p: Platform): void {
     await audit(p.database.db, actorOf(req), {
       action: rule.action,
       resourceType: rule.resourceType,
-      resourceId: resourceId(req, body),
+      resourceId: resourceId(req, body, rule.idFromAnswer),
       ...(req.auditBefore === undefined ? {} : { oldValue: req.auditBefore }),
       ...(body === null ? {} : { newValue: body }),
     });

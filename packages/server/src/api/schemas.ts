@@ -45,6 +45,9 @@ export const JobSchema = Type.Object({
   triggerType: Type.String(),
   triggeredBy: Nullable(Type.String()),
   scheduleId: Nullable(Type.String()),
+  backfillId: Nullable(
+    Type.String({ description: 'The backfill that made the job (trigger type `backfill`).' }),
+  ),
   parameters: Any,
   createdAt: Ts,
   queuedAt: Nullable(Ts),
@@ -59,6 +62,9 @@ export const JobSchema = Type.Object({
   retryOf: Nullable(Type.String()),
   /** Set on a quarantine replay: the job whose quarantined rows it replays. */
   replayOf: Nullable(Type.String()),
+  upstreamJobId: Nullable(
+    Type.String({ description: 'The job whose success started this one (trigger `pipeline`).' }),
+  ),
   traceId: Nullable(Type.String()),
   cancelRequested: Type.Boolean(),
   deadLetteredAt: Nullable(Ts),
@@ -162,3 +168,38 @@ export const AuditSchema = Type.Object({
 });
 
 export { Role as RoleSchema };
+
+export const BackfillSchema = Type.Object({
+  id: Type.String(),
+  pipelineId: Type.String(),
+  pipelineVersion: Type.Integer({ description: 'Every run uses this version: the current one at creation.' }),
+  scheduleId: Nullable(Type.String({ description: "Set when it runs a schedule's missed slots." })),
+  every: Type.String({ description: 'hour, day, week, month; schedule for missed slots.' }),
+  timezone: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  concurrency: Type.Integer(),
+  parameters: Any,
+  intervalParameters: Type.Array(Type.String(), {
+    description: 'Which of date, start, end the pipeline declares, set per run.',
+  }),
+  status: Type.String({ description: 'running, success, failed, cancelled' }),
+  error: Nullable(Type.String()),
+  createdBy: Nullable(Type.String()),
+  createdAt: Ts,
+  completedAt: When,
+  progress: Type.Object({
+    total: Type.Integer(),
+    waiting: Type.Integer({ description: 'Intervals without a job yet (waiting for a free slot).' }),
+    queued: Type.Integer(),
+    running: Type.Integer(),
+    succeeded: Type.Integer(),
+    failed: Type.Integer(),
+    cancelled: Type.Integer(),
+  }),
+});
+
+export const BackfillDetailSchema = Type.Composite([
+  BackfillSchema,
+  Type.Object({ jobs: Type.Array(JobSchema) }),
+]);

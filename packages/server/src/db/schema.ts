@@ -152,7 +152,11 @@ export const JOB_STATUSES = [
   'cancelled',
   'timeout',
 ] as const;
-export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook'] as const;
+/**
+ * `pipeline`: started by another pipeline's success (its spec's `triggers.onSuccessOf`);
+ * `backfill`: one interval of a backfill.
+ */
+export const TRIGGER_TYPES = ['manual', 'scheduled', 'api', 'webhook', 'pipeline', 'backfill'] as const;
 
 export const jobExecutions = pgTable(
   'job_executions',
@@ -187,15 +191,65 @@ export const jobExecutions = pgTable(
     retryOf: uuid('retry_of'),
     /** Set on a quarantine replay: the job whose quarantined rows it replays (whose workspace holds them). */
     replayOf: uuid('replay_of'),
+    /** Set on a job another pipeline's success started (trigger `pipeline`): that job. */
+    upstreamJobId: uuid('upstream_job_id'),
     traceId: text('trace_id'),
     cancelRequestedAt: at('cancel_requested_at'),
     deadLetteredAt: at('dead_lettered_at'),
+    /** The backfill that made this job, one per interval (its parameters say which). */
+    backfillId: uuid('backfill_id'),
   },
   (t) => [
     index('job_executions_status').on(t.status),
+    index('job_executions_backfill').on(t.backfillId),
     index('job_executions_pipeline').on(t.pipelineId),
     index('job_executions_created').on(t.createdAt),
+    // One job per downstream pipeline and upstream job: starting dependents twice (a redelivered
+    // queue message) makes no second job.
+    uniqueIndex('job_executions_upstream')
+      .on(t.upstreamJobId, t.pipelineId)
+      .where(sql`${t.upstreamJobId} IS NOT NULL`),
   ],
+);
+
+export const BACKFILL_STATUSES = ['running', 'success', 'failed', 'cancelled'] as const;
+
+/**
+ * A pipeline run once per interval of a date range, at most `concurrency` jobs at once. The whole
+ * interval list is kept here and `cursor` says how many have jobs: whoever advances it (the
+ * creating request, a job's end, the scheduler's tick after a restart) creates those jobs in the
+ * same transaction, so an interval never gets two jobs or none.
+ */
+export const backfills = pgTable(
+  'backfills',
+  {
+    id: id(),
+    pipelineId: uuid('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    /** Every job runs this version: the one current when the backfill was made. */
+    pipelineVersion: integer('pipeline_version').notNull(),
+    /** Set when the intervals are a schedule's missed slots. */
+    scheduleId: uuid('schedule_id'),
+    every: text('every', { enum: ['hour', 'day', 'week', 'month', 'schedule'] }).notNull(),
+    timezone: text('timezone').notNull().default('UTC'),
+    rangeFrom: text('range_from').notNull(),
+    rangeTo: text('range_to').notNull(),
+    concurrency: integer('concurrency').notNull(),
+    /** Parameters every job gets, besides its interval's date/start/end. */
+    parameters: jsonb('parameters').notNull().default({}),
+    /** `{date, start, end}` per interval, in order. */
+    intervals: jsonb('intervals').notNull(),
+    /** The parameters of the intervals the pipeline declares: date, start, end. */
+    intervalParams: jsonb('interval_params').$type<string[]>().notNull(),
+    cursor: integer('cursor').notNull().default(0),
+    status: text('status', { enum: BACKFILL_STATUSES }).notNull().default('running'),
+    error: text('error'),
+    createdBy: text('created_by'),
+    createdAt: created(),
+    completedAt: at('completed_at'),
+  },
+  (t) => [index('backfills_pipeline').on(t.pipelineId, t.createdAt), index('backfills_status').on(t.status)],
 );
 
 export const STEP_STATUSES = ['pending', 'running', 'success', 'failed', 'skipped', 'cancelled'] as const;
@@ -244,7 +298,7 @@ export const artifacts = pgTable(
       .references(() => jobExecutions.id, { onDelete: 'cascade' }),
     stepId: text('step_id'),
     name: text('name').notNull(),
-    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset'] }).notNull(),
+    kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset', 'file'] }).notNull(),
     storageKey: text('storage_key').notNull(),
     size: count('size'),
     contentType: text('content_type').notNull(),
@@ -344,12 +398,61 @@ export const runRollups = pgTable(
   (t) => [primaryKey({ columns: [t.hour, t.pipelineId] })],
 );
 
+export const HOOK_EVENTS = ['success', 'failure', 'end'] as const;
+
+/**
+ * Outbound webhooks: a URL told when a job of the pipeline (or, with `pipelineId` null, of any
+ * pipeline) ends. Not the inbound webhook trigger (`pipelines.webhookSecret`).
+ */
+export const webhookSubscriptions = pgTable(
+  'webhook_subscriptions',
+  {
+    id: id(),
+    pipelineId: uuid('pipeline_id').references(() => pipelines.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    events: jsonb('events').$type<(typeof HOOK_EVENTS)[number][]>().notNull(),
+    /** Sealed (security/secrets.ts) HMAC key of X-Sluice-Signature; never shown again. */
+    secret: text('secret'),
+    enabled: boolean('enabled').notNull().default(true),
+    description: text('description').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: created(),
+    updatedAt: updated(),
+  },
+  (t) => [index('webhook_subscriptions_pipeline').on(t.pipelineId)],
+);
+
+/** One row per attempt to deliver a job's end to a subscription; `deliveryId` is shared by the attempts. */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: id(),
+    deliveryId: uuid('delivery_id').notNull(),
+    subscriptionId: uuid('subscription_id')
+      .notNull()
+      .references(() => webhookSubscriptions.id, { onDelete: 'cascade' }),
+    jobId: uuid('job_id').notNull(),
+    event: text('event', { enum: HOOK_EVENTS }).notNull(),
+    attempt: integer('attempt').notNull(),
+    ok: boolean('ok').notNull(),
+    httpStatus: integer('http_status'),
+    error: text('error'),
+    durationMs: integer('duration_ms').notNull(),
+    at: at('at').notNull().defaultNow(),
+  },
+  (t) => [index('webhook_deliveries_subscription').on(t.subscriptionId, t.at)],
+);
+
 export type Pipeline = typeof pipelines.$inferSelect;
 export type PipelineVersion = typeof pipelineVersions.$inferSelect;
 export type Schedule = typeof schedules.$inferSelect;
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type StepExecution = typeof stepExecutions.$inferSelect;
 export type Artifact = typeof artifacts.$inferSelect;
+export type Backfill = typeof backfills.$inferSelect;
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export type StepStatusName = (typeof STEP_STATUSES)[number];
 export type TriggerType = (typeof TRIGGER_TYPES)[number];
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+export type WebhookSubscription = typeof webhookSubscriptions.$inferSelect;

@@ -4,6 +4,17 @@ import type { Database } from '../db/open.ts';
 
 export const JOBS_QUEUE = 'sluice-jobs';
 export const DEAD_LETTER_QUEUE = 'sluice-dead-letter';
+/** One message per outbound webhook delivery (services/hook-deliveries.ts). */
+export const WEBHOOKS_QUEUE = 'sluice-webhooks';
+/** One message per successful job: starts the pipelines that run after it (services/dependents.ts). */
+export const DEPENDENTS_QUEUE = 'sluice-dependents';
+
+/**
+ * A delivery is tried 5 times (pg-boss's retries: the first and 4 more), waiting about 10 s, 20 s,
+ * 40 s and 80 s in between (exponential, with jitter): a receiver down for a minute or two still
+ * gets it. Tests shorten `retryDelay` with updateQueue.
+ */
+export const WEBHOOK_RETRIES = { retryLimit: 4, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
 
 /** What a queued message carries: the job row holds everything else. */
 export interface JobMessage {
@@ -44,6 +55,13 @@ export async function createQueue(database: Database, opts: QueueOptions = {}): 
     expireInSeconds: opts.expireInSeconds ?? 86_400,
     notify: true,
   });
+  await ensureQueue(boss, WEBHOOKS_QUEUE, { ...WEBHOOK_RETRIES, expireInSeconds: 120, notify: true });
+  await ensureQueue(boss, DEPENDENTS_QUEUE, {
+    retryLimit: 5,
+    retryDelay: 5,
+    retryBackoff: true,
+    notify: true,
+  });
   return boss;
 }
 
@@ -56,9 +74,12 @@ async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBos
 /** A Drizzle transaction handle, as `db.transaction` gives it. */
 export type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
 
+/** pg-boss's `db` option for a send inside the caller's transaction. */
+export const inTransaction = (tx: Tx) => ({ db: fromDrizzle(tx as never, sql as never) });
+
 /** Enqueues inside the caller's transaction: the job row and its message commit together or not at all. */
 export async function enqueueInTransaction(boss: PgBoss, tx: Tx, message: JobMessage): Promise<string> {
-  const id = await boss.send(JOBS_QUEUE, message, { db: fromDrizzle(tx as never, sql as never) });
+  const id = await boss.send(JOBS_QUEUE, message, inTransaction(tx));
   if (!id) throw new Error(`pg-boss refused job ${message.jobId}`);
   return id;
 }

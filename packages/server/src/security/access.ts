@@ -15,6 +15,9 @@ export const ROLE_TABLE = {
   'jobs:retry': ['admin'],
   /** Re-running a job's quarantined rows through the pipeline's current version, as executing it would. */
   'jobs:replay': ['admin', 'operator'],
+  'backfills:read': ['admin', 'operator', 'viewer'],
+  /** Creating a backfill runs the pipeline once per interval: who may execute it may backfill it. */
+  'backfills:write': ['admin', 'operator'],
   'credentials:read': ['admin', 'operator'],
   'credentials:write': ['admin'],
   'schedules:read': ['admin', 'operator', 'viewer'],
@@ -27,6 +30,9 @@ export const ROLE_TABLE = {
   'audit:read': ['admin'],
   'alerts:read': ['admin', 'operator', 'viewer'],
   'alerts:write': ['admin'],
+  /** Outbound webhooks (a pipeline's and the global ones) and their delivery log. */
+  'webhooks:read': ['admin', 'operator', 'viewer'],
+  'webhooks:write': ['admin', 'operator'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof ROLE_TABLE;

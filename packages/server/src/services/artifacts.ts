@@ -1,5 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { and, eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
 import { type Artifact, artifacts } from '../db/schema.ts';
@@ -89,4 +91,12 @@ export async function getArtifact(p: Platform, jobId: string, name: string): Pro
     .where(and(eq(artifacts.jobId, jobId), eq(artifacts.name, name)));
   if (!a) throw notFound(`artifact "${name}" of job`, jobId);
   return a;
+}
+
+/** Copies a stored value to a local file, whole or not at all (through a temporary name). */
+export async function downloadArtifact(p: Platform, key: string, path: string): Promise<void> {
+  await mkdir(join(path, '..'), { recursive: true });
+  const tmp = `${path}.${process.pid}.download`;
+  await pipeline(p.store.read(key), createWriteStream(tmp));
+  await rename(tmp, path);
 }

@@ -1,7 +1,6 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, stat } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { previewDatasetFile } from '@sluice/connectors';
 import {
   type DatasetMeta,
@@ -16,7 +15,7 @@ import {
 } from '@sluice/core';
 import { notFound } from '../api/errors.ts';
 import type { Platform } from '../platform.ts';
-import { artifactKey, indexArtifact, listArtifacts } from './artifacts.ts';
+import { artifactKey, downloadArtifact, indexArtifact, listArtifacts } from './artifacts.ts';
 import { getJob, jobPlan, jobSteps } from './jobs.ts';
 
 // A dataset is kept as two artifacts of its job: its Parquet file and its writer's record.
@@ -85,7 +84,7 @@ export async function fetchDatasets(p: Platform, jobId: string, names: readonly 
     if (meta && size === meta.bytes) continue;
     const stored = await storedMeta(p, jobId, name);
     if (!stored) continue;
-    await download(p, artifactKey(jobId, `${name}${FILE}`), area.pathFor(name));
+    await downloadArtifact(p, artifactKey(jobId, `${name}${FILE}`), area.pathFor(name));
     await area.record(stored);
   }
 }
@@ -127,14 +126,6 @@ async function storedMeta(p: Platform, jobId: string, name: string): Promise<Dat
   const chunks: Buffer[] = [];
   for await (const c of p.store.read(key)) chunks.push(c as Buffer);
   return JSON.parse(Buffer.concat(chunks).toString('utf8')) as DatasetMeta;
-}
-
-/** Copies a stored value to a local file, whole or not at all (through a temporary name). */
-async function download(p: Platform, key: string, path: string): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true });
-  const tmp = `${path}.${process.pid}.download`;
-  await pipeline(p.store.read(key), createWriteStream(tmp));
-  await rename(tmp, path);
 }
 
 /** A dataset of a job as the API lists it. */
@@ -211,7 +202,7 @@ export async function previewDataset(
   let path = area.pathFor(name);
   if (local?.checksum !== meta.checksum || (await stat(path).catch(() => undefined))?.size !== meta.bytes) {
     path = join(p.dataDir, 'work', jobId, 'preview', `${name}.${meta.checksum}.parquet`);
-    if ((await stat(path).catch(() => undefined))?.size !== meta.bytes) await download(p, key, path);
+    if ((await stat(path).catch(() => undefined))?.size !== meta.bytes) await downloadArtifact(p, key, path);
   }
   return { meta, rows: await previewDatasetFile(path, limit, signal) };
 }

@@ -4,8 +4,10 @@ import { type JobExecution, jobExecutions, type StepExecution, stepExecutions } 
 import type { Platform } from '../platform.ts';
 import { JOBS_QUEUE } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
+import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
 import { indexArtifact } from './artifacts.ts';
+import { afterBackfillJob } from './backfills.ts';
 
 // The rows a worker writes as it runs a job, and the live events that go with them: the worker's
 // job-runner decides what happens, these record it. A status change is written before it is
@@ -138,18 +140,21 @@ async function endJob(
 ): Promise<number> {
   const now = new Date();
   const durationMs = now.getTime() - (job.startedAt ?? now).getTime();
-  await p.database.db
-    .update(jobExecutions)
-    .set({
-      status,
-      attempt,
-      completedAt: now,
-      durationMs,
-      error: o.error ?? null,
-      ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
-      ...(o.deadLetter ? { deadLetteredAt: now } : {}),
-    })
-    .where(eq(jobExecutions.id, job.id));
+  await p.database.db.transaction(async (tx) => {
+    await tx
+      .update(jobExecutions)
+      .set({
+        status,
+        attempt,
+        completedAt: now,
+        durationMs,
+        error: o.error ?? null,
+        ...(o.integrity === undefined ? {} : { integrity: o.integrity }),
+        ...(o.deadLetter ? { deadLetteredAt: now } : {}),
+      })
+      .where(eq(jobExecutions.id, job.id));
+    await afterJobEnded(p, tx, job, status);
+  });
   return durationMs;
 }
 
@@ -188,5 +193,6 @@ export async function finishJob(
     },
   });
   await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
+  await afterBackfillJob(p, job.backfillId); // never throws: its next interval may start
   return { status, ...(o.error ? { error: o.error } : {}) };
 }

@@ -12,8 +12,9 @@ import {
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { enqueueInTransaction } from '../queue/boss.ts';
+import { enqueueInTransaction, type Tx } from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
+import { afterJobEnded } from './after-job.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -27,6 +28,7 @@ export function jobView(j: JobExecution) {
     triggerType: j.triggerType,
     triggeredBy: j.triggeredBy,
     scheduleId: j.scheduleId,
+    backfillId: j.backfillId,
     parameters: j.parameters,
     createdAt: j.createdAt.toISOString(),
     queuedAt: iso(j.queuedAt),
@@ -40,6 +42,7 @@ export function jobView(j: JobExecution) {
     integrity: j.integrity ?? null,
     retryOf: j.retryOf,
     replayOf: j.replayOf,
+    upstreamJobId: j.upstreamJobId,
     traceId: j.traceId,
     cancelRequested: j.cancelRequestedAt !== null,
     deadLetteredAt: iso(j.deadLetteredAt),
@@ -77,6 +80,75 @@ export interface ExecuteInput {
   triggerType: TriggerType;
   triggeredBy?: string | null;
   scheduleId?: string | null;
+  /** The job whose success started this one (trigger `pipeline`). */
+  upstreamJobId?: string | null;
+  backfillId?: string | null;
+}
+
+/** A job ready to be written: planned and sealed, outside any transaction. */
+export interface PlannedJob {
+  pipelineId: string;
+  pipelineVersion: number;
+  plan: ResolvedPlan;
+  sealed: string;
+  /** Its flow steps reading a queue (streamingSteps). */
+  streams: string[];
+}
+
+/** Plans a version of a pipeline with the run's parameters (validating them) and seals the plan. */
+export async function planJob(
+  p: Platform,
+  pipelineId: string,
+  version: number,
+  parameters: Record<string, unknown>,
+): Promise<PlannedJob> {
+  const spec = await getSpec(p, pipelineId, version);
+  const plan = planStored(p, spec, parameters);
+  return {
+    pipelineId,
+    pipelineVersion: version,
+    plan,
+    sealed: await sealPlan(p, plan),
+    streams: streamingSteps(p, plan),
+  };
+}
+
+/**
+ * Writes a planned job, its step rows and its queue message with the caller's transaction: the
+ * caller decides what else commits with them.
+ */
+export async function insertJob(p: Platform, tx: Tx, job: PlannedJob, input: ExecuteInput): Promise<string> {
+  const [row] = await tx
+    .insert(jobExecutions)
+    .values({
+      pipelineId: job.pipelineId,
+      pipelineVersion: job.pipelineVersion,
+      status: 'queued',
+      triggerType: input.triggerType,
+      triggeredBy: input.triggeredBy ?? null,
+      scheduleId: input.scheduleId ?? null,
+      backfillId: input.backfillId ?? null,
+      upstreamJobId: input.upstreamJobId ?? null,
+      parameters: job.plan.params,
+      // Planned once, here: the worker and the steps' processes run this, not the spec again.
+      plan: job.sealed,
+      queuedAt: new Date(),
+      maxAttempts: p.jobAttempts,
+      // Chosen now, so the worker's spans join it without writing it back.
+      traceId: randomBytes(16).toString('hex'),
+    })
+    .returning();
+  await tx.insert(stepExecutions).values(
+    job.plan.steps.map((s) => ({
+      jobId: row!.id,
+      stepId: s.id,
+      kind: s.kind,
+      needs: [...s.needs],
+      streaming: job.streams.includes(s.id),
+    })),
+  );
+  await enqueueInTransaction(p.queue, tx, { jobId: row!.id });
+  return row!.id;
 }
 
 /**
@@ -86,10 +158,8 @@ export interface ExecuteInput {
  */
 export async function executePipeline(p: Platform, pipelineId: string, input: ExecuteInput): Promise<string> {
   const pipeline = await livePipeline(p, pipelineId);
-  const spec = await getSpec(p, pipelineId, pipeline.currentVersion);
-  const plan = planStored(p, spec, input.parameters ?? {});
-  const sealed = await sealPlan(p, plan);
-  const streams = streamingSteps(p, plan);
+  const planned = await planJob(p, pipelineId, pipeline.currentVersion, input.parameters ?? {});
+  const streams = planned.streams;
   const jobId = await p.database.db.transaction(async (tx) => {
     if (streams.length > 0) {
       // Two jobs consuming one queue would split its messages and each other's checkpoints: a
@@ -112,35 +182,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
             'a stream runs as one job at a time; cancel that job first (it drains and acknowledges what it read)',
         );
     }
-    const [job] = await tx
-      .insert(jobExecutions)
-      .values({
-        pipelineId,
-        pipelineVersion: pipeline.currentVersion,
-        status: 'queued',
-        triggerType: input.triggerType,
-        triggeredBy: input.triggeredBy ?? null,
-        scheduleId: input.scheduleId ?? null,
-        parameters: plan.params,
-        // Planned once, here: the worker and the steps' processes run this, not the spec again.
-        plan: sealed,
-        queuedAt: new Date(),
-        maxAttempts: p.jobAttempts,
-        // Chosen now, so the worker's spans join it without writing it back.
-        traceId: randomBytes(16).toString('hex'),
-      })
-      .returning();
-    await tx.insert(stepExecutions).values(
-      plan.steps.map((s) => ({
-        jobId: job!.id,
-        stepId: s.id,
-        kind: s.kind,
-        needs: [...s.needs],
-        streaming: streams.includes(s.id),
-      })),
-    );
-    await enqueueInTransaction(p.queue, tx, { jobId: job!.id });
-    return job!.id;
+    return insertJob(p, tx, planned, input);
   });
   p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
   return jobId;
@@ -277,11 +319,15 @@ export async function cancelJob(p: Platform, id: string): Promise<JobExecution> 
       .returning();
     return j!;
   }
-  const [j] = await p.database.db
-    .update(jobExecutions)
-    .set({ status: 'cancelled', cancelRequestedAt: now, completedAt: now })
-    .where(and(eq(jobExecutions.id, id), inArray(jobExecutions.status, ['pending', 'queued'])))
-    .returning();
+  const j = await p.database.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(jobExecutions)
+      .set({ status: 'cancelled', cancelRequestedAt: now, completedAt: now })
+      .where(and(eq(jobExecutions.id, id), inArray(jobExecutions.status, ['pending', 'queued'])))
+      .returning();
+    if (row) await afterJobEnded(p, tx, row, 'cancelled');
+    return row;
+  });
   if (!j) return cancelJob(p, id); // it started meanwhile
   await p.database.db
     .update(stepExecutions)

@@ -13,6 +13,7 @@ import { conflict, notFound } from '../api/errors.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
+import { triggerIssues } from './pipeline-links.ts';
 import { missingCredentials } from './step-credentials.ts';
 
 export interface PipelineListItem extends PipelineView {
@@ -37,20 +38,26 @@ export interface PipelineView {
  * parameters without defaults, configs that use them can only be checked at run time, so then
  * only the shape and DAG are checked here.
  */
-export async function validateSpec(p: Platform, spec: unknown): Promise<{ ok: boolean; issues: Issue[] }> {
+export async function validateSpec(
+  p: Platform,
+  spec: unknown,
+  self?: string,
+): Promise<{ ok: boolean; issues: Issue[]; warnings: Issue[] }> {
   const v = checkSpec(p, spec);
-  if (!v.ok) return v;
+  if (!v.ok) return { ...v, warnings: [] };
   const deferred = await deferredIssues(p, spec);
-  if (deferred.length > 0) return { ok: false, issues: deferred };
+  if (deferred.length > 0) return { ok: false, issues: deferred, warnings: [] };
   const named = credentialRefs(spec);
   const missing = new Set(await missingCredentials(p, [...new Set(named.map((n) => n.name))]));
+  const triggers = await triggerIssues(p, spec, self);
   const issues = named
     .filter((n) => missing.has(n.name))
     .map((n) => ({
       path: n.path,
       message: `credential "${n.name}" does not exist; create it first (POST /api/v1/credentials)`,
-    }));
-  return { ok: issues.length === 0, issues };
+    }))
+    .concat(triggers.issues);
+  return { ok: issues.length === 0, issues, warnings: triggers.warnings };
 }
 
 /** Where a (valid) spec names credentials: tasks and flow components. */
@@ -123,8 +130,8 @@ function issuesOf(err: unknown): Issue[] {
   return e.issues.length > 0 ? e.issues : [{ path: '(root)', message: e.message }];
 }
 
-async function assertValid(p: Platform, spec: unknown): Promise<void> {
-  const v = await validateSpec(p, spec);
+async function assertValid(p: Platform, spec: unknown, self?: string): Promise<void> {
+  const v = await validateSpec(p, spec, self);
   if (!v.ok)
     throw new ConfigError(
       'invalid pipeline spec',
@@ -264,7 +271,7 @@ export async function updatePipeline(
   user: string | null,
 ): Promise<PipelineView> {
   const row = await live(p, id);
-  if (input.spec !== undefined) await assertValid(p, input.spec);
+  if (input.spec !== undefined) await assertValid(p, input.spec, id);
   const version = input.spec === undefined ? row.currentVersion : row.currentVersion + 1;
   try {
     const updated = await p.database.db.transaction(async (tx) => {

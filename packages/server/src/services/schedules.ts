@@ -4,6 +4,7 @@ import { pipelines, type Schedule, schedules } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { decide, type MissedPolicy, nextRun, nextRuns } from '../scheduler/cron.ts';
 import { startAlerts } from './alerts.ts';
+import { pumpBackfills } from './backfills.ts';
 import { executePipeline } from './jobs.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 import { runSystemTask } from './system-tasks.ts';
@@ -206,6 +207,9 @@ export function startScheduler(p: Platform, everyMs = 5000): () => void {
     if (busy) return;
     busy = true;
     runDueSchedules(p)
+      .catch(() => undefined)
+      // Backfills waiting for a slot go on here too, after a restart or a lost job-end hook.
+      .then(() => pumpBackfills(p))
       .catch(() => undefined)
       .finally(() => {
         busy = false;

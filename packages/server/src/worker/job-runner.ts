@@ -1,9 +1,11 @@
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import {
   datasetHandoffs,
   ErrorCode,
   type ErrorReport,
+  type PathPolicy,
   type ResolvedPlan,
   type ResolvedStep,
   runIntegrity,
@@ -39,7 +41,9 @@ import {
 } from '../services/job-status.ts';
 import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
+import { jobUrl } from '../services/job-summary.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
+import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
@@ -175,6 +179,20 @@ async function runAttempt(
     : plan.steps;
   const uses = datasetUses(p, plan);
   const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
+  // What `${steps.<id>.…}` reads: the steps finished before this attempt, then each as it ends.
+  const finished = new Map<string, StepReport>();
+  for (const [id, r] of rows)
+    if (r.report && r.status === 'success') finished.set(id, r.report as StepReport);
+  // The job's handed-on files lie in its workspace under the data directory, which steps may not
+  // open; these folders of it they may (the policy compares paths with symlinks resolved).
+  const realData = await realpath(p.dataDir).catch(() => p.dataDir);
+  const paths: PathPolicy = {
+    ...p.paths,
+    granted: plan.steps.map((s) =>
+      stepFilesDir(join(realData, 'work', replayOf ?? jobId, 'state', s.id), s.id),
+    ),
+  };
+  const run = { id: jobId, url: jobUrl(p, jobId) ?? '' };
 
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;
@@ -192,6 +210,7 @@ async function runAttempt(
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
     const datasets = uses.get(step.id) ?? { reads: [], writes: [] };
     await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
+    const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
       plan,
@@ -200,9 +219,11 @@ async function runAttempt(
       jobId: replayOf ?? jobId,
       workDir: join(workspace, 'steps', step.id),
       baseDir: p.filesDir,
-      paths: p.paths,
+      paths,
       network: p.network,
       stateDir: stateDirOf(step.id),
+      upstream,
+      run,
       datasetsDir: datasetsDirOf(p, replayOf ?? jobId),
       resume: row.attempt > 0,
       ...(replayOf ? { replay: true } : {}),
@@ -237,6 +258,9 @@ async function runAttempt(
     }
     // Stored before the success is recorded: a step that reads them may run on another worker.
     if (r.status === 'success') await storeDatasets(p, replayOf ?? jobId, step.id, datasets.writes);
+    if (r.status === 'success' && !replayOf)
+      await storeStepFiles(p, jobId, r, stepFilesDir(stateDirOf(step.id), step.id));
+    finished.set(step.id, r);
     await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts); after a
@@ -248,17 +272,20 @@ async function runAttempt(
       kind: 'quarantine' as const,
       contentType: 'application/x-ndjson',
     };
-    // A shell task's complete output, with saveOutput: its log lines are cut at 2,000 characters.
-    const output = (name: string) => ({
+    // Files a task leaves in its step directory for the user: a shell task's complete output (with
+    // saveOutput: its log lines are cut at 2,000 characters), the page a browser task failed on.
+    const output = (name: string, contentType = 'text/plain; charset=utf-8') => ({
       path: join(state, 'steps', step.id, name),
       suffix: name,
       kind: 'output' as const,
-      contentType: 'text/plain; charset=utf-8',
+      contentType,
     });
     await saveStepArtifacts(p, jobId, step.id, r, [
       ...(r.rowsQuarantined > 0 ? [quarantine] : []),
       output('stdout.log'),
       output('stderr.log'),
+      output('failure.png', 'image/png'),
+      output('failure.html', 'text/html; charset=utf-8'),
     ]);
     const level = r.status === 'success' ? 'INFO' : 'ERROR';
     await writeLog(p, job.pipelineId, jobId, {

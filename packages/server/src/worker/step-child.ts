@@ -116,6 +116,8 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       ...(m.paths ? { paths: m.paths } : {}),
       ...(m.network ? { network: m.network } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
+      ...(m.upstream ? { upstream: m.upstream } : {}),
+      ...(m.run ? { run: m.run } : {}),
       signal: abort.signal,
       onEvent: (event: RunEvent) => void send({ type: 'event', runId, event }),
     };

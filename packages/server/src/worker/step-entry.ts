@@ -13,9 +13,13 @@ export function childEntry(): { path: string; execArgv: string[] } {
   return { path, execArgv: path.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [] };
 }
 
+/** Sluice variables that configure what a step runs, not the platform: no secret among them. */
+const STEP_SETTINGS = new Set(['SLUICE_CHROMIUM']);
+
 // Variables of Sluice itself (master key, admin password) never reach a step's process.
 export function stepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !k.startsWith('SLUICE_')) out[k] = v;
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && (!k.startsWith('SLUICE_') || STEP_SETTINGS.has(k))) out[k] = v;
   return out;
 }

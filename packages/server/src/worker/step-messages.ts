@@ -61,6 +61,13 @@ export interface RunMessage {
    * sends back (events, report, errors) and in the stderr lines a failed report quotes.
    */
   secrets?: Record<string, unknown>;
+  /**
+   * Reports of the job's steps finished so far, with the files they handed on at their paths on
+   * this worker: what `${steps.<id>.…}` in the step's config reads.
+   */
+  upstream?: Record<string, StepReport>;
+  /** What `${run.id}` and `${run.url}` say: the job and its page. */
+  run?: { id: string; url?: string; startedAt?: number };
   /** The worker's circuit breakers by endpoint: the step starts from them (see circuit-book.ts). */
   circuits?: Record<string, SavedCircuit>;
 }

@@ -4,6 +4,8 @@ import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { afterJobEnded, workAfterJobs } from '../services/after-job.ts';
+import { afterBackfillJob } from '../services/backfills.ts';
 import { feedJobs } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
 import { StepHostPool } from './step-hosts.ts';
@@ -85,19 +87,27 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   await p.queue.work<JobMessage>(DEAD_LETTER_QUEUE, { pollingIntervalSeconds: 5 }, async ([m]) => {
     const jobId = m!.data.jobId;
     const now = new Date();
-    const [job] = await db
-      .update(jobExecutions)
-      .set({
-        status: 'failed',
-        deadLetteredAt: now,
-        completedAt: now,
-        error: { code: 'INTERNAL', message: "the job's worker was lost too many times" },
-      })
-      .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
-      .returning();
-    if (job)
+    const job = await db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(jobExecutions)
+        .set({
+          status: 'failed',
+          deadLetteredAt: now,
+          completedAt: now,
+          error: { code: 'INTERNAL', message: "the job's worker was lost too many times" },
+        })
+        .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
+        .returning();
+      if (row) await afterJobEnded(p, tx, row, 'failed');
+      return row;
+    });
+    if (job) {
       await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
+      await afterBackfillJob(p, job.backfillId);
+    }
   });
+  // Outbound webhooks and dependent pipelines, queued as jobs end (services/after-job.ts).
+  const stopAfterJobs = await workAfterJobs(p);
   // Last: once it runs, jobs run, so nothing after it may fail and leave it running unowned.
   const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
     const ac = new AbortController();
@@ -118,6 +128,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       clearInterval(beat);
       await feed.stop();
       await p.queue.offWork(DEAD_LETTER_QUEUE, { wait: false }).catch(() => undefined);
+      await stopAfterJobs().catch(() => undefined);
       const all = Promise.allSettled([...settling]);
       const late = await Promise.race([
         all.then(() => false),

@@ -101,7 +101,7 @@ export async function waitForJob(
 
 /** Calls `/api/v1<url>` on an app in-process; the body parsed, and its text for "never contains" checks. */
 export function apiCaller(app: () => { inject: App['inject'] }, token?: () => string) {
-  return async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown) => {
+  return async (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown) => {
     const r = await app().inject({
       method,
       url: `/api/v1${url}`,

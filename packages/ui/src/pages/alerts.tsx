@@ -6,6 +6,7 @@ import { api, currentSession, get } from '../api/client.ts';
 import type { Page, Pipeline } from '../api/types.ts';
 import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { Status, when } from '../components/status.tsx';
+import { WebhooksPanel } from '../pipeline/webhooks.tsx';
 import type { Delivery } from './alert-channels.tsx';
 import { type Condition, type Rule, RuleForm, THRESHOLDS } from './alert-rule-form.tsx';
 
@@ -254,6 +255,7 @@ export function AlertsPage() {
             </table>
           </div>
         ))}
+      <WebhooksPanel pipelineId={null} />
     </>
   );
 }

@@ -9,7 +9,7 @@ import { duration, Status, when } from '../components/status.tsx';
 
 const LIMIT = 50;
 const STATUSES = ['queued', 'running', 'success', 'failed', 'cancelled', 'timeout'];
-const TRIGGERS = ['manual', 'api', 'scheduled', 'webhook'];
+const TRIGGERS = ['manual', 'api', 'scheduled', 'webhook', 'pipeline'];
 
 // Filters live in the URL: a filtered list can be bookmarked and shared.
 export function JobsPage() {

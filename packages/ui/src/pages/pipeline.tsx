@@ -10,11 +10,13 @@ import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
 import { RunForm } from '../components/run-form.tsx';
 import { StepStatePanel } from '../components/step-state.tsx';
 import { specDatasetLinks } from '../job/datasets.tsx';
+import { BackfillForm, BackfillsPanel } from '../pipeline/backfills.tsx';
 import { ParametersTable } from '../pipeline/parameters.tsx';
 import { RECENT, RecentJobs } from '../pipeline/recent-jobs.tsx';
 import { type Schedule, SchedulesPanel } from '../pipeline/schedules.tsx';
 import { SpecPanel } from '../pipeline/spec-panel.tsx';
 import { type Version, VersionDiff } from '../pipeline/version-diff.tsx';
+import { PipelineLinks, WebhooksPanel } from '../pipeline/webhooks.tsx';
 
 export function stepsOf(spec: PipelineSpec) {
   if (spec.flow) return [{ id: 'main', needs: [], label: 'main (flow)' }];
@@ -31,6 +33,7 @@ export default function PipelinePage() {
   const navigate = useNavigate();
   const role = currentSession()?.user.role;
   const [running, setRunning] = useState(false);
+  const [backfilling, setBackfilling] = useState(false);
   const pipeline = useQuery({ queryKey: ['pipeline', id], queryFn: () => get<Pipeline>(`/pipelines/${id}`) });
   const versions = useQuery({
     queryKey: ['versions', id],
@@ -70,6 +73,11 @@ export default function PipelinePage() {
               Run
             </button>
           )}
+          {can(role, 'backfills:write') && (
+            <button type="button" className="secondary" onClick={() => setBackfilling(true)}>
+              Backfill
+            </button>
+          )}
           {can(role, 'pipelines:write') && (
             <>
               <Link className="button secondary" to={`/pipelines/${id}/edit`}>
@@ -92,6 +100,7 @@ export default function PipelinePage() {
         </div>
       </div>
       {p.description && <p>{p.description}</p>}
+      <PipelineLinks pipelineId={id} />
       <ErrorNote error={remove.error ?? webhook.error} />
       {hook && (
         <div className="notice" role="status">
@@ -106,6 +115,16 @@ export default function PipelinePage() {
           <RunForm pipelineId={id} schema={p.parameters} onDone={() => setRunning(false)} />
         </section>
       )}
+      {backfilling && (
+        <section className="panel" role="dialog" aria-labelledby="backfill-heading">
+          <h2 id="backfill-heading">Backfill {p.name}</h2>
+          <BackfillForm
+            pipelineId={id}
+            schema={p.parameters ?? p.spec.parameters ?? null}
+            onDone={() => setBackfilling(false)}
+          />
+        </section>
+      )}
       <section className="panel">
         <h2>Steps</h2>
         <Dag steps={stepsOf(p.spec)} links={specDatasetLinks(p.spec)} />
@@ -114,6 +133,8 @@ export default function PipelinePage() {
         <RecentJobs jobs={jobs.data?.items} total={jobs.data?.total ?? 0} />
         <SchedulesPanel pipelineId={id} schedules={schedules.data?.items} />
       </div>
+      <WebhooksPanel pipelineId={id} />
+      <BackfillsPanel pipelineId={id} role={role} />
       <ParametersTable schema={p.parameters ?? p.spec.parameters} />
       <SpecPanel
         spec={p.spec}

@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { JOB_STATUSES, TRIGGER_TYPES } from '../../db/schema.ts';
 import type { Platform } from '../../platform.ts';
 import { getArtifact, listArtifacts } from '../../services/artifacts.ts';
+import { afterBackfillJob } from '../../services/backfills.ts';
 import {
   cancelJob,
   getJob,
@@ -89,7 +90,11 @@ export const jobRoutes =
           response: { 200: JobSchema, ...errors },
         },
       },
-      async (req) => jobView(await cancelJob(p, (req.params as { id: string }).id)),
+      async (req) => {
+        const job = await cancelJob(p, (req.params as { id: string }).id);
+        await afterBackfillJob(p, job.backfillId); // a queued job's slot is free at once
+        return jobView(job);
+      },
     );
     app.post(
       '/jobs/:id/retry',

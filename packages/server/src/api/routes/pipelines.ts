@@ -3,6 +3,7 @@ import { ErrorCode, SluiceError } from '@sluice/core';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { executePipeline } from '../../services/jobs.ts';
+import { pipelineLinks } from '../../services/pipeline-links.ts';
 import { listPipelineState, resetPipelineState } from '../../services/pipeline-state.ts';
 import {
   createPipeline,
@@ -25,6 +26,7 @@ const Spec = Type.Record(Type.String(), Type.Unknown(), {
 });
 const Name = Type.Optional(Slug({ description: "The pipeline's name; defaults to the spec's `name`." }));
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
+const Link = Type.Object({ name: Type.String(), pipelineId: Type.Union([Type.String(), Type.Null()]) });
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
 const StepStateSchema = Type.Object({
@@ -192,14 +194,49 @@ export const pipelineRoutes =
           tags,
           params: IdParams,
           body: Type.Optional(Type.Object({ spec: Type.Optional(Spec) })),
-          response: { 200: Type.Object({ ok: Type.Boolean(), issues: Issues }), ...errors },
+          response: {
+            200: Type.Object({
+              ok: Type.Boolean(),
+              issues: Issues,
+              warnings: Type.Optional(
+                Type.Array(Type.Object({ path: Type.String(), message: Type.String() }), {
+                  description:
+                    'What does not stop the spec from being saved: a `triggers.onSuccessOf` name no pipeline has yet.',
+                }),
+              ),
+            }),
+            ...errors,
+          },
         },
       },
       async (req) => {
         const body = req.body as { spec?: unknown } | undefined;
-        const spec = body?.spec ?? (await getPipeline(p, (req.params as { id: string }).id)).spec;
-        return validateSpec(p, spec);
+        const id = (req.params as { id: string }).id;
+        const spec = body?.spec ?? (await getPipeline(p, id)).spec;
+        return validateSpec(p, spec, id);
       },
+    );
+    app.get(
+      '/pipelines/:id/dependencies',
+      {
+        config: { access: 'pipelines:read' },
+        schema: {
+          summary:
+            'The pipelines this one runs after (its `triggers.onSuccessOf`) and those that run after it',
+          tags,
+          params: IdParams,
+          response: {
+            200: Type.Object({
+              runsAfter: Type.Array(Link, {
+                description: 'pipelineId is null for a name no pipeline has yet.',
+              }),
+              triggers: Type.Array(Link),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (req) => pipelineLinks(p, (req.params as { id: string }).id),
     );
     app.get(
       '/pipelines/:id/state',
