@@ -20,6 +20,7 @@ import { natsSink } from './nats/sink.ts';
 import { natsSource } from './nats/source.ts';
 import { ndjsonSink } from './ndjson/sink.ts';
 import { ndjsonSource } from './ndjson/source.ts';
+import { notifyTask } from './notify/task.ts';
 import { parquetSink } from './parquet/sink.ts';
 import { parquetSource } from './parquet/source.ts';
 import { pdfSource } from './pdf/source.ts';
@@ -90,6 +91,7 @@ export const builtinConnectors: readonly ConnectorDefinition[] = [
   redisStreamSink,
   sqliteSink,
   browserTask,
+  notifyTask,
   shellTask,
   sqlTask,
 ] as ConnectorDefinition[];

@@ -1,4 +1,4 @@
-import { type ConnectorDefinition, Registry, toSluiceError } from '@sluice/core';
+import { type ConnectorDefinition, Registry, type SluiceError, toSluiceError } from '@sluice/core';
 import { expect } from 'vitest';
 
 /** A config carrying a secret that cannot connect, and the secret that must never be shown. */
@@ -70,4 +70,14 @@ export function unreachableS3(file: string, more: Record<string, unknown> = {}):
       ...more,
     }),
   };
+}
+
+/** What `run` failed with, as a SluiceError; fails the test when it succeeded. */
+export async function failureOf(run: Promise<unknown>): Promise<SluiceError> {
+  try {
+    await run;
+  } catch (err) {
+    return toSluiceError(err);
+  }
+  throw new Error('expected a failure, but it succeeded');
 }

@@ -1,7 +1,7 @@
+import { sendMail } from '@sluice/connectors';
 import { growingBackoff } from '@sluice/core';
 import { handleAll, retry } from 'cockatiel';
 import { eq, sql } from 'drizzle-orm';
-import nodemailer from 'nodemailer';
 import { alertEvents, credentials } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { unseal } from '../security/secrets.ts';
@@ -156,19 +156,16 @@ async function send(p: Platform, c: Channel, n: AlertNotice, timeoutMs: number):
       return post(c.url, slackBody(n), {}, timeoutMs);
     case 'email': {
       const auth = await smtpAuth(p, c, n.eventId);
-      const port = c.port ?? 587;
-      const transport = nodemailer.createTransport({
-        host: c.host,
-        port,
-        secure: c.secure ?? port === 465,
-        ...(auth ? { auth } : {}),
-        connectionTimeout: timeoutMs,
-        greetingTimeout: timeoutMs,
-        socketTimeout: timeoutMs,
-      });
-      try {
-        await transport.sendMail({
-          from: c.from ?? 'sluice@localhost',
+      await sendMail(
+        {
+          host: c.host,
+          port: c.port,
+          secure: c.secure,
+          user: auth?.user,
+          password: auth?.pass,
+          from: c.from,
+        },
+        {
           to: c.to,
           subject: `[Sluice] ${headline(n)}${n.pipeline ? ` (${n.pipeline.name})` : ''}`,
           text: [
@@ -183,10 +180,9 @@ async function send(p: Platform, c: Channel, n: AlertNotice, timeoutMs: number):
           ]
             .filter((l) => l !== null)
             .join('\n'),
-        });
-      } finally {
-        transport.close();
-      }
+        },
+        { timeoutMs, where: 'email channel' },
+      );
       return;
     }
   }
