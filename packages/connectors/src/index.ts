@@ -25,6 +25,7 @@ export { natsSource } from './nats/source.ts';
 export { ndjsonSink } from './ndjson/sink.ts';
 export { ndjsonSource } from './ndjson/source.ts';
 export { notifyTask } from './notify/task.ts';
+export { signBody } from './notify/webhook.ts';
 export { parquetSink } from './parquet/sink.ts';
 export { parquetSource } from './parquet/source.ts';
 export { pdfSource } from './pdf/source.ts';

@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { signBody } from '@sluice/connectors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/api/app.ts';
 import { openPlatform } from '../src/platform.ts';
 import { rotateMasterKey } from '../src/security/rotate.ts';
 import { unseal } from '../src/security/secrets.ts';
 import { totpCode } from '../src/security/totp.ts';
-import { signBody } from '../src/services/webhooks.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { apiCaller, type TestPlatform, testPlatform, tokenFor, waitForJob } from './helpers/platform.ts';
 

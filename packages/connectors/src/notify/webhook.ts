@@ -7,8 +7,11 @@ import { postOnce } from './post.ts';
 /** The header the signature travels in: the one Sluice's own pipeline webhooks check. */
 export const SIGNATURE_HEADER = 'X-Sluice-Signature';
 
-/** `sha256=<hex HMAC-SHA256 of the raw body>`. */
-export function signBody(secret: string, body: string): string {
+/**
+ * `sha256=<hex HMAC-SHA256 of the raw body>`: what a notify step sends, and what the platform's
+ * webhooks send and check (one scheme, one function).
+ */
+export function signBody(secret: string, body: Buffer | string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { signBody } from '@sluice/connectors';
 import { checkUrl, guardedLookup, type NetContext } from '@sluice/core';
 import { and, count, desc, eq, isNull, or } from 'drizzle-orm';
 import type { Job } from 'pg-boss';
@@ -17,7 +18,6 @@ import { unseal } from '../security/secrets.ts';
 import type { JobEnd } from './job-status.ts';
 import { jobSummary } from './job-summary.ts';
 import { getHook } from './outbound-hooks.ts';
-import { signBody } from './webhooks.ts';
 
 /** What a delivery's queue message carries; the body is made from the job's row when it is sent. */
 export interface DeliveryMessage {

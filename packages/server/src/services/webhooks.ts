@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { signBody } from '@sluice/connectors';
 import { ErrorCode, SluiceError } from '@sluice/core';
 import { eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
@@ -12,10 +13,6 @@ import { type Actor, audit } from './audit.ts';
 import { executePipeline } from './jobs.ts';
 
 export const SIGNATURE_HEADER = 'x-sluice-signature';
-
-/** `sha256=<hex HMAC-SHA256 of the raw body>`: what a sender puts in X-Sluice-Signature. */
-export const signBody = (secret: string, body: Buffer | string) =>
-  `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 
 // Unsealing costs a 600k-iteration PBKDF2; a webhook that fires often must not pay it each time.
 // One entry per pipeline, replaced when its secret changes.

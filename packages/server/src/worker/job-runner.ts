@@ -39,9 +39,9 @@ import {
   startAttempt,
   startStep,
 } from '../services/job-status.ts';
+import { jobUrl } from '../services/job-summary.ts';
 import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
-import { jobUrl } from '../services/job-summary.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { stepEnv } from './step-entry.ts';
