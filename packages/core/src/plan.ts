@@ -42,6 +42,11 @@ export interface PlannedStepBase {
   checkpointEvery: number;
   /** The step's `checkpointInterval`; undefined when not given (see DEFAULT_STREAM_INTERVAL_MS). */
   checkpointIntervalMs: number | undefined;
+  /**
+   * Worker tags the step needs on the platform, sorted; absent when none (and on plans stored
+   * before tags existed). The CLI runs every step whatever its tags.
+   */
+  runsOn?: string[];
 }
 export interface PlannedFlow extends PlannedStepBase {
   kind: 'flow';
@@ -225,6 +230,7 @@ function planStep(
     maxQuarantine: step.maxQuarantine,
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
     checkpointIntervalMs: toMs(step.checkpointInterval) || undefined,
+    ...(step.runsOn?.length ? { runsOn: [...step.runsOn].sort() } : {}),
   };
   if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
     issues.push({

@@ -85,8 +85,17 @@ export function resolvePlan(doc: unknown, opts: Omit<PlanOptions, 'credentials'>
 }
 
 function resolveStep(step: PlannedStep): ResolvedStep {
-  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs } = step;
-  const base = { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs };
+  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, runsOn } = step;
+  const base = {
+    id,
+    needs,
+    retry,
+    timeoutMs,
+    maxQuarantine,
+    checkpointEvery,
+    checkpointIntervalMs,
+    ...(runsOn ? { runsOn } : {}),
+  };
   if (step.kind === 'task') return { ...base, kind: 'task', task: resolveComponent(step.task) };
   return {
     ...base,
@@ -165,7 +174,7 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
     };
   };
   const steps = resolved.steps.map((step): PlannedStep | null => {
-    const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs } = step;
+    const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, runsOn } = step;
     const base = {
       id,
       needs: [...needs],
@@ -174,6 +183,7 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
       maxQuarantine,
       checkpointEvery,
       checkpointIntervalMs,
+      ...(runsOn ? { runsOn: [...runsOn] } : {}),
     };
     if (step.kind === 'task') {
       const task = bind<TaskDefinition>(step, step.task);
