@@ -12,8 +12,10 @@ import {
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { enqueueInTransaction } from '../queue/boss.ts';
+import { enqueueInTransaction, prepareJobQueue } from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
+import { jobRouting } from './job-routing.ts';
+import { waitingReasons } from './job-waiting.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -43,6 +45,9 @@ export function jobView(j: JobExecution) {
     traceId: j.traceId,
     cancelRequested: j.cancelRequestedAt !== null,
     deadLetteredAt: iso(j.deadLetteredAt),
+    priority: j.priority,
+    concurrency: j.concurrency,
+    runsOn: j.runsOn,
   };
 }
 
@@ -74,6 +79,8 @@ export function stepView(s: StepExecution) {
 
 export interface ExecuteInput {
   parameters?: Record<string, unknown>;
+  /** Overrides the spec's `priority` for this job. */
+  priority?: number;
   triggerType: TriggerType;
   triggeredBy?: string | null;
   scheduleId?: string | null;
@@ -90,6 +97,10 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
   const plan = planStored(p, spec, input.parameters ?? {});
   const sealed = await sealPlan(p, plan);
   const streams = streamingSteps(p, plan);
+  const routing = jobRouting(spec, plan.steps, input.priority);
+  // A stream runs as one job at a time (below): its row says so too, so its worker holds the slot.
+  if (streams.length > 0) routing.concurrency = 1;
+  await prepareJobQueue(p.queue, routing.runsOn);
   const jobId = await p.database.db.transaction(async (tx) => {
     if (streams.length > 0) {
       // Two jobs consuming one queue would split its messages and each other's checkpoints: a
@@ -128,6 +139,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         maxAttempts: p.jobAttempts,
         // Chosen now, so the worker's spans join it without writing it back.
         traceId: randomBytes(16).toString('hex'),
+        ...routing,
       })
       .returning();
     await tx.insert(stepExecutions).values(
@@ -139,7 +151,7 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
         streaming: streams.includes(s.id),
       })),
     );
-    await enqueueInTransaction(p.queue, tx, { jobId: job!.id });
+    await enqueueInTransaction(p.queue, tx, job!);
     return job!.id;
   });
   p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
@@ -199,16 +211,20 @@ const namedJobs = (p: Platform) =>
     .from(jobExecutions)
     .leftJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId));
 
-const namedView = (r: { job: JobExecution; pipelineName: string | null }) => ({
-  ...jobView(r.job),
-  ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
-});
+const namedView = (r: { job: JobExecution; pipelineName: string | null }, waiting?: Map<string, string>) => {
+  const why = waiting?.get(r.job.id);
+  return {
+    ...jobView(r.job),
+    ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
+    ...(why ? { waitingFor: why } : {}),
+  };
+};
 
-/** One job as GET /jobs/{id} shows it: with its pipeline's name. */
+/** One job as GET /jobs/{id} shows it: with its pipeline's name, and why it waits if it does. */
 export async function getJobView(p: Platform, id: string) {
   const [r] = await namedJobs(p).where(eq(jobExecutions.id, id));
   if (!r) throw notFound('job', id);
-  return namedView(r);
+  return namedView(r, await waitingReasons(p, [r.job]));
 }
 
 export interface JobFilter {
@@ -239,7 +255,11 @@ export async function listJobs(p: Platform, f: JobFilter) {
     .offset(f.offset);
   const [total] = await p.database.db.select({ n: count() }).from(jobExecutions).where(where);
   // A deleted pipeline's jobs keep the name it had (pipelines are deleted softly).
-  return { items: rows.map(namedView), total: total!.n };
+  const waiting = await waitingReasons(
+    p,
+    rows.map((r) => r.job),
+  );
+  return { items: rows.map((r) => namedView(r, waiting)), total: total!.n };
 }
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
@@ -301,6 +321,7 @@ export async function retryJob(p: Platform, id: string, fromFailedStep = true): 
   if (!FINISHED.includes(job.status) || job.status === 'success') {
     throw conflict(`job ${id} is ${job.status}; only a failed, cancelled or timed-out job can be retried`);
   }
+  await prepareJobQueue(p.queue, job.runsOn);
   const updated = await p.database.db.transaction(async (tx) => {
     const reset = fromFailedStep
       ? and(
@@ -327,7 +348,7 @@ export async function retryJob(p: Platform, id: string, fromFailedStep = true): 
       })
       .where(eq(jobExecutions.id, id))
       .returning();
-    await enqueueInTransaction(p.queue, tx, { jobId: id });
+    await enqueueInTransaction(p.queue, tx, j!);
     return j!;
   });
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: id, status: 'queued' } });
