@@ -182,17 +182,29 @@ async function runAttempt(
     const row = rows.get(step.id)!;
     if (row.status === 'success' && row.report) return row.report as StepReport;
     // Before the step counts as run: a job cancelled while it waits leaves it not started.
-    const releaseCredentials = await holdCredentialSlots(p, step, cancel, ({ name, concurrency }) =>
-      writeLog(p, job.pipelineId, jobId, {
-        level: 'INFO',
-        stepId: step.id,
-        message: `step ${step.id} waits for credential "${name}": ${concurrency} step(s) may use it at once`,
-      }),
-    ).catch(() => undefined);
-    if (!releaseCredentials) {
+    let releaseCredentials: () => Promise<void>;
+    try {
+      releaseCredentials = await holdCredentialSlots(p, step, cancel, ({ name, concurrency }) =>
+        writeLog(p, job.pipelineId, jobId, {
+          level: 'INFO',
+          stepId: step.id,
+          message: `step ${step.id} waits for credential "${name}": ${concurrency} step(s) may use it at once`,
+        }),
+      );
+    } catch (err) {
+      if (cancel.aborted)
+        return {
+          ...emptyStep(step, 'cancelled'),
+          error: { code: ErrorCode.ABORTED, message: 'the run was cancelled', step: step.id },
+        };
+      const e = toSluiceError(err);
       return {
-        ...emptyStep(step, 'cancelled'),
-        error: { code: ErrorCode.ABORTED, message: 'the run was cancelled', step: step.id },
+        ...emptyStep(step, 'failed'),
+        error: {
+          code: e.code,
+          message: `step ${step.id} could not take its credential's slot: ${e.message}`,
+          step: step.id,
+        },
       };
     }
     try {
