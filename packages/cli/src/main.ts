@@ -228,6 +228,12 @@ withPlatform(
     .option('--port <n>', 'HTTP port (default 8080, or PORT)', positiveInt)
     .option('--host <host>', 'interface to listen on (default 127.0.0.1)')
     .option('--no-worker', 'do not run jobs in this process')
+    .option(
+      '--worker-tags <list>',
+      "tags of this process's worker, comma-separated (e.g. browser): it also takes jobs whose steps need them (runsOn); default none (or SLUICE_WORKER_TAGS)",
+      collectList,
+      [],
+    )
     .option('--no-scheduler', 'do not start scheduled runs from this process')
     .option('--tls-cert <file>', 'serve HTTPS with this certificate (PEM)')
     .option('--tls-key <file>', 'the private key of --tls-cert (PEM)')
@@ -250,7 +256,15 @@ withPlatform(
 });
 
 withPlatform(
-  program.command('worker').description('Run jobs for a platform on a PostgreSQL server (--database-url).'),
+  program
+    .command('worker')
+    .description('Run jobs for a platform on a PostgreSQL server (--database-url).')
+    .option(
+      '--tags <list>',
+      'what this worker offers, comma-separated (e.g. browser,gpu): it takes the jobs whose steps need only these tags (runsOn) and the jobs that need none; default none (or SLUICE_WORKER_TAGS)',
+      collectList,
+      [],
+    ),
 ).action(async (opts) => {
   process.exitCode = await (await platform()).workerCommand(opts);
 });

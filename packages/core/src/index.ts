@@ -142,10 +142,13 @@ export {
   ComponentSpec,
   findCycle,
   lineColumn,
+  MAX_PIPELINE_CONCURRENCY,
+  MAX_WORKER_TAGS,
   normalizeSpec,
   PipelineSpec,
   parseSpecText,
   StepSpec,
+  WORKER_TAG_PATTERN,
 } from './spec.ts';
 export type { FileStepStateStore, StepState, StepStateStore } from './state.ts';
 export { fileStepStateStore, stateDirOf } from './state.ts';

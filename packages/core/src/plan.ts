@@ -53,6 +53,11 @@ export interface PlannedStepBase {
   checkpointIntervalMs: number | undefined;
   /** When the step runs once its needs have finished (see StepOptions.when); absent: `success`. */
   when?: StepWhen;
+  /**
+   * Worker tags the step needs on the platform, sorted; absent when none (and on plans stored
+   * before tags existed). The CLI runs every step whatever its tags.
+   */
+  runsOn?: string[];
 }
 export interface PlannedFlow extends PlannedStepBase {
   kind: 'flow';
@@ -237,6 +242,7 @@ function planStep(
     checkpointEvery: step.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY,
     checkpointIntervalMs: toMs(step.checkpointInterval) || undefined,
     ...(step.when === undefined || step.when === 'success' ? {} : { when: step.when }),
+    ...(step.runsOn?.length ? { runsOn: [...step.runsOn].sort() } : {}),
   };
   if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
     issues.push({

@@ -85,7 +85,8 @@ export function resolvePlan(doc: unknown, opts: Omit<PlanOptions, 'credentials'>
 }
 
 function resolveStep(step: PlannedStep): ResolvedStep {
-  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, when } = step;
+  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, when, runsOn } =
+    step;
   const base = {
     id,
     needs,
@@ -95,6 +96,7 @@ function resolveStep(step: PlannedStep): ResolvedStep {
     checkpointEvery,
     checkpointIntervalMs,
     ...(when === undefined ? {} : { when }),
+    ...(runsOn ? { runsOn } : {}),
   };
   if (step.kind === 'task') return { ...base, kind: 'task', task: resolveComponent(step.task) };
   return {
@@ -174,7 +176,17 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
     };
   };
   const steps = resolved.steps.map((step): PlannedStep | null => {
-    const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, when } = step;
+    const {
+      id,
+      needs,
+      retry,
+      timeoutMs,
+      maxQuarantine,
+      checkpointEvery,
+      checkpointIntervalMs,
+      when,
+      runsOn,
+    } = step;
     const base = {
       id,
       needs: [...needs],
@@ -184,6 +196,7 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
       checkpointEvery,
       checkpointIntervalMs,
       ...(when === undefined ? {} : { when }),
+      ...(runsOn ? { runsOn: [...runsOn] } : {}),
     };
     if (step.kind === 'task') {
       const task = bind<TaskDefinition>(step, step.task);

@@ -90,6 +90,12 @@ const When = Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.
     'A step that reports a failure, e.g. a notify step, uses `failure` or `always`.',
 });
 export type StepWhen = Static<typeof When>;
+/** Worker tags: lower-case words, so a set of them joins into a queue name unambiguously. */
+export const WORKER_TAG_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+/** Tags one step (or one worker) may name: a worker takes jobs from a queue per subset of its tags. */
+export const MAX_WORKER_TAGS = 8;
+/** The highest `concurrency` a pipeline may declare; more is no limit worth keeping. */
+export const MAX_PIPELINE_CONCURRENCY = 100;
 
 const StepOptions = {
   needs: Type.Optional(
@@ -111,6 +117,15 @@ const StepOptions = {
     Type.Union(Duration.anyOf, {
       description:
         'Longest time between checkpoints while rows flow (default 5s for a streaming source such as a queue, none otherwise).',
+    }),
+  ),
+  runsOn: Type.Optional(
+    Type.Array(Type.String({ pattern: WORKER_TAG_PATTERN, maxLength: 40 }), {
+      uniqueItems: true,
+      maxItems: MAX_WORKER_TAGS,
+      description:
+        'Platform: worker tags this step needs, e.g. [browser]. Its job runs only on a worker started with all ' +
+        'of them (`sluice worker --tags browser`); the CLI ignores them.',
     }),
   ),
 };
@@ -171,6 +186,24 @@ export const PipelineSpec = Type.Object(
             'Platform: what starts this pipeline besides schedules, webhooks and people (docs/webhooks.md).',
         },
       ),
+    ),
+    priority: Type.Optional(
+      Type.Integer({
+        minimum: -1000,
+        maximum: 1000,
+        default: 0,
+        description:
+          'Platform: jobs of a higher priority leave the queue first (default 0); an execute call may override it.',
+      }),
+    ),
+    concurrency: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_PIPELINE_CONCURRENCY,
+        description:
+          'Platform: at most this many jobs of the pipeline run at once, across all workers; more wait queued. ' +
+          'Default: no limit.',
+      }),
     ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
@@ -234,7 +267,8 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   if (!spec.flow && !spec.steps)
     issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
   if (spec.flow) {
-    const { flow, name, description, parameters, autostart, triggers, ...options } = spec;
+    const { flow, name, description, parameters, autostart, triggers, priority, concurrency, ...options } =
+      spec;
     const main: StepSpec = { id: 'main', flow, ...options };
     for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
     delete spec.flow;
@@ -244,6 +278,8 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void parameters;
     void autostart;
     void triggers;
+    void priority;
+    void concurrency;
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

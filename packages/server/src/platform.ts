@@ -16,6 +16,7 @@ import { pgliteNotifier, pgNotifier } from './events/notifier.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { startTracing, type Tracing } from './observability/tracing.ts';
 import { createQueue } from './queue/boss.ts';
+import { type SlotBook, slotBook } from './queue/slots.ts';
 import { checkMasterKey } from './security/key-check.ts';
 import { pathRoots } from './security/path-roots.ts';
 import { pipelineEnv } from './security/pipeline-env.ts';
@@ -27,6 +28,8 @@ import { S3Store } from './storage/s3-store.ts';
 export interface Platform {
   database: Database;
   queue: PgBoss;
+  /** Concurrency slots of pipelines and credentials, shared by every process (queue/slots.ts). */
+  slots: SlotBook;
   bus: EventBus;
   registry: Registry;
   store: BlobStore;
@@ -149,12 +152,14 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
         ? pgliteNotifier(database.pglite!)
         : pgNotifier(database.url!, database.pool!, () => undefined),
     );
+    const slots = slotBook(database);
     const version = o.version ?? '0.1.0';
     const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,
       masterKey,
       queue,
+      slots,
       bus,
       registry: o.registry,
       store,
@@ -175,6 +180,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
         await tracing.shutdown().catch(() => undefined);
         await bus.close().catch(() => undefined);
         await queue.stop({ graceful: false }).catch(() => undefined);
+        await slots.close();
         await database.close();
       },
     };

@@ -46,7 +46,7 @@ describe.each(backends)('database on $name', (backend) => {
       await expect(
         database.db.transaction(async (tx) => {
           const [j] = await tx.insert(jobExecutions).values(job).returning();
-          await enqueueInTransaction(boss, tx, { jobId: j!.id });
+          await enqueueInTransaction(boss, tx, j!);
           throw new Error('rolled back');
         }),
       ).rejects.toThrow('rolled back');
@@ -55,7 +55,7 @@ describe.each(backends)('database on $name', (backend) => {
 
       const id = await database.db.transaction(async (tx) => {
         const [j] = await tx.insert(jobExecutions).values(job).returning();
-        await enqueueInTransaction(boss, tx, { jobId: j!.id });
+        await enqueueInTransaction(boss, tx, j!);
         return j!.id;
       });
       const got = await boss.fetch<{ jobId: string }>(JOBS_QUEUE);

@@ -17,14 +17,19 @@ describe('taking jobs from the queue', () => {
         drained = resolve;
       });
       // A poll this long would leave all but the first jobs of each slot waiting for minutes.
-      const feed = feedJobs(p.queue, p.bus, { concurrency: 2, pollMs: 600_000 }, async ({ jobId }) => {
-        running++;
-        most = Math.max(most, running);
-        await new Promise((r) => setTimeout(r, 20));
-        running--;
-        handled.push(jobId);
-        if (handled.length === 12) drained();
-      });
+      const feed = feedJobs(
+        p.queue,
+        p.bus,
+        { concurrency: 2, pollMs: 600_000 },
+        async ({ data: { jobId } }) => {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((r) => setTimeout(r, 20));
+          running--;
+          handled.push(jobId);
+          if (handled.length === 12) drained();
+        },
+      );
       await all;
       await feed.stop();
       await feed.drained();
@@ -44,8 +49,11 @@ describe('taking jobs from the queue', () => {
       const first = new Promise<string>((resolve) => {
         got = resolve;
       });
-      const feed = feedJobs(p.queue, p.bus, { concurrency: 1, pollMs: 600_000 }, async ({ jobId }) =>
-        got(jobId),
+      const feed = feedJobs(
+        p.queue,
+        p.bus,
+        { concurrency: 1, pollMs: 600_000 },
+        async ({ data: { jobId } }) => got(jobId),
       );
       await new Promise((r) => setTimeout(r, 300)); // its first fetch found nothing: it waits
       await p.queue.send(JOBS_QUEUE, { jobId: 'late' });

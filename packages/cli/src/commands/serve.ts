@@ -28,6 +28,10 @@ export interface PlatformFlags {
   denyHosts?: string[];
   allowHosts?: string[];
   artifacts?: string;
+  /** `sluice worker --tags` */
+  tags?: string[];
+  /** `sluice serve --worker-tags`: the built-in worker's tags. */
+  workerTags?: string[];
 }
 
 /** `--pipeline-env` entries, else SLUICE_PIPELINE_ENV's comma-separated list. */
@@ -52,8 +56,11 @@ function allowedPaths(f: PlatformFlags): string[] {
   return dirs.map((d) => resolve(d));
 }
 
-/** `--deny-hosts`/`--allow-hosts` lists (comma-separated, repeatable), else SLUICE_DENY_HOSTS/SLUICE_ALLOW_HOSTS. */
-function hostList(given: string[] | undefined, variable: string): string[] {
+/**
+ * Comma-separated, repeatable lists, else the variable's: `--deny-hosts`/`--allow-hosts`
+ * (SLUICE_DENY_HOSTS/SLUICE_ALLOW_HOSTS), `--tags`/`--worker-tags` (SLUICE_WORKER_TAGS).
+ */
+function listFlag(given: string[] | undefined, variable: string): string[] {
   const list = given?.length ? given : [process.env[variable] ?? ''];
   return list
     .flatMap((s) => s.split(','))
@@ -83,13 +90,14 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     filesDir: resolve(f.filesDir ?? process.cwd()),
     pipelineEnv: exposedEnv(f),
     allowPaths: allowedPaths(f),
-    denyHosts: hostList(f.denyHosts, 'SLUICE_DENY_HOSTS'),
-    allowHosts: hostList(f.allowHosts, 'SLUICE_ALLOW_HOSTS'),
+    denyHosts: listFlag(f.denyHosts, 'SLUICE_DENY_HOSTS'),
+    allowHosts: listFlag(f.allowHosts, 'SLUICE_ALLOW_HOSTS'),
     ...artifactsOption(f),
     // Where people reach the UI: outbound webhooks link to job pages under it.
     ...(process.env.SLUICE_PUBLIC_URL ? { publicUrl: process.env.SLUICE_PUBLIC_URL } : {}),
     registry: createRegistry(),
     worker: {
+      tags: listFlag(f.tags?.length ? f.tags : f.workerTags, 'SLUICE_WORKER_TAGS'),
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
       ...(f.stepMemory ? { stepMemoryMb: f.stepMemory } : {}),
       ...(f.stepsPerProcess ? { stepsPerProcess: f.stepsPerProcess } : {}),
@@ -239,8 +247,11 @@ export async function serveCommand(
 export async function workerCommand(flags: PlatformFlags): Promise<number> {
   const untilSignal = onStopSignal();
   try {
-    const w = await startWorkerProcess(platformOptions(flags));
-    process.stdout.write(`${pc.green('✓')} worker ${w.id} is taking jobs. Ctrl-C stops it.\n`);
+    const opts = platformOptions(flags);
+    const w = await startWorkerProcess(opts);
+    const tags = typeof opts.worker === 'object' ? (opts.worker.tags ?? []) : [];
+    const offers = tags.length > 0 ? ` (tags: ${tags.join(', ')})` : '';
+    process.stdout.write(`${pc.green('✓')} worker ${w.id} is taking jobs${offers}. Ctrl-C stops it.\n`);
     return await untilSignal(w.close);
   } catch (err) {
     printError(err);

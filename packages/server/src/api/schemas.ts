@@ -68,6 +68,22 @@ export const JobSchema = Type.Object({
   traceId: Nullable(Type.String()),
   cancelRequested: Type.Boolean(),
   deadLetteredAt: Nullable(Ts),
+  priority: Type.Integer({
+    description: 'Higher leaves the queue first (the execute call’s, else the spec’s).',
+  }),
+  concurrency: Nullable(
+    Type.Integer({
+      description: "The pipeline's `concurrency` when the job was made: its jobs running at once.",
+    }),
+  ),
+  runsOn: Type.Array(Type.String(), { description: 'Worker tags its steps need (their `runsOn`).' }),
+  waitingFor: Type.Optional(
+    Type.String({
+      description:
+        'Why a queued job has not started: "a worker with tags [browser]" when no live worker has them, ' +
+        'or "a slot: 1 of 1 jobs of this pipeline running (concurrency 1)".',
+    }),
+  ),
 });
 
 export const StepSchema = Type.Object({

@@ -198,6 +198,12 @@ export const jobExecutions = pgTable(
     deadLetteredAt: at('dead_lettered_at'),
     /** The backfill that made this job, one per interval (its parameters say which). */
     backfillId: uuid('backfill_id'),
+    /** Higher leaves the queue first: the execute call's, else the spec's `priority`, else 0. */
+    priority: integer('priority').notNull().default(0),
+    /** The spec's `concurrency` when the job was made: at most this many of the pipeline's jobs run at once. */
+    concurrency: integer('concurrency'),
+    /** Every worker tag its steps need (their `runsOn`), sorted: only a worker with all of them takes it. */
+    runsOn: text('runs_on').array().notNull().default(sql`'{}'::text[]`),
   },
   (t) => [
     index('job_executions_status').on(t.status),
@@ -313,6 +319,8 @@ export const credentials = pgTable('credentials', {
   connectorType: text('connector_type').notNull(),
   description: text('description').notNull().default(''),
   encryptedData: text('encrypted_data').notNull(),
+  /** Steps using it at once, across all workers; null: no limit (a portal that allows one login says 1). */
+  concurrency: integer('concurrency'),
   createdBy: text('created_by'),
   createdAt: created(),
   updatedAt: updated(),
@@ -380,6 +388,8 @@ export const workers = pgTable('workers', {
   lastSeenAt: at('last_seen_at').notNull().defaultNow(),
   concurrency: integer('concurrency').notNull(),
   running: integer('running').notNull().default(0),
+  /** `--tags`: it takes jobs whose steps' `runsOn` are all among them. */
+  tags: text('tags').array().notNull().default(sql`'{}'::text[]`),
 });
 
 /** Jobs per pipeline and hour, kept by the `rollup` task: the dashboard's history outlives retention. */

@@ -1,5 +1,5 @@
 import type { Platform } from '../platform.ts';
-import { JOBS_QUEUE } from '../queue/boss.ts';
+import { queuedJobs } from '../queue/boss.ts';
 
 /**
  * Upper bounds (seconds) of the duration histograms' buckets: ETL runs last from under a second (a
@@ -212,7 +212,7 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
   const [gauges] = await q<{ active: number; workers: number }>(GAUGES_SQL);
   // pg-boss keeps the queue's counts on its queue table (refreshed by its monitor pass, every 10 s
   // here): reading them costs one row, not a count over the job table.
-  const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
+  const queueDepth = await queuedJobs(p.queue).catch(() => 0);
 
   const connectors = new Map<string, string[]>();
   for (const m of mapping) {
@@ -265,6 +265,6 @@ export async function readSnapshot(p: Platform): Promise<Snapshot> {
     ),
     activeJobs: Number(gauges?.active ?? 0),
     workers: Number(gauges?.workers ?? 0),
-    queueDepth: queue.reduce((a, s) => a + (s.queuedCount ?? 0), 0),
+    queueDepth,
   };
 }

@@ -1,3 +1,4 @@
+import { MAX_PIPELINE_CONCURRENCY } from '@sluice/core';
 import { sql } from 'drizzle-orm';
 import { fromDrizzle, fromPglite, PgBoss } from 'pg-boss';
 import type { Database } from '../db/open.ts';
@@ -47,14 +48,16 @@ export async function createQueue(database: Database, opts: QueueOptions = {}): 
   boss.on('error', () => undefined); // surfaced by the operations that fail
   await boss.start();
   await ensureQueue(boss, DEAD_LETTER_QUEUE, { retryLimit: 0, notify: true });
-  await ensureQueue(boss, JOBS_QUEUE, {
+  const jobs: QueueSettings = {
     retryLimit: 3,
     retryDelay: 1,
     deadLetter: DEAD_LETTER_QUEUE,
     heartbeatSeconds: opts.heartbeatSeconds ?? 10,
     expireInSeconds: opts.expireInSeconds ?? 86_400,
     notify: true,
-  });
+  };
+  jobQueueSettings.set(boss, { settings: jobs, ready: new Set([JOBS_QUEUE]) });
+  await ensureQueue(boss, JOBS_QUEUE, jobs);
   await ensureQueue(boss, WEBHOOKS_QUEUE, { ...WEBHOOK_RETRIES, expireInSeconds: 120, notify: true });
   await ensureQueue(boss, DEPENDENTS_QUEUE, {
     retryLimit: 5,
@@ -65,10 +68,18 @@ export async function createQueue(database: Database, opts: QueueOptions = {}): 
   return boss;
 }
 
-async function ensureQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]) {
+type QueueSettings = Parameters<PgBoss['createQueue']>[1];
+
+// Per pg-boss instance: the jobs queues' settings, and the tagged queues known to exist.
+const jobQueueSettings = new WeakMap<PgBoss, { settings: QueueSettings; ready: Set<string> }>();
+
+async function ensureQueue(boss: PgBoss, name: string, options: QueueSettings) {
   const existing = await boss.getQueue(name);
-  if (existing) await boss.updateQueue(name, options);
-  else await boss.createQueue(name, options);
+  if (existing) return boss.updateQueue(name, options);
+  // Another process may create it between the look and the create.
+  await boss.createQueue(name, options).catch(async (err) => {
+    if (!(await boss.getQueue(name))) throw err;
+  });
 }
 
 /** A Drizzle transaction handle, as `db.transaction` gives it. */
@@ -77,9 +88,82 @@ export type Tx = Parameters<Parameters<Database['db']['transaction']>[0]>[0];
 /** pg-boss's `db` option for a send inside the caller's transaction. */
 export const inTransaction = (tx: Tx) => ({ db: fromDrizzle(tx as never, sql as never) });
 
-/** Enqueues inside the caller's transaction: the job row and its message commit together or not at all. */
-export async function enqueueInTransaction(boss: PgBoss, tx: Tx, message: JobMessage): Promise<string> {
-  const id = await boss.send(JOBS_QUEUE, message, inTransaction(tx));
-  if (!id) throw new Error(`pg-boss refused job ${message.jobId}`);
+/** What decides where and when a job's message is taken: a job row has these. */
+export interface JobRouting {
+  id: string;
+  pipelineId: string;
+  priority: number;
+  concurrency: number | null;
+  runsOn: readonly string[];
+}
+
+/**
+ * The queue of the jobs whose steps need `tags`: one queue per tag set, so a worker takes only
+ * what it can run by fetching from the queues of the subsets of its own tags (worker/job-feed.ts).
+ */
+export function jobQueue(tags: readonly string[]): string {
+  return tags.length === 0 ? JOBS_QUEUE : `${JOBS_QUEUE}.${[...tags].sort().join('.')}`;
+}
+
+/** The tags a jobs queue's name stands for; undefined for a queue that is not a jobs queue. */
+export function queueTags(name: string): string[] | undefined {
+  if (name === JOBS_QUEUE) return [];
+  return name.startsWith(`${JOBS_QUEUE}.`) ? name.slice(JOBS_QUEUE.length + 1).split('.') : undefined;
+}
+
+/**
+ * Creates the job's tag-set queue if it is new. Called before a transaction that enqueues: on
+ * PGlite, pg-boss's own handle inside the caller's transaction would wait for it forever.
+ */
+export async function prepareJobQueue(boss: PgBoss, tags: readonly string[]): Promise<void> {
+  const known = jobQueueSettings.get(boss);
+  if (!known) throw new Error('the queue was not opened with createQueue');
+  const name = jobQueue(tags);
+  if (known.ready.has(name)) return;
+  await ensureQueue(boss, name, known.settings);
+  known.ready.add(name);
+}
+
+/**
+ * The pg-boss group limits every fetch passes (worker/job-feed.ts): a job of a pipeline with
+ * `concurrency: N` is in group `<pipeline id>` of tier `N`, and pg-boss hands out no job of a group
+ * whose active jobs reach its tier's limit. The tiers cover every `concurrency` a spec may declare.
+ */
+export const GROUP_LIMITS = {
+  default: 1,
+  tiers: Object.fromEntries(Array.from({ length: MAX_PIPELINE_CONCURRENCY }, (_, i) => [`${i + 1}`, i + 1])),
+};
+
+/**
+ * Sends a job's message to its tag set's queue, with its priority and its pipeline's concurrency
+ * group; inside the caller's transaction when `tx` is given (then prepareJobQueue must have run).
+ */
+export async function sendJob(
+  boss: PgBoss,
+  job: JobRouting,
+  o: { tx?: Tx; startAfterSeconds?: number } = {},
+): Promise<string> {
+  if (!o.tx) await prepareJobQueue(boss, job.runsOn);
+  else if (!jobQueueSettings.get(boss)?.ready.has(jobQueue(job.runsOn)))
+    throw new Error(`the queue ${jobQueue(job.runsOn)} was not prepared before the transaction`);
+  const message: JobMessage = { jobId: job.id };
+  const id = await boss.send(jobQueue(job.runsOn), message, {
+    priority: job.priority,
+    ...(job.concurrency === null ? {} : { group: { id: job.pipelineId, tier: `${job.concurrency}` } }),
+    ...(o.startAfterSeconds ? { startAfter: o.startAfterSeconds } : {}),
+    ...(o.tx ? { db: fromDrizzle(o.tx as never, sql as never) } : {}),
+  });
+  if (!id) throw new Error(`pg-boss refused job ${job.id}`);
   return id;
+}
+
+/** Enqueues inside the caller's transaction: the job row and its message commit together or not at all. */
+export async function enqueueInTransaction(boss: PgBoss, tx: Tx, job: JobRouting): Promise<string> {
+  return sendJob(boss, job, { tx });
+}
+
+/** Jobs waiting in every jobs queue (the untagged one and each tag set's), as pg-boss last counted. */
+export async function queuedJobs(boss: PgBoss): Promise<number> {
+  const all = await boss.getQueues();
+  return all.filter((q) => queueTags(q.name) !== undefined).reduce((a, q) => a + (q.queuedCount ?? 0), 0);
 }

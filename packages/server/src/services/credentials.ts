@@ -17,6 +17,7 @@ export function credentialView(c: Row, fields: string[]) {
     connectorType: c.connectorType,
     description: c.description,
     fields: Object.fromEntries(fields.map((f) => [f, MASK])),
+    concurrency: c.concurrency,
     createdAt: c.createdAt.toISOString(),
     updatedAt: c.updatedAt.toISOString(),
   };
@@ -31,6 +32,8 @@ export interface CredentialInput {
   connectorType: string;
   description?: string;
   data: Record<string, unknown>;
+  /** Steps using it at once across all workers; null: no limit. */
+  concurrency?: number | null;
 }
 
 const taken = (err: unknown, name: string) =>
@@ -62,6 +65,7 @@ export async function createCredential(p: Platform, input: CredentialInput, user
         connectorType: input.connectorType,
         description: input.description ?? '',
         encryptedData,
+        concurrency: input.concurrency ?? null,
         createdBy: user,
       })
       .returning();
@@ -80,7 +84,13 @@ async function get(p: Platform, id: string): Promise<Row> {
 /** A credential without touching its secret: for audit rows, which need no decryption. */
 export async function credentialSummary(p: Platform, id: string) {
   const c = await get(p, id);
-  return { id: c.id, name: c.name, connectorType: c.connectorType, description: c.description };
+  return {
+    id: c.id,
+    name: c.name,
+    connectorType: c.connectorType,
+    description: c.description,
+    concurrency: c.concurrency,
+  };
 }
 
 export async function updateCredential(p: Platform, id: string, input: Partial<CredentialInput>) {
@@ -94,6 +104,7 @@ export async function updateCredential(p: Platform, id: string, input: Partial<C
         ...(input.name === undefined ? {} : { name: input.name }),
         ...(input.connectorType === undefined ? {} : { connectorType: input.connectorType }),
         ...(input.description === undefined ? {} : { description: input.description }),
+        ...(input.concurrency === undefined ? {} : { concurrency: input.concurrency }),
         encryptedData,
         updatedAt: new Date(),
       })

@@ -2,7 +2,7 @@ import type { ErrorReport, StepReport } from '@sluice/core';
 import { and, eq, inArray } from 'drizzle-orm';
 import { type JobExecution, jobExecutions, type StepExecution, stepExecutions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { JOBS_QUEUE } from '../queue/boss.ts';
+import { sendJob } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
 import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
@@ -96,7 +96,7 @@ export async function requeueJob(p: Platform, job: JobExecution, error: ErrorRep
     .update(jobExecutions)
     .set({ status: 'queued', queuedAt: new Date(), error })
     .where(eq(jobExecutions.id, job.id));
-  await p.queue.send(JOBS_QUEUE, { jobId: job.id }, { startAfter: delaySeconds });
+  await sendJob(p.queue, job, { startAfterSeconds: delaySeconds });
 }
 
 /** Announces a job queued again (after requeueJob or handBack), once its log says why. */
@@ -122,7 +122,7 @@ export async function handBack(p: Platform, job: JobExecution, attempt: number):
     .update(jobExecutions)
     .set({ status: 'queued', attempt: attempt - 1, queuedAt: new Date(), workerId: null })
     .where(eq(jobExecutions.id, job.id));
-  await p.queue.send(JOBS_QUEUE, { jobId: job.id });
+  await sendJob(p.queue, job);
   await writeLog(p, job.pipelineId, job.id, {
     level: 'WARN',
     message: 'handed back to the queue: its worker is shutting down',

@@ -12,9 +12,11 @@ import {
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { enqueueInTransaction, type Tx } from '../queue/boss.ts';
+import { enqueueInTransaction, prepareJobQueue, type Tx } from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
 import { afterJobEnded } from './after-job.ts';
+import { jobRouting, type RoutingColumns } from './job-routing.ts';
+import { waitingReasons } from './job-waiting.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -46,6 +48,9 @@ export function jobView(j: JobExecution) {
     traceId: j.traceId,
     cancelRequested: j.cancelRequestedAt !== null,
     deadLetteredAt: iso(j.deadLetteredAt),
+    priority: j.priority,
+    concurrency: j.concurrency,
+    runsOn: j.runsOn,
   };
 }
 
@@ -77,6 +82,8 @@ export function stepView(s: StepExecution) {
 
 export interface ExecuteInput {
   parameters?: Record<string, unknown>;
+  /** Overrides the spec's `priority` for this job. */
+  priority?: number;
   triggerType: TriggerType;
   triggeredBy?: string | null;
   scheduleId?: string | null;
@@ -93,6 +100,8 @@ export interface PlannedJob {
   sealed: string;
   /** Its flow steps reading a queue (streamingSteps). */
   streams: string[];
+  /** Where and when its message is taken: priority, the pipeline's concurrency, worker tags. */
+  routing: RoutingColumns;
 }
 
 /** Plans a version of a pipeline with the run's parameters (validating them) and seals the plan. */
@@ -101,16 +110,17 @@ export async function planJob(
   pipelineId: string,
   version: number,
   parameters: Record<string, unknown>,
+  priority?: number,
 ): Promise<PlannedJob> {
   const spec = await getSpec(p, pipelineId, version);
   const plan = planStored(p, spec, parameters);
-  return {
-    pipelineId,
-    pipelineVersion: version,
-    plan,
-    sealed: await sealPlan(p, plan),
-    streams: streamingSteps(p, plan),
-  };
+  const streams = streamingSteps(p, plan);
+  const routing = jobRouting(spec, plan.steps, priority);
+  // A stream runs as one job at a time (see executePipeline): its row says so too, so its worker holds the slot.
+  if (streams.length > 0) routing.concurrency = 1;
+  // Before any transaction: on PGlite, pg-boss's own handle inside the caller's would wait forever.
+  await prepareJobQueue(p.queue, routing.runsOn);
+  return { pipelineId, pipelineVersion: version, plan, sealed: await sealPlan(p, plan), streams, routing };
 }
 
 /**
@@ -129,6 +139,7 @@ export async function insertJob(p: Platform, tx: Tx, job: PlannedJob, input: Exe
       scheduleId: input.scheduleId ?? null,
       backfillId: input.backfillId ?? null,
       upstreamJobId: input.upstreamJobId ?? null,
+      ...job.routing,
       parameters: job.plan.params,
       // Planned once, here: the worker and the steps' processes run this, not the spec again.
       plan: job.sealed,
@@ -147,7 +158,7 @@ export async function insertJob(p: Platform, tx: Tx, job: PlannedJob, input: Exe
       streaming: job.streams.includes(s.id),
     })),
   );
-  await enqueueInTransaction(p.queue, tx, { jobId: row!.id });
+  await enqueueInTransaction(p.queue, tx, row!);
   return row!.id;
 }
 
@@ -158,7 +169,13 @@ export async function insertJob(p: Platform, tx: Tx, job: PlannedJob, input: Exe
  */
 export async function executePipeline(p: Platform, pipelineId: string, input: ExecuteInput): Promise<string> {
   const pipeline = await livePipeline(p, pipelineId);
-  const planned = await planJob(p, pipelineId, pipeline.currentVersion, input.parameters ?? {});
+  const planned = await planJob(
+    p,
+    pipelineId,
+    pipeline.currentVersion,
+    input.parameters ?? {},
+    input.priority,
+  );
   const streams = planned.streams;
   const jobId = await p.database.db.transaction(async (tx) => {
     if (streams.length > 0) {
@@ -241,16 +258,20 @@ const namedJobs = (p: Platform) =>
     .from(jobExecutions)
     .leftJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId));
 
-const namedView = (r: { job: JobExecution; pipelineName: string | null }) => ({
-  ...jobView(r.job),
-  ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
-});
+const namedView = (r: { job: JobExecution; pipelineName: string | null }, waiting?: Map<string, string>) => {
+  const why = waiting?.get(r.job.id);
+  return {
+    ...jobView(r.job),
+    ...(r.pipelineName ? { pipelineName: r.pipelineName } : {}),
+    ...(why ? { waitingFor: why } : {}),
+  };
+};
 
-/** One job as GET /jobs/{id} shows it: with its pipeline's name. */
+/** One job as GET /jobs/{id} shows it: with its pipeline's name, and why it waits if it does. */
 export async function getJobView(p: Platform, id: string) {
   const [r] = await namedJobs(p).where(eq(jobExecutions.id, id));
   if (!r) throw notFound('job', id);
-  return namedView(r);
+  return namedView(r, await waitingReasons(p, [r.job]));
 }
 
 export interface JobFilter {
@@ -281,7 +302,11 @@ export async function listJobs(p: Platform, f: JobFilter) {
     .offset(f.offset);
   const [total] = await p.database.db.select({ n: count() }).from(jobExecutions).where(where);
   // A deleted pipeline's jobs keep the name it had (pipelines are deleted softly).
-  return { items: rows.map(namedView), total: total!.n };
+  const waiting = await waitingReasons(
+    p,
+    rows.map((r) => r.job),
+  );
+  return { items: rows.map((r) => namedView(r, waiting)), total: total!.n };
 }
 
 export async function listSteps(p: Platform, jobId: string): Promise<StepExecution[]> {
@@ -347,6 +372,7 @@ export async function retryJob(p: Platform, id: string, fromFailedStep = true): 
   if (!FINISHED.includes(job.status) || job.status === 'success') {
     throw conflict(`job ${id} is ${job.status}; only a failed, cancelled or timed-out job can be retried`);
   }
+  await prepareJobQueue(p.queue, job.runsOn);
   const updated = await p.database.db.transaction(async (tx) => {
     const reset = fromFailedStep
       ? and(
@@ -373,7 +399,7 @@ export async function retryJob(p: Platform, id: string, fromFailedStep = true): 
       })
       .where(eq(jobExecutions.id, id))
       .returning();
-    await enqueueInTransaction(p.queue, tx, { jobId: id });
+    await enqueueInTransaction(p.queue, tx, j!);
     return j!;
   });
   await p.bus.publish(job.pipelineId, { type: 'status', payload: { jobId: id, status: 'queued' } });

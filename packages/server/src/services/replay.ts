@@ -3,7 +3,8 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { conflict } from '../api/errors.ts';
 import { jobExecutions, stepExecutions, type TriggerType } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { enqueueInTransaction } from '../queue/boss.ts';
+import { enqueueInTransaction, prepareJobQueue } from '../queue/boss.ts';
+import { jobRouting } from './job-routing.ts';
 import { FINISHED, getJob, jobSteps, sealPlan } from './jobs.ts';
 import { getSpec, livePipeline, planStored } from './pipelines.ts';
 
@@ -44,6 +45,11 @@ export async function replayJobQuarantine(
     );
   }
   const sealed = await sealPlan(p, plan);
+  const routing = jobRouting(
+    spec,
+    plan.steps.filter((s) => steps.includes(s.id)),
+  );
+  await prepareJobQueue(p.queue, routing.runsOn);
   const jobId = await p.database.db.transaction(async (tx) => {
     const [busy] = await tx
       .select({ id: jobExecutions.id })
@@ -70,13 +76,14 @@ export async function replayJobQuarantine(
         maxAttempts: p.jobAttempts,
         replayOf: origin.id,
         traceId: randomBytes(16).toString('hex'),
+        ...routing,
       })
       .returning();
     // No needs: a replay's steps are independent, each with its own quarantine and sinks.
     await tx
       .insert(stepExecutions)
       .values(steps.map((s) => ({ jobId: created!.id, stepId: s, kind: 'flow' as const })));
-    await enqueueInTransaction(p.queue, tx, { jobId: created!.id });
+    await enqueueInTransaction(p.queue, tx, created!);
     return created!.id;
   });
   p.bus.emit(origin.pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });

@@ -1,7 +1,7 @@
 import { and, count, gte, sql } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { JOBS_QUEUE } from '../queue/boss.ts';
+import { queuedJobs } from '../queue/boss.ts';
 import { rolledUpHours } from './system-tasks.ts';
 
 const HOUR = 3_600_000;
@@ -51,7 +51,7 @@ export async function dashboardSummary(p: Platform) {
     .select({ n: count() })
     .from(workers)
     .where(and(gte(workers.lastSeenAt, new Date(now - 30_000))));
-  const queue = await p.queue.getQueueStats(JOBS_QUEUE).catch(() => []);
+  const queueDepth = await queuedJobs(p.queue).catch(() => 0);
   const top = Math.floor(now / HOUR) * HOUR;
   // Older hours come from the hourly roll-up (kept after retention); the last two, still
   // changing, straight from the jobs.
@@ -78,7 +78,7 @@ export async function dashboardSummary(p: Platform) {
     successRate: stats!.done > 0 ? stats!.ok / stats!.done : null,
     meanDurationMs: stats!.mean,
     p95DurationMs: stats!.p95,
-    queueDepth: queue.reduce((a, q) => a + (q.queuedCount ?? 0), 0),
+    queueDepth,
     running: stats!.running,
     workers: alive!.n,
     hourly,

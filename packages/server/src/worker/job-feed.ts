@@ -1,13 +1,21 @@
 import type { Job, PgBoss } from 'pg-boss';
 import type { EventBus } from '../events/bus.ts';
-import { JOBS_QUEUE, type JobMessage } from '../queue/boss.ts';
+import { GROUP_LIMITS, JOBS_QUEUE, type JobMessage, queueTags } from '../queue/boss.ts';
 
 export interface JobFeedOptions {
   /** Jobs run at once. */
   concurrency: number;
   /** With free slots and an empty queue, how long to wait before looking again. */
   pollMs: number;
+  /** The worker's tags: it takes from the queue of each tag set among them (queue/boss.ts jobQueue). */
+  tags?: readonly string[];
 }
+
+/** A handler's answer when it settled its message itself (sent the job back): the feed leaves it. */
+export const SETTLED = 'settled';
+
+// How often the list of tagged queues is read again (at once, too, when a job is queued).
+const QUEUES_REFRESH_MS = 5000;
 
 export interface JobFeed {
   /** Stops taking jobs; running ones go on (and are heartbeaten) until they settle. */
@@ -27,8 +35,23 @@ export function feedJobs(
   boss: PgBoss,
   bus: EventBus,
   o: JobFeedOptions,
-  handle: (m: JobMessage) => Promise<void>,
+  handle: (job: Job<JobMessage>) => Promise<unknown>,
 ): JobFeed {
+  const tags = new Set(o.tags ?? []);
+  let queues: string[] = [JOBS_QUEUE];
+  let queuesReadAt = 0;
+  // The queues of the tag sets this worker has; the most specific first: their jobs can run on
+  // fewer workers. Priority orders the jobs within each queue.
+  const readQueues = async () => {
+    if (tags.size === 0) return;
+    const all = await boss.getQueues();
+    queues = all
+      .map((q) => ({ name: q.name, tags: queueTags(q.name) }))
+      .filter((q) => q.tags?.every((t) => tags.has(t)))
+      .sort((a, b) => b.tags!.length - a.tags!.length || a.name.localeCompare(b.name))
+      .map((q) => q.name);
+    queuesReadAt = Date.now();
+  };
   const running = new Map<string, { job: Job<JobMessage>; touched: number }>();
   const settling = new Set<Promise<unknown>>();
   let stopped = false;
@@ -60,21 +83,22 @@ export function feedJobs(
     const due = [...running.values()].filter((r) => now - r.touched >= (r.job.heartbeatSeconds ?? 10) * 500);
     if (due.length === 0) return;
     for (const r of due) r.touched = now;
-    boss
-      .touch(
-        JOBS_QUEUE,
-        due.map((r) => r.job),
-      )
-      .catch(() => undefined);
+    for (const name of new Set(due.map((r) => r.job.name)))
+      boss
+        .touch(
+          name,
+          due.filter((r) => r.job.name === name).map((r) => r.job),
+        )
+        .catch(() => undefined);
   }, 1000);
   beat.unref();
 
   const start = (job: Job<JobMessage>) => {
     running.set(job.id, { job, touched: Date.now() });
-    const done = handle(job.data)
+    const done = handle(job)
       .then(
-        () => boss.complete(JOBS_QUEUE, job),
-        (err: Error) => boss.fail(JOBS_QUEUE, job, { message: err.message }),
+        (handled) => (handled === SETTLED ? undefined : boss.complete(job.name, job)),
+        (err: Error) => boss.fail(job.name, job, { message: err.message }),
       )
       .catch(() => undefined) // the queue gone: the job is taken up again when its heartbeat lapses
       .finally(() => {
@@ -87,15 +111,24 @@ export function feedJobs(
 
   const loop = (async () => {
     while (!stopped) {
+      const fresh = nudged || Date.now() - queuesReadAt > QUEUES_REFRESH_MS;
       nudged = false;
       let got = 0;
-      const free = o.concurrency - running.size;
-      if (free > 0) {
+      if (o.concurrency - running.size > 0) {
         try {
-          const jobs = await boss.fetch<JobMessage>(JOBS_QUEUE, { batchSize: free });
-          got = jobs.length;
-          // Taken while stopping: run anyway (the worker finishes them or hands them back).
-          for (const job of jobs) start(job);
+          if (fresh) await readQueues();
+          for (const name of queues) {
+            const free = o.concurrency - running.size;
+            if (free <= 0) break;
+            // Jobs of a pipeline whose `concurrency` is reached stay queued, not handed out.
+            const jobs = await boss.fetch<JobMessage>(name, {
+              batchSize: free,
+              groupConcurrency: GROUP_LIMITS,
+            });
+            got += jobs.length;
+            // Taken while stopping: run anyway (the worker finishes them or hands them back).
+            for (const job of jobs) start(job);
+          }
         } catch {
           // the database is away for a moment: try again after the pause
         }

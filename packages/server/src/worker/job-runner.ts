@@ -5,6 +5,7 @@ import {
   datasetHandoffs,
   ErrorCode,
   type ErrorReport,
+  emptyStep,
   type PathPolicy,
   type ResolvedPlan,
   type ResolvedStep,
@@ -14,7 +15,7 @@ import {
   scheduleDag,
   toSluiceError,
 } from '@sluice/core';
-import type { JobExecution } from '../db/schema.ts';
+import type { JobExecution, StepExecution } from '../db/schema.ts';
 import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
@@ -44,6 +45,7 @@ import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
 import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
+import { holdCredentialSlots } from './credential-slots.ts';
 import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepProcess } from './step-process.ts';
@@ -197,6 +199,40 @@ async function runAttempt(
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;
     if (row.status === 'success' && row.report) return row.report as StepReport;
+    // Before the step counts as run: a job cancelled while it waits leaves it not started.
+    let releaseCredentials: () => Promise<void>;
+    try {
+      releaseCredentials = await holdCredentialSlots(p, step, cancel, ({ name, concurrency }) =>
+        writeLog(p, job.pipelineId, jobId, {
+          level: 'INFO',
+          stepId: step.id,
+          message: `step ${step.id} waits for credential "${name}": ${concurrency} step(s) may use it at once`,
+        }),
+      );
+    } catch (err) {
+      if (cancel.aborted)
+        return {
+          ...emptyStep(step, 'cancelled'),
+          error: { code: ErrorCode.ABORTED, message: 'the run was cancelled', step: step.id },
+        };
+      const e = toSluiceError(err);
+      return {
+        ...emptyStep(step, 'failed'),
+        error: {
+          code: e.code,
+          message: `step ${step.id} could not take its credential's slot: ${e.message}`,
+          step: step.id,
+        },
+      };
+    }
+    try {
+      return await runStep(step, row);
+    } finally {
+      await releaseCredentials();
+    }
+  });
+
+  async function runStep(step: ResolvedStep, row: StepExecution): Promise<StepReport> {
     ran.add(step.id);
     const stepSpan = childSpan(p.tracing.tracer, span, `step ${step.id}`, {
       'sluice.job.id': jobId,
@@ -295,7 +331,7 @@ async function runAttempt(
     });
     p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, stepId: step.id, status: r.status } });
     return r;
-  });
+  }
 
   if (cancel.reason instanceof Shutdown) {
     await handBack(p, job, attempt);

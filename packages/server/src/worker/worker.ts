@@ -1,13 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { ErrorCode, MAX_WORKER_TAGS, SluiceError, WORKER_TAG_PATTERN } from '@sluice/core';
 import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
 import { afterJobEnded, workAfterJobs } from '../services/after-job.ts';
 import { afterBackfillJob } from '../services/backfills.ts';
-import { feedJobs } from './job-feed.ts';
+import { feedJobs, SETTLED } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
+import { deferJob, takeJobSlot } from './job-slot.ts';
 import { StepHostPool } from './step-hosts.ts';
 import { writeLog } from './step-recorder.ts';
 
@@ -19,9 +21,15 @@ export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId' | 
    * for every step. @defaultValue 100
    */
   stepsPerProcess?: number;
+  /**
+   * What this worker offers (`--tags browser,gpu`): it takes the jobs whose steps' `runsOn` tags
+   * are all among these, and no others need them. @defaultValue none: only jobs that need no tag
+   */
+  tags?: string[];
 }
 
 const defaults = {
+  tags: [],
   concurrency: 2,
   stepConcurrency: 4,
   stepMemoryMb: 1024,
@@ -47,7 +55,10 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   const running = new Map<string, AbortController>();
   const settling = new Set<Promise<void>>();
   const db = p.database.db;
-  await db.insert(workers).values({ id, hostname: hostname(), pid: process.pid, concurrency: o.concurrency });
+  const tags = checkTags(o.tags);
+  await db
+    .insert(workers)
+    .values({ id, hostname: hostname(), pid: process.pid, concurrency: o.concurrency, tags });
 
   const beat = setInterval(() => {
     void db
@@ -109,18 +120,30 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   // Outbound webhooks and dependent pipelines, queued as jobs end (services/after-job.ts).
   const stopAfterJobs = await workAfterJobs(p);
   // Last: once it runs, jobs run, so nothing after it may fail and leave it running unowned.
-  const feed = feedJobs(p.queue, p.bus, { concurrency: o.concurrency, pollMs: 500 }, async ({ jobId }) => {
-    const ac = new AbortController();
-    running.set(jobId, ac);
-    const done = runJob(p, jobId, runner, ac.signal);
-    settling.add(done);
-    try {
-      await done;
-    } finally {
-      running.delete(jobId);
-      settling.delete(done);
-    }
-  });
+  const feed = feedJobs(
+    p.queue,
+    p.bus,
+    { concurrency: o.concurrency, pollMs: 500, tags },
+    async (message) => {
+      const { jobId } = message.data;
+      const slot = await takeJobSlot(p, jobId);
+      if (slot === 'busy') {
+        await deferJob(p, message);
+        return SETTLED;
+      }
+      const ac = new AbortController();
+      running.set(jobId, ac);
+      const done = runJob(p, jobId, runner, ac.signal);
+      settling.add(done);
+      try {
+        await done;
+      } finally {
+        running.delete(jobId);
+        settling.delete(done);
+        if (slot !== 'free') await slot();
+      }
+    },
+  );
 
   return {
     id,
@@ -147,4 +170,21 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
         .catch(() => undefined);
     },
   };
+}
+
+/** The worker's tags, sorted, or a clear error naming the one that is not a tag. */
+function checkTags(tags: readonly string[]): string[] {
+  const pattern = new RegExp(WORKER_TAG_PATTERN);
+  for (const t of tags)
+    if (!pattern.test(t))
+      throw new SluiceError(
+        ErrorCode.CONFIG,
+        `worker tag "${t}" is not a tag: use lower-case letters, digits, - and _ (e.g. --tags browser,gpu)`,
+      );
+  if (tags.length > MAX_WORKER_TAGS)
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `a worker takes at most ${MAX_WORKER_TAGS} tags (it has ${tags.length}); run workers with fewer`,
+    );
+  return [...new Set(tags)].sort();
 }

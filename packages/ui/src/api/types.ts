@@ -92,6 +92,14 @@ export interface Job {
   traceId: string | null;
   /** Set on a quarantine replay: the job whose quarantined rows it replays. */
   replayOf?: string | null;
+  /** Higher leaves the queue first. */
+  priority?: number;
+  /** The pipeline's `concurrency` when the job was made. */
+  concurrency?: number | null;
+  /** Worker tags its steps need. */
+  runsOn?: string[];
+  /** Why a queued job has not started, when the platform can tell. */
+  waitingFor?: string;
 }
 
 /** A step report's figures of a quarantine replay (core's ReplayCounts). */

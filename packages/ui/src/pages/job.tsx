@@ -157,6 +157,17 @@ export default function JobPage() {
           <dd>
             <code>{JSON.stringify(j.parameters)}</code>
           </dd>
+          <dt>Priority</dt>
+          <dd>
+            {j.priority ?? 0}
+            {j.runsOn?.length ? `; needs a worker with tags [${j.runsOn.join(', ')}]` : ''}
+          </dd>
+          {j.status === 'queued' && j.waitingFor && (
+            <>
+              <dt>Waiting for</dt>
+              <dd role="status">{j.waitingFor}</dd>
+            </>
+          )}
           <dt>Started</dt>
           <dd>{when(j.startedAt)}</dd>
           <dt>Duration</dt>

@@ -101,6 +101,7 @@ export default function PipelinePage() {
       </div>
       {p.description && <p>{p.description}</p>}
       <PipelineLinks pipelineId={id} />
+      <SchedulingLine spec={p.spec} />
       <ErrorNote error={remove.error ?? webhook.error} />
       {hook && (
         <div className="notice" role="status">
@@ -152,4 +153,14 @@ export default function PipelinePage() {
       </section>
     </>
   );
+}
+
+/** The spec's `priority` and `concurrency`, when it sets them (docs/scheduling.md). */
+function SchedulingLine({ spec }: { spec: object }) {
+  const { priority, concurrency } = spec as { priority?: unknown; concurrency?: unknown };
+  const parts = [
+    typeof priority === 'number' ? `priority ${priority}` : '',
+    typeof concurrency === 'number' ? `at most ${concurrency} job(s) at once` : '',
+  ].filter(Boolean);
+  return parts.length > 0 ? <p className="muted">{parts.join(' · ')}</p> : null;
 }

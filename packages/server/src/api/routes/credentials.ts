@@ -23,6 +23,9 @@ const Credential = Type.Object({
   connectorType: Type.String(),
   description: Type.String(),
   fields: Type.Record(Type.String(), Type.String(), { description: 'The stored fields, values masked.' }),
+  concurrency: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Steps that may use it at once across all workers; null: no limit.',
+  }),
   createdAt: Type.String({ format: 'date-time' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
@@ -33,6 +36,13 @@ const Body = Type.Object({
   data: Type.Record(Type.String(), Type.Unknown(), {
     description: 'The secret fields; encrypted at rest, never returned.',
   }),
+  concurrency: Type.Optional(
+    Type.Union([Type.Integer({ minimum: 1, maximum: 1000 }), Type.Null()], {
+      description:
+        'At most this many steps use the credential at once, across all workers (1: a portal that allows one ' +
+        'login at a time); the others wait. null or absent: no limit.',
+    }),
+  ),
 });
 
 export const credentialRoutes =

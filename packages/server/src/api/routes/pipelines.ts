@@ -293,6 +293,14 @@ export const pipelineRoutes =
               triggerType: Type.Optional(
                 Type.Union([Type.Literal('manual'), Type.Literal('api')], { default: 'api' }),
               ),
+              priority: Type.Optional(
+                Type.Integer({
+                  minimum: -1000,
+                  maximum: 1000,
+                  description:
+                    "This job's priority, instead of the spec's `priority` (default 0): higher leaves the queue first.",
+                }),
+              ),
             }),
           ),
           response: { 202: Type.Object({ jobId: Type.String() }), ...errors },
@@ -302,9 +310,11 @@ export const pipelineRoutes =
         const body = (req.body ?? {}) as {
           parameters?: Record<string, unknown>;
           triggerType?: 'manual' | 'api';
+          priority?: number;
         };
         const jobId = await executePipeline(p, (req.params as { id: string }).id, {
           parameters: body.parameters ?? {},
+          ...(body.priority === undefined ? {} : { priority: body.priority }),
           triggerType: body.triggerType ?? 'api',
           triggeredBy: actor(req),
         });
