@@ -61,6 +61,11 @@ export async function startPortal(port = 0) {
         res.writeHead(204).end();
         return;
       }
+      if (url.pathname === '/notifications.json') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(notifications));
+        return;
+      }
       if (url.pathname === '/notifications') {
         const items = notifications.map(
           (n) => `<li><time>${n.at}</time><pre>${escapeHtml(n.body)}</pre></li>`,

@@ -90,6 +90,7 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
   expect(byId.transactions!.rowsQuarantined).toBe(made.length - valid.length);
   expect(byId.positions).toMatchObject({ status: 'success', rowsWritten: 5 });
   expect(byId.summary).toMatchObject({ status: 'success' });
+  expect(byId.notify).toMatchObject({ status: 'success' });
 
   // The downloads are the job's artifacts, with the sizes and checksums in the step's report.
   const artifacts = (await api('GET', `/jobs/${run.jobId}/artifacts`)).items!;
@@ -103,6 +104,26 @@ it('runs examples/portal-report.yaml from serve --example: browser → CSV ∥ P
     report.files.positions!.bytes,
   );
   expect(report.files.transactions!.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+  // The notify step ran last and told the portal, with the figures filled in by the runner.
+  const received = (await (await fetch(`${portal}/notifications.json`)).json()) as { body: string }[];
+  expect(received).toHaveLength(1);
+  const note = JSON.parse(received[0]!.body) as {
+    subject: string;
+    message: string;
+    data: Record<string, unknown>;
+    run: { url: string; status: string };
+  };
+  expect(note.subject).toBe(`[Sluice] portal report ${from} to ${to}: success`);
+  expect(note.data).toEqual({
+    transactions: valid.length,
+    quarantined: made.length - valid.length,
+    positions: 5,
+  });
+  expect(note.message).toContain(
+    `Transactions: ${valid.length} loaded, ${made.length - valid.length} quarantined.`,
+  );
+  expect(note.run.url).toBe(`http://127.0.0.1:${port}/jobs/${run.jobId}`);
 
   const db = new Database(join(filesDir, 'out', 'portal.db'), { readonly: true });
   try {
