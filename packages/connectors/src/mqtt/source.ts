@@ -102,7 +102,16 @@ async function* read(ctx: SourceContext<Config>) {
     },
     prepare(c) {
       acks = new HeldAcks(c);
-      c.on('message', (topic, payload, packet) => inbox.push({ topic, payload, packet }));
+      c.on('message', (topic, payload, packet) => {
+        if (packet.qos !== 2) inbox.push({ topic, payload, packet });
+      });
+      // mqtt.js emits a QoS 2 message only once the broker answered its PUBREC with a PUBREL, and
+      // that PUBREC is held until the message's row is committed: the message is taken from its
+      // PUBLISH instead. A crash before the PUBREC goes makes the broker send the PUBLISH again.
+      c.on('packetreceive', (packet) => {
+        if (packet.cmd === 'publish' && packet.qos === 2)
+          inbox.push({ topic: packet.topic, payload: packet.payload as Buffer, packet });
+      });
     },
   });
   client.on('close', () =>
