@@ -10,7 +10,10 @@ beforeAll(async () => {
       name: 'daily-backfill',
       parameters: {
         type: 'object',
-        properties: { date: { type: 'string' }, pause: { type: 'number', default: 0 } },
+        properties: {
+          date: { type: 'string', default: '2026-01-01' },
+          pause: { type: 'number', default: 0 },
+        },
       },
       steps: [
         {
@@ -62,6 +65,11 @@ describe('the backfill dialog in Chromium against sluice serve', () => {
     await second.getByText('1 running', { exact: false }).waitFor({ timeout: 60_000 });
     await second.getByRole('button', { name: 'Cancel' }).click();
     await second.getByText('cancelled', { exact: true }).waitFor({ timeout: 30_000 });
-    await second.getByText(/4 cancelled of 4/).waitFor({ timeout: 30_000 });
+    await second
+      .getByText(/4 cancelled of 4/)
+      .waitFor({ timeout: 30_000 })
+      .catch(async (err) => {
+        throw new Error(`${err}: the backfill says ${await second.textContent()}`);
+      });
   });
 });

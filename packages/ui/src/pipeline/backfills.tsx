@@ -155,8 +155,14 @@ export function BackfillsPanel({ pipelineId, role }: { pipelineId: string; role:
   const list = useQuery({
     queryKey: ['backfills', pipelineId],
     queryFn: () => get<Page<Backfill>>(`/pipelines/${pipelineId}/backfills?limit=20`),
-    // Progress moves as jobs end; a running backfill is polled.
-    refetchInterval: (q) => (q.state.data?.items.some((b) => b.status === 'running') ? 2000 : false),
+    // Progress moves as jobs end: polled while a backfill runs, or has jobs still queued or
+    // running (a cancelled one's running job takes a moment to stop).
+    refetchInterval: (q) =>
+      q.state.data?.items.some(
+        (b) => b.status === 'running' || b.progress.running > 0 || b.progress.queued > 0,
+      )
+        ? 2000
+        : false,
   });
   const cancel = useMutation({
     mutationFn: (id: string) => api('POST', `/backfills/${id}/cancel`),
