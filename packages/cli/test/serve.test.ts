@@ -74,7 +74,7 @@ it('serves on the embedded database with the examples, refuses a second process,
   const code = await new Promise((r) => child.once('exit', r));
   expect(code).toBe(0);
   expect(existsSync(join(dataDir, 'sluice.lock'))).toBe(false);
-}, 60_000);
+}, 120_000);
 
 // Issue 14: the platform kept its database in ./.sluice, beside `sluice run`'s state, and read
 // DATABASE_URL, the name pipelines use for their own sinks.
@@ -96,4 +96,4 @@ it('keeps the embedded database in .sluice/platform and leaves DATABASE_URL to p
   expect(legacy.code, legacy.stderr).toBe(0);
   expect(existsSync(join(old, '.sluice', 'platform'))).toBe(false);
   expect(existsSync(join(old, '.sluice', 'db', 'PG_VERSION'))).toBe(true);
-}, 60_000);
+}, 120_000);

@@ -36,6 +36,8 @@ export interface StepReport {
   resources?: StepResources;
   /** Set when the report is of a quarantine replay (see replay.ts), not of a run. */
   replay?: ReplayCounts;
+  /** A task step's own figures (TaskResult.metrics: a command's exit code), for `${steps.<id>.metrics.<name>}`. */
+  metrics?: Record<string, number>;
   /** Files a task step handed on (TaskResult.files), by output name. */
   files?: Record<string, StepOutputFile>;
 }

@@ -365,8 +365,6 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
         counters[name] = (counters[name] ?? 0) + n;
       },
     });
-    // A task's own figures (a command's exit code) are counters of the report, as `${steps.<id>.metrics.<name>}`.
-    Object.assign(counters, result?.metrics);
     const counted: ComponentStats[] =
       Object.keys(counters).length === 0
         ? []
@@ -388,6 +386,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       ...emptyStep(step, 'success'),
       components: counted,
       ...(result?.output === undefined ? {} : { output: result.output }),
+      ...(result?.metrics === undefined ? {} : { metrics: result.metrics }),
       ...(files === undefined ? {} : { files }),
     };
   };

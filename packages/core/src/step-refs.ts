@@ -164,7 +164,9 @@ export function fillStepRefs(
   return fill(config);
 }
 
+/** A task's own figure, else what a component counted under that name (`rows.affected`). */
 function metric(r: StepReport, name: string): number | undefined {
+  if (r.metrics?.[name] !== undefined) return r.metrics[name];
   for (const c of r.components) {
     const n = c.counters?.[name];
     if (n !== undefined) return n;
