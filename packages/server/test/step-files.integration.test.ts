@@ -48,7 +48,7 @@ it("fetches an upstream step's file it lacks, or holds another version of, and g
   };
   const here = mkdtempSync(join(tmpdir(), 'sluice-other-worker-'));
   const stateDirOf = (id: string) => join(here, 'state', id);
-  const fetched = await upstreamReports(p, jobId, new Map([['extract', report]]), stateDirOf);
+  const fetched = await upstreamReports(p, jobId, new Map([['extract', report]]), stateDirOf, new Set());
   const local = join(stepFilesDir(stateDirOf('extract'), 'extract'), 'report.csv');
   expect(fetched.extract!.files!.report).toEqual({ path: local, bytes: text.length, sha256: sha(text) });
   expect(readFileSync(local, 'utf8')).toBe(text);
@@ -57,6 +57,11 @@ it("fetches an upstream step's file it lacks, or holds another version of, and g
   const stale = text.replace('10', '99');
   mkdirSync(join(local, '..'), { recursive: true });
   writeFileSync(local, stale);
-  await upstreamReports(p, jobId, new Map([['extract', report]]), stateDirOf);
+  const verified = new Set<string>();
+  await upstreamReports(p, jobId, new Map([['extract', report]]), stateDirOf, verified);
   expect(readFileSync(local, 'utf8')).toBe(text);
+  // Found good once in an attempt, it is not hashed again for the next step of the job.
+  writeFileSync(local, stale);
+  await upstreamReports(p, jobId, new Map([['extract', report]]), stateDirOf, verified);
+  expect(readFileSync(local, 'utf8')).toBe(stale);
 });

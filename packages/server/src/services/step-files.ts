@@ -43,6 +43,8 @@ export async function upstreamReports(
   jobId: string,
   reports: ReadonlyMap<string, StepReport>,
   stateDirOf: (stepId: string) => string,
+  /** Paths found good already in this attempt of the job: not hashed again for each later step. */
+  verified: Set<string>,
 ): Promise<Record<string, StepReport>> {
   const out: Record<string, StepReport> = {};
   for (const [id, r] of reports) {
@@ -53,12 +55,15 @@ export async function upstreamReports(
     const files: NonNullable<StepReport['files']> = {};
     for (const [name, f] of Object.entries(r.files)) {
       const path = join(stepFilesDir(stateDirOf(id), id), basename(f.path));
-      const here = await stat(path).then(
-        (s) => s.size === f.bytes,
-        () => false,
-      );
-      if (!here || (await sha256File(path)) !== f.sha256)
-        await downloadArtifact(p, artifactKey(jobId, artifactName(id, f.path)), path);
+      if (!verified.has(path)) {
+        const here = await stat(path).then(
+          (s) => s.size === f.bytes,
+          () => false,
+        );
+        if (!here || (await sha256File(path)) !== f.sha256)
+          await downloadArtifact(p, artifactKey(jobId, artifactName(id, f.path)), path);
+        verified.add(path);
+      }
       files[name] = { ...f, path };
     }
     out[id] = { ...r, files };

@@ -183,6 +183,7 @@ async function runAttempt(
   const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
   // What `${steps.<id>.…}` reads: the steps finished before this attempt, then each as it ends.
   const finished = new Map<string, StepReport>();
+  const verifiedFiles = new Set<string>();
   for (const [id, r] of rows)
     if (r.report && r.status === 'success') finished.set(id, r.report as StepReport);
   // The job's handed-on files lie in its workspace under the data directory, which steps may not
@@ -246,7 +247,7 @@ async function runAttempt(
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
     const datasets = uses.get(step.id) ?? { reads: [], writes: [] };
     await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
-    const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf);
+    const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf, verifiedFiles);
     let stepState: StepState | undefined;
     const report = await runStepProcess({
       plan,
