@@ -5,6 +5,7 @@ export default defineConfig({
     // Vitest's default on a 2-core machine is one worker (cores - 1), which ran every file one after
     // another: most test time is spent waiting on processes, databases and sockets, not on the CPU.
     maxWorkers: 2,
+    globalSetup: ['scripts/test-setup.mjs'],
     projects: [
       {
         test: {

@@ -14,6 +14,10 @@ import { runStepProcess } from '../src/worker/step-process.ts';
 import { refusingPort } from './helpers/net.ts';
 import { stepRun } from './helpers/step-run.ts';
 
+// Its fixtures are TypeScript connector modules: the step process runs from the sources (with tsx),
+// not from the bundle the suite builds, which could not load them.
+delete process.env.SLUICE_DIST;
+
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
 const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
 let serial = 0;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCode, FatalError } from '@sluice/core';
-import { type Browser, type BrowserServer, chromium } from 'playwright-core';
+import type { Browser, BrowserServer } from 'playwright-core';
 import { DEFAULTS } from './config.ts';
 
 /** The flags Sluice runs Chromium with everywhere (the UI tests too): no sandbox in containers. */
@@ -52,6 +52,9 @@ export async function launchChromium(opts: {
         'or set `executablePath` in the step, or SLUICE_CHROMIUM on the machine that runs it',
       { code: ErrorCode.NOT_FOUND },
     );
+  // Loaded on first use: playwright-core takes ~0.6 s to import, which every step process and
+  // `sluice run` paid at start whether or not it ran a browser.
+  const { chromium } = await import('playwright-core');
   const server = await chromium.launchServer({
     executablePath: opts.executablePath,
     headless: opts.headless,

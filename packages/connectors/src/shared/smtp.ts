@@ -8,7 +8,7 @@ import {
   RetryableError,
   type SluiceError,
 } from '@sluice/core';
-import nodemailer from 'nodemailer';
+import type nodemailer from 'nodemailer';
 
 /** Where mail is handed over and who signs in: a notify task's `smtp`, an alert channel's fields. */
 export interface SmtpSettings {
@@ -105,7 +105,9 @@ async function session<T>(
   o.signal?.throwIfAborted();
   // nodemailer takes no signal: it connects a socket of ours, which a cancel destroys.
   const socket = new Socket();
-  const transport = nodemailer.createTransport({
+  // Loaded on first use: only a notify step or an email alert sends mail.
+  const { default: mailer } = await import('nodemailer');
+  const transport = mailer.createTransport({
     getSocket: (_options, callback) => callback(null, { socket }),
     host: checked?.address ?? smtp.host,
     port,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { WorkerModule } from '@sluice/core';
 
 type Located = ReturnType<WorkerModule['resolve']>;
@@ -16,6 +17,9 @@ export const builtinWorker: WorkerModule = {
 };
 
 function locate(): Located {
+  // A built bundle named by the environment wins (the test suite builds one: see scripts/test-setup.mjs).
+  const dist = process.env.SLUICE_DIST;
+  if (dist) return { url: pathToFileURL(join(dist, 'flow-worker.mjs')) };
   // From the sources, the entry is worker.ts beside the package's index; in the CLI bundle,
   // flow-worker.mjs sits beside the bundle, one level above the chunk this code may be split into.
   const candidates = ['../worker.ts', './flow-worker.mjs', '../flow-worker.mjs'].map(

@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where the step process's entry is, and how Node must load it (TypeScript sources need tsx). */
 export function childEntry(): { path: string; execArgv: string[] } {
+  // A built bundle named by the environment wins (the test suite builds one: see scripts/test-setup.mjs).
+  const dist = process.env.SLUICE_DIST;
+  if (dist) return { path: join(dist, 'step-child.mjs'), execArgv: [] };
   // From the sources, the entry is the .ts beside this file; in the CLI bundle, step-child.mjs
   // sits beside the bundle, one level above the chunk this code may be split into.
   const candidates = ['./step-child.ts', './step-child.mjs', '../step-child.mjs'].map((f) =>
