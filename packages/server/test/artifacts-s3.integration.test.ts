@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,14 @@ describe.each(backends)('artifacts on S3 on $name', ({ name }) => {
     const output = await download('say.stdout.log');
     expect(output.statusCode).toBe(200);
     expect(output.body).toBe('hello from the step\n');
+    // Each whole artifact is listed with the SHA-256 of what was stored; the appended log is not.
+    const sums = Object.fromEntries(
+      (listed.body.items as { name: string; sha256: string | null }[]).map((a) => [a.name, a.sha256]),
+    );
+    expect(sums['say.stdout.log']).toBe(createHash('sha256').update(output.rawPayload).digest('hex'));
+    const stored = await download('load.quarantine.ndjson');
+    expect(sums['load.quarantine.ndjson']).toBe(createHash('sha256').update(stored.rawPayload).digest('hex'));
+    expect(sums['log.ndjson']).toBeNull();
     const report = await download('load.report.json');
     expect(JSON.parse(report.body)).toMatchObject({ id: 'load', rowsRead: 10, rowsQuarantined: 4 });
     const quarantine = await ctx.admin('GET', `/jobs/${job.id}/quarantine?step=load`);

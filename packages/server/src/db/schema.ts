@@ -307,6 +307,8 @@ export const artifacts = pgTable(
     kind: text('kind', { enum: ['log', 'quarantine', 'report', 'output', 'dataset', 'file'] }).notNull(),
     storageKey: text('storage_key').notNull(),
     size: count('size'),
+    /** Hex SHA-256 of what was stored whole; null for a log, which grows by appends. */
+    sha256: text('sha256'),
     contentType: text('content_type').notNull(),
     createdAt: created(),
   },

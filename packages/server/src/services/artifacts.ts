@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline as pipe, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { and, eq } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
@@ -16,17 +18,55 @@ export const artifactKey = (jobId: string, name: string) => `jobs/${jobId}/${nam
  * Its appends are flushed first: indexing is what the end of a job does to its log, and from then
  * on every API server must read the whole of it.
  */
-export async function indexArtifact(
-  p: Platform,
-  a: { jobId: string; stepId?: string; name: string; kind: Kind; contentType: string },
-): Promise<void> {
+export async function indexArtifact(p: Platform, a: ArtifactOf & { sha256?: string }): Promise<void> {
   const key = artifactKey(a.jobId, a.name);
   await p.store.flush(key);
   const size = (await p.store.size(key)) ?? 0;
+  const sha256 = a.sha256 ?? null;
   await p.database.db
     .insert(artifacts)
-    .values({ ...a, stepId: a.stepId ?? null, storageKey: key, size })
-    .onConflictDoUpdate({ target: [artifacts.jobId, artifacts.name], set: { size } });
+    .values({ ...a, stepId: a.stepId ?? null, storageKey: key, size, sha256 })
+    .onConflictDoUpdate({ target: [artifacts.jobId, artifacts.name], set: { size, sha256 } });
+}
+
+/** What names an artifact of a job. */
+export interface ArtifactOf {
+  jobId: string;
+  stepId?: string;
+  name: string;
+  kind: Kind;
+  contentType: string;
+}
+
+/**
+ * Stores a whole value (text, or a local file streamed) as an artifact and indexes it with the
+ * SHA-256 of what was stored, taken as it passes: a download can be checked against the list.
+ */
+export async function putArtifact(
+  p: Platform,
+  a: ArtifactOf,
+  body: string | { path: string },
+): Promise<string> {
+  const hash = createHash('sha256');
+  if (typeof body === 'string') {
+    hash.update(body);
+    await p.store.write(artifactKey(a.jobId, a.name), body);
+  } else {
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    // Streamed: a command's saved output may be far larger than the worker should hold.
+    await p.store.write(
+      artifactKey(a.jobId, a.name),
+      pipe(createReadStream(body.path), hashing, () => {}),
+    );
+  }
+  const sha256 = hash.digest('hex');
+  await indexArtifact(p, { ...a, sha256 });
+  return sha256;
 }
 
 /** A file a step left in its workspace, to keep as an artifact of the job when it is there and not empty. */
@@ -47,14 +87,11 @@ export async function saveStepArtifacts(
   files: StepFile[],
 ): Promise<void> {
   const reportName = `${stepId}.report.json`;
-  await p.store.write(artifactKey(jobId, reportName), JSON.stringify(report, null, 2));
-  await indexArtifact(p, {
-    jobId,
-    stepId,
-    name: reportName,
-    kind: 'report',
-    contentType: 'application/json',
-  });
+  await putArtifact(
+    p,
+    { jobId, stepId, name: reportName, kind: 'report', contentType: 'application/json' },
+    JSON.stringify(report, null, 2),
+  );
   for (const f of files) {
     const size = await stat(f.path).then(
       (s) => s.size,
@@ -62,9 +99,7 @@ export async function saveStepArtifacts(
     );
     if (size === 0) continue;
     const name = `${stepId}.${f.suffix}`;
-    // Streamed: a command's saved output may be far larger than the worker should hold.
-    await p.store.write(artifactKey(jobId, name), createReadStream(f.path));
-    await indexArtifact(p, { jobId, stepId, name, kind: f.kind, contentType: f.contentType });
+    await putArtifact(p, { jobId, stepId, name, kind: f.kind, contentType: f.contentType }, { path: f.path });
   }
 }
 
@@ -79,6 +114,7 @@ export async function listArtifacts(p: Platform, jobId: string) {
     kind: a.kind,
     stepId: a.stepId,
     size: a.size,
+    sha256: a.sha256,
     contentType: a.contentType,
     createdAt: a.createdAt.toISOString(),
   }));

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { previewDatasetFile } from '@sluice/connectors';
@@ -15,7 +14,7 @@ import {
 } from '@sluice/core';
 import { notFound } from '../api/errors.ts';
 import type { Platform } from '../platform.ts';
-import { artifactKey, downloadArtifact, indexArtifact, listArtifacts } from './artifacts.ts';
+import { artifactKey, downloadArtifact, listArtifacts, putArtifact } from './artifacts.ts';
 import { getJob, jobPlan, jobSteps } from './jobs.ts';
 
 // A dataset is kept as two artifacts of its job: its Parquet file and its writer's record.
@@ -101,22 +100,22 @@ export async function storeDatasets(
     const meta = await area.meta(name);
     if (!meta) continue;
     // The file first: a record in the store always describes a file that is there.
-    await p.store.write(artifactKey(jobId, `${name}${FILE}`), createReadStream(area.pathFor(name)));
-    await indexArtifact(p, {
-      jobId,
-      stepId,
-      name: `${name}${FILE}`,
-      kind: 'dataset',
-      contentType: 'application/vnd.apache.parquet',
-    });
-    await p.store.write(artifactKey(jobId, `${name}${META}`), JSON.stringify(meta, null, 2));
-    await indexArtifact(p, {
-      jobId,
-      stepId,
-      name: `${name}${META}`,
-      kind: 'dataset',
-      contentType: 'application/json',
-    });
+    await putArtifact(
+      p,
+      {
+        jobId,
+        stepId,
+        name: `${name}${FILE}`,
+        kind: 'dataset',
+        contentType: 'application/vnd.apache.parquet',
+      },
+      { path: area.pathFor(name) },
+    );
+    await putArtifact(
+      p,
+      { jobId, stepId, name: `${name}${META}`, kind: 'dataset', contentType: 'application/json' },
+      JSON.stringify(meta, null, 2),
+    );
   }
 }
 

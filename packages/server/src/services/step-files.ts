@@ -1,9 +1,8 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { type StepReport, sha256File } from '@sluice/core';
 import type { Platform } from '../platform.ts';
-import { artifactKey, downloadArtifact, indexArtifact } from './artifacts.ts';
+import { artifactKey, downloadArtifact, putArtifact } from './artifacts.ts';
 
 /**
  * Where a task step's files are on any worker: its files directory under the job's workspace, as
@@ -27,8 +26,12 @@ export async function storeStepFiles(
 ): Promise<void> {
   for (const file of Object.values(report.files ?? {})) {
     const name = artifactName(report.id, file.path);
-    await p.store.write(artifactKey(jobId, name), createReadStream(join(dir, basename(file.path))));
-    await indexArtifact(p, { jobId, stepId: report.id, name, kind: 'file', contentType: contentType(name) });
+    // A later step checks its copy against the report's SHA-256 (upstreamReports): not again here.
+    await putArtifact(
+      p,
+      { jobId, stepId: report.id, name, kind: 'file', contentType: contentType(name) },
+      { path: join(dir, basename(file.path)) },
+    );
   }
 }
 

@@ -23,6 +23,7 @@ interface Artifact {
   kind: string;
   stepId: string | null;
   size: number;
+  sha256: string | null;
 }
 
 const FINISHED = ['success', 'failed', 'cancelled', 'timeout'];
@@ -326,6 +327,11 @@ export default function JobPage() {
               </button>{' '}
               <span className="muted">
                 {a.kind}, {count(a.size)} bytes
+                {a.sha256 && (
+                  <>
+                    , SHA-256 <code title={a.sha256}>{a.sha256.slice(0, 12)}…</code>
+                  </>
+                )}
               </span>
             </li>
           ))}

@@ -152,6 +152,9 @@ export const jobRoutes =
       kind: Type.String(),
       stepId: Type.Union([Type.String(), Type.Null()]),
       size: Type.Integer(),
+      sha256: Type.Union([Type.String({ description: 'hex SHA-256 of what was stored' }), Type.Null()], {
+        description: 'null for the log, which grows by appends',
+      }),
       contentType: Type.String(),
       createdAt: Type.String({ format: 'date-time' }),
     });
