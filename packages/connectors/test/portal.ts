@@ -166,6 +166,12 @@ export async function startPortal(opts: PortalOptions = {}): Promise<Portal> {
       await new Promise((done) => setTimeout(done, opts.slowMs ?? 5000));
       return html(200, page('Slow', '<p id="done">Finally</p>'));
     }
+    if (url.pathname === '/hog') {
+      // A page that keeps what it allocates (64 MB every 50 ms, every byte touched) and never stops.
+      const grow =
+        'const kept = []; setInterval(() => { const b = new Uint8Array(64 << 20); b.fill(7); kept.push(b); }, 50);';
+      return html(200, page('Hog', `<p id="hog">Growing</p><script>${grow}</script>`));
+    }
     if (session === undefined || !sessions.has(session)) {
       res.writeHead(303, { Location: '/login' });
       return res.end();

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { SIZE } from '../shared/size.ts';
 
 const Selector = Type.String({
   minLength: 1,
@@ -197,6 +198,16 @@ export const BrowserConfig = Type.Object(
         "Milliseconds each action may take (a navigation, finding an element, a download's start); the step's own `timeout` bounds the whole step.",
     }),
     headless: Type.Boolean({ default: true, description: 'Run Chromium without a window.' }),
+    memoryLimit: Type.Optional(
+      Type.String({
+        pattern: SIZE.source,
+        description:
+          "The most memory Chromium's processes may hold together (proportional set size, read every " +
+          "250 ms); past it the browser is killed and the step fails. Default: the step's memory limit " +
+          "(the heap limit of the process running it: on the platform the worker's --step-memory).",
+        examples: ['512MB', '1GiB'],
+      }),
+    ),
     executablePath: Type.Optional(
       Type.String({
         minLength: 1,

@@ -24,6 +24,8 @@ export interface RunningBrowser {
   browser: Browser;
   /** The browser's main process id, also its process group's. */
   pid: number;
+  /** Chromium's live processes: its group, and what left the group but uses its profile. */
+  processes(): Promise<number[]>;
   /**
    * Closes the browser and makes sure none of its processes is left; idempotent. `force` skips
    * the graceful close (a cancelled step).
@@ -92,7 +94,7 @@ export async function launchChromium(opts: {
     })();
     return stopping;
   };
-  return { browser, pid, stop };
+  return { browser, pid, stop, processes: () => leftovers(pid, profile) };
 }
 
 /** Kills the browser's process group, and anything that left it but still uses its profile. */

@@ -218,6 +218,26 @@ describe('browser task', () => {
     expect(inGroup(pgid)).toEqual([]);
   });
 
+  it("kills a browser whose memory grows past the step's limit, and says so", async () => {
+    const logs: string[] = [];
+    const err = await runTask(
+      browserTask,
+      {
+        memoryLimit: '400MB',
+        actions: [{ goto: `${portal.url}/hog` }, { waitFor: { selector: '#never', timeout: 60_000 } }],
+      },
+      { logs },
+    ).catch((e: Error) => e);
+    expect((err as { code?: string }).code).toBe('TASK_FAILED');
+    expect((err as Error).message).toMatch(
+      /^test\.0:browser: Chromium held (\d+) MiB, over its limit of 400MB: it was stopped\. Raise the step's `memoryLimit`/,
+    );
+    expect(Number(/held (\d+) MiB/.exec((err as Error).message)?.[1]) * 2 ** 20).toBeGreaterThan(400e6);
+    const pgid = chromiumGroup(logs);
+    expect(pgid).toBeGreaterThan(0);
+    expect(inGroup(pgid)).toEqual([]);
+  });
+
   it('refuses requests the network policy forbids, such as the cloud metadata address', async () => {
     const err = await runTask(browserTask, {
       actions: [{ goto: 'http://169.254.169.254/latest/meta-data/' }],

@@ -1,11 +1,13 @@
 import { mkdir } from 'node:fs/promises';
-import { defineTask, FatalError, type TaskContext, type TaskResult } from '@sluice/core';
+import { defineTask, ErrorCode, FatalError, type TaskContext, type TaskResult } from '@sluice/core';
+import { parseSize } from '../shared/size.ts';
 import { type ActionScope, actionFiles, describe, perform } from './actions.ts';
 import { checkBrowserConfig } from './check.ts';
 import { BrowserConfig, BrowserCredential } from './config.ts';
 import { CredentialValues } from './credential.ts';
 import { actionError, captureFailure, clearFailure } from './failure.ts';
 import { chromiumPath, launchChromium } from './launch.ts';
+import { defaultBrowserMemoryMb, watchMemory } from './memory.ts';
 import { guardRequests } from './net.ts';
 
 async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
@@ -25,6 +27,23 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
   // below turns that into the signal's reason.
   const onAbort = () => void chromium.stop(true);
   ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const limit = cfg.memoryLimit ?? `${defaultBrowserMemoryMb()} MiB`;
+  const limitBytes = parseSize(limit);
+  // Over the limit the browser is killed: what the page was doing fails, and the loop below
+  // turns that into the memory error.
+  const memory = watchMemory({
+    processes: chromium.processes,
+    limitBytes,
+    over: () => void chromium.stop(true),
+  });
+  const overLimit = () =>
+    memory.overBytes === undefined
+      ? undefined
+      : new FatalError(
+          `${where}: Chromium held ${mb(memory.overBytes)} MiB, over its limit of ${limit}: ` +
+            "it was stopped. Raise the step's `memoryLimit` (or the worker's --step-memory), or visit fewer or lighter pages",
+          { code: ErrorCode.TASK_FAILED },
+        );
   try {
     // A new context per attempt: a retry starts without the cookies or storage of the last one.
     const context = await chromium.browser.newContext({
@@ -47,6 +66,8 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
     const n = cfg.actions.length;
     for (const [i, action] of cfg.actions.entries()) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
+      const over = overLimit();
+      if (over) throw over;
       const at = `with.actions[${i}]`;
       const shown = describe(action, i);
       log(`${at} (${i + 1}/${n}): ${shown}`);
@@ -54,6 +75,8 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
         await perform(action, i, at, scope);
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason;
+        const over = overLimit();
+        if (over) throw over;
         const refused = guard.refusal();
         if (refused)
           throw new FatalError(credential.mask(`${refused.message} (${at}: ${shown})`), {
@@ -73,13 +96,17 @@ async function run(ctx: TaskContext<BrowserConfig>): Promise<TaskResult> {
         files: names.length,
         rowsExtracted: scope.rows,
         durationMs: Math.round(performance.now() - started),
+        browserPeakMb: mb(memory.peakBytes),
       },
     };
   } finally {
+    memory.stop();
     ctx.signal.removeEventListener('abort', onAbort);
     await chromium.stop(ctx.signal.aborted);
   }
 }
+
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 export const browserTask = defineTask({
   name: 'browser',

@@ -1,6 +1,7 @@
 import { Registry } from '@sluice/core';
 import { describe, expect, it } from 'vitest';
-import { cacheOptions, type LookupConfig, parseDuration, parseSize } from './config.ts';
+import { parseSize } from '../shared/size.ts';
+import { cacheOptions, type LookupConfig, parseDuration } from './config.ts';
 import { lookupTransform } from './transform.ts';
 
 const issues = (config: Record<string, unknown>) =>

@@ -1,8 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { Issue } from '@sluice/core';
+import { parseSize, SIZE } from '../shared/size.ts';
 import type { CacheOptions } from './cache.ts';
 
-const SIZE = /^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*$/;
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/;
 
 const Cache = Type.Object(
@@ -155,26 +155,7 @@ export const LookupConfig = Type.Object(
 );
 export type LookupConfig = Static<typeof LookupConfig>;
 
-const SIZE_UNITS: Record<string, number> = {
-  B: 1,
-  KB: 1e3,
-  MB: 1e6,
-  GB: 1e9,
-  TB: 1e12,
-  KiB: 2 ** 10,
-  MiB: 2 ** 20,
-  GiB: 2 ** 30,
-  TiB: 2 ** 40,
-};
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5 };
-
-/** `64MiB` → 67108864; a number is bytes already. */
-export function parseSize(v: number | string): number {
-  if (typeof v === 'number') return v;
-  const m = SIZE.exec(v);
-  if (!m) return Number.NaN;
-  return Math.floor(Number(m[1]) * SIZE_UNITS[m[2] ?? 'B']!);
-}
 
 /** `10m` → 600000 ms; a number is seconds. */
 export function parseDuration(v: number | string): number {

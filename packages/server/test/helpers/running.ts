@@ -1,6 +1,6 @@
 import { afterAll, beforeAll } from 'vitest';
 import { type App, buildApp } from '../../src/api/app.ts';
-import { startWorker, type Worker } from '../../src/worker/worker.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../../src/worker/worker.ts';
 import type { backends } from './backends.ts';
 import { apiCaller, type TestPlatform, testPlatform } from './platform.ts';
 
@@ -19,12 +19,13 @@ export interface Running {
 export function runningPlatform(
   backend: (typeof backends)[number]['name'],
   options: Parameters<typeof testPlatform>[1] = {},
+  worker: WorkerOptions = {},
 ): Running {
   const ctx = {} as Running;
   beforeAll(async () => {
     ctx.p = await testPlatform(backend, options);
     ctx.app = await buildApp(ctx.p, { uiDir: false });
-    ctx.worker = await startWorker(ctx.p, { killGraceMs: 1000 });
+    ctx.worker = await startWorker(ctx.p, { killGraceMs: 1000, ...worker });
     ctx.admin = apiCaller(
       () => ctx.app,
       () => ctx.p.adminToken,
