@@ -50,10 +50,19 @@ export interface DatasetArea {
   record(meta: DatasetMeta): Promise<void>;
   /** Drops the record, not the file: a writer starting afresh makes the old file unreadable. */
   forget(name: string): Promise<void>;
+  /**
+   * Where another pipeline's datasets are found from this run (`source: dataset` with `pipeline`):
+   * on the CLI that pipeline's own state directory, on the platform the copies the worker fetched
+   * into this job's workspace. Undefined where a run cannot read other pipelines' datasets.
+   */
+  of?(pipeline: string): DatasetArea;
 }
 
-/** A dataset area in a local directory, created when the first dataset is recorded. */
-export function datasetArea(dir: string): DatasetArea {
+/**
+ * A dataset area in a local directory, created when the first dataset is recorded; `others` says
+ * in which directory another pipeline's datasets are.
+ */
+export function datasetArea(dir: string, others?: (pipeline: string) => string): DatasetArea {
   const metaFile = (name: string) => join(dir, `${checkName(name)}.json`);
   return {
     dir,
@@ -61,7 +70,21 @@ export function datasetArea(dir: string): DatasetArea {
     meta: (name) => readJson<DatasetMeta>(metaFile(name)),
     record: (meta) => writeJsonAtomic(metaFile(meta.name), meta),
     forget: (name) => rm(metaFile(name), { force: true }),
+    ...(others ? { of: (pipeline: string) => datasetArea(others(checkPipeline(pipeline))) } : {}),
   };
+}
+
+/** What a pipeline name may be where it names another pipeline's datasets (it names a directory). */
+export const PIPELINE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+const PIPELINE = new RegExp(PIPELINE_NAME_PATTERN);
+
+function checkPipeline(name: string): string {
+  if (!PIPELINE.test(name) || name.includes('..'))
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `"${name}" is not a pipeline name: use letters, digits, _, . and -`,
+    );
+  return name;
 }
 
 const NAME = new RegExp(DATASET_NAME_PATTERN);
@@ -84,13 +107,16 @@ export async function resolveDataset(
   ctx: Pick<ComponentContext<unknown>, 'datasets' | 'stepId'>,
   name: string,
   where: string,
+  pipeline?: string,
 ): Promise<{ path: string; meta: DatasetMeta }> {
-  const area = ctx.datasets;
-  if (!area)
+  const own = ctx.datasets;
+  if (!own)
     throw new SluiceError(
       ErrorCode.CONFIG,
       `${where}: dataset "${name}" cannot be read here: this run keeps no datasets (run the pipeline with sluice run or on the platform)`,
     );
+  if (pipeline !== undefined) return resolveOther(own, name, pipeline, where);
+  const area = own;
   const meta = await area.meta(name);
   if (!meta)
     throw new SluiceError(
@@ -101,12 +127,39 @@ export async function resolveDataset(
   return { path: area.pathFor(name), meta };
 }
 
+async function resolveOther(
+  own: DatasetArea,
+  name: string,
+  pipeline: string,
+  where: string,
+): Promise<{ path: string; meta: DatasetMeta }> {
+  if (!own.of)
+    throw new SluiceError(
+      ErrorCode.CONFIG,
+      `${where}: dataset "${name}" of pipeline "${pipeline}" cannot be read here: this run reads no other pipeline's datasets`,
+    );
+  const area = own.of(pipeline);
+  const meta = await area.meta(name);
+  if (!meta)
+    throw new SluiceError(
+      ErrorCode.NOT_FOUND,
+      `${where}: pipeline "${pipeline}" has no dataset "${name}" yet (looked in ${area.dir}): ` +
+        `run "${pipeline}" first, with its step writing dataset "${name}" succeeding`,
+    );
+  return { path: area.pathFor(name), meta };
+}
+
 /** A dataset a component reads or writes, at the path of its name in the component's config. */
 export interface DatasetRef {
   name: string;
   access: 'read' | 'write';
   /** The name's path in the config: `name`, `inputs.orders.dataset`. */
   path: string;
+  /**
+   * The pipeline whose dataset it is, when not this one's: read from that pipeline's last update,
+   * not handed over within the run (so no step of this run writes it or is waited for).
+   */
+  pipeline?: string | undefined;
 }
 
 /** A step as the dataset checks see it: its components with their definitions and configs. */
@@ -136,6 +189,7 @@ export function datasetIssues(steps: readonly DatasetStep[]): Issue[] {
   for (const s of steps)
     for (const c of s.components)
       for (const ref of datasetRefs(c.def, c.config)) {
+        if (ref.pipeline !== undefined) continue;
         const at = `${c.path}.with.${ref.path}`;
         if (ref.access === 'read') {
           reads.push({ step: s.id, name: ref.name, at });
@@ -192,6 +246,7 @@ export function datasetHandoffs(steps: readonly DatasetStep[]): DatasetHandoff[]
   for (const s of steps)
     for (const c of s.components)
       for (const ref of datasetRefs(c.def, c.config)) {
+        if (ref.pipeline !== undefined) continue;
         if (ref.access === 'write')
           byName.set(ref.name, { name: ref.name, writer: { step: s.id, component: c.id }, readers: [] });
         else if (c.def.kind === 'source') reads.push({ name: ref.name, step: s.id, component: c.id });

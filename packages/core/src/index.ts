@@ -61,6 +61,7 @@ export {
   datasetHandoffs,
   datasetIssues,
   datasetRefs,
+  PIPELINE_NAME_PATTERN,
   resolveDataset,
 } from './dataset.ts';
 export { checkDeferred } from './deferred-check.ts';

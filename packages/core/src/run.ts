@@ -194,7 +194,10 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
   const stateDir = resolve(opts.stateDir ?? join(process.cwd(), '.sluice', 'runs', plan.name));
   const runFile = join(stateDir, 'run.json');
   const stepState = opts.state ?? fileStepStateStore(stateDirOf(stateDir));
-  const datasets = opts.datasets ?? datasetArea(join(stateDir, 'datasets'));
+  // Another pipeline's datasets are in its own state directory, beside this one's.
+  const datasets =
+    opts.datasets ??
+    datasetArea(join(stateDir, 'datasets'), (other) => join(stateDir, '..', other, 'datasets'));
   const redact = opts.redact ?? (<T>(v: T) => v);
   const emit = opts.onEvent ?? (() => {});
   const signal = opts.signal ?? new AbortController().signal;

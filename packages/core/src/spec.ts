@@ -171,6 +171,20 @@ export const PipelineSpec = Type.Object(
                 'warning. The upstream job’s parameters this pipeline declares are passed on under the same names.',
             }),
           ),
+          onDatasetUpdate: Type.Optional(
+            Type.Array(
+              Type.String({
+                pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_-]*$',
+                examples: ['orders-daily/orders'],
+              }),
+              {
+                description:
+                  'Platform: datasets, as `<pipeline>/<dataset>`, whose every update starts a job of this one (any of ' +
+                  'them, not all): a successful job of that pipeline that stored the dataset (`sink: dataset`). The ' +
+                  'started job reads it with `source: dataset` and `pipeline`, getting exactly that update.',
+              },
+            ),
+          ),
           params: Type.Optional(
             Type.Record(Type.String(), Type.Unknown(), {
               description:

@@ -3,21 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { jobExecutions } from '../src/db/schema.ts';
 import { backends } from './helpers/backends.ts';
 import { waitForJob } from './helpers/platform.ts';
-import { runningPlatform } from './helpers/running.ts';
+import { pipelineMaker, runningPlatform } from './helpers/running.ts';
 
 const shell = (command: string[]) => [{ id: 'run', task: 'shell', with: { command } }];
 const dateParam = { type: 'object', properties: { date: { type: 'string' } }, required: ['date'] };
 
 describe.each(backends)('dependent pipelines on $name', ({ name }) => {
   const ctx = runningPlatform(name);
-  const ids: Record<string, string> = {};
+  const { ids, create: mk } = pipelineMaker(ctx);
 
   beforeAll(async () => {
-    const mk = async (spec: Record<string, unknown>) => {
-      const r = await ctx.admin('POST', '/pipelines', { spec });
-      expect(r.status, r.text).toBe(201);
-      ids[spec.name as string] = r.body.id;
-    };
     await mk({ name: 'extract', parameters: dateParam, steps: shell(['true']) });
     await mk({
       name: 'report',

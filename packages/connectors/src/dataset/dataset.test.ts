@@ -274,3 +274,65 @@ describe('datasets between steps', () => {
     expect(issuesOf(doc).map((i) => i.path)).toContain('steps[0].flow[2].with.name');
   });
 });
+
+describe("another pipeline's dataset", () => {
+  /** A pipeline that only reads `orders` of pipeline `handoff` (the one above) into report.ndjson. */
+  const reader = (pipeline = 'handoff') => ({
+    name: 'report',
+    retry: { attempts: 1 },
+    steps: [
+      {
+        id: 'report',
+        flow: [
+          { source: 'dataset', with: { name: 'orders', pipeline } },
+          { sink: 'ndjson', with: { path: 'report.ndjson' } },
+        ],
+      },
+    ],
+  });
+
+  it("reads the writing pipeline's last run from its state directory, checked as any dataset", async () => {
+    const dir = tmp();
+    input(dir);
+    const runs = join(dir, '.sluice', 'runs');
+    const first = await runPipeline(twoSteps(), {
+      registry,
+      baseDir: dir,
+      stateDir: join(runs, 'handoff'),
+      parallel: false,
+    });
+    expect(first.status).toBe('success');
+    // No step of this pipeline writes `orders`: it is not a hand-off within the run, so planning allows it.
+    expect(issuesOf(reader())).toEqual([]);
+    const report = await runPipeline(reader(), { registry, baseDir: dir, stateDir: join(runs, 'report') });
+    expect(report.status, JSON.stringify(report.error ?? report.steps.map((s) => s.error))).toBe('success');
+    expect(report.steps[0]).toMatchObject({ rowsRead: 3, rowsWritten: 3 });
+    const ids = readFileSync(join(dir, 'report.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { id: number }).id)
+      .sort();
+    expect(ids).toEqual([1, 3, 4]);
+
+    // A file cut since its writer recorded it fails the read, naming the dataset.
+    const file = join(runs, 'handoff', 'datasets', 'orders.parquet');
+    writeFileSync(file, readFileSync(file).subarray(0, 100));
+    const cut = await runPipeline(reader(), { registry, baseDir: dir, stateDir: join(runs, 'report') });
+    expect(cut.status).toBe('failed');
+    expect(cut.steps[0]?.error?.code).toBe('INTEGRITY_FAILED');
+  });
+
+  it('says which pipeline has not written the dataset yet, and refuses a name that leaves the runs', async () => {
+    const dir = tmp();
+    const runs = join(dir, '.sluice', 'runs');
+    const report = await runPipeline(reader('nightly'), {
+      registry,
+      baseDir: dir,
+      stateDir: join(runs, 'report'),
+    });
+    expect(report.steps[0]?.error?.message).toMatch(
+      /pipeline "nightly" has no dataset "orders" yet \(looked in .*runs\/nightly\/datasets\): run "nightly" first/,
+    );
+    expect(issuesOf(reader('../etc')).map((i) => i.path)).toContain('steps[0].flow[0].with.pipeline');
+  });
+});

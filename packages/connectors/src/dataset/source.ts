@@ -6,6 +6,7 @@ import {
   defineSource,
   ErrorCode,
   type Json,
+  PIPELINE_NAME_PATTERN,
   resolveDataset,
   SluiceError,
   type SourceBatch,
@@ -18,6 +19,16 @@ import { datasetName, readDatasetFile } from './area.ts';
 export const datasetSourceConfig = Type.Object(
   {
     name: datasetName,
+    pipeline: Type.Optional(
+      Type.String({
+        pattern: PIPELINE_NAME_PATTERN,
+        description:
+          "Read this pipeline's dataset instead of one written in this run: on the platform the one the job " +
+          'that started this job stored (`triggers.onDatasetUpdate`, `onSuccessOf`), else its latest; on the ' +
+          "CLI its last run's, from its state directory beside this pipeline's.",
+        examples: ['orders-daily'],
+      }),
+    ),
     batchSize: Type.Integer({
       minimum: 1,
       maximum: 1_000_000,
@@ -49,19 +60,19 @@ export const datasetSource = defineSource({
     'Reads a named dataset written by an earlier step (sink: dataset), checking its rows and checksum against what the writer recorded.',
   config: datasetSourceConfig,
   example: { name: 'orders', batchSize: 1024 },
-  datasets: (cfg) => [{ name: cfg.name, access: 'read', path: 'name' }],
+  datasets: (cfg) => [{ name: cfg.name, access: 'read', path: 'name', pipeline: cfg.pipeline }],
   read: readDataset,
 });
 
 async function* readDataset(ctx: SourceContext<DatasetSourceConfig>): AsyncGenerator<SourceBatch> {
-  const { name, batchSize } = ctx.config;
+  const { name, batchSize, pipeline } = ctx.config;
   const where = `${ctx.componentId}: config.name`;
-  const { path, meta } = await resolveDataset(ctx, name, where);
+  const { path, meta } = await resolveDataset(ctx, name, where, pipeline);
   await checkFile(path, meta);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
   const sum = resume ? Checksum.from(resume.checksum) : new Checksum();
   let rows = resume?.rows ?? 0;
-  ctx.setOrigin(`dataset ${name}`);
+  ctx.setOrigin(pipeline === undefined ? `dataset ${name}` : `dataset ${pipeline}/${name}`);
   for await (const b of readDatasetFile(ctx, path, {
     batchSize,
     resumeFrom: (resume?.at ?? undefined) as Json | undefined,

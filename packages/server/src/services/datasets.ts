@@ -12,8 +12,11 @@ import {
   type Row,
   type StepReport,
 } from '@sluice/core';
+import { and, desc, eq, isNull } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
+import { artifacts, jobExecutions, pipelines } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
+import { jobDatasetArea } from '../worker/job-datasets.ts';
 import { artifactKey, downloadArtifact, listArtifacts, putArtifact } from './artifacts.ts';
 import { getJob, jobPlan, jobSteps } from './jobs.ts';
 
@@ -36,19 +39,27 @@ export function datasetSteps(p: Platform, plan: ResolvedPlan): DatasetStep[] {
   }));
 }
 
+/** What a step does with datasets: the run's own it reads and writes, and other pipelines' it reads. */
+export interface DatasetUse {
+  reads: string[];
+  writes: string[];
+  others: { pipeline: string; name: string }[];
+}
+
 /** The datasets each step of a plan reads and writes, by name (connectors declare them). */
-export function datasetUses(
-  p: Platform,
-  plan: ResolvedPlan,
-): Map<string, { reads: string[]; writes: string[] }> {
+export function datasetUses(p: Platform, plan: ResolvedPlan): Map<string, DatasetUse> {
   return new Map(
     datasetSteps(p, plan).map((s) => {
       const refs = s.components.flatMap((c) => datasetRefs(c.def, c.config));
+      const own = refs.filter((r) => r.pipeline === undefined);
       return [
         s.id,
         {
-          reads: refs.filter((r) => r.access === 'read').map((r) => r.name),
-          writes: refs.filter((r) => r.access === 'write').map((r) => r.name),
+          reads: own.filter((r) => r.access === 'read').map((r) => r.name),
+          writes: own.filter((r) => r.access === 'write').map((r) => r.name),
+          others: refs.flatMap((r) =>
+            r.pipeline === undefined ? [] : [{ pipeline: r.pipeline, name: r.name }],
+          ),
         },
       ];
     }),
@@ -73,7 +84,7 @@ const componentsOf = (s: ResolvedStep): ResolvedComponent[] =>
  * store lacks too is left for the step to report.
  */
 export async function fetchDatasets(p: Platform, jobId: string, names: readonly string[]): Promise<void> {
-  const area = datasetArea(datasetsDirOf(p, jobId));
+  const area = jobDatasetArea(datasetsDirOf(p, jobId));
   for (const name of names) {
     const meta = await area.meta(name);
     const size = await stat(area.pathFor(name)).then(
@@ -86,6 +97,66 @@ export async function fetchDatasets(p: Platform, jobId: string, names: readonly 
     await downloadArtifact(p, artifactKey(jobId, `${name}${FILE}`), area.pathFor(name));
     await area.record(stored);
   }
+}
+
+/**
+ * Before a step runs: the other pipelines' datasets it reads are in the job's dataset area. Each
+ * comes from the job that started this one when that job is of the pipeline and stored it (a
+ * dataset trigger: exactly the update that started it), else from the latest successful job of
+ * the pipeline that stored it. A copy the job holds already is kept, so every attempt of the job
+ * reads the same update. One no job stored is left for the step to report. Says, in the step's
+ * log, which job each came from.
+ */
+export async function fetchOtherDatasets(
+  p: Platform,
+  job: { id: string; upstreamJobId: string | null },
+  wanted: readonly { pipeline: string; name: string }[],
+  log: (message: string) => Promise<void>,
+): Promise<void> {
+  const own = jobDatasetArea(datasetsDirOf(p, job.id));
+  for (const { pipeline, name } of wanted) {
+    const area = own.of!(pipeline);
+    if (await area.meta(name)) continue;
+    const from = await updateOf(p, pipeline, name, job.upstreamJobId);
+    if (!from) continue;
+    const stored = await storedMeta(p, from, name);
+    if (!stored) continue;
+    await downloadArtifact(p, artifactKey(from, `${name}${FILE}`), area.pathFor(name));
+    await area.record(stored);
+    await log(
+      `dataset ${pipeline}/${name}: ${stored.rows} rows written by job ${from} at ${stored.writtenAt}`,
+    );
+  }
+}
+
+/** The job whose stored `name` of `pipeline` a job reads: its upstream job's, else the latest successful one's. */
+async function updateOf(
+  p: Platform,
+  pipeline: string,
+  name: string,
+  upstreamJobId: string | null,
+): Promise<string | undefined> {
+  const stored = (jobId: string | null) =>
+    p.database.db
+      .select({ jobId: artifacts.jobId })
+      .from(artifacts)
+      .innerJoin(jobExecutions, eq(jobExecutions.id, artifacts.jobId))
+      .innerJoin(pipelines, eq(pipelines.id, jobExecutions.pipelineId))
+      .where(
+        and(
+          eq(pipelines.name, pipeline),
+          isNull(pipelines.deletedAt),
+          eq(artifacts.name, `${name}${META}`),
+          eq(jobExecutions.status, 'success'),
+          jobId === null ? undefined : eq(artifacts.jobId, jobId),
+        ),
+      )
+      .orderBy(desc(artifacts.createdAt))
+      .limit(1);
+  const [upstream] = upstreamJobId ? await stored(upstreamJobId) : [];
+  if (upstream) return upstream.jobId;
+  const [latest] = await stored(null);
+  return latest?.jobId;
 }
 
 /** After a step succeeded: the datasets it wrote go to the artifact store, for the API and other workers. */
@@ -139,12 +210,17 @@ export interface DatasetView {
   writtenAt: string;
 }
 
+/** The names of the datasets a job stored (each writer step that succeeded). */
+export async function storedDatasets(p: Platform, jobId: string): Promise<string[]> {
+  return (await listArtifacts(p, jobId))
+    .filter((a) => a.kind === 'dataset' && a.name.endsWith(META))
+    .map((a) => a.name.slice(0, -META.length));
+}
+
 /** The datasets a job's steps wrote (those stored so far), with the steps that read each. */
 export async function listDatasets(p: Platform, jobId: string): Promise<DatasetView[]> {
   const job = await getJob(p, jobId);
-  const names = (await listArtifacts(p, jobId))
-    .filter((a) => a.kind === 'dataset' && a.name.endsWith(META))
-    .map((a) => a.name.slice(0, -META.length));
+  const names = await storedDatasets(p, jobId);
   if (names.length === 0) return [];
   const uses = datasetUses(p, await jobPlan(p, job));
   const steps = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));

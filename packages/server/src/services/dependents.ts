@@ -5,6 +5,7 @@ import { pipelines } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEPENDENTS_QUEUE, inTransaction, type Tx } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
+import { storedDatasets } from './datasets.ts';
 import { executePipeline, getJob } from './jobs.ts';
 import { livePipelines, triggersOf } from './pipeline-links.ts';
 
@@ -77,9 +78,17 @@ export async function startDependents(p: Platform, m: Job<{ jobId: string }>): P
     .from(pipelines)
     .where(eq(pipelines.id, job.pipelineId));
   if (!pipeline || job.status !== 'success') return;
-  const dependents = (await livePipelines(p)).filter((n) =>
-    (triggersOf(n.spec).onSuccessOf ?? []).includes(pipeline.name),
-  );
+  // A dataset is updated when a job that stored it succeeds: its writer step did, and the rest of
+  // the job agreed with what it wrote.
+  const updated = new Set((await storedDatasets(p, job.id)).map((d) => `${pipeline.name}/${d}`));
+  const dependents = (await livePipelines(p)).flatMap((n) => {
+    const t = triggersOf(n.spec);
+    const datasets = (t.onDatasetUpdate ?? []).filter((ref) => updated.has(ref));
+    const after = (t.onSuccessOf ?? []).includes(pipeline.name);
+    return after || datasets.length > 0
+      ? [{ ...n, why: after ? 'runs after this one' : `runs when ${datasets.join(', ')} is updated` }]
+      : [];
+  });
   const chain = dependents.length > 0 ? await upstreamChain(p, job) : new Set<string>();
   for (const d of dependents) {
     // Loops are refused when specs are saved, but two saves at once could still close one: a
@@ -87,7 +96,7 @@ export async function startDependents(p: Platform, m: Job<{ jobId: string }>): P
     if (chain.has(d.id)) {
       await writeLog(p, job.pipelineId, job.id, {
         level: 'WARN',
-        message: `pipeline "${d.name}" runs after this one but started this chain of jobs: not started again (a loop)`,
+        message: `pipeline "${d.name}" ${d.why} but started this chain of jobs: not started again (a loop)`,
       });
       continue;
     }
@@ -106,7 +115,7 @@ export async function startDependents(p: Platform, m: Job<{ jobId: string }>): P
       });
       await writeLog(p, job.pipelineId, job.id, {
         level: 'INFO',
-        message: `started job ${id} of pipeline "${d.name}", which runs after this one`,
+        message: `started job ${id} of pipeline "${d.name}", which ${d.why}`,
       });
     } catch (err) {
       if (uniqueViolation(err)) continue; // started already, by an earlier take of this message
@@ -114,7 +123,7 @@ export async function startDependents(p: Platform, m: Job<{ jobId: string }>): P
       const where = e.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
       await writeLog(p, job.pipelineId, job.id, {
         level: 'ERROR',
-        message: `pipeline "${d.name}" runs after this one but could not start: ${e.message}${where ? ` (${where})` : ''}`,
+        message: `pipeline "${d.name}" ${d.why} but could not start: ${e.message}${where ? ` (${where})` : ''}`,
       });
     }
   }

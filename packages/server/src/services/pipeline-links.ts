@@ -10,11 +10,48 @@ import type { Platform } from '../platform.ts';
 
 export interface Triggers {
   onSuccessOf?: string[];
+  /** `<pipeline>/<dataset>`: each update of the dataset starts a job. */
+  onDatasetUpdate?: string[];
   params?: Record<string, unknown>;
 }
 
 export const triggersOf = (spec: unknown): Triggers =>
   ((spec as { triggers?: Triggers } | null)?.triggers ?? {}) as Triggers;
+
+/** `orders-daily/orders` → its pipeline and dataset (the spec's pattern has exactly one slash). */
+export function splitDatasetRef(ref: string): { pipeline: string; dataset: string } {
+  const at = ref.lastIndexOf('/');
+  return { pipeline: ref.slice(0, at), dataset: ref.slice(at + 1) };
+}
+
+/**
+ * The pipelines a spec runs after, each with where it is named: by `onSuccessOf`, and the
+ * pipelines of the datasets in `onDatasetUpdate` (an edge for loops like any other).
+ */
+function upstreamOf(spec: unknown): { name: string; path: string; dataset?: string }[] {
+  const t = triggersOf(spec);
+  return [
+    ...(t.onSuccessOf ?? []).map((name, i) => ({ name, path: `triggers.onSuccessOf[${i}]` })),
+    ...(t.onDatasetUpdate ?? []).map((ref, i) => {
+      const { pipeline, dataset } = splitDatasetRef(ref);
+      return { name: pipeline, path: `triggers.onDatasetUpdate[${i}]`, dataset };
+    }),
+  ];
+}
+
+/**
+ * The datasets a spec's flows end in (`sink: dataset`, by `with.name`): what a dataset trigger
+ * naming it can wait for. Read from the spec as written; a name built from a parameter is not known.
+ */
+function datasetsWritten(spec: unknown): string[] {
+  const steps = (spec as { steps?: { flow?: { sink?: string; with?: { name?: unknown } }[] }[] } | null)
+    ?.steps;
+  return (steps ?? []).flatMap((s) =>
+    (Array.isArray(s.flow) ? s.flow : []).flatMap((c) =>
+      c?.sink === 'dataset' && typeof c.with?.name === 'string' ? [c.with.name] : [],
+    ),
+  );
+}
 const nameOf = (spec: unknown) => (spec as { name?: string } | null)?.name ?? '';
 
 export interface Node {
@@ -48,22 +85,25 @@ export async function triggerIssues(
   spec: unknown,
   self?: string,
 ): Promise<{ issues: Issue[]; warnings: Issue[] }> {
-  const after = triggersOf(spec).onSuccessOf ?? [];
+  const after = upstreamOf(spec);
   if (after.length === 0) return { issues: [], warnings: [] };
   const me = nameOf(spec);
   const others = (await livePipelines(p)).filter((n) => n.id !== self && n.name !== me);
   // Upstream edges by name: who each pipeline runs after.
   const upstream = new Map<string, string[]>(
-    others.map((n) => [n.name, triggersOf(n.spec).onSuccessOf ?? []]),
+    others.map((n) => [n.name, upstreamOf(n.spec).map((u) => u.name)]),
   );
-  upstream.set(me, after);
+  upstream.set(
+    me,
+    after.map((u) => u.name),
+  );
+  const specs = new Map(others.map((n) => [n.name, n.spec]));
   const issues: Issue[] = [];
   const warnings: Issue[] = [];
-  after.forEach((name, i) => {
-    const path = `triggers.onSuccessOf[${i}]`;
+  for (const { name, path, dataset } of after) {
     if (name === me) {
       issues.push({ path, message: `pipeline "${me}" cannot run after itself: remove "${name}"` });
-      return;
+      continue;
     }
     const loop = pathTo(upstream, name, me);
     if (loop)
@@ -76,7 +116,16 @@ export async function triggerIssues(
         path,
         message: `no pipeline is named "${name}" yet: this pipeline starts after it once it exists`,
       });
-  });
+    else if (dataset !== undefined && !datasetsWritten(specs.get(name)).includes(dataset)) {
+      const written = datasetsWritten(specs.get(name));
+      warnings.push({
+        path,
+        message:
+          `pipeline "${name}" writes no dataset "${dataset}" ` +
+          `(${written.length ? `its datasets: ${written.join(', ')}` : 'it writes none'}): nothing starts this pipeline until it does`,
+      });
+    }
+  }
   return { issues, warnings };
 }
 
@@ -100,6 +149,8 @@ export interface PipelineLink {
   name: string;
   /** Null for a name no live pipeline has. */
   pipelineId: string | null;
+  /** Set when the link is an update of this dataset of the upstream pipeline (`onDatasetUpdate`). */
+  dataset?: string;
 }
 
 /** What the pipeline page shows: the pipelines it runs after, and those that run after it. */
@@ -111,14 +162,19 @@ export async function pipelineLinks(
   const me = all.find((n) => n.id === id);
   if (!me) throw notFound('pipeline', id);
   const byName = new Map(all.map((n) => [n.name, n.id]));
+  const link = (name: string, pipelineId: string | null, dataset?: string): PipelineLink => ({
+    name,
+    pipelineId,
+    ...(dataset === undefined ? {} : { dataset }),
+  });
   return {
-    runsAfter: (triggersOf(me?.spec).onSuccessOf ?? []).map((name) => ({
-      name,
-      pipelineId: byName.get(name) ?? null,
-    })),
+    runsAfter: upstreamOf(me.spec).map((u) => link(u.name, byName.get(u.name) ?? null, u.dataset)),
     triggers: all
-      .filter((n) => (triggersOf(n.spec).onSuccessOf ?? []).includes(me.name))
-      .map((n) => ({ name: n.name, pipelineId: n.id }))
+      .flatMap((n) =>
+        upstreamOf(n.spec)
+          .filter((u) => u.name === me.name)
+          .map((u) => link(n.name, n.id, u.dataset)),
+      )
       .sort((a, b) => a.name.localeCompare(b.name)),
   };
 }

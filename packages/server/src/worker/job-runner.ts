@@ -26,6 +26,7 @@ import {
   datasetsDirOf,
   datasetUses,
   fetchDatasets,
+  fetchOtherDatasets,
   storeDatasets,
 } from '../services/datasets.ts';
 import {
@@ -245,8 +246,14 @@ async function runAttempt(
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
     const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
-    const datasets = uses.get(step.id) ?? { reads: [], writes: [] };
+    const datasets = uses.get(step.id) ?? { reads: [], writes: [], others: [] };
     await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
+    await fetchOtherDatasets(
+      p,
+      { id: replayOf ?? jobId, upstreamJobId: job.upstreamJobId },
+      datasets.others,
+      (message) => writeLog(p, job.pipelineId, jobId, { level: 'INFO', stepId: step.id, message }),
+    );
     const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf, verifiedFiles);
     let stepState: StepState | undefined;
     const report = await runStepProcess({

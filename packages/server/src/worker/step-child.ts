@@ -2,7 +2,6 @@ import { pathToFileURL } from 'node:url';
 import { createRegistry } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
-  datasetArea,
   ErrorCode,
   emptyStep,
   exportCircuits,
@@ -17,6 +16,7 @@ import {
   type StepStateStore,
   toSluiceError,
 } from '@sluice/core';
+import { jobDatasetArea } from './job-datasets.ts';
 import { takeSpawned, watchSpawns } from './spawn-watch.ts';
 import { STEP_MARK_VAR } from './step-kill.ts';
 import { collectBetweenSteps, startPeakWindow } from './step-memory.ts';
@@ -112,7 +112,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       runKey: m.jobId,
       baseDir: m.baseDir ?? m.workDir,
       stateDir: m.stateDir,
-      ...(m.datasetsDir ? { datasets: datasetArea(m.datasetsDir) } : {}),
+      ...(m.datasetsDir ? { datasets: jobDatasetArea(m.datasetsDir) } : {}),
       ...(m.paths ? { paths: m.paths } : {}),
       ...(m.network ? { network: m.network } : {}),
       credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,

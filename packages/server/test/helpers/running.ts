@@ -1,4 +1,4 @@
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { type App, buildApp } from '../../src/api/app.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../../src/worker/worker.ts';
 import type { backends } from './backends.ts';
@@ -37,4 +37,16 @@ export function runningPlatform(
     await ctx.p?.close();
   });
   return ctx;
+}
+
+/** Creates pipelines through the API as the admin, each id kept under its pipeline's name. */
+export function pipelineMaker(ctx: Running) {
+  const ids: Record<string, string> = {};
+  const create = async (spec: Record<string, unknown>) => {
+    const r = await ctx.admin('POST', '/pipelines', { spec });
+    expect(r.status, r.text).toBe(201);
+    ids[spec.name as string] = r.body.id;
+    return r;
+  };
+  return { ids, create };
 }

@@ -246,21 +246,24 @@ export function WebhooksPanel({ pipelineId }: { pipelineId: string | null }) {
 interface PipelineLink {
   name: string;
   pipelineId: string | null;
+  /** An update of this dataset of the pipeline (`onDatasetUpdate`), not any success of it. */
+  dataset?: string;
 }
 
 const links = (ls: PipelineLink[]) =>
   ls.map((l, i) => (
-    <span key={l.name}>
+    <span key={`${l.name}/${l.dataset ?? ''}`}>
       {i > 0 && ', '}
       {l.pipelineId ? (
         <Link to={`/pipelines/${l.pipelineId}`}>{l.name}</Link>
       ) : (
         <span>{l.name} (no such pipeline yet)</span>
       )}
+      {l.dataset && <span className="muted"> (dataset {l.dataset} updated)</span>}
     </span>
   ));
 
-/** "Runs after: a, b" and "Triggers: c": the pipeline's `triggers.onSuccessOf`, both ways. */
+/** "Runs after: a, b" and "Triggers: c": the pipeline's `triggers.onSuccessOf` and `onDatasetUpdate`, both ways. */
 export function PipelineLinks({ pipelineId }: { pipelineId: string }) {
   const q = useQuery({
     queryKey: ['pipeline-links', pipelineId],

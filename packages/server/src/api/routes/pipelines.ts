@@ -26,7 +26,16 @@ const Spec = Type.Record(Type.String(), Type.Unknown(), {
 });
 const Name = Type.Optional(Slug({ description: "The pipeline's name; defaults to the spec's `name`." }));
 const Issues = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
-const Link = Type.Object({ name: Type.String(), pipelineId: Type.Union([Type.String(), Type.Null()]) });
+const Link = Type.Object({
+  name: Type.String(),
+  pipelineId: Type.Union([Type.String(), Type.Null()]),
+  dataset: Type.Optional(
+    Type.String({
+      description:
+        'Set when the link is an update of this dataset of the upstream pipeline (`onDatasetUpdate`)',
+    }),
+  ),
+});
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
 const tags = ['pipelines'];
 const StepStateSchema = Type.Object({
