@@ -6,12 +6,8 @@ import { StepHostPool } from '../src/worker/step-hosts.ts';
 import { runStepProcess } from '../src/worker/step-process.ts';
 import { stepRun } from './helpers/step-run.ts';
 
-// Its fixtures are TypeScript connector modules: the step process runs from the sources (with tsx),
-// not from the bundle the suite builds, which could not load them.
-delete process.env.SLUICE_DIST;
-
 const MB = 1024 * 1024;
-const ballast = join(import.meta.dirname, 'fixtures', 'ballast.ts');
+const ballast = join(import.meta.dirname, 'fixtures', 'ballast.mjs');
 
 /** Runs the spec's only step in the pool; resolves with its report and the process that ran it. */
 async function step(

@@ -14,12 +14,8 @@ import { runStepProcess } from '../src/worker/step-process.ts';
 import { refusingPort } from './helpers/net.ts';
 import { stepRun } from './helpers/step-run.ts';
 
-// Its fixtures are TypeScript connector modules: the step process runs from the sources (with tsx),
-// not from the bundle the suite builds, which could not load them.
-delete process.env.SLUICE_DIST;
-
 const dir = () => mkdtempSync(join(tmpdir(), 'sluice-step-'));
-const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.ts`);
+const fixture = (name: string) => join(import.meta.dirname, 'fixtures', `${name}.mjs`);
 let serial = 0;
 /** A `sleep` argument no other process has: days long, so only a kill ends it, and unique for pgrep. */
 const marker = () => `${86_400 + process.pid}.${Date.now()}${serial++}`;

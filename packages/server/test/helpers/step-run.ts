@@ -1,15 +1,18 @@
 import { join } from 'node:path';
 import { createRegistry } from '@sluice/connectors';
 import { type ConnectorDefinition, resolvePlan } from '@sluice/core';
-import * as ballast from '../fixtures/ballast.ts';
-import * as counter from '../fixtures/counter.ts';
-import * as hog from '../fixtures/hog.ts';
-import * as misbehaving from '../fixtures/misbehaving.ts';
 
 // The worker plans with its platform's registry; the fixtures' connectors are in the step
 // process's only through `modules`, so the tests plan with both, as a platform that has them would.
+// The fixtures are plain JavaScript, as a plugin may be: step processes load them as they are.
+const fixtures = await Promise.all(
+  ['ballast', 'counter', 'hog', 'misbehaving'].map(
+    (n) =>
+      import(join(import.meta.dirname, '..', 'fixtures', `${n}.mjs`)) as Promise<Record<string, unknown>>,
+  ),
+);
 const registry = createRegistry().register(
-  ...[ballast, counter, hog, misbehaving].flatMap((m) => Object.values(m) as ConnectorDefinition[]),
+  ...fixtures.flatMap((m) => Object.values(m) as ConnectorDefinition[]),
 );
 
 /** A spec planned as the platform plans a job's (no secrets, parameters' defaults). */
