@@ -32,6 +32,12 @@ export default defineConfig({
           hookTimeout: 60_000,
           // Integration tests share local services and spawn processes; they run after the unit tests.
           sequence: { groupOrder: 1 },
+          // One module graph per worker, not one per file: importing the server and every connector
+          // (PGlite's WebAssembly, the AWS SDK, DuckDB) took seconds before each file's first test.
+          // Files keep their own state: each test makes its platform, database schema and queues.
+          isolate: false,
+          // Runs before every file: the cleanup shared helpers ask for (test/file-end.ts) at its end.
+          setupFiles: ['scripts/test-file-setup.ts'],
         },
       },
       {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 
 /** The RabbitMQ server the tests use (`.ci/run` requires it). */
 export const AMQP_URL = process.env.SLUICE_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -9,7 +9,10 @@ let admin: ChannelModel | undefined;
 const made: { queues: string[]; exchanges: string[] } = { queues: [], exchanges: [] };
 
 async function conn(): Promise<ChannelModel> {
-  admin ??= await amqp.connect(AMQP_URL);
+  if (admin === undefined) {
+    admin = await amqp.connect(AMQP_URL);
+    atFileEnd(cleanUp);
+  }
   return admin;
 }
 
@@ -77,13 +80,16 @@ export async function drain(queue: string): Promise<amqp.GetMessage[]> {
   });
 }
 
-afterAll(async () => {
+/** Deletes what the file's tests made and closes the connection (the next file opens its own). */
+async function cleanUp(): Promise<void> {
   if (admin === undefined) return;
   await onChannel(async (ch) => {
-    for (const q of made.queues) await ch.deleteQueue(q).catch(() => undefined);
+    for (const q of made.queues.splice(0)) await ch.deleteQueue(q).catch(() => undefined);
   });
   await onChannel(async (ch) => {
-    for (const x of made.exchanges) await ch.deleteExchange(x).catch(() => undefined);
+    for (const x of made.exchanges.splice(0)) await ch.deleteExchange(x).catch(() => undefined);
   });
-  await admin.close();
-});
+  const closing = admin;
+  admin = undefined;
+  await closing.close();
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type JetStreamManager, type JsMsg, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 
 /** The NATS server with JetStream the tests use (`.ci/run` requires it). */
 export const NATS_URL = process.env.SLUICE_TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -16,7 +16,10 @@ let manager: JetStreamManager | undefined;
 const made: string[] = [];
 
 async function jsm(): Promise<JetStreamManager> {
-  admin ??= await connect({ servers: new URL(NATS_URL).host });
+  if (admin === undefined) {
+    admin = await connect({ servers: new URL(NATS_URL).host });
+    atFileEnd(cleanUp);
+  }
   manager ??= await jetstreamManager(admin);
   return manager;
 }
@@ -144,8 +147,12 @@ export async function serverWithLogin(password: string): Promise<{ url: string; 
   };
 }
 
-afterAll(async () => {
+/** Deletes the file's streams and closes the connection (the next file opens its own). */
+async function cleanUp(): Promise<void> {
   if (admin === undefined) return;
-  for (const s of made) await manager!.streams.delete(s).catch(() => undefined);
-  await admin.close();
-});
+  const [closing, jsm_] = [admin, manager];
+  admin = undefined;
+  manager = undefined;
+  for (const s of made.splice(0)) await jsm_?.streams.delete(s).catch(() => undefined);
+  await closing.close();
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient } from 'redis';
-import { afterAll } from 'vitest';
+import { atFileEnd } from './file-end.ts';
 
 /** The Redis server the tests use (`.ci/run` requires it). */
 export const REDIS_URL = process.env.SLUICE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -13,6 +13,7 @@ export async function redis(): Promise<ReturnType<typeof createClient>> {
   if (admin === undefined) {
     admin = createClient({ url: REDIS_URL });
     await admin.connect();
+    atFileEnd(cleanUp);
   }
   return admin;
 }
@@ -77,8 +78,12 @@ export async function entries(stream: string): Promise<{ id: string; fields: Rec
   );
 }
 
-afterAll(async () => {
+/** Deletes the file's streams and closes the connection (the next file opens its own). */
+async function cleanUp(): Promise<void> {
   if (admin === undefined) return;
-  if (made.length > 0) await admin.del(made);
-  admin.destroy();
-});
+  const closing = admin;
+  admin = undefined;
+  const keys = made.splice(0);
+  if (keys.length > 0) await closing.del(keys);
+  closing.destroy();
+}
