@@ -133,6 +133,7 @@ export class HttpClient {
   async #once(req: Sent, label: string): Promise<Received> {
     const where = `${this.#where}: ${label}`;
     for (let again = true; ; again = false) {
+      // Before the token: a wait after it could outlast the token's life.
       await this.#pace();
       const { url, headers } = await this.#auth.authorize(
         req.url,
@@ -154,7 +155,12 @@ export class HttpClient {
           this.#o.timeoutMs,
           this.#ctx.signal,
           where,
-        );
+        ).finally(() => {
+          // The next request is spaced from this one's answer, not its departure: the server
+          // had it by then, however long connecting took (measured: the first request of a
+          // process reached the server 36 ms after it left, 31 ms before the next one).
+          if (this.#o.rateLimit !== undefined) this.#last = performance.now();
+        });
         // A 5xx counts against the host; other refusals are the request's, not the host's.
         if (o.response.status >= 500) {
           o.cancel();
