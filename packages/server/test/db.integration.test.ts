@@ -83,13 +83,16 @@ describe('embedded data directory', () => {
 });
 
 describe('embedded database memory (issue 21)', () => {
-  it('is created in a process of its own, keeps its rows, and starts with 16 MB of shared buffers', async () => {
+  it('is created in a process of its own, keeps its rows, and starts with 16 MB of shared buffers (4 MB of WAL buffers)', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'sluice-initdb-'));
     const first = await openDatabase({ dataDir });
     try {
       // initdb ran apart: this process never held a second PGlite, so none is left to collect.
       expect(await first.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
         { shared_buffers: '16MB' },
+      ]);
+      expect(await first.query<{ wal_buffers: string }>('SHOW wal_buffers')).toEqual([
+        { wal_buffers: '4MB' },
       ]);
       await first.query('CREATE TABLE kept (n int)');
       await first.query('INSERT INTO kept VALUES (1), (2)');

@@ -69,10 +69,13 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
  * default of 128 MB, which PGlite sets up inside its WASM memory at start: ~130 MB of the idle
  * server's resident memory before a query ran (measured: 300 MB for PGlite alone, 170 MB with 16
  * MB). The platform's tables are small and a page that is not in the buffers is one read from
- * the data directory, which the OS caches; a platform that outgrows this belongs on a PostgreSQL
- * server.
+ * the data directory, which the OS caches. No-op jobs through the in-process worker showed no
+ * difference beyond the noise of a busy machine (bench/platform.ts's embedded run, 100 jobs, A/B:
+ * 3.4–7.1 jobs/s and 194–243 ms of CPU per job with 16 MB, 4.4–5.4 and 209–245 with 128). A
+ * platform that outgrows this belongs on a PostgreSQL server. `wal_buffers` would follow
+ * shared_buffers down to 512 kB: kept at the 4 MB it had, so commits write WAL as before.
  */
-const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB'];
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'];
 
 /**
  * Creates the embedded database in `dbDir` in a process of its own. On a fresh directory PGlite
