@@ -10,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { lockDataDir } from './lock.ts';
+import { defaultFolder } from './migrate.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -78,21 +79,32 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'];
 
 /**
- * Creates the embedded database in `dbDir` in a process of its own. On a fresh directory PGlite
- * runs initdb in a second WASM instance and copies its files through a tarball in memory: the
- * garbage this leaves (~450 MB of WASM memories and buffers) held the first start of
- * `sluice serve` at ~880 MB until V8 happened to collect it, minutes later, and even collected it
- * left the process ~140 MB larger than a restart on the same directory (measured). A process
- * that exits returns all of it; opening the directory it made costs one more PGlite start
- * (~1 s, more on a busy machine) on the first start only.
+ * Creates the embedded database in `dbDir` in a process of its own, and applies the migrations
+ * there. On a fresh directory PGlite runs initdb in a second WASM instance and copies its files
+ * through a tarball in memory: the garbage this leaves (~450 MB of WASM memories and buffers)
+ * held the first start of `sluice serve` at ~880 MB until V8 happened to collect it, minutes
+ * later, and even collected it left the process ~140 MB larger than a restart on the same
+ * directory (measured). Creating every table touches ~45 MB more of PGlite's WASM memory than
+ * finding them made, and WASM memory never shrinks. A process that exits returns all of it;
+ * opening the directory it made costs one more PGlite start (~1 s, more on a busy machine) on the
+ * first start only. The caller's `migrate` then finds nothing to do (or finishes what a child
+ * that died left).
  */
 async function initdbApart(dbDir: string): Promise<void> {
-  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const require = createRequire(import.meta.url);
+  const modules = ['@electric-sql/pglite', 'drizzle-orm/pglite', 'drizzle-orm/pglite/migrator'].map((m) =>
+    require.resolve(m),
+  );
   const script =
-    'require(process.argv[1]).PGlite.create(process.argv[2]).then((db) => db.close())' +
+    'const [pglite, drizzle, migrator, dir, migrationsFolder] = process.argv.slice(1);' +
+    '(async () => { const db = await require(pglite).PGlite.create(dir);' +
+    ' try { await require(migrator).migrate(require(drizzle).drizzle(db), { migrationsFolder }); }' +
+    ' finally { await db.close(); } })()' +
     '.catch((e) => { console.error(e && e.stack ? e.stack : String(e)); process.exit(1); })';
   try {
-    await promisify(execFile)(process.execPath, ['-e', script, entry, dbDir], { maxBuffer: 1 << 20 });
+    await promisify(execFile)(process.execPath, ['-e', script, ...modules, dbDir, defaultFolder()], {
+      maxBuffer: 1 << 20,
+    });
   } catch (err) {
     const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
     throw new FatalError(
