@@ -57,6 +57,13 @@ await build({
     {
       name: 'external-packages',
       setup(b) {
+        // Workspace packages are bundled from this checkout's sources, not through node_modules:
+        // a git worktree whose node_modules links to another checkout's would otherwise bundle
+        // that checkout's code.
+        b.onResolve({ filter: /^@sluice\/(core|connectors|server|cli)$/ }, (args) => ({
+          path: new URL(`../packages/${args.path.slice('@sluice/'.length)}/src/index.ts`, import.meta.url)
+            .pathname,
+        }));
         // Workspace packages are bundled from source, and the INLINE packages; the rest stays external.
         b.onResolve({ filter: /^[^./]/ }, (args) =>
           inline(args.path) ? undefined : { path: args.path, external: true },

@@ -154,7 +154,7 @@ export async function openPlatform(o: PlatformOptions): Promise<Platform & { clo
     );
     const slots = slotBook(database);
     const version = o.version ?? '0.1.0';
-    const tracing = startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
+    const tracing = await startTracing({ version, ...(o.otlpEndpoint ? { endpoint: o.otlpEndpoint } : {}) });
     return {
       database,
       masterKey,

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -79,5 +79,47 @@ describe('embedded data directory', () => {
     await first.close();
     const again = await openDatabase({ dataDir });
     await again.close();
+  });
+});
+
+describe('embedded database memory (issue 21)', () => {
+  it('is created in a process of its own, keeps its rows, and starts with 16 MB of shared buffers (4 MB of WAL buffers)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-initdb-'));
+    const first = await openDatabase({ dataDir });
+    try {
+      // initdb ran apart: this process never held a second PGlite, so none is left to collect.
+      expect(await first.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
+        { shared_buffers: '16MB' },
+      ]);
+      expect(await first.query<{ wal_buffers: string }>('SHOW wal_buffers')).toEqual([
+        { wal_buffers: '4MB' },
+      ]);
+      await first.query('CREATE TABLE kept (n int)');
+      await first.query('INSERT INTO kept VALUES (1), (2)');
+    } finally {
+      await first.close();
+    }
+    const again = await openDatabase({ dataDir });
+    try {
+      expect(await again.query<{ n: number }>('SELECT count(*)::int AS n FROM kept')).toEqual([{ n: 2 }]);
+      expect(await again.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
+        { shared_buffers: '16MB' },
+      ]);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it('says which directory it could not create the database in', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-initdb-'));
+    // A file where the database directory should be: initdb cannot make it.
+    writeFileSync(join(dataDir, 'db'), 'not a directory');
+    await expect(openDatabase({ dataDir })).rejects.toThrow(
+      `could not create the embedded database in ${join(dataDir, 'db')}`,
+    );
+    // The lock is released: the directory can be opened once the file is gone.
+    rmSync(join(dataDir, 'db'));
+    const db = await openDatabase({ dataDir });
+    await db.close();
   });
 });

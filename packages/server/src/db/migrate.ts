@@ -9,7 +9,7 @@ import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import type { Database } from './open.ts';
 
 // Beside the sources; from the CLI bundle, found through the package (its location differs).
-function defaultFolder(): string {
+export function defaultFolder(): string {
   const beside = fileURLToPath(new URL('../../drizzle', import.meta.url));
   if (existsSync(beside)) return beside;
   return join(dirname(createRequire(import.meta.url).resolve('@sluice/server/package.json')), 'drizzle');

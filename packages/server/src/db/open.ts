@@ -1,4 +1,8 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
 import { ErrorCode, FatalError } from '@sluice/core';
 import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres';
@@ -6,6 +10,7 @@ import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { lockDataDir } from './lock.ts';
+import { defaultFolder } from './migrate.ts';
 import * as schema from './schema.ts';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -39,7 +44,11 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const dir = resolve(opts.dataDir ?? DEFAULT_DATA_DIR);
   const unlock = await lockDataDir(dir);
   try {
-    const pglite = await PGlite.create(resolve(dir, 'db'));
+    const dbDir = resolve(dir, 'db');
+    if (!existsSync(join(dbDir, 'PG_VERSION'))) await initdbApart(dbDir);
+    const pglite = await PGlite.create(dbDir, {
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_SETTINGS],
+    });
     return {
       kind: 'pglite',
       db: drizzlePglite(pglite, { schema }) as unknown as Db,
@@ -53,6 +62,58 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   } catch (err) {
     await unlock();
     throw err;
+  }
+}
+
+/**
+ * Settings of the embedded PostgreSQL, on top of PGlite's own. `shared_buffers` is PostgreSQL's
+ * default of 128 MB, which PGlite sets up inside its WASM memory at start: ~130 MB of the idle
+ * server's resident memory before a query ran (measured: 300 MB for PGlite alone, 170 MB with 16
+ * MB). The platform's tables are small and a page that is not in the buffers is one read from
+ * the data directory, which the OS caches. No-op jobs through the in-process worker showed no
+ * difference beyond the noise of a busy machine (bench/platform.ts's embedded run, 100 jobs, A/B:
+ * 3.4–7.1 jobs/s and 194–243 ms of CPU per job with 16 MB, 4.4–5.4 and 209–245 with 128). A
+ * platform that outgrows this belongs on a PostgreSQL server. `wal_buffers` would follow
+ * shared_buffers down to 512 kB: kept at the 4 MB it had, so commits write WAL as before.
+ */
+const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'];
+
+/**
+ * Creates the embedded database in `dbDir` in a process of its own, and applies the migrations
+ * there. On a fresh directory PGlite runs initdb in a second WASM instance and copies its files
+ * through a tarball in memory: the garbage this leaves (~450 MB of WASM memories and buffers)
+ * held the first start of `sluice serve` at ~880 MB until V8 happened to collect it, minutes
+ * later, and even collected it left the process ~140 MB larger than a restart on the same
+ * directory (measured). Creating every table touches ~45 MB more of PGlite's WASM memory than
+ * finding them made, and WASM memory never shrinks. A process that exits returns all of it;
+ * opening the directory it made costs one more PGlite start (~1 s, more on a busy machine) on the
+ * first start only. The caller's `migrate` then finds nothing to do (or finishes what a child
+ * that died left).
+ */
+async function initdbApart(dbDir: string): Promise<void> {
+  const require = createRequire(import.meta.url);
+  const modules = ['@electric-sql/pglite', 'drizzle-orm/pglite', 'drizzle-orm/pglite/migrator'].map((m) =>
+    require.resolve(m),
+  );
+  const script =
+    'const [pglite, drizzle, migrator, dir, migrationsFolder] = process.argv.slice(1);' +
+    '(async () => { const db = await require(pglite).PGlite.create(dir);' +
+    ' try { await require(migrator).migrate(require(drizzle).drizzle(db), { migrationsFolder }); }' +
+    ' finally { await db.close(); } })()' +
+    '.catch((e) => { console.error(e && e.stack ? e.stack : String(e)); process.exit(1); })';
+  try {
+    await promisify(execFile)(process.execPath, ['-e', script, ...modules, dbDir, defaultFolder()], {
+      maxBuffer: 1 << 20,
+    });
+  } catch (err) {
+    const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim();
+    throw new FatalError(
+      `could not create the embedded database in ${dbDir}: ${stderr || (err as Error).message}`,
+      {
+        code: ErrorCode.INTERNAL,
+        cause: err,
+      },
+    );
   }
 }
 

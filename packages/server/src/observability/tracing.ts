@@ -1,5 +1,4 @@
 import { context, type Span, SpanStatusCode, TraceFlags, type Tracer, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -17,7 +16,11 @@ export interface Tracing {
  * (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; without it they are still made, so every job
  * has a trace id to show and to find in logs.
  */
-export function startTracing(o: { version: string; endpoint?: string; env?: NodeJS.ProcessEnv }): Tracing {
+export async function startTracing(o: {
+  version: string;
+  endpoint?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<Tracing> {
   const env = o.env ?? process.env;
   const url =
     o.endpoint ??
@@ -25,14 +28,17 @@ export function startTracing(o: { version: string; endpoint?: string; env?: Node
     (env.OTEL_EXPORTER_OTLP_ENDPOINT
       ? `${env.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/$/, '')}/v1/traces`
       : undefined);
+  // Imported only when spans are exported: the exporter brings OTLP's transformer and the
+  // metrics and logs SDKs (~280 modules, ~4 MB of an idle server's memory) that are otherwise unused.
+  const exporter = url
+    ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ url })
+    : undefined;
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? 'sluice',
       [ATTR_SERVICE_VERSION]: o.version,
     }),
-    spanProcessors: url
-      ? [new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1000 })]
-      : [],
+    spanProcessors: exporter ? [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 })] : [],
   });
   return {
     tracer: provider.getTracer('sluice', o.version),
