@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 const logger = fileURLToPath(new URL('./logger.ts', import.meta.url));
 
-// pino-pretty runs in a transport thread writing to stdout, so the lines are read from a child.
+// pino-pretty writes to the process's stdout (fd 1), so the lines are read from a child.
 function linesOf(pretty: boolean): string[] {
   const code = `
     import { createLogger } from ${JSON.stringify(logger)};
