@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { migrate } from '../../src/db/migrate.ts';
 import { type Database, openDatabase } from '../../src/db/open.ts';
+import { pgliteDataDir } from './pglite-template.ts';
 
 export const SERVER_URL = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -38,7 +39,7 @@ export const backends: Backend[] = [
   {
     name: 'pglite',
     open: async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'sluice-pglite-'));
+      const dataDir = await pgliteDataDir('sluice-pglite-');
       const database = await openDatabase({ dataDir });
       await migrate(database);
       return { database, dataDir, dispose: () => database.close() };

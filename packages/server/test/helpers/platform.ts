@@ -12,6 +12,7 @@ import { signAccessToken } from '../../src/security/tokens.ts';
 import { accessKey } from '../../src/services/auth.ts';
 import { createUser, findUser, SYSTEM } from '../../src/services/users.ts';
 import { backends } from './backends.ts';
+import { pgliteDataDir } from './pglite-template.ts';
 
 export type TestPlatform = Platform & {
   close(): Promise<void>;
@@ -43,7 +44,10 @@ export async function testPlatform(
     artifacts?: string;
   } = {},
 ): Promise<TestPlatform> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'sluice-platform-'));
+  const dataDir =
+    backend === 'pglite'
+      ? await pgliteDataDir('sluice-platform-')
+      : mkdtempSync(join(tmpdir(), 'sluice-platform-'));
   const filesDir = mkdtempSync(join(tmpdir(), 'sluice-files-'));
   let url: string | undefined;
   let drop = async () => {};
