@@ -57,7 +57,7 @@ export function watchMemory(o: {
     try {
       const bytes = await memoryOf(await o.processes());
       peakBytes = Math.max(peakBytes, bytes);
-      if (bytes > o.limitBytes && overBytes === undefined) {
+      if (bytes > o.limitBytes) {
         overBytes = bytes;
         o.over(bytes);
       }
