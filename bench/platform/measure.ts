@@ -67,7 +67,15 @@ export async function rawBoss(database: Database, jobs: number, probes: number) 
   return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
 }
 
-const noop = { name: 'noop', steps: [{ id: 'noop', task: 'shell', with: { command: ['true'] } }] };
+/** The job each case runs: a `true` command in a step process, or a query in the worker itself. */
+export const NOOP_SPECS = {
+  shell: { name: 'noop', steps: [{ id: 'noop', task: 'shell', with: { command: ['true'] } }] },
+  inWorker: {
+    name: 'noop-in-worker',
+    isolation: 'none',
+    steps: [{ id: 'noop', task: 'sql', with: { url: 'sqlite:bench-noop.db', sql: 'SELECT 1' } }],
+  },
+} as const;
 
 let polls = 0;
 
@@ -153,8 +161,13 @@ const SENDERS = 16;
  * concurrent callers), and execute → step start. On a server, also the CPU and the database
  * transactions one job costs.
  */
-export async function sluiceJobs(p: Platform, jobs: number, probes: number) {
-  const pipeline = await createPipeline(p, { spec: noop }, 'bench');
+export async function sluiceJobs(
+  p: Platform,
+  jobs: number,
+  probes: number,
+  spec: (typeof NOOP_SPECS)[keyof typeof NOOP_SPECS] = NOOP_SPECS.shell,
+) {
+  const pipeline = await createPipeline(p, { spec }, 'bench');
   const server = p.database.kind !== 'pglite';
   const tx0 = server ? await transactions(p) : 0;
   const polls0 = polls;

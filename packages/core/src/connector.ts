@@ -634,6 +634,12 @@ export interface TaskDefinition<S extends TSchema = TSchema> {
    * runs: a later step's `${steps.<id>.files.<name>}` is checked against them when the spec is.
    */
   outputs?(config: Static<S>): string[];
+  /**
+   * The task may run inside the platform worker's own process when its pipeline says
+   * `isolation: none`: it holds little memory, starts no process, and reads neither the
+   * environment nor the working directory (which would be the worker's).
+   */
+  readonly inWorker?: boolean;
   /** Runs the action; throws RetryableError for transient failures, anything else is fatal. */
   run(ctx: TaskContext<Static<S>>): Promise<TaskResult | undefined>;
 }

@@ -61,6 +61,8 @@ export interface ResolvedPlan {
   name: string;
   params: Record<string, unknown>;
   steps: ResolvedStep[];
+  /** The spec's `isolation: none`: tasks that allow it run in the worker. Absent: in step processes. */
+  isolation?: 'none';
 }
 
 /**
@@ -81,6 +83,7 @@ export function resolvePlan(doc: unknown, opts: Omit<PlanOptions, 'credentials'>
     name: plan.name,
     params: plan.params,
     steps: plan.steps.map(resolveStep),
+    ...((doc as { isolation?: unknown } | null)?.isolation === 'none' ? { isolation: 'none' as const } : {}),
   };
 }
 

@@ -219,6 +219,14 @@ export const PipelineSpec = Type.Object(
           'Default: no limit.',
       }),
     ),
+    isolation: Type.Optional(
+      Type.Union([Type.Literal('process'), Type.Literal('none')], {
+        default: 'process',
+        description:
+          'Platform: `none` runs the tasks that allow it (`notify`, `sql`) inside the worker, without a step ' +
+          'process: faster, but with no memory limit or kill of their own (docs/platform.md). Default `process`.',
+      }),
+    ),
     steps: Type.Optional(Type.Array(StepSpec, { minItems: 1 })),
     flow: Type.Optional(
       Type.Array(ComponentSpec, { minItems: 2, description: 'Short form: a one-step pipeline.' }),
@@ -281,8 +289,18 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
   if (!spec.flow && !spec.steps)
     issues.push({ path: '(root)', message: 'a pipeline needs `steps` or a `flow`' });
   if (spec.flow) {
-    const { flow, name, description, parameters, autostart, triggers, priority, concurrency, ...options } =
-      spec;
+    const {
+      flow,
+      name,
+      description,
+      parameters,
+      autostart,
+      triggers,
+      priority,
+      concurrency,
+      isolation,
+      ...options
+    } = spec;
     const main: StepSpec = { id: 'main', flow, ...options };
     for (const k of Object.keys(options)) delete (spec as Record<string, unknown>)[k];
     delete spec.flow;
@@ -294,6 +312,7 @@ export function normalizeSpec(doc: unknown): PipelineSpec {
     void triggers;
     void priority;
     void concurrency;
+    void isolation;
   }
   const steps = spec.steps ?? [];
   const shortForm = (doc as { flow?: unknown }).flow !== undefined;

@@ -32,6 +32,8 @@ async function run(ctx: TaskContext<NotifyConfig>): Promise<TaskResult> {
 
 export const notifyTask = defineTask({
   name: 'notify',
+  // Sends a message or runs statements over the network: nothing a step process must contain.
+  inWorker: true,
   version: '1.0.0',
   summary:
     'Sends a message about the run by email (SMTP, with attachments), to a Slack incoming webhook, or as a ' +

@@ -208,6 +208,8 @@ function failed(err: unknown, at: string, transaction: boolean, index: number): 
 
 export const sqlTask = defineTask({
   name: 'sql',
+  // Sends a message or runs statements over the network: nothing a step process must contain.
+  inWorker: true,
   version: '1.0.0',
   summary:
     'Runs SQL statements or a script file on PostgreSQL, MySQL/MariaDB or SQLite, in one transaction, parameters bound.',

@@ -1,5 +1,7 @@
+import { sql } from 'drizzle-orm';
+import type { Tx } from '../queue/boss.ts';
 import { channelsOf, type JobEvent, type LiveMessage, type Published } from './messages.ts';
-import type { Notifier } from './notifier.ts';
+import { CHANNEL, type Notifier } from './notifier.ts';
 
 // NOTIFY refuses payloads of 8000 bytes or more; long log lines are cut to stay well below.
 const MAX_PAYLOAD = 7000;
@@ -27,10 +29,20 @@ export class EventBus {
   readonly #inFlight = new Set<Promise<void>>();
 
   async publish(pipelineId: string, event: JobEvent): Promise<void> {
-    const published: Published = { ...event, pipelineId, timestamp: new Date().toISOString() } as Published;
     // A queued job wakes idle workers (see feedJobs): it does not wait to be gathered with others.
     const urgent = event.type === 'status' && event.payload.status === 'queued';
-    await this.#notifier.notify(fit(published), urgent);
+    await this.#notifier.notify(payloadOf(pipelineId, event), urgent);
+  }
+
+  /**
+   * Publishes with the caller's transaction: the events go out when it commits, and not at all if
+   * it rolls back, so a status change and its announcement cost one transaction, not two.
+   */
+  async publishIn(tx: Tx, pipelineId: string, ...events: JobEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    // In order: a SELECT's target list is evaluated left to right.
+    const calls = events.map((e) => sql`pg_notify(${CHANNEL}, ${payloadOf(pipelineId, e)})`);
+    await tx.execute(sql`SELECT ${sql.join(calls, sql`, `)}`);
   }
 
   /**
@@ -79,6 +91,10 @@ export class EventBus {
       for (const listener of set) listener(message);
     }
   }
+}
+
+function payloadOf(pipelineId: string, event: JobEvent): string {
+  return fit({ ...event, pipelineId, timestamp: new Date().toISOString() } as Published);
 }
 
 function fit(e: Published): string {

@@ -20,6 +20,12 @@ export const WEBHOOK_RETRIES = { retryLimit: 4, retryDelay: 10, retryBackoff: tr
 /** What a queued message carries: the job row holds everything else. */
 export interface JobMessage {
   jobId: string;
+  /**
+   * The job's pipeline and its `concurrency` (null: no limit), so a worker takes the pipeline's
+   * slot without reading the row. Absent from messages sent before they were carried.
+   */
+  pipelineId?: string;
+  concurrency?: number | null;
 }
 
 export interface QueueOptions {
@@ -111,6 +117,39 @@ export function queueTags(name: string): string[] | undefined {
   return name.startsWith(`${JOBS_QUEUE}.`) ? name.slice(JOBS_QUEUE.length + 1).split('.') : undefined;
 }
 
+/** Whether the job's tag-set queue is known to exist: a send inside a transaction needs that. */
+export function jobQueueReady(boss: PgBoss, tags: readonly string[]): boolean {
+  return jobQueueSettings.get(boss)?.ready.has(jobQueue(tags)) === true;
+}
+
+/**
+ * Thrown inside a transaction that would send to a tag-set queue not created yet: the caller
+ * prepares it (prepareJobQueue, outside any transaction) and runs the transaction again.
+ */
+export class QueueNotReady extends Error {
+  constructor(readonly tags: readonly string[]) {
+    super(`the queue ${jobQueue(tags)} is not prepared`);
+  }
+}
+
+/**
+ * Runs `work` in a transaction; when it meets a queue not created yet (QueueNotReady), creates
+ * the queue outside the transaction and runs it once more.
+ */
+export async function withJobQueues<T>(
+  database: Database,
+  boss: PgBoss,
+  work: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  try {
+    return await database.db.transaction(work);
+  } catch (err) {
+    if (!(err instanceof QueueNotReady)) throw err;
+    await prepareJobQueue(boss, err.tags);
+    return database.db.transaction(work);
+  }
+}
+
 /**
  * Creates the job's tag-set queue if it is new. Called before a transaction that enqueues: on
  * PGlite, pg-boss's own handle inside the caller's transaction would wait for it forever.
@@ -146,7 +185,7 @@ export async function sendJob(
   if (!o.tx) await prepareJobQueue(boss, job.runsOn);
   else if (!jobQueueSettings.get(boss)?.ready.has(jobQueue(job.runsOn)))
     throw new Error(`the queue ${jobQueue(job.runsOn)} was not prepared before the transaction`);
-  const message: JobMessage = { jobId: job.id };
+  const message: JobMessage = { jobId: job.id, pipelineId: job.pipelineId, concurrency: job.concurrency };
   const id = await boss.send(jobQueue(job.runsOn), message, {
     priority: job.priority,
     ...(job.concurrency === null ? {} : { group: { id: job.pipelineId, tier: `${job.concurrency}` } }),

@@ -18,7 +18,7 @@ export async function afterJobEnded(
 ): Promise<void> {
   await enqueueDeliveries(p, tx, job, outcome);
   // A quarantine replay re-loads rejected rows of a job that ran its dependents already.
-  if (outcome === 'success' && !job.replayOf) await enqueueDependents(p, tx, job.id);
+  if (outcome === 'success' && !job.replayOf) await enqueueDependents(p, tx, job);
 }
 
 /** A worker's consumers of the webhook and dependents queues; the answer stops them. */

@@ -4,8 +4,9 @@ import { mkdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline as pipe, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { notFound } from '../api/errors.ts';
+import type { Db } from '../db/open.ts';
 import { type Artifact, artifacts } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 
@@ -13,20 +14,35 @@ type Kind = Artifact['kind'];
 
 export const artifactKey = (jobId: string, name: string) => `jobs/${jobId}/${name}`;
 
+/** An artifact's row in the index, for a caller that writes it with its own transaction (indexRows). */
+export type ArtifactRow = typeof artifacts.$inferInsert;
+
 /**
- * Indexes a file of the store as one of a job's artifacts (again: the size is brought up to date).
- * Its appends are flushed first: indexing is what the end of a job does to its log, and from then
- * on every API server must read the whole of it.
+ * The index row of a file of the store, as it is now. Its appends are flushed first: indexing is
+ * what the end of a job does to its log, and from then on every API server must read the whole of it.
  */
-export async function indexArtifact(p: Platform, a: ArtifactOf & { sha256?: string }): Promise<void> {
+export async function artifactRow(p: Platform, a: ArtifactOf & { sha256?: string }): Promise<ArtifactRow> {
   const key = artifactKey(a.jobId, a.name);
   await p.store.flush(key);
   const size = (await p.store.size(key)) ?? 0;
-  const sha256 = a.sha256 ?? null;
-  await p.database.db
+  return { ...a, stepId: a.stepId ?? null, storageKey: key, size, sha256: a.sha256 ?? null };
+}
+
+/** Writes index rows (again: a row already there takes the new size and SHA-256), in one statement. */
+export async function indexRows(db: Db, rows: readonly ArtifactRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db
     .insert(artifacts)
-    .values({ ...a, stepId: a.stepId ?? null, storageKey: key, size, sha256 })
-    .onConflictDoUpdate({ target: [artifacts.jobId, artifacts.name], set: { size, sha256 } });
+    .values([...rows])
+    .onConflictDoUpdate({
+      target: [artifacts.jobId, artifacts.name],
+      set: { size: sql`excluded.size`, sha256: sql`excluded.sha256` },
+    });
+}
+
+/** Indexes a file of the store as one of a job's artifacts (again: the size is brought up to date). */
+export async function indexArtifact(p: Platform, a: ArtifactOf & { sha256?: string }): Promise<void> {
+  await indexRows(p.database.db, [await artifactRow(p, a)]);
 }
 
 /** What names an artifact of a job. */
@@ -47,6 +63,17 @@ export async function putArtifact(
   a: ArtifactOf,
   body: string | { path: string },
 ): Promise<string> {
+  const row = await storeArtifact(p, a, body);
+  await indexRows(p.database.db, [row]);
+  return row.sha256!;
+}
+
+/** Stores a whole value as putArtifact does; answers its index row, for the caller to write. */
+async function storeArtifact(
+  p: Platform,
+  a: ArtifactOf,
+  body: string | { path: string },
+): Promise<ArtifactRow> {
   const hash = createHash('sha256');
   if (typeof body === 'string') {
     hash.update(body);
@@ -64,9 +91,7 @@ export async function putArtifact(
       pipe(createReadStream(body.path), hashing, () => {}),
     );
   }
-  const sha256 = hash.digest('hex');
-  await indexArtifact(p, { ...a, sha256 });
-  return sha256;
+  return artifactRow(p, { ...a, sha256: hash.digest('hex') });
 }
 
 /** A file a step left in its workspace, to keep as an artifact of the job when it is there and not empty. */
@@ -78,20 +103,25 @@ export interface StepFile {
   contentType: string;
 }
 
-/** Stores a step's report, and the files it left (quarantined rows, saved output), as artifacts of the job. */
-export async function saveStepArtifacts(
+/**
+ * Stores a step's report, and the files it left (quarantined rows, saved output), as artifacts of
+ * the job; answers their index rows, which the caller writes with the step's end.
+ */
+export async function storeStepArtifacts(
   p: Platform,
   jobId: string,
   stepId: string,
   report: unknown,
   files: StepFile[],
-): Promise<void> {
+): Promise<ArtifactRow[]> {
   const reportName = `${stepId}.report.json`;
-  await putArtifact(
-    p,
-    { jobId, stepId, name: reportName, kind: 'report', contentType: 'application/json' },
-    JSON.stringify(report, null, 2),
-  );
+  const rows = [
+    await storeArtifact(
+      p,
+      { jobId, stepId, name: reportName, kind: 'report', contentType: 'application/json' },
+      JSON.stringify(report, null, 2),
+    ),
+  ];
   for (const f of files) {
     const size = await stat(f.path).then(
       (s) => s.size,
@@ -99,8 +129,15 @@ export async function saveStepArtifacts(
     );
     if (size === 0) continue;
     const name = `${stepId}.${f.suffix}`;
-    await putArtifact(p, { jobId, stepId, name, kind: f.kind, contentType: f.contentType }, { path: f.path });
+    rows.push(
+      await storeArtifact(
+        p,
+        { jobId, stepId, name, kind: f.kind, contentType: f.contentType },
+        { path: f.path },
+      ),
+    );
   }
+  return rows;
 }
 
 export async function listArtifacts(p: Platform, jobId: string) {

@@ -1,7 +1,7 @@
 import { toSluiceError } from '@sluice/core';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Job } from 'pg-boss';
-import { pipelines } from '../db/schema.ts';
+import { pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { DEPENDENTS_QUEUE, inTransaction, type Tx } from '../queue/boss.ts';
 import { writeLog } from '../worker/step-recorder.ts';
@@ -9,9 +9,29 @@ import { storedDatasets } from './datasets.ts';
 import { executePipeline, getJob } from './jobs.ts';
 import { livePipelines, triggersOf } from './pipeline-links.ts';
 
-/** Queued in the transaction that records a job's success: its dependents start even after a crash. */
-export async function enqueueDependents(p: Platform, tx: Tx, jobId: string): Promise<void> {
-  await p.queue.send(DEPENDENTS_QUEUE, { jobId }, inTransaction(tx));
+/**
+ * Queued in the transaction that records a job's success: its dependents start even after a crash.
+ * Only when some pipeline may run after this one: a message taken and handled for every job cost
+ * five more transactions each, most of them finding nothing to start. The look is wider than
+ * startDependents' (any dataset trigger of this pipeline's name), never narrower.
+ */
+export async function enqueueDependents(
+  p: Platform,
+  tx: Tx,
+  job: { id: string; pipelineId: string },
+): Promise<void> {
+  const r = await tx.execute<{ any: boolean }>(sql`
+    SELECT EXISTS (
+      SELECT 1 FROM ${pipelines} d
+      JOIN ${pipelineVersions} v ON v.pipeline_id = d.id AND v.version = d.current_version,
+      (SELECT name FROM ${pipelines} WHERE id = ${job.pipelineId}) up
+      WHERE d.deleted_at IS NULL AND (
+        coalesce(v.spec->'triggers'->'onSuccessOf', '[]'::jsonb) @> jsonb_build_array(up.name)
+        OR EXISTS (
+          SELECT 1 FROM jsonb_array_elements_text(coalesce(v.spec->'triggers'->'onDatasetUpdate', '[]'::jsonb)) ref
+          WHERE starts_with(ref, up.name || '/')))) AS "any"`);
+  if (!(r as unknown as { rows: { any: boolean }[] }).rows[0]?.any) return;
+  await p.queue.send(DEPENDENTS_QUEUE, { jobId: job.id }, inTransaction(tx));
 }
 
 const PLACEHOLDER = /\$\{upstream\.(params\.([A-Za-z_][A-Za-z0-9_]*)|jobId|pipeline|completedAt)\}/g;

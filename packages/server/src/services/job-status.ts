@@ -1,13 +1,22 @@
-import type { ErrorReport, StepReport } from '@sluice/core';
-import { and, eq, inArray } from 'drizzle-orm';
-import { type JobExecution, jobExecutions, type StepExecution, stepExecutions } from '../db/schema.ts';
+import type { ErrorReport, StepReport, StepState } from '@sluice/core';
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import {
+  alertRules,
+  type JobExecution,
+  jobExecutions,
+  pipelineState,
+  type StepExecution,
+  stepExecutions,
+} from '../db/schema.ts';
+import type { JobEvent } from '../events/messages.ts';
 import type { Platform } from '../platform.ts';
-import { sendJob } from '../queue/boss.ts';
-import { writeLog } from '../worker/step-recorder.ts';
+import { inTransaction, sendJob, type Tx } from '../queue/boss.ts';
+import { appendLog, type LogLine, logKey, writeLog } from '../worker/step-recorder.ts';
 import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
-import { indexArtifact } from './artifacts.ts';
+import { type ArtifactRow, artifactRow, indexRows } from './artifacts.ts';
 import { afterBackfillJob } from './backfills.ts';
+import { saveStepState } from './pipeline-state.ts';
 
 // The rows a worker writes as it runs a job, and the live events that go with them: the worker's
 // job-runner decides what happens, these record it. A status change is written before it is
@@ -25,13 +34,82 @@ export async function saveJobTrace(p: Platform, jobId: string, traceId: string):
   await p.database.db.update(jobExecutions).set({ traceId }).where(eq(jobExecutions.id, jobId));
 }
 
-/** An attempt of the job starts on a worker. */
-export async function startAttempt(p: Platform, job: JobExecution, workerId: string, attempt: number) {
-  await p.database.db
-    .update(jobExecutions)
-    .set({ status: 'running', workerId, attempt, startedAt: job.startedAt, completedAt: null })
-    .where(eq(jobExecutions.id, job.id));
-  p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId: job.id, status: 'running' } });
+/** What a worker needs to run an attempt of a job, read as the attempt is recorded. */
+export interface Begun {
+  job: JobExecution;
+  /** The attempt now running (counted on the row), 1 for the first. */
+  attempt: number;
+  steps: StepExecution[];
+  /** The pipeline's saved state of each step (pipeline_state), by step id. */
+  states: Map<string, StepState>;
+}
+
+/**
+ * An attempt of the job starts on a worker: in one transaction, the job's row says running (with
+ * the attempt counted), its step rows and the pipeline's step states are read, the log is
+ * listed from the first attempt on (a job that never finishes, dead-lettered, still has it; its
+ * size is brought up to date when the job ends), and `running` is announced. Answers undefined
+ * for a job that is no longer waiting to run (cancelled or finished meanwhile), and
+ * `{ exhausted }` for one that used all its attempts.
+ */
+export async function beginAttempt(
+  p: Platform,
+  jobId: string,
+  workerId: string,
+  /** The log line that says where the attempt runs, appended and announced with it. */
+  line: (job: JobExecution) => Omit<LogLine, 'time'>,
+): Promise<Begun | { exhausted: JobExecution } | undefined> {
+  const now = new Date();
+  return p.database.db.transaction(async (tx) => {
+    const [job] = await tx
+      .update(jobExecutions)
+      .set({
+        status: 'running',
+        workerId,
+        attempt: sql`${jobExecutions.attempt} + 1`,
+        startedAt: sql`coalesce(${jobExecutions.startedAt}, ${now.toISOString()}::timestamptz)`,
+        completedAt: null,
+      })
+      .where(
+        and(
+          eq(jobExecutions.id, jobId),
+          inArray(jobExecutions.status, ['queued', 'running']),
+          lt(jobExecutions.attempt, jobExecutions.maxAttempts),
+        ),
+      )
+      .returning();
+    if (!job) {
+      const [row] = await tx.select().from(jobExecutions).where(eq(jobExecutions.id, jobId));
+      return row && (row.status === 'queued' || row.status === 'running') ? { exhausted: row } : undefined;
+    }
+    const steps = await tx.select().from(stepExecutions).where(eq(stepExecutions.jobId, jobId));
+    const states = new Map<string, StepState>();
+    // A replay runs rejected rows again: it neither reads nor moves the pipeline's cursors.
+    if (!job.replayOf)
+      for (const r of await tx
+        .select({ stepId: pipelineState.stepId, state: pipelineState.state })
+        .from(pipelineState)
+        .where(eq(pipelineState.pipelineId, job.pipelineId)))
+        states.set(r.stepId, r.state as StepState);
+    if (job.attempt === 1)
+      await indexRows(tx, [
+        {
+          jobId,
+          name: 'log.ndjson',
+          kind: 'log',
+          contentType: 'application/x-ndjson',
+          storageKey: logKey(jobId),
+          size: 0,
+        },
+      ]);
+    await p.bus.publishIn(
+      tx,
+      job.pipelineId,
+      { type: 'status', payload: { jobId, status: 'running' } },
+      await appendLog(p, jobId, line(job)),
+    );
+    return { job, attempt: job.attempt, steps, states };
+  });
 }
 
 /** A step's process is ready: the row says running, with that process, before the step is sent to it. */
@@ -42,31 +120,61 @@ export async function startStep(
   by: { workerId: string; pid: number },
 ): Promise<void> {
   await p.database.db
-    .update(stepExecutions)
-    .set({
-      status: 'running',
-      attempt: row.attempt + 1,
-      startedAt: new Date(),
-      workerId: by.workerId,
-      progress: 0,
-      pid: by.pid,
+    .transaction(async (tx) => {
+      await tx
+        .update(stepExecutions)
+        .set({
+          status: 'running',
+          attempt: row.attempt + 1,
+          startedAt: new Date(),
+          workerId: by.workerId,
+          progress: 0,
+          pid: by.pid,
+        })
+        .where(eq(stepExecutions.id, row.id));
+      await p.bus.publishIn(tx, job.pipelineId, {
+        type: 'status',
+        payload: { jobId: job.id, stepId: row.stepId, status: 'running' },
+      });
     })
-    .where(eq(stepExecutions.id, row.id))
     .catch(() => undefined);
-  p.bus.emit(job.pipelineId, {
-    type: 'status',
-    payload: { jobId: job.id, stepId: row.stepId, status: 'running' },
+}
+
+/** How a step ended, as its end is recorded (endStep) or carried to the job's end (finishJob). */
+export interface StepEnd {
+  report: StepReport;
+  /** The attempts its row counted before this run. */
+  attemptBase: number;
+  /** The state it saved, for the pipeline's next job. */
+  state?: StepState;
+  /** Its report and files, stored, to index. */
+  artifacts: ArtifactRow[];
+  /** Its last log line ("step x success"), appended: announced with the end. */
+  line: JobEvent;
+}
+
+/**
+ * Records a step's end in one transaction: the state it saved (with its success: a crash before
+ * retries the job, whose step resumes from its final checkpoint and saves the same state), its
+ * row, its artifacts, and the announcement.
+ */
+export async function endStep(p: Platform, job: JobExecution, end: StepEnd): Promise<void> {
+  await p.database.db.transaction(async (tx) => {
+    await p.bus.publishIn(tx, job.pipelineId, ...(await recordStepEnd(tx, job, end)));
   });
 }
 
-/** Records a step's outcome on its row; `attemptBase` is the attempts the row counted before this run. */
-export async function saveStepResult(p: Platform, jobId: string, r: StepReport, attemptBase: number) {
-  await p.database.db
+/** The writes of a step's end with the caller's transaction; answers the events to publish with it. */
+async function recordStepEnd(tx: Tx, job: JobExecution, end: StepEnd): Promise<JobEvent[]> {
+  const r = end.report;
+  if (r.status === 'success' && end.state !== undefined)
+    await saveStepState(tx, { pipelineId: job.pipelineId, stepId: r.id, jobId: job.id }, end.state);
+  await tx
     .update(stepExecutions)
     .set({
       status: r.status,
       ...(r.status === 'success' ? { progress: 100 } : {}),
-      attempt: attemptBase + Math.max(1, r.attempts),
+      attempt: end.attemptBase + Math.max(1, r.attempts),
       completedAt: new Date(),
       durationMs: r.durationMs,
       rowsRead: r.rowsRead,
@@ -77,7 +185,9 @@ export async function saveStepResult(p: Platform, jobId: string, r: StepReport, 
       error: r.error ?? null,
       pid: null,
     })
-    .where(and(eq(stepExecutions.jobId, jobId), eq(stepExecutions.stepId, r.id)));
+    .where(and(eq(stepExecutions.jobId, job.id), eq(stepExecutions.stepId, r.id)));
+  await indexRows(tx, end.artifacts);
+  return [end.line, { type: 'status', payload: { jobId: job.id, stepId: r.id, status: r.status } }];
 }
 
 /** Steps the DAG never started (skipped behind a failure, or cancelled) take the status it gave them. */
@@ -130,17 +240,61 @@ export async function handBack(p: Platform, job: JobExecution, attempt: number):
   await announceQueued(p, job);
 }
 
-/** Records how the job ended on its row; returns its duration, measured from its first start. */
-async function endJob(
+/** What finishJob records beside the job's own end. */
+export interface FinishOptions {
+  error?: ErrorReport;
+  integrity?: unknown;
+  steps?: StepReport[];
+  deadLetter?: boolean;
+  /** The last step's end, recorded with the job's: one transaction instead of two. */
+  lastStep?: StepEnd;
+  /** The queue message that carried the job, completed with its end. */
+  message?: { name: string; id: string };
+}
+
+/**
+ * Ends the job in one transaction: its row (and its last step's, when given), what follows it
+ * (webhooks, dependents: services/after-job.ts), its log's size, its queue message, and the live
+ * events — its last log line and `complete` — which go out when it commits. Then its alerts, when
+ * any rule is enabled, and its backfill's next jobs.
+ */
+export async function finishJob(
   p: Platform,
   job: JobExecution,
   status: JobEnd,
   attempt: number,
-  o: { error?: ErrorReport; integrity?: unknown; deadLetter?: boolean },
-): Promise<number> {
+  o: FinishOptions,
+): Promise<{ status: JobEnd; error?: ErrorReport }> {
   const now = new Date();
   const durationMs = now.getTime() - (job.startedAt ?? now).getTime();
-  await p.database.db.transaction(async (tx) => {
+  const steps = o.steps ?? [];
+  // In the log before the size is taken: the indexed size covers the whole of it.
+  const line = await appendLog(p, job.id, {
+    level: status === 'success' ? 'INFO' : 'ERROR',
+    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
+  });
+  const log = await artifactRow(p, {
+    jobId: job.id,
+    name: 'log.ndjson',
+    kind: 'log',
+    contentType: 'application/x-ndjson',
+  });
+  const complete: JobEvent = {
+    type: 'complete',
+    payload: {
+      jobId: job.id,
+      status,
+      durationMs,
+      summary: {
+        stepsTotal: steps.length,
+        stepsSuccess: steps.filter((s) => s.status === 'success').length,
+        stepsFailed: steps.filter((s) => s.status === 'failed').length,
+        rowsProcessed: rowsProcessed(steps),
+      },
+    },
+  };
+  const watched = await p.database.db.transaction(async (tx) => {
+    const events = o.lastStep ? await recordStepEnd(tx, job, o.lastStep) : [];
     await tx
       .update(jobExecutions)
       .set({
@@ -154,45 +308,18 @@ async function endJob(
       })
       .where(eq(jobExecutions.id, job.id));
     await afterJobEnded(p, tx, job, status);
+    await indexRows(tx, [log]);
+    if (o.message) await p.queue.complete(o.message.name, o.message.id, null, inTransaction(tx));
+    const [rule] = await tx
+      .select({ id: alertRules.id })
+      .from(alertRules)
+      .where(eq(alertRules.enabled, true))
+      .limit(1);
+    await p.bus.publishIn(tx, job.pipelineId, ...events, line, complete);
+    return rule !== undefined;
   });
-  return durationMs;
-}
-
-/** Ends the job: its row, its last log line, its log's size, the live `complete` event, its alerts. */
-export async function finishJob(
-  p: Platform,
-  job: JobExecution,
-  status: JobEnd,
-  attempt: number,
-  o: { error?: ErrorReport; integrity?: unknown; steps?: StepReport[]; deadLetter?: boolean },
-): Promise<{ status: JobEnd; error?: ErrorReport }> {
-  const durationMs = await endJob(p, job, status, attempt, o);
-  const steps = o.steps ?? [];
-  await writeLog(p, job.pipelineId, job.id, {
-    level: status === 'success' ? 'INFO' : 'ERROR',
-    message: `job ${status}${o.error ? `: ${o.error.message}` : ''}${o.deadLetter ? ' (moved to the dead-letter queue)' : ''}`,
-  });
-  await indexArtifact(p, {
-    jobId: job.id,
-    name: 'log.ndjson',
-    kind: 'log',
-    contentType: 'application/x-ndjson',
-  });
-  p.bus.emit(job.pipelineId, {
-    type: 'complete',
-    payload: {
-      jobId: job.id,
-      status,
-      durationMs,
-      summary: {
-        stepsTotal: steps.length,
-        stepsSuccess: steps.filter((s) => s.status === 'success').length,
-        stepsFailed: steps.filter((s) => s.status === 'failed').length,
-        rowsProcessed: rowsProcessed(steps),
-      },
-    },
-  });
-  await evaluateJobAlerts(p, job.id, job.pipelineId); // never throws; channels are told in the background
+  // Never throws; channels are told in the background.
+  if (watched) await evaluateJobAlerts(p, job.id, job.pipelineId);
   await afterBackfillJob(p, job.backfillId); // never throws: its next interval may start
   return { status, ...(o.error ? { error: o.error } : {}) };
 }

@@ -12,7 +12,14 @@ import {
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { enqueueInTransaction, prepareJobQueue, type Tx } from '../queue/boss.ts';
+import {
+  enqueueInTransaction,
+  jobQueueReady,
+  prepareJobQueue,
+  QueueNotReady,
+  type Tx,
+  withJobQueues,
+} from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
 import { afterJobEnded } from './after-job.ts';
 import { jobRouting, type RoutingColumns } from './job-routing.ts';
@@ -104,22 +111,27 @@ export interface PlannedJob {
   routing: RoutingColumns;
 }
 
-/** Plans a version of a pipeline with the run's parameters (validating them) and seals the plan. */
+/**
+ * Plans a version of a pipeline with the run's parameters (validating them) and seals the plan.
+ * Inside a transaction (`tx`), a job queue not created yet is QueueNotReady (see withJobQueues).
+ */
 export async function planJob(
   p: Platform,
   pipelineId: string,
   version: number,
   parameters: Record<string, unknown>,
   priority?: number,
+  tx?: Tx,
 ): Promise<PlannedJob> {
-  const spec = await getSpec(p, pipelineId, version);
+  const spec = await getSpec(p, pipelineId, version, tx);
   const plan = planStored(p, spec, parameters);
   const streams = streamingSteps(p, plan);
   const routing = jobRouting(spec, plan.steps, priority);
   // A stream runs as one job at a time (see executePipeline): its row says so too, so its worker holds the slot.
   if (streams.length > 0) routing.concurrency = 1;
   // Before any transaction: on PGlite, pg-boss's own handle inside the caller's would wait forever.
-  await prepareJobQueue(p.queue, routing.runsOn);
+  if (!tx) await prepareJobQueue(p.queue, routing.runsOn);
+  else if (!jobQueueReady(p.queue, routing.runsOn)) throw new QueueNotReady(routing.runsOn);
   return { pipelineId, pipelineVersion: version, plan, sealed: await sealPlan(p, plan), streams, routing };
 }
 
@@ -164,20 +176,21 @@ export async function insertJob(p: Platform, tx: Tx, job: PlannedJob, input: Exe
 
 /**
  * Validates the run's parameters against the pipeline's current version, then creates the job,
- * its step rows and its queue message in one transaction: no job without a message, no message
- * without a job.
+ * its step rows and its queue message, and announces it, in one transaction: no job without a
+ * message, no message without a job.
  */
 export async function executePipeline(p: Platform, pipelineId: string, input: ExecuteInput): Promise<string> {
-  const pipeline = await livePipeline(p, pipelineId);
-  const planned = await planJob(
-    p,
-    pipelineId,
-    pipeline.currentVersion,
-    input.parameters ?? {},
-    input.priority,
-  );
-  const streams = planned.streams;
-  const jobId = await p.database.db.transaction(async (tx) => {
+  return withJobQueues(p.database, p.queue, async (tx) => {
+    const pipeline = await livePipeline(p, pipelineId, tx);
+    const planned = await planJob(
+      p,
+      pipelineId,
+      pipeline.currentVersion,
+      input.parameters ?? {},
+      input.priority,
+      tx,
+    );
+    const streams = planned.streams;
     if (streams.length > 0) {
       // Two jobs consuming one queue would split its messages and each other's checkpoints: a
       // streaming pipeline runs as one job at a time. The lock makes two concurrent executes wait
@@ -199,10 +212,10 @@ export async function executePipeline(p: Platform, pipelineId: string, input: Ex
             'a stream runs as one job at a time; cancel that job first (it drains and acknowledges what it read)',
         );
     }
-    return insertJob(p, tx, planned, input);
+    const jobId = await insertJob(p, tx, planned, input);
+    await p.bus.publishIn(tx, pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
+    return jobId;
   });
-  p.bus.emit(pipelineId, { type: 'status', payload: { jobId, status: 'queued' } });
-  return jobId;
 }
 
 /** The flow steps of `plan` whose source never ends by itself (a queue: SourceDefinition.streaming). */

@@ -10,6 +10,7 @@ import {
 } from '@sluice/core';
 import { and, count, desc, eq, ilike, isNull, sql } from 'drizzle-orm';
 import { conflict, notFound } from '../api/errors.ts';
+import type { Db } from '../db/open.ts';
 import { type Pipeline, pipelines, pipelineVersions } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
 import { PIPELINE_ENV_NOTE } from '../security/pipeline-env.ts';
@@ -156,8 +157,8 @@ function view(row: Pipeline, spec: unknown): PipelineView {
   };
 }
 
-async function live(p: Platform, id: string): Promise<Pipeline> {
-  const [row] = await p.database.db
+async function live(p: Platform, id: string, db: Db = p.database.db): Promise<Pipeline> {
+  const [row] = await db
     .select()
     .from(pipelines)
     .where(and(eq(pipelines.id, id), isNull(pipelines.deletedAt)));
@@ -169,12 +170,18 @@ async function live(p: Platform, id: string): Promise<Pipeline> {
 const specCache = new WeakMap<Platform, Map<string, unknown>>();
 const SPECS_CACHED = 256;
 
-export async function getSpec(p: Platform, id: string, version: number): Promise<unknown> {
+/** A version's spec; `db` is the caller's transaction when it reads inside one. */
+export async function getSpec(
+  p: Platform,
+  id: string,
+  version: number,
+  db: Db = p.database.db,
+): Promise<unknown> {
   const cache = specCache.get(p) ?? new Map<string, unknown>();
   specCache.set(p, cache);
   const key = `${id}@${version}`;
   if (cache.has(key)) return cache.get(key);
-  const [v] = await p.database.db
+  const [v] = await db
     .select()
     .from(pipelineVersions)
     .where(and(eq(pipelineVersions.pipelineId, id), eq(pipelineVersions.version, version)));

@@ -15,12 +15,12 @@ import {
   scheduleDag,
   toSluiceError,
 } from '@sluice/core';
-import type { JobExecution, StepExecution } from '../db/schema.ts';
+import type { StepExecution } from '../db/schema.ts';
 import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
-import { indexArtifact, saveStepArtifacts } from '../services/artifacts.ts';
+import { storeStepArtifacts } from '../services/artifacts.ts';
 import {
   datasetSteps,
   datasetsDirOf,
@@ -31,26 +31,30 @@ import {
 } from '../services/datasets.ts';
 import {
   announceQueued,
+  type Begun,
+  beginAttempt,
+  endStep,
+  type FinishOptions,
   finishJob,
   handBack,
+  type JobEnd,
   requeueJob,
   rowsProcessed,
+  type StepEnd,
   saveJobTrace,
-  saveStepResult,
   saveStepsNotRun,
-  startAttempt,
   startStep,
 } from '../services/job-status.ts';
 import { jobUrl } from '../services/job-summary.ts';
-import { getJob, jobPlan, jobSteps } from '../services/jobs.ts';
-import { loadStepState, saveStepState } from '../services/pipeline-state.ts';
+import { jobPlan } from '../services/jobs.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { holdCredentialSlots } from './credential-slots.ts';
 import { stepEnv } from './step-entry.ts';
 import type { StepHostPool } from './step-hosts.ts';
+import { runStepInline, runsInWorker } from './step-inline.ts';
 import { runStepProcess } from './step-process.ts';
-import { stepEvents, writeLog } from './step-recorder.ts';
+import { appendLog, stepEvents, writeLog } from './step-recorder.ts';
 import type { PathAlias } from './step-redact.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
@@ -93,24 +97,41 @@ function untilProbe(steps: readonly StepReport[]): number {
   return Math.max(0, Math.ceil((Math.max(0, ...at) - Date.now()) / 1000));
 }
 
+/** The queue message that carried a job: the job's end completes it in the same transaction. */
+export interface JobMessageRef {
+  name: string;
+  id: string;
+}
+
 /**
  * Runs one job (its DAG of steps, each in its own process) to an end, recording every step on
  * its row. Called for each queue message; also when a job is taken up again after its worker
  * died: steps already successful keep their results, interrupted ones resume from checkpoints.
+ * Answers `settled` when the job ended and its `message` was completed with that end; else the
+ * caller completes it.
  */
 export async function runJob(
   p: Platform,
   jobId: string,
   o: RunnerOptions,
   cancel: AbortSignal,
-): Promise<void> {
-  const job = await getJob(p, jobId);
-  if (job.status !== 'queued' && job.status !== 'running') return; // cancelled or finished meanwhile
+  message?: JobMessageRef,
+): Promise<'settled' | undefined> {
+  const begun = await beginAttempt(p, jobId, o.workerId, (j) => {
+    // Before the attempt's first line: every line the job logs carries its trace.
+    if (j.traceId) jobTrace.set(jobId, j.traceId);
+    return { level: 'INFO', message: `attempt ${j.attempt} of ${j.maxAttempts} on worker ${o.workerId}` };
+  }).catch((err: unknown) => {
+    jobTrace.delete(jobId);
+    throw err;
+  });
+  if (!begun) return undefined; // cancelled or finished meanwhile
+  const job = 'exhausted' in begun ? begun.exhausted : begun.job;
   const span = startJobSpan(p.tracing.tracer, 'job', job.traceId, {
     'sluice.job.id': job.id,
     'sluice.pipeline.id': job.pipelineId,
     'sluice.pipeline.version': job.pipelineVersion,
-    'sluice.job.attempt': job.attempt + 1,
+    'sluice.job.attempt': job.attempt,
     'sluice.trigger': job.triggerType,
   });
   if (!job.traceId) {
@@ -120,47 +141,47 @@ export async function runJob(
   jobTrace.set(jobId, job.traceId);
   let end: Ending = { status: 'unknown' };
   try {
-    end = await runAttempt(p, job, o, cancel, span);
+    end =
+      'exhausted' in begun
+        ? await finishJob(p, job, 'failed', job.attempt, {
+            error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
+            deadLetter: true,
+            ...(message ? { message } : {}),
+          }).then((e) => ({ ...e, settled: message !== undefined }))
+        : await runAttempt(p, begun, o, cancel, span, message);
   } finally {
     jobTrace.delete(jobId);
     endSpan(span, end.status, end.status === 'success' ? null : (end.error ?? null));
   }
+  return end.settled ? 'settled' : undefined;
 }
 
 /** How an attempt left the job, for its span. */
 interface Ending {
   status: string;
   error?: ErrorReport;
+  /** The job's queue message was completed with its end. */
+  settled?: boolean;
 }
 
 async function runAttempt(
   p: Platform,
-  job: JobExecution,
+  begun: Begun,
   o: RunnerOptions,
   cancel: AbortSignal,
   span: Span,
+  message: JobMessageRef | undefined,
 ): Promise<Ending> {
+  const { job, attempt } = begun;
   const jobId = job.id;
-  const attempt = job.attempt + 1;
   const log = (level: 'INFO' | 'WARN' | 'ERROR', message: string) =>
     writeLog(p, job.pipelineId, jobId, { level, message });
-  if (attempt > job.maxAttempts) {
-    return finishJob(p, job, 'failed', attempt - 1, {
-      error: { code: ErrorCode.INTERNAL, message: `job ${jobId} used all ${job.maxAttempts} attempts` },
-      deadLetter: true,
-    });
-  }
-  const started = new Date();
-  // `finishJob` measures the duration from the job's first start: keep it on the row in hand too.
-  job.startedAt ??= started;
-  await startAttempt(p, job, o.workerId, attempt);
-  await log('INFO', `attempt ${attempt} of ${job.maxAttempts} on worker ${o.workerId}`);
-  // Listed from its first line (a job that never finishes, dead-lettered, still has it); its size
-  // is brought up to date when the job ends.
-  if (attempt === 1) {
-    await indexArtifact(p, { jobId, name: 'log.ndjson', kind: 'log', contentType: 'application/x-ndjson' });
-  }
-
+  // The job ends here: its message is completed with it.
+  const finish = (status: JobEnd, f: FinishOptions): Promise<Ending> =>
+    finishJob(p, job, status, attempt, { ...f, ...(message ? { message } : {}) }).then((e) => ({
+      ...e,
+      settled: message !== undefined,
+    }));
   // Planned when the job was made: every step's process runs this plan, not the spec again.
   let plan: ResolvedPlan;
   try {
@@ -169,9 +190,9 @@ async function runAttempt(
     span.setAttribute('sluice.pipeline.name', plan.name);
   } catch (err) {
     const e = toSluiceError(err);
-    return finishJob(p, job, 'failed', attempt, { error: { code: e.code, message: e.message } });
+    return finish('failed', { error: { code: e.code, message: e.message } });
   }
-  const rows = new Map((await jobSteps(p, jobId)).map((s) => [s.stepId, s]));
+  const rows = new Map(begun.steps.map((s) => [s.stepId, s]));
   const workspace = join(p.dataDir, 'work', jobId);
   const ran = new Set<string>();
   // A quarantine replay runs the steps it has rows for, each on its own, over the files the
@@ -180,6 +201,13 @@ async function runAttempt(
   const steps = replayOf
     ? plan.steps.filter((s) => rows.has(s.id)).map((s) => ({ ...s, needs: [] }))
     : plan.steps;
+  // A job with one step left to run records that step's end with its own: one transaction less.
+  const oneLeft = steps.filter((s) => rows.get(s.id)?.status !== 'success').length === 1;
+  let lastEnd: StepEnd | undefined;
+  const recordLast = async () => {
+    if (lastEnd) await endStep(p, job, lastEnd);
+    lastEnd = undefined;
+  };
   const uses = datasetUses(p, plan);
   const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
   // What `${steps.<id>.…}` reads: the steps finished before this attempt, then each as it ends.
@@ -245,7 +273,7 @@ async function runAttempt(
     });
     const events = stepEvents(p, job.pipelineId, jobId, step.id);
     const secrets = await stepCredentials(p, step, { workerId: o.workerId, jobId });
-    const saved = replayOf ? undefined : await loadStepState(p.database.db, job.pipelineId, step.id);
+    const saved = begun.states.get(step.id);
     const datasets = uses.get(step.id) ?? { reads: [], writes: [], others: [] };
     await fetchDatasets(p, replayOf ?? jobId, datasets.reads);
     await fetchOtherDatasets(
@@ -256,7 +284,7 @@ async function runAttempt(
     );
     const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf, verifiedFiles);
     let stepState: StepState | undefined;
-    const report = await runStepProcess({
+    const options = {
       plan,
       secrets,
       stepId: step.id,
@@ -272,7 +300,7 @@ async function runAttempt(
       resume: row.attempt > 0,
       ...(replayOf ? { replay: true } : {}),
       ...(saved === undefined ? {} : { state: saved }),
-      onState: (s) => {
+      onState: (s: StepState) => {
         stepState = s;
       },
       env: stepEnv(),
@@ -284,8 +312,12 @@ async function runAttempt(
       signal: cancel,
       onEvent: events.onEvent,
       // The row says running, with the process that runs it, before the step is sent there.
-      onSpawn: (pid) => startStep(p, job, row, { workerId: o.workerId, pid }),
-    });
+      onSpawn: (pid: number) => startStep(p, job, row, { workerId: o.workerId, pid }),
+    };
+    // A task the pipeline lets run without isolation runs here: no process to start or talk to.
+    const report = runsInWorker(p.registry, plan.isolation, step)
+      ? await runStepInline(options, p.registry)
+      : await runStepProcess(options);
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
     stepSpan.setAttributes({
@@ -295,17 +327,11 @@ async function runAttempt(
       'sluice.rows.quarantined': r.rowsQuarantined,
     });
     endSpan(stepSpan, r.status, r.error);
-    // Saved before the success is recorded: a crash in between retries the job, whose step resumes
-    // from its final checkpoint (nothing is written again) and saves the same state.
-    if (r.status === 'success' && stepState !== undefined) {
-      await saveStepState(p.database.db, { pipelineId: job.pipelineId, stepId: step.id, jobId }, stepState);
-    }
     // Stored before the success is recorded: a step that reads them may run on another worker.
     if (r.status === 'success') await storeDatasets(p, replayOf ?? jobId, step.id, datasets.writes);
     if (r.status === 'success' && !replayOf)
       await storeStepFiles(p, jobId, r, stepFilesDir(stateDirOf(step.id), step.id));
     finished.set(step.id, r);
-    await saveStepResult(p, jobId, r, row.attempt);
     if (r.error) await auditPathForbidden(p, job, o.workerId, r.error);
     // Where the runner leaves a step's files under its state directory (core's run.ts); after a
     // replay, the quarantine there is what is still open.
@@ -324,24 +350,32 @@ async function runAttempt(
       kind: 'output' as const,
       contentType,
     });
-    await saveStepArtifacts(p, jobId, step.id, r, [
+    const artifacts = await storeStepArtifacts(p, jobId, step.id, r, [
       ...(r.rowsQuarantined > 0 ? [quarantine] : []),
       output('stdout.log'),
       output('stderr.log'),
       output('failure.png', 'image/png'),
       output('failure.html', 'text/html; charset=utf-8'),
     ]);
-    const level = r.status === 'success' ? 'INFO' : 'ERROR';
-    await writeLog(p, job.pipelineId, jobId, {
-      level,
+    const line = await appendLog(p, jobId, {
+      level: r.status === 'success' ? 'INFO' : 'ERROR',
       stepId: step.id,
       message: `step ${step.id} ${r.status}${r.error ? `: ${r.error.message}` : ''}`,
     });
-    p.bus.emit(job.pipelineId, { type: 'status', payload: { jobId, stepId: step.id, status: r.status } });
+    const end: StepEnd = {
+      report: r,
+      attemptBase: row.attempt,
+      ...(r.status === 'success' && stepState !== undefined ? { state: stepState } : {}),
+      artifacts,
+      line,
+    };
+    if (oneLeft) lastEnd = end;
+    else await endStep(p, job, end);
     return r;
   }
 
   if (cancel.reason instanceof Shutdown) {
+    await recordLast();
     await handBack(p, job, attempt);
     return { status: 'queued' };
   }
@@ -355,8 +389,9 @@ async function runAttempt(
   const cancelled = cancel.aborted || all.some((r) => r.status === 'cancelled');
   const handoffs = datasetHandoffs(datasetSteps(p, plan));
   const integrity = { ...runIntegrity(all, handoffs), rowsProcessed: rowsProcessed(all) };
-  if (cancelled && !failed) return finishJob(p, job, 'cancelled', attempt, { integrity, steps: all });
-  if (!failed) return finishJob(p, job, 'success', attempt, { integrity, steps: all });
+  const lastStep = lastEnd ? { lastStep: lastEnd } : {};
+  if (cancelled && !failed) return finish('cancelled', { integrity, steps: all, ...lastStep });
+  if (!failed) return finish('success', { integrity, steps: all, ...lastStep });
   const error: ErrorReport = failed.error ?? {
     code: ErrorCode.INTERNAL,
     message: `step ${failed.id} failed`,
@@ -370,6 +405,7 @@ async function runAttempt(
       Math.round(p.retryDelaySeconds * 2 ** (attempt - 1) * (0.5 + Math.random() / 2)),
       untilProbe(all),
     );
+    await recordLast();
     await requeueJob(p, job, error, delay);
     await log(
       'WARN',
@@ -378,11 +414,12 @@ async function runAttempt(
     await announceQueued(p, job);
     return { status: 'queued', error };
   }
-  return finishJob(p, job, status, attempt, {
+  return finish(status, {
     error,
     integrity,
     steps: all,
     deadLetter: !permanent && !cancelled,
+    ...lastStep,
   });
 }
 

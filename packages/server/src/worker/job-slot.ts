@@ -18,8 +18,12 @@ export const pipelineSlot = (pipelineId: string) => `pipeline:${pipelineId}`;
  * the same moment both count the jobs active before either claim: the slot is what holds across
  * all workers. `busy` when every slot is held: the caller sends the job back (deferJob).
  */
-export async function takeJobSlot(p: Platform, jobId: string): Promise<Release | 'free' | 'busy'> {
-  const job = await getJob(p, jobId).catch(() => undefined);
+export async function takeJobSlot(p: Platform, m: JobMessage): Promise<Release | 'free' | 'busy'> {
+  if (m.concurrency === null) return 'free';
+  if (m.concurrency !== undefined && m.pipelineId !== undefined)
+    return (await p.slots.tryTake(pipelineSlot(m.pipelineId), m.concurrency)) ?? 'busy';
+  // A message sent before it carried the limit: the row has it.
+  const job = await getJob(p, m.jobId).catch(() => undefined);
   // A job that is gone or finished needs no slot: runJob sees it and returns.
   if (!job || job.concurrency === null || !['queued', 'running'].includes(job.status)) return 'free';
   return (await p.slots.tryTake(pipelineSlot(job.pipelineId), job.concurrency)) ?? 'busy';

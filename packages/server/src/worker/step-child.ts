@@ -3,25 +3,20 @@ import { createRegistry } from '@sluice/connectors';
 import {
   type ConnectorDefinition,
   ErrorCode,
-  emptyStep,
   exportCircuits,
   FatalError,
   importCircuits,
   type Registry,
   type RunEvent,
-  replayPlanned,
-  runPlanned,
   type StepResources,
-  type StepState,
-  type StepStateStore,
   toSluiceError,
 } from '@sluice/core';
-import { jobDatasetArea } from './job-datasets.ts';
 import { takeSpawned, watchSpawns } from './spawn-watch.ts';
 import { STEP_MARK_VAR } from './step-kill.ts';
 import { collectBetweenSteps, startPeakWindow } from './step-memory.ts';
 import type { ChildMessage, ParentMessage, RunMessage } from './step-messages.ts';
 import { redactor } from './step-redact.ts';
+import { runStepHere } from './step-run.ts';
 
 watchSpawns();
 
@@ -97,41 +92,13 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
-    // The pipeline's state lives in the platform's database: it comes in the run message and the
-    // step's new one goes back with the result, for the worker to save.
-    let saved: StepState | undefined;
-    const state: StepStateStore = {
-      load: async () => m.state,
-      save: async (_stepId, s) => {
-        saved = s;
-      },
-    };
-    const options = {
-      registry: await registryWith(m.modules),
-      steps: [m.stepId],
-      runKey: m.jobId,
-      baseDir: m.baseDir ?? m.workDir,
-      stateDir: m.stateDir,
-      ...(m.datasetsDir ? { datasets: jobDatasetArea(m.datasetsDir) } : {}),
-      ...(m.paths ? { paths: m.paths } : {}),
-      ...(m.network ? { network: m.network } : {}),
-      credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
-      ...(m.upstream ? { upstream: m.upstream } : {}),
-      ...(m.run ? { run: m.run } : {}),
-      signal: abort.signal,
-      onEvent: (event: RunEvent) => void send({ type: 'event', runId, event }),
-    };
-    const report = m.replay
-      ? await replayPlanned(m.plan, options)
-      : await runPlanned(m.plan, {
-          ...options,
-          state,
-          resume: m.resume,
-          redact,
-          ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
-        });
-    // A replay of a step whose quarantine is empty by now (replayed already) has nothing to report.
-    const step = report.steps[0] ?? { ...emptyStep({ id: m.stepId, kind: 'flow' }, 'success'), attempts: 1 };
+    const { report: step, state: saved } = await runStepHere(
+      m,
+      await registryWith(m.modules),
+      abort.signal,
+      (event: RunEvent) => void send({ type: 'event', runId, event }),
+      redact,
+    );
     const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),

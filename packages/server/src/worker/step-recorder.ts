@@ -1,7 +1,7 @@
 import type { RunEvent } from '@sluice/core';
 import { and, eq } from 'drizzle-orm';
 import { stepExecutions } from '../db/schema.ts';
-import type { LogLevelName } from '../events/messages.ts';
+import type { JobEvent, LogLevelName } from '../events/messages.ts';
 import { logJobLine } from '../observability/logger.ts';
 import type { Platform } from '../platform.ts';
 
@@ -19,10 +19,18 @@ export interface LogLine {
 
 /** Appends a line to the job's log (a file, not the database) and publishes it live. */
 export async function writeLog(p: Platform, pipelineId: string, jobId: string, line: Omit<LogLine, 'time'>) {
+  p.bus.emit(pipelineId, await appendLog(p, jobId, line));
+}
+
+/**
+ * Appends a line to the job's log and answers its live event, for the caller to publish: in the
+ * transaction that records what the line says, when there is one (bus.publishIn).
+ */
+export async function appendLog(p: Platform, jobId: string, line: Omit<LogLine, 'time'>): Promise<JobEvent> {
   const full: LogLine = { time: new Date().toISOString(), ...line };
   await p.store.append(logKey(jobId), `${JSON.stringify(full)}\n`);
   logJobLine(p.log, jobId, line);
-  p.bus.emit(pipelineId, {
+  return {
     type: 'log',
     payload: {
       jobId,
@@ -31,7 +39,7 @@ export async function writeLog(p: Platform, pipelineId: string, jobId: string, l
       message: line.message,
       ...(line.metadata ? { metadata: line.metadata } : {}),
     },
-  });
+  };
 }
 
 const PROGRESS_EVERY_MS = 1000;

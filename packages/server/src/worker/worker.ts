@@ -53,7 +53,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   const o = { ...defaults, ...options };
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const running = new Map<string, AbortController>();
-  const settling = new Set<Promise<void>>();
+  const settling = new Set<Promise<unknown>>();
   const db = p.database.db;
   const tags = checkTags(o.tags);
   await db
@@ -126,17 +126,18 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     { concurrency: o.concurrency, pollMs: 500, tags },
     async (message) => {
       const { jobId } = message.data;
-      const slot = await takeJobSlot(p, jobId);
+      const slot = await takeJobSlot(p, message.data);
       if (slot === 'busy') {
         await deferJob(p, message);
         return SETTLED;
       }
       const ac = new AbortController();
       running.set(jobId, ac);
-      const done = runJob(p, jobId, runner, ac.signal);
+      // The job's end completes its message in the same transaction: the feed leaves it then.
+      const done = runJob(p, jobId, runner, ac.signal, { name: message.name, id: message.id });
       settling.add(done);
       try {
-        await done;
+        return (await done) === 'settled' ? SETTLED : undefined;
       } finally {
         running.delete(jobId);
         settling.delete(done);
