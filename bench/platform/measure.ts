@@ -1,5 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { and, eq, inArray } from 'drizzle-orm';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { jobExecutions } from '../../packages/server/src/db/schema.ts';
@@ -123,16 +125,34 @@ export function machineCpuMs(): number {
 }
 
 /**
- * Transactions the database has ended (each autocommit statement is one), pg-boss's own upkeep
- * included.
+ * Database transactions made so far by the bench and the worker processes `pids` (each started
+ * with tx-count.mjs preloaded, see countTransactions), read from the counters those keep.
  */
-async function transactions(p: Platform): Promise<number> {
-  // Statistics reach the shared view when a session goes idle, at most about once a second.
-  await new Promise((r) => setTimeout(r, 1500));
-  const r = await p.database.db.execute<{ n: string }>(
-    sql`SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = current_database()`,
-  );
-  return Number((r as unknown as { rows: { n: string }[] }).rows[0]!.n);
+export type TransactionCount = () => Promise<{ transactions: number; statements: number }>;
+
+/**
+ * Sets this process up to count its transactions and its children to count theirs (call it before
+ * spawning the workers); answers the reader for the workers given.
+ */
+export async function countTransactions(): Promise<(pids: number[]) => TransactionCount> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-tx-'));
+  process.env.SLUICE_BENCH_TX_DIR = dir;
+  const preload = new URL('./tx-count.mjs', import.meta.url).href;
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim();
+  const local = await import('./tx-count.mjs');
+  return (pids) => async () => {
+    for (const pid of pids) rmSync(join(dir, `${pid}.json`), { force: true });
+    for (const pid of pids) process.kill(pid, 'SIGUSR2');
+    const sum = { transactions: local.transactions, statements: local.statements };
+    for (const pid of pids) {
+      const file = join(dir, `${pid}.json`);
+      for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
+      const n = JSON.parse(readFileSync(file, 'utf8')) as { transactions: number; statements: number };
+      sum.transactions += n.transactions;
+      sum.statements += n.statements;
+    }
+    return sum;
+  };
 }
 
 /** Trivial statements per second over 4 sessions: what one round trip to the database costs here. */
@@ -166,10 +186,10 @@ export async function sluiceJobs(
   jobs: number,
   probes: number,
   spec: (typeof NOOP_SPECS)[keyof typeof NOOP_SPECS] = NOOP_SPECS.shell,
+  transactions?: TransactionCount,
 ) {
   const pipeline = await createPipeline(p, { spec }, 'bench');
-  const server = p.database.kind !== 'pglite';
-  const tx0 = server ? await transactions(p) : 0;
+  const tx0 = await transactions?.();
   const polls0 = polls;
   const cpu0 = machineCpuMs();
   const t0 = performance.now();
@@ -184,10 +204,14 @@ export async function sluiceJobs(
     }),
   );
   await waitAll(p, ids, 30 * 60_000);
-  const rate = jobs / ((performance.now() - t0) / 1000);
+  const runMs = performance.now() - t0;
+  const rate = jobs / (runMs / 1000);
   const cpuPerJob = (machineCpuMs() - cpu0) / jobs;
-  // Less the bench's own: its polling for the end, and the statement that reads the count.
-  const txPerJob = server ? ((await transactions(p)) - tx0 - (polls - polls0) - 1) / jobs : Number.NaN;
+  // Less the bench's own: its polling for the end.
+  const tx1 = await transactions?.();
+  const polled = polls - polls0;
+  const txPerJob = tx0 && tx1 ? (tx1.transactions - tx0.transactions - polled) / jobs : Number.NaN;
+  const statementsPerJob = tx0 && tx1 ? (tx1.statements - tx0.statements - polled) / jobs : Number.NaN;
   const lat: number[] = [];
   for (let i = 0; i < probes; i++) {
     const id = await executePipeline(p, pipeline.id, { triggerType: 'api' });
@@ -195,7 +219,7 @@ export async function sluiceJobs(
     const [j] = await p.database.db.select().from(jobExecutions).where(eq(jobExecutions.id, id));
     lat.push(j!.startedAt!.getTime() - j!.createdAt.getTime());
   }
-  return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), cpuPerJob, txPerJob };
+  return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), cpuPerJob, txPerJob, statementsPerJob };
 }
 
 export { openPlatform, PgBoss };

@@ -74,6 +74,28 @@ describe.each(backends)('dependent pipelines on $name', ({ name }) => {
     expect(any).toHaveLength(0);
   });
 
+  it('queues no dependents message for a success that nothing runs after', async () => {
+    const dependents = async () => {
+      const [q] = await ctx.p.database.query<{ n: string }>(
+        "SELECT count(*)::text AS n FROM pgboss.job WHERE name = 'sluice-dependents'",
+      );
+      return Number(q!.n);
+    };
+    const before = await dependents();
+    // `report` succeeds and no pipeline names it in its triggers.
+    const run = await ctx.admin('POST', `/pipelines/${ids.report}/execute`, {
+      parameters: { date: '2026-11-06' },
+    });
+    expect((await waitForJob(ctx.p, run.body.jobId)).status).toBe('success');
+    expect(await dependents()).toBe(before);
+    // `extract` does have one: its success is queued for it.
+    const up = await ctx.admin('POST', `/pipelines/${ids.extract}/execute`, {
+      parameters: { date: '2026-11-06' },
+    });
+    expect((await waitForJob(ctx.p, up.body.jobId)).status).toBe('success');
+    expect(await dependents()).toBe(before + 1);
+  });
+
   it('refuses a loop when a pipeline is saved, at the path of the name that closes it', async () => {
     const self = await ctx.admin('POST', '/pipelines', {
       spec: { name: 'selfish', triggers: { onSuccessOf: ['selfish'] }, steps: shell(['true']) },
