@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import type { Tx } from '../queue/boss.ts';
 import { channelsOf, type JobEvent, type LiveMessage, type Published } from './messages.ts';
 import { CHANNEL, type Notifier } from './notifier.ts';
@@ -40,9 +40,19 @@ export class EventBus {
    */
   async publishIn(tx: Tx, pipelineId: string, ...events: JobEvent[]): Promise<void> {
     if (events.length === 0) return;
-    // In order: a SELECT's target list is evaluated left to right.
-    const calls = events.map((e) => sql`pg_notify(${CHANNEL}, ${payloadOf(pipelineId, e)})`);
-    await tx.execute(sql`SELECT ${sql.join(calls, sql`, `)}`);
+    await tx.execute(sql`SELECT ${this.notifying(pipelineId, ...events)}`);
+  }
+
+  /**
+   * The events as the target list of a SELECT (`pg_notify(…), pg_notify(…)`), for a statement
+   * that publishes them with what it writes: `WITH w AS (UPDATE … RETURNING 1) SELECT <this> FROM w`.
+   * In order: a SELECT's target list is evaluated left to right.
+   */
+  notifying(pipelineId: string, ...events: JobEvent[]): SQL {
+    return sql.join(
+      events.map((e) => sql`pg_notify(${CHANNEL}, ${payloadOf(pipelineId, e)})`),
+      sql`, `,
+    );
   }
 
   /**

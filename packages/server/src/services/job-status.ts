@@ -119,24 +119,20 @@ export async function startStep(
   row: StepExecution,
   by: { workerId: string; pid: number },
 ): Promise<void> {
+  const running = p.bus.notifying(job.pipelineId, {
+    type: 'status',
+    payload: { jobId: job.id, stepId: row.stepId, status: 'running' },
+  });
+  // One statement: the row and its announcement commit together, in one round trip.
   await p.database.db
-    .transaction(async (tx) => {
-      await tx
-        .update(stepExecutions)
-        .set({
-          status: 'running',
-          attempt: row.attempt + 1,
-          startedAt: new Date(),
-          workerId: by.workerId,
-          progress: 0,
-          pid: by.pid,
-        })
-        .where(eq(stepExecutions.id, row.id));
-      await p.bus.publishIn(tx, job.pipelineId, {
-        type: 'status',
-        payload: { jobId: job.id, stepId: row.stepId, status: 'running' },
-      });
-    })
+    .execute(sql`
+      WITH s AS (
+        UPDATE ${stepExecutions}
+        SET status = 'running', attempt = ${row.attempt + 1}, started_at = ${new Date().toISOString()}::timestamptz,
+            worker_id = ${by.workerId}, progress = 0, pid = ${by.pid}
+        WHERE id = ${row.id}
+        RETURNING 1)
+      SELECT ${running} FROM s`)
     .catch(() => undefined);
 }
 
@@ -164,8 +160,16 @@ export async function endStep(p: Platform, job: JobExecution, end: StepEnd): Pro
   });
 }
 
-/** The writes of a step's end with the caller's transaction; answers the events to publish with it. */
-async function recordStepEnd(tx: Tx, job: JobExecution, end: StepEnd): Promise<JobEvent[]> {
+/**
+ * The writes of a step's end with the caller's transaction (and `artifacts` of the caller's, indexed
+ * in the same statement); answers the events to publish with it.
+ */
+async function recordStepEnd(
+  tx: Tx,
+  job: JobExecution,
+  end: StepEnd,
+  artifacts: ArtifactRow[] = [],
+): Promise<JobEvent[]> {
   const r = end.report;
   if (r.status === 'success' && end.state !== undefined)
     await saveStepState(tx, { pipelineId: job.pipelineId, stepId: r.id, jobId: job.id }, end.state);
@@ -186,7 +190,7 @@ async function recordStepEnd(tx: Tx, job: JobExecution, end: StepEnd): Promise<J
       pid: null,
     })
     .where(and(eq(stepExecutions.jobId, job.id), eq(stepExecutions.stepId, r.id)));
-  await indexRows(tx, end.artifacts);
+  await indexRows(tx, [...end.artifacts, ...artifacts]);
   return [end.line, { type: 'status', payload: { jobId: job.id, stepId: r.id, status: r.status } }];
 }
 
@@ -294,7 +298,8 @@ export async function finishJob(
     },
   };
   const watched = await p.database.db.transaction(async (tx) => {
-    const events = o.lastStep ? await recordStepEnd(tx, job, o.lastStep) : [];
+    // The log's row goes with the last step's artifacts when there is one: one statement less.
+    const events = o.lastStep ? await recordStepEnd(tx, job, o.lastStep, [log]) : [];
     await tx
       .update(jobExecutions)
       .set({
@@ -308,7 +313,7 @@ export async function finishJob(
       })
       .where(eq(jobExecutions.id, job.id));
     await afterJobEnded(p, tx, job, status);
-    await indexRows(tx, [log]);
+    if (!o.lastStep) await indexRows(tx, [log]);
     if (o.message) await p.queue.complete(o.message.name, o.message.id, null, inTransaction(tx));
     const [rule] = await tx
       .select({ id: alertRules.id })
