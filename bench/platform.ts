@@ -238,9 +238,12 @@ alone allow at most ${tripCap.toFixed(0)} jobs/s (Sluice is ${ratio.toFixed(4)}Ã
 which takes 50 messages per statement and records nothing). Most of the CPU is the step's: the
 \`isolation: none\` row runs a query in the worker instead of a command in a step process. A job's bookkeeping is one
 transaction to create it (row, step rows, queue message, \`queued\` event), pg-boss's fetch, one to start
-the attempt (row, step rows and states read, log indexed), one to mark the step running, and one to end
-the step and the job together (rows, artifacts, webhooks and dependents queued, the message completed,
-events). The shell task itself runs in a kept step process (\`--steps-per-process\`, default 100).
+the attempt (row, step rows and states read, log indexed), one statement to mark the step running, and
+one transaction to end the step and the job together (rows, artifacts, webhooks and dependents queued,
+the message completed, events). The shell task itself runs in a kept step process
+(\`--steps-per-process\`, default 100). Before issue 21's changes, counted the same way on this machine
+(300 jobs, the shell case): 12.6 jobs/s, 146 ms of CPU, 26.9 transactions and 34.9 statements per job,
+p99 trigger-to-start 37 ms.
 `;
 // The idle server last, on a machine the job runs above have left quiet.
 if (values['no-idle']) {
