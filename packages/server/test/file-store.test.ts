@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { descriptorsOn } from '../../connectors/test/open-files.ts';
 import { FileStore } from '../src/storage/file-store.ts';
 
 describe('file store', () => {
@@ -27,14 +28,7 @@ describe('file store', () => {
     const lines = Array.from({ length: 200 }, (_, i) => `line ${i}\n`);
     await Promise.all(lines.map((l) => store.append(key, l)));
     expect(readFileSync(join(root, key), 'utf8')).toBe(lines.join(''));
-    const fds = () =>
-      readdirSync('/proc/self/fd').filter((fd) => {
-        try {
-          return readlinkSync(`/proc/self/fd/${fd}`) === join(root, key);
-        } catch {
-          return false;
-        }
-      }).length;
+    const fds = () => descriptorsOn(join(root, key));
     expect(fds()).toBe(1);
     await store.flush(key);
     expect(fds()).toBe(0);

@@ -1,4 +1,3 @@
-import { readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import {
   type SourceBatch,
 } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { descriptorsOn } from '../../test/open-files.ts';
 import { compressFrame } from '../shared/compression.ts';
 import type { CsvSourceConfig } from './config.ts';
 import { csvSource } from './source.ts';
@@ -319,15 +319,7 @@ describe('csv source', () => {
 
   it('closes the file when the reader stops early', async () => {
     const path = await file(`id\n${Array.from({ length: 1000 }, (_, i) => i).join('\n')}\n`);
-    // Only descriptors of this file: others of the process (a test before, still closing) come and go.
-    const openOnFile = () =>
-      readdirSync('/proc/self/fd').filter((fd) => {
-        try {
-          return readlinkSync(`/proc/self/fd/${fd}`) === join(dir, path);
-        } catch {
-          return false;
-        }
-      }).length;
+    const openOnFile = () => descriptorsOn(join(dir, path));
     for await (const _ of csvSource.read(context({ path, batchSize: 10, chunkSize: 64 }).ctx)) {
       expect(openOnFile()).toBe(1); // the check sees the file while it is read
       break;
