@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { drizzle } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EventBus } from '../src/events/bus.ts';
@@ -26,6 +27,25 @@ const log = (jobId: string, message: string) =>
 const status = (jobId: string) => ({ type: 'status', payload: { jobId, status: 'running' } }) as const;
 
 describe('event bus on PGlite (in-process)', () => {
+  it('sends gathered log lines with a transaction that publishes, before its events, once', async () => {
+    const db = new PGlite();
+    const orm = drizzle(db);
+    const bus = await EventBus.start(pgliteNotifier(db));
+    const job = collect(bus, 'job:j1');
+    bus.emit('p1', log('j1', 'first'));
+    await orm.transaction(async (tx) => bus.publishIn(tx as never, 'p1', status('j1')));
+    await job.until(2);
+    // The gathering was taken: nothing comes again when its delay ends.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(job.got.map((m) => m.type)).toEqual(['log', 'status']);
+    // Not taken by a transaction, a line goes out on its own after the delay.
+    bus.emit('p1', log('j1', 'second'));
+    await job.until(3);
+    expect(job.got[2]).toMatchObject({ type: 'log', payload: { message: 'second' } });
+    await bus.close();
+    await db.close();
+  });
+
   it('routes job events to job, pipeline and global channels', async () => {
     const db = new PGlite();
     const bus = await EventBus.start(pgliteNotifier(db));

@@ -40,7 +40,10 @@ export class EventBus {
    */
   async publishIn(tx: Tx, pipelineId: string, ...events: JobEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await tx.execute(sql`SELECT ${this.notifying(pipelineId, ...events)}`);
+    // Events emitted before and still gathered (log lines) go first, in the same statement: one
+    // less of their own. Should the transaction roll back they are lost, as live events may be.
+    const carried = this.#notifier.take().map((payload) => sql`pg_notify(${CHANNEL}, ${payload})`);
+    await tx.execute(sql`SELECT ${sql.join([...carried, this.notifying(pipelineId, ...events)], sql`, `)}`);
   }
 
   /**

@@ -8,6 +8,11 @@ import pg from 'pg';
 export interface Notifier {
   /** `urgent`: send it (and what is gathered with it) at once, not after the gathering delay. */
   notify(payload: string, urgent?: boolean): Promise<void>;
+  /**
+   * Takes what is gathered and not yet sent, for the caller to send with a statement of its own
+   * (EventBus.publishIn): none when an older gathering is still on its way, which must go first.
+   */
+  take(): string[];
   listen(onPayload: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }
@@ -23,17 +28,20 @@ export const CHANNEL = 'sluice_events';
 const MAX_BATCH = 64;
 const GATHER_MS = 25;
 
-/** A `notify` that sends what was published within GATHER_MS in one statement. */
+/** A `notify` that sends what was published within GATHER_MS in one statement, and its `take`. */
 function batched(
   run: (sql: string, params: string[]) => Promise<unknown>,
-): (payload: string, urgent?: boolean) => Promise<void> {
+): Pick<Notifier, 'notify' | 'take'> {
   type Batch = { payloads: string[]; seen: Set<string>; sent: Promise<void>; go: () => void };
   let batch: Batch | undefined;
+  // Gatherings not yet sent: the current one may be taken only when it is the only one.
+  let unsent = 0;
   // Each batch waits for the one before: on a pool, two statements may take different sessions.
   let previous = Promise.resolve();
   const open = () => {
     const b: Batch = { payloads: [], seen: new Set(), sent: Promise.resolve(), go: () => undefined };
     const after = previous;
+    unsent++;
     b.sent = new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, GATHER_MS);
       b.go = () => {
@@ -44,6 +52,8 @@ function batched(
       .then(() => after)
       .then(() => {
         if (batch === b) batch = undefined;
+        unsent--;
+        if (b.payloads.length === 0) return; // taken
         const calls = b.payloads.map((_, i) => `pg_notify($1, $${i + 2})`).join(', ');
         return run(`SELECT ${calls}`, [CHANNEL, ...b.payloads]);
       })
@@ -51,20 +61,29 @@ function batched(
     previous = b.sent.catch(() => undefined);
     return b;
   };
-  return (payload, urgent) => {
-    // PostgreSQL folds identical notifications of one transaction into one: a repeat starts a batch.
-    if (!batch || batch.payloads.length >= MAX_BATCH || batch.seen.has(payload)) batch = open();
-    batch.payloads.push(payload);
-    batch.seen.add(payload);
-    if (urgent) batch.go();
-    return batch.sent;
+  return {
+    notify: (payload, urgent) => {
+      // PostgreSQL folds identical notifications of one transaction into one: a repeat starts a batch.
+      if (!batch || batch.payloads.length >= MAX_BATCH || batch.seen.has(payload)) batch = open();
+      batch.payloads.push(payload);
+      batch.seen.add(payload);
+      if (urgent) batch.go();
+      return batch.sent;
+    },
+    take: () => {
+      if (!batch || unsent !== 1) return [];
+      const taken = batch.payloads;
+      batch.payloads = [];
+      batch.seen.clear();
+      return taken;
+    },
   };
 }
 
 export function pgliteNotifier(db: PGlite): Notifier {
   let stop: (() => Promise<void>) | undefined;
   return {
-    notify: batched((sql, params) => db.query(sql, params)),
+    ...batched((sql, params) => db.query(sql, params)),
     listen: async (onPayload) => {
       stop = await db.listen(CHANNEL, onPayload);
     },
@@ -113,7 +132,7 @@ export function pgNotifier(url: string, publish: pg.Pool, onError: (err: Error) 
     }
   };
   return {
-    notify: batched((sql, params) => publish.query(sql, params)),
+    ...batched((sql, params) => publish.query(sql, params)),
     listen: async (onPayload) => {
       handler = onPayload;
       await connect();
