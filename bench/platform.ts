@@ -3,7 +3,7 @@
  * local PostgreSQL server (two `sluice worker` processes) and on the embedded PGlite (one
  * `sluice serve` worker), beside raw pg-boss on the same database as the floor. Writes the
  * "Platform" section of bench/RESULTS.md. Then the idle server's memory (platform/idle.ts).
- * Options: --jobs N (200), --probes N (30), --idle-settle S (30: seconds between /ready and the
+ * Options: --jobs N (200), --probes N (100: the p99 of 30 was their slowest), --idle-settle S (30: seconds between /ready and the
  * settled sample), --idle-only (only the idle server: replaces that part of the section), --no-idle
  * (the jobs only, keeping the idle part as it is).
  */
@@ -29,7 +29,7 @@ import {
 const { values } = parseArgs({
   options: {
     jobs: { type: 'string', default: '200' },
-    probes: { type: 'string', default: '30' },
+    probes: { type: 'string', default: '100' },
     'idle-settle': { type: 'string', default: '30' },
     'idle-only': { type: 'boolean', default: false },
     'no-idle': { type: 'boolean', default: false },
