@@ -70,7 +70,7 @@ interface Entry {
 
 /** ajvIssues without the paths: the data's JSON pointers, for callers that nest the result. */
 export function ajvProblems(errors: readonly AjvError[], options: AjvIssuesOptions = {}): PointerProblem[] {
-  const list: Entry[] = errors
+  let list: Entry[] = errors
     .filter((e) => e.keyword !== 'if')
     .map((e) => {
       const params = (e.params ?? {}) as Record<string, unknown>;
@@ -95,7 +95,8 @@ export function ajvProblems(errors: readonly AjvError[], options: AjvIssuesOptio
     let start = k;
     while (start > 0 && isBranchError(list[start - 1]!, u)) start--;
     const replacement = collapse(u, list.slice(start, k));
-    list.splice(start, k - start + 1, ...replacement);
+    // Not splice(…, ...replacement): it may hold an error per item of a long array.
+    list = list.slice(0, start).concat(replacement, list.slice(k + 1));
     k = start + replacement.length - 1;
   }
   return list.map((e) => ({ pointer: e.pointer, message: describe(e) }));
@@ -144,10 +145,11 @@ function collapse(u: Entry, members: Entry[]): Entry[] {
       const listed = b.entries.flatMap(allowedValues);
       // A literal's branch also fails on type ("must be string"); its value says it all.
       for (const e of b.entries) {
-        if (e.union) types.push(...e.union.types);
-        else if (e.keyword === 'type' && listed.length === 0) types.push(...typeNames(e.params.type));
+        if (e.union) for (const t of e.union.types) types.push(t);
+        else if (e.keyword === 'type' && listed.length === 0)
+          for (const t of typeNames(e.params.type)) types.push(t);
       }
-      values.push(...listed);
+      for (const v of listed) values.push(v);
     }
     return [{ ...u, keyword: 'x-union', union: { types: unique(types), values: uniqueValues(values) } }];
   }
@@ -219,7 +221,9 @@ function branch(u: Entry, entries: Entry[]): Branch {
       (e) => atValue(e) && (e.union !== undefined || ['type', 'const', 'enum'].includes(e.keyword)),
     ),
     typeMismatch: entries.some((e) => atValue(e) && e.keyword === 'type'),
-    depth: Math.max(...entries.map((e) => e.pointer.split('/').length)),
+    // Not Math.max(...): a union over a long array reports an error per item, past what spreading
+    // into arguments allows (a fuzzed `type: [0, 0, …]` of 200,000 overflowed the stack).
+    depth: entries.reduce((d, e) => Math.max(d, e.pointer.split('/').length), 0),
   };
 }
 

@@ -14,6 +14,25 @@ describe('userSchemaIssues', () => {
     expect(userSchemaIssues(schema, 'with.schema')).toEqual([]);
   });
 
+  it('reports an error per item of a long array without overflowing the stack', () => {
+    // Found by the platform fuzz: `type: [0, 0, …]` of 200,000 items was "Maximum call stack size exceeded".
+    const issues = userSchemaIssues({ type: Array(200_000).fill(0) }, 'parameters');
+    expect(issues).toHaveLength(200_000);
+    expect(issues[199_999]).toEqual({
+      path: 'parameters.type[199999]',
+      message: 'must be one of: array, boolean, integer, null, number, object, string',
+    });
+  });
+
+  it('reports unknown formats of a long array of schemas, each at its path', () => {
+    const issues = userSchemaIssues(
+      { items: Array.from({ length: 200_000 }, () => ({ format: 'nope' })) },
+      'parameters',
+    );
+    expect(issues).toHaveLength(200_000);
+    expect(issues[199_999]!.path).toBe('parameters.items[199999].format');
+  });
+
   it('reports what the meta-schema refuses at its path', () => {
     const issues = userSchemaIssues(
       {

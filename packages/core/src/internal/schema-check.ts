@@ -131,15 +131,20 @@ const DATA_KEYWORDS = new Set(['enum', 'const', 'default', 'examples']);
  * `format` values Ajv does not know. Ajv ignores them (and warns on stderr), so a typo such as
  * `format: emial` would check nothing; they are problems at their pointer instead.
  */
-function unknownFormats(ajv: Ajv, schema: object, pointer = ''): PointerProblem[] {
-  const problems: PointerProblem[] = [];
+function unknownFormats(
+  ajv: Ajv,
+  schema: object,
+  pointer = '',
+  problems: PointerProblem[] = [],
+): PointerProblem[] {
   for (const [key, value] of Object.entries(schema)) {
     const at = `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
     if (key === 'format' && typeof value === 'string' && !(value in ajv.formats)) {
       const known = Object.keys(ajv.formats).filter((f) => f !== 'regex');
       problems.push({ pointer: at, message: `unknown format "${value}": use one of ${known.join(', ')}` });
     } else if (typeof value === 'object' && value !== null && !DATA_KEYWORDS.has(key)) {
-      problems.push(...unknownFormats(ajv, value, at));
+      // Into the one list, not spread from a nested one: an array of 100,000 items would overflow.
+      unknownFormats(ajv, value, at, problems);
     }
   }
   return problems;
