@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { executePipeline, listSteps } from '../src/services/jobs.ts';
-import { loadStepState } from '../src/services/pipeline-state.ts';
+import { loadStepStates } from '../src/services/pipeline-state.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { startWorker } from '../src/worker/worker.ts';
 import { type TestPlatform, testPlatform, waitForJob } from './helpers/platform.ts';
@@ -81,7 +81,7 @@ it('a job whose worker was killed mid-step completes on another; each row once, 
   const first = await executePipeline(p, pipeline.id, { triggerType: 'api' });
   expect((await waitForJob(p, first, undefined, 60_000)).status).toBe('success');
   expect(await rowsRead(first)).toBe(10);
-  expect(await loadStepState(p.database.db, pipeline.id, 'main')).toEqual({ cursor: 10 });
+  expect((await loadStepStates(p.database.db, pipeline.id)).get('main')).toEqual({ cursor: 10 });
 
   await insert(11, 10 + ROWS);
   const jobId = await executePipeline(p, pipeline.id, { triggerType: 'api' });
@@ -89,7 +89,7 @@ it('a job whose worker was killed mid-step completes on another; each row once, 
   while ((await committedSeq()) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   a.child.kill('SIGKILL');
   await new Promise((r) => a.child.once('exit', r));
-  expect(await loadStepState(p.database.db, pipeline.id, 'main')).toEqual({ cursor: 10 });
+  expect((await loadStepStates(p.database.db, pipeline.id)).get('main')).toEqual({ cursor: 10 });
   const partial = await data.query(`SELECT count(*)::int AS n FROM ${schema}.dst`);
   expect(partial.rows[0].n).toBeLessThan(10 + ROWS);
 
@@ -101,7 +101,7 @@ it('a job whose worker was killed mid-step completes on another; each row once, 
       `SELECT count(*)::int AS n, count(DISTINCT id)::int AS d, max(id)::int AS hi FROM ${schema}.dst`,
     );
     expect(r.rows[0]).toEqual({ n: 10 + ROWS, d: 10 + ROWS, hi: 10 + ROWS });
-    expect(await loadStepState(p.database.db, pipeline.id, 'main')).toEqual({ cursor: 10 + ROWS });
+    expect((await loadStepStates(p.database.db, pipeline.id)).get('main')).toEqual({ cursor: 10 + ROWS });
     const next = await executePipeline(p, pipeline.id, { triggerType: 'api' });
     expect((await waitForJob(p, next, undefined, 60_000)).status).toBe('success');
     expect(await rowsRead(next)).toBe(0);

@@ -42,20 +42,16 @@ export class EventBus {
     if (events.length === 0) return;
     // Events emitted before and still gathered (log lines) go first, in the same statement: one
     // less of their own. Should the transaction roll back they are lost, as live events may be.
-    const carried = this.#notifier.take().map((payload) => sql`pg_notify(${CHANNEL}, ${payload})`);
-    await tx.execute(sql`SELECT ${sql.join([...carried, this.notifying(pipelineId, ...events)], sql`, `)}`);
+    const payloads = [...this.#notifier.take(), ...events.map((e) => payloadOf(pipelineId, e))];
+    await tx.execute(sql`SELECT ${notifyCalls(payloads)}`);
   }
 
   /**
    * The events as the target list of a SELECT (`pg_notify(…), pg_notify(…)`), for a statement
    * that publishes them with what it writes: `WITH w AS (UPDATE … RETURNING 1) SELECT <this> FROM w`.
-   * In order: a SELECT's target list is evaluated left to right.
    */
   notifying(pipelineId: string, ...events: JobEvent[]): SQL {
-    return sql.join(
-      events.map((e) => sql`pg_notify(${CHANNEL}, ${payloadOf(pipelineId, e)})`),
-      sql`, `,
-    );
+    return notifyCalls(events.map((e) => payloadOf(pipelineId, e)));
   }
 
   /**
@@ -104,6 +100,14 @@ export class EventBus {
       for (const listener of set) listener(message);
     }
   }
+}
+
+/** In order: a SELECT's target list is evaluated left to right. */
+function notifyCalls(payloads: readonly string[]): SQL {
+  return sql.join(
+    payloads.map((payload) => sql`pg_notify(${CHANNEL}, ${payload})`),
+    sql`, `,
+  );
 }
 
 function payloadOf(pipelineId: string, event: JobEvent): string {

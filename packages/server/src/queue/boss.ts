@@ -17,6 +17,12 @@ export const DEPENDENTS_QUEUE = 'sluice-dependents';
  */
 export const WEBHOOK_RETRIES = { retryLimit: 4, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
 
+/** The queue message that carried a job, as pg-boss names it: its end completes it. */
+export interface JobMessageRef {
+  name: string;
+  id: string;
+}
+
 /** What a queued message carries: the job row holds everything else. */
 export interface JobMessage {
   jobId: string;
@@ -117,11 +123,6 @@ export function queueTags(name: string): string[] | undefined {
   return name.startsWith(`${JOBS_QUEUE}.`) ? name.slice(JOBS_QUEUE.length + 1).split('.') : undefined;
 }
 
-/** Whether the job's tag-set queue is known to exist: a send inside a transaction needs that. */
-export function jobQueueReady(boss: PgBoss, tags: readonly string[]): boolean {
-  return jobQueueSettings.get(boss)?.ready.has(jobQueue(tags)) === true;
-}
-
 /**
  * Thrown inside a transaction that would send to a tag-set queue not created yet: the caller
  * prepares it (prepareJobQueue, outside any transaction) and runs the transaction again.
@@ -175,7 +176,8 @@ export const GROUP_LIMITS = {
 
 /**
  * Sends a job's message to its tag set's queue, with its priority and its pipeline's concurrency
- * group; inside the caller's transaction when `tx` is given (then prepareJobQueue must have run).
+ * group; inside the caller's transaction when `tx` is given (a queue not created yet is then QueueNotReady:
+ * see withJobQueues).
  */
 export async function sendJob(
   boss: PgBoss,
@@ -183,8 +185,7 @@ export async function sendJob(
   o: { tx?: Tx; startAfterSeconds?: number } = {},
 ): Promise<string> {
   if (!o.tx) await prepareJobQueue(boss, job.runsOn);
-  else if (!jobQueueSettings.get(boss)?.ready.has(jobQueue(job.runsOn)))
-    throw new Error(`the queue ${jobQueue(job.runsOn)} was not prepared before the transaction`);
+  else if (!jobQueueSettings.get(boss)?.ready.has(jobQueue(job.runsOn))) throw new QueueNotReady(job.runsOn);
   const message: JobMessage = { jobId: job.id, pipelineId: job.pipelineId, concurrency: job.concurrency };
   const id = await boss.send(jobQueue(job.runsOn), message, {
     priority: job.priority,

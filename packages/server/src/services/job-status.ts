@@ -4,19 +4,18 @@ import {
   alertRules,
   type JobExecution,
   jobExecutions,
-  pipelineState,
   type StepExecution,
   stepExecutions,
 } from '../db/schema.ts';
 import type { JobEvent } from '../events/messages.ts';
 import type { Platform } from '../platform.ts';
-import { inTransaction, sendJob, type Tx } from '../queue/boss.ts';
+import { inTransaction, type JobMessageRef, sendJob, type Tx } from '../queue/boss.ts';
 import { appendLog, type LogLine, logKey, writeLog } from '../worker/step-recorder.ts';
 import { afterJobEnded } from './after-job.ts';
 import { evaluateJobAlerts } from './alerts.ts';
 import { type ArtifactRow, artifactRow, indexRows } from './artifacts.ts';
 import { afterBackfillJob } from './backfills.ts';
-import { saveStepState } from './pipeline-state.ts';
+import { loadStepStates, saveStepState } from './pipeline-state.ts';
 
 // The rows a worker writes as it runs a job, and the live events that go with them: the worker's
 // job-runner decides what happens, these record it. A status change is written before it is
@@ -83,14 +82,8 @@ export async function beginAttempt(
       return row && (row.status === 'queued' || row.status === 'running') ? { exhausted: row } : undefined;
     }
     const steps = await tx.select().from(stepExecutions).where(eq(stepExecutions.jobId, jobId));
-    const states = new Map<string, StepState>();
     // A replay runs rejected rows again: it neither reads nor moves the pipeline's cursors.
-    if (!job.replayOf)
-      for (const r of await tx
-        .select({ stepId: pipelineState.stepId, state: pipelineState.state })
-        .from(pipelineState)
-        .where(eq(pipelineState.pipelineId, job.pipelineId)))
-        states.set(r.stepId, r.state as StepState);
+    const states = job.replayOf ? new Map<string, StepState>() : await loadStepStates(tx, job.pipelineId);
     if (job.attempt === 1)
       await indexRows(tx, [
         {
@@ -253,7 +246,7 @@ export interface FinishOptions {
   /** The last step's end, recorded with the job's: one transaction instead of two. */
   lastStep?: StepEnd;
   /** The queue message that carried the job, completed with its end. */
-  message?: { name: string; id: string };
+  message?: JobMessageRef;
 }
 
 /**

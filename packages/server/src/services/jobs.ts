@@ -12,14 +12,7 @@ import {
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import {
-  enqueueInTransaction,
-  jobQueueReady,
-  prepareJobQueue,
-  QueueNotReady,
-  type Tx,
-  withJobQueues,
-} from '../queue/boss.ts';
+import { enqueueInTransaction, prepareJobQueue, type Tx, withJobQueues } from '../queue/boss.ts';
 import { seal, unseal } from '../security/secrets.ts';
 import { afterJobEnded } from './after-job.ts';
 import { jobRouting, type RoutingColumns } from './job-routing.ts';
@@ -112,8 +105,8 @@ export interface PlannedJob {
 }
 
 /**
- * Plans a version of a pipeline with the run's parameters (validating them) and seals the plan.
- * Inside a transaction (`tx`), a job queue not created yet is QueueNotReady (see withJobQueues).
+ * Plans a version of a pipeline with the run's parameters (validating them) and seals the plan;
+ * reads the spec with `tx` when given (the job queue is then prepared by withJobQueues).
  */
 export async function planJob(
   p: Platform,
@@ -131,7 +124,6 @@ export async function planJob(
   if (streams.length > 0) routing.concurrency = 1;
   // Before any transaction: on PGlite, pg-boss's own handle inside the caller's would wait forever.
   if (!tx) await prepareJobQueue(p.queue, routing.runsOn);
-  else if (!jobQueueReady(p.queue, routing.runsOn)) throw new QueueNotReady(routing.runsOn);
   return { pipelineId, pipelineVersion: version, plan, sealed: await sealPlan(p, plan), streams, routing };
 }
 

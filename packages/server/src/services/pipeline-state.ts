@@ -13,17 +13,13 @@ export interface StepStateView {
 
 type Db = Pick<Platform['database']['db'], 'select' | 'insert' | 'delete'>;
 
-/** The state a job's step starts from; undefined when the step has none yet. */
-export async function loadStepState(
-  db: Db,
-  pipelineId: string,
-  stepId: string,
-): Promise<StepState | undefined> {
+/** The states a job's steps start from, by step id: a step that has none yet is absent. */
+export async function loadStepStates(db: Db, pipelineId: string): Promise<Map<string, StepState>> {
   const rows = await db
-    .select({ state: pipelineState.state })
+    .select({ stepId: pipelineState.stepId, state: pipelineState.state })
     .from(pipelineState)
-    .where(and(eq(pipelineState.pipelineId, pipelineId), eq(pipelineState.stepId, stepId)));
-  return rows[0]?.state as StepState | undefined;
+    .where(eq(pipelineState.pipelineId, pipelineId));
+  return new Map(rows.map((r) => [r.stepId, r.state as StepState]));
 }
 
 /** Called by the worker once the step succeeded, before its success is recorded. */

@@ -19,6 +19,7 @@ import type { StepExecution } from '../db/schema.ts';
 import { jobTrace } from '../observability/logger.ts';
 import { childSpan, endSpan, startJobSpan } from '../observability/tracing.ts';
 import type { Platform } from '../platform.ts';
+import type { JobMessageRef } from '../queue/boss.ts';
 import { auditPathForbidden } from '../security/path-roots.ts';
 import { storeStepArtifacts } from '../services/artifacts.ts';
 import {
@@ -95,12 +96,6 @@ const PERMANENT = new Set<string>([
 function untilProbe(steps: readonly StepReport[]): number {
   const at = steps.map((r) => (r.error?.retryAt ? Date.parse(r.error.retryAt) : 0));
   return Math.max(0, Math.ceil((Math.max(0, ...at) - Date.now()) / 1000));
-}
-
-/** The queue message that carried a job: the job's end completes it in the same transaction. */
-export interface JobMessageRef {
-  name: string;
-  id: string;
 }
 
 /**

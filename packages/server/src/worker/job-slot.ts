@@ -1,7 +1,6 @@
-import { sql } from 'drizzle-orm';
-import { fromDrizzle, type Job } from 'pg-boss';
+import type { Job } from 'pg-boss';
 import type { Platform } from '../platform.ts';
-import { type JobMessage, prepareJobQueue, sendJob } from '../queue/boss.ts';
+import { inTransaction, type JobMessage, prepareJobQueue, sendJob } from '../queue/boss.ts';
 import type { Release } from '../queue/slots.ts';
 import { getJob } from '../services/jobs.ts';
 
@@ -37,7 +36,7 @@ export async function deferJob(p: Platform, message: Job<JobMessage>): Promise<v
   const job = await getJob(p, message.data.jobId);
   await prepareJobQueue(p.queue, job.runsOn);
   await p.database.db.transaction(async (tx) => {
-    await p.queue.complete(message.name, message, null, { db: fromDrizzle(tx as never, sql as never) });
+    await p.queue.complete(message.name, message, null, inTransaction(tx));
     await sendJob(p.queue, job, { tx, startAfterSeconds: BUSY_DELAY_SECONDS });
   });
 }
