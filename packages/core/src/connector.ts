@@ -218,6 +218,36 @@ export interface SourceContext<C> extends ComponentContext<C> {
   readonly state: StateStore;
   /** Names the origin of quarantined rows (a file path); shown in the quarantine. */
   setOrigin(origin: string): void;
+  /**
+   * The part of the input this run reads, as the source's `partitions.plan` cut it (a partition
+   * of a partitioned step); undefined: all of it. `resumeFrom`, when set, lies within the part.
+   */
+  readonly part?: Json;
+}
+
+/**
+ * A source whose input can be cut into parts that read on their own, each in its own process on
+ * any worker (a step's `partitions`, docs/partitions.md). Every row is in exactly one part, and a
+ * part's read resumes from its own checkpoints.
+ */
+export interface PartitionedRead<C> {
+  /**
+   * Why this config cannot be partitioned (a compressed file, an incremental read), or undefined.
+   * Pure: no I/O. Said at the step's `partitions` when the pipeline is planned.
+   */
+  check?(config: C): string | undefined;
+  /**
+   * Cuts the input into at most `n` parts of about equal size, each a JSON value `read` gets back
+   * as `ctx.part`; fewer when the input is small, none when there is nothing to read. Reads only
+   * what it must to find the cuts, and never quarantines.
+   */
+  plan(ctx: SourceContext<C>, n: number): Promise<Json[]>;
+}
+
+/** A sink that may take the rows of several partitions at once (their writes commute). */
+export interface PartitionedWrite<C> {
+  /** Why this config cannot (`mode: truncate` would empty the table once per partition), or undefined. */
+  check?(config: C): string | undefined;
 }
 
 /**
@@ -338,6 +368,8 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly streaming?: boolean;
   /** Lets the parallel path run this source's parsing in worker threads. */
   readonly chunked?: ChunkedRead<Static<S>>;
+  /** Lets a step with `partitions` cut this source's input over many workers. */
+  readonly partitions?: PartitionedRead<Static<S>>;
   /** The worker module that can load this connector (see WorkerModule). */
   readonly worker?: WorkerModule;
   /**
@@ -578,6 +610,8 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   /** Lets the parallel path encode rows in worker threads; the writer then has `writeEncoded`. */
   readonly rowEncoder?: RowEncoder<Static<S>>;
   readonly worker?: WorkerModule;
+  /** Lets the partitions of a partitioned step write here at once. */
+  readonly partitions?: PartitionedWrite<Static<S>>;
   open(ctx: SinkContext<Static<S>>): Promise<SinkWriter>;
 }
 

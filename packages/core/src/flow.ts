@@ -61,6 +61,8 @@ export interface FlowEnv {
   parallel?: ParallelSettings | undefined;
   /** The run's datasets, for the components that read or write one. */
   datasets?: DatasetArea | undefined;
+  /** The part of the source's input to read (a partition of the step; see SourceContext.part). */
+  part?: Json | undefined;
 }
 
 export interface FlowResult {
@@ -285,8 +287,10 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         acknowledger: (a) => {
           ack = a;
         },
+        ...(env.part === undefined ? {} : { part: env.part }),
       };
-      const worker = env.parallel && parallelWorker(step);
+      // A partition is itself one of many processes reading the input: it reads on one thread.
+      const worker = env.parallel && env.part === undefined && parallelWorker(step);
       const split = worker && (await step.source.def.chunked!.split(sourceCtx, env.parallel!.minBytes));
       if (split) {
         const components = [step.source, ...step.transforms, ...step.sinks];

@@ -19,6 +19,8 @@ export type {
   Json,
   KnownColumn,
   Logger,
+  PartitionedRead,
+  PartitionedWrite,
   QuarantineEntry,
   Row,
   RowEncoder,
@@ -108,6 +110,8 @@ export { checkHost, checkUrl, guardedLookup, netForbidden } from './net-check.ts
 export type { NetContext, NetPolicy, Refusal } from './net-policy.ts';
 export { BUILT_IN_DENIED, canonicalAddress, canonicalHost, netPolicy, netRefusal } from './net-policy.ts';
 export { coerceParams, resolveParams } from './params.ts';
+export type { PartsOptions } from './partitions.ts';
+export { addChecksums, mergePartitionReports, planParts } from './partitions.ts';
 export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedStepBase, PlannedTask, PlanOptions } from './plan.ts';
@@ -144,6 +148,7 @@ export {
   findCycle,
   lineColumn,
   MAX_PIPELINE_CONCURRENCY,
+  MAX_STEP_PARTITIONS,
   MAX_WORKER_TAGS,
   normalizeSpec,
   PipelineSpec,

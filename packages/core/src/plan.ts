@@ -58,6 +58,8 @@ export interface PlannedStepBase {
    * before tags existed). The CLI runs every step whatever its tags.
    */
   runsOn?: string[];
+  /** A flow's `partitions`: the platform cuts its input into this many parts (docs/partitions.md). */
+  partitions?: number;
 }
 export interface PlannedFlow extends PlannedStepBase {
   kind: 'flow';
@@ -243,6 +245,7 @@ function planStep(
     checkpointIntervalMs: toMs(step.checkpointInterval) || undefined,
     ...(step.when === undefined || step.when === 'success' ? {} : { when: step.when }),
     ...(step.runsOn?.length ? { runsOn: [...step.runsOn].sort() } : {}),
+    ...(step.partitions === undefined ? {} : { partitions: step.partitions }),
   };
   if (step.retry?.circuit && toMs(step.retry.circuit.halfOpenAfter) === 0)
     issues.push({
@@ -328,6 +331,7 @@ function planStep(
             "input never ends: aggregate in the destination, or bound the read with the source's stopAfter and " +
             'run the aggregation in a later step',
         });
+  if (step.partitions !== undefined) issues.push(...partitionIssues(step.id, join(path, 'partitions'), all));
   return {
     ...base,
     kind: 'flow',
@@ -335,6 +339,44 @@ function planStep(
     transforms: all.filter((p) => p.def.kind === 'transform') as PlannedComponent<TransformDefinition>[],
     sinks: all.filter((p) => p.def.kind === 'sink') as PlannedComponent<SinkDefinition>[],
   };
+}
+
+/**
+ * What keeps a flow from running as partitions: each part is read, transformed and written on its
+ * own, so the source must know how to cut its input, every transform must work row by row (a
+ * dedupe or an aggregation would see one part only) and every sink must take parts at once.
+ */
+function partitionIssues(stepId: string, at: string, components: PlannedComponent[]): Issue[] {
+  const issues: Issue[] = [];
+  const refuse = (message: string) => issues.push({ path: at, message: `step "${stepId}": ${message}` });
+  for (const c of components) {
+    const def = c.def;
+    if (def.kind === 'source') {
+      const cut = (def as SourceDefinition).partitions;
+      const why = cut?.check?.(c.config);
+      if (def.streaming) refuse(`${def.name} reads a stream, which has no end to cut into parts`);
+      else if (!cut)
+        refuse(
+          `source ${def.name} cannot cut its input into parts; partitioned sources: a csv or ndjson file, a glob of files, ` +
+            'a mysql or postgres table',
+        );
+      else if (why) refuse(`source ${def.name}: ${why}`);
+    } else if (def.kind === 'transform' && (def as TransformDefinition).rowLocal !== true)
+      refuse(
+        `transform ${def.name} (${c.path}) needs the rows of every part at once; partitions allow only row-by-row ` +
+          'transforms (filter, map, select, cast, validate, rename, flatten, unnest): move it to a later step',
+      );
+    else if (def.kind === 'sink') {
+      const take = (def as SinkDefinition).partitions;
+      const why = take?.check?.(c.config);
+      if (!take)
+        refuse(
+          `sink ${def.name} (${c.path}) cannot take rows from several partitions at once; partitioned sinks: postgres, mysql`,
+        );
+      else if (why) refuse(`sink ${def.name} (${c.path}): ${why}`);
+    }
+  }
+  return issues;
 }
 
 /** A planned step as the dataset checks see it. */

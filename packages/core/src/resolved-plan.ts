@@ -88,8 +88,18 @@ export function resolvePlan(doc: unknown, opts: Omit<PlanOptions, 'credentials'>
 }
 
 function resolveStep(step: PlannedStep): ResolvedStep {
-  const { id, needs, retry, timeoutMs, maxQuarantine, checkpointEvery, checkpointIntervalMs, when, runsOn } =
-    step;
+  const {
+    id,
+    needs,
+    retry,
+    timeoutMs,
+    maxQuarantine,
+    checkpointEvery,
+    checkpointIntervalMs,
+    when,
+    runsOn,
+    partitions,
+  } = step;
   const base = {
     id,
     needs,
@@ -100,6 +110,7 @@ function resolveStep(step: PlannedStep): ResolvedStep {
     checkpointIntervalMs,
     ...(when === undefined ? {} : { when }),
     ...(runsOn ? { runsOn } : {}),
+    ...(partitions === undefined ? {} : { partitions }),
   };
   if (step.kind === 'task') return { ...base, kind: 'task', task: resolveComponent(step.task) };
   return {
@@ -189,6 +200,7 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
       checkpointIntervalMs,
       when,
       runsOn,
+      partitions,
     } = step;
     const base = {
       id,
@@ -200,6 +212,7 @@ export function bindPlan(resolved: ResolvedPlan, opts: BindOptions): Plan {
       checkpointIntervalMs,
       ...(when === undefined ? {} : { when }),
       ...(runsOn ? { runsOn: [...runsOn] } : {}),
+      ...(partitions === undefined ? {} : { partitions }),
     };
     if (step.kind === 'task') {
       const task = bind<TaskDefinition>(step, step.task);

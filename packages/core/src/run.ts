@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { handleWhen, retry } from 'cockatiel';
-import type { Logger } from './connector.ts';
+import type { Json, Logger } from './connector.ts';
 import { type DatasetArea, datasetArea, datasetHandoffs } from './dataset.ts';
 import { checkDeferred } from './deferred-check.ts';
 import {
@@ -142,6 +142,12 @@ export interface RunOptions {
    * @defaultValue one thread per core (`threads: os.availableParallelism()`), for inputs of 8 MiB or more
    */
   parallel?: ParallelOptions | false;
+  /**
+   * Reads only this part of the source's input, as its `partitions.plan` cut it: how the platform
+   * runs one partition of a partitioned step (with `steps` naming that step and a `runKey` of the
+   * partition's own, so its checkpoints are its own).
+   */
+  part?: Json;
 }
 
 interface RunState {
@@ -302,6 +308,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       onFailure: (cs) => partial.set(step.id, cs),
       parallel,
       datasets,
+      part: opts.part,
     });
     forgets.set(step.id, result.forget);
     const cs = result.components;

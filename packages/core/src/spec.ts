@@ -96,6 +96,8 @@ export const WORKER_TAG_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 export const MAX_WORKER_TAGS = 8;
 /** The highest `concurrency` a pipeline may declare; more is no limit worth keeping. */
 export const MAX_PIPELINE_CONCURRENCY = 100;
+/** The most partitions a step may be cut into: each is a queue message, a row and a process. */
+export const MAX_STEP_PARTITIONS = 256;
 
 const StepOptions = {
   needs: Type.Optional(
@@ -117,6 +119,16 @@ const StepOptions = {
     Type.Union(Duration.anyOf, {
       description:
         'Longest time between checkpoints while rows flow (default 5s for a streaming source such as a queue, none otherwise).',
+    }),
+  ),
+  partitions: Type.Optional(
+    Type.Integer({
+      minimum: 2,
+      maximum: MAX_STEP_PARTITIONS,
+      description:
+        "Platform: cut the flow's input into this many parts (a file's byte ranges, a glob's files, a table's key " +
+        "ranges) and run each as a partition job on any worker; each resumes on its own, and the step's report sums " +
+        'them (docs/partitions.md). The CLI runs the flow whole.',
     }),
   ),
   runsOn: Type.Optional(
@@ -336,6 +348,11 @@ function checkStep(step: StepSpec, path: string): Issue[] {
   }
   if (step.flow && step.with)
     issues.push({ path: `${path}.with`, message: 'a flow step has no `with`; configure each component' });
+  if (step.task && step.partitions !== undefined)
+    issues.push({
+      path: join(path, 'partitions'),
+      message: `step "${step.id}": only a flow step can be cut into partitions; a task runs whole`,
+    });
   if (step.flow && step.credential)
     issues.push({
       path: `${path}.credential`,
