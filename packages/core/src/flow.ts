@@ -15,6 +15,7 @@ import {
 import type { DatasetArea } from './dataset.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import {
+  type CheckpointMirror,
   type CheckpointParts,
   CheckpointStore,
   commitCheckpoint,
@@ -63,6 +64,8 @@ export interface FlowEnv {
   datasets?: DatasetArea | undefined;
   /** The part of the source's input to read (a partition of the step; see SourceContext.part). */
   part?: Json | undefined;
+  /** A copy of the flow's checkpoints kept elsewhere, to resume from on another machine. */
+  mirror?: CheckpointMirror | undefined;
 }
 
 export interface FlowResult {
@@ -84,8 +87,12 @@ export interface FlowResult {
  * is marked final: a crash after it resumes by closing the sinks, never by writing again.
  */
 export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResult> {
-  const store = new CheckpointStore(join(env.stepDir, 'checkpoint.json'), step.id);
   const quarantine = new QuarantineFile(join(env.stepDir, 'quarantine.ndjson'));
+  const store = new CheckpointStore(
+    join(env.stepDir, 'checkpoint.json'),
+    step.id,
+    env.mirror ? { to: env.mirror, quarantine: quarantine.path } : undefined,
+  );
   const abort = new AbortController();
   // A stream (a queue) never ends by itself. Asked to stop, it drains: the source stops reading,
   // what it read is written, checkpointed and acknowledged, and only then does the flow end as

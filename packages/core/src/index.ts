@@ -84,6 +84,7 @@ export type { Expression } from './expression.ts';
 export { compileExpression, toRowValue } from './expression.ts';
 export { growingBackoff } from './internal/backoff.ts';
 /** Order-independent checksum of rows: what datasets record and their readers compare. */
+export type { CheckpointMirror } from './internal/checkpoint.ts';
 export { Checksum } from './internal/checksum.ts';
 export type { CircuitMeta, CircuitSettings, CircuitStateName, SavedCircuit } from './internal/circuits.ts';
 export {

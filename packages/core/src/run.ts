@@ -15,6 +15,7 @@ import {
 } from './errors.ts';
 import { lifecycleLog, runFlow } from './flow.ts';
 import { stepBackoff } from './internal/backoff.ts';
+import type { CheckpointMirror } from './internal/checkpoint.ts';
 import { guardConnect } from './internal/circuits.ts';
 import { emptyStep, scheduleDag } from './internal/dag.ts';
 import { readJson, writeJsonAtomic } from './internal/files.ts';
@@ -148,6 +149,8 @@ export interface RunOptions {
    * partition's own, so its checkpoints are its own).
    */
   part?: Json;
+  /** A copy of each flow's checkpoints kept off this machine (see CheckpointMirror). */
+  checkpointMirror?: CheckpointMirror;
 }
 
 interface RunState {
@@ -309,6 +312,7 @@ export async function runPlanned(resolved: ResolvedPlan, opts: PlannedRunOptions
       parallel,
       datasets,
       part: opts.part,
+      mirror: opts.checkpointMirror,
     });
     forgets.set(step.id, result.forget);
     const cs = result.components;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JOBS_QUEUE } from '../src/queue/boss.ts';
+import { JOBS_QUEUE, type JobMessage } from '../src/queue/boss.ts';
 import { feedJobs } from '../src/worker/job-feed.ts';
 import { testPlatform } from './helpers/platform.ts';
 
@@ -17,7 +17,7 @@ describe('taking jobs from the queue', () => {
         drained = resolve;
       });
       // A poll this long would leave all but the first jobs of each slot waiting for minutes.
-      const feed = feedJobs(
+      const feed = feedJobs<JobMessage>(
         p.queue,
         p.bus,
         { concurrency: 2, pollMs: 600_000 },
@@ -49,7 +49,7 @@ describe('taking jobs from the queue', () => {
       const first = new Promise<string>((resolve) => {
         got = resolve;
       });
-      const feed = feedJobs(
+      const feed = feedJobs<JobMessage>(
         p.queue,
         p.bus,
         { concurrency: 1, pollMs: 600_000 },

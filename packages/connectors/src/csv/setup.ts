@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import type { ChunkStart, Issue } from '@sluice/core';
+import { type ChunkStart, ErrorCode, type Issue, type Json, SluiceError } from '@sluice/core';
+import { type BytePart, toBytePart } from '../shared/byte-parts.ts';
 import { codecOf } from '../shared/compression.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { CsvSourceConfig } from './config.ts';
@@ -52,6 +53,27 @@ export function checkConfig(cfg: CsvSourceConfig): Issue[] {
 /** Whether the configured file is read through a decompressor (which cannot seek to a chunk). */
 export function compressed(cfg: CsvSourceConfig): boolean {
   return codecOf(cfg.path, cfg.compression) !== undefined;
+}
+
+/** A partition's byte range of the file, its start a CsvPosition (no columns: the file's start). */
+export interface CsvPart extends BytePart {
+  start: BytePart['start'] & { columns?: string[] };
+}
+
+/** `ctx.part` checked as a CsvPart. */
+export function csvPart(part: Json, where: string): CsvPart {
+  const p = toBytePart(part, where) as CsvPart;
+  const cols: unknown = p.start.columns;
+  if (
+    cols !== undefined &&
+    (!Array.isArray(cols) || cols.length === 0 || cols.some((c) => typeof c !== 'string'))
+  )
+    throw new SluiceError(
+      ErrorCode.CHECKPOINT,
+      `${where}: the partition's part ${JSON.stringify(part)} names no columns its rows could have ` +
+        '(start.columns must list the header\'s names). Run the job again to cut the input anew',
+    );
+  return p;
 }
 
 export const toPosition = resumeState(

@@ -1,15 +1,25 @@
 import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
+import { checkBytePart } from '../shared/byte-parts.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { withType } from '../shared/known-columns.ts';
-import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
+import { type TypedOptions, typedChunks, typedPartitions, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { csvChunks } from './chunks.ts';
 import { type CsvSourceConfig, csvSourceConfig } from './config.ts';
+import { csvPartitions } from './partitions.ts';
 import { CsvRows } from './rows.ts';
-import { type CsvPosition, checkConfig, compressed, csvParser, fullBatches, toPosition } from './setup.ts';
+import {
+  type CsvPosition,
+  checkConfig,
+  compressed,
+  csvParser,
+  csvPart,
+  fullBatches,
+  toPosition,
+} from './setup.ts';
 
 // A quarantined row is written back as its record (for a replay to parse again): its values are
 // still the text read, as a row is only cast once every value fits.
@@ -66,26 +76,35 @@ export const csvSource = defineSource({
   check: checkConfig,
   read: typedRead(overFiles(readCsv), typing),
   chunked: typedChunks(csvChunks, readCsv, typing),
+  partitions: typedPartitions(csvPartitions, overFiles(readCsv)),
   worker: builtinWorker,
 });
 
 async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;
   const where = `${ctx.componentId} (${cfg.path})`;
+  const part = ctx.part === undefined ? undefined : csvPart(ctx.part, where);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
+  // A part starts as a resumed read does: at a record, its line and the columns known (but for a
+  // part of the whole file, which reads its header itself).
+  const from = resume ?? part?.start;
   // Set up (and fail on a bad resume position or schema) before the file is opened.
   const rows = new CsvRows(ctx, where);
-  const parser = csvParser(cfg, where, rows, { offset: resume?.offset ?? 0, line: resume?.line ?? 1 });
-  if (resume) rows.setColumns(resume.columns);
+  // A part was cut where LF ends records, as the whole read's first record told.
+  const newline = part?.start.columns ? 'lf' : 'detect';
+  const parser = csvParser(cfg, where, rows, { offset: from?.offset ?? 0, line: from?.line ?? 1 }, newline);
+  if (from?.columns) rows.setColumns(from.columns);
   const input = await openFileInput(cfg.path, {
     ctx,
     options: cfg,
-    start: resume?.offset ?? 0,
+    start: from?.offset ?? 0,
+    ...(part ? { end: part.end } : {}),
     compression: cfg.compression,
     signal: ctx.signal,
     // zlib refuses output chunks under 64 bytes; smaller reads only make sense for plain files.
     chunkSize: compressed(cfg) ? Math.max(cfg.chunkSize, 64) : cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
+    ...(part ? { checkEntry: (e) => checkBytePart(part, e.size, resume?.offset, e.url, where) } : {}),
   });
   ctx.setOrigin(input.path);
   const chunks = input.chunks[Symbol.asyncIterator]();
@@ -97,7 +116,9 @@ async function* readCsv(ctx: SourceContext<CsvSourceConfig>): AsyncGenerator<Sou
       lastOffset = offset;
       const out = rows.rows;
       rows.rows = [];
-      const progress = { done: input.codec ? input.bytesRead() : offset, total: input.size };
+      const progress = part
+        ? { done: offset - part.start.offset, total: part.end - part.start.offset }
+        : { done: input.codec ? input.bytesRead() : offset, total: input.size };
       // Before any record (an empty file) there are no columns to resume with: start over instead.
       if (rows.columns === null) return { rows: out, progress };
       const position: CsvPosition = { offset, line: parser.line, columns: rows.columns };

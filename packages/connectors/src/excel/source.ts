@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineSource, type Json, type Row, type SourceBatch, type SourceContext } from '@sluice/core';
 import { openFileInput } from '../shared/file-input.ts';
+import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { type ExcelSourceConfig, excelSourceConfig } from './config.ts';
@@ -26,6 +27,7 @@ export const excelSource = defineSource({
     batchSize: 1024,
   },
   read: overFiles(readExcel),
+  partitions: globPartitions('data/*.xlsx'),
 });
 
 async function* readExcel(ctx: SourceContext<ExcelSourceConfig>): AsyncGenerator<SourceBatch> {

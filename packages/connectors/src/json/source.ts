@@ -14,11 +14,12 @@ import { fileCredential } from '../location/options.ts';
 import { jsonFileSourceProperties } from '../ndjson/source.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
+import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { clip, describeJson, RAW_LIMIT } from '../shared/json-lines.ts';
 import { JsonProblem, JsonValueReader } from '../shared/json-value.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
-import { typedRead } from '../shared/typed-read.ts';
+import { typedPartitions, typedRead } from '../shared/typed-read.ts';
 
 export const jsonSourceConfig = Type.Object(jsonFileSourceProperties, { additionalProperties: false });
 export type JsonSourceConfig = Static<typeof jsonSourceConfig>;
@@ -50,6 +51,7 @@ export const jsonSource = defineSource({
     maxDepth: 1000,
   },
   read: typedRead(overFiles(readJson), { castDeclared: true }),
+  partitions: typedPartitions(globPartitions<JsonSourceConfig>('data/*.json'), overFiles(readJson)),
 });
 
 enum S {

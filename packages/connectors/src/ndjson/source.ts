@@ -1,9 +1,17 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { type ChunkedRead, defineSource, type SourceBatch, type SourceContext } from '@sluice/core';
+import {
+  type ChunkedRead,
+  defineSource,
+  type PartitionedRead,
+  type SourceBatch,
+  type SourceContext,
+} from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
+import { checkBytePart, compressedRefusal, planByteParts, toBytePart, wholeFilePart } from '../shared/byte-parts.ts';
 import { codecOf, compressionProperty } from '../shared/compression.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
+import { fileSetRefusal, listFiles, planFileParts } from '../shared/file-parts.ts';
 import { oneFile, overFiles } from '../shared/file-set.ts';
 import { fileSourceProperties } from '../shared/file-source-options.ts';
 import { ColumnTypeSchema, inferProperties } from '../shared/infer.ts';
@@ -11,7 +19,7 @@ import { NdjsonLines } from '../shared/json-lines.ts';
 import { countLines, cutAtLastLine } from '../shared/line-cut.ts';
 import { chunkInput } from '../shared/remote-bytes.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
-import { type TypedOptions, typedChunks, typedRead } from '../shared/typed-read.ts';
+import { type TypedOptions, typedChunks, typedPartitions, typedRead } from '../shared/typed-read.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 // Encoders, checksums and worker threads downstream recurse on nested values (JSON.stringify,
@@ -91,6 +99,7 @@ export const ndjsonSource = defineSource({
   },
   read: typedRead(overFiles(readNdjson), typing),
   chunked: typedChunks(ndjsonChunks(), readNdjson, typing),
+  partitions: typedPartitions(ndjsonPartitions(), overFiles(readNdjson)),
   worker: builtinWorker,
 });
 
@@ -119,21 +128,47 @@ function ndjsonChunks(): ChunkedRead<NdjsonSourceConfig> {
   };
 }
 
+/**
+ * How a partitioned step cuts NDJSON input: one plain file into byte ranges at line feeds (found
+ * as the parallel path finds chunks), a glob (or a read with fileField) into groups of files.
+ */
+function ndjsonPartitions(): PartitionedRead<NdjsonSourceConfig> {
+  return {
+    check(cfg) {
+      const refused = fileSetRefusal(cfg);
+      if (refused !== undefined || !oneFile(cfg)) return refused;
+      return codecOf(cfg.path, cfg.compression) ? compressedRefusal(cfg.path) : undefined;
+    },
+    async plan(ctx, n) {
+      if (!oneFile(ctx.config)) return planFileParts(ctx, n);
+      const split = await ndjsonChunks().split(ctx, 0);
+      if (split !== undefined) return planByteParts(ctx, split, n);
+      // The file could not be looked up: listing it again fails with a message naming it.
+      const [file] = await listFiles(ctx);
+      return wholeFilePart(file!.size);
+    },
+  };
+}
+
 async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerator<SourceBatch> {
   const cfg = ctx.config;
   const where = `${ctx.componentId} (${cfg.path})`;
+  const part = ctx.part === undefined ? undefined : toBytePart(ctx.part, where);
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
+  const from = resume ?? part?.start;
   const input = await openFileInput(cfg.path, {
     ctx,
     options: cfg,
-    start: resume?.offset ?? 0,
+    start: from?.offset ?? 0,
+    ...(part ? { end: part.end } : {}),
     compression: cfg.compression,
     signal: ctx.signal,
     chunkSize: cfg.chunkSize,
     where: `${ctx.componentId}: config.path`,
+    ...(part ? { checkEntry: (e) => checkBytePart(part, e.size, resume?.offset, e.url, where) } : {}),
   });
   ctx.setOrigin(input.path);
-  const start = { offset: resume?.offset ?? 0, line: resume?.line ?? 1 };
+  const start = { offset: from?.offset ?? 0, line: from?.line ?? 1 };
   const lines = new NdjsonLines(ctx, start, cfg.batchSize, cfg);
   let yielded = -1;
 
@@ -146,7 +181,9 @@ async function* readNdjson(ctx: SourceContext<NdjsonSourceConfig>): AsyncGenerat
     return {
       rows: out,
       position,
-      progress: { done: input.codec ? input.bytesRead() : offset, total: input.size },
+      progress: part
+        ? { done: offset - part.start.offset, total: part.end - part.start.offset }
+        : { done: input.codec ? input.bytesRead() : offset, total: input.size },
     };
   };
 

@@ -16,6 +16,7 @@ import {
 } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { openLocation } from '../location/index.ts';
+import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { locationBuffer } from './async-buffer.ts';
@@ -33,6 +34,7 @@ export const parquetSource = defineSource({
   config: parquetSourceConfig,
   example: { path: 'data/orders.parquet', incremental: false, batchSize: 1024 },
   read: overFiles(readParquet),
+  partitions: globPartitions('data/*.parquet'),
 });
 
 async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGenerator<SourceBatch> {

@@ -14,6 +14,7 @@ import {
 import { fileCredential } from '../location/options.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
+import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { checkPdfConfig, type PdfSourceConfig, pdfSourceConfig } from './config.ts';
@@ -48,6 +49,7 @@ export const pdfSource = defineSource({
   },
   check: checkPdfConfig,
   read: overFiles(readPdf),
+  partitions: globPartitions('reports/*.pdf'),
 });
 
 async function* readPdf(ctx: SourceContext<PdfSourceConfig>): AsyncGenerator<SourceBatch> {

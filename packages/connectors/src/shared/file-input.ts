@@ -1,5 +1,7 @@
+import { ErrorCode, SluiceError } from '@sluice/core';
 import { type LocationContext, openLocation } from '../location/index.ts';
 import type { LocationOptions } from '../location/options.ts';
+import type { LocationEntry } from '../location/types.ts';
 import { type Codec, type Compression, codecOf, decompress } from './compression.ts';
 
 export interface FileInput {
@@ -22,10 +24,21 @@ export interface OpenOptions {
   options?: LocationOptions;
   /** Offset in the (decompressed) content to start from; a resumed read passes its checkpoint. */
   start?: number;
+  /**
+   * Offset to stop before (a partition's byte range): the store is asked for no byte past it.
+   * Plain files only: compressed content has no offsets a store could stop at.
+   * @defaultValue the end of the file
+   */
+  end?: number;
   /** `auto` decompresses files whose name ends in `.gz`, `.zst` or `.zstd`. */
   compression?: Compression;
   signal: AbortSignal;
   chunkSize?: number;
+  /**
+   * Called with the file's entry once it is found, before any byte is read: what it throws fails
+   * the open (a partition's check that the file is the one it was cut from).
+   */
+  checkEntry?: (entry: LocationEntry) => void;
   /** Used in error messages: the step and config path that named the file. */
   where: string;
 }
@@ -39,17 +52,30 @@ export async function openFileInput(path: string, opts: OpenOptions): Promise<Fi
   let entry: Awaited<ReturnType<typeof location.stat>>;
   try {
     entry = await location.stat(path, opts.signal);
+    opts.checkEntry?.(entry);
   } catch (err) {
     await location.close();
     throw err;
   }
   const codec = codecOf(entry.url, opts.compression);
   const start = opts.start ?? 0;
+  if (codec && opts.end !== undefined) {
+    await location.close();
+    throw new SluiceError(
+      ErrorCode.INTERNAL,
+      `${opts.where}: ${entry.url} is ${codec}-compressed, so it cannot be read up to a byte offset`,
+    );
+  }
   const chunkSize = opts.chunkSize ?? 1 << 20;
   let read = 0;
   // A plain file seeks; compressed data cannot, so a resumed read decompresses and skips to `start`.
   const raw = counted(
-    location.read(path, { start: codec ? 0 : start, signal: opts.signal, chunkSize }),
+    location.read(path, {
+      start: codec ? 0 : start,
+      ...(opts.end === undefined ? {} : { end: opts.end }),
+      signal: opts.signal,
+      chunkSize,
+    }),
     (n) => {
       read += n;
     },

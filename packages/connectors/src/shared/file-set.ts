@@ -1,9 +1,10 @@
 import type { Json, SourceBatch, SourceContext } from '@sluice/core';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { isGlob, matchFiles } from '../location/files.ts';
-import { openLocation } from '../location/index.ts';
+import { isGlob } from '../location/files.ts';
 import type { LocationOptions } from '../location/options.ts';
 import type { LocationEntry } from '../location/types.ts';
+import { isBytePart } from './byte-parts.ts';
+import { filesOfPart, listFiles, partEntries } from './file-parts.ts';
 
 /** What `overFiles` needs of a file source's config (`fileSourceProperties`). */
 export interface FileSetConfig extends LocationOptions {
@@ -25,24 +26,30 @@ type Seen = Record<string, { size: number; modified?: string; etag?: string }>;
  * numbers and resume work alike). Positions then name the file; a resumed run skips the files
  * before it. A single file read without `fileField` or `incremental` is passed straight through,
  * its positions as they always were.
+ *
+ * A partition of a glob (`ctx.part` a FilesPart) reads only the part's files, the same way; a
+ * partition of one file (a byte range) goes straight through to `readOne`, which reads its bytes.
  */
 export function overFiles<C extends FileSetConfig>(
   readOne: (ctx: SourceContext<C>) => AsyncGenerator<SourceBatch>,
 ): (ctx: SourceContext<C>) => AsyncGenerator<SourceBatch> {
   return async function* read(ctx) {
     const cfg = ctx.config;
-    if (!isGlob(cfg.path) && cfg.fileField === undefined && !cfg.incremental) {
+    const where = `${ctx.componentId}: config.path`;
+    const partFiles = filesOfPart(ctx.part, where);
+    if (partFiles === undefined && oneFile(cfg)) {
       yield* readOne(ctx);
       return;
     }
-    const where = `${ctx.componentId}: config.path`;
-    const location = await openLocation(cfg.path, cfg, ctx, where);
-    let files: LocationEntry[];
-    try {
-      files = await matchFiles(location, cfg.path, { baseDir: ctx.baseDir, signal: ctx.signal, where });
-    } finally {
-      await location.close();
-    }
+    if (ctx.part !== undefined && partFiles === undefined)
+      throw new SluiceError(
+        ErrorCode.CHECKPOINT,
+        `${where}: this partition's part ${JSON.stringify(ctx.part)} is ${isBytePart(ctx.part) ? 'a byte range of one file' : 'no part of a file source'}, ` +
+          `but config.path ${cfg.path} reads many files (a glob, fileField or incremental); the config changed since ` +
+          'the step was cut into partitions. Run the job again to cut the input anew',
+      );
+    const listed = await listFiles(ctx);
+    const files = partFiles === undefined ? listed : partEntries(listed, partFiles, where);
     const seen = (cfg.incremental ? ctx.state.get(SEEN) : undefined) as Seen | undefined;
     const todo = seen ? files.filter((f) => changed(seen[f.url], f)) : files;
     const resume = ctx.resumeFrom === undefined ? undefined : toSetPosition(ctx.resumeFrom, where);
@@ -54,7 +61,9 @@ export function overFiles<C extends FileSetConfig>(
         continue;
       }
       const at = resume && file.url === resume.file ? resume.at : null;
-      const one = { ...ctx, config: { ...cfg, path: file.url }, resumeFrom: at ?? undefined };
+      // Without the part: each file of a group is read whole.
+      const { part: _, ...rest } = ctx;
+      const one = { ...rest, config: { ...cfg, path: file.url }, resumeFrom: at ?? undefined };
       for await (const b of readOne(one as SourceContext<C>)) {
         if (cfg.fileField !== undefined) for (const r of b.rows) r[cfg.fileField] = file.url;
         yield {

@@ -2,7 +2,15 @@
  * Typing a source's rows: the `schema:` it declares (when its reader does not cast it itself) and
  * the types `infer: true` finds (see infer.ts), on the serial path and the parallel one alike.
  */
-import type { ChunkedRead, ComponentContext, Json, Row, SourceBatch, SourceContext } from '@sluice/core';
+import type {
+  ChunkedRead,
+  ComponentContext,
+  Json,
+  PartitionedRead,
+  Row,
+  SourceBatch,
+  SourceContext,
+} from '@sluice/core';
 import { SOURCE_LINE } from '@sluice/core';
 import { type Caster, type CastType, caster, describeCastFailure, isCastFailure } from './cast.ts';
 import { describeSchema, type InferConfig, type InferredSchema, inferSchema, sampleSchema } from './infer.ts';
@@ -137,8 +145,10 @@ function logInferred(ctx: ComponentContext<unknown>, s: InferredSchema): void {
 export function typedRead<C extends InferConfig>(read: Read<C>, opts: TypedOptions<C>): Read<C> {
   return async function* typed(ctx) {
     const cfg = ctx.config;
-    if (!cfg.infer) {
-      const cast = castsFor(ctx, opts, undefined);
+    const planned = cfg.infer ? inferredOfPart(ctx.part) : undefined;
+    if (!cfg.infer || planned) {
+      if (planned) logInferred(ctx, planned);
+      const cast = castsFor(ctx, opts, planned);
       if (cast === undefined) yield* read(ctx);
       else for await (const b of read(ctx)) yield { ...b, rows: cast(b.rows) };
       return;
@@ -166,6 +176,38 @@ export function typedRead<C extends InferConfig>(read: Read<C>, opts: TypedOptio
     } finally {
       await gen.return(undefined);
     }
+  };
+}
+
+/** A part of a partitioned step, with the types inferred for the whole input (see typedPartitions). */
+interface TypedPart {
+  inferred: InferredSchema;
+}
+
+function inferredOfPart(part: Json | undefined): InferredSchema | undefined {
+  if (part === null || typeof part !== 'object' || Array.isArray(part)) return undefined;
+  return (part as unknown as Partial<TypedPart>).inferred;
+}
+
+/**
+ * The same for a source's partitions: each part alone would infer from its own first rows, and
+ * the parts of one input could cast one field two ways. The planner infers once, from the head of
+ * the whole input as an unpartitioned read would (`read` without a part), and every part carries
+ * the types.
+ */
+export function typedPartitions<C extends InferConfig>(
+  partitions: PartitionedRead<C>,
+  read: Read<C>,
+): PartitionedRead<C> {
+  return {
+    ...(partitions.check ? { check: partitions.check } : {}),
+    async plan(ctx, n) {
+      const parts = await partitions.plan(ctx, n);
+      if (!ctx.config.infer || parts.length === 0) return parts;
+      const inferred = await sampleSchema(ctx, read);
+      logInferred(ctx, inferred);
+      return parts.map((p) => ({ ...(p as Record<string, Json>), inferred }) as unknown as Json);
+    },
   };
 }
 

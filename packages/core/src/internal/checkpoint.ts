@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { open, rm, stat, writeFile } from 'node:fs/promises';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
@@ -29,17 +29,37 @@ interface CheckpointFile {
 }
 
 /**
+ * A copy of a flow's checkpoints, and of the quarantine they cover, kept off this machine (the
+ * platform keeps a partition's in its database): a run resumed on another machine, whose disk has
+ * neither, starts from the copy.
+ */
+export interface CheckpointMirror {
+  /** What the copy held when the run started: the checkpoint file, and its quarantine's text. */
+  initial?: { file: Json; quarantine?: string } | undefined;
+  /**
+   * Keeps a checkpoint file and the quarantine's text from byte `from` on (what it gained since the
+   * last save; from 0 again after a fresh start). Called after the local file is written and before
+   * transactional sinks commit: it must be durable when it resolves.
+   */
+  save(file: Json, quarantine: { from: number; text: string }): Promise<void>;
+}
+
+/**
  * A step's checkpoint file. It keeps the current and the previous checkpoint: transactional sinks
  * commit after the file is written, so after a crash the destination holds one or the other.
  */
 export class CheckpointStore {
   readonly #path: string;
   readonly #step: string;
+  readonly #mirror: { to: CheckpointMirror; quarantine: string } | undefined;
   #previous: Checkpoint | undefined;
+  // The quarantine's bytes the mirror holds.
+  #mirrored = 0;
 
-  constructor(path: string, step: string) {
+  constructor(path: string, step: string, mirror?: { to: CheckpointMirror; quarantine: string }) {
     this.#path = path;
     this.#step = step;
+    this.#mirror = mirror;
   }
 
   async save(cp: Checkpoint): Promise<void> {
@@ -47,12 +67,36 @@ export class CheckpointStore {
     if (this.#previous) file.previous = this.#previous;
     await writeJsonAtomic(this.#path, file);
     this.#previous = cp;
+    if (!this.#mirror) return;
+    const from = this.#mirrored;
+    const text = await readRange(this.#mirror.quarantine, from, cp.quarantine.bytes);
+    await this.#mirror.to.save(file as unknown as Json, { from, text });
+    this.#mirrored = cp.quarantine.bytes;
   }
 
   /** Forgets the checkpoint of an earlier run: this one starts afresh. */
   async clear(): Promise<void> {
     await rm(this.#path, { force: true });
     this.#previous = undefined;
+    this.#mirrored = 0;
+  }
+
+  /**
+   * The checkpoint file on this disk or, when there is none, the mirror's, with the quarantine it
+   * covers put back in place.
+   */
+  async #load(): Promise<CheckpointFile | undefined> {
+    const local = await readJson<CheckpointFile>(this.#path);
+    const initial = this.#mirror?.to.initial;
+    if (local || !initial) return local;
+    const file = initial.file as unknown as CheckpointFile;
+    const have = await stat(this.#mirror!.quarantine).then(
+      (s) => s.size,
+      () => -1,
+    );
+    const text = initial.quarantine ?? '';
+    if (have < Buffer.byteLength(text)) await writeFile(this.#mirror!.quarantine, text);
+    return file;
   }
 
   /**
@@ -68,9 +112,10 @@ export class CheckpointStore {
     for (let i = 0; i < writers.length; i++) {
       if (transactional[i] && writers[i]!.recover) seqs.push(await writers[i]!.recover!());
     }
-    const saved = await readJson<CheckpointFile>(this.#path);
+    const saved = await this.#load();
     if (!saved) return undefined;
     const chosen = seqs.length === 0 ? saved.current : this.#match(saved, seqs);
+    this.#mirrored = chosen?.quarantine.bytes ?? 0;
     if (chosen && chosen.fingerprint !== fingerprint) {
       throw new SluiceError(
         ErrorCode.CHECKPOINT,
@@ -101,6 +146,19 @@ export class CheckpointStore {
       );
     }
     return match;
+  }
+}
+
+/** The text of a file's bytes `from`..`to` (a quarantine's: whole NDJSON lines). */
+async function readRange(path: string, from: number, to: number): Promise<string> {
+  if (to <= from) return '';
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(to - from);
+    await fh.read(buf, 0, buf.length, from);
+    return buf.toString('utf8');
+  } finally {
+    await fh.close();
   }
 }
 

@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   pgTable,
@@ -20,6 +21,7 @@ const id = () => uuid('id').primaryKey().default(sql`gen_random_uuid()`);
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 const created = () => at('created_at').notNull().defaultNow();
 const updated = () => at('updated_at').notNull().defaultNow();
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 const count = (name: string) => bigint(name, { mode: 'number' }).notNull().default(0);
 
 export const users = pgTable('users', {
@@ -295,6 +297,40 @@ export const stepExecutions = pgTable(
   (t) => [uniqueIndex('step_executions_job_step').on(t.jobId, t.stepId)],
 );
 
+/**
+ * One part of a partitioned step (its `partitions`): what to read (the source's cut, no secrets),
+ * its own attempts and checkpoints, and the report it left. Any worker runs it from the partitions
+ * queue; the step's own row sums the parts once all ended.
+ */
+export const stepPartitions = pgTable(
+  'step_partitions',
+  {
+    id: id(),
+    jobId: uuid('job_id')
+      .notNull()
+      .references(() => jobExecutions.id, { onDelete: 'cascade' }),
+    stepId: text('step_id').notNull(),
+    /** 0-based, in input order: the parts' quarantines are joined in this order. */
+    index: integer('index').notNull(),
+    part: jsonb('part').notNull(),
+    status: text('status', { enum: STEP_STATUSES }).notNull().default('pending'),
+    progress: real('progress').notNull().default(0),
+    attempt: integer('attempt').notNull().default(0),
+    rowsRead: count('rows_read'),
+    rowsWritten: count('rows_written'),
+    startedAt: at('started_at'),
+    completedAt: at('completed_at'),
+    report: jsonb('report'),
+    error: jsonb('error'),
+    workerId: text('worker_id'),
+    /** The part's last checkpoint file (core's CheckpointMirror): a worker taking it over resumes here. */
+    checkpoint: jsonb('checkpoint'),
+    /** The part's quarantine as far as that checkpoint covers it (NDJSON, UTF-8). */
+    quarantine: bytea('quarantine'),
+  },
+  (t) => [uniqueIndex('step_partitions_job_step_index').on(t.jobId, t.stepId, t.index)],
+);
+
 export const artifacts = pgTable(
   'artifacts',
   {
@@ -460,6 +496,7 @@ export type PipelineVersion = typeof pipelineVersions.$inferSelect;
 export type Schedule = typeof schedules.$inferSelect;
 export type JobExecution = typeof jobExecutions.$inferSelect;
 export type StepExecution = typeof stepExecutions.$inferSelect;
+export type StepPartition = typeof stepPartitions.$inferSelect;
 export type Artifact = typeof artifacts.$inferSelect;
 export type Backfill = typeof backfills.$inferSelect;
 export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];

@@ -12,11 +12,15 @@ export interface LogPayload {
 export interface StatusPayload {
   jobId: string;
   stepId?: string;
+  /** A partition of the step (its 0-based index), for a partitioned step's parts. */
+  partition?: number;
   status: string;
 }
 export interface ProgressPayload {
   jobId: string;
   stepId: string;
+  /** A partition of the step (its 0-based index); absent: the step as a whole. */
+  partition?: number;
   progress: number;
   rowsProcessed?: number;
   estimatedRemainingSeconds?: number;

@@ -9,6 +9,8 @@ export const DEAD_LETTER_QUEUE = 'sluice-dead-letter';
 export const WEBHOOKS_QUEUE = 'sluice-webhooks';
 /** One message per successful job: starts the pipelines that run after it (services/dependents.ts). */
 export const DEPENDENTS_QUEUE = 'sluice-dependents';
+/** One message per part of a partitioned step (services/partitions.ts): any worker runs it. */
+export const PARTITIONS_QUEUE = 'sluice-partitions';
 
 /**
  * A delivery is tried 5 times (pg-boss's retries: the first and 4 more), waiting about 10 s, 20 s,
@@ -32,6 +34,12 @@ export interface JobMessage {
    */
   pipelineId?: string;
   concurrency?: number | null;
+}
+
+/** What a partition's message carries: its row holds the rest. */
+export interface PartitionMessage {
+  partitionId: string;
+  jobId: string;
 }
 
 export interface QueueOptions {
@@ -70,6 +78,8 @@ export async function createQueue(database: Database, opts: QueueOptions = {}): 
   };
   jobQueueSettings.set(boss, { settings: jobs, ready: new Set([JOBS_QUEUE]) });
   await ensureQueue(boss, JOBS_QUEUE, jobs);
+  // A partition's worker lost too often lands in the dead-letter queue too: its row says failed.
+  await ensureQueue(boss, PARTITIONS_QUEUE, jobs);
   await ensureQueue(boss, WEBHOOKS_QUEUE, { ...WEBHOOK_RETRIES, expireInSeconds: 120, notify: true });
   await ensureQueue(boss, DEPENDENTS_QUEUE, {
     retryLimit: 5,

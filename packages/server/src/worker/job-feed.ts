@@ -1,6 +1,7 @@
 import type { Job, PgBoss } from 'pg-boss';
 import type { EventBus } from '../events/bus.ts';
-import { GROUP_LIMITS, JOBS_QUEUE, type JobMessage, queueTags } from '../queue/boss.ts';
+import type { LiveMessage } from '../events/messages.ts';
+import { GROUP_LIMITS, JOBS_QUEUE, queueTags } from '../queue/boss.ts';
 
 export interface JobFeedOptions {
   /** Jobs run at once. */
@@ -9,7 +10,17 @@ export interface JobFeedOptions {
   pollMs: number;
   /** The worker's tags: it takes from the queue of each tag set among them (queue/boss.ts jobQueue). */
   tags?: readonly string[];
+  /**
+   * Another queue than the jobs queues (the partitions queue): taken from as it is, with no tag
+   * sets and no pipeline concurrency groups.
+   */
+  queue?: string;
+  /** The event that says a message was queued here. @defaultValue a job's `queued` status */
+  wakeOn?: (m: LiveMessage) => boolean;
 }
+
+const jobQueued = (m: LiveMessage) =>
+  m.type === 'status' && m.payload.status === 'queued' && !m.payload.stepId;
 
 /** A handler's answer when it settled its message itself (sent the job back): the feed leaves it. */
 export const SETTLED = 'settled';
@@ -31,19 +42,19 @@ export interface JobFeed {
  * a slot that frees fetches at once; an empty fetch waits for a job to be queued (the `queued`
  * event every process sees) or for the polling interval, whichever comes first.
  */
-export function feedJobs(
+export function feedJobs<M extends object>(
   boss: PgBoss,
   bus: EventBus,
   o: JobFeedOptions,
-  handle: (job: Job<JobMessage>) => Promise<unknown>,
+  handle: (job: Job<M>) => Promise<unknown>,
 ): JobFeed {
   const tags = new Set(o.tags ?? []);
-  let queues: string[] = [JOBS_QUEUE];
+  let queues: string[] = [o.queue ?? JOBS_QUEUE];
   let queuesReadAt = 0;
   // The queues of the tag sets this worker has; the most specific first: their jobs can run on
   // fewer workers. Priority orders the jobs within each queue.
   const readQueues = async () => {
-    if (tags.size === 0) return;
+    if (tags.size === 0 || o.queue) return;
     const all = await boss.getQueues();
     queues = all
       .map((q) => ({ name: q.name, tags: queueTags(q.name) }))
@@ -52,7 +63,7 @@ export function feedJobs(
       .map((q) => q.name);
     queuesReadAt = Date.now();
   };
-  const running = new Map<string, { job: Job<JobMessage>; touched: number }>();
+  const running = new Map<string, { job: Job<M>; touched: number }>();
   const settling = new Set<Promise<unknown>>();
   let stopped = false;
   let nudged = false;
@@ -73,8 +84,9 @@ export function feedJobs(
         }).finally(() => {
           wake = undefined;
         });
+  const wakeOn = o.wakeOn ?? jobQueued;
   const unsubscribe = bus.subscribe('global', (m) => {
-    if (m.type === 'status' && m.payload.status === 'queued' && !m.payload.stepId) nudge();
+    if (wakeOn(m)) nudge();
   });
   // A running job is touched twice per heartbeat period of its queue, or it counts as lost.
   const beat = setInterval(() => {
@@ -93,7 +105,7 @@ export function feedJobs(
   }, 1000);
   beat.unref();
 
-  const start = (job: Job<JobMessage>) => {
+  const start = (job: Job<M>) => {
     running.set(job.id, { job, touched: Date.now() });
     const done = handle(job)
       .then(
@@ -121,9 +133,9 @@ export function feedJobs(
             const free = o.concurrency - running.size;
             if (free <= 0) break;
             // Jobs of a pipeline whose `concurrency` is reached stay queued, not handed out.
-            const jobs = await boss.fetch<JobMessage>(name, {
+            const jobs = await boss.fetch<M>(name, {
               batchSize: free,
-              groupConcurrency: GROUP_LIMITS,
+              ...(o.queue ? {} : { groupConcurrency: GROUP_LIMITS }),
             });
             got += jobs.length;
             // Taken while stopping: run anyway (the worker finishes them or hands them back).

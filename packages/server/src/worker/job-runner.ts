@@ -1,4 +1,3 @@
-import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Span } from '@opentelemetry/api';
 import {
@@ -6,7 +5,6 @@ import {
   ErrorCode,
   type ErrorReport,
   emptyStep,
-  type PathPolicy,
   type ResolvedPlan,
   type ResolvedStep,
   runIntegrity,
@@ -24,7 +22,6 @@ import { auditPathForbidden } from '../security/path-roots.ts';
 import { storeStepArtifacts } from '../services/artifacts.ts';
 import {
   datasetSteps,
-  datasetsDirOf,
   datasetUses,
   fetchDatasets,
   fetchOtherDatasets,
@@ -46,17 +43,16 @@ import {
   saveStepsNotRun,
   startStep,
 } from '../services/job-status.ts';
-import { jobUrl } from '../services/job-summary.ts';
 import { jobPlan } from '../services/jobs.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { stepFilesDir, storeStepFiles, upstreamReports } from '../services/step-files.ts';
 import { holdCredentialSlots } from './credential-slots.ts';
-import { stepEnv } from './step-entry.ts';
+import { runPartitioned } from './partitioned-step.ts';
 import type { StepHostPool } from './step-hosts.ts';
 import { runStepInline, runsInWorker } from './step-inline.ts';
-import { runStepProcess } from './step-process.ts';
+import { jobStepOptions, stateDirOf as stepStateDir, workspaceOf } from './step-options.ts';
+import { runStepProcess, type StepProcessOptions } from './step-process.ts';
 import { appendLog, stepEvents, writeLog } from './step-recorder.ts';
-import type { PathAlias } from './step-redact.ts';
 
 /** The abort reason of a worker shutting down: its jobs are handed back, not cancelled. */
 export class Shutdown extends Error {
@@ -188,7 +184,7 @@ async function runAttempt(
     return finish('failed', { error: { code: e.code, message: e.message } });
   }
   const rows = new Map(begun.steps.map((s) => [s.stepId, s]));
-  const workspace = join(p.dataDir, 'work', jobId);
+  const workspace = workspaceOf(p, jobId);
   const ran = new Set<string>();
   // A quarantine replay runs the steps it has rows for, each on its own, over the files the
   // replayed job left in its workspace (the quarantine, and the replay's checkpoints beside it).
@@ -204,22 +200,13 @@ async function runAttempt(
     lastEnd = undefined;
   };
   const uses = datasetUses(p, plan);
-  const stateDirOf = (stepId: string) => join(p.dataDir, 'work', replayOf ?? jobId, 'state', stepId);
+  const stateDirOf = (stepId: string) => stepStateDir(p, job, stepId);
   // What `${steps.<id>.…}` reads: the steps finished before this attempt, then each as it ends.
   const finished = new Map<string, StepReport>();
   const verifiedFiles = new Set<string>();
   for (const [id, r] of rows)
     if (r.report && r.status === 'success') finished.set(id, r.report as StepReport);
-  // The job's handed-on files lie in its workspace under the data directory, which steps may not
-  // open; these folders of it they may (the policy compares paths with symlinks resolved).
-  const realData = await realpath(p.dataDir).catch(() => p.dataDir);
-  const paths: PathPolicy = {
-    ...p.paths,
-    granted: plan.steps.map((s) =>
-      stepFilesDir(join(realData, 'work', replayOf ?? jobId, 'state', s.id), s.id),
-    ),
-  };
-  const run = { id: jobId, url: jobUrl(p, jobId) ?? '' };
+  const common = await jobStepOptions(p, job, plan, o, cancel);
 
   const reports = await scheduleDag(steps, o.stepConcurrency, cancel, async (step) => {
     const row = rows.get(step.id)!;
@@ -279,40 +266,30 @@ async function runAttempt(
     );
     const upstream = await upstreamReports(p, replayOf ?? jobId, finished, stateDirOf, verifiedFiles);
     let stepState: StepState | undefined;
-    const options = {
-      plan,
+    const options: StepProcessOptions = {
+      ...common,
       secrets,
       stepId: step.id,
-      jobId: replayOf ?? jobId,
       workDir: join(workspace, 'steps', step.id),
-      baseDir: p.filesDir,
-      paths,
-      network: p.network,
       stateDir: stateDirOf(step.id),
       upstream,
-      run,
-      datasetsDir: datasetsDirOf(p, replayOf ?? jobId),
       resume: row.attempt > 0,
       ...(replayOf ? { replay: true } : {}),
       ...(saved === undefined ? {} : { state: saved }),
       onState: (s: StepState) => {
         stepState = s;
       },
-      env: stepEnv(),
-      aliases: aliases(p, workspace),
-      memoryMb: o.stepMemoryMb,
-      ...(o.killGraceMs === undefined ? {} : { killGraceMs: o.killGraceMs }),
-      ...(o.modules ? { modules: o.modules } : {}),
-      ...(o.hosts ? { pool: { hosts: o.hosts, key: job.pipelineId } } : {}),
-      signal: cancel,
       onEvent: events.onEvent,
       // The row says running, with the process that runs it, before the step is sent there.
       onSpawn: (pid: number) => startStep(p, job, row, { workerId: o.workerId, pid }),
     };
-    // A task the pipeline lets run without isolation runs here: no process to start or talk to.
+    // A task the pipeline lets run without isolation runs here: no process to start or talk to;
+    // a partitioned flow runs as partitions on every worker, this one waiting for them.
     const report = runsInWorker(p.registry, plan.isolation, step)
       ? await runStepInline(options, p.registry)
-      : await runStepProcess(options);
+      : step.kind === 'flow' && step.partitions && !replayOf
+        ? await runPartitioned(p, job, step, options)
+        : await runStepProcess(options);
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
     stepSpan.setAttributes({
@@ -416,22 +393,6 @@ async function runAttempt(
     deadLetter: !permanent && !cancelled,
     ...lastStep,
   });
-}
-
-/**
- * The server's directories as a step's messages show them. Paths a step was refused are shown with
- * their symlinks resolved, so the directories' resolved names are aliased too.
- */
-function aliases(p: Platform, workspace: string): PathAlias[] {
-  const [files] = p.paths.roots;
-  const [data] = p.paths.denied ?? [];
-  return [
-    { path: p.filesDir, as: '' },
-    ...(files && files !== p.filesDir ? [{ path: files, as: '' }] : []),
-    { path: workspace, as: '<job workspace>' },
-    { path: p.dataDir, as: '<data dir>' },
-    ...(data && data !== p.dataDir ? [{ path: data, as: '<data dir>' }] : []),
-  ];
 }
 
 /** The connectors a step runs, for span attributes: `shell`, or `csv → filter → postgres`. */

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import { createRegistry } from '@sluice/connectors';
 import {
+  type CheckpointMirror,
   type ConnectorDefinition,
   ErrorCode,
   exportCircuits,
@@ -34,6 +35,8 @@ const sender =
     });
 
 let current: { runId: number; abort: AbortController } | undefined;
+// Checkpoints sent to the worker to keep, by sequence number, until it says they are stored.
+const unsaved = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
 // Free for the next run before the result goes out: the parent sends the next one once it has it.
 const release = (runId: number) => {
   if (current?.runId === runId) current = undefined;
@@ -92,12 +95,29 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
     importCircuits(m.circuits ?? {});
     resetEnvironment(m.env ?? {});
     process.chdir(m.workDir);
-    const { report: step, state: saved } = await runStepHere(
+    const mirror: CheckpointMirror | undefined = m.mirror && {
+      initial:
+        m.mirror.file === undefined
+          ? undefined
+          : { file: m.mirror.file, quarantine: m.mirror.quarantine ?? '' },
+      save: (file, quarantine) =>
+        new Promise<void>((resolve, reject) => {
+          const seq = (file as { current: { seq: number } }).current.seq;
+          unsaved.set(seq, { resolve, reject });
+          void send({ type: 'checkpoint', runId, seq, file, quarantine });
+        }),
+    };
+    const {
+      report: step,
+      state: saved,
+      parts,
+    } = await runStepHere(
       m,
       await registryWith(m.modules),
       abort.signal,
       (event: RunEvent) => void send({ type: 'event', runId, event }),
       redact,
+      mirror,
     );
     const cpu = process.cpuUsage(cpuBefore);
     const resources: StepResources = {
@@ -111,6 +131,7 @@ async function run(m: RunMessage, abort: AbortController): Promise<void> {
       runId,
       report: { ...step, resources },
       ...(saved === undefined ? {} : { state: saved }),
+      ...(parts === undefined ? {} : { parts }),
       spawned: takeSpawned(),
       rssBytes: process.memoryUsage.rss(),
     });
@@ -144,6 +165,11 @@ process.on('message', (m: ParentMessage) => {
     void run(m, run_.abort).finally(() => release(run_.runId));
   } else if (m.type === 'cancel' && current?.runId === m.runId) {
     current.abort.abort(new Error('cancelled'));
+  } else if (m.type === 'checkpoint-saved' && current?.runId === m.runId) {
+    const waiting = unsaved.get(m.seq);
+    unsaved.delete(m.seq);
+    if (m.error) waiting?.reject(new Error(`the worker could not keep checkpoint ${m.seq}: ${m.error}`));
+    else waiting?.resolve();
   }
 });
 // The parent gone means no one can receive the result: stop rather than run on as an orphan.

@@ -1,5 +1,6 @@
 import type {
   ErrorReport,
+  Json,
   NetPolicy,
   PathPolicy,
   ResolvedPlan,
@@ -70,12 +71,30 @@ export interface RunMessage {
   run?: { id: string; url?: string; startedAt?: number };
   /** The worker's circuit breakers by endpoint: the step starts from them (see circuit-book.ts). */
   circuits?: Record<string, SavedCircuit>;
+  /**
+   * A partitioned step: `plan` cuts its input into at most that many parts (sent back as the
+   * result's `parts`; no row moves); `part` runs the one part, with checkpoints of its own.
+   */
+  partition?: PartitionOrder;
+  /**
+   * Keep a copy of the flow's checkpoints with the worker (each sent as a `checkpoint` message and
+   * acknowledged once stored), starting from this one: a partition resumes on any worker.
+   */
+  mirror?: { file?: Json; quarantine?: string };
 }
 
-export type ParentMessage = RunMessage | { type: 'cancel'; runId: number };
+export type PartitionOrder = { plan: number } | { index: number; part: Json };
+
+export type ParentMessage =
+  | RunMessage
+  | { type: 'cancel'; runId: number }
+  /** A `checkpoint` is stored (or could not be: `error`). */
+  | { type: 'checkpoint-saved'; runId: number; seq: number; error?: string };
 
 export type ChildMessage =
   | { type: 'event'; runId: number; event: RunEvent }
+  /** A checkpoint to keep (see RunMessage.mirror); the step waits for `checkpoint-saved`. */
+  | { type: 'checkpoint'; runId: number; seq: number; file: Json; quarantine: { from: number; text: string } }
   /** The step's circuit breakers as it leaves them, sent just before its result or error. */
   | { type: 'circuits'; runId: number; circuits: Record<string, SavedCircuit> }
   | {
@@ -84,6 +103,8 @@ export type ChildMessage =
       report: StepReport;
       /** The step's state after it succeeded, for the worker to save; absent otherwise. */
       state?: StepState;
+      /** The parts a partition `plan` cut the input into. */
+      parts?: Json[];
       spawned: boolean;
       rssBytes: number;
     }

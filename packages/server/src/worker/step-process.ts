@@ -3,6 +3,7 @@ import {
   ErrorCode,
   type ErrorReport,
   emptyStep,
+  type Json,
   type RunEvent,
   type StepReport,
   type StepState,
@@ -25,6 +26,10 @@ export interface StepProcessOptions extends Omit<RunMessage, 'type' | 'runId'> {
   killGraceMs?: number;
   /** The state the step saved when it succeeded: the caller keeps it for the pipeline's next job. */
   onState?(state: StepState): void;
+  /** The parts a partition plan (`partition: { plan }`) cut the step's input into. */
+  onParts?(parts: Json[]): void;
+  /** Stores a checkpoint of the flow (with `mirror`); the step goes on once it resolves. */
+  onCheckpoint?(file: Json, quarantine: { from: number; text: string }): Promise<void>;
   /** The step's process is ready; the step is sent to it once this resolves. */
   onSpawn?(pid: number): void | Promise<void>;
   /**
@@ -46,6 +51,8 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     signal,
     onEvent,
     onState,
+    onParts,
+    onCheckpoint,
     killGraceMs = 5000,
     onSpawn,
     pool,
@@ -101,9 +108,23 @@ export async function runStepProcess(opts: StepProcessOptions): Promise<StepRepo
     if (m.runId !== runId) return;
     if (m.type === 'event') return onEvent(m.event);
     if (m.type === 'circuits') return recordCircuits(m.circuits);
+    if (m.type === 'checkpoint') {
+      const saved = (error?: string) =>
+        child.connected &&
+        child.send(
+          { type: 'checkpoint-saved', runId, seq: m.seq, ...(error ? { error } : {}) },
+          () => undefined,
+        );
+      void Promise.resolve(onCheckpoint?.(m.file, m.quarantine)).then(
+        () => saved(),
+        (err: Error) => saved(err.message),
+      );
+      return;
+    }
     if (m.type === 'result') {
       result = m.report;
       if (m.state !== undefined) onState?.(m.state);
+      if (m.parts !== undefined) onParts?.(m.parts);
     } else failure = m.error;
     spawned = m.spawned;
     rssBytes = m.rssBytes;

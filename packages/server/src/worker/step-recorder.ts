@@ -4,6 +4,7 @@ import { stepExecutions } from '../db/schema.ts';
 import type { JobEvent, LogLevelName } from '../events/messages.ts';
 import { logJobLine } from '../observability/logger.ts';
 import type { Platform } from '../platform.ts';
+import { savePartitionProgress } from '../services/partitions.ts';
 
 // The job's log is one of its artifacts (artifactKey(jobId, 'log.ndjson')).
 export const logKey = (jobId: string) => `jobs/${jobId}/log.ndjson`;
@@ -44,11 +45,18 @@ export async function appendLog(p: Platform, jobId: string, line: Omit<LogLine, 
 
 const PROGRESS_EVERY_MS = 1000;
 
+/** A part of a partitioned step, whose events are its own: its log lines say which part. */
+export interface PartOf {
+  id: string;
+  index: number;
+}
+
 /**
  * Turns a running step's engine events into its log, its live progress and (at most once a
- * second, so a fast flow does not hammer the database) its row.
+ * second, so a fast flow does not hammer the database) its row, or its partition's row.
  */
-export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepId: string) {
+export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepId: string, part?: PartOf) {
+  const prefix = part ? `partition ${part.index + 1}: ` : '';
   let lastSaved = 0;
   let pending = Promise.resolve();
   const chain = (f: () => Promise<unknown>) => {
@@ -64,7 +72,7 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
           level: e.level.toUpperCase() as LogLevelName,
           stepId,
           componentId: e.componentId,
-          message: e.message,
+          message: prefix + e.message,
           ...(e.meta ? { metadata: e.meta } : {}),
         }),
       );
@@ -73,6 +81,16 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
       if (now - lastSaved < PROGRESS_EVERY_MS) return;
       lastSaved = now;
       const progress = e.total ? Math.min(99, Math.round(((e.done ?? 0) / e.total) * 100)) : 0;
+      if (part) {
+        chain(async () => {
+          await savePartitionProgress(p, part.id, progress, e.rowsRead);
+          p.bus.emit(pipelineId, {
+            type: 'progress',
+            payload: { jobId, stepId, partition: part.index, progress, rowsProcessed: e.rowsRead },
+          });
+        });
+        return;
+      }
       chain(async () => {
         await p.database.db
           .update(stepExecutions)
@@ -93,7 +111,7 @@ export function stepEvents(p: Platform, pipelineId: string, jobId: string, stepI
         writeLog(p, pipelineId, jobId, {
           level: 'WARN',
           stepId,
-          message: `attempt ${e.attempt} of step ${stepId}`,
+          message: `${prefix}attempt ${e.attempt} of step ${stepId}`,
         }),
       );
     }

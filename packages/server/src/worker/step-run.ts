@@ -1,5 +1,8 @@
 import {
+  type CheckpointMirror,
   emptyStep,
+  type Json,
+  planParts,
   type Registry,
   type RunEvent,
   replayPlanned,
@@ -15,6 +18,8 @@ import type { RunMessage } from './step-messages.ts';
 export interface StepRun {
   report: StepReport;
   state?: StepState;
+  /** What a partition plan cut the step's input into. */
+  parts?: Json[];
 }
 
 /**
@@ -29,7 +34,25 @@ export async function runStepHere(
   signal: AbortSignal,
   onEvent: (event: RunEvent) => void,
   redact: <T>(value: T) => T,
+  /** Where the flow's checkpoints are copied, when the message asks for a mirror. */
+  mirror?: CheckpointMirror,
 ): Promise<StepRun> {
+  const order = m.partition;
+  if (order && 'plan' in order) {
+    const t0 = Date.now();
+    const parts = await planParts(m.plan, {
+      registry,
+      stepId: m.stepId,
+      count: order.plan,
+      credentials: (m.secrets ?? {}) as Record<string, Record<string, unknown>>,
+      baseDir: m.baseDir ?? m.workDir,
+      ...(m.paths ? { paths: m.paths } : {}),
+      ...(m.network ? { network: m.network } : {}),
+      signal,
+    });
+    const report = { ...emptyStep({ id: m.stepId, kind: 'flow' }, 'success'), attempts: 1 };
+    return { report: { ...report, durationMs: Date.now() - t0 }, parts };
+  }
   let saved: StepState | undefined;
   const state: StepStateStore = {
     load: async () => m.state,
@@ -40,7 +63,8 @@ export async function runStepHere(
   const options = {
     registry,
     steps: [m.stepId],
-    runKey: m.jobId,
+    // A partition's checkpoints at the destination are its own: it resumes only itself.
+    runKey: order ? `${m.jobId}.p${order.index}` : m.jobId,
     baseDir: m.baseDir ?? m.workDir,
     stateDir: m.stateDir,
     ...(m.datasetsDir ? { datasets: jobDatasetArea(m.datasetsDir) } : {}),
@@ -59,6 +83,8 @@ export async function runStepHere(
         state,
         resume: m.resume,
         redact,
+        ...(order ? { part: order.part } : {}),
+        ...(mirror ? { checkpointMirror: mirror } : {}),
         ...(m.maxQuarantine === undefined ? {} : { maxQuarantine: m.maxQuarantine }),
       });
   // A replay of a step whose quarantine is empty by now (replayed already) has nothing to report.

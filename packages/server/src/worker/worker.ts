@@ -4,18 +4,30 @@ import { ErrorCode, MAX_WORKER_TAGS, SluiceError, WORKER_TAG_PATTERN } from '@sl
 import { and, eq, inArray, isNotNull, notInArray } from 'drizzle-orm';
 import { jobExecutions, workers } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
-import { DEAD_LETTER_QUEUE, type JobMessage } from '../queue/boss.ts';
+import {
+  DEAD_LETTER_QUEUE,
+  type JobMessage,
+  PARTITIONS_QUEUE,
+  type PartitionMessage,
+} from '../queue/boss.ts';
 import { afterJobEnded, workAfterJobs } from '../services/after-job.ts';
 import { afterBackfillJob } from '../services/backfills.ts';
+import { losePartition } from '../services/partitions.ts';
 import { feedJobs, SETTLED } from './job-feed.ts';
 import { type RunnerOptions, runJob, Shutdown } from './job-runner.ts';
 import { deferJob, takeJobSlot } from './job-slot.ts';
+import { runPartition } from './partition-runner.ts';
 import { StepHostPool } from './step-hosts.ts';
 import { writeLog } from './step-recorder.ts';
 
 export interface WorkerOptions extends Partial<Omit<RunnerOptions, 'workerId' | 'hosts'>> {
   /** Jobs this process runs at once. @defaultValue 2 */
   concurrency?: number;
+  /**
+   * Parts of partitioned steps this process runs at once, besides its jobs (a job waiting for its
+   * parts holds a job slot but no process). @defaultValue `concurrency`
+   */
+  partitionConcurrency?: number;
   /**
    * Steps (of one pipeline) a step process runs before it is replaced; 1 starts a fresh process
    * for every step. @defaultValue 100
@@ -53,6 +65,8 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   const o = { ...defaults, ...options };
   const id = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const running = new Map<string, AbortController>();
+  // Parts running here, by partition id, with their job: a cancel of the job stops them too.
+  const parts = new Map<string, { jobId: string; ac: AbortController }>();
   const settling = new Set<Promise<unknown>>();
   const db = p.database.db;
   const tags = checkTags(o.tags);
@@ -68,13 +82,18 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       .catch(() => undefined);
   }, 10_000);
   const cancels = setInterval(() => {
-    if (running.size === 0) return;
+    const ids = new Set([...running.keys(), ...[...parts.values()].map((x) => x.jobId)]);
+    if (ids.size === 0) return;
     void db
       .select({ id: jobExecutions.id })
       .from(jobExecutions)
-      .where(and(inArray(jobExecutions.id, [...running.keys()]), isNotNull(jobExecutions.cancelRequestedAt)))
+      .where(and(inArray(jobExecutions.id, [...ids]), isNotNull(jobExecutions.cancelRequestedAt)))
       .then((rows) => {
-        for (const r of rows) running.get(r.id)?.abort(new Error('the job was cancelled'));
+        for (const r of rows) {
+          running.get(r.id)?.abort(new Error('the job was cancelled'));
+          for (const x of parts.values())
+            if (x.jobId === r.id) x.ac.abort(new Error('the job was cancelled'));
+        }
       })
       .catch(() => undefined);
   }, 1000);
@@ -95,32 +114,40 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     ...(o.modules ? { modules: o.modules } : {}),
   };
   // A message pg-boss gave up on (its worker died too often) lands here: the job is dead-lettered.
-  await p.queue.work<JobMessage>(DEAD_LETTER_QUEUE, { pollingIntervalSeconds: 5 }, async ([m]) => {
-    const jobId = m!.data.jobId;
-    const now = new Date();
-    const job = await db.transaction(async (tx) => {
-      const [row] = await tx
-        .update(jobExecutions)
-        .set({
-          status: 'failed',
-          deadLetteredAt: now,
-          completedAt: now,
-          error: { code: 'INTERNAL', message: "the job's worker was lost too many times" },
-        })
-        .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
-        .returning();
-      if (row) await afterJobEnded(p, tx, row, 'failed');
-      return row;
-    });
-    if (job) {
-      await writeLog(p, job.pipelineId, jobId, { level: 'ERROR', message: 'moved to the dead-letter queue' });
-      await afterBackfillJob(p, job.backfillId);
-    }
-  });
+  await p.queue.work<JobMessage | PartitionMessage>(
+    DEAD_LETTER_QUEUE,
+    { pollingIntervalSeconds: 5 },
+    async ([m]) => {
+      if ('partitionId' in m!.data) return losePartition(p, m!.data.partitionId);
+      const jobId = m!.data.jobId;
+      const now = new Date();
+      const job = await db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(jobExecutions)
+          .set({
+            status: 'failed',
+            deadLetteredAt: now,
+            completedAt: now,
+            error: { code: 'INTERNAL', message: "the job's worker was lost too many times" },
+          })
+          .where(and(eq(jobExecutions.id, jobId), notInArray(jobExecutions.status, ['success', 'cancelled'])))
+          .returning();
+        if (row) await afterJobEnded(p, tx, row, 'failed');
+        return row;
+      });
+      if (job) {
+        await writeLog(p, job.pipelineId, jobId, {
+          level: 'ERROR',
+          message: 'moved to the dead-letter queue',
+        });
+        await afterBackfillJob(p, job.backfillId);
+      }
+    },
+  );
   // Outbound webhooks and dependent pipelines, queued as jobs end (services/after-job.ts).
   const stopAfterJobs = await workAfterJobs(p);
   // Last: once it runs, jobs run, so nothing after it may fail and leave it running unowned.
-  const feed = feedJobs(
+  const feed = feedJobs<JobMessage>(
     p.queue,
     p.bus,
     { concurrency: o.concurrency, pollMs: 500, tags },
@@ -146,11 +173,44 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     },
   );
 
+  // Parts of partitioned steps, from any job: a job that waits for its parts holds no process,
+  // so parts have slots of their own and a worker busy with jobs still runs them.
+  const partFeed = feedJobs<PartitionMessage>(
+    p.queue,
+    p.bus,
+    {
+      concurrency: o.partitionConcurrency ?? o.concurrency,
+      pollMs: 500,
+      queue: PARTITIONS_QUEUE,
+      wakeOn: (m) =>
+        m.type === 'status' && m.payload.status === 'queued' && m.payload.partition !== undefined,
+    },
+    async (message) => {
+      const ac = new AbortController();
+      parts.set(message.data.partitionId, { jobId: message.data.jobId, ac });
+      const done = runPartition(
+        p,
+        message.data.partitionId,
+        { name: message.name, id: message.id },
+        runner,
+        ac.signal,
+      );
+      settling.add(done);
+      try {
+        return (await done) === 'settled' ? SETTLED : undefined;
+      } finally {
+        parts.delete(message.data.partitionId);
+        settling.delete(done);
+      }
+    },
+  );
+
   return {
     id,
     stop: async ({ graceMs = 10_000 } = {}) => {
       clearInterval(beat);
       await feed.stop();
+      await partFeed.stop();
       await p.queue.offWork(DEAD_LETTER_QUEUE, { wait: false }).catch(() => undefined);
       await stopAfterJobs().catch(() => undefined);
       const all = Promise.allSettled([...settling]);
@@ -160,10 +220,12 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
       ]);
       if (late) {
         for (const ac of running.values()) ac.abort(new Shutdown());
+        for (const x of parts.values()) x.ac.abort(new Shutdown());
         await all;
       }
       clearInterval(cancels);
       await feed.drained();
+      await partFeed.drained();
       hosts.close();
       await db
         .delete(workers)
