@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Json, SinkWriter } from '../connector.ts';
 import { ErrorCode, SluiceError } from '../errors.ts';
 import { readJson, writeJsonAtomic } from './files.ts';
@@ -95,7 +96,10 @@ export class CheckpointStore {
       () => -1,
     );
     const text = initial.quarantine ?? '';
-    if (have < Buffer.byteLength(text)) await writeFile(this.#mirror!.quarantine, text);
+    if (have < Buffer.byteLength(text)) {
+      await mkdir(dirname(this.#mirror!.quarantine), { recursive: true });
+      await writeFile(this.#mirror!.quarantine, text);
+    }
     return file;
   }
 

@@ -114,6 +114,26 @@ export const StepSchema = Type.Object({
   report: Any,
 });
 
+export const PartitionSchema = Type.Object({
+  id: Type.String(),
+  stepId: Type.String(),
+  index: Type.Integer({ description: '0-based, in input order.' }),
+  part: Any,
+  status: Type.String(),
+  progress: Type.Number(),
+  attempt: Type.Integer(),
+  rowsRead: Type.Integer(),
+  rowsWritten: Type.Integer(),
+  rowsQuarantined: Type.Integer(),
+  workerId: Nullable(Type.String()),
+  startedAt: Nullable(Ts),
+  completedAt: Nullable(Ts),
+  checkpointedAt: Nullable(
+    Type.Integer({ description: 'Sequence number of its last checkpoint; null before the first.' }),
+  ),
+  error: Any,
+});
+
 export const ScheduleSchema = Type.Object({
   id: Type.String(),
   pipelineId: Nullable(Type.String({ description: 'The pipeline it runs; null for a system task.' })),

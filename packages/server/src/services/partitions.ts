@@ -49,6 +49,29 @@ export async function createPartitions(
   });
 }
 
+/** A partition as the API shows it: no checkpoint or quarantine body, its last checkpoint's number. */
+export function partitionView(r: StepPartition) {
+  const report = r.report as StepReport | null;
+  const seq = (r.checkpoint as { current?: { seq?: number } } | null)?.current?.seq;
+  return {
+    id: r.id,
+    stepId: r.stepId,
+    index: r.index,
+    part: r.part,
+    status: r.status,
+    progress: r.progress,
+    attempt: r.attempt,
+    rowsRead: r.rowsRead,
+    rowsWritten: r.rowsWritten,
+    rowsQuarantined: report?.rowsQuarantined ?? 0,
+    workerId: r.workerId,
+    startedAt: r.startedAt?.toISOString() ?? null,
+    completedAt: r.completedAt?.toISOString() ?? null,
+    checkpointedAt: seq ?? null,
+    error: r.error ?? null,
+  };
+}
+
 /** A job's partitions (of one step, or of all), in step and index order. */
 export async function listPartitions(p: Platform, jobId: string, stepId?: string): Promise<StepPartition[]> {
   return p.database.db

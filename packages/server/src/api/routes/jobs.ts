@@ -15,10 +15,11 @@ import {
   stepView,
 } from '../../services/jobs.ts';
 import { readLog } from '../../services/logs.ts';
+import { listPartitions, partitionView } from '../../services/partitions.ts';
 import { notFound } from '../errors.ts';
 import { DateTime, NAME_MAX, Slug, Text, Uuid } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery, pageQuery } from '../pagination.ts';
-import { JobSchema, LogLineSchema, StepSchema } from '../schemas.ts';
+import { JobSchema, LogLineSchema, PartitionSchema, StepSchema } from '../schemas.ts';
 import { optionalBody } from '../validation.ts';
 
 const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody };
@@ -127,6 +128,23 @@ export const jobRoutes =
         },
       },
       async (req) => ({ items: (await listSteps(p, (req.params as { id: string }).id)).map(stepView) }),
+    );
+    app.get(
+      '/jobs/:id/partitions',
+      {
+        config: { access: 'jobs:read' },
+        schema: {
+          summary: 'The partitions of the partitioned steps of a job (docs/partitions.md)',
+          tags,
+          params: IdParams,
+          response: { 200: Type.Object({ items: Type.Array(PartitionSchema) }), ...errors },
+        },
+      },
+      async (req) => {
+        const { id } = req.params as { id: string };
+        await getJob(p, id); // 404 for a job that does not exist, not an empty list
+        return { items: (await listPartitions(p, id)).map(partitionView) };
+      },
     );
     const StepParams = Type.Object({ id: Uuid(), stepId: Slug() });
     app.get(
