@@ -186,6 +186,11 @@ const withPlatform = (c: Command) =>
       'relative paths in pipeline specs resolve here (default: the working directory)',
     )
     .option('--concurrency <n>', 'jobs this process runs at once (default 2)', positiveInt)
+    .option(
+      '--partition-concurrency <n>',
+      'parts of partitioned steps this process runs at once, besides its jobs (default: --concurrency)',
+      positiveInt,
+    )
     .option('--step-memory <mb>', 'heap limit of each step process in MB (default 1024)', positiveInt)
     .option(
       '--pipeline-env <name>',

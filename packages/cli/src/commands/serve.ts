@@ -21,6 +21,7 @@ export interface PlatformFlags {
   databaseUrl?: string;
   filesDir?: string;
   concurrency?: number;
+  partitionConcurrency?: number;
   stepMemory?: number;
   stepsPerProcess?: number;
   pipelineEnv?: string[];
@@ -99,6 +100,7 @@ function platformOptions(f: PlatformFlags): Omit<ServeOptions, 'port' | 'host'> 
     worker: {
       tags: listFlag(f.tags?.length ? f.tags : f.workerTags, 'SLUICE_WORKER_TAGS'),
       ...(f.concurrency ? { concurrency: f.concurrency } : {}),
+      ...(f.partitionConcurrency ? { partitionConcurrency: f.partitionConcurrency } : {}),
       ...(f.stepMemory ? { stepMemoryMb: f.stepMemory } : {}),
       ...(f.stepsPerProcess ? { stepsPerProcess: f.stepsPerProcess } : {}),
     },

@@ -1,3 +1,5 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   ErrorCode,
   emptyStep,
@@ -72,6 +74,7 @@ export async function runPartitioned(
       error: { code: ErrorCode.ABORTED, message: 'the worker is shutting down', step: step.id },
     };
   const reports = ended.map((r) => partReport(step.id, r));
+  await joinQuarantines(ended, options.stateDir);
   const fanOut = step.transforms.some((t) => p.registry.get('transform', t.connector).fanOut === true);
   const merged = mergePartitionReports({ id: step.id, fanOut }, reports, Date.now() - t0);
   const failed = ended.find((r) => r.status === 'failed');
@@ -85,6 +88,20 @@ export async function runPartitioned(
     };
   }
   return merged;
+}
+
+/**
+ * The parts' quarantines, in input order, as the step's own (`<stateDir>/quarantine.ndjson`, where
+ * the job's runner finds a step's quarantine to keep and a replay finds it to replay). Each part's
+ * final checkpoint copied all of its quarantine to its row, whichever worker ran it.
+ */
+async function joinQuarantines(parts: readonly StepPartition[], stateDir: string): Promise<void> {
+  const texts = parts.flatMap((r) =>
+    r.quarantine && r.quarantine.length > 0 ? [Buffer.from(r.quarantine)] : [],
+  );
+  if (texts.length === 0) return;
+  await mkdir(stateDir, { recursive: true });
+  await writeFile(join(stateDir, 'quarantine.ndjson'), Buffer.concat(texts));
 }
 
 /** The step's row says running while its parts run elsewhere (the cut ran in a process of its own). */

@@ -164,3 +164,28 @@ export interface Connector {
   /** The config its connection check needs (a file's `path`, say); absent when it has no check. */
   connectionCheck?: JsonSchema;
 }
+
+export type PartitionStatus = 'pending' | 'running' | 'success' | 'failed' | 'cancelled';
+
+/** A part of a partitioned step (`partitions: N`), run as its own partition job by any worker. */
+export interface Partition {
+  id: string;
+  stepId: string;
+  /** 0-based, in input order; people count from 1. */
+  index: number;
+  /** What the part reads, as its source cut it: `{start, end, size}`, `{files}` or `{from, to}`. */
+  part: unknown;
+  status: PartitionStatus;
+  progress: number;
+  /** 0 until a worker first takes it. */
+  attempt: number;
+  rowsRead: number;
+  rowsWritten: number;
+  rowsQuarantined: number;
+  workerId: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  /** Sequence number of its last checkpoint; null before the first. */
+  checkpointedAt: number | null;
+  error: { message: string; code?: string } | null;
+}

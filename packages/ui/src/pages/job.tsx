@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { can } from '../access.ts';
@@ -12,11 +12,13 @@ import { count, duration, Progress, Status, when } from '../components/status.ts
 import { useDocumentTitle } from '../components/title.ts';
 import { type Dataset, DatasetsPanel, datasetLinks } from '../job/datasets.tsx';
 import { JobLogs } from '../job/logs.tsx';
+import { PartitionsTable } from '../job/partitions.tsx';
 import { RunProfile } from '../job/profile.tsx';
 import { QuarantineTable } from '../job/quarantine.tsx';
 import { SchemaNote } from '../job/schema-note.tsx';
 import { StreamNote } from '../job/stream-note.tsx';
 import { Timeline } from '../job/timeline.tsx';
+import { usePartitions } from '../job/use-partitions.ts';
 
 interface Artifact {
   name: string;
@@ -43,9 +45,13 @@ export default function JobPage() {
     queryKey: ['steps', id],
     queryFn: () => get<{ items: Step[] }>(`/jobs/${id}/steps`),
   });
+  const partitions = usePartitions(id);
+  // A part that quarantined rows keeps them as an artifact when it ends: asked again then.
   const artifacts = useQuery({
-    queryKey: ['artifacts', id, job.data?.status],
+    queryKey: ['artifacts', id, job.data?.status, partitions.ended],
     queryFn: () => get<{ items: Artifact[] }>(`/jobs/${id}/artifacts`),
+    // The list shown stays while the next loads: a quarantine table below keeps its page.
+    placeholderData: keepPreviousData,
   });
   // Stored as each writing step succeeds: asked again when a step's status changes.
   const succeeded = (steps.data?.items ?? []).filter((s) => s.status === 'success').length;
@@ -57,11 +63,15 @@ export default function JobPage() {
   const refresh = () => {
     void qc.invalidateQueries({ queryKey: ['steps', id] });
     void qc.invalidateQueries({ queryKey: ['job', id] });
+    partitions.refresh();
   };
   useLive(
     `job:${id}`,
     (m) => {
       if (m.type === 'log') return;
+      // A part's events move its own row only: the step's row has events of its own (the parts'
+      // sum, sent by the worker waiting for them), so the steps need not be fetched for each.
+      if (m.payload.partition !== undefined) return partitions.refresh();
       void qc.invalidateQueries({ queryKey: ['steps', id] });
       if (m.type !== 'progress') void qc.invalidateQueries({ queryKey: ['job', id] });
     },
@@ -78,6 +88,7 @@ export default function JobPage() {
       if (r.jobId !== id) void navigate(`/jobs/${r.jobId}`);
       void qc.invalidateQueries({ queryKey: ['job', id] });
       void qc.invalidateQueries({ queryKey: ['steps', id] });
+      void qc.invalidateQueries({ queryKey: ['partitions', id] });
     },
   });
 
@@ -95,9 +106,14 @@ export default function JobPage() {
   const j = job.data;
   const list = steps.data?.items ?? [];
   const done = FINISHED.includes(j.status);
+  // A step's own quarantine only: a partitioned step's parts keep one each, which its
+  // partitions table offers (the step's quarantine table reads `<step>.quarantine.ndjson` alone).
   const quarantines = (artifacts.data?.items ?? []).flatMap((a) =>
-    a.kind === 'quarantine' && a.stepId ? [{ ...a, stepId: a.stepId }] : [],
+    a.kind === 'quarantine' && a.stepId && a.name === `${a.stepId}.quarantine.ndjson`
+      ? [{ ...a, stepId: a.stepId }]
+      : [],
   );
+  const artifactNames = new Set((artifacts.data?.items ?? []).map((a) => a.name));
   const replayable = list.some((s) => s.kind === 'flow' && s.status === 'success' && s.rowsQuarantined > 0);
   return (
     <>
@@ -293,6 +309,12 @@ export default function JobPage() {
           </table>
         </div>
       </section>
+      {[...partitions.byStep].map(([stepId, items]) => (
+        <section className="panel" key={stepId}>
+          <h2>Partitions of {stepId}</h2>
+          <PartitionsTable jobId={id} stepId={stepId} partitions={items} artifacts={artifactNames} />
+        </section>
+      ))}
       <section className="panel">
         <h2>Where the time went</h2>
         <RunProfile steps={list} />
