@@ -67,8 +67,17 @@ const spec = (name: string, sink: Record<string, unknown>, partitions = 4) => ({
 
 describe('partitioned steps', () => {
   it('spreads the parts over the workers; the table holds every row once and the report sums the parts', async () => {
-    const pipeline = await createPipeline(p, { spec: spec('parts-append', { table: 'rows', verify: 'content' }) }, 'tester');
-    const job = await waitForJob(p, await executePipeline(p, pipeline.id, { triggerType: 'manual' }), undefined, 120_000);
+    const pipeline = await createPipeline(
+      p,
+      { spec: spec('parts-append', { table: 'rows', verify: 'content' }) },
+      'tester',
+    );
+    const job = await waitForJob(
+      p,
+      await executePipeline(p, pipeline.id, { triggerType: 'manual' }),
+      undefined,
+      120_000,
+    );
     expect(job.status).toBe('success');
 
     const r = await data.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.rows`);
@@ -86,9 +95,18 @@ describe('partitioned steps', () => {
       rowsWritten: number;
       rowsQuarantined: number;
       integrity: { ok: boolean };
-      components: { kind: string; checksum?: string; verified?: { level: string; handed?: string; found?: string } }[];
+      components: {
+        kind: string;
+        checksum?: string;
+        verified?: { level: string; handed?: string; found?: string };
+      }[];
     };
-    expect(step).toMatchObject({ status: 'success', rowsRead: ROWS, rowsWritten: ROWS - 1, rowsQuarantined: 1 });
+    expect(step).toMatchObject({
+      status: 'success',
+      rowsRead: ROWS,
+      rowsWritten: ROWS - 1,
+      rowsQuarantined: 1,
+    });
     expect(report.integrity.ok).toBe(true);
     const sink = report.components.find((c) => c.kind === 'sink')!;
     expect(sink.verified).toMatchObject({ level: 'content' });
@@ -98,11 +116,21 @@ describe('partitioned steps', () => {
     const names = (await listArtifacts(p, job.id)).map((a) => a.name);
     const q = names.find((n) => /^load\.partition-\d+\.quarantine\.ndjson$/.test(n));
     expect(q).toBeDefined();
-    const res = await app.inject({ method: 'GET', url: `/api/v1/jobs/${job.id}/artifacts/${q}`, headers: p.auth });
+    const res = await app.inject({
+      method: 'GET',
+      url: `/api/v1/jobs/${job.id}/artifacts/${q}`,
+      headers: p.auth,
+    });
     const entry = JSON.parse(res.body.trim().split('\n')[0]!);
     expect(entry.line).toBe(1 + 2 * 776 + 1);
+    // And in the step's own quarantine, joined from its parts, which the quarantine view reads.
+    expect(names).toContain('load.quarantine.ndjson');
 
-    const listed = await app.inject({ method: 'GET', url: `/api/v1/jobs/${job.id}/partitions`, headers: p.auth });
+    const listed = await app.inject({
+      method: 'GET',
+      url: `/api/v1/jobs/${job.id}/partitions`,
+      headers: p.auth,
+    });
     expect(listed.statusCode).toBe(200);
     const items = JSON.parse(listed.body).items as { index: number; status: string; rowsRead: number }[];
     expect(items.map((i) => i.index)).toEqual([0, 1, 2, 3]);
