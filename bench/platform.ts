@@ -13,12 +13,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { builtinConnectors } from '@sluice/connectors';
 import { Registry } from '@sluice/core';
-import pg from 'pg';
 import { startWorker } from '../packages/server/src/worker/worker.ts';
 import { spawnWorker } from '../packages/server/test/helpers/worker-process.ts';
 import { type IdleResult, idleCases } from './platform/idle.ts';
 import {
   countTransactions,
+  dropDatabase,
+  freshDatabase,
   NOOP_SPECS,
   openPlatform,
   rawBoss,
@@ -98,26 +99,7 @@ if (values['idle-only']) {
   writeFrom('<!-- platform-idle -->', idleMarkdown(await idleCases([5, settle])));
   process.exit(0);
 }
-const SERVER = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const registry = new Registry().register(...builtinConnectors);
-
-async function freshDatabase(): Promise<string> {
-  const name = `sluice_bench_${Date.now()}`;
-  const c = new pg.Client({ connectionString: SERVER });
-  await c.connect();
-  await c.query(`CREATE DATABASE ${name}`);
-  await c.end();
-  const u = new URL(SERVER);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function dropDatabase(url: string): Promise<void> {
-  const c = new pg.Client({ connectionString: SERVER });
-  await c.connect();
-  await c.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
-  await c.end();
-}
 
 type Row = {
   backend: string;

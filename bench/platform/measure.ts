@@ -102,6 +102,12 @@ async function waitAll(p: Platform, ids: string[], ms: number): Promise<void> {
 
 /** CPU milliseconds used so far by this process, its live descendants and the PostgreSQL server. */
 export function machineCpuMs(): number {
+  const { ours, postgres } = cpuSplitMs();
+  return ours + postgres;
+}
+
+/** machineCpuMs apart: this process with its live descendants, and the PostgreSQL server's processes. */
+export function cpuSplitMs(): { ours: number; postgres: number } {
   const procs: { pid: number; ppid: number; cmd: string; ms: number }[] = [];
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -121,7 +127,15 @@ export function machineCpuMs(): number {
     grew = false;
     for (const p of procs) if (!ours.has(p.pid) && ours.has(p.ppid)) grew = ours.add(p.pid) !== undefined;
   }
-  return procs.filter((p) => ours.has(p.pid) || p.cmd.startsWith('postgres')).reduce((a, p) => a + p.ms, 0);
+  const sum = (f: (p: (typeof procs)[number]) => boolean) => procs.filter(f).reduce((a, p) => a + p.ms, 0);
+  // A backend that ended (a step's connection closed) is counted in the postmaster's cutime: the
+  // server's processes are the postmaster (its path ends in /postgres) and those it named `postgres: …`.
+  const server = (p: (typeof procs)[number]) =>
+    p.cmd.startsWith('postgres') || /\/postgres$/.test(p.cmd.split('\0')[0] ?? '');
+  return {
+    ours: sum((p) => ours.has(p.pid)),
+    postgres: sum((p) => !ours.has(p.pid) && server(p)),
+  };
 }
 
 /**
@@ -220,6 +234,28 @@ export async function sluiceJobs(
     lat.push(j!.startedAt!.getTime() - j!.createdAt.getTime());
   }
   return { rate, p50: quantile(lat, 0.5), p99: quantile(lat, 0.99), cpuPerJob, txPerJob, statementsPerJob };
+}
+
+/** The bench's PostgreSQL server. */
+export const SERVER = process.env.SLUICE_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** A new, empty database on the bench's PostgreSQL server. */
+export async function freshDatabase(): Promise<string> {
+  const name = `sluice_bench_${Date.now()}`;
+  const c = new pg.Client({ connectionString: SERVER });
+  await c.connect();
+  await c.query(`CREATE DATABASE ${name}`);
+  await c.end();
+  const u = new URL(SERVER);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const c = new pg.Client({ connectionString: SERVER });
+  await c.connect();
+  await c.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+  await c.end();
 }
 
 export { openPlatform, PgBoss };

@@ -154,3 +154,47 @@ describe('partitioned steps', () => {
     expect(res.statusCode).toBe(404);
   });
 });
+
+describe('a worker that shuts down with parts running', () => {
+  it('hands them back; another worker resumes them and the table holds every row once', async () => {
+    const q = await testPlatform('pglite');
+    const rows = 300_000;
+    const lines = ['id,name'];
+    for (let i = 1; i <= rows; i++) lines.push(`${i},name ${i}`);
+    writeFileSync(join(q.filesDir, 'big.csv'), `${lines.join('\n')}\n`);
+    let b: Worker | undefined;
+    try {
+      const a = await startWorker(q, { concurrency: 1, partitionConcurrency: 2 });
+      const pipeline = await createPipeline(
+        q,
+        { spec: spec('parts-handback', { table: 'handback' }) },
+        'tester',
+      );
+      const jobId = await executePipeline(q, pipeline.id, { triggerType: 'manual' });
+      for (;;) {
+        const parts = await q.database.db
+          .select()
+          .from(stepPartitions)
+          .where(eq(stepPartitions.jobId, jobId));
+        if (parts.some((x) => x.status === 'running' && x.checkpoint !== null)) break;
+        if (parts.length > 0 && parts.every((x) => x.status === 'success'))
+          throw new Error('too fast to stop mid-way');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await a.stop({ graceMs: 0 });
+      const handed = await q.database.db.select().from(stepPartitions).where(eq(stepPartitions.jobId, jobId));
+      expect(handed.some((x) => x.status === 'pending')).toBe(true);
+      expect(handed.every((x) => x.status !== 'cancelled' && x.status !== 'failed')).toBe(true);
+      b = await startWorker(q, { concurrency: 1, partitionConcurrency: 2 });
+      const job = await waitForJob(q, jobId, undefined, 120_000);
+      expect(job.status).toBe('success');
+      const r = await data.query(
+        `SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.handback`,
+      );
+      expect(r.rows[0]).toEqual({ n: rows, d: rows });
+    } finally {
+      await b?.stop();
+      await q.close();
+    }
+  });
+});

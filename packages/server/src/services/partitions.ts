@@ -200,6 +200,27 @@ export async function endPartition(
   });
 }
 
+/**
+ * A part whose worker shuts down goes back to the queue, to resume from its checkpoint on another:
+ * its message completed and a new one sent in one transaction, as a job's is handed back.
+ */
+export async function handBackPartition(
+  p: Platform,
+  job: PartitionJob,
+  partition: StepPartition,
+  message: JobMessageRef,
+): Promise<void> {
+  await p.database.db.transaction(async (tx) => {
+    await tx
+      .update(stepPartitions)
+      .set({ status: 'pending', workerId: null })
+      .where(and(eq(stepPartitions.id, partition.id), eq(stepPartitions.status, 'running')));
+    await p.queue.complete(message.name, message.id, null, inTransaction(tx));
+    await send(p, tx, job, partition.id);
+    await p.bus.publishIn(tx, job.pipelineId, queued(job, partition.stepId, partition.index));
+  });
+}
+
 /** A part whose worker was lost too many times (pg-boss gave up on its message) failed. */
 export async function losePartition(p: Platform, partitionId: string): Promise<void> {
   const [row] = await p.database.db

@@ -6,10 +6,15 @@ import type { Platform } from '../platform.ts';
 import type { JobMessageRef } from '../queue/boss.ts';
 import { putArtifact } from '../services/artifacts.ts';
 import { getJob, jobPlan } from '../services/jobs.ts';
-import { claimPartition, endPartition, savePartitionCheckpoint } from '../services/partitions.ts';
+import {
+  claimPartition,
+  endPartition,
+  handBackPartition,
+  savePartitionCheckpoint,
+} from '../services/partitions.ts';
 import { stepCredentials } from '../services/step-credentials.ts';
 import { upstreamReports } from '../services/step-files.ts';
-import type { RunnerOptions } from './job-runner.ts';
+import { type RunnerOptions, Shutdown } from './job-runner.ts';
 import { jobStepOptions, stateDirOf, workspaceOf } from './step-options.ts';
 import { runStepProcess } from './step-process.ts';
 import { stepEvents } from './step-recorder.ts';
@@ -81,6 +86,10 @@ export async function runPartition(
   } catch (err) {
     const e = toSluiceError(err);
     report = stopped(partition, 'failed', e.code, `partition ${partition.index + 1}: ${e.message}`);
+  }
+  if (cancel.reason instanceof Shutdown) {
+    await handBackPartition(p, where, partition, message);
+    return 'settled';
   }
   // The part's quarantine lies on this worker: kept with the job, where every worker finds it.
   if (report.rowsQuarantined > 0) {
