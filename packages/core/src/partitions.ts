@@ -86,7 +86,11 @@ export function mergePartitionReports(
     throw new SluiceError(ErrorCode.INTERNAL, `step "${step.id}" has no partition reports to merge`);
   const sum = (k: 'rowsRead' | 'rowsWritten' | 'rowsFiltered' | 'rowsQuarantined') =>
     parts.reduce((a, r) => a + r[k], 0);
-  const components = first.components.map((_, i) => mergeComponent(parts.map((r) => r.components[i]!)));
+  // A part that failed before its flow started has no components: the others' say what there is.
+  const shape = parts.find((r) => r.components.length > 0)?.components ?? [];
+  const components = shape.map((_, i) =>
+    mergeComponent(parts.flatMap((r) => (r.components[i] ? [r.components[i]] : []))),
+  );
   const failed = parts.find((r) => r.status === 'failed');
   const cancelled = parts.find((r) => r.status === 'cancelled');
   const status = failed

@@ -158,7 +158,23 @@ describe('partitioned steps in the engine', () => {
       components: [],
     } as StepReport;
     const bad = { ...ok, status: 'failed', error: { code: 'INTERNAL', message: 'boom' } } as StepReport;
-    const merged = mergePartitionReports({ id: 'load', fanOut: false }, [ok, bad], 3);
+    const source = {
+      id: 'load.0:range',
+      connector: 'range',
+      kind: 'source' as const,
+      rowsIn: 2,
+      rowsOut: 2,
+      rowsQuarantined: 0,
+      rowsFiltered: 0,
+      durationMs: 1,
+    };
+    // The failed part never started its flow: it has no components; the other's are summed alone.
+    const merged = mergePartitionReports(
+      { id: 'load', fanOut: false },
+      [{ ...ok, components: [source] }, bad],
+      3,
+    );
+    expect(merged.components).toEqual([source]);
     expect(merged.status).toBe('failed');
     expect(merged.error?.message).toBe('boom');
     expect(merged.integrity).toBeUndefined();

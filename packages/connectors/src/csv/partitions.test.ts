@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { type Json, planParts, resolvePlan } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validConfig } from '../../test/harness.ts';
+import { S3RVER_KEYS, type S3Server, startS3 } from '../../test/s3-server.ts';
+import { openLocation } from '../location/index.ts';
 import { createRegistry } from '../registry.ts';
 import { expectPartsReadTheWhole, expectResumesInside, plan, read } from '../shared/part-cases.ts';
 import { csvSource } from './source.ts';
@@ -179,5 +181,44 @@ describe('csv partitions of one file', () => {
     );
     // Whole files of a glob need neither offsets nor a cutter.
     expect(check({ path: 'in/*.csv.gz', delimiter: '§' })).toBeUndefined();
+  });
+});
+
+describe('csv partitions of an S3 object', () => {
+  let s3: S3Server;
+  beforeAll(async () => {
+    s3 = await startS3();
+    await s3.bucket('parts');
+  });
+  afterAll(async () => {
+    await s3?.close();
+  });
+
+  it('cuts one object into ranges read with ranged GETs, and a glob of objects into groups', async () => {
+    const s3opts = { endpoint: s3.endpoint, ...S3RVER_KEYS, region: 'us-east-1' };
+    const location = await openLocation(
+      's3://parts/',
+      { s3: s3opts },
+      { baseDir: dir, stepId: 'setup' },
+      'setup',
+    );
+    try {
+      await writeFile(join(dir, 's3.csv'), messyCsv(800));
+      for (const key of ['one.csv', 'many/a.csv', 'many/b.csv', 'many/c.csv'])
+        await location.put(`s3://parts/${key}`, join(dir, 's3.csv'), new AbortController().signal);
+    } finally {
+      await location.close();
+    }
+    const one = { path: 's3://parts/one.csv', s3: s3opts, batchSize: 50, schema: { amount: 'integer' } };
+    const before = s3.requests.length;
+    const parts = await plan(dir, csvSource, one, 4);
+    expect(parts).toHaveLength(4);
+    await expectPartsReadTheWhole(dir, csvSource, one, parts);
+    const { end } = parts[1] as { end: number };
+    expect(s3.requests.slice(before).some((r) => r.endsWith(`-${end - 1}`))).toBe(true);
+    const many = { ...one, path: 's3://parts/many/*.csv', fileField: 'file' };
+    const groups = await plan(dir, csvSource, many, 2);
+    expect(groups).toHaveLength(2);
+    await expectPartsReadTheWhole(dir, csvSource, many, groups, false);
   });
 });

@@ -71,7 +71,7 @@ export function csvPart(part: Json, where: string): CsvPart {
     throw new SluiceError(
       ErrorCode.CHECKPOINT,
       `${where}: the partition's part ${JSON.stringify(part)} names no columns its rows could have ` +
-        '(start.columns must list the header\'s names). Run the job again to cut the input anew',
+        "(start.columns must list the header's names). Run the job again to cut the input anew",
     );
   return p;
 }

@@ -1,7 +1,7 @@
 import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
-import { fileSourceConnection } from '../shared/file-check.ts';
 import { checkBytePart } from '../shared/byte-parts.ts';
+import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { withType } from '../shared/known-columns.ts';

@@ -1,21 +1,11 @@
 import { ErrorCode, FatalError, type Json, type Row, type SourceContext } from '@sluice/core';
+import { cutRanges, type KeyRange, keyParts, toKeyPart } from '../shared/key-ranges.ts';
 import { connect, type MyConnection, myError } from './conn.ts';
 import { quoteId } from './ident.ts';
 import type { Config } from './source.ts';
 import { baseSelect } from './source.ts';
 import { streamRows } from './stream.ts';
 import { describeTable, primaryKeyColumns } from './table.ts';
-
-/**
- * One key range of a partitioned read: keys `from`..`to` (decimal text, so unsigned BIGINT keys
- * stay exact), and the last key read from it, null before the first. The checkpoint holds all of
- * them, so a resumed read takes up each range after its own last key.
- */
-interface Range {
-  from: string;
-  to: string;
-  after: string | null;
-}
 
 const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
 
@@ -49,23 +39,40 @@ async function primaryKey(ctx: SourceContext<Config>, conn: MyConnection): Promi
   return key;
 }
 
-/** Cuts `min`..`max` into `n` ranges of about equal width (fewer when there are fewer keys). */
-export function cutRanges(min: bigint, max: bigint, n: number): Range[] {
-  const span = max - min + 1n;
-  const parts = span < BigInt(n) ? Number(span) : n;
-  const ranges: Range[] = [];
-  for (let i = 0; i < parts; i++) {
-    const from = min + (span * BigInt(i)) / BigInt(parts);
-    const to = i === parts - 1 ? max : min + (span * BigInt(i + 1)) / BigInt(parts) - 1n;
-    ranges.push({ from: from.toString(), to: to.toString(), after: null });
+/** The table's smallest and largest key, as text; null for an empty table. */
+async function keySpan(conn: MyConnection, table: string, key: string) {
+  const [b] = await conn.query<{ lo: string | null; hi: string | null }[]>(
+    `SELECT CAST(MIN(${quoteId(key)}) AS CHAR) AS lo, CAST(MAX(${quoteId(key)}) AS CHAR) AS hi FROM ${quoteId(table)}`,
+  );
+  return { lo: b?.lo ?? null, hi: b?.hi ?? null };
+}
+
+/**
+ * The source's `partitions.plan`: the table's keys from MIN to MAX cut into `n` ranges of about
+ * equal width, one part each (see KeyPart). With `with.partitions` as well, each part is read in
+ * that many ranges at once, as the whole table would be.
+ */
+export async function planKeyParts(ctx: SourceContext<Config>, n: number): Promise<Json[]> {
+  const conn = await connect(ctx.config.url, { where: ctx.componentId, guard: ctx.guardConnect, net: ctx });
+  try {
+    const key = await primaryKey(ctx, conn);
+    const { lo, hi } = await keySpan(conn, ctx.config.table!, key);
+    return keyParts(lo, hi, n);
+  } catch (err) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    throw err instanceof FatalError
+      ? err
+      : myError(err, ctx.componentId, conn.target, `cut table ${ctx.config.table}`);
+  } finally {
+    await conn.end();
   }
-  return ranges;
 }
 
 /**
  * Reads the table's key ranges at once, one connection each, and yields their batches as they
  * come. At most one batch per range is waiting at any time, so memory holds `partitions` batches.
  * The position after each batch records every range's progress as of the batches yielded so far.
+ * A partition (`ctx.part`) reads its own keys alone, in `partitions` ranges.
  */
 export async function* readPartitions(
   ctx: SourceContext<Config>,
@@ -74,17 +81,17 @@ export async function* readPartitions(
   const { partitions, batchSize, table } = ctx.config;
   const where = `read table ${table}`;
   let key: string;
-  let ranges: Range[];
-  const resume = ctx.resumeFrom as { ranges?: Range[]; rows?: number } | undefined;
+  let ranges: KeyRange[];
+  const resume = ctx.resumeFrom as { ranges?: KeyRange[]; rows?: number } | undefined;
+  const part = ctx.part === undefined ? undefined : toKeyPart(ctx.part, ctx.componentId);
   try {
     key = await primaryKey(ctx, conn);
     if (resume?.ranges) ranges = resume.ranges.map((r) => ({ ...r }));
+    else if (part) ranges = cutRanges(BigInt(part.from), BigInt(part.to), partitions);
     else {
-      const [b] = await conn.query<{ lo: string | null; hi: string | null }[]>(
-        `SELECT CAST(MIN(${quoteId(key)}) AS CHAR) AS lo, CAST(MAX(${quoteId(key)}) AS CHAR) AS hi FROM ${quoteId(table!)}`,
-      );
-      if (b?.lo == null || b.hi == null) return;
-      ranges = cutRanges(BigInt(b.lo), BigInt(b.hi), partitions);
+      const { lo, hi } = await keySpan(conn, table!, key);
+      if (lo === null || hi === null) return;
+      ranges = cutRanges(BigInt(lo), BigInt(hi), partitions);
     }
   } catch (err) {
     if (ctx.signal.aborted) throw ctx.signal.reason;

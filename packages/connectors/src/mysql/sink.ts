@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type Static, Type } from '@sinclair/typebox';
 import {
   type ComponentContext,
@@ -17,6 +18,7 @@ import {
 } from '@sluice/core';
 import { CONTRACTS, Fit, type SchemaContract } from '../shared/schema-contract.ts';
 import { type BatchPlan, ChangeLog, changeText, planBatch } from '../shared/schema-evolve.ts';
+import { partitionedModeRefusal } from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { connect, type MyConnection, myConnection, myError } from './conn.ts';
 import { MyCredential } from './credential.ts';
@@ -115,6 +117,12 @@ const Config = Type.Object(
 type Config = Static<typeof Config>;
 
 const STAGE = 'sluice_stage';
+
+/**
+ * Seconds a run waits for another to finish changing the table (see #inTurn): as long as another
+ * partition's transaction may hold the table, which its change waits for, up to its checkpoint.
+ */
+const LOCK_WAIT_S = 600;
 
 /** A 64-bit sum as 16 hex digits, as the PostgreSQL sink reports them. */
 const hex64 = (sum: bigint): string => BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
@@ -255,7 +263,11 @@ class MysqlWriter implements SinkWriter {
 
   async #prepare(rows: Row[]): Promise<void> {
     const { key, mode, columns: configured, verify, table } = this.#ctx.config;
-    if (!this.#existing) {
+    // The partitions of a step may all find the table missing at once: they take turns, and
+    // those after the first find the table and use it.
+    this.#existing ??= await this.#inTurn(async () => {
+      const found = await describeTable(this.#c, table);
+      if (found) return found;
       const columns = configured ?? fieldsOf(rows);
       if (columns.length === 0)
         throw new FatalError(
@@ -265,13 +277,14 @@ class MysqlWriter implements SinkWriter {
         );
       const types = inferColumnTypes(rows, columns);
       // No rows are pending yet: the implicit commit of CREATE TABLE takes nothing with it.
-      await this.#ddl(
+      await this.#query(
         createTableSql(table, columns, types, mode === 'upsert' ? key : undefined),
+        [],
         'create the table',
       );
-      this.#existing = (await describeTable(this.#c, table)) ?? [];
       this.#ctx.log.info(`created table ${this.#location} from ${rows.length} row(s)`, { columns, types });
-    }
+      return (await describeTable(this.#c, table)) ?? [];
+    });
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
     this.#setColumns((configured ?? Object.keys(rows[0]!)).filter((c) => this.#table.has(c)));
     this.#staged = mode === 'upsert' || verify === 'content';
@@ -299,23 +312,44 @@ class MysqlWriter implements SinkWriter {
     this.#encoder = new LoadEncoder(columns, this.#kinds);
   }
 
-  /** DDL commits the open transaction in MySQL; a new one begins by itself (autocommit is off). */
-  async #ddl(sql: string, doing: string): Promise<void> {
-    // The session takes no other statement while a load is open (and the load may fail the step).
-    await this.#endLoad();
-    if (this.#dirty) {
-      await this.#query('ROLLBACK');
-      this.#dirty = false;
-      this.#pending = 0;
-      await this.#query(sql, [], doing);
-      throw new RetryableError(
-        `${this.#where}: ${this.#location} needed a change (${doing}), which MySQL cannot make inside the ` +
-          "run's transaction: the rows since the last checkpoint were rolled back and the change made; the " +
-          'step resumes from its checkpoint (if no retry is left, run it again with --resume)',
-        { code: ErrorCode.CONFIG },
+  /** A lock of MySQL's (GET_LOCK) for this table, its name short enough for any server (64 characters). */
+  get #lockName(): string {
+    const id = createHash('sha1')
+      .update(`${this.#c.target.database}.${this.#ctx.config.table}`)
+      .digest('hex');
+    return `sluice:${id}`;
+  }
+
+  /**
+   * Runs `change` (DDL, which commits in MySQL) holding this table's lock, so runs (the partitions
+   * of a step) change the table in turns, each on the table as the last one left it. Taken with no
+   * transaction open: the one waiting would otherwise hold the table's metadata lock, which the
+   * one changing it waits for.
+   */
+  async #inTurn<T>(change: () => Promise<T>): Promise<T> {
+    if (this.#dirty)
+      throw new FatalError(
+        `${this.#where}: a change to ${this.#location} was about to commit the rows pending since the last ` +
+          'checkpoint without their checkpoint; this is a bug of the sink',
+        { code: ErrorCode.INTERNAL },
       );
+    await this.#query('COMMIT');
+    const name = this.#lockName;
+    const [got] = await this.#query<{ ok: number | null }[]>(
+      'SELECT GET_LOCK(?, ?) AS ok',
+      [name, LOCK_WAIT_S],
+      `wait for another run changing ${this.#location}`,
+    );
+    if (got?.ok !== 1)
+      throw new RetryableError(
+        `${this.#where}: waited ${LOCK_WAIT_S} s for another run (another partition of this step) to finish ` +
+          `changing ${this.#location}; the step is retried`,
+      );
+    try {
+      return await change();
+    } finally {
+      await this.#c.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => undefined);
     }
-    await this.#query(sql, [], doing);
   }
 
   async #admit(rows: Row[]): Promise<Row[]> {
@@ -344,20 +378,60 @@ class MysqlWriter implements SinkWriter {
 
   async #reshape(plan: BatchPlan): Promise<void> {
     const table = this.#ctx.config.table;
-    for (const { column, type } of plan.add) {
-      try {
-        await this.#ddl(addColumnSql(table, column, type), `add column ${column}`);
-      } catch (err) {
-        // Another run added it first: its type stands, and the table is read again below.
-        if ((err as { cause?: { code?: string } }).cause?.code !== 'ER_DUP_FIELDNAME') throw err;
-      }
-      this.#note({ change: 'column_added', column, type });
+    // The session takes no other statement while a load is open (and the load may fail the step).
+    await this.#endLoad();
+    const columnsNow = async () =>
+      new Map(((await describeTable(this.#c, table)) ?? []).map((c) => [c.name, c]));
+    // Changes still to make on the table as it is now: another run (a partition of the step) may
+    // have made them.
+    const needed = (now: Map<string, TableColumn>) =>
+      plan.add.some((a) => !now.has(a.column)) || plan.widen.some((w) => now.get(w.column)?.type === w.from);
+    const change = needed(await columnsNow());
+    const rolledBack = change && this.#dirty;
+    if (rolledBack) {
+      // DDL commits the open transaction in MySQL: rows pending since the last checkpoint go
+      // back, and the step resumes from it once the table is changed.
+      await this.#query('ROLLBACK');
+      this.#dirty = false;
+      this.#pending = 0;
     }
-    for (const { column, from, to } of plan.widen) {
-      const nullable = this.#table.get(column)?.nullable ?? true;
-      await this.#ddl(widenColumnSql(table, column, to, nullable), `widen column ${column}`);
-      this.#note({ change: 'type_widened', column, from, type: to });
-    }
+    const done: string[] = [];
+    if (change)
+      await this.#inTurn(async () => {
+        const now = await columnsNow();
+        for (const { column, type } of plan.add) {
+          // Another run added it first: its type stands, and the table is read again below.
+          if (now.has(column)) continue;
+          try {
+            await this.#query(addColumnSql(table, column, type), [], `add column ${column}`);
+          } catch (err) {
+            if ((err as { cause?: { code?: string } }).cause?.code !== 'ER_DUP_FIELDNAME') throw err;
+            continue;
+          }
+          done.push(`add column ${column}`);
+          this.#note({ change: 'column_added', column, type });
+        }
+        for (const { column, from, to } of plan.widen) {
+          // Changed since: the next pass of #admit plans again from the type it has now (one
+          // planned from the old type could narrow it).
+          const current = now.get(column);
+          if (current?.type !== from) continue;
+          await this.#query(
+            widenColumnSql(table, column, to, current.nullable),
+            [],
+            `widen column ${column}`,
+          );
+          done.push(`widen column ${column}`);
+          this.#note({ change: 'type_widened', column, from, type: to });
+        }
+      });
+    if (rolledBack)
+      throw new RetryableError(
+        `${this.#where}: ${this.#location} needed a change (${done.join(', ') || 'made by another run meanwhile'}), ` +
+          "which MySQL cannot make inside the run's transaction: the rows since the last checkpoint were rolled " +
+          'back and the change made; the step resumes from its checkpoint (if no retry is left, run it again with --resume)',
+        { code: ErrorCode.CONFIG },
+      );
     this.#existing = (await describeTable(this.#c, table)) ?? [];
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
     const more = [...plan.write, ...plan.add.map((a) => a.column)].filter((c) => !this.#columns!.includes(c));
@@ -725,6 +799,7 @@ export const mysqlSink = defineSink({
     },
   },
   worker: builtinWorker,
+  partitions: { check: (c) => partitionedModeRefusal(c.mode, c.table) },
   example: {
     url: 'mysql://etl@localhost:3306/warehouse',
     table: 'customers',

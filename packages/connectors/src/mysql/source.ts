@@ -1,10 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
 import { holdEqualRun } from '../shared/cursor-run.ts';
+import { keyRangeRefusal } from '../shared/key-ranges.ts';
 import { connect, type MyConnection, myConnection, myError } from './conn.ts';
 import { MyCredential } from './credential.ts';
 import { idList, quoteId, sqlDateTime } from './ident.ts';
-import { readPartitions } from './partitions.ts';
+import { planKeyParts, readPartitions } from './partitions.ts';
 import { streamRows } from './stream.ts';
 
 const Config = Type.Object(
@@ -137,7 +138,7 @@ async function* read(
   const what = cfg.table !== undefined ? `table ${cfg.table}` : 'the query';
   ctx.setOrigin(`${conn.target.url} ${what}`);
   try {
-    if (cfg.partitions > 1) {
+    if (cfg.partitions > 1 || ctx.part !== undefined) {
       yield* readPartitions(ctx, conn);
       return;
     }
@@ -220,5 +221,7 @@ export const mysqlSource = defineSource({
     partitions: 1,
   },
   check,
+  // planKeyParts is a function declaration, there before partitions.ts (which imports this module) runs.
+  partitions: { check: keyRangeRefusal, plan: planKeyParts },
   read,
 });

@@ -7,7 +7,13 @@ import {
   type SourceContext,
 } from '@sluice/core';
 import { fileCredential } from '../location/options.ts';
-import { checkBytePart, compressedRefusal, planByteParts, toBytePart, wholeFilePart } from '../shared/byte-parts.ts';
+import {
+  checkBytePart,
+  compressedRefusal,
+  planByteParts,
+  toBytePart,
+  wholeFilePart,
+} from '../shared/byte-parts.ts';
 import { codecOf, compressionProperty } from '../shared/compression.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
 import { openFileInput } from '../shared/file-input.ts';

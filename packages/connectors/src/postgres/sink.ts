@@ -21,6 +21,7 @@ import {
   ContentProof,
   keyProperty,
   modeProperty,
+  partitionedModeRefusal,
   upsertNeedsKey,
 } from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
@@ -197,22 +198,27 @@ class PostgresWriter implements SinkWriter {
 
   async #ensureCheckpointTable(): Promise<void> {
     if (this.#checkpointTableReady) return;
-    try {
-      await this.#conn.client.query(
-        `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.#ctx.config.checkpointSchema)}`,
-      );
-      await this.#conn.client.query(checkpointTableSql(this.#checkpoints));
-    } catch (err) {
-      // Two sinks creating it at once: one wins, the other sees the name taken; both may go on.
-      const code = (err as { code?: string }).code;
-      if (code !== '23505' && code !== '42P07') {
-        throw pgError(
-          err,
-          this.#where,
-          this.#conn.target,
-          `create ${this.#ctx.config.checkpointSchema}.${CHECKPOINT_TABLE} (set checkpointSchema to a schema ` +
-            'this user may create tables in)',
-        );
+    const { checkpointSchema } = this.#ctx.config;
+    // Each statement on its own: a partition that lost the race to create the schema must still
+    // find the table, which the winner may not have created yet.
+    for (const sql of [
+      `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(checkpointSchema)}`,
+      checkpointTableSql(this.#checkpoints),
+    ]) {
+      try {
+        await this.#conn.client.query(sql);
+      } catch (err) {
+        // Two sinks creating it at once: one wins, the other sees the name taken; both may go on.
+        const code = (err as { code?: string }).code;
+        if (code !== '23505' && code !== '42P07' && code !== '42P06') {
+          throw pgError(
+            err,
+            this.#where,
+            this.#conn.target,
+            `create ${checkpointSchema}.${CHECKPOINT_TABLE} (set checkpointSchema to a schema ` +
+              'this user may create tables in)',
+          );
+        }
       }
     }
     this.#checkpointTableReady = true;
@@ -276,6 +282,15 @@ class PostgresWriter implements SinkWriter {
   /** Settles the table on the first rows: creates it (createTable), reads its columns, prepares staging. */
   async #prepare(rows: Row[]): Promise<void> {
     const { key, mode, columns: configured } = this.#ctx.config;
+    // The partitions of a step may all find the table missing at once: CREATE TABLE IF NOT EXISTS
+    // does not stop the second of two (it waits for the first to commit, then fails on the name),
+    // so creators take turns, and the others then find the table and use it.
+    let turn = false;
+    if (!this.#existing) {
+      await this.#ddlTurn();
+      turn = true;
+      this.#existing = await this.#describe();
+    }
     if (!this.#existing) {
       const columns = configured ?? fieldsOf(rows);
       if (columns.length === 0) {
@@ -292,6 +307,14 @@ class PostgresWriter implements SinkWriter {
     }
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
     this.#setColumns((configured ?? Object.keys(rows[0]!)).filter((c) => this.#table.has(c)));
+    // The first rows need a column changed: take the turn before the staging table below takes a
+    // lock on the table, which another partition's ALTER would wait on while it waits for ours.
+    if (!turn && this.#ctx.config.schema === 'evolve' && !this.#fit!.fits(rows)) {
+      await this.#ddlTurn();
+      this.#existing = (await this.#describe()) ?? [];
+      this.#table = new Map(this.#existing.map((c) => [c.name, c]));
+      this.#setColumns((configured ?? Object.keys(rows[0]!)).filter((c) => this.#table.has(c)));
+    }
     // Content verification stages every mode: the staged rows are what the sink handed over, typed
     // by the table, but with none of its triggers, rules or constraints.
     if (mode === 'upsert' || this.#ctx.config.verify === 'content') {
@@ -343,16 +366,23 @@ class PostgresWriter implements SinkWriter {
   async #reshape(plan: BatchPlan): Promise<void> {
     // No DDL while a COPY is open, and staged rows go in before the stage is made again.
     await this.#endCopy();
+    // Runs (the partitions of a step) change the table in turns, each on the table as the last
+    // one left it: a widening planned from a type another run has widened since would narrow it.
+    await this.#ddlTurn();
+    const now = new Map(((await this.#describe()) ?? []).map((c) => [c.name, c]));
     for (const { column, type } of plan.add) {
+      if (now.has(column)) continue;
       await this.#query(addColumnSql(this.#target, column, type), [], `add column "${column}"`);
       this.#note({ change: 'column_added', column, type });
     }
     for (const { column, from, to } of plan.widen) {
+      // Changed since: the next pass of #admit plans again from the type it has now.
+      if (now.get(column)?.type !== from) continue;
       await this.#query(widenColumnSql(this.#target, column, to), [], `widen column "${column}"`);
       this.#note({ change: 'type_widened', column, from, type: to });
     }
     // Read again: a concurrent run may have added a column first, with a type of its own.
-    this.#existing = await this.#describe();
+    this.#existing = (await this.#describe()) ?? [];
     this.#table = new Map(this.#existing.map((c) => [c.name, c]));
     const more = [...plan.write, ...plan.add.map((a) => a.column)].filter((c) => !this.#columns!.includes(c));
     this.#setColumns([...this.#columns!, ...new Set(more)]);
@@ -362,9 +392,21 @@ class PostgresWriter implements SinkWriter {
     }
   }
 
-  async #describe(): Promise<TableColumn[]> {
+  /**
+   * Waits for this table's turn to change it, and keeps it till the transaction ends: PostgreSQL's
+   * DDL is transactional, so another run sees the change only once it commits.
+   */
+  async #ddlTurn(): Promise<void> {
+    await this.#query(
+      'SELECT pg_advisory_xact_lock(hashtext($1))',
+      [this.#target],
+      `wait for another run changing ${this.#location}`,
+    );
+  }
+
+  async #describe(): Promise<TableColumn[] | undefined> {
     try {
-      return (await describeTable(this.#conn.client, this.#target)) ?? [];
+      return await describeTable(this.#conn.client, this.#target);
     } catch (err) {
       if (this.#ctx.signal.aborted) throw this.#ctx.signal.reason;
       throw pgError(err, this.#where, this.#conn.target, 'inspect the table');
@@ -711,6 +753,7 @@ export const postgresSink = defineSink({
     verify: 'count',
   },
   check,
+  partitions: { check: (c) => partitionedModeRefusal(c.mode, `${c.dbSchema}.${c.table}`) },
   async open(ctx) {
     const { mode, key } = ctx.config;
     if (mode === 'upsert' && (key === undefined || key.length === 0)) {

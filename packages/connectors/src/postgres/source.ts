@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSource, type Issue, type Json, type Row, type SourceContext } from '@sluice/core';
+import { toKeyPart } from '../shared/key-ranges.ts';
 import {
   BatchCutter,
   incrementalProperty,
@@ -12,6 +13,7 @@ import {
 import { connect, pgConnection, pgError, sluiceTypes } from './conn.ts';
 import { PgCredential } from './credential.ts';
 import { identList, qualified, quoteIdent } from './ident.ts';
+import { keyRangeRead, pgPartitions } from './partitions.ts';
 
 const Config = Type.Object(
   {
@@ -57,7 +59,7 @@ const Config = Type.Object(
   },
   { additionalProperties: false },
 );
-type Config = Static<typeof Config>;
+export type Config = Static<typeof Config>;
 
 /** Options that exclude or need each other, beyond what the schema can say. */
 function check(cfg: Config): Issue[] {
@@ -74,16 +76,7 @@ async function* read(
   ctx: SourceContext<Config>,
 ): AsyncGenerator<{ rows: Row[]; position?: Json; progress: { done: number } }> {
   const { batchSize, table, dbSchema, columns } = ctx.config;
-  const start = readStart(ctx);
-  const p = readSql(ctx.config, start, {
-    tableSelect:
-      table === undefined
-        ? undefined
-        : `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(dbSchema, table)}`,
-    param: '$1',
-    offset: (n) => `OFFSET ${n}`,
-    quote: quoteIdent,
-  });
+  const part = ctx.part === undefined ? undefined : toKeyPart(ctx.part, ctx.componentId);
   // Loaded before connecting: a failed import then leaves no connection open.
   const { default: Cursor } = await import('pg-cursor');
   const conn = await connect(ctx.config.url, {
@@ -96,15 +89,34 @@ async function* read(
   const { client, target } = conn;
   const what = table !== undefined ? `${dbSchema}.${table}` : 'the query';
   ctx.setOrigin(`${target.url} ${what}`);
-  const cursor = client.query(new Cursor<Row>(p.sql, p.params, { types: sluiceTypes }));
   // Ending the client makes a pending read fail at once; the cancel stops the server's work too.
   const onAbort = () => {
     void conn.cancel();
     void client.end().catch(() => undefined);
   };
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const cutter = new BatchCutter(ctx, start.skip);
   try {
+    let query: { sql: string; params: Json[] };
+    let cut: (
+      got: Row[],
+      last: boolean,
+    ) => { rows: Row[]; position?: Json; progress: { done: number } } | undefined;
+    if (part) ({ cut, ...query } = await keyRangeRead(ctx, conn, part));
+    else {
+      const start = readStart(ctx);
+      query = readSql(ctx.config, start, {
+        tableSelect:
+          table === undefined
+            ? undefined
+            : `SELECT ${columns ? identList(columns) : '*'} FROM ${qualified(dbSchema, table)}`,
+        param: '$1',
+        offset: (n) => `OFFSET ${n}`,
+        quote: quoteIdent,
+      });
+      const cutter = new BatchCutter(ctx, start.skip);
+      cut = (got, last) => cutter.cut(got, last);
+    }
+    const cursor = client.query(new Cursor<Row>(query.sql, query.params, { types: sluiceTypes }));
     for (;;) {
       let got: Row[];
       try {
@@ -114,7 +126,7 @@ async function* read(
         throw pgError(err, ctx.componentId, target, `read ${what}`);
       }
       const last = got.length < batchSize;
-      const batch = cutter.cut(got, last);
+      const batch = cut(got, last);
       if (batch !== undefined) yield batch;
       if (last) break;
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -143,5 +155,6 @@ export const postgresSource = defineSource({
     incremental: { column: 'updated_at' },
   },
   check,
+  partitions: pgPartitions,
   read,
 });

@@ -3,8 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Json } from '@sluice/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validConfig } from '../../test/harness.ts';
 import { csvSource } from '../csv/source.ts';
+import { jsonSource } from '../json/source.ts';
 import { ndjsonSource } from '../ndjson/source.ts';
+import { parquetSource } from '../parquet/source.ts';
 import { expectPartsReadTheWhole, expectResumesInside, plan, read } from './part-cases.ts';
 
 let dir: string;
@@ -60,5 +63,34 @@ describe('glob partitions', () => {
     const parts = await plan(dir, ndjsonSource, config, 3);
     expect(parts).toHaveLength(3);
     await expectPartsReadTheWhole(dir, ndjsonSource, config, parts, false);
+  });
+
+  it('json: a glob cut into groups of files, its types inferred once for them all; one file refused', async () => {
+    await mkdir(join(dir, 'j'));
+    // The first file decides: n is an integer, so the text in the last file is quarantined.
+    for (let i = 0; i < 4; i++)
+      await writeFile(
+        join(dir, 'j', `d${i}.json`),
+        JSON.stringify(Array.from({ length: 20 }, (_, k) => ({ i, n: i === 3 && k > 10 ? `t${k}` : k }))),
+      );
+    const config = { path: 'j/*.json', infer: true, inferRows: 10 };
+    const parts = await plan(dir, jsonSource, config, 3);
+    expect(parts).toHaveLength(3);
+    for (const p of parts)
+      expect((p as { inferred: { types: Json } }).inferred.types).toEqual({ i: 'integer', n: 'integer' });
+    const { whole } = await expectPartsReadTheWhole(dir, jsonSource, config, parts, false);
+    expect(whole.quarantined).toHaveLength(9);
+    const check = (c: Record<string, unknown>) => jsonSource.partitions!.check!(validConfig(jsonSource, c));
+    expect(check({ path: 'j/*.json' })).toBeUndefined();
+    expect(check({ path: 'j/d0.json' })).toBe(
+      'j/d0.json is one file, which this source cannot cut into parts; partitions read the files of a glob ' +
+        '(path: data/*.json), a group of files each',
+    );
+    expect(check({ path: 'j/*.json', incremental: true })).toBe(
+      "incremental: true keeps the files read in the step state, which partitions would each keep apart and miss each other's; read without incremental, or without partitions",
+    );
+    expect(parquetSource.partitions!.check!(validConfig(parquetSource, { path: 'x.parquet' }))).toMatch(
+      /^x\.parquet is one file/,
+    );
   });
 });

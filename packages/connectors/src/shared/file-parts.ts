@@ -2,13 +2,7 @@
  * A partitioned step's parts of a glob: groups of whole files, which any file source reading
  * through `overFiles` reads as it reads the glob (positions, quarantine and `fileField` alike).
  */
-import {
-  ErrorCode,
-  type Json,
-  type PartitionedRead,
-  SluiceError,
-  type SourceContext,
-} from '@sluice/core';
+import { ErrorCode, type Json, type PartitionedRead, SluiceError, type SourceContext } from '@sluice/core';
 import { isGlob, matchFiles } from '../location/files.ts';
 import { openLocation } from '../location/index.ts';
 import type { LocationEntry } from '../location/types.ts';
@@ -24,7 +18,7 @@ export function fileSetRefusal(cfg: FileSetConfig): string | undefined {
   if (cfg.incremental)
     return (
       'incremental: true keeps the files read in the step state, which partitions would each keep ' +
-      'apart and miss each other\'s; read without incremental, or without partitions'
+      "apart and miss each other's; read without incremental, or without partitions"
     );
   return undefined;
 }
@@ -89,7 +83,8 @@ export async function listFiles<C extends FileSetConfig>(ctx: SourceContext<C>):
 
 /** The files of `part` when it is a group of files (see FilesPart), else undefined. */
 export function filesOfPart(part: Json | undefined, where: string): string[] | undefined {
-  if (part === null || typeof part !== 'object' || Array.isArray(part) || !('files' in part)) return undefined;
+  if (part === null || typeof part !== 'object' || Array.isArray(part) || !('files' in part))
+    return undefined;
   const files = part.files;
   if (!Array.isArray(files) || files.length === 0 || files.some((f) => typeof f !== 'string'))
     throw new SluiceError(

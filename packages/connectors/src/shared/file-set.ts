@@ -41,13 +41,15 @@ export function overFiles<C extends FileSetConfig>(
       yield* readOne(ctx);
       return;
     }
-    if (ctx.part !== undefined && partFiles === undefined)
+    if (ctx.part !== undefined && partFiles === undefined) {
+      const kind = isBytePart(ctx.part) ? 'a byte range of one file' : 'no part of a file source';
       throw new SluiceError(
         ErrorCode.CHECKPOINT,
-        `${where}: this partition's part ${JSON.stringify(ctx.part)} is ${isBytePart(ctx.part) ? 'a byte range of one file' : 'no part of a file source'}, ` +
-          `but config.path ${cfg.path} reads many files (a glob, fileField or incremental); the config changed since ` +
-          'the step was cut into partitions. Run the job again to cut the input anew',
+        `${where}: this partition's part ${JSON.stringify(ctx.part)} is ${kind}, but config.path ${cfg.path} ` +
+          'reads many files (a glob, fileField or incremental); the config changed since the step was cut into ' +
+          'partitions. Run the job again to cut the input anew',
       );
+    }
     const listed = await listFiles(ctx);
     const files = partFiles === undefined ? listed : partEntries(listed, partFiles, where);
     const seen = (cfg.incremental ? ctx.state.get(SEEN) : undefined) as Seen | undefined;

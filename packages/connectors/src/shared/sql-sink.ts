@@ -54,6 +54,18 @@ export function appendAfterInterruption(
   );
 }
 
+/**
+ * A SQL sink's `partitions.check`: the partitions of a step write the table at once, each in its
+ * own transactions, so only modes whose writes commute may (rows appended, rows merged by key).
+ */
+export function partitionedModeRefusal(mode: WriteMode, table: string): string | undefined {
+  if (mode !== 'truncate') return undefined;
+  return (
+    `mode: truncate would empty ${table} in every partition's first transaction, deleting what the other ` +
+    `partitions wrote; empty it in an earlier step (task: sql, TRUNCATE ${table}) and write here with mode: append`
+  );
+}
+
 /** A 64-bit sum as 16 hex digits: the sums of the flushes wrap as the digests' SQL sum does not. */
 export function hex64(sum: bigint): string {
   return BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
