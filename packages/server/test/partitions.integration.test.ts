@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/api/app.ts';
 import { stepPartitions } from '../src/db/schema.ts';
 import { listArtifacts } from '../src/services/artifacts.ts';
-import { executePipeline, listSteps } from '../src/services/jobs.ts';
+import { executePipeline, listSteps, retryJob } from '../src/services/jobs.ts';
 import { createPipeline } from '../src/services/pipelines.ts';
 import { startWorker, type Worker } from '../src/worker/worker.ts';
 import { SERVER_URL } from './helpers/backends.ts';
@@ -47,13 +47,14 @@ afterAll(async () => {
   await p.close();
 });
 
-const spec = (name: string, sink: Record<string, unknown>, partitions = 4) => ({
+const spec = (name: string, sink: Record<string, unknown>, partitions = 4, maxQuarantine?: number) => ({
   name,
   steps: [
     {
       id: 'load',
       partitions,
       checkpointEvery: 2000,
+      ...(maxQuarantine === undefined ? {} : { maxQuarantine }),
       flow: [
         { source: 'csv', with: { path: 'big.csv', schema: { id: 'integer' } } },
         {
@@ -143,6 +144,38 @@ describe('partitioned steps', () => {
     ).rejects.toMatchObject({
       issues: expect.arrayContaining([expect.objectContaining({ path: 'spec.steps[0].partitions' })]),
     });
+  });
+
+  it('a failed part fails the step; a retry from it runs that part only, a full re-run cuts afresh', async () => {
+    // No bad row allowed: the part holding line 1554 fails, the others succeed.
+    const pipeline = await createPipeline(
+      p,
+      { spec: spec('parts-retry', { table: 'retried' }, 4, 0) },
+      'tester',
+    );
+    const jobId = await executePipeline(p, pipeline.id, { triggerType: 'manual' });
+    const failed = await waitForJob(p, jobId, undefined, 120_000);
+    expect(failed.status).toBe('failed');
+    const [step] = await listSteps(p, jobId);
+    expect((step!.error as { code: string; message: string }).message).toMatch(/^partition 1 of 4: /);
+    const parts = async () =>
+      (await p.database.db.select().from(stepPartitions).where(eq(stepPartitions.jobId, jobId))).sort(
+        (a, b) => a.index - b.index,
+      );
+    const first = await parts();
+    expect(first.map((x) => x.status)).toEqual(['failed', 'success', 'success', 'success']);
+
+    await retryJob(p, jobId, true);
+    expect((await waitForJob(p, jobId, undefined, 120_000)).status).toBe('failed');
+    const again = await parts();
+    expect(again.map((x) => x.attempt)).toEqual([2, 1, 1, 1]);
+    expect(again.map((x) => x.id)).toEqual(first.map((x) => x.id));
+
+    await retryJob(p, jobId, false);
+    expect((await waitForJob(p, jobId, undefined, 120_000)).status).toBe('failed');
+    const fresh = await parts();
+    expect(fresh).toHaveLength(4);
+    expect(fresh.some((x) => first.some((y) => y.id === x.id))).toBe(false);
   });
 
   it('answers 404 for the partitions of a job that does not exist', async () => {

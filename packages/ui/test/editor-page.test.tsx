@@ -174,6 +174,32 @@ describe('the pipeline editor', () => {
     expect(put?.body).toEqual({ spec, description: '' });
   });
 
+  it("edits a flow step's partitions and shows the server's refusal at the field", async () => {
+    answers['PUT /pipelines/p1'] = () => [
+      400,
+      {
+        error: {
+          code: 'CONFIG',
+          message: 'invalid pipeline spec',
+          details: [{ path: 'spec.steps[0].partitions', message: 'step "load": sink x cannot take parts' }],
+        },
+      },
+    ];
+    open('/pipelines/p1/edit');
+    await openStep('load');
+    fireEvent.change(within(stepPanel(1)).getByLabelText(/^Partitions/), { target: { value: '4' } });
+    fireEvent.click(screen.getByRole('button', { name: 'Save new version' }));
+    expect(await within(stepPanel(1)).findByText('sink x cannot take parts')).toBeTruthy();
+    const put = calls.find((c) => c.method === 'PUT') as {
+      body: { spec: { steps: { partitions?: number }[] } };
+    };
+    expect(put.body.spec.steps[0]!.partitions).toBe(4);
+    // A task runs whole: it has no such field.
+    fireEvent.click(screen.getByRole('button', { name: /^report/ }));
+    await within(stepPanel(2)).findByRole('checkbox', { name: 'load' });
+    expect(within(stepPanel(2)).queryByLabelText(/^Partitions/)).toBeNull();
+  });
+
   it('validates an existing pipeline with POST /validate and the draft', async () => {
     answers['POST /pipelines/p1/validate'] = () => [200, { ok: true, issues: [] }];
     open('/pipelines/p1/edit');

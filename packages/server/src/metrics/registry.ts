@@ -140,7 +140,7 @@ export function createMetrics(p: Platform): Metrics {
   gauge('etl_active_jobs', 'Jobs running now, fleet-wide.', (s) => s.activeJobs);
   gauge(
     'etl_queue_depth',
-    'Job messages waiting in the queue (including attempts waiting out their backoff).',
+    'Job messages waiting in the queue (including attempts waiting out their backoff) and parts of partitioned steps waiting for a worker.',
     (s) => s.queueDepth,
   );
   gauge('etl_workers_available', 'Worker processes that beat in the last 30 seconds.', (s) => s.workers);

@@ -212,8 +212,13 @@ export async function enqueueInTransaction(boss: PgBoss, tx: Tx, job: JobRouting
   return sendJob(boss, job, { tx });
 }
 
-/** Jobs waiting in every jobs queue (the untagged one and each tag set's), as pg-boss last counted. */
+/**
+ * Work waiting for a worker, as pg-boss last counted: the jobs in every jobs queue (the untagged one
+ * and each tag set's) and the parts of partitioned steps (what autoscaling on queue depth scales on).
+ */
 export async function queuedJobs(boss: PgBoss): Promise<number> {
   const all = await boss.getQueues();
-  return all.filter((q) => queueTags(q.name) !== undefined).reduce((a, q) => a + (q.queuedCount ?? 0), 0);
+  return all
+    .filter((q) => queueTags(q.name) !== undefined || q.name === PARTITIONS_QUEUE)
+    .reduce((a, q) => a + (q.queuedCount ?? 0), 0);
 }

@@ -9,6 +9,7 @@ import {
   pipelines,
   type StepExecution,
   stepExecutions,
+  stepPartitions,
   type TriggerType,
 } from '../db/schema.ts';
 import type { Platform } from '../platform.ts';
@@ -390,6 +391,8 @@ export async function retryJob(p: Platform, id: string, fromFailedStep = true): 
       .update(stepExecutions)
       .set({ status: 'pending', progress: 0, error: null, ...(fromFailedStep ? {} : { attempt: 0 }) })
       .where(reset);
+    // A full re-run cuts partitioned steps afresh; from the failed step, parts that succeeded stay.
+    if (!fromFailedStep) await tx.delete(stepPartitions).where(eq(stepPartitions.jobId, id));
     const [j] = await tx
       .update(jobExecutions)
       .set({

@@ -38,6 +38,8 @@ export interface StepSpec {
   needs?: string[];
   retry?: { attempts: number };
   timeout?: string | number;
+  /** A flow cut into this many parts, each a partition job on any worker (docs/partitions.md). */
+  partitions?: number;
 }
 export interface PipelineSpec {
   name: string;

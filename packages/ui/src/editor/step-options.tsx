@@ -6,7 +6,7 @@ import { addNeed, cycleIf, removeNeed, renameStep, updateStep, withField } from 
 
 const DIGITS = /^\d+$/;
 
-/** id, needs, retry attempts and timeout: what every step has, flow or task. */
+/** id, needs, retry attempts and timeout: what every step has, flow or task; a flow's partitions. */
 export function StepOptions({
   spec,
   index: i,
@@ -132,6 +132,31 @@ export function StepOptions({
           />
         )}
       </Labelled>
+      {step.flow && (
+        <Labelled
+          label="Partitions"
+          hint="Platform: cut the input into this many parts (2–256), run by every worker; none by default."
+          error={errorAt('partitions')}
+        >
+          {(aria) => (
+            <input
+              type="number"
+              min={2}
+              max={256}
+              step={1}
+              placeholder="none"
+              disabled={readOnly}
+              value={step.partitions ?? ''}
+              onChange={(e) =>
+                set((s) =>
+                  withField(s, 'partitions', e.target.value === '' ? undefined : Number(e.target.value)),
+                )
+              }
+              {...aria}
+            />
+          )}
+        </Labelled>
+      )}
     </div>
   );
 }

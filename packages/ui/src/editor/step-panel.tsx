@@ -40,7 +40,13 @@ export function StepPanel(props: StepPanelProps) {
   const set = (f: (s: StepSpec) => StepSpec) => onChange(updateStep(spec, i, f));
   const own = issues?.own ?? [];
   // Problems of fields drawn in StepOptions show there; the rest (flow order, `with`…) above.
-  const optionKeys = ['id', 'needs', 'retry', 'timeout', ...(kind === 'task' ? ['credential'] : [])];
+  const optionKeys = [
+    'id',
+    'needs',
+    'retry',
+    'timeout',
+    ...(kind === 'task' ? ['credential'] : ['partitions']),
+  ];
   const shownAbove = own.filter((l) => !optionKeys.includes(l.rest.split(/[.[]/)[0]!));
   return (
     <section className={`panel step-panel${issues?.count ? ' has-issues' : ''}`} aria-labelledby={headingId}>
