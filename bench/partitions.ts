@@ -123,7 +123,9 @@ try {
       const parts = await p.database.db.select().from(stepPartitions).where(eq(stepPartitions.jobId, jobId));
       if (process.env.BENCH_PARTS_TRACE)
         for (const x of parts.sort((a, b) => a.index - b.index))
-          log(`  part ${x.index}: ${x.workerId?.slice(-6)} ${x.startedAt!.getTime() - t0Date} → ${x.completedAt!.getTime() - t0Date} ms, attempt ${x.attempt}`);
+          log(
+            `  part ${x.index}: ${x.workerId?.slice(-6)} ${x.startedAt!.getTime() - t0Date} → ${x.completedAt!.getTime() - t0Date} ms, attempt ${x.attempt}`,
+          );
       const per = new Map<string, number>();
       for (const x of parts) per.set(x.workerId ?? '?', (per.get(x.workerId ?? '?') ?? 0) + 1);
       const millions = rows / 1e6;
