@@ -112,7 +112,7 @@ export type { NetContext, NetPolicy, Refusal } from './net-policy.ts';
 export { BUILT_IN_DENIED, canonicalAddress, canonicalHost, netPolicy, netRefusal } from './net-policy.ts';
 export { coerceParams, resolveParams } from './params.ts';
 export type { PartsOptions } from './partitions.ts';
-export { addChecksums, mergePartitionReports, planParts } from './partitions.ts';
+export { addChecksums, mergePartitionReports, planParts, recordMergedStep } from './partitions.ts';
 export type { PathContext, PathPolicy } from './paths.ts';
 export { canonicalPath, isWithin, resolveLocalPath } from './paths.ts';
 export type { Plan, PlannedFlow, PlannedStep, PlannedStepBase, PlannedTask, PlanOptions } from './plan.ts';

@@ -1,12 +1,15 @@
-import { resolve } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Json, Logger, SourceContext } from './connector.ts';
 import { ErrorCode, SluiceError } from './errors.ts';
 import { guardConnect } from './internal/circuits.ts';
+import { writeJsonAtomic } from './internal/files.ts';
 import type { ComponentStats } from './internal/meter.ts';
 import type { NetPolicy } from './net-policy.ts';
 import type { PathPolicy } from './paths.ts';
 import { reconcile, type StepReport, type StepResources } from './report.ts';
 import { bindPlan, type ResolvedPlan } from './resolved-plan.ts';
+import type { RunState } from './run.ts';
 
 export interface PartsOptions {
   registry: Parameters<typeof bindPlan>[1]['registry'];
@@ -175,4 +178,30 @@ function mergeResources(parts: readonly StepReport[]): StepResources | undefined
     peakRssBytes: Math.max(...rs.map((r) => r.peakRssBytes)),
     peakScope: rs.every((r) => r.peakScope === 'step') ? 'step' : 'process',
   };
+}
+
+/**
+ * Leaves a partitioned step's run in `stateDir` as running it whole would have: its merged report
+ * in run.json and its parts' quarantines joined in input order, in the step's folder (where a
+ * quarantine replay takes its entries) and as the run's quarantine.ndjson.
+ */
+export async function recordMergedStep(
+  stateDir: string,
+  pipeline: string,
+  report: StepReport,
+  quarantines: readonly Uint8Array[],
+): Promise<void> {
+  const state: RunState = {
+    pipeline,
+    status: report.status === 'success' ? 'success' : report.status === 'cancelled' ? 'cancelled' : 'failed',
+    steps: { [report.id]: report },
+  };
+  const stepDir = join(stateDir, 'steps', report.id);
+  await mkdir(stepDir, { recursive: true });
+  const joined = Buffer.concat(quarantines.filter((q) => q.length > 0));
+  if (joined.length > 0) {
+    await writeFile(join(stepDir, 'quarantine.ndjson'), joined);
+    await writeFile(join(stateDir, 'quarantine.ndjson'), joined);
+  }
+  await writeJsonAtomic(join(stateDir, 'run.json'), state);
 }

@@ -153,7 +153,8 @@ export interface RunOptions {
   checkpointMirror?: CheckpointMirror;
 }
 
-interface RunState {
+/** What run.json holds: the run's steps as they stand (a replay and `--resume` read it). */
+export interface RunState {
   pipeline: string;
   status: RunStatus | 'running';
   steps: Record<string, StepReport>;

@@ -83,6 +83,7 @@ describe('partitioned steps', () => {
       120_000,
     );
     expect(job.status).toBe('success');
+    loaded = job.id;
 
     const r = await data.query(`SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM ${schema}.rows`);
     expect(r.rows[0]).toEqual({ n: ROWS - 1, d: ROWS - 1 });

@@ -49,27 +49,41 @@ export async function createPartitions(
   });
 }
 
-/** A partition as the API shows it: no checkpoint or quarantine body, its last checkpoint's number. */
-export function partitionView(r: StepPartition) {
-  const report = r.report as StepReport | null;
-  const seq = (r.checkpoint as { current?: { seq?: number } } | null)?.current?.seq;
-  return {
-    id: r.id,
-    stepId: r.stepId,
-    index: r.index,
-    part: r.part,
-    status: r.status,
-    progress: r.progress,
-    attempt: r.attempt,
-    rowsRead: r.rowsRead,
-    rowsWritten: r.rowsWritten,
-    rowsQuarantined: report?.rowsQuarantined ?? 0,
-    workerId: r.workerId,
+/**
+ * A job's partitions as the API shows them, in step and index order: no checkpoint or quarantine
+ * body (a page polling a job of 256 parts would read them all each time), the last checkpoint's number.
+ */
+export async function partitionViews(p: Platform, jobId: string) {
+  const t = stepPartitions;
+  const rows = await p.database.db
+    .select({
+      id: t.id,
+      stepId: t.stepId,
+      index: t.index,
+      part: t.part,
+      status: t.status,
+      progress: t.progress,
+      attempt: t.attempt,
+      rowsRead: t.rowsRead,
+      rowsWritten: t.rowsWritten,
+      rowsQuarantined: sql<number | null>`(${t.report}->>'rowsQuarantined')::bigint`,
+      workerId: t.workerId,
+      startedAt: t.startedAt,
+      completedAt: t.completedAt,
+      checkpointedAt: sql<number | null>`(${t.checkpoint}->'current'->>'seq')::int`,
+      error: t.error,
+    })
+    .from(t)
+    .where(eq(t.jobId, jobId))
+    .orderBy(asc(t.stepId), asc(t.index));
+  return rows.map((r) => ({
+    ...r,
+    rowsQuarantined: Number(r.rowsQuarantined ?? 0),
+    checkpointedAt: r.checkpointedAt === null ? null : Number(r.checkpointedAt),
     startedAt: r.startedAt?.toISOString() ?? null,
     completedAt: r.completedAt?.toISOString() ?? null,
-    checkpointedAt: seq ?? null,
     error: r.error ?? null,
-  };
+  }));
 }
 
 /** A job's partitions (of one step, or of all), in step and index order. */
@@ -83,6 +97,21 @@ export async function listPartitions(p: Platform, jobId: string, stepId?: string
         : and(eq(stepPartitions.jobId, jobId), eq(stepPartitions.stepId, stepId)),
     )
     .orderBy(asc(stepPartitions.stepId), asc(stepPartitions.index));
+}
+
+/** How far a part is: what the step waiting for its parts reads every few seconds. */
+export type PartState = Pick<StepPartition, 'status' | 'progress' | 'rowsRead'>;
+
+/** The states of a step's parts, without their reports, checkpoints and quarantines. */
+export async function partitionStates(p: Platform, jobId: string, stepId: string): Promise<PartState[]> {
+  return p.database.db
+    .select({
+      status: stepPartitions.status,
+      progress: stepPartitions.progress,
+      rowsRead: stepPartitions.rowsRead,
+    })
+    .from(stepPartitions)
+    .where(and(eq(stepPartitions.jobId, jobId), eq(stepPartitions.stepId, stepId)));
 }
 
 /**

@@ -1,11 +1,10 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   ErrorCode,
   emptyStep,
   type Json,
   mergePartitionReports,
   type ResolvedFlow,
+  recordMergedStep,
   type StepReport,
 } from '@sluice/core';
 import { and, eq } from 'drizzle-orm';
@@ -15,6 +14,8 @@ import {
   cancelWaitingPartitions,
   createPartitions,
   listPartitions,
+  type PartState,
+  partitionStates,
   requeuePartitions,
 } from '../services/partitions.ts';
 import { Shutdown } from './job-runner.ts';
@@ -74,7 +75,6 @@ export async function runPartitioned(
       error: { code: ErrorCode.ABORTED, message: 'the worker is shutting down', step: step.id },
     };
   const reports = ended.map((r) => partReport(step.id, r));
-  await joinQuarantines(ended, options.stateDir);
   const fanOut = step.transforms.some((t) => p.registry.get('transform', t.connector).fanOut === true);
   const merged = mergePartitionReports({ id: step.id, fanOut }, reports, Date.now() - t0);
   const failed = ended.find((r) => r.status === 'failed');
@@ -87,21 +87,11 @@ export async function runPartitioned(
       ...(e?.fatal ? { fatal: true as const } : {}),
     };
   }
+  // Each part's final checkpoint copied all of its quarantine to its row, whichever worker ran it:
+  // joined here, where the job's runner keeps a step's quarantine and a replay finds it.
+  const quarantines = ended.flatMap((r) => (r.quarantine ? [Buffer.from(r.quarantine)] : []));
+  await recordMergedStep(options.stateDir, options.plan.name, merged, quarantines);
   return merged;
-}
-
-/**
- * The parts' quarantines, in input order, as the step's own (`<stateDir>/quarantine.ndjson`, where
- * the job's runner finds a step's quarantine to keep and a replay finds it to replay). Each part's
- * final checkpoint copied all of its quarantine to its row, whichever worker ran it.
- */
-async function joinQuarantines(parts: readonly StepPartition[], stateDir: string): Promise<void> {
-  const texts = parts.flatMap((r) =>
-    r.quarantine && r.quarantine.length > 0 ? [Buffer.from(r.quarantine)] : [],
-  );
-  if (texts.length === 0) return;
-  await mkdir(stateDir, { recursive: true });
-  await writeFile(join(stateDir, 'quarantine.ndjson'), Buffer.concat(texts));
 }
 
 /** The step's row says running while its parts run elsewhere (the cut ran in a process of its own). */
@@ -151,10 +141,11 @@ async function waitForParts(
         cancelledAt = Date.now();
         await cancelWaitingPartitions(p, job, stepId);
       }
-      const rows = await listPartitions(p, job.id, stepId);
-      if (rows.every((r) => DONE.has(r.status))) return rows;
+      // Their states only while they run: the reports and quarantines are read once, at the end.
+      const rows = await partitionStates(p, job.id, stepId);
+      if (rows.every((r) => DONE.has(r.status))) return listPartitions(p, job.id, stepId);
       if (cancelledAt !== undefined && Date.now() - cancelledAt > CANCEL_WAIT_MS)
-        return rows.map((r) =>
+        return (await listPartitions(p, job.id, stepId)).map((r) =>
           DONE.has(r.status) ? r : { ...r, status: 'cancelled' as const, report: null },
         );
       shown = await showProgress(p, job, stepId, rows, shown);
@@ -178,7 +169,7 @@ async function showProgress(
   p: Platform,
   job: { id: string; pipelineId: string },
   stepId: string,
-  rows: readonly StepPartition[],
+  rows: readonly PartState[],
   shown: string,
 ): Promise<string> {
   const rowsRead = rows.reduce((a, r) => a + r.rowsRead, 0);

@@ -15,7 +15,7 @@ import {
   stepView,
 } from '../../services/jobs.ts';
 import { readLog } from '../../services/logs.ts';
-import { listPartitions, partitionView } from '../../services/partitions.ts';
+import { partitionViews } from '../../services/partitions.ts';
 import { notFound } from '../errors.ts';
 import { DateTime, NAME_MAX, Slug, Text, Uuid } from '../fields.ts';
 import { ErrorBody, IdParams, Page, PageQuery, pageQuery } from '../pagination.ts';
@@ -143,7 +143,7 @@ export const jobRoutes =
       async (req) => {
         const { id } = req.params as { id: string };
         await getJob(p, id); // 404 for a job that does not exist, not an empty list
-        return { items: (await listPartitions(p, id)).map(partitionView) };
+        return { items: await partitionViews(p, id) };
       },
     );
     const StepParams = Type.Object({ id: Uuid(), stepId: Slug() });
