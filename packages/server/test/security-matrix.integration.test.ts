@@ -57,6 +57,7 @@ const EXPECTED: Record<string, string[] | 'public' | 'signature'> = {
   'GET /jobs/{id}/datasets/{name}/preview': ALL,
   'GET /jobs/{id}/datasets/{name}/download': ALL,
   'GET /jobs/{id}/steps': ALL,
+  'GET /jobs/{id}/partitions': ALL,
   'GET /jobs/{id}/steps/{stepId}': ALL,
   'GET /jobs/{id}/steps/{stepId}/logs': ALL,
   'GET /connectors': ALL,

@@ -132,6 +132,12 @@ export async function startStep(
 /** How a step ended, as its end is recorded (endStep) or carried to the job's end (finishJob). */
 export interface StepEnd {
   report: StepReport;
+  /**
+   * When its process reported, before it let go of its credential's slot: its row's completedAt.
+   * The row is written later (with the job's end, for the last step), when another step may
+   * already have taken the slot.
+   */
+  endedAt: Date;
   /** The attempts its row counted before this run. */
   attemptBase: number;
   /** The state it saved, for the pipeline's next job. */
@@ -172,7 +178,7 @@ async function recordStepEnd(
       status: r.status,
       ...(r.status === 'success' ? { progress: 100 } : {}),
       attempt: end.attemptBase + Math.max(1, r.attempts),
-      completedAt: new Date(),
+      completedAt: end.endedAt,
       durationMs: r.durationMs,
       rowsRead: r.rowsRead,
       rowsWritten: r.rowsWritten,

@@ -290,6 +290,7 @@ async function runAttempt(
       : step.kind === 'flow' && step.partitions && !replayOf
         ? await runPartitioned(p, job, step, options)
         : await runStepProcess(options);
+    const endedAt = new Date();
     await events.settled();
     const r: StepReport = { ...report, kind: step.kind };
     stepSpan.setAttributes({
@@ -336,6 +337,7 @@ async function runAttempt(
     });
     const end: StepEnd = {
       report: r,
+      endedAt,
       attemptBase: row.attempt,
       ...(r.status === 'success' && stepState !== undefined ? { state: stepState } : {}),
       artifacts,
