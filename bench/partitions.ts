@@ -153,6 +153,7 @@ const rate = (r: Run) => rows / r.seconds;
 const part = results.filter((r) => r.parts > 0);
 const best = part.reduce((a, r) => (rate(r) > rate(a) ? r : a), part[0]!);
 const one = part.find((r) => r.workers === 1) ?? part[0]!;
+const whole = results.find((r) => r.parts === 0);
 // What N machines would give: the Sluice side grows with the cores that run parts; PostgreSQL's
 // share of each row stays on the one server and bounds it.
 const sluiceCoreRate = 1e9 / one.sluiceMsPerM; // rows/s one core of Sluice work gives
@@ -178,8 +179,11 @@ the PostgreSQL server's processes.
 ${results.map((r) => `| ${r.label} | ${r.workers} | ${r.parts || '–'} | ${r.spread} | ${r.seconds.toFixed(1)} | ${f0(rate(r))} | ${f0(r.sluiceMsPerM)} | ${f0(r.postgresMsPerM)} |`).join('\n')}
 
 On this ${cores}-core machine every worker, its step processes and PostgreSQL share the same cores:
-more workers than cores only take turns, so the best partitioned run (${best.workers} worker(s), ${f0(rate(best))} rows/s)
-is bounded by the cores, not by the workers. On paper, from the 1-worker partitioned run: a core of Sluice work
+one worker running one part at a time already keeps ${(((one.sluiceMsPerM + one.postgresMsPerM) * rows) / 1e6 / 1000 / one.seconds).toFixed(1)} of them busy (the part's process and the
+server's COPY), so more workers only take turns, and the best partitioned run (${best.workers} worker(s), ${f0(rate(best))} rows/s)
+is bounded by the cores, not by the workers. Partitioning costs ${f0(100 * (one.sluiceMsPerM / (whole?.sluiceMsPerM ?? one.sluiceMsPerM) - 1))}% more of Sluice's CPU per row than
+the unpartitioned flow here: the cut reads the input once more, and each part starts its own process
+and connections. On paper, from the 1-worker partitioned run: a core of Sluice work
 handles ${f0(sluiceCoreRate)} rows/s and a core of PostgreSQL's handles ${f0(pgCoreRate)} rows/s. With N worker machines of
 ${cores} cores each and one PostgreSQL server of ${cores} cores, the workers would give N × ${f0(cores * sluiceCoreRate)} rows/s until the
 server's share bounds it at about ${f0(cores * pgCoreRate)} rows/s (COPY into one table; a bigger server, or a table

@@ -219,13 +219,15 @@ async function main(): Promise<number> {
     growth,
     baseline,
   });
-  // The platform benchmark (bench/platform.ts) owns the section from its marker on: keep it.
+  // The partitions and kept benchmarks (bench/partitions.ts, bench/kept.ts) own the
+  // sections from the first of their markers on: keep them.
   let previous = '';
   try {
     previous = readFileSync(opts.out, 'utf8');
   } catch {}
-  const platform = previous.indexOf('<!-- platform -->');
-  const engine = platform >= 0 ? previous.slice(0, platform) : previous;
+  const marks = ['<!-- partitions -->', '<!-- kept -->'].map((m) => previous.indexOf(m));
+  const kept = Math.min(...marks.map((i) => (i < 0 ? Number.POSITIVE_INFINITY : i)));
+  const engine = Number.isFinite(kept) ? previous.slice(0, kept) : previous;
   // Some workloads only: their sections replace those of the last full run, the rest stays.
   const partial = engine.includes('## Targets') && WORKLOADS.some((w) => !workloads.includes(w));
   const note =
@@ -233,7 +235,7 @@ async function main(): Promise<number> {
     `${host.commit}, load average (1/5/15 min) ${host['load average (1/5/15 min) before → after']}; ` +
     'the machine and other sections are those of the run above.';
   const body = partial ? spliceResults(engine, md, workloads, note) : md;
-  writeFileSync(opts.out, platform >= 0 ? `${body.trimEnd()}\n\n${previous.slice(platform)}` : body);
+  writeFileSync(opts.out, Number.isFinite(kept) ? `${body.trimEnd()}\n\n${previous.slice(kept)}` : body);
   process.stdout.write(md);
   const failed = results.filter((r) => r.error).map((r) => `${r.workload} ${r.id}`);
   if (growth?.error) failed.push('rss growth');
