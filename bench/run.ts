@@ -219,13 +219,13 @@ async function main(): Promise<number> {
     growth,
     baseline,
   });
-  // The partitions and kept benchmarks (bench/partitions.ts, bench/kept.ts) own the
+  // The partitions and platform benchmarks (bench/partitions.ts, bench/platform.ts) own the
   // sections from the first of their markers on: keep them.
   let previous = '';
   try {
     previous = readFileSync(opts.out, 'utf8');
   } catch {}
-  const marks = ['<!-- partitions -->', '<!-- kept -->'].map((m) => previous.indexOf(m));
+  const marks = ['<!-- partitions -->', '<!-- platform -->'].map((m) => previous.indexOf(m));
   const kept = Math.min(...marks.map((i) => (i < 0 ? Number.POSITIVE_INFINITY : i)));
   const engine = Number.isFinite(kept) ? previous.slice(0, kept) : previous;
   // Some workloads only: their sections replace those of the last full run, the rest stays.
