@@ -76,10 +76,11 @@ ${results
   .join('\n')}
 
 What it holds (docs/platform.md, "Embedded"; measured by hand, not by this run): PGlite's WASM memory
-and compiled code (~125 MB, \`shared_buffers\` at 16 MB), the JavaScript heap of the server's code (~90 MB),
+and its code, compiled by V8's baseline compiler only (~90 MB, \`shared_buffers\` at 16 MB; ~70 MB more with TurboFan's tier-up), the JavaScript heap of the server's code (~90 MB),
 Node itself; no step process runs until a job does, and the UI's files are read from disk per request.
 A pipeline with a \`sql\` step (one of the examples) loads DuckDB to check its query when it is saved: 15–50 MB.
-Before issue 21's changes a first start held 850–880 MB for minutes (initdb's garbage) and a restart ~410 MB.
+Before issue 21's changes a first start held 850–880 MB for minutes (initdb's garbage) and a restart ~410 MB; before
+PGlite's WebAssembly was left to the baseline compiler, 300–326 MB and 278–313 MB.
 `;
 }
 
@@ -131,9 +132,10 @@ let trips = 0;
   trips = await roundTrips(url);
   const flags = ['--concurrency', '4'];
   const on = { ...p, filesDir: tmpdir() };
-  const counter = await countTransactions();
+  const counting = await countTransactions();
   const workers = await Promise.all([spawnWorker(on, flags), spawnWorker(on, flags)]);
-  const count = counter(workers.map((w) => w.child.pid!));
+  counting.stop();
+  const count = counting.counter(workers.map((w) => w.child.pid!));
   rows.push({
     backend: 'PostgreSQL',
     runner: 'Sluice, 2 worker processes',

@@ -130,9 +130,12 @@ export async function idleMemory(c: IdleCase, at: readonly number[]): Promise<Id
     }
     return { label: c.label, readyMs: readyAt - t0, samples, dataDir };
   } finally {
-    const exited = new Promise((r) => child.once('exit', r));
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
+    // A server that already exited (it failed to start) has no 'exit' left to wait for.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
   }
 }
 

@@ -148,25 +148,37 @@ export type TransactionCount = () => Promise<{ transactions: number; statements:
  * Sets this process up to count its transactions and its children to count theirs (call it before
  * spawning the workers); answers the reader for the workers given.
  */
-export async function countTransactions(): Promise<(pids: number[]) => TransactionCount> {
+export async function countTransactions(): Promise<{
+  counter: (pids: number[]) => TransactionCount;
+  /** Children spawned from now on count nothing (the idle server's memory must not hold `pg`). */
+  stop: () => void;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-tx-'));
+  const before = process.env.NODE_OPTIONS;
   process.env.SLUICE_BENCH_TX_DIR = dir;
   const preload = new URL('./tx-count.mjs', import.meta.url).href;
-  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim();
+  process.env.NODE_OPTIONS = `${before ?? ''} --import ${preload}`.trim();
   const local = await import('./tx-count.mjs');
-  return (pids) => async () => {
-    for (const pid of pids) rmSync(join(dir, `${pid}.json`), { force: true });
-    for (const pid of pids) process.kill(pid, 'SIGUSR2');
-    const sum = { transactions: local.transactions, statements: local.statements };
-    for (const pid of pids) {
-      const file = join(dir, `${pid}.json`);
-      for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
-      const n = JSON.parse(readFileSync(file, 'utf8')) as { transactions: number; statements: number };
-      sum.transactions += n.transactions;
-      sum.statements += n.statements;
-    }
-    return sum;
+  const stop = () => {
+    if (before === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = before;
   };
+  const counter =
+    (pids: number[]): TransactionCount =>
+    async () => {
+      for (const pid of pids) rmSync(join(dir, `${pid}.json`), { force: true });
+      for (const pid of pids) process.kill(pid, 'SIGUSR2');
+      const sum = { transactions: local.transactions, statements: local.statements };
+      for (const pid of pids) {
+        const file = join(dir, `${pid}.json`);
+        for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 20));
+        const n = JSON.parse(readFileSync(file, 'utf8')) as { transactions: number; statements: number };
+        sum.transactions += n.transactions;
+        sum.statements += n.statements;
+      }
+      return sum;
+    };
+  return { counter, stop };
 }
 
 /** Trivial statements per second over 4 sessions: what one round trip to the database costs here. */
