@@ -133,8 +133,10 @@ let trips = 0;
   const flags = ['--concurrency', '4'];
   const on = { ...p, filesDir: tmpdir() };
   const counting = await countTransactions();
-  const workers = await Promise.all([spawnWorker(on, flags), spawnWorker(on, flags)]);
-  counting.stop();
+  const workers = await Promise.all([
+    spawnWorker(on, flags, counting.env),
+    spawnWorker(on, flags, counting.env),
+  ]);
   const count = counting.counter(workers.map((w) => w.child.pid!));
   rows.push({
     backend: 'PostgreSQL',

@@ -145,24 +145,19 @@ export function cpuSplitMs(): { ours: number; postgres: number } {
 export type TransactionCount = () => Promise<{ transactions: number; statements: number }>;
 
 /**
- * Sets this process up to count its transactions and its children to count theirs (call it before
- * spawning the workers); answers the reader for the workers given.
+ * Sets this process up to count its transactions; answers the environment that makes a child
+ * count its own (given to the workers only: the idle server's memory must not hold `pg`) and the
+ * reader for the workers given.
  */
 export async function countTransactions(): Promise<{
+  env: NodeJS.ProcessEnv;
   counter: (pids: number[]) => TransactionCount;
-  /** Children spawned from now on count nothing (the idle server's memory must not hold `pg`). */
-  stop: () => void;
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-tx-'));
-  const before = process.env.NODE_OPTIONS;
   process.env.SLUICE_BENCH_TX_DIR = dir;
   const preload = new URL('./tx-count.mjs', import.meta.url).href;
-  process.env.NODE_OPTIONS = `${before ?? ''} --import ${preload}`.trim();
+  const env = { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${preload}`.trim() };
   const local = await import('./tx-count.mjs');
-  const stop = () => {
-    if (before === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = before;
-  };
   const counter =
     (pids: number[]): TransactionCount =>
     async () => {
@@ -178,7 +173,7 @@ export async function countTransactions(): Promise<{
       }
       return sum;
     };
-  return { counter, stop };
+  return { env, counter };
 }
 
 /** Trivial statements per second over 4 sessions: what one round trip to the database costs here. */

@@ -87,8 +87,10 @@ const PGLITE_SETTINGS = ['-c', 'shared_buffers=16MB', '-c', 'wal_buffers=4MB'];
  * against 1.32 s, and ran 400 small transactions (insert, update, select, notify) in the same
  * ~0.5 s once warm; over 2,000 it used 3.1 s of CPU against 4.4 s, the difference being TurboFan's
  * compiles. The platform's throughput did not move beyond the noise (bench/platform.ts's embedded
- * run, 200 no-op `sql` jobs in the worker, A/B twice: 26.7 and 31.9 jobs/s against 29.3 and 31.8). V8 reads the flag when a module is compiled, so it is set before PGlite starts; it holds
- * for the whole process, whose only WebAssembly is PGlite (steps run in processes of their own).
+ * run, 200 no-op `sql` jobs in the worker, A/B twice: 26.7 and 31.9 jobs/s against 29.3 and 31.8).
+ * V8 reads the flag when a module is compiled, so it is set before PGlite starts. It holds for the
+ * whole process, whose only WebAssembly is PGlite: steps run in processes of their own, and the
+ * tasks a worker runs itself (`isolation: none`: notify, sql) load none.
  */
 const WASM_FLAGS = '--liftoff-only';
 

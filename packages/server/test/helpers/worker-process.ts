@@ -13,6 +13,8 @@ const bin = join(import.meta.dirname, '../../../cli/bin/sluice.js');
 export async function spawnWorker(
   p: Pick<Platform, 'database' | 'masterKey'> & { filesDir: string },
   extra: string[] = [],
+  /** Added to the worker's environment (the bench's transaction counter preloads itself this way). */
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; id: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'sluice-worker-'));
   const child = spawn(
@@ -28,7 +30,7 @@ export async function spawnWorker(
       p.filesDir,
       ...extra,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, SLUICE_MASTER_KEY: p.masterKey } },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env, SLUICE_MASTER_KEY: p.masterKey } },
   );
   // A test that fails or times out must not leave a worker running on: it dies with the test.
   process.once('exit', () => child.kill('SIGKILL'));
