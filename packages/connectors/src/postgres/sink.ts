@@ -135,6 +135,9 @@ const COPY_BUFFER_BYTES = 2 << 20;
 /** Tuple ids of the rows a flush inserted, to read them back (verify content, modes append and truncate). */
 const WRITTEN = 'sluice_written';
 
+/** SQLSTATEs of a CREATE … IF NOT EXISTS that lost a race to another session. */
+const NAME_TAKEN = new Set(['23505', '42P07', '42P06', '42710']);
+
 class PostgresWriter implements SinkWriter {
   readonly #ctx: SinkContext<Config>;
   readonly #conn: PgConnection;
@@ -208,9 +211,10 @@ class PostgresWriter implements SinkWriter {
       try {
         await this.#conn.client.query(sql);
       } catch (err) {
-        // Two sinks creating it at once: one wins, the other sees the name taken; both may go on.
-        const code = (err as { code?: string }).code;
-        if (code !== '23505' && code !== '42P07' && code !== '42P06') {
+        // Two sinks creating it at once: one wins, the other sees the name taken (as a unique
+        // violation, the relation, the schema, or the table's row type: 42710); both may go on.
+        const code = (err as { code?: string }).code ?? '';
+        if (!NAME_TAKEN.has(code)) {
           throw pgError(
             err,
             this.#where,
