@@ -612,6 +612,12 @@ export interface SinkDefinition<S extends TSchema = TSchema> {
   readonly worker?: WorkerModule;
   /** Lets the partitions of a partitioned step write here at once. */
   readonly partitions?: PartitionedWrite<Static<S>>;
+  /**
+   * The host of the server this sink writes to (from its url; `''` for a Unix socket), when it
+   * writes to one. A server on this machine is left a core: the parallel path's default thread
+   * count is one fewer (see docs/parallel.md).
+   */
+  server?(config: Static<S>): string | undefined;
   open(ctx: SinkContext<Static<S>>): Promise<SinkWriter>;
 }
 

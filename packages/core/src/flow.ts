@@ -24,7 +24,7 @@ import {
 import { guardConnect } from './internal/circuits.ts';
 import { type ComponentStats, Meter } from './internal/meter.ts';
 import { type Delivered, runChunks } from './internal/parallel/pump.ts';
-import { type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
+import { flowSettings, type ParallelSettings, parallelWorker } from './internal/parallel/settings.ts';
 import { QuarantineFile } from './internal/quarantine.ts';
 import { asStage, StageChain } from './internal/stages.ts';
 import { sinkColumns } from './known-columns.ts';
@@ -297,13 +297,14 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
         ...(env.part === undefined ? {} : { part: env.part }),
       };
       // A partition is itself one of many processes reading the input: it reads on one thread.
-      const worker = env.parallel && env.part === undefined && parallelWorker(step);
-      const split = worker && (await step.source.def.chunked!.split(sourceCtx, env.parallel!.minBytes));
+      const parallel = flowSettings(env.parallel, step);
+      const worker = parallel && env.part === undefined && parallelWorker(step);
+      const split = worker && (await step.source.def.chunked!.split(sourceCtx, parallel!.minBytes));
       if (split) {
         const components = [step.source, ...step.transforms, ...step.sinks];
         const ctxs = components.map((c, i) => context(c, meters[i]!));
         await runChunks(step, split, worker, {
-          options: env.parallel!,
+          options: parallel!,
           hashSource,
           baseDir: env.baseDir,
           paths: env.paths,

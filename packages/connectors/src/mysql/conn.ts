@@ -114,6 +114,15 @@ export function parseUrl(url: string, where: string): mysql.ConnectionOptions & 
   };
 }
 
+/** The host a url connects to; undefined when it is not a mysql:// url. */
+export function myHost(url: string): string | undefined {
+  try {
+    return parseUrl(url, '').host;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Opens one session in UTC with Sluice's type casts; failures become actionable SluiceErrors. */
 export async function connect(url: string, opts: ConnectOptions): Promise<MyConnection> {
   const my = await loadMysql();

@@ -20,7 +20,7 @@ import { CONTRACTS, Fit, type SchemaContract } from '../shared/schema-contract.t
 import { type BatchPlan, ChangeLog, changeText, planBatch } from '../shared/schema-evolve.ts';
 import { partitionedModeRefusal } from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
-import { connect, type MyConnection, myConnection, myError } from './conn.ts';
+import { connect, type MyConnection, myConnection, myError, myHost } from './conn.ts';
 import { MyCredential } from './credential.ts';
 import { idList, quoteId } from './ident.ts';
 import { type Kind, kindsOf, LoadEncoder } from './load.ts';
@@ -779,6 +779,7 @@ export const mysqlSink = defineSink({
   credentialSchema: MyCredential,
   connection: myConnection,
   transactional: true,
+  server: (config) => myHost(config.url),
   rowEncoder: {
     create(ctx, state) {
       const { columns, kinds, types, location } = state as EncoderState;

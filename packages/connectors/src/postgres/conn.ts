@@ -121,6 +121,24 @@ export const sluiceTypes: pg.CustomTypesConfig = {
       : pgModule!.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
 };
 
+/**
+ * The host a url connects to, without loading pg: its `host` parameter (a socket directory), its
+ * host name, else PGHOST or `''` (libpq's local socket); undefined when it cannot be read.
+ */
+export function pgHost(url: string): string | undefined {
+  const fallback = process.env.PGHOST ?? '';
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    // A libpq key=value string.
+    return url.includes('=') ? (/(?:^|\s)host\s*=\s*'?([^\s']+)/.exec(url)?.[1] ?? fallback) : undefined;
+  }
+  try {
+    const u = new URL(url);
+    return u.searchParams.get('host') ?? (decodeURIComponent(u.hostname) || fallback);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Opens one client with Sluice's type parsers; failures become actionable SluiceErrors. */
 export async function connect(url: string, opts: ConnectOptions): Promise<PgConnection> {
   const { Client } = await loadPg();

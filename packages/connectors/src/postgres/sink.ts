@@ -25,7 +25,7 @@ import {
   upsertNeedsKey,
 } from '../shared/sql-sink.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
-import { connect, type PgConnection, pgConnection, pgError } from './conn.ts';
+import { connect, type PgConnection, pgConnection, pgError, pgHost } from './conn.ts';
 import { CONTRACTS, Fit, isContract, type SchemaContract } from './contract.ts';
 import { CopyEncoder } from './copy.ts';
 import { CopyIn, loadCopyIn, within } from './copy-in.ts';
@@ -726,6 +726,7 @@ export const postgresSink = defineSink({
   credentialSchema: PgCredential,
   connection: pgConnection,
   transactional: true,
+  server: (config) => pgHost(config.url),
   rowEncoder: {
     create(ctx, state) {
       const { columns, arrayColumns, types } = state as EncoderState;

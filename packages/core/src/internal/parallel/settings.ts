@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { isIP } from 'node:net';
+import { availableParallelism, hostname, networkInterfaces } from 'node:os';
 import type { WorkerModule } from '../../connector.ts';
 import { ErrorCode, SluiceError } from '../../errors.ts';
 import type { PlannedFlow } from '../../plan.ts';
@@ -8,7 +9,8 @@ export interface ParallelOptions {
   /**
    * Threads that parse, transform and encode a flow's rows, counting the main thread when it takes
    * a share (`mainShare`); 1 runs every flow on the main thread alone, as before.
-   * @defaultValue os.availableParallelism(), at most 8
+   * @defaultValue os.availableParallelism(), at most 8, one fewer for a flow whose sink's server runs
+   * on this machine
    */
   threads?: number;
   /**
@@ -30,13 +32,17 @@ export interface ParallelOptions {
   minBytes?: number;
 }
 
-export type ParallelSettings = Required<ParallelOptions>;
+export type ParallelSettings = Required<ParallelOptions> & {
+  /** `threads` is the machine's core count, not a number the caller chose. */
+  fromCores: boolean;
+};
 
 export const parallelDefaults = {
   threads: 0,
   mainShare: true,
   chunkBytes: 1 << 19,
   minBytes: 8 << 20,
+  fromCores: false,
 } as const satisfies ParallelSettings;
 
 const MAX_DEFAULT_THREADS = 8;
@@ -59,9 +65,42 @@ export function parallelSettings(options: ParallelOptions | false | undefined): 
       );
     }
   }
+  const fromCores = options?.threads === undefined;
   const threads = options?.threads ?? Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
   if (threads <= 1) return undefined;
-  return { ...parallelDefaults, ...options, threads };
+  return { ...parallelDefaults, ...options, threads, fromCores };
+}
+
+/**
+ * The settings `step` runs with, or undefined when it runs on the main thread. A sink's server on
+ * this machine (its database on loopback, say) needs a core for the rows it is sent, so a thread
+ * count taken from the cores leaves it one. Measured on 2 cores, W6 (CSV → MariaDB on loopback):
+ * one thread 3.1 s of wall and CPU against two threads' 3.8 s of wall and 4.4 s of CPU, the
+ * server's 1.9 s of CPU competing with both; W1 (PostgreSQL) the same wall with 15% less CPU.
+ */
+export function flowSettings(
+  settings: ParallelSettings | undefined,
+  step: PlannedFlow,
+): ParallelSettings | undefined {
+  if (settings === undefined || !settings.fromCores) return settings;
+  const local = step.sinks.some((s) => {
+    const host = s.def.server?.(s.config as never);
+    return host !== undefined && onThisMachine(host);
+  });
+  if (!local) return settings;
+  return settings.threads <= 2 ? undefined : { ...settings, threads: settings.threads - 1 };
+}
+
+/** A host name or address of this machine: loopback, a Unix socket (`''` or a path), its own name or addresses. */
+export function onThisMachine(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === '' || h.startsWith('/') || h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIP(h) === 4 && h.startsWith('127.')) return true;
+  if (h === '::1' || h.startsWith('::ffff:127.')) return true;
+  if (h === hostname().toLowerCase()) return true;
+  return Object.values(networkInterfaces()).some((list) =>
+    (list ?? []).some((a) => a.address.toLowerCase() === h),
+  );
 }
 
 /**
