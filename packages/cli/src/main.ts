@@ -55,7 +55,7 @@ program
   .option('--state-dir <dir>', 'where checkpoints and quarantine go (default .sluice/runs/<name>)')
   .option(
     '--threads <n>',
-    "worker threads for flows that can use them (default: one per core, one fewer when a sink's database runs on this machine; 1 runs on the main thread)",
+    'worker threads for flows that can use them (default: one per core, one fewer when a server the flow reads from or writes to runs on this machine; 1 runs on the main thread)',
     positiveInt,
   )
   .option('-q, --quiet', 'no progress display')

@@ -368,6 +368,8 @@ export interface SourceDefinition<S extends TSchema = TSchema> {
   readonly streaming?: boolean;
   /** Lets the parallel path run this source's parsing in worker threads. */
   readonly chunked?: ChunkedRead<Static<S>>;
+  /** The host of the server this source reads from, when it reads from one; see SinkDefinition.server. */
+  server?(config: Static<S>): string | undefined;
   /** Lets a step with `partitions` cut this source's input over many workers. */
   readonly partitions?: PartitionedRead<Static<S>>;
   /** The worker module that can load this connector (see WorkerModule). */

@@ -140,8 +140,8 @@ export interface RunOptions {
    * Worker threads for flows that can use them (a file source, row-local transforms, sinks that
    * encode rows off their writer; see docs/parallel.md); `false` runs every flow on the main
    * thread. The output is the same either way.
-   * @defaultValue one thread per core (`threads: os.availableParallelism()`; one fewer when a sink's
-   * server runs on this machine), for inputs of 8 MiB or more
+   * @defaultValue one thread per core (`threads: os.availableParallelism()`; one fewer when a server
+   * the flow reads from or writes to runs on this machine), for inputs of 8 MiB or more
    */
   parallel?: ParallelOptions | false;
   /**

@@ -1,4 +1,5 @@
 import { defineSource, type Json, type SourceBatch, type SourceContext } from '@sluice/core';
+import { locationHost } from '../location/index.ts';
 import { fileCredential } from '../location/options.ts';
 import { checkBytePart } from '../shared/byte-parts.ts';
 import { fileSourceConnection } from '../shared/file-check.ts';
@@ -56,6 +57,7 @@ export const csvSource = defineSource({
         ),
   credentialSchema: fileCredential,
   connection: fileSourceConnection,
+  server: (config) => locationHost(config.path, config),
   example: {
     path: 'data/orders.csv.gz',
     incremental: false,

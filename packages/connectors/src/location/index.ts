@@ -42,6 +42,26 @@ export async function openLocation(
   }
 }
 
+/**
+ * The host of the server that holds `path`: an s3:// path's endpoint (undefined for AWS itself),
+ * an sftp:// or http(s):// URL's host; undefined for a local path or one that is not a URL.
+ */
+export function locationHost(path: string, options: LocationOptions): string | undefined {
+  const scheme = schemeOf(path);
+  const url =
+    scheme === 's3'
+      ? (options.s3?.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL)
+      : scheme === 'sftp' || scheme === 'http' || scheme === 'https'
+        ? path
+        : undefined;
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
 const CREDENTIALS_GO = {
   s3: 's3.accessKeyId and s3.secretAccessKey (or a stored credential)',
   http: 'http.bearerToken, or an Authorization header in http.headers (or a stored credential)',

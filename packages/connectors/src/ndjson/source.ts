@@ -6,6 +6,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
+import { locationHost } from '../location/index.ts';
 import { fileCredential } from '../location/options.ts';
 import {
   checkBytePart,
@@ -92,6 +93,7 @@ export const ndjsonSource = defineSource({
   config: ndjsonSourceConfig,
   credentialSchema: fileCredential,
   connection: fileSourceConnection,
+  server: (config) => locationHost(config.path, config),
   example: {
     path: 'data/events.ndjson.gz',
     incremental: false,

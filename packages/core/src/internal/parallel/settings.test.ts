@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import type { PlannedFlow } from '../../plan.ts';
 import { flowSettings, onThisMachine, parallelDefaults, parallelSettings } from './settings.ts';
 
-/** A flow whose sinks write to servers at `hosts` (undefined: a sink with no server). */
+const at = (host: string | undefined) => ({
+  def: host === undefined ? {} : { server: () => host },
+  config: {},
+});
+/** A flow whose sinks write to servers at `hosts` (undefined: a sink with no server), from a local file. */
 const flowTo = (...hosts: (string | undefined)[]): PlannedFlow =>
-  ({
-    sinks: hosts.map((host) => ({ def: host === undefined ? {} : { server: () => host }, config: {} })),
-  }) as unknown as PlannedFlow;
+  ({ source: at(undefined), sinks: hosts.map(at) }) as unknown as PlannedFlow;
 
 describe('parallelSettings', () => {
   it('turns threads off for false or one thread, and fills in the defaults', () => {
@@ -21,7 +23,7 @@ describe('parallelSettings', () => {
     });
   });
 
-  it('leaves a core to a sink server on this machine when the thread count comes from the cores', () => {
+  it('leaves a core to a server on this machine the flow uses when the thread count comes from the cores', () => {
     const fromCores = { ...parallelDefaults, threads: 4, fromCores: true };
     expect(flowSettings(fromCores, flowTo('127.0.0.1'))?.threads).toBe(3);
     expect(flowSettings(fromCores, flowTo(undefined, 'localhost'))?.threads).toBe(3);
@@ -31,6 +33,9 @@ describe('parallelSettings', () => {
     // A number the caller chose is kept.
     expect(flowSettings({ ...fromCores, fromCores: false }, flowTo('127.0.0.1'))?.threads).toBe(4);
     expect(flowSettings(undefined, flowTo('127.0.0.1'))).toBeUndefined();
+    // A source reading from a server here (an S3-compatible store on loopback) counts alike.
+    const fromLocalStore = { source: at('127.0.0.1'), sinks: [at(undefined)] } as unknown as PlannedFlow;
+    expect(flowSettings(fromCores, fromLocalStore)?.threads).toBe(3);
   });
 
   it('knows the hosts of this machine', () => {

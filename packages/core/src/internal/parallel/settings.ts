@@ -9,8 +9,8 @@ export interface ParallelOptions {
   /**
    * Threads that parse, transform and encode a flow's rows, counting the main thread when it takes
    * a share (`mainShare`); 1 runs every flow on the main thread alone, as before.
-   * @defaultValue os.availableParallelism(), at most 8, one fewer for a flow whose sink's server runs
-   * on this machine
+   * @defaultValue os.availableParallelism(), at most 8, one fewer for a flow that reads from or
+   * writes to a server on this machine
    */
   threads?: number;
   /**
@@ -72,19 +72,20 @@ export function parallelSettings(options: ParallelOptions | false | undefined): 
 }
 
 /**
- * The settings `step` runs with, or undefined when it runs on the main thread. A sink's server on
- * this machine (its database on loopback, say) needs a core for the rows it is sent, so a thread
- * count taken from the cores leaves it one. Measured on 2 cores, W6 (CSV → MariaDB on loopback):
- * one thread 3.1 s of wall and CPU against two threads' 3.8 s of wall and 4.4 s of CPU, the
- * server's 1.9 s of CPU competing with both; W1 (PostgreSQL) the same wall with 15% less CPU.
+ * The settings `step` runs with, or undefined when it runs on the main thread. A server on this
+ * machine that the flow reads from or writes to (its database on loopback, an S3-compatible store
+ * on localhost) needs a core for the bytes it serves or the rows it is sent, so a thread count
+ * taken from the cores leaves it one. Measured on 2 cores, W6 (CSV → MariaDB on loopback): one
+ * thread 3.1 s of wall and CPU against two threads' 3.8 s of wall and 4.4 s of CPU, the server's
+ * 1.9 s of CPU competing with both; W1 (PostgreSQL) the same wall with 15% less CPU.
  */
 export function flowSettings(
   settings: ParallelSettings | undefined,
   step: PlannedFlow,
 ): ParallelSettings | undefined {
   if (settings === undefined || !settings.fromCores) return settings;
-  const local = step.sinks.some((s) => {
-    const host = s.def.server?.(s.config as never);
+  const local = [step.source, ...step.sinks].some((c) => {
+    const host = (c.def as { server?: (config: unknown) => string | undefined }).server?.(c.config);
     return host !== undefined && onThisMachine(host);
   });
   if (!local) return settings;

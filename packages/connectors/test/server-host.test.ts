@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
+import { csvSource } from '../src/csv/source.ts';
 import { mysqlSink } from '../src/mysql/sink.ts';
+import { ndjsonSource } from '../src/ndjson/source.ts';
 import { postgresSink } from '../src/postgres/sink.ts';
 
-// The parallel path leaves a core to a sink's server on this machine: it must find the host.
+// The parallel path leaves a core to a server on this machine that a flow reads from or writes
+// to: each connector must find the host.
+describe("a file source's server host", () => {
+  const csv = (path: string, more: object = {}) => csvSource.server!({ path, ...more } as never);
+
+  it('is the endpoint of an s3:// path, the host of an sftp:// or http(s):// one, none for a local file', () => {
+    expect(csv('s3://bench/in.csv', { s3: { endpoint: 'http://127.0.0.1:9000' } })).toBe('127.0.0.1');
+    expect(csv('sftp://etl@files.example.com:2222/in.csv')).toBe('files.example.com');
+    expect(csv('https://data.example.com/in.csv')).toBe('data.example.com');
+    expect(ndjsonSource.server!({ path: 'http://localhost:8080/e.ndjson' } as never)).toBe('localhost');
+    expect(csv('data/in.csv')).toBeUndefined();
+    expect(csv('file:///data/in.csv')).toBeUndefined();
+  });
+});
+
 describe("a database sink's server host", () => {
   const pg = (url: string) => postgresSink.server!({ url } as never);
   const my = (url: string) => mysqlSink.server!({ url } as never);
