@@ -58,6 +58,15 @@ export interface Worker {
 }
 
 /**
+ * How long a worker with free slots waits before looking at an empty queue again. A job or part
+ * queued anywhere wakes every worker at once (its `queued` event), so this only bounds how late
+ * a message no event announces is taken: a retry whose backoff ran out, a job sent back for a
+ * later slot, an event lost while the bus reconnected. At 500 ms the two feeds (jobs, parts) of
+ * each worker made 4 queries a second whenever they had a free slot, busy or not.
+ */
+const FALLBACK_POLL_MS = 2000;
+
+/**
  * Takes jobs from the queue and runs them. Registers itself in `workers` (the fleet's live
  * view) with a heartbeat, and polls for cancel marks on its running jobs once a second.
  */
@@ -150,7 +159,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
   const feed = feedJobs<JobMessage>(
     p.queue,
     p.bus,
-    { concurrency: o.concurrency, pollMs: 500, tags },
+    { concurrency: o.concurrency, pollMs: FALLBACK_POLL_MS, tags },
     async (message) => {
       const { jobId } = message.data;
       const slot = await takeJobSlot(p, message.data);
@@ -180,7 +189,7 @@ export async function startWorker(p: Platform, options: WorkerOptions = {}): Pro
     p.bus,
     {
       concurrency: o.partitionConcurrency ?? o.concurrency,
-      pollMs: 500,
+      pollMs: FALLBACK_POLL_MS,
       queue: PARTITIONS_QUEUE,
       wakeOn: (m) =>
         m.type === 'status' && m.payload.status === 'queued' && m.payload.partition !== undefined,
