@@ -1,7 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineSink, ErrorCode, type SinkContext, type SinkWriter, SluiceError } from '@sluice/core';
 import { type ParquetSinkConfig, parquetSinkConfig } from '../parquet/config.ts';
-import { ParquetOutput } from '../parquet/output.ts';
 import { areaOf, datasetName, describeDataset } from './area.ts';
 
 export const datasetSinkConfig = Type.Object(
@@ -62,6 +61,8 @@ export const datasetSink = defineSink({
       rowGroupSize: cfg.rowGroupSize,
       ...(cfg.schema ? { schema: cfg.schema } : {}),
     };
+    // Loaded with the first Parquet file written: hyparquet-writer takes ~100 ms to load.
+    const { ParquetOutput } = await import('../parquet/output.ts');
     // The area is the run's, outside the paths a user's config may name.
     const out = await ParquetOutput.create({ ...ctx, config, paths: undefined });
     return {

@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import { type FileMetaData, parquetMetadata } from 'hyparquet';
+import type { FileMetaData } from 'hyparquet';
 
 /** The file's metadata, from its footer (the last 8 bytes give its length). */
 export async function readFooter(
@@ -19,6 +19,7 @@ export async function readFooter(
   }
   const footer = Buffer.alloc(length + 8);
   await handle.read(footer, 0, footer.length, size - footer.length);
+  const { parquetMetadata } = await import('hyparquet');
   const meta = parquetMetadata(
     footer.buffer.slice(footer.byteOffset, footer.byteOffset + footer.length) as ArrayBuffer,
     { geoparquet: false },

@@ -1,7 +1,6 @@
 import { defineSink, type Issue, type SinkContext, type SinkWriter } from '@sluice/core';
 import { fileOutputIssues } from '../shared/file-sink-config.ts';
 import { type ParquetSinkConfig, parquetSinkConfig } from './config.ts';
-import { ParquetOutput } from './output.ts';
 
 export const parquetSink = defineSink({
   name: 'parquet',
@@ -19,6 +18,8 @@ export const parquetSink = defineSink({
   },
   check: parquetSinkIssues,
   async open(ctx: SinkContext<ParquetSinkConfig>): Promise<SinkWriter> {
+    // Loaded when a run writes Parquet, not with every command: hyparquet-writer takes ~100 ms to load.
+    const { ParquetOutput } = await import('./output.ts');
     const out = await ParquetOutput.create(ctx);
     return {
       start: (resume) => out.start(resume),

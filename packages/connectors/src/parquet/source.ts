@@ -7,14 +7,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
-import {
-  type AsyncBuffer,
-  type FileMetaData,
-  parquetMetadataAsync,
-  parquetRead,
-  parquetSchema,
-} from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
 import { openLocation } from '../location/index.ts';
 import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
@@ -41,6 +34,8 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
   const cfg = ctx.config;
   const where = `${ctx.componentId}: config.path`;
   const resume = ctx.resumeFrom === undefined ? undefined : toPosition(ctx.resumeFrom, where);
+  // Loaded when a run reads Parquet, not with every command (with the writer, ~100 ms).
+  const { parquetMetadataAsync, parquetSchema } = await import('hyparquet');
   const location = await openLocation(cfg.path, cfg, ctx, where);
   try {
     const entry = await location.stat(cfg.path, ctx.signal);
@@ -111,6 +106,10 @@ async function readColumns(
   rowEnd: number,
 ): Promise<GroupColumns> {
   const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(columns.map((c) => [c, []]));
+  const [{ parquetRead }, { compressors }] = await Promise.all([
+    import('hyparquet'),
+    import('hyparquet-compressors'),
+  ]);
   await parquetRead({
     file,
     metadata,
@@ -145,7 +144,7 @@ function mapRow(
   group: GroupColumns,
   index: number,
   columns: string[],
-  nodes: Map<string, ReturnType<typeof parquetSchema>>,
+  nodes: Map<string, SchemaTree>,
   at: ParquetPosition,
 ): Row | undefined {
   const row: Row = {};
