@@ -16,7 +16,7 @@ describe('what a command loads', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('validating a CSV → NDJSON spec loads no Parquet library', async () => {
+  it('validating a CSV → NDJSON spec of one file loads no Parquet library and no glob matcher', async () => {
     const log = join(dir, 'loaded.txt');
     const hooks = join(dir, 'hooks.mjs');
     await writeFile(
@@ -44,5 +44,6 @@ describe('what a command loads', () => {
     // The hooks saw the command's own modules, so an absence below means something.
     expect(loaded).toMatch(/node_modules\/commander\//);
     expect(loaded).not.toMatch(/node_modules\/hyparquet/);
+    expect(loaded).not.toMatch(/node_modules\/picomatch\//);
   });
 });

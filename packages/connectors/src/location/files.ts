@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import picomatch from 'picomatch';
 import type { Location, LocationEntry } from './types.ts';
 import { plainPath, schemeOf } from './url.ts';
 
@@ -26,6 +25,8 @@ export async function matchFiles(
   const full = schemeOf(path) === 'file' ? resolve(opts.baseDir, plainPath(path)) : path;
   const fixed = full.slice(0, full.search(GLOB_CHAR));
   const prefix = fixed.slice(0, fixed.lastIndexOf('/') + 1);
+  // Loaded for a glob only, not with every command.
+  const { default: picomatch } = await import('picomatch');
   const matches = picomatch(full.slice(prefix.length), { dot: false });
   const found: LocationEntry[] = [];
   for await (const e of location.list(prefix, opts.signal)) {
