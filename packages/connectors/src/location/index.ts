@@ -1,7 +1,7 @@
 import type { NetContext, PathContext } from '@sluice/core';
 import { ErrorCode, FatalError } from '@sluice/core';
 import { localLocation } from './local.ts';
-import type { LocationOptions } from './options.ts';
+import { type LocationOptions, s3Endpoint } from './options.ts';
 import type { Location } from './types.ts';
 import { schemeOf } from './url.ts';
 
@@ -50,7 +50,7 @@ export function locationHost(path: string, options: LocationOptions): string | u
   const scheme = schemeOf(path);
   const url =
     scheme === 's3'
-      ? (options.s3?.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL)
+      ? s3Endpoint(options.s3)
       : scheme === 'sftp' || scheme === 'http' || scheme === 'https'
         ? path
         : undefined;

@@ -105,3 +105,8 @@ export interface LocationOptions {
   readonly sftp?: SftpOptions | undefined;
   readonly http?: HttpOptions | undefined;
 }
+
+/** The S3-compatible endpoint a config points at (its own, else the SDK's variables); undefined for AWS. */
+export function s3Endpoint(o: S3Options | undefined): string | undefined {
+  return o?.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+}

@@ -1,6 +1,6 @@
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ErrorCode, SluiceError } from '@sluice/core';
-import type { S3Options } from './options.ts';
+import { type S3Options, s3Endpoint } from './options.ts';
 import { type CredentialNote, isDenied } from './s3-errors.ts';
 
 /** How the client is built when the config leaves it open (the SDK's own conventions). */
@@ -40,7 +40,7 @@ export function s3Connection(options: S3Options | undefined, where: string): S3C
     );
   }
   const region = o.region ?? process.env.AWS_REGION ?? S3_DEFAULTS.region;
-  const endpoint = o.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const endpoint = s3Endpoint(o);
   // Checked before the SDK sees it, which would fail on a bad URL with a less helpful message.
   const hostPort = endpointHostPort(endpoint, region, where);
   const config: S3ClientConfig = {

@@ -84,10 +84,11 @@ export function flowSettings(
   step: PlannedFlow,
 ): ParallelSettings | undefined {
   if (settings === undefined || !settings.fromCores) return settings;
-  const local = [step.source, ...step.sinks].some((c) => {
-    const host = (c.def as { server?: (config: unknown) => string | undefined }).server?.(c.config);
-    return host !== undefined && onThisMachine(host);
-  });
+  const hosts = [
+    step.source.def.server?.(step.source.config),
+    ...step.sinks.map((s) => s.def.server?.(s.config)),
+  ];
+  const local = hosts.some((host) => host !== undefined && onThisMachine(host));
   if (!local) return settings;
   return settings.threads <= 2 ? undefined : { ...settings, threads: settings.threads - 1 };
 }
