@@ -300,7 +300,8 @@ export async function runFlow(step: PlannedFlow, env: FlowEnv): Promise<FlowResu
       const worker = env.parallel && env.part === undefined ? parallelWorker(step) : undefined;
       // Only a flow that could use threads asks its connectors where their servers run.
       const parallel = worker ? flowSettings(env.parallel, step) : undefined;
-      const split = worker && parallel && (await step.source.def.chunked!.split(sourceCtx, parallel.minBytes));
+      const split =
+        worker && parallel && (await step.source.def.chunked!.split(sourceCtx, parallel.minBytes));
       if (split) {
         const components = [step.source, ...step.transforms, ...step.sinks];
         const ctxs = components.map((c, i) => context(c, meters[i]!));
