@@ -25,6 +25,7 @@ export class CopyIn {
     this.#stream.on('error', (err) => {
       this.#error ??= err;
     });
+    oneWritePerMessage(this.#stream);
     client.query(this.#stream);
   }
 
@@ -65,6 +66,33 @@ export class CopyIn {
       finished(this.#stream).catch(() => undefined),
     );
   }
+}
+
+/** The parts of a CopyStreamQuery that send one chunk of COPY data (pg-copy-streams 7). */
+interface ChunkSender {
+  connection: { stream: { cork(): void; uncork(): void; write(b: Uint8Array): boolean } } | null;
+  flushChunk(chunk: Uint8Array): boolean;
+}
+
+/**
+ * pg-copy-streams writes each CopyData message as two socket writes, its 5-byte header and then
+ * the chunk: two system calls, and a server woken for 5 bytes. Corked, the socket sends both in
+ * one writev.
+ */
+function oneWritePerMessage(stream: CopyStreamQuery): void {
+  const s = stream as unknown as ChunkSender;
+  if (typeof s.flushChunk !== 'function') return;
+  s.flushChunk = (chunk) => {
+    const socket = s.connection!.stream;
+    const head = Buffer.allocUnsafe(5);
+    head[0] = 0x64; // 'd': CopyData
+    head.writeUInt32BE(chunk.length + 4, 1);
+    socket.cork();
+    socket.write(head);
+    const ok = socket.write(chunk);
+    socket.uncork();
+    return ok;
+  };
 }
 
 /** Waits for `p` at most `ms`: cleanup after a failure must not hang on a dead connection. */
