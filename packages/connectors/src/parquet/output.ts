@@ -16,7 +16,14 @@ import type { FinalFile } from '../shared/final-file.ts';
 import { checkFinal, outputTarget } from '../shared/output-target.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { ParquetColumnType, ParquetSinkConfig } from './config.ts';
-import { CODECS, FileByteWriter, fromJsonTagged, toJsonTagged, writeCompressors } from './file-writer.ts';
+import {
+  CODECS,
+  FileByteWriter,
+  fromJsonTagged,
+  toJsonTagged,
+  type WriteCompressors,
+  writeCompressors,
+} from './file-writer.ts';
 import { readFooter } from './footer.ts';
 import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
 
@@ -35,6 +42,7 @@ export class ParquetOutput {
   readonly #where: string;
   readonly #partial: string;
   readonly #final: FinalFile;
+  readonly #compressors: WriteCompressors;
   #handle: FileHandle | undefined;
   #writer: FileByteWriter | undefined;
   #parquet: ParquetWriter | undefined;
@@ -50,8 +58,14 @@ export class ParquetOutput {
   /** A resume found the output already published by the run it resumes. */
   #closed = false;
 
-  private constructor(ctx: SinkContext<ParquetSinkConfig>, partial: string, final: FinalFile) {
+  private constructor(
+    ctx: SinkContext<ParquetSinkConfig>,
+    partial: string,
+    final: FinalFile,
+    compressors: WriteCompressors,
+  ) {
     this.#ctx = ctx;
+    this.#compressors = compressors;
     this.#where = `${ctx.componentId}: config.path`;
     this.#partial = partial;
     this.#final = final;
@@ -60,7 +74,7 @@ export class ParquetOutput {
   static async create(ctx: SinkContext<ParquetSinkConfig>): Promise<ParquetOutput> {
     const where = `${ctx.componentId}: config.path`;
     const { file, final } = await outputTarget(ctx, where);
-    return new ParquetOutput(ctx, `${file}.partial`, final);
+    return new ParquetOutput(ctx, `${file}.partial`, final, await writeCompressors());
   }
 
   async start(resume: Json | undefined): Promise<void> {
@@ -192,7 +206,7 @@ export class ParquetOutput {
       writer: this.#writer!,
       schema: schemaElements(columns) as WriterSchema,
       codec: CODECS[this.#ctx.config.compression],
-      compressors: writeCompressors,
+      compressors: this.#compressors,
       createdBy: 'sluice',
     });
   }
@@ -215,7 +229,7 @@ export class ParquetOutput {
       writer: this.#writer!,
       schema: schema as WriterSchema,
       codec: CODECS[this.#ctx.config.compression],
-      compressors: writeCompressors,
+      compressors: this.#compressors,
       createdBy: 'sluice',
     });
     // The constructor wrote the leading magic again; the file already has it.
