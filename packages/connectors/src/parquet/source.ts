@@ -7,13 +7,14 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
-import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, ColumnMetaData, FileMetaData, SchemaTree } from 'hyparquet';
 import { openLocation } from '../location/index.ts';
 import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { locationBuffer } from './async-buffer.ts';
 import { type ParquetSourceConfig, parquetSourceConfig } from './config.ts';
+import { type ColumnPiece, chunkRange, isFlat, readFlatColumn, readRanges } from './flat-column.ts';
 import { parsers, readerSchema, toJson, Unmappable } from './values.ts';
 
 /** The row group being read and the rows of it already handed on. */
@@ -70,7 +71,7 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
       // and each row object is made once, per batch, so it dies young (reading rows as objects
       // and mapping them into new ones spent ~30% of W5's time in the garbage collector).
       const group = await parse(`${where}: ${entry.url} row group ${g}`, () =>
-        readColumns(file, reading, columns, groupStart + from, groupStart + groupRows),
+        readColumns(file, reading, columns, g, groupStart, from, groupRows),
       );
       const count = groupRows - from;
       for (let i = 0; i < count; ) {
@@ -94,36 +95,65 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
   }
 }
 
-/** A row group's columns as hyparquet decoded them, each from its row `start` on. */
-type GroupColumns = Map<string, { start: number; data: ArrayLike<unknown> }>;
+/** A row group's columns as decoded, each from its row `start` on. */
+type GroupColumns = Map<string, ColumnPiece>;
 
-/** Columns `columns` of rows [rowStart, rowEnd), which lie in one row group. */
+/** Columns `columns` of rows [from, to) of row group `g`, which starts at row `groupStart` of the file. */
 async function readColumns(
   file: AsyncBuffer,
   metadata: FileMetaData,
   columns: string[],
-  rowStart: number,
-  rowEnd: number,
+  g: number,
+  groupStart: number,
+  from: number,
+  to: number,
 ): Promise<GroupColumns> {
-  const pieces = new Map<string, { start: number; data: ArrayLike<unknown> }[]>(columns.map((c) => [c, []]));
-  const [{ parquetRead }, { compressors }] = await Promise.all([
+  const [{ parquetRead, parquetSchema }, { compressors }] = await Promise.all([
     import('hyparquet'),
     import('hyparquet-compressors'),
   ]);
-  await parquetRead({
-    file,
-    metadata,
-    columns,
-    rowStart,
-    rowEnd,
-    compressors,
-    utf8: false,
-    parsers,
-    // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
-    onChunk: ({ columnName, columnData, rowStart: start }) => {
-      pieces.get(columnName)?.push({ start, data: columnData });
-    },
-  });
+  const tree = parquetSchema(metadata);
+  const pieces = new Map<string, ColumnPiece[]>(columns.map((c) => [c, []]));
+  const nested: string[] = [];
+  const flat: { name: string; meta: ColumnMetaData; path: SchemaTree[] }[] = [];
+  for (const name of columns) {
+    const node = tree.children.find((c) => c.element.name === name)!;
+    const chunk = metadata.row_groups[g]!.columns.find((c) => c.meta_data?.path_in_schema[0] === name);
+    if (chunk?.meta_data && !chunk.file_path && (await isFlat([tree, node])))
+      flat.push({ name, meta: chunk.meta_data, path: [tree, node] });
+    else nested.push(name);
+  }
+  const options = { parsers, compressors, utf8: false };
+  const reads: Promise<void>[] = [
+    readRanges(
+      file,
+      flat.map((f) => chunkRange(f.meta)),
+    ).then(async (chunks) => {
+      for (let i = 0; i < flat.length; i++) {
+        const { name, meta, path } = flat[i]!;
+        pieces.set(name, await readFlatColumn(chunks[i]!, meta, path, options, groupStart, from, to));
+      }
+    }),
+  ];
+  if (nested.length > 0) {
+    reads.push(
+      parquetRead({
+        file,
+        metadata,
+        columns: nested,
+        rowStart: groupStart + from,
+        rowEnd: groupStart + to,
+        compressors,
+        utf8: false,
+        parsers,
+        // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
+        onChunk: ({ columnName, columnData, rowStart: start }) => {
+          pieces.get(columnName)?.push({ start, data: columnData });
+        },
+      }),
+    );
+  }
+  await Promise.all(reads);
   const out: GroupColumns = new Map();
   for (const [name, list] of pieces) {
     list.sort((a, b) => a.start - b.start);
@@ -131,7 +161,7 @@ async function readColumns(
       out.set(name, list[0]!);
       continue;
     }
-    const start = list[0]?.start ?? rowStart;
+    const start = list[0]?.start ?? groupStart + from;
     const data: unknown[] = [];
     for (const p of list) for (let i = 0; i < p.data.length; i++) data[p.start - start + i] = p.data[i];
     out.set(name, { start, data });
