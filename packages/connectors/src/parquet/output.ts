@@ -14,6 +14,7 @@ import type { RowGroup, SchemaElement } from 'hyparquet';
 import { ParquetWriter } from 'hyparquet-writer';
 import type { FinalFile } from '../shared/final-file.ts';
 import { checkFinal, outputTarget } from '../shared/output-target.ts';
+import { compilePick, type Pick } from '../shared/pick.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import type { ParquetColumnType, ParquetSinkConfig } from './config.ts';
 import {
@@ -278,15 +279,23 @@ export class ParquetOutput {
         return;
       }
     }
-    const cells = group.cells;
+    const { cells, types } = group;
+    group.pick(row, cells);
     for (let c = 0; c < columns.length; c++) {
-      const [name, type] = columns[c]!;
-      const r = convert(row[name], type);
-      if (!r.ok) {
-        this.#ctx.quarantine({ reason: `column ${name} (${type}): ${r.reason}`, row });
-        return;
+      const v = cells[c];
+      const type = types[c]!;
+      // Values already in the form the writer takes go as they are: no conversion result per cell
+      // (these objects were most of W5's sink time outside hyparquet-writer).
+      if (v === null || v === undefined) cells[c] = null;
+      else if (type === 'json' || typeof v === SAME_FORM[type]) continue;
+      else {
+        const r = convert(v, type);
+        if (!r.ok) {
+          this.#ctx.quarantine({ reason: `column ${columns[c]![0]} (${type}): ${r.reason}`, row });
+          return;
+        }
+        cells[c] = r.value;
       }
-      cells[c] = r.value;
     }
     for (let c = 0; c < columns.length; c++) group.data[c]!.push(cells[c]);
     group.count++;
@@ -295,6 +304,8 @@ export class ParquetOutput {
   #newGroup(): Group {
     const columns = this.#columns!;
     return {
+      pick: compilePick(columns.map(([n]) => n)),
+      types: columns.map(([, t]) => t),
       known: new Set(columns.map(([n]) => n)),
       data: columns.map(() => []),
       cells: new Array(columns.length),
@@ -316,7 +327,17 @@ export class ParquetOutput {
 }
 
 /** A row group being filled: each column's values, and the row being converted. */
+/** The column types whose values the writer takes as they come, and the JS type of those values. */
+const SAME_FORM: Partial<Record<ParquetColumnType, string>> = {
+  string: 'string',
+  number: 'number',
+  boolean: 'boolean',
+};
+
 interface Group {
+  /** Copies a row's values of the columns, in order, into `cells`. */
+  pick: Pick;
+  types: ParquetColumnType[];
   known: Set<string>;
   data: unknown[][];
   cells: unknown[];

@@ -1,6 +1,7 @@
 import type { Row } from '@sluice/core';
 import { ByteWriter, MAX_NUMBER_BYTES, writeNumber } from '../shared/byte-writer.ts';
-import { compilePick, type Pick, writeTabText } from '../shared/tab-text.ts';
+import { compilePick, type Pick } from '../shared/pick.ts';
+import { writeTabText } from '../shared/tab-text.ts';
 
 /** A value PostgreSQL cannot take; the row goes to quarantine with this reason. */
 export class CopyValueError extends Error {

@@ -1,4 +1,3 @@
-import type { Row } from '@sluice/core';
 import { writeUtf8 } from './byte-writer.ts';
 
 /**
@@ -6,19 +5,6 @@ import { writeUtf8 } from './byte-writer.ts';
  * share: fields separated by tabs, rows by line feeds, and backslash escapes for a backslash,
  * a line feed, a carriage return and a tab inside a value.
  */
-
-/** Copies a row's values of `columns`, in order, into `into`. */
-export type Pick = (row: Row, into: unknown[]) => void;
-
-/**
- * A pick for `columns` with one property read per column written out, so that each read site
- * sees one name (and, rows sharing a hidden class, one shape): `row[columns[c]]` in a loop is one
- * site for every name, and its megamorphic lookups were ~20% of the COPY encoder's time (measured).
- */
-export function compilePick(columns: readonly string[]): Pick {
-  const body = columns.map((c, i) => `v[${i}] = r[${JSON.stringify(c)}];`).join('\n');
-  return new Function('r', 'v', body) as Pick;
-}
 
 /**
  * Writes `s` escaped as UTF-8 at `p` (room for 3 bytes a unit reserved); returns the end, or -1
