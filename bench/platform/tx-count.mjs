@@ -4,7 +4,7 @@
 // SIGUSR2 it writes the count to `<SLUICE_BENCH_TX_DIR>/<pid>.json`. PostgreSQL's own counter
 // (pg_stat_database.xact_commit) cannot serve: a session reports it only along with other
 // statistics, so read-only polls made while idle surface later, inside the window measured.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -26,7 +26,10 @@ if (dir) {
     else if (!inBlock.has(this)) transactions++;
     return query.call(this, q, ...rest);
   };
-  process.on('SIGUSR2', () =>
-    writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify({ transactions, statements })),
-  );
+  // Written whole, then renamed: the bench reads the file as soon as it exists.
+  process.on('SIGUSR2', () => {
+    const file = join(dir, `${process.pid}.json`);
+    writeFileSync(`${file}.tmp`, JSON.stringify({ transactions, statements }));
+    renameSync(`${file}.tmp`, file);
+  });
 }
