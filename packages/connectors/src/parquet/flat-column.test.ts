@@ -6,7 +6,7 @@ import { type FileMetaData, parquetMetadata, parquetRead, parquetSchema } from '
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
-import { chunkRange, isFlat, readFlatColumn, readRanges } from './flat-column.ts';
+import { chunkRange, planColumns, readFlatColumn, readRanges } from './flat-column.ts';
 import { parsers } from './values.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-flat-column-'));
@@ -39,9 +39,9 @@ async function flat(
   from: number,
   to: number,
 ) {
-  const tree = parquetSchema(metadata);
-  const node = tree.children.find((c) => c.element.name === name)!;
-  expect(await isFlat([tree, node])).toBe(true);
+  const plan = await planColumns(parquetSchema(metadata), [name]);
+  expect(plan.nested).toEqual([]);
+  const { path } = plan.flat[0]!;
   const groupStart = metadata.row_groups.slice(0, g).reduce((n, rg) => n + Number(rg.num_rows), 0);
   const metas = metadata.row_groups[g]!.columns.map((c) => c.meta_data!);
   const file = { byteLength: buf.byteLength, slice: (s: number, e?: number) => buf.slice(s, e) };
@@ -50,7 +50,7 @@ async function flat(
   const pieces = await readFlatColumn(
     chunks[i]!,
     metas[i]!,
-    [tree, node],
+    path,
     { parsers, compressors, utf8: false },
     groupStart,
     from,

@@ -62,9 +62,24 @@ export async function readRanges(
   return out;
 }
 
-/** A top-level column that is neither nested nor repeated: one value (or null) per row. */
-export async function isFlat(schemaPath: SchemaTree[]): Promise<boolean> {
-  return (await load()).isFlatColumn(schemaPath);
+/** How a file's selected columns are read: flat ones by readFlatColumn, the others by hyparquet. */
+export interface ColumnPlan {
+  /** Flat columns and their schema paths (root, column), for readFlatColumn. */
+  flat: { name: string; path: SchemaTree[] }[];
+  /** Nested or repeated columns, for hyparquet's parquetRead. */
+  nested: string[];
+}
+
+/** Splits `columns` of the schema `tree` (the one the pages are decoded with) once per file. */
+export async function planColumns(tree: SchemaTree, columns: string[]): Promise<ColumnPlan> {
+  const { isFlatColumn } = await load();
+  const plan: ColumnPlan = { flat: [], nested: [] };
+  for (const name of columns) {
+    const path = [tree, tree.children.find((c) => c.element.name === name)!];
+    if (isFlatColumn(path)) plan.flat.push({ name, path });
+    else plan.nested.push(name);
+  }
+  return plan;
 }
 
 /**

@@ -326,7 +326,6 @@ export class ParquetOutput {
   }
 }
 
-/** A row group being filled: each column's values, and the row being converted. */
 /** The column types whose values the writer takes as they come, and the JS type of those values. */
 const SAME_FORM: Partial<Record<ParquetColumnType, string>> = {
   string: 'string',
@@ -334,6 +333,7 @@ const SAME_FORM: Partial<Record<ParquetColumnType, string>> = {
   boolean: 'boolean',
 };
 
+/** A row group being filled: each column's values, and the row being converted. */
 interface Group {
   /** Copies a row's values of the columns, in order, into `cells`. */
   pick: Pick;

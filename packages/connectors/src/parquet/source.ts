@@ -7,14 +7,21 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
-import type { AsyncBuffer, ColumnMetaData, FileMetaData, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
 import { openLocation } from '../location/index.ts';
 import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { locationBuffer } from './async-buffer.ts';
 import { type ParquetSourceConfig, parquetSourceConfig } from './config.ts';
-import { type ColumnPiece, chunkRange, isFlat, readFlatColumn, readRanges } from './flat-column.ts';
+import {
+  type ColumnPiece,
+  type ColumnPlan,
+  chunkRange,
+  planColumns,
+  readFlatColumn,
+  readRanges,
+} from './flat-column.ts';
 import { parsers, readerSchema, toJson, Unmappable } from './values.ts';
 
 /** The row group being read and the rows of it already handed on. */
@@ -57,6 +64,7 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
       );
     }
     const reading: FileMetaData = { ...metadata, schema: readerSchema(metadata.schema) };
+    const plan = await planColumns(parquetSchema(reading), columns);
     const total = Number(metadata.num_rows);
     let groupStart = 0;
     for (let g = 0; g < metadata.row_groups.length; g++) {
@@ -71,7 +79,7 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
       // and each row object is made once, per batch, so it dies young (reading rows as objects
       // and mapping them into new ones spent ~30% of W5's time in the garbage collector).
       const group = await parse(`${where}: ${entry.url} row group ${g}`, () =>
-        readColumns(file, reading, columns, g, groupStart, from, groupRows),
+        readColumns(file, reading, plan, g, groupStart, from, groupRows),
       );
       const count = groupRows - from;
       for (let i = 0; i < count; ) {
@@ -98,40 +106,34 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
 /** A row group's columns as decoded, each from its row `start` on. */
 type GroupColumns = Map<string, ColumnPiece>;
 
-/** Columns `columns` of rows [from, to) of row group `g`, which starts at row `groupStart` of the file. */
+/** The planned columns of rows [from, to) of row group `g`, which starts at row `groupStart` of the file. */
 async function readColumns(
   file: AsyncBuffer,
   metadata: FileMetaData,
-  columns: string[],
+  { flat, nested }: ColumnPlan,
   g: number,
   groupStart: number,
   from: number,
   to: number,
 ): Promise<GroupColumns> {
-  const [{ parquetRead, parquetSchema }, { compressors }] = await Promise.all([
+  const [{ parquetRead }, { compressors }] = await Promise.all([
     import('hyparquet'),
     import('hyparquet-compressors'),
   ]);
-  const tree = parquetSchema(metadata);
-  const pieces = new Map<string, ColumnPiece[]>(columns.map((c) => [c, []]));
-  const nested: string[] = [];
-  const flat: { name: string; meta: ColumnMetaData; path: SchemaTree[] }[] = [];
-  for (const name of columns) {
-    const node = tree.children.find((c) => c.element.name === name)!;
-    const chunk = metadata.row_groups[g]!.columns.find((c) => c.meta_data?.path_in_schema[0] === name);
-    if (chunk?.meta_data && !chunk.file_path && (await isFlat([tree, node])))
-      flat.push({ name, meta: chunk.meta_data, path: [tree, node] });
-    else nested.push(name);
-  }
+  const pieces = new Map<string, ColumnPiece[]>([...flat.map((f) => f.name), ...nested].map((c) => [c, []]));
+  const chunks = metadata.row_groups[g]!.columns;
+  const metas = flat.map(({ name }) => {
+    const chunk = chunks.find((c) => c.meta_data?.path_in_schema[0] === name);
+    if (!chunk?.meta_data || chunk.file_path)
+      throw new Error(`row group ${g} has no column chunk of ${name} in this file`);
+    return chunk.meta_data;
+  });
   const options = { parsers, compressors, utf8: false };
   const reads: Promise<void>[] = [
-    readRanges(
-      file,
-      flat.map((f) => chunkRange(f.meta)),
-    ).then(async (chunks) => {
+    readRanges(file, metas.map(chunkRange)).then(async (bytes) => {
       for (let i = 0; i < flat.length; i++) {
-        const { name, meta, path } = flat[i]!;
-        pieces.set(name, await readFlatColumn(chunks[i]!, meta, path, options, groupStart, from, to));
+        const { name, path } = flat[i]!;
+        pieces.set(name, await readFlatColumn(bytes[i]!, metas[i]!, path, options, groupStart, from, to));
       }
     }),
   ];
