@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { ErrorCode, FatalError, SluiceError } from '@sluice/core';
 import type { ReadCell } from './cells.ts';
 import { exceljs } from './lib.ts';
+import { holdEarlyEnd } from './zip-end.ts';
 
 /** A row of the sheet as the streaming reader hands it over. */
 export interface SheetRow {
@@ -51,7 +52,7 @@ export function openSheet(
   file: string,
   signal: AbortSignal,
 ): OpenedSheet {
-  const input = Readable.from(chunks, { objectMode: false });
+  const input = holdEarlyEnd(Readable.from(chunks, { objectMode: false }));
   // `pipe` (exceljs feeds its unzipper with it) does not pass the input's errors on: the unzip
   // would wait forever. Every wait on the reader is woken by the input's failure or an abort
   // instead. (Not Promise.race with one long-lived promise: each race leaves a reaction on it
