@@ -1,19 +1,22 @@
-import {
-  type DuckDBBlobValue,
-  type DuckDBDateValue,
-  type DuckDBDecimalValue,
-  type DuckDBListValue,
-  type DuckDBMapValue,
-  type DuckDBResult,
-  type DuckDBStructValue,
-  type DuckDBType,
-  DuckDBTypeId,
-  type DuckDBUnionValue,
-  type DuckDBValue,
-  type DuckDBValueConverter,
+import type {
+  DuckDBBlobValue,
+  DuckDBDateValue,
+  DuckDBDecimalValue,
+  DuckDBListValue,
+  DuckDBMapValue,
+  DuckDBResult,
+  DuckDBStructValue,
+  DuckDBType,
+  DuckDBUnionValue,
+  DuckDBValue,
+  DuckDBValueConverter,
+  DuckDBTypeId as TypeId,
 } from '@duckdb/node-api';
 import type { Row } from '@sluice/core';
 import { dateFromDays, decimal, isoFromUnits, Unmappable } from '../parquet/values.ts';
+import { duckdb } from './duckdb.ts';
+
+const { DuckDBTypeId } = duckdb;
 
 /**
  * DuckDB values as Sluice row values, with the conventions of the other sources (the parquet and
@@ -35,7 +38,7 @@ const orText = (v: DuckDBValue, r: string | Unmappable): string => (r instanceof
 const micros = (v: DuckDBValue): unknown =>
   orText(v, isoFromUnits((v as { micros: bigint }).micros, 1_000_000n));
 
-const BY_TYPE: Partial<Record<DuckDBTypeId, Convert>> = {
+const BY_TYPE: Partial<Record<TypeId, Convert>> = {
   [DuckDBTypeId.BOOLEAN]: (v) => v,
   [DuckDBTypeId.TINYINT]: (v) => v,
   [DuckDBTypeId.SMALLINT]: (v) => v,

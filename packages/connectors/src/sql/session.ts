@@ -1,7 +1,8 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ConfigError, ErrorCode, FatalError } from '@sluice/core';
+import { duckdb } from './duckdb.ts';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -42,7 +43,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   if (opts.threads !== undefined) options.threads = String(opts.threads);
   let instance: DuckDBInstance;
   try {
-    instance = await DuckDBInstance.create(':memory:', options);
+    instance = await duckdb.DuckDBInstance.create(':memory:', options);
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (/memory/i.test(message))
