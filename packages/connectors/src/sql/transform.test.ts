@@ -196,6 +196,29 @@ describe('sql transform: values', () => {
     expect(rows[0]).toMatchObject({ nt: 'DOUBLE', vt: 'VARCHAR', lt: 'HUGEINT' });
   });
 
+  it('checks every row of a repeated shape: widening, a first value after nulls, refusals, new fields', async () => {
+    const same = (k: number, n: unknown, s: unknown): Row => ({ k, n, s });
+    const { rows, quarantined } = await runSql(
+      { query: 'SELECT k, n, typeof(n) AS nt, s, typeof(s) AS st, x FROM input ORDER BY k' },
+      [
+        [same(1, 1, null), same(2, 2, null), same(3, 2.5, null), same(4, 10n ** 40n, 'a')],
+        [same(5, 3, 'b'), { s: 'c', n: 4, k: 6 }, { k: 7, n: 5, s: 'd', x: 1 }, same(8, true, 'e')],
+      ],
+    );
+    expect(quarantined.map((q) => q.row)).toEqual([same(4, 10n ** 40n, 'a')]);
+    expect(rows.map((r) => [r.k, r.n, r.s, r.x])).toEqual([
+      // Loaded as DOUBLE, then the column became VARCHAR: DuckDB's text for a double.
+      [1, '1.0', null, null],
+      [2, '2.0', null, null],
+      [3, '2.5', null, null],
+      [5, '3', 'b', null],
+      [6, '4', 'c', null],
+      [7, '5', 'd', 1],
+      [8, 'true', 'e', null],
+    ]);
+    expect(rows[0]).toMatchObject({ nt: 'VARCHAR', st: 'VARCHAR' });
+  });
+
   it('quarantines rows that cannot be loaded, with the reason', async () => {
     const query = 'SELECT count(*) AS n, max(a) AS a, max(b) AS b FROM input';
     const { rows, quarantined } = await runSql({ query }, [
