@@ -48,12 +48,14 @@ async function flat(
   const chunks = await readRanges(file, metas.map(chunkRange));
   const i = metas.findIndex((m) => m.path_in_schema[0] === name);
   const pieces = await readFlatColumn(
-    chunks[i]!,
-    metas[i]!,
-    path,
-    { parsers, compressors, utf8: false },
-    groupStart,
-    from,
+    {
+      chunk: chunks[i]!,
+      meta: metas[i]!,
+      schemaPath: path,
+      options: { parsers, compressors, utf8: false },
+      groupStart,
+      selectStart: from,
+    },
     to,
   );
   const out: unknown[] = [];

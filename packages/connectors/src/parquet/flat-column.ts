@@ -82,9 +82,35 @@ export async function planColumns(tree: SchemaTree, columns: string[]): Promise<
   return plan;
 }
 
+/** Which flat column chunk to read, and from which row. */
+export interface FlatColumnAt {
+  chunk: Uint8Array;
+  meta: ColumnMetaData;
+  schemaPath: SchemaTree[];
+  options: { parsers: Partial<ParquetParsers>; compressors: Compressors; utf8: boolean };
+  /** The row of the file the row group starts at. */
+  groupStart: number;
+  /** The first row (of the group) wanted: pages wholly before it are skipped undecoded. */
+  selectStart: number;
+}
+
 /**
- * Rows [selectStart, selectEnd) (of the row group starting at `groupStart`) of a flat column, as
- * the pages holding them decode; pages before selectStart are skipped undecoded.
+ * Rows [selectStart, selectEnd) of a flat column, as the pages holding them decode. All at once:
+ * see FlatColumnReader for a page at a time.
+ */
+export async function readFlatColumn(at: FlatColumnAt, selectEnd: number): Promise<ColumnPiece[]> {
+  const reader = await FlatColumnReader.open(at);
+  const pieces: ColumnPiece[] = [];
+  for (let piece = reader.next(); piece; piece = reader.next()) {
+    if (piece.start >= at.groupStart + selectEnd) break;
+    pieces.push(piece);
+  }
+  return pieces;
+}
+
+/**
+ * A flat column chunk decoded one data page at a time, from the page holding row `selectStart`
+ * on: the source holds the pages its current batch needs, not the row group's values.
  *
  * Why not hyparquet's own reader: it places every value of an OPTIONAL column through
  * `assembleLists`, its general Dremel assembly, pushing values one by one, even when the column is
@@ -93,85 +119,112 @@ export async function planColumns(tree: SchemaTree, columns: string[]): Promise<
  * as decoded, and one with nulls takes one pass. Everything else is hyparquet's: page headers,
  * decompression, levels, encodings, dictionaries, type conversion.
  */
-export async function readFlatColumn(
-  chunk: Uint8Array,
-  meta: ColumnMetaData,
-  schemaPath: SchemaTree[],
-  options: { parsers: Partial<ParquetParsers>; compressors: Compressors; utf8: boolean },
-  groupStart: number,
-  selectStart: number,
-  selectEnd: number,
-): Promise<ColumnPiece[]> {
-  const p = await load();
-  const reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
-  const decoder: ColumnDecoder = {
-    pathInSchema: meta.path_in_schema,
-    type: meta.type,
-    element: schemaPath[schemaPath.length - 1]!.element,
-    schemaPath,
-    codec: meta.codec,
-    compressors: options.compressors,
-    utf8: options.utf8,
-    parsers: { ...p.DEFAULT_PARSERS, ...options.parsers },
-  };
-  const maxDefinition = p.getMaxDefinitionLevel(schemaPath);
-  const pieces: ColumnPiece[] = [];
-  let dictionary: DecodedArray | undefined;
-  let row = 0;
-  while (row < selectEnd && reader.offset < reader.view.byteLength - 1) {
-    const header = p.parquetHeader(reader);
-    const bytes = chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
-    reader.offset += header.compressed_page_size;
-    if (header.type === 'DICTIONARY_PAGE') {
-      const page = p.decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
-      const pageReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
-      const count = header.dictionary_page_header!.num_values;
-      dictionary = p.convert(
-        p.readPlain(pageReader, decoder.type, count, decoder.element.type_length),
+export class FlatColumnReader {
+  readonly #p: Parts;
+  readonly #chunk: Uint8Array;
+  readonly #reader: { view: DataView; offset: number };
+  readonly #decoder: ColumnDecoder;
+  readonly #maxDefinition: number;
+  readonly #groupStart: number;
+  readonly #selectStart: number;
+  #dictionary: DecodedArray | undefined;
+  /** Rows of the group before the next page. */
+  #row = 0;
+
+  private constructor(p: Parts, { chunk, meta, schemaPath, options, groupStart, selectStart }: FlatColumnAt) {
+    this.#p = p;
+    this.#chunk = chunk;
+    this.#reader = { view: new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength), offset: 0 };
+    this.#decoder = {
+      pathInSchema: meta.path_in_schema,
+      type: meta.type,
+      element: schemaPath[schemaPath.length - 1]!.element,
+      schemaPath,
+      codec: meta.codec,
+      compressors: options.compressors,
+      utf8: options.utf8,
+      parsers: { ...p.DEFAULT_PARSERS, ...options.parsers },
+    };
+    this.#maxDefinition = p.getMaxDefinitionLevel(schemaPath);
+    this.#groupStart = groupStart;
+    this.#selectStart = selectStart;
+  }
+
+  static async open(at: FlatColumnAt): Promise<FlatColumnReader> {
+    return new FlatColumnReader(await load(), at);
+  }
+
+  /** The next data page's rows (the first one holding selectStart, then each after), or undefined at the chunk's end. */
+  next(): ColumnPiece | undefined {
+    const p = this.#p;
+    const reader = this.#reader;
+    const decoder = this.#decoder;
+    while (reader.offset < reader.view.byteLength - 1) {
+      const header = p.parquetHeader(reader);
+      const bytes = this.#chunk.subarray(reader.offset, reader.offset + header.compressed_page_size);
+      reader.offset += header.compressed_page_size;
+      if (header.type === 'DICTIONARY_PAGE') {
+        const page = p.decompressPage(
+          bytes,
+          header.uncompressed_page_size,
+          decoder.codec,
+          decoder.compressors,
+        );
+        const pageReader = { view: new DataView(page.buffer, page.byteOffset, page.byteLength), offset: 0 };
+        const count = header.dictionary_page_header!.num_values;
+        this.#dictionary = p.convert(
+          p.readPlain(pageReader, decoder.type, count, decoder.element.type_length),
+          decoder,
+        );
+        continue;
+      }
+      let rows: number;
+      let decoded: { definitionLevels?: number[]; dataPage: DecodedArray };
+      let encoding: string;
+      if (header.type === 'DATA_PAGE') {
+        const daph = header.data_page_header!;
+        // In a flat column every value is a row.
+        rows = daph.num_values;
+        if (this.#row + rows <= this.#selectStart) {
+          this.#row += rows;
+          continue;
+        }
+        const page = p.decompressPage(
+          bytes,
+          header.uncompressed_page_size,
+          decoder.codec,
+          decoder.compressors,
+        );
+        decoded = p.readDataPage(page, daph, decoder);
+        encoding = daph.encoding;
+      } else if (header.type === 'DATA_PAGE_V2') {
+        const daph2 = header.data_page_header_v2!;
+        rows = daph2.num_rows;
+        if (this.#row + rows <= this.#selectStart) {
+          this.#row += rows;
+          continue;
+        }
+        decoded = p.readDataPageV2(bytes, header, decoder);
+        encoding = daph2.encoding;
+      } else {
+        // An index page: nothing to decode (hyparquet's reader refuses it; none is written in practice).
+        continue;
+      }
+      const values = p.convertWithDictionary(
+        decoded.dataPage,
+        this.#dictionary,
+        encoding as Parameters<Parts['convertWithDictionary']>[2],
         decoder,
       );
-      continue;
+      const piece = {
+        start: this.#groupStart + this.#row,
+        data: withNulls(values, decoded.definitionLevels, this.#maxDefinition, rows),
+      };
+      this.#row += rows;
+      return piece;
     }
-    let rows: number;
-    let decoded: { definitionLevels?: number[]; dataPage: DecodedArray };
-    let encoding: string;
-    if (header.type === 'DATA_PAGE') {
-      const daph = header.data_page_header!;
-      // In a flat column every value is a row.
-      rows = daph.num_values;
-      if (row + rows <= selectStart) {
-        row += rows;
-        continue;
-      }
-      const page = p.decompressPage(bytes, header.uncompressed_page_size, decoder.codec, decoder.compressors);
-      decoded = p.readDataPage(page, daph, decoder);
-      encoding = daph.encoding;
-    } else if (header.type === 'DATA_PAGE_V2') {
-      const daph2 = header.data_page_header_v2!;
-      rows = daph2.num_rows;
-      if (row + rows <= selectStart) {
-        row += rows;
-        continue;
-      }
-      decoded = p.readDataPageV2(bytes, header, decoder);
-      encoding = daph2.encoding;
-    } else {
-      // An index page: nothing to decode (hyparquet's reader refuses it; none is written in practice).
-      continue;
-    }
-    const values = p.convertWithDictionary(
-      decoded.dataPage,
-      dictionary,
-      encoding as Parameters<Parts['convertWithDictionary']>[2],
-      decoder,
-    );
-    pieces.push({
-      start: groupStart + row,
-      data: withNulls(values, decoded.definitionLevels, maxDefinition, rows),
-    });
-    row += rows;
+    return undefined;
   }
-  return pieces;
 }
 
 /** A flat page's values with a null at each row whose definition level is below the maximum. */

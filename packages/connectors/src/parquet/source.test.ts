@@ -1,7 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Row } from '@sluice/core';
+import { ErrorCode, type Row } from '@sluice/core';
 import { parquetMetadata } from 'hyparquet';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
@@ -69,6 +69,56 @@ describe('parquet source', () => {
     expect(
       failure instanceof Error || JSON.stringify(seen.slice(200)) !== JSON.stringify(rows.slice(200)),
     ).toBe(true);
+  });
+
+  it('reads pages as batches reach them: batches across page ends, resumed mid-page, a bad page named', async () => {
+    const path = join(tmp(), 'pages.parquet');
+    const n = 2500;
+    const rows = Array.from({ length: n }, (_, i) => ({
+      id: i,
+      s: i % 4 === 0 ? null : `v${i}`,
+      x: i % 9 === 0 ? null : i / 3,
+    }));
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'id', data: rows.map((r) => r.id), type: 'INT32' },
+        { name: 's', data: rows.map((r) => r.s), type: 'STRING' },
+        { name: 'x', data: rows.map((r) => r.x), type: 'DOUBLE' },
+      ],
+      rowGroupSize: 1000,
+      pageSize: 256,
+    });
+    expect((await readSource(parquetSource, { path, batchSize: 37 })).rows).toEqual(rows);
+    const resumed = await readSource(
+      parquetSource,
+      { path, batchSize: 53 },
+      { resumeFrom: { rowGroup: 1, row: 333 } },
+    );
+    expect(resumed.rows).toEqual(rows.slice(1333));
+    // A page in the middle of the second group's `s` chunk overwritten: the rows before it come,
+    // then the read stops naming the file, the row group and the column.
+    const buf = readFileSync(path);
+    const meta = parquetMetadata(
+      buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer,
+    );
+    const s = meta.row_groups[1]!.columns[1]!.meta_data!;
+    const middle = Number(s.data_page_offset) + Math.floor(Number(s.total_compressed_size) / 2);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, undefined, middle);
+    closeSync(fd);
+    const { ctx } = sourceContext<ParquetSourceConfig>(parquetSource, { path, batchSize: 100 });
+    const seen: Row[] = [];
+    const failure = await (async () => {
+      for await (const b of parquetSource.read(ctx)) seen.push(...b.rows);
+    })().catch((e: unknown) => e);
+    // Pages decode as batches reach them: the second group's rows before the bad page come first.
+    expect(seen.length).toBeGreaterThan(1000);
+    expect(seen).toEqual(rows.slice(0, seen.length));
+    expect(failure).toMatchObject({
+      code: ErrorCode.CONFIG,
+      message: expect.stringMatching(/pages\.parquet row group 1 column s: cannot read it as Parquet/),
+    });
   });
 
   it('resumes from a position inside a row group with exactly the rest', async () => {

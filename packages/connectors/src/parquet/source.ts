@@ -18,8 +18,8 @@ import {
   type ColumnPiece,
   type ColumnPlan,
   chunkRange,
+  FlatColumnReader,
   planColumns,
-  readFlatColumn,
   readRanges,
 } from './flat-column.ts';
 import { parsers, readerSchema, toJson, Unmappable } from './values.ts';
@@ -75,11 +75,13 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
         continue;
       }
       ctx.signal.throwIfAborted();
-      // One row group at a time, as columns: memory holds one group's values, never the file's,
-      // and each row object is made once, per batch, so it dies young (reading rows as objects
-      // and mapping them into new ones spent ~30% of W5's time in the garbage collector).
-      const group = await parse(`${where}: ${entry.url} row group ${g}`, () =>
-        readColumns(file, reading, plan, g, groupStart, from, groupRows),
+      // One row group at a time, as columns whose pages decode as the batches reach them: memory
+      // holds the group's compressed chunks and a page or so of each column's values, never the
+      // file's, and each row object is made once, per batch, so it dies young (reading rows as
+      // objects and mapping them into new ones spent ~30% of W5's time in the garbage collector).
+      const what = `${where}: ${entry.url} row group ${g}`;
+      const group = await parse(what, () =>
+        readColumns(what, file, reading, plan, g, groupStart, from, groupRows),
       );
       const count = groupRows - from;
       for (let i = 0; i < count; ) {
@@ -103,11 +105,46 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
   }
 }
 
-/** A row group's columns as decoded, each from its row `start` on. */
-type GroupColumns = Map<string, ColumnPiece>;
+/** A row group's columns, each read by row of the file in increasing order. */
+type GroupColumns = Map<string, ColumnCursor>;
 
-/** The planned columns of rows [from, to) of row group `g`, which starts at row `groupStart` of the file. */
+/**
+ * A column's values in pieces (pages, as they decode), looked up by increasing row: a piece is let
+ * go once a row past it is asked for, and the next one is pulled only then.
+ */
+class ColumnCursor {
+  readonly #what: string;
+  readonly #pull: () => ColumnPiece | undefined;
+  #piece: ColumnPiece | undefined;
+
+  /** `what`: the file, row group and column, for the error of a page that cannot be decoded. */
+  constructor(what: string, pull: () => ColumnPiece | undefined) {
+    this.#what = what;
+    this.#pull = pull;
+  }
+
+  at(index: number): unknown {
+    for (;;) {
+      const piece = this.#piece;
+      if (piece && index >= piece.start && index < piece.start + piece.data.length)
+        return piece.data[index - piece.start];
+      try {
+        this.#piece = this.#pull();
+      } catch (err) {
+        throw unreadable(this.#what, err);
+      }
+      if (!this.#piece)
+        throw unreadable(this.#what, new Error(`its pages end before row ${index} of the file`));
+    }
+  }
+}
+
+/**
+ * The planned columns of rows [from, to) of row group `g`, which starts at row `groupStart` of the
+ * file; `what` names the group in errors.
+ */
 async function readColumns(
+  what: string,
   file: AsyncBuffer,
   metadata: FileMetaData,
   { flat, nested }: ColumnPlan,
@@ -120,7 +157,6 @@ async function readColumns(
     import('hyparquet'),
     import('hyparquet-compressors'),
   ]);
-  const pieces = new Map<string, ColumnPiece[]>([...flat.map((f) => f.name), ...nested].map((c) => [c, []]));
   const chunks = metadata.row_groups[g]!.columns;
   const metas = flat.map(({ name }) => {
     const chunk = chunks.find((c) => c.meta_data?.path_in_schema[0] === name);
@@ -129,44 +165,41 @@ async function readColumns(
     return chunk.meta_data;
   });
   const options = { parsers, compressors, utf8: false };
-  const reads: Promise<void>[] = [
-    readRanges(file, metas.map(chunkRange)).then(async (bytes) => {
-      for (let i = 0; i < flat.length; i++) {
-        const { name, path } = flat[i]!;
-        pieces.set(name, await readFlatColumn(bytes[i]!, metas[i]!, path, options, groupStart, from, to));
-      }
-    }),
-  ];
-  if (nested.length > 0) {
-    reads.push(
-      parquetRead({
-        file,
-        metadata,
-        columns: nested,
-        rowStart: groupStart + from,
-        rowEnd: groupStart + to,
-        compressors,
-        utf8: false,
-        parsers,
-        // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
-        onChunk: ({ columnName, columnData, rowStart: start }) => {
-          pieces.get(columnName)?.push({ start, data: columnData });
-        },
-      }),
-    );
-  }
-  await Promise.all(reads);
   const out: GroupColumns = new Map();
-  for (const [name, list] of pieces) {
-    list.sort((a, b) => a.start - b.start);
-    if (list.length === 1) {
-      out.set(name, list[0]!);
-      continue;
+  // Flat columns' pages decode as the batches reach them: memory holds the group's compressed
+  // chunks and a page or two of values per column, not the group's values.
+  const bytes = await readRanges(file, metas.map(chunkRange));
+  for (let i = 0; i < flat.length; i++) {
+    const reader = await FlatColumnReader.open({
+      chunk: bytes[i]!,
+      meta: metas[i]!,
+      schemaPath: flat[i]!.path,
+      options,
+      groupStart,
+      selectStart: from,
+    });
+    out.set(flat[i]!.name, new ColumnCursor(`${what} column ${flat[i]!.name}`, () => reader.next()));
+  }
+  if (nested.length > 0) {
+    const pieces = new Map<string, ColumnPiece[]>(nested.map((c) => [c, []]));
+    await parquetRead({
+      file,
+      metadata,
+      columns: nested,
+      rowStart: groupStart + from,
+      rowEnd: groupStart + to,
+      compressors,
+      utf8: false,
+      parsers,
+      // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
+      onChunk: ({ columnName, columnData, rowStart: start }) => {
+        pieces.get(columnName)?.push({ start, data: columnData });
+      },
+    });
+    for (const [name, list] of pieces) {
+      list.sort((a, b) => a.start - b.start);
+      out.set(name, new ColumnCursor(`${what} column ${name}`, () => list.shift()));
     }
-    const start = list[0]?.start ?? groupStart + from;
-    const data: unknown[] = [];
-    for (const p of list) for (let i = 0; i < p.data.length; i++) data[p.start - start + i] = p.data[i];
-    out.set(name, { start, data });
   }
   return out;
 }
@@ -182,8 +215,7 @@ function mapRow(
   const row: Row = {};
   for (const name of columns) {
     try {
-      const column = group.get(name)!;
-      row[name] = toJson(column.data[index - column.start], nodes.get(name)!) as Row[string];
+      row[name] = toJson(group.get(name)!.at(index), nodes.get(name)!) as Row[string];
     } catch (err) {
       if (!(err instanceof Unmappable)) throw err;
       ctx.quarantine({
@@ -201,13 +233,17 @@ async function parse<T>(what: string, f: () => Promise<T>): Promise<T> {
   try {
     return await f();
   } catch (err) {
-    if (err instanceof SluiceError || (err as Error).name === 'AbortError') throw err;
-    throw new SluiceError(
-      ErrorCode.CONFIG,
-      `${what}: cannot read it as Parquet: ${(err as Error).message}. Check that it is a complete Parquet file.`,
-      { cause: err },
-    );
+    throw unreadable(what, err);
   }
+}
+
+function unreadable(what: string, err: unknown): unknown {
+  if (err instanceof SluiceError || (err as Error).name === 'AbortError') return err;
+  return new SluiceError(
+    ErrorCode.CONFIG,
+    `${what}: cannot read it as Parquet: ${(err as Error).message}. Check that it is a complete Parquet file.`,
+    { cause: err },
+  );
 }
 
 const toPosition = resumeState(Type.Object({ rowGroup: Resume.index, row: Resume.index }), 'source');
