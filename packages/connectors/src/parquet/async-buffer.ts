@@ -22,6 +22,10 @@ export function locationBuffer(
         out.set(chunk.subarray(0, out.length - at), at);
         at += chunk.length;
       }
+      // A file cut short since its size was read (rewritten in place, a short HTTP range) would
+      // leave zeros, which can decode as values: an error instead.
+      if (at < out.length)
+        throw new Error(`the file ended ${out.length - at} bytes early, at byte ${start + at} of ${size}`);
       return out.buffer;
     },
   };
