@@ -206,7 +206,8 @@ export class InputTable {
 
   /**
    * Whether `row` has the fields of the last row planned the long way, in the same order, and
-   * every value it loads fits its column as it is: then nothing is to check or change. The rows of
+   * every value it loads fits its column as it is (as the long way would decide): then nothing is
+   * to check or change. The rows of
    * a source share their fields, so a field's column is found by position, not by name (the name
    * lookups of the long way were a tenth of W3's run).
    */
@@ -219,7 +220,9 @@ export class InputTable {
       const col = cols[j++];
       if (col === null) continue;
       const k = kindOf(row[field]);
-      if (k !== null && (k !== col!.type || col!.untyped)) return false;
+      if (k === null || (k === col!.type && !col!.untyped)) continue;
+      // A value that fits a widened column as it is (an integer in a DOUBLE one) changes nothing.
+      if (k instanceof Unloadable || col!.untyped || widen(col!.type, k) !== col!.type) return false;
     }
     return j === shape.length;
   }
