@@ -195,6 +195,16 @@ describe('excel source', () => {
     const cut = join(dir, 'cut.xlsx');
     writeFileSync(cut, readFileSync(path).subarray(0, 3000));
     await expect(readSource(excelSource, { path: cut })).rejects.toMatchObject({ code: ErrorCode.CONFIG });
+    // Cut after its central directory, every part whole, only the zip's end record (its last 22
+    // bytes) missing: still not the whole file. The zip parser's early end (see zip-end.ts) used to
+    // hide this cut: the read was over before it showed.
+    const whole = readFileSync(path);
+    const inDirectory = join(dir, 'cut-directory.xlsx');
+    writeFileSync(inDirectory, whole.subarray(0, whole.length - 22));
+    await expect(readSource(excelSource, { path: inDirectory })).rejects.toMatchObject({
+      code: ErrorCode.CONFIG,
+      message: expect.stringMatching(/not a readable \.xlsx workbook .*copied whole/),
+    });
   });
 
   it('reads every file a glob matches, naming the file', async () => {
