@@ -6,7 +6,7 @@ import { type FileMetaData, parquetMetadata, parquetRead, parquetSchema } from '
 import { compressors } from 'hyparquet-compressors';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
-import { chunkRange, planColumns, readFlatColumn, readRanges } from './flat-column.ts';
+import { type ColumnPiece, chunkRange, FlatColumnReader, planColumns, readRanges } from './flat-column.ts';
 import { parsers } from './values.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'sluice-flat-column-'));
@@ -30,7 +30,7 @@ async function reference(buf: ArrayBuffer, metadata: FileMetaData, name: string,
   return out.slice(0, end - start);
 }
 
-/** The same through readFlatColumn, the group's chunks read together by readRanges. */
+/** The same through FlatColumnReader, the group's chunks read together by readRanges. */
 async function flat(
   buf: ArrayBuffer,
   metadata: FileMetaData,
@@ -47,17 +47,17 @@ async function flat(
   const file = { byteLength: buf.byteLength, slice: (s: number, e?: number) => buf.slice(s, e) };
   const chunks = await readRanges(file, metas.map(chunkRange));
   const i = metas.findIndex((m) => m.path_in_schema[0] === name);
-  const pieces = await readFlatColumn(
-    {
-      chunk: chunks[i]!,
-      meta: metas[i]!,
-      schemaPath: path,
-      options: { parsers, compressors, utf8: false },
-      groupStart,
-      selectStart: from,
-    },
-    to,
-  );
+  const reader = await FlatColumnReader.open({
+    chunk: chunks[i]!,
+    meta: metas[i]!,
+    schemaPath: path,
+    options: { parsers, compressors, utf8: false },
+    groupStart,
+    selectStart: from,
+  });
+  // The pages holding rows [from, to), as the source pulls them.
+  const pieces: ColumnPiece[] = [];
+  for (let p = reader.next(); p && p.start < groupStart + to; p = reader.next()) pieces.push(p);
   const out: unknown[] = [];
   for (const p of pieces)
     for (let k = 0; k < p.data.length; k++) out[p.start - groupStart - from + k] = p.data[k];

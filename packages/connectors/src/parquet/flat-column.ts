@@ -62,9 +62,9 @@ export async function readRanges(
   return out;
 }
 
-/** How a file's selected columns are read: flat ones by readFlatColumn, the others by hyparquet. */
+/** How a file's selected columns are read: flat ones by FlatColumnReader, the others by hyparquet. */
 export interface ColumnPlan {
-  /** Flat columns and their schema paths (root, column), for readFlatColumn. */
+  /** Flat columns and their schema paths (root, column), for FlatColumnReader. */
   flat: { name: string; path: SchemaTree[] }[];
   /** Nested or repeated columns, for hyparquet's parquetRead. */
   nested: string[];
@@ -92,20 +92,6 @@ export interface FlatColumnAt {
   groupStart: number;
   /** The first row (of the group) wanted: pages wholly before it are skipped undecoded. */
   selectStart: number;
-}
-
-/**
- * Rows [selectStart, selectEnd) of a flat column, as the pages holding them decode. All at once:
- * see FlatColumnReader for a page at a time.
- */
-export async function readFlatColumn(at: FlatColumnAt, selectEnd: number): Promise<ColumnPiece[]> {
-  const reader = await FlatColumnReader.open(at);
-  const pieces: ColumnPiece[] = [];
-  for (let piece = reader.next(); piece; piece = reader.next()) {
-    if (piece.start >= at.groupStart + selectEnd) break;
-    pieces.push(piece);
-  }
-  return pieces;
 }
 
 /**

@@ -7,7 +7,7 @@ import {
   type SourceBatch,
   type SourceContext,
 } from '@sluice/core';
-import type { AsyncBuffer, FileMetaData, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
 import { openLocation } from '../location/index.ts';
 import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
@@ -153,10 +153,7 @@ async function readColumns(
   from: number,
   to: number,
 ): Promise<GroupColumns> {
-  const [{ parquetRead }, { compressors }] = await Promise.all([
-    import('hyparquet'),
-    import('hyparquet-compressors'),
-  ]);
+  const { compressors } = await import('hyparquet-compressors');
   const chunks = metadata.row_groups[g]!.columns;
   const metas = flat.map(({ name }) => {
     const chunk = chunks.find((c) => c.meta_data?.path_in_schema[0] === name);
@@ -166,9 +163,16 @@ async function readColumns(
   });
   const options = { parsers, compressors, utf8: false };
   const out: GroupColumns = new Map();
+  // Nested columns are decoded by hyparquet while the flat columns' chunks are fetched: two
+  // requests in flight on a remote store, as before.
+  const [bytes, nestedPieces] = await Promise.all([
+    readRanges(file, metas.map(chunkRange)),
+    nested.length === 0
+      ? undefined
+      : readNested(file, metadata, nested, compressors, [groupStart + from, groupStart + to]),
+  ]);
   // Flat columns' pages decode as the batches reach them: memory holds the group's compressed
   // chunks and a page or two of values per column, not the group's values.
-  const bytes = await readRanges(file, metas.map(chunkRange));
   for (let i = 0; i < flat.length; i++) {
     const reader = await FlatColumnReader.open({
       chunk: bytes[i]!,
@@ -180,28 +184,37 @@ async function readColumns(
     });
     out.set(flat[i]!.name, new ColumnCursor(`${what} column ${flat[i]!.name}`, () => reader.next()));
   }
-  if (nested.length > 0) {
-    const pieces = new Map<string, ColumnPiece[]>(nested.map((c) => [c, []]));
-    await parquetRead({
-      file,
-      metadata,
-      columns: nested,
-      rowStart: groupStart + from,
-      rowEnd: groupStart + to,
-      compressors,
-      utf8: false,
-      parsers,
-      // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
-      onChunk: ({ columnName, columnData, rowStart: start }) => {
-        pieces.get(columnName)?.push({ start, data: columnData });
-      },
-    });
-    for (const [name, list] of pieces) {
-      list.sort((a, b) => a.start - b.start);
-      out.set(name, new ColumnCursor(`${what} column ${name}`, () => list.shift()));
-    }
-  }
+  for (const [name, list] of nestedPieces ?? [])
+    out.set(name, new ColumnCursor(`${what} column ${name}`, () => list.shift()));
   return out;
+}
+
+/** Nested columns' values of file rows [rowStart, rowEnd), by hyparquet, in pieces sorted by row. */
+async function readNested(
+  file: AsyncBuffer,
+  metadata: FileMetaData,
+  columns: string[],
+  compressors: Compressors,
+  [rowStart, rowEnd]: [number, number],
+): Promise<Map<string, ColumnPiece[]>> {
+  const { parquetRead } = await import('hyparquet');
+  const pieces = new Map<string, ColumnPiece[]>(columns.map((c) => [c, []]));
+  await parquetRead({
+    file,
+    metadata,
+    columns,
+    rowStart,
+    rowEnd,
+    compressors,
+    utf8: false,
+    parsers,
+    // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
+    onChunk: ({ columnName, columnData, rowStart: start }) => {
+      pieces.get(columnName)?.push({ start, data: columnData });
+    },
+  });
+  for (const list of pieces.values()) list.sort((a, b) => a.start - b.start);
+  return pieces;
 }
 
 function mapRow(

@@ -67,6 +67,14 @@ function widen(a: ColumnType, b: ColumnType): ColumnType {
   return 'VARCHAR';
 }
 
+/**
+ * Whether a value of kind `k` goes into `col` as the column is: a null, or a kind the column's type
+ * already holds (an integer in a DOUBLE column). A column with no value yet is typed by its first.
+ */
+function fits(col: Column, k: Kind): boolean {
+  return k === null || (!col.untyped && widen(col.type, k) === col.type);
+}
+
 /** The text a value of another type takes in a VARCHAR column. */
 function asText(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -192,8 +200,8 @@ export class InputTable {
           changes.set(col, { column: col, add: true });
           continue;
         }
-        if (k === null || (k === col.type && !col.untyped)) continue;
-        const type = col.untyped ? k : widen(col.type, k);
+        if (fits(col, k)) continue;
+        const type = col.untyped ? k! : widen(col.type, k!);
         col.untyped = false;
         if (type === col.type) continue;
         col.type = type;
@@ -206,10 +214,9 @@ export class InputTable {
 
   /**
    * Whether `row` has the fields of the last row planned the long way, in the same order, and
-   * every value it loads fits its column as it is (as the long way would decide): then nothing is
-   * to check or change. The rows of
-   * a source share their fields, so a field's column is found by position, not by name (the name
-   * lookups of the long way were a tenth of W3's run).
+   * every value it loads fits its column as it is: then nothing is to check or change. The rows
+   * of a source share their fields, so a field's column is found by position, not by name (the
+   * name lookups of the long way were a tenth of W3's run).
    */
   #fitsShape(row: Row): boolean {
     const shape = this.#shape;
@@ -220,9 +227,7 @@ export class InputTable {
       const col = cols[j++];
       if (col === null) continue;
       const k = kindOf(row[field]);
-      if (k === null || (k === col!.type && !col!.untyped)) continue;
-      // A value that fits a widened column as it is (an integer in a DOUBLE one) changes nothing.
-      if (k instanceof Unloadable || col!.untyped || widen(col!.type, k) !== col!.type) return false;
+      if (k instanceof Unloadable || !fits(col!, k)) return false;
     }
     return j === shape.length;
   }
