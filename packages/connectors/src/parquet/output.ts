@@ -26,6 +26,7 @@ import {
   writeCompressors,
 } from './file-writer.ts';
 import { readFooter } from './footer.ts';
+import { encodeStrings, mostlyDistinct } from './plain-strings.ts';
 import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
 
 // hyparquet-writer bundles its own copy of hyparquet's types; the shapes are the same.
@@ -255,11 +256,13 @@ export class ParquetOutput {
     this.#ctx.signal.throwIfAborted();
     // No page indexes: they sit after the row groups and are not kept across a checkpoint.
     await this.#parquet!.write({
-      columnData: this.#columns!.map(([name], c) => ({
-        name,
-        data: group.data[c] as never,
-        offsetIndex: false,
-      })),
+      columnData: this.#columns!.map(([name, type], c) => {
+        const data = group.data[c]!;
+        if (type !== 'string' || !mostlyDistinct(data))
+          return { name, data: data as never, offsetIndex: false };
+        encodeStrings(data);
+        return { name, data: data as never, offsetIndex: false, encoding: 'PLAIN' as const };
+      }),
       rowGroupSize: group.count,
     });
     this.#rows += group.count;
