@@ -182,6 +182,21 @@ describe('parquet source', () => {
     expect(r.harness.origin).toBe(path);
   });
 
+  it('reads a column named __proto__ as a field of the row, not its prototype', async () => {
+    const path = join(tmp(), 'proto.parquet');
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: '__proto__', data: ['a', null], type: 'STRING' },
+        { name: 'n', data: [1, 2], type: 'INT32' },
+      ],
+    });
+    const { rows } = await readSource(parquetSource, { path });
+    expect(rows.map((r) => Object.getPrototypeOf(r))).toEqual([Object.prototype, Object.prototype]);
+    expect(rows.map((r) => Object.getOwnPropertyDescriptor(r, '__proto__')?.value)).toEqual(['a', null]);
+    expect(rows.map((r) => r.n)).toEqual([1, 2]);
+  });
+
   it('names the file when it is not Parquet, and a missing file as not found', async () => {
     const dir = tmp();
     const path = join(dir, 'bad.parquet');

@@ -11,6 +11,7 @@ import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparqu
 import { openLocation } from '../location/index.ts';
 import { globPartitions } from '../shared/file-parts.ts';
 import { overFiles } from '../shared/file-set.ts';
+import { type BuildRow, compileBuildRow } from '../shared/pick.ts';
 import { Resume, resumeState } from '../shared/resume-state.ts';
 import { locationBuffer } from './async-buffer.ts';
 import { type ParquetSourceConfig, parquetSourceConfig } from './config.ts';
@@ -22,7 +23,7 @@ import {
   planColumns,
   readRanges,
 } from './flat-column.ts';
-import { parsers, readerSchema, toJson, Unmappable } from './values.ts';
+import { type Convert, converter, parsers, readerSchema, Unmappable } from './values.ts';
 
 /** The row group being read and the rows of it already handed on. */
 type ParquetPosition = { rowGroup: number; row: number };
@@ -63,6 +64,7 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
           `its columns are ${[...nodes.keys()].join(', ')}`,
       );
     }
+    const mapper = new RowMapper(columns, nodes);
     const reading: FileMetaData = { ...metadata, schema: readerSchema(metadata.schema) };
     const plan = await planColumns(parquetSchema(reading), columns);
     const total = Number(metadata.num_rows);
@@ -83,17 +85,21 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
       const group = await parse(what, () =>
         readColumns(what, file, reading, plan, g, groupStart, from, groupRows),
       );
+      const cursors = columns.map((c) => group.get(c)!);
       const count = groupRows - from;
       for (let i = 0; i < count; ) {
         ctx.signal.throwIfAborted();
         const end = Math.min(count, i + cfg.batchSize);
         const rows: Row[] = [];
         for (; i < end; i++) {
-          const row = mapRow(ctx, group, groupStart + from + i, columns, nodes, {
-            rowGroup: g,
-            row: from + i,
-          });
-          if (row) rows.push(row);
+          const row = mapper.row(cursors, groupStart + from + i);
+          if (!(row instanceof Unmapped)) rows.push(row);
+          else {
+            ctx.quarantine({
+              reason: `row group ${g}, row ${from + i}: column ${row.column}: ${row.error.message}`,
+              row: row.partial,
+            });
+          }
         }
         const position: ParquetPosition = { rowGroup: g, row: from + i };
         yield { rows, position, progress: { done: groupStart + from + i, total } };
@@ -217,28 +223,44 @@ async function readNested(
   return pieces;
 }
 
-function mapRow(
-  ctx: SourceContext<ParquetSourceConfig>,
-  group: GroupColumns,
-  index: number,
-  columns: string[],
-  nodes: Map<string, SchemaTree>,
-  at: ParquetPosition,
-): Row | undefined {
-  const row: Row = {};
-  for (const name of columns) {
-    try {
-      row[name] = toJson(group.get(name)!.at(index), nodes.get(name)!) as Row[string];
-    } catch (err) {
-      if (!(err instanceof Unmappable)) throw err;
-      ctx.quarantine({
-        reason: `row group ${at.rowGroup}, row ${at.row}: column ${name}: ${err.message}`,
-        row: { ...row, [name]: null },
-      });
-      return undefined;
-    }
+/** A row that cannot be made: its column, why, and the values read before it (the column null). */
+class Unmapped {
+  constructor(
+    readonly column: string,
+    readonly error: Unmappable,
+    readonly partial: Row,
+  ) {}
+}
+
+/** Makes rows from a row group's column cursors, in `columns` order. */
+class RowMapper {
+  readonly #columns: string[];
+  readonly #convert: Convert[];
+  readonly #build: BuildRow;
+  readonly #values: unknown[];
+
+  constructor(columns: string[], nodes: Map<string, SchemaTree>) {
+    this.#columns = columns;
+    this.#convert = columns.map((c) => converter(nodes.get(c)!));
+    this.#build = compileBuildRow(columns);
+    this.#values = new Array(columns.length);
   }
-  return row;
+
+  row(cursors: readonly ColumnCursor[], index: number): Row | Unmapped {
+    const values = this.#values;
+    const convert = this.#convert;
+    for (let c = 0; c < cursors.length; c++) {
+      try {
+        values[c] = convert[c]!(cursors[c]!.at(index));
+      } catch (err) {
+        if (!(err instanceof Unmappable)) throw err;
+        // The columns after it are left undefined: a quarantine entry, as JSON, has none of them.
+        const partial = values.map((v, k) => (k < c ? v : k === c ? null : undefined));
+        return new Unmapped(this.#columns[c]!, err, this.#build(partial));
+      }
+    }
+    return this.#build(values);
+  }
 }
 
 /** hyparquet's errors (a truncated file, an unknown codec) name the file and what to do. */

@@ -85,6 +85,21 @@ export function toJson(value: unknown, node: SchemaTree): unknown {
   return value;
 }
 
+/** `toJson` for one column's values; see `converter`. */
+export type Convert = (value: unknown) => unknown;
+
+/**
+ * `toJson` bound to a column. A leaf that is not DECIMAL returns a string, a boolean or a finite
+ * number as it is, so those are passed before `toJson`'s tests run, one after another, per cell.
+ */
+export function converter(node: SchemaTree): Convert {
+  if (node.children.length > 0 || isDecimal(node.element)) return (v) => toJson(v, node);
+  return (v) =>
+    typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
+      ? v
+      : toJson(v, node);
+}
+
 function nested(value: unknown, node: SchemaTree): unknown {
   const e = node.element;
   const kind = e.logical_type?.type ?? e.converted_type;

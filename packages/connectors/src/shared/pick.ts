@@ -12,3 +12,21 @@ export function compilePick(columns: readonly string[]): Pick {
   const body = columns.map((c, i) => `v[${i}] = r[${JSON.stringify(c)}];`).join('\n');
   return new Function('r', 'v', body) as Pick;
 }
+
+// `__proto__: x` in a literal would set the prototype; the computed form defines a property.
+/** `name` as a property key in generated object-literal code. */
+export function literalKey(name: string): string {
+  return name === '__proto__' ? '["__proto__"]' : JSON.stringify(name);
+}
+
+/** Makes a row of `columns` from their values in order. */
+export type BuildRow = (values: readonly unknown[]) => Row;
+
+/**
+ * A row builder for `columns`: one object literal, so every row it makes shares one hidden class
+ * (assigning the fields one by one in a loop goes through one megamorphic store site).
+ */
+export function compileBuildRow(columns: readonly string[]): BuildRow {
+  const props = columns.map((c, i) => `${literalKey(c)}: v[${i}]`).join(', ');
+  return new Function('v', `return { ${props} };`) as BuildRow;
+}
