@@ -59,8 +59,7 @@ async function flat(
   const pieces: ColumnPiece[] = [];
   for (let p = reader.next(); p && p.start < groupStart + to; p = reader.next()) pieces.push(p);
   const out: unknown[] = [];
-  for (const p of pieces)
-    for (let k = 0; k < p.data.length; k++) out[p.start - groupStart - from + k] = p.data[k];
+  for (const p of pieces) for (let k = 0; k < p.length; k++) out[p.start - groupStart - from + k] = p.at(k);
   // Whole pages are decoded: the rows before `from` in the first one are cut here, as source.ts does.
   return { values: out.slice(0, to - from), first: pieces[0]?.start };
 }
@@ -99,7 +98,8 @@ describe('flat column reader', () => {
     await conn.run(
       `COPY (SELECT i AS id, CASE WHEN i % 7 = 0 THEN NULL ELSE 'name ' || (i % 13) END AS name,
               CASE WHEN i % 5 = 0 THEN NULL ELSE i * 0.25 END AS amount, i % 3 = 0 AS flag,
-              DATE '2026-01-01' + (i % 40)::INTEGER AS day, (i * 1000)::DECIMAL(12, 2) AS price
+              DATE '2026-01-01' + (i % 40)::INTEGER AS day, (i * 1000)::DECIMAL(12, 2) AS price,
+              CASE WHEN i % 6 IN (0, 1) THEN NULL ELSE 'note ü ' || i || ' 🚚' END AS note
             FROM range(5000) t(i)) TO '${path}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`,
     );
     conn.closeSync();
@@ -111,6 +111,34 @@ describe('flat column reader', () => {
       [1, 3],
       [700, 2048],
       [2047, 2048],
+    ]);
+  });
+
+  it('decodes invalid UTF-8 in a PLAIN text page as hyparquet does (U+FFFD for each bad sequence)', async () => {
+    const bad = [
+      [0xc3],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f, 0x9a],
+      [0x61, 0xff, 0x62],
+      [0xe2, 0x82],
+      [0xc3, 0xa9],
+    ];
+    const n = 600;
+    const buf = parquetWriteBuffer({
+      columnData: [
+        {
+          name: 's',
+          data: Array.from({ length: n }, (_, i) =>
+            i % 5 === 0 ? null : Uint8Array.from([...bad[i % 6]!, i % 251]),
+          ),
+          type: 'STRING',
+          encoding: 'PLAIN',
+        },
+      ],
+    });
+    await compareAll(buf, [
+      [0, n],
+      [7, 9],
     ]);
   });
 
