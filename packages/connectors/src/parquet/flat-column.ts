@@ -33,7 +33,8 @@ export class ValuesPiece implements ColumnPiece {
  * up front, a page's strings (DuckDB writes a row group's column as one page: ~123,000 of them)
  * lived as long as the page and were copied by each young-generation collection until promoted:
  * the Parquet source cost ~0.5 s of scavenges per 1M rows that the CSV source did not. The bytes
- * are decoded as hyparquet decodes text (WHATWG UTF-8 with replacement, as `TextDecoder`).
+ * are decoded as values.ts's parsers decode text elsewhere (UTF-8 with replacement, a leading
+ * U+FEFF kept).
  */
 class TextPiece implements ColumnPiece {
   readonly start: number;
@@ -47,14 +48,19 @@ class TextPiece implements ColumnPiece {
   constructor(start: number, views: Uint8Array[], levels: number[] | undefined, max: number, rows: number) {
     this.start = start;
     this.length = rows;
-    const buffer = views[0]?.buffer ?? new ArrayBuffer(0);
-    this.#bytes = Buffer.from(buffer);
+    // Offsets from the first value's: a page's bytes (its size is an int32) fit an Int32Array.
+    const first = views[0];
+    const last = views[views.length - 1];
+    const base = first?.byteOffset ?? 0;
+    this.#bytes = first
+      ? Buffer.from(first.buffer, base, last!.byteOffset + last!.byteLength - base)
+      : Buffer.alloc(0);
     this.#starts = new Int32Array(views.length);
     this.#ends = new Int32Array(views.length);
     for (let i = 0; i < views.length; i++) {
       const v = views[i]!;
-      this.#starts[i] = v.byteOffset;
-      this.#ends[i] = v.byteOffset + v.byteLength;
+      this.#starts[i] = v.byteOffset - base;
+      this.#ends[i] = v.byteOffset - base + v.byteLength;
     }
     if (!levels || levels.length === 0 || views.length === rows) this.#valueOf = null;
     else {

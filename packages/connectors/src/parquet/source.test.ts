@@ -10,6 +10,10 @@ import type { ParquetSourceConfig } from './config.ts';
 import { parquetSource } from './source.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sluice-parquet-src-'));
+const meta = (path: string) => {
+  const buf = readFileSync(path);
+  return parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer);
+};
 
 /** 300 rows in three row groups of 100. */
 function threeGroups(path: string) {
@@ -207,5 +211,83 @@ describe('parquet source', () => {
     await expect(readSource(parquetSource, { path: join(dir, 'none.parquet') })).rejects.toMatchObject({
       code: 'NOT_FOUND',
     });
+  });
+
+  it('quarantines with the bad column null even in the first row, and hands on the rows before a bad page', async () => {
+    const first = join(tmp(), 'nan-first.parquet');
+    parquetWriteFile({
+      filename: first,
+      columnData: [
+        { name: 'id', data: [1, 2], type: 'INT32' },
+        { name: 'x', data: [Number.NaN, 0.5], type: 'DOUBLE' },
+      ],
+    });
+    const q = await readSource(parquetSource, { path: first });
+    expect(q.harness.quarantined).toEqual([
+      { reason: 'row group 0, row 0: column x: NaN has no JSON form', row: { id: 1, x: null } },
+    ]);
+
+    // The third data page of column s is made unreadable: rows 0.. before it still come out.
+    const path = join(tmp(), 'badpage.parquet');
+    const n = 1000;
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'id', data: Array.from({ length: n }, (_, i) => i), type: 'INT32' },
+        { name: 's', data: Array.from({ length: n }, (_, i) => `value-${i}`), type: 'STRING' },
+      ],
+      pageSize: 1024,
+      codec: 'UNCOMPRESSED',
+    });
+    const buf = readFileSync(path);
+    const { parquetHeader } = await import('hyparquet/src/column.js');
+    const s = parquetMetadata(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer)
+      .row_groups[0]!.columns[1]!.meta_data!;
+    const base = Number(s.dictionary_page_offset || s.data_page_offset);
+    const reader = {
+      view: new DataView(buf.buffer, buf.byteOffset + base, Number(s.total_compressed_size)),
+      offset: 0,
+    };
+    let row = 0;
+    let page = 0;
+    let badAt = -1;
+    let badRow = -1;
+    while (reader.offset < reader.view.byteLength - 1) {
+      const at = reader.offset;
+      const h = parquetHeader(reader);
+      if (h.type !== 'DICTIONARY_PAGE') {
+        if (page++ === 2) [badAt, badRow] = [base + at, row];
+        row += h.data_page_header_v2?.num_rows ?? h.data_page_header!.num_values;
+      }
+      reader.offset += h.compressed_page_size;
+    }
+    buf.fill(0xff, badAt, badAt + 16);
+    writeFileSync(path, buf);
+    expect(badRow).toBeGreaterThan(100);
+    const { ctx } = sourceContext<ParquetSourceConfig>(parquetSource, { path, batchSize: 500 });
+    const seen: Row[] = [];
+    const failure = await (async () => {
+      for await (const b of parquetSource.read(ctx)) seen.push(...b.rows);
+    })().catch((e: unknown) => e);
+    expect(failure).toMatchObject({
+      message: expect.stringMatching(/row group 0 column s: cannot read it as Parquet/),
+    });
+    expect(seen.map((r) => r.id)).toEqual(Array.from({ length: badRow }, (_, i) => i));
+  });
+
+  it('keeps a leading U+FEFF in text whether its page is PLAIN or dictionary-encoded', async () => {
+    const path = join(tmp(), 'bom.parquet');
+    parquetWriteFile({
+      filename: path,
+      columnData: [
+        { name: 'plain', data: Array.from({ length: 50 }, (_, i) => `\uFEFFp${i}`), type: 'STRING' },
+        { name: 'dict', data: Array.from({ length: 50 }, (_, i) => `\uFEFFd${i % 2}`), type: 'STRING' },
+      ],
+    });
+    const encodings = meta(path).row_groups[0]!.columns.map((c) => c.meta_data!.encodings);
+    expect(encodings[0]).not.toContain('RLE_DICTIONARY');
+    expect(encodings[1]).toContain('RLE_DICTIONARY');
+    const { rows } = await readSource(parquetSource, { path });
+    expect(rows[0]).toEqual({ plain: '\uFEFFp0', dict: '\uFEFFd0' });
   });
 });

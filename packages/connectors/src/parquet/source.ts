@@ -93,7 +93,19 @@ async function* readParquet(ctx: SourceContext<ParquetSourceConfig>): AsyncGener
         const end = Math.min(count, i + cfg.batchSize);
         const rows: Row[] = [];
         for (; i < end; i++) {
-          const row = mapper.row(cursors, groupStart + from + i);
+          let row: Row | Unmapped;
+          try {
+            row = mapper.row(cursors, groupStart + from + i);
+          } catch (err) {
+            // A page that cannot be decoded: the rows before it are handed on first.
+            if (rows.length > 0)
+              yield {
+                rows,
+                position: { rowGroup: g, row: from + i },
+                progress: { done: groupStart + from + i, total },
+              };
+            throw err;
+          }
           if (!(row instanceof Unmapped)) rows.push(row);
           else {
             ctx.quarantine({
@@ -244,7 +256,8 @@ class RowMapper {
     this.#columns = columns;
     this.#convert = columns.map((c) => converter(nodes.get(c)!));
     this.#build = compileBuildRow(columns);
-    this.#values = new Array(columns.length);
+    // Filled, not sparse: a quarantined row's values are mapped (see row), and map skips holes.
+    this.#values = new Array(columns.length).fill(undefined);
   }
 
   row(cursors: readonly ColumnCursor[], index: number): Row | Unmapped {

@@ -18,6 +18,12 @@ describe('parquet values', () => {
     expect(decimal(12345, 2)).toBe(123.45);
     expect(decimal(-5n, 1)).toBe(-0.5);
     expect(decimal(1_234_567_890_123_456_789n, 2)).toBe('12345678901234567.89');
+    // Where String() turns to exponents, a double still holds these exactly.
+    expect(decimal(1n, 7)).toBe(1e-7);
+    expect(decimal(-15n, 8)).toBe(-1.5e-7);
+    expect(decimal(10n ** 21n, 0)).toBe(1e21);
+    expect(decimal(5n, 8)).toBe(5e-8);
+    expect(decimal(10n ** 21n + 1n, 0)).toBe('1000000000000000000001');
     expect(decimal(new Uint8Array([0xff, 0xfe]), 0)).toBe(-2);
     expect(decimal(100, 2)).toBe(1);
   });

@@ -6,7 +6,13 @@ import type { ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
  */
 export class Unmappable extends Error {}
 
-const decoder = new TextDecoder();
+/**
+ * Text as UTF-8 with replacement, a leading U+FEFF kept as a character of the value (as DuckDB
+ * reads it): hyparquet's own `TextDecoder` drops it, so a value would depend on whether its page
+ * was dictionary-encoded (decoded here) or PLAIN (decoded by flat-column.ts's TextPiece).
+ */
+export const utf8Text = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
 /**
  * ISO 8601 in UTC from a count of `perSecond` units since the epoch. A Date holds milliseconds
@@ -41,6 +47,7 @@ export function dateFromDays(days: number): string | Unmappable {
 
 /** hyparquet's parsers, replaced where its defaults lose precision (Dates keep milliseconds only). */
 export const parsers: Partial<ParquetParsers> = {
+  stringFromBytes: (b) => b && utf8Text(b),
   timestampFromMilliseconds: (v) => isoFromUnits(BigInt(v), 1_000n),
   timestampFromMicroseconds: (v) => isoFromUnits(BigInt(v), 1_000_000n),
   timestampFromNanoseconds: (v) => isoFromUnits(BigInt(v), 1_000_000_000n),
@@ -78,7 +85,7 @@ export function toJson(value: unknown, node: SchemaTree): unknown {
     throw new Unmappable(`${value} has no JSON form`);
   }
   if (value instanceof Uint8Array) {
-    if (e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM') return decoder.decode(value);
+    if (e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM') return utf8Text(value);
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
   }
   if (value instanceof Date) return value.toISOString();
@@ -137,7 +144,25 @@ export function decimal(raw: unknown, scale: number): number | string {
   const text = `${neg ? '-' : ''}${int}${frac ? `.${frac}` : ''}`;
   const n = Number(text);
   // Exact when the double prints back as the same decimal.
-  return String(n) === text || (text === '-0' && n === 0) ? n : text;
+  return positional(n) === text || (text === '-0' && n === 0) ? n : text;
+}
+
+/** `String(n)` without its exponent form (below 1e-6, from 1e21): `1e-7` → `0.0000001`. */
+export function positional(n: number): string {
+  const s = String(n);
+  const e = s.indexOf('e');
+  if (e < 0) return s;
+  const neg = s.startsWith('-');
+  const [whole, fraction = ''] = s.slice(neg ? 1 : 0, e).split('.');
+  const digits = whole! + fraction;
+  const point = whole!.length + Number(s.slice(e + 1));
+  const body =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return neg ? `-${body}` : body;
 }
 
 function fromBytes(bytes: Uint8Array): bigint {
