@@ -59,7 +59,8 @@ async function flat(
   const pieces: ColumnPiece[] = [];
   for (let p = reader.next(); p && p.start < groupStart + to; p = reader.next()) pieces.push(p);
   const out: unknown[] = [];
-  for (const p of pieces) for (let k = 0; k < p.length; k++) out[p.start - groupStart - from + k] = p.at(k);
+  for (const p of pieces)
+    for (let k = 0; k < p.data.length; k++) out[p.start - groupStart - from + k] = p.data[k];
   // Whole pages are decoded: the rows before `from` in the first one are cut here, as source.ts does.
   return { values: out.slice(0, to - from), first: pieces[0]?.start };
 }

@@ -1,80 +1,10 @@
 import type { AsyncBuffer, ColumnMetaData, Compressors, SchemaTree } from 'hyparquet';
 import type { ColumnDecoder, DecodedArray, ParquetParsers } from 'hyparquet/src/types.js';
 
-/** A column's values of rows `start` (of the file) to `start + length`. */
+/** A column's values from row `start` (of the file) on. */
 export interface ColumnPiece {
-  readonly start: number;
-  readonly length: number;
-  /** The value of the piece's `i`-th row. */
-  at(i: number): unknown;
-}
-
-/** A piece of values decoded already. */
-export class ValuesPiece implements ColumnPiece {
-  readonly start: number;
-  readonly #values: ArrayLike<unknown>;
-
-  constructor(start: number, values: ArrayLike<unknown>) {
-    this.start = start;
-    this.#values = values;
-  }
-
-  get length(): number {
-    return this.#values.length;
-  }
-
-  at(i: number): unknown {
-    return this.#values[i];
-  }
-}
-
-/**
- * A PLAIN page of text, each value decoded from the page's bytes when its row is asked for. Decoded
- * up front, a page's strings (DuckDB writes a row group's column as one page: ~123,000 of them)
- * lived as long as the page and were copied by each young-generation collection until promoted:
- * the Parquet source cost ~0.5 s of scavenges per 1M rows that the CSV source did not. The bytes
- * are decoded as values.ts's parsers decode text elsewhere (UTF-8 with replacement, a leading
- * U+FEFF kept).
- */
-class TextPiece implements ColumnPiece {
-  readonly start: number;
-  readonly length: number;
-  readonly #bytes: Buffer;
-  readonly #starts: Int32Array;
-  readonly #ends: Int32Array;
-  /** Each row's value index; null when no row is null. */
-  readonly #valueOf: Int32Array | null;
-
-  constructor(start: number, views: Uint8Array[], levels: number[] | undefined, max: number, rows: number) {
-    this.start = start;
-    this.length = rows;
-    // Offsets from the first value's: a page's bytes (its size is an int32) fit an Int32Array.
-    const first = views[0];
-    const last = views[views.length - 1];
-    const base = first?.byteOffset ?? 0;
-    this.#bytes = first
-      ? Buffer.from(first.buffer, base, last!.byteOffset + last!.byteLength - base)
-      : Buffer.alloc(0);
-    this.#starts = new Int32Array(views.length);
-    this.#ends = new Int32Array(views.length);
-    for (let i = 0; i < views.length; i++) {
-      const v = views[i]!;
-      this.#starts[i] = v.byteOffset - base;
-      this.#ends[i] = v.byteOffset - base + v.byteLength;
-    }
-    if (!levels || levels.length === 0 || views.length === rows) this.#valueOf = null;
-    else {
-      const of = new Int32Array(levels.length);
-      let v = 0;
-      for (let i = 0; i < levels.length; i++) of[i] = levels[i] === max ? v++ : -1;
-      this.#valueOf = of;
-    }
-  }
-
-  at(i: number): string | null {
-    const v = this.#valueOf === null ? i : this.#valueOf[i]!;
-    return v < 0 ? null : this.#bytes.toString('utf8', this.#starts[v]!, this.#ends[v]!);
-  }
+  start: number;
+  data: ArrayLike<unknown>;
 }
 
 /** hyparquet's page decoding, loaded with the first Parquet read (see source.ts). */
@@ -184,8 +114,6 @@ export class FlatColumnReader {
   readonly #groupStart: number;
   readonly #selectStart: number;
   #dictionary: DecodedArray | undefined;
-  /** A text column: its PLAIN pages become TextPieces. */
-  readonly #text: boolean;
   /** Rows of the group before the next page. */
   #row = 0;
 
@@ -204,10 +132,6 @@ export class FlatColumnReader {
       parsers: { ...p.DEFAULT_PARSERS, ...options.parsers },
     };
     this.#maxDefinition = p.getMaxDefinitionLevel(schemaPath);
-    const e = this.#decoder.element;
-    // The columns hyparquet turns into strings with `utf8: false` (its convert.js): annotated text.
-    this.#text =
-      meta.type === 'BYTE_ARRAY' && (e.converted_type === 'UTF8' || e.logical_type?.type === 'STRING');
     this.#groupStart = groupStart;
     this.#selectStart = selectStart;
   }
@@ -272,24 +196,18 @@ export class FlatColumnReader {
         // An index page: nothing to decode (hyparquet's reader refuses it; none is written in practice).
         continue;
       }
-      const start = this.#groupStart + this.#row;
-      this.#row += rows;
-      // PLAIN text pages are the views of hyparquet's readPlain, each value's bytes in the page.
-      if (this.#text && encoding === 'PLAIN')
-        return new TextPiece(
-          start,
-          decoded.dataPage as Uint8Array[],
-          decoded.definitionLevels,
-          this.#maxDefinition,
-          rows,
-        );
       const values = p.convertWithDictionary(
         decoded.dataPage,
         this.#dictionary,
         encoding as Parameters<Parts['convertWithDictionary']>[2],
         decoder,
       );
-      return new ValuesPiece(start, withNulls(values, decoded.definitionLevels, this.#maxDefinition, rows));
+      const piece = {
+        start: this.#groupStart + this.#row,
+        data: withNulls(values, decoded.definitionLevels, this.#maxDefinition, rows),
+      };
+      this.#row += rows;
+      return piece;
     }
     return undefined;
   }

@@ -26,8 +26,8 @@ import {
   writeCompressors,
 } from './file-writer.ts';
 import { readFooter } from './footer.ts';
+import { encodeStrings, mostlyDistinct } from './plain-strings.ts';
 import { columnTypes, convert, schemaElements, typeOfElement } from './schema.ts';
-import { TextColumn } from './text-column.ts';
 
 // hyparquet-writer bundles its own copy of hyparquet's types; the shapes are the same.
 type WriterSchema = ConstructorParameters<typeof ParquetWriter>[0]['schema'];
@@ -256,16 +256,12 @@ export class ParquetOutput {
     this.#ctx.signal.throwIfAborted();
     // No page indexes: they sit after the row groups and are not kept across a checkpoint.
     await this.#parquet!.write({
-      columnData: this.#columns!.map(([name], c) => {
-        const column = group.data[c]!;
-        if (!(column instanceof TextColumn)) return { name, data: column as never, offsetIndex: false };
-        const { data, plain } = column.values();
-        return {
-          name,
-          data: data as never,
-          offsetIndex: false,
-          ...(plain ? { encoding: 'PLAIN' as const } : {}),
-        };
+      columnData: this.#columns!.map(([name, type], c) => {
+        const data = group.data[c]!;
+        if (type !== 'string' || !mostlyDistinct(data))
+          return { name, data: data as never, offsetIndex: false };
+        encodeStrings(data);
+        return { name, data: data as never, offsetIndex: false, encoding: 'PLAIN' as const };
       }),
       rowGroupSize: group.count,
     });
@@ -304,8 +300,7 @@ export class ParquetOutput {
         cells[c] = r.value;
       }
     }
-    for (let c = 0; c < columns.length; c++)
-      (group.data[c] as unknown[] | TextColumn).push(cells[c] as never);
+    for (let c = 0; c < columns.length; c++) group.data[c]!.push(cells[c]);
     group.count++;
   }
 
@@ -315,7 +310,7 @@ export class ParquetOutput {
       pick: compilePick(columns.map(([n]) => n)),
       types: columns.map(([, t]) => t),
       known: new Set(columns.map(([n]) => n)),
-      data: columns.map(([, t]) => (t === 'string' ? new TextColumn() : [])),
+      data: columns.map(() => []),
       cells: new Array(columns.length),
       count: 0,
     };
@@ -347,8 +342,7 @@ interface Group {
   pick: Pick;
   types: ParquetColumnType[];
   known: Set<string>;
-  /** Text columns as UTF-8 bytes (see text-column.ts), the others as values. */
-  data: (unknown[] | TextColumn)[];
+  data: unknown[][];
   cells: unknown[];
   count: number;
 }

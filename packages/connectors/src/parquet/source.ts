@@ -22,7 +22,6 @@ import {
   FlatColumnReader,
   planColumns,
   readRanges,
-  ValuesPiece,
 } from './flat-column.ts';
 import { type Convert, converter, parsers, readerSchema, Unmappable } from './values.ts';
 
@@ -145,8 +144,8 @@ class ColumnCursor {
   at(index: number): unknown {
     for (;;) {
       const piece = this.#piece;
-      if (piece && index >= piece.start && index < piece.start + piece.length)
-        return piece.at(index - piece.start);
+      if (piece && index >= piece.start && index < piece.start + piece.data.length)
+        return piece.data[index - piece.start];
       try {
         this.#piece = this.#pull();
       } catch (err) {
@@ -229,7 +228,7 @@ async function readNested(
     parsers,
     // A piece may begin before rowStart (a page is decoded whole); its rowStart says where.
     onChunk: ({ columnName, columnData, rowStart: start }) => {
-      pieces.get(columnName)?.push(new ValuesPiece(start, columnData));
+      pieces.get(columnName)?.push({ start, data: columnData });
     },
   });
   for (const list of pieces.values()) list.sort((a, b) => a.start - b.start);
