@@ -8,6 +8,7 @@ import {
   isCastFailure,
 } from '../shared/cast.ts';
 import { literalKey } from '../shared/pick.ts';
+import { uniqueNames } from '../shared/unique-names.ts';
 import type { CsvSourceConfig } from './config.ts';
 import type { CsvParser, CsvRecordHandler } from './parse.ts';
 
@@ -126,21 +127,6 @@ export class CsvRows implements CsvRecordHandler {
       raw: raw.length > 65536 ? `${raw.slice(0, 65536)}…` : raw,
     });
   }
-}
-
-function uniqueNames(names: string[], warn: (msg: string) => void): string[] {
-  const seen = new Set<string>();
-  return names.map((raw, i) => {
-    let name = raw === '' ? `col${i + 1}` : raw;
-    if (seen.has(name)) {
-      let k = 2;
-      while (seen.has(`${name}_${k}`)) k++;
-      warn(`column ${i + 1} repeats the name "${name}"; it is read as "${name}_${k}"`);
-      name = `${name}_${k}`;
-    }
-    seen.add(name);
-    return name;
-  });
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   SluiceError,
   SOURCE_LINE,
 } from '@sluice/core';
+import { uniqueNames } from '../shared/unique-names.ts';
 import { cutLine, findBoundaries, segments } from './columns.ts';
 import type { PdfSourceConfig } from './config.ts';
 import type { Line } from './lines.ts';
@@ -132,16 +133,4 @@ function boundaries(lines: readonly Line[], where: string): number[] {
       `config.columns, the x positions between columns (the first table line's text lies at x ${sample}), ` +
       'or narrow the lines read with startAfter, stopBefore and match',
   );
-}
-
-/** Header cells as field names: an empty one is `colN`, a repeated one gets `_2`, `_3`. */
-function uniqueNames(cells: readonly string[]): string[] {
-  const seen = new Set<string>();
-  return cells.map((cell, i) => {
-    const base = cell === '' ? `col${i + 1}` : cell;
-    let name = base;
-    for (let k = 2; seen.has(name); k++) name = `${base}_${k}`;
-    seen.add(name);
-    return name;
-  });
 }

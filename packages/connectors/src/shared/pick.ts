@@ -30,3 +30,10 @@ export function compileBuildRow(columns: readonly string[]): BuildRow {
   const props = columns.map((c, i) => `${literalKey(c)}: v[${i}]`).join(', ');
   return new Function('v', `return { ${props} };`) as BuildRow;
 }
+
+/** Sets field `name` of `o`, `__proto__` included (assigning that one would set the prototype). */
+export function setField(o: Record<string, unknown>, name: string, value: unknown): void {
+  if (name === '__proto__')
+    Object.defineProperty(o, name, { value, enumerable: true, writable: true, configurable: true });
+  else o[name] = value;
+}

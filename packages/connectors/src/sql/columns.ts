@@ -1,7 +1,10 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 
+/** A name as DuckDB compares identifiers: ASCII letters fold, others (É and é) stay apart. */
+export const foldCase = (name: string): string => name.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+
 /**
- * The names (lower-cased) a query may read from `input`, from DuckDB's parse tree
+ * The names (case-folded, see foldCase) a query may read from `input`, from DuckDB's parse tree
  * (json_serialize_sql), or undefined when it may read every column. Fields the query never names
  * are then not loaded: in W3 (10 fields, 2 used) loading was most of the stage's time.
  *
@@ -40,17 +43,16 @@ export async function referencedColumns(
     else if (n.ref_type === 'NATURAL') all = true;
     else if (Array.isArray(n.column_name_alias) && n.column_name_alias.length > 0) all = true;
     if (cls === 'COLUMN_REF' && Array.isArray(n.column_names)) {
-      const parts = n.column_names.map((p) => String(p).toLowerCase());
+      const parts = n.column_names.map((p) => foldCase(String(p)));
       for (const p of parts) names.add(p);
       if (parts.length === 1) singles.push(parts[0]!);
     }
-    if (Array.isArray(n.using_columns)) for (const c of n.using_columns) names.add(String(c).toLowerCase());
-    if (typeof n.table_name === 'string') relations.add(n.table_name.toLowerCase());
-    if (typeof n.alias === 'string' && n.alias !== '' && cls === undefined)
-      relations.add(n.alias.toLowerCase());
+    if (Array.isArray(n.using_columns)) for (const c of n.using_columns) names.add(foldCase(String(c)));
+    if (typeof n.table_name === 'string') relations.add(foldCase(n.table_name));
+    if (typeof n.alias === 'string' && n.alias !== '' && cls === undefined) relations.add(foldCase(n.alias));
     if (n.cte_map && typeof n.cte_map === 'object') {
       const map = (n.cte_map as { map?: { key?: unknown }[] }).map ?? [];
-      for (const e of map) if (typeof e.key === 'string') relations.add(e.key.toLowerCase());
+      for (const e of map) if (typeof e.key === 'string') relations.add(foldCase(e.key));
     }
     for (const v of Object.values(n)) if (typeof v === 'object' && v !== null) stack.push(v);
   }

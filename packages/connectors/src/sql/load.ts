@@ -1,6 +1,8 @@
 import type { DuckDBAppender, DuckDBConnection } from '@duckdb/node-api';
 import type { QuarantineEntry, Row } from '@sluice/core';
 import { quoteIdent } from '../postgres/ident.ts';
+import { foldCase } from './columns.ts';
+import { duckdb } from './duckdb.ts';
 
 /**
  * The DuckDB types a column of `input` can have. Rows are schemaless, so a column's type is the
@@ -75,11 +77,18 @@ function fits(col: Column, k: Kind): boolean {
   return k === null || (!col.untyped && widen(col.type, k) === col.type);
 }
 
-/** The text a value of another type takes in a VARCHAR column. */
+/** JSON text of a row value; a bigint inside is written as its digits in a string, as rows carry them. */
+const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x));
+
+/**
+ * The text a value of another type takes in a VARCHAR column: JavaScript's (String, toISOString,
+ * JSON). Values loaded before the column became VARCHAR are rewritten to the same text (see
+ * InputTable's #retype), so a value's text never depends on where a batch ended.
+ */
 function asText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (typeof v === 'object') return json(v);
   return String(v);
 }
 
@@ -94,8 +103,10 @@ const APPEND: Record<ColumnType, Append> = {
   HUGEINT: (a, v) => (typeof v === 'bigint' ? a.appendHugeInt(v) : a.appendDouble(v as number)),
   DOUBLE: (a, v) => a.appendDouble(Number(v)),
   VARCHAR: (a, v) => a.appendVarchar(asText(v)),
-  JSON: (a, v) => a.appendVarchar(JSON.stringify(v)),
-  TIMESTAMPTZ: (a, v) => a.appendVarchar((v as Date).toISOString()),
+  JSON: (a, v) => a.appendVarchar(json(v)),
+  // As microseconds: the text form stops at year 9999, and a Date goes to ±275760.
+  TIMESTAMPTZ: (a, v) =>
+    a.appendTimestampTZ(new duckdb.DuckDBTimestampTZValue(BigInt((v as Date).getTime()) * 1000n)),
 };
 
 /**
@@ -113,7 +124,7 @@ export class InputTable {
   readonly #byName = new Map<string, Column>();
   #appender: DuckDBAppender | undefined;
   #created = false;
-  /** The table holds only the placeholder column "#empty" (no field seen yet). */
+  /** The table holds only the placeholder column PLACEHOLDER (no field seen yet). */
   #emptyMarker = false;
   /** Field → its lower-cased name, or null when the query does not read it: computed once per name. */
   readonly #keys = new Map<string, string | null>();
@@ -140,6 +151,11 @@ export class InputTable {
   /** Rows appended so far. */
   get rows(): number {
     return this.#rows;
+  }
+
+  /** The placeholder column's name while the table has no other (results leave it out). */
+  get placeholder(): string | undefined {
+    return this.#emptyMarker ? PLACEHOLDER : undefined;
   }
 
   /** Appends `rows`, first adding or widening the columns they need; rows that cannot go in are quarantined. */
@@ -176,8 +192,8 @@ export class InputTable {
    * The columns to add or retype for `rows`, applied to this.#columns' bookkeeping already; the rows
    * that cannot be loaded go into `bad` (and to quarantine) and count for nothing.
    */
-  #plan(rows: readonly Row[], bad: Set<number>): { column: Column; add: boolean }[] {
-    const changes = new Map<Column, { column: Column; add: boolean }>();
+  #plan(rows: readonly Row[], bad: Set<number>): Change[] {
+    const changes = new Map<Column, Change>();
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
       if (this.#fitsShape(row)) continue;
@@ -202,10 +218,12 @@ export class InputTable {
         }
         if (fits(col, k)) continue;
         const type = col.untyped ? k! : widen(col.type, k!);
+        const untyped = col.untyped;
         col.untyped = false;
         if (type === col.type) continue;
+        // A column of nulls only holds no text to rewrite, whatever its type.
+        if (!changes.has(col)) changes.set(col, { column: col, add: false, from: untyped ? null : col.type });
         col.type = type;
-        if (!changes.has(col)) changes.set(col, { column: col, add: false });
       }
       this.#learnShape(row);
     }
@@ -244,7 +262,7 @@ export class InputTable {
   #keyOf(field: string): string | null {
     let key = this.#keys.get(field);
     if (key === undefined) {
-      const lower = field.toLowerCase();
+      const lower = foldCase(field);
       key = this.#only === undefined || this.#only.has(lower) ? lower : null;
       this.#keys.set(field, key);
     }
@@ -258,6 +276,10 @@ export class InputTable {
       if (key === null) continue;
       if (field.includes('\0'))
         return `field name ${JSON.stringify(field)} holds a NUL character, which DuckDB names cannot`;
+      if (field === '')
+        return 'a field has an empty name, which DuckDB columns cannot have; rename it before the sql transform (map)';
+      if (key === foldCase(PLACEHOLDER))
+        return `field name ${JSON.stringify(field)} is the one the sql transform gives its placeholder column; rename it (map)`;
       const k = kindOf(row[field]);
       if (k instanceof Unloadable)
         return `field ${JSON.stringify(field)} cannot be loaded into DuckDB: ${k.reason}`;
@@ -275,7 +297,7 @@ export class InputTable {
   }
 
   /** Applies column changes: DDL cannot run while an appender holds the table, so it is closed and reopened. */
-  async #alter(changes: { column: Column; add: boolean }[]): Promise<void> {
+  async #alter(changes: Change[]): Promise<void> {
     this.#appender?.closeSync();
     this.#appender = undefined;
     const t = quoteIdent(this.#table);
@@ -283,23 +305,69 @@ export class InputTable {
       const defs = this.#columns.map((c) => `${quoteIdent(c.name)} ${c.type}`);
       // A table needs a column: rows without fields (or no rows at all) get a placeholder.
       this.#emptyMarker = defs.length === 0;
-      await this.#conn.run(`CREATE TABLE ${t} (${this.#emptyMarker ? '"#empty" BOOLEAN' : defs.join(', ')})`);
+      await this.#conn.run(
+        `CREATE TABLE ${t} (${this.#emptyMarker ? `${quoteIdent(PLACEHOLDER)} BOOLEAN` : defs.join(', ')})`,
+      );
       this.#created = true;
     } else {
-      for (const { column, add } of changes) {
+      for (const { column, add, from } of changes) {
         const c = quoteIdent(column.name);
-        await this.#conn.run(
-          add
-            ? `ALTER TABLE ${t} ADD COLUMN ${c} ${column.type}`
-            : `ALTER TABLE ${t} ALTER ${c} TYPE ${column.type}`,
-        );
+        if (add) await this.#conn.run(`ALTER TABLE ${t} ADD COLUMN ${c} ${column.type}`);
+        else if (column.type === 'VARCHAR' && (from === 'DOUBLE' || from === 'TIMESTAMPTZ'))
+          await this.#retext(column.name, from);
+        else await this.#conn.run(`ALTER TABLE ${t} ALTER ${c} TYPE ${column.type}`);
       }
       // Dropped once a real column exists: a table cannot lose its last column.
       if (this.#emptyMarker && this.#columns.length > 0) {
-        await this.#conn.run(`ALTER TABLE ${t} DROP COLUMN "#empty"`);
+        await this.#conn.run(`ALTER TABLE ${t} DROP COLUMN ${quoteIdent(PLACEHOLDER)}`);
         this.#emptyMarker = false;
       }
     }
     this.#appender = await this.#conn.createAppender(this.#table);
   }
+
+  /**
+   * Makes a DOUBLE or TIMESTAMPTZ column VARCHAR with the text asText gives values appended from
+   * now on (`2`, `NaN`, `2026-01-03T10:00:00.000Z`), not DuckDB's cast (`2.0`, `nan`, `2026-01-03
+   * 10:00:00+00` in the session's time zone): otherwise a GROUP BY would count `2` and `2.0` apart,
+   * depending on which batch brought the first string. The texts are made here and joined back by
+   * rowid; a column becomes VARCHAR once at most, so this runs once per column.
+   */
+  async #retext(name: string, from: 'DOUBLE' | 'TIMESTAMPTZ'): Promise<void> {
+    const t = quoteIdent(this.#table);
+    const c = quoteIdent(name);
+    const tmp = quoteIdent(RETEXT);
+    const values = (
+      await this.#conn.runAndReadAll(`SELECT rowid, ${c} FROM ${t} WHERE ${c} IS NOT NULL`)
+    ).getRows();
+    await this.#conn.run(`CREATE TABLE ${tmp} (rid BIGINT, txt VARCHAR)`);
+    const a = await this.#conn.createAppender(RETEXT);
+    for (const [rid, v] of values) {
+      a.appendBigInt(rid as bigint);
+      a.appendVarchar(
+        from === 'DOUBLE'
+          ? String(v)
+          : new Date(Number((v as { micros: bigint }).micros / 1000n)).toISOString(),
+      );
+      a.endRow();
+    }
+    a.closeSync();
+    await this.#conn.run(`ALTER TABLE ${t} ADD COLUMN ${tmp} VARCHAR`);
+    await this.#conn.run(`UPDATE ${t} SET ${tmp} = r.txt FROM ${tmp} r WHERE ${t}.rowid = r.rid`);
+    await this.#conn.run(`ALTER TABLE ${t} ALTER ${c} TYPE VARCHAR USING ${tmp}`);
+    await this.#conn.run(`ALTER TABLE ${t} DROP COLUMN ${tmp}`);
+    await this.#conn.run(`DROP TABLE ${tmp}`);
+  }
 }
+
+/** A column to add, or to retype from `from` (null: it held nulls only). */
+interface Change {
+  column: Column;
+  add: boolean;
+  from?: ColumnType | null;
+}
+
+/** The column a table with no field yet holds: a table needs one. */
+const PLACEHOLDER = '#sluice: no field yet';
+/** Where #retext keeps the texts it makes (a table and a column of that name, dropped after). */
+const RETEXT = '#sluice: retext';

@@ -14,6 +14,10 @@ import type {
 } from '@duckdb/node-api';
 import type { Row } from '@sluice/core';
 import { dateFromDays, decimal, isoFromUnits, Unmappable } from '../parquet/values.ts';
+import { numberLoss } from '../shared/json-numbers.ts';
+import { JsonProblem, JsonValueReader } from '../shared/json-value.ts';
+import { compileBuildRow, setField } from '../shared/pick.ts';
+import { uniqueNames } from '../shared/unique-names.ts';
 import { duckdb } from './duckdb.ts';
 
 const { DuckDBTypeId } = duckdb;
@@ -54,7 +58,7 @@ const BY_TYPE: Partial<Record<TypeId, Convert>> = {
   [DuckDBTypeId.UHUGEINT]: integer,
   [DuckDBTypeId.BIGNUM]: integer,
   [DuckDBTypeId.DECIMAL]: (v) => decimal((v as DuckDBDecimalValue).value, (v as DuckDBDecimalValue).scale),
-  [DuckDBTypeId.VARCHAR]: (v, type) => (type.alias === 'JSON' ? JSON.parse(v as string) : v),
+  [DuckDBTypeId.VARCHAR]: (v, type) => (type.alias === 'JSON' ? parseJson(v as string) : v),
   [DuckDBTypeId.ENUM]: text,
   [DuckDBTypeId.UUID]: text,
   [DuckDBTypeId.DATE]: (v) => orText(v, dateFromDays((v as DuckDBDateValue).days)),
@@ -72,6 +76,23 @@ const BY_TYPE: Partial<Record<TypeId, Convert>> = {
   [DuckDBTypeId.SQLNULL]: () => null,
 };
 
+// Numbers a double would change (an id past 2^53) are kept as their digits, as the JSON sources
+// keep them with bigNumbers: string; nesting is DuckDB's, so the depth guard only stops the absurd.
+const jsonReader = new JsonValueReader({ bigNumbers: 'string', maxDepth: 10_000 });
+
+/** A JSON value exactly: numbers a double would change come back as their digits. */
+function parseJson(text: string): unknown {
+  const bytes = Buffer.from(text);
+  const v = jsonReader.read(text, bytes, 0, bytes.length);
+  if (v instanceof JsonProblem) return text;
+  // A bare number is parsed by JSON.parse alone (the reader looks into objects and arrays only).
+  if (typeof v === 'number') {
+    const literal = text.trim();
+    return numberLoss(literal) === undefined ? v : literal;
+  }
+  return v;
+}
+
 /** The converter DuckDB's chunks take: it recurses into nested values itself. */
 export const toRowValue: DuckDBValueConverter<unknown> = (value, type, self) => {
   if (value === null || value === undefined) return null;
@@ -87,7 +108,7 @@ export const toRowValue: DuckDBValueConverter<unknown> = (value, type, self) => 
       const out: Record<string, unknown> = {};
       for (let i = 0; i < t.entryNames.length; i++) {
         const name = t.entryNames[i]!;
-        out[name] = self(entries[name] ?? null, t.entryTypes[i]!, self);
+        setField(out, name, self(entries[name] ?? null, t.entryTypes[i]!, self));
       }
       return out;
     }
@@ -95,7 +116,7 @@ export const toRowValue: DuckDBValueConverter<unknown> = (value, type, self) => 
       const t = type as unknown as { keyType: DuckDBType; valueType: DuckDBType };
       const out: Record<string, unknown> = {};
       for (const e of (value as DuckDBMapValue).entries)
-        out[String(self(e.key, t.keyType, self))] = self(e.value, t.valueType, self);
+        setField(out, String(self(e.key, t.keyType, self)), self(e.value, t.valueType, self));
       return out;
     }
     case DuckDBTypeId.UNION: {
@@ -113,27 +134,43 @@ export const toRowValue: DuckDBValueConverter<unknown> = (value, type, self) => 
 
 /**
  * The rows of `result` in batches of about `batchRows` (DuckDB hands out chunks of 2048 rows):
- * one chunk at a time is converted, so memory holds a batch, not the result.
+ * one chunk at a time is converted, so memory holds a batch, not the result. Columns of the same
+ * name (`SELECT *` over a join) become fields `name`, `name_2`…, as a CSV header's repeats do, and
+ * `warn` says so; `drop` names a column left out (the input's placeholder, see InputTable).
  */
-export async function* resultBatches(result: DuckDBResult, batchRows: number): AsyncGenerator<Row[]> {
-  const names = result.columnNames();
+export async function* resultBatches(
+  result: DuckDBResult,
+  batchRows: number,
+  warn: (msg: string) => void = () => {},
+  drop?: string,
+): AsyncGenerator<Row[]> {
+  const all = result.columnNames();
+  const keep = all.map((n) => n !== drop);
+  const names = uniqueNames(
+    all.filter((_, j) => keep[j]),
+    (msg) =>
+      warn(`sql: the query's result ${msg}; give its columns distinct aliases (AS) to choose the names`),
+  );
+  const build = compileBuildRow(names);
   // The result's types, not the chunks': only they carry the JSON alias (of nested types too).
   const types = result.columnTypes();
   let batch: Row[] = [];
   for (;;) {
     const chunk = await result.fetchChunk();
     if (chunk === null || chunk.rowCount === 0) break;
-    const columns = types.map((t, j) => {
+    const columns: unknown[][] = [];
+    for (let j = 0; j < types.length; j++) {
+      if (!keep[j]) continue;
       const vector = chunk.getColumnVector(j);
       const out: unknown[] = new Array(chunk.rowCount);
-      for (let i = 0; i < out.length; i++) out[i] = toRowValue(vector.getItem(i), t, toRowValue);
-      return out;
-    });
+      for (let i = 0; i < out.length; i++) out[i] = toRowValue(vector.getItem(i), types[j]!, toRowValue);
+      columns.push(out);
+    }
     const n = chunk.rowCount;
+    const values: unknown[] = new Array(columns.length);
     for (let i = 0; i < n; i++) {
-      const row: Row = {};
-      for (let j = 0; j < names.length; j++) row[names[j]!] = columns[j]![i];
-      batch.push(row);
+      for (let j = 0; j < columns.length; j++) values[j] = columns[j]![i];
+      batch.push(build(values));
     }
     if (batch.length >= batchRows) {
       yield batch;

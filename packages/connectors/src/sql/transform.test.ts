@@ -207,9 +207,10 @@ describe('sql transform: values', () => {
     );
     expect(quarantined.map((q) => q.row)).toEqual([same(4, 10n ** 40n, 'a')]);
     expect(rows.map((r) => [r.k, r.n, r.s, r.x])).toEqual([
-      // Loaded as DOUBLE, then the column became VARCHAR: DuckDB's text for a double.
-      [1, '1.0', null, null],
-      [2, '2.0', null, null],
+      // Loaded as DOUBLE, then the column became VARCHAR: the same text as values loaded after
+      // (JavaScript's), not DuckDB's cast of a double ('1.0').
+      [1, '1', null, null],
+      [2, '2', null, null],
       [3, '2.5', null, null],
       [5, '3', 'b', null],
       [6, '4', 'c', null],
@@ -404,5 +405,81 @@ describe('sql transform: cancel', () => {
     expect(err).toBeInstanceOf(Error);
     expect(String(err.message)).toMatch(/INTERRUPT|interrupted/i);
     expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('sql transform: text, names and values a review found wrong', () => {
+  it('gives a value the same text in a widened column wherever the batches end', async () => {
+    const q = { query: 'SELECT x, count(*) AS n FROM input GROUP BY x ORDER BY x' };
+    const rows: Row[] = [{ x: 2 }, { x: 2.5 }, { x: 2 }, { x: 'n/a' }];
+    const together = await runSql(q, [rows]);
+    const split = await runSql(q, [rows.slice(0, 2), rows.slice(2)]);
+    expect(together.rows).toEqual([
+      { x: '2', n: 2 },
+      { x: '2.5', n: 1 },
+      { x: 'n/a', n: 1 },
+    ]);
+    expect(split.rows).toEqual(together.rows);
+
+    const q2 = { query: 'SELECT x, d FROM input' };
+    const first: Row[] = [Number.NaN, Number.POSITIVE_INFINITY, -0, 1.5e-7].map((x) => ({
+      x,
+      d: new Date('2026-01-03T10:00:00Z'),
+    }));
+    const last: Row = { x: 'a', d: 'b' };
+    const one = await runSql(q2, [[...first, last]]);
+    const two = await runSql(q2, [first, [last]]);
+    expect(one.rows.map((r) => r.x)).toEqual(['NaN', 'Infinity', '0', '1.5e-7', 'a']);
+    expect(one.rows[0]!.d).toBe('2026-01-03T10:00:00.000Z');
+    expect(two.rows).toEqual(one.rows);
+  });
+
+  it('names repeated result columns apart, and keeps __proto__ a field', async () => {
+    writeFileSync(join(dir, 'countries_review.csv'), 'code,name\nFR,France\n');
+    const joined = await runSql(
+      {
+        query: 'SELECT * FROM input o JOIN countries_review c ON c.code = o.country',
+        inputs: { countries_review: { path: 'countries_review.csv' } },
+      },
+      [[{ name: 'ann', country: 'FR' }]],
+    );
+    expect(joined.rows).toEqual([{ name: 'ann', country: 'FR', code: 'FR', name_2: 'France' }]);
+    expect(joined.warnings.join('\n')).toMatch(/repeats the name "name"; it is read as "name_2"/);
+
+    const proto = await runSql({ query: "SELECT {'k': a} AS __proto__, a FROM input" }, [[{ a: 1 }]]);
+    expect(Object.keys(proto.rows[0]!)).toEqual(['__proto__', 'a']);
+    expect(Object.getPrototypeOf(proto.rows[0]!)).toBe(Object.prototype);
+    const map = await runSql({ query: 'SELECT histogram(w) AS h FROM input' }, [
+      [{ w: '__proto__' }, { w: 'x' }],
+    ]);
+    expect(Object.keys(map.rows[0]!.h as object).sort()).toEqual(['__proto__', 'x']);
+  });
+
+  it('keeps integers past 2^53 in JSON results, loads any Date and objects holding bigints', async () => {
+    const { rows } = await runSql({ query: "SELECT to_json({'id': id}) AS j, to_json(id) AS n FROM input" }, [
+      [{ id: 9007199254740993n }],
+    ]);
+    expect(rows).toEqual([{ j: { id: '9007199254740993' }, n: '9007199254740993' }]);
+    const dates = await runSql({ query: 'SELECT year(d) AS y FROM input' }, [
+      [{ d: new Date('+010000-01-01T00:00:00Z') }],
+    ]);
+    expect(dates.rows).toEqual([{ y: 10000 }]);
+    const objects = await runSql({ query: "SELECT x->>'id' AS id FROM input" }, [[{ x: { id: 1n } }]]);
+    expect(objects.rows).toEqual([{ id: '1' }]);
+  });
+
+  it('quarantines a field with an empty name; keeps fields apart that differ in non-ASCII case', async () => {
+    const empty = await runSql({ query: 'SELECT * FROM input' }, [[{ '': 1, a: 2 }, { a: 3 }]]);
+    expect(empty.quarantined.map((q) => q.reason)).toEqual([expect.stringMatching(/empty name/)]);
+    expect(empty.rows).toEqual([{ a: 3 }]);
+    const accents = await runSql({ query: 'SELECT * FROM input' }, [[{ É: 1, é: 2 }]]);
+    expect(accents.quarantined).toEqual([]);
+    expect(accents.rows).toEqual([{ É: 1, é: 2 }]);
+  });
+
+  it('leaves the placeholder column of rows without fields out of the result', async () => {
+    expect((await runSql({ query: 'SELECT * FROM input' }, [[{}, {}]])).rows).toEqual([{}, {}]);
+    const later = await runSql({ query: 'SELECT * FROM input' }, [[{}], [{ '#empty': 1 }]]);
+    expect(later.rows).toEqual([{ '#empty': null }, { '#empty': 1 }]);
   });
 });

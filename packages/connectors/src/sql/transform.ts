@@ -146,7 +146,7 @@ export const sqlTransform = defineTransform({
             throw engine!.queryError(err);
           }
           try {
-            yield* engine!.resultBatches(result, BATCH_ROWS);
+            yield* engine!.resultBatches(result, BATCH_ROWS, (m) => ctx.log.warn(m), input.placeholder);
           } catch (err) {
             if (ctx.signal.aborted) throw err;
             throw engine!.queryError(err);
