@@ -290,4 +290,32 @@ describe('parquet source', () => {
     const { rows } = await readSource(parquetSource, { path });
     expect(rows[0]).toEqual({ plain: '\uFEFFp0', dict: '\uFEFFd0' });
   });
+
+  it('reads VARIANT columns (DuckDB writes them) as JSON values', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const db = await DuckDBInstance.create(':memory:');
+    const conn = await db.connect();
+    const path = join(tmp(), 'variant.parquet');
+    await conn.run(`COPY (SELECT * FROM (VALUES
+        (0, {'a': 1, 'b': 'x'}::VARIANT), (1, 9007199254740993::BIGINT::VARIANT),
+        (2, 'nan'::DOUBLE::VARIANT), (3, [1.5::DECIMAL(10,2), NULL]::VARIANT), (4, NULL)
+      ) t(id, v)) TO '${path}' (FORMAT parquet)`);
+    const decPath = join(tmp(), 'variant-dec.parquet');
+    await conn.run(
+      `COPY (SELECT 1 AS id, 1.5::DECIMAL(10,2)::VARIANT AS v) TO '${decPath}' (FORMAT parquet)`,
+    );
+    conn.closeSync();
+    db.closeSync();
+    const r = await readSource(parquetSource, { path });
+    expect(r.rows).toEqual([
+      { id: 0, v: { a: 1, b: 'x' } },
+      { id: 1, v: '9007199254740993' },
+      { id: 3, v: [1.5, null] },
+      { id: 4, v: null },
+    ]);
+    expect(r.harness.quarantined).toEqual([
+      { reason: 'row group 0, row 2: column v: NaN has no JSON form', row: { id: 2, v: null } },
+    ]);
+    expect((await readSource(parquetSource, { path: decPath })).rows).toEqual([{ id: 1, v: 1.5 }]);
+  });
 });

@@ -1,4 +1,5 @@
 import type { ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
+import { setField } from '../shared/pick.ts';
 
 /**
  * A value with no JSON form. hyparquet's parsers return it (throwing there would end the whole
@@ -61,8 +62,16 @@ const isDecimal = (e: SchemaElement) => e.converted_type === 'DECIMAL' || e.logi
  * doubles (losing digits); the raw unscaled integers come back and `toJson` scales them exactly.
  */
 export function readerSchema(schema: SchemaElement[]): SchemaElement[] {
+  // Not inside a VARIANT: hyparquet decodes a variant whole, its decimals scaled (see variantJson).
+  const parents: { left: number; variant: boolean }[] = [];
   return schema.map((e) => {
-    if (!isDecimal(e)) return e;
+    const parent = parents[parents.length - 1];
+    const inVariant = parent?.variant === true;
+    if (parent) parent.left--;
+    if (e.num_children)
+      parents.push({ left: e.num_children, variant: inVariant || e.logical_type?.type === 'VARIANT' });
+    while (parents.length > 0 && parents[parents.length - 1]!.left === 0) parents.pop();
+    if (inVariant || !isDecimal(e)) return e;
     const { converted_type: _c, logical_type: _l, ...rest } = e;
     return rest;
   });
@@ -76,6 +85,7 @@ export function toJson(value: unknown, node: SchemaTree): unknown {
   if (value === null || value === undefined) return null;
   if (value instanceof Unmappable) throw value;
   const e = node.element;
+  if (e.logical_type?.type === 'VARIANT') return variantJson(value);
   if (node.children.length > 0) return nested(value, node);
   if (isDecimal(e)) return decimal(value, e.scale ?? 0);
   if (typeof value === 'bigint')
@@ -105,6 +115,37 @@ export function converter(node: SchemaTree): Convert {
     typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))
       ? v
       : toJson(v, node);
+}
+
+/**
+ * A VARIANT as hyparquet decodes it (objects, arrays, numbers, bigints, strings, dates, bytes) in
+ * the row conventions: integers past 2^53 as digits, bytes base64, dates ISO; NaN and ±Infinity
+ * have no JSON form.
+ */
+function variantJson(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Unmappable) throw v;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return v;
+    case 'bigint':
+      return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    case 'number':
+      if (Number.isFinite(v)) return v;
+      throw new Unmappable(`${v} has no JSON form`);
+    case 'object': {
+      if (v instanceof Date) return v.toISOString();
+      if (v instanceof Uint8Array)
+        return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      if (Array.isArray(v)) return v.map(variantJson);
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) setField(out, k, variantJson(x));
+      return out;
+    }
+    default:
+      throw new Unmappable(`a ${typeof v} has no JSON form`);
+  }
 }
 
 function nested(value: unknown, node: SchemaTree): unknown {
