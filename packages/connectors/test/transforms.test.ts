@@ -19,6 +19,7 @@ import { filterTransform } from '../src/transforms/filter.ts';
 import { mapTransform } from '../src/transforms/map.ts';
 import { selectTransform } from '../src/transforms/select.ts';
 import { validateTransform } from '../src/transforms/validate.ts';
+import { createTransform } from './harness.ts';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -416,5 +417,30 @@ describe('dedupe', () => {
       { a: 2, b: 'x' },
     ]);
     expect(out.map((r) => r.a)).toEqual(['x|', 'x', 1, 1, { k: 1 }, 2n]);
+  });
+});
+
+describe('CEL in map: a review found these wrong', () => {
+  it('reads a field passed as the first argument of a method that is not a macro', async () => {
+    const { run, harness } = await createTransform(mapTransform, {
+      set: {
+        s: 'name.replace(sep, "_")',
+        t: 'name.substring(int(from), int(to))',
+        n: 'name.split(sep).size()',
+      },
+    });
+    const out = await run([{ name: 'a-b', sep: '-', from: 0, to: 1 }]);
+    expect(harness.quarantined).toEqual([]);
+    expect(out[0]).toMatchObject({ s: 'a_b', t: 'a', n: 2 });
+  });
+
+  it('turns integers inside map literals and uint() into numbers', async () => {
+    const { run, harness } = await createTransform(mapTransform, {
+      set: { meta: '{"qty": 1, "tags": [2]}', u: 'uint(n)' },
+    });
+    const out = await run([{ n: 7 }]);
+    expect(harness.quarantined).toEqual([]);
+    expect(out[0]).toMatchObject({ meta: { qty: 1, tags: [2] }, u: 7 });
+    expect(JSON.stringify(out[0])).toBe('{"n":7,"meta":{"qty":1,"tags":[2]},"u":7}');
   });
 });

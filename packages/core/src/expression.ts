@@ -151,8 +151,32 @@ export function toRowValue(v: unknown): unknown {
       : v.toString();
   }
   if (Array.isArray(v)) return v.map(toRowValue);
-  if (v instanceof Map) return Object.fromEntries([...v].map(([k, x]) => [String(k), toRowValue(x)]));
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof Map) return plainObject([...v].map(([k, x]) => [String(k), x]));
+  const proto = Object.getPrototypeOf(v);
+  // A map literal (`{"qty": 1}`) is a plain object whose integers are BigInt too.
+  if (proto === Object.prototype || proto === null) return plainObject(Object.entries(v));
+  // cel-js's uint holds a bigint (its class is not exported); a duration prints as `90s`.
+  const primitive = (v as { valueOf(): unknown }).valueOf();
+  if (typeof primitive === 'bigint') return toRowValue(primitive);
+  if (proto?.constructor?.name === 'Duration') return String(v);
   return v;
+}
+
+/** An object of `entries`, values made row values; `__proto__` stays a key (assigning it would not). */
+function plainObject(entries: [string, unknown][]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of entries) {
+    if (k === '__proto__')
+      Object.defineProperty(out, k, {
+        value: toRowValue(x),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[k] = toRowValue(x);
+  }
+  return out;
 }
 
 export function firstLine(err: unknown): string {
@@ -161,6 +185,9 @@ export function firstLine(err: unknown): string {
 }
 
 type Node = { op: string; args: unknown };
+
+/** cel-js's macros whose first argument names a variable (its src/macros.js; `cel.bind(x, …)`). */
+const BINDING_MACROS = new Set(['all', 'exists', 'exists_one', 'map', 'filter', 'bind']);
 
 /** Identifiers that are not bound by a comprehension macro (`list.exists(x, ...)` binds x). */
 function freeIdentifiers(
@@ -179,10 +206,16 @@ function freeIdentifiers(
     return out;
   }
   if (node.op === 'rcall' && Array.isArray(node.args)) {
-    const [, target, args] = node.args as [string, unknown, unknown[]];
+    const [method, target, args] = node.args as [string, unknown, unknown[]];
     freeIdentifiers(target, bound, out);
     const first = Array.isArray(args) ? (args[0] as Node | undefined) : undefined;
-    if (first?.op === 'id' && typeof first.args === 'string' && args.length >= 2) {
+    // Only a macro binds its first argument: `s.replace(sep, "_")` reads the field sep.
+    if (
+      BINDING_MACROS.has(method) &&
+      first?.op === 'id' &&
+      typeof first.args === 'string' &&
+      args.length >= 2
+    ) {
       const inner = new Set(bound).add(first.args);
       for (const a of args.slice(1)) freeIdentifiers(a, inner, out);
       return out;

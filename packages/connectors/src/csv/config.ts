@@ -32,7 +32,9 @@ export const csvSourceConfig = Type.Object(
     }),
     encoding: Type.Union([Type.Literal('utf8'), Type.Literal('latin1')], {
       default: 'utf8',
-      description: 'Text encoding. Invalid UTF-8 stops the read with an error naming the byte offsets.',
+      description:
+        'Text encoding. Invalid UTF-8 stops the read with an error naming the byte offsets. `latin1` reads ' +
+        'Windows-1252, as browsers read text labelled Latin-1 (bytes 0x80–0x9F are € “ ” …).',
     }),
     compression: compressionProperty(true),
     skipEmptyLines: Type.Boolean({ default: true, description: 'Skip lines with no characters at all.' }),

@@ -335,16 +335,26 @@ export class CsvParser {
   }
 
   /**
-   * Picks the record terminator from the first one outside quotes. A CR at the end of the text
-   * waits for the next chunk, since it may be the first half of a CRLF.
+   * Picks the record terminator from the first one outside quotes, with the parser's rules: a
+   * quote opens a quoted field only at a field's start (`5" tv` holds an ordinary one, which must
+   * not hide the line's end), and `""` inside one is a quote. A CR at the end of the text waits for
+   * the next chunk, since it may be the first half of a CRLF.
    */
   #detect(s: string, n: number): boolean {
     let inQuotes = false;
     for (let i = this.#pos; i < n; i++) {
       const c = s.charCodeAt(i);
-      if (c === this.#qc) inQuotes = !inQuotes;
-      else if (inQuotes) continue;
-      else if (c === LF) return this.#setNl(LF);
+      if (inQuotes) {
+        if (c !== this.#qc) continue;
+        if (i + 1 < n) {
+          if (s.charCodeAt(i + 1) === this.#qc) i++;
+          else inQuotes = false;
+        } else if (!this.#eof) return false;
+        continue;
+      }
+      if (c === this.#qc) {
+        if (i === this.#pos || s.charCodeAt(i - 1) === this.#dc) inQuotes = true;
+      } else if (c === LF) return this.#setNl(LF);
       else if (c === CR) {
         if (i + 1 < n) return this.#setNl(s.charCodeAt(i + 1) === LF ? LF : CR);
         if (this.#eof) return this.#setNl(CR);

@@ -340,3 +340,24 @@ describe('csv source', () => {
     expect(empty.batches.every((b) => b.position === undefined)).toBe(true);
   });
 });
+
+describe('csv source: line ends and encodings a review found wrong', () => {
+  it('finds CR line ends past a quote inside a field (an ordinary character there)', async () => {
+    const r = await read({ path: await file('size",name\r1,a\r2,b\r') });
+    expect(plain(r.rows)).toEqual([
+      { 'size"': '1', name: 'a' },
+      { 'size"': '2', name: 'b' },
+    ]);
+    const n = await read({ path: await file('5" tv,1\r6,2\r'), header: false });
+    expect(plain(n.rows)).toEqual([
+      { col1: '5" tv', col2: '1' },
+      { col1: '6', col2: '2' },
+    ]);
+  });
+
+  it('reads encoding: latin1 as Windows-1252 (€ and curly quotes in 0x80–0x9F)', async () => {
+    const bytes = Buffer.concat([Buffer.from('t\n'), Buffer.from([0x80, 0x93, 0x68, 0x94, 0xe9, 0x0a])]);
+    const r = await read({ path: await file(bytes), encoding: 'latin1' });
+    expect(plain(r.rows)).toEqual([{ t: '€“h”é' }]);
+  });
+});

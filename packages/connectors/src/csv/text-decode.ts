@@ -1,5 +1,6 @@
 import { TextDecoder } from 'node:util';
 import { ErrorCode, SluiceError } from '@sluice/core';
+import iconv from 'iconv-lite';
 
 export type TextEncodingName = 'utf8' | 'latin1';
 
@@ -29,6 +30,13 @@ export function createDecoder(encoding: TextEncodingName, opts: DecoderOptions):
   return encoding === 'latin1' ? new Latin1Decoder(opts.startOffset) : new Utf8Decoder(opts);
 }
 
+/**
+ * `encoding: latin1` reads Windows-1252, as browsers and the WHATWG Encoding standard read text
+ * labelled Latin-1: bytes 0x80–0x9F are € “ ” … there, not C1 control characters (ISO-8859-1),
+ * which no one means. Each byte is one UTF-16 unit either way (unassigned ones U+FFFD), so byte
+ * offsets stay character counts. iconv-lite, because TextDecoder('windows-1252') needs Node's
+ * full ICU, which some builds lack (this machine's Node 20 drops bytes).
+ */
 class Latin1Decoder implements ChunkDecoder {
   bytes: number;
   constructor(startOffset: number) {
@@ -36,7 +44,7 @@ class Latin1Decoder implements ChunkDecoder {
   }
   write(chunk: Buffer): string {
     this.bytes += chunk.length;
-    return chunk.toString('latin1');
+    return iconv.decode(chunk, 'win1252');
   }
   end(): string {
     return '';

@@ -87,3 +87,13 @@ describe('JsonRowEncoder', () => {
     expect(e.take().toString()).toBe(JSON.stringify({ a: long }));
   });
 });
+
+describe('JsonRowEncoder and prototypes', () => {
+  it('writes what JSON.stringify does for a row with inherited keys: its own keys only', () => {
+    const e = new JsonRowEncoder();
+    const row = Object.create({ inherited: 1 }) as Record<string, unknown>;
+    row.own = 2;
+    e.row(row, (x) => JSON.stringify(x));
+    expect(e.take().toString()).toBe(JSON.stringify(row));
+  });
+});

@@ -18,7 +18,15 @@ export class JsonRowEncoder extends ByteWriter {
   /** Appends the row's JSON text; `fallback` stringifies a row the fast path does not handle. */
   row(row: Row, fallback: (row: Row) => string): void {
     const mark = this.mark();
-    if (typeof row.toJSON !== 'function' && this.#fields(row)) return;
+    // for...in would also list an inherited key, which JSON.stringify leaves out: a row with a
+    // prototype of its own (a `__proto__` field assigned as such) goes to the fallback.
+    const proto = Object.getPrototypeOf(row);
+    if (
+      (proto === Object.prototype || proto === null) &&
+      typeof row.toJSON !== 'function' &&
+      this.#fields(row)
+    )
+      return;
     this.rewind(mark);
     this.text(fallback(row));
   }
@@ -28,8 +36,8 @@ export class JsonRowEncoder extends ByteWriter {
     const keys = this.#keys;
     let n = 0;
     let open = 0x7b;
-    // for...in lists own keys in the order JSON.stringify does (integer-like keys first); rows
-    // are plain objects, so no inherited key shows up.
+    // for...in lists own keys in the order JSON.stringify does (integer-like keys first); `row`
+    // lists no inherited key (see row).
     for (const key in row) {
       const v = row[key];
       let text: string;

@@ -15,8 +15,8 @@ describe('COPY text encoding', () => {
     expect(copyField(Number.NaN, false)).toBe('NaN');
     expect(copyField(-Infinity, false)).toBe('-Infinity');
     expect(copyField(12345678901234567890n, false)).toBe('12345678901234567890');
-    expect(copyField(true, false)).toBe('t');
-    expect(copyField(false, false)).toBe('f');
+    expect(copyField(true, false)).toBe('true');
+    expect(copyField(false, false)).toBe('false');
     expect(copyField(new Date('2024-01-02T03:04:05Z'), false)).toBe('2024-01-02T03:04:05.000Z');
     expect(copyField(Buffer.from([1, 171]), false)).toBe('\\\\x01ab');
     expect(copyField({ a: 'x\ny' }, false)).toBe('{"a":"x\\\\ny"}');
@@ -74,5 +74,24 @@ describe('COPY text encoding', () => {
       (r) => `${columns.map((c) => copyField(r[c as keyof typeof r], false)).join('\t')}\n`,
     );
     expect(new CopyEncoder().encode(rows, columns).data).toEqual(Buffer.from(expected.join('')));
+  });
+});
+
+describe('COPY values a review found to fail the whole COPY', () => {
+  it('writes booleans as true/false (jsonb and text columns read them so), and sets aside a NUL in JSON and far dates', () => {
+    expect(encodeCopyText([{ b: true, d: { ok: false } }], ['b', 'd']).text).toBe('true\t{"ok":false}\n');
+    const out = encodeCopyText(
+      [
+        { d: { a: 'x\u0000y' } },
+        { d: { a: 'back\\u0000slash' } },
+        { d: new Date('+010000-01-01T00:00:00Z') },
+      ],
+      ['d'],
+    );
+    expect(out.rejected.map((r) => r.index)).toEqual([0, 2]);
+    expect(out.rejected[0]!.reason).toMatch(/NUL/);
+    expect(out.rejected[1]!.reason).toMatch(/year 10000/);
+    // An escaped backslash before u0000 is text, not a NUL: that row is written.
+    expect(out.rows).toBe(1);
   });
 });

@@ -41,12 +41,26 @@ function escapeText(s: string): string {
 
 function isoDate(d: Date): string {
   if (Number.isNaN(d.getTime())) throw new CopyValueError('is an invalid Date');
+  const year = d.getUTCFullYear();
+  // toISOString writes ±YYYYYY beyond these years, which PostgreSQL cannot read: the COPY would fail.
+  if (year < 1 || year > 9999) throw new CopyValueError(`is a Date in year ${year}, outside 0001–9999`);
   return d.toISOString();
 }
 
 function numberText(n: number): string {
   if (Number.isFinite(n)) return String(n);
   return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+}
+
+/**
+ * JSON for a json/jsonb column. PostgreSQL's jsonb refuses the escape `\u0000` that JSON.stringify
+ * writes for a NUL, and one bad value would fail the whole COPY: the row goes to quarantine, as a
+ * NUL in a text column does.
+ */
+function jsonText(v: unknown): string {
+  const text = JSON.stringify(v);
+  if (/(^|[^\\])(\\\\)*\\u0000/.test(text)) throw new CopyValueError(NUL_MESSAGE);
+  return text;
 }
 
 /** The text of a scalar before COPY escaping. */
@@ -57,7 +71,7 @@ function scalarText(v: unknown): string {
     case 'number':
       return numberText(v);
     case 'boolean':
-      return v ? 't' : 'f';
+      return v ? 'true' : 'false';
     case 'bigint':
       return v.toString();
     case 'object':
@@ -94,7 +108,7 @@ export function copyField(v: unknown, arrayColumn: boolean): string {
     case 'number':
       return numberText(v);
     case 'boolean':
-      return v ? 't' : 'f';
+      return v ? 'true' : 'false';
     case 'undefined':
       return '\\N';
     case 'bigint':
@@ -104,7 +118,7 @@ export function copyField(v: unknown, arrayColumn: boolean): string {
       if (v instanceof Date) return isoDate(v);
       if (v instanceof Uint8Array) return `\\${scalarText(v)}`;
       if (arrayColumn && Array.isArray(v)) return escapeText(arrayLiteral(v));
-      return escapeText(JSON.stringify(v));
+      return escapeText(jsonText(v));
     default:
       throw new CopyValueError(`is a ${typeof v}, which has no PostgreSQL representation`);
   }

@@ -155,6 +155,8 @@ describe('timestamp', () => {
   it('returns canonical input as the very same string', () => {
     const s = '2024-03-01T12:00:00.000Z';
     expect(castValue(s, 'timestamp')).toBe(s);
+    // A comma before the fraction is read, not passed on as if canonical.
+    expect(castValue('2024-01-01T12:00:00,123Z', 'timestamp')).toBe('2024-01-01T12:00:00.123Z');
   });
   it('rejects what Date.parse would wrongly accept', () => {
     for (const bad of [

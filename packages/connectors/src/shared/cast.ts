@@ -506,7 +506,7 @@ function toTimestamp(v: unknown): unknown {
   }
   // A zone-less timestamp is taken as UTC: the machine's zone would make output depend on it.
   if (offset === 0) {
-    if (n === 24 && sep === 84 && i === 23 && v.charCodeAt(23) === 90) return v;
+    if (n === 24 && sep === 84 && i === 23 && v.charCodeAt(23) === 90 && v.charCodeAt(19) === 46) return v;
     return `${v.slice(0, 10)}T${v.slice(11, 16)}:${sec}.${frac}Z`;
   }
   let t = Date.UTC(y, mo - 1, d, h, mi, +sec, +frac);

@@ -76,3 +76,13 @@ describe('unnest', () => {
     expect((err as ConfigError).issues[0]!.path).toBe('with.index');
   });
 });
+
+describe('unnest: the index field', () => {
+  it('quarantines an element whose field the index would replace', async () => {
+    const { run, harness } = await createTransform(unnestTransform, { field: 'items', index: 'n' });
+    expect(await run([{ id: 1, items: [{ sku: 'A', n: 42 }] }])).toEqual([]);
+    expect(harness.quarantined.map((q) => q.reason)).toEqual([
+      expect.stringMatching(/index field "n" would replace/),
+    ]);
+  });
+});

@@ -91,6 +91,14 @@ export const unnestTransform = defineTransform({
                 'already holds; set prefix to keep both'
               );
             }
+            // The index is written after the element's fields: it would replace this one's value.
+            if (name === index) {
+              out.length = start;
+              return (
+                `element ${e} of ${JSON.stringify(field)} has a field ${JSON.stringify(k)}, which the index ` +
+                `field ${JSON.stringify(index)} would replace; choose another index name or set prefix`
+              );
+            }
             o[name] = el[k];
           }
         } else o[field] = el === undefined ? null : el;
