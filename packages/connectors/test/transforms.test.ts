@@ -444,3 +444,21 @@ describe('CEL in map: a review found these wrong', () => {
     expect(JSON.stringify(out[0])).toBe('{"n":7,"meta":{"qty":1,"tags":[2]},"u":7}');
   });
 });
+
+describe('dedupe keys: values compare by type and value, nested ones too', () => {
+  it('keeps rows whose keys differ inside objects and arrays', async () => {
+    const a = await createTransform(dedupeTransform, { key: ['k'] });
+    expect(await a.run([{ k: { id: 1n } }, { k: { id: 2n } }, { k: { id: 1n } }])).toHaveLength(2);
+    const b = await createTransform(dedupeTransform, { key: ['k'] });
+    const rows = [
+      { k: [null] },
+      { k: [Number.NaN] },
+      { k: [undefined] },
+      { k: { d: new Date(0) } },
+      { k: { d: '1970-01-01T00:00:00.000Z' } },
+      { k: [null] },
+    ];
+    // undefined and null in an array are one (both absent values), as at the top level.
+    expect(await b.run(rows)).toHaveLength(4);
+  });
+});

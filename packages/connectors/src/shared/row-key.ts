@@ -14,10 +14,16 @@ export function keyPart(v: unknown): string {
     default:
       if (v === null) return 'z';
       if (v instanceof Date) return `d${v.getTime()}`;
-      try {
-        return `j${JSON.stringify(v)}`;
-      } catch {
-        return `o${String(v)}`;
+      // Typed all the way down: JSON.stringify made NaN, undefined and null one value, a Date
+      // its text, and gave up on a bigint (then every object was "[object Object]").
+      if (v instanceof Uint8Array)
+        return `b${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
+      if (Array.isArray(v)) return `a${JSON.stringify(v.map(keyPart))}`;
+      if (typeof v === 'object') {
+        const parts: string[] = [];
+        for (const [k, x] of Object.entries(v)) parts.push(k, keyPart(x));
+        return `o${JSON.stringify(parts)}`;
       }
+      return `x${String(v)}`;
   }
 }
