@@ -10,6 +10,7 @@ import {
   isCastFailure,
 } from '../shared/cast.ts';
 import { retyped } from '../shared/known-columns.ts';
+import { setField } from '../shared/pick.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const CastTypeSchema = Type.Unsafe<CastType>({
@@ -166,7 +167,7 @@ export const castTransform = defineTransform({
             continue nextRow;
           }
           if (copy === undefined) copy = { ...row };
-          copy[name] = r;
+          setField(copy, name, r);
         }
         out[k++] = copy ?? row;
       }

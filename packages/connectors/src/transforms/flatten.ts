@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineTransform, type Row, SOURCE_LINE } from '@sluice/core';
+import { setField } from '../shared/pick.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -68,8 +69,8 @@ export const flattenTransform = defineTransform({
         }
         if (any) return undefined;
       }
-      if (Object.hasOwn(out, name) || name === '__proto__') return name;
-      out[name] = value;
+      if (Object.hasOwn(out, name)) return name;
+      setField(out, name, value);
       return undefined;
     };
 

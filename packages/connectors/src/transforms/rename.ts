@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Issue, type Row, SOURCE_LINE } from '@sluice/core';
 import { renamed } from '../shared/known-columns.ts';
+import { setField } from '../shared/pick.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -82,7 +83,7 @@ export const renameTransform = defineTransform({
           continue;
         }
         const o: Row = {};
-        for (const key in row) o[renames.get(key) ?? key] = row[key];
+        for (const key in row) setField(o, renames.get(key) ?? key, row[key]);
         const line = row[SOURCE_LINE];
         if (line !== undefined) o[SOURCE_LINE] = line;
         out[k++] = o;

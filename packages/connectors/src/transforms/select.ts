@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Issue, type Row, SOURCE_LINE } from '@sluice/core';
 import { pick, withType } from '../shared/known-columns.ts';
+import { setField } from '../shared/pick.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 
 const config = Type.Object(
@@ -69,7 +70,7 @@ export const selectTransform = defineTransform({
         for (let j = 0; j < n; j++) {
           const f = fields[j]!;
           const v = inherited[j] && !Object.hasOwn(row, f) ? undefined : row[f];
-          o[names[j]!] = v === undefined ? null : v;
+          setField(o, names[j]!, v === undefined ? null : v);
         }
         const line = row[SOURCE_LINE];
         if (line !== undefined) o[SOURCE_LINE] = line;

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError, defineTransform, type Row, SOURCE_LINE } from '@sluice/core';
+import { copyRow, setField } from '../shared/pick.ts';
 import { builtinWorker } from '../shared/worker-module.ts';
 import { isPlainObject } from './flatten.ts';
 
@@ -65,7 +66,7 @@ export const unnestTransform = defineTransform({
     /** The parent's fields but the array, in their order, with the source line. */
     const parentOf = (row: Row): Row => {
       const p: Row = {};
-      for (const key in row) if (key !== field) p[key] = row[key];
+      for (const key in row) if (key !== field) setField(p, key, row[key]);
       const line = row[SOURCE_LINE];
       if (line !== undefined) p[SOURCE_LINE] = line;
       return p;
@@ -80,7 +81,7 @@ export const unnestTransform = defineTransform({
       const start = out.length;
       for (let e = 0; e < list.length; e++) {
         const el = list[e];
-        const o: Row = Object.assign({}, parent);
+        const o: Row = copyRow(parent);
         if (isPlainObject(el)) {
           for (const k in el) {
             const name = prefix === undefined ? k : prefix + k;
