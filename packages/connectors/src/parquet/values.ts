@@ -13,7 +13,12 @@ export class Unmappable extends Error {}
  * encoded. `ignoreBOM` keeps it at TextDecoder's speed (Buffer.from + toString per value made W5 1.12x).
  */
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
-export const utf8Text = (b: Uint8Array): string => decoder.decode(b);
+const utf8Text = (b: Uint8Array): string => decoder.decode(b);
+/** An integer as a row carries it: a number while a double holds it, else its digits. */
+const integerJson = (v: bigint): number | string =>
+  Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+const base64 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
 
 /**
  * ISO 8601 in UTC from a count of `perSecond` units since the epoch. A Date holds milliseconds
@@ -88,15 +93,14 @@ export function toJson(value: unknown, node: SchemaTree): unknown {
   if (e.logical_type?.type === 'VARIANT') return variantJson(value);
   if (node.children.length > 0) return nested(value, node);
   if (isDecimal(e)) return decimal(value, e.scale ?? 0);
-  if (typeof value === 'bigint')
-    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'bigint') return integerJson(value);
   if (typeof value === 'number') {
     if (Number.isFinite(value)) return value;
     throw new Unmappable(`${value} has no JSON form`);
   }
   if (value instanceof Uint8Array) {
     if (e.converted_type === 'ENUM' || e.logical_type?.type === 'ENUM') return utf8Text(value);
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64');
+    return base64(value);
   }
   if (value instanceof Date) return value.toISOString();
   return value;
@@ -130,14 +134,13 @@ function variantJson(v: unknown): unknown {
     case 'boolean':
       return v;
     case 'bigint':
-      return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+      return integerJson(v);
     case 'number':
       if (Number.isFinite(v)) return v;
       throw new Unmappable(`${v} has no JSON form`);
     case 'object': {
       if (v instanceof Date) return v.toISOString();
-      if (v instanceof Uint8Array)
-        return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+      if (v instanceof Uint8Array) return base64(v);
       if (Array.isArray(v)) return v.map(variantJson);
       const out: Record<string, unknown> = {};
       for (const [k, x] of Object.entries(v)) setField(out, k, variantJson(x));

@@ -83,7 +83,7 @@ const json = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 
 /**
  * The text a value of another type takes in a VARCHAR column: JavaScript's (String, toISOString,
  * JSON). Values loaded before the column became VARCHAR are rewritten to the same text (see
- * InputTable's #retype), so a value's text never depends on where a batch ended.
+ * InputTable's #retext), so a value's text never depends on where a batch ended.
  */
 function asText(v: unknown): string {
   if (typeof v === 'string') return v;
@@ -278,7 +278,7 @@ export class InputTable {
         return `field name ${JSON.stringify(field)} holds a NUL character, which DuckDB names cannot`;
       if (field === '')
         return 'a field has an empty name, which DuckDB columns cannot have; rename it before the sql transform (map)';
-      if (key === foldCase(PLACEHOLDER))
+      if (key === PLACEHOLDER_KEY)
         return `field name ${JSON.stringify(field)} is the one the sql transform gives its placeholder column; rename it (map)`;
       const k = kindOf(row[field]);
       if (k instanceof Unloadable)
@@ -369,5 +369,6 @@ interface Change {
 
 /** The column a table with no field yet holds: a table needs one. */
 const PLACEHOLDER = '#sluice: no field yet';
+const PLACEHOLDER_KEY = foldCase(PLACEHOLDER);
 /** Where #retext keeps the texts it makes (a table and a column of that name, dropped after). */
 const RETEXT = '#sluice: retext';
